@@ -1,0 +1,651 @@
+//! Root-cause rules and priority: pure functions from the alarm change and the gathered facts to findings with
+//! evidence, a priority with its reasons, and the respond-by time.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use crate::facts::{Facts, InstanceLookup, Role, Series};
+use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison};
+use crate::pricing;
+
+/// Root-cause rule identifiers, stable across versions (operators grep for them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum RuleId {
+    Gone,
+    SysCheck,
+    InstCheck,
+    EbsCheck,
+    CpuCredits,
+    CpuSustained,
+    CpuSpike,
+    NetLeadsCpu,
+}
+
+impl RuleId {
+    pub fn code(self) -> &'static str {
+        match self {
+            RuleId::Gone => "GONE",
+            RuleId::SysCheck => "SYS-CHECK",
+            RuleId::InstCheck => "INST-CHECK",
+            RuleId::EbsCheck => "EBS-CHECK",
+            RuleId::CpuCredits => "CPU-CREDITS",
+            RuleId::CpuSustained => "CPU-SUSTAINED",
+            RuleId::CpuSpike => "CPU-SPIKE",
+            RuleId::NetLeadsCpu => "NET-LEADS-CPU",
+        }
+    }
+}
+
+/// The numbers behind a finding; the renderer turns them into a sentence in the report's language.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Detail {
+    /// `state` is `None` when the instance does not exist any more.
+    Gone {
+        state: Option<String>,
+    },
+    StatusCheck {
+        combined_metric: bool,
+    },
+    CpuCredits {
+        balance: f64,
+        baseline_percent: Option<f64>,
+    },
+    CpuSustained {
+        minutes: i64,
+        threshold: f64,
+        lowest: f64,
+    },
+    CpuSpike {
+        last: f64,
+        baseline: f64,
+        at: DateTime<Utc>,
+    },
+    NetLeadsCpu {
+        bytes: f64,
+        factor: f64,
+        net_at: DateTime<Utc>,
+        cpu_at: DateTime<Utc>,
+    },
+}
+
+/// One conclusion of one rule, with the datapoints that prove it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub rule: RuleId,
+    pub detail: Detail,
+    /// Language-neutral evidence lines, e.g. `12:19 CPUUtilization 39.58 %`.
+    pub evidence: Vec<String>,
+}
+
+/// Priority levels of the seed's escalation table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Priority {
+    P0,
+    P1,
+    P2,
+    P3,
+}
+
+impl Priority {
+    pub fn label(self) -> &'static str {
+        match self {
+            Priority::P0 => "P0",
+            Priority::P1 => "P1",
+            Priority::P2 => "P2",
+            Priority::P3 => "P3",
+        }
+    }
+
+    /// How soon someone must respond (seed: 15 min / 1 h / 4 h / 24 h).
+    pub fn response_time(self) -> Duration {
+        match self {
+            Priority::P0 => Duration::minutes(15),
+            Priority::P1 => Duration::hours(1),
+            Priority::P2 => Duration::hours(4),
+            Priority::P3 => Duration::hours(24),
+        }
+    }
+}
+
+/// Why the priority is what it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Reason {
+    Recovered,
+    InsufficientData { after_alarm: bool },
+    Gone,
+    StatusCheckFailed,
+    CompositeAlarm,
+    SustainedBreach { datapoints: usize },
+    SingleBreach,
+    CpuSpike,
+    CreditsExhausted,
+    Production { environment: String },
+    ProductionAssumedUntagged,
+    ProductionAssumedUnknownInstance,
+    NonProduction { environment: String },
+}
+
+/// Whether the instance is production, as far as the tags tell.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Environment {
+    Production(String),
+    NonProduction(String),
+    /// No Environment tag: treated as production (the safe assumption).
+    Untagged,
+    /// The instance is not known (no instance dimension, or DescribeInstances unavailable): treated as production.
+    Unknown,
+}
+
+impl Environment {
+    pub fn is_production(&self) -> bool {
+        !matches!(self, Environment::NonProduction(_))
+    }
+}
+
+/// The outcome of analysis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assessment {
+    pub findings: Vec<Finding>,
+    pub priority: Priority,
+    pub reasons: Vec<Reason>,
+    pub respond_by: DateTime<Utc>,
+    pub environment: Environment,
+    /// CPU threshold the CPU rules used.
+    pub cpu_threshold: f64,
+}
+
+impl Assessment {
+    pub fn has(&self, rule: RuleId) -> bool {
+        self.findings.iter().any(|f| f.rule == rule)
+    }
+}
+
+const SUSTAINED_MINUTES: i64 = 5;
+const DEFAULT_CPU_THRESHOLD: f64 = 80.0;
+
+/// Run every rule and the priority table.
+pub fn assess(change: &AlarmChange, facts: &Facts) -> Assessment {
+    let environment = environment(facts);
+    let cpu_threshold = cpu_threshold(change);
+    let mut findings = Vec::new();
+
+    gone(facts, &mut findings);
+    status_checks(change, facts, &mut findings);
+    let cpu = cpu_points(change, facts);
+    let period = period_secs(change, facts);
+    if change.state.value == AlarmState::Alarm {
+        cpu_credits(change, facts, &mut findings);
+        cpu_shape(&cpu, period, cpu_threshold, &mut findings);
+        net_leads_cpu(&cpu, facts, cpu_threshold, &mut findings);
+    }
+    findings.sort_by_key(|f| f.rule);
+
+    let (priority, reasons) = priority(change, &findings, &environment);
+    Assessment {
+        respond_by: change.state.at + priority.response_time(),
+        findings,
+        priority,
+        reasons,
+        environment,
+        cpu_threshold,
+    }
+}
+
+fn environment(facts: &Facts) -> Environment {
+    match facts.found_instance() {
+        None => Environment::Unknown,
+        Some(i) => match i.environment() {
+            None => Environment::Untagged,
+            Some(env) => {
+                let e = env.trim().to_ascii_lowercase();
+                if matches!(e.as_str(), "prod" | "production" | "prd" | "live")
+                    || e.starts_with("prod")
+                {
+                    Environment::Production(env.to_string())
+                } else {
+                    Environment::NonProduction(env.to_string())
+                }
+            }
+        },
+    }
+}
+
+fn is_cpu_alarm(change: &AlarmChange) -> bool {
+    change.kind != AlarmKind::MetricMath
+        && change
+            .primary_metric()
+            .is_some_and(|m| m.name == "CPUUtilization")
+}
+
+fn cpu_threshold(change: &AlarmChange) -> f64 {
+    match (is_cpu_alarm(change), change.threshold(), change.comparison) {
+        (true, Some(t), Some(Comparison::Greater | Comparison::GreaterOrEqual)) => t,
+        _ => DEFAULT_CPU_THRESHOLD,
+    }
+}
+
+fn period_secs(change: &AlarmChange, facts: &Facts) -> i64 {
+    facts
+        .metrics
+        .get()
+        .map(|m| m.period_secs)
+        .filter(|p| *p > 0)
+        .or_else(|| change.primary_metric().map(|m| m.period))
+        .unwrap_or(60) as i64
+}
+
+/// CPU datapoints, oldest first: the gathered window, or the alarm's own evaluated datapoints when the window is
+/// unavailable and the alarm is on CPU.
+fn cpu_points(change: &AlarmChange, facts: &Facts) -> Vec<(DateTime<Utc>, f64)> {
+    if let Some(s) = facts.metrics.get().and_then(|m| m.get(Role::Cpu)) {
+        return s.points.clone();
+    }
+    if is_cpu_alarm(change) {
+        return change.evaluated_values();
+    }
+    Vec::new()
+}
+
+fn hhmm(t: DateTime<Utc>) -> String {
+    t.format("%H:%M").to_string()
+}
+
+fn gone(facts: &Facts, out: &mut Vec<Finding>) {
+    match facts.instance.get() {
+        Some(InstanceLookup::NotFound) => out.push(Finding {
+            rule: RuleId::Gone,
+            detail: Detail::Gone { state: None },
+            evidence: vec!["DescribeInstances: InvalidInstanceID.NotFound".into()],
+        }),
+        Some(InstanceLookup::Found(i))
+            if matches!(
+                i.state.as_str(),
+                "stopping" | "stopped" | "shutting-down" | "terminated"
+            ) =>
+        {
+            out.push(Finding {
+                rule: RuleId::Gone,
+                detail: Detail::Gone {
+                    state: Some(i.state.clone()),
+                },
+                evidence: vec![format!("DescribeInstances: State.Name = {}", i.state)],
+            })
+        }
+        _ => {}
+    }
+}
+
+fn status_checks(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
+    let alarm_metric = change.primary_metric().map(|m| m.name.as_str());
+    let in_alarm = change.state.value == AlarmState::Alarm;
+    let status = facts.status.get();
+    let window = facts.metrics.get();
+    let checks = [
+        (
+            RuleId::SysCheck,
+            "StatusCheckFailed_System",
+            status.and_then(|s| s.system.as_deref()),
+            Role::StatusSystem,
+        ),
+        (
+            RuleId::InstCheck,
+            "StatusCheckFailed_Instance",
+            status.and_then(|s| s.instance.as_deref()),
+            Role::StatusInstance,
+        ),
+        (
+            RuleId::EbsCheck,
+            "StatusCheckFailed_AttachedEBS",
+            status.and_then(|s| s.attached_ebs.as_deref()),
+            Role::StatusEbs,
+        ),
+    ];
+    for (rule, metric, current, role) in checks {
+        let mut evidence = Vec::new();
+        if in_alarm && alarm_metric == Some(metric) {
+            let values = change.evaluated_values();
+            let failed = values.iter().filter(|(_, v)| *v >= 1.0).count();
+            evidence.push(format!(
+                "alarm {metric}: {failed}/{} evaluated datapoints = 1",
+                values.len()
+            ));
+        }
+        if current == Some("impaired") {
+            evidence.push(format!("DescribeInstanceStatus: {metric} check impaired"));
+        }
+        if let Some((at, v)) = window
+            .and_then(|w| w.get(role))
+            .and_then(|s| s.points.iter().rev().find(|(_, v)| *v >= 1.0).copied())
+        {
+            evidence.push(format!("{} {metric} = {v}", hhmm(at)));
+        }
+        if !evidence.is_empty() {
+            out.push(Finding {
+                rule,
+                detail: Detail::StatusCheck {
+                    combined_metric: false,
+                },
+                evidence,
+            });
+        }
+    }
+    // The combined StatusCheckFailed metric does not say which check failed; when nothing else tells, treat it as
+    // the instance check (the common case) and say the attribution is uncertain.
+    if in_alarm
+        && alarm_metric == Some("StatusCheckFailed")
+        && !out.iter().any(|f| {
+            matches!(
+                f.rule,
+                RuleId::SysCheck | RuleId::InstCheck | RuleId::EbsCheck
+            )
+        })
+    {
+        out.push(Finding {
+            rule: RuleId::InstCheck,
+            detail: Detail::StatusCheck {
+                combined_metric: true,
+            },
+            evidence: vec![
+                "alarm StatusCheckFailed (combined) = 1; the failing check is not identified"
+                    .into(),
+            ],
+        });
+    }
+}
+
+fn cpu_credits(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
+    let instance_type = facts
+        .found_instance()
+        .map(|i| i.instance_type.clone())
+        .or_else(|| facts.instance_type.get().map(|t| t.instance_type.clone()));
+    let burstable = facts
+        .instance_type
+        .get()
+        .map(|t| t.burstable)
+        .unwrap_or(false)
+        || instance_type
+            .as_deref()
+            .is_some_and(pricing::is_burstable_family);
+    let alarm_on_credits = change
+        .primary_metric()
+        .is_some_and(|m| m.name == "CPUCreditBalance");
+    let series_last = facts
+        .metrics
+        .get()
+        .and_then(|m| m.get(Role::CpuCredits))
+        .and_then(Series::last);
+    let (at, balance) = match series_last {
+        Some(p) => p,
+        None if alarm_on_credits => match change.evaluated_values().last() {
+            Some(p) => *p,
+            None => return,
+        },
+        None => return,
+    };
+    if !(burstable || alarm_on_credits) {
+        return;
+    }
+    let baseline = instance_type
+        .as_deref()
+        .and_then(pricing::burstable_baseline);
+    let near_zero = match baseline {
+        Some(b) => balance <= (0.05 * b.max_earned_credits).max(1.0),
+        None => balance <= 5.0,
+    };
+    if near_zero {
+        out.push(Finding {
+            rule: RuleId::CpuCredits,
+            detail: Detail::CpuCredits {
+                balance,
+                baseline_percent: baseline.map(|b| b.baseline_cpu_percent),
+            },
+            evidence: vec![format!("{} CPUCreditBalance {balance:.1}", hhmm(at))],
+        });
+    }
+}
+
+fn median(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    Some(v[v.len() / 2])
+}
+
+/// CPU-SUSTAINED (a run at or above the threshold lasting 5 minutes or more) or CPU-SPIKE (a short run far above the
+/// window's baseline). They exclude each other.
+fn cpu_shape(points: &[(DateTime<Utc>, f64)], period: i64, threshold: f64, out: &mut Vec<Finding>) {
+    let Some(&(last_at, last)) = points.last() else {
+        return;
+    };
+    let run = points
+        .iter()
+        .rev()
+        .take_while(|(_, v)| *v >= threshold)
+        .count();
+    if run == 0 {
+        return;
+    }
+    let run_points = &points[points.len() - run..];
+    let run_start = run_points[0].0;
+    let minutes = ((last_at - run_start).num_seconds() + period) / 60;
+    if minutes >= SUSTAINED_MINUTES {
+        let lowest = run_points
+            .iter()
+            .map(|(_, v)| *v)
+            .fold(f64::INFINITY, f64::min);
+        out.push(Finding {
+            rule: RuleId::CpuSustained,
+            detail: Detail::CpuSustained {
+                minutes,
+                threshold,
+                lowest,
+            },
+            evidence: run_points
+                .iter()
+                .rev()
+                .take(6)
+                .rev()
+                .map(|(t, v)| format!("{} CPUUtilization {v:.2} %", hhmm(*t)))
+                .collect(),
+        });
+        return;
+    }
+    let before: Vec<f64> = points[..points.len() - run]
+        .iter()
+        .map(|(_, v)| *v)
+        .collect();
+    let Some(baseline) = median(&before) else {
+        return;
+    };
+    if last >= 3.0 * baseline.max(0.1) || last - baseline >= 20.0 {
+        let mut evidence: Vec<String> = points
+            .iter()
+            .rev()
+            .take(run + 3)
+            .rev()
+            .map(|(t, v)| format!("{} CPUUtilization {v:.2} %", hhmm(*t)))
+            .collect();
+        evidence.push(format!("window median before the rise {baseline:.2} %"));
+        out.push(Finding {
+            rule: RuleId::CpuSpike,
+            detail: Detail::CpuSpike {
+                last,
+                baseline,
+                at: last_at,
+            },
+            evidence,
+        });
+    }
+}
+
+/// NET-LEADS-CPU: NetworkIn jumped in the 5 minutes up to the CPU rise.
+fn net_leads_cpu(
+    cpu: &[(DateTime<Utc>, f64)],
+    facts: &Facts,
+    threshold: f64,
+    out: &mut Vec<Finding>,
+) {
+    let Some(net) = facts.metrics.get().and_then(|m| m.get(Role::NetworkIn)) else {
+        return;
+    };
+    let run = cpu
+        .iter()
+        .rev()
+        .take_while(|(_, v)| *v >= threshold)
+        .count();
+    if run == 0 {
+        return;
+    }
+    let rise = cpu[cpu.len() - run].0;
+    let from = rise - Duration::minutes(5);
+    let baseline_values: Vec<f64> = net
+        .points
+        .iter()
+        .filter(|(t, _)| *t < from)
+        .map(|(_, v)| *v)
+        .collect();
+    let Some(base) = median(&baseline_values).or_else(|| median(&net.values())) else {
+        return;
+    };
+    let surge = net
+        .points
+        .iter()
+        .filter(|(t, _)| *t >= from && *t <= rise)
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some(&(net_at, bytes)) = surge {
+        let factor = bytes / base.max(1.0);
+        if factor >= 3.0 && bytes >= 1_048_576.0 {
+            out.push(Finding {
+                rule: RuleId::NetLeadsCpu,
+                detail: Detail::NetLeadsCpu {
+                    bytes,
+                    factor,
+                    net_at,
+                    cpu_at: rise,
+                },
+                evidence: vec![
+                    format!(
+                        "{} NetworkIn {:.2} MB (x{factor:.0} the window median)",
+                        hhmm(net_at),
+                        bytes / 1e6
+                    ),
+                    format!("{} CPU rise begins", hhmm(rise)),
+                ],
+            });
+        }
+    }
+}
+
+fn breaching_datapoints(change: &AlarmChange) -> usize {
+    let values = change.evaluated_values();
+    match (change.threshold(), change.comparison) {
+        (Some(t), Some(c)) if c != Comparison::OutsideBand => {
+            values.iter().filter(|(_, v)| c.breaches(*v, t)).count()
+        }
+        _ => values.len(),
+    }
+}
+
+fn priority(
+    change: &AlarmChange,
+    findings: &[Finding],
+    env: &Environment,
+) -> (Priority, Vec<Reason>) {
+    let has = |r: RuleId| findings.iter().any(|f| f.rule == r);
+    let mut reasons = Vec::new();
+    let prod = env.is_production();
+    let env_reason = match env {
+        Environment::Production(e) => Reason::Production {
+            environment: e.clone(),
+        },
+        Environment::NonProduction(e) => Reason::NonProduction {
+            environment: e.clone(),
+        },
+        Environment::Untagged => Reason::ProductionAssumedUntagged,
+        Environment::Unknown => Reason::ProductionAssumedUnknownInstance,
+    };
+
+    let p = match change.state.value {
+        AlarmState::Ok => {
+            reasons.push(Reason::Recovered);
+            Priority::P3
+        }
+        AlarmState::InsufficientData => {
+            let after_alarm = change
+                .previous
+                .as_ref()
+                .is_some_and(|p| p.value == AlarmState::Alarm);
+            reasons.push(Reason::InsufficientData { after_alarm });
+            if after_alarm {
+                Priority::P2
+            } else {
+                Priority::P3
+            }
+        }
+        AlarmState::Alarm if has(RuleId::Gone) => {
+            reasons.push(Reason::Gone);
+            Priority::P3
+        }
+        AlarmState::Alarm => {
+            let p = if has(RuleId::SysCheck) || has(RuleId::InstCheck) || has(RuleId::EbsCheck) {
+                reasons.push(Reason::StatusCheckFailed);
+                if prod {
+                    Priority::P0
+                } else {
+                    Priority::P1
+                }
+            } else if matches!(change.kind, AlarmKind::Composite { .. }) {
+                reasons.push(Reason::CompositeAlarm);
+                if prod {
+                    Priority::P1
+                } else {
+                    Priority::P2
+                }
+            } else if has(RuleId::CpuSustained) || has(RuleId::CpuCredits) {
+                if has(RuleId::CpuCredits) {
+                    reasons.push(Reason::CreditsExhausted);
+                }
+                if let Some(Finding {
+                    detail: Detail::CpuSustained { .. },
+                    evidence,
+                    ..
+                }) = findings.iter().find(|f| f.rule == RuleId::CpuSustained)
+                {
+                    reasons.push(Reason::SustainedBreach {
+                        datapoints: evidence.len(),
+                    });
+                }
+                if prod {
+                    Priority::P1
+                } else {
+                    Priority::P2
+                }
+            } else if has(RuleId::CpuSpike) {
+                reasons.push(Reason::CpuSpike);
+                Priority::P2
+            } else {
+                let breaching = breaching_datapoints(change);
+                if breaching >= 3 {
+                    reasons.push(Reason::SustainedBreach {
+                        datapoints: breaching,
+                    });
+                    if prod {
+                        Priority::P1
+                    } else {
+                        Priority::P2
+                    }
+                } else {
+                    reasons.push(Reason::SingleBreach);
+                    Priority::P2
+                }
+            };
+            p
+        }
+    };
+    if change.state.value == AlarmState::Alarm && !has(RuleId::Gone) {
+        reasons.push(env_reason);
+    }
+    (p, reasons)
+}

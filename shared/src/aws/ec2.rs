@@ -1,0 +1,250 @@
+//! EC2 read adapter: DescribeInstances, DescribeInstanceStatus, DescribeInstanceTypes, DescribeSecurityGroups,
+//! DescribeVolumes.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, Instance, InstanceType, IpPermission};
+use aws_sdk_ec2::Client;
+
+use super::{aws_error, to_chrono};
+use crate::facts::{
+    InstanceFacts, InstanceLookup, OpenRule, ScheduledEvent, SecurityGroupFacts, StatusFacts,
+    TypeFacts, VolumeFacts,
+};
+use crate::ports::{AwsError, InstanceReader};
+
+pub struct Ec2Reader {
+    client: Client,
+}
+
+impl Ec2Reader {
+    pub fn new(client: Client) -> Self {
+        Ec2Reader { client }
+    }
+}
+
+fn instance_facts(i: &Instance) -> InstanceFacts {
+    InstanceFacts {
+        id: i.instance_id().unwrap_or_default().to_string(),
+        instance_type: i
+            .instance_type()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        state: i
+            .state()
+            .and_then(|s| s.name())
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        availability_zone: i
+            .placement()
+            .and_then(|p| p.availability_zone())
+            .map(str::to_string),
+        private_ip: i.private_ip_address().map(str::to_string),
+        public_ip: i.public_ip_address().map(str::to_string),
+        launch_time: i.launch_time().and_then(to_chrono),
+        tags: i
+            .tags()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect(),
+        root_device_type: i.root_device_type().map(|d| d.as_str().to_string()),
+        http_tokens: i
+            .metadata_options()
+            .and_then(|m| m.http_tokens())
+            .map(|t| t.as_str().to_string()),
+        security_group_ids: i
+            .security_groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect(),
+        volume_ids: i
+            .block_device_mappings()
+            .iter()
+            .filter_map(|b| b.ebs().and_then(|e| e.volume_id()).map(str::to_string))
+            .collect(),
+        auto_recovery: i
+            .maintenance_options()
+            .and_then(|m| m.auto_recovery())
+            .map(|a| a.as_str().to_string()),
+        monitoring: i
+            .monitoring()
+            .and_then(|m| m.state())
+            .map(|s| s.as_str().to_string()),
+        lifecycle: i.instance_lifecycle().map(|l| l.as_str().to_string()),
+        platform: i.platform_details().map(str::to_string),
+    }
+}
+
+fn world_open(p: &IpPermission) -> Vec<OpenRule> {
+    let rule = |cidr: &str| OpenRule {
+        protocol: p.ip_protocol().unwrap_or("-1").to_string(),
+        from_port: p.from_port(),
+        to_port: p.to_port(),
+        cidr: cidr.to_string(),
+    };
+    let v4 = p
+        .ip_ranges()
+        .iter()
+        .filter_map(|r| r.cidr_ip())
+        .filter(|c| *c == "0.0.0.0/0");
+    let v6 = p
+        .ipv6_ranges()
+        .iter()
+        .filter_map(|r| r.cidr_ipv6())
+        .filter(|c| *c == "::/0");
+    v4.chain(v6).map(rule).collect()
+}
+
+#[async_trait]
+impl InstanceReader for Ec2Reader {
+    async fn instance(&self, id: &str) -> Result<InstanceLookup, AwsError> {
+        let out = match self
+            .client
+            .describe_instances()
+            .instance_ids(id)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let err = aws_error("ec2", "DescribeInstances", e);
+                return match err.code.as_deref() {
+                    Some("InvalidInstanceID.NotFound") => Ok(InstanceLookup::NotFound),
+                    _ => Err(err),
+                };
+            }
+        };
+        Ok(out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(id))
+            .map(|i| InstanceLookup::Found(Box::new(instance_facts(i))))
+            .unwrap_or(InstanceLookup::NotFound))
+    }
+
+    async fn instance_status(&self, id: &str) -> Result<StatusFacts, AwsError> {
+        let out = self
+            .client
+            .describe_instance_status()
+            .instance_ids(id)
+            .include_all_instances(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("ec2", "DescribeInstanceStatus", e))?;
+        let Some(s) = out
+            .instance_statuses()
+            .iter()
+            .find(|s| s.instance_id() == Some(id))
+        else {
+            return Ok(StatusFacts::default());
+        };
+        let summary =
+            |st: Option<&aws_sdk_ec2::types::SummaryStatus>| st.map(|x| x.as_str().to_string());
+        Ok(StatusFacts {
+            system: summary(s.system_status().and_then(|x| x.status())),
+            instance: summary(s.instance_status().and_then(|x| x.status())),
+            attached_ebs: summary(s.attached_ebs_status().and_then(|x| x.status())),
+            scheduled_events: s
+                .events()
+                .iter()
+                .filter(|e| {
+                    !e.description()
+                        .unwrap_or_default()
+                        .starts_with("[Completed]")
+                })
+                .map(|e| ScheduledEvent {
+                    code: e
+                        .code()
+                        .map(|c| c.as_str().to_string())
+                        .unwrap_or_else(|| "unknown".into()),
+                    description: e.description().map(str::to_string),
+                    not_before: e.not_before().and_then(to_chrono),
+                })
+                .collect(),
+        })
+    }
+
+    async fn instance_type(&self, instance_type: &str) -> Result<TypeFacts, AwsError> {
+        let out = self
+            .client
+            .describe_instance_types()
+            .instance_types(InstanceType::from(instance_type))
+            .send()
+            .await
+            .map_err(|e| aws_error("ec2", "DescribeInstanceTypes", e))?;
+        let t = out.instance_types().first().ok_or_else(|| {
+            AwsError::new(
+                "ec2",
+                "DescribeInstanceTypes",
+                format!("no data for instance type {instance_type}"),
+            )
+        })?;
+        Ok(TypeFacts {
+            instance_type: instance_type.to_string(),
+            vcpus: t.v_cpu_info().and_then(|v| v.default_v_cpus()),
+            memory_mib: t.memory_info().and_then(|m| m.size_in_mib()),
+            burstable: t.burstable_performance_supported().unwrap_or(false),
+            auto_recovery_supported: t.auto_recovery_supported().unwrap_or(false),
+            instance_storage: t.instance_storage_supported().unwrap_or(false),
+        })
+    }
+
+    async fn security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroupFacts>, AwsError> {
+        let out = self
+            .client
+            .describe_security_groups()
+            .set_group_ids(Some(ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws_error("ec2", "DescribeSecurityGroups", e))?;
+        Ok(out
+            .security_groups()
+            .iter()
+            .map(|g| SecurityGroupFacts {
+                id: g.group_id().unwrap_or_default().to_string(),
+                name: g.group_name().unwrap_or_default().to_string(),
+                world_open: g.ip_permissions().iter().flat_map(world_open).collect(),
+            })
+            .collect())
+    }
+
+    async fn volumes(&self, instance_id: &str) -> Result<Vec<VolumeFacts>, AwsError> {
+        let filter = Filter::builder()
+            .name("attachment.instance-id")
+            .values(instance_id)
+            .build();
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_volumes()
+            .filters(filter)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("ec2", "DescribeVolumes", e))?;
+            out.extend(page.volumes().iter().map(|v| {
+                VolumeFacts {
+                    id: v.volume_id().unwrap_or_default().to_string(),
+                    volume_type: v
+                        .volume_type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                    size_gib: v.size().unwrap_or_default(),
+                    encrypted: v.encrypted().unwrap_or(false),
+                    device: v
+                        .attachments()
+                        .iter()
+                        .find(|a| a.instance_id() == Some(instance_id))
+                        .and_then(|a| a.device())
+                        .map(str::to_string),
+                }
+            }));
+        }
+        Ok(out)
+    }
+}

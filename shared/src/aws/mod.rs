@@ -1,0 +1,106 @@
+//! AWS adapters: the only code that imports `aws_sdk_*`. Each implements one port of [`crate::ports`] with the
+//! real SDK client, maps the SDK's types into ours and keeps AWS error codes.
+
+mod cloudwatch;
+mod ec2;
+mod sns;
+
+pub use cloudwatch::CloudWatchReader;
+pub use ec2::Ec2Reader;
+pub use sns::SnsPublisher;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::config::http::HttpResponse;
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_types::DateTime as SmithyTime;
+use chrono::{DateTime, Utc};
+
+use crate::ports::AwsError;
+
+/// Every client the responder uses, built once (at cold start in Lambda).
+pub struct AwsClients {
+    pub ec2: Ec2Reader,
+    pub cloudwatch: CloudWatchReader,
+    pub sns: SnsPublisher,
+}
+
+impl AwsClients {
+    /// Load the SDK configuration from the environment (credentials, region, `AWS_ENDPOINT_URL*`), optionally
+    /// forcing a region (the CLI uses the event's region).
+    pub async fn load(region: Option<String>) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(r) = region {
+            loader = loader.region(Region::new(r));
+        }
+        Self::from_config(&loader.load().await)
+    }
+
+    pub fn from_config(config: &SdkConfig) -> Self {
+        AwsClients {
+            ec2: Ec2Reader::new(aws_sdk_ec2::Client::new(config)),
+            cloudwatch: CloudWatchReader::new(aws_sdk_cloudwatch::Client::new(config)),
+            sns: SnsPublisher::new(aws_sdk_sns::Client::new(config)),
+        }
+    }
+}
+
+/// Error codes that mean "try again later".
+fn retryable_code(code: &str) -> bool {
+    matches!(
+        code,
+        "Throttling"
+            | "ThrottlingException"
+            | "ThrottledException"
+            | "RequestLimitExceeded"
+            | "RequestThrottled"
+            | "TooManyRequestsException"
+            | "InternalError"
+            | "InternalFailure"
+            | "InternalServerError"
+            | "ServiceUnavailable"
+            | "ServiceUnavailableException"
+            | "Unavailable"
+            | "KMSThrottlingException"
+    )
+}
+
+/// Convert an SDK error, keeping the service's code and message.
+fn aws_error<E>(
+    service: &'static str,
+    operation: &'static str,
+    err: SdkError<E, HttpResponse>,
+) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = err.code().map(str::to_string);
+    let message = match (&err, err.message()) {
+        (_, Some(m)) => m.to_string(),
+        (SdkError::TimeoutError(_), None) => "request timed out".into(),
+        _ => DisplayErrorContext(&err).to_string(),
+    };
+    let retryable = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(s) => {
+            code.as_deref().is_some_and(retryable_code) || s.raw().status().as_u16() >= 500
+        }
+        _ => false,
+    };
+    AwsError {
+        service,
+        operation,
+        code,
+        message: crate::report::text::bound(&message, 400),
+        retryable,
+    }
+}
+
+fn to_chrono(t: &SmithyTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+fn to_smithy(t: DateTime<Utc>) -> SmithyTime {
+    SmithyTime::from_millis(t.timestamp_millis())
+}

@@ -1,0 +1,224 @@
+//! Settings: every environment variable name in one place, validated once at cold start.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+/// Environment variable names, exactly as `template.yaml` sets them.
+pub mod names {
+    pub const TOPIC_ARN: &str = "EC2OPS_TOPIC_ARN";
+    pub const LANGUAGE: &str = "EC2OPS_LANGUAGE";
+    pub const TIME_ZONE: &str = "EC2OPS_TIME_ZONE";
+    pub const REMEDIATION_MODE: &str = "EC2OPS_REMEDIATION_MODE";
+    pub const METRIC_WINDOW_MINUTES: &str = "EC2OPS_METRIC_WINDOW_MINUTES";
+    pub const SOURCE_TIMEOUT_MS: &str = "EC2OPS_SOURCE_TIMEOUT_MS";
+}
+
+/// Report language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// Korean with English technical terms (the seed format's default).
+    Ko,
+    En,
+}
+
+impl Language {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ko" | "kr" | "korean" => Some(Language::Ko),
+            "en" | "english" => Some(Language::En),
+            _ => None,
+        }
+    }
+}
+
+/// What the responder may do to an instance. This version only reports (`off`); the report still tells the operator
+/// what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemediationMode {
+    Off,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where reports go; `None` is allowed only for the CLI without `--publish`.
+    pub topic_arn: Option<String>,
+    pub language: Language,
+    pub time_zone: Tz,
+    pub remediation: RemediationMode,
+    pub metric_window: chrono::Duration,
+    pub source_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            topic_arn: None,
+            language: Language::Ko,
+            time_zone: chrono_tz::Asia::Seoul,
+            remediation: RemediationMode::Off,
+            metric_window: chrono::Duration::minutes(30),
+            source_timeout: Duration::from_millis(4000),
+        }
+    }
+}
+
+/// A setting that cannot be used. The message names the variable and what it accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("setting {name}={value:?} is invalid: {expected}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
+impl Settings {
+    /// Read the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_map(&std::env::vars().collect())
+    }
+
+    /// Read settings from a map (the environment, or a test's map). Unset or empty means the default.
+    pub fn from_map(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let bad = |name: &'static str, value: &str, expected: &str| ConfigError {
+            name,
+            value: value.to_string(),
+            expected: expected.to_string(),
+        };
+        let mut s = Settings::default();
+
+        if let Some(v) = get(names::TOPIC_ARN) {
+            if !v.starts_with("arn:") || !v.contains(":sns:") {
+                return Err(bad(
+                    names::TOPIC_ARN,
+                    v,
+                    "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+                ));
+            }
+            s.topic_arn = Some(v.to_string());
+        }
+        if let Some(v) = get(names::LANGUAGE) {
+            s.language = Language::parse(v).ok_or_else(|| bad(names::LANGUAGE, v, "ko or en"))?;
+        }
+        if let Some(v) = get(names::TIME_ZONE) {
+            s.time_zone = v.parse::<Tz>().map_err(|_| {
+                bad(
+                    names::TIME_ZONE,
+                    v,
+                    "an IANA time zone such as Asia/Seoul or UTC",
+                )
+            })?;
+        }
+        if let Some(v) = get(names::REMEDIATION_MODE) {
+            s.remediation =
+                match v.to_ascii_lowercase().as_str() {
+                    "off" => RemediationMode::Off,
+                    _ => return Err(bad(
+                        names::REMEDIATION_MODE,
+                        v,
+                        "off (this version reports only; dry-run and auto are not available yet)",
+                    )),
+                };
+        }
+        if let Some(v) = get(names::METRIC_WINDOW_MINUTES) {
+            let n: i64 = v
+                .parse()
+                .ok()
+                .filter(|n| (5..=1440).contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        names::METRIC_WINDOW_MINUTES,
+                        v,
+                        "whole minutes from 5 to 1440",
+                    )
+                })?;
+            s.metric_window = chrono::Duration::minutes(n);
+        }
+        if let Some(v) = get(names::SOURCE_TIMEOUT_MS) {
+            let n: u64 = v
+                .parse()
+                .ok()
+                .filter(|n| (100..=60_000).contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        names::SOURCE_TIMEOUT_MS,
+                        v,
+                        "milliseconds from 100 to 60000",
+                    )
+                })?;
+            s.source_timeout = Duration::from_millis(n);
+        }
+        Ok(s)
+    }
+
+    /// The Lambda function cannot deliver without a topic: fail at cold start, not at the first alarm.
+    pub fn require_topic(&self) -> Result<&str, ConfigError> {
+        self.topic_arn.as_deref().ok_or(ConfigError {
+            name: names::TOPIC_ARN,
+            value: String::new(),
+            expected: "the report topic's ARN (required by the Lambda function and by --publish)"
+                .into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_korean_seoul_thirty_minutes_and_off() {
+        let s = Settings::from_map(&env(&[])).unwrap();
+        assert_eq!(s.language, Language::Ko);
+        assert_eq!(s.time_zone, chrono_tz::Asia::Seoul);
+        assert_eq!(s.metric_window, chrono::Duration::minutes(30));
+        assert_eq!(s.remediation, RemediationMode::Off);
+        assert!(s.require_topic().is_err());
+    }
+
+    #[test]
+    fn invalid_settings_name_the_variable() {
+        for (name, value) in [
+            (names::LANGUAGE, "fr"),
+            (names::TIME_ZONE, "Mars/Olympus"),
+            (names::METRIC_WINDOW_MINUTES, "2"),
+            (names::SOURCE_TIMEOUT_MS, "abc"),
+            (names::TOPIC_ARN, "my-topic"),
+            (names::REMEDIATION_MODE, "auto"),
+        ] {
+            let err = Settings::from_map(&env(&[(name, value)])).unwrap_err();
+            assert_eq!(err.name, name);
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn valid_settings_are_read() {
+        let s = Settings::from_map(&env(&[
+            (names::LANGUAGE, "en"),
+            (names::TIME_ZONE, "UTC"),
+            (names::METRIC_WINDOW_MINUTES, "60"),
+            (
+                names::TOPIC_ARN,
+                "arn:aws:sns:us-east-1:000000000000:reports",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(s.language, Language::En);
+        assert_eq!(s.metric_window, chrono::Duration::minutes(60));
+        assert_eq!(
+            s.require_topic().unwrap(),
+            "arn:aws:sns:us-east-1:000000000000:reports"
+        );
+    }
+}

@@ -1,0 +1,606 @@
+//! Lenient wire types for the events we accept, and their conversion into [`AlarmChange`].
+//!
+//! We own these types rather than use `aws_lambda_events`' alarm types: those reject metric-math alarms, composite
+//! alarms without a suppressor, periods over 65535 and metrics without dimensions, and misread anomaly reasonData.
+//! Unknown fields are ignored everywhere; only what a report cannot do without is required.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::model::{
+    looks_like_instance_id, AlarmChange, AlarmKind, AlarmState, Comparison, Datapoint, Expression,
+    InputKind, MetricRef, ReasonData, StateInfo, TriggeringAlarm,
+};
+
+/// What the parser made of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parsed {
+    /// An alarm state change we report on.
+    Alarm(Box<AlarmChange>),
+    /// An event of a kind we do not handle; logged and dropped on purpose.
+    Ignored { source: String, detail_type: String },
+}
+
+/// Why an event could not be read. The function returns it as an error so Lambda retries the event and finally
+/// keeps it in the on-failure destination: nothing is lost.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// The payload is not a JSON object.
+    #[error("event is not a JSON object (found {0})")]
+    NotAnObject(&'static str),
+    /// The payload is not JSON at all.
+    #[error("event is not valid JSON: {0}")]
+    NotJson(String),
+    /// A field is missing or has the wrong type.
+    #[error("{context}: {path}: {message}")]
+    Field {
+        context: &'static str,
+        path: String,
+        message: String,
+    },
+    /// A timestamp we need could not be read.
+    #[error("{path}: unreadable timestamp {value:?} (expected e.g. 2025-07-20T12:20:28.989+0000)")]
+    Timestamp { path: String, value: String },
+    /// The state value is not one of ALARM, OK, INSUFFICIENT_DATA.
+    #[error("{path}: unknown alarm state {value:?} (expected ALARM, OK or INSUFFICIENT_DATA)")]
+    State { path: String, value: String },
+}
+
+const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
+
+/// Parse raw bytes (the CLI path).
+pub fn parse_bytes(bytes: &[u8]) -> Result<Parsed, EventError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(e.to_string()))?;
+    parse(&value)
+}
+
+/// Classify and parse one event.
+pub fn parse(event: &Value) -> Result<Parsed, EventError> {
+    let obj = match event {
+        Value::Object(o) => o,
+        Value::Null => return Err(EventError::NotAnObject("null")),
+        Value::Array(_) => return Err(EventError::NotAnObject("an array")),
+        Value::String(_) => return Err(EventError::NotAnObject("a string")),
+        Value::Number(_) => return Err(EventError::NotAnObject("a number")),
+        Value::Bool(_) => return Err(EventError::NotAnObject("a boolean")),
+    };
+    let text = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or_default();
+    let source = text("source");
+    let detail_type = text("detail-type");
+
+    if source == "aws.cloudwatch" && obj.contains_key("alarmData") {
+        let raw: RawAlarmAction = from_value(event, "alarm action payload")?;
+        return convert(
+            InputKind::AlarmAction,
+            raw.alarm_data,
+            "alarmData",
+            Some(raw.alarm_arn),
+            raw.account_id,
+            raw.region,
+        )
+        .map(|c| Parsed::Alarm(Box::new(c)));
+    }
+    if source == "aws.cloudwatch" && detail_type == ALARM_DETAIL_TYPE {
+        let raw: RawEnvelope = from_value(event, "CloudWatch Alarm State Change")?;
+        let arn = raw
+            .resources
+            .unwrap_or_default()
+            .into_iter()
+            .find(|r| r.contains(":alarm:"));
+        return convert(
+            InputKind::EventBridge,
+            raw.detail,
+            "detail",
+            arn,
+            raw.account,
+            raw.region,
+        )
+        .map(|c| Parsed::Alarm(Box::new(c)));
+    }
+    Ok(Parsed::Ignored {
+        source: bounded(source, 128),
+        detail_type: bounded(detail_type, 128),
+    })
+}
+
+fn bounded(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+fn from_value<T: for<'de> Deserialize<'de>>(
+    v: &Value,
+    context: &'static str,
+) -> Result<T, EventError> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        EventError::Field {
+            context,
+            path: if path == "." { "(top)".into() } else { path },
+            message: e.into_inner().to_string(),
+        }
+    })
+}
+
+#[derive(Deserialize)]
+struct RawEnvelope {
+    account: Option<String>,
+    region: Option<String>,
+    resources: Option<Vec<String>>,
+    detail: RawDetail,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawAlarmAction {
+    alarm_arn: String,
+    account_id: Option<String>,
+    region: Option<String>,
+    alarm_data: RawDetail,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDetail {
+    alarm_name: String,
+    state: RawState,
+    previous_state: Option<RawState>,
+    configuration: Option<RawConfiguration>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawState {
+    value: String,
+    reason: Option<String>,
+    reason_data: Option<String>,
+    timestamp: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawConfiguration {
+    description: Option<String>,
+    metrics: Option<Vec<RawMetric>>,
+    alarm_rule: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawMetric {
+    id: Option<String>,
+    metric_stat: Option<RawMetricStat>,
+    expression: Option<String>,
+    label: Option<String>,
+    return_data: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct RawMetricStat {
+    metric: RawMetricName,
+    period: Option<u64>,
+    stat: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawMetricName {
+    namespace: Option<String>,
+    name: String,
+    dimensions: Option<BTreeMap<String, Value>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RawReasonData {
+    threshold: Option<f64>,
+    statistic: Option<String>,
+    period: Option<u64>,
+    recent_datapoints: Option<Vec<Option<f64>>>,
+    evaluated_datapoints: Option<Vec<RawDatapoint>>,
+    recent_upper_thresholds: Option<Vec<Option<f64>>>,
+    recent_lower_thresholds: Option<Vec<Option<f64>>>,
+    triggering_alarms: Option<Vec<RawTriggering>>,
+}
+
+#[derive(Deserialize)]
+struct RawDatapoint {
+    timestamp: String,
+    value: Option<f64>,
+    threshold: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct RawTriggering {
+    arn: String,
+    state: Option<RawTriggeringState>,
+}
+
+#[derive(Deserialize)]
+struct RawTriggeringState {
+    value: Option<String>,
+    timestamp: Option<String>,
+}
+
+/// Read CloudWatch's timestamps: `2025-07-20T12:20:28.989+0000`, or RFC 3339.
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::<FixedOffset>::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .or_else(|_| DateTime::parse_from_rfc3339(s))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn convert(
+    input: InputKind,
+    detail: RawDetail,
+    base: &str,
+    alarm_arn: Option<String>,
+    account: Option<String>,
+    region: Option<String>,
+) -> Result<AlarmChange, EventError> {
+    let mut warnings = Vec::new();
+    let state = convert_state(detail.state, &format!("{base}.state"), &mut warnings)?;
+    let previous = match detail.previous_state {
+        Some(p) => Some(convert_state(
+            p,
+            &format!("{base}.previousState"),
+            &mut warnings,
+        )?),
+        None => None,
+    };
+
+    let config = detail.configuration.unwrap_or(RawConfiguration {
+        description: None,
+        metrics: None,
+        alarm_rule: None,
+    });
+    let mut metrics = Vec::new();
+    let mut expressions = Vec::new();
+    for (i, m) in config.metrics.unwrap_or_default().into_iter().enumerate() {
+        let id = m.id.unwrap_or_else(|| format!("m{i}"));
+        let return_data = m.return_data.unwrap_or(true);
+        if let Some(stat) = m.metric_stat {
+            let dimensions = stat
+                .metric
+                .dimensions
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (k, v)
+                })
+                .collect();
+            metrics.push(MetricRef {
+                id,
+                namespace: stat.metric.namespace.unwrap_or_default(),
+                name: stat.metric.name,
+                dimensions,
+                period: stat.period.unwrap_or(60),
+                stat: stat.stat.unwrap_or_else(|| "Average".into()),
+                return_data,
+            });
+        } else if let Some(expression) = m.expression {
+            expressions.push(Expression {
+                id,
+                expression,
+                label: m.label,
+                return_data,
+            });
+        } else {
+            warnings.push(format!(
+                "{base}.configuration.metrics[{i}] has neither metricStat nor expression; skipped"
+            ));
+        }
+    }
+
+    let kind = if let Some(rule) = config.alarm_rule {
+        AlarmKind::Composite { rule }
+    } else if expressions
+        .iter()
+        .any(|e| e.expression.contains("ANOMALY_DETECTION_BAND"))
+    {
+        AlarmKind::AnomalyBand
+    } else if !expressions.is_empty() {
+        AlarmKind::MetricMath
+    } else {
+        AlarmKind::Metric
+    };
+
+    let mut instance_ids: Vec<String> = Vec::new();
+    for m in &metrics {
+        if let Some(id) = m.dimensions.get("InstanceId") {
+            if looks_like_instance_id(id) {
+                if !instance_ids.contains(id) {
+                    instance_ids.push(id.clone());
+                }
+            } else {
+                warnings.push(format!(
+                    "metric {} names InstanceId {:?}, which is not an instance id; ignored",
+                    m.id,
+                    bounded(id, 40)
+                ));
+            }
+        }
+    }
+
+    let comparison = if kind == AlarmKind::AnomalyBand {
+        Some(Comparison::OutsideBand)
+    } else {
+        comparison_from_reason(&state.reason).or_else(|| {
+            previous
+                .as_ref()
+                .and_then(|p| comparison_from_reason(&p.reason))
+        })
+    };
+
+    Ok(AlarmChange {
+        input,
+        alarm_name: detail.alarm_name,
+        alarm_arn,
+        account,
+        region,
+        description: config.description.filter(|d| !d.trim().is_empty()),
+        kind,
+        metrics,
+        expressions,
+        state,
+        previous,
+        comparison,
+        instance_ids,
+        warnings,
+    })
+}
+
+fn convert_state(
+    raw: RawState,
+    path: &str,
+    warnings: &mut Vec<String>,
+) -> Result<StateInfo, EventError> {
+    let value = AlarmState::parse(&raw.value).ok_or_else(|| EventError::State {
+        path: format!("{path}.value"),
+        value: bounded(&raw.value, 40),
+    })?;
+    let at = parse_timestamp(&raw.timestamp).ok_or_else(|| EventError::Timestamp {
+        path: format!("{path}.timestamp"),
+        value: bounded(&raw.timestamp, 40),
+    })?;
+    let reason_data = raw.reason_data.as_deref().and_then(|text| {
+        match parse_reason_data(text, &format!("{path}.reasonData"), warnings) {
+            Ok(r) => Some(r),
+            Err(w) => {
+                warnings.push(w);
+                None
+            }
+        }
+    });
+    Ok(StateInfo {
+        value,
+        reason: raw.reason.unwrap_or_default(),
+        at,
+        reason_data,
+    })
+}
+
+/// reasonData is a JSON document inside a string. When it cannot be read the report still goes out (the alarm
+/// matters more than its datapoints) and says so.
+fn parse_reason_data(
+    text: &str,
+    path: &str,
+    warnings: &mut Vec<String>,
+) -> Result<ReasonData, String> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| format!("{path} is not JSON ({e}); datapoints unavailable"))?;
+    let raw: RawReasonData = serde_path_to_error::deserialize(&value).map_err(|e| {
+        format!(
+            "{path}: {}: {}; datapoints unavailable",
+            e.path(),
+            e.inner()
+        )
+    })?;
+    let mut evaluated = Vec::new();
+    for (i, d) in raw
+        .evaluated_datapoints
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        match parse_timestamp(&d.timestamp) {
+            Some(at) => evaluated.push(Datapoint {
+                at,
+                value: d.value,
+                threshold: d.threshold,
+            }),
+            None => warnings.push(format!(
+                "{path}.evaluatedDatapoints[{i}].timestamp {:?} unreadable; datapoint skipped",
+                bounded(&d.timestamp, 40)
+            )),
+        }
+    }
+    evaluated.sort_by_key(|d| d.at);
+    let flat = |v: Option<Vec<Option<f64>>>| v.unwrap_or_default().into_iter().flatten().collect();
+    let triggering = raw
+        .triggering_alarms
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| {
+            let name = t.arn.split(":alarm:").nth(1).unwrap_or(&t.arn).to_string();
+            let (state, at) = match t.state {
+                Some(s) => (
+                    s.value.as_deref().and_then(AlarmState::parse),
+                    s.timestamp.as_deref().and_then(parse_timestamp),
+                ),
+                None => (None, None),
+            };
+            TriggeringAlarm {
+                arn: t.arn,
+                name,
+                state,
+                at,
+            }
+        })
+        .collect();
+    Ok(ReasonData {
+        threshold: raw.threshold,
+        statistic: raw.statistic,
+        period: raw.period,
+        recent: flat(raw.recent_datapoints),
+        evaluated,
+        upper: flat(raw.recent_upper_thresholds),
+        lower: flat(raw.recent_lower_thresholds),
+        triggering,
+    })
+}
+
+/// CloudWatch's reason text is the only place that names the comparison ("was greater than the threshold").
+fn comparison_from_reason(reason: &str) -> Option<Comparison> {
+    let r = reason.to_ascii_lowercase();
+    if r.contains("upper thresholds") || r.contains("lower thresholds") || r.contains("band") {
+        Some(Comparison::OutsideBand)
+    } else if r.contains("greater than or equal to") {
+        Some(Comparison::GreaterOrEqual)
+    } else if r.contains("less than or equal to") {
+        Some(Comparison::LessOrEqual)
+    } else if r.contains("greater than") {
+        Some(Comparison::Greater)
+    } else if r.contains("less than") {
+        Some(Comparison::Less)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn alarm_event(detail: Value) -> Value {
+        json!({
+            "version": "0", "id": "x", "detail-type": "CloudWatch Alarm State Change",
+            "source": "aws.cloudwatch", "account": "123456789012", "time": "2025-07-20T12:20:28Z",
+            "region": "ap-northeast-2",
+            "resources": ["arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:cpu"],
+            "detail": detail
+        })
+    }
+
+    fn single_metric_detail() -> Value {
+        json!({
+            "alarmName": "cpu",
+            "state": {
+                "value": "ALARM",
+                "reason": "Threshold Crossed: 1 out of the last 1 datapoints [39.58 (20/07/25 12:19:00)] was greater than the threshold (25.0)",
+                "reasonData": "{\"version\":\"1.0\",\"threshold\":25.0,\"recentDatapoints\":[39.58],\"evaluatedDatapoints\":[{\"timestamp\":\"2025-07-20T12:19:00.000+0000\",\"sampleCount\":1.0,\"value\":39.58}]}",
+                "timestamp": "2025-07-20T12:20:28.989+0000"
+            },
+            "previousState": {"value": "OK", "reason": "", "timestamp": "2025-07-19T12:00:00.000+0000"},
+            "configuration": {"metrics": [{"id": "m", "metricStat": {"metric": {"namespace": "AWS/EC2", "name": "CPUUtilization", "dimensions": {"InstanceId": "i-0ae3d067021f08710"}}, "period": 60, "stat": "Average"}, "returnData": true}]}
+        })
+    }
+
+    fn alarm(v: &Value) -> AlarmChange {
+        match parse(v) {
+            Ok(Parsed::Alarm(a)) => *a,
+            other => panic!("expected an alarm, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn single_metric_alarm_yields_instance_threshold_and_comparison() {
+        let a = alarm(&alarm_event(single_metric_detail()));
+        assert_eq!(a.instance_ids, vec!["i-0ae3d067021f08710"]);
+        assert_eq!(a.threshold(), Some(25.0));
+        assert_eq!(a.comparison, Some(Comparison::Greater));
+        assert_eq!(a.kind, AlarmKind::Metric);
+        assert_eq!(a.evaluated_values().len(), 1);
+        assert!(a.warnings.is_empty());
+    }
+
+    #[test]
+    fn period_above_u16_and_missing_dimensions_are_accepted() {
+        let mut d = single_metric_detail();
+        d["configuration"]["metrics"][0]["metricStat"]["period"] = json!(86400);
+        d["configuration"]["metrics"][0]["metricStat"]["metric"]
+            .as_object_mut()
+            .unwrap()
+            .remove("dimensions");
+        let a = alarm(&alarm_event(d));
+        assert_eq!(a.metrics[0].period, 86400);
+        assert!(a.instance_ids.is_empty());
+    }
+
+    #[test]
+    fn reason_data_that_is_not_json_degrades_to_a_warning() {
+        let mut d = single_metric_detail();
+        d["state"]["reasonData"] = json!("{not json");
+        let a = alarm(&alarm_event(d));
+        assert!(a.state.reason_data.is_none());
+        assert!(a.warnings[0].contains("detail.state.reasonData is not JSON"));
+    }
+
+    #[test]
+    fn missing_alarm_name_is_an_error_that_names_the_field() {
+        let mut d = single_metric_detail();
+        d.as_object_mut().unwrap().remove("alarmName");
+        let err = parse(&alarm_event(d)).unwrap_err();
+        assert!(err.to_string().contains("alarmName"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_error_names_the_path() {
+        let mut d = single_metric_detail();
+        d["state"]["timestamp"] = json!(5);
+        let err = parse(&alarm_event(d)).unwrap_err().to_string();
+        assert!(err.contains("detail.state.timestamp"), "{err}");
+    }
+
+    #[test]
+    fn bad_timestamp_and_unknown_state_are_errors() {
+        let mut d = single_metric_detail();
+        d["state"]["timestamp"] = json!("yesterday");
+        assert!(matches!(
+            parse(&alarm_event(d)),
+            Err(EventError::Timestamp { .. })
+        ));
+        let mut d = single_metric_detail();
+        d["state"]["value"] = json!("BROKEN");
+        assert!(matches!(
+            parse(&alarm_event(d)),
+            Err(EventError::State { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_events_are_ignored_not_rejected() {
+        let v = json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {}});
+        assert!(matches!(parse(&v), Ok(Parsed::Ignored { .. })));
+    }
+
+    #[test]
+    fn non_objects_are_malformed() {
+        assert!(matches!(
+            parse(&json!([1])),
+            Err(EventError::NotAnObject(_))
+        ));
+        assert!(matches!(
+            parse_bytes(b"{\"truncated"),
+            Err(EventError::NotJson(_))
+        ));
+    }
+
+    #[test]
+    fn thread_of_an_ok_after_alarm_is_the_alarm_episode() {
+        let alarm_change = alarm(&alarm_event(single_metric_detail()));
+        let mut ok = single_metric_detail();
+        ok["previousState"] = ok["state"].clone();
+        ok["state"] = json!({"value": "OK", "reason": "was not greater than the threshold", "timestamp": "2025-07-20T12:41:29.120+0000"});
+        let ok_change = alarm(&alarm_event(ok));
+        assert_eq!(alarm_change.thread_id(), ok_change.thread_id());
+        assert_ne!(alarm_change.incident_key(), ok_change.incident_key());
+    }
+}

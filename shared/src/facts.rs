@@ -1,0 +1,290 @@
+//! What the gather step learned about the instance and the metric window. Every piece is a [`Source`]: either
+//! available, or unavailable with the reason — a failed or slow AWS call degrades the report, never the incident.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One source of evidence: what it returned, or why it is missing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source<T> {
+    Available(T),
+    Unavailable(String),
+}
+
+impl<T> Source<T> {
+    pub fn get(&self) -> Option<&T> {
+        match self {
+            Source::Available(t) => Some(t),
+            Source::Unavailable(_) => None,
+        }
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Source::Available(_) => None,
+            Source::Unavailable(r) => Some(r),
+        }
+    }
+}
+
+impl<T> Default for Source<T> {
+    fn default() -> Self {
+        Source::Unavailable("not gathered".into())
+    }
+}
+
+/// From DescribeInstances.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceFacts {
+    pub id: String,
+    pub instance_type: String,
+    pub state: String,
+    pub availability_zone: Option<String>,
+    pub private_ip: Option<String>,
+    pub public_ip: Option<String>,
+    pub launch_time: Option<DateTime<Utc>>,
+    pub tags: BTreeMap<String, String>,
+    /// `ebs` or `instance-store`.
+    pub root_device_type: Option<String>,
+    /// `required` means IMDSv2 only; `optional` allows IMDSv1.
+    pub http_tokens: Option<String>,
+    pub security_group_ids: Vec<String>,
+    pub volume_ids: Vec<String>,
+    /// `default` (simplified automatic recovery on) or `disabled`.
+    pub auto_recovery: Option<String>,
+    /// `enabled` (1-minute metrics) or `disabled` (5-minute basic monitoring).
+    pub monitoring: Option<String>,
+    /// `spot` or `scheduled`; absent for on-demand.
+    pub lifecycle: Option<String>,
+    pub platform: Option<String>,
+}
+
+impl InstanceFacts {
+    pub fn name(&self) -> Option<&str> {
+        self.tags.get("Name").map(String::as_str)
+    }
+
+    /// The Auto Scaling group that owns the instance, from the tag EC2 Auto Scaling puts on its instances.
+    pub fn asg(&self) -> Option<&str> {
+        self.tags
+            .get("aws:autoscaling:groupName")
+            .map(String::as_str)
+    }
+
+    pub fn environment(&self) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("environment") || k.eq_ignore_ascii_case("env"))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.state == "running"
+    }
+}
+
+/// Result of looking the instance up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceLookup {
+    Found(Box<InstanceFacts>),
+    /// DescribeInstances said the id does not exist (terminated long ago, or wrong account/region).
+    NotFound,
+}
+
+/// One status check's state: `ok`, `impaired`, `insufficient-data`, `initializing`, `not-applicable`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusFacts {
+    pub system: Option<String>,
+    pub instance: Option<String>,
+    pub attached_ebs: Option<String>,
+    pub scheduled_events: Vec<ScheduledEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduledEvent {
+    pub code: String,
+    pub description: Option<String>,
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+/// From DescribeInstanceTypes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TypeFacts {
+    pub instance_type: String,
+    pub vcpus: Option<i32>,
+    pub memory_mib: Option<i64>,
+    pub burstable: bool,
+    pub auto_recovery_supported: bool,
+    pub instance_storage: bool,
+}
+
+/// What one metric series measures, so the rules can find it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The alarm's own metric or expression.
+    Alarm,
+    Cpu,
+    NetworkIn,
+    NetworkOut,
+    StatusSystem,
+    StatusInstance,
+    StatusEbs,
+    CpuCredits,
+    Memory,
+}
+
+/// One series of the window, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(DateTime<Utc>, f64)>,
+}
+
+impl Series {
+    pub fn values(&self) -> Vec<f64> {
+        self.points.iter().map(|(_, v)| *v).collect()
+    }
+
+    pub fn last(&self) -> Option<(DateTime<Utc>, f64)> {
+        self.points.last().copied()
+    }
+
+    pub fn max(&self) -> Option<f64> {
+        self.points.iter().map(|(_, v)| *v).reduce(f64::max)
+    }
+}
+
+/// The result of the one GetMetricData call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricWindow {
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    pub period_secs: u64,
+    pub series: BTreeMap<Role, Series>,
+    /// How many metrics the call requested (the budget is 12).
+    pub metrics_requested: usize,
+}
+
+impl MetricWindow {
+    pub fn get(&self, role: Role) -> Option<&Series> {
+        self.series.get(&role).filter(|s| !s.points.is_empty())
+    }
+}
+
+/// One entry of DescribeAlarmHistory (state updates only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryItem {
+    pub at: DateTime<Utc>,
+    pub summary: String,
+}
+
+/// Alarm history over the last 7 days.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlarmHistory {
+    pub items: Vec<HistoryItem>,
+}
+
+impl AlarmHistory {
+    /// Transitions into ALARM, as CloudWatch summarizes them ("Alarm updated from OK to ALARM").
+    pub fn alarm_transitions(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| i.summary.ends_with("to ALARM"))
+            .count()
+    }
+}
+
+/// An inbound rule open to the whole internet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenRule {
+    pub protocol: String,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    pub cidr: String,
+}
+
+impl OpenRule {
+    /// Does the rule cover this TCP port?
+    pub fn covers(&self, port: i32) -> bool {
+        let proto_ok = self.protocol == "-1" || self.protocol == "tcp" || self.protocol == "6";
+        let range_ok = match (self.from_port, self.to_port) {
+            (Some(f), Some(t)) => (f == -1 && t == -1) || (f <= port && port <= t),
+            _ => true,
+        };
+        proto_ok && range_ok
+    }
+}
+
+/// From DescribeSecurityGroups: only what matters for the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupFacts {
+    pub id: String,
+    pub name: String,
+    pub world_open: Vec<OpenRule>,
+}
+
+/// From DescribeVolumes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeFacts {
+    pub id: String,
+    pub volume_type: String,
+    pub size_gib: i32,
+    pub encrypted: bool,
+    pub device: Option<String>,
+}
+
+/// Everything gathered for one incident.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    pub instance: Source<InstanceLookup>,
+    pub status: Source<StatusFacts>,
+    pub instance_type: Source<TypeFacts>,
+    pub metrics: Source<MetricWindow>,
+    pub history: Source<AlarmHistory>,
+    pub security_groups: Source<Vec<SecurityGroupFacts>>,
+    pub volumes: Source<Vec<VolumeFacts>>,
+}
+
+impl Facts {
+    /// Every source unavailable for the same reason (offline mode, or no instance to look up).
+    pub fn unavailable(reason: &str) -> Self {
+        let r = || reason.to_string();
+        Facts {
+            instance: Source::Unavailable(r()),
+            status: Source::Unavailable(r()),
+            instance_type: Source::Unavailable(r()),
+            metrics: Source::Unavailable(r()),
+            history: Source::Unavailable(r()),
+            security_groups: Source::Unavailable(r()),
+            volumes: Source::Unavailable(r()),
+        }
+    }
+
+    pub fn found_instance(&self) -> Option<&InstanceFacts> {
+        match self.instance.get() {
+            Some(InstanceLookup::Found(i)) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// `(source name, reason)` for each missing source, for the report's list of gaps.
+    pub fn gaps(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("DescribeInstances", self.instance.reason()),
+            ("DescribeInstanceStatus", self.status.reason()),
+            ("DescribeInstanceTypes", self.instance_type.reason()),
+            ("GetMetricData", self.metrics.reason()),
+            ("DescribeAlarmHistory", self.history.reason()),
+            ("DescribeSecurityGroups", self.security_groups.reason()),
+            ("DescribeVolumes", self.volumes.reason()),
+        ]
+        .into_iter()
+        .filter_map(|(name, reason)| reason.map(|r| (name, r)))
+        .collect()
+    }
+}

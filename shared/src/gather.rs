@@ -1,0 +1,365 @@
+//! Gather the facts of an incident concurrently, each source under its own deadline. Two rounds: everything that
+//! needs only the instance id, then what needs DescribeInstances' answer (instance type, security groups).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, DurationRound, Utc};
+use tracing::{instrument, warn};
+
+use crate::config::Settings;
+use crate::facts::{Facts, InstanceLookup, MetricWindow, Role, Series, Source};
+use crate::model::{AlarmChange, AlarmKind};
+use crate::ports::{
+    AwsError, InstanceReader, MetricData, MetricQuery, MetricReader, QueryKind, WindowRequest,
+};
+
+/// CloudWatch metrics per incident (the product's cost budget).
+pub const MAX_METRICS: usize = 12;
+/// How far back DescribeAlarmHistory looks for recurrence.
+pub const HISTORY_DAYS: i64 = 7;
+
+/// The AWS side of the responder, as the gather step sees it.
+pub struct Readers<'a> {
+    pub ec2: &'a dyn InstanceReader,
+    pub metrics: &'a dyn MetricReader,
+}
+
+fn valid_query_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && id.len() <= 255
+}
+
+fn stat(namespace: &str, name: &str, instance: &str, stat: &str) -> QueryKind {
+    QueryKind::Stat {
+        namespace: namespace.into(),
+        name: name.into(),
+        dimensions: BTreeMap::from([("InstanceId".to_string(), instance.to_string())]),
+        stat: stat.into(),
+    }
+}
+
+/// Plan the one GetMetricData call: the alarm's own metric (or metric-math expression with its members), then the
+/// correlated metrics of the primary instance, deduplicated, at most [`MAX_METRICS`].
+pub fn plan_window(change: &AlarmChange, window: chrono::Duration) -> WindowRequest {
+    // End on the minute after the transition so the transition's own minute is inside the window.
+    let end = change
+        .state
+        .at
+        .duration_trunc(chrono::Duration::minutes(1))
+        .unwrap_or(change.state.at)
+        + chrono::Duration::minutes(1);
+    let start = end - window;
+    let mut queries: Vec<MetricQuery> = Vec::new();
+
+    match change.kind {
+        AlarmKind::Composite { .. } => {}
+        AlarmKind::MetricMath
+            if change.metrics.iter().all(|m| valid_query_id(&m.id))
+                && change.expressions.iter().all(|e| valid_query_id(&e.id)) =>
+        {
+            let primary = change.primary_expression().map(|e| e.id.clone());
+            for m in &change.metrics {
+                queries.push(MetricQuery {
+                    id: m.id.clone(),
+                    roles: vec![],
+                    kind: QueryKind::Stat {
+                        namespace: m.namespace.clone(),
+                        name: m.name.clone(),
+                        dimensions: m.dimensions.clone(),
+                        stat: m.stat.clone(),
+                    },
+                    return_data: false,
+                });
+            }
+            for e in &change.expressions {
+                let is_primary = Some(&e.id) == primary.as_ref();
+                queries.push(MetricQuery {
+                    id: e.id.clone(),
+                    roles: if is_primary {
+                        vec![Role::Alarm]
+                    } else {
+                        vec![]
+                    },
+                    kind: QueryKind::Expression {
+                        expression: e.expression.clone(),
+                        label: e.label.clone(),
+                    },
+                    return_data: is_primary,
+                });
+            }
+        }
+        _ => {
+            if let Some(m) = change.primary_metric() {
+                queries.push(MetricQuery {
+                    id: "alarm".into(),
+                    roles: vec![Role::Alarm],
+                    kind: QueryKind::Stat {
+                        namespace: m.namespace.clone(),
+                        name: m.name.clone(),
+                        dimensions: m.dimensions.clone(),
+                        stat: m.stat.clone(),
+                    },
+                    return_data: true,
+                });
+            }
+        }
+    }
+
+    if let Some(id) = change.primary_instance() {
+        let correlated = [
+            (
+                Role::Cpu,
+                "x_cpu",
+                stat("AWS/EC2", "CPUUtilization", id, "Average"),
+            ),
+            (
+                Role::NetworkIn,
+                "x_net_in",
+                stat("AWS/EC2", "NetworkIn", id, "Sum"),
+            ),
+            (
+                Role::NetworkOut,
+                "x_net_out",
+                stat("AWS/EC2", "NetworkOut", id, "Sum"),
+            ),
+            (
+                Role::StatusSystem,
+                "x_sys",
+                stat("AWS/EC2", "StatusCheckFailed_System", id, "Maximum"),
+            ),
+            (
+                Role::StatusInstance,
+                "x_inst",
+                stat("AWS/EC2", "StatusCheckFailed_Instance", id, "Maximum"),
+            ),
+            (
+                Role::StatusEbs,
+                "x_ebs",
+                stat("AWS/EC2", "StatusCheckFailed_AttachedEBS", id, "Maximum"),
+            ),
+            (
+                Role::CpuCredits,
+                "x_credits",
+                stat("AWS/EC2", "CPUCreditBalance", id, "Average"),
+            ),
+            (
+                Role::Memory,
+                "x_mem",
+                stat("CWAgent", "mem_used_percent", id, "Average"),
+            ),
+        ];
+        for (role, qid, kind) in correlated {
+            if let Some(existing) = queries.iter_mut().find(|q| q.kind == kind) {
+                existing.roles.push(role);
+                existing.return_data = true;
+                continue;
+            }
+            if queries.len() >= MAX_METRICS {
+                break;
+            }
+            queries.push(MetricQuery {
+                id: qid.into(),
+                roles: vec![role],
+                kind,
+                return_data: true,
+            });
+        }
+    }
+    queries.truncate(MAX_METRICS);
+    WindowRequest {
+        start,
+        end,
+        period_secs: 60,
+        queries,
+    }
+}
+
+/// Turn GetMetricData's answer into series by role.
+pub fn assemble(request: &WindowRequest, data: &MetricData) -> MetricWindow {
+    let mut series = BTreeMap::new();
+    for q in &request.queries {
+        let Some(points) = data.get(&q.id) else {
+            continue;
+        };
+        let label = match &q.kind {
+            QueryKind::Stat { name, .. } => name.clone(),
+            QueryKind::Expression { label, expression } => {
+                label.clone().unwrap_or_else(|| expression.clone())
+            }
+        };
+        let mut points = points.clone();
+        points.sort_by_key(|(t, _)| *t);
+        points.retain(|(_, v)| v.is_finite());
+        for role in &q.roles {
+            series.insert(
+                *role,
+                Series {
+                    label: label.clone(),
+                    points: points.clone(),
+                },
+            );
+        }
+    }
+    MetricWindow {
+        start: Some(request.start),
+        end: Some(request.end),
+        period_secs: request.period_secs,
+        series,
+        metrics_requested: request.metrics_requested(),
+    }
+}
+
+/// Run a source under its deadline; an error or a late answer becomes the reason it is unavailable.
+async fn deadline<T>(limit: Duration, fut: impl Future<Output = Result<T, AwsError>>) -> Source<T> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(Ok(v)) => Source::Available(v),
+        Ok(Err(e)) => {
+            warn!(service = e.service, operation = e.operation, code = ?e.code, error = %e, "source unavailable");
+            Source::Unavailable(e.to_string())
+        }
+        Err(_) => {
+            warn!(timeout_ms = limit.as_millis() as u64, "source timed out");
+            Source::Unavailable(format!("timed out after {} ms", limit.as_millis()))
+        }
+    }
+}
+
+/// Gather every fact of the incident.
+#[instrument(skip_all, fields(alarm = %change.alarm_name, instance = change.primary_instance().unwrap_or("-")))]
+pub async fn gather(
+    change: &AlarmChange,
+    readers: &Readers<'_>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Facts {
+    let limit = settings.source_timeout;
+    let request = plan_window(change, settings.metric_window);
+    let history_until = change.state.at.max(now);
+    let history_since = change.state.at - chrono::Duration::days(HISTORY_DAYS);
+    let window = async {
+        if request.queries.is_empty() {
+            Source::Unavailable("the alarm has no metric to chart (composite alarm)".into())
+        } else {
+            match deadline(limit, readers.metrics.metric_data(&request)).await {
+                Source::Available(data) => Source::Available(assemble(&request, &data)),
+                Source::Unavailable(r) => Source::Unavailable(r),
+            }
+        }
+    };
+    let history = deadline(
+        limit,
+        readers
+            .metrics
+            .alarm_history(&change.alarm_name, history_since, history_until),
+    );
+
+    let Some(id) = change.primary_instance() else {
+        let (metrics, history) = tokio::join!(window, history);
+        let none = "the alarm names no instance";
+        return Facts {
+            metrics,
+            history,
+            ..Facts::unavailable(none)
+        };
+    };
+
+    let (instance, status, volumes, metrics, history) = tokio::join!(
+        deadline(limit, readers.ec2.instance(id)),
+        deadline(limit, readers.ec2.instance_status(id)),
+        deadline(limit, readers.ec2.volumes(id)),
+        window,
+        history,
+    );
+
+    let (instance_type, security_groups) = match &instance {
+        Source::Available(InstanceLookup::Found(i)) => {
+            let groups = async {
+                if i.security_group_ids.is_empty() {
+                    Source::Available(Vec::new())
+                } else {
+                    deadline(limit, readers.ec2.security_groups(&i.security_group_ids)).await
+                }
+            };
+            tokio::join!(
+                deadline(limit, readers.ec2.instance_type(&i.instance_type)),
+                groups
+            )
+        }
+        Source::Available(InstanceLookup::NotFound) => {
+            let r = "the instance does not exist";
+            (Source::Unavailable(r.into()), Source::Unavailable(r.into()))
+        }
+        Source::Unavailable(why) => {
+            let r = format!("needs DescribeInstances, which was unavailable ({why})");
+            (Source::Unavailable(r.clone()), Source::Unavailable(r))
+        }
+    };
+
+    Facts {
+        instance,
+        status,
+        instance_type,
+        metrics,
+        history,
+        security_groups,
+        volumes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{parse_bytes, Parsed};
+
+    fn change(file: &str) -> AlarmChange {
+        let path = format!("{}/../events/{file}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(path).unwrap();
+        match parse_bytes(&bytes).unwrap() {
+            Parsed::Alarm(c) => *c,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn cpu_alarm_shares_its_query_with_the_correlated_cpu_metric() {
+        let r = plan_window(&change("cpu-spike.json"), chrono::Duration::minutes(30));
+        let alarm = r
+            .queries
+            .iter()
+            .find(|q| q.roles.contains(&Role::Alarm))
+            .unwrap();
+        assert!(alarm.roles.contains(&Role::Cpu));
+        assert_eq!(r.queries.len(), 8, "alarm/cpu + 7 correlated");
+        assert_eq!((r.end - r.start).num_minutes(), 30);
+    }
+
+    #[test]
+    fn metric_math_keeps_member_ids_and_returns_only_the_expression_as_alarm() {
+        let r = plan_window(&change("metric-math.json"), chrono::Duration::minutes(30));
+        assert!(r.queries.iter().any(|q| q.id == "m1" && !q.return_data));
+        let e1 = r.queries.iter().find(|q| q.id == "e1").unwrap();
+        assert_eq!(e1.roles, vec![Role::Alarm]);
+        assert!(r.metrics_requested() <= MAX_METRICS);
+    }
+
+    #[test]
+    fn composite_alarms_request_no_metrics_and_every_plan_fits_the_budget() {
+        assert!(
+            plan_window(&change("composite.json"), chrono::Duration::minutes(30))
+                .queries
+                .is_empty()
+        );
+        for f in std::fs::read_dir(format!("{}/../events", env!("CARGO_MANIFEST_DIR"))).unwrap() {
+            let bytes = std::fs::read(f.unwrap().path()).unwrap();
+            if let Ok(Parsed::Alarm(c)) = parse_bytes(&bytes) {
+                let r = plan_window(&c, chrono::Duration::minutes(30));
+                assert!(r.metrics_requested() <= MAX_METRICS);
+                assert!(r.queries.iter().all(|q| valid_query_id(&q.id)));
+            }
+        }
+    }
+}

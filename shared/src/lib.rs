@@ -1,0 +1,17 @@
+//! ec2ops: an event-driven incident responder for Amazon EC2.
+//!
+//! The pipeline is parse ([`event`]) → gather ([`gather`], through the [`ports`]) → analyze ([`analyze`]) →
+//! render ([`report`]) → publish. Everything but gathering and publishing is pure and takes the clock as data.
+//! Only [`aws`] imports the AWS SDK.
+
+pub mod analyze;
+pub mod aws;
+pub mod config;
+pub mod event;
+pub mod facts;
+pub mod gather;
+pub mod model;
+pub mod pipeline;
+pub mod ports;
+pub mod pricing;
+pub mod report;

@@ -1,0 +1,271 @@
+//! Domain types for one alarm state change, independent of the wire format it arrived in.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The three states a CloudWatch alarm can be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AlarmState {
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+impl AlarmState {
+    /// The name CloudWatch uses on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmState::Ok => "OK",
+            AlarmState::Alarm => "ALARM",
+            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "OK" => Some(AlarmState::Ok),
+            "ALARM" => Some(AlarmState::Alarm),
+            "INSUFFICIENT_DATA" => Some(AlarmState::InsufficientData),
+            _ => None,
+        }
+    }
+}
+
+/// How the event reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum InputKind {
+    /// EventBridge `CloudWatch Alarm State Change`.
+    EventBridge,
+    /// The payload of an alarm action that invokes the function directly.
+    AlarmAction,
+}
+
+/// The kind of alarm, which decides how the threshold and datapoints read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum AlarmKind {
+    /// One metric against a static threshold.
+    Metric,
+    /// A metric-math expression against a static threshold.
+    MetricMath,
+    /// A metric against an anomaly-detection band (no static threshold).
+    AnomalyBand,
+    /// A composite alarm over other alarms.
+    Composite { rule: String },
+}
+
+/// How the alarm compares its datapoints, read from the reason text (the event carries no operator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Comparison {
+    Greater,
+    GreaterOrEqual,
+    Less,
+    LessOrEqual,
+    OutsideBand,
+}
+
+impl Comparison {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparison::Greater => ">",
+            Comparison::GreaterOrEqual => ">=",
+            Comparison::Less => "<",
+            Comparison::LessOrEqual => "<=",
+            Comparison::OutsideBand => "outside",
+        }
+    }
+
+    /// Does `value` breach `threshold` under this comparison?
+    pub fn breaches(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Comparison::Greater => value > threshold,
+            Comparison::GreaterOrEqual => value >= threshold,
+            Comparison::Less => value < threshold,
+            Comparison::LessOrEqual => value <= threshold,
+            Comparison::OutsideBand => false,
+        }
+    }
+}
+
+/// One metric an alarm watches (or a member of its metric-math expression).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricRef {
+    pub id: String,
+    pub namespace: String,
+    pub name: String,
+    pub dimensions: BTreeMap<String, String>,
+    pub period: u64,
+    pub stat: String,
+    pub return_data: bool,
+}
+
+/// A metric-math expression of an alarm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expression {
+    pub id: String,
+    pub expression: String,
+    pub label: Option<String>,
+    pub return_data: bool,
+}
+
+/// One datapoint CloudWatch evaluated for the transition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Datapoint {
+    pub at: DateTime<Utc>,
+    pub value: Option<f64>,
+    pub threshold: Option<f64>,
+}
+
+/// A member alarm that triggered a composite alarm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TriggeringAlarm {
+    pub arn: String,
+    pub name: String,
+    pub state: Option<AlarmState>,
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// The parsed `reasonData` of a state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReasonData {
+    pub threshold: Option<f64>,
+    pub statistic: Option<String>,
+    pub period: Option<u64>,
+    /// Oldest first.
+    pub recent: Vec<f64>,
+    /// Oldest first (CloudWatch lists them newest first; we reverse).
+    pub evaluated: Vec<Datapoint>,
+    pub upper: Vec<f64>,
+    pub lower: Vec<f64>,
+    pub triggering: Vec<TriggeringAlarm>,
+}
+
+/// One side of a transition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StateInfo {
+    pub value: AlarmState,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    pub reason_data: Option<ReasonData>,
+}
+
+/// One alarm state change, whatever input carried it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlarmChange {
+    pub input: InputKind,
+    pub alarm_name: String,
+    pub alarm_arn: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub description: Option<String>,
+    pub kind: AlarmKind,
+    pub metrics: Vec<MetricRef>,
+    pub expressions: Vec<Expression>,
+    pub state: StateInfo,
+    pub previous: Option<StateInfo>,
+    pub comparison: Option<Comparison>,
+    /// Instance ids named by any metric's `InstanceId` dimension, in order of appearance, deduplicated.
+    pub instance_ids: Vec<String>,
+    /// Things in the event we could not read but that did not stop the report (e.g. reasonData not JSON).
+    pub warnings: Vec<String>,
+}
+
+impl AlarmChange {
+    /// The idempotency key: one alarm, one state, one transition time.
+    pub fn incident_key(&self) -> String {
+        format!(
+            "{}#{}#{}",
+            self.alarm_id(),
+            self.state.value.as_str(),
+            self.state.at.format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        )
+    }
+
+    /// The chat thread of the alarm episode: an ALARM opens it; the OK or INSUFFICIENT_DATA that follows names the
+    /// ALARM's timestamp as its previous state, so both land in the same thread without any stored state.
+    pub fn thread_id(&self) -> String {
+        let episode = match (&self.previous, self.state.value) {
+            (Some(prev), AlarmState::Ok | AlarmState::InsufficientData)
+                if prev.value == AlarmState::Alarm =>
+            {
+                prev.at
+            }
+            _ => self.state.at,
+        };
+        // Timestamp first, so bounding a very long alarm ARN never merges two episodes.
+        let id = format!(
+            "{}#{}",
+            episode.format("%Y%m%dT%H%M%S%.3fZ"),
+            self.alarm_id()
+        );
+        id.chars().take(256).collect()
+    }
+
+    fn alarm_id(&self) -> &str {
+        self.alarm_arn.as_deref().unwrap_or(&self.alarm_name)
+    }
+
+    /// The metric the alarm is about: the first returned single metric, else the first metric at all.
+    pub fn primary_metric(&self) -> Option<&MetricRef> {
+        self.metrics
+            .iter()
+            .find(|m| m.return_data)
+            .or_else(|| self.metrics.first())
+    }
+
+    /// The expression whose value the alarm compares, when it is a metric-math alarm.
+    pub fn primary_expression(&self) -> Option<&Expression> {
+        match self.kind {
+            AlarmKind::MetricMath => self
+                .expressions
+                .iter()
+                .find(|e| e.return_data)
+                .or_else(|| self.expressions.first()),
+            _ => None,
+        }
+    }
+
+    pub fn primary_instance(&self) -> Option<&str> {
+        self.instance_ids.first().map(String::as_str)
+    }
+
+    /// The static threshold, when the alarm has one.
+    pub fn threshold(&self) -> Option<f64> {
+        self.state.reason_data.as_ref().and_then(|r| r.threshold)
+    }
+
+    /// The evaluated values oldest first (from reasonData), skipping missing datapoints.
+    pub fn evaluated_values(&self) -> Vec<(DateTime<Utc>, f64)> {
+        self.state
+            .reason_data
+            .as_ref()
+            .map(|r| {
+                r.evaluated
+                    .iter()
+                    .filter_map(|d| d.value.map(|v| (d.at, v)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Names of the metric the alarm compares, for titles and units: the primary metric's name, or the expression's
+    /// label for metric math.
+    pub fn metric_name(&self) -> Option<&str> {
+        match self.kind {
+            AlarmKind::MetricMath => self
+                .primary_expression()
+                .and_then(|e| e.label.as_deref())
+                .or_else(|| self.primary_metric().map(|m| m.name.as_str())),
+            _ => self.primary_metric().map(|m| m.name.as_str()),
+        }
+    }
+}
+
+/// Whether an id has the shape of an EC2 instance id.
+pub fn looks_like_instance_id(id: &str) -> bool {
+    let Some(rest) = id.strip_prefix("i-") else {
+        return false;
+    };
+    (8..=17).contains(&rest.len()) && rest.chars().all(|c| c.is_ascii_alphanumeric())
+}

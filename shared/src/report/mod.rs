@@ -1,0 +1,1671 @@
+//! The seven-section report, built from this incident's change, facts and assessment (pure: no I/O, no clock).
+//!
+//! [`build`] produces a [`Report`] of rich lines; [`render`] turns it into the email text, the AWS Chatbot custom
+//! notification and the SNS message, within their size limits.
+
+pub mod render;
+pub mod text;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::analyze::{Assessment, Detail, Environment, Finding, Priority, Reason, RuleId};
+use crate::config::Language;
+use crate::facts::{Facts, InstanceFacts, InstanceLookup, Role, Series, Source};
+use crate::model::{AlarmChange, AlarmKind, AlarmState};
+use crate::pricing::{self, HOURS_PER_MONTH};
+use text::{bytes, hhmm, shell_quote, sparkline, unit_of, usd, value, when, Line, Unit};
+
+/// Pick the Korean or English text. Both branches are format strings over the same arguments.
+macro_rules! l {
+    ($lang:expr, $ko:literal, $en:literal $(, $arg:expr)* $(,)?) => {
+        match $lang {
+            Language::Ko => format!($ko $(, $arg)*),
+            Language::En => format!($en $(, $arg)*),
+        }
+    };
+}
+
+/// What the responder did to the instance. This version never acts; the report says so and why.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionOutcome {
+    /// Remediation mode is off: advice only.
+    ReportOnly,
+}
+
+/// Everything the report is computed from.
+pub struct ReportInput<'a> {
+    pub change: &'a AlarmChange,
+    pub facts: &'a Facts,
+    pub assessment: &'a Assessment,
+    pub action: &'a ActionOutcome,
+    pub language: Language,
+    pub time_zone: Tz,
+}
+
+/// One of the seven sections.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    pub emoji: &'static str,
+    pub title: String,
+    pub lines: Vec<Line>,
+    /// Lower numbers are kept longer when the message must be cut.
+    pub keep_rank: u8,
+}
+
+/// A built report, format-neutral.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub priority: Priority,
+    /// Short English title, e.g. `High CPU`.
+    pub headline: String,
+    pub subject: String,
+    pub title: Line,
+    pub header: Vec<Line>,
+    pub sections: Vec<Section>,
+    /// Operator commands for the chat card's "next steps".
+    pub next_steps: Vec<String>,
+    pub keywords: Vec<String>,
+    pub summary: String,
+    pub incident_key: String,
+    pub thread_id: String,
+    pub related_resources: Vec<String>,
+}
+
+/// What the operator should do about the instance, which also decides the billing effect shown in 💰.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recommended {
+    Reboot,
+    StopStart,
+    Wait,
+    Resize,
+    Investigate,
+    Nothing,
+}
+
+struct Ctx<'a> {
+    change: &'a AlarmChange,
+    facts: &'a Facts,
+    a: &'a Assessment,
+    lang: Language,
+    tz: Tz,
+    instance: Option<&'a InstanceFacts>,
+    instance_id: Option<&'a str>,
+    region: String,
+    recommended: Recommended,
+}
+
+/// Build the report.
+pub fn build(input: &ReportInput<'_>) -> Report {
+    let change = input.change;
+    let instance = input.facts.found_instance();
+    let region = change
+        .region
+        .clone()
+        .or_else(|| {
+            instance
+                .and_then(|i| i.availability_zone.as_deref())
+                .map(|az| {
+                    az.trim_end_matches(|c: char| c.is_ascii_lowercase())
+                        .to_string()
+                })
+        })
+        .unwrap_or_else(|| "us-east-1".into());
+    let cx = Ctx {
+        change,
+        facts: input.facts,
+        a: input.assessment,
+        lang: input.language,
+        tz: input.time_zone,
+        instance,
+        instance_id: change.primary_instance(),
+        region,
+        recommended: recommended(change, input.assessment, instance),
+    };
+    let headline = headline(&cx);
+    let subject = subject(&cx, &headline);
+    let sections = vec![
+        urgency(&cx),
+        situation(&cx),
+        actions(&cx, input.action),
+        long_term(&cx),
+        cost(&cx),
+        security(&cx),
+        automation(&cx),
+    ];
+    let (next_steps, keywords) = (next_steps(&cx), keywords(&cx));
+    let mut related = Vec::new();
+    if let (Some(id), Some(account)) = (cx.instance_id, change.account.as_deref()) {
+        related.push(format!("arn:aws:ec2:{}:{account}:instance/{id}", cx.region));
+    }
+    if let Some(arn) = &change.alarm_arn {
+        related.push(arn.clone());
+    }
+    let target = cx.instance_id.unwrap_or("-");
+    Report {
+        priority: cx.a.priority,
+        summary: format!(
+            "[{}] {headline}: {} ({target}) {} -> {}",
+            cx.a.priority.label(),
+            text::sanitize(&change.alarm_name, 80),
+            change
+                .previous
+                .as_ref()
+                .map(|p| p.value.as_str())
+                .unwrap_or("?"),
+            change.state.value.as_str()
+        ),
+        title: title(&cx, &headline),
+        header: header(&cx),
+        headline,
+        subject,
+        sections,
+        next_steps,
+        keywords,
+        incident_key: change.incident_key(),
+        thread_id: change.thread_id(),
+        related_resources: related,
+    }
+}
+
+fn recommended(
+    change: &AlarmChange,
+    a: &Assessment,
+    instance: Option<&InstanceFacts>,
+) -> Recommended {
+    if change.state.value != AlarmState::Alarm {
+        return Recommended::Nothing;
+    }
+    if a.has(RuleId::Gone) {
+        Recommended::Nothing
+    } else if a.has(RuleId::EbsCheck) {
+        Recommended::Wait
+    } else if a.has(RuleId::SysCheck) {
+        // Instance-store roots cannot be stopped and started: the data would be lost.
+        if instance.and_then(|i| i.root_device_type.as_deref()) == Some("instance-store") {
+            Recommended::Investigate
+        } else {
+            Recommended::StopStart
+        }
+    } else if a.has(RuleId::InstCheck) {
+        Recommended::Reboot
+    } else if a.has(RuleId::CpuSustained) || a.has(RuleId::CpuCredits) {
+        Recommended::Resize
+    } else {
+        Recommended::Investigate
+    }
+}
+
+fn metric_label(change: &AlarmChange) -> String {
+    change.metric_name().unwrap_or("metric").to_string()
+}
+
+fn headline(cx: &Ctx<'_>) -> String {
+    let a = cx.a;
+    let metric = metric_label(cx.change);
+    match cx.change.state.value {
+        AlarmState::Ok => return format!("Resolved {metric}"),
+        AlarmState::InsufficientData => return format!("Insufficient data {metric}"),
+        AlarmState::Alarm => {}
+    }
+    let by_rule = [
+        (RuleId::Gone, "Instance stopped or gone"),
+        (RuleId::SysCheck, "System status check failed"),
+        (RuleId::InstCheck, "Instance status check failed"),
+        (RuleId::EbsCheck, "Attached EBS check failed"),
+        (RuleId::CpuCredits, "CPU credits exhausted"),
+        (RuleId::CpuSustained, "Sustained high CPU"),
+        (RuleId::CpuSpike, "CPU spike"),
+    ];
+    if let Some((_, h)) = by_rule.iter().find(|(r, _)| a.has(*r)) {
+        return h.to_string();
+    }
+    match &cx.change.kind {
+        AlarmKind::Composite { .. } => "Composite alarm".into(),
+        AlarmKind::AnomalyBand => format!("{metric} outside expected band"),
+        _ if metric == "CPUUtilization" => "High CPU".into(),
+        _ => format!("Alarm {metric}"),
+    }
+}
+
+fn subject(cx: &Ctx<'_>, headline: &str) -> String {
+    let who = match (cx.instance_id, cx.instance.and_then(InstanceFacts::name)) {
+        (Some(id), Some(name)) if !text::ascii(name).is_empty() => {
+            format!("{id} ({})", text::ascii(name))
+        }
+        (Some(id), _) => id.to_string(),
+        (None, _) => text::ascii(&cx.change.alarm_name),
+    };
+    let s = text::ascii(&format!(
+        "[{}] {} {}",
+        cx.a.priority.label(),
+        text::ascii(headline),
+        who
+    ));
+    // SNS: fewer than 100 characters.
+    if s.len() > 99 {
+        format!("{}...", &s[..96])
+    } else {
+        s
+    }
+}
+
+fn title(cx: &Ctx<'_>, headline: &str) -> Line {
+    let mut t = Line::new().t(format!("[{}] {headline} — ", cx.a.priority.label()));
+    match (cx.instance_id, cx.instance.and_then(InstanceFacts::name)) {
+        (Some(id), Some(name)) => t = t.c(id).t(" (").u(name).t(")"),
+        (Some(id), None) => t = t.c(id),
+        (None, _) => t = t.u(&cx.change.alarm_name),
+    }
+    t
+}
+
+fn priority_name(p: Priority, lang: Language) -> String {
+    match (p, lang) {
+        (Priority::P0, Language::Ko) => "P0 Critical (긴급)".into(),
+        (Priority::P1, Language::Ko) => "P1 High (높음)".into(),
+        (Priority::P2, Language::Ko) => "P2 Medium (보통)".into(),
+        (Priority::P3, Language::Ko) => "P3 Low (낮음)".into(),
+        (Priority::P0, Language::En) => "P0 Critical".into(),
+        (Priority::P1, Language::En) => "P1 High".into(),
+        (Priority::P2, Language::En) => "P2 Medium".into(),
+        (Priority::P3, Language::En) => "P3 Low".into(),
+    }
+}
+
+fn kind_name(kind: &AlarmKind, lang: Language) -> String {
+    match kind {
+        AlarmKind::Metric => l!(lang, "단일 메트릭", "single metric"),
+        AlarmKind::MetricMath => l!(lang, "metric math", "metric math"),
+        AlarmKind::AnomalyBand => l!(lang, "anomaly detection band", "anomaly detection band"),
+        AlarmKind::Composite { .. } => l!(lang, "composite", "composite"),
+    }
+}
+
+/// The series the header's trend shows: the alarm's own metric from the window, else its evaluated datapoints.
+fn trend_points(cx: &Ctx<'_>) -> Vec<(DateTime<Utc>, f64)> {
+    if let Some(s) = cx.facts.metrics.get().and_then(|m| m.get(Role::Alarm)) {
+        return s.points.clone();
+    }
+    let evaluated = cx.change.evaluated_values();
+    if !evaluated.is_empty() {
+        return evaluated;
+    }
+    let recent = cx
+        .change
+        .state
+        .reason_data
+        .as_ref()
+        .map(|r| r.recent.clone())
+        .unwrap_or_default();
+    recent
+        .into_iter()
+        .map(|v| (cx.change.state.at, v))
+        .collect()
+}
+
+fn header(cx: &Ctx<'_>) -> Vec<Line> {
+    let lang = cx.lang;
+    let c = cx.change;
+    let mut out = Vec::new();
+    out.push(
+        Line::new()
+            .t(l!(lang, "알람: ", "Alarm: "))
+            .u(&c.alarm_name)
+            .t(format!(" ({})", kind_name(&c.kind, lang))),
+    );
+    let mut inst = Line::new().t(l!(lang, "인스턴스: ", "Instance: "));
+    match cx.instance_id {
+        None => {
+            inst = inst.t(l!(
+                lang,
+                "알람 dimension에 InstanceId 없음",
+                "no InstanceId in the alarm's dimensions"
+            ))
+        }
+        Some(id) => {
+            inst = inst.c(id);
+            if let Some(i) = cx.instance {
+                if let Some(name) = i.name() {
+                    inst = inst.t(" (").u(name).t(")");
+                }
+                let mut parts = vec![i.instance_type.clone()];
+                parts.extend(i.availability_zone.clone());
+                parts.extend(i.private_ip.clone());
+                parts.push(i.state.clone());
+                inst = inst.t(format!(" · {}", parts.join(" · ")));
+            } else if let Some(InstanceLookup::NotFound) = cx.facts.instance.get() {
+                inst = inst.t(l!(lang, " · 존재하지 않음 (not found)", " · not found"));
+            } else if let Some(r) = cx.facts.instance.reason() {
+                inst = inst.t(l!(
+                    lang,
+                    " · 상세 정보 unavailable: {}",
+                    " · details unavailable: {}",
+                    r
+                ));
+            }
+            if c.instance_ids.len() > 1 {
+                inst = inst.t(l!(
+                    lang,
+                    " (+{}개 인스턴스)",
+                    " (+{} more)",
+                    c.instance_ids.len() - 1
+                ));
+            }
+        }
+    }
+    out.push(inst);
+    let prev = c.previous.as_ref().map(|p| p.value.as_str()).unwrap_or("?");
+    out.push(Line::from(l!(
+        lang,
+        "상태 변화: {} → {} · {}",
+        "Transition: {} → {} · {}",
+        prev,
+        c.state.value.as_str(),
+        when(c.state.at, cx.tz)
+    )));
+
+    let metric = metric_label(c);
+    let unit = unit_of(&metric);
+    let trend = trend_points(cx);
+    let actual = c
+        .evaluated_values()
+        .last()
+        .copied()
+        .or_else(|| trend.last().copied());
+    let threshold = match (&c.kind, c.threshold(), c.comparison) {
+        (AlarmKind::Composite { rule }, _, _) => {
+            Some(Line::new().t(l!(lang, "규칙: ", "Rule: ")).u(rule))
+        }
+        (AlarmKind::AnomalyBand, _, _) => {
+            let band = c.state.reason_data.as_ref().and_then(|r| {
+                let up = r.upper.last()?;
+                Some(match r.lower.last() {
+                    Some(lo) => format!("{} – {}", value(*lo, unit), value(*up, unit)),
+                    None => format!("≤ {}", value(*up, unit)),
+                })
+            });
+            Some(Line::from(l!(
+                lang,
+                "예상 범위(band): {}",
+                "Expected band: {}",
+                band.unwrap_or_else(|| "?".into())
+            )))
+        }
+        (_, Some(t), cmp) => Some(Line::from(l!(
+            lang,
+            "임계값: {} {} {}",
+            "Threshold: {} {} {}",
+            metric,
+            cmp.map(|c| c.symbol()).unwrap_or("vs"),
+            value(t, unit)
+        ))),
+        (_, None, _) => None,
+    };
+    if let Some(mut t) = threshold {
+        if let Some((at, v)) = actual {
+            t = t.t(l!(
+                lang,
+                " · 실제 값: {} ({})",
+                " · actual: {} ({})",
+                value(v, unit),
+                hhmm(at)
+            ));
+        }
+        out.push(t);
+    }
+    if let Some(AlarmKind::Composite { .. }) = Some(&c.kind) {
+        if let Some(r) = &c.state.reason_data {
+            for t in &r.triggering {
+                out.push(
+                    Line::new()
+                        .t(l!(lang, "트리거 알람: ", "Triggering alarm: "))
+                        .u(&t.name)
+                        .t(format!(" {}", t.state.map(|s| s.as_str()).unwrap_or("?"))),
+                );
+            }
+        }
+    }
+    if !trend.is_empty() {
+        let last: Vec<String> = trend
+            .iter()
+            .rev()
+            .take(5)
+            .rev()
+            .map(|(_, v)| value(*v, unit))
+            .collect();
+        let spark_values: Vec<f64> = trend.iter().rev().take(30).rev().map(|(_, v)| *v).collect();
+        out.push(Line::from(l!(
+            lang,
+            "추세 ({}개 중 최근 {}): {}  {}",
+            "Trend (last {1} of {0}): {2}  {3}",
+            trend.len(),
+            last.len(),
+            last.join(" → "),
+            sparkline(&spark_values)
+        )));
+    }
+    out
+}
+
+fn section(
+    emoji: &'static str,
+    ko: &str,
+    en: &str,
+    lang: Language,
+    lines: Vec<Line>,
+    keep_rank: u8,
+) -> Section {
+    Section {
+        emoji,
+        title: match lang {
+            Language::Ko => ko.to_string(),
+            Language::En => en.to_string(),
+        },
+        lines,
+        keep_rank,
+    }
+}
+
+fn reason_line(r: &Reason, lang: Language) -> String {
+    match r {
+        Reason::Recovered => l!(lang, "알람이 OK로 복구됨: 정보성 알림", "the alarm recovered to OK: informational"),
+        Reason::InsufficientData { after_alarm: true } => l!(
+            lang,
+            "ALARM 상태에서 데이터가 끊김: 인스턴스 중지·장애 또는 메트릭 수집 중단 가능성",
+            "data stopped while the alarm was in ALARM: the instance may be down or has stopped publishing"
+        ),
+        Reason::InsufficientData { after_alarm: false } => l!(
+            lang,
+            "평가할 데이터 부족 (INSUFFICIENT_DATA)",
+            "not enough data to evaluate the alarm (INSUFFICIENT_DATA)"
+        ),
+        Reason::Gone => l!(
+            lang,
+            "인스턴스가 중지/종료되었거나 존재하지 않아 알람의 의미가 없음",
+            "the instance is stopped, terminated or gone: the alarm is moot"
+        ),
+        Reason::StatusCheckFailed => l!(
+            lang,
+            "Status check 실패: 인스턴스가 서비스 불가 상태일 수 있음",
+            "a status check failed: the instance may be unreachable"
+        ),
+        Reason::CompositeAlarm => l!(
+            lang,
+            "복합(composite) 알람: 여러 조건이 동시에 충족됨",
+            "composite alarm: several conditions hold at once"
+        ),
+        Reason::SustainedBreach { datapoints } => l!(
+            lang,
+            "지속적인 임계값 초과 ({}개 datapoint)",
+            "sustained breach ({} datapoints)",
+            datapoints
+        ),
+        Reason::SingleBreach => l!(
+            lang,
+            "단일 datapoint 초과: 지속성 미확인",
+            "single-datapoint breach: persistence not shown"
+        ),
+        Reason::CpuSpike => l!(lang, "단기 CPU 스파이크", "short CPU spike"),
+        Reason::CreditsExhausted => l!(
+            lang,
+            "CPU credit 고갈: baseline으로 throttling",
+            "CPU credits exhausted: throttled to baseline"
+        ),
+        Reason::Production { environment } => l!(
+            lang,
+            "운영 환경 (Environment={})",
+            "production (Environment={})",
+            text::sanitize(environment, 40)
+        ),
+        Reason::NonProduction { environment } => l!(
+            lang,
+            "비운영 환경 (Environment={})",
+            "non-production (Environment={})",
+            text::sanitize(environment, 40)
+        ),
+        Reason::ProductionAssumedUntagged => l!(
+            lang,
+            "Environment 태그 없음: 운영 환경으로 간주",
+            "no Environment tag: treated as production"
+        ),
+        Reason::ProductionAssumedUnknownInstance => l!(
+            lang,
+            "인스턴스 정보 없음: 운영 환경으로 간주",
+            "instance not known: treated as production"
+        ),
+    }
+}
+
+fn urgency(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let a = cx.a;
+    let within = match a.priority {
+        Priority::P0 => l!(lang, "15분 이내", "15 minutes"),
+        Priority::P1 => l!(lang, "1시간 이내", "1 hour"),
+        Priority::P2 => l!(lang, "4시간 이내", "4 hours"),
+        Priority::P3 => l!(lang, "24시간 이내", "24 hours"),
+    };
+    let mut lines = vec![Line::from(l!(
+        lang,
+        "{} — {} 대응, 기한 {}",
+        "{} — respond within {}, by {}",
+        priority_name(a.priority, lang),
+        within,
+        when(a.respond_by, cx.tz)
+    ))];
+    for r in &a.reasons {
+        lines.push(Line::from(l!(
+            lang,
+            "근거: {}",
+            "Why: {}",
+            reason_line(r, lang)
+        )));
+    }
+    section("🚨", "긴급도 평가", "Urgency", lang, lines, 0)
+}
+
+fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
+    let lang = cx.lang;
+    let ty = cx.instance.map(|i| i.instance_type.as_str()).unwrap_or("?");
+    let text = match &f.detail {
+        Detail::Gone { state: None } => l!(
+            lang,
+            "인스턴스가 존재하지 않음 (종료 후 정리되었거나 다른 계정/리전): 알람은 의미 없음",
+            "the instance does not exist (terminated and purged, or another account/region): the alarm is moot"
+        ),
+        Detail::Gone { state: Some(s) } => l!(
+            lang,
+            "인스턴스 상태가 {}: 알람은 의미 없음 (의도된 중지인지 확인)",
+            "the instance is {}: the alarm is moot (check the stop was intended)",
+            s
+        ),
+        Detail::StatusCheck { combined_metric } => match (f.rule, combined_metric) {
+            (_, true) => l!(
+                lang,
+                "Status check 실패 (결합 메트릭): 어느 검사인지 불명, instance check로 간주",
+                "status check failed (combined metric): which check is unknown; treated as the instance check"
+            ),
+            (RuleId::SysCheck, _) => l!(
+                lang,
+                "System status check 실패: AWS 호스트(하드웨어/네트워크/전원) 문제 → recover (stop/start로 새 호스트)",
+                "system status check failed: a problem on the AWS host (hardware, network, power) → recover (stop/start onto a new host)"
+            ),
+            (RuleId::InstCheck, _) => l!(
+                lang,
+                "Instance status check 실패: OS 수준 문제(메모리 고갈, 파일시스템 손상, 커널, 네트워크 설정) → reboot",
+                "instance status check failed: an OS-level problem (memory exhaustion, file system corruption, kernel, network config) → reboot"
+            ),
+            _ => l!(
+                lang,
+                "Attached EBS status check 실패: EBS 경로 문제 → reboot 금지, 대기 또는 stop/start, 볼륨 교체",
+                "attached EBS status check failed: an EBS path problem → do not reboot; wait, stop/start, or replace the volume"
+            ),
+        },
+        Detail::CpuCredits { balance, baseline_percent } => match baseline_percent {
+            Some(b) => l!(
+                lang,
+                "CPU credit 잔액 {:.1}: {}은(는) baseline {}%로 throttling됨",
+                "CPU credit balance {:.1}: {} is throttled to its {}% baseline",
+                balance,
+                ty,
+                b
+            ),
+            None => l!(
+                lang,
+                "CPU credit 잔액 {:.1}: baseline으로 throttling됨",
+                "CPU credit balance {:.1}: throttled to baseline",
+                balance
+            ),
+        },
+        Detail::CpuSustained { minutes, threshold, lowest } => l!(
+            lang,
+            "{}분 연속 CPU ≥ {} (최저 {}): 지속 포화 → scale up/out 필요",
+            "CPU ≥ {1} for {0} consecutive minutes (lowest {2}): sustained saturation → scale up/out",
+            minutes,
+            value(*threshold, Unit::Percent),
+            value(*lowest, Unit::Percent)
+        ),
+        Detail::CpuSpike { last, baseline, at } => l!(
+            lang,
+            "{}에 CPU {} (평소 {}의 {:.0}배): 급격한 스파이크 (작업 시작, 배치, 트래픽 급증)",
+            "CPU {1} at {0}, {3:.0}x the window's usual {2}: sudden spike (job start, batch, traffic burst)",
+            hhmm(*at),
+            value(*last, Unit::Percent),
+            value(*baseline, Unit::Percent),
+            last / baseline.max(0.01)
+        ),
+        Detail::NetLeadsCpu { bytes: b, factor, net_at, cpu_at } => l!(
+            lang,
+            "{}에 NetworkIn {} (평소의 {:.0}배) 직후 {}에 CPU 상승: 대량 수신 데이터 처리",
+            "NetworkIn {1} at {0} ({2:.0}x usual) just before the CPU rise at {3}: large inbound data being processed",
+            hhmm(*net_at),
+            bytes(*b),
+            factor,
+            hhmm(*cpu_at)
+        ),
+    };
+    Line::new().t(format!("[{}] ", f.rule.code())).t(text)
+}
+
+fn series_summary(role: Role, name: &str, s: &Series, lang: Language) -> Line {
+    let unit = unit_of(name);
+    let values = s.values();
+    let avg = values.iter().sum::<f64>() / values.len().max(1) as f64;
+    let (last_at, last) = s.last().unwrap_or_default();
+    let max = s.max().unwrap_or_default();
+    let _ = role;
+    Line::from(l!(
+        lang,
+        "{}: 최근 {} ({}), 최대 {}, 평균 {} · {}",
+        "{}: last {} ({}), max {}, avg {} · {}",
+        name,
+        value(last, unit),
+        hhmm(last_at),
+        value(max, unit),
+        value(avg, unit),
+        sparkline(&values)
+    ))
+}
+
+fn situation(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let mut lines = Vec::new();
+    if let Some(d) = &cx.change.description {
+        lines.push(
+            Line::new()
+                .t(l!(lang, "알람 설명: ", "Alarm description: "))
+                .u(d),
+        );
+    }
+    if let Some(i) = cx.instance {
+        let launched = i
+            .launch_time
+            .map(|t| {
+                l!(
+                    lang,
+                    ", 시작 {}",
+                    ", launched {}",
+                    t.format("%Y-%m-%d %H:%M UTC")
+                )
+            })
+            .unwrap_or_default();
+        lines.push(Line::from(l!(
+            lang,
+            "인스턴스 상태: {}{}",
+            "Instance state: {}{}",
+            i.state,
+            launched
+        )));
+    }
+    match &cx.facts.status {
+        Source::Available(s) => {
+            let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            lines.push(Line::from(l!(
+                lang,
+                "Status checks: system {}, instance {}, attached EBS {}",
+                "Status checks: system {}, instance {}, attached EBS {}",
+                show(&s.system),
+                show(&s.instance),
+                show(&s.attached_ebs)
+            )));
+            for e in &s.scheduled_events {
+                let mut line =
+                    Line::new().t(l!(lang, "예정된 이벤트: {}", "Scheduled event: {}", e.code));
+                if let Some(t) = e.not_before {
+                    line = line.t(format!(" ({})", when(t, cx.tz)));
+                }
+                if let Some(d) = &e.description {
+                    line = line.t(" — ").u(d);
+                }
+                lines.push(line);
+            }
+        }
+        Source::Unavailable(_) if cx.instance_id.is_none() => {}
+        Source::Unavailable(r) => lines.push(Line::from(l!(
+            lang,
+            "Status checks: unavailable: {}",
+            "Status checks: unavailable: {}",
+            r
+        ))),
+    }
+    if let Some(w) = cx.facts.metrics.get() {
+        let window = match (w.start, w.end) {
+            (Some(s), Some(e)) => format!("{}–{}", s.format("%H:%M"), e.format("%H:%M UTC")),
+            _ => "?".into(),
+        };
+        lines.push(Line::from(l!(
+            lang,
+            "메트릭 window {} · period {}s · {}개 메트릭 조회",
+            "Metric window {} · period {}s · {} metrics requested",
+            window,
+            w.period_secs,
+            w.metrics_requested
+        )));
+        let names = [
+            (Role::Cpu, "CPUUtilization"),
+            (Role::NetworkIn, "NetworkIn"),
+            (Role::NetworkOut, "NetworkOut"),
+            (Role::CpuCredits, "CPUCreditBalance"),
+            (Role::Memory, "mem_used_percent"),
+        ];
+        for (role, name) in names {
+            if let Some(s) = w.get(role) {
+                lines.push(series_summary(role, name, s, lang));
+            }
+        }
+    }
+    if cx.change.state.value == AlarmState::Alarm && cx.a.findings.is_empty() {
+        let n = cx.change.evaluated_values().len();
+        lines.push(Line::from(l!(
+            lang,
+            "일치하는 RCA 규칙 없음: 알람의 평가 datapoint {}개가 근거",
+            "no root-cause rule matched: the alarm's {} evaluated datapoints are the evidence",
+            n
+        )));
+    }
+    if let AlarmKind::Composite { .. } = cx.change.kind {
+        lines.push(
+            Line::new()
+                .t(l!(lang, "상태 사유: ", "State reason: "))
+                .u(&cx.change.state.reason),
+        );
+    }
+    for f in &cx.a.findings {
+        lines.push(finding_line(f, cx));
+        for e in &f.evidence {
+            lines.push(Line::from(format!("    · {e}")));
+        }
+    }
+    if cx.instance_id.is_some() {
+        for (name, why) in cx.facts.gaps() {
+            lines.push(Line::from(l!(
+                lang,
+                "{}: unavailable: {}",
+                "{}: unavailable: {}",
+                name,
+                why
+            )));
+        }
+    }
+    for w in &cx.change.warnings {
+        lines.push(
+            Line::new()
+                .t(l!(lang, "이벤트 경고: ", "Event warning: "))
+                .u(w),
+        );
+    }
+    section("📊", "현재 상황 분석", "Current situation", lang, lines, 1)
+}
+
+fn cli(cx: &Ctx<'_>, cmd: String) -> Line {
+    Line::new()
+        .t("    $ ")
+        .c(format!("{cmd} --region {}", cx.region))
+}
+
+fn step(lines: &mut Vec<Line>, n: &mut usize, text: String) {
+    *n += 1;
+    lines.push(Line::from(format!("{n}. {text}")));
+}
+
+fn actions(cx: &Ctx<'_>, action: &ActionOutcome) -> Section {
+    let lang = cx.lang;
+    let mut lines = vec![match action {
+        ActionOutcome::ReportOnly => Line::from(l!(
+            lang,
+            "자동 조치: 없음 — remediation mode off (보고 전용). 아래 단계는 운영자가 직접 수행합니다.",
+            "Automatic action: none — remediation mode is off (report only). The steps below are for the operator."
+        )),
+    }];
+    let id = cx.instance_id.unwrap_or("INSTANCE_ID").to_string();
+    let alarm = shell_quote(&cx.change.alarm_name);
+    let mut n = 0;
+    let a = cx.a;
+    let state = cx.change.state.value;
+
+    if state == AlarmState::Ok {
+        let duration = cx
+            .change
+            .previous
+            .as_ref()
+            .filter(|p| p.value == AlarmState::Alarm)
+            .map(|p| (cx.change.state.at - p.at).num_minutes());
+        step(
+            &mut lines,
+            &mut n,
+            match duration {
+                Some(m) => l!(
+                    lang,
+                    "조치 불필요: {}분 만에 복구됨. 원인이 해소되었는지 확인하고 incident를 종료하세요.",
+                    "No action needed: recovered after {} minutes. Confirm the cause is gone and close the incident.",
+                    m
+                ),
+                None => l!(
+                    lang,
+                    "조치 불필요: 알람이 OK 상태입니다.",
+                    "No action needed: the alarm is OK."
+                ),
+            },
+        );
+        lines.push(cli(cx, format!("aws cloudwatch describe-alarm-history --alarm-name {alarm} --history-item-type StateUpdate --max-records 5")));
+        return section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2);
+    }
+    if state == AlarmState::InsufficientData {
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "인스턴스가 실행 중이고 메트릭을 보내는지 확인:",
+                "Check the instance is running and publishing metrics:"
+            ),
+        );
+        lines.push(cli(
+            cx,
+            format!("aws ec2 describe-instance-status --instance-ids {id} --include-all-instances"),
+        ));
+        lines.push(cli(
+            cx,
+            format!("aws cloudwatch describe-alarms --alarm-names {alarm}"),
+        ));
+        return section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2);
+    }
+
+    if cx.instance_id.is_none() {
+        if let Some(asg) = cx
+            .change
+            .primary_metric()
+            .and_then(|m| m.dimensions.get("AutoScalingGroupName"))
+        {
+            step(
+                &mut lines,
+                &mut n,
+                l!(
+                    lang,
+                    "Auto Scaling group의 인스턴스와 scaling 활동 확인:",
+                    "Check the Auto Scaling group's instances and scaling activity:"
+                ),
+            );
+            lines.push(cli(
+                cx,
+                format!(
+                    "aws autoscaling describe-auto-scaling-groups --auto-scaling-group-names {}",
+                    shell_quote(asg)
+                ),
+            ));
+            lines.push(cli(cx, format!("aws autoscaling describe-scaling-activities --auto-scaling-group-name {} --max-items 5", shell_quote(asg))));
+        }
+    }
+    if let AlarmKind::Composite { .. } = cx.change.kind {
+        let names: Vec<String> = cx
+            .change
+            .state
+            .reason_data
+            .as_ref()
+            .map(|r| r.triggering.iter().map(|t| shell_quote(&t.name)).collect())
+            .unwrap_or_default();
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "트리거된 하위 알람을 각각 확인:",
+                "Check each triggering member alarm:"
+            ),
+        );
+        if !names.is_empty() {
+            lines.push(cli(
+                cx,
+                format!(
+                    "aws cloudwatch describe-alarms --alarm-names {}",
+                    names.join(" ")
+                ),
+            ));
+        }
+    }
+    if a.has(RuleId::Gone) {
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "누가 인스턴스를 중지/종료했는지 CloudTrail에서 확인:",
+                "Find who stopped or terminated the instance in CloudTrail:"
+            ),
+        );
+        lines.push(cli(cx, format!("aws cloudtrail lookup-events --lookup-attributes AttributeKey=ResourceName,AttributeValue={id} --max-results 10")));
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "의도된 중지라면 알람 동작을 끄거나 알람을 삭제:",
+                "If intended, disable the alarm's actions or delete the alarm:"
+            ),
+        );
+        lines.push(cli(
+            cx,
+            format!("aws cloudwatch disable-alarm-actions --alarm-names {alarm}"),
+        ));
+    }
+    if a.has(RuleId::EbsCheck) {
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "Reboot 하지 마세요 (EBS 경로 문제는 reboot로 해결되지 않음). 볼륨 상태 확인:",
+                "Do not reboot (an EBS path problem is not fixed by a reboot). Check the volumes:"
+            ),
+        );
+        let vols = cx
+            .instance
+            .map(|i| i.volume_ids.join(" "))
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "VOLUME_ID".into());
+        lines.push(cli(
+            cx,
+            format!("aws ec2 describe-volume-status --volume-ids {vols}"),
+        ));
+        step(&mut lines, &mut n, l!(lang, "AWS 쪽 문제면 복구를 기다리거나, stop/start, 또는 snapshot에서 볼륨 교체.", "If AWS-side, wait for recovery, or stop/start, or replace the volume from a snapshot."));
+    }
+    if a.has(RuleId::SysCheck) {
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "Status 확인 및 AWS Health의 예정된 이벤트 확인:",
+                "Confirm the status and look for AWS Health events:"
+            ),
+        );
+        lines.push(cli(
+            cx,
+            format!("aws ec2 describe-instance-status --instance-ids {id} --include-all-instances"),
+        ));
+        if cx.recommended == Recommended::StopStart {
+            step(&mut lines, &mut n, l!(lang, "Recover: stop 후 start (새 호스트로 이동; RAM 내용 손실, 자동 할당 public IPv4 변경):", "Recover: stop then start (moves to a new host; RAM is lost, an auto-assigned public IPv4 changes):"));
+            lines.push(cli(
+                cx,
+                format!("aws ec2 stop-instances --instance-ids {id}"),
+            ));
+            lines.push(cli(
+                cx,
+                format!("aws ec2 wait instance-stopped --instance-ids {id}"),
+            ));
+            lines.push(cli(
+                cx,
+                format!("aws ec2 start-instances --instance-ids {id}"),
+            ));
+        } else {
+            step(&mut lines, &mut n, l!(lang, "Root device가 instance store이거나 불명: stop/start 금지 (데이터 손실). AMI/ASG로 교체하세요.", "The root device is instance store or unknown: do not stop/start (data loss). Replace it from an AMI or let the ASG replace it."));
+        }
+    }
+    if a.has(RuleId::InstCheck) {
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "Console 출력으로 OS 오류(OOM, kernel panic, fsck) 확인:",
+                "Read the console output for OS errors (OOM, kernel panic, fsck):"
+            ),
+        );
+        lines.push(cli(
+            cx,
+            format!("aws ec2 get-console-output --instance-id {id} --latest --output text"),
+        ));
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "Reboot (IP와 instance store 유지, 과금 기간 유지):",
+                "Reboot (keeps IPs, instance store and the billing period):"
+            ),
+        );
+        lines.push(cli(
+            cx,
+            format!("aws ec2 reboot-instances --instance-ids {id}"),
+        ));
+        step(&mut lines, &mut n, l!(lang, "계속 실패하면 stop/start 또는 EC2Rescue (AWSSupport-ExecuteEC2Rescue)로 진단.", "If it keeps failing: stop/start, or diagnose with EC2Rescue (AWSSupport-ExecuteEC2Rescue)."));
+    }
+    if a.has(RuleId::CpuCredits) {
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "Unlimited 모드로 전환해 throttling 해제 (초과 사용분 과금):",
+                "Switch to unlimited mode to lift the throttle (surplus usage is billed):"
+            ),
+        );
+        lines.push(cli(cx, format!("aws ec2 modify-instance-credit-specification --instance-credit-specifications InstanceId={id},CpuCredits=unlimited")));
+    }
+    let cpu_related = a.has(RuleId::CpuSustained)
+        || a.has(RuleId::CpuSpike)
+        || a.has(RuleId::CpuCredits)
+        || metric_label(cx.change) == "CPUUtilization";
+    if cpu_related && cx.instance_id.is_some() && !a.has(RuleId::Gone) {
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "CPU를 쓰는 프로세스 확인 (SSM Run Command):",
+                "Find the processes using the CPU (SSM Run Command):"
+            ),
+        );
+        lines.push(cli(cx, format!("aws ssm send-command --document-name AWS-RunShellScript --instance-ids {id} --parameters 'commands=[\"ps -eo pid,user,pcpu,pmem,etime,comm --sort=-pcpu | head -15\"]'")));
+    }
+    if a.has(RuleId::NetLeadsCpu) {
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "대량 수신 트래픽의 출처 확인 (연결 목록, VPC Flow Logs):",
+                "Identify the source of the inbound traffic (connections, VPC Flow Logs):"
+            ),
+        );
+        lines.push(cli(cx, format!("aws ssm send-command --document-name AWS-RunShellScript --instance-ids {id} --parameters 'commands=[\"ss -tnp state established | head -30\"]'")));
+    }
+    if a.has(RuleId::CpuSustained) {
+        if let Some((up, _)) = cx
+            .instance
+            .and_then(|i| pricing::neighbour_size(&cx.region, &i.instance_type, true))
+        {
+            step(
+                &mut lines,
+                &mut n,
+                l!(
+                    lang,
+                    "부하가 정상 업무라면 scale up ({}; stop/start 필요, 다운타임 발생):",
+                    "If the load is legitimate, scale up ({}; needs a stop/start, so downtime):",
+                    up
+                ),
+            );
+            lines.push(cli(cx, format!("aws ec2 modify-instance-attribute --instance-id {id} --instance-type Value={up}")));
+        }
+    }
+    if a.has(RuleId::CpuSpike) {
+        step(&mut lines, &mut n, l!(lang, "스파이크가 계속되는지 다음 몇 분간 관찰 (cron/batch 작업 시작 시각과 비교).", "Watch whether the spike persists over the next minutes (compare with cron/batch start times)."));
+    }
+    if n == 0 {
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "알람 메트릭과 최근 이력 확인:",
+                "Review the alarm's metric and recent history:"
+            ),
+        );
+        lines.push(cli(cx, format!("aws cloudwatch describe-alarm-history --alarm-name {alarm} --history-item-type StateUpdate --max-records 10")));
+    }
+    section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2)
+}
+
+fn long_term(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let a = cx.a;
+    let mut lines: Vec<Line> = Vec::new();
+    let ty = cx.instance.map(|i| i.instance_type.clone());
+    if a.has(RuleId::CpuSustained) {
+        let up = ty
+            .as_deref()
+            .and_then(|t| pricing::neighbour_size(&cx.region, t, true));
+        lines.push(Line::from(match up {
+            Some((up, p)) => l!(
+                lang,
+                "Right-size: {} → {} ({} vCPU, {} GiB) 또는 Auto Scaling group으로 scale out; 애플리케이션 프로파일링",
+                "Right-size {} → {} ({} vCPU, {} GiB), or scale out behind an Auto Scaling group; profile the application",
+                ty.clone().unwrap_or_default(),
+                up,
+                p.vcpus,
+                p.memory_gib
+            ),
+            None => l!(
+                lang,
+                "더 큰 인스턴스 타입 또는 Auto Scaling group으로 scale out; 애플리케이션 프로파일링",
+                "A larger instance type or scale-out behind an Auto Scaling group; profile the application"
+            ),
+        }));
+    }
+    if a.has(RuleId::CpuCredits) {
+        let family = ty
+            .as_deref()
+            .and_then(|t| t.split_once('.'))
+            .map(|(_, s)| format!("m7i.{s} / m6i.{s}"));
+        lines.push(Line::from(l!(
+            lang,
+            "상시 baseline 이상 CPU가 필요하면 burstable이 아닌 타입({})으로 변경하거나 unlimited 모드 유지",
+            "If the workload needs more than the baseline all the time, move to a non-burstable type ({}) or keep unlimited mode",
+            family.unwrap_or_else(|| "m-family".into())
+        )));
+    }
+    if a.has(RuleId::CpuSpike) {
+        let single = cx.change.evaluated_values().len() <= 1;
+        lines.push(Line::from(l!(
+            lang,
+            "배치/cron 작업을 비피크 시간대로 이동하거나 동시성 제한",
+            "Move batch/cron work off-peak or cap its concurrency"
+        )));
+        if single {
+            lines.push(Line::from(l!(
+                lang,
+                "알람이 1개 datapoint로 발생: 'M of N' 평가(예: 5개 중 3개)로 일시적 스파이크 알림 감소",
+                "The alarm fires on one datapoint: use 'M out of N' evaluation (e.g. 3 of 5) so short spikes do not page"
+            )));
+        }
+    }
+    if a.has(RuleId::NetLeadsCpu) {
+        lines.push(Line::from(l!(
+            lang,
+            "대량 수신 데이터는 큐(SQS/Kinesis)로 받아 처리 속도를 조절",
+            "Take bulk inbound data through a queue (SQS/Kinesis) to pace its processing"
+        )));
+    }
+    if a.has(RuleId::SysCheck) || a.has(RuleId::InstCheck) {
+        lines.push(Line::from(l!(
+            lang,
+            "StatusCheckFailed_System에 recover 알람 동작 또는 simplified automatic recovery를 설정하고, 상태 없는(stateless) 구성으로 ASG 뒤에 배치",
+            "Set a recover alarm action on StatusCheckFailed_System (or simplified automatic recovery) and run stateless behind an ASG"
+        )));
+    }
+    if a.has(RuleId::InstCheck) {
+        lines.push(Line::from(l!(
+            lang,
+            "OS 원인 제거: 메모리 한도/스왑, 디스크 여유, 커널·드라이버(ENA/NVMe) 업데이트",
+            "Remove the OS cause: memory limits/swap, free disk space, kernel and driver (ENA/NVMe) updates"
+        )));
+    }
+    if a.has(RuleId::EbsCheck) {
+        lines.push(Line::from(l!(
+            lang,
+            "정기 EBS snapshot(Data Lifecycle Manager)과 다중 AZ 복제로 볼륨 장애에 대비",
+            "Prepare for volume failures with scheduled EBS snapshots (Data Lifecycle Manager) and multi-AZ replication"
+        )));
+    }
+    if a.has(RuleId::Gone) {
+        lines.push(Line::from(l!(
+            lang,
+            "중지/종료된 인스턴스를 감시하는 고아 알람 정리 (인스턴스 수명주기와 함께 알람 관리: IaC)",
+            "Clean up orphan alarms that watch stopped or terminated instances (manage alarms with the instance lifecycle: IaC)"
+        )));
+    }
+    if let Some(i) = cx.instance {
+        if i.monitoring.as_deref() == Some("disabled") && cx.change.state.value == AlarmState::Alarm
+        {
+            lines.push(Line::from(l!(
+                lang,
+                "Basic monitoring(5분) 사용 중: 빠른 탐지를 위해 detailed monitoring(1분) 활성화",
+                "Basic (5-minute) monitoring is on: enable detailed (1-minute) monitoring for faster detection"
+            )));
+        }
+    }
+    if cx.instance_id.is_none() && cx.change.state.value == AlarmState::Alarm {
+        lines.push(Line::from(l!(
+            lang,
+            "알람에 InstanceId가 없어 인스턴스 수준 분석 불가: 그룹 알람과 함께 인스턴스별 알람 고려",
+            "The alarm names no InstanceId, so no instance-level analysis: add per-instance alarms beside the group alarm"
+        )));
+    }
+    if lines.is_empty() {
+        lines.push(Line::from(match cx.change.state.value {
+            AlarmState::Ok => l!(
+                lang,
+                "같은 알람이 반복되면 임계값과 평가 기간을 평소 부하에 맞게 조정",
+                "If this alarm keeps flapping, fit its threshold and evaluation period to the normal load"
+            ),
+            _ => l!(
+                lang,
+                "알람의 임계값을 평소 기준선(baseline)과 비교해 검토하고 원인별 runbook 작성",
+                "Review the threshold against the normal baseline and write a runbook for this alarm"
+            ),
+        }));
+    }
+    section(
+        "📈",
+        "장기 개선방안",
+        "Long-term improvements",
+        lang,
+        lines,
+        3,
+    )
+}
+
+fn monthly(usd_per_hour: f64) -> f64 {
+    usd_per_hour * HOURS_PER_MONTH
+}
+
+fn cost(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let mut lines = Vec::new();
+    let Some(i) = cx.instance else {
+        let why = cx
+            .facts
+            .instance
+            .reason()
+            .map(str::to_string)
+            .unwrap_or_else(|| l!(lang, "인스턴스를 특정할 수 없음", "no instance to price"));
+        lines.push(Line::from(l!(
+            lang,
+            "인스턴스 비용: unavailable: {}",
+            "Instance cost: unavailable: {}",
+            why
+        )));
+        return section("💰", "비용 영향도", "Cost impact", lang, lines, 4);
+    };
+    let price = pricing::instance_price(&cx.region, &i.instance_type);
+    match price {
+        Some(p) => lines.push(Line::from(l!(
+            lang,
+            "{} ({}) On-Demand: {}/시간 ≈ {}/월 (Linux 기준 추정치, 가격표 기준)",
+            "{} ({}) On-Demand: {}/hour ≈ {}/month (Linux, estimate from the bundled price table)",
+            i.instance_type,
+            cx.region,
+            usd(p.usd_per_hour),
+            usd(monthly(p.usd_per_hour))
+        ))),
+        None => lines.push(Line::from(l!(
+            lang,
+            "{} ({}): 가격표에 없음 — https://aws.amazon.com/ec2/pricing/on-demand/ 참고",
+            "{} ({}): not in the price table — see https://aws.amazon.com/ec2/pricing/on-demand/",
+            i.instance_type,
+            cx.region
+        ))),
+    }
+    let ebs: Option<(i32, f64)> = cx.facts.volumes.get().map(|vols| {
+        vols.iter().fold((0, 0.0), |(gib, usd_m), v| {
+            let p = pricing::ebs_price(&cx.region, &v.volume_type).unwrap_or(0.0);
+            (gib + v.size_gib, usd_m + p * v.size_gib as f64)
+        })
+    });
+    let ebs_text = match ebs {
+        Some((gib, m)) => l!(
+            lang,
+            "EBS {} GiB ≈ {}/월",
+            "EBS {} GiB ≈ {}/month",
+            gib,
+            usd(m)
+        ),
+        None => l!(lang, "EBS 비용 unavailable", "EBS cost unavailable"),
+    };
+    let effect = match cx.recommended {
+        Recommended::Reboot => l!(
+            lang,
+            "권장 조치 reboot: 과금 기간이 유지되어 추가 비용 없음",
+            "Recommended reboot: the billing period continues — no extra cost"
+        ),
+        Recommended::StopStart => l!(
+            lang,
+            "권장 조치 stop/start: start 시 새 과금 기간 시작(초 단위, 최소 60초); 중지 중에도 {} 과금",
+            "Recommended stop/start: start begins a new billing period (per second, 60 s minimum); while stopped you still pay for {}",
+            ebs_text
+        ),
+        Recommended::Wait => l!(
+            lang,
+            "권장 조치 대기/볼륨 교체: 교체 시 새 볼륨과 snapshot 복원 비용 발생 ({})",
+            "Recommended wait or volume replacement: a replacement adds a new volume and snapshot restore ({})",
+            ebs_text
+        ),
+        Recommended::Resize => l!(
+            lang,
+            "타입 변경은 stop/start가 필요: 새 과금 기간 시작, 중지 중 {} 과금",
+            "Changing the type needs a stop/start: a new billing period starts; while stopped you pay for {}",
+            ebs_text
+        ),
+        Recommended::Investigate => l!(
+            lang,
+            "조사 단계는 비용 없음 (SSM Run Command 무료)",
+            "Investigation costs nothing (SSM Run Command is free)"
+        ),
+        Recommended::Nothing if cx.a.has(RuleId::Gone) => l!(
+            lang,
+            "중지된 인스턴스는 시간당 요금이 없지만 {} 계속 과금",
+            "A stopped instance has no hourly charge, but {} is still billed",
+            ebs_text
+        ),
+        Recommended::Nothing => l!(
+            lang,
+            "조치 없음: 추가 비용 없음 ({})",
+            "No action: no extra cost ({})",
+            ebs_text
+        ),
+    };
+    lines.push(Line::from(effect));
+    if let Some(p) = price {
+        if cx.a.has(RuleId::CpuSustained) || cx.a.has(RuleId::CpuSpike) {
+            if let Some((up, q)) = pricing::neighbour_size(&cx.region, &i.instance_type, true) {
+                let d = q.usd_per_hour - p.usd_per_hour;
+                lines.push(Line::from(l!(
+                    lang,
+                    "Scale up {} → {}: {}/시간 (+{}/시간, +{}/월)",
+                    "Scale up {} → {}: {}/hour (+{}/hour, +{}/month)",
+                    i.instance_type,
+                    up,
+                    usd(q.usd_per_hour),
+                    usd(d),
+                    usd(monthly(d))
+                )));
+            }
+        }
+        if cx.a.has(RuleId::CpuCredits) {
+            let vcpus = pricing::burstable_baseline(&i.instance_type)
+                .map(|_| p.vcpus)
+                .unwrap_or(p.vcpus);
+            lines.push(Line::from(l!(
+                lang,
+                "Unlimited 모드: baseline 초과분 vCPU-시간당 $0.05 (Linux) — 100% 상시 사용 시 최대 약 {}/월 추가",
+                "Unlimited mode: $0.05 per surplus vCPU-hour (Linux) — at most about {}/month extra at 100% all month",
+                usd(0.05 * vcpus as f64 * HOURS_PER_MONTH)
+            )));
+            if let Some((_, s)) = i.instance_type.split_once('.') {
+                if let Some(m) = pricing::instance_price(&cx.region, &format!("m7i.{s}"))
+                    .or_else(|| pricing::instance_price(&cx.region, &format!("m6i.{s}")))
+                {
+                    lines.push(Line::from(l!(
+                        lang,
+                        "비교: 같은 크기의 m 계열 {}/시간 (차이 {}/월)",
+                        "Compare: the same size in the m family is {}/hour ({}/month difference)",
+                        usd(m.usd_per_hour),
+                        usd(monthly(m.usd_per_hour - p.usd_per_hour))
+                    )));
+                }
+            }
+        }
+        if cx.change.state.value == AlarmState::Ok {
+            lines.push(Line::from(l!(
+                lang,
+                "복구됨: 비용 변화 없음",
+                "Recovered: no change in cost"
+            )));
+        }
+    }
+    section("💰", "비용 영향도", "Cost impact", lang, lines, 4)
+}
+
+const ADMIN_PORTS: [(i32, &str); 2] = [(22, "SSH"), (3389, "RDP")];
+
+fn security(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let mut lines = Vec::new();
+    let Some(i) = cx.instance else {
+        lines.push(Line::from(l!(
+            lang,
+            "보안 점검: 인스턴스 정보 없음 (unavailable)",
+            "Security review: no instance facts (unavailable)"
+        )));
+        return section(
+            "🔒",
+            "보안 고려사항",
+            "Security considerations",
+            lang,
+            lines,
+            5,
+        );
+    };
+    match &cx.facts.security_groups {
+        Source::Available(groups) => {
+            let mut open_any = false;
+            for g in groups {
+                for r in &g.world_open {
+                    open_any = true;
+                    let ports = match (r.from_port, r.to_port) {
+                        (Some(f), Some(t)) if f == t => f.to_string(),
+                        (Some(-1), _) | (None, _) => "all".into(),
+                        (Some(f), Some(t)) => format!("{f}-{t}"),
+                        (Some(f), None) => f.to_string(),
+                    };
+                    let admin: Vec<&str> = ADMIN_PORTS
+                        .iter()
+                        .filter(|(p, _)| r.covers(*p))
+                        .map(|(_, n)| *n)
+                        .collect();
+                    let mut line = Line::new()
+                        .t(if admin.is_empty() { "⚠️ " } else { "🔴 " })
+                        .c(g.id.clone())
+                        .t(" (")
+                        .u(&g.name)
+                        .t(format!(
+                            ") {} {ports} ← {}",
+                            r.protocol.replace("-1", "all"),
+                            r.cidr
+                        ));
+                    if !admin.is_empty() {
+                        line = line.t(l!(
+                            lang,
+                            " — 관리 포트({}) 전체 공개: Session Manager 사용 후 규칙 제거",
+                            " — admin port ({}) open to the world: use Session Manager and remove the rule",
+                            admin.join("/")
+                        ));
+                    }
+                    lines.push(line);
+                }
+            }
+            if !open_any {
+                lines.push(Line::from(l!(
+                    lang,
+                    "Security group {}개: 0.0.0.0/0 또는 ::/0에 열린 inbound 규칙 없음",
+                    "{} security group(s): no inbound rule open to 0.0.0.0/0 or ::/0",
+                    groups.len()
+                )));
+            }
+        }
+        Source::Unavailable(r) => lines.push(Line::from(l!(
+            lang,
+            "Security groups: unavailable: {}",
+            "Security groups: unavailable: {}",
+            r
+        ))),
+    }
+    match i.http_tokens.as_deref() {
+        Some("optional") => {
+            lines.push(Line::from(l!(
+                lang,
+                "IMDSv1 허용 (HttpTokens=optional): SSRF로 자격 증명 탈취 위험 → IMDSv2 강제",
+                "IMDSv1 allowed (HttpTokens=optional): credentials can leak through SSRF → require IMDSv2"
+            )));
+            lines.push(cli(cx, format!("aws ec2 modify-instance-metadata-options --instance-id {} --http-tokens required", i.id)));
+        }
+        Some("required") => lines.push(Line::from(l!(lang, "IMDSv2 강제됨", "IMDSv2 required"))),
+        _ => {}
+    }
+    match &cx.facts.volumes {
+        Source::Available(vols) => {
+            let plain: Vec<&str> = vols
+                .iter()
+                .filter(|v| !v.encrypted)
+                .map(|v| v.id.as_str())
+                .collect();
+            if plain.is_empty() {
+                lines.push(Line::from(l!(
+                    lang,
+                    "EBS 볼륨 {}개 모두 암호화됨",
+                    "All {} EBS volume(s) encrypted",
+                    vols.len()
+                )));
+            } else {
+                lines.push(Line::from(l!(
+                    lang,
+                    "암호화되지 않은 EBS 볼륨: {} → snapshot 복사로 암호화, 계정 기본 암호화 활성화",
+                    "Unencrypted EBS volumes: {} → encrypt through a snapshot copy; turn on default encryption",
+                    plain.join(", ")
+                )));
+            }
+        }
+        Source::Unavailable(r) => lines.push(Line::from(l!(
+            lang,
+            "EBS 암호화: unavailable: {}",
+            "EBS encryption: unavailable: {}",
+            r
+        ))),
+    }
+    match (&i.public_ip, cx.recommended) {
+        (Some(ip), Recommended::StopStart | Recommended::Resize) => lines.push(Line::from(l!(
+            lang,
+            "Public IPv4 {}: stop/start 시 자동 할당 IP가 바뀜 (Elastic IP는 유지) → DNS/허용 목록 갱신 필요",
+            "Public IPv4 {}: a stop/start changes an auto-assigned address (an Elastic IP stays) → update DNS and allow-lists",
+            ip
+        ))),
+        (Some(ip), _) => lines.push(Line::from(l!(
+            lang,
+            "Public IPv4 {}로 인터넷에 노출됨",
+            "Reachable from the internet on public IPv4 {}",
+            ip
+        ))),
+        (None, _) => {}
+    }
+    if cx.recommended == Recommended::StopStart {
+        lines.push(Line::from(l!(
+            lang,
+            "Stop/start 시 RAM과 instance store 데이터 손실",
+            "A stop/start loses RAM and instance-store data"
+        )));
+    }
+    section(
+        "🔒",
+        "보안 고려사항",
+        "Security considerations",
+        lang,
+        lines,
+        5,
+    )
+}
+
+fn automation(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let mut lines = Vec::new();
+    match &cx.facts.history {
+        Source::Available(h) => {
+            let n = h.alarm_transitions();
+            lines.push(Line::from(if n >= 3 {
+                l!(
+                    lang,
+                    "반복 발생: 최근 7일간 ALARM {}회 → 원인 자동 조치(runbook/SSM Automation) 또는 임계값 조정",
+                    "Recurring: {} ALARM transitions in the last 7 days → automate the fix (runbook / SSM Automation) or tune the threshold",
+                    n
+                )
+            } else {
+                l!(
+                    lang,
+                    "최근 7일간 ALARM {}회: 반복 패턴 아님",
+                    "{} ALARM transitions in the last 7 days: not a recurring pattern",
+                    n
+                )
+            }));
+        }
+        Source::Unavailable(r) => lines.push(Line::from(l!(
+            lang,
+            "알람 이력 (DescribeAlarmHistory): unavailable: {}",
+            "Alarm history (DescribeAlarmHistory): unavailable: {}",
+            r
+        ))),
+    }
+    if let Some(i) = cx.instance {
+        if let Some(w) = cx.facts.metrics.get() {
+            if w.get(Role::Memory).is_none() {
+                lines.push(Line::from(l!(
+                    lang,
+                    "CloudWatch agent 메모리 메트릭(CWAgent mem_used_percent) 없음: agent 설치로 메모리/디스크 원인 분석 자동화",
+                    "No CloudWatch agent memory metric (CWAgent mem_used_percent): install the agent so memory and disk causes can be diagnosed"
+                )));
+                lines.push(cli(cx, format!("aws ssm send-command --document-name AWS-ConfigureAWSPackage --instance-ids {} --parameters action=Install,name=AmazonCloudWatchAgent", i.id)));
+            }
+        }
+        match i.asg() {
+            Some(g) => lines.push(
+                Line::new()
+                    .t(l!(lang, "Auto Scaling group ", "Auto Scaling group "))
+                    .u(g)
+                    .t(l!(lang, " 소속: 장애 인스턴스는 그룹이 교체", " member: the group replaces a failed instance")),
+            ),
+            None => lines.push(Line::from(l!(
+                lang,
+                "Auto Scaling group 없음: 단일 장애점(SPOF) → 최소 1대 ASG 또는 다중 AZ 구성으로 자동 교체",
+                "No Auto Scaling group: a single point of failure → an ASG (even min 1) or multi-AZ replaces it automatically"
+            ))),
+        }
+        let supported = cx
+            .facts
+            .instance_type
+            .get()
+            .map(|t| t.auto_recovery_supported);
+        match (i.auto_recovery.as_deref(), supported) {
+            (_, Some(false)) => lines.push(Line::from(l!(
+                lang,
+                "{}은(는) 자동 복구(auto recovery) 미지원 (instance store 등): ASG로 교체 자동화",
+                "{} does not support auto recovery (e.g. instance store): automate replacement with an ASG",
+                i.instance_type
+            ))),
+            (Some("disabled"), _) => {
+                lines.push(Line::from(l!(
+                    lang,
+                    "Simplified automatic recovery가 꺼져 있음 → 켜서 호스트 장애 시 자동 복구",
+                    "Simplified automatic recovery is disabled → enable it so host failures recover automatically"
+                )));
+                lines.push(cli(cx, format!("aws ec2 modify-instance-maintenance-options --instance-id {} --auto-recovery default", i.id)));
+            }
+            (Some(_), _) => lines.push(Line::from(l!(
+                lang,
+                "Simplified automatic recovery 켜짐 (기본값): 시스템 장애 시 AWS가 자동 복구",
+                "Simplified automatic recovery is on (default): AWS recovers the instance on a system failure"
+            ))),
+            (None, _) => {}
+        }
+    } else if cx.instance_id.is_some() {
+        lines.push(Line::from(l!(
+            lang,
+            "인스턴스 정보 없음: ASG/자동 복구 점검 불가",
+            "No instance facts: ASG and auto-recovery checks skipped"
+        )));
+    }
+    if cx.a.has(RuleId::InstCheck) || cx.a.has(RuleId::SysCheck) {
+        lines.push(Line::from(l!(
+            lang,
+            "이 유형(status check)은 ec2ops 자동 조치 대상: 태그 opt-in 후 reboot/recover 자동화 가능 (향후 remediation mode)",
+            "This kind of failure (status check) can be remediated automatically by ec2ops once the instance opts in (remediation mode, coming)"
+        )));
+    }
+    section(
+        "🤖",
+        "자동화 가능성",
+        "Automation opportunities",
+        lang,
+        lines,
+        6,
+    )
+}
+
+fn next_steps(cx: &Ctx<'_>) -> Vec<String> {
+    // The chat card's next steps: the operator commands of section 🔧, plain.
+    let sec = actions(cx, &ActionOutcome::ReportOnly);
+    sec.lines
+        .iter()
+        .filter(|l| l.0.iter().any(|p| matches!(p, text::Piece::Code(_))))
+        .take(5)
+        .map(|l| l.plain().trim().trim_start_matches("$ ").to_string())
+        .collect()
+}
+
+fn keywords(cx: &Ctx<'_>) -> Vec<String> {
+    let mut k = vec![
+        cx.a.priority.label().to_string(),
+        cx.change.state.value.as_str().to_string(),
+    ];
+    k.extend(cx.a.findings.iter().map(|f| f.rule.code().to_string()));
+    if let Some(id) = cx.instance_id {
+        k.push(id.to_string());
+    }
+    k.push(cx.region.clone());
+    if let Environment::Production(_) | Environment::NonProduction(_) = &cx.a.environment {
+        if let Some(e) = cx.instance.and_then(InstanceFacts::environment) {
+            k.push(text::sanitize(e, 30));
+        }
+    }
+    k.dedup();
+    k.truncate(10);
+    k
+}

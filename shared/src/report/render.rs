@@ -1,0 +1,182 @@
+//! Output formats: plain-text email, AWS Chatbot custom notification, and the one SNS message carrying both —
+//! each within its limit, cutting the least important lines first.
+
+use serde_json::{json, Value};
+
+use super::text::{bound, Line};
+use super::{Report, Section};
+
+/// SNS message limit (bytes of the whole message).
+pub const SNS_MAX_BYTES: usize = 262_144;
+/// About what Slack shows of one block of text.
+pub const CHAT_DESCRIPTION_MAX_CHARS: usize = 3_000;
+/// Chatbot card title.
+pub const CHAT_TITLE_MAX_CHARS: usize = 250;
+
+/// The SNS publish request body for one incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnsMessage {
+    pub subject: String,
+    /// JSON object with `default` (Chatbot) and `email` (plain text), for `MessageStructure=json`.
+    pub message: String,
+}
+
+/// Cut the sections until `render(sections)` fits `limit` (as measured by `size`), dropping lines from the
+/// highest-ranked (least important) section first and saying how many were cut.
+fn fit(
+    sections: &[Section],
+    limit: usize,
+    size: impl Fn(&str) -> usize,
+    render: impl Fn(&[Section]) -> String,
+) -> String {
+    let mut work: Vec<Section> = sections.to_vec();
+    let mut cut = vec![0usize; work.len()];
+    loop {
+        let with_marks: Vec<Section> = work
+            .iter()
+            .zip(&cut)
+            .map(|(s, n)| {
+                let mut s = s.clone();
+                if *n > 0 {
+                    s.lines.push(Line::from(format!(
+                        "… ({n} lines cut to fit the message size)"
+                    )));
+                }
+                s
+            })
+            .collect();
+        let out = render(&with_marks);
+        if size(&out) <= limit {
+            return out;
+        }
+        // The least important section that still has lines loses its last one.
+        let victim = (0..work.len())
+            .filter(|i| !work[*i].lines.is_empty())
+            .max_by_key(|i| (work[*i].keep_rank, *i));
+        match victim {
+            Some(i) => {
+                work[i].lines.pop();
+                cut[i] += 1;
+            }
+            None => {
+                // Only the header is left and it is still too long: cut the text itself.
+                let mut s = out;
+                while size(&s) > limit {
+                    let keep = s.chars().count() * 9 / 10;
+                    s = s.chars().take(keep).collect();
+                }
+                return s;
+            }
+        }
+    }
+}
+
+fn email_text(report: &Report, sections: &[Section]) -> String {
+    let mut out = String::new();
+    let title = report.title.plain();
+    out.push_str(&title);
+    out.push('\n');
+    out.push_str(&"=".repeat(title.chars().count().min(72)));
+    out.push('\n');
+    for l in &report.header {
+        out.push_str(&l.plain());
+        out.push('\n');
+    }
+    for (i, s) in sections.iter().enumerate() {
+        out.push_str(&format!("\n{}. {} {}\n", i + 1, s.emoji, s.title));
+        for l in &s.lines {
+            out.push_str("   ");
+            out.push_str(&l.plain());
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!(
+        "\n--\nec2ops · incident {} · thread {}\n",
+        report.incident_key, report.thread_id
+    ));
+    out
+}
+
+/// The full plain-text report.
+pub fn email(report: &Report) -> String {
+    email_text(report, &report.sections)
+}
+
+/// The plain-text report cut to `max_bytes`.
+pub fn email_within(report: &Report, max_bytes: usize) -> String {
+    fit(&report.sections, max_bytes, str::len, |s| {
+        email_text(report, s)
+    })
+}
+
+fn markdown(report: &Report, sections: &[Section]) -> String {
+    let mut out = String::new();
+    for l in &report.header {
+        out.push_str(&l.markdown());
+        out.push('\n');
+    }
+    for (i, s) in sections.iter().enumerate() {
+        out.push_str(&format!("\n**{}. {} {}**\n", i + 1, s.emoji, s.title));
+        for l in &s.lines {
+            out.push_str("• ");
+            out.push_str(l.markdown().trim_start());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The chat description (markdown), cut to what Slack shows.
+pub fn chat_description(report: &Report) -> String {
+    fit(
+        &report.sections,
+        CHAT_DESCRIPTION_MAX_CHARS,
+        |s| s.chars().count(),
+        |s| markdown(report, s),
+    )
+}
+
+/// AWS Chatbot custom notification (a payload that does not conform is dropped silently by Chatbot, so this shape
+/// is pinned by tests).
+pub fn chatbot(report: &Report) -> Value {
+    json!({
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": bound(&report.title.markdown(), CHAT_TITLE_MAX_CHARS),
+            "description": chat_description(report),
+            "nextSteps": report.next_steps.iter().map(|s| bound(s, 500)).collect::<Vec<_>>(),
+            "keywords": report.keywords.iter().map(|s| bound(s, 60)).collect::<Vec<_>>(),
+        },
+        "metadata": {
+            "threadId": report.thread_id,
+            "summary": bound(&report.summary, 250),
+            "eventType": "ec2ops.incident",
+            "relatedResources": report.related_resources,
+            "additionalContext": {
+                "priority": report.priority.label(),
+                "incidentKey": bound(&report.incident_key, 512),
+            }
+        }
+    })
+}
+
+/// The one SNS message: Chatbot JSON as `default`, plain text as `email`, whole message ≤ 256 KiB.
+pub fn sns(report: &Report) -> SnsMessage {
+    let default = chatbot(report).to_string();
+    let envelope = |email: &str| json!({ "default": default, "email": email }).to_string();
+    let mut budget = SNS_MAX_BYTES.saturating_sub(default.len() + 1024);
+    loop {
+        let email = email_within(report, budget);
+        let message = envelope(&email);
+        if message.len() <= SNS_MAX_BYTES || budget == 0 {
+            return SnsMessage {
+                subject: report.subject.clone(),
+                message,
+            };
+        }
+        // JSON escaping grew the text past the limit: shrink by the overshoot and try again.
+        budget = budget.saturating_sub(message.len() - SNS_MAX_BYTES + 1024);
+    }
+}

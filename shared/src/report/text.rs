@@ -1,0 +1,301 @@
+//! Text primitives of the report: rich lines that keep user-controlled text apart from ours (so each output format
+//! can escape it), value formatting, sparklines, time stamps and sanitizing.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+/// Longest user-controlled string (alarm name, description, tag value) shown in a report.
+pub const MAX_USER_TEXT: usize = 256;
+
+/// One piece of a line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    /// Our own text.
+    Text(String),
+    /// Text that came from the user's account (alarm names, descriptions, tags): escaped and bounded on output.
+    User(String),
+    /// A command or identifier shown verbatim (code in markdown).
+    Code(String),
+}
+
+/// A line of a report section.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Line(pub Vec<Piece>);
+
+impl Line {
+    pub fn new() -> Self {
+        Line(Vec::new())
+    }
+
+    pub fn t(mut self, s: impl Into<String>) -> Self {
+        self.0.push(Piece::Text(s.into()));
+        self
+    }
+
+    pub fn u(mut self, s: impl AsRef<str>) -> Self {
+        self.0.push(Piece::User(s.as_ref().to_string()));
+        self
+    }
+
+    pub fn c(mut self, s: impl Into<String>) -> Self {
+        self.0.push(Piece::Code(s.into()));
+        self
+    }
+
+    /// Plain text for email: user text sanitized and bounded, code as-is.
+    pub fn plain(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Piece::Text(s) | Piece::Code(s) => s.clone(),
+                Piece::User(s) => sanitize(s, MAX_USER_TEXT),
+            })
+            .collect()
+    }
+
+    /// Markdown for chat: user text escaped, code in backticks.
+    pub fn markdown(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Piece::Text(s) => s.clone(),
+                Piece::User(s) => escape_markdown(&sanitize(s, MAX_USER_TEXT)),
+                Piece::Code(s) => format!("`{}`", s.replace('`', "'")),
+            })
+            .collect()
+    }
+}
+
+impl From<String> for Line {
+    fn from(s: String) -> Self {
+        Line::new().t(s)
+    }
+}
+
+impl From<&str> for Line {
+    fn from(s: &str) -> Self {
+        Line::new().t(s)
+    }
+}
+
+/// Drop control characters (newlines included: user text never breaks our layout) and bound the length in chars.
+pub fn sanitize(s: &str, max: usize) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.chars().count() > max {
+        let mut out: String = cleaned.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    } else {
+        cleaned.to_string()
+    }
+}
+
+/// Escape text for Slack / Teams markdown as AWS Chatbot renders it: `&`, `<`, `>` become entities (so `<!channel>`
+/// or `<https://evil|click>` cannot become mentions or links) and markdown punctuation is backslash-escaped.
+pub fn escape_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '*' | '_' | '~' | '`' | '[' | ']' | '(' | ')' | '#' | '|' | '\\' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Quote a string for a POSIX shell command shown to the operator.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", sanitize(s, MAX_USER_TEXT).replace('\'', r"'\''"))
+}
+
+/// ASCII only, printable, for SNS subjects.
+pub fn ascii(s: &str) -> String {
+    let kept: String = s
+        .chars()
+        .filter(|c| c.is_ascii() && !c.is_ascii_control())
+        .collect();
+    kept.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Bound a string to `max` chars, marking the cut.
+pub fn bound(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// How values of a metric read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Percent,
+    Bytes,
+    Count,
+    Credits,
+    Plain,
+}
+
+pub fn unit_of(metric: &str) -> Unit {
+    match metric {
+        "CPUUtilization" | "mem_used_percent" | "disk_used_percent" | "BurstBalance" => {
+            Unit::Percent
+        }
+        "NetworkIn" | "NetworkOut" | "EBSReadBytes" | "EBSWriteBytes" => Unit::Bytes,
+        m if m.starts_with("StatusCheckFailed") => Unit::Count,
+        "CPUCreditBalance" | "CPUSurplusCreditBalance" | "CPUCreditUsage" => Unit::Credits,
+        _ => Unit::Plain,
+    }
+}
+
+/// A value with its unit, the way the seed writes it (`39.58%`, `3.32 MB`).
+pub fn value(v: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Percent => format!("{v:.2}%"),
+        Unit::Bytes => bytes(v),
+        Unit::Count => format!("{v:.0}"),
+        Unit::Credits => format!("{v:.1}"),
+        Unit::Plain => number(v),
+    }
+}
+
+/// A number without needless decimals.
+pub fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else if v.abs() >= 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Decimal byte units, as CloudWatch's console shows them.
+pub fn bytes(v: f64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"];
+    let mut x = v;
+    let mut i = 0;
+    while x.abs() >= 1000.0 && i < units.len() - 1 {
+        x /= 1000.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{x:.0} B")
+    } else {
+        format!("{x:.2} {}", units[i])
+    }
+}
+
+/// A sparkline of the values (▁ … █), scaled between their min and max.
+pub fn sparkline(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let (Some(min), Some(max)) = (
+        finite.iter().copied().reduce(f64::min),
+        finite.iter().copied().reduce(f64::max),
+    ) else {
+        return String::new();
+    };
+    finite
+        .iter()
+        .map(|v| {
+            if max - min < f64::EPSILON {
+                BARS[0]
+            } else {
+                let idx = ((v - min) / (max - min) * 7.0).round() as usize;
+                BARS[idx.min(7)]
+            }
+        })
+        .collect()
+}
+
+/// `2025-07-20 12:20:28 UTC (2025-07-20 21:20:28 KST)`.
+pub fn when(t: DateTime<Utc>, tz: Tz) -> String {
+    let local = t.with_timezone(&tz);
+    if tz == chrono_tz::UTC {
+        t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    } else {
+        format!(
+            "{} ({})",
+            t.format("%Y-%m-%d %H:%M:%S UTC"),
+            local.format("%Y-%m-%d %H:%M:%S %Z")
+        )
+    }
+}
+
+/// `12:19 UTC`.
+pub fn hhmm(t: DateTime<Utc>) -> String {
+    t.format("%H:%M UTC").to_string()
+}
+
+/// US dollars with cents, or four decimals below a dollar.
+pub fn usd(v: f64) -> String {
+    if v.abs() < 1.0 {
+        format!("${v:.4}")
+    } else {
+        format!("${v:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_escaping_neutralizes_mentions_links_and_emphasis() {
+        let s = escape_markdown("<!channel> *bold* _x_ [a](http://e) `c` a&b");
+        assert!(!s.contains('<') && !s.contains('>'));
+        assert!(s.contains("&lt;!channel&gt;"));
+        assert!(s.contains("\\*bold\\*"));
+        assert!(s.contains("\\[a\\]\\(http://e\\)"));
+        assert!(s.contains("a&amp;b"));
+    }
+
+    #[test]
+    fn user_text_loses_control_characters_and_is_bounded() {
+        let s = sanitize("line1\nline2\t\u{7}", 100);
+        assert_eq!(s, "line1 line2");
+        let long = "x".repeat(1000);
+        assert_eq!(sanitize(&long, 10).chars().count(), 10);
+    }
+
+    #[test]
+    fn sparkline_spans_min_to_max() {
+        assert_eq!(sparkline(&[0.28, 0.26, 0.24, 1.75, 39.58]), "▁▁▁▁█");
+        assert_eq!(sparkline(&[1.0, 1.0]), "▁▁");
+        assert_eq!(sparkline(&[]), "");
+    }
+
+    #[test]
+    fn values_read_like_the_seed() {
+        assert_eq!(value(39.58, Unit::Percent), "39.58%");
+        assert_eq!(value(3_320_000.0, Unit::Bytes), "3.32 MB");
+        assert_eq!(value(1.0, Unit::Count), "1");
+    }
+
+    #[test]
+    fn shell_quoting_survives_quotes() {
+        assert_eq!(shell_quote("a'b"), r"'a'\''b'");
+    }
+
+    #[test]
+    fn seoul_time_is_shown_as_kst() {
+        let t = crate::event::parse_timestamp("2025-07-20T12:20:28.989+0000").unwrap();
+        assert_eq!(
+            when(t, chrono_tz::Asia::Seoul),
+            "2025-07-20 12:20:28 UTC (2025-07-20 21:20:28 KST)"
+        );
+    }
+}
