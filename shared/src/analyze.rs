@@ -447,7 +447,7 @@ fn cpu_shape(points: &[(DateTime<Utc>, f64)], period: i64, threshold: f64, out: 
                 .rev()
                 .take(6)
                 .rev()
-                .map(|(t, v)| format!("{} CPUUtilization {v:.2} %", hhmm(*t)))
+                .map(|(t, v)| format!("{} CPUUtilization {v:.2}%", hhmm(*t)))
                 .collect(),
         });
         return;
@@ -465,9 +465,9 @@ fn cpu_shape(points: &[(DateTime<Utc>, f64)], period: i64, threshold: f64, out: 
             .rev()
             .take(run + 3)
             .rev()
-            .map(|(t, v)| format!("{} CPUUtilization {v:.2} %", hhmm(*t)))
+            .map(|(t, v)| format!("{} CPUUtilization {v:.2}%", hhmm(*t)))
             .collect();
-        evidence.push(format!("window median before the rise {baseline:.2} %"));
+        evidence.push(format!("window median before the rise {baseline:.2}%"));
         out.push(Finding {
             rule: RuleId::CpuSpike,
             detail: Detail::CpuSpike {

@@ -340,7 +340,10 @@ mod tests {
     #[test]
     fn metric_math_keeps_member_ids_and_returns_only_the_expression_as_alarm() {
         let r = plan_window(&change("metric-math.json"), chrono::Duration::minutes(30));
-        assert!(r.queries.iter().any(|q| q.id == "m1" && !q.return_data));
+        // m1 is the instance's NetworkIn: it doubles as the correlated NetworkIn series instead of a second query.
+        let m1 = r.queries.iter().find(|q| q.id == "m1").unwrap();
+        assert_eq!(m1.roles, vec![Role::NetworkIn]);
+        assert!(!r.queries.iter().any(|q| q.id == "x_net_in"));
         let e1 = r.queries.iter().find(|q| q.id == "e1").unwrap();
         assert_eq!(e1.roles, vec![Role::Alarm]);
         assert!(r.metrics_requested() <= MAX_METRICS);

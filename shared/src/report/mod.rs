@@ -512,18 +512,8 @@ fn reason_line(r: &Reason, lang: Language) -> String {
             "CPU credit 고갈: baseline으로 throttling",
             "CPU credits exhausted: throttled to baseline"
         ),
-        Reason::Production { environment } => l!(
-            lang,
-            "운영 환경 (Environment={})",
-            "production (Environment={})",
-            text::sanitize(environment, 40)
-        ),
-        Reason::NonProduction { environment } => l!(
-            lang,
-            "비운영 환경 (Environment={})",
-            "non-production (Environment={})",
-            text::sanitize(environment, 40)
-        ),
+        Reason::Production { .. } => l!(lang, "운영 환경", "production"),
+        Reason::NonProduction { .. } => l!(lang, "비운영 환경", "non-production"),
         Reason::ProductionAssumedUntagged => l!(
             lang,
             "Environment 태그 없음: 운영 환경으로 간주",
@@ -555,12 +545,11 @@ fn urgency(cx: &Ctx<'_>) -> Section {
         when(a.respond_by, cx.tz)
     ))];
     for r in &a.reasons {
-        lines.push(Line::from(l!(
-            lang,
-            "근거: {}",
-            "Why: {}",
-            reason_line(r, lang)
-        )));
+        let mut line = Line::from(l!(lang, "근거: {}", "Why: {}", reason_line(r, lang)));
+        if let Reason::Production { environment } | Reason::NonProduction { environment } = r {
+            line = line.t(" (Environment=").u(environment).t(")");
+        }
+        lines.push(line);
     }
     section("🚨", "긴급도 평가", "Urgency", lang, lines, 0)
 }
@@ -778,13 +767,18 @@ fn situation(cx: &Ctx<'_>) -> Section {
         }
     }
     if cx.instance_id.is_some() {
+        // Sources that failed for the same reason share one line (offline mode would otherwise repeat it 7 times).
+        let mut groups: Vec<(Vec<&str>, &str)> = Vec::new();
         for (name, why) in cx.facts.gaps() {
-            lines.push(Line::from(l!(
-                lang,
-                "{}: unavailable: {}",
-                "{}: unavailable: {}",
-                name,
-                why
+            match groups.iter_mut().find(|(_, w)| *w == why) {
+                Some((names, _)) => names.push(name),
+                None => groups.push((vec![name], why)),
+            }
+        }
+        for (names, why) in groups {
+            lines.push(Line::from(format!(
+                "{}: unavailable: {why}",
+                names.join(", ")
             )));
         }
     }
@@ -1552,7 +1546,7 @@ fn automation(cx: &Ctx<'_>) -> Section {
                 l!(
                     lang,
                     "최근 7일간 ALARM {}회: 반복 패턴 아님",
-                    "{} ALARM transitions in the last 7 days: not a recurring pattern",
+                    "ALARM transitions in the last 7 days: {} (not a recurring pattern)",
                     n
                 )
             }));

@@ -257,7 +257,7 @@ mod tests {
     fn markdown_escaping_neutralizes_mentions_links_and_emphasis() {
         let s = escape_markdown("<!channel> *bold* _x_ [a](http://e) `c` a&b");
         assert!(!s.contains('<') && !s.contains('>'));
-        assert!(s.contains("&lt;!channel&gt;"));
+        assert!(s.contains("&lt;\\!channel&gt;"));
         assert!(s.contains("\\*bold\\*"));
         assert!(s.contains("\\[a\\]\\(http://e\\)"));
         assert!(s.contains("a&amp;b"));

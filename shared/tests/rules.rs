@@ -1,0 +1,216 @@
+//! Root-cause rules and priority, one behaviour per test.
+
+mod support;
+
+use ec2ops::analyze::{assess, Detail, Environment, Priority, Reason, RuleId};
+use ec2ops::facts::{Facts, InstanceLookup, Role, Source};
+use support::*;
+
+fn offline() -> Facts {
+    Facts::unavailable("offline")
+}
+
+fn rules(a: &ec2ops::analyze::Assessment) -> Vec<&'static str> {
+    a.findings.iter().map(|f| f.rule.code()).collect()
+}
+
+#[test]
+fn seed_spike_with_inbound_surge_is_cpu_spike_and_net_leads_cpu_at_p2() {
+    let a = assess(&load("cpu-spike.json"), &cpu_spike("t3.small", None));
+    assert_eq!(rules(&a), ["CPU-SPIKE", "NET-LEADS-CPU"]);
+    assert_eq!(a.priority, Priority::P2);
+    let spike = a
+        .findings
+        .iter()
+        .find(|f| f.rule == RuleId::CpuSpike)
+        .unwrap();
+    match spike.detail {
+        Detail::CpuSpike { last, baseline, .. } => {
+            assert_eq!(last, 39.58);
+            assert!(baseline < 0.5);
+        }
+        ref d => panic!("{d:?}"),
+    }
+    assert!(a.findings[1].evidence[0].starts_with("12:18 NetworkIn 3.32 MB"));
+}
+
+#[test]
+fn respond_by_is_the_transition_plus_the_priority_window() {
+    let change = load("cpu-spike.json");
+    let a = assess(&change, &cpu_spike("t3.small", None));
+    assert_eq!(a.respond_by - change.state.at, chrono::Duration::hours(4));
+}
+
+#[test]
+fn five_breaching_minutes_on_production_are_cpu_sustained_at_p1() {
+    let a = assess(&load("cpu-sustained.json"), &cpu_sustained());
+    assert_eq!(rules(&a), ["CPU-SUSTAINED"]);
+    assert_eq!(a.priority, Priority::P1);
+    assert!(matches!(a.environment, Environment::Production(_)));
+    match a.findings[0].detail {
+        Detail::CpuSustained {
+            minutes, threshold, ..
+        } => {
+            assert_eq!(minutes, 8);
+            assert_eq!(threshold, 80.0);
+        }
+        ref d => panic!("{d:?}"),
+    }
+}
+
+#[test]
+fn sustained_breach_is_found_from_the_alarm_datapoints_when_metrics_are_unavailable() {
+    let a = assess(&load("cpu-sustained.json"), &offline());
+    assert_eq!(rules(&a), ["CPU-SUSTAINED"]);
+    assert_eq!(
+        a.priority,
+        Priority::P1,
+        "unknown instance is treated as production"
+    );
+    assert!(a
+        .reasons
+        .contains(&Reason::ProductionAssumedUnknownInstance));
+}
+
+#[test]
+fn same_breach_on_a_non_production_instance_is_p2() {
+    let mut facts = cpu_sustained();
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.tags.insert("Environment".into(), "staging".into());
+    }
+    let a = assess(&load("cpu-sustained.json"), &facts);
+    assert_eq!(a.priority, Priority::P2);
+    assert!(matches!(a.environment, Environment::NonProduction(_)));
+}
+
+#[test]
+fn drained_credits_on_a_burstable_type_are_cpu_credits_with_its_baseline() {
+    let a = assess(&load("cpu-credits.json"), &cpu_credits());
+    assert_eq!(rules(&a), ["CPU-CREDITS"]);
+    assert_eq!(a.priority, Priority::P2, "dev instance");
+    match a.findings[0].detail {
+        Detail::CpuCredits {
+            balance,
+            baseline_percent,
+        } => {
+            assert_eq!(balance, 0.0);
+            assert_eq!(baseline_percent, Some(10.0));
+        }
+        ref d => panic!("{d:?}"),
+    }
+}
+
+#[test]
+fn status_check_failures_on_production_are_p0_each_with_its_own_rule() {
+    for (file, role, rule) in [
+        ("status-system.json", Role::StatusSystem, "SYS-CHECK"),
+        ("status-ebs.json", Role::StatusEbs, "EBS-CHECK"),
+    ] {
+        let a = assess(&load(file), &prod_db(role, "2025-10-11T22:13:00.000+0000"));
+        assert_eq!(rules(&a), [rule], "{file}");
+        assert_eq!(a.priority, Priority::P0, "{file}");
+        assert_eq!(
+            a.findings[0].evidence.len(),
+            3,
+            "alarm, DescribeInstanceStatus and the metric agree"
+        );
+    }
+    let a = assess(&load("status-instance.json"), &status_instance());
+    assert_eq!(rules(&a), ["INST-CHECK"]);
+    assert_eq!(a.priority, Priority::P0);
+}
+
+#[test]
+fn status_check_alarm_alone_still_finds_the_check_when_everything_else_is_unavailable() {
+    let a = assess(&load("status-instance.json"), &offline());
+    assert_eq!(rules(&a), ["INST-CHECK"]);
+    assert_eq!(a.priority, Priority::P0);
+}
+
+#[test]
+fn status_check_failure_on_non_production_is_p1() {
+    let mut facts = status_instance();
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.tags.insert("Environment".into(), "dev".into());
+    }
+    assert_eq!(
+        assess(&load("status-instance.json"), &facts).priority,
+        Priority::P1
+    );
+}
+
+#[test]
+fn a_stopped_or_missing_instance_makes_the_alarm_moot_at_p3() {
+    let mut facts = cpu_sustained();
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.state = "stopped".into();
+    }
+    let a = assess(&load("cpu-sustained.json"), &facts);
+    assert!(a.has(RuleId::Gone));
+    assert_eq!(a.priority, Priority::P3);
+
+    facts.instance = Source::Available(InstanceLookup::NotFound);
+    let a = assess(&load("cpu-sustained.json"), &facts);
+    assert!(matches!(a.findings[0].detail, Detail::Gone { state: None }));
+    assert_eq!(a.priority, Priority::P3);
+}
+
+#[test]
+fn ok_and_insufficient_data_are_p3_and_carry_no_cpu_findings() {
+    let a = assess(&load("ok-recovery.json"), &ok_recovery());
+    assert_eq!(a.priority, Priority::P3);
+    assert!(a.findings.is_empty());
+    assert_eq!(a.reasons, vec![Reason::Recovered]);
+    let a = assess(&load("insufficient-data.json"), &insufficient_data());
+    assert_eq!(a.priority, Priority::P3);
+    assert!(
+        a.has(RuleId::Gone),
+        "the instance was stopped: that is why data stopped"
+    );
+}
+
+#[test]
+fn insufficient_data_right_after_alarm_is_p2() {
+    let mut change = load("ok-recovery.json");
+    change.state.value = ec2ops::model::AlarmState::InsufficientData;
+    let a = assess(&change, &offline());
+    assert_eq!(a.priority, Priority::P2);
+    assert_eq!(
+        a.reasons,
+        vec![Reason::InsufficientData { after_alarm: true }]
+    );
+}
+
+#[test]
+fn composite_alarm_on_unknown_instances_is_p1() {
+    let a = assess(&load("composite.json"), &offline());
+    assert_eq!(a.priority, Priority::P1);
+    assert!(a.reasons.contains(&Reason::CompositeAlarm));
+}
+
+#[test]
+fn a_single_datapoint_breach_without_history_is_p2_and_three_breaching_datapoints_are_p1() {
+    // cpu-spike offline: one evaluated datapoint, no baseline to call it a spike.
+    let a = assess(&load("cpu-spike.json"), &offline());
+    assert!(a.findings.is_empty());
+    assert_eq!(a.priority, Priority::P2);
+    assert!(a.reasons.contains(&Reason::SingleBreach));
+    // metric math: 3 of 3 breaching datapoints, production assumed.
+    let a = assess(&load("metric-math.json"), &offline());
+    assert_eq!(a.priority, Priority::P1);
+    assert!(a
+        .reasons
+        .contains(&Reason::SustainedBreach { datapoints: 3 }));
+}
+
+#[test]
+fn no_rule_fires_on_a_quiet_window() {
+    let mut facts = cpu_spike("t3.small", None);
+    if let Source::Available(w) = &mut facts.metrics {
+        let quiet = series(chrono::Utc::now(), &[3.0; 30]);
+        w.series.insert(Role::Cpu, quiet.clone());
+        w.series.insert(Role::NetworkIn, quiet);
+    }
+    let a = assess(&load("cpu-spike.json"), &facts);
+    assert!(a.findings.is_empty(), "{:?}", rules(&a));
+}

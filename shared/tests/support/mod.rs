@@ -1,0 +1,422 @@
+//! Realistic facts for the sample events, as the gather step would return them from a live account. Golden
+//! reports are rendered from these (events without a scenario are rendered with every source unavailable: the
+//! degraded path).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use ec2ops::event::{parse_bytes, parse_timestamp, Parsed};
+use ec2ops::facts::*;
+use ec2ops::model::AlarmChange;
+
+pub fn events_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+pub fn load(name: &str) -> AlarmChange {
+    let bytes = std::fs::read(events_dir().join(name)).expect("event file");
+    match parse_bytes(&bytes).expect("parses") {
+        Parsed::Alarm(c) => *c,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    parse_timestamp(s).expect("timestamp")
+}
+
+/// A minute series ending at `end` (inclusive), oldest first.
+pub fn series(end: DateTime<Utc>, values: &[f64]) -> Series {
+    let n = values.len() as i64;
+    Series {
+        label: String::new(),
+        points: values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (end - Duration::minutes(n - 1 - i as i64), *v))
+            .collect(),
+    }
+}
+
+fn flat(n: usize, base: f64, wiggle: f64) -> Vec<f64> {
+    (0..n)
+        .map(|i| base + wiggle * ((i * 7 % 5) as f64 - 2.0) / 2.0)
+        .collect()
+}
+
+pub struct Instance<'a> {
+    pub id: &'a str,
+    pub ty: &'a str,
+    pub name: &'a str,
+    pub env: Option<&'a str>,
+    pub az: &'a str,
+    pub ip: &'a str,
+    pub public_ip: Option<&'a str>,
+}
+
+pub fn instance(i: &Instance<'_>) -> InstanceFacts {
+    let mut tags = BTreeMap::from([("Name".to_string(), i.name.to_string())]);
+    if let Some(e) = i.env {
+        tags.insert("Environment".into(), e.into());
+    }
+    InstanceFacts {
+        id: i.id.into(),
+        instance_type: i.ty.into(),
+        state: "running".into(),
+        availability_zone: Some(i.az.into()),
+        private_ip: Some(i.ip.into()),
+        public_ip: i.public_ip.map(str::to_string),
+        launch_time: Some(t("2025-03-02T01:15:00.000+0000")),
+        tags,
+        root_device_type: Some("ebs".into()),
+        http_tokens: Some("required".into()),
+        security_group_ids: vec!["sg-0a1b2c3d4e5f60718".into()],
+        volume_ids: vec!["vol-0f1e2d3c4b5a69788".into()],
+        auto_recovery: Some("default".into()),
+        monitoring: Some("enabled".into()),
+        lifecycle: None,
+        platform: Some("Linux/UNIX".into()),
+    }
+}
+
+fn type_facts(ty: &str, vcpus: i32, mib: i64) -> TypeFacts {
+    TypeFacts {
+        instance_type: ty.into(),
+        vcpus: Some(vcpus),
+        memory_mib: Some(mib),
+        burstable: ty.starts_with('t'),
+        auto_recovery_supported: true,
+        instance_storage: false,
+    }
+}
+
+fn sg(name: &str, open: &[(i32, &str)]) -> Vec<SecurityGroupFacts> {
+    vec![SecurityGroupFacts {
+        id: "sg-0a1b2c3d4e5f60718".into(),
+        name: name.into(),
+        world_open: open
+            .iter()
+            .map(|(p, cidr)| OpenRule {
+                protocol: "tcp".into(),
+                from_port: Some(*p),
+                to_port: Some(*p),
+                cidr: (*cidr).into(),
+            })
+            .collect(),
+    }]
+}
+
+fn vol(ty: &str, gib: i32, encrypted: bool) -> Vec<VolumeFacts> {
+    vec![VolumeFacts {
+        id: "vol-0f1e2d3c4b5a69788".into(),
+        volume_type: ty.into(),
+        size_gib: gib,
+        encrypted,
+        device: Some("/dev/xvda".into()),
+    }]
+}
+
+fn history(alarm_at: &[&str]) -> AlarmHistory {
+    AlarmHistory {
+        items: alarm_at
+            .iter()
+            .map(|a| HistoryItem {
+                at: t(a),
+                summary: "Alarm updated from OK to ALARM".into(),
+            })
+            .collect(),
+    }
+}
+
+fn status(system: &str, inst: &str, ebs: &str) -> StatusFacts {
+    StatusFacts {
+        system: Some(system.into()),
+        instance: Some(inst.into()),
+        attached_ebs: Some(ebs.into()),
+        scheduled_events: vec![],
+    }
+}
+
+fn window(end: DateTime<Utc>, series: Vec<(Role, Series)>, requested: usize) -> MetricWindow {
+    MetricWindow {
+        start: Some(end - Duration::minutes(29)),
+        end: Some(end + Duration::minutes(1)),
+        period_secs: 60,
+        series: series.into_iter().collect(),
+        metrics_requested: requested,
+    }
+}
+
+fn zeros(end: DateTime<Utc>) -> Series {
+    series(end, &[0.0; 30])
+}
+
+fn found(i: InstanceFacts) -> Source<InstanceLookup> {
+    Source::Available(InstanceLookup::Found(Box::new(i)))
+}
+
+/// The seed incident: t3.small VPC02-Private-B, a CPU spike right after a burst of inbound traffic.
+pub fn cpu_spike(ty: &str, env: Option<&str>) -> Facts {
+    let end = t("2025-07-20T12:19:00.000+0000");
+    let mut cpu = flat(26, 0.27, 0.02);
+    cpu.extend([0.28, 0.26, 0.24, 1.75, 39.58]);
+    let cpu = series(end, &cpu[1..]);
+    let mut net = flat(28, 152_000.0, 20_000.0);
+    net.extend([3_320_000.0, 2_950_000.0]);
+    let net = series(end, &net);
+    let credits = series(end, &flat(30, 144.0, 0.5));
+    let mut i = instance(&Instance {
+        id: "i-0ae3d067021f08710",
+        ty,
+        name: "VPC02-Private-B",
+        env,
+        az: "ap-northeast-2b",
+        ip: "10.2.24.104",
+        public_ip: None,
+    });
+    i.http_tokens = Some("optional".into());
+    Facts {
+        instance: found(i),
+        status: Source::Available(status("ok", "ok", "ok")),
+        instance_type: Source::Available(type_facts(ty, 2, 2048)),
+        metrics: Source::Available(window(
+            end,
+            vec![
+                (Role::Alarm, cpu.clone()),
+                (Role::Cpu, cpu),
+                (Role::NetworkIn, net),
+                (Role::NetworkOut, series(end, &flat(30, 98_000.0, 9_000.0))),
+                (Role::StatusSystem, zeros(end)),
+                (Role::StatusInstance, zeros(end)),
+                (Role::StatusEbs, zeros(end)),
+                (Role::CpuCredits, credits),
+            ],
+            8,
+        )),
+        history: Source::Available(history(&["2025-07-18T03:02:11.000+0000"])),
+        security_groups: Source::Available(sg("vpc02-private-b-sg", &[(22, "0.0.0.0/0")])),
+        volumes: Source::Available(vol("gp2", 8, false)),
+    }
+}
+
+pub fn cpu_sustained() -> Facts {
+    let end = t("2025-08-14T03:06:00.000+0000");
+    let mut cpu = flat(22, 46.0, 4.0);
+    cpu.extend([82.4, 86.9, 88.1, 91.2, 93.8, 95.1, 94.6, 96.3]);
+    let cpu = series(end, &cpu);
+    let mut i = instance(&Instance {
+        id: "i-0b7e4c2d9a1f35c60",
+        ty: "m5.large",
+        name: "prod-api-1",
+        env: Some("production"),
+        az: "ap-northeast-2a",
+        ip: "10.1.10.21",
+        public_ip: None,
+    });
+    i.auto_recovery = Some("disabled".into());
+    Facts {
+        instance: found(i),
+        status: Source::Available(status("ok", "ok", "ok")),
+        instance_type: Source::Available(type_facts("m5.large", 2, 8192)),
+        metrics: Source::Available(window(
+            end,
+            vec![
+                (Role::Alarm, cpu.clone()),
+                (Role::Cpu, cpu),
+                (
+                    Role::NetworkIn,
+                    series(end, &flat(30, 41_000_000.0, 3_000_000.0)),
+                ),
+                (
+                    Role::NetworkOut,
+                    series(end, &flat(30, 63_000_000.0, 5_000_000.0)),
+                ),
+                (Role::StatusSystem, zeros(end)),
+                (Role::StatusInstance, zeros(end)),
+                (Role::StatusEbs, zeros(end)),
+                (Role::Memory, series(end, &flat(30, 71.0, 2.0))),
+            ],
+            8,
+        )),
+        history: Source::Available(history(&[
+            "2025-08-09T02:58:00.000+0000",
+            "2025-08-11T03:04:00.000+0000",
+            "2025-08-12T03:01:00.000+0000",
+            "2025-08-13T03:05:00.000+0000",
+        ])),
+        security_groups: Source::Available(sg("prod-api-sg", &[(443, "0.0.0.0/0")])),
+        volumes: Source::Available(vol("gp3", 50, true)),
+    }
+}
+
+pub fn cpu_credits() -> Facts {
+    let end = t("2025-09-02T16:40:00.000+0000");
+    let credits: Vec<f64> = (0..30).map(|i| (29 - i) as f64 * 0.9).collect();
+    let mut cpu = flat(24, 23.0, 3.0);
+    cpu.extend([14.2, 11.0, 10.1, 9.9, 10.0, 10.0]);
+    let i = instance(&Instance {
+        id: "i-03f9a8b7c6d5e4f21",
+        ty: "t3.micro",
+        name: "dev-batch-1",
+        env: Some("dev"),
+        az: "ap-northeast-2c",
+        ip: "10.3.7.42",
+        public_ip: Some("3.35.120.7"),
+    });
+    Facts {
+        instance: found(i),
+        status: Source::Available(status("ok", "ok", "ok")),
+        instance_type: Source::Available(type_facts("t3.micro", 2, 1024)),
+        metrics: Source::Available(window(
+            end,
+            vec![
+                (Role::Cpu, series(end, &cpu)),
+                (Role::CpuCredits, series(end, &credits)),
+                (Role::Alarm, series(end, &credits)),
+                (
+                    Role::NetworkIn,
+                    series(end, &flat(30, 2_000_000.0, 200_000.0)),
+                ),
+            ],
+            8,
+        )),
+        history: Source::Available(history(&[])),
+        security_groups: Source::Available(sg(
+            "dev-batch-sg",
+            &[(22, "0.0.0.0/0"), (3389, "0.0.0.0/0")],
+        )),
+        volumes: Source::Available(vol("gp3", 20, true)),
+    }
+}
+
+/// prod-db-1: m5.large with a public IP; `failing` picks which check is impaired.
+pub fn prod_db(failing: Role, at: &str) -> Facts {
+    let end = t(at);
+    let impaired = |r: Role| if r == failing { "impaired" } else { "ok" };
+    let mut bad = vec![0.0; 28];
+    bad.extend([1.0, 1.0]);
+    let pick = |r: Role| {
+        if r == failing {
+            series(end, &bad)
+        } else {
+            zeros(end)
+        }
+    };
+    let i = instance(&Instance {
+        id: "i-0c2d4e6f8a0b1c3d5",
+        ty: "m5.large",
+        name: "prod-db-1",
+        env: Some("prod"),
+        az: "ap-northeast-2a",
+        ip: "10.1.20.15",
+        public_ip: Some("13.125.44.201"),
+    });
+    Facts {
+        instance: found(i),
+        status: Source::Available(StatusFacts {
+            system: Some(impaired(Role::StatusSystem).into()),
+            instance: Some(impaired(Role::StatusInstance).into()),
+            attached_ebs: Some(impaired(Role::StatusEbs).into()),
+            scheduled_events: vec![],
+        }),
+        instance_type: Source::Available(type_facts("m5.large", 2, 8192)),
+        metrics: Source::Available(window(
+            end,
+            vec![
+                (Role::Alarm, pick(failing)),
+                (Role::Cpu, series(end, &flat(30, 18.0, 3.0))),
+                (Role::StatusSystem, pick(Role::StatusSystem)),
+                (Role::StatusInstance, pick(Role::StatusInstance)),
+                (Role::StatusEbs, pick(Role::StatusEbs)),
+            ],
+            8,
+        )),
+        history: Source::Available(history(&[])),
+        security_groups: Source::Available(sg("prod-db-sg", &[])),
+        volumes: Source::Available(vol("gp3", 200, true)),
+    }
+}
+
+pub fn status_instance() -> Facts {
+    let end = t("2025-10-12T04:31:00.000+0000");
+    let mut bad = vec![0.0; 27];
+    bad.extend([1.0, 1.0, 1.0]);
+    let mut i = instance(&Instance {
+        id: "i-0d1e2f3a4b5c6d7e8",
+        ty: "c6i.xlarge",
+        name: "prod-web-2",
+        env: Some("production"),
+        az: "ap-northeast-2c",
+        ip: "10.1.30.8",
+        public_ip: None,
+    });
+    i.tags
+        .insert("aws:autoscaling:groupName".into(), "prod-web-asg".into());
+    Facts {
+        instance: found(i),
+        status: Source::Available(status("ok", "impaired", "ok")),
+        instance_type: Source::Available(type_facts("c6i.xlarge", 4, 8192)),
+        metrics: Source::Available(window(
+            end,
+            vec![
+                (Role::Alarm, series(end, &bad)),
+                (Role::StatusInstance, series(end, &bad)),
+                (Role::StatusSystem, zeros(end)),
+                (Role::Cpu, series(end, &flat(30, 35.0, 5.0))),
+            ],
+            8,
+        )),
+        history: Source::Available(history(&["2025-10-08T11:20:00.000+0000"])),
+        security_groups: Source::Available(sg(
+            "prod-web-sg",
+            &[(80, "0.0.0.0/0"), (443, "0.0.0.0/0")],
+        )),
+        volumes: Source::Available(vol("gp3", 30, true)),
+    }
+}
+
+pub fn ok_recovery() -> Facts {
+    let mut f = cpu_spike("t3.small", None);
+    let end = t("2025-07-20T12:40:00.000+0000");
+    let mut cpu = vec![0.3; 8];
+    cpu.extend([39.58, 88.2, 91.0, 90.4, 62.0, 21.5, 8.3, 4.1, 3.5]);
+    cpu.extend(vec![3.2; 13]);
+    cpu[29] = 3.12;
+    let cpu = series(end, &cpu);
+    if let Source::Available(w) = &mut f.metrics {
+        w.series.insert(Role::Alarm, cpu.clone());
+        w.series.insert(Role::Cpu, cpu);
+        w.series
+            .insert(Role::NetworkIn, series(end, &flat(30, 150_000.0, 10_000.0)));
+    }
+    f
+}
+
+pub fn insufficient_data() -> Facts {
+    let mut f = cpu_sustained();
+    if let Source::Available(InstanceLookup::Found(i)) = &mut f.instance {
+        i.state = "stopped".into();
+    }
+    f.metrics = Source::Available(MetricWindow {
+        period_secs: 60,
+        metrics_requested: 8,
+        ..Default::default()
+    });
+    f
+}
+
+/// Facts for an event file, or `None` for the degraded (all unavailable) path.
+pub fn scenario(file: &str) -> Option<Facts> {
+    Some(match file {
+        "cpu-spike.json" => cpu_spike("t3.small", None),
+        "cpu-sustained.json" | "alarm-action.json" => cpu_sustained(),
+        "cpu-credits.json" => cpu_credits(),
+        "status-system.json" => prod_db(Role::StatusSystem, "2025-10-11T22:13:00.000+0000"),
+        "status-ebs.json" => prod_db(Role::StatusEbs, "2025-10-13T09:01:00.000+0000"),
+        "status-instance.json" => status_instance(),
+        "ok-recovery.json" => ok_recovery(),
+        "insufficient-data.json" => insufficient_data(),
+        _ => return None,
+    })
+}
