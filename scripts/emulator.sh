@@ -13,25 +13,36 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 home=${EC2OPS_EMULATOR_HOME:-$HOME/.cache/ec2ops-emulator}
-venv=$home/venv
+venv=$home/localstack
+moto_venv=$home/moto
 state=$here/.emulator
 ls_port=${LOCALSTACK_PORT:-4566}
 moto_port=${MOTO_PORT:-5000}
 # LocalStack 4.13.1 is the last release that runs on Python 3.11; the other pins were needed for it to start.
-pins=("localstack-core[runtime]==4.13.1" "cbor2<6" "cryptography==43.0.3" "pyopenssl==24.2.1" "service_identity<25"
-      "moto[server]>=5,<6")
+# moto gets its own venv: LocalStack ships its own fork of the `moto` package, which a plain moto install replaces.
+pins=("localstack-core[runtime]==4.13.1" "cbor2<6" "cryptography==43.0.3" "pyopenssl==24.2.1" "service_identity<25")
+moto_pins=("moto[server]>=5,<6")
 stamp="$venv/.ec2ops-pins-v1"
+moto_stamp="$moto_venv/.ec2ops-pins-v1"
 
 log() { printf 'emulator: %s\n' "$*" >&2; }
 
 install() {
-  if [ -f "$stamp" ]; then return 0; fi
-  log "installing LocalStack 4.13.1 + moto into $venv (one time, a few minutes)"
   mkdir -p "$home"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "${pins[@]}"
-  touch "$stamp"
+  if [ ! -f "$stamp" ]; then
+    log "installing LocalStack 4.13.1 into $venv (one time, a few minutes)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${pins[@]}"
+    touch "$stamp"
+  fi
+  if [ ! -f "$moto_stamp" ]; then
+    log "installing moto server into $moto_venv (one time)"
+    rm -rf "$moto_venv"
+    python3 -m venv "$moto_venv"
+    "$moto_venv/bin/pip" install --quiet --disable-pip-version-check "${moto_pins[@]}"
+    touch "$moto_stamp"
+  fi
 }
 
 healthy() {
@@ -42,18 +53,20 @@ healthy() {
 start() {
   install
   mkdir -p "$state"
+  cd "$state"
   if healthy; then log "already running"; return 0; fi
   if ! curl -fsS -o /dev/null "http://127.0.0.1:$ls_port/_localstack/health" 2>/dev/null; then
     log "starting LocalStack on 127.0.0.1:$ls_port"
-    (cd "$state" && GATEWAY_LISTEN=127.0.0.1:$ls_port SERVICES=ec2,cloudwatch,ssm,sns,sqs,events,sts,scheduler \
+    # setsid: LocalStack gets its own process group, so stop can end it with everything it spawned.
+    GATEWAY_LISTEN=127.0.0.1:$ls_port SERVICES=ec2,cloudwatch,ssm,sns,sqs,events,sts,scheduler \
       DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 LOCALSTACK_VOLUME_DIR="$state/localstack" \
-      nohup "$venv/bin/python" -m localstack.runtime.main >"$state/localstack.log" 2>&1 &
-      echo $! >"$state/localstack.pid")
+      setsid nohup "$venv/bin/python" -m localstack.runtime.main >"$state/localstack.log" 2>&1 </dev/null &
+    echo $! >"$state/localstack.pid"
   fi
   if ! curl -fsS -o /dev/null "http://127.0.0.1:$moto_port/moto-api/" 2>/dev/null; then
     log "starting moto on 127.0.0.1:$moto_port"
-    (cd "$state" && nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$state/moto.log" 2>&1 &
-      echo $! >"$state/moto.pid")
+    setsid nohup "$moto_venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$state/moto.log" 2>&1 </dev/null &
+    echo $! >"$state/moto.pid"
   fi
   for _ in $(seq 1 120); do
     if healthy; then log "ready"; return 0; fi
@@ -68,9 +81,9 @@ stop() {
   for name in localstack moto; do
     if [ -f "$state/$name.pid" ]; then
       pid=$(cat "$state/$name.pid")
-      kill "$pid" 2>/dev/null || true
+      kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
       for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-      kill -9 "$pid" 2>/dev/null || true
+      kill -9 -- "-$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
       rm -f "$state/$name.pid"
     fi
   done

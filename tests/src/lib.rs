@@ -1,1 +1,464 @@
-//! helpers
+//! Test harness for the local AWS emulator (LocalStack on 127.0.0.1:4566, started by `scripts/emulator.sh`):
+//! SDK configuration pointed at it, seeding of instances, metrics, alarms and topics, and event rewriting so the
+//! sample events name the seeded instance at the current time.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::config::Credentials;
+use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, Tag, TagSpecification};
+use chrono::{DateTime, DurationRound, Utc};
+
+pub const REGION: &str = "ap-northeast-2";
+
+/// The emulator's endpoint: `AWS_ENDPOINT_URL` when set, else LocalStack's default.
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into())
+}
+
+/// SDK configuration for an endpoint with dummy credentials (no profile or environment needed).
+pub async fn config_for(endpoint_url: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint_url)
+        .credentials_provider(Credentials::new("test", "test", None, None, "ec2ops-tests"))
+        .load()
+        .await
+}
+
+/// A connection to the running emulator.
+pub struct Emulator {
+    pub config: SdkConfig,
+    pub ec2: aws_sdk_ec2::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl Emulator {
+    /// Connect, or explain how to start it. With `EC2OPS_REQUIRE_EMULATOR=1` (set by `scripts/test.sh` and CI) a
+    /// missing emulator is a failure; otherwise the emulator tests are skipped with a message, so a plain
+    /// `cargo test` still runs every pure test.
+    pub async fn connect() -> Option<Emulator> {
+        let url = endpoint();
+        let hostport = url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_string();
+        let reachable = tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::net::TcpStream::connect(&hostport),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok());
+        if !reachable {
+            let msg = format!("local AWS emulator not reachable at {url}: start it with scripts/emulator.sh start");
+            if std::env::var("EC2OPS_REQUIRE_EMULATOR").as_deref() == Ok("1") {
+                panic!("{msg}");
+            }
+            eprintln!("SKIPPED: {msg}");
+            return None;
+        }
+        let config = config_for(&url).await;
+        Some(Emulator {
+            ec2: aws_sdk_ec2::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            config,
+        })
+    }
+
+    /// An image id the emulator knows.
+    pub async fn image(&self) -> String {
+        let out = self
+            .ec2
+            .describe_images()
+            .owners("amazon")
+            .send()
+            .await
+            .expect("describe_images");
+        out.images()
+            .iter()
+            .find_map(|i| i.image_id().map(str::to_string))
+            .unwrap_or_else(|| "ami-df5de72bdb3b".into())
+    }
+
+    /// A security group with the given TCP ports open to 0.0.0.0/0.
+    pub async fn security_group(&self, name: &str, open_ports: &[i32]) -> String {
+        let unique = format!("{name}-{}", unique_suffix());
+        let id = self
+            .ec2
+            .create_security_group()
+            .group_name(&unique)
+            .description("ec2ops test group")
+            .send()
+            .await
+            .expect("create_security_group")
+            .group_id()
+            .unwrap_or_default()
+            .to_string();
+        for port in open_ports {
+            self.ec2
+                .authorize_security_group_ingress()
+                .group_id(&id)
+                .ip_permissions(
+                    IpPermission::builder()
+                        .ip_protocol("tcp")
+                        .from_port(*port)
+                        .to_port(*port)
+                        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("authorize_security_group_ingress");
+        }
+        id
+    }
+
+    /// Launch one instance with tags and security groups; returns its id.
+    pub async fn instance(
+        &self,
+        instance_type: &str,
+        tags: &[(&str, &str)],
+        groups: &[String],
+    ) -> String {
+        let image = self.image().await;
+        let spec = TagSpecification::builder()
+            .resource_type(ResourceType::Instance)
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+                    .collect(),
+            ))
+            .build();
+        let out = self
+            .ec2
+            .run_instances()
+            .image_id(image)
+            .instance_type(instance_type.into())
+            .min_count(1)
+            .max_count(1)
+            .set_security_group_ids(Some(groups.to_vec()))
+            .tag_specifications(spec)
+            .send()
+            .await
+            .expect("run_instances");
+        out.instances()[0]
+            .instance_id()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Put one EC2 metric series for an instance (one datapoint per entry).
+    pub async fn series(
+        &self,
+        namespace: &str,
+        metric: &str,
+        instance: &str,
+        points: &[(DateTime<Utc>, f64)],
+    ) {
+        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+        for chunk in points.chunks(20) {
+            let data = chunk
+                .iter()
+                .map(|(t, v)| {
+                    MetricDatum::builder()
+                        .metric_name(metric)
+                        .dimensions(
+                            Dimension::builder()
+                                .name("InstanceId")
+                                .value(instance)
+                                .build(),
+                        )
+                        .timestamp(aws_smithy_types::DateTime::from_millis(
+                            t.timestamp_millis(),
+                        ))
+                        .value(*v)
+                        .build()
+                })
+                .collect();
+            self.cloudwatch
+                .put_metric_data()
+                .namespace(namespace)
+                .set_metric_data(Some(data))
+                .send()
+                .await
+                .expect("put_metric_data");
+        }
+    }
+
+    /// A metric alarm on the instance, driven to ALARM so its history has a state update.
+    pub async fn alarm(&self, name: &str, metric: &str, instance: &str, threshold: f64) {
+        use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic};
+        self.cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/EC2")
+            .metric_name(metric)
+            .dimensions(
+                Dimension::builder()
+                    .name("InstanceId")
+                    .value(instance)
+                    .build(),
+            )
+            .statistic(Statistic::Average)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(threshold)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .send()
+            .await
+            .expect("put_metric_alarm");
+        self.cloudwatch
+            .set_alarm_state()
+            .alarm_name(name)
+            .state_value(StateValue::Alarm)
+            .state_reason("seeded by ec2ops tests")
+            .send()
+            .await
+            .expect("set_alarm_state");
+    }
+
+    /// An SNS topic with an SQS queue subscribed to it; returns (topic ARN, queue URL).
+    pub async fn topic_with_queue(&self, name: &str) -> (String, String) {
+        let name = format!("{name}-{}", unique_suffix());
+        let topic = self
+            .sns
+            .create_topic()
+            .name(&name)
+            .send()
+            .await
+            .expect("create_topic");
+        let topic_arn = topic.topic_arn().unwrap_or_default().to_string();
+        let queue = self
+            .sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .expect("create_queue");
+        let queue_url = queue.queue_url().unwrap_or_default().to_string();
+        let attrs = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("get_queue_attributes");
+        let queue_arn = attrs
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .cloned()
+            .unwrap_or_default();
+        self.sns
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .expect("subscribe");
+        (topic_arn, queue_url)
+    }
+
+    /// Receive the SNS notifications that reached the queue within `wait`.
+    pub async fn notifications(&self, queue_url: &str, wait: Duration) -> Vec<Notification> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut out = Vec::new();
+        while tokio::time::Instant::now() < deadline {
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive_message");
+            for m in got.messages() {
+                let body: serde_json::Value =
+                    serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or_default();
+                out.push(Notification {
+                    subject: body["Subject"].as_str().unwrap_or_default().to_string(),
+                    message: body["Message"].as_str().unwrap_or_default().to_string(),
+                });
+                if let Some(h) = m.receipt_handle() {
+                    let _ = self
+                        .sqs
+                        .delete_message()
+                        .queue_url(queue_url)
+                        .receipt_handle(h)
+                        .send()
+                        .await;
+                }
+            }
+            if !out.is_empty() && got.messages().is_empty() {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// One SNS notification as an SQS subscriber receives it.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub subject: String,
+    pub message: String,
+}
+
+fn unique_suffix() -> String {
+    format!(
+        "{}",
+        Utc::now().timestamp_nanos_opt().unwrap_or_default() % 1_000_000_000
+    )
+}
+
+/// The current minute: seeded series end at `now_minute() - 1 min`, the transition is 28.989 s into this minute.
+pub fn now_minute() -> DateTime<Utc> {
+    let now = Utc::now();
+    now.duration_trunc(chrono::Duration::minutes(1))
+        .unwrap_or(now)
+}
+
+/// A sample event from `events/`, made to name `instance` and to have happened at `at`: every CloudWatch timestamp
+/// in it is shifted by the same offset, so datapoints keep their spacing.
+pub fn event_for(file: &str, instance: &str, at: DateTime<Utc>) -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(file);
+    let mut text = std::fs::read_to_string(&path).expect("event file");
+    let value: serde_json::Value = serde_json::from_str(&text).expect("event JSON");
+    let detail = value
+        .get("detail")
+        .or_else(|| value.get("alarmData"))
+        .expect("alarm event");
+    let old_at =
+        ec2ops::event::parse_timestamp(detail["state"]["timestamp"].as_str().expect("timestamp"))
+            .expect("timestamp");
+    let offset = at - old_at;
+    if let Some(old_id) = first_instance_id(&value) {
+        text = text.replace(&old_id, instance);
+    }
+    text = shift_timestamps(&text, offset);
+    let mut value: serde_json::Value = serde_json::from_str(&text).expect("rewritten JSON");
+    if value.get("time").is_some() {
+        value["time"] = serde_json::Value::String(at.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    }
+    value
+}
+
+fn first_instance_id(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Object(m) => {
+            if let Some(serde_json::Value::String(id)) = m.get("InstanceId") {
+                return Some(id.clone());
+            }
+            m.values().find_map(first_instance_id)
+        }
+        serde_json::Value::Array(a) => a.iter().find_map(first_instance_id),
+        _ => None,
+    }
+}
+
+/// Shift every `YYYY-MM-DDTHH:MM:SS.mmm+0000` in the text (also inside the reasonData string).
+fn shift_timestamps(text: &str, offset: chrono::Duration) -> String {
+    const LEN: usize = "2025-07-20T12:20:28.989+0000".len();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("+0000") {
+        let end = pos + 5;
+        if end >= LEN && rest.is_char_boundary(end - LEN) {
+            let candidate = &rest[end - LEN..end];
+            if let Some(t) = ec2ops::event::parse_timestamp(candidate) {
+                out.push_str(&rest[..end - LEN]);
+                out.push_str(
+                    &(t + offset)
+                        .format("%Y-%m-%dT%H:%M:%S%.3f+0000")
+                        .to_string(),
+                );
+                rest = &rest[end..];
+                continue;
+            }
+        }
+        out.push_str(&rest[..end]);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The seed's incident as a scenario: a t3.small whose CPU idles near 0.27 % and jumps to 39.58 % one minute after
+/// 3.32 MB arrive. Returns (instance id, transition time).
+pub async fn seed_cpu_spike(emu: &Emulator) -> (String, DateTime<Utc>) {
+    let sg = emu.security_group("vpc02-private-b-sg", &[22]).await;
+    let id = emu
+        .instance(
+            "t3.small",
+            &[("Name", "VPC02-Private-B"), ("Project", "ec2ops-demo")],
+            &[sg],
+        )
+        .await;
+    let minute = now_minute();
+    let at = minute + chrono::Duration::milliseconds(28_989);
+    let mut cpu: Vec<f64> = (0..25).map(|i| 0.25 + 0.01 * (i % 4) as f64).collect();
+    cpu.extend([0.28, 0.26, 0.24, 1.75, 39.58]);
+    let mut net: Vec<f64> = (0..28)
+        .map(|i| 150_000.0 + 4_000.0 * (i % 5) as f64)
+        .collect();
+    net.extend([3_320_000.0, 2_950_000.0]);
+    let stamp = |values: &[f64]| -> Vec<(DateTime<Utc>, f64)> {
+        let n = values.len() as i64;
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (minute - chrono::Duration::minutes(n - i as i64), *v))
+            .collect()
+    };
+    emu.series("AWS/EC2", "CPUUtilization", &id, &stamp(&cpu))
+        .await;
+    emu.series("AWS/EC2", "NetworkIn", &id, &stamp(&net)).await;
+    emu.series("AWS/EC2", "NetworkOut", &id, &stamp(&[98_000.0; 30]))
+        .await;
+    emu.series("AWS/EC2", "CPUCreditBalance", &id, &stamp(&[144.0; 30]))
+        .await;
+    emu.series(
+        "AWS/EC2",
+        "StatusCheckFailed_System",
+        &id,
+        &stamp(&[0.0; 30]),
+    )
+    .await;
+    emu.series(
+        "AWS/EC2",
+        "StatusCheckFailed_Instance",
+        &id,
+        &stamp(&[0.0; 30]),
+    )
+    .await;
+    emu.alarm("EC2-HighCPU-VPC02-Private-B", "CPUUtilization", &id, 25.0)
+        .await;
+    (id, at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewriting_an_event_moves_every_timestamp_and_the_instance() {
+        let at = ec2ops::event::parse_timestamp("2026-01-01T00:00:28.989+0000").unwrap();
+        let v = event_for("cpu-spike.json", "i-0123456789abcdef0", at);
+        let text = v.to_string();
+        assert!(!text.contains("i-0ae3d067021f08710"));
+        assert!(text.contains("2026-01-01T00:00:28.989+0000"));
+        assert!(
+            text.contains("2025-12-31T23:59:00.000+0000"),
+            "evaluated datapoint shifted: {text}"
+        );
+        assert_eq!(v["time"], "2026-01-01T00:00:28Z");
+    }
+}

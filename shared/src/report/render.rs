@@ -17,7 +17,7 @@ pub const CHAT_TITLE_MAX_CHARS: usize = 250;
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnsMessage {
     pub subject: String,
-    /// JSON object with `default` (Chatbot) and `email` (plain text), for `MessageStructure=json`.
+    /// JSON object with `default` (Chatbot), `email` and `sqs` (plain text), for `MessageStructure=json`.
     pub message: String,
 }
 
@@ -162,14 +162,17 @@ pub fn chatbot(report: &Report) -> Value {
     })
 }
 
-/// The one SNS message: Chatbot JSON as `default`, plain text as `email`, whole message ≤ 256 KiB.
+/// The one SNS message: Chatbot JSON as `default` (Chatbot, HTTPS and Lambda subscribers), the plain-text report
+/// as `email` and as `sqs` (archives and ticketing bridges read text), whole message ≤ 256 KiB.
 pub fn sns(report: &Report) -> SnsMessage {
     let default = chatbot(report).to_string();
-    let envelope = |email: &str| json!({ "default": default, "email": email }).to_string();
-    let mut budget = SNS_MAX_BYTES.saturating_sub(default.len() + 1024);
+    let envelope =
+        |text: &str| json!({ "default": default, "email": text, "sqs": text }).to_string();
+    // The text appears twice.
+    let mut budget = SNS_MAX_BYTES.saturating_sub(default.len() + 1024) / 2;
     loop {
-        let email = email_within(report, budget);
-        let message = envelope(&email);
+        let text = email_within(report, budget);
+        let message = envelope(&text);
         if message.len() <= SNS_MAX_BYTES || budget == 0 {
             return SnsMessage {
                 subject: report.subject.clone(),
@@ -177,6 +180,6 @@ pub fn sns(report: &Report) -> SnsMessage {
             };
         }
         // JSON escaping grew the text past the limit: shrink by the overshoot and try again.
-        budget = budget.saturating_sub(message.len() - SNS_MAX_BYTES + 1024);
+        budget = budget.saturating_sub((message.len() - SNS_MAX_BYTES) / 2 + 1024);
     }
 }

@@ -1,0 +1,326 @@
+//! Every adapter over HTTP against the local emulator, and the whole pipeline: seed an instance, its metrics and
+//! alarm, run the handler on an event, receive the published report through an SQS subscription.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use ec2ops::aws::{AwsClients, CloudWatchReader, Ec2Reader, SnsPublisher};
+use ec2ops::config::{Language, Settings};
+use ec2ops::facts::{InstanceLookup, Role};
+use ec2ops::gather::{plan_window, Readers};
+use ec2ops::pipeline::{respond, Delivery, HandleError, Outcome};
+use ec2ops::ports::{InstanceReader, MetricReader, ReportPublisher};
+use ec2ops_tests::*;
+
+macro_rules! emulator {
+    () => {
+        match Emulator::connect().await {
+            Some(e) => e,
+            None => return,
+        }
+    };
+}
+
+fn settings(language: Language, topic: &str) -> Settings {
+    Settings {
+        language,
+        topic_arn: Some(topic.to_string()),
+        ..Settings::default()
+    }
+}
+
+#[tokio::test]
+async fn ec2_adapter_reads_instance_status_type_groups_and_volumes() {
+    let emu = emulator!();
+    let sg = emu.security_group("adapter-sg", &[22, 443]).await;
+    let id = emu
+        .instance(
+            "t3.small",
+            &[("Name", "adapter-test"), ("Environment", "dev")],
+            &[sg.clone()],
+        )
+        .await;
+    let ec2 = Ec2Reader::new(emu.ec2.clone());
+
+    let InstanceLookup::Found(i) = ec2.instance(&id).await.unwrap() else {
+        panic!("instance not found")
+    };
+    assert_eq!(i.instance_type, "t3.small");
+    assert_eq!(i.name(), Some("adapter-test"));
+    assert_eq!(i.environment(), Some("dev"));
+    assert_eq!(i.state, "running");
+    assert!(i.private_ip.is_some());
+    assert_eq!(i.security_group_ids, vec![sg.clone()]);
+
+    let status = ec2.instance_status(&id).await.unwrap();
+    assert_eq!(status.system.as_deref(), Some("ok"));
+    assert_eq!(status.instance.as_deref(), Some("ok"));
+
+    let ty = ec2.instance_type("t3.small").await.unwrap();
+    assert!(ty.burstable);
+    assert_eq!(ty.vcpus, Some(2));
+
+    let groups = ec2.security_groups(&[sg]).await.unwrap();
+    let open: Vec<Option<i32>> = groups[0].world_open.iter().map(|r| r.from_port).collect();
+    assert!(
+        open.contains(&Some(22)) && open.contains(&Some(443)),
+        "{open:?}"
+    );
+
+    // Volumes: whatever the emulator attaches, the call succeeds through the real client.
+    ec2.volumes(&id).await.unwrap();
+}
+
+#[tokio::test]
+async fn ec2_adapter_reports_an_unknown_instance_as_not_found() {
+    let emu = emulator!();
+    let ec2 = Ec2Reader::new(emu.ec2.clone());
+    assert_eq!(
+        ec2.instance("i-0123456789abcdef0").await.unwrap(),
+        InstanceLookup::NotFound
+    );
+}
+
+#[tokio::test]
+async fn cloudwatch_adapter_returns_the_seeded_window_and_alarm_history() {
+    let emu = emulator!();
+    let (id, at) = seed_cpu_spike(&emu).await;
+    let event = event_for("cpu-spike.json", &id, at);
+    let ec2ops::event::Parsed::Alarm(change) = ec2ops::event::parse(&event).unwrap() else {
+        panic!("not an alarm")
+    };
+    let cw = CloudWatchReader::new(emu.cloudwatch.clone());
+    let request = plan_window(&change, chrono::Duration::minutes(30));
+    let data = cw.metric_data(&request).await.unwrap();
+    let window = ec2ops::gather::assemble(&request, &data);
+    let cpu = window.get(Role::Cpu).expect("cpu series");
+    assert_eq!(cpu.last().unwrap().1, 39.58);
+    assert!(cpu.points.len() >= 25, "{}", cpu.points.len());
+    assert_eq!(
+        window.get(Role::NetworkIn).unwrap().max(),
+        Some(3_320_000.0)
+    );
+
+    let history = cw
+        .alarm_history(
+            "EC2-HighCPU-VPC02-Private-B",
+            at - chrono::Duration::days(7),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !history.items.is_empty(),
+        "set_alarm_state leaves a StateUpdate"
+    );
+}
+
+#[tokio::test]
+async fn sns_adapter_publishes_one_json_structured_message_per_incident() {
+    let emu = emulator!();
+    let (topic, queue) = emu.topic_with_queue("adapter").await;
+    let sns = SnsPublisher::new(emu.sns.clone());
+    let msg = ec2ops::report::render::SnsMessage {
+        subject: "[P3] test".into(),
+        message: serde_json::json!({"default": "{}", "email": "E", "sqs": "Q"}).to_string(),
+    };
+    let id = sns.publish(&topic, &msg).await.unwrap();
+    assert!(!id.is_empty());
+    let got = emu.notifications(&queue, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].subject, "[P3] test");
+    assert_eq!(
+        got[0].message, "Q",
+        "the SQS subscriber receives its protocol's body"
+    );
+}
+
+#[tokio::test]
+async fn seed_incident_end_to_end_publishes_a_p2_cpu_spike_report() {
+    let emu = emulator!();
+    let (id, at) = seed_cpu_spike(&emu).await;
+    let (topic, queue) = emu.topic_with_queue("pipeline").await;
+    let clients = AwsClients::from_config(&emu.config);
+    let readers = Readers {
+        ec2: &clients.ec2,
+        metrics: &clients.cloudwatch,
+    };
+    let delivery = Delivery {
+        publisher: &clients.sns,
+        topic_arn: &topic,
+    };
+    let event = event_for("cpu-spike.json", &id, at);
+    let outcome = respond(
+        &event,
+        &readers,
+        Some(&delivery),
+        &settings(Language::En, &topic),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let Outcome::Reported(incident) = outcome else {
+        panic!("ignored")
+    };
+    assert!(
+        incident.facts.gaps().is_empty(),
+        "every source answered: {:?}",
+        incident.facts.gaps()
+    );
+
+    let got = emu.notifications(&queue, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "exactly one publish");
+    let n = &got[0];
+    assert_eq!(n.subject, format!("[P2] CPU spike {id} (VPC02-Private-B)"));
+    for needle in [
+        "[CPU-SPIKE]",
+        "[NET-LEADS-CPU]",
+        "0.28% → 0.26% → 0.24% → 1.75% → 39.58%",
+        "t3.small",
+        "1. 🚨 Urgency",
+        "2. 📊 Current situation",
+        "3. 🔧 Immediate actions",
+        "4. 📈 Long-term improvements",
+        "5. 💰 Cost impact",
+        "6. 🔒 Security considerations",
+        "7. 🤖 Automation opportunities",
+        "admin port (SSH) open to the world",
+        "P2 Medium",
+    ] {
+        assert!(
+            n.message.contains(needle),
+            "missing {needle:?} in:\n{}",
+            n.message
+        );
+    }
+}
+
+#[tokio::test]
+async fn status_check_failure_on_an_untagged_instance_is_p0_with_the_recover_steps() {
+    let emu = emulator!();
+    let id = emu
+        .instance("m5.large", &[("Name", "prod-db-1")], &[])
+        .await;
+    let minute = now_minute();
+    let points: Vec<_> = (1..=30)
+        .map(|m| {
+            (
+                minute - chrono::Duration::minutes(m),
+                if m <= 2 { 1.0 } else { 0.0 },
+            )
+        })
+        .collect();
+    emu.series("AWS/EC2", "StatusCheckFailed_System", &id, &points)
+        .await;
+    let (topic, queue) = emu.topic_with_queue("syscheck").await;
+    let clients = AwsClients::from_config(&emu.config);
+    let readers = Readers {
+        ec2: &clients.ec2,
+        metrics: &clients.cloudwatch,
+    };
+    let delivery = Delivery {
+        publisher: &clients.sns,
+        topic_arn: &topic,
+    };
+    let at = minute + chrono::Duration::seconds(3);
+    let event = event_for("status-system.json", &id, at);
+    respond(
+        &event,
+        &readers,
+        Some(&delivery),
+        &settings(Language::Ko, &topic),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let got = emu.notifications(&queue, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].subject,
+        format!("[P0] System status check failed {id} (prod-db-1)")
+    );
+    assert!(got[0].message.contains("[SYS-CHECK]"));
+    assert!(got[0]
+        .message
+        .contains(&format!("aws ec2 stop-instances --instance-ids {id}")));
+    assert!(got[0]
+        .message
+        .contains("Environment 태그 없음: 운영 환경으로 간주"));
+}
+
+#[tokio::test]
+async fn unreachable_ec2_and_cloudwatch_degrade_the_report_instead_of_losing_it() {
+    let emu = emulator!();
+    let (topic, queue) = emu.topic_with_queue("degraded").await;
+    // Port 9 (discard) on loopback: nothing listens, connections are refused at once.
+    let dead = config_for("http://127.0.0.1:9").await;
+    let ec2 = Ec2Reader::new(aws_sdk_ec2::Client::new(&dead));
+    let cw = CloudWatchReader::new(aws_sdk_cloudwatch::Client::new(&dead));
+    let sns = SnsPublisher::new(emu.sns.clone());
+    let readers = Readers {
+        ec2: &ec2,
+        metrics: &cw,
+    };
+    let delivery = Delivery {
+        publisher: &sns,
+        topic_arn: &topic,
+    };
+    let event = event_for("status-instance.json", "i-0d1e2f3a4b5c6d7e8", Utc::now());
+    let outcome = respond(
+        &event,
+        &readers,
+        Some(&delivery),
+        &settings(Language::En, &topic),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let Outcome::Reported(incident) = outcome else {
+        panic!("ignored")
+    };
+    assert_eq!(incident.facts.gaps().len(), 7);
+    let got = emu.notifications(&queue, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1);
+    assert!(got[0]
+        .subject
+        .starts_with("[P0] Instance status check failed"));
+    assert!(
+        got[0]
+            .message
+            .contains("unavailable: ec2 DescribeInstances"),
+        "{}",
+        got[0].message
+    );
+}
+
+#[tokio::test]
+async fn a_publish_failure_is_an_error_so_lambda_retries_the_event() {
+    let emu = emulator!();
+    let clients = AwsClients::from_config(&emu.config);
+    let readers = Readers {
+        ec2: &clients.ec2,
+        metrics: &clients.cloudwatch,
+    };
+    let missing = "arn:aws:sns:ap-northeast-2:000000000000:does-not-exist";
+    let delivery = Delivery {
+        publisher: &clients.sns,
+        topic_arn: missing,
+    };
+    let event = event_for("cpu-spike.json", "i-0ae3d067021f08710", Utc::now());
+    let err = respond(
+        &event,
+        &readers,
+        Some(&delivery),
+        &settings(Language::En, missing),
+        Utc::now(),
+    )
+    .await
+    .unwrap_err();
+    match err {
+        HandleError::Publish(e) => {
+            assert_eq!(e.service, "sns");
+            assert!(e.code.is_some(), "the AWS error code is kept: {e}");
+        }
+        other => panic!("{other}"),
+    }
+}
