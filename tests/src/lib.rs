@@ -2,6 +2,8 @@
 //! SDK configuration pointed at it, seeding of instances, metrics, alarms and topics, and event rewriting so the
 //! sample events name the seeded instance at the current time.
 
+pub mod runtime_stub;
+
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
