@@ -22,31 +22,59 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn offline_respond_prints_the_degraded_email_report_and_exits_zero() {
-    let o = ec2ops(&["respond", "events/status-instance.json", "--offline", "--language", "en"]);
+    let o = ec2ops(&[
+        "respond",
+        "events/status-instance.json",
+        "--offline",
+        "--language",
+        "en",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.starts_with("[P0] Instance status check failed — i-0d1e2f3a4b5c6d7e8"), "{out}");
+    assert!(
+        out.starts_with("[P0] Instance status check failed — i-0d1e2f3a4b5c6d7e8"),
+        "{out}"
+    );
     assert!(out.contains("unavailable: ec2 DescribeInstances: offline mode, no AWS call made"));
     assert!(stderr(&o).contains("subject: [P0] Instance status check failed i-0d1e2f3a4b5c6d7e8"));
 }
 
 #[test]
 fn sns_format_prints_the_exact_message_body() {
-    let o = ec2ops(&["respond", "events/cpu-spike.json", "--offline", "--format", "sns"]);
+    let o = ec2ops(&[
+        "respond",
+        "events/cpu-spike.json",
+        "--offline",
+        "--format",
+        "sns",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let body: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("JSON");
-    let chat: serde_json::Value = serde_json::from_str(body["default"].as_str().unwrap()).expect("chatbot JSON");
+    let chat: serde_json::Value =
+        serde_json::from_str(body["default"].as_str().unwrap()).expect("chatbot JSON");
     assert_eq!(chat["version"], "1.0");
-    assert!(body["email"].as_str().unwrap().contains("🚨 긴급도 평가"), "Korean by default");
+    assert!(
+        body["email"].as_str().unwrap().contains("🚨 긴급도 평가"),
+        "Korean by default"
+    );
 }
 
 #[test]
 fn chatbot_format_prints_the_notification() {
-    let o = ec2ops(&["respond", "events/composite.json", "--offline", "--format", "chatbot"]);
+    let o = ec2ops(&[
+        "respond",
+        "events/composite.json",
+        "--offline",
+        "--format",
+        "chatbot",
+    ]);
     assert!(o.status.success());
     let chat: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
     assert_eq!(chat["content"]["textType"], "client-markdown");
-    assert!(chat["content"]["title"].as_str().unwrap().starts_with("[P1] Composite alarm"));
+    assert!(chat["content"]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("[P1] Composite alarm"));
 }
 
 #[test]
@@ -62,7 +90,11 @@ fn a_malformed_event_fails_with_one_line_naming_the_problem() {
     let dir = std::env::temp_dir().join(format!("ec2ops-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cases = [
-        ("truncated.json", "{\"source\": \"aws.cloudwatch\", \"detail-type\": \"CloudWatch Al", "not valid JSON"),
+        (
+            "truncated.json",
+            "{\"source\": \"aws.cloudwatch\", \"detail-type\": \"CloudWatch Al",
+            "not valid JSON",
+        ),
         (
             "no-state.json",
             r#"{"source":"aws.cloudwatch","detail-type":"CloudWatch Alarm State Change","detail":{"alarmName":"x"}}"#,
@@ -76,7 +108,10 @@ fn a_malformed_event_fails_with_one_line_naming_the_problem() {
         assert_eq!(o.status.code(), Some(2), "{name}");
         let err = stderr(&o);
         assert_eq!(err.trim().lines().count(), 1, "{err}");
-        assert!(err.contains("malformed event") && err.contains(expected), "{err}");
+        assert!(
+            err.contains("malformed event") && err.contains(expected),
+            "{err}"
+        );
     }
     let o = ec2ops(&["respond", "does/not/exist.json", "--offline"]);
     assert_eq!(o.status.code(), Some(2));

@@ -13,6 +13,16 @@ pub mod names {
     pub const REMEDIATION_MODE: &str = "EC2OPS_REMEDIATION_MODE";
     pub const METRIC_WINDOW_MINUTES: &str = "EC2OPS_METRIC_WINDOW_MINUTES";
     pub const SOURCE_TIMEOUT_MS: &str = "EC2OPS_SOURCE_TIMEOUT_MS";
+
+    /// Every setting, for the test that checks `template.yaml` passes each one.
+    pub const ALL: [&str; 6] = [
+        TOPIC_ARN,
+        LANGUAGE,
+        TIME_ZONE,
+        REMEDIATION_MODE,
+        METRIC_WINDOW_MINUTES,
+        SOURCE_TIMEOUT_MS,
+    ];
 }
 
 /// Report language.

@@ -35,7 +35,9 @@ pub struct RuntimeStub {
 
 impl RuntimeStub {
     pub async fn start(events: Vec<serde_json::Value>) -> RuntimeStub {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().expect("addr").to_string();
         let state = Arc::new(Mutex::new(State {
             events: events.into(),
@@ -51,12 +53,18 @@ impl RuntimeStub {
     }
 
     pub fn posted(&self) -> Vec<Posted> {
-        self.state.lock().map(|s| s.posted.clone()).unwrap_or_default()
+        self.state
+            .lock()
+            .map(|s| s.posted.clone())
+            .unwrap_or_default()
     }
 
     /// When each `GET …/next` arrived (the first one marks the end of the cold start).
     pub fn next_calls(&self) -> Vec<Instant> {
-        self.state.lock().map(|s| s.next_calls.clone()).unwrap_or_default()
+        self.state
+            .lock()
+            .map(|s| s.next_calls.clone())
+            .unwrap_or_default()
     }
 
     pub fn init_error(&self) -> Option<String> {
@@ -111,7 +119,9 @@ async fn serve(conn: TcpStream, state: Arc<Mutex<State>>) {
                 let Ok(mut s) = state.lock() else { return };
                 s.next_calls.push(Instant::now());
                 s.served += 1;
-                s.events.pop_front().map(|e| (format!("req-{}", s.served), e))
+                s.events
+                    .pop_front()
+                    .map(|e| (format!("req-{}", s.served), e))
             };
             match next {
                 Some((id, event)) => {
@@ -140,7 +150,11 @@ async fn serve(conn: TcpStream, state: Arc<Mutex<State>>) {
             let request_id = segs.next().unwrap_or_default().to_string();
             let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
             if let Ok(mut s) = state.lock() {
-                s.posted.push(Posted { request_id, kind, body });
+                s.posted.push(Posted {
+                    request_id,
+                    kind,
+                    body,
+                });
             }
             "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_string()
         } else if method == "POST" && path.ends_with("/runtime/init/error") {
@@ -151,7 +165,12 @@ async fn serve(conn: TcpStream, state: Arc<Mutex<State>>) {
         } else {
             "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string()
         };
-        if reader.get_mut().write_all(response.as_bytes()).await.is_err() {
+        if reader
+            .get_mut()
+            .write_all(response.as_bytes())
+            .await
+            .is_err()
+        {
             return;
         }
     }

@@ -24,20 +24,39 @@ async fn run_function(stub: &RuntimeStub, extra: &[(&str, &str)]) -> tokio::proc
 #[tokio::test]
 async fn invalid_settings_fail_the_cold_start_naming_the_setting() {
     let stub = RuntimeStub::start(vec![]).await;
-    let child = run_function(&stub, &[("EC2OPS_LANGUAGE", "fr"), ("EC2OPS_TOPIC_ARN", "arn:aws:sns:ap-northeast-2:000000000000:t")]).await;
+    let child = run_function(
+        &stub,
+        &[
+            ("EC2OPS_LANGUAGE", "fr"),
+            (
+                "EC2OPS_TOPIC_ARN",
+                "arn:aws:sns:ap-northeast-2:000000000000:t",
+            ),
+        ],
+    )
+    .await;
     let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
         .await
         .expect("exits")
         .expect("output");
     assert!(!out.status.success());
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("EC2OPS_LANGUAGE"), "{text}");
-    assert!(stub.next_calls().is_empty(), "no event is taken with bad settings");
+    assert!(
+        stub.next_calls().is_empty(),
+        "no event is taken with bad settings"
+    );
 }
 
 #[tokio::test]
 async fn the_function_reports_ignores_and_rejects_events_as_lambda_expects() {
-    let Some(emu) = Emulator::connect().await else { return };
+    let Some(emu) = Emulator::connect().await else {
+        return;
+    };
     let (id, at) = seed_cpu_spike(&emu).await;
     let (topic, queue) = emu.topic_with_queue("runtime").await;
     let events = vec![
@@ -46,7 +65,14 @@ async fn the_function_reports_ignores_and_rejects_events_as_lambda_expects() {
         json!({"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change", "detail": {"alarmName": "x"}}),
     ];
     let stub = RuntimeStub::start(events).await;
-    let _child = run_function(&stub, &[("EC2OPS_TOPIC_ARN", topic.as_str()), ("EC2OPS_LANGUAGE", "en")]).await;
+    let _child = run_function(
+        &stub,
+        &[
+            ("EC2OPS_TOPIC_ARN", topic.as_str()),
+            ("EC2OPS_LANGUAGE", "en"),
+        ],
+    )
+    .await;
     let posted = stub.wait_for(3, Duration::from_secs(60)).await;
     assert_eq!(posted.len(), 3, "{posted:?}");
 
@@ -61,7 +87,10 @@ async fn the_function_reports_ignores_and_rejects_events_as_lambda_expects() {
     // A malformed event is an invocation error: Lambda retries it and then keeps it in the failure destination.
     assert_eq!(posted[2].kind, "error");
     assert_eq!(posted[2].body["errorType"], "NonRetryable.MalformedEvent");
-    assert!(posted[2].body["errorMessage"].as_str().unwrap().contains("missing field `state`"));
+    assert!(posted[2].body["errorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("missing field `state`"));
 
     let got = emu.notifications(&queue, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1, "one report for three events");

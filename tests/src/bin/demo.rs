@@ -21,11 +21,16 @@ async fn main() -> std::process::ExitCode {
             let event = event_for("cpu-spike.json", &id, at);
             let dir = std::path::Path::new(dir);
             let write = |name: &str, text: String| {
-                std::fs::write(dir.join(name), text).map_err(|e| eprintln!("demo: writing {name}: {e}"))
+                std::fs::write(dir.join(name), text)
+                    .map_err(|e| eprintln!("demo: writing {name}: {e}"))
             };
             let pretty = serde_json::to_string_pretty(&event).unwrap_or_default();
             if write("event.json", pretty).is_err()
-                || write("env", format!("EC2OPS_TOPIC_ARN={topic}\nDEMO_QUEUE_URL={queue}\n")).is_err()
+                || write(
+                    "env",
+                    format!("EC2OPS_TOPIC_ARN={topic}\nDEMO_QUEUE_URL={queue}\n"),
+                )
+                .is_err()
             {
                 return std::process::ExitCode::FAILURE;
             }
