@@ -37,7 +37,7 @@ async fn ec2_adapter_reads_instance_status_type_groups_and_volumes() {
         .instance(
             "t3.small",
             &[("Name", "adapter-test"), ("Environment", "dev")],
-            &[sg.clone()],
+            std::slice::from_ref(&sg),
         )
         .await;
     let ec2 = Ec2Reader::new(emu.ec2.clone());

@@ -211,7 +211,7 @@ pub fn sparkline(values: &[f64]) -> String {
     finite
         .iter()
         .map(|v| {
-            if max - min < f64::EPSILON {
+            if (max - min).abs() < f64::EPSILON {
                 BARS[0]
             } else {
                 let idx = ((v - min) / (max - min) * 7.0).round() as usize;
