@@ -11,8 +11,8 @@ use ec2ops::aws::AwsClients;
 use ec2ops::config::{Language, Settings};
 use ec2ops::event::{parse_bytes, Parsed};
 use ec2ops::gather::Readers;
-use ec2ops::pipeline::{respond, Delivery, HandleError, Outcome};
-use ec2ops::ports::Offline;
+use ec2ops::pipeline::{respond, Actors, Delivery, HandleError, Outcome};
+use ec2ops::ports::{Ledger, Offline};
 
 #[derive(Parser)]
 #[command(
@@ -83,26 +83,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let bytes = read_event(&event_file)?;
     // Parse once up front: a malformed file fails before any client is built, and the event's region picks the
     // region of the clients.
-    let event: serde_json::Value = match parse_bytes(&bytes) {
-        Err(e) => return Err(HandleError::Malformed(e).into()),
-        Ok(_) => serde_json::from_slice(&bytes)?,
-    };
     let region = match parse_bytes(&bytes) {
+        Err(e) => return Err(HandleError::Malformed(e).into()),
         Ok(Parsed::Alarm(c)) => c.region.clone(),
-        _ => None,
+        Ok(Parsed::Verify(v)) => v.region.clone(),
+        Ok(Parsed::Ignored { .. }) => None,
     };
+    let event: serde_json::Value = serde_json::from_slice(&bytes)?;
 
     let outcome = if offline {
         let readers = Readers {
             ec2: &Offline,
             metrics: &Offline,
+            ledger: None,
         };
-        respond(&event, &readers, None, &settings, Utc::now()).await?
+        respond(&event, &readers, None, None, &settings, Utc::now()).await?
     } else {
         let clients = AwsClients::load(region).await;
+        let ledger = settings.ledger_table.as_deref().map(|t| clients.ledger(t));
         let readers = Readers {
             ec2: &clients.ec2,
             metrics: &clients.cloudwatch,
+            ledger: ledger.as_ref().map(|l| l as &dyn Ledger),
+        };
+        // The CLI acts like the function (dry-run by default); it has no function ARN, so no verification schedule.
+        let actors = Actors {
+            remediator: &clients.remediator,
+            scheduler: None,
+            function_arn: None,
         };
         let topic = if publish {
             Some(settings.require_topic()?.to_string())
@@ -113,7 +121,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             publisher: &clients.sns,
             topic_arn: t,
         });
-        respond(&event, &readers, delivery.as_ref(), &settings, Utc::now()).await?
+        respond(
+            &event,
+            &readers,
+            Some(&actors),
+            delivery.as_ref(),
+            &settings,
+            Utc::now(),
+        )
+        .await?
     };
 
     match outcome {
@@ -122,6 +138,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             detail_type,
         } => {
             eprintln!("ignored: source {source:?}, detail-type {detail_type:?} is not an input ec2ops handles");
+        }
+        Outcome::Duplicate { incident_key } => {
+            eprintln!("duplicate: incident {incident_key} was already handled (ledger)");
+        }
+        Outcome::Verified { message, fixed, .. } => {
+            let published: serde_json::Value = serde_json::from_str(&message.message)?;
+            print!("{}", published["email"].as_str().unwrap_or_default());
+            eprintln!(
+                "verification: {} · subject: {}",
+                if fixed { "fixed" } else { "not fixed" },
+                message.subject
+            );
         }
         Outcome::Reported(incident) => {
             let published: serde_json::Value = serde_json::from_str(&incident.message.message)?;

@@ -12,6 +12,7 @@ use crate::pricing;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum RuleId {
     Gone,
+    AzEvent,
     SysCheck,
     InstCheck,
     EbsCheck,
@@ -25,6 +26,7 @@ impl RuleId {
     pub fn code(self) -> &'static str {
         match self {
             RuleId::Gone => "GONE",
+            RuleId::AzEvent => "AZ-EVENT",
             RuleId::SysCheck => "SYS-CHECK",
             RuleId::InstCheck => "INST-CHECK",
             RuleId::EbsCheck => "EBS-CHECK",
@@ -42,6 +44,11 @@ pub enum Detail {
     /// `state` is `None` when the instance does not exist any more.
     Gone {
         state: Option<String>,
+    },
+    /// Several instances in one AZ failed status checks within 10 minutes.
+    AzEvent {
+        az: String,
+        impaired: usize,
     },
     StatusCheck {
         combined_metric: bool,
@@ -113,6 +120,7 @@ pub enum Reason {
     Recovered,
     InsufficientData { after_alarm: bool },
     Gone,
+    AzEvent,
     StatusCheckFailed,
     CompositeAlarm,
     SustainedBreach { datapoints: usize },
@@ -161,6 +169,8 @@ impl Assessment {
 }
 
 const SUSTAINED_MINUTES: i64 = 5;
+/// Impaired instances in one AZ within 10 minutes that point to an AWS-side event.
+pub const AZ_EVENT_INSTANCES: usize = 3;
 const DEFAULT_CPU_THRESHOLD: f64 = 80.0;
 
 /// Run every rule and the priority table.
@@ -171,6 +181,7 @@ pub fn assess(change: &AlarmChange, facts: &Facts) -> Assessment {
 
     gone(facts, &mut findings);
     status_checks(change, facts, &mut findings);
+    az_event(facts, &mut findings);
     let cpu = cpu_points(change, facts);
     let period = period_secs(change, facts);
     if change.state.value == AlarmState::Alarm {
@@ -349,6 +360,41 @@ fn status_checks(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
                 "alarm StatusCheckFailed (combined) = 1; the failing check is not identified"
                     .into(),
             ],
+        });
+    }
+}
+
+/// AZ-EVENT: this status-check failure is one of several in the same AZ within 10 minutes (from the ledger).
+fn az_event(facts: &Facts, out: &mut Vec<Finding>) {
+    let status_check = out.iter().any(|f| {
+        matches!(
+            f.rule,
+            RuleId::SysCheck | RuleId::InstCheck | RuleId::EbsCheck
+        )
+    });
+    let (Some(view), Some(az)) = (
+        facts.ledger.get(),
+        facts
+            .found_instance()
+            .and_then(|i| i.availability_zone.clone()),
+    ) else {
+        return;
+    };
+    let impaired = view.az_impaired.len() + 1;
+    if status_check && impaired >= AZ_EVENT_INSTANCES {
+        let mut evidence = vec![format!(
+            "{impaired} instances with failed status checks in {az} within 10 minutes"
+        )];
+        evidence.extend(
+            view.az_impaired
+                .iter()
+                .take(10)
+                .map(|i| format!("also impaired: {i}")),
+        );
+        out.push(Finding {
+            rule: RuleId::AzEvent,
+            detail: Detail::AzEvent { az, impaired },
+            evidence,
         });
     }
 }
@@ -583,6 +629,11 @@ fn priority(
             } else {
                 Priority::P3
             }
+        }
+        AlarmState::Alarm if has(RuleId::AzEvent) => {
+            // A probable AWS-side event hits every instance in the AZ, production or not.
+            reasons.push(Reason::AzEvent);
+            Priority::P0
         }
         AlarmState::Alarm if has(RuleId::Gone) => {
             reasons.push(Reason::Gone);

@@ -13,15 +13,29 @@ pub mod names {
     pub const REMEDIATION_MODE: &str = "EC2OPS_REMEDIATION_MODE";
     pub const METRIC_WINDOW_MINUTES: &str = "EC2OPS_METRIC_WINDOW_MINUTES";
     pub const SOURCE_TIMEOUT_MS: &str = "EC2OPS_SOURCE_TIMEOUT_MS";
+    pub const OPT_IN_TAG: &str = "EC2OPS_OPT_IN_TAG";
+    pub const COOLDOWN_MINUTES: &str = "EC2OPS_COOLDOWN_MINUTES";
+    pub const DAILY_CAP: &str = "EC2OPS_DAILY_CAP";
+    pub const HOURLY_CAP: &str = "EC2OPS_HOURLY_CAP";
+    pub const LEDGER_TABLE: &str = "EC2OPS_LEDGER_TABLE";
+    pub const VERIFY_MINUTES: &str = "EC2OPS_VERIFY_MINUTES";
+    pub const SCHEDULER_ROLE_ARN: &str = "EC2OPS_SCHEDULER_ROLE_ARN";
 
     /// Every setting, for the test that checks `template.yaml` passes each one.
-    pub const ALL: [&str; 6] = [
+    pub const ALL: [&str; 13] = [
         TOPIC_ARN,
         LANGUAGE,
         TIME_ZONE,
         REMEDIATION_MODE,
         METRIC_WINDOW_MINUTES,
         SOURCE_TIMEOUT_MS,
+        OPT_IN_TAG,
+        COOLDOWN_MINUTES,
+        DAILY_CAP,
+        HOURLY_CAP,
+        LEDGER_TABLE,
+        VERIFY_MINUTES,
+        SCHEDULER_ROLE_ARN,
     ];
 }
 
@@ -43,11 +57,46 @@ impl Language {
     }
 }
 
-/// What the responder may do to an instance. This version only reports (`off`); the report still tells the operator
-/// what to do.
+/// What the responder may do to an instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RemediationMode {
+    /// Report only.
     Off,
+    /// Call EC2 with `DryRun=true`: the report says what would have happened (and whether IAM would allow it).
+    DryRun,
+    /// Reboot / recover opted-in instances under the safety envelope.
+    Auto,
+}
+
+impl RemediationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemediationMode::Off => "off",
+            RemediationMode::DryRun => "dry-run",
+            RemediationMode::Auto => "auto",
+        }
+    }
+}
+
+/// The safety envelope's limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// Tag key an instance must carry with value `true` to be remediated.
+    pub opt_in_tag: String,
+    pub cooldown: chrono::Duration,
+    pub daily_cap: usize,
+    pub hourly_cap: usize,
+}
+
+impl Default for Envelope {
+    fn default() -> Self {
+        Envelope {
+            opt_in_tag: "ec2ops:auto-remediate".into(),
+            cooldown: chrono::Duration::minutes(30),
+            daily_cap: 3,
+            hourly_cap: 10,
+        }
+    }
 }
 
 /// Validated settings.
@@ -58,6 +107,13 @@ pub struct Settings {
     pub language: Language,
     pub time_zone: Tz,
     pub remediation: RemediationMode,
+    pub envelope: Envelope,
+    /// DynamoDB table of incidents and actions; without it nothing is deduplicated and nothing is acted on.
+    pub ledger_table: Option<String>,
+    /// When to check that an action worked.
+    pub verify_after: chrono::Duration,
+    /// Role EventBridge Scheduler assumes to invoke the function for the verification.
+    pub scheduler_role_arn: Option<String>,
     pub metric_window: chrono::Duration,
     pub source_timeout: Duration,
 }
@@ -68,7 +124,11 @@ impl Default for Settings {
             topic_arn: None,
             language: Language::Ko,
             time_zone: chrono_tz::Asia::Seoul,
-            remediation: RemediationMode::Off,
+            remediation: RemediationMode::DryRun,
+            envelope: Envelope::default(),
+            ledger_table: None,
+            verify_after: chrono::Duration::minutes(10),
+            scheduler_role_arn: None,
             metric_window: chrono::Duration::minutes(30),
             source_timeout: Duration::from_millis(4000),
         }
@@ -123,15 +183,52 @@ impl Settings {
             })?;
         }
         if let Some(v) = get(names::REMEDIATION_MODE) {
-            s.remediation =
-                match v.to_ascii_lowercase().as_str() {
-                    "off" => RemediationMode::Off,
-                    _ => return Err(bad(
-                        names::REMEDIATION_MODE,
-                        v,
-                        "off (this version reports only; dry-run and auto are not available yet)",
-                    )),
-                };
+            s.remediation = match v.to_ascii_lowercase().as_str() {
+                "off" => RemediationMode::Off,
+                "dry-run" | "dryrun" => RemediationMode::DryRun,
+                "auto" => RemediationMode::Auto,
+                _ => return Err(bad(names::REMEDIATION_MODE, v, "off, dry-run or auto")),
+            };
+        }
+        if let Some(v) = get(names::OPT_IN_TAG) {
+            if v.len() > 128 {
+                return Err(bad(
+                    names::OPT_IN_TAG,
+                    v,
+                    "a tag key of at most 128 characters",
+                ));
+            }
+            s.envelope.opt_in_tag = v.to_string();
+        }
+        let number = |name: &'static str, lo: i64, hi: i64| -> Result<Option<i64>, ConfigError> {
+            match get(name) {
+                None => Ok(None),
+                Some(v) => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (lo..=hi).contains(n))
+                    .map(Some)
+                    .ok_or_else(|| bad(name, v, &format!("a whole number from {lo} to {hi}"))),
+            }
+        };
+        if let Some(n) = number(names::COOLDOWN_MINUTES, 0, 1440)? {
+            s.envelope.cooldown = chrono::Duration::minutes(n);
+        }
+        if let Some(n) = number(names::DAILY_CAP, 0, 100)? {
+            s.envelope.daily_cap = n as usize;
+        }
+        if let Some(n) = number(names::HOURLY_CAP, 0, 1000)? {
+            s.envelope.hourly_cap = n as usize;
+        }
+        if let Some(n) = number(names::VERIFY_MINUTES, 1, 120)? {
+            s.verify_after = chrono::Duration::minutes(n);
+        }
+        s.ledger_table = get(names::LEDGER_TABLE).map(str::to_string);
+        if let Some(v) = get(names::SCHEDULER_ROLE_ARN) {
+            if !v.starts_with("arn:") || !v.contains(":iam:") {
+                return Err(bad(names::SCHEDULER_ROLE_ARN, v, "an IAM role ARN"));
+            }
+            s.scheduler_role_arn = Some(v.to_string());
         }
         if let Some(v) = get(names::METRIC_WINDOW_MINUTES) {
             let n: i64 = v
@@ -187,12 +284,13 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_korean_seoul_thirty_minutes_and_off() {
+    fn defaults_are_korean_seoul_thirty_minutes_and_dry_run() {
         let s = Settings::from_map(&env(&[])).unwrap();
         assert_eq!(s.language, Language::Ko);
         assert_eq!(s.time_zone, chrono_tz::Asia::Seoul);
         assert_eq!(s.metric_window, chrono::Duration::minutes(30));
-        assert_eq!(s.remediation, RemediationMode::Off);
+        assert_eq!(s.remediation, RemediationMode::DryRun);
+        assert_eq!(s.envelope, Envelope::default());
         assert!(s.require_topic().is_err());
     }
 
@@ -204,7 +302,10 @@ mod tests {
             (names::METRIC_WINDOW_MINUTES, "2"),
             (names::SOURCE_TIMEOUT_MS, "abc"),
             (names::TOPIC_ARN, "my-topic"),
-            (names::REMEDIATION_MODE, "auto"),
+            (names::REMEDIATION_MODE, "yolo"),
+            (names::COOLDOWN_MINUTES, "-5"),
+            (names::DAILY_CAP, "many"),
+            (names::SCHEDULER_ROLE_ARN, "role"),
         ] {
             let err = Settings::from_map(&env(&[(name, value)])).unwrap_err();
             assert_eq!(err.name, name);

@@ -20,6 +20,8 @@ use crate::model::{
 pub enum Parsed {
     /// An alarm state change we report on.
     Alarm(Box<AlarmChange>),
+    /// ec2ops's own scheduled check that an action worked.
+    Verify(Box<crate::remediation::VerifyRequest>),
     /// An event of a kind we do not handle; logged and dropped on purpose.
     Ignored { source: String, detail_type: String },
 }
@@ -42,10 +44,10 @@ pub enum EventError {
         message: String,
     },
     /// A timestamp we need could not be read.
-    #[error("{path}: unreadable timestamp {value:?} (expected e.g. 2025-07-20T12:20:28.989+0000)")]
+    #[error("{path}: unreadable timestamp {} (expected e.g. 2025-07-20T12:20:28.989+0000)", quote(.value))]
     Timestamp { path: String, value: String },
     /// The state value is not one of ALARM, OK, INSUFFICIENT_DATA.
-    #[error("{path}: unknown alarm state {value:?} (expected ALARM, OK or INSUFFICIENT_DATA)")]
+    #[error("{path}: unknown alarm state {} (expected ALARM, OK or INSUFFICIENT_DATA)", quote(.value))]
     State { path: String, value: String },
 }
 
@@ -54,7 +56,7 @@ const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
 /// Parse raw bytes (the CLI path).
 pub fn parse_bytes(bytes: &[u8]) -> Result<Parsed, EventError> {
     let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(e.to_string()))?;
+        serde_json::from_slice(bytes).map_err(|e| EventError::NotJson(clip(&e.to_string())))?;
     parse(&value)
 }
 
@@ -72,6 +74,16 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
     let source = text("source");
     let detail_type = text("detail-type");
 
+    if source == crate::remediation::VERIFY_SOURCE
+        && detail_type == crate::remediation::VERIFY_DETAIL_TYPE
+    {
+        #[derive(Deserialize)]
+        struct Raw {
+            detail: crate::remediation::VerifyRequest,
+        }
+        let raw: Raw = from_value(event, "ec2ops verification")?;
+        return Ok(Parsed::Verify(Box::new(raw.detail)));
+    }
     if source == "aws.cloudwatch" && obj.contains_key("alarmData") {
         let raw: RawAlarmAction = from_value(event, "alarm action payload")?;
         return convert(
@@ -111,6 +123,47 @@ fn bounded(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
+/// Longest excerpt of the input a message quotes, in chars once escaped.
+const QUOTE_MAX: usize = 40;
+/// Longest message taken from serde: errors and warnings are logged and kept with the failed event, so they stay
+/// one short line even when the input is a megabyte.
+const DETAIL_MAX: usize = 160;
+
+/// `s` quoted and escaped for a one-line message, cut after [`QUOTE_MAX`] chars of the escaped text (control
+/// characters escape to up to 10 chars each).
+fn quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    let mut len = 0;
+    for c in s.chars() {
+        let escaped = c.escape_debug();
+        len += escaped.len();
+        if len > QUOTE_MAX {
+            out.push('…');
+            break;
+        }
+        out.extend(escaped);
+    }
+    out.push('"');
+    out
+}
+
+/// A message from serde, which quotes the offending value whole (`invalid type: string "…1 MB…", expected u64`):
+/// one line, its middle cut so both the start and what was expected survive.
+fn clip(message: &str) -> String {
+    let one_line: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let n = one_line.chars().count();
+    if n <= DETAIL_MAX {
+        return one_line;
+    }
+    let tail = DETAIL_MAX / 3;
+    let head: String = one_line.chars().take(DETAIL_MAX - tail - 1).collect();
+    let end: String = one_line.chars().skip(n - tail).collect();
+    format!("{head}…{end}")
+}
+
 fn from_value<T: for<'de> Deserialize<'de>>(
     v: &Value,
     context: &'static str,
@@ -119,8 +172,12 @@ fn from_value<T: for<'de> Deserialize<'de>>(
         let path = e.path().to_string();
         EventError::Field {
             context,
-            path: if path == "." { "(top)".into() } else { path },
-            message: e.into_inner().to_string(),
+            path: if path == "." {
+                "(top)".into()
+            } else {
+                clip(&path)
+            },
+            message: clip(&e.into_inner().to_string()),
         }
     })
 }
@@ -320,9 +377,9 @@ fn convert(
                 }
             } else {
                 warnings.push(format!(
-                    "metric {} names InstanceId {:?}, which is not an instance id; ignored",
-                    m.id,
-                    bounded(id, 40)
+                    "metric {} names InstanceId {}, which is not an instance id; ignored",
+                    quote(&m.id),
+                    quote(id)
                 ));
             }
         }
@@ -363,11 +420,11 @@ fn convert_state(
 ) -> Result<StateInfo, EventError> {
     let value = AlarmState::parse(&raw.value).ok_or_else(|| EventError::State {
         path: format!("{path}.value"),
-        value: bounded(&raw.value, 40),
+        value: bounded(&raw.value, QUOTE_MAX + 1),
     })?;
     let at = parse_timestamp(&raw.timestamp).ok_or_else(|| EventError::Timestamp {
         path: format!("{path}.timestamp"),
-        value: bounded(&raw.timestamp, 40),
+        value: bounded(&raw.timestamp, QUOTE_MAX + 1),
     })?;
     let reason_data = raw.reason_data.as_deref().and_then(|text| {
         match parse_reason_data(text, &format!("{path}.reasonData"), warnings) {
@@ -393,13 +450,17 @@ fn parse_reason_data(
     path: &str,
     warnings: &mut Vec<String>,
 ) -> Result<ReasonData, String> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| format!("{path} is not JSON ({e}); datapoints unavailable"))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "{path} is not JSON ({}); datapoints unavailable",
+            clip(&e.to_string())
+        )
+    })?;
     let raw: RawReasonData = serde_path_to_error::deserialize(&value).map_err(|e| {
         format!(
             "{path}: {}: {}; datapoints unavailable",
-            e.path(),
-            e.inner()
+            clip(&e.path().to_string()),
+            clip(&e.inner().to_string())
         )
     })?;
     let mut evaluated = Vec::new();
@@ -416,8 +477,8 @@ fn parse_reason_data(
                 threshold: d.threshold,
             }),
             None => warnings.push(format!(
-                "{path}.evaluatedDatapoints[{i}].timestamp {:?} unreadable; datapoint skipped",
-                bounded(&d.timestamp, 40)
+                "{path}.evaluatedDatapoints[{i}].timestamp {} unreadable; datapoint skipped",
+                quote(&d.timestamp)
             )),
         }
     }

@@ -248,6 +248,8 @@ pub struct Facts {
     pub history: Source<AlarmHistory>,
     pub security_groups: Source<Vec<SecurityGroupFacts>>,
     pub volumes: Source<Vec<VolumeFacts>>,
+    /// Recent actions and impairments from the ledger (DynamoDB).
+    pub ledger: Source<crate::remediation::LedgerView>,
 }
 
 impl Facts {
@@ -262,6 +264,7 @@ impl Facts {
             history: Source::Unavailable(r()),
             security_groups: Source::Unavailable(r()),
             volumes: Source::Unavailable(r()),
+            ledger: Source::Unavailable(r()),
         }
     }
 
@@ -282,6 +285,7 @@ impl Facts {
             ("DescribeAlarmHistory", self.history.reason()),
             ("DescribeSecurityGroups", self.security_groups.reason()),
             ("DescribeVolumes", self.volumes.reason()),
+            ("Ledger", self.ledger.reason()),
         ]
         .into_iter()
         .filter_map(|(name, reason)| reason.map(|r| (name, r)))

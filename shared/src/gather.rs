@@ -12,7 +12,8 @@ use crate::config::Settings;
 use crate::facts::{Facts, InstanceLookup, MetricWindow, Role, Series, Source};
 use crate::model::{AlarmChange, AlarmKind};
 use crate::ports::{
-    AwsError, InstanceReader, MetricData, MetricQuery, MetricReader, QueryKind, WindowRequest,
+    AwsError, InstanceReader, Ledger, MetricData, MetricQuery, MetricReader, QueryKind,
+    WindowRequest,
 };
 
 /// CloudWatch metrics per incident (the product's cost budget).
@@ -24,7 +25,12 @@ pub const HISTORY_DAYS: i64 = 7;
 pub struct Readers<'a> {
     pub ec2: &'a dyn InstanceReader,
     pub metrics: &'a dyn MetricReader,
+    /// The ledger; `None` when no table is configured (nothing is deduplicated or acted on).
+    pub ledger: Option<&'a dyn Ledger>,
 }
+
+/// Why the ledger is missing when no table is configured.
+pub const NO_LEDGER: &str = "no ledger table configured (EC2OPS_LEDGER_TABLE)";
 
 fn valid_query_id(id: &str) -> bool {
     let mut chars = id.chars();
@@ -275,29 +281,42 @@ pub async fn gather(
         history,
     );
 
-    let (instance_type, security_groups) = match &instance {
-        Source::Available(InstanceLookup::Found(i)) => {
-            let groups = async {
-                if i.security_group_ids.is_empty() {
-                    Source::Available(Vec::new())
-                } else {
-                    deadline(limit, readers.ec2.security_groups(&i.security_group_ids)).await
-                }
-            };
-            tokio::join!(
-                deadline(limit, readers.ec2.instance_type(&i.instance_type)),
-                groups
-            )
-        }
-        Source::Available(InstanceLookup::NotFound) => {
-            let r = "the instance does not exist";
-            (Source::Unavailable(r.into()), Source::Unavailable(r.into()))
-        }
-        Source::Unavailable(why) => {
-            let r = format!("needs DescribeInstances, which was unavailable ({why})");
-            (Source::Unavailable(r.clone()), Source::Unavailable(r))
+    let az = match &instance {
+        Source::Available(InstanceLookup::Found(i)) => i.availability_zone.clone(),
+        _ => None,
+    };
+    let ledger = async {
+        match readers.ledger {
+            None => Source::Unavailable(NO_LEDGER.into()),
+            Some(l) => deadline(limit, l.view(id, az.as_deref(), now)).await,
         }
     };
+    let round_two = async {
+        match &instance {
+            Source::Available(InstanceLookup::Found(i)) => {
+                let groups = async {
+                    if i.security_group_ids.is_empty() {
+                        Source::Available(Vec::new())
+                    } else {
+                        deadline(limit, readers.ec2.security_groups(&i.security_group_ids)).await
+                    }
+                };
+                tokio::join!(
+                    deadline(limit, readers.ec2.instance_type(&i.instance_type)),
+                    groups
+                )
+            }
+            Source::Available(InstanceLookup::NotFound) => {
+                let r = "the instance does not exist";
+                (Source::Unavailable(r.into()), Source::Unavailable(r.into()))
+            }
+            Source::Unavailable(why) => {
+                let r = format!("needs DescribeInstances, which was unavailable ({why})");
+                (Source::Unavailable(r.clone()), Source::Unavailable(r))
+            }
+        }
+    };
+    let ((instance_type, security_groups), ledger) = tokio::join!(round_two, ledger);
 
     Facts {
         instance,
@@ -307,6 +326,7 @@ pub async fn gather(
         history,
         security_groups,
         volumes,
+        ledger,
     }
 }
 

@@ -14,4 +14,5 @@ pub mod model;
 pub mod pipeline;
 pub mod ports;
 pub mod pricing;
+pub mod remediation;
 pub mod report;

@@ -152,3 +152,86 @@ impl MetricReader for Offline {
         offline("cloudwatch", "DescribeAlarmHistory")
     }
 }
+
+/// What an earlier delivery of the same incident left in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This delivery owns the incident: it reports (and may act).
+    Claimed,
+    /// Another delivery already claimed it (a duplicate): no second action, no second report.
+    Duplicate,
+}
+
+/// A recorded action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRecord {
+    pub incident_key: String,
+    pub instance_id: String,
+    pub action: crate::remediation::ActionKind,
+    pub at: DateTime<Utc>,
+}
+
+/// The idempotency and rate ledger (DynamoDB, conditional writes, TTL).
+#[async_trait]
+pub trait Ledger: Send + Sync {
+    /// Claim an incident key; exactly one delivery gets `Claimed`.
+    async fn claim(&self, incident_key: &str, now: DateTime<Utc>) -> Result<Claim, AwsError>;
+    /// Give a claim back (the report could not be delivered, so a retry must be able to report).
+    async fn release(&self, incident_key: &str) -> Result<(), AwsError>;
+    /// Recent actions on the instance, account-wide actions in the last hour, other impaired instances in the AZ.
+    async fn view(
+        &self,
+        instance_id: &str,
+        availability_zone: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<crate::remediation::LedgerView, AwsError>;
+    /// Record the intent to act, once per incident. `None` when this call recorded it; `Some(when)` when an earlier
+    /// delivery of the same incident already had (so nothing is done twice).
+    async fn record_action(&self, action: &ActionRecord)
+        -> Result<Option<DateTime<Utc>>, AwsError>;
+    /// Remember that an instance in an AZ failed a status check (for AZ-EVENT).
+    async fn record_impairment(
+        &self,
+        availability_zone: &str,
+        instance_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AwsError>;
+}
+
+/// Result of a mutating EC2 call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallResult {
+    /// Done; the API request id.
+    Done { request_id: String },
+    /// DryRun: `allowed` is whether the real call would have been authorized (DryRunOperation vs
+    /// UnauthorizedOperation), with the service's message.
+    DryRun { allowed: bool, detail: String },
+}
+
+/// The mutating EC2 calls, each conditioned in IAM on the opt-in tag.
+#[async_trait]
+pub trait Remediator: Send + Sync {
+    async fn reboot(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError>;
+    async fn stop(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError>;
+    async fn start(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError>;
+    /// Poll until the instance is stopped, at most `limit`.
+    async fn wait_stopped(
+        &self,
+        instance_id: &str,
+        limit: std::time::Duration,
+    ) -> Result<(), AwsError>;
+}
+
+pub use crate::remediation::VerifyRequest;
+
+/// Schedules the verification (EventBridge Scheduler, one-time `at()` schedule invoking the function).
+#[async_trait]
+pub trait VerifyScheduler: Send + Sync {
+    /// Create a one-time schedule at `at` that invokes `target_arn` (the function) with the request; returns its name.
+    async fn schedule(
+        &self,
+        request: &VerifyRequest,
+        at: DateTime<Utc>,
+        target_arn: &str,
+    ) -> Result<String, AwsError>;
+}

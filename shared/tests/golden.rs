@@ -3,11 +3,50 @@
 
 mod support;
 
+use ec2ops::analyze::assess;
 use ec2ops::config::{Language, Settings};
-use ec2ops::event::{parse_bytes, Parsed};
-use ec2ops::facts::Facts;
-use ec2ops::pipeline::compose;
-use ec2ops::report::render;
+use ec2ops::event::{parse_bytes, parse_timestamp, Parsed};
+use ec2ops::facts::{Facts, Source, StatusFacts};
+use ec2ops::model::AlarmChange;
+use ec2ops::pipeline::{compose, render_report};
+use ec2ops::remediation::{decide, ActionOutcome, Decision};
+use ec2ops::report::{followup, render};
+
+/// The report as the pipeline renders it after acting, with EC2's answers stood in for: a dry run that EC2 accepts,
+/// an action with a fixed request id. Holds come from the real envelope.
+fn golden(
+    change: &AlarmChange,
+    facts: &Facts,
+    settings: &Settings,
+) -> (ec2ops::report::Report, render::SnsMessage) {
+    let a = assess(change, facts);
+    let now = change.state.at + chrono::Duration::seconds(5);
+    let action = match decide(
+        change,
+        facts,
+        &a,
+        settings.remediation,
+        &settings.envelope,
+        now,
+    ) {
+        Decision::Off => ActionOutcome::ReportOnly,
+        Decision::AdviceOnly => ActionOutcome::AdviceOnly,
+        Decision::Held { action, holds } => ActionOutcome::Held { action, holds },
+        Decision::DryRun { action } => ActionOutcome::DryRun {
+            action,
+            allowed: true,
+            detail: "DryRunOperation: Request would have succeeded, but DryRun flag is set.".into(),
+        },
+        Decision::Act { action } => ActionOutcome::Done {
+            action,
+            at: now,
+            request_ids: vec!["8f2e1c3a-golden".into()],
+            verify_at: Some(now + chrono::Duration::minutes(10)),
+            verify_note: None,
+        },
+    };
+    render_report(change, facts, &a, &action, settings)
+}
 
 fn settings(language: Language) -> Settings {
     Settings {
@@ -30,6 +69,31 @@ fn every_sample_event_has_golden_reports_in_both_languages_and_formats() {
         let bytes = std::fs::read(support::events_dir().join(&file)).unwrap();
         let change = match parse_bytes(&bytes).unwrap() {
             Parsed::Alarm(c) => *c,
+            Parsed::Verify(req) => {
+                let now = parse_timestamp("2025-10-12T04:42:03.000+0000").unwrap();
+                let fixed = Source::Available(StatusFacts {
+                    system: Some("ok".into()),
+                    instance: Some("ok".into()),
+                    ..StatusFacts::default()
+                });
+                let broken = Source::Available(StatusFacts {
+                    system: Some("ok".into()),
+                    instance: Some("impaired".into()),
+                    ..StatusFacts::default()
+                });
+                let instance = Source::Unavailable("not needed".into());
+                for (status, tag) in [(fixed, "fixed"), (broken, "not-fixed")] {
+                    let v = followup::verdict(&instance, &status);
+                    for (lang, l) in [(Language::Ko, "ko"), (Language::En, "en")] {
+                        let m = followup::render(&req, &v, now, lang, chrono_tz::Asia::Seoul);
+                        insta::assert_snapshot!(
+                            format!("{stem}.{tag}.{l}"),
+                            format!("Subject: {}\n\n{}", m.subject, m.message)
+                        );
+                    }
+                }
+                continue;
+            }
             Parsed::Ignored {
                 source,
                 detail_type,
@@ -44,7 +108,7 @@ fn every_sample_event_has_golden_reports_in_both_languages_and_formats() {
         let facts = support::scenario(&file)
             .unwrap_or_else(|| Facts::unavailable("offline mode, no AWS call made"));
         for (lang, tag) in [(Language::Ko, "ko"), (Language::En, "en")] {
-            let (_, report, message) = compose(&change, &facts, &settings(lang));
+            let (report, message) = golden(&change, &facts, &settings(lang));
             insta::assert_snapshot!(
                 format!("{stem}.{tag}.email"),
                 format!("Subject: {}\n\n{}", message.subject, render::email(&report))

@@ -2,6 +2,7 @@
 //! SDK configuration pointed at it, seeding of instances, metrics, alarms and topics, and event rewriting so the
 //! sample events name the seeded instance at the current time.
 
+pub mod proxy;
 pub mod runtime_stub;
 
 use std::time::Duration;

@@ -144,6 +144,7 @@ async fn seed_incident_end_to_end_publishes_a_p2_cpu_spike_report() {
     let readers = Readers {
         ec2: &clients.ec2,
         metrics: &clients.cloudwatch,
+        ledger: None,
     };
     let delivery = Delivery {
         publisher: &clients.sns,
@@ -153,6 +154,7 @@ async fn seed_incident_end_to_end_publishes_a_p2_cpu_spike_report() {
     let outcome = respond(
         &event,
         &readers,
+        None,
         Some(&delivery),
         &settings(Language::En, &topic),
         Utc::now(),
@@ -217,6 +219,7 @@ async fn status_check_failure_on_an_untagged_instance_is_p0_with_the_recover_ste
     let readers = Readers {
         ec2: &clients.ec2,
         metrics: &clients.cloudwatch,
+        ledger: None,
     };
     let delivery = Delivery {
         publisher: &clients.sns,
@@ -227,6 +230,7 @@ async fn status_check_failure_on_an_untagged_instance_is_p0_with_the_recover_ste
     respond(
         &event,
         &readers,
+        None,
         Some(&delivery),
         &settings(Language::Ko, &topic),
         Utc::now(),
@@ -260,6 +264,7 @@ async fn unreachable_ec2_and_cloudwatch_degrade_the_report_instead_of_losing_it(
     let readers = Readers {
         ec2: &ec2,
         metrics: &cw,
+        ledger: None,
     };
     let delivery = Delivery {
         publisher: &sns,
@@ -269,6 +274,7 @@ async fn unreachable_ec2_and_cloudwatch_degrade_the_report_instead_of_losing_it(
     let outcome = respond(
         &event,
         &readers,
+        None,
         Some(&delivery),
         &settings(Language::En, &topic),
         Utc::now(),
@@ -300,6 +306,7 @@ async fn a_publish_failure_is_an_error_so_lambda_retries_the_event() {
     let readers = Readers {
         ec2: &clients.ec2,
         metrics: &clients.cloudwatch,
+        ledger: None,
     };
     let missing = "arn:aws:sns:ap-northeast-2:000000000000:does-not-exist";
     let delivery = Delivery {
@@ -310,6 +317,7 @@ async fn a_publish_failure_is_an_error_so_lambda_retries_the_event() {
     let err = respond(
         &event,
         &readers,
+        None,
         Some(&delivery),
         &settings(Language::En, missing),
         Utc::now(),

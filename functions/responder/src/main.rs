@@ -1,10 +1,11 @@
 //! Lambda entry point: settings and SDK clients once at cold start, then the shared pipeline per event.
 
 use chrono::Utc;
-use ec2ops::aws::AwsClients;
+use ec2ops::aws::{AwsClients, DynamoLedger, Scheduler};
 use ec2ops::config::Settings;
 use ec2ops::gather::Readers;
-use ec2ops::pipeline::{respond, Delivery, HandleError, Outcome};
+use ec2ops::pipeline::{respond, Actors, Delivery, HandleError, Outcome};
+use ec2ops::ports::{Ledger, VerifyScheduler};
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -31,38 +32,64 @@ impl From<Failure> for Diagnostic {
     }
 }
 
-async fn handle(
-    event: LambdaEvent<Value>,
-    clients: &AwsClients,
-    settings: &Settings,
-    topic: &str,
-) -> Result<Value, Failure> {
+/// Everything built once at cold start.
+struct Function {
+    clients: AwsClients,
+    ledger: Option<DynamoLedger>,
+    scheduler: Option<Scheduler>,
+    settings: Settings,
+    topic: String,
+}
+
+async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failure> {
     let readers = Readers {
-        ec2: &clients.ec2,
-        metrics: &clients.cloudwatch,
+        ec2: &f.clients.ec2,
+        metrics: &f.clients.cloudwatch,
+        ledger: f.ledger.as_ref().map(|l| l as &dyn Ledger),
+    };
+    let actors = Actors {
+        remediator: &f.clients.remediator,
+        scheduler: f.scheduler.as_ref().map(|s| s as &dyn VerifyScheduler),
+        function_arn: Some(event.context.invoked_function_arn.as_str()),
     };
     let delivery = Delivery {
-        publisher: &clients.sns,
-        topic_arn: topic,
+        publisher: &f.clients.sns,
+        topic_arn: &f.topic,
     };
-    match respond(
+    let outcome = respond(
         &event.payload,
         &readers,
+        Some(&actors),
         Some(&delivery),
-        settings,
+        &f.settings,
         Utc::now(),
     )
-    .await
-    {
+    .await;
+    match outcome {
         Ok(Outcome::Ignored {
             source,
             detail_type,
         }) => Ok(json!({ "status": "ignored", "source": source, "detailType": detail_type })),
+        Ok(Outcome::Duplicate { incident_key }) => {
+            Ok(json!({ "status": "duplicate", "incident": incident_key }))
+        }
         Ok(Outcome::Reported(i)) => Ok(json!({
             "status": "reported",
             "incident": i.change.incident_key(),
             "priority": i.assessment.priority.label(),
+            "action": serde_json::to_value(&i.action).unwrap_or(Value::Null),
             "messageId": i.message_id,
+        })),
+        Ok(Outcome::Verified {
+            request,
+            fixed,
+            message_id,
+            ..
+        }) => Ok(json!({
+            "status": "verified",
+            "incident": request.incident_key,
+            "fixed": fixed,
+            "messageId": message_id,
         })),
         Err(e) => Err(Failure(e)),
     }
@@ -85,8 +112,23 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let topic = settings.require_topic()?.to_string();
     let clients = AwsClients::load(None).await;
-    lambda_runtime::run(service_fn(|event| {
-        handle(event, &clients, &settings, &topic)
-    }))
-    .await
+    let ledger = settings.ledger_table.as_deref().map(|t| clients.ledger(t));
+    let scheduler = settings
+        .scheduler_role_arn
+        .as_deref()
+        .map(|r| clients.scheduler(r));
+    tracing::info!(
+        mode = settings.remediation.as_str(),
+        ledger = ledger.is_some(),
+        verify = scheduler.is_some(),
+        "ec2ops responder ready"
+    );
+    let function = Function {
+        clients,
+        ledger,
+        scheduler,
+        settings,
+        topic,
+    };
+    lambda_runtime::run(service_fn(|event| handle(event, &function))).await
 }

@@ -10,7 +10,7 @@ use crate::facts::{
     InstanceFacts, InstanceLookup, OpenRule, ScheduledEvent, SecurityGroupFacts, StatusFacts,
     TypeFacts, VolumeFacts,
 };
-use crate::ports::{AwsError, InstanceReader};
+use crate::ports::{AwsError, CallResult, InstanceReader, Remediator};
 
 pub struct Ec2Reader {
     client: Client,
@@ -246,5 +246,134 @@ impl InstanceReader for Ec2Reader {
             }));
         }
         Ok(out)
+    }
+}
+
+/// Mutating EC2 calls. IAM allows them only on instances carrying the opt-in tag.
+pub struct Ec2Remediator {
+    client: Client,
+}
+
+impl Ec2Remediator {
+    pub fn new(client: Client) -> Self {
+        Ec2Remediator { client }
+    }
+}
+
+/// DryRun answers with an error: `DryRunOperation` means the call would have succeeded, `UnauthorizedOperation`
+/// that IAM would refuse it.
+fn dry_run_result(err: AwsError) -> Result<CallResult, AwsError> {
+    match err.code.as_deref() {
+        Some("DryRunOperation") => Ok(CallResult::DryRun {
+            allowed: true,
+            detail: format!("DryRunOperation: {}", err.message),
+        }),
+        Some("UnauthorizedOperation") => Ok(CallResult::DryRun {
+            allowed: false,
+            detail: format!("UnauthorizedOperation: {}", err.message),
+        }),
+        _ => Err(err),
+    }
+}
+
+macro_rules! mutate {
+    ($self:ident, $call:ident, $op:literal, $id:expr, $dry:expr) => {{
+        use aws_sdk_ec2::operation::RequestId;
+        match $self
+            .client
+            .$call()
+            .instance_ids($id)
+            .dry_run($dry)
+            .send()
+            .await
+        {
+            Ok(out) if $dry => Ok(CallResult::DryRun {
+                allowed: true,
+                detail: format!(
+                    "{} accepted without executing (request id {})",
+                    $op,
+                    out.request_id().unwrap_or("-")
+                ),
+            }),
+            Ok(out) => Ok(CallResult::Done {
+                request_id: out.request_id().unwrap_or("-").to_string(),
+            }),
+            Err(e) => {
+                let err = aws_error("ec2", $op, e);
+                if $dry {
+                    dry_run_result(err)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }};
+}
+
+#[async_trait]
+impl Remediator for Ec2Remediator {
+    async fn reboot(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
+        mutate!(
+            self,
+            reboot_instances,
+            "RebootInstances",
+            instance_id,
+            dry_run
+        )
+    }
+
+    async fn stop(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
+        mutate!(self, stop_instances, "StopInstances", instance_id, dry_run)
+    }
+
+    async fn start(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
+        mutate!(
+            self,
+            start_instances,
+            "StartInstances",
+            instance_id,
+            dry_run
+        )
+    }
+
+    async fn wait_stopped(
+        &self,
+        instance_id: &str,
+        limit: std::time::Duration,
+    ) -> Result<(), AwsError> {
+        let end = tokio::time::Instant::now() + limit;
+        loop {
+            let out = self
+                .client
+                .describe_instances()
+                .instance_ids(instance_id)
+                .send()
+                .await
+                .map_err(|e| aws_error("ec2", "DescribeInstances", e))?;
+            let state = out
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .find_map(|i| {
+                    i.state()
+                        .and_then(|s| s.name())
+                        .map(|n| n.as_str().to_string())
+                });
+            if state.as_deref() == Some("stopped") {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= end {
+                return Err(AwsError::new(
+                    "ec2",
+                    "DescribeInstances",
+                    format!(
+                        "instance not stopped after {} s (state {})",
+                        limit.as_secs(),
+                        state.unwrap_or_default()
+                    ),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
     }
 }

@@ -2,11 +2,15 @@
 //! real SDK client, maps the SDK's types into ours and keeps AWS error codes.
 
 mod cloudwatch;
+mod dynamodb;
 mod ec2;
+mod scheduler;
 mod sns;
 
 pub use cloudwatch::CloudWatchReader;
-pub use ec2::Ec2Reader;
+pub use dynamodb::DynamoLedger;
+pub use ec2::{Ec2Reader, Ec2Remediator};
+pub use scheduler::Scheduler;
 pub use sns::SnsPublisher;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -22,6 +26,8 @@ pub struct AwsClients {
     pub ec2: Ec2Reader,
     pub cloudwatch: CloudWatchReader,
     pub sns: SnsPublisher,
+    pub remediator: Ec2Remediator,
+    config: SdkConfig,
 }
 
 impl AwsClients {
@@ -36,11 +42,24 @@ impl AwsClients {
     }
 
     pub fn from_config(config: &SdkConfig) -> Self {
+        let ec2 = aws_sdk_ec2::Client::new(config);
         AwsClients {
-            ec2: Ec2Reader::new(aws_sdk_ec2::Client::new(config)),
+            ec2: Ec2Reader::new(ec2.clone()),
             cloudwatch: CloudWatchReader::new(aws_sdk_cloudwatch::Client::new(config)),
             sns: SnsPublisher::new(aws_sdk_sns::Client::new(config)),
+            remediator: Ec2Remediator::new(ec2),
+            config: config.clone(),
         }
+    }
+
+    /// The ledger on `table`.
+    pub fn ledger(&self, table: &str) -> DynamoLedger {
+        DynamoLedger::new(aws_sdk_dynamodb::Client::new(&self.config), table)
+    }
+
+    /// The verification scheduler, assuming `role_arn` to invoke the function.
+    pub fn scheduler(&self, role_arn: &str) -> Scheduler {
+        Scheduler::new(aws_sdk_scheduler::Client::new(&self.config), role_arn)
     }
 }
 

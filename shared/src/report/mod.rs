@@ -3,6 +3,7 @@
 //! [`build`] produces a [`Report`] of rich lines; [`render`] turns it into the email text, the AWS Chatbot custom
 //! notification and the SNS message, within their size limits.
 
+pub mod followup;
 pub mod render;
 pub mod text;
 
@@ -26,12 +27,8 @@ macro_rules! l {
     };
 }
 
-/// What the responder did to the instance. This version never acts; the report says so and why.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ActionOutcome {
-    /// Remediation mode is off: advice only.
-    ReportOnly,
-}
+pub use crate::remediation::ActionOutcome;
+use crate::remediation::{ActionKind, Hold};
 
 /// Everything the report is computed from.
 pub struct ReportInput<'a> {
@@ -39,6 +36,8 @@ pub struct ReportInput<'a> {
     pub facts: &'a Facts,
     pub assessment: &'a Assessment,
     pub action: &'a ActionOutcome,
+    /// The tag key instances opt in with (for the how-to-opt-in advice).
+    pub opt_in_tag: &'a str,
     pub language: Language,
     pub time_zone: Tz,
 }
@@ -93,6 +92,8 @@ struct Ctx<'a> {
     instance_id: Option<&'a str>,
     region: String,
     recommended: Recommended,
+    action: &'a ActionOutcome,
+    opt_in_tag: &'a str,
 }
 
 /// Build the report.
@@ -121,13 +122,15 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         instance_id: change.primary_instance(),
         region,
         recommended: recommended(change, input.assessment, instance),
+        action: input.action,
+        opt_in_tag: input.opt_in_tag,
     };
     let headline = headline(&cx);
     let subject = subject(&cx, &headline);
     let sections = vec![
         urgency(&cx),
         situation(&cx),
-        actions(&cx, input.action),
+        actions(&cx),
         long_term(&cx),
         cost(&cx),
         security(&cx),
@@ -209,6 +212,7 @@ fn headline(cx: &Ctx<'_>) -> String {
         AlarmState::Alarm => {}
     }
     let by_rule = [
+        (RuleId::AzEvent, "Probable AZ-wide event"),
         (RuleId::Gone, "Instance stopped or gone"),
         (RuleId::SysCheck, "System status check failed"),
         (RuleId::InstCheck, "Instance status check failed"),
@@ -480,6 +484,11 @@ fn reason_line(r: &Reason, lang: Language) -> String {
             "평가할 데이터 부족 (INSUFFICIENT_DATA)",
             "not enough data to evaluate the alarm (INSUFFICIENT_DATA)"
         ),
+        Reason::AzEvent => l!(
+            lang,
+            "같은 AZ에서 여러 인스턴스 동시 장애: AWS 측 이벤트 가능성 (환경 무관 P0)",
+            "several instances failed in one AZ at once: probable AWS-side event (P0 whatever the environment)"
+        ),
         Reason::Gone => l!(
             lang,
             "인스턴스가 중지/종료되었거나 존재하지 않아 알람의 의미가 없음",
@@ -558,6 +567,13 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
     let ty = cx.instance.map(|i| i.instance_type.as_str()).unwrap_or("?");
     let text = match &f.detail {
+        Detail::AzEvent { az, impaired } => l!(
+            lang,
+            "{}에서 10분 내 {}대 인스턴스 status check 실패: AWS 측 AZ 이벤트 가능성 → 자동 조치 보류, AWS Health 확인",
+            "{1} instances failed status checks in {0} within 10 minutes: probable AWS-side AZ event → automatic actions held; check AWS Health",
+            az,
+            impaired
+        ),
         Detail::Gone { state: None } => l!(
             lang,
             "인스턴스가 존재하지 않음 (종료 후 정리되었거나 다른 계정/리전): 알람은 의미 없음",
@@ -803,15 +819,184 @@ fn step(lines: &mut Vec<Line>, n: &mut usize, text: String) {
     lines.push(Line::from(format!("{n}. {text}")));
 }
 
-fn actions(cx: &Ctx<'_>, action: &ActionOutcome) -> Section {
+fn action_name(a: ActionKind, lang: Language) -> String {
+    match a {
+        ActionKind::Reboot => l!(lang, "reboot (RebootInstances)", "reboot (RebootInstances)"),
+        ActionKind::StopStart => l!(
+            lang,
+            "recover (StopInstances → StartInstances)",
+            "recover (StopInstances → StartInstances)"
+        ),
+    }
+}
+
+fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
-    let mut lines = vec![match action {
-        ActionOutcome::ReportOnly => Line::from(l!(
+    let text = match h {
+        Hold::NotOptedIn { tag } => {
+            return Line::new()
+                .t(l!(
+                    lang,
+                    "    · 보류: opt-in 태그 없음 (",
+                    "    · held: the instance has not opted in ("
+                ))
+                .u(format!("{tag}=true"))
+                .t(")")
+        }
+        Hold::NotRunning { state } => l!(
+            lang,
+            "인스턴스 상태가 {} (running 아님)",
+            "the instance is {} (not running)",
+            state
+        ),
+        Hold::InstanceStore => l!(
+            lang,
+            "instance store 볼륨이 있어 stop/start 시 데이터 손실",
+            "instance-store volumes would lose their data on stop/start"
+        ),
+        Hold::AutoScalingGroup { group } => {
+            return Line::new()
+                .t(l!(
+                    lang,
+                    "    · 보류: Auto Scaling group ",
+                    "    · held: member of Auto Scaling group "
+                ))
+                .u(group)
+                .t(l!(lang, " 소속 (그룹이 교체)", " (the group replaces it)"))
+        }
+        Hold::ScheduledEvent { code } => l!(
+            lang,
+            "예정된 이벤트 {} 진행 중 (AWS가 조치 예정)",
+            "scheduled event {} is open (AWS will act)",
+            code
+        ),
+        Hold::AzEvent { impaired } => l!(
+            lang,
+            "같은 AZ에서 10분 내 {}대 장애: AWS 측 이벤트 가능성, 조치 보류",
+            "{} instances impaired in this AZ within 10 minutes: probable AWS-side event",
+            impaired
+        ),
+        Hold::Cooldown { last, until } => l!(
+            lang,
+            "cooldown: 마지막 조치 {}, {}까지 대기",
+            "cooldown: last action at {}, no new one before {}",
+            hhmm(*last),
+            hhmm(*until)
+        ),
+        Hold::DailyCap { cap } => l!(
+            lang,
+            "인스턴스별 일일 한도 {}회 도달",
+            "per-instance daily cap of {} reached",
+            cap
+        ),
+        Hold::HourlyCap { cap } => l!(
+            lang,
+            "계정 시간당 한도 {}회 도달",
+            "account-wide hourly cap of {} reached",
+            cap
+        ),
+        Hold::LedgerUnavailable { why } => l!(
+            lang,
+            "ledger(DynamoDB) 사용 불가 — 안전을 위해 조치 안 함: {}",
+            "the ledger (DynamoDB) is unavailable, so ec2ops does not act (fail safe): {}",
+            why
+        ),
+        Hold::InstanceUnknown { why } => l!(
+            lang,
+            "인스턴스 정보 없음: {}",
+            "instance facts unavailable: {}",
+            why
+        ),
+    };
+    Line::from(l!(lang, "    · 보류: {}", "    · held: {}", text))
+}
+
+fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
+    let lang = cx.lang;
+    match cx.action {
+        ActionOutcome::ReportOnly => vec![Line::from(l!(
             lang,
             "자동 조치: 없음 — remediation mode off (보고 전용). 아래 단계는 운영자가 직접 수행합니다.",
             "Automatic action: none — remediation mode is off (report only). The steps below are for the operator."
-        )),
-    }];
+        ))],
+        ActionOutcome::AdviceOnly => vec![Line::from(l!(
+            lang,
+            "자동 조치: 해당 없음 — 이 유형은 자동 조치 대상이 아님 (조언만 제공). 아래 단계를 수행하세요.",
+            "Automatic action: none — ec2ops does not act on this kind of incident (advice only). The steps below are for the operator."
+        ))],
+        ActionOutcome::Held { action, holds } => {
+            let mut v = vec![Line::from(l!(
+                lang,
+                "자동 조치 보류: {} — 안전 조건 미충족:",
+                "Automatic action held: {} — the safety envelope refused it:",
+                action_name(*action, lang)
+            ))];
+            v.extend(holds.iter().map(|h| hold_line(h, cx)));
+            v
+        }
+        ActionOutcome::DryRun { action, allowed, detail } => vec![Line::from(if *allowed {
+            l!(
+                lang,
+                "Dry-run: {}을(를) 실행했을 것 (EC2 DryRun 성공: {}). auto 모드에서 실제 실행됩니다.",
+                "Dry-run: would have done {} (EC2 DryRun succeeded: {}). In auto mode it would run.",
+                action_name(*action, lang),
+                detail
+            )
+        } else {
+            l!(
+                lang,
+                "Dry-run: {}은(는) 거부되었을 것 (EC2 DryRun: {}) — IAM 태그 조건 확인",
+                "Dry-run: {} would have been refused (EC2 DryRun: {}) — check the IAM tag condition",
+                action_name(*action, lang),
+                detail
+            )
+        })],
+        ActionOutcome::Done { action, at, request_ids, verify_at, verify_note } => {
+            let mut v = vec![Line::from(l!(
+                lang,
+                "자동 조치 완료: {} at {} · request id {}",
+                "Automatic action done: {} at {} · request id {}",
+                action_name(*action, lang),
+                when(*at, cx.tz),
+                request_ids.join(", ")
+            ))];
+            match (verify_at, verify_note) {
+                (Some(t), _) => v.push(Line::from(l!(
+                    lang,
+                    "    · 검증 예약: {}에 status check 확인 후 같은 thread에 결과 보고",
+                    "    · verification scheduled for {}: status checks are re-read and the result posted in this thread",
+                    when(*t, cx.tz)
+                ))),
+                (None, Some(note)) => v.push(Line::from(l!(
+                    lang,
+                    "    · 검증 예약 실패: {} — 직접 확인하세요",
+                    "    · verification could not be scheduled: {} — check by hand",
+                    note
+                ))),
+                (None, None) => {}
+            }
+            v
+        }
+        ActionOutcome::AlreadyDone { action, at } => vec![Line::from(l!(
+            lang,
+            "자동 조치: {}는 이 incident의 이전 전달에서 이미 실행됨 ({}) — 중복 실행 안 함",
+            "Automatic action: {} was already done for this incident by an earlier delivery ({}) — not repeated",
+            action_name(*action, lang),
+            when(*at, cx.tz)
+        ))],
+        ActionOutcome::Failed { action, error } => vec![Line::from(l!(
+            lang,
+            "자동 조치 실패: {} — {}. 아래 단계를 직접 수행하세요.",
+            "Automatic action failed: {} — {}. Do the steps below by hand.",
+            action_name(*action, lang),
+            error
+        ))],
+    }
+}
+
+fn actions(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let mut lines = action_lines(cx);
     let id = cx.instance_id.unwrap_or("INSTANCE_ID").to_string();
     let alarm = shell_quote(&cx.change.alarm_name);
     let mut n = 0;
@@ -1616,12 +1801,30 @@ fn automation(cx: &Ctx<'_>) -> Section {
             "No instance facts: ASG and auto-recovery checks skipped"
         )));
     }
-    if cx.a.has(RuleId::InstCheck) || cx.a.has(RuleId::SysCheck) {
-        lines.push(Line::from(l!(
-            lang,
-            "이 유형(status check)은 ec2ops 자동 조치 대상: 태그 opt-in 후 reboot/recover 자동화 가능 (향후 remediation mode)",
-            "This kind of failure (status check) can be remediated automatically by ec2ops once the instance opts in (remediation mode, coming)"
-        )));
+    let opted_in = cx
+        .instance
+        .and_then(|i| i.tags.get(cx.opt_in_tag))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if (cx.a.has(RuleId::InstCheck) || cx.a.has(RuleId::SysCheck)) && !opted_in {
+        if let Some(id) = cx.instance_id {
+            lines.push(
+                Line::new()
+                    .t(l!(
+                        lang,
+                        "Status check 장애는 ec2ops가 자동 reboot/recover 가능: 태그로 opt-in (",
+                        "ec2ops can reboot/recover status-check failures automatically once the instance opts in ("
+                    ))
+                    .u(format!("{}=true", cx.opt_in_tag))
+                    .t("):"),
+            );
+            lines.push(cli(
+                cx,
+                format!(
+                    "aws ec2 create-tags --resources {id} --tags {}",
+                    shell_quote(&format!("Key={},Value=true", cx.opt_in_tag))
+                ),
+            ));
+        }
     }
     section(
         "🤖",
@@ -1635,7 +1838,7 @@ fn automation(cx: &Ctx<'_>) -> Section {
 
 fn next_steps(cx: &Ctx<'_>) -> Vec<String> {
     // The chat card's next steps: the operator commands of section 🔧, plain.
-    let sec = actions(cx, &ActionOutcome::ReportOnly);
+    let sec = actions(cx);
     sec.lines
         .iter()
         .filter(|l| l.0.iter().any(|p| matches!(p, text::Piece::Code(_))))

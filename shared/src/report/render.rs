@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::text::{bound, Line};
+use super::text::{bound, escape_entities, sanitize, Line};
 use super::{Report, Section};
 
 /// SNS message limit (bytes of the whole message).
@@ -136,6 +136,12 @@ pub fn chat_description(report: &Report) -> String {
     )
 }
 
+/// A plain chat field (next step, keyword, summary): shown in chat like the description and carrying alarm names,
+/// metric names and tags, so one line with Slack's entities, at most `max` chars.
+fn chat_field(s: &str, max: usize) -> String {
+    bound(&escape_entities(&sanitize(s, usize::MAX)), max)
+}
+
 /// AWS Chatbot custom notification (a payload that does not conform is dropped silently by Chatbot, so this shape
 /// is pinned by tests).
 pub fn chatbot(report: &Report) -> Value {
@@ -146,12 +152,12 @@ pub fn chatbot(report: &Report) -> Value {
             "textType": "client-markdown",
             "title": bound(&report.title.markdown(), CHAT_TITLE_MAX_CHARS),
             "description": chat_description(report),
-            "nextSteps": report.next_steps.iter().map(|s| bound(s, 500)).collect::<Vec<_>>(),
-            "keywords": report.keywords.iter().map(|s| bound(s, 60)).collect::<Vec<_>>(),
+            "nextSteps": report.next_steps.iter().map(|s| chat_field(s, 500)).collect::<Vec<_>>(),
+            "keywords": report.keywords.iter().map(|s| chat_field(s, 60)).collect::<Vec<_>>(),
         },
         "metadata": {
             "threadId": report.thread_id,
-            "summary": bound(&report.summary, 250),
+            "summary": chat_field(&report.summary, 250),
             "eventType": "ec2ops.incident",
             "relatedResources": report.related_resources,
             "additionalContext": {

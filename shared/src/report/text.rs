@@ -42,25 +42,28 @@ impl Line {
         self
     }
 
-    /// Plain text for email: user text sanitized and bounded, code as-is.
+    /// Plain text for email: user text sanitized and bounded, code as-is. Our own text and code quote
+    /// user-defined names too (a custom metric's name in the headline), so no piece may break the line.
     pub fn plain(&self) -> String {
         self.0
             .iter()
             .map(|p| match p {
-                Piece::Text(s) | Piece::Code(s) => s.clone(),
+                Piece::Text(s) | Piece::Code(s) => one_line(s),
                 Piece::User(s) => sanitize(s, MAX_USER_TEXT),
             })
             .collect()
     }
 
-    /// Markdown for chat: user text escaped, code in backticks.
+    /// Markdown for chat: user text escaped, code in backticks. Every piece gets Slack's entities: our own text
+    /// quotes user-defined names (a custom metric's name in the headline) and code quotes alarm and group names, and
+    /// Slack reads `<!channel>` even inside backticks.
     pub fn markdown(&self) -> String {
         self.0
             .iter()
             .map(|p| match p {
-                Piece::Text(s) => s.clone(),
+                Piece::Text(s) => escape_entities(&one_line(s)),
                 Piece::User(s) => escape_markdown(&sanitize(s, MAX_USER_TEXT)),
-                Piece::Code(s) => format!("`{}`", s.replace('`', "'")),
+                Piece::Code(s) => format!("`{}`", escape_entities(&one_line(&s.replace('`', "'")))),
             })
             .collect()
     }
@@ -78,19 +81,27 @@ impl From<&str> for Line {
     }
 }
 
-/// Drop control characters (newlines included: user text never breaks our layout) and bound the length in chars.
+/// Control characters (newlines included) as spaces.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Drop control characters (newlines included: user text never breaks our layout), trim, and bound the length in
+/// chars. Reads no further than it keeps: every render sanitizes every user piece again, and user text can be huge.
 pub fn sanitize(s: &str, max: usize) -> String {
-    let cleaned: String = s
+    let mut chars = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let cleaned = cleaned.trim();
-    if cleaned.chars().count() > max {
-        let mut out: String = cleaned.chars().take(max.saturating_sub(1)).collect();
+        .skip_while(|c| c.is_whitespace());
+    let kept: String = chars.by_ref().take(max).collect();
+    if chars.any(|c| !c.is_whitespace()) {
+        let mut out: String = kept.chars().take(max.saturating_sub(1)).collect();
         out.push('…');
         out
     } else {
-        cleaned.to_string()
+        kept.trim_end().to_string()
     }
 }
 
@@ -111,6 +122,13 @@ pub fn escape_markdown(s: &str) -> String {
         }
     }
     out
+}
+
+/// Slack's three control characters as entities, markdown punctuation left alone.
+pub fn escape_entities(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Quote a string for a POSIX shell command shown to the operator.

@@ -197,6 +197,7 @@ pub fn cpu_spike(ty: &str, env: Option<&str>) -> Facts {
         history: Source::Available(history(&["2025-07-18T03:02:11.000+0000"])),
         security_groups: Source::Available(sg("vpc02-private-b-sg", &[(22, "0.0.0.0/0")])),
         volumes: Source::Available(vol("gp2", 8, false)),
+        ledger: Source::Available(Default::default()),
     }
 }
 
@@ -247,6 +248,7 @@ pub fn cpu_sustained() -> Facts {
         ])),
         security_groups: Source::Available(sg("prod-api-sg", &[(443, "0.0.0.0/0")])),
         volumes: Source::Available(vol("gp3", 50, true)),
+        ledger: Source::Available(Default::default()),
     }
 }
 
@@ -287,6 +289,7 @@ pub fn cpu_credits() -> Facts {
             &[(22, "0.0.0.0/0"), (3389, "0.0.0.0/0")],
         )),
         volumes: Source::Available(vol("gp3", 20, true)),
+        ledger: Source::Available(Default::default()),
     }
 }
 
@@ -303,7 +306,7 @@ pub fn prod_db(failing: Role, at: &str) -> Facts {
             zeros(end)
         }
     };
-    let i = instance(&Instance {
+    let mut i = instance(&Instance {
         id: "i-0c2d4e6f8a0b1c3d5",
         ty: "m5.large",
         name: "prod-db-1",
@@ -312,6 +315,7 @@ pub fn prod_db(failing: Role, at: &str) -> Facts {
         ip: "10.1.20.15",
         public_ip: Some("13.125.44.201"),
     });
+    i.tags.insert("ec2ops:auto-remediate".into(), "true".into());
     Facts {
         instance: found(i),
         status: Source::Available(StatusFacts {
@@ -335,6 +339,7 @@ pub fn prod_db(failing: Role, at: &str) -> Facts {
         history: Source::Available(history(&[])),
         security_groups: Source::Available(sg("prod-db-sg", &[])),
         volumes: Source::Available(vol("gp3", 200, true)),
+        ledger: Source::Available(Default::default()),
     }
 }
 
@@ -373,6 +378,7 @@ pub fn status_instance() -> Facts {
             &[(80, "0.0.0.0/0"), (443, "0.0.0.0/0")],
         )),
         volumes: Source::Available(vol("gp3", 30, true)),
+        ledger: Source::Available(Default::default()),
     }
 }
 

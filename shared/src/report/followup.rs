@@ -1,0 +1,167 @@
+//! The short follow-up posted in an incident's chat thread after ec2ops acted: verified, or not fixed (escalated,
+//! with the next step).
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::json;
+
+use super::render::SnsMessage;
+use super::text::{ascii, bound, sanitize, when};
+use crate::analyze::Priority;
+use crate::config::Language;
+use crate::facts::{InstanceLookup, Source, StatusFacts};
+use crate::remediation::{ActionKind, VerifyRequest};
+
+/// What the verification found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Both status checks are `ok` again.
+    Fixed,
+    /// Still impaired (or not running): the operator must take the next step.
+    NotFixed { detail: String },
+    /// The status could not be read.
+    Unknown { why: String },
+}
+
+/// Judge the instance's status after the action.
+pub fn verdict(instance: &Source<InstanceLookup>, status: &Source<StatusFacts>) -> Verdict {
+    if let Some(InstanceLookup::Found(i)) = instance.get() {
+        if !i.is_running() {
+            return Verdict::NotFixed {
+                detail: format!("instance state {}", i.state),
+            };
+        }
+    }
+    match status {
+        Source::Unavailable(why) => Verdict::Unknown { why: why.clone() },
+        Source::Available(s) => {
+            let ok = |v: &Option<String>| v.as_deref() == Some("ok");
+            if ok(&s.system) && ok(&s.instance) {
+                Verdict::Fixed
+            } else {
+                Verdict::NotFixed {
+                    detail: format!(
+                        "system {}, instance {}",
+                        s.system.as_deref().unwrap_or("?"),
+                        s.instance.as_deref().unwrap_or("?")
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// The follow-up's priority: informational when fixed, critical (escalated) when not or unknown.
+pub fn priority(v: &Verdict) -> Priority {
+    match v {
+        Verdict::Fixed => Priority::P3,
+        _ => Priority::P0,
+    }
+}
+
+/// Render the follow-up as an SNS message (same shape as a report: Chatbot JSON default, text for email/SQS).
+pub fn render(
+    req: &VerifyRequest,
+    v: &Verdict,
+    now: DateTime<Utc>,
+    lang: Language,
+    tz: Tz,
+) -> SnsMessage {
+    let p = priority(v);
+    let minutes = (now - req.acted_at).num_minutes();
+    let action = req.action.as_str();
+    let id = &req.instance_id;
+    let region = req.region.as_deref().unwrap_or("us-east-1");
+    let (headline, lines): (String, Vec<String>) = match (v, lang) {
+        (Verdict::Fixed, Language::Ko) => (
+            format!("Verified: {action} fixed"),
+            vec![format!("{action} {minutes}분 후 status check 정상(ok) 확인. 조치 불필요, incident 종료 가능.")],
+        ),
+        (Verdict::Fixed, Language::En) => (
+            format!("Verified: {action} fixed"),
+            vec![format!("Status checks are ok {minutes} minutes after the {action}. No action needed; the incident can be closed.")],
+        ),
+        (Verdict::NotFixed { detail }, _) | (Verdict::Unknown { why: detail }, _) => {
+            let next = match (req.action, lang) {
+                (ActionKind::Reboot, Language::Ko) => format!(
+                    "다음 단계: stop/start로 새 호스트 이동 (`aws ec2 stop-instances --instance-ids {id} --region {region}` 후 start), 그래도 실패하면 EC2Rescue(AWSSupport-ExecuteEC2Rescue) 또는 AMI/snapshot에서 교체"
+                ),
+                (ActionKind::Reboot, Language::En) => format!(
+                    "Next step: stop/start onto a new host (`aws ec2 stop-instances --instance-ids {id} --region {region}`, then start); if that fails, EC2Rescue (AWSSupport-ExecuteEC2Rescue) or replace from an AMI/snapshot"
+                ),
+                (ActionKind::StopStart, Language::Ko) => format!(
+                    "다음 단계: console 출력 확인 (`aws ec2 get-console-output --instance-id {id} --latest --region {region}`), EC2Rescue, 또는 AMI/snapshot에서 인스턴스 교체; AWS Support 문의"
+                ),
+                (ActionKind::StopStart, Language::En) => format!(
+                    "Next step: read the console output (`aws ec2 get-console-output --instance-id {id} --latest --region {region}`), run EC2Rescue, or replace the instance from an AMI/snapshot; open an AWS Support case"
+                ),
+            };
+            let first = match (v, lang) {
+                (Verdict::Unknown { .. }, Language::Ko) => format!("{action} {minutes}분 후 상태 확인 불가: {detail}"),
+                (Verdict::Unknown { .. }, Language::En) => {
+                    format!("Could not read the status {minutes} minutes after the {action}: {detail}")
+                }
+                (_, Language::Ko) => format!("{action} {minutes}분 후에도 정상화되지 않음: {detail} → 우선순위 상향"),
+                (_, Language::En) => {
+                    format!("Not fixed {minutes} minutes after the {action}: {detail} → priority raised")
+                }
+            };
+            (format!("Not fixed after {action}"), vec![first, next])
+        }
+    };
+    let title = format!("[{}] {headline} — {id}", p.label());
+    let subject = bound(&ascii(&format!("[{}] {headline} {id}", p.label())), 99);
+    let mut text = format!("{title}\n{}\n", "=".repeat(title.chars().count().min(72)));
+    text.push_str(&format!(
+        "{}: {}\n",
+        if lang == Language::Ko {
+            "알람"
+        } else {
+            "Alarm"
+        },
+        sanitize(&req.alarm_name, 256)
+    ));
+    text.push_str(&format!(
+        "{}: {}\n\n",
+        if lang == Language::Ko {
+            "조치 시각"
+        } else {
+            "Action at"
+        },
+        when(req.acted_at, tz)
+    ));
+    for l in &lines {
+        text.push_str(&format!("   {l}\n"));
+    }
+    text.push_str(&format!(
+        "\n--\nec2ops · incident {} · thread {}\n",
+        req.incident_key, req.thread_id
+    ));
+    // Our own text only (the alarm name, user-controlled, is not in it): no escaping needed.
+    let description = lines
+        .iter()
+        .map(|l| format!("• {l}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let chat = json!({
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": bound(&title, 250),
+            "description": bound(&description, 3000),
+            "keywords": [p.label(), "ec2ops-verify", req.action.as_str(), id],
+        },
+        "metadata": {
+            "threadId": req.thread_id,
+            "summary": bound(&format!("[{}] {headline} {id}", p.label()), 250),
+            "eventType": "ec2ops.followup",
+            "relatedResources": [],
+            "additionalContext": { "priority": p.label(), "incidentKey": bound(&req.incident_key, 512) }
+        }
+    });
+    SnsMessage {
+        subject,
+        message: json!({ "default": chat.to_string(), "email": text, "sqs": text }).to_string(),
+    }
+}

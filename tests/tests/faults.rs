@@ -1,0 +1,395 @@
+//! Fault injection: EC2, CloudWatch and SNS failing in each way an AWS call fails in practice (HTTP 500, HTTP 503, a
+//! dropped connection, an answer later than the source deadline), through the proxy in front of the emulator. A
+//! failed source must degrade the report, never lose it; a failed publish must be a retryable error, so Lambda
+//! redelivers the event. docs/resilience.md tabulates what these tests verify.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::config::Credentials;
+use chrono::Utc;
+use ec2ops::aws::AwsClients;
+use ec2ops::config::{Language, RemediationMode, Settings};
+use ec2ops::gather::Readers;
+use ec2ops::pipeline::{respond, Delivery, HandleError, Incident, Outcome};
+use ec2ops_tests::proxy::{Fault, Proxy};
+use ec2ops_tests::*;
+
+/// Operations each service's faults take away from the report (DescribeInstanceTypes and DescribeSecurityGroups
+/// need DescribeInstances' answer, so they go with it).
+const EC2_OPERATIONS: [&str; 5] = [
+    "DescribeInstances",
+    "DescribeInstanceStatus",
+    "DescribeInstanceTypes",
+    "DescribeSecurityGroups",
+    "DescribeVolumes",
+];
+const CLOUDWATCH_OPERATIONS: [&str; 2] = ["GetMetricData", "DescribeAlarmHistory"];
+
+/// The deadline of the delay cases, and the delay that overruns it.
+const SHORT_DEADLINE: Duration = Duration::from_secs(1);
+const OVERRUN: Duration = Duration::from_secs(3);
+/// The deadline of the other cases: generous, so only the injected fault can make a source unavailable even when
+/// the machine is busy.
+const LONG_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The SDK configuration the responder would build, pointed at the proxy. Two attempts with a short backoff instead
+/// of the default three with a 1 s base keep each case short; the outcome is the same, only sooner.
+async fn config_through(proxy: &Proxy) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(proxy.url())
+        .credentials_provider(Credentials::new("test", "test", None, None, "faults"))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(2)
+                .with_initial_backoff(Duration::from_millis(50)),
+        )
+        .load()
+        .await
+}
+
+/// A seeded incident, its topic and queue, and a proxy between the responder and the emulator.
+struct Rig {
+    emu: Emulator,
+    proxy: Proxy,
+    clients: AwsClients,
+    topic: String,
+    queue: String,
+    event: serde_json::Value,
+}
+
+impl Rig {
+    async fn new(name: &str) -> Option<Rig> {
+        let emu = Emulator::connect().await?;
+        let proxy = Proxy::start(&endpoint()).await.expect("proxy on loopback");
+        let clients = AwsClients::from_config(&config_through(&proxy).await);
+        // Seeding goes straight to the emulator: only the responder's own calls cross the proxy.
+        let (id, at) = seed_cpu_spike(&emu).await;
+        let (topic, queue) = emu.topic_with_queue(name).await;
+        let event = event_for("cpu-spike.json", &id, at);
+        Some(Rig {
+            emu,
+            proxy,
+            clients,
+            topic,
+            queue,
+            event,
+        })
+    }
+
+    async fn respond(&self, deadline: Duration) -> Result<Outcome, HandleError> {
+        // Report only: no ledger and no actors, so the only AWS calls are the gathering and the publish.
+        let readers = Readers {
+            ec2: &self.clients.ec2,
+            metrics: &self.clients.cloudwatch,
+            ledger: None,
+        };
+        let delivery = Delivery {
+            publisher: &self.clients.sns,
+            topic_arn: &self.topic,
+        };
+        let settings = Settings {
+            language: Language::En,
+            topic_arn: Some(self.topic.clone()),
+            source_timeout: deadline,
+            remediation: RemediationMode::Off,
+            ..Settings::default()
+        };
+        respond(
+            &self.event,
+            &readers,
+            None,
+            Some(&delivery),
+            &settings,
+            Utc::now(),
+        )
+        .await
+    }
+
+    /// Respond with `fault` on `service`, and return the incident and the one report that reached the queue.
+    async fn degraded(
+        &self,
+        service: &str,
+        fault: Fault,
+        deadline: Duration,
+    ) -> (Incident, Notification) {
+        self.proxy.inject(service, fault);
+        let outcome = self.respond(deadline).await;
+        let Ok(Outcome::Reported(incident)) = outcome else {
+            panic!("{service} {fault}: the report must still be published, got {outcome:?}")
+        };
+        assert!(
+            self.proxy.faulted() > 0,
+            "{service} {fault}: the fault was never hit: {:?}",
+            self.proxy.requests()
+        );
+        assert_eq!(
+            self.proxy.requests().get("sns"),
+            Some(&1),
+            "one Publish, unfaulted"
+        );
+        let got = self
+            .emu
+            .notifications(&self.queue, Duration::from_secs(10))
+            .await;
+        assert_eq!(got.len(), 1, "{service} {fault}: exactly one report");
+        (*incident, got[0].clone())
+    }
+}
+
+fn gap_names(incident: &Incident) -> Vec<&'static str> {
+    incident.facts.gaps().into_iter().map(|(n, _)| n).collect()
+}
+
+/// The report names every lost source as unavailable; with `only`, nothing else is missing.
+fn assert_names_missing(
+    incident: &Incident,
+    report: &Notification,
+    lost: &[&str],
+    only: bool,
+    reason: &str,
+) {
+    let gaps = gap_names(incident);
+    for op in lost {
+        assert!(gaps.contains(op), "{op} should be a gap: {gaps:?}");
+    }
+    if only {
+        assert_eq!(gaps.len(), lost.len(), "only the faulted service: {gaps:?}");
+    }
+    let text = &report.message;
+    assert!(
+        text.contains("unavailable"),
+        "report does not say unavailable:\n{text}"
+    );
+    assert!(
+        text.contains(lost[0]),
+        "report does not name {}:\n{text}",
+        lost[0]
+    );
+    assert!(
+        text.contains(reason),
+        "report does not give the reason {reason:?}:\n{text}"
+    );
+    assert!(
+        report.subject.starts_with("[P"),
+        "still a prioritised report: {}",
+        report.subject
+    );
+}
+
+macro_rules! rig {
+    ($name:expr) => {
+        match Rig::new($name).await {
+            Some(r) => r,
+            None => return,
+        }
+    };
+}
+
+// EC2: every Describe* call fails; the report says so and keeps CloudWatch's evidence.
+
+#[tokio::test]
+async fn ec2_answering_500_leaves_a_report_that_names_describe_instances_unavailable() {
+    let rig = rig!("fault-ec2-500");
+    let (incident, report) = rig
+        .degraded("ec2", Fault::InternalError, LONG_DEADLINE)
+        .await;
+    assert_names_missing(
+        &incident,
+        &report,
+        &EC2_OPERATIONS,
+        true,
+        "ec2 DescribeInstances: InternalError",
+    );
+}
+
+#[tokio::test]
+async fn ec2_answering_503_leaves_a_report_that_names_describe_instances_unavailable() {
+    let rig = rig!("fault-ec2-503");
+    let (incident, report) = rig
+        .degraded("ec2", Fault::ServiceUnavailable, LONG_DEADLINE)
+        .await;
+    assert_names_missing(
+        &incident,
+        &report,
+        &EC2_OPERATIONS,
+        true,
+        "ec2 DescribeInstances: Unavailable",
+    );
+}
+
+#[tokio::test]
+async fn ec2_dropping_the_connection_leaves_a_report_that_names_describe_instances_unavailable() {
+    let rig = rig!("fault-ec2-drop");
+    let (incident, report) = rig.degraded("ec2", Fault::Drop, LONG_DEADLINE).await;
+    assert_names_missing(
+        &incident,
+        &report,
+        &EC2_OPERATIONS,
+        true,
+        "ec2 DescribeInstances:",
+    );
+}
+
+#[tokio::test]
+async fn ec2_answering_after_the_deadline_leaves_a_report_that_names_describe_instances_timed_out()
+{
+    let rig = rig!("fault-ec2-late");
+    let started = std::time::Instant::now();
+    let (incident, report) = rig
+        .degraded("ec2", Fault::Delay(OVERRUN), SHORT_DEADLINE)
+        .await;
+    assert_names_missing(
+        &incident,
+        &report,
+        &EC2_OPERATIONS,
+        false,
+        "timed out after 1000 ms",
+    );
+    // The deadline, not the 3 s delay, bounds the handler (publish and receive included).
+    assert!(started.elapsed() < OVERRUN + Duration::from_secs(10));
+}
+
+// CloudWatch: GetMetricData and DescribeAlarmHistory fail; the report keeps EC2's evidence.
+
+#[tokio::test]
+async fn cloudwatch_answering_500_leaves_a_report_that_names_get_metric_data_unavailable() {
+    let rig = rig!("fault-cw-500");
+    let (incident, report) = rig
+        .degraded("monitoring", Fault::InternalError, LONG_DEADLINE)
+        .await;
+    assert_names_missing(
+        &incident,
+        &report,
+        &CLOUDWATCH_OPERATIONS,
+        true,
+        "cloudwatch GetMetricData: InternalServiceFault",
+    );
+}
+
+#[tokio::test]
+async fn cloudwatch_answering_503_leaves_a_report_that_names_get_metric_data_unavailable() {
+    let rig = rig!("fault-cw-503");
+    let (incident, report) = rig
+        .degraded("monitoring", Fault::ServiceUnavailable, LONG_DEADLINE)
+        .await;
+    assert_names_missing(
+        &incident,
+        &report,
+        &CLOUDWATCH_OPERATIONS,
+        true,
+        "cloudwatch GetMetricData: ServiceUnavailable",
+    );
+}
+
+#[tokio::test]
+async fn cloudwatch_dropping_the_connection_leaves_a_report_that_names_get_metric_data_unavailable()
+{
+    let rig = rig!("fault-cw-drop");
+    let (incident, report) = rig.degraded("monitoring", Fault::Drop, LONG_DEADLINE).await;
+    assert_names_missing(
+        &incident,
+        &report,
+        &CLOUDWATCH_OPERATIONS,
+        true,
+        "cloudwatch GetMetricData:",
+    );
+}
+
+#[tokio::test]
+async fn cloudwatch_answering_after_the_deadline_leaves_a_report_that_names_get_metric_data_timed_out(
+) {
+    let rig = rig!("fault-cw-late");
+    let (incident, report) = rig
+        .degraded("monitoring", Fault::Delay(OVERRUN), SHORT_DEADLINE)
+        .await;
+    assert_names_missing(
+        &incident,
+        &report,
+        &CLOUDWATCH_OPERATIONS,
+        false,
+        "timed out after 1000 ms",
+    );
+}
+
+// SNS: the report cannot be delivered; the invocation must fail as retryable so Lambda delivers the event again.
+
+async fn publish_fails_retryably(name: &str, fault: Fault) {
+    let rig = rig!(name);
+    rig.proxy.inject("sns", fault);
+    let err = rig
+        .respond(LONG_DEADLINE)
+        .await
+        .expect_err("a report that was not delivered must fail the invocation");
+    assert!(
+        err.retryable(),
+        "sns {fault}: Lambda must retry the event: {err}"
+    );
+    let HandleError::Publish(e) = &err else {
+        panic!("sns {fault}: expected a publish error, got {err}")
+    };
+    assert_eq!((e.service, e.operation), ("sns", "Publish"));
+    assert!(e.retryable);
+    assert!(rig.proxy.requests().get("sns").is_some_and(|n| *n >= 1));
+    // Nothing half-delivered: the proxy never forwarded the Publish.
+    let got = rig
+        .emu
+        .notifications(&rig.queue, Duration::from_secs(2))
+        .await;
+    assert!(got.is_empty(), "sns {fault}: {got:?}");
+}
+
+#[tokio::test]
+async fn sns_answering_500_fails_the_invocation_as_retryable() {
+    publish_fails_retryably("fault-sns-500", Fault::InternalError).await;
+}
+
+#[tokio::test]
+async fn sns_answering_503_fails_the_invocation_as_retryable() {
+    publish_fails_retryably("fault-sns-503", Fault::ServiceUnavailable).await;
+}
+
+#[tokio::test]
+async fn sns_dropping_the_connection_fails_the_invocation_as_retryable() {
+    publish_fails_retryably("fault-sns-drop", Fault::Drop).await;
+}
+
+// One transient failure per service: the SDK's own retry absorbs it and the report is complete.
+
+async fn one_transient_503_is_absorbed(service: &str) {
+    let rig = rig!(&format!("fault-{service}-once"));
+    rig.proxy
+        .inject_times(service, Fault::ServiceUnavailable, 1);
+    let outcome = rig.respond(LONG_DEADLINE).await;
+    let Ok(Outcome::Reported(incident)) = outcome else {
+        panic!("{service}: {outcome:?}")
+    };
+    assert_eq!(rig.proxy.faulted(), 1);
+    assert!(
+        incident.facts.gaps().is_empty(),
+        "{service}: {:?}",
+        incident.facts.gaps()
+    );
+    let got = rig
+        .emu
+        .notifications(&rig.queue, Duration::from_secs(10))
+        .await;
+    assert_eq!(got.len(), 1, "{service}: one report, not two");
+}
+
+#[tokio::test]
+async fn one_transient_ec2_503_is_retried_by_the_sdk_and_leaves_no_gap() {
+    one_transient_503_is_absorbed("ec2").await;
+}
+
+#[tokio::test]
+async fn one_transient_cloudwatch_503_is_retried_by_the_sdk_and_leaves_no_gap() {
+    one_transient_503_is_absorbed("monitoring").await;
+}
+
+#[tokio::test]
+async fn one_transient_sns_503_is_retried_by_the_sdk_and_publishes_once() {
+    one_transient_503_is_absorbed("sns").await;
+}
