@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -52,6 +52,8 @@ pub enum EventError {
 }
 
 const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
+/// The longest period CloudWatch lets an alarm have.
+const MAX_PERIOD_SECS: u64 = 604_800;
 
 /// Parse raw bytes (the CLI path).
 pub fn parse_bytes(bytes: &[u8]) -> Result<Parsed, EventError> {
@@ -281,12 +283,14 @@ struct RawTriggeringState {
     timestamp: Option<String>,
 }
 
-/// Read CloudWatch's timestamps: `2025-07-20T12:20:28.989+0000`, or RFC 3339.
+/// Read CloudWatch's timestamps: `2025-07-20T12:20:28.989+0000`, or RFC 3339. Years outside 1970–9999 are
+/// unreadable: CloudWatch writes none, and date arithmetic near chrono's limits (`+262142-12-31…`) panics.
 pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
     DateTime::<FixedOffset>::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
         .or_else(|_| DateTime::parse_from_rfc3339(s))
         .ok()
         .map(|t| t.with_timezone(&Utc))
+        .filter(|t| (1970..=9999).contains(&t.year()))
 }
 
 fn convert(
@@ -332,12 +336,24 @@ fn convert(
                     (k, v)
                 })
                 .collect();
+            let period = match stat.period {
+                // No real alarm has one (period × evaluation periods ≤ 7 days), and the analysis adds periods to
+                // times: an absurd one is dropped like a missing one.
+                Some(p) if p > MAX_PERIOD_SECS => {
+                    warnings.push(format!(
+                        "metric {} has period {p} s, beyond CloudWatch's 7 days; using 60",
+                        quote(&id)
+                    ));
+                    60
+                }
+                p => p.unwrap_or(60),
+            };
             metrics.push(MetricRef {
                 id,
                 namespace: stat.metric.namespace.unwrap_or_default(),
                 name: stat.metric.name,
                 dimensions,
-                period: stat.period.unwrap_or(60),
+                period,
                 stat: stat.stat.unwrap_or_else(|| "Average".into()),
                 return_data,
             });

@@ -288,7 +288,13 @@ pub async fn gather(
     let ledger = async {
         match readers.ledger {
             None => Source::Unavailable(NO_LEDGER.into()),
-            Some(l) => deadline(limit, l.view(id, az.as_deref(), now)).await,
+            Some(l) => {
+                deadline(
+                    limit,
+                    l.view(&change.incident_key(), id, az.as_deref(), now),
+                )
+                .await
+            }
         }
     };
     let round_two = async {

@@ -140,6 +140,7 @@ fn outcome_without_acting(d: Decision) -> ActionOutcome {
         Decision::Off => ActionOutcome::ReportOnly,
         Decision::AdviceOnly => ActionOutcome::AdviceOnly,
         Decision::Held { action, holds } => ActionOutcome::Held { action, holds },
+        Decision::AlreadyDone { action, at } => ActionOutcome::AlreadyDone { action, at },
         Decision::DryRun { action } | Decision::Act { action } => ActionOutcome::Held {
             action,
             holds: vec![crate::remediation::Hold::LedgerUnavailable {

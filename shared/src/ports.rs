@@ -181,6 +181,7 @@ pub trait Ledger: Send + Sync {
     /// Recent actions on the instance, account-wide actions in the last hour, other impaired instances in the AZ.
     async fn view(
         &self,
+        incident_key: &str,
         instance_id: &str,
         availability_zone: Option<&str>,
         now: DateTime<Utc>,

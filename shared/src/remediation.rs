@@ -30,6 +30,8 @@ impl ActionKind {
 /// What the ledger knows about recent actions and impairments (gathered with the other facts).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LedgerView {
+    /// When an earlier delivery of this same incident acted (a retry after a failed publish).
+    pub this_incident_action: Option<DateTime<Utc>>,
     /// When ec2ops last acted on this instance, newest first (last 24 h).
     pub instance_actions: Vec<DateTime<Utc>>,
     /// Actions account-wide in the last hour.
@@ -91,6 +93,11 @@ pub enum Decision {
     DryRun { action: ActionKind },
     /// Act.
     Act { action: ActionKind },
+    /// An earlier delivery of this incident already acted: never twice.
+    AlreadyDone {
+        action: ActionKind,
+        at: DateTime<Utc>,
+    },
 }
 
 /// The action a finding calls for, if any.
@@ -129,6 +136,9 @@ pub fn decide(
     };
     if mode == RemediationMode::Off {
         return Decision::Off;
+    }
+    if let Some(at) = facts.ledger.get().and_then(|v| v.this_incident_action) {
+        return Decision::AlreadyDone { action, at };
     }
     let mut holds = Vec::new();
     match facts.found_instance() {

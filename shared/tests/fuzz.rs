@@ -133,6 +133,41 @@ const WORDS: &[&str] = &[
 /// Numbers at the edges of the types the parser reads into (u64 periods, f64 thresholds).
 const EDGE_NUMBERS: &[f64] = &[0.0, -0.0, -1.0, 1e308, -1e308, 5e-324, 4294967296.0];
 
+/// Periods at the edges of what CloudWatch allows and of the integer types the analysis converts them to.
+const EDGE_PERIODS: &[u64] = &[
+    0,
+    1,
+    10,
+    60,
+    86_400,
+    604_800,
+    604_801,
+    u32::MAX as u64,
+    i64::MAX as u64 - 59,
+    i64::MAX as u64,
+    i64::MAX as u64 + 1,
+    u64::MAX,
+];
+
+/// Timestamps chrono reads but date arithmetic cannot go much past, and the edges of what we accept.
+const EDGE_TIMESTAMPS: &[&str] = &[
+    "+262142-12-31T23:59:59.999+0000",
+    "+262143-01-01T00:00:00.000+0000",
+    "-262143-01-01T00:00:00.000+0000",
+    "-262144-01-01T00:00:00Z",
+    "+10000-01-01T00:00:00.000+0000",
+    "9999-12-31T23:59:59.999+0000",
+    "9999-12-31T23:59:59.999-2359",
+    "1970-01-01T00:00:00.000+0000",
+    "1969-12-31T23:59:59.999+0000",
+    "0000-01-01T00:00:00Z",
+    "2025-07-20T12:20:28.989+2400",
+    "2025-02-29T00:00:00.000+0000",
+    "2024-02-29T24:00:00.000+0000",
+    "2025-07-20T12:20:60.000+0000",
+    "2025-07-20T12:20:28.98999999999999999999+0000",
+];
+
 fn sample(name: &str) -> Value {
     let bytes = std::fs::read(support::events_dir().join(name)).expect("sample event");
     serde_json::from_slice(&bytes).expect("sample event is JSON")
@@ -179,6 +214,8 @@ fn json_leaf() -> impl Strategy<Value = Value> {
         // Long enough that an error echoing it would be too long to log.
         (hostile_short(), 300usize..3000).prop_map(|(seed, n)| Value::String(long(&seed, n))),
         prop::sample::select(WORDS).prop_map(Value::from),
+        prop::sample::select(EDGE_TIMESTAMPS).prop_map(Value::from),
+        prop::sample::select(EDGE_PERIODS).prop_map(Value::from),
     ]
 }
 
@@ -459,10 +496,15 @@ fn parse_sample_with(
     (parse(&event), facts)
 }
 
-/// `cases` per property; no regression files (a failure prints its minimal input; fixed ones become named tests).
+/// `cases` per property, no regression files: a failure prints its minimal input, and a fixed one becomes a named
+/// test below.
+/// `PROPTEST_CASES` overrides the count for a longer run.
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
-        cases,
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(cases),
         failure_persistence: None,
         ..ProptestConfig::default()
     }
@@ -555,17 +597,17 @@ proptest! {
     #[test]
     fn any_state_timestamp_parses_or_is_a_timestamp_error(
         base in prop::sample::select(BASES),
-        ts in prop_oneof![
-            any::<String>(),
-            "[+-]?[0-9]{1,7}-[0-9]{1,2}-[0-9]{1,2}T[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\\.[0-9]{0,12})?([+-][0-9]{4}|Z|[+-][0-9]{2}:[0-9]{2})?",
-        ],
+        ts in timestamp(),
         previous in any::<bool>(),
     ) {
         let mut event = sample(base);
         let field = if previous { "previousState" } else { "state" };
         detail_mut(&mut event)[field]["timestamp"] = ts.clone().into();
         match parse(&event) {
-            Ok(Parsed::Alarm(change)) => check_reports(&change, &facts_for(base))?,
+            Ok(Parsed::Alarm(change)) => {
+                check_reports(&change, &facts_for(base))?;
+                check_reports(&change, &Facts::unavailable("fuzz"))?;
+            }
             Err(e @ EventError::Timestamp { .. }) => {
                 check_line("error", &e.to_string())?;
                 let EventError::Timestamp { path, .. } = e else { unreachable!() };
@@ -574,6 +616,51 @@ proptest! {
             other => prop_assert!(false, "timestamp {ts:?} gave {other:?}"),
         }
     }
+
+    #[test]
+    fn any_datapoint_timestamp_is_read_or_skipped_with_a_warning(
+        base in prop::sample::select(&["alarm-action.json", "cpu-spike.json", "asg-cpu.json"][..]),
+        ts in timestamp(),
+    ) {
+        let mut event = sample(base);
+        let data = json!({
+            "threshold": 25.0,
+            "evaluatedDatapoints": [
+                {"timestamp": ts, "value": 97.0},
+                {"timestamp": "2025-07-20T12:19:00.000+0000", "value": 96.0}
+            ],
+            "triggeringAlarms": [{"arn": "arn:aws:cloudwatch:us-east-1:1:alarm:x", "state": {"value": "ALARM", "timestamp": ts}}]
+        });
+        detail_mut(&mut event)["state"]["reasonData"] = data.to_string().into();
+        let Ok(Parsed::Alarm(change)) = parse(&event) else {
+            return Err(TestCaseError::fail("a datapoint timestamp rejected the event"));
+        };
+        // Without gathered metrics the CPU rules read these datapoints.
+        check_reports(&change, &Facts::unavailable("fuzz"))?;
+    }
+
+    #[test]
+    fn any_metric_period_is_read_or_dropped_with_a_warning(
+        base in prop::sample::select(&["alarm-action.json", "cpu-spike.json", "asg-cpu.json", "metric-math.json"][..]),
+        period in prop_oneof![any::<u64>(), prop::sample::select(EDGE_PERIODS)],
+    ) {
+        let mut event = sample(base);
+        if let Some(Value::Array(metrics)) = detail_mut(&mut event).pointer_mut("/configuration/metrics") {
+            for m in metrics.iter_mut().filter(|m| m.get("metricStat").is_some()) {
+                m["metricStat"]["period"] = period.into();
+            }
+        }
+        check_parsed(parse(&event), &Facts::unavailable("fuzz"))?;
+        check_parsed(parse(&event), &facts_for(base))?;
+    }
+}
+
+fn timestamp() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        prop::sample::select(EDGE_TIMESTAMPS).prop_map(str::to_string),
+        "[+-]?[0-9]{1,7}-[0-9]{1,2}-[0-9]{1,2}T[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\\.[0-9]{0,12})?([+-][0-9]{4}|Z|[+-][0-9]{2}:[0-9]{2})?",
+    ]
 }
 
 #[test]
@@ -596,4 +683,56 @@ fn slack_commands_and_line_breaks_in_every_user_field_stay_inert() {
             "{base}: {email}"
         );
     }
+}
+
+#[test]
+fn a_timestamp_near_the_end_of_chrono_time_is_unreadable_rather_than_a_panic() {
+    // Caught by the timestamp property: chrono reads year +262142, and adding the respond-by time to it panicked.
+    for ts in [
+        "+262142-12-31T23:59:59.999+0000",
+        "-262143-01-01T00:00:00.000+0000",
+    ] {
+        let mut event = sample("cpu-spike.json");
+        event["detail"]["state"]["timestamp"] = ts.into();
+        let err = parse(&event).unwrap_err();
+        assert!(matches!(err, EventError::Timestamp { .. }), "{err}");
+    }
+}
+
+#[test]
+fn a_period_beyond_seven_days_is_dropped_with_a_warning_rather_than_overflowing() {
+    // Caught by the period property: the sustained-CPU rule adds the period to a duration and overflowed.
+    let mut event = sample("alarm-action.json");
+    event["alarmData"]["configuration"]["metrics"][0]["metricStat"]["period"] = i64::MAX.into();
+    let Ok(Parsed::Alarm(change)) = parse(&event) else {
+        panic!("the alarm is still reported");
+    };
+    assert_eq!(change.metrics[0].period, 60);
+    assert!(
+        change.warnings.iter().any(|w| w.contains("period")),
+        "{:?}",
+        change.warnings
+    );
+    check_reports(&change, &Facts::unavailable("fuzz")).unwrap();
+}
+
+#[test]
+fn a_custom_metric_name_can_neither_mention_the_channel_nor_break_the_title() {
+    // Caught by the hostile-text property: the headline quotes the metric name as our own text, unescaped.
+    let mut event = sample("ok-recovery.json");
+    event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["name"] =
+        "<!channel>\nINJECTED".into();
+    let Ok(Parsed::Alarm(change)) = parse(&event) else {
+        panic!("parses");
+    };
+    let (_, report, _) = compose(&change, &support::ok_recovery(), &Settings::default());
+    let title = render::chatbot(&report)["content"]["title"].clone();
+    assert!(
+        title
+            .as_str()
+            .unwrap()
+            .contains("&lt;!channel&gt; INJECTED"),
+        "{title}"
+    );
+    assert!(!render::email(&report).contains("\nINJECTED"));
 }

@@ -32,6 +32,7 @@ fn golden(
         Decision::Off => ActionOutcome::ReportOnly,
         Decision::AdviceOnly => ActionOutcome::AdviceOnly,
         Decision::Held { action, holds } => ActionOutcome::Held { action, holds },
+        Decision::AlreadyDone { action, at } => ActionOutcome::AlreadyDone { action, at },
         Decision::DryRun { action } => ActionOutcome::DryRun {
             action,
             allowed: true,

@@ -36,6 +36,13 @@ pub struct Emulator {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
+}
+
+/// moto's endpoint for DynamoDB (LocalStack community does not serve it here).
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| "http://127.0.0.1:5000".into())
 }
 
 impl Emulator {
@@ -63,7 +70,15 @@ impl Emulator {
             return None;
         }
         let config = config_for(&url).await;
+        // DynamoDB is served by moto on its own port (as AWS_ENDPOINT_URL_DYNAMODB routes it for the function).
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&config)
+                .endpoint_url(dynamodb_endpoint())
+                .build(),
+        );
         Some(Emulator {
+            dynamodb,
+            scheduler: aws_sdk_scheduler::Client::new(&config),
             ec2: aws_sdk_ec2::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             sns: aws_sdk_sns::Client::new(&config),
@@ -303,6 +318,62 @@ impl Emulator {
             }
         }
         out
+    }
+}
+
+impl Emulator {
+    /// A fresh ledger table (pk/sk strings, on-demand), as template.yaml defines it.
+    pub async fn ledger_table(&self) -> String {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let name = format!("ec2ops-ledger-{}", unique_suffix());
+        let attr = |n: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(n)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute")
+        };
+        let key = |n: &str, t: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .expect("key")
+        };
+        self.dynamodb
+            .create_table()
+            .table_name(&name)
+            .attribute_definitions(attr("pk"))
+            .attribute_definitions(attr("sk"))
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .expect("create_table");
+        name
+    }
+
+    /// The state of an instance (running, stopped, …).
+    pub async fn state(&self, id: &str) -> String {
+        let out = self
+            .ec2
+            .describe_instances()
+            .instance_ids(id)
+            .send()
+            .await
+            .expect("describe_instances");
+        out.reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find_map(|i| {
+                i.state()
+                    .and_then(|s| s.name())
+                    .map(|n| n.as_str().to_string())
+            })
+            .unwrap_or_default()
     }
 }
 

@@ -26,6 +26,8 @@ const EC2_OPERATIONS: [&str; 5] = [
     "DescribeVolumes",
 ];
 const CLOUDWATCH_OPERATIONS: [&str; 2] = ["GetMetricData", "DescribeAlarmHistory"];
+/// The proxy's error messages say this, so a gap can be traced to the injected fault.
+const INJECTED: &str = "fault injected by the ec2ops test proxy";
 
 /// The deadline of the delay cases, and the delay that overruns it.
 const SHORT_DEADLINE: Duration = Duration::from_secs(1);
@@ -139,24 +141,28 @@ impl Rig {
     }
 }
 
-fn gap_names(incident: &Incident) -> Vec<&'static str> {
-    incident.facts.gaps().into_iter().map(|(n, _)| n).collect()
-}
-
-/// The report names every lost source as unavailable; with `only`, nothing else is missing.
+/// The report names every `lost` source as unavailable with `reason`, and keeps the other service's evidence
+/// (`kept`): the fault does not leak beyond its service.
 fn assert_names_missing(
     incident: &Incident,
     report: &Notification,
     lost: &[&str],
-    only: bool,
+    kept: &[&str],
     reason: &str,
 ) {
-    let gaps = gap_names(incident);
+    let gaps = incident.facts.gaps();
+    let names: Vec<&str> = gaps.iter().map(|(n, _)| *n).collect();
     for op in lost {
-        assert!(gaps.contains(op), "{op} should be a gap: {gaps:?}");
+        assert!(names.contains(op), "{op} should be a gap: {gaps:?}");
     }
-    if only {
-        assert_eq!(gaps.len(), lost.len(), "only the faulted service: {gaps:?}");
+    for op in kept {
+        assert!(!names.contains(op), "{op} should have been kept: {gaps:?}");
+    }
+    for (name, why) in &gaps {
+        assert!(
+            lost.contains(name) || !why.contains(INJECTED),
+            "the fault leaked into {name}: {why}"
+        );
     }
     let text = &report.message;
     assert!(
@@ -200,7 +206,7 @@ async fn ec2_answering_500_leaves_a_report_that_names_describe_instances_unavail
         &incident,
         &report,
         &EC2_OPERATIONS,
-        true,
+        &["GetMetricData"],
         "ec2 DescribeInstances: InternalError",
     );
 }
@@ -215,7 +221,7 @@ async fn ec2_answering_503_leaves_a_report_that_names_describe_instances_unavail
         &incident,
         &report,
         &EC2_OPERATIONS,
-        true,
+        &["GetMetricData"],
         "ec2 DescribeInstances: Unavailable",
     );
 }
@@ -228,7 +234,7 @@ async fn ec2_dropping_the_connection_leaves_a_report_that_names_describe_instanc
         &incident,
         &report,
         &EC2_OPERATIONS,
-        true,
+        &["GetMetricData"],
         "ec2 DescribeInstances:",
     );
 }
@@ -245,7 +251,7 @@ async fn ec2_answering_after_the_deadline_leaves_a_report_that_names_describe_in
         &incident,
         &report,
         &EC2_OPERATIONS,
-        false,
+        &[],
         "timed out after 1000 ms",
     );
     // The deadline, not the 3 s delay, bounds the handler (publish and receive included).
@@ -264,7 +270,7 @@ async fn cloudwatch_answering_500_leaves_a_report_that_names_get_metric_data_una
         &incident,
         &report,
         &CLOUDWATCH_OPERATIONS,
-        true,
+        &["DescribeInstances"],
         "cloudwatch GetMetricData: InternalServiceFault",
     );
 }
@@ -279,7 +285,7 @@ async fn cloudwatch_answering_503_leaves_a_report_that_names_get_metric_data_una
         &incident,
         &report,
         &CLOUDWATCH_OPERATIONS,
-        true,
+        &["DescribeInstances"],
         "cloudwatch GetMetricData: ServiceUnavailable",
     );
 }
@@ -293,7 +299,7 @@ async fn cloudwatch_dropping_the_connection_leaves_a_report_that_names_get_metri
         &incident,
         &report,
         &CLOUDWATCH_OPERATIONS,
-        true,
+        &["DescribeInstances"],
         "cloudwatch GetMetricData:",
     );
 }
@@ -309,7 +315,7 @@ async fn cloudwatch_answering_after_the_deadline_leaves_a_report_that_names_get_
         &incident,
         &report,
         &CLOUDWATCH_OPERATIONS,
-        false,
+        &[],
         "timed out after 1000 ms",
     );
 }
@@ -367,10 +373,19 @@ async fn one_transient_503_is_absorbed(service: &str) {
         panic!("{service}: {outcome:?}")
     };
     assert_eq!(rig.proxy.faulted(), 1);
+    let gaps = incident.facts.gaps();
     assert!(
-        incident.facts.gaps().is_empty(),
-        "{service}: {:?}",
-        incident.facts.gaps()
+        gaps.iter().all(|(_, why)| !why.contains(INJECTED)),
+        "{service}: the retry should have hidden the fault: {gaps:?}"
+    );
+    let primary = if service == "monitoring" {
+        "GetMetricData"
+    } else {
+        "DescribeInstances"
+    };
+    assert!(
+        gaps.iter().all(|(name, _)| *name != primary),
+        "{service}: {gaps:?}"
     );
     let got = rig
         .emu

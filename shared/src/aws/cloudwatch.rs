@@ -100,13 +100,14 @@ impl MetricReader for CloudWatchReader {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<AlarmHistory, AwsError> {
+        // No StartDate/EndDate in the request: the newest 100 state updates, filtered here. (LocalStack's filter
+        // compares naive and aware datetimes and fails once its own evaluator has written history; AWS keeps
+        // 30 days, so 100 items cover a 7-day recurrence count unless the alarm flaps more than that.)
         let out = self
             .client
             .describe_alarm_history()
             .alarm_name(alarm_name)
             .history_item_type(HistoryItemType::StateUpdate)
-            .start_date(to_smithy(since))
-            .end_date(to_smithy(until))
             .max_records(100)
             .send()
             .await
@@ -121,6 +122,7 @@ impl MetricReader for CloudWatchReader {
                         summary: i.history_summary().unwrap_or_default().to_string(),
                     })
                 })
+                .filter(|i| i.at >= since && i.at <= until)
                 .collect(),
         })
     }

@@ -125,6 +125,27 @@ impl DynamoLedger {
     }
 }
 
+impl DynamoLedger {
+    /// When the action of an incident was recorded, if it was.
+    async fn action_at(&self, incident_key: &str) -> Result<Option<DateTime<Utc>>, AwsError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("action#{incident_key}")))
+            .key("sk", s("-"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("dynamodb", "GetItem", e))?;
+        Ok(out
+            .item()
+            .and_then(|i| i.get("at"))
+            .and_then(|v| v.as_s().ok())
+            .and_then(|t| time_of(t)))
+    }
+}
+
 fn time_of(sk: &str) -> Option<DateTime<Utc>> {
     let t = sk.split('#').next()?;
     DateTime::parse_from_rfc3339(t)
@@ -167,6 +188,7 @@ impl Ledger for DynamoLedger {
 
     async fn view(
         &self,
+        incident_key: &str,
         instance_id: &str,
         availability_zone: Option<&str>,
         now: DateTime<Utc>,
@@ -182,7 +204,8 @@ impl Ledger for DynamoLedger {
                 None => Ok(Vec::new()),
             }
         };
-        let (instance, account, az) = tokio::try_join!(instance, account, az)?;
+        let (instance, account, az, this) =
+            tokio::try_join!(instance, account, az, self.action_at(incident_key))?;
         let mut instance_actions: Vec<DateTime<Utc>> =
             instance.iter().filter_map(|k| time_of(k)).collect();
         instance_actions.sort_by(|a, b| b.cmp(a));
@@ -194,6 +217,7 @@ impl Ledger for DynamoLedger {
         az_impaired.sort();
         az_impaired.dedup();
         Ok(LedgerView {
+            this_incident_action: this,
             instance_actions,
             account_actions_last_hour: account.len(),
             az_impaired,
@@ -214,23 +238,7 @@ impl Ledger for DynamoLedger {
         once.insert("instance".into(), s(&action.instance_id));
         once.insert("action".into(), s(action.action.as_str()));
         if !self.put_once(once, "PutItem").await? {
-            let earlier = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key("pk", s(format!("action#{key}")))
-                .key("sk", s("-"))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| aws_error("dynamodb", "GetItem", e))?;
-            let at = earlier
-                .item()
-                .and_then(|i| i.get("at"))
-                .and_then(|v| v.as_s().ok())
-                .and_then(|t| time_of(t))
-                .unwrap_or(action.at);
-            return Ok(Some(at));
+            return Ok(Some(self.action_at(key).await?.unwrap_or(action.at)));
         }
         let sk = format!("{}#{key}", stamp(action.at));
         let history = item(
