@@ -6,7 +6,7 @@ use serde_json::Value;
 use tracing::{info, instrument, warn};
 
 use crate::analyze::{assess, Assessment, RuleId};
-use crate::config::{ConfigError, RemediationMode, Settings};
+use crate::config::{ConfigError, Settings};
 use crate::event::{parse, EventError, Parsed};
 use crate::facts::{Facts, InstanceLookup, Source};
 use crate::gather::{gather, Readers};
@@ -477,9 +477,4 @@ fn flatten<T>(
         Ok(Err(e)) => Source::Unavailable(e.to_string()),
         Err(_) => Source::Unavailable(format!("timed out after {} ms", limit.as_millis())),
     }
-}
-
-/// Whether the settings let ec2ops act at all (for logs at cold start).
-pub fn acting_enabled(settings: &Settings) -> bool {
-    settings.remediation != RemediationMode::Off && settings.ledger_table.is_some()
 }
