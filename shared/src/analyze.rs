@@ -475,7 +475,7 @@ fn cpu_shape(points: &[(DateTime<Utc>, f64)], period: i64, threshold: f64, out: 
     }
     let run_points = &points[points.len() - run..];
     let run_start = run_points[0].0;
-    let minutes = ((last_at - run_start).num_seconds() + period) / 60;
+    let minutes = (last_at - run_start).num_seconds().saturating_add(period) / 60;
     if minutes >= SUSTAINED_MINUTES {
         let lowest = run_points
             .iter()

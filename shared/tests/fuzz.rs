@@ -18,8 +18,8 @@ use serde_json::{json, Number, Value};
 /// Errors and warnings are logged and kept with the failed event: one line, never an echo of a huge input.
 const MAX_LINE_CHARS: usize = 300;
 
-/// Events the hostile-text properties start from, with the facts gather would return for them (`None`: every
-/// source unavailable, the degraded path).
+/// Events the hostile-text properties start from; [`facts_for`] gives each its support scenario's facts, or every
+/// source unavailable (the degraded path).
 const BASES: &[&str] = &[
     "cpu-spike.json",
     "alarm-action.json",
@@ -112,6 +112,12 @@ const KEYS: &[&str] = &[
     "expression",
     "label",
     "returnData",
+    "incident_key",
+    "thread_id",
+    "instance_id",
+    "action",
+    "acted_at",
+    "alarm_name",
 ];
 
 const WORDS: &[&str] = &[
@@ -128,6 +134,10 @@ const WORDS: &[&str] = &[
     "arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:x",
     "ANOMALY_DETECTION_BAND(m1, 2)",
     "{\"threshold\":25.0,\"recentDatapoints\":[39.58]}",
+    "ec2ops",
+    "ec2ops.verify",
+    "Reboot",
+    "StopStart",
 ];
 
 /// Numbers at the edges of the types the parser reads into (u64 periods, f64 thresholds).
@@ -411,6 +421,8 @@ fn check_parsed(parsed: Result<Parsed, EventError>, facts: &Facts) -> Result<(),
             Ok(())
         }
         Ok(Parsed::Alarm(change)) => check_reports(&change, facts),
+        // ec2ops's own verification request: nothing to render from the event itself.
+        Ok(Parsed::Verify(_)) => Ok(()),
     }
 }
 
@@ -519,14 +531,14 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_json_under_the_alarm_envelope_parses_or_fails_cleanly(
+    fn arbitrary_json_under_each_envelope_parses_or_fails_cleanly(
         detail in json_value(),
-        action in any::<bool>(),
+        envelope in 0..3,
     ) {
-        let event = if action {
-            json!({"source": "aws.cloudwatch", "alarmArn": "arn:aws:cloudwatch:us-east-1:1:alarm:x", "alarmData": detail})
-        } else {
-            json!({"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change", "detail": detail})
+        let event = match envelope {
+            0 => json!({"source": "aws.cloudwatch", "alarmArn": "arn:aws:cloudwatch:us-east-1:1:alarm:x", "alarmData": detail}),
+            1 => json!({"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change", "detail": detail}),
+            _ => json!({"source": "ec2ops", "detail-type": "ec2ops.verify", "detail": detail}),
         };
         check_parsed(parse(&event), &Facts::unavailable("fuzz"))?;
     }

@@ -4,7 +4,8 @@
 use serde_yaml::Value;
 
 fn template_text() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).expect("template.yaml")
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
+        .expect("template.yaml")
 }
 
 fn template() -> Value {
@@ -33,7 +34,10 @@ fn statements(v: &Value, out: &mut Vec<Value>) {
 fn actions(statement: &Value) -> Vec<String> {
     match statement.get("Action") {
         Some(Value::String(a)) => vec![a.clone()],
-        Some(Value::Sequence(list)) => list.iter().filter_map(|a| a.as_str().map(str::to_string)).collect(),
+        Some(Value::Sequence(list)) => list
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect(),
         _ => vec![],
     }
 }
@@ -41,7 +45,10 @@ fn actions(statement: &Value) -> Vec<String> {
 fn opt_in_tag() -> String {
     let t = template();
     let vars = &t["Resources"]["ResponderFunction"]["Properties"]["Environment"]["Variables"];
-    vars["EC2OPS_OPT_IN_TAG"].as_str().expect("EC2OPS_OPT_IN_TAG is a literal").to_string()
+    vars["EC2OPS_OPT_IN_TAG"]
+        .as_str()
+        .expect("EC2OPS_OPT_IN_TAG is a literal")
+        .to_string()
 }
 
 #[test]
@@ -64,20 +71,34 @@ fn mutating_ec2_actions_are_allowed_only_on_opted_in_instances() {
         for a in actions(s) {
             assert_ne!(a, "*", "a wildcard action: {s:?}");
             assert_ne!(a, "ec2:*", "a wildcard EC2 action: {s:?}");
-            let Some(op) = a.strip_prefix("ec2:") else { continue };
+            let Some(op) = a.strip_prefix("ec2:") else {
+                continue;
+            };
             if op.starts_with("Describe") || op.starts_with("Get") {
                 continue;
             }
             mutating_seen += 1;
             let value = &s["Condition"]["StringEquals"][tag_condition.as_str()];
-            assert_eq!(value.as_str(), Some("true"), "{a} is allowed without the {tag_condition} condition: {s:?}");
+            assert_eq!(
+                value.as_str(),
+                Some("true"),
+                "{a} is allowed without the {tag_condition} condition: {s:?}"
+            );
             assert!(
-                ["ec2:RebootInstances", "ec2:StopInstances", "ec2:StartInstances"].contains(&a.as_str()),
+                [
+                    "ec2:RebootInstances",
+                    "ec2:StopInstances",
+                    "ec2:StartInstances"
+                ]
+                .contains(&a.as_str()),
                 "unexpected EC2 write permission {a}"
             );
         }
     }
-    assert_eq!(mutating_seen, 3, "reboot, stop and start are granted (under the condition)");
+    assert_eq!(
+        mutating_seen, 3,
+        "reboot, stop and start are granted (under the condition)"
+    );
 }
 
 #[test]
@@ -91,7 +112,10 @@ fn sam_builds_the_responder_binary_with_cargo_lambda_on_al2023() {
     assert!(t.contains("BuildMethod: rust-cargolambda"));
     assert!(t.contains("Binary: responder"));
     assert!(t.contains("provided.al2023"));
-    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../functions/responder/Cargo.toml"))
-        .expect("manifest");
+    let manifest = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../functions/responder/Cargo.toml"
+    ))
+    .expect("manifest");
     assert!(manifest.contains("name = \"responder\""));
 }

@@ -199,8 +199,9 @@ fn recommended(
     }
 }
 
+/// The alarm's metric name or expression label: user-defined text, so bounded (and escaped on output, like all text).
 fn metric_label(change: &AlarmChange) -> String {
-    change.metric_name().unwrap_or("metric").to_string()
+    text::sanitize(change.metric_name().unwrap_or("metric"), 64)
 }
 
 fn headline(cx: &Ctx<'_>) -> String {

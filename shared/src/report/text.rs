@@ -282,6 +282,26 @@ mod tests {
     }
 
     #[test]
+    fn code_and_our_own_text_get_slacks_entities_and_stay_on_one_line() {
+        // Our text quotes metric names and code quotes alarm names: both are user-defined.
+        let l = Line::new().t("CPU > 25%\n").c("aws x --name '<!channel>'");
+        assert_eq!(
+            l.markdown(),
+            "CPU &gt; 25% `aws x --name '&lt;!channel&gt;'`"
+        );
+        assert_eq!(l.plain(), "CPU > 25% aws x --name '<!channel>'");
+    }
+
+    #[test]
+    fn sanitize_reads_no_further_than_it_keeps_yet_marks_every_cut() {
+        assert_eq!(sanitize("  ab  ", 2), "ab");
+        assert_eq!(sanitize("  ab  c", 2), "a…");
+        assert_eq!(sanitize("ab \n\t ", 2), "ab");
+        assert_eq!(sanitize(&format!("{}x", " ".repeat(10)), 1), "x");
+        assert_eq!(sanitize("", 0), "");
+    }
+
+    #[test]
     fn user_text_loses_control_characters_and_is_bounded() {
         let s = sanitize("line1\nline2\t\u{7}", 100);
         assert_eq!(s, "line1 line2");

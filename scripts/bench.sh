@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Benchmark suite (BENCHMARKS.md): cold start against a Python/boto3 peer, critical-path depth through the latency
+# proxy, peak memory of one real invocation, package size, and a storm of duplicate and distinct alarm deliveries.
+# Builds the release binaries once, starts the local emulator, prints the machine and a Markdown table.
+#
+#   scripts/bench.sh                       # everything
+#   scripts/bench.sh --only cold,package   # some figures; any other argument goes to the bench binary (--help)
+#   BENCH_ALT="CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1" scripts/bench.sh
+#                                          # also build the responder with these profile overrides into
+#                                          # target/bench-alt and compare its size and cold start in the same run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "bench: building release binaries (responder, bench)" >&2
+cargo build --release --locked -p ec2ops-responder -p ec2ops-tests --bin responder --bin bench
+
+alt_args=()
+if [ -n "${BENCH_ALT:-}" ]; then
+  echo "bench: building the alternative profile: $BENCH_ALT" >&2
+  # A separate target dir: the overrides change every crate's build, and must not evict target/release.
+  # shellcheck disable=SC2086 # BENCH_ALT is a list of VAR=value words
+  env $BENCH_ALT cargo build --release --locked -p ec2ops-responder --bin responder --target-dir target/bench-alt
+  alt_args=(--alt target/bench-alt/release/responder --alt-label "$BENCH_ALT")
+fi
+
+scripts/emulator.sh start
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+echo
+echo "Machine: $(nproc) cores, $(uname -srm), CPU: ${cpu:-unknown}, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "Release profile: $(awk '/^\[profile.release\]/{f=1;next} /^\[/{f=0} f&&NF' Cargo.toml | paste -sd, -)"
+echo
+target/release/bench ${alt_args[@]+"${alt_args[@]}"} "$@"
