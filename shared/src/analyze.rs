@@ -20,6 +20,10 @@ pub enum RuleId {
     CpuSustained,
     CpuSpike,
     NetLeadsCpu,
+    Mem,
+    Disk,
+    EbsBurst,
+    SecSuspect,
 }
 
 impl RuleId {
@@ -34,6 +38,10 @@ impl RuleId {
             RuleId::CpuSustained => "CPU-SUSTAINED",
             RuleId::CpuSpike => "CPU-SPIKE",
             RuleId::NetLeadsCpu => "NET-LEADS-CPU",
+            RuleId::Mem => "MEM",
+            RuleId::Disk => "DISK",
+            RuleId::EbsBurst => "EBS-BURST",
+            RuleId::SecSuspect => "SEC-SUSPECT",
         }
     }
 }
@@ -41,6 +49,7 @@ impl RuleId {
 /// The numbers behind a finding; the renderer turns them into a sentence in the report's language.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Detail {
+    Pressure(Pressure),
     /// `state` is `None` when the instance does not exist any more.
     Gone {
         state: Option<String>,
@@ -72,6 +81,23 @@ pub enum Detail {
         factor: f64,
         net_at: DateTime<Utc>,
         cpu_at: DateTime<Utc>,
+    },
+}
+
+/// Memory, disk and burst details (split out to keep [`Detail`] readable).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Pressure {
+    /// CWAgent `mem_used_percent` above 85 %.
+    Memory { percent: f64 },
+    /// CWAgent `disk_used_percent` above 90 % on `path`.
+    Disk { path: String, percent: f64 },
+    /// gp2 `BurstBalance` below 20 %.
+    Burst { volume: String, percent: f64 },
+    /// Sustained CPU, heavy outbound traffic and an admin port open to the world.
+    Suspect {
+        net_out: f64,
+        factor: f64,
+        ports: Vec<i32>,
     },
 }
 
@@ -127,6 +153,8 @@ pub enum Reason {
     SingleBreach,
     CpuSpike,
     CreditsExhausted,
+    SecuritySuspect,
+    ResourcePressure,
     Production { environment: String },
     ProductionAssumedUntagged,
     ProductionAssumedUnknownInstance,
@@ -169,6 +197,9 @@ impl Assessment {
 }
 
 const SUSTAINED_MINUTES: i64 = 5;
+const MEM_PERCENT: f64 = 85.0;
+const DISK_PERCENT: f64 = 90.0;
+const BURST_PERCENT: f64 = 20.0;
 /// Impaired instances in one AZ within 10 minutes that point to an AWS-side event.
 pub const AZ_EVENT_INSTANCES: usize = 3;
 const DEFAULT_CPU_THRESHOLD: f64 = 80.0;
@@ -188,6 +219,8 @@ pub fn assess(change: &AlarmChange, facts: &Facts) -> Assessment {
         cpu_credits(change, facts, &mut findings);
         cpu_shape(&cpu, period, cpu_threshold, &mut findings);
         net_leads_cpu(&cpu, facts, cpu_threshold, &mut findings);
+        pressure(change, facts, &mut findings);
+        sec_suspect(facts, &mut findings);
     }
     findings.sort_by_key(|f| f.rule);
 
@@ -450,6 +483,143 @@ fn cpu_credits(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
     }
 }
 
+fn series_last(facts: &Facts, role: Role) -> Option<(DateTime<Utc>, f64, String)> {
+    let s = facts.metrics.get().and_then(|m| m.get(role))?;
+    s.last().map(|(t, v)| (t, v, s.label.clone()))
+}
+
+/// The last value of a series of the window, or of the alarm's own datapoints when the alarm is on that metric.
+fn last_of(
+    change: &AlarmChange,
+    facts: &Facts,
+    role: Role,
+    metric: &str,
+) -> Option<(DateTime<Utc>, f64, String)> {
+    if let Some(found) = series_last(facts, role) {
+        return Some(found);
+    }
+    if change.primary_metric().is_some_and(|m| m.name == metric) {
+        let label = change
+            .primary_metric()
+            .and_then(|m| m.dimensions.get("path").cloned())
+            .map(|p| format!("{metric} {p}"))
+            .unwrap_or_else(|| metric.to_string());
+        return change
+            .evaluated_values()
+            .last()
+            .map(|(t, v)| (*t, *v, label));
+    }
+    None
+}
+
+/// MEM, DISK, EBS-BURST: the agent's memory and disk metrics and gp2 burst balances.
+fn pressure(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
+    if let Some((at, v, _)) = last_of(change, facts, Role::Memory, "mem_used_percent") {
+        if v > MEM_PERCENT {
+            out.push(Finding {
+                rule: RuleId::Mem,
+                detail: Detail::Pressure(Pressure::Memory { percent: v }),
+                evidence: vec![format!("{} mem_used_percent {v:.1}%", hhmm(at))],
+            });
+        }
+    }
+    let mut disks: Vec<(DateTime<Utc>, f64, String)> = (0..3)
+        .filter_map(|n| series_last(facts, Role::Disk(n)))
+        .collect();
+    if disks.is_empty() {
+        disks.extend(last_of(change, facts, Role::Disk(0), "disk_used_percent"));
+    }
+    disks.sort_by(|a, b| b.1.total_cmp(&a.1));
+    if let Some((_, v, label)) = disks.first().cloned() {
+        if v > DISK_PERCENT {
+            let path = label
+                .split_once(' ')
+                .map(|(_, p)| p.to_string())
+                .unwrap_or_else(|| "?".into());
+            out.push(Finding {
+                rule: RuleId::Disk,
+                detail: Detail::Pressure(Pressure::Disk { path, percent: v }),
+                evidence: disks
+                    .iter()
+                    .map(|(t, v, l)| format!("{} {l} {v:.1}%", hhmm(*t)))
+                    .collect(),
+            });
+        }
+    }
+    let mut bursts: Vec<(DateTime<Utc>, f64, String)> = (0..2)
+        .filter_map(|n| series_last(facts, Role::Burst(n)))
+        .collect();
+    if bursts.is_empty() {
+        bursts.extend(last_of(change, facts, Role::Burst(0), "BurstBalance"));
+    }
+    bursts.sort_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some((at, v, label)) = bursts.first().cloned() {
+        if v < BURST_PERCENT {
+            let volume = label
+                .split_once(' ')
+                .map(|(_, p)| p.to_string())
+                .unwrap_or_else(|| "?".into());
+            out.push(Finding {
+                rule: RuleId::EbsBurst,
+                detail: Detail::Pressure(Pressure::Burst { volume, percent: v }),
+                evidence: vec![format!("{} {label} {v:.1}%", hhmm(at))],
+            });
+        }
+    }
+}
+
+/// SEC-SUSPECT: sustained CPU, outbound traffic far above its usual level, and SSH/RDP open to the world — the
+/// shape of a cryptominer or a data exfiltration on a compromised host.
+fn sec_suspect(facts: &Facts, out: &mut Vec<Finding>) {
+    if !out.iter().any(|f| f.rule == RuleId::CpuSustained) {
+        return;
+    }
+    let Some(net) = facts.metrics.get().and_then(|m| m.get(Role::NetworkOut)) else {
+        return;
+    };
+    let values = net.values();
+    if values.len() < 6 {
+        return;
+    }
+    let (before, recent) = values.split_at(values.len() - 5);
+    let (Some(base), Some(now)) = (median(before), median(recent)) else {
+        return;
+    };
+    let factor = now / base.max(1.0);
+    let ports: Vec<i32> = facts
+        .security_groups
+        .get()
+        .map(|groups| {
+            [22, 3389]
+                .into_iter()
+                .filter(|p| {
+                    groups
+                        .iter()
+                        .any(|g| g.world_open.iter().any(|r| r.covers(*p)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if factor >= 5.0 && now >= 50_000_000.0 && !ports.is_empty() {
+        out.push(Finding {
+            rule: RuleId::SecSuspect,
+            detail: Detail::Pressure(Pressure::Suspect {
+                net_out: now,
+                factor,
+                ports: ports.clone(),
+            }),
+            evidence: vec![
+                format!(
+                    "NetworkOut median of the last 5 min {:.1} MB/min (x{factor:.0} before)",
+                    now / 1e6
+                ),
+                format!("world-open admin ports: {ports:?}"),
+                "CPU-SUSTAINED".into(),
+            ],
+        });
+    }
+}
+
 fn median(values: &[f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
@@ -649,6 +819,17 @@ fn priority(
                 }
             } else if matches!(change.kind, AlarmKind::Composite { .. }) {
                 reasons.push(Reason::CompositeAlarm);
+                if prod {
+                    Priority::P1
+                } else {
+                    Priority::P2
+                }
+            } else if has(RuleId::SecSuspect) {
+                // A possible compromise spreads: high priority whatever the environment.
+                reasons.push(Reason::SecuritySuspect);
+                Priority::P1
+            } else if has(RuleId::Mem) || has(RuleId::Disk) || has(RuleId::EbsBurst) {
+                reasons.push(Reason::ResourcePressure);
                 if prod {
                     Priority::P1
                 } else {

@@ -136,6 +136,10 @@ pub enum Role {
     StatusEbs,
     CpuCredits,
     Memory,
+    /// CWAgent `disk_used_percent` of the n-th filesystem requested (label = its path).
+    Disk(u8),
+    /// `AWS/EBS` `BurstBalance` of the n-th gp2 volume requested (label = its volume id).
+    Burst(u8),
 }
 
 /// One series of the window, oldest first.

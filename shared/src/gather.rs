@@ -9,8 +9,10 @@ use chrono::{DateTime, DurationRound, Utc};
 use tracing::{instrument, warn};
 
 use crate::config::Settings;
+use crate::facts::VolumeFacts;
 use crate::facts::{Facts, InstanceLookup, MetricWindow, Role, Series, Source};
 use crate::model::{AlarmChange, AlarmKind};
+use crate::ports::AgentMetric;
 use crate::ports::{
     AwsError, InstanceReader, Ledger, MetricData, MetricQuery, MetricReader, QueryKind,
     WindowRequest,
@@ -51,6 +53,88 @@ fn stat(namespace: &str, name: &str, instance: &str, stat: &str) -> QueryKind {
 /// Plan the one GetMetricData call: the alarm's own metric (or metric-math expression with its members), then the
 /// correlated metrics of the primary instance, deduplicated, at most [`MAX_METRICS`].
 pub fn plan_window(change: &AlarmChange, window: chrono::Duration) -> WindowRequest {
+    plan_window_with(change, window, &[], &[])
+}
+
+/// CWAgent memory with its real dimensions, disks (root first) and gp2 burst balances, in the order they are worth
+/// a place in the 12-metric budget.
+fn discovered(
+    agent: &[AgentMetric],
+    volumes: &[VolumeFacts],
+) -> (Option<QueryKind>, Vec<(Role, String, QueryKind)>) {
+    let agent_stat = |m: &AgentMetric| QueryKind::Stat {
+        namespace: "CWAgent".into(),
+        name: m.name.clone(),
+        dimensions: m.dimensions.clone(),
+        stat: "Maximum".into(),
+    };
+    let memory = agent
+        .iter()
+        .find(|m| m.name == "mem_used_percent")
+        .map(|m| QueryKind::Stat {
+            namespace: "CWAgent".into(),
+            name: m.name.clone(),
+            dimensions: m.dimensions.clone(),
+            stat: "Average".into(),
+        });
+    let mut disks: Vec<&AgentMetric> = agent
+        .iter()
+        .filter(|m| m.name == "disk_used_percent")
+        .collect();
+    // The root filesystem first, then by path; skip pseudo filesystems.
+    disks.retain(|m| {
+        !matches!(
+            m.dimensions.get("fstype").map(String::as_str),
+            Some("tmpfs" | "devtmpfs" | "overlay" | "squashfs")
+        )
+    });
+    disks.sort_by_key(|m| {
+        let path = m.dimensions.get("path").cloned().unwrap_or_default();
+        (path != "/", path)
+    });
+    let bursts: Vec<&VolumeFacts> = volumes.iter().filter(|v| v.volume_type == "gp2").collect();
+    let mut out = Vec::new();
+    let mut d = disks.iter().take(3).enumerate();
+    let mut b = bursts.iter().take(2).enumerate();
+    // Interleave: root disk, first gp2 volume, next disk, next volume, last disk.
+    loop {
+        let mut added = false;
+        if let Some((i, m)) = d.next() {
+            let path = m
+                .dimensions
+                .get("path")
+                .cloned()
+                .unwrap_or_else(|| "?".into());
+            out.push((Role::Disk(i as u8), path, agent_stat(m)));
+            added = true;
+        }
+        if let Some((i, v)) = b.next() {
+            out.push((
+                Role::Burst(i as u8),
+                v.id.clone(),
+                QueryKind::Stat {
+                    namespace: "AWS/EBS".into(),
+                    name: "BurstBalance".into(),
+                    dimensions: BTreeMap::from([("VolumeId".to_string(), v.id.clone())]),
+                    stat: "Minimum".into(),
+                },
+            ));
+            added = true;
+        }
+        if !added {
+            break;
+        }
+    }
+    (memory, out)
+}
+
+/// Plan the window with what round one discovered: the instance's CWAgent metrics and its volumes.
+pub fn plan_window_with(
+    change: &AlarmChange,
+    window: chrono::Duration,
+    agent: &[AgentMetric],
+    volumes: &[VolumeFacts],
+) -> WindowRequest {
     // End on the minute after the transition so the transition's own minute is inside the window.
     let end = change
         .state
@@ -115,6 +199,7 @@ pub fn plan_window(change: &AlarmChange, window: chrono::Duration) -> WindowRequ
         }
     }
 
+    let (memory, extra) = discovered(agent, volumes);
     if let Some(id) = change.primary_instance() {
         let correlated = [
             (
@@ -155,7 +240,9 @@ pub fn plan_window(change: &AlarmChange, window: chrono::Duration) -> WindowRequ
             (
                 Role::Memory,
                 "x_mem",
-                stat("CWAgent", "mem_used_percent", id, "Average"),
+                memory
+                    .clone()
+                    .unwrap_or_else(|| stat("CWAgent", "mem_used_percent", id, "Average")),
             ),
         ];
         for (role, qid, kind) in correlated {
@@ -169,6 +256,17 @@ pub fn plan_window(change: &AlarmChange, window: chrono::Duration) -> WindowRequ
             }
             queries.push(MetricQuery {
                 id: qid.into(),
+                roles: vec![role],
+                kind,
+                return_data: true,
+            });
+        }
+        for (n, (role, _label, kind)) in extra.into_iter().enumerate() {
+            if queries.len() >= MAX_METRICS {
+                break;
+            }
+            queries.push(MetricQuery {
+                id: format!("x_extra{n}"),
                 roles: vec![role],
                 kind,
                 return_data: true,
@@ -192,7 +290,13 @@ pub fn assemble(request: &WindowRequest, data: &MetricData) -> MetricWindow {
             continue;
         };
         let label = match &q.kind {
-            QueryKind::Stat { name, .. } => name.clone(),
+            // A disk is known by its path, a volume by its id.
+            QueryKind::Stat {
+                name, dimensions, ..
+            } => match dimensions.get("path").or(dimensions.get("VolumeId")) {
+                Some(d) => format!("{name} {d}"),
+                None => name.clone(),
+            },
             QueryKind::Expression { label, expression } => {
                 label.clone().unwrap_or_else(|| expression.clone())
             }
@@ -243,10 +347,10 @@ pub async fn gather(
     now: DateTime<Utc>,
 ) -> Facts {
     let limit = settings.source_timeout;
-    let request = plan_window(change, settings.metric_window);
     let history_until = change.state.at.max(now);
     let history_since = change.state.at - chrono::Duration::days(HISTORY_DAYS);
-    let window = async {
+    let window = |agent: Vec<AgentMetric>, volumes: Vec<VolumeFacts>| async move {
+        let request = plan_window_with(change, settings.metric_window, &agent, &volumes);
         if request.queries.is_empty() {
             Source::Unavailable("the alarm has no metric to chart (composite alarm)".into())
         } else {
@@ -264,7 +368,7 @@ pub async fn gather(
     );
 
     let Some(id) = change.primary_instance() else {
-        let (metrics, history) = tokio::join!(window, history);
+        let (metrics, history) = tokio::join!(window(Vec::new(), Vec::new()), history);
         let none = "the alarm names no instance";
         return Facts {
             metrics,
@@ -273,13 +377,17 @@ pub async fn gather(
         };
     };
 
-    let (instance, status, volumes, metrics, history) = tokio::join!(
+    // Round one: everything that needs only the instance id.
+    let (instance, status, volumes, agent, history) = tokio::join!(
         deadline(limit, readers.ec2.instance(id)),
         deadline(limit, readers.ec2.instance_status(id)),
         deadline(limit, readers.ec2.volumes(id)),
-        window,
+        deadline(limit, readers.metrics.agent_metrics(id)),
         history,
     );
+    // Without the agent list, memory is still asked for with the InstanceId dimension alone (the agent's default).
+    let agent = agent.get().cloned().unwrap_or_default();
+    let gp2 = volumes.get().cloned().unwrap_or_default();
 
     let az = match &instance {
         Source::Available(InstanceLookup::Found(i)) => i.availability_zone.clone(),
@@ -322,7 +430,9 @@ pub async fn gather(
             }
         }
     };
-    let ((instance_type, security_groups), ledger) = tokio::join!(round_two, ledger);
+    // Round two: what needs round one's answers, the metric window among them.
+    let ((instance_type, security_groups), ledger, metrics) =
+        tokio::join!(round_two, ledger, window(agent, gp2));
 
     Facts {
         instance,

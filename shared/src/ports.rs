@@ -89,10 +89,19 @@ pub trait InstanceReader: Send + Sync {
     async fn volumes(&self, instance_id: &str) -> Result<Vec<VolumeFacts>, AwsError>;
 }
 
+/// A CloudWatch agent metric the instance publishes, with its full dimension set (ListMetrics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentMetric {
+    pub name: String,
+    pub dimensions: BTreeMap<String, String>,
+}
+
 /// CloudWatch read calls.
 #[async_trait]
 pub trait MetricReader: Send + Sync {
     async fn metric_data(&self, request: &WindowRequest) -> Result<MetricData, AwsError>;
+    /// The `CWAgent` metrics published with this InstanceId (memory, and disk per filesystem).
+    async fn agent_metrics(&self, instance_id: &str) -> Result<Vec<AgentMetric>, AwsError>;
     async fn alarm_history(
         &self,
         alarm_name: &str,
@@ -142,6 +151,9 @@ impl InstanceReader for Offline {
 impl MetricReader for Offline {
     async fn metric_data(&self, _: &WindowRequest) -> Result<MetricData, AwsError> {
         offline("cloudwatch", "GetMetricData")
+    }
+    async fn agent_metrics(&self, _: &str) -> Result<Vec<AgentMetric>, AwsError> {
+        offline("cloudwatch", "ListMetrics")
     }
     async fn alarm_history(
         &self,

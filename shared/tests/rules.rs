@@ -214,3 +214,83 @@ fn no_rule_fires_on_a_quiet_window() {
     let a = assess(&load("cpu-spike.json"), &facts);
     assert!(a.findings.is_empty(), "{:?}", rules(&a));
 }
+
+#[test]
+fn memory_disk_and_burst_pressure_are_found_with_their_paths_and_volumes() {
+    let a = assess(&load("memory-high.json"), &pressure());
+    assert_eq!(rules(&a), ["MEM", "DISK", "EBS-BURST"]);
+    assert_eq!(a.priority, Priority::P1, "production");
+    let disk = a.findings.iter().find(|f| f.rule == RuleId::Disk).unwrap();
+    assert!(
+        matches!(&disk.detail, Detail::Pressure(ec2ops::analyze::Pressure::Disk { path, .. }) if path == "/")
+    );
+    assert_eq!(
+        disk.evidence.len(),
+        2,
+        "every filesystem is evidence, the fullest first"
+    );
+    assert!(disk.evidence[0].contains("disk_used_percent / 94.1%"));
+}
+
+#[test]
+fn disk_and_memory_alarms_are_diagnosed_from_their_own_datapoints_offline() {
+    assert_eq!(
+        rules(&assess(&load("disk-full.json"), &offline())),
+        ["DISK"]
+    );
+    assert_eq!(
+        rules(&assess(&load("memory-high.json"), &offline())),
+        ["MEM"]
+    );
+}
+
+#[test]
+fn sustained_cpu_with_an_outbound_surge_and_open_ssh_is_a_suspected_compromise_at_p1() {
+    let mut facts = cpu_sustained();
+    let end = chrono::Utc::now();
+    if let Source::Available(w) = &mut facts.metrics {
+        let mut out = vec![2_000_000.0; 25];
+        out.extend([180e6, 190e6, 185e6, 200e6, 195e6]);
+        w.series.insert(Role::NetworkOut, series(end, &out));
+        let cpu = w.series[&Role::Cpu].clone();
+        w.series.insert(
+            Role::Cpu,
+            ec2ops::facts::Series {
+                points: cpu
+                    .points
+                    .iter()
+                    .map(|(_, v)| *v)
+                    .zip(series(end, &[0.0; 30]).points)
+                    .map(|(v, (t, _))| (t, v))
+                    .collect(),
+                ..cpu
+            },
+        );
+    }
+    if let Source::Available(groups) = &mut facts.security_groups {
+        groups[0].world_open.push(ec2ops::facts::OpenRule {
+            protocol: "tcp".into(),
+            from_port: Some(22),
+            to_port: Some(22),
+            cidr: "0.0.0.0/0".into(),
+        });
+    }
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.tags.insert("Environment".into(), "dev".into());
+    }
+    let a = assess(&load("cpu-sustained.json"), &facts);
+    assert_eq!(rules(&a), ["CPU-SUSTAINED", "SEC-SUSPECT"]);
+    assert_eq!(
+        a.priority,
+        Priority::P1,
+        "a suspected compromise is P1 even off production"
+    );
+    // Without the open admin port it is only saturation.
+    if let Source::Available(groups) = &mut facts.security_groups {
+        groups[0].world_open.retain(|r| r.from_port != Some(22));
+    }
+    assert_eq!(
+        rules(&assess(&load("cpu-sustained.json"), &facts)),
+        ["CPU-SUSTAINED"]
+    );
+}

@@ -604,4 +604,168 @@ mod tests {
         let tail = &b[b.len() - 32..];
         assert_eq!(tail[..2], [0x78, 30]);
     }
+
+    /// An upstream that answers every request `200 upstream`.
+    async fn upstream() -> (String, JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let svc = service_fn(|_req| async {
+                        Ok::<_, std::convert::Infallible>(Response::new(Body::from("upstream")))
+                    });
+                    let _ = hyper::server::conn::Http::new()
+                        .serve_connection(stream, svc)
+                        .await;
+                });
+            }
+        });
+        (url, task)
+    }
+
+    fn signed(proxy: &Proxy, service: &str, body: &'static str) -> Request<Body> {
+        Request::post(proxy.url())
+            .header(
+                hyper::header::AUTHORIZATION,
+                format!(
+                    "AWS4-HMAC-SHA256 Credential=test/20250720/ap-northeast-2/{service}/aws4_request, \
+                     SignedHeaders=host, Signature=0"
+                ),
+            )
+            .header(
+                hyper::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    async fn send(
+        proxy: &Proxy,
+        service: &str,
+        body: &'static str,
+    ) -> hyper::Result<(u16, String)> {
+        // A fresh connection per request, so a dropped connection cannot affect the next request.
+        let client: Client<HttpConnector> =
+            Client::builder().pool_max_idle_per_host(0).build_http();
+        let r = client.request(signed(proxy, service, body)).await?;
+        let status = r.status().as_u16();
+        let bytes = hyper::body::to_bytes(r.into_body()).await?;
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    #[tokio::test]
+    async fn requests_are_forwarded_and_counted_per_service_and_operation() {
+        let (up, _task) = upstream().await;
+        let proxy = Proxy::start(&up).await.unwrap();
+        let answer = send(&proxy, "ec2", "Action=DescribeInstances&Version=2016-11-15").await;
+        assert_eq!(answer.unwrap(), (200, "upstream".to_string()));
+        send(&proxy, "sns", "Action=Publish").await.unwrap();
+        send(&proxy, "sns", "Action=Publish").await.unwrap();
+        assert_eq!(
+            proxy.requests(),
+            BTreeMap::from([("ec2".to_string(), 1), ("sns".to_string(), 2)])
+        );
+        assert_eq!(
+            proxy
+                .operations()
+                .get(&("sns".to_string(), "Publish".to_string())),
+            Some(&2)
+        );
+        assert_eq!((proxy.total_requests(), proxy.faulted()), (3, 0));
+    }
+
+    #[tokio::test]
+    async fn faults_answer_500_or_503_in_the_service_protocol_or_close_the_connection() {
+        let (up, _task) = upstream().await;
+        let proxy = Proxy::start(&up).await.unwrap();
+        proxy.inject("ec2", Fault::InternalError);
+        let (status, body) = send(&proxy, "ec2", "Action=DescribeInstances")
+            .await
+            .unwrap();
+        assert_eq!(status, 500);
+        assert!(
+            body.contains("<Errors><Error><Code>InternalError</Code>"),
+            "{body}"
+        );
+
+        proxy.inject("sns", Fault::ServiceUnavailable);
+        let (status, body) = send(&proxy, "sns", "Action=Publish").await.unwrap();
+        assert_eq!(status, 503);
+        assert!(
+            body.contains(
+                "<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
+            ),
+            "{body}"
+        );
+
+        proxy.inject("ssm", Fault::Drop);
+        let dropped = send(&proxy, "ssm", "{}").await;
+        assert!(
+            dropped.is_err(),
+            "the connection should close unanswered: {dropped:?}"
+        );
+
+        // Other services pass; a cleared fault passes.
+        assert_eq!(send(&proxy, "dynamodb", "{}").await.unwrap().0, 200);
+        proxy.clear("ec2");
+        assert_eq!(
+            send(&proxy, "ec2", "Action=DescribeInstances")
+                .await
+                .unwrap()
+                .0,
+            200
+        );
+        assert_eq!(proxy.faulted(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_counted_fault_stops_after_that_many_requests() {
+        let (up, _task) = upstream().await;
+        let proxy = Proxy::start(&up).await.unwrap();
+        proxy.inject_times("monitoring", Fault::ServiceUnavailable, 1);
+        assert_eq!(send(&proxy, "monitoring", "").await.unwrap().0, 503);
+        assert_eq!(send(&proxy, "monitoring", "").await.unwrap().0, 200);
+        assert_eq!(proxy.faulted(), 1);
+    }
+
+    #[tokio::test]
+    async fn latency_holds_every_request_and_a_delay_fault_holds_longer() {
+        let (up, _task) = upstream().await;
+        let proxy = Proxy::start(&up).await.unwrap();
+        proxy.set_latency(Duration::from_millis(60));
+        let started = std::time::Instant::now();
+        send(&proxy, "ec2", "").await.unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(60));
+        proxy.inject("ec2", Fault::Delay(Duration::from_millis(120)));
+        let started = std::time::Instant::now();
+        assert_eq!(send(&proxy, "ec2", "").await.unwrap().0, 200);
+        assert!(started.elapsed() >= Duration::from_millis(180));
+    }
+
+    #[tokio::test]
+    async fn a_dropped_proxy_stops_listening() {
+        let (up, _task) = upstream().await;
+        let proxy = Proxy::start(&up).await.unwrap();
+        let addr = proxy.url().trim_start_matches("http://").to_string();
+        drop(proxy);
+        // The abort lands at the accept loop's next poll.
+        let mut refused = false;
+        for _ in 0..50 {
+            if tokio::net::TcpStream::connect(&addr).await.is_err() {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(refused, "still accepting on {addr}");
+    }
+
+    #[test]
+    fn an_upstream_must_be_an_http_url() {
+        assert!(parse_upstream("http://127.0.0.1:4566").is_ok());
+        assert!(parse_upstream("127.0.0.1:4566").is_err());
+        assert!(parse_upstream("https://example.com").is_err());
+    }
 }

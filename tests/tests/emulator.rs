@@ -335,3 +335,104 @@ async fn a_publish_failure_is_an_error_so_lambda_retries_the_event() {
         other => panic!("{other}"),
     }
 }
+
+#[tokio::test]
+async fn cloudwatch_agent_metrics_are_discovered_and_each_filesystem_is_charted_by_path() {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let emu = emulator!();
+    let id = emu
+        .instance("m5.large", &[("Name", "agent-test")], &[])
+        .await;
+    let minute = now_minute();
+    let dims = |extra: &[(&str, &str)]| {
+        let mut d = vec![Dimension::builder().name("InstanceId").value(&id).build()];
+        d.extend(
+            extra
+                .iter()
+                .map(|(k, v)| Dimension::builder().name(*k).value(*v).build()),
+        );
+        d
+    };
+    let mut data = Vec::new();
+    for m in 1..=10 {
+        let at = aws_smithy_types::DateTime::from_millis(
+            (minute - chrono::Duration::minutes(m)).timestamp_millis(),
+        );
+        for (name, extra, value) in [
+            (
+                "disk_used_percent",
+                vec![("path", "/"), ("device", "nvme0n1p1"), ("fstype", "xfs")],
+                95.5,
+            ),
+            (
+                "disk_used_percent",
+                vec![("path", "/data"), ("device", "nvme1n1"), ("fstype", "xfs")],
+                40.0,
+            ),
+            ("mem_used_percent", vec![("ImageId", "ami-12c6146b")], 91.0),
+        ] {
+            data.push(
+                MetricDatum::builder()
+                    .metric_name(name)
+                    .set_dimensions(Some(dims(&extra)))
+                    .timestamp(at)
+                    .value(value)
+                    .build(),
+            );
+        }
+    }
+    for chunk in data.chunks(20) {
+        emu.cloudwatch
+            .put_metric_data()
+            .namespace("CWAgent")
+            .set_metric_data(Some(chunk.to_vec()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let clients = AwsClients::from_config(&emu.config);
+    let readers = Readers {
+        ec2: &clients.ec2,
+        metrics: &clients.cloudwatch,
+        ledger: None,
+    };
+    let event = event_for(
+        "disk-full.json",
+        &id,
+        minute + chrono::Duration::seconds(41),
+    );
+    let Outcome::Reported(incident) = respond(
+        &event,
+        &readers,
+        None,
+        None,
+        &settings(Language::En, "arn:aws:sns:ap-northeast-2:000000000000:t"),
+        Utc::now(),
+    )
+    .await
+    .unwrap() else {
+        panic!("ignored")
+    };
+    let window = incident.facts.metrics.get().expect("metric window");
+    let root = window
+        .get(Role::Disk(0))
+        .expect("root filesystem charted first");
+    assert_eq!(root.label, "disk_used_percent /");
+    assert_eq!(
+        window.get(Role::Disk(1)).unwrap().label,
+        "disk_used_percent /data"
+    );
+    assert_eq!(
+        window.get(Role::Memory).unwrap().last().unwrap().1,
+        91.0,
+        "memory found with its real dimensions"
+    );
+    let rules: Vec<&str> = incident
+        .assessment
+        .findings
+        .iter()
+        .map(|f| f.rule.code())
+        .collect();
+    assert_eq!(rules, ["MEM", "DISK"]);
+    assert!(window.metrics_requested <= 12);
+}

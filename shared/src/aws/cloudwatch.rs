@@ -2,14 +2,14 @@
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{
-    Dimension, HistoryItemType, Metric, MetricDataQuery, MetricStat, ScanBy,
+    Dimension, DimensionFilter, HistoryItemType, Metric, MetricDataQuery, MetricStat, ScanBy,
 };
 use aws_sdk_cloudwatch::Client;
 use chrono::{DateTime, Utc};
 
 use super::{aws_error, to_chrono, to_smithy};
 use crate::facts::{AlarmHistory, HistoryItem};
-use crate::ports::{AwsError, MetricData, MetricReader, QueryKind, WindowRequest};
+use crate::ports::{AgentMetric, AwsError, MetricData, MetricReader, QueryKind, WindowRequest};
 
 pub struct CloudWatchReader {
     client: Client,
@@ -92,6 +92,36 @@ impl MetricReader for CloudWatchReader {
             points.dedup_by_key(|(t, _)| *t);
         }
         Ok(data)
+    }
+
+    async fn agent_metrics(&self, instance_id: &str) -> Result<Vec<AgentMetric>, AwsError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_metrics()
+            .namespace("CWAgent")
+            .dimensions(
+                DimensionFilter::builder()
+                    .name("InstanceId")
+                    .value(instance_id)
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("cloudwatch", "ListMetrics", e))?;
+            out.extend(page.metrics().iter().filter_map(|m| {
+                Some(AgentMetric {
+                    name: m.metric_name()?.to_string(),
+                    dimensions: m
+                        .dimensions()
+                        .iter()
+                        .filter_map(|d| Some((d.name()?.to_string(), d.value()?.to_string())))
+                        .collect(),
+                })
+            }));
+        }
+        Ok(out)
     }
 
     async fn alarm_history(

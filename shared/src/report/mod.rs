@@ -10,7 +10,9 @@ pub mod text;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::analyze::{Assessment, Detail, Environment, Finding, Priority, Reason, RuleId};
+use crate::analyze::{
+    Assessment, Detail, Environment, Finding, Pressure, Priority, Reason, RuleId,
+};
 use crate::config::Language;
 use crate::facts::{Facts, InstanceFacts, InstanceLookup, Role, Series, Source};
 use crate::model::{AlarmChange, AlarmKind, AlarmState};
@@ -218,6 +220,10 @@ fn headline(cx: &Ctx<'_>) -> String {
         (RuleId::SysCheck, "System status check failed"),
         (RuleId::InstCheck, "Instance status check failed"),
         (RuleId::EbsCheck, "Attached EBS check failed"),
+        (RuleId::SecSuspect, "Possible compromise"),
+        (RuleId::Disk, "Disk almost full"),
+        (RuleId::Mem, "Memory pressure"),
+        (RuleId::EbsBurst, "EBS burst balance low"),
         (RuleId::CpuCredits, "CPU credits exhausted"),
         (RuleId::CpuSustained, "Sustained high CPU"),
         (RuleId::CpuSpike, "CPU spike"),
@@ -485,6 +491,16 @@ fn reason_line(r: &Reason, lang: Language) -> String {
             "평가할 데이터 부족 (INSUFFICIENT_DATA)",
             "not enough data to evaluate the alarm (INSUFFICIENT_DATA)"
         ),
+        Reason::SecuritySuspect => l!(
+            lang,
+            "침해 의심 (지속 CPU + 대량 외부 전송 + 관리 포트 공개): 환경 무관 P1",
+            "suspected compromise (sustained CPU + heavy outbound traffic + open admin port): P1 whatever the environment"
+        ),
+        Reason::ResourcePressure => l!(
+            lang,
+            "메모리/디스크/EBS I/O 한계 도달",
+            "memory, disk or EBS I/O at its limit"
+        ),
         Reason::AzEvent => l!(
             lang,
             "같은 AZ에서 여러 인스턴스 동시 장애: AWS 측 이벤트 가능성 (환경 무관 P0)",
@@ -568,6 +584,34 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
     let ty = cx.instance.map(|i| i.instance_type.as_str()).unwrap_or("?");
     let text = match &f.detail {
+        Detail::Pressure(Pressure::Memory { percent }) => l!(
+            lang,
+            "메모리 사용률 {}: 메모리 압박 (OOM 위험) → 메모리 사용 프로세스 확인, 메모리 큰 타입 고려",
+            "memory {} used: memory pressure (OOM risk) → find the process, consider a larger-memory type",
+            value(*percent, Unit::Percent)
+        ),
+        Detail::Pressure(Pressure::Disk { path, percent }) => l!(
+            lang,
+            "{} 디스크 사용률 {}: 디스크 가득 참 → 로그/임시 파일 정리, 볼륨 확장",
+            "disk {} is {} full → clear logs and temporary files, grow the volume",
+            text::sanitize(path, 64),
+            value(*percent, Unit::Percent)
+        ),
+        Detail::Pressure(Pressure::Burst { volume, percent }) => l!(
+            lang,
+            "gp2 볼륨 {} BurstBalance {}: I/O throttling → gp3(기준 3,000 IOPS) 또는 io2로 변경",
+            "gp2 volume {} BurstBalance {}: I/O throttled → move to gp3 (3,000 IOPS baseline) or io2",
+            text::sanitize(volume, 64),
+            value(*percent, Unit::Percent)
+        ),
+        Detail::Pressure(Pressure::Suspect { net_out, factor, ports }) => l!(
+            lang,
+            "침해 의심: 지속 CPU + NetworkOut {}/분 (평소의 {:.0}배) + 관리 포트 {:?} 전체 공개 (예: 채굴, 데이터 유출)",
+            "possible compromise: sustained CPU + NetworkOut {}/min ({:.0}x usual) + admin port {:?} open to the world (e.g. mining, exfiltration)",
+            bytes(*net_out),
+            factor,
+            ports
+        ),
         Detail::AzEvent { az, impaired } => l!(
             lang,
             "{}에서 10분 내 {}대 인스턴스 status check 실패: AWS 측 AZ 이벤트 가능성 → 자동 조치 보류, AWS Health 확인",
@@ -758,6 +802,23 @@ fn situation(cx: &Ctx<'_>) -> Section {
         for (role, name) in names {
             if let Some(s) = w.get(role) {
                 lines.push(series_summary(role, name, s, lang));
+            }
+        }
+        // Disks and burst balances carry their path / volume id in the label.
+        for role in (0..3).map(Role::Disk).chain((0..2).map(Role::Burst)) {
+            if let Some(s) = w.get(role) {
+                let unit_name = if matches!(role, Role::Disk(_)) {
+                    "disk_used_percent"
+                } else {
+                    "BurstBalance"
+                };
+                let mut line = series_summary(role, unit_name, s, lang);
+                line = Line::new().u(&s.label).t(": ").t(line
+                    .plain()
+                    .split_once(": ")
+                    .map(|(_, r)| r.to_string())
+                    .unwrap_or_default());
+                lines.push(line);
             }
         }
     }
@@ -1269,6 +1330,60 @@ fn actions(cx: &Ctx<'_>) -> Section {
             lines.push(cli(cx, format!("aws ec2 modify-instance-attribute --instance-id {id} --instance-type Value={up}")));
         }
     }
+    if a.has(RuleId::SecSuspect) {
+        step(&mut lines, &mut n, l!(lang, "침해 의심: 관리 포트를 즉시 닫고, 포렌식용 EBS snapshot을 만든 뒤 프로세스/연결 확인 (인스턴스는 아직 종료하지 말 것):", "Suspected compromise: close the admin ports now, snapshot the volumes for forensics, then look at processes and connections (do not terminate yet):"));
+        if let Some(i) = cx.instance {
+            for g in &i.security_group_ids {
+                lines.push(cli(cx, format!("aws ec2 revoke-security-group-ingress --group-id {g} --protocol tcp --port 22 --cidr 0.0.0.0/0")));
+            }
+            for v in &i.volume_ids {
+                lines.push(cli(cx, format!("aws ec2 create-snapshot --volume-id {v} --description ec2ops-forensics-{id}")));
+            }
+        }
+    }
+    if a.has(RuleId::Mem) {
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "메모리를 쓰는 프로세스와 OOM 기록 확인 (SSM Run Command):",
+                "Find the processes using the memory and any OOM kills (SSM Run Command):"
+            ),
+        );
+        lines.push(cli(cx, format!("aws ssm send-command --document-name AWS-RunShellScript --instance-ids {id} --parameters 'commands=[\"ps -eo pid,user,pmem,rss,comm --sort=-rss | head -15\",\"dmesg -T | grep -i oom | tail -5\"]'")));
+    }
+    if let Some(Finding {
+        detail: Detail::Pressure(Pressure::Disk { path, .. }),
+        ..
+    }) = a.findings.iter().find(|f| f.rule == RuleId::Disk)
+    {
+        step(&mut lines, &mut n, l!(lang, "가장 큰 디렉터리 확인 후 로그 정리 또는 볼륨 확장 (modify-volume 후 growpart/resize2fs·xfs_growfs):", "Find the largest directories, then clear logs or grow the volume (modify-volume, then growpart and resize2fs/xfs_growfs):"));
+        let path = shell_quote(path);
+        lines.push(cli(cx, format!("aws ssm send-command --document-name AWS-RunShellScript --instance-ids {id} --parameters 'commands=[\"du -xh {path} 2>/dev/null | sort -rh | head -15\"]'")));
+    }
+    if let Some(Finding {
+        detail: Detail::Pressure(Pressure::Burst { volume, .. }),
+        ..
+    }) = a.findings.iter().find(|f| f.rule == RuleId::EbsBurst)
+    {
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "gp2 → gp3로 온라인 변경 (다운타임 없음, 3,000 IOPS 기본 제공):",
+                "Change gp2 → gp3 online (no downtime, 3,000 IOPS baseline):"
+            ),
+        );
+        lines.push(cli(
+            cx,
+            format!(
+                "aws ec2 modify-volume --volume-id {} --volume-type gp3",
+                shell_quote(volume)
+            ),
+        ));
+    }
     if a.has(RuleId::CpuSpike) {
         step(&mut lines, &mut n, l!(lang, "스파이크가 계속되는지 다음 몇 분간 관찰 (cron/batch 작업 시작 시각과 비교).", "Watch whether the spike persists over the next minutes (compare with cron/batch start times)."));
     }
@@ -1339,6 +1454,34 @@ fn long_term(cx: &Ctx<'_>) -> Section {
                 "The alarm fires on one datapoint: use 'M out of N' evaluation (e.g. 3 of 5) so short spikes do not page"
             )));
         }
+    }
+    if a.has(RuleId::Mem) {
+        lines.push(Line::from(l!(
+            lang,
+            "메모리 누수 점검과 메모리 최적화 타입(r 계열) 검토; mem_used_percent 알람(85%, 5분)",
+            "Check for memory leaks and consider a memory-optimized type (r family); alarm on mem_used_percent (85 %, 5 min)"
+        )));
+    }
+    if a.has(RuleId::Disk) {
+        lines.push(Line::from(l!(
+            lang,
+            "logrotate 설정과 로그를 CloudWatch Logs/S3로 이전; disk_used_percent 알람(90%)",
+            "Set up logrotate and ship logs to CloudWatch Logs or S3; alarm on disk_used_percent (90 %)"
+        )));
+    }
+    if a.has(RuleId::EbsBurst) {
+        lines.push(Line::from(l!(
+            lang,
+            "남은 gp2 볼륨을 gp3로 일괄 전환 (GB당 약 20% 저렴, burst 없음)",
+            "Move the remaining gp2 volumes to gp3 (about 20 % cheaper per GB, no burst bucket)"
+        )));
+    }
+    if a.has(RuleId::SecSuspect) {
+        lines.push(Line::from(l!(
+            lang,
+            "SSH/RDP 대신 Session Manager, GuardDuty 활성화, 침해 시 AMI에서 재구축",
+            "Replace SSH/RDP with Session Manager, turn on GuardDuty, rebuild from a clean AMI if compromised"
+        )));
     }
     if a.has(RuleId::NetLeadsCpu) {
         lines.push(Line::from(l!(

@@ -412,6 +412,38 @@ pub fn insufficient_data() -> Facts {
     f
 }
 
+/// prod-api-1 under memory and disk pressure, with a gp2 volume out of burst credits.
+pub fn pressure() -> Facts {
+    let mut f = cpu_sustained();
+    let end = t("2025-08-14T03:06:00.000+0000");
+    if let Source::Available(w) = &mut f.metrics {
+        let mut cpu = flat(30, 41.0, 4.0);
+        cpu[29] = 44.0;
+        let mem: Vec<f64> = (0..30).map(|i| 70.0 + i as f64 * 0.85).collect();
+        let mut disk_root = series(
+            end,
+            &(0..30).map(|i| 88.0 + i as f64 * 0.21).collect::<Vec<_>>(),
+        );
+        disk_root.label = "disk_used_percent /".into();
+        let mut disk_data = series(end, &[41.0; 30]);
+        disk_data.label = "disk_used_percent /data".into();
+        let mut burst = series(
+            end,
+            &(0..30).map(|i| 60.0 - i as f64 * 1.9).collect::<Vec<_>>(),
+        );
+        burst.label = "BurstBalance vol-0f1e2d3c4b5a69788".into();
+        w.series.insert(Role::Cpu, series(end, &cpu));
+        w.series.insert(Role::Alarm, series(end, &mem));
+        w.series.insert(Role::Memory, series(end, &mem));
+        w.series.insert(Role::Disk(0), disk_root);
+        w.series.insert(Role::Disk(1), disk_data);
+        w.series.insert(Role::Burst(0), burst);
+        w.metrics_requested = 11;
+    }
+    f.volumes = Source::Available(vol("gp2", 100, true));
+    f
+}
+
 /// Facts for an event file, or `None` for the degraded (all unavailable) path.
 pub fn scenario(file: &str) -> Option<Facts> {
     Some(match file {
@@ -423,6 +455,7 @@ pub fn scenario(file: &str) -> Option<Facts> {
         "status-instance.json" => status_instance(),
         "ok-recovery.json" => ok_recovery(),
         "insufficient-data.json" => insufficient_data(),
+        "memory-high.json" | "disk-full.json" => pressure(),
         _ => return None,
     })
 }
