@@ -143,22 +143,33 @@ impl Priority {
 /// Why the priority is what it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Reason {
-    Recovered,
-    InsufficientData { after_alarm: bool },
+    /// Back to OK; `minutes` in ALARM when the previous state was ALARM (the time to recover, MTTR).
+    Recovered {
+        minutes: Option<i64>,
+    },
+    InsufficientData {
+        after_alarm: bool,
+    },
     Gone,
     AzEvent,
     StatusCheckFailed,
     CompositeAlarm,
-    SustainedBreach { datapoints: usize },
+    SustainedBreach {
+        datapoints: usize,
+    },
     SingleBreach,
     CpuSpike,
     CreditsExhausted,
     SecuritySuspect,
     ResourcePressure,
-    Production { environment: String },
+    Production {
+        environment: String,
+    },
     ProductionAssumedUntagged,
     ProductionAssumedUnknownInstance,
-    NonProduction { environment: String },
+    NonProduction {
+        environment: String,
+    },
 }
 
 /// Whether the instance is production, as far as the tags tell.
@@ -785,7 +796,12 @@ fn priority(
 
     let p = match change.state.value {
         AlarmState::Ok => {
-            reasons.push(Reason::Recovered);
+            let minutes = change
+                .previous
+                .as_ref()
+                .filter(|p| p.value == AlarmState::Alarm)
+                .map(|p| (change.state.at - p.at).num_minutes());
+            reasons.push(Reason::Recovered { minutes });
             Priority::P3
         }
         AlarmState::InsufficientData => {

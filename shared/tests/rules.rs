@@ -160,7 +160,11 @@ fn ok_and_insufficient_data_are_p3_and_carry_no_cpu_findings() {
     let a = assess(&load("ok-recovery.json"), &ok_recovery());
     assert_eq!(a.priority, Priority::P3);
     assert!(a.findings.is_empty());
-    assert_eq!(a.reasons, vec![Reason::Recovered]);
+    assert_eq!(
+        a.reasons,
+        vec![Reason::Recovered { minutes: Some(21) }],
+        "MTTR of the episode"
+    );
     let a = assess(&load("insufficient-data.json"), &insufficient_data());
     assert_eq!(a.priority, Priority::P3);
     assert!(

@@ -480,7 +480,14 @@ fn section(
 
 fn reason_line(r: &Reason, lang: Language) -> String {
     match r {
-        Reason::Recovered => l!(lang, "알람이 OK로 복구됨: 정보성 알림", "the alarm recovered to OK: informational"),
+        Reason::Recovered { minutes: Some(m) } => l!(
+            lang,
+            "ALARM {}분 만에 OK로 복구됨 (MTTR {}분): 정보성 알림, 같은 thread에서 종료",
+            "recovered to OK after {} minutes in ALARM (MTTR {} min): informational, closes the thread",
+            m,
+            m
+        ),
+        Reason::Recovered { minutes: None } => l!(lang, "알람이 OK로 복구됨: 정보성 알림", "the alarm recovered to OK: informational"),
         Reason::InsufficientData { after_alarm: true } => l!(
             lang,
             "ALARM 상태에서 데이터가 끊김: 인스턴스 중지·장애 또는 메트릭 수집 중단 가능성",
