@@ -28,6 +28,6 @@ scripts/emulator.sh start
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 echo
 echo "Machine: $(nproc) cores, $(uname -srm), CPU: ${cpu:-unknown}, $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "Release profile: $(awk '/^\[profile.release\]/{f=1;next} /^\[/{f=0} f&&NF' Cargo.toml | paste -sd, -)"
+echo "Release profile: $(awk '/^\[profile.release\]/{f=1;next} /^\[/{f=0} f&&NF' Cargo.toml | paste -sd';' - | sed 's/;/, /g')"
 echo
 target/release/bench ${alt_args[@]+"${alt_args[@]}"} "$@"

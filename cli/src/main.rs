@@ -87,7 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Err(e) => return Err(HandleError::Malformed(e).into()),
         Ok(Parsed::Alarm(c)) => c.region.clone(),
         Ok(Parsed::Verify(v)) => v.region.clone(),
-        Ok(Parsed::Ignored { .. }) => None,
+        Ok(Parsed::Ignored { .. } | Parsed::Sweep) => None,
     };
     let event: serde_json::Value = serde_json::from_slice(&bytes)?;
 
@@ -138,6 +138,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             detail_type,
         } => {
             eprintln!("ignored: source {source:?}, detail-type {detail_type:?} is not an input ec2ops handles");
+        }
+        Outcome::Swept { impaired, outcomes } => {
+            let reported = outcomes
+                .iter()
+                .filter(|o| matches!(o, Outcome::Reported(_)))
+                .count();
+            eprintln!("sweep: {impaired} impaired instance(s), {reported} new report(s)");
         }
         Outcome::Duplicate { incident_key } => {
             eprintln!("duplicate: incident {incident_key} was already handled (ledger)");

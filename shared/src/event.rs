@@ -20,6 +20,8 @@ use crate::model::{
 pub enum Parsed {
     /// An alarm state change we report on.
     Alarm(Box<AlarmChange>),
+    /// The scheduled sweep for impaired instances (EventBridge Scheduler or a rate rule).
+    Sweep,
     /// ec2ops's own scheduled check that an action worked.
     Verify(Box<crate::remediation::VerifyRequest>),
     /// An event of a kind we do not handle; logged and dropped on purpose.
@@ -52,6 +54,8 @@ pub enum EventError {
 }
 
 const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
+/// The detail type of the sweep's schedule payload (`{"source": "ec2ops", "detail-type": "ec2ops.sweep"}`).
+pub const SWEEP_DETAIL_TYPE: &str = "ec2ops.sweep";
 /// The longest period CloudWatch lets an alarm have.
 const MAX_PERIOD_SECS: u64 = 604_800;
 
@@ -76,6 +80,11 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
     let source = text("source");
     let detail_type = text("detail-type");
 
+    if (source == crate::remediation::VERIFY_SOURCE && detail_type == SWEEP_DETAIL_TYPE)
+        || (source == "aws.events" && detail_type == "Scheduled Event")
+    {
+        return Ok(Parsed::Sweep);
+    }
     if source == crate::remediation::VERIFY_SOURCE
         && detail_type == crate::remediation::VERIFY_DETAIL_TYPE
     {

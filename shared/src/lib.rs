@@ -7,6 +7,7 @@
 pub mod analyze;
 pub mod aws;
 pub mod config;
+pub mod diagnostics;
 pub mod event;
 pub mod facts;
 pub mod gather;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The three states a CloudWatch alarm can be in.
@@ -40,6 +40,8 @@ pub enum InputKind {
     EventBridge,
     /// The payload of an alarm action that invokes the function directly.
     AlarmAction,
+    /// The scheduled sweep of impaired instances.
+    Sweep,
 }
 
 /// The kind of alarm, which decides how the threshold and datapoints read.
@@ -268,4 +270,58 @@ pub fn looks_like_instance_id(id: &str) -> bool {
         return false;
     };
     (8..=17).contains(&rest.len()) && rest.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+impl AlarmChange {
+    /// The incident the sweep raises for an impaired instance: as if an alarm on the failing check had gone to ALARM
+    /// when the check became impaired.
+    pub fn from_sweep(i: &crate::ports::Impaired, now: DateTime<Utc>) -> AlarmChange {
+        // Without an impaired-since time, the hour: the ledger's hourly note keeps repeats out either way.
+        let since = i.since.unwrap_or_else(|| {
+            now.duration_trunc(chrono::Duration::hours(1))
+                .unwrap_or(now)
+        });
+        let metric = MetricRef {
+            id: "sweep".into(),
+            namespace: "AWS/EC2".into(),
+            name: i.check.clone(),
+            dimensions: BTreeMap::from([("InstanceId".to_string(), i.instance_id.clone())]),
+            period: 60,
+            stat: "Maximum".into(),
+            return_data: true,
+        };
+        AlarmChange {
+            input: InputKind::Sweep,
+            alarm_name: format!("ec2ops-sweep/{}/{}", i.check, i.instance_id),
+            alarm_arn: None,
+            account: None,
+            region: i
+                .availability_zone
+                .as_deref()
+                .map(|az| az.trim_end_matches(|c: char| c.is_ascii_lowercase()).to_string()),
+            description: Some(format!(
+                "found by the ec2ops sweep: DescribeInstanceStatus reports {} impaired (no alarm needed)",
+                i.check
+            )),
+            kind: AlarmKind::Metric,
+            metrics: vec![metric],
+            expressions: vec![],
+            state: StateInfo {
+                value: AlarmState::Alarm,
+                reason: format!("{} impaired since {}", i.check, since.format("%Y-%m-%dT%H:%M:%SZ")),
+                at: since,
+                reason_data: None,
+            },
+            // The check was passing before it became impaired.
+            previous: Some(StateInfo {
+                value: AlarmState::Ok,
+                reason: String::new(),
+                at: since,
+                reason_data: None,
+            }),
+            comparison: None,
+            instance_ids: vec![i.instance_id.clone()],
+            warnings: vec![],
+        }
+    }
 }

@@ -28,6 +28,9 @@ pub enum HandleError {
     /// The report could not be delivered; a retry may succeed.
     #[error("report not delivered: {0}")]
     Publish(AwsError),
+    /// A source the input cannot do without (the sweep's instance list) failed; the next run retries.
+    #[error("{0}")]
+    Source(AwsError),
     /// The responder is misconfigured.
     #[error("{0}")]
     Config(#[from] ConfigError),
@@ -38,7 +41,7 @@ impl HandleError {
     pub fn retryable(&self) -> bool {
         match self {
             HandleError::Malformed(_) | HandleError::Config(_) => false,
-            HandleError::Publish(e) => e.retryable,
+            HandleError::Publish(e) | HandleError::Source(e) => e.retryable,
         }
     }
 }
@@ -68,6 +71,12 @@ pub enum Outcome {
         incident_key: String,
     },
     Reported(Box<Incident>),
+    /// The scheduled sweep: impaired instances found, and what became of each (new reports; duplicates of
+    /// instances already reported stop at the ledger).
+    Swept {
+        impaired: usize,
+        outcomes: Vec<Outcome>,
+    },
     /// A verification follow-up was posted in the incident's thread.
     Verified {
         request: VerifyRequest,
@@ -163,6 +172,7 @@ pub async fn respond(
     let change = match parse(event) {
         Ok(Parsed::Alarm(c)) => *c,
         Ok(Parsed::Verify(req)) => return verify(*req, readers, delivery, settings, now).await,
+        Ok(Parsed::Sweep) => return sweep(readers, actors, delivery, settings, now).await,
         Ok(Parsed::Ignored {
             source,
             detail_type,
@@ -178,6 +188,18 @@ pub async fn respond(
             return Err(e.into());
         }
     };
+    handle_change(change, readers, actors, delivery, settings, now).await
+}
+
+/// One incident: claim, gather, analyze, decide, act, render, publish.
+async fn handle_change(
+    change: AlarmChange,
+    readers: &Readers<'_>,
+    actors: Option<&Actors<'_>>,
+    delivery: Option<&Delivery<'_>>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<Outcome, HandleError> {
     for w in &change.warnings {
         warn!(alarm = %change.alarm_name, warning = %w, "event partly unreadable");
     }
@@ -286,6 +308,15 @@ async fn record_impairment(
     if let Some(az) = &i.availability_zone {
         if let Err(e) = ledger.record_impairment(az, &i.id, now).await {
             warn!(error = %e, "could not record the impairment");
+        }
+    }
+    // Tell the sweep this failure is reported (an alarm got there first).
+    if let Some(check) = change.primary_metric().map(|m| m.name.as_str()) {
+        if change.input != crate::model::InputKind::Sweep && check.starts_with("StatusCheckFailed")
+        {
+            if let Err(e) = ledger.note_impaired(&i.id, check, now, false).await {
+                warn!(error = %e, "could not note the impairment");
+            }
         }
     }
 }
@@ -465,6 +496,60 @@ async fn verify(
         fixed,
         message,
         message_id,
+    })
+}
+
+/// The scheduled sweep: every instance whose status checks are impaired becomes an incident — the same pipeline as
+/// an alarm on that check, so instances without alarms are covered. The incident key uses the time the check became
+/// impaired, so the ledger turns the next sweeps into duplicates until the instance recovers and fails again.
+async fn sweep(
+    readers: &Readers<'_>,
+    actors: Option<&Actors<'_>>,
+    delivery: Option<&Delivery<'_>>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<Outcome, HandleError> {
+    let impaired =
+        match tokio::time::timeout(settings.source_timeout, readers.ec2.impaired_instances()).await
+        {
+            Ok(Ok(list)) => list,
+            // Nothing to report without the list; fail the invocation so the failure is visible (the next sweep retries).
+            Ok(Err(e)) => return Err(HandleError::Source(e)),
+            Err(_) => {
+                return Err(HandleError::Source(AwsError::new(
+                    "ec2",
+                    "DescribeInstanceStatus",
+                    format!("timed out after {} ms", settings.source_timeout.as_millis()),
+                )))
+            }
+        };
+    info!(impaired = impaired.len(), "sweep");
+    let mut outcomes = Vec::new();
+    for i in &impaired {
+        let change = crate::model::AlarmChange::from_sweep(i, now);
+        // Reported already (by its alarm, or by a sweep within the hour)? Then nothing new to say.
+        if let Some(ledger) = readers.ledger {
+            match ledger
+                .note_impaired(&i.instance_id, &i.check, now, true)
+                .await
+            {
+                Ok(false) => {
+                    outcomes.push(Outcome::Duplicate {
+                        incident_key: change.incident_key(),
+                    });
+                    continue;
+                }
+                Ok(true) => {}
+                Err(e) => {
+                    warn!(error = %e, "ledger unavailable: the sweep reports without deduplication")
+                }
+            }
+        }
+        outcomes.push(handle_change(change, readers, actors, delivery, settings, now).await?);
+    }
+    Ok(Outcome::Swept {
+        impaired: impaired.len(),
+        outcomes,
     })
 }
 

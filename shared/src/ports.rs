@@ -87,6 +87,19 @@ pub trait InstanceReader: Send + Sync {
     async fn instance_type(&self, instance_type: &str) -> Result<TypeFacts, AwsError>;
     async fn security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroupFacts>, AwsError>;
     async fn volumes(&self, instance_id: &str) -> Result<Vec<VolumeFacts>, AwsError>;
+    /// Running instances with at least one impaired status check (the sweep).
+    async fn impaired_instances(&self) -> Result<Vec<Impaired>, AwsError>;
+}
+
+/// An instance the sweep found impaired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Impaired {
+    pub instance_id: String,
+    pub availability_zone: Option<String>,
+    /// The failing check's metric (`StatusCheckFailed_System`, `…_Instance`, `…_AttachedEBS`), the most severe first.
+    pub check: String,
+    /// When the check became impaired (stable across sweeps, so the ledger recognizes the same failure).
+    pub since: Option<DateTime<Utc>>,
 }
 
 /// A CloudWatch agent metric the instance publishes, with its full dimension set (ListMetrics).
@@ -145,6 +158,9 @@ impl InstanceReader for Offline {
     async fn volumes(&self, _: &str) -> Result<Vec<VolumeFacts>, AwsError> {
         offline("ec2", "DescribeVolumes")
     }
+    async fn impaired_instances(&self) -> Result<Vec<Impaired>, AwsError> {
+        offline("ec2", "DescribeInstanceStatus")
+    }
 }
 
 #[async_trait]
@@ -202,6 +218,15 @@ pub trait Ledger: Send + Sync {
     /// delivery of the same incident already had (so nothing is done twice).
     async fn record_action(&self, action: &ActionRecord)
         -> Result<Option<DateTime<Utc>>, AwsError>;
+    /// Note that an instance's check is impaired and reported, for an hour. With `only_if_new`, a note already
+    /// there (an alarm or an earlier sweep reported it) makes this return `false` and writes nothing.
+    async fn note_impaired(
+        &self,
+        instance_id: &str,
+        check: &str,
+        now: DateTime<Utc>,
+        only_if_new: bool,
+    ) -> Result<bool, AwsError>;
     /// Remember that an instance in an AZ failed a status check (for AZ-EVENT).
     async fn record_impairment(
         &self,
@@ -247,4 +272,17 @@ pub trait VerifyScheduler: Send + Sync {
         at: DateTime<Utc>,
         target_arn: &str,
     ) -> Result<String, AwsError>;
+}
+
+/// In-guest diagnostics (SSM Run Command of the fixed, parameterless command document).
+#[async_trait]
+pub trait Diagnostics: Send + Sync {
+    /// Run `document` (name or ARN) on the instance and parse its output, giving up after `deadline` (sending and
+    /// polling included). An instance that is not SSM-managed fails with code `InvalidInstanceId`.
+    async fn run(
+        &self,
+        instance_id: &str,
+        document: &str,
+        deadline: std::time::Duration,
+    ) -> Result<crate::diagnostics::Diagnostics, AwsError>;
 }

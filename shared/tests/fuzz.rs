@@ -422,7 +422,7 @@ fn check_parsed(parsed: Result<Parsed, EventError>, facts: &Facts) -> Result<(),
         }
         Ok(Parsed::Alarm(change)) => check_reports(&change, facts),
         // ec2ops's own verification request: nothing to render from the event itself.
-        Ok(Parsed::Verify(_)) => Ok(()),
+        Ok(Parsed::Verify(_) | Parsed::Sweep) => Ok(()),
     }
 }
 

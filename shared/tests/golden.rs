@@ -70,6 +70,26 @@ fn every_sample_event_has_golden_reports_in_both_languages_and_formats() {
         let bytes = std::fs::read(support::events_dir().join(&file)).unwrap();
         let change = match parse_bytes(&bytes).unwrap() {
             Parsed::Alarm(c) => *c,
+            // The sweep's schedule: its report is that of an impaired instance it finds (prod-web-2, instance check).
+            Parsed::Sweep => {
+                let found = ec2ops::ports::Impaired {
+                    instance_id: "i-0d1e2f3a4b5c6d7e8".into(),
+                    availability_zone: Some("ap-northeast-2c".into()),
+                    check: "StatusCheckFailed_Instance".into(),
+                    since: parse_timestamp("2025-10-12T04:29:00.000+0000"),
+                };
+                let now = parse_timestamp("2025-10-12T04:35:02.000+0000").unwrap();
+                let change = AlarmChange::from_sweep(&found, now);
+                for (lang, l) in [(Language::Ko, "ko"), (Language::En, "en")] {
+                    let (report, message) =
+                        golden(&change, &support::status_instance(), &settings(lang));
+                    insta::assert_snapshot!(
+                        format!("{stem}.{l}.email"),
+                        format!("Subject: {}\n\n{}", message.subject, render::email(&report))
+                    );
+                }
+                continue;
+            }
             Parsed::Verify(req) => {
                 let now = parse_timestamp("2025-10-12T04:42:03.000+0000").unwrap();
                 let fixed = Source::Available(StatusFacts {

@@ -4,9 +4,10 @@
 //! can report how many AWS calls an incident costs.
 //!
 //! The service is read from the SigV4 credential scope (`Credential=AKID/DATE/REGION/SERVICE/aws4_request`), so one
-//! proxy serves every client of an `SdkConfig` built with [`crate::config_for`]`(proxy.url())`. Services the
-//! responder does not call yet (`ssm`, `dynamodb`, …) are faulted the same way; [`Proxy::route`] sends a service to
-//! another upstream (DynamoDB is served by moto on port 5000, not by LocalStack).
+//! proxy serves every client of an `SdkConfig` built with [`crate::config_for`]`(proxy.url())`. Any service is
+//! faulted the same way, including those the responder does not call yet (`ssm`); [`Proxy::route`] sends a service
+//! to another upstream (DynamoDB is served by moto on port 5000, not by LocalStack). Each request's span is kept, so
+//! [`sequential_depth`] can count the sequential round trips of an incident.
 //!
 //! Built on hyper 0.14 (server and client), which the AWS SDK already compiles with both features: hyper 1's
 //! `server` feature is not enabled anywhere in the tree, and enabling it would rebuild the whole SDK chain and change
@@ -15,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::body::Bytes;
 use hyper::client::HttpConnector;
@@ -65,6 +66,59 @@ struct Config {
     by_service: BTreeMap<String, u64>,
     by_operation: BTreeMap<(String, String), u64>,
     faulted: u64,
+    timeline: Vec<Span>,
+}
+
+/// The most spans kept: enough for a storm of thousands of requests, bounded for anything longer.
+const MAX_SPANS: usize = 100_000;
+
+/// When one request was in the proxy: from arrival (after its body) to the answer, a fault, or the client leaving.
+#[derive(Debug, Clone)]
+pub struct Span {
+    pub service: String,
+    pub operation: String,
+    pub start: Instant,
+    pub end: Instant,
+}
+
+/// Records the span when the request is done, however it ends (the client may give up and drop the connection).
+struct SpanGuard {
+    shared: Arc<Shared>,
+    service: String,
+    operation: String,
+    start: Instant,
+}
+
+impl Drop for SpanGuard {
+    fn drop(&mut self) {
+        let mut c = self.shared.config();
+        if c.timeline.len() < MAX_SPANS {
+            c.timeline.push(Span {
+                service: std::mem::take(&mut self.service),
+                operation: std::mem::take(&mut self.operation),
+                start: self.start,
+                end: Instant::now(),
+            });
+        }
+    }
+}
+
+/// The longest chain of requests each of which started after the previous one ended: the number of sequential AWS
+/// round trips in the timeline. Requests issued together overlap (each is held at least the added latency), so
+/// they count once; a request that needed another's answer starts after it and counts again.
+pub fn sequential_depth(spans: &[Span]) -> usize {
+    // Among intervals, pairwise-disjoint sets are chains; earliest-end-first finds a largest one.
+    let mut by_end: Vec<&Span> = spans.iter().collect();
+    by_end.sort_by_key(|s| s.end);
+    let mut depth = 0;
+    let mut free_from: Option<Instant> = None;
+    for s in by_end {
+        if free_from.is_none_or(|t| s.start >= t) {
+            depth += 1;
+            free_from = Some(s.end);
+        }
+    }
+    depth
 }
 
 struct Shared {
@@ -184,11 +238,18 @@ impl Proxy {
         self.shared.config().faulted
     }
 
+    /// Every request's span since start or the last [`Proxy::reset_counts`], in completion order.
+    pub fn timeline(&self) -> Vec<Span> {
+        self.shared.config().timeline.clone()
+    }
+
+    /// Forget counts and the timeline.
     pub fn reset_counts(&self) {
         let mut c = self.shared.config();
         c.by_service.clear();
         c.by_operation.clear();
         c.faulted = 0;
+        c.timeline.clear();
     }
 }
 
@@ -278,6 +339,12 @@ async fn handle(req: Request<Body>, shared: Arc<Shared>) -> Result<Response<Body
             .cloned()
             .unwrap_or_else(|| shared.upstream.clone());
         (c.latency, fault, upstream)
+    };
+    let _span = SpanGuard {
+        shared: shared.clone(),
+        service: service.clone(),
+        operation: operation.clone(),
+        start: Instant::now(),
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -767,5 +834,28 @@ mod tests {
         assert!(parse_upstream("http://127.0.0.1:4566").is_ok());
         assert!(parse_upstream("127.0.0.1:4566").is_err());
         assert!(parse_upstream("https://example.com").is_err());
+    }
+
+    #[test]
+    fn overlapping_requests_count_once_and_dependent_ones_again() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let span = |a: u64, b: u64| Span {
+            service: "ec2".into(),
+            operation: "X".into(),
+            start: ms(a),
+            end: ms(b),
+        };
+        // Round one: three calls together; round two after the first answer; then the publish.
+        let spans = [
+            span(0, 50),
+            span(1, 52),
+            span(2, 80),
+            span(55, 105),
+            span(56, 106),
+            span(110, 160),
+        ];
+        assert_eq!(sequential_depth(&spans), 3);
+        assert_eq!(sequential_depth(&[]), 0);
     }
 }

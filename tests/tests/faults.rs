@@ -1,7 +1,7 @@
-//! Fault injection: EC2, CloudWatch and SNS failing in each way an AWS call fails in practice (HTTP 500, HTTP 503, a
-//! dropped connection, an answer later than the source deadline), through the proxy in front of the emulator. A
-//! failed source must degrade the report, never lose it; a failed publish must be a retryable error, so Lambda
-//! redelivers the event. docs/resilience.md tabulates what these tests verify.
+//! Fault injection: EC2, CloudWatch, the DynamoDB ledger and SNS failing in each way an AWS call fails in practice
+//! (HTTP 500, HTTP 503, a dropped connection, an answer later than the source deadline), through the proxy in front
+//! of the emulator. A failed source must degrade the report, never lose it; a failed publish must be a retryable
+//! error, so Lambda redelivers the event. docs/resilience.md tabulates what these tests verify.
 
 use std::sync::OnceLock;
 use std::time::Duration;

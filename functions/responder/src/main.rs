@@ -19,6 +19,7 @@ impl From<Failure> for Diagnostic {
             HandleError::Malformed(_) => "MalformedEvent",
             HandleError::Config(_) => "InvalidSetting",
             HandleError::Publish(_) => "PublishFailed",
+            HandleError::Source(_) => "SourceFailed",
         };
         let retry = if f.0.retryable() {
             "Retryable"
@@ -70,6 +71,11 @@ async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failur
             source,
             detail_type,
         }) => Ok(json!({ "status": "ignored", "source": source, "detailType": detail_type })),
+        Ok(Outcome::Swept { impaired, outcomes }) => Ok(json!({
+            "status": "swept",
+            "impaired": impaired,
+            "reported": outcomes.iter().filter(|o| matches!(o, Outcome::Reported(_))).count(),
+        })),
         Ok(Outcome::Duplicate { incident_key }) => {
             Ok(json!({ "status": "duplicate", "incident": incident_key }))
         }

@@ -8,6 +8,7 @@
 //! | `instance#<id>` | `<time>#<key>` | actions on an instance: cooldown, daily cap (2 days) |
 //! | `account` | `<time>#<key>` | actions account-wide: hourly cap (2 days) |
 //! | `az#<az>` | `<time>#<id>` | status-check failures per AZ: AZ-EVENT (1 day) |
+//! | `impaired#<id>#<check>` | `-` | a reported status-check failure, so the sweep does not repeat it (1 hour) |
 
 use std::collections::HashMap;
 
@@ -250,6 +251,46 @@ impl Ledger for DynamoLedger {
         let account = item("account".into(), sk, action.at, Duration::days(2));
         tokio::try_join!(self.put(history), self.put(account))?;
         Ok(None)
+    }
+
+    async fn note_impaired(
+        &self,
+        instance_id: &str,
+        check: &str,
+        now: DateTime<Utc>,
+        only_if_new: bool,
+    ) -> Result<bool, AwsError> {
+        let note = item(
+            format!("impaired#{instance_id}#{check}"),
+            "-".into(),
+            now,
+            Duration::hours(1),
+        );
+        if !only_if_new {
+            self.put(note).await?;
+            return Ok(true);
+        }
+        // TTL deletion is lazy: an expired note counts as absent.
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(note))
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let err = aws_error("dynamodb", "PutItem", e);
+                if conditional_failed(&err) {
+                    Ok(false)
+                } else {
+                    Err(err)
+                }
+            }
+        }
     }
 
     async fn record_impairment(

@@ -10,7 +10,7 @@ use crate::facts::{
     InstanceFacts, InstanceLookup, OpenRule, ScheduledEvent, SecurityGroupFacts, StatusFacts,
     TypeFacts, VolumeFacts,
 };
-use crate::ports::{AwsError, CallResult, InstanceReader, Remediator};
+use crate::ports::{AwsError, CallResult, Impaired, InstanceReader, Remediator};
 
 pub struct Ec2Reader {
     client: Client,
@@ -211,6 +211,62 @@ impl InstanceReader for Ec2Reader {
                 world_open: g.ip_permissions().iter().flat_map(world_open).collect(),
             })
             .collect())
+    }
+
+    async fn impaired_instances(&self) -> Result<Vec<Impaired>, AwsError> {
+        use aws_sdk_ec2::types::{StatusName, StatusType, SummaryStatus};
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_instance_status()
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("ec2", "DescribeInstanceStatus", e))?;
+            for s in page.instance_statuses() {
+                let Some(id) = s.instance_id() else { continue };
+                // Impaired since: the "reachability" detail's timestamp.
+                let since = |details: &[aws_sdk_ec2::types::InstanceStatusDetails]| {
+                    details
+                        .iter()
+                        .find(|d| {
+                            d.name() == Some(&StatusName::Reachability)
+                                && d.status() == Some(&StatusType::Failed)
+                        })
+                        .and_then(|d| d.impaired_since())
+                        .and_then(to_chrono)
+                };
+                let impaired = |st: Option<&SummaryStatus>| st == Some(&SummaryStatus::Impaired);
+                let check = if impaired(s.system_status().and_then(|x| x.status())) {
+                    Some((
+                        "StatusCheckFailed_System",
+                        s.system_status()
+                            .map(|x| since(x.details()))
+                            .unwrap_or_default(),
+                    ))
+                } else if impaired(s.instance_status().and_then(|x| x.status())) {
+                    Some((
+                        "StatusCheckFailed_Instance",
+                        s.instance_status()
+                            .map(|x| since(x.details()))
+                            .unwrap_or_default(),
+                    ))
+                } else if impaired(s.attached_ebs_status().and_then(|x| x.status())) {
+                    Some(("StatusCheckFailed_AttachedEBS", None))
+                } else {
+                    None
+                };
+                if let Some((check, since)) = check {
+                    out.push(Impaired {
+                        instance_id: id.to_string(),
+                        availability_zone: s.availability_zone().map(str::to_string),
+                        check: check.to_string(),
+                        since,
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn volumes(&self, instance_id: &str) -> Result<Vec<VolumeFacts>, AwsError> {

@@ -6,12 +6,14 @@ mod dynamodb;
 mod ec2;
 mod scheduler;
 mod sns;
+mod ssm;
 
 pub use cloudwatch::CloudWatchReader;
 pub use dynamodb::DynamoLedger;
 pub use ec2::{Ec2Reader, Ec2Remediator};
 pub use scheduler::Scheduler;
 pub use sns::SnsPublisher;
+pub use ssm::SsmDiagnostics;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::http::HttpResponse;

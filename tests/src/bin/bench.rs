@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use ec2ops::aws::{AwsClients, DynamoLedger};
 use ec2ops::config::Settings;
-use ec2ops::gather::Readers;
+use ec2ops::gather::{Readers, NO_LEDGER};
 use ec2ops::pipeline::{respond, Actors, Delivery, HandleError, Outcome};
 use ec2ops::ports::Ledger;
-use ec2ops_tests::proxy::Proxy;
+use ec2ops_tests::proxy::{sequential_depth, Proxy};
 use ec2ops_tests::runtime_stub::{lambda_env, RuntimeStub};
 use ec2ops_tests::{config_for, dynamodb_endpoint, endpoint, event_for, seed_cpu_spike, Emulator};
 
@@ -62,7 +62,7 @@ fn options() -> Result<Options, String> {
     let mut o = Options {
         only: vec![],
         runs: 15,
-        path_runs: 9,
+        path_runs: 15,
         mem_runs: 5,
         storm_events: 500,
         storm_instances: 100,
@@ -541,6 +541,7 @@ async fn critical_path_variant(
     let _ = handler.handle(&next_event()).await;
 
     let mut by_latency: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+    let mut chains: Vec<f64> = Vec::new();
     let mut last: Option<PathRun> = None;
     for _ in 0..o.path_runs {
         for latency_ms in [0u64, 50] {
@@ -559,6 +560,9 @@ async fn critical_path_variant(
                 .entry(latency_ms)
                 .or_default()
                 .push(elapsed.as_secs_f64() * 1e3);
+            if latency_ms == 50 {
+                chains.push(sequential_depth(&proxy.timeline()) as f64);
+            }
             if latency_ms == 0 {
                 last = Some(PathRun {
                     elapsed,
@@ -598,6 +602,25 @@ async fn critical_path_variant(
             verdict(depth <= 3.0 + 0.25, format!("{depth:.2}")),
         );
     }
+    let chain = stats(&chains);
+    table.row(
+        &format!("2. critical path depth from the proxy's timeline at L = 50 ms ({label})"),
+        chain.map_or("unavailable".into(), |c| {
+            format!("{:.0} round trips", c.median)
+        }),
+        chain.map_or("–".into(), |c| format!("{:.0} – {:.0}", c.min, c.max)),
+        chain.map_or(0, |c| c.n),
+        "≤ 3",
+        chain.map_or("unavailable".into(), |c| {
+            verdict(
+                c.median <= 3.0,
+                format!(
+                    "{:.0}: the longest chain of requests that waited for each other",
+                    c.median
+                ),
+            )
+        }),
+    );
     if let Some(run) = last {
         let mut per_service: BTreeMap<&str, u64> = BTreeMap::new();
         for ((svc, _), n) in &run.requests {
@@ -667,9 +690,9 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-async fn memory_once(o: &Options, event: serde_json::Value, topic: &str) -> Result<f64, String> {
+async fn memory_once(program: &Path, event: serde_json::Value, topic: &str) -> Result<f64, String> {
     let stub = RuntimeStub::start(vec![event]).await;
-    let mut child = tokio::process::Command::new(&o.responder)
+    let mut child = tokio::process::Command::new(program)
         .env_clear()
         .envs(function_env(&stub, topic))
         .stdin(Stdio::null())
@@ -677,7 +700,7 @@ async fn memory_once(o: &Options, event: serde_json::Value, topic: &str) -> Resu
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("{}: {e}", o.responder.display()))?;
+        .map_err(|e| format!("{}: {e}", program.display()))?;
     let pid = child.id().ok_or("the responder exited at once")?;
     let posted = stub.wait_for(1, Duration::from_secs(60)).await;
     // Read before killing: after the first invocation the process waits on the next long poll, still alive.
@@ -698,15 +721,23 @@ async fn memory(o: &Options, emu: &Emulator, table: &mut Table) {
     let (instance, at) = seed_cpu_spike(emu).await;
     let (topic, _queue) = emu.topic_with_queue("bench-memory").await;
     let mut peaks = Vec::new();
+    let mut alt_peaks = Vec::new();
     for i in 0..o.mem_runs {
+        // A distinct incident each time (the transition shifted by a millisecond).
         let event = event_for(
             "cpu-spike.json",
             &instance,
             at + chrono::Duration::milliseconds(i as i64),
         );
-        match memory_once(o, event, &topic).await {
+        match memory_once(&o.responder, event.clone(), &topic).await {
             Ok(mb) => peaks.push(mb),
             Err(e) => table.notes.push(format!("memory: {e}")),
+        }
+        if let Some((alt, _)) = &o.alt {
+            match memory_once(alt, event, &topic).await {
+                Ok(mb) => alt_peaks.push(mb),
+                Err(e) => table.notes.push(format!("memory (alternative): {e}")),
+            }
         }
     }
     let s = stats(&peaks);
@@ -721,6 +752,18 @@ async fn memory(o: &Options, emu: &Emulator, table: &mut Table) {
             verdict(mb <= 40.0, format!("{mb:.1} MB"))
         }),
     );
+    if let Some((_, label)) = &o.alt {
+        let a = stats(&alt_peaks);
+        table.timed(
+            &format!("3. peak RSS, `responder` built with {label}"),
+            a,
+            "MiB",
+            "≤ 40 MB",
+            a.map_or("unavailable".into(), |a| {
+                format!("{:.1} MB", a.median * 1.048_576)
+            }),
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -874,6 +917,8 @@ struct StormTally {
     errors: BTreeMap<String, usize>,
     panics: usize,
     with_gaps: usize,
+    /// Reports missing each source, with one reason.
+    gaps: BTreeMap<&'static str, (usize, String)>,
     /// Reports published per incident key.
     published: BTreeMap<String, usize>,
 }
@@ -910,6 +955,7 @@ async fn storm_variant(
     let config = config_for(proxy.url()).await;
     let handler = Arc::new(Handler::new(&config, &topic, table_name.as_deref()));
     let limit = Arc::new(tokio::sync::Semaphore::new(o.concurrency));
+    let cpu_before = cpu_seconds();
     let mut tasks = tokio::task::JoinSet::new();
     let started = Instant::now();
     for (key, event) in events.iter().cloned() {
@@ -928,8 +974,15 @@ async fn storm_variant(
             Err(_) => *t.errors.entry("task cancelled".into()).or_default() += 1,
             Ok((key, Ok(Outcome::Reported(i)))) => {
                 t.reported += 1;
-                if !i.facts.gaps().iter().all(|(name, _)| *name == "Ledger") {
+                let gaps = i.facts.gaps();
+                // Without a ledger table the ledger is always missing: that is the configuration, not a failure.
+                let real: Vec<_> = gaps.iter().filter(|(_, why)| *why != NO_LEDGER).collect();
+                if !real.is_empty() {
                     t.with_gaps += 1;
+                }
+                for (name, why) in real {
+                    let e = t.gaps.entry(name).or_insert((0, why.to_string()));
+                    e.0 += 1;
                 }
                 if i.message_id.is_some() {
                     *t.published.entry(key).or_default() += 1;
@@ -945,6 +998,14 @@ async fn storm_variant(
         }
     }
     let wall = started.elapsed();
+    let cpu = match (cpu_before, cpu_seconds()) {
+        (Some(a), Some(b)) => format!(
+            "; this process (pipeline, SDK and proxy) used {:.1} s CPU = {:.1} ms per event",
+            b - a,
+            (b - a) * 1e3 / events.len() as f64
+        ),
+        _ => String::new(),
+    };
     let label = if with_ledger {
         "with DynamoDB ledger"
     } else {
@@ -972,7 +1033,7 @@ async fn storm_variant(
         verdict(
             handled == events.len() && t.panics == 0,
             format!(
-                "{handled} handled ({} reported, {} duplicate), {} failed, {} panics, {:.1} events/s, {} AWS requests",
+                "{handled} handled ({} reported, {} duplicate), {} failed, {} panics, {:.1} events/s, {} AWS requests{cpu}",
                 t.reported,
                 t.duplicates,
                 t.errors.values().sum::<usize>(),
@@ -997,6 +1058,11 @@ async fn storm_variant(
     );
     for (e, n) in &t.errors {
         table.notes.push(format!("storm ({label}): {n} × {e}"));
+    }
+    for (name, (n, why)) in &t.gaps {
+        table.notes.push(format!(
+            "storm ({label}): {n} reports without {name}, e.g. {why}"
+        ));
     }
     Ok(())
 }
@@ -1073,6 +1139,28 @@ async fn storm(o: &Options, emu: &Emulator, table: &mut Table) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+
+/// CPU time (user + system) of this process so far, in seconds.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the state.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let hz = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(100.0);
+    Some(ticks / hz)
+}
 
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")

@@ -1,0 +1,191 @@
+//! SSM Run Command adapter for in-guest diagnostics: SendCommand of the fixed document, then GetCommandInvocation
+//! every 500 ms until the command ends or the deadline passes; stdout goes through [`diagnostics::parse`].
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ssm::types::CommandInvocationStatus;
+use aws_sdk_ssm::Client;
+use tokio::time::{sleep_until, timeout_at, Instant};
+
+use super::aws_error;
+use crate::diagnostics::{self, Diagnostics};
+use crate::ports::{self, AwsError};
+
+/// How often GetCommandInvocation is polled: the script takes well under a second on a healthy host, and the
+/// API's rate limit is shared with every other SSM user of the account.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// SendCommand's TimeoutSeconds bounds how long the command may wait for the agent before it is dropped; SSM
+/// accepts no less than 30 s, and a command still queued ten minutes later is of no use to the incident.
+const MIN_SEND_TIMEOUT_SECS: u64 = 30;
+const MAX_SEND_TIMEOUT_SECS: u64 = 600;
+
+/// What the SSM service sends back when the instance is not a managed node.
+const NOT_MANAGED: &str = "InvalidInstanceId";
+
+pub struct SsmDiagnostics {
+    client: Client,
+}
+
+impl SsmDiagnostics {
+    pub fn new(client: Client) -> Self {
+        SsmDiagnostics { client }
+    }
+
+    /// Built from the shared SDK configuration, so callers outside [`crate::aws`] need not name the SSM crate.
+    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+        Self::new(Client::new(config))
+    }
+}
+
+/// The instance cannot run commands: keep the code, say what it means.
+fn not_managed(operation: &'static str, instance_id: &str, err: AwsError) -> AwsError {
+    AwsError {
+        message: format!(
+            "instance {instance_id} is not SSM-managed (no SSM Agent registered with Systems Manager, or the \
+             instance is not running): {}",
+            err.message
+        ),
+        operation,
+        retryable: false,
+        ..err
+    }
+}
+
+fn deadline_passed(operation: &'static str, deadline: Duration, status: &str) -> AwsError {
+    AwsError {
+        message: format!(
+            "no result within {} ms (last status: {status})",
+            deadline.as_millis()
+        ),
+        retryable: true,
+        ..AwsError::new("ssm", operation, "")
+    }
+}
+
+#[async_trait]
+impl ports::Diagnostics for SsmDiagnostics {
+    async fn run(
+        &self,
+        instance_id: &str,
+        document: &str,
+        deadline: Duration,
+    ) -> Result<Diagnostics, AwsError> {
+        let end = Instant::now() + deadline;
+        let send_timeout = deadline
+            .as_secs()
+            .clamp(MIN_SEND_TIMEOUT_SECS, MAX_SEND_TIMEOUT_SECS);
+        // No parameters: the document is fixed text, so nothing from the event reaches the shell.
+        let send = self
+            .client
+            .send_command()
+            .document_name(document)
+            .instance_ids(instance_id)
+            .timeout_seconds(i32::try_from(send_timeout).unwrap_or(i32::MAX))
+            .comment("ec2ops in-guest diagnostics")
+            .send();
+        let sent = match timeout_at(end, send).await {
+            Err(_) => return Err(deadline_passed("SendCommand", deadline, "not sent")),
+            Ok(Err(e)) => {
+                let err = aws_error("ssm", "SendCommand", e);
+                return Err(match err.code.as_deref() {
+                    Some(NOT_MANAGED) => not_managed("SendCommand", instance_id, err),
+                    _ => err,
+                });
+            }
+            Ok(Ok(out)) => out,
+        };
+        let command_id = sent
+            .command()
+            .and_then(|c| c.command_id())
+            .ok_or_else(|| AwsError::new("ssm", "SendCommand", "response without a command id"))?
+            .to_string();
+
+        let mut last_status = String::from("not yet registered");
+        loop {
+            // The invocation takes a moment to exist; the first poll waits one interval too.
+            let next = Instant::now() + POLL_INTERVAL;
+            if next >= end {
+                // The script is read-only and the document kills it after 60 s, so it is left to finish alone.
+                return Err(deadline_passed(
+                    "GetCommandInvocation",
+                    deadline,
+                    &last_status,
+                ));
+            }
+            sleep_until(next).await;
+            let poll = self
+                .client
+                .get_command_invocation()
+                .command_id(&command_id)
+                .instance_id(instance_id)
+                .send();
+            let out = match timeout_at(end, poll).await {
+                Err(_) => {
+                    return Err(deadline_passed(
+                        "GetCommandInvocation",
+                        deadline,
+                        &last_status,
+                    ))
+                }
+                Ok(Err(e)) => {
+                    let err = aws_error("ssm", "GetCommandInvocation", e);
+                    match err.code.as_deref() {
+                        // Normal right after SendCommand: the invocation is not registered yet.
+                        Some("InvocationDoesNotExist") => continue,
+                        Some(NOT_MANAGED) => {
+                            return Err(not_managed("GetCommandInvocation", instance_id, err))
+                        }
+                        _ if err.retryable => {
+                            last_status = format!("poll failed: {err}");
+                            continue;
+                        }
+                        _ => return Err(err),
+                    }
+                }
+                Ok(Ok(out)) => out,
+            };
+            let stdout = out.standard_output_content().unwrap_or_default();
+            let Some(status) = out.status() else {
+                continue;
+            };
+            last_status = status.as_str().to_string();
+            match status {
+                CommandInvocationStatus::Success => return Ok(diagnostics::parse(stdout)),
+                CommandInvocationStatus::Pending
+                | CommandInvocationStatus::InProgress
+                | CommandInvocationStatus::Delayed
+                | CommandInvocationStatus::Cancelling => continue,
+                // Failed or timed out part-way: whatever sections were printed still count.
+                CommandInvocationStatus::Failed | CommandInvocationStatus::TimedOut
+                    if !stdout.trim().is_empty() =>
+                {
+                    return Ok(diagnostics::parse(stdout))
+                }
+                CommandInvocationStatus::Failed
+                | CommandInvocationStatus::TimedOut
+                | CommandInvocationStatus::Cancelled => {
+                    let detail = out.status_details().unwrap_or(status.as_str());
+                    let stderr = out.standard_error_content().unwrap_or_default().trim();
+                    let mut message = format!(
+                        "command {command_id} ended {detail} (exit {})",
+                        out.response_code()
+                    );
+                    if !stderr.is_empty() {
+                        // stderr can echo a command line: it is redacted like stdout.
+                        message.push_str(": ");
+                        message.push_str(&diagnostics::redact(stderr));
+                    }
+                    return Err(AwsError::new(
+                        "ssm",
+                        "GetCommandInvocation",
+                        crate::report::text::bound(&message, 400),
+                    ));
+                }
+                // A status added after this SDK was built: keep polling until the deadline decides.
+                _ => continue,
+            }
+        }
+    }
+}
