@@ -12,6 +12,7 @@ use crate::pricing;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum RuleId {
     Gone,
+    Stopped,
     AzEvent,
     SysCheck,
     InstCheck,
@@ -30,6 +31,7 @@ impl RuleId {
     pub fn code(self) -> &'static str {
         match self {
             RuleId::Gone => "GONE",
+            RuleId::Stopped => "STOPPED",
             RuleId::AzEvent => "AZ-EVENT",
             RuleId::SysCheck => "SYS-CHECK",
             RuleId::InstCheck => "INST-CHECK",
@@ -50,6 +52,13 @@ impl RuleId {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Detail {
     Pressure(Pressure),
+    /// The instance left `running`: who or what stopped it, as far as EC2 says.
+    Stopped {
+        state: String,
+        cause: StopCause,
+        code: Option<String>,
+        message: Option<String>,
+    },
     /// `state` is `None` when the instance does not exist any more.
     Gone {
         state: Option<String>,
@@ -82,6 +91,34 @@ pub enum Detail {
         net_at: DateTime<Utc>,
         cpu_at: DateTime<Utc>,
     },
+}
+
+/// Whether a stop was meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum StopCause {
+    /// Stopped or terminated through the API or console (or by the instance's Auto Scaling group).
+    Intended,
+    /// AWS stopped it: host failure, capacity, Spot interruption, scheduled retirement.
+    Unexpected,
+    /// Shut down from inside the OS, or EC2 gives no reason: maybe intended, maybe a crash.
+    Uncertain,
+}
+
+/// Read EC2's state reason (`StateReason.Code`).
+pub fn stop_cause(code: Option<&str>, asg_member: bool) -> StopCause {
+    match code {
+        Some("Client.UserInitiatedShutdown" | "Client.UserInitiatedHibernate") => {
+            StopCause::Intended
+        }
+        Some(c) if c.starts_with("Server.") => StopCause::Unexpected,
+        Some(
+            "Client.VolumeLimitExceeded"
+            | "Client.InternalError"
+            | "Client.InvalidSnapshot.NotFound",
+        ) => StopCause::Unexpected,
+        _ if asg_member => StopCause::Intended,
+        _ => StopCause::Uncertain,
+    }
 }
 
 /// Memory, disk and burst details (split out to keep [`Detail`] readable).
@@ -162,6 +199,9 @@ pub enum Reason {
     CreditsExhausted,
     SecuritySuspect,
     ResourcePressure,
+    Stopped {
+        intended: bool,
+    },
     Production {
         environment: String,
     },
@@ -221,7 +261,11 @@ pub fn assess(change: &AlarmChange, facts: &Facts) -> Assessment {
     let cpu_threshold = cpu_threshold(change);
     let mut findings = Vec::new();
 
-    gone(facts, &mut findings);
+    if change.input == crate::model::InputKind::StateChange {
+        stopped(change, facts, &mut findings);
+    } else {
+        gone(facts, &mut findings);
+    }
     status_checks(change, facts, &mut findings);
     az_event(facts, &mut findings);
     let cpu = cpu_points(change, facts);
@@ -328,6 +372,39 @@ fn gone(facts: &Facts, out: &mut Vec<Finding>) {
         }
         _ => {}
     }
+}
+
+fn stopped(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
+    let state = change
+        .alarm_name
+        .rsplit('/')
+        .next()
+        .unwrap_or("stopped")
+        .to_string();
+    let i = facts.found_instance();
+    let code = i.and_then(|i| i.state_reason_code.clone());
+    let message = i.and_then(|i| i.state_reason.clone());
+    let cause = stop_cause(code.as_deref(), i.and_then(|i| i.asg()).is_some());
+    let mut evidence = vec![format!("EC2 Instance State-change Notification: {state}")];
+    match (&code, &message) {
+        (Some(c), Some(m)) => evidence.push(format!("StateReason {c}: {m}")),
+        (Some(c), None) => evidence.push(format!("StateReason {c}")),
+        (None, Some(m)) => evidence.push(format!("StateTransitionReason: {m}")),
+        (None, None) => evidence.push(match facts.instance.reason() {
+            Some(why) => format!("DescribeInstances unavailable ({why}): reason unknown"),
+            None => "EC2 gives no state reason".into(),
+        }),
+    }
+    out.push(Finding {
+        rule: RuleId::Stopped,
+        detail: Detail::Stopped {
+            state,
+            cause,
+            code,
+            message,
+        },
+        evidence,
+    });
 }
 
 fn status_checks(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
@@ -814,6 +891,20 @@ fn priority(
                 Priority::P2
             } else {
                 Priority::P3
+            }
+        }
+        AlarmState::Alarm if has(RuleId::Stopped) => {
+            let cause = findings.iter().find_map(|f| match &f.detail {
+                Detail::Stopped { cause, .. } => Some(*cause),
+                _ => None,
+            });
+            reasons.push(Reason::Stopped {
+                intended: cause == Some(StopCause::Intended),
+            });
+            match (cause, prod) {
+                (Some(StopCause::Intended), _) => Priority::P3,
+                (_, true) => Priority::P1,
+                (_, false) => Priority::P2,
             }
         }
         AlarmState::Alarm if has(RuleId::AzEvent) => {

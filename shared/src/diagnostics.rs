@@ -206,7 +206,7 @@ pub fn parse(stdout: &str) -> Diagnostics {
             }
             "top-mem" => {
                 d.top_memory = parse_processes(lines);
-                d.top_memory.sort_by(|a, b| b.rss_kib.cmp(&a.rss_kib));
+                d.top_memory.sort_by_key(|p| std::cmp::Reverse(p.rss_kib));
                 !d.top_memory.is_empty()
             }
             "oom" => {

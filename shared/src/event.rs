@@ -80,6 +80,54 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
     let source = text("source");
     let detail_type = text("detail-type");
 
+    if source == "aws.ec2" && detail_type == "EC2 Instance State-change Notification" {
+        #[derive(Deserialize)]
+        struct Raw {
+            time: Option<String>,
+            region: Option<String>,
+            account: Option<String>,
+            detail: RawStateDetail,
+        }
+        #[derive(Deserialize)]
+        struct RawStateDetail {
+            #[serde(rename = "instance-id")]
+            instance_id: String,
+            state: String,
+        }
+        let raw: Raw = from_value(event, "EC2 Instance State-change Notification")?;
+        if !matches!(
+            raw.detail.state.as_str(),
+            "stopping" | "stopped" | "shutting-down" | "terminated"
+        ) {
+            // pending/running: nothing went wrong.
+            return Ok(Parsed::Ignored {
+                source: source.into(),
+                detail_type: format!("{detail_type} ({})", bounded(&raw.detail.state, 20)),
+            });
+        }
+        if !looks_like_instance_id(&raw.detail.instance_id) {
+            return Err(EventError::Field {
+                context: "EC2 Instance State-change Notification",
+                path: "detail.instance-id".into(),
+                message: format!("{} is not an instance id", quote(&raw.detail.instance_id)),
+            });
+        }
+        let at = raw
+            .time
+            .as_deref()
+            .and_then(parse_timestamp)
+            .ok_or_else(|| EventError::Timestamp {
+                path: "time".into(),
+                value: quote(raw.time.as_deref().unwrap_or("")),
+            })?;
+        return Ok(Parsed::Alarm(Box::new(AlarmChange::from_state_change(
+            &raw.detail.instance_id,
+            &raw.detail.state,
+            at,
+            raw.region,
+            raw.account,
+        ))));
+    }
     if (source == crate::remediation::VERIFY_SOURCE && detail_type == SWEEP_DETAIL_TYPE)
         || (source == "aws.events" && detail_type == "Scheduled Event")
     {

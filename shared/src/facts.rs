@@ -60,6 +60,12 @@ pub struct InstanceFacts {
     /// `spot` or `scheduled`; absent for on-demand.
     pub lifecycle: Option<String>,
     pub platform: Option<String>,
+    /// Why the instance last changed state (`StateReason.Code`, e.g. `Client.UserInitiatedShutdown`).
+    #[serde(default)]
+    pub state_reason_code: Option<String>,
+    /// `StateReason.Message` / `StateTransitionReason`, as EC2 words it.
+    #[serde(default)]
+    pub state_reason: Option<String>,
 }
 
 impl InstanceFacts {

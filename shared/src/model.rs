@@ -42,6 +42,8 @@ pub enum InputKind {
     AlarmAction,
     /// The scheduled sweep of impaired instances.
     Sweep,
+    /// `EC2 Instance State-change Notification` to stopping/stopped/shutting-down/terminated.
+    StateChange,
 }
 
 /// The kind of alarm, which decides how the threshold and datapoints read.
@@ -321,6 +323,46 @@ impl AlarmChange {
             }),
             comparison: None,
             instance_ids: vec![i.instance_id.clone()],
+            warnings: vec![],
+        }
+    }
+}
+
+impl AlarmChange {
+    /// The incident for an instance that left `running` (an EC2 state-change notification).
+    pub fn from_state_change(
+        instance_id: &str,
+        state: &str,
+        at: DateTime<Utc>,
+        region: Option<String>,
+        account: Option<String>,
+    ) -> AlarmChange {
+        AlarmChange {
+            input: InputKind::StateChange,
+            alarm_name: format!("ec2ops-state/{instance_id}/{state}"),
+            alarm_arn: None,
+            account,
+            region,
+            description: Some(format!(
+                "EC2 Instance State-change Notification: the instance is {state}"
+            )),
+            kind: AlarmKind::Metric,
+            metrics: vec![],
+            expressions: vec![],
+            state: StateInfo {
+                value: AlarmState::Alarm,
+                reason: format!("instance {instance_id} entered {state}"),
+                at,
+                reason_data: None,
+            },
+            previous: Some(StateInfo {
+                value: AlarmState::Ok,
+                reason: String::new(),
+                at,
+                reason_data: None,
+            }),
+            comparison: None,
+            instance_ids: vec![instance_id.to_string()],
             warnings: vec![],
         }
     }

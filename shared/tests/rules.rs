@@ -298,3 +298,42 @@ fn sustained_cpu_with_an_outbound_surge_and_open_ssh_is_a_suspected_compromise_a
         ["CPU-SUSTAINED"]
     );
 }
+
+#[test]
+fn a_production_instance_stopped_by_aws_is_an_unexpected_stop_at_p1() {
+    let a = assess(&load("state-stopped.json"), &stopped_by_aws());
+    assert_eq!(rules(&a), ["STOPPED"]);
+    assert_eq!(a.priority, Priority::P1);
+    assert!(matches!(
+        a.findings[0].detail,
+        Detail::Stopped {
+            cause: ec2ops::analyze::StopCause::Unexpected,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_user_initiated_stop_is_informational_and_an_unexplained_one_is_uncertain() {
+    let mut facts = stopped_by_aws();
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.state_reason_code = Some("Client.UserInitiatedShutdown".into());
+    }
+    assert_eq!(
+        assess(&load("state-stopped.json"), &facts).priority,
+        Priority::P3
+    );
+    let a = assess(&load("state-stopped.json"), &offline());
+    assert!(matches!(
+        a.findings[0].detail,
+        Detail::Stopped {
+            cause: ec2ops::analyze::StopCause::Uncertain,
+            ..
+        }
+    ));
+    assert_eq!(
+        a.priority,
+        Priority::P1,
+        "uncertain on an unknown (so production) instance"
+    );
+}

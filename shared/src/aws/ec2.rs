@@ -76,6 +76,13 @@ fn instance_facts(i: &Instance) -> InstanceFacts {
             .map(|s| s.as_str().to_string()),
         lifecycle: i.instance_lifecycle().map(|l| l.as_str().to_string()),
         platform: i.platform_details().map(str::to_string),
+        state_reason_code: i.state_reason().and_then(|r| r.code()).map(str::to_string),
+        state_reason: i
+            .state_reason()
+            .and_then(|r| r.message())
+            .or(i.state_transition_reason())
+            .filter(|m| !m.is_empty())
+            .map(str::to_string),
     }
 }
 

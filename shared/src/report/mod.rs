@@ -10,12 +10,13 @@ pub mod text;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use crate::analyze::StopCause;
 use crate::analyze::{
     Assessment, Detail, Environment, Finding, Pressure, Priority, Reason, RuleId,
 };
 use crate::config::Language;
 use crate::facts::{Facts, InstanceFacts, InstanceLookup, Role, Series, Source};
-use crate::model::{AlarmChange, AlarmKind, AlarmState};
+use crate::model::{AlarmChange, AlarmKind, AlarmState, InputKind};
 use crate::pricing::{self, HOURS_PER_MONTH};
 use text::{bytes, hhmm, shell_quote, sparkline, unit_of, usd, value, when, Line, Unit};
 
@@ -181,7 +182,7 @@ fn recommended(
     if change.state.value != AlarmState::Alarm {
         return Recommended::Nothing;
     }
-    if a.has(RuleId::Gone) {
+    if a.has(RuleId::Gone) || a.has(RuleId::Stopped) {
         Recommended::Nothing
     } else if a.has(RuleId::EbsCheck) {
         Recommended::Wait
@@ -216,6 +217,7 @@ fn headline(cx: &Ctx<'_>) -> String {
     }
     let by_rule = [
         (RuleId::AzEvent, "Probable AZ-wide event"),
+        (RuleId::Stopped, "Instance stopped"),
         (RuleId::Gone, "Instance stopped or gone"),
         (RuleId::SysCheck, "System status check failed"),
         (RuleId::InstCheck, "Instance status check failed"),
@@ -319,12 +321,24 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
     let lang = cx.lang;
     let c = cx.change;
     let mut out = Vec::new();
-    out.push(
-        Line::new()
+    out.push(match c.input {
+        InputKind::StateChange => Line::from(l!(
+            lang,
+            "이벤트: EC2 Instance State-change Notification",
+            "Event: EC2 Instance State-change Notification"
+        )),
+        InputKind::Sweep => Line::new()
+            .t(l!(
+                lang,
+                "발견: ec2ops sweep (알람 없음) · ",
+                "Found by: the ec2ops sweep (no alarm) · "
+            ))
+            .u(&c.alarm_name),
+        _ => Line::new()
             .t(l!(lang, "알람: ", "Alarm: "))
             .u(&c.alarm_name)
             .t(format!(" ({})", kind_name(&c.kind, lang))),
-    );
+    });
     let mut inst = Line::new().t(l!(lang, "인스턴스: ", "Instance: "));
     match cx.instance_id {
         None => {
@@ -366,13 +380,23 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
         }
     }
     out.push(inst);
-    let prev = c.previous.as_ref().map(|p| p.value.as_str()).unwrap_or("?");
+    let (prev, now_state) = match c.input {
+        // The instance's own transition, not an alarm's.
+        InputKind::StateChange => (
+            "running",
+            c.alarm_name.rsplit('/').next().unwrap_or("stopped"),
+        ),
+        _ => (
+            c.previous.as_ref().map(|p| p.value.as_str()).unwrap_or("?"),
+            c.state.value.as_str(),
+        ),
+    };
     out.push(Line::from(l!(
         lang,
         "상태 변화: {} → {} · {}",
         "Transition: {} → {} · {}",
         prev,
-        c.state.value.as_str(),
+        now_state,
         when(c.state.at, cx.tz)
     )));
 
@@ -498,6 +522,16 @@ fn reason_line(r: &Reason, lang: Language) -> String {
             "평가할 데이터 부족 (INSUFFICIENT_DATA)",
             "not enough data to evaluate the alarm (INSUFFICIENT_DATA)"
         ),
+        Reason::Stopped { intended: true } => l!(
+            lang,
+            "의도된 중지/종료 (API/콘솔 또는 Auto Scaling): 정보성 알림",
+            "an intended stop or termination (API/console or Auto Scaling): informational"
+        ),
+        Reason::Stopped { intended: false } => l!(
+            lang,
+            "예상치 못한 중지/종료이거나 원인 불명: 서비스 중단 가능",
+            "an unexpected or unexplained stop: the service may be down"
+        ),
         Reason::SecuritySuspect => l!(
             lang,
             "침해 의심 (지속 CPU + 대량 외부 전송 + 관리 포트 공개): 환경 무관 P1",
@@ -591,6 +625,33 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
     let ty = cx.instance.map(|i| i.instance_type.as_str()).unwrap_or("?");
     let text = match &f.detail {
+        Detail::Stopped { state, cause, code, message } => {
+            let why = match (code, message) {
+                // EC2's message usually repeats the code.
+                (Some(c), Some(m)) if m.starts_with(c.as_str()) => text::sanitize(m, 160),
+                (Some(c), Some(m)) => format!("{c}: {}", text::sanitize(m, 160)),
+                (Some(c), None) => c.clone(),
+                (None, Some(m)) => text::sanitize(m, 160),
+                (None, None) => l!(lang, "사유 정보 없음", "no reason given"),
+            };
+            match cause {
+                StopCause::Intended => l!(lang, "인스턴스 {} — 의도된 조치로 보임 ({})", "instance {} — looks intended ({})", state, why),
+                StopCause::Unexpected => l!(
+                    lang,
+                    "인스턴스 {} — AWS 측 원인 ({}): 누구도 의도하지 않은 중지",
+                    "instance {} — caused on the AWS side ({}): nobody meant this",
+                    state,
+                    why
+                ),
+                StopCause::Uncertain => l!(
+                    lang,
+                    "인스턴스 {} — 의도 여부 불확실 ({}): OS 내부 shutdown이거나 장애일 수 있음, CloudTrail로 확인 필요",
+                    "instance {} — intent uncertain ({}): a shutdown from inside the OS or a crash; CloudTrail tells who called the API",
+                    state,
+                    why
+                ),
+            }
+        }
         Detail::Pressure(Pressure::Memory { percent }) => l!(
             lang,
             "메모리 사용률 {}: 메모리 압박 (OOM 위험) → 메모리 사용 프로세스 확인, 메모리 큰 타입 고려",
@@ -1172,6 +1233,25 @@ fn actions(cx: &Ctx<'_>) -> Section {
             ));
         }
     }
+    if let Some(Finding {
+        detail: Detail::Stopped { state, cause, .. },
+        ..
+    }) = a.findings.iter().find(|f| f.rule == RuleId::Stopped)
+    {
+        step(&mut lines, &mut n, l!(lang, "누가 중지/종료했는지 CloudTrail에서 확인 (StopInstances/TerminateInstances):", "Find who stopped or terminated it in CloudTrail (StopInstances / TerminateInstances):"));
+        lines.push(cli(cx, format!("aws cloudtrail lookup-events --lookup-attributes AttributeKey=ResourceName,AttributeValue={id} --max-results 10")));
+        if *cause != StopCause::Intended {
+            if state == "terminated" || state == "shutting-down" {
+                step(&mut lines, &mut n, l!(lang, "종료된 인스턴스는 복구 불가: AMI/최근 snapshot에서 대체 인스턴스 시작", "A terminated instance cannot come back: launch a replacement from its AMI or latest snapshots"));
+            } else {
+                step(&mut lines, &mut n, l!(lang, "원인 확인 후 다시 시작 (EBS 데이터 유지, 자동 할당 public IPv4는 변경):", "Once the cause is known, start it again (EBS data kept; an auto-assigned public IPv4 changes):"));
+                lines.push(cli(
+                    cx,
+                    format!("aws ec2 start-instances --instance-ids {id}"),
+                ));
+            }
+        }
+    }
     if a.has(RuleId::Gone) {
         step(
             &mut lines,
@@ -1518,6 +1598,13 @@ fn long_term(cx: &Ctx<'_>) -> Section {
             "Prepare for volume failures with scheduled EBS snapshots (Data Lifecycle Manager) and multi-AZ replication"
         )));
     }
+    if a.has(RuleId::Stopped) {
+        lines.push(Line::from(l!(
+            lang,
+            "운영 인스턴스는 stop/termination protection(disable-api-stop, disable-api-termination) 설정, 단일 인스턴스 대신 ASG로 자동 교체",
+            "Turn on stop and termination protection (disable-api-stop, disable-api-termination) for production, and let an ASG replace instances instead of relying on one"
+        )));
+    }
     if a.has(RuleId::Gone) {
         lines.push(Line::from(l!(
             lang,
@@ -1652,7 +1739,7 @@ fn cost(cx: &Ctx<'_>) -> Section {
             "조사 단계는 비용 없음 (SSM Run Command 무료)",
             "Investigation costs nothing (SSM Run Command is free)"
         ),
-        Recommended::Nothing if cx.a.has(RuleId::Gone) => l!(
+        Recommended::Nothing if cx.a.has(RuleId::Gone) || cx.a.has(RuleId::Stopped) => l!(
             lang,
             "중지된 인스턴스는 시간당 요금이 없지만 {} 계속 과금",
             "A stopped instance has no hourly charge, but {} is still billed",

@@ -77,6 +77,8 @@ pub fn instance(i: &Instance<'_>) -> InstanceFacts {
         monitoring: Some("enabled".into()),
         lifecycle: None,
         platform: Some("Linux/UNIX".into()),
+        state_reason_code: None,
+        state_reason: None,
     }
 }
 
@@ -444,6 +446,22 @@ pub fn pressure() -> Facts {
     f
 }
 
+/// prod-api-1 stopped by AWS (host failure), as DescribeInstances tells it after the state change.
+pub fn stopped_by_aws() -> Facts {
+    let mut f = cpu_sustained();
+    if let Source::Available(InstanceLookup::Found(i)) = &mut f.instance {
+        i.state = "stopped".into();
+        i.state_reason_code = Some("Server.InternalError".into());
+        i.state_reason = Some("Server.InternalError: Internal error on launch".into());
+    }
+    f.metrics = Source::Available(MetricWindow {
+        period_secs: 60,
+        metrics_requested: 8,
+        ..Default::default()
+    });
+    f
+}
+
 /// Facts for an event file, or `None` for the degraded (all unavailable) path.
 pub fn scenario(file: &str) -> Option<Facts> {
     Some(match file {
@@ -456,6 +474,7 @@ pub fn scenario(file: &str) -> Option<Facts> {
         "ok-recovery.json" => ok_recovery(),
         "insufficient-data.json" => insufficient_data(),
         "memory-high.json" | "disk-full.json" => pressure(),
+        "state-stopped.json" => stopped_by_aws(),
         _ => return None,
     })
 }
