@@ -189,3 +189,43 @@ impl ports::Diagnostics for SsmDiagnostics {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unmanaged_instance_keeps_the_code_and_says_what_it_means() {
+        let err = AwsError {
+            code: Some(NOT_MANAGED.into()),
+            retryable: true,
+            ..AwsError::new(
+                "ssm",
+                "SendCommand",
+                "Instances [[i-0abc]] not in a valid state",
+            )
+        };
+        let err = not_managed("SendCommand", "i-0abc", err);
+        assert_eq!(err.code.as_deref(), Some("InvalidInstanceId"));
+        assert!(!err.retryable);
+        assert!(err
+            .message
+            .starts_with("instance i-0abc is not SSM-managed"));
+        assert!(err.message.ends_with("not in a valid state"));
+    }
+
+    #[test]
+    fn a_passed_deadline_is_retryable_and_names_the_last_status() {
+        let err = deadline_passed(
+            "GetCommandInvocation",
+            Duration::from_millis(2500),
+            "InProgress",
+        );
+        assert!(err.retryable);
+        assert_eq!(err.code, None);
+        assert_eq!(
+            err.to_string(),
+            "ssm GetCommandInvocation: no result within 2500 ms (last status: InProgress)"
+        );
+    }
+}
