@@ -12,7 +12,7 @@ use ec2ops::config::{Language, Settings};
 use ec2ops::event::{parse_bytes, Parsed};
 use ec2ops::gather::Readers;
 use ec2ops::pipeline::{respond, Actors, Delivery, HandleError, Outcome};
-use ec2ops::ports::{Ledger, Offline};
+use ec2ops::ports::{Diagnostics, Ledger, Offline};
 
 #[derive(Parser)]
 #[command(
@@ -96,15 +96,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ec2: &Offline,
             metrics: &Offline,
             ledger: None,
+            diagnostics: None,
         };
         respond(&event, &readers, None, None, &settings, Utc::now()).await?
     } else {
         let clients = AwsClients::load(region).await;
         let ledger = settings.ledger_table.as_deref().map(|t| clients.ledger(t));
+        let diagnostics = settings
+            .diagnostics_document
+            .as_ref()
+            .map(|_| clients.diagnostics());
         let readers = Readers {
             ec2: &clients.ec2,
             metrics: &clients.cloudwatch,
             ledger: ledger.as_ref().map(|l| l as &dyn Ledger),
+            diagnostics: diagnostics.as_ref().map(|d| d as &dyn Diagnostics),
         };
         // The CLI acts like the function (dry-run by default); it has no function ARN, so no verification schedule.
         let actors = Actors {

@@ -276,6 +276,7 @@ pub fn assess(change: &AlarmChange, facts: &Facts) -> Assessment {
         net_leads_cpu(&cpu, facts, cpu_threshold, &mut findings);
         pressure(change, facts, &mut findings);
         sec_suspect(facts, &mut findings);
+        in_guest(facts, &mut findings);
     }
     findings.sort_by_key(|f| f.rule);
 
@@ -706,6 +707,125 @@ fn sec_suspect(facts: &Facts, out: &mut Vec<Finding>) {
             ],
         });
     }
+}
+
+/// A process as one evidence line: `java (pid 4242, app) 97.3% CPU, 58.2% memory, running 4h 24m: <command>`.
+pub fn process_line(p: &crate::diagnostics::Process) -> String {
+    let name = p
+        .command
+        .split_whitespace()
+        .next()
+        .and_then(|c| c.rsplit('/').next())
+        .unwrap_or("?");
+    let running = p
+        .elapsed_secs
+        .map(|s| format!(", running {}h {:02}m", s / 3600, (s % 3600) / 60))
+        .unwrap_or_default();
+    let command: String = p.command.chars().take(120).collect();
+    format!(
+        "{name} (pid {}, {}) {:.1}% CPU (average since start), {:.1}% memory{running}: {command}",
+        p.pid, p.user, p.cpu_percent, p.mem_percent
+    )
+}
+
+/// In-guest evidence (SSM diagnostics): the process behind a CPU finding, memory and disk from inside the OS when
+/// the CloudWatch agent does not publish them, OOM kills and kernel errors behind an instance-check failure.
+fn in_guest(facts: &Facts, out: &mut Vec<Finding>) {
+    let Some(d) = facts
+        .diagnostics
+        .as_ref()
+        .and_then(crate::facts::Source::get)
+    else {
+        return;
+    };
+    let top_cpu = d.top_cpu.iter().find(|p| p.cpu_percent >= 20.0);
+    for f in out.iter_mut() {
+        match f.rule {
+            RuleId::CpuSpike | RuleId::CpuSustained | RuleId::CpuCredits | RuleId::SecSuspect => {
+                if let Some(p) = top_cpu {
+                    f.evidence
+                        .push(format!("in-guest top CPU: {}", process_line(p)));
+                }
+            }
+            RuleId::Mem => {
+                if let Some(p) = d.top_memory.first() {
+                    f.evidence
+                        .push(format!("in-guest top memory: {}", process_line(p)));
+                }
+                f.evidence.extend(
+                    d.oom_kills
+                        .iter()
+                        .take(3)
+                        .map(|k| format!("OOM: {}", k.line)),
+                );
+            }
+            RuleId::InstCheck => {
+                f.evidence.extend(
+                    d.oom_kills
+                        .iter()
+                        .take(3)
+                        .map(|k| format!("OOM: {}", k.line)),
+                );
+                f.evidence.extend(
+                    d.kernel_errors
+                        .iter()
+                        .take(3)
+                        .map(|k| format!("kernel: {k}")),
+                );
+            }
+            _ => {}
+        }
+    }
+    if !out.iter().any(|f| f.rule == RuleId::Mem) {
+        if let Some(m) = &d.memory {
+            let used = if m.total_mib > 0 {
+                100.0 * m.used_mib as f64 / m.total_mib as f64
+            } else {
+                0.0
+            };
+            if used > MEM_PERCENT || !d.oom_kills.is_empty() {
+                let mut evidence = vec![format!(
+                    "in-guest memory {} of {} MiB used ({used:.1}%)",
+                    m.used_mib, m.total_mib
+                )];
+                evidence.extend(
+                    d.top_memory
+                        .first()
+                        .map(|p| format!("in-guest top memory: {}", process_line(p))),
+                );
+                evidence.extend(
+                    d.oom_kills
+                        .iter()
+                        .take(3)
+                        .map(|k| format!("OOM: {}", k.line)),
+                );
+                out.push(Finding {
+                    rule: RuleId::Mem,
+                    detail: Detail::Pressure(Pressure::Memory { percent: used }),
+                    evidence,
+                });
+            }
+        }
+    }
+    if !out.iter().any(|f| f.rule == RuleId::Disk) {
+        if let Some(fs) = d
+            .fullest_filesystem()
+            .filter(|fs| f64::from(fs.used_percent) > DISK_PERCENT)
+        {
+            out.push(Finding {
+                rule: RuleId::Disk,
+                detail: Detail::Pressure(Pressure::Disk {
+                    path: fs.mount.clone(),
+                    percent: f64::from(fs.used_percent),
+                }),
+                evidence: vec![format!(
+                    "in-guest df: {} on {} {}% used ({} MiB free)",
+                    fs.mount, fs.device, fs.used_percent, fs.available_mib
+                )],
+            });
+        }
+    }
+    out.sort_by_key(|f| f.rule);
 }
 
 fn median(values: &[f64]) -> Option<f64> {

@@ -20,9 +20,12 @@ pub mod names {
     pub const LEDGER_TABLE: &str = "EC2OPS_LEDGER_TABLE";
     pub const VERIFY_MINUTES: &str = "EC2OPS_VERIFY_MINUTES";
     pub const SCHEDULER_ROLE_ARN: &str = "EC2OPS_SCHEDULER_ROLE_ARN";
+    pub const DIAGNOSTICS: &str = "EC2OPS_DIAGNOSTICS";
+    pub const DIAGNOSTICS_DOCUMENT: &str = "EC2OPS_DIAGNOSTICS_DOCUMENT";
+    pub const DIAGNOSTICS_TIMEOUT_MS: &str = "EC2OPS_DIAGNOSTICS_TIMEOUT_MS";
 
     /// Every setting, for the test that checks `template.yaml` passes each one.
-    pub const ALL: [&str; 13] = [
+    pub const ALL: [&str; 16] = [
         TOPIC_ARN,
         LANGUAGE,
         TIME_ZONE,
@@ -36,6 +39,9 @@ pub mod names {
         LEDGER_TABLE,
         VERIFY_MINUTES,
         SCHEDULER_ROLE_ARN,
+        DIAGNOSTICS,
+        DIAGNOSTICS_DOCUMENT,
+        DIAGNOSTICS_TIMEOUT_MS,
     ];
 }
 
@@ -116,6 +122,10 @@ pub struct Settings {
     pub scheduler_role_arn: Option<String>,
     pub metric_window: chrono::Duration,
     pub source_timeout: Duration,
+    /// The SSM command document to run for in-guest evidence; `None` = diagnostics off.
+    pub diagnostics_document: Option<String>,
+    /// How long the report waits for the in-guest diagnostics (it goes out without them when they are late).
+    pub diagnostics_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -129,6 +139,8 @@ impl Default for Settings {
             ledger_table: None,
             verify_after: chrono::Duration::minutes(10),
             scheduler_role_arn: None,
+            diagnostics_document: None,
+            diagnostics_timeout: Duration::from_millis(8000),
             metric_window: chrono::Duration::minutes(30),
             source_timeout: Duration::from_millis(4000),
         }
@@ -224,6 +236,18 @@ impl Settings {
             s.verify_after = chrono::Duration::minutes(n);
         }
         s.ledger_table = get(names::LEDGER_TABLE).map(str::to_string);
+        let diagnostics_on = match get(names::DIAGNOSTICS).map(|v| v.to_ascii_lowercase()) {
+            None => true,
+            Some(v) if v == "on" || v == "true" => true,
+            Some(v) if v == "off" || v == "false" => false,
+            Some(v) => return Err(bad(names::DIAGNOSTICS, &v, "on or off")),
+        };
+        if diagnostics_on {
+            s.diagnostics_document = get(names::DIAGNOSTICS_DOCUMENT).map(str::to_string);
+        }
+        if let Some(n) = number(names::DIAGNOSTICS_TIMEOUT_MS, 1000, 60_000)? {
+            s.diagnostics_timeout = Duration::from_millis(n as u64);
+        }
         if let Some(v) = get(names::SCHEDULER_ROLE_ARN) {
             if !v.starts_with("arn:") || !v.contains(":iam:") {
                 return Err(bad(names::SCHEDULER_ROLE_ARN, v, "an IAM role ARN"));

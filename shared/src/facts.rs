@@ -260,6 +260,9 @@ pub struct Facts {
     pub volumes: Source<Vec<VolumeFacts>>,
     /// Recent actions and impairments from the ledger (DynamoDB).
     pub ledger: Source<crate::remediation::LedgerView>,
+    /// In-guest evidence over SSM; `None` when diagnostics are off or the instance is not running.
+    #[serde(default)]
+    pub diagnostics: Option<Source<crate::diagnostics::Diagnostics>>,
 }
 
 impl Facts {
@@ -275,6 +278,7 @@ impl Facts {
             security_groups: Source::Unavailable(r()),
             volumes: Source::Unavailable(r()),
             ledger: Source::Unavailable(r()),
+            diagnostics: None,
         }
     }
 
@@ -296,6 +300,10 @@ impl Facts {
             ("DescribeSecurityGroups", self.security_groups.reason()),
             ("DescribeVolumes", self.volumes.reason()),
             ("Ledger", self.ledger.reason()),
+            (
+                "SSM diagnostics",
+                self.diagnostics.as_ref().and_then(Source::reason),
+            ),
         ]
         .into_iter()
         .filter_map(|(name, reason)| reason.map(|r| (name, r)))

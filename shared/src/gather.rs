@@ -29,6 +29,8 @@ pub struct Readers<'a> {
     pub metrics: &'a dyn MetricReader,
     /// The ledger; `None` when no table is configured (nothing is deduplicated or acted on).
     pub ledger: Option<&'a dyn Ledger>,
+    /// In-guest diagnostics over SSM; `None` when not wired (offline, tests).
+    pub diagnostics: Option<&'a dyn crate::ports::Diagnostics>,
 }
 
 /// Why the ledger is missing when no table is configured.
@@ -431,8 +433,26 @@ pub async fn gather(
         }
     };
     // Round two: what needs round one's answers, the metric window among them.
-    let ((instance_type, security_groups), ledger, metrics) =
-        tokio::join!(round_two, ledger, window(agent, gp2));
+    let diagnostics = async {
+        let running =
+            matches!(&instance, Source::Available(InstanceLookup::Found(i)) if i.is_running());
+        match (
+            readers.diagnostics,
+            settings.diagnostics_document.as_deref(),
+            running,
+        ) {
+            (Some(d), Some(doc), true) => Some(
+                deadline(
+                    settings.diagnostics_timeout,
+                    d.run(id, doc, settings.diagnostics_timeout),
+                )
+                .await,
+            ),
+            _ => None,
+        }
+    };
+    let ((instance_type, security_groups), ledger, metrics, diagnostics) =
+        tokio::join!(round_two, ledger, window(agent, gp2), diagnostics);
 
     Facts {
         instance,
@@ -443,6 +463,7 @@ pub async fn gather(
         security_groups,
         volumes,
         ledger,
+        diagnostics,
     }
 }
 

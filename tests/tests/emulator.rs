@@ -145,6 +145,7 @@ async fn seed_incident_end_to_end_publishes_a_p2_cpu_spike_report() {
         ec2: &clients.ec2,
         metrics: &clients.cloudwatch,
         ledger: None,
+        diagnostics: None,
     };
     let delivery = Delivery {
         publisher: &clients.sns,
@@ -222,6 +223,7 @@ async fn status_check_failure_on_an_untagged_instance_is_p0_with_the_recover_ste
         ec2: &clients.ec2,
         metrics: &clients.cloudwatch,
         ledger: None,
+        diagnostics: None,
     };
     let delivery = Delivery {
         publisher: &clients.sns,
@@ -267,6 +269,7 @@ async fn unreachable_ec2_and_cloudwatch_degrade_the_report_instead_of_losing_it(
         ec2: &ec2,
         metrics: &cw,
         ledger: None,
+        diagnostics: None,
     };
     let delivery = Delivery {
         publisher: &sns,
@@ -310,6 +313,7 @@ async fn a_publish_failure_is_an_error_so_lambda_retries_the_event() {
         ec2: &clients.ec2,
         metrics: &clients.cloudwatch,
         ledger: None,
+        diagnostics: None,
     };
     let missing = "arn:aws:sns:ap-northeast-2:000000000000:does-not-exist";
     let delivery = Delivery {
@@ -395,6 +399,7 @@ async fn cloudwatch_agent_metrics_are_discovered_and_each_filesystem_is_charted_
         ec2: &clients.ec2,
         metrics: &clients.cloudwatch,
         ledger: None,
+        diagnostics: None,
     };
     let event = event_for(
         "disk-full.json",

@@ -153,6 +153,7 @@ impl Rig {
             ec2: &self.clients.ec2,
             metrics: &self.clients.cloudwatch,
             ledger: self.ledger.as_ref().map(|l| l as &dyn Ledger),
+            diagnostics: None,
         };
         let delivery = Delivery {
             publisher: &self.clients.sns,

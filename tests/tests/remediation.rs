@@ -108,6 +108,7 @@ impl Rig {
             ec2: &self.clients.ec2,
             metrics: &self.clients.cloudwatch,
             ledger: Some(ledger),
+            diagnostics: None,
         };
         let actors = Actors {
             remediator: &self.remediator,

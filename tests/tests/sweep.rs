@@ -87,6 +87,7 @@ async fn the_sweep_reports_each_impaired_instance_once_and_skips_those_an_alarm_
         ec2: &ec2,
         metrics: &clients.cloudwatch,
         ledger: Some(&ledger),
+        diagnostics: None,
     };
     let delivery = Delivery {
         publisher: &clients.sns,

@@ -119,3 +119,22 @@ fn sam_builds_the_responder_binary_with_cargo_lambda_on_al2023() {
     .expect("manifest");
     assert!(manifest.contains("name = \"responder\""));
 }
+
+#[test]
+fn the_template_ships_exactly_the_diagnostics_document_the_parser_is_tested_against() {
+    let doc: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/ssm-diagnostics.yaml"
+        ))
+        .expect("doc"),
+    )
+    .expect("YAML");
+    let t = template();
+    let shipped = &t["Resources"]["DiagnosticsDocument"]["Properties"]["Content"];
+    assert_eq!(shipped, &doc);
+    assert!(
+        !serde_yaml::to_string(shipped).unwrap().contains("{{"),
+        "the document takes no parameters"
+    );
+}

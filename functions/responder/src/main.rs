@@ -1,11 +1,11 @@
 //! Lambda entry point: settings and SDK clients once at cold start, then the shared pipeline per event.
 
 use chrono::Utc;
-use ec2ops::aws::{AwsClients, DynamoLedger, Scheduler};
+use ec2ops::aws::{AwsClients, DynamoLedger, Scheduler, SsmDiagnostics};
 use ec2ops::config::Settings;
 use ec2ops::gather::Readers;
 use ec2ops::pipeline::{respond, Actors, Delivery, HandleError, Outcome};
-use ec2ops::ports::{Ledger, VerifyScheduler};
+use ec2ops::ports::{Diagnostics, Ledger, VerifyScheduler};
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -38,6 +38,7 @@ struct Function {
     clients: AwsClients,
     ledger: Option<DynamoLedger>,
     scheduler: Option<Scheduler>,
+    diagnostics: Option<SsmDiagnostics>,
     settings: Settings,
     topic: String,
 }
@@ -47,6 +48,7 @@ async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failur
         ec2: &f.clients.ec2,
         metrics: &f.clients.cloudwatch,
         ledger: f.ledger.as_ref().map(|l| l as &dyn Ledger),
+        diagnostics: f.diagnostics.as_ref().map(|d| d as &dyn Diagnostics),
     };
     let actors = Actors {
         remediator: &f.clients.remediator,
@@ -123,16 +125,22 @@ async fn main() -> Result<(), Error> {
         .scheduler_role_arn
         .as_deref()
         .map(|r| clients.scheduler(r));
+    let diagnostics = settings
+        .diagnostics_document
+        .as_ref()
+        .map(|_| clients.diagnostics());
     tracing::info!(
         mode = settings.remediation.as_str(),
         ledger = ledger.is_some(),
         verify = scheduler.is_some(),
+        diagnostics = diagnostics.is_some(),
         "ec2ops responder ready"
     );
     let function = Function {
         clients,
         ledger,
         scheduler,
+        diagnostics,
         settings,
         topic,
     };

@@ -54,6 +54,11 @@ impl AwsClients {
         }
     }
 
+    /// In-guest diagnostics over SSM Run Command.
+    pub fn diagnostics(&self) -> SsmDiagnostics {
+        SsmDiagnostics::from_config(&self.config)
+    }
+
     /// The ledger on `table`.
     pub fn ledger(&self, table: &str) -> DynamoLedger {
         DynamoLedger::new(aws_sdk_dynamodb::Client::new(&self.config), table)

@@ -890,6 +890,56 @@ fn situation(cx: &Ctx<'_>) -> Section {
             }
         }
     }
+    if let Some(d) = cx.facts.diagnostics.as_ref().and_then(Source::get) {
+        let mut parts = Vec::new();
+        if let Some(l) = &d.load {
+            parts.push(format!("load {:.2}/{:.2}/{:.2}", l.one, l.five, l.fifteen));
+        }
+        if let Some(m) = &d.memory {
+            parts.push(l!(
+                lang,
+                "메모리 {}/{} MiB 사용",
+                "memory {}/{} MiB used",
+                m.used_mib,
+                m.total_mib
+            ));
+        }
+        if let Some(u) = d.uptime_secs {
+            parts.push(format!("uptime {}d {}h", u / 86_400, (u % 86_400) / 3600));
+        }
+        lines.push(Line::from(l!(
+            lang,
+            "In-guest (SSM): {}",
+            "In-guest (SSM): {}",
+            parts.join(" · ")
+        )));
+        for p in d.top_cpu.iter().take(3) {
+            lines.push(
+                Line::new()
+                    .t("    · top CPU: ")
+                    .u(crate::analyze::process_line(p)),
+            );
+        }
+        if let Some(p) = d.top_memory.first() {
+            lines.push(
+                Line::new()
+                    .t("    · top memory: ")
+                    .u(crate::analyze::process_line(p)),
+            );
+        }
+        if let Some(fs) = d.fullest_filesystem() {
+            lines.push(Line::new().t("    · df: ").u(&fs.mount).t(format!(
+                " {}% used, {} MiB free",
+                fs.used_percent, fs.available_mib
+            )));
+        }
+        for k in d.oom_kills.iter().take(3) {
+            lines.push(Line::new().t("    · OOM: ").u(&k.line));
+        }
+        if !d.missing.is_empty() {
+            lines.push(Line::new().t("    · not read: ").u(d.missing.join("; ")));
+        }
+    }
     if cx.change.state.value == AlarmState::Alarm && cx.a.findings.is_empty() {
         let n = cx.change.evaluated_values().len();
         lines.push(Line::from(l!(

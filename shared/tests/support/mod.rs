@@ -200,7 +200,18 @@ pub fn cpu_spike(ty: &str, env: Option<&str>) -> Facts {
         security_groups: Source::Available(sg("vpc02-private-b-sg", &[(22, "0.0.0.0/0")])),
         volumes: Source::Available(vol("gp2", 8, false)),
         ledger: Source::Available(Default::default()),
+        diagnostics: None,
     }
+}
+
+/// A recorded run of the diagnostics document.
+pub fn recorded(name: &str) -> Source<ec2ops::diagnostics::Diagnostics> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/diagnostics")
+        .join(name);
+    Source::Available(ec2ops::diagnostics::parse(
+        &std::fs::read_to_string(path).expect("fixture"),
+    ))
 }
 
 pub fn cpu_sustained() -> Facts {
@@ -251,6 +262,7 @@ pub fn cpu_sustained() -> Facts {
         security_groups: Source::Available(sg("prod-api-sg", &[(443, "0.0.0.0/0")])),
         volumes: Source::Available(vol("gp3", 50, true)),
         ledger: Source::Available(Default::default()),
+        diagnostics: None,
     }
 }
 
@@ -292,6 +304,7 @@ pub fn cpu_credits() -> Facts {
         )),
         volumes: Source::Available(vol("gp3", 20, true)),
         ledger: Source::Available(Default::default()),
+        diagnostics: None,
     }
 }
 
@@ -342,6 +355,7 @@ pub fn prod_db(failing: Role, at: &str) -> Facts {
         security_groups: Source::Available(sg("prod-db-sg", &[])),
         volumes: Source::Available(vol("gp3", 200, true)),
         ledger: Source::Available(Default::default()),
+        diagnostics: None,
     }
 }
 
@@ -381,6 +395,7 @@ pub fn status_instance() -> Facts {
         )),
         volumes: Source::Available(vol("gp3", 30, true)),
         ledger: Source::Available(Default::default()),
+        diagnostics: None,
     }
 }
 
@@ -466,7 +481,10 @@ pub fn stopped_by_aws() -> Facts {
 pub fn scenario(file: &str) -> Option<Facts> {
     Some(match file {
         "cpu-spike.json" => cpu_spike("t3.small", None),
-        "cpu-sustained.json" | "alarm-action.json" => cpu_sustained(),
+        "cpu-sustained.json" | "alarm-action.json" => Facts {
+            diagnostics: Some(recorded("cpu-bound-java.txt")),
+            ..cpu_sustained()
+        },
         "cpu-credits.json" => cpu_credits(),
         "status-system.json" => prod_db(Role::StatusSystem, "2025-10-11T22:13:00.000+0000"),
         "status-ebs.json" => prod_db(Role::StatusEbs, "2025-10-13T09:01:00.000+0000"),

@@ -455,6 +455,7 @@ impl Handler {
             ec2: &self.clients.ec2,
             metrics: &self.clients.cloudwatch,
             ledger: self.ledger.as_ref().map(|l| l as &dyn Ledger),
+            diagnostics: None,
         };
         let actors = Actors {
             remediator: &self.clients.remediator,
