@@ -87,6 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Err(e) => return Err(HandleError::Malformed(e).into()),
         Ok(Parsed::Alarm(c)) => c.region.clone(),
         Ok(Parsed::Verify(v)) => v.region.clone(),
+        Ok(Parsed::Health(changes)) => changes.first().and_then(|c| c.region.clone()),
         Ok(Parsed::Ignored { .. } | Parsed::Sweep) => None,
     };
     let event: serde_json::Value = serde_json::from_slice(&bytes)?;
@@ -144,6 +145,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             detail_type,
         } => {
             eprintln!("ignored: source {source:?}, detail-type {detail_type:?} is not an input ec2ops handles");
+        }
+        Outcome::Health { outcomes } => {
+            for o in &outcomes {
+                if let Outcome::Reported(incident) = o {
+                    let published: serde_json::Value =
+                        serde_json::from_str(&incident.message.message)?;
+                    print!("{}", published["email"].as_str().unwrap_or_default());
+                    eprintln!(
+                        "{} · subject: {}",
+                        incident.assessment.priority.label(),
+                        incident.message.subject
+                    );
+                }
+            }
         }
         Outcome::Swept { impaired, outcomes } => {
             let reported = outcomes

@@ -13,6 +13,7 @@ use crate::pricing;
 pub enum RuleId {
     Gone,
     Stopped,
+    Health,
     AzEvent,
     SysCheck,
     InstCheck,
@@ -32,6 +33,7 @@ impl RuleId {
         match self {
             RuleId::Gone => "GONE",
             RuleId::Stopped => "STOPPED",
+            RuleId::Health => "HEALTH",
             RuleId::AzEvent => "AZ-EVENT",
             RuleId::SysCheck => "SYS-CHECK",
             RuleId::InstCheck => "INST-CHECK",
@@ -52,6 +54,12 @@ impl RuleId {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Detail {
     Pressure(Pressure),
+    /// An AWS Health event for the instance.
+    Health {
+        kind: HealthKind,
+        code: String,
+        deadline: Option<DateTime<Utc>>,
+    },
     /// The instance left `running`: who or what stopped it, as far as EC2 says.
     Stopped {
         state: String,
@@ -91,6 +99,34 @@ pub enum Detail {
         net_at: DateTime<Utc>,
         cpu_at: DateTime<Utc>,
     },
+}
+
+/// What an AWS Health event means for the instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum HealthKind {
+    /// The host is degraded: the instance will be stopped/terminated at the deadline.
+    Retirement,
+    /// AWS will reboot the instance or its host in a window.
+    Maintenance,
+    /// Simplified automatic recovery moved the instance.
+    RecoverySucceeded,
+    RecoveryFailed,
+    Other,
+}
+
+pub fn health_kind(code: &str) -> HealthKind {
+    let c = code.to_ascii_uppercase();
+    if c.contains("RETIREMENT") {
+        HealthKind::Retirement
+    } else if c.contains("AUTO_RECOVERY") && (c.contains("FAIL") || c.contains("UNSUCCESSFUL")) {
+        HealthKind::RecoveryFailed
+    } else if c.contains("AUTO_RECOVERY") {
+        HealthKind::RecoverySucceeded
+    } else if c.contains("MAINTENANCE") || c.contains("REBOOT") {
+        HealthKind::Maintenance
+    } else {
+        HealthKind::Other
+    }
 }
 
 /// Whether a stop was meant.
@@ -210,6 +246,10 @@ pub enum Reason {
     NonProduction {
         environment: String,
     },
+    Health {
+        kind: HealthKind,
+        hours_left: Option<i64>,
+    },
 }
 
 /// Whether the instance is production, as far as the tags tell.
@@ -261,7 +301,17 @@ pub fn assess(change: &AlarmChange, facts: &Facts) -> Assessment {
     let cpu_threshold = cpu_threshold(change);
     let mut findings = Vec::new();
 
-    if change.input == crate::model::InputKind::StateChange {
+    if let Some(h) = &change.health {
+        findings.push(Finding {
+            rule: RuleId::Health,
+            detail: Detail::Health {
+                kind: health_kind(&h.type_code),
+                code: h.type_code.clone(),
+                deadline: h.start,
+            },
+            evidence: vec![format!("AWS Health {} ({})", h.type_code, h.category)],
+        });
+    } else if change.input == crate::model::InputKind::StateChange {
         stopped(change, facts, &mut findings);
     } else {
         gone(facts, &mut findings);
@@ -1011,6 +1061,31 @@ fn priority(
                 Priority::P2
             } else {
                 Priority::P3
+            }
+        }
+        AlarmState::Alarm if has(RuleId::Health) => {
+            let (kind, deadline) = findings
+                .iter()
+                .find_map(|f| match &f.detail {
+                    Detail::Health { kind, deadline, .. } => Some((*kind, *deadline)),
+                    _ => None,
+                })
+                .unwrap_or((HealthKind::Other, None));
+            let left = deadline.map(|d| d - change.state.at);
+            reasons.push(Reason::Health {
+                kind,
+                hours_left: left.map(|l| l.num_hours()),
+            });
+            match kind {
+                HealthKind::RecoverySucceeded => Priority::P3,
+                HealthKind::RecoveryFailed if prod => Priority::P0,
+                HealthKind::RecoveryFailed => Priority::P1,
+                _ => match left {
+                    Some(l) if l <= Duration::hours(24) && prod => Priority::P1,
+                    Some(l) if l <= Duration::hours(24) => Priority::P2,
+                    Some(l) if l <= Duration::days(7) => Priority::P2,
+                    _ => Priority::P3,
+                },
             }
         }
         AlarmState::Alarm if has(RuleId::Stopped) => {

@@ -22,6 +22,8 @@ pub enum Parsed {
     Alarm(Box<AlarmChange>),
     /// The scheduled sweep for impaired instances (EventBridge Scheduler or a rate rule).
     Sweep,
+    /// An AWS Health event for EC2: one incident per affected instance.
+    Health(Vec<AlarmChange>),
     /// ec2ops's own scheduled check that an action worked.
     Verify(Box<crate::remediation::VerifyRequest>),
     /// An event of a kind we do not handle; logged and dropped on purpose.
@@ -80,6 +82,9 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
     let source = text("source");
     let detail_type = text("detail-type");
 
+    if source == "aws.health" {
+        return parse_health(event);
+    }
     if source == "aws.ec2" && detail_type == "EC2 Instance State-change Notification" {
         #[derive(Deserialize)]
         struct Raw {
@@ -340,6 +345,106 @@ struct RawTriggeringState {
     timestamp: Option<String>,
 }
 
+/// AWS Health: EC2 events become one incident per affected instance; other services are ignored.
+fn parse_health(event: &Value) -> Result<Parsed, EventError> {
+    #[derive(Deserialize)]
+    struct Raw {
+        time: Option<String>,
+        account: Option<String>,
+        region: Option<String>,
+        detail: RawHealth,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct RawHealth {
+        event_arn: String,
+        service: Option<String>,
+        event_type_code: String,
+        event_type_category: Option<String>,
+        start_time: Option<String>,
+        end_time: Option<String>,
+        event_region: Option<String>,
+        event_description: Option<Vec<RawDescription>>,
+        affected_entities: Option<Vec<RawEntity>>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct RawDescription {
+        language: Option<String>,
+        latest_description: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct RawEntity {
+        entity_value: Option<String>,
+    }
+    let raw: Raw = from_value(event, "AWS Health Event")?;
+    let d = raw.detail;
+    if d.service.as_deref().is_some_and(|s| s != "EC2") {
+        return Ok(Parsed::Ignored {
+            source: "aws.health".into(),
+            detail_type: format!(
+                "AWS Health Event ({})",
+                bounded(d.service.as_deref().unwrap_or(""), 20)
+            ),
+        });
+    }
+    let description = d
+        .event_description
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|x| {
+            (x.language.as_deref().unwrap_or("en_US").starts_with("en"))
+                .then_some(x.latest_description)
+                .flatten()
+        });
+    let notice = crate::model::HealthNotice {
+        event_arn: d.event_arn,
+        type_code: d.event_type_code,
+        category: d.event_type_category.unwrap_or_default(),
+        start: d.start_time.as_deref().and_then(parse_health_time),
+        end: d.end_time.as_deref().and_then(parse_health_time),
+        description: description.map(|t| bounded(&t, 2000)),
+    };
+    let at = raw
+        .time
+        .as_deref()
+        .and_then(parse_timestamp)
+        .or(notice.start)
+        .ok_or_else(|| EventError::Timestamp {
+            path: "time".into(),
+            value: quote(raw.time.as_deref().unwrap_or("")),
+        })?;
+    let region = d.event_region.or(raw.region);
+    let changes: Vec<AlarmChange> = d
+        .affected_entities
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|e| e.entity_value)
+        .filter(|v| looks_like_instance_id(v))
+        .map(|id| AlarmChange::from_health(&notice, &id, at, region.clone(), raw.account.clone()))
+        .collect();
+    if changes.is_empty() {
+        return Ok(Parsed::Ignored {
+            source: "aws.health".into(),
+            detail_type: format!(
+                "AWS Health Event ({}: no EC2 instance affected)",
+                bounded(&notice.type_code, 60)
+            ),
+        });
+    }
+    Ok(Parsed::Health(changes))
+}
+
+/// Health writes `Wed, 20 Nov 2025 09:00:00 GMT` in some events and RFC 3339 in others.
+fn parse_health_time(s: &str) -> Option<DateTime<Utc>> {
+    parse_timestamp(s).or_else(|| {
+        DateTime::parse_from_rfc2822(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    })
+}
+
 /// Read CloudWatch's timestamps: `2025-07-20T12:20:28.989+0000`, or RFC 3339. Years outside 1970–9999 are
 /// unreadable: CloudWatch writes none, and date arithmetic near chrono's limits (`+262142-12-31…`) panics.
 pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
@@ -483,6 +588,7 @@ fn convert(
         comparison,
         instance_ids,
         warnings,
+        health: None,
     })
 }
 

@@ -44,6 +44,19 @@ pub enum InputKind {
     Sweep,
     /// `EC2 Instance State-change Notification` to stopping/stopped/shutting-down/terminated.
     StateChange,
+    /// An AWS Health event for EC2 (retirement, maintenance, automatic recovery).
+    Health,
+}
+
+/// An AWS Health event for EC2, for one affected instance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthNotice {
+    pub event_arn: String,
+    pub type_code: String,
+    pub category: String,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    pub description: Option<String>,
 }
 
 /// The kind of alarm, which decides how the threshold and datapoints read.
@@ -173,6 +186,8 @@ pub struct AlarmChange {
     pub instance_ids: Vec<String>,
     /// Things in the event we could not read but that did not stop the report (e.g. reasonData not JSON).
     pub warnings: Vec<String>,
+    /// The AWS Health event behind this incident, when that is the input.
+    pub health: Option<HealthNotice>,
 }
 
 impl AlarmChange {
@@ -324,6 +339,7 @@ impl AlarmChange {
             comparison: None,
             instance_ids: vec![i.instance_id.clone()],
             warnings: vec![],
+            health: None,
         }
     }
 }
@@ -364,6 +380,41 @@ impl AlarmChange {
             comparison: None,
             instance_ids: vec![instance_id.to_string()],
             warnings: vec![],
+            health: None,
+        }
+    }
+}
+
+impl AlarmChange {
+    /// The incident of one instance named by an AWS Health event.
+    pub fn from_health(
+        notice: &HealthNotice,
+        instance_id: &str,
+        at: DateTime<Utc>,
+        region: Option<String>,
+        account: Option<String>,
+    ) -> AlarmChange {
+        AlarmChange {
+            input: InputKind::Health,
+            alarm_name: format!("aws-health/{}/{instance_id}", notice.type_code),
+            alarm_arn: Some(format!("{}/{instance_id}", notice.event_arn)),
+            account,
+            region,
+            description: notice.description.clone(),
+            kind: AlarmKind::Metric,
+            metrics: vec![],
+            expressions: vec![],
+            state: StateInfo {
+                value: AlarmState::Alarm,
+                reason: format!("AWS Health {} ({})", notice.type_code, notice.category),
+                at,
+                reason_data: None,
+            },
+            previous: None,
+            comparison: None,
+            instance_ids: vec![instance_id.to_string()],
+            warnings: vec![],
+            health: Some(notice.clone()),
         }
     }
 }

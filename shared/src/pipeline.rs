@@ -77,6 +77,10 @@ pub enum Outcome {
         impaired: usize,
         outcomes: Vec<Outcome>,
     },
+    /// An AWS Health event: one outcome per affected instance.
+    Health {
+        outcomes: Vec<Outcome>,
+    },
     /// A verification follow-up was posted in the incident's thread.
     Verified {
         request: VerifyRequest,
@@ -173,6 +177,14 @@ pub async fn respond(
         Ok(Parsed::Alarm(c)) => *c,
         Ok(Parsed::Verify(req)) => return verify(*req, readers, delivery, settings, now).await,
         Ok(Parsed::Sweep) => return sweep(readers, actors, delivery, settings, now).await,
+        Ok(Parsed::Health(changes)) => {
+            let mut outcomes = Vec::new();
+            for change in changes {
+                outcomes
+                    .push(handle_change(change, readers, actors, delivery, settings, now).await?);
+            }
+            return Ok(Outcome::Health { outcomes });
+        }
         Ok(Parsed::Ignored {
             source,
             detail_type,

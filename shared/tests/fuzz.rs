@@ -421,6 +421,7 @@ fn check_parsed(parsed: Result<Parsed, EventError>, facts: &Facts) -> Result<(),
             Ok(())
         }
         Ok(Parsed::Alarm(change)) => check_reports(&change, facts),
+        Ok(Parsed::Health(changes)) => changes.iter().try_for_each(|c| check_reports(c, facts)),
         // ec2ops's own verification request: nothing to render from the event itself.
         Ok(Parsed::Verify(_) | Parsed::Sweep) => Ok(()),
     }

@@ -337,3 +337,26 @@ fn a_user_initiated_stop_is_informational_and_an_unexplained_one_is_uncertain() 
         "uncertain on an unknown (so production) instance"
     );
 }
+
+#[test]
+fn a_retirement_within_a_day_on_production_is_p1_with_its_deadline() {
+    let bytes = std::fs::read(events_dir().join("health-retirement.json")).unwrap();
+    let ec2ops::event::Parsed::Health(changes) = ec2ops::event::parse_bytes(&bytes).unwrap() else {
+        panic!("not a health event")
+    };
+    assert_eq!(changes.len(), 1);
+    let a = assess(
+        &changes[0],
+        &prod_db(Role::Cpu, "2025-11-18T08:59:00.000+0000"),
+    );
+    assert_eq!(rules(&a), ["HEALTH"]);
+    assert_eq!(a.priority, Priority::P1);
+    assert!(matches!(
+        a.findings[0].detail,
+        Detail::Health {
+            kind: ec2ops::analyze::HealthKind::Retirement,
+            deadline: Some(_),
+            ..
+        }
+    ));
+}

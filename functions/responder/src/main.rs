@@ -73,6 +73,10 @@ async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failur
             source,
             detail_type,
         }) => Ok(json!({ "status": "ignored", "source": source, "detailType": detail_type })),
+        Ok(Outcome::Health { outcomes }) => Ok(json!({
+            "status": "health",
+            "reported": outcomes.iter().filter(|o| matches!(o, Outcome::Reported(_))).count(),
+        })),
         Ok(Outcome::Swept { impaired, outcomes }) => Ok(json!({
             "status": "swept",
             "impaired": impaired,

@@ -10,10 +10,10 @@ pub mod text;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::analyze::StopCause;
 use crate::analyze::{
     Assessment, Detail, Environment, Finding, Pressure, Priority, Reason, RuleId,
 };
+use crate::analyze::{HealthKind, StopCause};
 use crate::config::Language;
 use crate::facts::{Facts, InstanceFacts, InstanceLookup, Role, Series, Source};
 use crate::model::{AlarmChange, AlarmKind, AlarmState, InputKind};
@@ -218,6 +218,7 @@ fn headline(cx: &Ctx<'_>) -> String {
     let by_rule = [
         (RuleId::AzEvent, "Probable AZ-wide event"),
         (RuleId::Stopped, "Instance stopped"),
+        (RuleId::Health, "AWS Health event"),
         (RuleId::Gone, "Instance stopped or gone"),
         (RuleId::SysCheck, "System status check failed"),
         (RuleId::InstCheck, "Instance status check failed"),
@@ -230,6 +231,19 @@ fn headline(cx: &Ctx<'_>) -> String {
         (RuleId::CpuSustained, "Sustained high CPU"),
         (RuleId::CpuSpike, "CPU spike"),
     ];
+    if let Some(kind) = a.findings.iter().find_map(|f| match &f.detail {
+        Detail::Health { kind, .. } => Some(*kind),
+        _ => None,
+    }) {
+        return match kind {
+            HealthKind::Retirement => "Scheduled instance retirement",
+            HealthKind::Maintenance => "Scheduled maintenance",
+            HealthKind::RecoverySucceeded => "Automatic recovery succeeded",
+            HealthKind::RecoveryFailed => "Automatic recovery failed",
+            HealthKind::Other => "AWS Health event",
+        }
+        .into();
+    }
     if let Some((_, h)) = by_rule.iter().find(|(r, _)| a.has(*r)) {
         return h.to_string();
     }
@@ -327,6 +341,12 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
             "이벤트: EC2 Instance State-change Notification",
             "Event: EC2 Instance State-change Notification"
         )),
+        InputKind::Health => Line::new()
+            .t(l!(lang, "이벤트: AWS Health ", "Event: AWS Health "))
+            .u(c.health
+                .as_ref()
+                .map(|h| h.type_code.as_str())
+                .unwrap_or("?")),
         InputKind::Sweep => Line::new()
             .t(l!(
                 lang,
@@ -385,6 +405,13 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
         InputKind::StateChange => (
             "running",
             c.alarm_name.rsplit('/').next().unwrap_or("stopped"),
+        ),
+        InputKind::Health => (
+            "AWS Health",
+            c.health
+                .as_ref()
+                .map(|h| h.category.as_str())
+                .unwrap_or("event"),
         ),
         _ => (
             c.previous.as_ref().map(|p| p.value.as_str()).unwrap_or("?"),
@@ -532,6 +559,16 @@ fn reason_line(r: &Reason, lang: Language) -> String {
             "예상치 못한 중지/종료이거나 원인 불명: 서비스 중단 가능",
             "an unexpected or unexplained stop: the service may be down"
         ),
+        Reason::Health { kind, hours_left } => {
+            let left = hours_left
+                .map(|h| l!(lang, ", 기한까지 {}시간", ", {} hours to the deadline", h))
+                .unwrap_or_default();
+            match kind {
+                HealthKind::RecoverySucceeded => l!(lang, "AWS 자동 복구 성공: 정보성 알림", "AWS automatic recovery succeeded: informational"),
+                HealthKind::RecoveryFailed => l!(lang, "AWS 자동 복구 실패: 인스턴스가 손상된 상태", "AWS automatic recovery failed: the instance is impaired"),
+                _ => l!(lang, "AWS Health 예정 이벤트{}", "AWS Health scheduled event{}", left),
+            }
+        }
         Reason::SecuritySuspect => l!(
             lang,
             "침해 의심 (지속 CPU + 대량 외부 전송 + 관리 포트 공개): 환경 무관 P1",
@@ -625,6 +662,49 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
     let ty = cx.instance.map(|i| i.instance_type.as_str()).unwrap_or("?");
     let text = match &f.detail {
+        Detail::Health { kind, code, deadline } => {
+            let at = deadline.map(|d| when(d, cx.tz)).unwrap_or_else(|| "?".into());
+            let store = cx
+                .facts
+                .instance_type
+                .get()
+                .is_some_and(|t| t.instance_storage)
+                || cx.instance.and_then(|i| i.root_device_type.as_deref()) == Some("instance-store");
+            match kind {
+                HealthKind::Retirement => l!(
+                    lang,
+                    "{} — 호스트 성능 저하로 {}에 인스턴스 retirement (중지/종료){}",
+                    "{} — the host is degraded: the instance is retired (stopped or terminated) at {}{}",
+                    code,
+                    at,
+                    if store {
+                        l!(lang, "; instance store 데이터는 사라짐", "; instance-store data is lost")
+                    } else {
+                        l!(lang, "; 그 전에 stop/start하면 새 호스트로 이동", "; a stop/start before then moves it to a healthy host")
+                    }
+                ),
+                HealthKind::Maintenance => l!(
+                    lang,
+                    "{} — {}부터 예정된 유지보수(reboot): 원하는 시간에 직접 reboot/stop-start 가능",
+                    "{} — maintenance (reboot) scheduled from {}: reboot or stop/start yourself at a time that suits you",
+                    code,
+                    at
+                ),
+                HealthKind::RecoverySucceeded => l!(
+                    lang,
+                    "{} — AWS가 인스턴스를 새 호스트로 자동 복구함 (IP·EBS 유지, RAM 손실)",
+                    "{} — AWS moved the instance to a new host (IPs and EBS kept, RAM lost)",
+                    code
+                ),
+                HealthKind::RecoveryFailed => l!(
+                    lang,
+                    "{} — AWS 자동 복구 실패: 직접 stop/start 또는 교체 필요",
+                    "{} — AWS automatic recovery failed: stop/start or replace it yourself",
+                    code
+                ),
+                HealthKind::Other => l!(lang, "{} — AWS Health 이벤트 ({})", "{} — AWS Health event ({})", code, at),
+            }
+        }
         Detail::Stopped { state, cause, code, message } => {
             let why = match (code, message) {
                 // EC2's message usually repeats the code.
@@ -1281,6 +1361,47 @@ fn actions(cx: &Ctx<'_>) -> Section {
                     names.join(" ")
                 ),
             ));
+        }
+    }
+    if let Some(Finding {
+        detail: Detail::Health { kind, .. },
+        ..
+    }) = a.findings.iter().find(|f| f.rule == RuleId::Health)
+    {
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "예정된 이벤트와 상태 확인:",
+                "Check the scheduled events and the status:"
+            ),
+        );
+        lines.push(cli(
+            cx,
+            format!("aws ec2 describe-instance-status --instance-ids {id} --include-all-instances"),
+        ));
+        match kind {
+            HealthKind::Retirement | HealthKind::Maintenance | HealthKind::RecoveryFailed => {
+                step(&mut lines, &mut n, l!(lang, "기한 전 원하는 시간에 stop/start (EBS-backed: 새 호스트로 이동; instance store는 먼저 백업):", "Before the deadline, at a time that suits you, stop/start (EBS-backed: moves to a new host; back up instance store first):"));
+                lines.push(cli(
+                    cx,
+                    format!("aws ec2 stop-instances --instance-ids {id}"),
+                ));
+                lines.push(cli(
+                    cx,
+                    format!("aws ec2 start-instances --instance-ids {id}"),
+                ));
+            }
+            _ => step(
+                &mut lines,
+                &mut n,
+                l!(
+                    lang,
+                    "애플리케이션이 정상인지 확인 (RAM 상태는 초기화됨).",
+                    "Check the application is healthy (in-memory state was reset)."
+                ),
+            ),
         }
     }
     if let Some(Finding {

@@ -493,6 +493,15 @@ pub fn scenario(file: &str) -> Option<Facts> {
         "insufficient-data.json" => insufficient_data(),
         "memory-high.json" | "disk-full.json" => pressure(),
         "state-stopped.json" => stopped_by_aws(),
+        "health-retirement.json" => {
+            let mut f = prod_db(Role::Cpu, "2025-11-18T08:59:00.000+0000");
+            f.status = Source::Available(status("ok", "ok", "ok"));
+            // A Health event names no metric of its own.
+            if let Source::Available(w) = &mut f.metrics {
+                w.series.remove(&Role::Alarm);
+            }
+            f
+        }
         _ => return None,
     })
 }
