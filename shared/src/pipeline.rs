@@ -536,28 +536,57 @@ async fn sweep(
             }
         };
     info!(impaired = impaired.len(), "sweep");
-    let mut outcomes = Vec::new();
+    // Several impaired instances in one AZ are one AWS-side event: one AZ-EVENT report (its evidence names them all),
+    // not one report each. Their impairments go to the ledger first, so the report's AZ-EVENT finding sees them.
+    let mut by_az: std::collections::BTreeMap<&str, Vec<&crate::ports::Impaired>> =
+        std::collections::BTreeMap::new();
     for i in &impaired {
-        let change = crate::model::AlarmChange::from_sweep(i, now);
-        // Reported already (by its alarm, or by a sweep within the hour)? Then nothing new to say.
-        if let Some(ledger) = readers.ledger {
-            match ledger
-                .note_impaired(&i.instance_id, &i.check, now, true)
-                .await
-            {
-                Ok(false) => {
-                    outcomes.push(Outcome::Duplicate {
-                        incident_key: change.incident_key(),
-                    });
-                    continue;
-                }
-                Ok(true) => {}
-                Err(e) => {
-                    warn!(error = %e, "ledger unavailable: the sweep reports without deduplication")
+        by_az
+            .entry(i.availability_zone.as_deref().unwrap_or(""))
+            .or_default()
+            .push(i);
+    }
+    let mut outcomes = Vec::new();
+    for (az, group) in by_az {
+        let storm = !az.is_empty() && group.len() >= crate::analyze::AZ_EVENT_INSTANCES;
+        if let (true, Some(ledger)) = (storm, readers.ledger) {
+            for i in &group {
+                if let Err(e) = ledger.record_impairment(az, &i.instance_id, now).await {
+                    warn!(error = %e, "could not record the impairment");
                 }
             }
         }
-        outcomes.push(handle_change(change, readers, actors, delivery, settings, now).await?);
+        let mut reported_in_group = false;
+        for i in group {
+            let change = crate::model::AlarmChange::from_sweep(i, now);
+            // Reported already (by its alarm, or by a sweep within the hour)? Then nothing new to say.
+            if let Some(ledger) = readers.ledger {
+                match ledger
+                    .note_impaired(&i.instance_id, &i.check, now, true)
+                    .await
+                {
+                    Ok(false) => {
+                        outcomes.push(Outcome::Duplicate {
+                            incident_key: change.incident_key(),
+                        });
+                        continue;
+                    }
+                    Ok(true) => {}
+                    Err(e) => {
+                        warn!(error = %e, "ledger unavailable: the sweep reports without deduplication")
+                    }
+                }
+            }
+            if storm && reported_in_group {
+                // Covered by the group's AZ-EVENT report.
+                outcomes.push(Outcome::Duplicate {
+                    incident_key: change.incident_key(),
+                });
+                continue;
+            }
+            reported_in_group = true;
+            outcomes.push(handle_change(change, readers, actors, delivery, settings, now).await?);
+        }
     }
     Ok(Outcome::Swept {
         impaired: impaired.len(),

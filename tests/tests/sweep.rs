@@ -182,3 +182,89 @@ async fn the_sweep_reports_each_impaired_instance_once_and_skips_those_an_alarm_
         .await
         .is_empty());
 }
+
+#[tokio::test]
+async fn many_impaired_instances_in_one_az_make_one_az_event_report() {
+    let Some(emu) = Emulator::connect().await else {
+        return;
+    };
+    let table = emu.ledger_table().await;
+    let ledger = DynamoLedger::new(emu.dynamodb.clone(), table.clone());
+    let (topic, queue) = emu.topic_with_queue("sweep-az").await;
+    let clients = AwsClients::from_config(&emu.config);
+    let since = Utc::now() - chrono::Duration::minutes(2);
+    let mut list = Vec::new();
+    for n in 0..4 {
+        let id = emu
+            .instance(
+                "m5.large",
+                &[
+                    ("Name", &format!("az-host-{n}")),
+                    ("Environment", "production"),
+                ],
+                &[],
+            )
+            .await;
+        list.push(impaired(&id, "StatusCheckFailed_System", since));
+    }
+    let ec2 = WithImpaired {
+        real: Ec2Reader::new(emu.ec2.clone()),
+        impaired: list,
+    };
+    let readers = Readers {
+        ec2: &ec2,
+        metrics: &clients.cloudwatch,
+        ledger: Some(&ledger),
+        diagnostics: None,
+    };
+    let delivery = Delivery {
+        publisher: &clients.sns,
+        topic_arn: &topic,
+    };
+    let settings = Settings {
+        language: Language::En,
+        remediation: RemediationMode::Auto,
+        ledger_table: Some(table),
+        topic_arn: Some(topic.clone()),
+        ..Settings::default()
+    };
+    let tick = json!({"source": "ec2ops", "detail-type": "ec2ops.sweep"});
+    let Outcome::Swept { impaired, outcomes } = respond(
+        &tick,
+        &readers,
+        None,
+        Some(&delivery),
+        &settings,
+        Utc::now(),
+    )
+    .await
+    .unwrap() else {
+        panic!("not a sweep")
+    };
+    assert_eq!(impaired, 4);
+    let reports: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Reported(i) => Some(i),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reports.len(), 1, "one report for the AZ");
+    assert!(reports[0].assessment.has(ec2ops::analyze::RuleId::AzEvent));
+    assert_eq!(
+        reports[0].assessment.priority,
+        ec2ops::analyze::Priority::P0
+    );
+    let got = emu.notifications(&queue, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].subject.starts_with("[P0] Probable AZ-wide event"),
+        "{}",
+        got[0].subject
+    );
+    assert_eq!(
+        got[0].message.matches("also impaired: i-").count(),
+        3,
+        "the report names the other three"
+    );
+}
