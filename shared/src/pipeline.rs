@@ -217,23 +217,30 @@ async fn handle_change(
     }
     let key = change.incident_key();
 
-    // Exactly once: the first delivery to claim the key reports; duplicates (even concurrent ones) stop here.
-    let mut claimed = false;
-    if let Some(ledger) = readers.ledger {
-        match ledger.claim(&key, now).await {
-            Ok(Claim::Duplicate) => {
-                info!(incident = %key, "duplicate delivery: already handled");
-                return Ok(Outcome::Duplicate { incident_key: key });
-            }
-            Ok(Claim::Claimed) => claimed = true,
-            // Report anyway; the ledger view will be unavailable too, so nothing is acted on (fail safe).
-            Err(e) => {
-                warn!(incident = %key, error = %e, "ledger unavailable: reporting without acting")
-            }
+    // Exactly once: the first delivery to claim the key reports; duplicates (even concurrent ones) stop here. The
+    // claim runs beside the gathering (both only read or write the ledger's own item), so it adds no round trip; a
+    // duplicate wastes a few read calls, which is cheaper than making every incident wait for the claim.
+    let claim = async {
+        match readers.ledger {
+            Some(ledger) => Some(ledger.claim(&key, now).await),
+            None => None,
         }
+    };
+    let (claim, facts) = tokio::join!(claim, gather(&change, readers, settings, now));
+    let mut claimed = false;
+    match claim {
+        Some(Ok(Claim::Duplicate)) => {
+            info!(incident = %key, "duplicate delivery: already handled");
+            return Ok(Outcome::Duplicate { incident_key: key });
+        }
+        Some(Ok(Claim::Claimed)) => claimed = true,
+        // Report anyway; the ledger view is unavailable too then, so nothing is acted on (fail safe).
+        Some(Err(e)) => {
+            warn!(incident = %key, error = %e, "ledger unavailable: reporting without acting")
+        }
+        None => {}
     }
 
-    let facts = gather(&change, readers, settings, now).await;
     let assessment = assess(&change, &facts);
     record_impairment(&change, &facts, &assessment, readers, now).await;
     let decision = decide(
