@@ -691,7 +691,29 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-async fn memory_once(program: &Path, event: serde_json::Value, topic: &str) -> Result<f64, String> {
+/// Peak memory and CPU of one process: cold start plus one real invocation.
+struct Footprint {
+    peak_mib: f64,
+    cpu_ms: f64,
+}
+
+/// CPU time of every live thread of a process, in milliseconds (nanosecond counters, unlike `/proc/<pid>/stat`'s
+/// 10 ms ticks).
+fn cpu_ms(pid: u32) -> Option<f64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut ns = 0u64;
+    for t in tasks.flatten() {
+        let stat = std::fs::read_to_string(t.path().join("schedstat")).ok()?;
+        ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(ns as f64 / 1e6)
+}
+
+async fn memory_once(
+    program: &Path,
+    event: serde_json::Value,
+    topic: &str,
+) -> Result<Footprint, String> {
     let stub = RuntimeStub::start(vec![event]).await;
     let mut child = tokio::process::Command::new(program)
         .env_clear()
@@ -706,6 +728,7 @@ async fn memory_once(program: &Path, event: serde_json::Value, topic: &str) -> R
     let posted = stub.wait_for(1, Duration::from_secs(60)).await;
     // Read before killing: after the first invocation the process waits on the next long poll, still alive.
     let hwm = vm_hwm_kib(pid);
+    let cpu = cpu_ms(pid);
     let _ = child.start_kill();
     let _ = child.wait().await;
     match posted.first() {
@@ -713,8 +736,10 @@ async fn memory_once(program: &Path, event: serde_json::Value, topic: &str) -> R
         Some(p) => return Err(format!("invocation answered {} {}", p.kind, p.body)),
         None => return Err("no answer to the invocation within 60 s".into()),
     }
-    hwm.map(|k| k as f64 / 1024.0)
-        .ok_or_else(|| format!("no VmHWM in /proc/{pid}/status"))
+    Ok(Footprint {
+        peak_mib: hwm.ok_or_else(|| format!("no VmHWM in /proc/{pid}/status"))? as f64 / 1024.0,
+        cpu_ms: cpu.ok_or_else(|| format!("no schedstat in /proc/{pid}/task"))?,
+    })
 }
 
 async fn memory(o: &Options, emu: &Emulator, table: &mut Table) {
@@ -723,6 +748,8 @@ async fn memory(o: &Options, emu: &Emulator, table: &mut Table) {
     let (topic, _queue) = emu.topic_with_queue("bench-memory").await;
     let mut peaks = Vec::new();
     let mut alt_peaks = Vec::new();
+    let mut cpus = Vec::new();
+    let mut alt_cpus = Vec::new();
     for i in 0..o.mem_runs {
         // A distinct incident each time (the transition shifted by a millisecond).
         let event = event_for(
@@ -731,12 +758,18 @@ async fn memory(o: &Options, emu: &Emulator, table: &mut Table) {
             at + chrono::Duration::milliseconds(i as i64),
         );
         match memory_once(&o.responder, event.clone(), &topic).await {
-            Ok(mb) => peaks.push(mb),
+            Ok(f) => {
+                peaks.push(f.peak_mib);
+                cpus.push(f.cpu_ms);
+            }
             Err(e) => table.notes.push(format!("memory: {e}")),
         }
         if let Some((alt, _)) = &o.alt {
             match memory_once(alt, event, &topic).await {
-                Ok(mb) => alt_peaks.push(mb),
+                Ok(f) => {
+                    alt_peaks.push(f.peak_mib);
+                    alt_cpus.push(f.cpu_ms);
+                }
                 Err(e) => table.notes.push(format!("memory (alternative): {e}")),
             }
         }
@@ -753,7 +786,29 @@ async fn memory(o: &Options, emu: &Emulator, table: &mut Table) {
             verdict(mb <= 40.0, format!("{mb:.1} MB"))
         }),
     );
+    let c = stats(&cpus);
+    table.timed(
+        "3. CPU time of the process: cold start + one invocation",
+        c,
+        "ms",
+        "–",
+        "all threads, from /proc/<pid>/task/*/schedstat".into(),
+    );
     if let Some((_, label)) = &o.alt {
+        let ac = stats(&alt_cpus);
+        let cmp = match (ac, c) {
+            (Some(a), Some(b)) if b.median > 0.0 => {
+                format!("{:.2}× the current profile's CPU time", a.median / b.median)
+            }
+            _ => "unavailable".into(),
+        };
+        table.timed(
+            &format!("3. CPU time, `responder` built with {label}"),
+            ac,
+            "ms",
+            "–",
+            cmp,
+        );
         let a = stats(&alt_peaks);
         table.timed(
             &format!("3. peak RSS, `responder` built with {label}"),
@@ -1060,6 +1115,24 @@ async fn storm_variant(
     for (e, n) in &t.errors {
         table.notes.push(format!("storm ({label}): {n} × {e}"));
     }
+    // Where the time went: how long the emulator took per operation, as the proxy saw it (a call the handler gave
+    // up on ends when its connection closed, at the source deadline).
+    let mut spans: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for span in proxy.timeline() {
+        spans
+            .entry(format!("{} {}", span.service, span.operation))
+            .or_default()
+            .push(span.end.saturating_duration_since(span.start).as_secs_f64() * 1e3);
+    }
+    let slowest = spans
+        .iter()
+        .filter_map(|(op, v)| stats(v).map(|s| (op, s)))
+        .map(|(op, s)| format!("{op} {:.0} ms (max {:.0})", s.median, s.max))
+        .collect::<Vec<_>>()
+        .join(", ");
+    table.notes.push(format!(
+        "storm ({label}): emulator answer time per operation, median: {slowest}"
+    ));
     for (name, (n, why)) in &t.gaps {
         table.notes.push(format!(
             "storm ({label}): {n} reports without {name}, e.g. {why}"
