@@ -98,6 +98,8 @@ async fn the_sweep_reports_each_impaired_instance_once_and_skips_those_an_alarm_
         remediation: RemediationMode::Off,
         ledger_table: Some(table),
         topic_arn: Some(topic.clone()),
+        // Generous: on a loaded 2-core machine the emulator can be slow, and a late source would drop the Name tag.
+        source_timeout: Duration::from_secs(10),
         ..Settings::default()
     };
 
@@ -226,6 +228,8 @@ async fn many_impaired_instances_in_one_az_make_one_az_event_report() {
         remediation: RemediationMode::Auto,
         ledger_table: Some(table),
         topic_arn: Some(topic.clone()),
+        // Generous: on a loaded 2-core machine the emulator can be slow, and a late source would drop the Name tag.
+        source_timeout: Duration::from_secs(10),
         ..Settings::default()
     };
     let tick = json!({"source": "ec2ops", "detail-type": "ec2ops.sweep"});
