@@ -88,6 +88,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Ok(Parsed::Alarm(c)) => c.region.clone(),
         Ok(Parsed::Verify(v)) => v.region.clone(),
         Ok(Parsed::Health(changes)) => changes.first().and_then(|c| c.region.clone()),
+        Ok(Parsed::Continue(c)) => c.region.clone(),
+        Ok(Parsed::SweepItem(i)) => i.availability_zone.as_deref().map(|az| {
+            az.trim_end_matches(|c: char| c.is_ascii_lowercase())
+                .to_string()
+        }),
         Ok(Parsed::Ignored { .. } | Parsed::Sweep) => None,
     };
     let event: serde_json::Value = serde_json::from_slice(&bytes)?;
@@ -169,6 +174,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Outcome::Duplicate { incident_key } => {
             eprintln!("duplicate: incident {incident_key} was already handled (ledger)");
+        }
+        Outcome::Covered { incident_key, by } => {
+            eprintln!("covered: incident {incident_key} is named by the AZ-EVENT report of {by}");
+        }
+        Outcome::FannedOut { what, enqueued } => {
+            eprintln!("{what}: {enqueued} incident(s) sent to the work queue");
+        }
+        Outcome::Continued {
+            instance_id,
+            state,
+            step,
+            next_at,
+            ..
+        } => {
+            eprintln!(
+                "recover of {instance_id}: state {}, {step}{}",
+                state.as_deref().unwrap_or("unknown"),
+                next_at
+                    .map(|t| format!(", next at {t}"))
+                    .unwrap_or_default()
+            );
         }
         Outcome::Verified { message, fixed, .. } => {
             let published: serde_json::Value = serde_json::from_str(&message.message)?;

@@ -23,9 +23,11 @@ pub mod names {
     pub const DIAGNOSTICS: &str = "EC2OPS_DIAGNOSTICS";
     pub const DIAGNOSTICS_DOCUMENT: &str = "EC2OPS_DIAGNOSTICS_DOCUMENT";
     pub const DIAGNOSTICS_TIMEOUT_MS: &str = "EC2OPS_DIAGNOSTICS_TIMEOUT_MS";
+    pub const WORK_QUEUE_URL: &str = "EC2OPS_WORK_QUEUE_URL";
+    pub const SETTLE_SECONDS: &str = "EC2OPS_SETTLE_SECONDS";
 
     /// Every setting, for the test that checks `template.yaml` passes each one.
-    pub const ALL: [&str; 16] = [
+    pub const ALL: [&str; 18] = [
         TOPIC_ARN,
         LANGUAGE,
         TIME_ZONE,
@@ -42,6 +44,8 @@ pub mod names {
         DIAGNOSTICS,
         DIAGNOSTICS_DOCUMENT,
         DIAGNOSTICS_TIMEOUT_MS,
+        WORK_QUEUE_URL,
+        SETTLE_SECONDS,
     ];
 }
 
@@ -126,6 +130,12 @@ pub struct Settings {
     pub diagnostics_document: Option<String>,
     /// How long the report waits for the in-guest diagnostics (it goes out without them when they are late).
     pub diagnostics_timeout: Duration,
+    /// The SQS queue the sweep and multi-instance Health events fan out to (one message per instance incident);
+    /// `None` handles them one after another in the same invocation (the CLI, tests).
+    pub work_queue_url: Option<String>,
+    /// How long a status-check incident waits after recording its impairment before it decides, so that concurrent
+    /// incidents in the same AZ (an AZ event) and on the same instance see each other.
+    pub settle: Duration,
 }
 
 impl Default for Settings {
@@ -143,6 +153,8 @@ impl Default for Settings {
             diagnostics_timeout: Duration::from_millis(8000),
             metric_window: chrono::Duration::minutes(30),
             source_timeout: Duration::from_millis(4000),
+            work_queue_url: None,
+            settle: Duration::from_secs(10),
         }
     }
 }
@@ -236,6 +248,19 @@ impl Settings {
             s.verify_after = chrono::Duration::minutes(n);
         }
         s.ledger_table = get(names::LEDGER_TABLE).map(str::to_string);
+        if let Some(v) = get(names::WORK_QUEUE_URL) {
+            if !v.starts_with("https://") && !v.starts_with("http://") {
+                return Err(bad(
+                    names::WORK_QUEUE_URL,
+                    v,
+                    "an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)",
+                ));
+            }
+            s.work_queue_url = Some(v.to_string());
+        }
+        if let Some(n) = number(names::SETTLE_SECONDS, 0, 60)? {
+            s.settle = Duration::from_secs(n as u64);
+        }
         let diagnostics_on = match get(names::DIAGNOSTICS).map(|v| v.to_ascii_lowercase()) {
             None => true,
             Some(v) if v == "on" || v == "true" => true,

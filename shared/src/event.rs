@@ -26,6 +26,10 @@ pub enum Parsed {
     Health(Vec<AlarmChange>),
     /// ec2ops's own scheduled check that an action worked.
     Verify(Box<crate::remediation::VerifyRequest>),
+    /// The rest of a recover (start once stopped), scheduled by ec2ops.
+    Continue(Box<crate::remediation::Continuation>),
+    /// One impaired instance the sweep fanned out (its own invocation and budget).
+    SweepItem(Box<crate::ports::Impaired>),
     /// An event of a kind we do not handle; logged and dropped on purpose.
     Ignored { source: String, detail_type: String },
 }
@@ -58,6 +62,17 @@ pub enum EventError {
 const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
 /// The detail type of the sweep's schedule payload (`{"source": "ec2ops", "detail-type": "ec2ops.sweep"}`).
 pub const SWEEP_DETAIL_TYPE: &str = "ec2ops.sweep";
+/// The detail type of one impaired instance the sweep fanned out.
+pub const SWEEP_ITEM_DETAIL_TYPE: &str = "ec2ops.sweep-item";
+
+/// The event for one impaired instance found by the sweep (a work-queue message).
+pub fn sweep_item_event(i: &crate::ports::Impaired) -> Value {
+    serde_json::json!({
+        "source": crate::remediation::VERIFY_SOURCE,
+        "detail-type": SWEEP_ITEM_DETAIL_TYPE,
+        "detail": i,
+    })
+}
 /// The longest period CloudWatch lets an alarm have.
 const MAX_PERIOD_SECS: u64 = 604_800;
 
@@ -147,6 +162,31 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
         }
         let raw: Raw = from_value(event, "ec2ops verification")?;
         return Ok(Parsed::Verify(Box::new(raw.detail)));
+    }
+    if source == crate::remediation::VERIFY_SOURCE
+        && detail_type == crate::remediation::CONTINUE_DETAIL_TYPE
+    {
+        #[derive(Deserialize)]
+        struct Raw {
+            detail: crate::remediation::Continuation,
+        }
+        let raw: Raw = from_value(event, "ec2ops recover continuation")?;
+        return Ok(Parsed::Continue(Box::new(raw.detail)));
+    }
+    if source == crate::remediation::VERIFY_SOURCE && detail_type == SWEEP_ITEM_DETAIL_TYPE {
+        #[derive(Deserialize)]
+        struct Raw {
+            detail: crate::ports::Impaired,
+        }
+        let raw: Raw = from_value(event, "ec2ops sweep item")?;
+        if !looks_like_instance_id(&raw.detail.instance_id) {
+            return Err(EventError::Field {
+                context: "ec2ops sweep item",
+                path: "detail.instance_id".into(),
+                message: format!("{} is not an instance id", quote(&raw.detail.instance_id)),
+            });
+        }
+        return Ok(Parsed::SweepItem(Box::new(raw.detail)));
     }
     if source == "aws.cloudwatch" && obj.contains_key("alarmData") {
         let raw: RawAlarmAction = from_value(event, "alarm action payload")?;

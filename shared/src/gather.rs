@@ -340,17 +340,54 @@ async fn deadline<T>(limit: Duration, fut: impl Future<Output = Result<T, AwsErr
     }
 }
 
-/// Gather every fact of the incident.
-#[instrument(skip_all, fields(alarm = %change.alarm_name, instance = change.primary_instance().unwrap_or("-")))]
+/// Gather every fact of the incident (no gate, each source under the settings' deadlines).
 pub async fn gather(
     change: &AlarmChange,
     readers: &Readers<'_>,
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> Facts {
-    let limit = settings.source_timeout;
+    let limits = Limits {
+        source: settings.source_timeout,
+        diagnostics: settings.diagnostics_timeout,
+    };
+    gather_gated(
+        change,
+        readers,
+        settings,
+        now,
+        limits,
+        std::future::ready(true),
+    )
+    .await
+    .unwrap_or_else(|| Facts::unavailable("not gathered"))
+}
+
+/// Deadlines of one gathering, carved from the invocation's budget.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub source: Duration,
+    pub diagnostics: Duration,
+}
+
+/// Gather every fact of the incident. `gate` runs beside round one (the incident claim): when it answers `false`
+/// (a duplicate delivery), round two is never started and `None` is returned.
+#[instrument(skip_all, fields(alarm = %change.alarm_name, instance = change.primary_instance().unwrap_or("-")))]
+pub async fn gather_gated(
+    change: &AlarmChange,
+    readers: &Readers<'_>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    limits: Limits,
+    gate: impl Future<Output = bool>,
+) -> Option<Facts> {
+    let limit = limits.source;
     let history_until = change.state.at.max(now);
-    let history_since = change.state.at - chrono::Duration::days(HISTORY_DAYS);
+    let history_since = change
+        .state
+        .at
+        .checked_sub_signed(chrono::Duration::days(HISTORY_DAYS))
+        .unwrap_or(change.state.at);
     let window = |agent: Vec<AgentMetric>, volumes: Vec<VolumeFacts>| async move {
         let request = plan_window_with(change, settings.metric_window, &agent, &volumes);
         if request.queries.is_empty() {
@@ -370,23 +407,30 @@ pub async fn gather(
     );
 
     let Some(id) = change.primary_instance() else {
-        let (metrics, history) = tokio::join!(window(Vec::new(), Vec::new()), history);
+        let (go, metrics, history) = tokio::join!(gate, window(Vec::new(), Vec::new()), history);
+        if !go {
+            return None;
+        }
         let none = "the alarm names no instance";
-        return Facts {
+        return Some(Facts {
             metrics,
             history,
             ..Facts::unavailable(none)
-        };
+        });
     };
 
     // Round one: everything that needs only the instance id.
-    let (instance, status, volumes, agent, history) = tokio::join!(
+    let (instance, status, volumes, agent, history, go) = tokio::join!(
         deadline(limit, readers.ec2.instance(id)),
         deadline(limit, readers.ec2.instance_status(id)),
         deadline(limit, readers.ec2.volumes(id)),
         deadline(limit, readers.metrics.agent_metrics(id)),
         history,
+        gate,
     );
+    if !go {
+        return None;
+    }
     // Without the agent list, memory is still asked for with the InstanceId dimension alone (the agent's default).
     let agent = agent.get().cloned().unwrap_or_default();
     let gp2 = volumes.get().cloned().unwrap_or_default();
@@ -441,20 +485,16 @@ pub async fn gather(
             settings.diagnostics_document.as_deref(),
             running,
         ) {
-            (Some(d), Some(doc), true) => Some(
-                deadline(
-                    settings.diagnostics_timeout,
-                    d.run(id, doc, settings.diagnostics_timeout),
-                )
-                .await,
-            ),
+            (Some(d), Some(doc), true) => {
+                Some(deadline(limits.diagnostics, d.run(id, doc, limits.diagnostics)).await)
+            }
             _ => None,
         }
     };
     let ((instance_type, security_groups), ledger, metrics, diagnostics) =
         tokio::join!(round_two, ledger, window(agent, gp2), diagnostics);
 
-    Facts {
+    Some(Facts {
         instance,
         status,
         instance_type,
@@ -464,7 +504,7 @@ pub async fn gather(
         volumes,
         ledger,
         diagnostics,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -92,7 +92,7 @@ pub trait InstanceReader: Send + Sync {
 }
 
 /// An instance the sweep found impaired.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Impaired {
     pub instance_id: String,
     pub availability_zone: Option<String>,
@@ -181,32 +181,125 @@ impl MetricReader for Offline {
     }
 }
 
-/// What an earlier delivery of the same incident left in the ledger.
+/// What an earlier delivery of the same incident left in the ledger (the incident record's lifecycle:
+/// absent → `IN_PROGRESS` with a lease → `COMPLETED`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// This delivery owns the incident: it reports (and may act).
     Claimed,
-    /// Another delivery already claimed it (a duplicate): no second action, no second report.
+    /// An earlier delivery claimed the incident and died before completing it (its lease expired): this one takes
+    /// over and says so in the report. `attempt` counts deliveries that owned it, this one included.
+    Resumed {
+        attempt: u32,
+        first_claimed: Option<DateTime<Utc>>,
+    },
+    /// The incident was completed by another delivery: no action, no report.
     Duplicate,
+    /// Another delivery owns the incident and may still be working on it: fail retryably, Lambda tries later.
+    InProgress { until: DateTime<Utc> },
 }
 
-/// A recorded action.
+/// What a completed incident published and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The SNS message id, or why nothing was published (covered by an AZ report, …).
+    pub message_id: Option<String>,
+    /// One line: the action's outcome.
+    pub outcome: String,
+}
+
+/// An action about to be taken.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionRecord {
     pub incident_key: String,
     pub instance_id: String,
+    pub availability_zone: Option<String>,
     pub action: crate::remediation::ActionKind,
     pub at: DateTime<Utc>,
 }
 
-/// The idempotency and rate ledger (DynamoDB, conditional writes, TTL).
+/// How far an action got, as the ledger recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Recorded before the EC2 call: if nothing else is recorded, the call may or may not have reached EC2.
+    Started,
+    /// EC2 accepted the call (its request id).
+    Called { request_id: String },
+    /// The call failed: nothing was done.
+    Failed { error: String },
+}
+
+impl Progress {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Progress::Started => "started",
+            Progress::Called { .. } => "called",
+            Progress::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// An action an earlier delivery of the same incident recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedAction {
+    pub at: DateTime<Utc>,
+    pub action: crate::remediation::ActionKind,
+    pub progress: Progress,
+}
+
+/// The answer of the one transaction that records an action and moves its counters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Grant {
+    /// Recorded (status `started`), the instance locked, the caps counted: act now.
+    Granted,
+    /// An earlier delivery of this incident recorded it already: never twice.
+    Recorded(RecordedAction),
+    /// A hold enforced atomically at action time (lock/cooldown, daily cap, hourly cap, AZ event).
+    Refused(Vec<crate::remediation::Hold>),
+}
+
+/// A status-check failure remembered per AZ (for AZ-EVENT) and per instance (several incidents, one action).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Impairment {
+    pub instance_id: String,
+    /// The failing check's metric name (`StatusCheckFailed_System`, …).
+    pub check: String,
+    pub incident_key: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The AZ event declared for an AZ: the first incident to declare it publishes the one AZ report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AzDeclaration {
+    /// This incident declared it: its report is the AZ report.
+    Declared,
+    /// Another incident declared it and its report named these instances.
+    Covered { by: String, named: Vec<String> },
+}
+
+/// The ledger (DynamoDB, conditional writes, transactions, TTL): incident records, action history and the
+/// atomic envelope, and impairment memory.
 #[async_trait]
 pub trait Ledger: Send + Sync {
-    /// Claim an incident key; exactly one delivery gets `Claimed`.
-    async fn claim(&self, incident_key: &str, now: DateTime<Utc>) -> Result<Claim, AwsError>;
-    /// Give a claim back (the report could not be delivered, so a retry must be able to report).
-    async fn release(&self, incident_key: &str) -> Result<(), AwsError>;
-    /// Recent actions on the instance, account-wide actions in the last hour, other impaired instances in the AZ.
+    /// Claim an incident key with a lease until `lease_until` (the invocation's deadline plus a margin).
+    async fn claim(
+        &self,
+        incident_key: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Claim, AwsError>;
+    /// Mark the incident `COMPLETED` with what was published and done.
+    async fn complete(
+        &self,
+        incident_key: &str,
+        now: DateTime<Utc>,
+        completion: &Completion,
+    ) -> Result<(), AwsError>;
+    /// End this delivery's lease now (the report could not be delivered): a retry takes over at once.
+    async fn release(&self, incident_key: &str, now: DateTime<Utc>) -> Result<(), AwsError>;
+    /// Recent actions on the instance, account-wide actions in the last hour, other impaired instances in the AZ,
+    /// and this incident's own recorded action (for the report; the holds themselves are enforced by
+    /// [`Ledger::record_action`]).
     async fn view(
         &self,
         incident_key: &str,
@@ -214,26 +307,52 @@ pub trait Ledger: Send + Sync {
         availability_zone: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<crate::remediation::LedgerView, AwsError>;
-    /// Record the intent to act, once per incident. `None` when this call recorded it; `Some(when)` when an earlier
-    /// delivery of the same incident already had (so nothing is done twice).
-    async fn record_action(&self, action: &ActionRecord)
-        -> Result<Option<DateTime<Utc>>, AwsError>;
-    /// Note that an instance's check is impaired and reported, for an hour. With `only_if_new`, a note already
-    /// there (an alarm or an earlier sweep reported it) makes this return `false` and writes nothing.
+    /// One transaction: the action record (once per incident), the per-instance lock that is also the cooldown,
+    /// the per-instance daily and account-wide hourly counters, and no AZ event declared for the AZ.
+    async fn record_action(
+        &self,
+        action: &ActionRecord,
+        envelope: &crate::config::Envelope,
+    ) -> Result<Grant, AwsError>;
+    /// Record how far the action got (after the EC2 call).
+    async fn progress(&self, incident_key: &str, progress: &Progress) -> Result<(), AwsError>;
+    /// The action an earlier delivery of this incident recorded, if any.
+    async fn recorded_action(&self, incident_key: &str)
+        -> Result<Option<RecordedAction>, AwsError>;
+    /// Whether a report already covers this instance's failing check (an alarm's, or an earlier sweep's).
+    async fn impaired_noted(
+        &self,
+        instance_id: &str,
+        check: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AwsError>;
+    /// Note, after its report went out, that an instance's check is impaired and reported (for an hour).
     async fn note_impaired(
         &self,
         instance_id: &str,
         check: &str,
         now: DateTime<Utc>,
-        only_if_new: bool,
-    ) -> Result<bool, AwsError>;
-    /// Remember that an instance in an AZ failed a status check (for AZ-EVENT).
+    ) -> Result<(), AwsError>;
+    /// Remember a status-check failure in an AZ (before deciding, so concurrent incidents see each other).
     async fn record_impairment(
         &self,
         availability_zone: &str,
-        instance_id: &str,
-        now: DateTime<Utc>,
+        impairment: &Impairment,
     ) -> Result<(), AwsError>;
+    /// Status-check failures recorded in the AZ within the AZ-EVENT window (10 minutes).
+    async fn impairments(
+        &self,
+        availability_zone: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Impairment>, AwsError>;
+    /// Declare an AZ event naming `instances`, once per AZ and window.
+    async fn declare_az_event(
+        &self,
+        availability_zone: &str,
+        incident_key: &str,
+        instances: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<AzDeclaration, AwsError>;
 }
 
 /// Result of a mutating EC2 call.
@@ -246,32 +365,45 @@ pub enum CallResult {
     DryRun { allowed: bool, detail: String },
 }
 
-/// The mutating EC2 calls, each conditioned in IAM on the opt-in tag.
+/// The mutating EC2 calls, each conditioned in IAM on the opt-in tag, and the one read a recover's continuation
+/// needs. None of them waits: a recover's start is a scheduled continuation.
 #[async_trait]
 pub trait Remediator: Send + Sync {
     async fn reboot(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError>;
-    async fn stop(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError>;
-    async fn start(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError>;
-    /// Poll until the instance is stopped, at most `limit`.
-    async fn wait_stopped(
+    /// StopInstances; `force` for an instance stuck in `stopping` on degraded hardware.
+    async fn stop(
         &self,
         instance_id: &str,
-        limit: std::time::Duration,
-    ) -> Result<(), AwsError>;
+        dry_run: bool,
+        force: bool,
+    ) -> Result<CallResult, AwsError>;
+    async fn start(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError>;
+    /// The instance's state name (`stopping`, `stopped`, `running`, …); `None` when EC2 does not know it.
+    async fn state(&self, instance_id: &str) -> Result<Option<String>, AwsError>;
 }
 
 pub use crate::remediation::VerifyRequest;
 
-/// Schedules the verification (EventBridge Scheduler, one-time `at()` schedule invoking the function).
+/// Schedules ec2ops's own later work (EventBridge Scheduler, one-time `at()` schedule invoking the function): the
+/// verification after an action and the continuation of a recover.
 #[async_trait]
 pub trait VerifyScheduler: Send + Sync {
-    /// Create a one-time schedule at `at` that invokes `target_arn` (the function) with the request; returns its name.
+    /// Create the one-time schedule `name` at `at` that invokes `target_arn` (the function) with `event`. A
+    /// schedule of that name that exists already counts as created (a resumed delivery scheduling again).
     async fn schedule(
         &self,
-        request: &VerifyRequest,
+        name: &str,
+        event: &serde_json::Value,
         at: DateTime<Utc>,
         target_arn: &str,
     ) -> Result<String, AwsError>;
+}
+
+/// Fans work out: one message per instance incident (the sweep, Health events naming several instances), each
+/// handled by its own invocation with its own budget.
+#[async_trait]
+pub trait WorkQueue: Send + Sync {
+    async fn enqueue(&self, event: &serde_json::Value) -> Result<(), AwsError>;
 }
 
 /// In-guest diagnostics (SSM Run Command of the fixed, parameterless command document).

@@ -38,6 +38,10 @@ pub struct LedgerView {
     pub account_actions_last_hour: usize,
     /// Other instances with a status-check incident in the same AZ in the last 10 minutes.
     pub az_impaired: Vec<String>,
+    /// Other incidents on this same instance's status checks in the last 10 minutes (`check: alarm or key`), so
+    /// that their reports name each other.
+    #[serde(default)]
+    pub same_instance: Vec<String>,
 }
 
 /// Why an action was not taken.
@@ -74,6 +78,16 @@ pub enum Hold {
     },
     InstanceUnknown {
         why: String,
+    },
+    /// Another incident on the same instance takes the stronger action (recover beats reboot).
+    DeferredTo {
+        action: ActionKind,
+        incident: String,
+    },
+    /// Another incident on the same instance is acting on it now (the per-instance lock).
+    InstanceBusy {
+        incident: String,
+        until: DateTime<Utc>,
     },
 }
 
@@ -279,6 +293,77 @@ pub enum ActionOutcome {
     },
     /// The EC2 call failed.
     Failed { action: ActionKind, error: String },
+    /// A recover is under way: StopInstances was accepted; the start follows in a scheduled continuation once the
+    /// instance is stopped, and a follow-up posts in the incident's thread.
+    Recovering {
+        at: DateTime<Utc>,
+        request_id: String,
+        continue_at: Option<DateTime<Utc>>,
+        note: Option<String>,
+    },
+    /// An earlier delivery recorded the action and was interrupted before confirming the EC2 call: whether it
+    /// reached EC2 is reconciled from the instance's state, and it is never repeated.
+    Interrupted {
+        action: ActionKind,
+        at: DateTime<Utc>,
+        detail: String,
+    },
+}
+
+/// The rest of a recover, run by a scheduled invocation: start the instance once it is stopped (force-stop after a
+/// bounded wait, retry StartInstances on capacity errors with backoff), for a bounded time, then verify or escalate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Continuation {
+    pub incident_key: String,
+    pub thread_id: String,
+    pub instance_id: String,
+    pub alarm_name: String,
+    pub region: Option<String>,
+    /// When StopInstances was sent.
+    pub stopped_at: DateTime<Utc>,
+    /// How many continuations ran before this one.
+    pub attempt: u32,
+    /// Whether a force stop was already sent.
+    #[serde(default)]
+    pub forced: bool,
+    /// StartInstances attempts that failed (capacity).
+    #[serde(default)]
+    pub start_failures: u32,
+}
+
+pub const CONTINUE_DETAIL_TYPE: &str = "ec2ops.continue";
+
+impl Continuation {
+    /// The event the schedule delivers.
+    pub fn to_event(&self) -> serde_json::Value {
+        serde_json::json!({ "source": VERIFY_SOURCE, "detail-type": CONTINUE_DETAIL_TYPE, "detail": self })
+    }
+
+    /// The schedule's name: unique per recover and attempt, so a resumed delivery scheduling the same step again
+    /// finds it already there. Names allow `[0-9a-zA-Z-_.]{1,64}`.
+    pub fn schedule_name(&self) -> String {
+        schedule_name(
+            "ec2ops-cont",
+            &self.instance_id,
+            self.stopped_at,
+            &self.attempt.to_string(),
+        )
+    }
+}
+
+/// A one-time schedule's name from its parts, restricted to what EventBridge Scheduler accepts.
+pub fn schedule_name(prefix: &str, instance: &str, at: DateTime<Utc>, suffix: &str) -> String {
+    format!("{prefix}-{instance}-{}-{suffix}", at.timestamp())
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(64)
+        .collect()
+}
+
+impl VerifyRequest {
+    pub fn schedule_name(&self) -> String {
+        schedule_name("ec2ops-verify", &self.instance_id, self.acted_at, "v")
+    }
 }
 
 #[cfg(test)]

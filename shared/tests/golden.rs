@@ -91,6 +91,30 @@ fn every_sample_event_has_golden_reports_in_both_languages_and_formats() {
                 }
                 continue;
             }
+            // A recover's continuation that cannot complete: the P0 follow-up for each state it can be left in.
+            Parsed::Continue(c) => {
+                for (state, detail) in [
+                    (Some("stopped"), "StartInstances failed: ec2 StartInstances: InsufficientInstanceCapacity: We currently do not have sufficient m5.large capacity."),
+                    (Some("stopping"), "it has been stopping for 16 minutes despite a forced stop"),
+                ] {
+                    for (lang, l) in [(Language::Ko, "ko"), (Language::En, "en")] {
+                        let m = followup::render_recover(&c, state, detail, lang, chrono_tz::Asia::Seoul);
+                        let published: serde_json::Value = serde_json::from_str(&m.message).unwrap();
+                        insta::assert_snapshot!(
+                            format!("{stem}.{}.{l}", state.unwrap_or("unknown")),
+                            format!(
+                                "Subject: {}\n\n{}",
+                                m.subject,
+                                published["email"].as_str().unwrap()
+                            )
+                        );
+                    }
+                }
+                continue;
+            }
+            Parsed::SweepItem(_) => {
+                panic!("{file}: sweep items are made by the sweep, not sample events")
+            }
             Parsed::Verify(req) => {
                 let now = parse_timestamp("2025-10-12T04:42:03.000+0000").unwrap();
                 let fixed = Source::Available(StatusFacts {

@@ -3,6 +3,7 @@
 //! sample events name the seeded instance at the current time.
 
 pub mod proxy;
+pub mod rig;
 pub mod runtime_stub;
 
 use std::time::Duration;

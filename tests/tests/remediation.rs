@@ -1,163 +1,21 @@
 //! Safe automatic remediation against the emulator (LocalStack EC2/SNS/SQS/Scheduler + moto DynamoDB), through the
-//! real SDK: exactly once, under the safety envelope, verified afterwards.
+//! real SDK: exactly once, under the safety envelope, crash-safe, verified afterwards. Status impairment comes
+//! through the status reader of the rig (the emulator's checks are always `ok`); see `ec2ops_tests::rig`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use ec2ops::aws::{AwsClients, DynamoLedger, Ec2Remediator, Scheduler};
-use ec2ops::config::{Language, RemediationMode, Settings};
-use ec2ops::gather::Readers;
-use ec2ops::pipeline::{respond, Actors, Delivery, HandleError, Outcome};
-use ec2ops::ports::{AwsError, CallResult, Ledger, Remediator, VerifyScheduler};
+use ec2ops::aws::DynamoLedger;
+use ec2ops::budget::Budget;
+use ec2ops::config::RemediationMode;
+use ec2ops::pipeline::{HandleError, Outcome};
 use ec2ops::remediation::{ActionKind, ActionOutcome, Hold};
+use ec2ops_tests::rig::{FailingPublisher, Rig, Trip, TripLedger, TripScheduler, FUNCTION_ARN};
 use ec2ops_tests::*;
 use serde_json::Value;
 
-/// The real EC2 remediator, counting the calls that change an instance.
-struct Counting {
-    inner: Ec2Remediator,
-    real: AtomicUsize,
-    dry: AtomicUsize,
-}
-
-impl Counting {
-    fn real(&self) -> usize {
-        self.real.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait]
-impl Remediator for Counting {
-    async fn reboot(&self, id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
-        self.count(dry_run);
-        self.inner.reboot(id, dry_run).await
-    }
-    async fn stop(&self, id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
-        self.count(dry_run);
-        self.inner.stop(id, dry_run).await
-    }
-    async fn start(&self, id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
-        self.count(dry_run);
-        self.inner.start(id, dry_run).await
-    }
-    async fn wait_stopped(&self, id: &str, limit: Duration) -> Result<(), AwsError> {
-        self.inner.wait_stopped(id, limit).await
-    }
-}
-
-impl Counting {
-    fn count(&self, dry_run: bool) {
-        if dry_run { &self.dry } else { &self.real }.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// Everything wired as the Lambda function wires it, on the emulator.
-struct Rig {
-    emu: Emulator,
-    clients: AwsClients,
-    ledger: DynamoLedger,
-    remediator: Counting,
-    scheduler: Scheduler,
-    topic: String,
-    queue: String,
-    settings: Settings,
-}
-
-const FUNCTION_ARN: &str = "arn:aws:lambda:ap-northeast-2:000000000000:function:ec2ops";
-
-impl Rig {
-    async fn new(mode: RemediationMode) -> Option<Rig> {
-        let emu = Emulator::connect().await?;
-        let table = emu.ledger_table().await;
-        let (topic, queue) = emu.topic_with_queue("remediation").await;
-        let clients = AwsClients::from_config(&emu.config);
-        Some(Rig {
-            ledger: DynamoLedger::new(emu.dynamodb.clone(), table.clone()),
-            remediator: Counting {
-                inner: Ec2Remediator::new(emu.ec2.clone()),
-                real: AtomicUsize::new(0),
-                dry: AtomicUsize::new(0),
-            },
-            scheduler: Scheduler::new(
-                emu.scheduler.clone(),
-                "arn:aws:iam::000000000000:role/ec2ops-scheduler",
-            ),
-            settings: Settings {
-                language: Language::En,
-                topic_arn: Some(topic.clone()),
-                remediation: mode,
-                ledger_table: Some(table),
-                ..Settings::default()
-            },
-            clients,
-            topic,
-            queue,
-            emu,
-        })
-    }
-
-    async fn respond_with(
-        &self,
-        event: &Value,
-        ledger: &dyn Ledger,
-        topic: &str,
-    ) -> Result<Outcome, HandleError> {
-        let readers = Readers {
-            ec2: &self.clients.ec2,
-            metrics: &self.clients.cloudwatch,
-            ledger: Some(ledger),
-            diagnostics: None,
-        };
-        let actors = Actors {
-            remediator: &self.remediator,
-            scheduler: Some(&self.scheduler as &dyn VerifyScheduler),
-            function_arn: Some(FUNCTION_ARN),
-        };
-        let delivery = Delivery {
-            publisher: &self.clients.sns,
-            topic_arn: topic,
-        };
-        respond(
-            event,
-            &readers,
-            Some(&actors),
-            Some(&delivery),
-            &self.settings,
-            Utc::now(),
-        )
-        .await
-    }
-
-    /// Start over with an empty ledger (earlier steps' impairments would otherwise add up to an AZ event).
-    async fn fresh_ledger(&mut self) {
-        let table = self.emu.ledger_table().await;
-        self.ledger = DynamoLedger::new(self.emu.dynamodb.clone(), table.clone());
-        self.settings.ledger_table = Some(table);
-    }
-
-    async fn respond(&self, event: &Value) -> Outcome {
-        self.respond_with(event, &self.ledger, &self.topic)
-            .await
-            .expect("handled")
-    }
-
-    async fn instance(&self, ty: &str, opted_in: bool, extra: &[(&str, &str)]) -> String {
-        let mut tags = vec![("Name", "remediation-test"), ("Environment", "production")];
-        if opted_in {
-            tags.push(("ec2ops:auto-remediate", "true"));
-        }
-        tags.extend_from_slice(extra);
-        self.emu.instance(ty, &tags, &[]).await
-    }
-
-    async fn reports(&self) -> Vec<Notification> {
-        self.emu
-            .notifications(&self.queue, Duration::from_secs(5))
-            .await
-    }
-}
+const SYSTEM: &str = "StatusCheckFailed_System";
+const INSTANCE: &str = "StatusCheckFailed_Instance";
 
 /// An instance-check (or other) alarm event for `id`, at `at` (distinct times are distinct incidents).
 fn incident(file: &str, id: &str, at: DateTime<Utc>) -> Value {
@@ -184,6 +42,7 @@ async fn instance_check_on_an_opted_in_instance_in_auto_reboots_once_and_schedul
         return;
     };
     let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, INSTANCE);
     let outcome = rig
         .respond(&incident("status-instance.json", &id, Utc::now()))
         .await;
@@ -237,6 +96,7 @@ async fn instance_check_on_an_opted_in_instance_in_auto_reboots_once_and_schedul
 
     // When the schedule fires, the function reads the status checks and posts in the same thread.
     let verify_event: Value = serde_json::from_str(target.input().unwrap()).unwrap();
+    rig.status.heal(&id);
     let outcome = rig.respond(&verify_event).await;
     let Outcome::Verified { fixed, .. } = outcome else {
         panic!("{outcome:?}")
@@ -253,56 +113,77 @@ async fn the_same_event_delivered_three_times_two_at_once_acts_once_and_reports_
         return;
     };
     let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, INSTANCE);
     let event = incident("status-instance.json", &id, Utc::now());
-    let (a, b) = tokio::join!(rig.respond(&event), rig.respond(&event));
-    let c = rig.respond(&event).await;
-    let reported = [&a, &b, &c]
+    let (a, b) = tokio::join!(rig.try_respond(&event), rig.try_respond(&event));
+    // Of two concurrent deliveries one owns the incident; the other finds it in progress (a retryable failure, so
+    // Lambda delivers it again later) or, if it came late, completed.
+    let mut results = vec![a, b, rig.try_respond(&event).await];
+    for r in results.iter_mut() {
+        if let Err(e) = r {
+            assert!(matches!(e, HandleError::InProgress { .. }), "{e}");
+            assert!(e.retryable());
+            *r = rig.try_respond(&event).await;
+        }
+    }
+    let reported = results
         .iter()
-        .filter(|o| matches!(o, Outcome::Reported(_)))
+        .filter(|o| matches!(o, Ok(Outcome::Reported(_))))
         .count();
-    let duplicates = [&a, &b, &c]
+    let duplicates = results
         .iter()
-        .filter(|o| matches!(o, Outcome::Duplicate { .. }))
+        .filter(|o| matches!(o, Ok(Outcome::Duplicate { .. })))
         .count();
-    assert_eq!((reported, duplicates), (1, 2));
+    assert_eq!((reported, duplicates), (1, 2), "{results:?}");
     assert_eq!(rig.remediator.real(), 1);
     assert_eq!(rig.reports().await.len(), 1);
 }
 
 #[tokio::test]
-async fn system_check_recovers_by_stop_then_start_and_instance_store_is_refused() {
+async fn system_check_recovers_by_a_stop_and_a_scheduled_start_and_instance_store_is_refused() {
     let Some(rig) = Rig::new(RemediationMode::Auto).await else {
         return;
     };
     let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, SYSTEM);
     let outcome = rig
         .respond(&incident("status-system.json", &id, Utc::now()))
         .await;
-    let ActionOutcome::Done {
-        action,
-        request_ids,
-        ..
-    } = action(&outcome).clone()
-    else {
+    let ActionOutcome::Recovering { continue_at, .. } = action(&outcome).clone() else {
         panic!("{outcome:?}")
     };
-    assert_eq!(action, ActionKind::StopStart);
-    assert_eq!(request_ids.len(), 2, "StopInstances and StartInstances");
-    assert_eq!(rig.remediator.real(), 2);
+    assert!(
+        continue_at.is_some(),
+        "the start is a scheduled continuation"
+    );
+    assert_eq!(rig.remediator.real(), 1, "StopInstances only, no waiting");
+    let report = &rig.reports().await[0].message;
+    assert!(
+        report.contains("Automatic action under way: recover (StopInstances → StartInstances)"),
+        "{report}"
+    );
+    assert!(report.contains("A stop/start loses RAM and instance-store data"));
+
+    // EventBridge Scheduler runs the continuation: the instance is stopped, so it is started and verified later.
+    let ran = rig.drive_continuations(&id, 5).await;
+    assert!(
+        matches!(ran.last(), Some(Outcome::Continued { step, .. }) if step == "started"),
+        "{ran:?}"
+    );
+    assert_eq!(rig.remediator.starts(), 1);
     assert!(matches!(
         rig.emu.state(&id).await.as_str(),
         "running" | "pending"
     ));
-    let report = &rig.reports().await[0].message;
-    assert!(report.contains("Automatic action done: recover (StopInstances → StartInstances)"));
-    assert!(report.contains("A stop/start loses RAM and instance-store data"));
+    assert_eq!(rig.schedules(&format!("ec2ops-verify-{id}")).await.len(), 1);
 
     let store = rig.instance("m5d.large", true, &[]).await;
+    rig.status.impair(&store, SYSTEM);
     let outcome = rig
         .respond(&incident("status-system.json", &store, Utc::now()))
         .await;
     assert_eq!(holds(&outcome), vec![Hold::InstanceStore]);
-    assert_eq!(rig.remediator.real(), 2, "no new call");
+    assert_eq!(rig.remediator.real(), 1, "no new call");
     assert!(rig.reports().await[0]
         .message
         .contains("instance-store volumes would lose their data on stop/start"));
@@ -313,8 +194,10 @@ async fn each_envelope_refusal_is_reported_with_its_reason() {
     let Some(mut rig) = Rig::new(RemediationMode::Auto).await else {
         return;
     };
+    rig.settings.settle = Duration::ZERO;
     // Not opted in.
     let plain = rig.instance("m5.large", false, &[]).await;
+    rig.status.impair(&plain, INSTANCE);
     let o = rig
         .respond(&incident("status-instance.json", &plain, Utc::now()))
         .await;
@@ -327,6 +210,7 @@ async fn each_envelope_refusal_is_reported_with_its_reason() {
             &[("aws:autoscaling:groupName", "web-asg")],
         )
         .await;
+    rig.status.impair(&member, INSTANCE);
     let o = rig
         .respond(&incident("status-instance.json", &member, Utc::now()))
         .await;
@@ -339,6 +223,7 @@ async fn each_envelope_refusal_is_reported_with_its_reason() {
     // Cooldown: a second incident on the same instance right after an action.
     rig.fresh_ledger().await;
     let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, INSTANCE);
     let t0 = Utc::now();
     assert!(matches!(
         action(
@@ -370,6 +255,7 @@ async fn each_envelope_refusal_is_reported_with_its_reason() {
     rig.settings.envelope.daily_cap = 3;
     rig.settings.envelope.hourly_cap = 1;
     let other = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&other, INSTANCE);
     let o = rig
         .respond(&incident("status-instance.json", &other, Utc::now()))
         .await;
@@ -395,34 +281,187 @@ async fn each_envelope_refusal_is_reported_with_its_reason() {
 }
 
 #[tokio::test]
-async fn five_instances_failing_in_one_az_are_an_az_event_at_p0_with_no_action() {
+async fn five_instance_check_incidents_in_one_az_at_once_make_one_az_report_and_no_action() {
     let Some(rig) = Rig::new(RemediationMode::Auto).await else {
         return;
     };
-    // Distinct AZ per test run is not possible on the emulator (all in ap-northeast-2a), so this test's ledger
-    // table is its own: the AZ count starts at zero.
-    let mut last = None;
-    for n in 0..5 {
-        let id = rig.instance("m5.large", n == 4, &[]).await;
-        last = Some(
-            rig.respond(&incident("status-instance.json", &id, Utc::now()))
-                .await,
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let id = rig.instance("m5.large", true, &[]).await;
+        rig.status.impair(&id, INSTANCE);
+        ids.push(id);
+    }
+    let at = Utc::now();
+    // One alarm per instance: distinct incidents (the sample event's alarm is renamed after each instance).
+    let events: Vec<Value> = ids
+        .iter()
+        .map(|id| own_alarm(incident("status-instance.json", id, at), id))
+        .collect();
+    // Delivered concurrently, as Lambda scales out for a storm.
+    let outcomes = futures_join_all(events.iter().map(|e| rig.try_respond(e))).await;
+    let reported: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Ok(Outcome::Reported(i)) => Some(i),
+            _ => None,
+        })
+        .collect();
+    let covered = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(Outcome::Covered { .. })))
+        .count();
+    assert_eq!(
+        (reported.len(), covered),
+        (1, 4),
+        "{:?}",
+        summaries(&outcomes)
+    );
+    let az = &reported[0];
+    assert!(az.assessment.has(ec2ops::analyze::RuleId::AzEvent));
+    assert_eq!(az.assessment.priority, ec2ops::analyze::Priority::P0);
+    assert!(
+        matches!(&az.action, ActionOutcome::Held { holds, .. } if holds.contains(&Hold::AzEvent { impaired: 5 })),
+        "{:?}",
+        az.action
+    );
+    assert_eq!(rig.remediator.real(), 0, "no action on any of them");
+    let got = rig.reports().await;
+    assert_eq!(got.len(), 1, "one AZ report for the storm");
+    assert!(got[0].subject.starts_with("[P0] Probable AZ-wide event"));
+    for id in &ids {
+        assert!(
+            got[0].message.contains(id.as_str()),
+            "the AZ report names {id}"
         );
     }
-    let Some(Outcome::Reported(i)) = last else {
-        panic!("no report")
+}
+
+#[tokio::test]
+async fn concurrent_incidents_across_azs_never_exceed_the_hourly_cap() {
+    let Some(mut rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
     };
-    assert!(i.assessment.has(ec2ops::analyze::RuleId::AzEvent));
-    assert_eq!(i.assessment.priority, ec2ops::analyze::Priority::P0);
-    assert!(
-        matches!(&i.action, ActionOutcome::Held { holds, .. } if holds.contains(&Hold::AzEvent { impaired: 5 }))
-    );
-    assert_eq!(rig.remediator.real(), 0);
-    let texts = rig.reports().await;
-    assert_eq!(texts.len(), 5);
-    assert!(texts
+    rig.settings.envelope.hourly_cap = 3;
+    // Two instances per AZ: below the AZ-EVENT threshold, so only the cap can refuse.
+    let mut ids = Vec::new();
+    for az in ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"] {
+        for _ in 0..2 {
+            let id = rig.instance_in(az).await;
+            rig.status.impair(&id, INSTANCE);
+            ids.push(id);
+        }
+    }
+    let at = Utc::now();
+    // One alarm per instance: distinct incidents (the sample event's alarm is renamed after each instance).
+    let events: Vec<Value> = ids
         .iter()
-        .any(|n| n.subject.starts_with("[P0] Probable AZ-wide event")));
+        .map(|id| own_alarm(incident("status-instance.json", id, at), id))
+        .collect();
+    let outcomes = futures_join_all(events.iter().map(|e| rig.try_respond(e))).await;
+    let done = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(Outcome::Reported(i)) if matches!(i.action, ActionOutcome::Done { .. })))
+        .count();
+    let capped = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(Outcome::Reported(i)) if matches!(&i.action, ActionOutcome::Held { holds, .. } if holds.contains(&Hold::HourlyCap { cap: 3 }))))
+        .count();
+    assert_eq!((done, capped), (3, 3), "{:?}", summaries(&outcomes));
+    assert_eq!(rig.remediator.real(), 3, "exactly the cap");
+}
+
+#[tokio::test]
+async fn twenty_concurrent_action_transactions_with_an_hourly_cap_of_ten_grant_exactly_ten() {
+    use ec2ops::config::Envelope;
+    use ec2ops::ports::{ActionRecord, Grant, Ledger};
+    let Some(rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    let envelope = Envelope {
+        hourly_cap: 10,
+        ..Envelope::default()
+    };
+    let now = Utc::now();
+    let records: Vec<ActionRecord> = (0..20)
+        .map(|n| ActionRecord {
+            incident_key: format!("cap-test#{n}"),
+            instance_id: format!("i-{n:017x}"),
+            availability_zone: Some(format!("az-{}", n % 10)),
+            action: ActionKind::Reboot,
+            at: now,
+        })
+        .collect();
+    let grants = futures_join_all(
+        records
+            .iter()
+            .map(|r| rig.ledger.record_action(r, &envelope)),
+    )
+    .await;
+    let granted = grants
+        .iter()
+        .filter(|g| matches!(g, Ok(Grant::Granted)))
+        .count();
+    let refused = grants
+        .iter()
+        .filter(|g| matches!(g, Ok(Grant::Refused(h)) if h.contains(&Hold::HourlyCap { cap: 10 })))
+        .count();
+    assert_eq!((granted, refused), (10, 10), "{grants:?}");
+}
+
+#[tokio::test]
+async fn a_system_alarm_an_instance_alarm_and_the_sweep_on_one_instance_at_once_act_once() {
+    let Some(rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, SYSTEM);
+    rig.status.impair(&id, INSTANCE);
+    let at = Utc::now();
+    let system = incident("status-system.json", &id, at);
+    let instance = incident(
+        "status-instance.json",
+        &id,
+        at + chrono::Duration::seconds(3),
+    );
+    let sweep = ec2ops::event::sweep_item_event(&ec2ops::ports::Impaired {
+        instance_id: id.clone(),
+        availability_zone: Some("ap-northeast-2a".into()),
+        check: SYSTEM.into(),
+        since: Some(at - chrono::Duration::minutes(1)),
+    });
+    let (a, b, c) = tokio::join!(
+        rig.try_respond(&system),
+        rig.try_respond(&instance),
+        rig.try_respond(&sweep)
+    );
+    let outcomes = [a, b, c];
+    assert_eq!(rig.remediator.real(), 1, "one action: {outcomes:?}");
+    let acted: Vec<ActionKind> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Ok(Outcome::Reported(i)) => match &i.action {
+                ActionOutcome::Recovering { .. } => Some(ActionKind::StopStart),
+                ActionOutcome::Done { action, .. } => Some(*action),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acted, vec![ActionKind::StopStart], "recover beats reboot");
+    let texts: Vec<String> = rig.reports().await.into_iter().map(|n| n.message).collect();
+    assert!(
+        texts
+            .iter()
+            .filter(|t| t.contains("Other incidents on this instance:"))
+            .count()
+            >= 2,
+        "the reports name each other"
+    );
+    rig.drive_continuations(&id, 5).await;
+    assert!(matches!(
+        rig.emu.state(&id).await.as_str(),
+        "running" | "pending"
+    ));
 }
 
 #[tokio::test]
@@ -431,6 +470,7 @@ async fn dry_run_changes_nothing_and_says_what_it_would_have_done() {
         return;
     };
     let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, SYSTEM);
     let o = rig
         .respond(&incident("status-system.json", &id, Utc::now()))
         .await;
@@ -464,11 +504,14 @@ async fn an_unreachable_ledger_still_reports_but_never_acts() {
         "ec2ops-ledger",
     );
     let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, INSTANCE);
+    let now = Utc::now();
     let o = rig
-        .respond_with(
-            &incident("status-instance.json", &id, Utc::now()),
-            &dead,
-            &rig.topic,
+        .responder(Some(&dead), None, None)
+        .respond(
+            &incident("status-instance.json", &id, now),
+            now,
+            Budget::new(Duration::from_secs(60), now),
         )
         .await
         .unwrap();
@@ -487,15 +530,20 @@ async fn a_retry_after_a_failed_publish_reports_without_acting_again() {
         return;
     };
     let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, INSTANCE);
     let event = incident("status-instance.json", &id, Utc::now());
-    let missing = "arn:aws:sns:ap-northeast-2:000000000000:missing-topic";
-    let first = rig.respond_with(&event, &rig.ledger, missing).await;
+    let now = Utc::now();
+    let first = rig
+        .responder(None, None, Some(&FailingPublisher))
+        .respond(&event, now, Budget::new(Duration::from_secs(60), now))
+        .await;
     assert!(matches!(first, Err(HandleError::Publish(_))));
     assert_eq!(
         rig.remediator.real(),
         1,
         "the reboot happened before the publish failed"
     );
+    // The failed delivery ended its lease: the retry takes over at once.
     let retry = rig.respond(&event).await;
     assert!(
         matches!(
@@ -513,4 +561,399 @@ async fn a_retry_after_a_failed_publish_reports_without_acting_again() {
     assert!(got[0]
         .message
         .contains("was already done for this incident by an earlier delivery"));
+    assert!(got[0].message.contains("Resumed incident"));
+}
+
+/// The steps a delivery can die after, in pipeline order.
+const STEPS: [&str; 8] = [
+    "claim", "gather", "decide", "record", "ec2", "schedule", "publish", "complete",
+];
+
+/// Run one delivery and kill it at `step`: the future is dropped there, as a Lambda timeout or a crash would.
+/// Returns whether the step was reached.
+async fn kill_at(
+    rig: &Rig,
+    trip: &Trip,
+    event: &Value,
+    step: &'static str,
+    now: DateTime<Utc>,
+) -> bool {
+    trip.arm(step);
+    let ledger = TripLedger {
+        inner: &rig.ledger,
+        trip,
+    };
+    let scheduler = TripScheduler {
+        inner: &rig.scheduler,
+        trip,
+    };
+    let responder = rig.responder(Some(&ledger), Some(&scheduler), None);
+    // A 20 s budget: the lease of the killed delivery ends 30 s after it started.
+    let run = responder.respond(event, now, Budget::new(Duration::from_secs(20), now));
+    let killed = tokio::select! {
+        r = run => { r.expect("the delivery that was not killed completes"); false }
+        _ = trip.fired() => true,
+    };
+    trip.disarm();
+    killed
+}
+
+#[tokio::test]
+async fn killing_a_reboot_at_every_step_loses_no_report_and_never_reboots_twice() {
+    let Some(mut rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    rig.settings.settle = Duration::ZERO;
+    let trip = std::sync::Arc::new(Trip::default());
+    rig.remediator.trip = Some(trip.clone());
+    rig.status.trip = Some(trip.clone());
+    let mut table = Vec::new();
+    for step in STEPS {
+        rig.fresh_ledger().await;
+        let id = rig.instance("m5.large", true, &[]).await;
+        rig.status.impair(&id, INSTANCE);
+        let before = rig.remediator.real();
+        let t0 = Utc::now();
+        let event = incident("status-instance.json", &id, t0);
+        assert!(
+            kill_at(&rig, &trip, &event, step, t0).await,
+            "{step} reached"
+        );
+        // Lambda retries after the invocation timed out: the lease (deadline + 10 s) has expired by then.
+        let later = t0 + chrono::Duration::seconds(45);
+        let retry = rig
+            .responder(None, None, None)
+            .respond(&event, later, Budget::new(Duration::from_secs(60), later))
+            .await
+            .expect("the retry is handled");
+        // And once more, as EventBridge may deliver the event again.
+        let again = rig
+            .responder(None, None, None)
+            .respond(&event, later, Budget::new(Duration::from_secs(60), later))
+            .await
+            .expect("the duplicate is handled");
+        assert!(
+            matches!(again, Outcome::Duplicate { .. }),
+            "{step}: {again:?}"
+        );
+        let reboots = rig.remediator.real() - before;
+        let got = rig.reports().await;
+        let state = rig.emu.state(&id).await;
+        table.push(format!(
+            "{step:>8}: reports {} · reboots {reboots} · retry {} · instance {state}",
+            got.len(),
+            match &retry {
+                Outcome::Reported(i) => ec2ops_action(&i.action).to_string(),
+                Outcome::Duplicate { .. } => "duplicate".into(),
+                other => format!("{other:?}"),
+            }
+        ));
+        assert!(reboots <= 1, "{step}: rebooted {reboots} times");
+        let expected_reports = if step == "publish" { 2 } else { 1 };
+        assert_eq!(
+            got.len(),
+            expected_reports,
+            "{step}: {:?}",
+            got.iter().map(|n| &n.subject).collect::<Vec<_>>()
+        );
+        if step == "publish" {
+            assert!(
+                got[1].message.contains("Resumed incident"),
+                "the second copy says it resumes"
+            );
+        }
+        if step == "complete" {
+            assert!(
+                matches!(retry, Outcome::Duplicate { .. }),
+                "completed: {retry:?}"
+            );
+        }
+        assert_eq!(state, "running");
+    }
+    eprintln!("kill-at-every-step (reboot):\n{}", table.join("\n"));
+}
+
+fn ec2ops_action(a: &ActionOutcome) -> &'static str {
+    match a {
+        ActionOutcome::Done { .. } => "done",
+        ActionOutcome::AlreadyDone { .. } => "already-done",
+        ActionOutcome::Interrupted { .. } => "interrupted",
+        ActionOutcome::Recovering { .. } => "recovering",
+        ActionOutcome::Held { .. } => "held",
+        ActionOutcome::Failed { .. } => "failed",
+        _ => "other",
+    }
+}
+
+#[tokio::test]
+async fn killing_a_recover_at_every_step_never_leaves_the_instance_stopped() {
+    let Some(mut rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    rig.settings.settle = Duration::ZERO;
+    let trip = std::sync::Arc::new(Trip::default());
+    rig.remediator.trip = Some(trip.clone());
+    rig.status.trip = Some(trip.clone());
+    let mut table = Vec::new();
+    for step in STEPS {
+        rig.fresh_ledger().await;
+        let id = rig.instance("m5.large", true, &[]).await;
+        rig.status.impair(&id, SYSTEM);
+        let (stops, starts) = (rig.remediator.real(), rig.remediator.starts());
+        let t0 = Utc::now();
+        let event = incident("status-system.json", &id, t0);
+        assert!(
+            kill_at(&rig, &trip, &event, step, t0).await,
+            "{step} reached"
+        );
+        let later = t0 + chrono::Duration::seconds(45);
+        let retry = rig
+            .responder(None, None, None)
+            .respond(&event, later, Budget::new(Duration::from_secs(60), later))
+            .await
+            .expect("the retry is handled");
+        // EventBridge Scheduler runs whatever continuations exist.
+        rig.drive_continuations(&id, 6).await;
+        let got = rig.reports().await;
+        let state = rig.emu.state(&id).await;
+        let stops = rig.remediator.real() - stops;
+        let starts = rig.remediator.starts() - starts;
+        table.push(format!(
+            "{step:>8}: reports {} · stops {stops} · starts {starts} · retry {} · instance {state}",
+            got.len(),
+            match &retry {
+                Outcome::Reported(i) => ec2ops_action(&i.action).to_string(),
+                other => format!("{other:?}").chars().take(40).collect(),
+            }
+        ));
+        assert!(stops <= 1, "{step}: stopped {stops} times");
+        let expected_reports = if step == "publish" { 2 } else { 1 };
+        assert_eq!(
+            got.len(),
+            expected_reports,
+            "{step}: {:?}",
+            got.iter().map(|n| &n.subject).collect::<Vec<_>>()
+        );
+        assert!(
+            matches!(state.as_str(), "running" | "pending"),
+            "{step}: the instance is left {state}"
+        );
+    }
+    eprintln!("kill-at-every-step (recover):\n{}", table.join("\n"));
+}
+
+#[tokio::test]
+async fn a_recover_survives_describe_errors_a_stuck_stop_and_two_capacity_errors() {
+    use std::sync::atomic::Ordering;
+    let Some(rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, SYSTEM);
+    rig.remediator.describe_errors.store(2, Ordering::SeqCst);
+    rig.remediator.stuck_stopping.store(2, Ordering::SeqCst);
+    rig.remediator.capacity_errors.store(2, Ordering::SeqCst);
+    let o = rig
+        .respond(&incident("status-system.json", &id, Utc::now()))
+        .await;
+    assert!(
+        matches!(action(&o), ActionOutcome::Recovering { .. }),
+        "{o:?}"
+    );
+    let ran = rig.drive_continuations(&id, 12).await;
+    let steps: Vec<String> = ran
+        .iter()
+        .map(|o| match o {
+            Outcome::Continued { state, step, .. } => {
+                format!("{}→{step}", state.as_deref().unwrap_or("?"))
+            }
+            other => format!("{other:?}"),
+        })
+        .collect();
+    eprintln!("continuations: {steps:?}");
+    assert_eq!(
+        rig.remediator.starts(),
+        3,
+        "two capacity errors, then started: {steps:?}"
+    );
+    assert!(
+        matches!(ran.last(), Some(Outcome::Continued { step, .. }) if step == "started"),
+        "{steps:?}"
+    );
+    assert!(matches!(
+        rig.emu.state(&id).await.as_str(),
+        "running" | "pending"
+    ));
+    assert_eq!(rig.reports().await.len(), 1, "no escalation was needed");
+}
+
+#[tokio::test]
+async fn a_stop_that_hangs_is_forced_and_one_that_never_ends_is_escalated_with_its_state() {
+    use std::sync::atomic::Ordering;
+    let Some(rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, SYSTEM);
+    rig.remediator.stuck_stopping.store(100, Ordering::SeqCst);
+    let o = rig
+        .respond(&incident("status-system.json", &id, Utc::now()))
+        .await;
+    assert!(
+        matches!(action(&o), ActionOutcome::Recovering { .. }),
+        "{o:?}"
+    );
+    let _ = rig.reports().await;
+    // The continuation EventBridge Scheduler would deliver six minutes after the stop: forced.
+    let (_, first) = rig.schedules(&format!("ec2ops-cont-{id}")).await.remove(0);
+    let mut late = first.clone();
+    let stopped_at =
+        chrono::DateTime::parse_from_rfc3339(first["detail"]["stopped_at"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&Utc);
+    late["detail"]["stopped_at"] =
+        Value::String((stopped_at - chrono::Duration::minutes(6)).to_rfc3339());
+    let o = rig.respond(&late).await;
+    assert!(
+        matches!(&o, Outcome::Continued { step, .. } if step == "again"),
+        "{o:?}"
+    );
+    assert_eq!(
+        rig.remediator.forced(),
+        1,
+        "force stop after 5 minutes in stopping"
+    );
+    // Sixteen minutes after the stop it is still stopping: a P0 follow-up with the state and the commands for it.
+    late["detail"]["stopped_at"] =
+        Value::String((stopped_at - chrono::Duration::minutes(16)).to_rfc3339());
+    late["detail"]["forced"] = Value::Bool(true);
+    let o = rig.respond(&late).await;
+    assert!(
+        matches!(&o, Outcome::Continued { step, .. } if step == "escalated"),
+        "{o:?}"
+    );
+    let got = rig.reports().await;
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].subject.starts_with("[P0] Recover incomplete"),
+        "{}",
+        got[0].subject
+    );
+    assert!(
+        got[0].message.contains("the instance is stopping"),
+        "{}",
+        got[0].message
+    );
+    assert!(got[0].message.contains(&format!(
+        "aws ec2 stop-instances --instance-ids {id} --force"
+    )));
+    assert!(got[0].message.contains(&format!(
+        "aws ec2 wait instance-stopped --instance-ids {id}"
+    )));
+}
+
+#[tokio::test]
+async fn a_recover_whose_continuation_cannot_be_scheduled_starts_the_instance_inline() {
+    let Some(rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, SYSTEM);
+    let now = Utc::now();
+    // No function ARN: nothing can be scheduled.
+    let mut responder = rig.responder(None, None, None);
+    if let Some(a) = responder.actors.as_mut() {
+        a.function_arn = None;
+    }
+    let o = responder
+        .respond(
+            &incident("status-system.json", &id, now),
+            now,
+            Budget::new(Duration::from_secs(60), now),
+        )
+        .await
+        .unwrap();
+    let ActionOutcome::Recovering {
+        continue_at, note, ..
+    } = action(&o).clone()
+    else {
+        panic!("{o:?}")
+    };
+    assert!(continue_at.is_none());
+    assert!(note
+        .unwrap_or_default()
+        .contains("started again within this invocation"));
+    assert_eq!(rig.remediator.starts(), 1);
+    assert!(matches!(
+        rig.emu.state(&id).await.as_str(),
+        "running" | "pending"
+    ));
+}
+
+/// The event with its alarm renamed after the instance (each instance has its own alarm).
+fn own_alarm(event: Value, id: &str) -> Value {
+    let text = event
+        .to_string()
+        .replace("prod-web-2-instance-check", &format!("{id}-instance-check"));
+    serde_json::from_str(&text).expect("renamed event")
+}
+
+/// One line per outcome, for assertion messages.
+fn summaries(outcomes: &[Result<Outcome, HandleError>]) -> Vec<String> {
+    outcomes
+        .iter()
+        .map(|o| match o {
+            Ok(Outcome::Reported(i)) => format!(
+                "reported {} {:?} {}",
+                i.change.primary_instance().unwrap_or("-"),
+                i.assessment
+                    .findings
+                    .iter()
+                    .map(|f| f.rule.code())
+                    .collect::<Vec<_>>(),
+                match &i.action {
+                    ActionOutcome::Held { holds, .. } => format!("held {holds:?}"),
+                    other => ec2ops_action(other).to_string(),
+                }
+            ),
+            Ok(other) => format!("{other:?}").chars().take(120).collect(),
+            Err(e) => format!("error {e}"),
+        })
+        .collect()
+}
+
+/// Await every future (they run concurrently on the test's runtime).
+async fn futures_join_all<F: std::future::Future>(
+    futs: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let futs: Vec<_> = futs.into_iter().map(Box::pin).collect();
+    let mut out = Vec::with_capacity(futs.len());
+    let mut pending: Vec<_> = futs.into_iter().map(Some).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (i, slot) in pending.iter_mut().enumerate() {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        results[i] = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    for r in results {
+        if let Some(v) = r {
+            out.push(v);
+        }
+    }
+    out
 }

@@ -1,11 +1,14 @@
-//! Lambda entry point: settings and SDK clients once at cold start, then the shared pipeline per event.
+//! Lambda entry point: settings and SDK clients once at cold start, then the shared pipeline per event, within the
+//! invocation's own deadline. Messages of the work queue (SQS, batch size 1) are handled one by one, reporting
+//! partial batch failures.
 
 use chrono::Utc;
-use ec2ops::aws::{AwsClients, DynamoLedger, Scheduler, SsmDiagnostics};
+use ec2ops::aws::{AwsClients, DynamoLedger, Scheduler, SqsWorkQueue, SsmDiagnostics};
+use ec2ops::budget::Budget;
 use ec2ops::config::Settings;
 use ec2ops::gather::Readers;
-use ec2ops::pipeline::{respond, Actors, Delivery, HandleError, Outcome};
-use ec2ops::ports::{Diagnostics, Ledger, VerifyScheduler};
+use ec2ops::pipeline::{Actors, Delivery, HandleError, Outcome, Responder, DEFAULT_BUDGET};
+use ec2ops::ports::{Diagnostics, Ledger, VerifyScheduler, WorkQueue};
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -20,6 +23,8 @@ impl From<Failure> for Diagnostic {
             HandleError::Config(_) => "InvalidSetting",
             HandleError::Publish(_) => "PublishFailed",
             HandleError::Source(_) => "SourceFailed",
+            HandleError::InProgress { .. } => "IncidentInProgress",
+            HandleError::Enqueue(_) => "FanOutFailed",
         };
         let retry = if f.0.retryable() {
             "Retryable"
@@ -39,71 +44,144 @@ struct Function {
     ledger: Option<DynamoLedger>,
     scheduler: Option<Scheduler>,
     diagnostics: Option<SsmDiagnostics>,
+    queue: Option<SqsWorkQueue>,
     settings: Settings,
     topic: String,
 }
 
-async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failure> {
-    let readers = Readers {
-        ec2: &f.clients.ec2,
-        metrics: &f.clients.cloudwatch,
-        ledger: f.ledger.as_ref().map(|l| l as &dyn Ledger),
-        diagnostics: f.diagnostics.as_ref().map(|d| d as &dyn Diagnostics),
-    };
-    let actors = Actors {
-        remediator: &f.clients.remediator,
-        scheduler: f.scheduler.as_ref().map(|s| s as &dyn VerifyScheduler),
-        function_arn: Some(event.context.invoked_function_arn.as_str()),
-    };
-    let delivery = Delivery {
-        publisher: &f.clients.sns,
-        topic_arn: &f.topic,
-    };
-    let outcome = respond(
-        &event.payload,
-        &readers,
-        Some(&actors),
-        Some(&delivery),
-        &f.settings,
-        Utc::now(),
+/// Work-queue messages (an SQS event): each body is one event of ours.
+fn queue_messages(event: &Value) -> Option<Vec<(String, Value)>> {
+    let records = event.get("Records")?.as_array()?;
+    let all_sqs = !records.is_empty()
+        && records
+            .iter()
+            .all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"));
+    if !all_sqs {
+        return None;
+    }
+    Some(
+        records
+            .iter()
+            .map(|r| {
+                let id = r["messageId"].as_str().unwrap_or_default().to_string();
+                let body = r["body"].as_str().unwrap_or_default();
+                // A body that is not JSON is handled as a string, which the pipeline rejects as malformed.
+                let v = serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.into()));
+                (id, v)
+            })
+            .collect(),
     )
-    .await;
+}
+
+async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failure> {
+    let now = Utc::now();
+    // The invocation's own deadline: every AWS call is carved from it.
+    let budget = Budget::from_epoch_millis(event.context.deadline, now, DEFAULT_BUDGET);
+    let responder = Responder {
+        readers: Readers {
+            ec2: &f.clients.ec2,
+            metrics: &f.clients.cloudwatch,
+            ledger: f.ledger.as_ref().map(|l| l as &dyn Ledger),
+            diagnostics: f.diagnostics.as_ref().map(|d| d as &dyn Diagnostics),
+        },
+        actors: Some(Actors {
+            remediator: &f.clients.remediator,
+            scheduler: f.scheduler.as_ref().map(|s| s as &dyn VerifyScheduler),
+            function_arn: Some(event.context.invoked_function_arn.as_str()),
+        }),
+        delivery: Some(Delivery {
+            publisher: &f.clients.sns,
+            topic_arn: &f.topic,
+        }),
+        queue: f.queue.as_ref().map(|q| q as &dyn WorkQueue),
+        settings: &f.settings,
+    };
+    if let Some(messages) = queue_messages(&event.payload) {
+        // Partial batch response: only failed messages go back to the queue (and, after its retries, to the
+        // failed-events queue).
+        let mut failures = Vec::new();
+        for (id, body) in messages {
+            match responder.respond(&body, now, budget).await {
+                Ok(o) => {
+                    tracing::info!(message = %id, status = status(&o)["status"].as_str().unwrap_or("-"), "work item handled")
+                }
+                Err(e) => {
+                    tracing::warn!(message = %id, error = %e, "work item failed");
+                    failures.push(json!({ "itemIdentifier": id }));
+                }
+            }
+        }
+        return Ok(json!({ "batchItemFailures": failures }));
+    }
+    match responder.respond(&event.payload, now, budget).await {
+        Ok(o) => Ok(status(&o)),
+        Err(e) => Err(Failure(e)),
+    }
+}
+
+/// The invocation's result: what became of the event.
+fn status(outcome: &Outcome) -> Value {
+    let reported = |outcomes: &[Outcome]| {
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Reported(_)))
+            .count()
+    };
     match outcome {
-        Ok(Outcome::Ignored {
+        Outcome::Ignored {
             source,
             detail_type,
-        }) => Ok(json!({ "status": "ignored", "source": source, "detailType": detail_type })),
-        Ok(Outcome::Health { outcomes }) => Ok(json!({
-            "status": "health",
-            "reported": outcomes.iter().filter(|o| matches!(o, Outcome::Reported(_))).count(),
-        })),
-        Ok(Outcome::Swept { impaired, outcomes }) => Ok(json!({
+        } => json!({ "status": "ignored", "source": source, "detailType": detail_type }),
+        Outcome::Health { outcomes } => {
+            json!({ "status": "health", "reported": reported(outcomes) })
+        }
+        Outcome::Swept { impaired, outcomes } => json!({
             "status": "swept",
             "impaired": impaired,
-            "reported": outcomes.iter().filter(|o| matches!(o, Outcome::Reported(_))).count(),
-        })),
-        Ok(Outcome::Duplicate { incident_key }) => {
-            Ok(json!({ "status": "duplicate", "incident": incident_key }))
+            "reported": reported(outcomes),
+        }),
+        Outcome::FannedOut { what, enqueued } => {
+            json!({ "status": "fanned-out", "what": what, "enqueued": enqueued })
         }
-        Ok(Outcome::Reported(i)) => Ok(json!({
+        Outcome::Duplicate { incident_key } => {
+            json!({ "status": "duplicate", "incident": incident_key })
+        }
+        Outcome::Covered { incident_key, by } => {
+            json!({ "status": "covered", "incident": incident_key, "by": by })
+        }
+        Outcome::Reported(i) => json!({
             "status": "reported",
             "incident": i.change.incident_key(),
             "priority": i.assessment.priority.label(),
             "action": serde_json::to_value(&i.action).unwrap_or(Value::Null),
             "messageId": i.message_id,
-        })),
-        Ok(Outcome::Verified {
+            "resumed": i.resumed,
+        }),
+        Outcome::Verified {
             request,
             fixed,
             message_id,
             ..
-        }) => Ok(json!({
+        } => json!({
             "status": "verified",
             "incident": request.incident_key,
             "fixed": fixed,
             "messageId": message_id,
-        })),
-        Err(e) => Err(Failure(e)),
+        }),
+        Outcome::Continued {
+            instance_id,
+            state,
+            step,
+            next_at,
+            message_id,
+        } => json!({
+            "status": "continued",
+            "instance": instance_id,
+            "state": state,
+            "step": step,
+            "nextAt": next_at,
+            "messageId": message_id,
+        }),
     }
 }
 
@@ -133,11 +211,16 @@ async fn main() -> Result<(), Error> {
         .diagnostics_document
         .as_ref()
         .map(|_| clients.diagnostics());
+    let queue = settings
+        .work_queue_url
+        .as_deref()
+        .map(|u| clients.work_queue(u));
     tracing::info!(
         mode = settings.remediation.as_str(),
         ledger = ledger.is_some(),
         verify = scheduler.is_some(),
         diagnostics = diagnostics.is_some(),
+        fan_out = queue.is_some(),
         "ec2ops responder ready"
     );
     let function = Function {
@@ -145,6 +228,7 @@ async fn main() -> Result<(), Error> {
         ledger,
         scheduler,
         diagnostics,
+        queue,
         settings,
         topic,
     };

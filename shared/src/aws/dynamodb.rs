@@ -1,25 +1,41 @@
-//! The ledger on DynamoDB: one table, `pk`/`sk` string keys, TTL on `expires_at`. Conditional writes make claims and
-//! actions exactly-once under concurrent duplicate deliveries.
+//! The ledger on DynamoDB: one table, `pk`/`sk` string keys, TTL on `expires_at`. Conditional writes and one
+//! transaction per action make the incident lifecycle and the safety envelope hold under concurrent deliveries.
 //!
 //! | pk | sk | what |
 //! |---|---|---|
-//! | `incident#<key>` | `-` | the claim of one incident (7 days) |
-//! | `action#<key>` | `-` | the one action of an incident (2 days) |
-//! | `instance#<id>` | `<time>#<key>` | actions on an instance: cooldown, daily cap (2 days) |
-//! | `account` | `<time>#<key>` | actions account-wide: hourly cap (2 days) |
-//! | `az#<az>` | `<time>#<id>` | status-check failures per AZ: AZ-EVENT (1 day) |
+//! | `incident#<key>` | `-` | the incident record: `IN_PROGRESS` with a lease, then `COMPLETED` (7 days) |
+//! | `action#<key>` | `-` | the one action of an incident and how far it got (2 days) |
+//! | `lock#<instance>` | `-` | the per-instance lock, held for the cooldown (at least [`ACTION_LOCK`]) |
+//! | `cap#instance#<id>` | `<UTC day>` | actions on the instance that day: the daily cap (2 days) |
+//! | `cap#account` | `<UTC hour>` | actions account-wide that clock hour: the hourly cap (2 days) |
+//! | `instance#<id>` | `<time>#<key>` | action history of an instance, for the report (2 days) |
+//! | `account` | `<time>#<key>` | action history account-wide, for the report (2 days) |
+//! | `az#<az>` | `<time>#<instance>#<check>` | status-check failures per AZ: AZ-EVENT (1 day) |
+//! | `azevent#<az>` | `-` | the AZ event declared for the window, and the instances its report named |
 //! | `impaired#<id>#<check>` | `-` | a reported status-check failure, so the sweep does not repeat it (1 hour) |
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Put, ReturnValue, TransactWriteItem, Update,
+};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 
 use super::aws_error;
-use crate::ports::{ActionRecord, AwsError, Claim, Ledger};
-use crate::remediation::LedgerView;
+use crate::config::Envelope;
+use crate::ports::{
+    ActionRecord, AwsError, AzDeclaration, Claim, Completion, Grant, Impairment, Ledger, Progress,
+    RecordedAction,
+};
+use crate::remediation::{ActionKind, Hold, LedgerView};
+
+/// The least time the per-instance lock is held after an action, whatever the cooldown: one action in flight per
+/// instance (a recover's continuation runs for up to 15 minutes).
+pub const ACTION_LOCK: Duration = Duration::minutes(20);
+/// The AZ-EVENT window.
+pub const AZ_WINDOW: Duration = Duration::minutes(10);
 
 pub struct DynamoLedger {
     client: Client,
@@ -43,6 +59,18 @@ fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn epoch(t: DateTime<Utc>) -> AttributeValue {
+    n(t.timestamp())
+}
+
+fn later(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(t)
+}
+
 fn item(
     pk: String,
     sk: String,
@@ -53,42 +81,55 @@ fn item(
         ("pk".to_string(), s(pk)),
         ("sk".to_string(), s(sk)),
         ("at".to_string(), s(stamp(at))),
-        (
-            "expires_at".to_string(),
-            AttributeValue::N((at + ttl).timestamp().to_string()),
-        ),
+        ("expires_at".to_string(), epoch(later(at, ttl))),
     ])
+}
+
+fn key(pk: String) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s("-"))])
 }
 
 fn conditional_failed(e: &AwsError) -> bool {
     e.code.as_deref() == Some("ConditionalCheckFailedException")
 }
 
+fn text(i: &HashMap<String, AttributeValue>, k: &str) -> Option<String> {
+    i.get(k).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn number(i: &HashMap<String, AttributeValue>, k: &str) -> Option<i64> {
+    i.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+fn time_of(sk: &str) -> Option<DateTime<Utc>> {
+    let t = sk.split('#').next()?;
+    DateTime::parse_from_rfc3339(t)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn from_epoch(secs: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(secs, 0)
+}
+
+fn build_error(op: &'static str, e: impl std::fmt::Display) -> AwsError {
+    AwsError::new("dynamodb", op, e.to_string())
+}
+
 impl DynamoLedger {
-    async fn put_once(
-        &self,
-        item: HashMap<String, AttributeValue>,
-        op: &'static str,
-    ) -> Result<bool, AwsError> {
-        match self
+    async fn get(&self, pk: String) -> Result<Option<HashMap<String, AttributeValue>>, AwsError> {
+        let out = self
             .client
-            .put_item()
+            .get_item()
             .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
+            .set_key(Some(key(pk)))
+            .consistent_read(true)
             .send()
             .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let err = aws_error("dynamodb", op, e);
-                if conditional_failed(&err) {
-                    Ok(false)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+            .map_err(|e| aws_error("dynamodb", "GetItem", e))?;
+        Ok(out.item().cloned())
     }
 
     async fn put(&self, item: HashMap<String, AttributeValue>) -> Result<(), AwsError> {
@@ -102,185 +143,27 @@ impl DynamoLedger {
         Ok(())
     }
 
-    /// Sort keys of a partition from `since` on.
-    async fn since(&self, pk: String, since: DateTime<Utc>) -> Result<Vec<String>, AwsError> {
-        let mut out = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk >= :since")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":since", s(stamp(since)))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| aws_error("dynamodb", "Query", e))?;
-            out.extend(
-                page.items()
-                    .iter()
-                    .filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned()),
-            );
-        }
-        Ok(out)
-    }
-}
-
-impl DynamoLedger {
-    /// When the action of an incident was recorded, if it was.
-    async fn action_at(&self, incident_key: &str) -> Result<Option<DateTime<Utc>>, AwsError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(format!("action#{incident_key}")))
-            .key("sk", s("-"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| aws_error("dynamodb", "GetItem", e))?;
-        Ok(out
-            .item()
-            .and_then(|i| i.get("at"))
-            .and_then(|v| v.as_s().ok())
-            .and_then(|t| time_of(t)))
-    }
-}
-
-fn time_of(sk: &str) -> Option<DateTime<Utc>> {
-    let t = sk.split('#').next()?;
-    DateTime::parse_from_rfc3339(t)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-#[async_trait]
-impl Ledger for DynamoLedger {
-    async fn claim(&self, incident_key: &str, now: DateTime<Utc>) -> Result<Claim, AwsError> {
-        let fresh = self
-            .put_once(
-                item(
-                    format!("incident#{incident_key}"),
-                    "-".into(),
-                    now,
-                    Duration::days(7),
-                ),
-                "PutItem",
-            )
-            .await?;
-        Ok(if fresh {
-            Claim::Claimed
-        } else {
-            Claim::Duplicate
-        })
-    }
-
-    async fn release(&self, incident_key: &str) -> Result<(), AwsError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(format!("incident#{incident_key}")))
-            .key("sk", s("-"))
-            .send()
-            .await
-            .map_err(|e| aws_error("dynamodb", "DeleteItem", e))?;
-        Ok(())
-    }
-
-    async fn view(
+    /// Put unless an item is there; `Ok(false)` when the condition failed.
+    async fn put_if(
         &self,
-        incident_key: &str,
-        instance_id: &str,
-        availability_zone: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<LedgerView, AwsError> {
-        let instance = self.since(format!("instance#{instance_id}"), now - Duration::hours(24));
-        let account = self.since("account".into(), now - Duration::hours(1));
-        let az = async {
-            match availability_zone {
-                Some(az) => {
-                    self.since(format!("az#{az}"), now - Duration::minutes(10))
-                        .await
-                }
-                None => Ok(Vec::new()),
-            }
-        };
-        let (instance, account, az, this) =
-            tokio::try_join!(instance, account, az, self.action_at(incident_key))?;
-        let mut instance_actions: Vec<DateTime<Utc>> =
-            instance.iter().filter_map(|k| time_of(k)).collect();
-        instance_actions.sort_by(|a, b| b.cmp(a));
-        let mut az_impaired: Vec<String> = az
-            .iter()
-            .filter_map(|k| k.split('#').nth(1).map(str::to_string))
-            .filter(|id| id != instance_id)
-            .collect();
-        az_impaired.sort();
-        az_impaired.dedup();
-        Ok(LedgerView {
-            this_incident_action: this,
-            instance_actions,
-            account_actions_last_hour: account.len(),
-            az_impaired,
-        })
-    }
-
-    async fn record_action(
-        &self,
-        action: &ActionRecord,
-    ) -> Result<Option<DateTime<Utc>>, AwsError> {
-        let key = &action.incident_key;
-        let mut once = item(
-            format!("action#{key}"),
-            "-".into(),
-            action.at,
-            Duration::days(2),
-        );
-        once.insert("instance".into(), s(&action.instance_id));
-        once.insert("action".into(), s(action.action.as_str()));
-        if !self.put_once(once, "PutItem").await? {
-            return Ok(Some(self.action_at(key).await?.unwrap_or(action.at)));
-        }
-        let sk = format!("{}#{key}", stamp(action.at));
-        let history = item(
-            format!("instance#{}", action.instance_id),
-            sk.clone(),
-            action.at,
-            Duration::days(2),
-        );
-        let account = item("account".into(), sk, action.at, Duration::days(2));
-        tokio::try_join!(self.put(history), self.put(account))?;
-        Ok(None)
-    }
-
-    async fn note_impaired(
-        &self,
-        instance_id: &str,
-        check: &str,
-        now: DateTime<Utc>,
-        only_if_new: bool,
+        item: HashMap<String, AttributeValue>,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+        names: &[(&str, &str)],
     ) -> Result<bool, AwsError> {
-        let note = item(
-            format!("impaired#{instance_id}#{check}"),
-            "-".into(),
-            now,
-            Duration::hours(1),
-        );
-        if !only_if_new {
-            self.put(note).await?;
-            return Ok(true);
-        }
-        // TTL deletion is lazy: an expired note counts as absent.
-        match self
+        let mut req = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(note))
-            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-            .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
-            .send()
-            .await
-        {
+            .set_item(Some(item))
+            .condition_expression(condition);
+        for (k, v) in values {
+            req = req.expression_attribute_values(*k, v.clone());
+        }
+        for (k, v) in names {
+            req = req.expression_attribute_names(*k, *v);
+        }
+        match req.send().await {
             Ok(_) => Ok(true),
             Err(e) => {
                 let err = aws_error("dynamodb", "PutItem", e);
@@ -293,18 +176,685 @@ impl Ledger for DynamoLedger {
         }
     }
 
-    async fn record_impairment(
+    /// Items of a partition from `since` on.
+    async fn since(
         &self,
-        availability_zone: &str,
+        pk: String,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, AwsError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk >= :since")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":since", s(stamp(since)))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("dynamodb", "Query", e))?;
+            out.extend(page.items().iter().cloned());
+        }
+        Ok(out)
+    }
+
+    async fn sort_keys_since(
+        &self,
+        pk: String,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<String>, AwsError> {
+        Ok(self
+            .since(pk, since)
+            .await?
+            .iter()
+            .filter_map(|i| text(i, "sk"))
+            .collect())
+    }
+
+    /// The incident record, read consistently.
+    async fn incident(
+        &self,
+        incident_key: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, AwsError> {
+        self.get(format!("incident#{incident_key}")).await
+    }
+
+    /// Take over an expired IN_PROGRESS record; `None` when it is not expired (or not in progress).
+    async fn take_over(
+        &self,
+        incident_key: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Claim>, AwsError> {
+        match self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("incident#{incident_key}"))))
+            .update_expression("SET #lease = :lease, #attempts = #attempts + :one")
+            .condition_expression("#s = :progress AND #lease < :now")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#lease", "lease")
+            .expression_attribute_names("#attempts", "attempts")
+            .expression_attribute_values(":lease", epoch(lease_until))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":progress", s("IN_PROGRESS"))
+            .expression_attribute_values(":now", epoch(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let attrs = out.attributes().cloned().unwrap_or_default();
+                let attempt = number(&attrs, "attempts")
+                    .and_then(|a| u32::try_from(a).ok())
+                    .unwrap_or(2);
+                let first_claimed = text(&attrs, "at").as_deref().and_then(time_of);
+                Ok(Some(Claim::Resumed {
+                    attempt,
+                    first_claimed,
+                }))
+            }
+            Err(e) => {
+                let err = aws_error("dynamodb", "UpdateItem", e);
+                if conditional_failed(&err) {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// After a cancelled action transaction: which hold (or earlier record) explains it. `None` when nothing does
+    /// (a transaction conflict with a concurrent writer: try again).
+    async fn why_refused(
+        &self,
+        action: &ActionRecord,
+        envelope: &Envelope,
+        day: &str,
+        hour: &str,
+    ) -> Result<Option<Grant>, AwsError> {
+        let now = action.at;
+        let (recorded, lock, daily, hourly, az) = tokio::try_join!(
+            self.recorded_action(&action.incident_key),
+            self.get(format!("lock#{}", action.instance_id)),
+            self.get_sk(format!("cap#instance#{}", action.instance_id), day),
+            self.get_sk("cap#account".into(), hour),
+            async {
+                match &action.availability_zone {
+                    Some(az) => self.get(format!("azevent#{az}")).await,
+                    None => Ok(None),
+                }
+            },
+        )?;
+        if let Some(r) = recorded {
+            return Ok(Some(Grant::Recorded(r)));
+        }
+        let mut holds = Vec::new();
+        if let Some(l) = lock {
+            let until = number(&l, "until").and_then(from_epoch);
+            if let Some(until) = until.filter(|u| *u >= now) {
+                let last = text(&l, "at").as_deref().and_then(time_of).unwrap_or(now);
+                let holder = text(&l, "incident").unwrap_or_default();
+                if later(last, envelope.cooldown) >= now {
+                    holds.push(Hold::Cooldown {
+                        last,
+                        until: later(last, envelope.cooldown),
+                    });
+                } else {
+                    holds.push(Hold::InstanceBusy {
+                        incident: holder,
+                        until,
+                    });
+                }
+            }
+        }
+        let count = |i: &Option<HashMap<String, AttributeValue>>| {
+            i.as_ref()
+                .and_then(|i| number(i, "n"))
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(0)
+        };
+        if count(&daily) >= envelope.daily_cap {
+            holds.push(Hold::DailyCap {
+                cap: envelope.daily_cap,
+            });
+        }
+        if count(&hourly) >= envelope.hourly_cap {
+            holds.push(Hold::HourlyCap {
+                cap: envelope.hourly_cap,
+            });
+        }
+        if let Some(e) = az {
+            let open = number(&e, "until")
+                .and_then(from_epoch)
+                .is_some_and(|u| u >= now);
+            if open {
+                let named = e
+                    .get("instances")
+                    .and_then(|v| v.as_l().ok())
+                    .map(|l| l.len())
+                    .unwrap_or(0);
+                holds.push(Hold::AzEvent {
+                    impaired: named.max(crate::analyze::AZ_EVENT_INSTANCES),
+                });
+            }
+        }
+        Ok((!holds.is_empty()).then_some(Grant::Refused(holds)))
+    }
+
+    async fn get_sk(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, AwsError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("dynamodb", "GetItem", e))?;
+        Ok(out.item().cloned())
+    }
+
+    fn action_transaction(
+        &self,
+        action: &ActionRecord,
+        envelope: &Envelope,
+        day: &str,
+        hour: &str,
+    ) -> Result<Vec<TransactWriteItem>, AwsError> {
+        let op = "TransactWriteItems";
+        let at = action.at;
+        let key_ = &action.incident_key;
+        let mut record = item(format!("action#{key_}"), "-".into(), at, Duration::days(2));
+        record.insert("instance".into(), s(&action.instance_id));
+        record.insert("action".into(), s(action.action.as_str()));
+        record.insert("progress".into(), s(Progress::Started.label()));
+        let hold_for = envelope.cooldown.max(ACTION_LOCK);
+        let mut lock = item(
+            format!("lock#{}", action.instance_id),
+            "-".into(),
+            at,
+            Duration::days(2),
+        );
+        lock.insert("incident".into(), s(key_));
+        lock.insert("until".into(), epoch(later(at, hold_for)));
+        let counter = |pk: String, sk: &str, cap: usize| {
+            Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(pk))
+                .key("sk", s(sk))
+                .update_expression("ADD #n :one SET #exp = :exp")
+                .condition_expression("attribute_not_exists(#n) OR #n < :cap")
+                .expression_attribute_names("#n", "n")
+                .expression_attribute_names("#exp", "expires_at")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":exp", epoch(later(at, Duration::days(2))))
+                .expression_attribute_values(":cap", n(i64::try_from(cap).unwrap_or(i64::MAX)))
+                .build()
+                .map_err(|e| build_error(op, e))
+        };
+        let put = |item: HashMap<String, AttributeValue>, condition: Option<&str>| {
+            let mut p = Put::builder().table_name(&self.table).set_item(Some(item));
+            if let Some(c) = condition {
+                p = p.condition_expression(c);
+            }
+            p
+        };
+        let sk = format!("{}#{key_}", stamp(at));
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(
+                    put(record, Some("attribute_not_exists(pk)"))
+                        .build()
+                        .map_err(|e| build_error(op, e))?,
+                )
+                .build(),
+            TransactWriteItem::builder()
+                .put(
+                    put(lock, Some("attribute_not_exists(pk) OR #until < :now"))
+                        .expression_attribute_names("#until", "until")
+                        .expression_attribute_values(":now", epoch(at))
+                        .build()
+                        .map_err(|e| build_error(op, e))?,
+                )
+                .build(),
+            TransactWriteItem::builder()
+                .update(counter(
+                    format!("cap#instance#{}", action.instance_id),
+                    day,
+                    envelope.daily_cap,
+                )?)
+                .build(),
+            TransactWriteItem::builder()
+                .update(counter("cap#account".into(), hour, envelope.hourly_cap)?)
+                .build(),
+            TransactWriteItem::builder()
+                .put(
+                    put(
+                        item(
+                            format!("instance#{}", action.instance_id),
+                            sk.clone(),
+                            at,
+                            Duration::days(2),
+                        ),
+                        None,
+                    )
+                    .build()
+                    .map_err(|e| build_error(op, e))?,
+                )
+                .build(),
+            TransactWriteItem::builder()
+                .put(
+                    put(item("account".into(), sk, at, Duration::days(2)), None)
+                        .build()
+                        .map_err(|e| build_error(op, e))?,
+                )
+                .build(),
+        ];
+        if let Some(az) = &action.availability_zone {
+            items.push(
+                TransactWriteItem::builder()
+                    .condition_check(
+                        ConditionCheck::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(format!("azevent#{az}"))))
+                            .condition_expression("attribute_not_exists(pk) OR #until < :now")
+                            .expression_attribute_names("#until", "until")
+                            .expression_attribute_values(":now", epoch(at))
+                            .build()
+                            .map_err(|e| build_error(op, e))?,
+                    )
+                    .build(),
+            );
+        }
+        Ok(items)
+    }
+}
+
+#[async_trait]
+impl Ledger for DynamoLedger {
+    async fn claim(
+        &self,
+        incident_key: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Claim, AwsError> {
+        // A record can vanish between the steps (TTL): a few rounds settle it.
+        for _ in 0..3 {
+            let mut record = item(
+                format!("incident#{incident_key}"),
+                "-".into(),
+                now,
+                Duration::days(7),
+            );
+            record.insert("status".into(), s("IN_PROGRESS"));
+            record.insert("lease".into(), epoch(lease_until));
+            record.insert("attempts".into(), n(1));
+            if self
+                .put_if(record, "attribute_not_exists(pk)", &[], &[])
+                .await?
+            {
+                return Ok(Claim::Claimed);
+            }
+            if let Some(resumed) = self.take_over(incident_key, now, lease_until).await? {
+                return Ok(resumed);
+            }
+            match self.incident(incident_key).await? {
+                None => continue,
+                Some(i) => {
+                    return Ok(match text(&i, "status").as_deref() {
+                        Some("IN_PROGRESS") => Claim::InProgress {
+                            until: number(&i, "lease")
+                                .and_then(from_epoch)
+                                .unwrap_or(lease_until),
+                        },
+                        // COMPLETED, or a record from before the lifecycle: handled.
+                        _ => Claim::Duplicate,
+                    });
+                }
+            }
+        }
+        Err(AwsError::new(
+            "dynamodb",
+            "PutItem",
+            "the incident record kept changing while it was claimed",
+        ))
+    }
+
+    async fn complete(
+        &self,
+        incident_key: &str,
+        now: DateTime<Utc>,
+        completion: &Completion,
+    ) -> Result<(), AwsError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("incident#{incident_key}"))))
+            .update_expression("SET #s = :done, #c = :at, #o = :outcome, #m = :mid, #exp = :exp")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#c", "completed_at")
+            .expression_attribute_names("#o", "outcome")
+            .expression_attribute_names("#m", "message_id")
+            .expression_attribute_names("#exp", "expires_at")
+            .expression_attribute_values(":done", s("COMPLETED"))
+            .expression_attribute_values(":at", s(stamp(now)))
+            .expression_attribute_values(":outcome", s(&completion.outcome))
+            .expression_attribute_values(":mid", s(completion.message_id.as_deref().unwrap_or("-")))
+            .expression_attribute_values(":exp", epoch(later(now, Duration::days(7))))
+            .send()
+            .await
+            .map_err(|e| aws_error("dynamodb", "UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn release(&self, incident_key: &str, now: DateTime<Utc>) -> Result<(), AwsError> {
+        match self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("incident#{incident_key}"))))
+            .update_expression("SET #lease = :past")
+            .condition_expression("#s = :progress")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#lease", "lease")
+            .expression_attribute_values(":progress", s("IN_PROGRESS"))
+            .expression_attribute_values(":past", epoch(later(now, Duration::seconds(-1))))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = aws_error("dynamodb", "UpdateItem", e);
+                if conditional_failed(&err) {
+                    Ok(())
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    async fn view(
+        &self,
+        incident_key: &str,
         instance_id: &str,
+        availability_zone: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<LedgerView, AwsError> {
+        let instance =
+            self.sort_keys_since(format!("instance#{instance_id}"), now - Duration::hours(24));
+        let account = self.sort_keys_since("account".into(), now - Duration::hours(1));
+        let az = async {
+            match availability_zone {
+                Some(az) => self.impairments(az, now).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let (instance, account, az, this) =
+            tokio::try_join!(instance, account, az, self.recorded_action(incident_key))?;
+        let mut instance_actions: Vec<DateTime<Utc>> =
+            instance.iter().filter_map(|k| time_of(k)).collect();
+        instance_actions.sort_by(|a, b| b.cmp(a));
+        Ok(LedgerView {
+            this_incident_action: this.map(|r| r.at),
+            instance_actions,
+            account_actions_last_hour: account.len(),
+            az_impaired: others_in_az(&az, instance_id),
+            same_instance: same_instance(&az, instance_id, incident_key),
+        })
+    }
+
+    async fn record_action(
+        &self,
+        action: &ActionRecord,
+        envelope: &Envelope,
+    ) -> Result<Grant, AwsError> {
+        // A cap of 0 refuses every action; the counter's condition cannot express it for an absent counter.
+        let mut zero = Vec::new();
+        if envelope.daily_cap == 0 {
+            zero.push(Hold::DailyCap { cap: 0 });
+        }
+        if envelope.hourly_cap == 0 {
+            zero.push(Hold::HourlyCap { cap: 0 });
+        }
+        if !zero.is_empty() {
+            return Ok(Grant::Refused(zero));
+        }
+        let day = action.at.format("%Y-%m-%d").to_string();
+        let hour = action.at.format("%Y-%m-%dT%H").to_string();
+        for attempt in 0..4u32 {
+            let items = self.action_transaction(action, envelope, &day, &hour)?;
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(Grant::Granted),
+                Err(e) => {
+                    let err = aws_error("dynamodb", "TransactWriteItems", e);
+                    let cancelled = matches!(
+                        err.code.as_deref(),
+                        Some("TransactionCanceledException" | "TransactionConflictException")
+                    );
+                    if !cancelled {
+                        return Err(err);
+                    }
+                    if let Some(grant) = self.why_refused(action, envelope, &day, &hour).await? {
+                        return Ok(grant);
+                    }
+                    // A conflict with a concurrent transaction on the same items: back off and try again.
+                    let jitter = u64::from(action.at.timestamp_subsec_millis() % 50);
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        50 * u64::from(attempt + 1) + jitter,
+                    ))
+                    .await;
+                }
+            }
+        }
+        Err(AwsError {
+            service: "dynamodb",
+            operation: "TransactWriteItems",
+            code: Some("TransactionConflict".into()),
+            message: "the action transaction kept conflicting with concurrent writers".into(),
+            retryable: true,
+        })
+    }
+
+    async fn progress(&self, incident_key: &str, progress: &Progress) -> Result<(), AwsError> {
+        let detail = match progress {
+            Progress::Started => "-".to_string(),
+            Progress::Called { request_id } => request_id.clone(),
+            Progress::Failed { error } => error.clone(),
+        };
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("action#{incident_key}"))))
+            .update_expression("SET #p = :p, #d = :d")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#p", "progress")
+            .expression_attribute_names("#d", "detail")
+            .expression_attribute_values(":p", s(progress.label()))
+            .expression_attribute_values(":d", s(detail))
+            .send()
+            .await
+            .map_err(|e| aws_error("dynamodb", "UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn recorded_action(
+        &self,
+        incident_key: &str,
+    ) -> Result<Option<RecordedAction>, AwsError> {
+        let Some(i) = self.get(format!("action#{incident_key}")).await? else {
+            return Ok(None);
+        };
+        let at = text(&i, "at")
+            .as_deref()
+            .and_then(time_of)
+            .unwrap_or_default();
+        let detail = text(&i, "detail").unwrap_or_default();
+        let progress = match text(&i, "progress").as_deref() {
+            Some("called") => Progress::Called { request_id: detail },
+            Some("failed") => Progress::Failed { error: detail },
+            _ => Progress::Started,
+        };
+        let action = match text(&i, "action").as_deref() {
+            Some("stop-start") => ActionKind::StopStart,
+            _ => ActionKind::Reboot,
+        };
+        Ok(Some(RecordedAction {
+            at,
+            action,
+            progress,
+        }))
+    }
+
+    async fn impaired_noted(
+        &self,
+        instance_id: &str,
+        check: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AwsError> {
+        // TTL deletion is lazy: an expired note counts as absent.
+        Ok(self
+            .get(format!("impaired#{instance_id}#{check}"))
+            .await?
+            .and_then(|i| number(&i, "expires_at"))
+            .is_some_and(|exp| exp >= now.timestamp()))
+    }
+
+    async fn note_impaired(
+        &self,
+        instance_id: &str,
+        check: &str,
         now: DateTime<Utc>,
     ) -> Result<(), AwsError> {
         self.put(item(
-            format!("az#{availability_zone}"),
-            format!("{}#{instance_id}", stamp(now)),
+            format!("impaired#{instance_id}#{check}"),
+            "-".into(),
             now,
-            Duration::days(1),
+            Duration::hours(1),
         ))
         .await
     }
+
+    async fn record_impairment(
+        &self,
+        availability_zone: &str,
+        impairment: &Impairment,
+    ) -> Result<(), AwsError> {
+        let mut i = item(
+            format!("az#{availability_zone}"),
+            format!(
+                "{}#{}#{}",
+                stamp(impairment.at),
+                impairment.instance_id,
+                impairment.check
+            ),
+            impairment.at,
+            Duration::days(1),
+        );
+        i.insert("incident".into(), s(&impairment.incident_key));
+        self.put(i).await
+    }
+
+    async fn impairments(
+        &self,
+        availability_zone: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Impairment>, AwsError> {
+        let items = self
+            .since(format!("az#{availability_zone}"), now - AZ_WINDOW)
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|i| {
+                let sk = text(i, "sk")?;
+                let mut parts = sk.splitn(3, '#');
+                let at = time_of(parts.next()?)?;
+                Some(Impairment {
+                    instance_id: parts.next()?.to_string(),
+                    check: parts.next().unwrap_or_default().to_string(),
+                    incident_key: text(i, "incident").unwrap_or_default(),
+                    at,
+                })
+            })
+            .collect())
+    }
+
+    async fn declare_az_event(
+        &self,
+        availability_zone: &str,
+        incident_key: &str,
+        instances: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<AzDeclaration, AwsError> {
+        let pk = format!("azevent#{availability_zone}");
+        let mut event = item(pk.clone(), "-".into(), now, Duration::days(1));
+        event.insert("incident".into(), s(incident_key));
+        event.insert("until".into(), epoch(later(now, AZ_WINDOW)));
+        event.insert(
+            "instances".into(),
+            AttributeValue::L(instances.iter().map(s).collect()),
+        );
+        if self
+            .put_if(
+                event,
+                "attribute_not_exists(pk) OR #until < :now",
+                &[(":now", epoch(now))],
+                &[("#until", "until")],
+            )
+            .await?
+        {
+            return Ok(AzDeclaration::Declared);
+        }
+        let existing = self.get(pk).await?.unwrap_or_default();
+        let by = text(&existing, "incident").unwrap_or_default();
+        if by == incident_key {
+            return Ok(AzDeclaration::Declared);
+        }
+        let named = existing
+            .get("instances")
+            .and_then(|v| v.as_l().ok())
+            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+            .unwrap_or_default();
+        Ok(AzDeclaration::Covered { by, named })
+    }
+}
+
+/// Other instances impaired in the AZ, sorted and unique.
+fn others_in_az(az: &[Impairment], instance_id: &str) -> Vec<String> {
+    let mut v: Vec<String> = az
+        .iter()
+        .map(|i| i.instance_id.clone())
+        .filter(|id| id != instance_id)
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Other incidents on the same instance's status checks (`check: incident`), sorted and unique.
+fn same_instance(az: &[Impairment], instance_id: &str, incident_key: &str) -> Vec<String> {
+    let mut v: Vec<String> = az
+        .iter()
+        .filter(|i| i.instance_id == instance_id && i.incident_key != incident_key)
+        .map(|i| format!("{}: {}", i.check, i.incident_key))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }

@@ -340,16 +340,9 @@ fn dry_run_result(err: AwsError) -> Result<CallResult, AwsError> {
 }
 
 macro_rules! mutate {
-    ($self:ident, $call:ident, $op:literal, $id:expr, $dry:expr) => {{
+    ($self:ident, $req:expr, $op:literal, $dry:expr) => {{
         use aws_sdk_ec2::operation::RequestId;
-        match $self
-            .client
-            .$call()
-            .instance_ids($id)
-            .dry_run($dry)
-            .send()
-            .await
-        {
+        match $req.dry_run($dry).send().await {
             Ok(out) if $dry => Ok(CallResult::DryRun {
                 allowed: true,
                 detail: format!(
@@ -378,65 +371,63 @@ impl Remediator for Ec2Remediator {
     async fn reboot(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
         mutate!(
             self,
-            reboot_instances,
+            self.client.reboot_instances().instance_ids(instance_id),
             "RebootInstances",
-            instance_id,
             dry_run
         )
     }
 
-    async fn stop(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
-        mutate!(self, stop_instances, "StopInstances", instance_id, dry_run)
+    async fn stop(
+        &self,
+        instance_id: &str,
+        dry_run: bool,
+        force: bool,
+    ) -> Result<CallResult, AwsError> {
+        mutate!(
+            self,
+            self.client
+                .stop_instances()
+                .instance_ids(instance_id)
+                .force(force),
+            "StopInstances",
+            dry_run
+        )
     }
 
     async fn start(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
         mutate!(
             self,
-            start_instances,
+            self.client.start_instances().instance_ids(instance_id),
             "StartInstances",
-            instance_id,
             dry_run
         )
     }
 
-    async fn wait_stopped(
-        &self,
-        instance_id: &str,
-        limit: std::time::Duration,
-    ) -> Result<(), AwsError> {
-        let end = tokio::time::Instant::now() + limit;
-        loop {
-            let out = self
-                .client
-                .describe_instances()
-                .instance_ids(instance_id)
-                .send()
-                .await
-                .map_err(|e| aws_error("ec2", "DescribeInstances", e))?;
-            let state = out
-                .reservations()
-                .iter()
-                .flat_map(|r| r.instances())
-                .find_map(|i| {
-                    i.state()
-                        .and_then(|s| s.name())
-                        .map(|n| n.as_str().to_string())
-                });
-            if state.as_deref() == Some("stopped") {
-                return Ok(());
+    async fn state(&self, instance_id: &str) -> Result<Option<String>, AwsError> {
+        let out = match self
+            .client
+            .describe_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let err = aws_error("ec2", "DescribeInstances", e);
+                if err.code.as_deref() == Some("InvalidInstanceID.NotFound") {
+                    return Ok(None);
+                }
+                return Err(err);
             }
-            if tokio::time::Instant::now() >= end {
-                return Err(AwsError::new(
-                    "ec2",
-                    "DescribeInstances",
-                    format!(
-                        "instance not stopped after {} s (state {})",
-                        limit.as_secs(),
-                        state.unwrap_or_default()
-                    ),
-                ));
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-        }
+        };
+        Ok(out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find_map(|i| {
+                i.state()
+                    .and_then(|s| s.name())
+                    .map(|n| n.as_str().to_string())
+            }))
     }
 }

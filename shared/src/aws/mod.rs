@@ -6,6 +6,7 @@ mod dynamodb;
 mod ec2;
 mod scheduler;
 mod sns;
+mod sqs;
 mod ssm;
 
 pub use cloudwatch::CloudWatchReader;
@@ -13,6 +14,7 @@ pub use dynamodb::DynamoLedger;
 pub use ec2::{Ec2Reader, Ec2Remediator};
 pub use scheduler::Scheduler;
 pub use sns::SnsPublisher;
+pub use sqs::SqsWorkQueue;
 pub use ssm::SsmDiagnostics;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -34,9 +36,13 @@ pub struct AwsClients {
 
 impl AwsClients {
     /// Load the SDK configuration from the environment (credentials, region, `AWS_ENDPOINT_URL*`), optionally
-    /// forcing a region (the CLI uses the event's region).
+    /// forcing a region (the CLI uses the event's region), with explicit timeouts and retries ([`timeouts`],
+    /// [`retries`]): the SDK sets no operation or attempt timeout by default, so a hung connection would otherwise
+    /// hold a call until the function's own timeout.
     pub async fn load(region: Option<String>) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts())
+            .retry_config(retries());
         if let Some(r) = region {
             loader = loader.region(Region::new(r));
         }
@@ -64,10 +70,33 @@ impl AwsClients {
         DynamoLedger::new(aws_sdk_dynamodb::Client::new(&self.config), table)
     }
 
+    /// The work queue the sweep and multi-instance Health events fan out to.
+    pub fn work_queue(&self, queue_url: &str) -> SqsWorkQueue {
+        SqsWorkQueue::new(aws_sdk_sqs::Client::new(&self.config), queue_url)
+    }
+
     /// The verification scheduler, assuming `role_arn` to invoke the function.
     pub fn scheduler(&self, role_arn: &str) -> Scheduler {
         Scheduler::new(aws_sdk_scheduler::Client::new(&self.config), role_arn)
     }
+}
+
+/// Every client's timeouts: connect 3.1 s (the SDK's default, made explicit), 4 s per attempt, 10 s per operation
+/// (all attempts and backoff). Each call is also bounded by the invocation's budget ([`crate::budget`]), which is
+/// usually shorter; these keep a call that nobody bounds from outliving the function.
+pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_millis(3100))
+        .operation_attempt_timeout(std::time::Duration::from_secs(4))
+        .operation_timeout(std::time::Duration::from_secs(10))
+        .build()
+}
+
+/// Standard retry mode, 3 attempts, 200 ms initial backoff with jitter (the SDK's token bucket stops retry storms).
+pub fn retries() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(std::time::Duration::from_millis(200))
 }
 
 /// Error codes that mean "try again later".

@@ -1,5 +1,5 @@
-//! EventBridge Scheduler adapter: a one-time `at()` schedule that invokes the function with the verification
-//! request and deletes itself afterwards.
+//! EventBridge Scheduler adapter: a one-time `at()` schedule that invokes the function with ec2ops's own event (a
+//! verification, a recover's continuation) and deletes itself afterwards.
 
 use async_trait::async_trait;
 use aws_sdk_scheduler::types::{
@@ -9,7 +9,7 @@ use aws_sdk_scheduler::Client;
 use chrono::{DateTime, Utc};
 
 use super::aws_error;
-use crate::ports::{AwsError, VerifyRequest, VerifyScheduler};
+use crate::ports::{AwsError, VerifyScheduler};
 
 pub struct Scheduler {
     client: Client,
@@ -33,20 +33,11 @@ fn build_error(e: impl std::fmt::Display) -> AwsError {
 impl VerifyScheduler for Scheduler {
     async fn schedule(
         &self,
-        request: &VerifyRequest,
+        name: &str,
+        event: &serde_json::Value,
         at: DateTime<Utc>,
         target_arn: &str,
     ) -> Result<String, AwsError> {
-        // Names: [0-9a-zA-Z-_.]{1,64}; instance id + second is unique per action (cooldown ≥ 0 min).
-        let name: String = format!(
-            "ec2ops-verify-{}-{}",
-            request.instance_id,
-            request.acted_at.timestamp()
-        )
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .take(64)
-        .collect();
         let window = FlexibleTimeWindow::builder()
             .mode(FlexibleTimeWindowMode::Off)
             .build()
@@ -54,12 +45,13 @@ impl VerifyScheduler for Scheduler {
         let target = Target::builder()
             .arn(target_arn)
             .role_arn(&self.role_arn)
-            .input(request.to_event().to_string())
+            .input(event.to_string())
             .build()
             .map_err(build_error)?;
-        self.client
+        match self
+            .client
             .create_schedule()
-            .name(&name)
+            .name(name)
             .schedule_expression(format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")))
             .schedule_expression_timezone("UTC")
             .flexible_time_window(window)
@@ -67,7 +59,17 @@ impl VerifyScheduler for Scheduler {
             .action_after_completion(ActionAfterCompletion::Delete)
             .send()
             .await
-            .map_err(|e| aws_error("scheduler", "CreateSchedule", e))?;
-        Ok(name)
+        {
+            Ok(_) => Ok(name.to_string()),
+            Err(e) => {
+                let err = aws_error("scheduler", "CreateSchedule", e);
+                // The same step scheduled again by a resumed delivery: it is there, which is what was wanted.
+                if err.code.as_deref() == Some("ConflictException") {
+                    Ok(name.to_string())
+                } else {
+                    Err(err)
+                }
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@ use super::text::{ascii, bound, sanitize, when};
 use crate::analyze::Priority;
 use crate::config::Language;
 use crate::facts::{InstanceLookup, Source, StatusFacts};
-use crate::remediation::{ActionKind, VerifyRequest};
+use crate::remediation::{ActionKind, Continuation, VerifyRequest};
 
 /// What the verification found.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +109,38 @@ pub fn render(
             (format!("Not fixed after {action}"), vec![first, next])
         }
     };
+    message(
+        &Thread {
+            priority: p,
+            headline: &headline,
+            instance_id: id,
+            alarm_name: &req.alarm_name,
+            acted_at: req.acted_at,
+            incident_key: &req.incident_key,
+            thread_id: &req.thread_id,
+            kind: req.action.as_str(),
+        },
+        &lines,
+        lang,
+        tz,
+    )
+}
+
+/// What a follow-up says about its incident, whatever it reports.
+struct Thread<'a> {
+    priority: Priority,
+    headline: &'a str,
+    instance_id: &'a str,
+    alarm_name: &'a str,
+    acted_at: DateTime<Utc>,
+    incident_key: &'a str,
+    thread_id: &'a str,
+    kind: &'a str,
+}
+
+fn message(t: &Thread<'_>, lines: &[String], lang: Language, tz: Tz) -> SnsMessage {
+    let p = t.priority;
+    let (headline, id) = (t.headline, t.instance_id);
     let title = format!("[{}] {headline} — {id}", p.label());
     let subject = bound(&ascii(&format!("[{}] {headline} {id}", p.label())), 99);
     let mut text = format!("{title}\n{}\n", "=".repeat(title.chars().count().min(72)));
@@ -119,7 +151,7 @@ pub fn render(
         } else {
             "Alarm"
         },
-        sanitize(&req.alarm_name, 256)
+        sanitize(t.alarm_name, 256)
     ));
     text.push_str(&format!(
         "{}: {}\n\n",
@@ -128,14 +160,14 @@ pub fn render(
         } else {
             "Action at"
         },
-        when(req.acted_at, tz)
+        when(t.acted_at, tz)
     ));
-    for l in &lines {
+    for l in lines {
         text.push_str(&format!("   {l}\n"));
     }
     text.push_str(&format!(
         "\n--\nec2ops · incident {} · thread {}\n",
-        req.incident_key, req.thread_id
+        t.incident_key, t.thread_id
     ));
     // Our own text only (the alarm name, user-controlled, is not in it): no escaping needed.
     let description = lines
@@ -150,18 +182,77 @@ pub fn render(
             "textType": "client-markdown",
             "title": bound(&title, 250),
             "description": bound(&description, 3000),
-            "keywords": [p.label(), "ec2ops-verify", req.action.as_str(), id],
+            "keywords": [p.label(), "ec2ops-verify", t.kind, id],
         },
         "metadata": {
-            "threadId": req.thread_id,
+            "threadId": t.thread_id,
             "summary": bound(&format!("[{}] {headline} {id}", p.label()), 250),
             "eventType": "ec2ops.followup",
             "relatedResources": [],
-            "additionalContext": { "priority": p.label(), "incidentKey": bound(&req.incident_key, 512) }
+            "additionalContext": { "priority": p.label(), "incidentKey": bound(t.incident_key, 512) }
         }
     });
     SnsMessage {
         subject,
         message: json!({ "default": chat.to_string(), "email": text, "sqs": text }).to_string(),
     }
+}
+
+/// How a recover's continuation ended when it could not bring the instance back: the P0 follow-up in the incident's
+/// thread, with the instance's state and the exact commands for that state.
+pub fn render_recover(
+    c: &Continuation,
+    state: Option<&str>,
+    detail: &str,
+    lang: Language,
+    tz: Tz,
+) -> SnsMessage {
+    let id = &c.instance_id;
+    let region = c.region.as_deref().unwrap_or("us-east-1");
+    let state_text = state.unwrap_or("unknown");
+    let mut lines = vec![match lang {
+        Language::Ko => {
+            format!("복구(stop/start)가 완료되지 않음: 인스턴스 상태 {state_text}. {detail}")
+        }
+        Language::En => format!(
+            "The recover (stop/start) did not complete: the instance is {state_text}. {detail}"
+        ),
+    }];
+    let commands: Vec<String> = match state {
+        Some("stopped") => vec![format!(
+            "aws ec2 start-instances --instance-ids {id} --region {region}"
+        )],
+        Some("stopping") => vec![
+            format!("aws ec2 stop-instances --instance-ids {id} --force --region {region}"),
+            format!("aws ec2 wait instance-stopped --instance-ids {id} --region {region}"),
+            format!("aws ec2 start-instances --instance-ids {id} --region {region}"),
+        ],
+        Some("running" | "pending") => vec![format!(
+            "aws ec2 describe-instance-status --instance-ids {id} --region {region}"
+        )],
+        _ => vec![format!(
+            "aws ec2 describe-instances --instance-ids {id} --region {region}"
+        )],
+    };
+    lines.push(match lang {
+        Language::Ko => "운영자 조치 (현재 상태 기준):".to_string(),
+        Language::En => "Operator steps for the current state:".to_string(),
+    });
+    lines.extend(commands.into_iter().map(|c| format!("$ {c}")));
+    let headline = "Recover incomplete";
+    message(
+        &Thread {
+            priority: Priority::P0,
+            headline,
+            instance_id: id,
+            alarm_name: &c.alarm_name,
+            acted_at: c.stopped_at,
+            incident_key: &c.incident_key,
+            thread_id: &c.thread_id,
+            kind: ActionKind::StopStart.as_str(),
+        },
+        &lines,
+        lang,
+        tz,
+    )
 }

@@ -43,6 +43,8 @@ pub struct ReportInput<'a> {
     pub opt_in_tag: &'a str,
     pub language: Language,
     pub time_zone: Tz,
+    /// Notices about the handling itself (a resumed incident, one the ledger could not record), shown in 📊.
+    pub notices: &'a [String],
 }
 
 /// One of the seven sections.
@@ -97,6 +99,7 @@ struct Ctx<'a> {
     recommended: Recommended,
     action: &'a ActionOutcome,
     opt_in_tag: &'a str,
+    notices: &'a [String],
 }
 
 /// Build the report.
@@ -127,6 +130,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         recommended: recommended(change, input.assessment, instance),
         action: input.action,
         opt_in_tag: input.opt_in_tag,
+        notices: input.notices,
     };
     let headline = headline(&cx);
     let subject = subject(&cx, &headline);
@@ -1065,6 +1069,25 @@ fn situation(cx: &Ctx<'_>) -> Section {
                 .u(w),
         );
     }
+    for n in cx.notices {
+        lines.push(Line::from(format!("ec2ops: {n}")));
+    }
+    if let Some(v) = cx
+        .facts
+        .ledger
+        .get()
+        .filter(|v| !v.same_instance.is_empty())
+    {
+        lines.push(
+            Line::new()
+                .t(l!(
+                    lang,
+                    "같은 인스턴스의 다른 incident: ",
+                    "Other incidents on this instance: "
+                ))
+                .u(v.same_instance.join("; ")),
+        );
+    }
     section("📊", "현재 상황 분석", "Current situation", lang, lines, 1)
 }
 
@@ -1167,6 +1190,27 @@ fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
             "instance facts unavailable: {}",
             why
         ),
+        Hold::DeferredTo { action, incident } => {
+            return Line::new()
+                .t(l!(
+                    lang,
+                    "    · 보류: 같은 인스턴스의 더 강한 조치 {}가 처리 (incident ",
+                    "    · held: the stronger {} of the same instance covers it (incident ",
+                    action_name(*action, lang)
+                ))
+                .u(incident)
+                .t(")")
+        }
+        Hold::InstanceBusy { incident, until } => {
+            return Line::new()
+                .t(l!(
+                    lang,
+                    "    · 보류: 다른 incident가 이 인스턴스에 조치 중 ({}까지 잠금): ",
+                    "    · held: another incident is acting on this instance (locked until {}): ",
+                    hhmm(*until)
+                ))
+                .u(incident)
+        }
     };
     Line::from(l!(lang, "    · 보류: {}", "    · held: {}", text))
 }
@@ -1250,6 +1294,40 @@ fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
             "Automatic action failed: {} — {}. Do the steps below by hand.",
             action_name(*action, lang),
             error
+        ))],
+        ActionOutcome::Recovering { at, request_id, continue_at, note } => {
+            let mut v = vec![Line::from(l!(
+                lang,
+                "자동 조치 진행 중: {} — StopInstances {} · request id {}",
+                "Automatic action under way: {} — StopInstances sent at {} · request id {}",
+                action_name(ActionKind::StopStart, lang),
+                when(*at, cx.tz),
+                request_id
+            ))];
+            match (continue_at, note) {
+                (Some(t), _) => v.push(Line::from(l!(
+                    lang,
+                    "    · 중지 완료 후 StartInstances는 예약된 후속 실행이 수행 (첫 확인 {}); 결과는 이 thread에 보고",
+                    "    · once the instance is stopped a scheduled continuation starts it (first check {}); the result is posted in this thread",
+                    when(*t, cx.tz)
+                ))),
+                (None, Some(n)) => v.push(Line::from(l!(
+                    lang,
+                    "    · 후속 실행 예약 실패: {}",
+                    "    · the continuation could not be scheduled: {}",
+                    n
+                ))),
+                (None, None) => {}
+            }
+            v
+        }
+        ActionOutcome::Interrupted { action, at, detail } => vec![Line::from(l!(
+            lang,
+            "자동 조치: {}는 이전 전달이 {}에 기록 후 중단됨 — {}",
+            "Automatic action: {} was recorded at {} by a delivery that was interrupted — {}",
+            action_name(*action, lang),
+            when(*at, cx.tz),
+            detail
         ))],
     }
 }

@@ -1,0 +1,427 @@
+//! Acting on a decision: a DryRun call, or the one transaction that records the action and enforces the envelope
+//! atomically, then the EC2 call, then its progress. A resumed delivery reconciles an action an interrupted one
+//! recorded instead of repeating it.
+
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+
+use super::{outcome_without_acting, Actors, Responder, CALL_TIMEOUT};
+use crate::budget::{within, Budget};
+use crate::facts::Facts;
+use crate::model::AlarmChange;
+use crate::ports::{ActionRecord, AwsError, CallResult, Grant, Progress, RecordedAction};
+use crate::remediation::{ActionKind, ActionOutcome, Continuation, Decision, Hold, VerifyRequest};
+
+/// When a recover's first continuation looks at the instance.
+pub const FIRST_CONTINUATION: chrono::Duration = chrono::Duration::seconds(30);
+
+pub(super) async fn act(
+    rsp: &Responder<'_>,
+    actors: &Actors<'_>,
+    change: &AlarmChange,
+    decision: Decision,
+    facts: &Facts,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> ActionOutcome {
+    let Some(id) = change.primary_instance() else {
+        return outcome_without_acting(decision);
+    };
+    let r = actors.remediator;
+    let limit = budget.limit(CALL_TIMEOUT);
+    match decision {
+        Decision::DryRun { action } => {
+            let first = match action {
+                ActionKind::Reboot => {
+                    within(limit, "ec2", "RebootInstances", r.reboot(id, true)).await
+                }
+                ActionKind::StopStart => {
+                    within(limit, "ec2", "StopInstances", r.stop(id, true, false)).await
+                }
+            };
+            match first {
+                Ok(CallResult::DryRun { allowed, detail }) => ActionOutcome::DryRun {
+                    action,
+                    allowed,
+                    detail,
+                },
+                Ok(CallResult::Done { .. }) => ActionOutcome::Failed {
+                    action,
+                    error: "EC2 ignored DryRun and acted".into(),
+                },
+                Err(e) => ActionOutcome::Failed {
+                    action,
+                    error: e.to_string(),
+                },
+            }
+        }
+        Decision::Act { action } => {
+            let Some(ledger) = rsp.readers.ledger else {
+                return outcome_without_acting(Decision::Act { action });
+            };
+            let record = ActionRecord {
+                incident_key: change.incident_key(),
+                instance_id: id.to_string(),
+                availability_zone: facts
+                    .found_instance()
+                    .and_then(|i| i.availability_zone.clone()),
+                action,
+                at: now,
+            };
+            let grant = within(
+                limit,
+                "dynamodb",
+                "TransactWriteItems",
+                ledger.record_action(&record, &rsp.settings.envelope),
+            )
+            .await;
+            match grant {
+                Err(e) => ActionOutcome::Held {
+                    action,
+                    holds: vec![Hold::LedgerUnavailable { why: e.to_string() }],
+                },
+                Ok(Grant::Refused(holds)) => ActionOutcome::Held { action, holds },
+                Ok(Grant::Recorded(recorded)) => {
+                    reconcile(rsp, actors, change, action, recorded, now, budget).await
+                }
+                Ok(Grant::Granted) => {
+                    info!(
+                        instance = id,
+                        action = action.as_str(),
+                        "action recorded: calling EC2"
+                    );
+                    call(rsp, actors, change, action, now, budget).await
+                }
+            }
+        }
+        Decision::AlreadyDone { action, at } => {
+            // An earlier delivery of this incident recorded the action: reconcile with how far it got.
+            let recorded = match rsp.readers.ledger {
+                Some(ledger) => within(
+                    limit,
+                    "dynamodb",
+                    "GetItem",
+                    ledger.recorded_action(&change.incident_key()),
+                )
+                .await
+                .ok()
+                .flatten(),
+                None => None,
+            };
+            match recorded {
+                Some(r) => reconcile(rsp, actors, change, action, r, now, budget).await,
+                None => ActionOutcome::AlreadyDone { action, at },
+            }
+        }
+        other => outcome_without_acting(other),
+    }
+}
+
+/// The EC2 call of a granted action, then its progress in the ledger, then what follows it (verification, or a
+/// recover's continuation).
+async fn call(
+    rsp: &Responder<'_>,
+    actors: &Actors<'_>,
+    change: &AlarmChange,
+    action: ActionKind,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> ActionOutcome {
+    let id = change.primary_instance().unwrap_or_default();
+    let r = actors.remediator;
+    let limit = budget.limit(CALL_TIMEOUT);
+    let key = change.incident_key();
+    let result = match action {
+        ActionKind::Reboot => within(limit, "ec2", "RebootInstances", r.reboot(id, false)).await,
+        ActionKind::StopStart => {
+            within(limit, "ec2", "StopInstances", r.stop(id, false, false)).await
+        }
+    };
+    let progress = match &result {
+        Ok(CallResult::Done { request_id }) => Progress::Called {
+            request_id: request_id.clone(),
+        },
+        Ok(CallResult::DryRun { detail, .. }) => Progress::Failed {
+            error: detail.clone(),
+        },
+        Err(e) => Progress::Failed {
+            error: e.to_string(),
+        },
+    };
+    record_progress(rsp, &key, &progress, budget).await;
+    match (action, result) {
+        (ActionKind::Reboot, Ok(CallResult::Done { request_id })) => {
+            info!(instance = id, "reboot done");
+            let (verify_at, verify_note) =
+                schedule_verify(rsp, actors, change, action, now, budget).await;
+            ActionOutcome::Done {
+                action,
+                at: now,
+                request_ids: vec![request_id],
+                verify_at,
+                verify_note,
+            }
+        }
+        (ActionKind::StopStart, Ok(CallResult::Done { request_id })) => {
+            info!(
+                instance = id,
+                "stop requested: the start follows in a continuation"
+            );
+            let (continue_at, note) = schedule_continuation(rsp, actors, change, now, budget).await;
+            ActionOutcome::Recovering {
+                at: now,
+                request_id,
+                continue_at,
+                note,
+            }
+        }
+        (ActionKind::StopStart, Err(e)) if !definitely_refused(&e) => {
+            // No answer is not a no: the stop may have reached EC2. The continuation reads the state and starts the
+            // instance if it stopped, so it can never be left stopped.
+            let (continue_at, note) = schedule_continuation(rsp, actors, change, now, budget).await;
+            ActionOutcome::Recovering {
+                at: now,
+                request_id: format!("unknown ({e})"),
+                continue_at,
+                note,
+            }
+        }
+        (_, Ok(CallResult::DryRun { .. })) => ActionOutcome::Failed {
+            action,
+            error: "EC2 answered a real call as a DryRun".into(),
+        },
+        (_, Err(e)) => ActionOutcome::Failed {
+            action,
+            error: e.to_string(),
+        },
+    }
+}
+
+/// EC2 said no (a service error with a code): the call did not change the instance.
+fn definitely_refused(e: &AwsError) -> bool {
+    e.code.is_some() && !e.retryable && e.code.as_deref() != Some("DeadlineExceeded")
+}
+
+async fn record_progress(rsp: &Responder<'_>, key: &str, progress: &Progress, budget: &Budget) {
+    let Some(ledger) = rsp.readers.ledger else {
+        return;
+    };
+    let r = within(
+        budget.limit_reserved(CALL_TIMEOUT, std::time::Duration::from_secs(3)),
+        "dynamodb",
+        "UpdateItem",
+        ledger.progress(key, progress),
+    )
+    .await;
+    if let Err(e) = r {
+        // The record stays `started`: a resumed delivery reconciles from the instance's state.
+        warn!(incident = %key, error = %e, "could not record the action's progress");
+    }
+}
+
+/// A resumed delivery whose interrupted predecessor recorded an action: whatever the incident looks like now (a
+/// stopped instance reads as GONE, so no action would be decided), finish what was started.
+pub(super) async fn resume(
+    rsp: &Responder<'_>,
+    actors: &Actors<'_>,
+    change: &AlarmChange,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Option<ActionOutcome> {
+    let ledger = rsp.readers.ledger?;
+    let recorded = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "GetItem",
+        ledger.recorded_action(&change.incident_key()),
+    )
+    .await
+    .ok()
+    .flatten()?;
+    let action = recorded.action;
+    Some(reconcile(rsp, actors, change, action, recorded, now, budget).await)
+}
+
+/// An earlier delivery of this incident recorded the action: never repeat it; make sure what follows it happens.
+async fn reconcile(
+    rsp: &Responder<'_>,
+    actors: &Actors<'_>,
+    change: &AlarmChange,
+    action: ActionKind,
+    recorded: RecordedAction,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> ActionOutcome {
+    let id = change.primary_instance().unwrap_or_default();
+    match (&recorded.progress, action) {
+        (Progress::Failed { error }, _) => ActionOutcome::Failed {
+            action,
+            error: error.clone(),
+        },
+        (Progress::Called { .. }, ActionKind::Reboot) => ActionOutcome::AlreadyDone {
+            action,
+            at: recorded.at,
+        },
+        (Progress::Called { .. }, ActionKind::StopStart) => {
+            // The interrupted delivery may have died before scheduling the continuation: schedule it again (the
+            // schedule's name is the same, so an existing one is kept).
+            let _ = schedule_continuation_at(rsp, actors, change, recorded.at, now, budget).await;
+            ActionOutcome::AlreadyDone {
+                action,
+                at: recorded.at,
+            }
+        }
+        (Progress::Started, ActionKind::Reboot) => {
+            let (verify_at, _) = schedule_verify(rsp, actors, change, action, now, budget).await;
+            ActionOutcome::Interrupted {
+                action,
+                at: recorded.at,
+                detail: match verify_at {
+                    Some(t) => format!(
+                        "whether RebootInstances reached EC2 is unknown; it is not repeated, and the verification at {} tells whether the instance recovered",
+                        t.format("%H:%M UTC")
+                    ),
+                    None => "whether RebootInstances reached EC2 is unknown; it is not repeated: check the status checks by hand".into(),
+                },
+            }
+        }
+        (Progress::Started, ActionKind::StopStart) => {
+            let state = within(
+                budget.limit(CALL_TIMEOUT),
+                "ec2",
+                "DescribeInstances",
+                actors.remediator.state(id),
+            )
+            .await;
+            let detail = match state.as_ref().map(|s| s.as_deref()) {
+                Ok(Some("running" | "pending")) => {
+                    "the stop did not take effect (the instance is running); it is not repeated"
+                        .to_string()
+                }
+                Ok(Some(s)) => {
+                    let (at, _) =
+                        schedule_continuation_at(rsp, actors, change, recorded.at, now, budget)
+                            .await;
+                    format!(
+                        "StopInstances had reached EC2 (the instance is {s}); the start follows in a continuation{}",
+                        at.map(|t| format!(" at {}", t.format("%H:%M:%S UTC")))
+                            .unwrap_or_default()
+                    )
+                }
+                Ok(None) => "the instance no longer exists".to_string(),
+                Err(e) => {
+                    let _ = schedule_continuation_at(rsp, actors, change, recorded.at, now, budget)
+                        .await;
+                    format!("the instance's state is unreadable ({e}); a continuation will read it again")
+                }
+            };
+            ActionOutcome::Interrupted {
+                action,
+                at: recorded.at,
+                detail,
+            }
+        }
+    }
+}
+
+async fn schedule_verify(
+    rsp: &Responder<'_>,
+    actors: &Actors<'_>,
+    change: &AlarmChange,
+    action: ActionKind,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> (Option<DateTime<Utc>>, Option<String>) {
+    let request = VerifyRequest {
+        incident_key: change.incident_key(),
+        thread_id: change.thread_id(),
+        instance_id: change.primary_instance().unwrap_or_default().to_string(),
+        action,
+        acted_at: now,
+        alarm_name: change.alarm_name.clone(),
+        region: change.region.clone(),
+    };
+    let at = now + rsp.settings.verify_after;
+    match schedule(
+        actors,
+        &request.schedule_name(),
+        &request.to_event(),
+        at,
+        budget,
+    )
+    .await
+    {
+        Ok(()) => (Some(at), None),
+        Err(why) => {
+            warn!(error = %why, "verification not scheduled");
+            (None, Some(why))
+        }
+    }
+}
+
+async fn schedule_continuation(
+    rsp: &Responder<'_>,
+    actors: &Actors<'_>,
+    change: &AlarmChange,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> (Option<DateTime<Utc>>, Option<String>) {
+    schedule_continuation_at(rsp, actors, change, now, now, budget).await
+}
+
+/// Schedule the first continuation of the recover whose stop was sent at `stopped_at`.
+async fn schedule_continuation_at(
+    rsp: &Responder<'_>,
+    actors: &Actors<'_>,
+    change: &AlarmChange,
+    stopped_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> (Option<DateTime<Utc>>, Option<String>) {
+    let c = Continuation {
+        incident_key: change.incident_key(),
+        thread_id: change.thread_id(),
+        instance_id: change.primary_instance().unwrap_or_default().to_string(),
+        alarm_name: change.alarm_name.clone(),
+        region: change.region.clone(),
+        stopped_at,
+        attempt: 0,
+        forced: false,
+        start_failures: 0,
+    };
+    let at = now + FIRST_CONTINUATION;
+    match schedule(actors, &c.schedule_name(), &c.to_event(), at, budget).await {
+        Ok(()) => (Some(at), None),
+        Err(why) => {
+            warn!(error = %why, "continuation not scheduled: finishing the recover inline");
+            let _ = rsp;
+            let note = super::recover::finish_inline(rsp, actors, &c, budget).await;
+            (None, Some(format!("{why}; {note}")))
+        }
+    }
+}
+
+/// Create a one-time schedule invoking the function with `event`.
+pub(super) async fn schedule(
+    actors: &Actors<'_>,
+    name: &str,
+    event: &serde_json::Value,
+    at: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<(), String> {
+    let Some(scheduler) = actors.scheduler else {
+        return Err("no scheduler configured (EC2OPS_SCHEDULER_ROLE_ARN)".into());
+    };
+    let Some(target) = actors.function_arn else {
+        return Err("the function's own ARN is unknown (not running in Lambda)".into());
+    };
+    within(
+        budget.limit(CALL_TIMEOUT),
+        "scheduler",
+        "CreateSchedule",
+        scheduler.schedule(name, event, at, target),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}

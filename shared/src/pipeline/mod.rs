@@ -1,0 +1,727 @@
+//! The responder's one pipeline, shared by the Lambda function and the CLI:
+//! parse → claim (incident record) → gather → settle (status checks) → analyze → decide → act → render → publish →
+//! complete. Every AWS call runs under a deadline carved from the invocation's [`Budget`].
+//!
+//! Crash safety: the incident record goes `IN_PROGRESS` (leased until the invocation's deadline plus a margin) →
+//! `COMPLETED`. A delivery that finds it completed stops; one that finds it leased fails retryably (Lambda tries
+//! again later); one that finds the lease expired takes over and says so in the report. Actions are recorded, and
+//! their counters moved, in one transaction before the EC2 call ([`act`]).
+
+mod act;
+mod recover;
+mod sweep;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tracing::{info, instrument, warn};
+
+use crate::analyze::{assess, Assessment, RuleId};
+use crate::budget::{within, Budget};
+use crate::config::{ConfigError, Settings};
+use crate::event::{parse, EventError, Parsed};
+use crate::facts::{Facts, Source};
+use crate::gather::{gather_gated, Limits, Readers};
+use crate::model::{AlarmChange, AlarmState};
+use crate::ports::{
+    AwsError, AzDeclaration, Claim, Completion, Impairment, Remediator, ReportPublisher,
+    VerifyScheduler, WorkQueue,
+};
+use crate::remediation::{decide, ActionKind, ActionOutcome, Decision, Hold, VerifyRequest};
+use crate::report::render::{self, SnsMessage};
+use crate::report::{build, Report, ReportInput};
+
+pub use sweep::fan_out_health;
+
+/// Why an event could not be handled. Every variant makes the Lambda invocation fail, so Lambda retries it and
+/// finally keeps it in the on-failure destination.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// The event cannot be read; retrying will not help, but the failure destination keeps it for a human.
+    #[error("malformed event: {0}")]
+    Malformed(#[from] EventError),
+    /// The report could not be delivered; a retry may succeed.
+    #[error("report not delivered: {0}")]
+    Publish(AwsError),
+    /// A source the input cannot do without (the sweep's instance list) failed; the next run retries.
+    #[error("{0}")]
+    Source(AwsError),
+    /// The responder is misconfigured.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// Another delivery owns the incident and may still be working on it: try again after its lease.
+    #[error(
+        "incident {incident_key} is in progress in another delivery until {until}; retry later"
+    )]
+    InProgress {
+        incident_key: String,
+        until: DateTime<Utc>,
+    },
+    /// Fanning work out to the work queue failed; the invocation is retried (nothing was handled yet).
+    #[error("fan-out failed: {0}")]
+    Enqueue(AwsError),
+}
+
+impl HandleError {
+    /// Whether Lambda's retry can help (shown in the error type the runtime reports).
+    pub fn retryable(&self) -> bool {
+        match self {
+            HandleError::Malformed(_) | HandleError::Config(_) => false,
+            HandleError::InProgress { .. } => true,
+            HandleError::Publish(e) | HandleError::Source(e) | HandleError::Enqueue(e) => {
+                e.retryable
+            }
+        }
+    }
+}
+
+/// One handled incident.
+#[derive(Debug, Clone)]
+pub struct Incident {
+    pub change: AlarmChange,
+    pub facts: Facts,
+    pub assessment: Assessment,
+    pub action: ActionOutcome,
+    pub report: Report,
+    pub message: SnsMessage,
+    /// The SNS message id, when published.
+    pub message_id: Option<String>,
+    /// This delivery took over an incident an earlier delivery had claimed and not completed.
+    pub resumed: bool,
+}
+
+/// What became of an event.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Ignored {
+        source: String,
+        detail_type: String,
+    },
+    /// The same incident was already completed by another delivery: no action, no report.
+    Duplicate {
+        incident_key: String,
+    },
+    Reported(Box<Incident>),
+    /// Part of an AZ event whose one report (published by incident `by`) names this instance: recorded, not
+    /// published again.
+    Covered {
+        incident_key: String,
+        by: String,
+    },
+    /// The scheduled sweep handled inline (no work queue): impaired instances found, and what became of each.
+    Swept {
+        impaired: usize,
+        outcomes: Vec<Outcome>,
+    },
+    /// An AWS Health event handled inline: one outcome per affected instance.
+    Health {
+        outcomes: Vec<Outcome>,
+    },
+    /// Work fanned out to the work queue: one message per instance incident.
+    FannedOut {
+        what: &'static str,
+        enqueued: usize,
+    },
+    /// A verification follow-up was posted in the incident's thread.
+    Verified {
+        request: VerifyRequest,
+        fixed: bool,
+        message: SnsMessage,
+        message_id: Option<String>,
+    },
+    /// A recover's continuation ran: the instance's state, the next continuation if one was scheduled, and the
+    /// follow-up published when the recover could not complete.
+    Continued {
+        instance_id: String,
+        state: Option<String>,
+        step: String,
+        next_at: Option<DateTime<Utc>>,
+        message_id: Option<String>,
+    },
+}
+
+/// Where reports go.
+pub struct Delivery<'a> {
+    pub publisher: &'a dyn ReportPublisher,
+    pub topic_arn: &'a str,
+}
+
+/// What may change instances. Without it (the CLI's `--offline`) nothing is ever acted on.
+pub struct Actors<'a> {
+    pub remediator: &'a dyn Remediator,
+    pub scheduler: Option<&'a dyn VerifyScheduler>,
+    /// The function's own ARN: the target of the verification and continuation schedules.
+    pub function_arn: Option<&'a str>,
+}
+
+/// The budget of a run that has no Lambda deadline (the CLI, the compatibility [`respond`]).
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(120);
+/// What one ledger or EC2 mutation call is given at most (the budget may give less).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Everything one event is handled with.
+pub struct Responder<'a> {
+    pub readers: Readers<'a>,
+    pub actors: Option<Actors<'a>>,
+    pub delivery: Option<Delivery<'a>>,
+    /// Where the sweep and multi-instance Health events fan out; `None` handles them inline.
+    pub queue: Option<&'a dyn WorkQueue>,
+    pub settings: &'a Settings,
+}
+
+/// Rendering: pure.
+pub fn render_report(
+    change: &AlarmChange,
+    facts: &Facts,
+    assessment: &Assessment,
+    action: &ActionOutcome,
+    settings: &Settings,
+) -> (Report, SnsMessage) {
+    render_report_with(change, facts, assessment, action, settings, &[])
+}
+
+/// Rendering with notices about the handling itself (a resumed incident, an unclaimed one).
+pub fn render_report_with(
+    change: &AlarmChange,
+    facts: &Facts,
+    assessment: &Assessment,
+    action: &ActionOutcome,
+    settings: &Settings,
+    notices: &[String],
+) -> (Report, SnsMessage) {
+    let report = build(&ReportInput {
+        change,
+        facts,
+        assessment,
+        action,
+        opt_in_tag: &settings.envelope.opt_in_tag,
+        language: settings.language,
+        time_zone: settings.time_zone,
+        notices,
+    });
+    let message = render::sns(&report);
+    (report, message)
+}
+
+/// Analysis, decision and rendering without acting: a decision to act is shown as held for lack of the means
+/// (used by `--offline` and by tests of the pure path).
+pub fn compose(
+    change: &AlarmChange,
+    facts: &Facts,
+    settings: &Settings,
+) -> (Assessment, Report, SnsMessage) {
+    let assessment = assess(change, facts);
+    let action = outcome_without_acting(decide(
+        change,
+        facts,
+        &assessment,
+        settings.remediation,
+        &settings.envelope,
+        change.state.at,
+    ));
+    let (report, message) = render_report(change, facts, &assessment, &action, settings);
+    (assessment, report, message)
+}
+
+fn outcome_without_acting(d: Decision) -> ActionOutcome {
+    match d {
+        Decision::Off => ActionOutcome::ReportOnly,
+        Decision::AdviceOnly => ActionOutcome::AdviceOnly,
+        Decision::Held { action, holds } => ActionOutcome::Held { action, holds },
+        Decision::AlreadyDone { action, at } => ActionOutcome::AlreadyDone { action, at },
+        Decision::DryRun { action } | Decision::Act { action } => ActionOutcome::Held {
+            action,
+            holds: vec![Hold::LedgerUnavailable {
+                why: "no AWS access in this run (offline)".into(),
+            }],
+        },
+    }
+}
+
+/// Handle one event end to end with the default budget and no work queue (the CLI and tests).
+pub async fn respond(
+    event: &Value,
+    readers: &Readers<'_>,
+    actors: Option<&Actors<'_>>,
+    delivery: Option<&Delivery<'_>>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<Outcome, HandleError> {
+    let responder = Responder {
+        readers: Readers {
+            ec2: readers.ec2,
+            metrics: readers.metrics,
+            ledger: readers.ledger,
+            diagnostics: readers.diagnostics,
+        },
+        actors: actors.map(|a| Actors {
+            remediator: a.remediator,
+            scheduler: a.scheduler,
+            function_arn: a.function_arn,
+        }),
+        delivery: delivery.map(|d| Delivery {
+            publisher: d.publisher,
+            topic_arn: d.topic_arn,
+        }),
+        queue: None,
+        settings,
+    };
+    responder
+        .respond(event, now, Budget::new(DEFAULT_BUDGET, now))
+        .await
+}
+
+impl Responder<'_> {
+    /// Handle one event end to end within `budget`.
+    #[instrument(skip_all)]
+    pub async fn respond(
+        &self,
+        event: &Value,
+        now: DateTime<Utc>,
+        budget: Budget,
+    ) -> Result<Outcome, HandleError> {
+        match parse(event) {
+            Ok(Parsed::Alarm(c)) => self.incident(*c, now, &budget).await,
+            Ok(Parsed::Verify(req)) => sweep::verify(self, *req, now, &budget).await,
+            Ok(Parsed::Continue(c)) => recover::continue_recover(self, *c, now, &budget).await,
+            Ok(Parsed::Sweep) => sweep::sweep(self, now, &budget).await,
+            Ok(Parsed::SweepItem(i)) => sweep::sweep_item(self, *i, now, &budget).await,
+            Ok(Parsed::Health(changes)) => sweep::health(self, event, changes, now, &budget).await,
+            Ok(Parsed::Ignored {
+                source,
+                detail_type,
+            }) => {
+                info!(%source, %detail_type, "event ignored: not an input ec2ops handles");
+                Ok(Outcome::Ignored {
+                    source,
+                    detail_type,
+                })
+            }
+            Err(e) => {
+                warn!(error = %e, "malformed event");
+                Err(e.into())
+            }
+        }
+    }
+
+    /// One incident: claim, gather, settle, analyze, decide, act, render, publish, complete.
+    pub(crate) async fn incident(
+        &self,
+        change: AlarmChange,
+        now: DateTime<Utc>,
+        budget: &Budget,
+    ) -> Result<Outcome, HandleError> {
+        for w in &change.warnings {
+            warn!(alarm = %change.alarm_name, warning = %w, "event partly unreadable");
+        }
+        let key = change.incident_key();
+        let settings = self.settings;
+
+        // The claim runs beside round one of the gathering (no extra round trip); a duplicate stops before round two.
+        let claimed: Mutex<Option<Result<Claim, AwsError>>> = Mutex::new(None);
+        let gate = async {
+            let Some(ledger) = self.readers.ledger else {
+                return true;
+            };
+            let r = within(
+                budget.limit(CALL_TIMEOUT),
+                "dynamodb",
+                "PutItem",
+                ledger.claim(&key, now, budget.lease_until()),
+            )
+            .await;
+            let go = !matches!(r, Ok(Claim::Duplicate | Claim::InProgress { .. }));
+            if let Ok(mut slot) = claimed.lock() {
+                *slot = Some(r);
+            }
+            go
+        };
+        let limits = Limits {
+            source: budget.limit(settings.source_timeout),
+            diagnostics: budget.limit(settings.diagnostics_timeout),
+        };
+        let facts = gather_gated(&change, &self.readers, settings, now, limits, gate).await;
+        let claim = claimed.into_inner().ok().flatten();
+        let mut notices = Vec::new();
+        let owned = match &claim {
+            Some(Ok(Claim::Duplicate)) => {
+                info!(incident = %key, "duplicate delivery: already completed");
+                return Ok(Outcome::Duplicate { incident_key: key });
+            }
+            Some(Ok(Claim::InProgress { until })) => {
+                info!(incident = %key, %until, "incident in progress in another delivery");
+                return Err(HandleError::InProgress {
+                    incident_key: key,
+                    until: *until,
+                });
+            }
+            Some(Ok(Claim::Claimed)) => true,
+            Some(Ok(Claim::Resumed {
+                attempt,
+                first_claimed,
+            })) => {
+                warn!(incident = %key, attempt, "resuming an interrupted incident");
+                notices.push(resumed_notice(*attempt, *first_claimed, settings));
+                true
+            }
+            Some(Err(e)) => {
+                warn!(incident = %key, error = %e, "ledger unavailable: reporting without acting");
+                notices.push(unclaimed_notice(e, settings));
+                false
+            }
+            None => false,
+        };
+        let resumed = matches!(claim, Some(Ok(Claim::Resumed { .. })));
+        let mut facts = facts.unwrap_or_else(|| Facts::unavailable("not gathered"));
+        if let (Some(Err(e)), Some(_)) = (&claim, self.readers.ledger) {
+            // Fail closed: without the claim nothing is acted on.
+            facts.ledger = Source::Unavailable(format!("the incident could not be claimed: {e}"));
+        }
+
+        let az = self
+            .settle_status_check(&change, &mut facts, &key, now, budget)
+            .await;
+        let assessment = assess(&change, &facts);
+
+        // An AZ event makes one report: the first incident to declare it publishes it, the others it names are
+        // recorded as covered by it.
+        if let (true, Some(az), Some(ledger)) = (
+            assessment.has(RuleId::AzEvent) && owned,
+            &az,
+            self.readers.ledger,
+        ) {
+            if let Some(id) = change.primary_instance() {
+                let mut named = facts
+                    .ledger
+                    .get()
+                    .map(|v| v.az_impaired.clone())
+                    .unwrap_or_default();
+                named.push(id.to_string());
+                named.sort();
+                named.dedup();
+                let declared = within(
+                    budget.limit(CALL_TIMEOUT),
+                    "dynamodb",
+                    "PutItem",
+                    ledger.declare_az_event(az, &key, &named, now),
+                )
+                .await;
+                match declared {
+                    Ok(AzDeclaration::Covered { by, named }) if named.iter().any(|n| n == id) => {
+                        info!(incident = %key, by = %by, "covered by the AZ event's report");
+                        let done = Completion {
+                            message_id: None,
+                            outcome: format!("covered by the AZ-EVENT report of {by}"),
+                        };
+                        self.complete(&key, now, &done, budget).await;
+                        return Ok(Outcome::Covered {
+                            incident_key: key,
+                            by,
+                        });
+                    }
+                    Ok(_) => {}
+                    Err(e) => warn!(incident = %key, error = %e, "could not declare the AZ event"),
+                }
+            }
+        }
+
+        let decision = decide(
+            &change,
+            &facts,
+            &assessment,
+            settings.remediation,
+            &settings.envelope,
+            now,
+        );
+        let decision = defer_to_stronger(decision, &facts);
+        let resumed_action = match (&self.actors, resumed) {
+            (Some(actors), true) => act::resume(self, actors, &change, now, budget).await,
+            _ => None,
+        };
+        let action = match (resumed_action, &self.actors, owned) {
+            (Some(a), _, _) => a,
+            (None, Some(actors), true) => {
+                act::act(self, actors, &change, decision, &facts, now, budget).await
+            }
+            (None, Some(_), false) | (None, None, _) => outcome_without_acting(decision),
+        };
+        let (report, message) =
+            render_report_with(&change, &facts, &assessment, &action, settings, &notices);
+        info!(
+            incident = %key,
+            priority = assessment.priority.label(),
+            findings = ?assessment.findings.iter().map(|f| f.rule.code()).collect::<Vec<_>>(),
+            action = action_label(&action),
+            gaps = facts.gaps().len(),
+            bytes = message.message.len(),
+            resumed,
+            "incident assessed"
+        );
+        let message_id = match &self.delivery {
+            None => None,
+            Some(d) => {
+                let published = within(
+                    budget.limit_reserved(Duration::from_secs(10), Duration::from_secs(2)),
+                    "sns",
+                    "Publish",
+                    d.publisher.publish(d.topic_arn, &message),
+                )
+                .await;
+                match published {
+                    Ok(id) => {
+                        info!(incident = %key, message_id = %id, "report published");
+                        Some(id)
+                    }
+                    Err(e) => {
+                        warn!(incident = %key, error = %e, code = ?e.code, "publish failed");
+                        // End the lease so that Lambda's retry takes over at once; a recorded action is not repeated.
+                        if let (true, Some(ledger)) = (owned, self.readers.ledger) {
+                            let released = within(
+                                budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
+                                "dynamodb",
+                                "UpdateItem",
+                                ledger.release(&key, now),
+                            )
+                            .await;
+                            if let Err(r) = released {
+                                warn!(incident = %key, error = %r, "could not release the claim; the retry waits for the lease to expire");
+                            }
+                        }
+                        return Err(HandleError::Publish(e));
+                    }
+                }
+            }
+        };
+        if owned {
+            let done = Completion {
+                message_id: message_id.clone(),
+                outcome: action_label(&action).to_string(),
+            };
+            self.complete(&key, now, &done, budget).await;
+        }
+        if let (Some(ledger), Some(i), true) = (
+            self.readers.ledger,
+            facts.found_instance(),
+            message_id.is_some() && is_status_check_alarm(&change),
+        ) {
+            // Tell the sweep this failure is reported, now that it is.
+            if let Some(check) = change.primary_metric().map(|m| m.name.clone()) {
+                let noted = within(
+                    budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
+                    "dynamodb",
+                    "PutItem",
+                    ledger.note_impaired(&i.id, &check, now),
+                )
+                .await;
+                if let Err(e) = noted {
+                    warn!(error = %e, "could not note the impairment for the sweep");
+                }
+            }
+        }
+        Ok(Outcome::Reported(Box::new(Incident {
+            change,
+            facts,
+            assessment,
+            action,
+            report,
+            message,
+            message_id,
+            resumed,
+        })))
+    }
+
+    /// Complete the incident record. A failure here loses nothing: the report is out, and a retry after the lease
+    /// would resume and say so.
+    async fn complete(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        completion: &Completion,
+        budget: &Budget,
+    ) {
+        let Some(ledger) = self.readers.ledger else {
+            return;
+        };
+        let r = within(
+            budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
+            "dynamodb",
+            "UpdateItem",
+            ledger.complete(key, now, completion),
+        )
+        .await;
+        if let Err(e) = r {
+            warn!(incident = %key, error = %e, "could not complete the incident record");
+        }
+    }
+
+    /// For a status-check ALARM on an instance in a known AZ: record the impairment, wait `settle` so that
+    /// concurrent incidents (an AZ event, other checks of the same instance) are recorded too, then re-read the AZ's
+    /// impairments into the ledger view. Returns the AZ.
+    async fn settle_status_check(
+        &self,
+        change: &AlarmChange,
+        facts: &mut Facts,
+        key: &str,
+        now: DateTime<Utc>,
+        budget: &Budget,
+    ) -> Option<String> {
+        let ledger = self.readers.ledger?;
+        if !is_status_check_alarm(change) {
+            return None;
+        }
+        let instance = facts.found_instance()?;
+        let az = instance.availability_zone.clone()?;
+        let check = change.primary_metric()?.name.clone();
+        let impairment = Impairment {
+            instance_id: instance.id.clone(),
+            check,
+            incident_key: key.to_string(),
+            at: now,
+        };
+        let recorded = within(
+            budget.limit(CALL_TIMEOUT),
+            "dynamodb",
+            "PutItem",
+            ledger.record_impairment(&az, &impairment),
+        )
+        .await;
+        if let Err(e) = recorded {
+            warn!(error = %e, "could not record the impairment");
+            return Some(az);
+        }
+        let wait = self.settings.settle.min(budget.spendable() / 2);
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let read = within(
+            budget.limit(CALL_TIMEOUT),
+            "dynamodb",
+            "Query",
+            ledger.impairments(
+                &az,
+                now + chrono::Duration::from_std(wait).unwrap_or_default(),
+            ),
+        )
+        .await;
+        match (read, &mut facts.ledger) {
+            (Ok(list), Source::Available(view)) => {
+                let id = &impairment.instance_id;
+                let mut others: Vec<String> = list
+                    .iter()
+                    .map(|i| i.instance_id.clone())
+                    .filter(|i| i != id)
+                    .collect();
+                others.sort();
+                others.dedup();
+                let mut same: Vec<String> = list
+                    .iter()
+                    .filter(|i| &i.instance_id == id && i.incident_key != key)
+                    .map(|i| format!("{}: {}", i.check, i.incident_key))
+                    .collect();
+                same.sort();
+                same.dedup();
+                view.az_impaired = others;
+                view.same_instance = same;
+            }
+            (Ok(_), Source::Unavailable(_)) => {}
+            (Err(e), _) => {
+                warn!(error = %e, "could not re-read the AZ's impairments");
+                facts.ledger = Source::Unavailable(format!(
+                    "the AZ's impairments could not be re-read after the settle delay: {e}"
+                ));
+            }
+        }
+        Some(az)
+    }
+}
+
+/// A status-check ALARM (alarm, sweep): the incidents that take part in AZ-EVENT and same-instance grouping.
+fn is_status_check_alarm(change: &AlarmChange) -> bool {
+    change.state.value == AlarmState::Alarm
+        && change
+            .primary_metric()
+            .is_some_and(|m| m.name.starts_with("StatusCheckFailed"))
+}
+
+/// Several incidents on one instance act once, and the stronger action wins: a reboot defers to a recover decided
+/// for the system check of the same instance (the per-instance lock makes it one action in any case).
+fn defer_to_stronger(decision: Decision, facts: &Facts) -> Decision {
+    let action = match &decision {
+        Decision::Act { action } | Decision::DryRun { action } => *action,
+        _ => return decision,
+    };
+    if action != ActionKind::Reboot {
+        return decision;
+    }
+    let stronger = facts.ledger.get().and_then(|v| {
+        v.same_instance
+            .iter()
+            .find(|s| s.starts_with("StatusCheckFailed_System"))
+            .cloned()
+    });
+    match stronger {
+        Some(other) => Decision::Held {
+            action,
+            holds: vec![Hold::DeferredTo {
+                action: ActionKind::StopStart,
+                incident: other
+                    .split_once(": ")
+                    .map(|(_, k)| k.to_string())
+                    .unwrap_or(other),
+            }],
+        },
+        None => decision,
+    }
+}
+
+fn resumed_notice(attempt: u32, first: Option<DateTime<Utc>>, settings: &Settings) -> String {
+    let first = first
+        .map(|t| crate::report::text::when(t, settings.time_zone))
+        .unwrap_or_else(|| "-".into());
+    match settings.language {
+        crate::config::Language::Ko => format!(
+            "재개된 incident: 이전 전달({first} 시작)이 완료 전에 중단됨 — 이 전달(시도 {attempt})이 이어서 보고합니다. 같은 thread에 이전 알림이 있을 수 있습니다."
+        ),
+        crate::config::Language::En => format!(
+            "Resumed incident: an earlier delivery (started {first}) was interrupted before it completed; this delivery (attempt {attempt}) takes over. An earlier notice may exist in this thread."
+        ),
+    }
+}
+
+fn unclaimed_notice(e: &AwsError, settings: &Settings) -> String {
+    match settings.language {
+        crate::config::Language::Ko => format!(
+            "ledger에 incident를 기록하지 못함 ({e}): 자동 조치 없음, 중복 알림 가능"
+        ),
+        crate::config::Language::En => format!(
+            "The incident could not be recorded in the ledger ({e}): nothing is acted on, and a duplicate notice is possible"
+        ),
+    }
+}
+
+fn action_label(a: &ActionOutcome) -> &'static str {
+    match a {
+        ActionOutcome::ReportOnly => "report-only",
+        ActionOutcome::AdviceOnly => "advice-only",
+        ActionOutcome::Held { .. } => "held",
+        ActionOutcome::DryRun { .. } => "dry-run",
+        ActionOutcome::Done { .. } => "done",
+        ActionOutcome::AlreadyDone { .. } => "already-done",
+        ActionOutcome::Failed { .. } => "failed",
+        ActionOutcome::Recovering { .. } => "recovering",
+        ActionOutcome::Interrupted { .. } => "interrupted",
+    }
+}
+
+fn flatten<T>(
+    r: Result<Result<T, AwsError>, tokio::time::error::Elapsed>,
+    limit: Duration,
+) -> Source<T> {
+    match r {
+        Ok(Ok(v)) => Source::Available(v),
+        Ok(Err(e)) => Source::Unavailable(e.to_string()),
+        Err(_) => Source::Unavailable(format!("timed out after {} ms", limit.as_millis())),
+    }
+}

@@ -1,0 +1,275 @@
+//! The rest of a recover after StopInstances, as scheduled continuations (no invocation waits minutes): start the
+//! instance once it is stopped, force-stop it when it hangs in `stopping`, retry StartInstances with backoff on
+//! capacity errors and transient failures, for a bounded time. Every path ends with the instance running (and the
+//! verification scheduled) or a P0 follow-up in the incident's thread naming its state and the commands to run.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+
+use super::act::schedule;
+use super::{Actors, HandleError, Outcome, Responder, CALL_TIMEOUT};
+use crate::budget::{within, Budget};
+use crate::ports::CallResult;
+use crate::remediation::{ActionKind, Continuation, VerifyRequest};
+use crate::report::followup;
+
+/// After this long in `stopping`, the stop is forced (degraded hardware can hang a normal stop).
+pub const FORCE_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+/// After this long, the continuation gives up and escalates.
+pub const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::minutes(15);
+/// Between two looks at the instance.
+pub const POLL: chrono::Duration = chrono::Duration::seconds(30);
+
+/// What one continuation decided.
+enum Step {
+    /// Look again later (with the continuation to send then).
+    Again {
+        next: Box<Continuation>,
+        after: chrono::Duration,
+        why: String,
+    },
+    /// The instance is starting or running: schedule the verification.
+    Started { detail: String },
+    /// The recover cannot complete: the P0 follow-up.
+    Escalate { detail: String },
+}
+
+pub(super) async fn continue_recover(
+    rsp: &Responder<'_>,
+    c: Continuation,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let Some(actors) = &rsp.actors else {
+        return Err(HandleError::Config(crate::config::ConfigError {
+            name: "actors",
+            value: String::new(),
+            expected: "a recover's continuation needs EC2 access (not offline)".into(),
+        }));
+    };
+    let r = actors.remediator;
+    let id = c.instance_id.clone();
+    let elapsed = now - c.stopped_at;
+    let limit = budget.limit(CALL_TIMEOUT);
+    let state = within(limit, "ec2", "DescribeInstances", r.state(&id)).await;
+    let state_name = state.as_ref().ok().cloned().flatten();
+    let again = |c: &Continuation, after: chrono::Duration, why: String| Step::Again {
+        next: Box::new(Continuation {
+            attempt: c.attempt.saturating_add(1),
+            ..c.clone()
+        }),
+        after,
+        why,
+    };
+    let step = match state.as_ref().map(|s| s.as_deref()) {
+        Err(e) if elapsed < GIVE_UP_AFTER => {
+            again(&c, POLL, format!("state unreadable ({e}); looking again"))
+        }
+        Err(e) => Step::Escalate {
+            detail: format!(
+                "its state could not be read for {} minutes: {e}",
+                elapsed.num_minutes()
+            ),
+        },
+        Ok(None) => Step::Escalate {
+            detail: "EC2 no longer knows the instance".into(),
+        },
+        Ok(Some("stopped")) => {
+            match within(limit, "ec2", "StartInstances", r.start(&id, false)).await {
+                Ok(CallResult::Done { request_id }) => Step::Started {
+                    detail: format!("StartInstances accepted (request id {request_id})"),
+                },
+                Ok(CallResult::DryRun { detail, .. }) => Step::Escalate {
+                    detail: format!("StartInstances answered as a DryRun: {detail}"),
+                },
+                Err(e) if elapsed < GIVE_UP_AFTER && startable_later(&e) => {
+                    let failures = c.start_failures.saturating_add(1);
+                    let backoff = POLL.checked_mul(1 << failures.min(3)).unwrap_or(POLL);
+                    let mut s = again(
+                        &c,
+                        backoff,
+                        format!("StartInstances failed ({e}); retrying"),
+                    );
+                    if let Step::Again { next, .. } = &mut s {
+                        next.start_failures = failures;
+                    }
+                    s
+                }
+                Err(e) => Step::Escalate {
+                    detail: format!("StartInstances failed: {e}"),
+                },
+            }
+        }
+        Ok(Some("stopping")) if elapsed >= GIVE_UP_AFTER => Step::Escalate {
+            detail: format!(
+                "it has been stopping for {} minutes{}",
+                elapsed.num_minutes(),
+                if c.forced {
+                    " despite a forced stop"
+                } else {
+                    ""
+                }
+            ),
+        },
+        Ok(Some("stopping")) if elapsed >= FORCE_AFTER && !c.forced => {
+            let forced = within(limit, "ec2", "StopInstances", r.stop(&id, false, true)).await;
+            let mut s = again(
+                &c,
+                POLL,
+                match &forced {
+                    Ok(_) => "stuck in stopping: stop forced".to_string(),
+                    Err(e) => format!("stuck in stopping; the forced stop failed ({e})"),
+                },
+            );
+            if let (Step::Again { next, .. }, Ok(_)) = (&mut s, &forced) {
+                next.forced = true;
+            }
+            s
+        }
+        Ok(Some("stopping")) => again(&c, POLL, "still stopping".into()),
+        Ok(Some("pending" | "running")) => Step::Started {
+            detail: "the instance is already starting or running".into(),
+        },
+        Ok(Some(other)) => Step::Escalate {
+            detail: format!("the instance went to {other}"),
+        },
+    };
+    let (step_name, next_at, message_id) = match step {
+        Step::Again { next, after, why } => {
+            let at = now + after;
+            info!(instance = %id, attempt = next.attempt, %why, "recover continues later");
+            match schedule(actors, &next.schedule_name(), &next.to_event(), at, budget).await {
+                Ok(()) => ("again".to_string(), Some(at), None),
+                Err(e) => {
+                    // Nobody would look again: say so now, in the thread, with the commands for its state.
+                    let detail = format!("{why}; the next check could not be scheduled ({e})");
+                    let mid = escalate(rsp, &c, state_name.as_deref(), &detail, budget).await?;
+                    ("escalated".to_string(), None, mid)
+                }
+            }
+        }
+        Step::Started { detail } => {
+            info!(instance = %id, %detail, "recover: instance starting");
+            let request = VerifyRequest {
+                incident_key: c.incident_key.clone(),
+                thread_id: c.thread_id.clone(),
+                instance_id: id.clone(),
+                action: ActionKind::StopStart,
+                acted_at: c.stopped_at,
+                alarm_name: c.alarm_name.clone(),
+                region: c.region.clone(),
+            };
+            let at = now + rsp.settings.verify_after;
+            match schedule(
+                actors,
+                &request.schedule_name(),
+                &request.to_event(),
+                at,
+                budget,
+            )
+            .await
+            {
+                Ok(()) => ("started".to_string(), Some(at), None),
+                Err(e) => {
+                    warn!(error = %e, "verification after the recover not scheduled");
+                    ("started".to_string(), None, None)
+                }
+            }
+        }
+        Step::Escalate { detail } => {
+            warn!(instance = %id, %detail, "recover cannot complete: escalating");
+            let mid = escalate(rsp, &c, state_name.as_deref(), &detail, budget).await?;
+            ("escalated".to_string(), None, mid)
+        }
+    };
+    Ok(Outcome::Continued {
+        instance_id: id,
+        state: state_name,
+        step: step_name,
+        next_at,
+        message_id,
+    })
+}
+
+/// Capacity errors and throttling pass: try StartInstances again later.
+fn startable_later(e: &crate::ports::AwsError) -> bool {
+    e.retryable
+        || matches!(
+            e.code.as_deref(),
+            Some("InsufficientInstanceCapacity" | "InsufficientHostCapacity" | "Unsupported")
+        )
+}
+
+async fn escalate(
+    rsp: &Responder<'_>,
+    c: &Continuation,
+    state: Option<&str>,
+    detail: &str,
+    budget: &Budget,
+) -> Result<Option<String>, HandleError> {
+    let message = followup::render_recover(
+        c,
+        state,
+        detail,
+        rsp.settings.language,
+        rsp.settings.time_zone,
+    );
+    let Some(d) = &rsp.delivery else {
+        return Ok(None);
+    };
+    within(
+        budget.limit_reserved(Duration::from_secs(10), Duration::ZERO),
+        "sns",
+        "Publish",
+        d.publisher.publish(d.topic_arn, &message),
+    )
+    .await
+    .map(Some)
+    .map_err(HandleError::Publish)
+}
+
+/// No continuation could be scheduled: wait for the stop within what the budget can spare, start the instance if it
+/// stopped, and otherwise say in the report exactly what state it is in and what to run.
+pub(super) async fn finish_inline(
+    rsp: &Responder<'_>,
+    actors: &Actors<'_>,
+    c: &Continuation,
+    budget: &Budget,
+) -> String {
+    let r = actors.remediator;
+    let id = &c.instance_id;
+    let region = c.region.as_deref().unwrap_or("us-east-1");
+    let _ = rsp;
+    let mut last = None;
+    while budget.spendable() > Duration::from_secs(3) {
+        match within(
+            budget.limit(CALL_TIMEOUT),
+            "ec2",
+            "DescribeInstances",
+            r.state(id),
+        )
+        .await
+        {
+            Ok(Some(s)) if s == "stopped" => {
+                return match within(budget.limit(CALL_TIMEOUT), "ec2", "StartInstances", r.start(id, false)).await {
+                    Ok(_) => "the instance stopped and was started again within this invocation".into(),
+                    Err(e) => format!(
+                        "the instance is stopped and StartInstances failed ({e}): run `aws ec2 start-instances --instance-ids {id} --region {region}`"
+                    ),
+                };
+            }
+            Ok(Some(s)) if s == "running" || s == "pending" => {
+                return format!("the instance is {s}");
+            }
+            Ok(s) => last = s,
+            Err(e) => warn!(error = %e, "state unreadable while finishing the recover inline"),
+        }
+        tokio::time::sleep(Duration::from_secs(2).min(budget.spendable())).await;
+    }
+    format!(
+        "the instance is still {}: once it is stopped run `aws ec2 start-instances --instance-ids {id} --region {region}` (if it hangs in stopping: `aws ec2 stop-instances --instance-ids {id} --force --region {region}`)",
+        last.as_deref().unwrap_or("stopping")
+    )
+}

@@ -1,0 +1,216 @@
+//! Inputs that name several instances (the scheduled sweep, AWS Health events) and ec2ops's own verification.
+//! With a work queue, several instances fan out: one message per instance incident, each handled by its own
+//! invocation with its own budget, so one slow instance cannot time out the others. Without one (the CLI, tests),
+//! they are handled one after another.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tracing::{info, warn};
+
+use super::{flatten, HandleError, Outcome, Responder, CALL_TIMEOUT};
+use crate::budget::{within, Budget};
+use crate::facts::{InstanceLookup, Source};
+use crate::model::AlarmChange;
+use crate::ports::{AwsError, Impaired, Impairment};
+use crate::remediation::VerifyRequest;
+use crate::report::followup;
+
+/// The scheduled sweep: every instance whose status checks are impaired becomes an incident — the same pipeline as
+/// an alarm on that check, so instances without alarms are covered. The incident key uses the time the check became
+/// impaired, so the ledger turns the next sweeps into duplicates until the instance recovers and fails again.
+pub(super) async fn sweep(
+    rsp: &Responder<'_>,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let limit = budget.limit(rsp.settings.source_timeout);
+    let impaired = within(
+        limit,
+        "ec2",
+        "DescribeInstanceStatus",
+        rsp.readers.ec2.impaired_instances(),
+    )
+    .await
+    .map_err(HandleError::Source)?;
+    info!(impaired = impaired.len(), "sweep");
+    if let Some(queue) = rsp.queue {
+        let mut enqueued = 0;
+        for i in &impaired {
+            within(
+                budget.limit(CALL_TIMEOUT),
+                "sqs",
+                "SendMessage",
+                queue.enqueue(&crate::event::sweep_item_event(i)),
+            )
+            .await
+            .map_err(HandleError::Enqueue)?;
+            enqueued += 1;
+        }
+        return Ok(Outcome::FannedOut {
+            what: "sweep",
+            enqueued,
+        });
+    }
+    // Inline: record every impairment first, so that the first incident of an AZ already sees the others.
+    if let Some(ledger) = rsp.readers.ledger {
+        for i in &impaired {
+            let Some(az) = &i.availability_zone else {
+                continue;
+            };
+            let change = AlarmChange::from_sweep(i, now);
+            let impairment = Impairment {
+                instance_id: i.instance_id.clone(),
+                check: i.check.clone(),
+                incident_key: change.incident_key(),
+                at: now,
+            };
+            let r = within(
+                budget.limit(CALL_TIMEOUT),
+                "dynamodb",
+                "PutItem",
+                ledger.record_impairment(az, &impairment),
+            )
+            .await;
+            if let Err(e) = r {
+                warn!(error = %e, "could not record the impairment");
+            }
+        }
+    }
+    let mut outcomes = Vec::new();
+    for i in &impaired {
+        outcomes.push(sweep_item(rsp, i.clone(), now, budget).await?);
+    }
+    Ok(Outcome::Swept {
+        impaired: impaired.len(),
+        outcomes,
+    })
+}
+
+/// One impaired instance of the sweep: reported already (by its alarm, or a sweep within the hour)? Then nothing new
+/// to say; otherwise the incident, noted as reported once its report is out.
+pub(super) async fn sweep_item(
+    rsp: &Responder<'_>,
+    i: Impaired,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let change = AlarmChange::from_sweep(&i, now);
+    if let Some(ledger) = rsp.readers.ledger {
+        let noted = within(
+            budget.limit(CALL_TIMEOUT),
+            "dynamodb",
+            "GetItem",
+            ledger.impaired_noted(&i.instance_id, &i.check, now),
+        )
+        .await;
+        match noted {
+            Ok(true) => {
+                return Ok(Outcome::Duplicate {
+                    incident_key: change.incident_key(),
+                })
+            }
+            Ok(false) => {}
+            Err(e) => {
+                warn!(error = %e, "ledger unavailable: the sweep reports without deduplication")
+            }
+        }
+    }
+    rsp.incident(change, now, budget).await
+}
+
+/// An AWS Health event: one incident per affected instance; several instances fan out when a work queue is set.
+pub(super) async fn health(
+    rsp: &Responder<'_>,
+    event: &Value,
+    changes: Vec<AlarmChange>,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    if let (Some(queue), true) = (rsp.queue, changes.len() > 1) {
+        let mut enqueued = 0;
+        for c in &changes {
+            let Some(id) = c.primary_instance() else {
+                continue;
+            };
+            within(
+                budget.limit(CALL_TIMEOUT),
+                "sqs",
+                "SendMessage",
+                queue.enqueue(&fan_out_health(event, id)),
+            )
+            .await
+            .map_err(HandleError::Enqueue)?;
+            enqueued += 1;
+        }
+        return Ok(Outcome::FannedOut {
+            what: "health",
+            enqueued,
+        });
+    }
+    let mut outcomes = Vec::new();
+    for change in changes {
+        outcomes.push(rsp.incident(change, now, budget).await?);
+    }
+    Ok(Outcome::Health { outcomes })
+}
+
+/// The Health event narrowed to one affected instance (the message fanned out for it).
+pub fn fan_out_health(event: &Value, instance_id: &str) -> Value {
+    let mut one = event.clone();
+    if let Some(detail) = one.get_mut("detail").and_then(Value::as_object_mut) {
+        detail.insert(
+            "affectedEntities".into(),
+            serde_json::json!([{ "entityValue": instance_id }]),
+        );
+    }
+    one
+}
+
+/// The scheduled check after an action: read the status checks, post the verdict in the incident's thread.
+pub(super) async fn verify(
+    rsp: &Responder<'_>,
+    request: VerifyRequest,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let limit = budget.limit(rsp.settings.source_timeout);
+    let ec2 = rsp.readers.ec2;
+    let (instance, status) = tokio::join!(
+        tokio::time::timeout(limit, ec2.instance(&request.instance_id)),
+        tokio::time::timeout(limit, ec2.instance_status(&request.instance_id)),
+    );
+    let instance: Source<InstanceLookup> = flatten(instance, limit);
+    let status = flatten(status, limit);
+    let verdict = followup::verdict(&instance, &status);
+    let fixed = verdict == followup::Verdict::Fixed;
+    let message = followup::render(
+        &request,
+        &verdict,
+        now,
+        rsp.settings.language,
+        rsp.settings.time_zone,
+    );
+    info!(incident = %request.incident_key, fixed, "verification done");
+    let message_id = match &rsp.delivery {
+        None => None,
+        Some(d) => Some(
+            within(
+                budget.limit_reserved(
+                    std::time::Duration::from_secs(10),
+                    std::time::Duration::ZERO,
+                ),
+                "sns",
+                "Publish",
+                d.publisher.publish(d.topic_arn, &message),
+            )
+            .await
+            .map_err(|e: AwsError| HandleError::Publish(e))?,
+        ),
+    };
+    Ok(Outcome::Verified {
+        request,
+        fixed,
+        message,
+        message_id,
+    })
+}

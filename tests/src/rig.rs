@@ -1,0 +1,612 @@
+//! The responder wired as the Lambda function wires it, on the emulator (LocalStack EC2/SNS/SQS/Scheduler + moto
+//! DynamoDB), with the seams the safety tests need:
+//! - [`Counting`]: the real EC2 remediator, counting every mutating call, and able to answer what the emulator cannot
+//!   produce (InsufficientInstanceCapacity from StartInstances, an instance hanging in `stopping`, DescribeInstances
+//!   failing during the wait). Those answers are the only in-memory ones; every other call goes to the emulator.
+//! - [`Status`]: the real EC2 reader, except that DescribeInstanceStatus reports the checks the test marks impaired
+//!   (the emulator's checks are always `ok`).
+//! - [`Trip`]: a crash at a named step. The wrapped ports stop at the armed step and never return; the test drops the
+//!   pipeline's future there, as a Lambda timeout or a killed process would.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use ec2ops::aws::{AwsClients, DynamoLedger, Ec2Reader, Ec2Remediator, Scheduler};
+use ec2ops::budget::Budget;
+use ec2ops::config::{Envelope, Language, RemediationMode, Settings};
+use ec2ops::facts::{InstanceLookup, SecurityGroupFacts, StatusFacts, TypeFacts, VolumeFacts};
+use ec2ops::gather::Readers;
+use ec2ops::pipeline::{Actors, Delivery, HandleError, Outcome, Responder};
+use ec2ops::ports::{
+    ActionRecord, AwsError, AzDeclaration, CallResult, Claim, Completion, Grant, Impaired,
+    Impairment, InstanceReader, Ledger, Progress, RecordedAction, Remediator, ReportPublisher,
+    VerifyScheduler,
+};
+use ec2ops::remediation::LedgerView;
+use ec2ops::report::render::SnsMessage;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::{Emulator, Notification};
+
+/// The function's ARN the schedules target.
+pub const FUNCTION_ARN: &str = "arn:aws:lambda:ap-northeast-2:000000000000:function:ec2ops";
+
+/// A crash point: the step at which the wrapped ports stop forever.
+#[derive(Default)]
+pub struct Trip {
+    armed: Mutex<Option<&'static str>>,
+    fired: Notify,
+}
+
+impl Trip {
+    pub fn arm(&self, step: &'static str) {
+        if let Ok(mut a) = self.armed.lock() {
+            *a = Some(step);
+        }
+    }
+
+    pub fn disarm(&self) {
+        if let Ok(mut a) = self.armed.lock() {
+            *a = None;
+        }
+    }
+
+    /// Called by the wrappers at each step: at the armed one, say so and never return.
+    pub async fn at(&self, step: &'static str) {
+        let hit = self.armed.lock().map(|a| *a == Some(step)).unwrap_or(false);
+        if hit {
+            self.fired.notify_one();
+            std::future::pending::<()>().await;
+        }
+    }
+
+    pub async fn fired(&self) {
+        self.fired.notified().await
+    }
+}
+
+/// The real EC2 remediator, counting the calls that change an instance, with the answers the emulator cannot give.
+pub struct Counting {
+    inner: Ec2Remediator,
+    real: AtomicUsize,
+    dry: AtomicUsize,
+    starts: AtomicUsize,
+    forced: AtomicUsize,
+    /// StartInstances answers InsufficientInstanceCapacity this many more times.
+    pub capacity_errors: AtomicUsize,
+    /// DescribeInstances (the continuation's look) reports `stopping` this many more times.
+    pub stuck_stopping: AtomicUsize,
+    /// DescribeInstances (the continuation's look) fails this many more times.
+    pub describe_errors: AtomicUsize,
+    pub trip: Option<std::sync::Arc<Trip>>,
+}
+
+impl Counting {
+    pub fn new(inner: Ec2Remediator) -> Self {
+        Counting {
+            inner,
+            real: AtomicUsize::new(0),
+            dry: AtomicUsize::new(0),
+            starts: AtomicUsize::new(0),
+            forced: AtomicUsize::new(0),
+            capacity_errors: AtomicUsize::new(0),
+            stuck_stopping: AtomicUsize::new(0),
+            describe_errors: AtomicUsize::new(0),
+            trip: None,
+        }
+    }
+
+    /// Real (not DryRun) RebootInstances and StopInstances calls: the mutations an incident decides.
+    pub fn real(&self) -> usize {
+        self.real.load(Ordering::SeqCst)
+    }
+
+    pub fn dry(&self) -> usize {
+        self.dry.load(Ordering::SeqCst)
+    }
+
+    /// Real StartInstances calls (accepted or not).
+    pub fn starts(&self) -> usize {
+        self.starts.load(Ordering::SeqCst)
+    }
+
+    /// Forced stops.
+    pub fn forced(&self) -> usize {
+        self.forced.load(Ordering::SeqCst)
+    }
+
+    fn count(&self, dry_run: bool) {
+        if dry_run { &self.dry } else { &self.real }.fetch_add(1, Ordering::SeqCst);
+    }
+
+    async fn trip(&self, step: &'static str) {
+        if let Some(t) = &self.trip {
+            t.at(step).await;
+        }
+    }
+}
+
+fn take_one(n: &AtomicUsize) -> bool {
+    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+        .is_ok()
+}
+
+#[async_trait]
+impl Remediator for Counting {
+    async fn reboot(&self, id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
+        self.count(dry_run);
+        let r = self.inner.reboot(id, dry_run).await;
+        self.trip("ec2").await;
+        r
+    }
+    async fn stop(&self, id: &str, dry_run: bool, force: bool) -> Result<CallResult, AwsError> {
+        if force {
+            self.forced.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.count(dry_run);
+        }
+        let r = self.inner.stop(id, dry_run, force).await;
+        self.trip("ec2").await;
+        r
+    }
+    async fn start(&self, id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
+        if !dry_run {
+            self.starts.fetch_add(1, Ordering::SeqCst);
+        }
+        if !dry_run && take_one(&self.capacity_errors) {
+            return Err(AwsError {
+                service: "ec2",
+                operation: "StartInstances",
+                code: Some("InsufficientInstanceCapacity".into()),
+                message: "We currently do not have sufficient capacity in the Availability Zone you requested."
+                    .into(),
+                retryable: false,
+            });
+        }
+        self.inner.start(id, dry_run).await
+    }
+    async fn state(&self, id: &str) -> Result<Option<String>, AwsError> {
+        if take_one(&self.describe_errors) {
+            return Err(AwsError {
+                service: "ec2",
+                operation: "DescribeInstances",
+                code: Some("RequestLimitExceeded".into()),
+                message: "Request limit exceeded.".into(),
+                retryable: true,
+            });
+        }
+        let real = self.inner.state(id).await?;
+        if real.as_deref() == Some("stopped") && take_one(&self.stuck_stopping) {
+            return Ok(Some("stopping".into()));
+        }
+        Ok(real)
+    }
+}
+
+/// The real EC2 reader, with DescribeInstanceStatus answering for the instances a test marks impaired.
+pub struct Status {
+    pub inner: Ec2Reader,
+    /// instance id → (system, instance) check status.
+    pub checks: Mutex<HashMap<String, (String, String)>>,
+    pub trip: Option<std::sync::Arc<Trip>>,
+}
+
+impl Status {
+    pub fn new(inner: Ec2Reader) -> Self {
+        Status {
+            inner,
+            checks: Mutex::new(HashMap::new()),
+            trip: None,
+        }
+    }
+
+    /// Mark a check impaired: `"StatusCheckFailed_System"` or `"StatusCheckFailed_Instance"`.
+    pub fn impair(&self, id: &str, check: &str) {
+        if let Ok(mut m) = self.checks.lock() {
+            let e = m
+                .entry(id.to_string())
+                .or_insert(("ok".into(), "ok".into()));
+            if check.ends_with("_System") {
+                e.0 = "impaired".into();
+            } else {
+                e.1 = "impaired".into();
+            }
+        }
+    }
+
+    /// The instance's checks pass again (the action worked).
+    pub fn heal(&self, id: &str) {
+        if let Ok(mut m) = self.checks.lock() {
+            m.remove(id);
+        }
+    }
+
+    fn override_for(&self, id: &str) -> Option<(String, String)> {
+        self.checks.lock().ok().and_then(|m| m.get(id).cloned())
+    }
+}
+
+#[async_trait]
+impl InstanceReader for Status {
+    async fn instance(&self, id: &str) -> Result<InstanceLookup, AwsError> {
+        if let Some(t) = &self.trip {
+            t.at("gather").await;
+        }
+        self.inner.instance(id).await
+    }
+    async fn instance_status(&self, id: &str) -> Result<StatusFacts, AwsError> {
+        let mut s = self.inner.instance_status(id).await?;
+        if let Some((system, instance)) = self.override_for(id) {
+            s.system = Some(system);
+            s.instance = Some(instance);
+        }
+        Ok(s)
+    }
+    async fn instance_type(&self, t: &str) -> Result<TypeFacts, AwsError> {
+        self.inner.instance_type(t).await
+    }
+    async fn security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroupFacts>, AwsError> {
+        self.inner.security_groups(ids).await
+    }
+    async fn volumes(&self, id: &str) -> Result<Vec<VolumeFacts>, AwsError> {
+        self.inner.volumes(id).await
+    }
+    async fn impaired_instances(&self) -> Result<Vec<Impaired>, AwsError> {
+        let marked: Vec<(String, (String, String))> = self
+            .checks
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for (id, (system, _)) in marked {
+            let az = match self.inner.instance(&id).await? {
+                InstanceLookup::Found(i) => i.availability_zone,
+                InstanceLookup::NotFound => None,
+            };
+            out.push(Impaired {
+                instance_id: id,
+                availability_zone: az,
+                check: if system == "impaired" {
+                    "StatusCheckFailed_System".into()
+                } else {
+                    "StatusCheckFailed_Instance".into()
+                },
+                since: None,
+            });
+        }
+        out.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
+        Ok(out)
+    }
+}
+
+/// The ledger with crash points: `claim` (after the claim), `decide` (before the action record), `record` (after
+/// it), `publish` (after the publish, before the completion), `complete` (after the completion).
+pub struct TripLedger<'a> {
+    pub inner: &'a dyn Ledger,
+    pub trip: &'a Trip,
+}
+
+#[async_trait]
+impl Ledger for TripLedger<'_> {
+    async fn claim(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        lease: DateTime<Utc>,
+    ) -> Result<Claim, AwsError> {
+        let r = self.inner.claim(key, now, lease).await;
+        self.trip.at("claim").await;
+        r
+    }
+    async fn complete(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        c: &Completion,
+    ) -> Result<(), AwsError> {
+        self.trip.at("publish").await;
+        let r = self.inner.complete(key, now, c).await;
+        self.trip.at("complete").await;
+        r
+    }
+    async fn release(&self, key: &str, now: DateTime<Utc>) -> Result<(), AwsError> {
+        self.inner.release(key, now).await
+    }
+    async fn view(
+        &self,
+        key: &str,
+        id: &str,
+        az: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<LedgerView, AwsError> {
+        self.inner.view(key, id, az, now).await
+    }
+    async fn record_action(&self, a: &ActionRecord, e: &Envelope) -> Result<Grant, AwsError> {
+        self.trip.at("decide").await;
+        let r = self.inner.record_action(a, e).await;
+        self.trip.at("record").await;
+        r
+    }
+    async fn progress(&self, key: &str, p: &Progress) -> Result<(), AwsError> {
+        self.inner.progress(key, p).await
+    }
+    async fn recorded_action(&self, key: &str) -> Result<Option<RecordedAction>, AwsError> {
+        self.inner.recorded_action(key).await
+    }
+    async fn impaired_noted(
+        &self,
+        id: &str,
+        check: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AwsError> {
+        self.inner.impaired_noted(id, check, now).await
+    }
+    async fn note_impaired(
+        &self,
+        id: &str,
+        check: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), AwsError> {
+        self.inner.note_impaired(id, check, now).await
+    }
+    async fn record_impairment(&self, az: &str, i: &Impairment) -> Result<(), AwsError> {
+        self.inner.record_impairment(az, i).await
+    }
+    async fn impairments(&self, az: &str, now: DateTime<Utc>) -> Result<Vec<Impairment>, AwsError> {
+        self.inner.impairments(az, now).await
+    }
+    async fn declare_az_event(
+        &self,
+        az: &str,
+        key: &str,
+        instances: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<AzDeclaration, AwsError> {
+        self.inner.declare_az_event(az, key, instances, now).await
+    }
+}
+
+/// The scheduler with a crash point after CreateSchedule (`schedule`).
+pub struct TripScheduler<'a> {
+    pub inner: &'a dyn VerifyScheduler,
+    pub trip: &'a Trip,
+}
+
+#[async_trait]
+impl VerifyScheduler for TripScheduler<'_> {
+    async fn schedule(
+        &self,
+        name: &str,
+        event: &Value,
+        at: DateTime<Utc>,
+        target: &str,
+    ) -> Result<String, AwsError> {
+        let r = self.inner.schedule(name, event, at, target).await;
+        self.trip.at("schedule").await;
+        r
+    }
+}
+
+/// A publisher that always fails (a deleted topic, SNS down).
+pub struct FailingPublisher;
+
+#[async_trait]
+impl ReportPublisher for FailingPublisher {
+    async fn publish(&self, _: &str, _: &SnsMessage) -> Result<String, AwsError> {
+        Err(AwsError {
+            service: "sns",
+            operation: "Publish",
+            code: Some("InternalError".into()),
+            message: "injected".into(),
+            retryable: true,
+        })
+    }
+}
+
+/// Everything wired as the Lambda function wires it, on the emulator.
+pub struct Rig {
+    pub emu: Emulator,
+    pub clients: AwsClients,
+    pub ledger: DynamoLedger,
+    pub remediator: Counting,
+    pub status: Status,
+    pub scheduler: Scheduler,
+    pub topic: String,
+    pub queue: String,
+    pub settings: Settings,
+}
+
+impl Rig {
+    /// A rig with its own ledger table and topic; `settle` 1 s (status-check incidents wait that long for each other).
+    pub async fn new(mode: RemediationMode) -> Option<Rig> {
+        let emu = Emulator::connect().await?;
+        let table = emu.ledger_table().await;
+        let (topic, queue) = emu.topic_with_queue("remediation").await;
+        let clients = AwsClients::from_config(&emu.config);
+        Some(Rig {
+            ledger: DynamoLedger::new(emu.dynamodb.clone(), table.clone()),
+            remediator: Counting::new(Ec2Remediator::new(emu.ec2.clone())),
+            status: Status::new(Ec2Reader::new(emu.ec2.clone())),
+            scheduler: Scheduler::new(
+                emu.scheduler.clone(),
+                "arn:aws:iam::000000000000:role/ec2ops-scheduler",
+            ),
+            settings: Settings {
+                language: Language::En,
+                topic_arn: Some(topic.clone()),
+                remediation: mode,
+                ledger_table: Some(table),
+                settle: Duration::from_secs(1),
+                ..Settings::default()
+            },
+            clients,
+            topic,
+            queue,
+            emu,
+        })
+    }
+
+    /// The responder over the given ledger, scheduler and publisher (defaults: the rig's own).
+    pub fn responder<'a>(
+        &'a self,
+        ledger: Option<&'a dyn Ledger>,
+        scheduler: Option<&'a dyn VerifyScheduler>,
+        publisher: Option<&'a dyn ReportPublisher>,
+    ) -> Responder<'a> {
+        Responder {
+            readers: Readers {
+                ec2: &self.status,
+                metrics: &self.clients.cloudwatch,
+                ledger: Some(ledger.unwrap_or(&self.ledger)),
+                diagnostics: None,
+            },
+            actors: Some(Actors {
+                remediator: &self.remediator,
+                scheduler: Some(scheduler.unwrap_or(&self.scheduler)),
+                function_arn: Some(FUNCTION_ARN),
+            }),
+            delivery: Some(Delivery {
+                publisher: publisher.unwrap_or(&self.clients.sns),
+                topic_arn: &self.topic,
+            }),
+            queue: None,
+            settings: &self.settings,
+        }
+    }
+
+    /// Handle an event now, with a generous budget.
+    pub async fn try_respond(&self, event: &Value) -> Result<Outcome, HandleError> {
+        let now = Utc::now();
+        self.responder(None, None, None)
+            .respond(event, now, Budget::new(Duration::from_secs(60), now))
+            .await
+    }
+
+    pub async fn respond(&self, event: &Value) -> Outcome {
+        self.try_respond(event).await.expect("handled")
+    }
+
+    /// Start over with an empty ledger.
+    pub async fn fresh_ledger(&mut self) {
+        let table = self.emu.ledger_table().await;
+        self.ledger = DynamoLedger::new(self.emu.dynamodb.clone(), table.clone());
+        self.settings.ledger_table = Some(table);
+    }
+
+    /// An instance tagged as production, opted in or not.
+    pub async fn instance(&self, ty: &str, opted_in: bool, extra: &[(&str, &str)]) -> String {
+        let mut tags = vec![("Name", "remediation-test"), ("Environment", "production")];
+        if opted_in {
+            tags.push(("ec2ops:auto-remediate", "true"));
+        }
+        tags.extend_from_slice(extra);
+        self.emu.instance(ty, &tags, &[]).await
+    }
+
+    /// An opted-in production instance in a given AZ.
+    pub async fn instance_in(&self, az: &str) -> String {
+        use aws_sdk_ec2::types::{Placement, ResourceType, Tag, TagSpecification};
+        let image = self.emu.image().await;
+        let tags = TagSpecification::builder()
+            .resource_type(ResourceType::Instance)
+            .tags(Tag::builder().key("Name").value("az-test").build())
+            .tags(
+                Tag::builder()
+                    .key("Environment")
+                    .value("production")
+                    .build(),
+            )
+            .tags(
+                Tag::builder()
+                    .key("ec2ops:auto-remediate")
+                    .value("true")
+                    .build(),
+            )
+            .build();
+        let out = self
+            .emu
+            .ec2
+            .run_instances()
+            .image_id(image)
+            .instance_type("m5.large".into())
+            .min_count(1)
+            .max_count(1)
+            .placement(Placement::builder().availability_zone(az).build())
+            .tag_specifications(tags)
+            .send()
+            .await
+            .expect("run_instances");
+        out.instances()[0]
+            .instance_id()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The reports that reached the topic's SQS subscription.
+    pub async fn reports(&self) -> Vec<Notification> {
+        self.emu
+            .notifications(&self.queue, Duration::from_secs(5))
+            .await
+    }
+
+    /// The inputs of the schedules whose names start with `prefix`, oldest name first.
+    pub async fn schedules(&self, prefix: &str) -> Vec<(String, Value)> {
+        let list = self
+            .emu
+            .scheduler
+            .list_schedules()
+            .name_prefix(prefix)
+            .send()
+            .await
+            .expect("list_schedules");
+        let mut out = Vec::new();
+        for s in list.schedules() {
+            let Some(name) = s.name() else { continue };
+            let got = self
+                .emu
+                .scheduler
+                .get_schedule()
+                .name(name)
+                .send()
+                .await
+                .expect("get_schedule");
+            let input = got
+                .target()
+                .and_then(|t| t.input())
+                .and_then(|i| serde_json::from_str(i).ok())
+                .unwrap_or(Value::Null);
+            out.push((name.to_string(), input));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Run the recover's scheduled continuations of `id` as EventBridge Scheduler would (each once, the newest
+    /// first), until none is left to run or `max` ran. Returns the outcomes.
+    pub async fn drive_continuations(&self, id: &str, max: usize) -> Vec<Outcome> {
+        let mut ran: Vec<String> = Vec::new();
+        let mut out = Vec::new();
+        while out.len() < max {
+            let pending: Vec<(String, Value)> = self
+                .schedules(&format!("ec2ops-cont-{id}"))
+                .await
+                .into_iter()
+                .filter(|(n, _)| !ran.contains(n))
+                .collect();
+            let Some((name, input)) = pending
+                .into_iter()
+                .max_by_key(|(_, v)| v["detail"]["attempt"].as_u64().unwrap_or_default())
+            else {
+                break;
+            };
+            ran.push(name);
+            out.push(self.respond(&input).await);
+        }
+        out
+    }
+}
