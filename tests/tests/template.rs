@@ -231,17 +231,28 @@ const PENDING: &[&str] = &[
 
 const ADAPTERS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/src/aws");
 
-/// The adapters' source files: (file name, text), sorted by name.
+/// The adapters' source files, subdirectories included: (path under shared/src/aws, text), sorted by path.
 fn adapter_sources() -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = std::fs::read_dir(ADAPTERS_DIR)
-        .expect("shared/src/aws")
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read_to_string(&p).expect("adapter source"))
-        })
-        .collect();
+    fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).expect("shared/src/aws") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                let name = path
+                    .strip_prefix(ADAPTERS_DIR)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((
+                    name,
+                    std::fs::read_to_string(&path).expect("adapter source"),
+                ));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(std::path::Path::new(ADAPTERS_DIR), &mut files);
     files.sort();
     assert!(!files.is_empty(), "no adapter source in {ADAPTERS_DIR}");
     files
@@ -300,7 +311,8 @@ fn squeeze(src: &str, keep_space: bool) -> Vec<char> {
             i += 1;
             out.extend(['"', '"']);
         } else if c == '\'' && at(i + 1) == Some('\\') {
-            i += 2;
+            // An escaped char ('\n', '\'', '\u{…}'): step over the escaped character, then to the closing quote.
+            i += 3;
             while i < b.len() && b[i] != '\'' {
                 i += 1;
             }
@@ -509,7 +521,18 @@ fn derive_needs(files: &[(String, String)]) -> Result<Needs, Vec<String>> {
         let code = squeeze(src, false);
         // With the spaces kept: `use aws_sdk_sqs as sqs;` must not read as the crate `sqsassqs`.
         let crates = sdk_crates(&squeeze(src, true));
-        let stem = file.trim_end_matches(".rs");
+        // The file's own name, or its directory's for a mod.rs: the service a file is about.
+        let stem = {
+            let path = std::path::Path::new(file.as_str());
+            match path.file_stem().and_then(|s| s.to_str()) {
+                Some("mod") => path
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("mod"),
+                other => other.unwrap_or_default(),
+            }
+        };
         let mut calls: Vec<(String, String)> = Vec::new(); // (receiver, op)
         for end in find_all(&code, ".send()") {
             let (receiver, methods) = chain_before(&code, end);
@@ -801,6 +824,7 @@ fn made_up_adapters() -> Vec<(String, String)> {
                     .await?;
                 let mut pages = self.client.describe_images().into_paginator().send();
                 let c = '(';
+                let q = ['\'', ')', '\u{28}'];
             }
             macro_rules! act {
                 ($self:ident, $call:ident, $op:literal) => {{ $self.client.$call().dry_run(true).send().await }};
@@ -830,6 +854,13 @@ fn made_up_adapters() -> Vec<(String, String)> {
             "use aws_sdk_scheduler::Client; async fn d(&self) { self.client.create_schedule().send().await }"
                 .into(),
         ),
+        (
+            // Two SDK crates and a receiver that names neither: the directory names the service.
+            "sqs/mod.rs".into(),
+            "use aws_sdk_sqs::Client; use aws_sdk_sns as _; \
+             async fn g(&self) { self.client.delete_message().send().await }"
+                .into(),
+        ),
     ]
 }
 
@@ -848,6 +879,7 @@ fn the_call_reader_handles_chains_paginators_macros_transactions_and_ignores_com
             "ec2:ModifyInstanceAttribute",
             "iam:PassRole",
             "scheduler:CreateSchedule",
+            "sqs:DeleteMessage",
             "sqs:SendMessage",
         ]
     );
