@@ -616,12 +616,15 @@ fn derive_needs(files: &[(String, String)]) -> Result<Needs, Vec<String>> {
             } else {
                 actions.push(format!("{prefix}:{}", pascal(&op)));
             }
-            for action in actions.clone() {
-                if let Some((_, more, _)) = DEPENDENT.iter().find(|(a, _, _)| *a == action) {
-                    actions.extend(more.iter().map(|m| m.to_string()));
-                }
-            }
             for action in actions {
+                if let Some((_, more, why)) = DEPENDENT.iter().find(|(a, _, _)| *a == action) {
+                    for m in *more {
+                        needs
+                            .entry(m.to_string())
+                            .or_default()
+                            .insert(format!("{origin} ({why})"));
+                    }
+                }
                 needs.entry(action).or_default().insert(origin.clone());
             }
         }
