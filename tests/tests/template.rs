@@ -1,5 +1,14 @@
-//! `template.yaml` against the code: every setting is passed, mutating EC2 calls are allowed only on instances that
-//! carry the opt-in tag, and the binary SAM builds exists. (`cfn-lint` runs in scripts/test.sh for validity.)
+//! `template.yaml` against the code: every setting is passed, the function's IAM policy grants exactly the AWS
+//! operations the adapters call (read from their source, `shared/src/aws/*.rs`), mutating EC2 calls are allowed only
+//! on instances that carry the opt-in tag, only the function may publish to the report topic, and the binary SAM
+//! builds exists. (`cfn-lint` runs in scripts/test.sh for validity.)
+//!
+//! What the IAM comparison does not see, because SAM adds it to the role outside the template's text: the
+//! `AWSLambdaBasicExecutionRole` managed policy (CloudWatch Logs), `AWSLambdaSQSQueueExecutionRole` for the SQS event
+//! source (Lambda itself polls the work queue with the role), and `sqs:SendMessage` on the failed-events queue for
+//! the on-failure destination. None of them is called by the adapters.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::Value;
 
@@ -10,6 +19,11 @@ fn template_text() -> String {
 
 fn template() -> Value {
     serde_yaml::from_str(&template_text()).expect("template.yaml is YAML")
+}
+
+/// A YAML value written the way the template writes it (`!GetAtt X.Arn`, `!Sub …`).
+fn yaml(text: &str) -> Value {
+    serde_yaml::from_str(text).expect("YAML")
 }
 
 /// Every IAM statement anywhere in the template.
@@ -60,29 +74,42 @@ fn every_setting_is_passed_to_the_function() {
     }
 }
 
+/// An EC2 action that changes something (not Describe*/Get*/List*).
+fn is_ec2_write(action: &str) -> bool {
+    action.strip_prefix("ec2:").is_some_and(|op| {
+        !["Describe", "Get", "List"]
+            .iter()
+            .any(|read| op.starts_with(read))
+    })
+}
+
 #[test]
 fn mutating_ec2_actions_are_allowed_only_on_opted_in_instances() {
     let mut all = Vec::new();
     statements(&template(), &mut all);
     assert!(!all.is_empty());
     let tag_condition = format!("aws:ResourceTag/{}", opt_in_tag());
-    let mut mutating_seen = 0;
+    let mut granted_writes = BTreeSet::new();
     for s in &all {
         for a in actions(s) {
             assert_ne!(a, "*", "a wildcard action: {s:?}");
-            assert_ne!(a, "ec2:*", "a wildcard EC2 action: {s:?}");
-            let Some(op) = a.strip_prefix("ec2:") else {
-                continue;
-            };
-            if op.starts_with("Describe") || op.starts_with("Get") {
+            assert!(
+                !(a.starts_with("ec2:") && a.contains('*')),
+                "a wildcard EC2 action: {s:?}"
+            );
+            if !is_ec2_write(&a) {
                 continue;
             }
-            mutating_seen += 1;
             let value = &s["Condition"]["StringEquals"][tag_condition.as_str()];
             assert_eq!(
                 value.as_str(),
                 Some("true"),
                 "{a} is allowed without the {tag_condition} condition: {s:?}"
+            );
+            assert_eq!(
+                s["Resource"],
+                yaml("!Sub arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"),
+                "{a} is allowed on more than instances: {s:?}"
             );
             assert!(
                 [
@@ -93,12 +120,18 @@ fn mutating_ec2_actions_are_allowed_only_on_opted_in_instances() {
                 .contains(&a.as_str()),
                 "unexpected EC2 write permission {a}"
             );
+            granted_writes.insert(a);
         }
     }
+    let called_writes: BTreeSet<String> = adapter_needs()
+        .into_keys()
+        .filter(|a| is_ec2_write(a))
+        .collect();
     assert_eq!(
-        mutating_seen, 3,
-        "reboot, stop and start are granted (under the condition)"
+        granted_writes, called_writes,
+        "the EC2 writes granted (under the condition) are exactly the ones the remediator calls"
     );
+    assert_eq!(granted_writes.len(), 3, "reboot, stop and start");
 }
 
 #[test]
@@ -137,4 +170,978 @@ fn the_template_ships_exactly_the_diagnostics_document_the_parser_is_tested_agai
         !serde_yaml::to_string(shipped).unwrap().contains("{{"),
         "the document takes no parameters"
     );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The AWS operations the adapters call, read from their source
+// ---------------------------------------------------------------------------------------------------------------
+
+/// SDK crate (`aws_sdk_<crate>`) → IAM service prefix, where the two differ; every other crate's name is its prefix
+/// (ec2, cloudwatch, sns, sqs, dynamodb, scheduler, ssm, lambda, …).
+const IAM_PREFIX: &[(&str, &str)] = &[
+    ("cloudwatchlogs", "logs"),
+    ("eventbridge", "events"),
+    ("sfn", "states"),
+];
+
+/// DynamoDB `TransactWriteItems` is no IAM action: each element of the transaction is authorized as the item action
+/// it performs. The element kinds are read from the adapter that builds the transaction: the builder type
+/// (`Put::builder()`) or the setter right after `TransactWriteItem::builder()` (`.put(…)`, `.set_put(…)`).
+const TRANSACTION_ELEMENTS: &[(&str, &str, &str)] = &[
+    ("Put", "put", "dynamodb:PutItem"),
+    ("Update", "update", "dynamodb:UpdateItem"),
+    (
+        "ConditionCheck",
+        "condition_check",
+        "dynamodb:ConditionCheckItem",
+    ),
+    ("Delete", "delete", "dynamodb:DeleteItem"),
+];
+
+/// Actions a call needs besides its own, with the reason (AWS's "dependent actions", and the keys of encrypted
+/// resources). They count as called whenever the call is.
+const DEPENDENT: &[(&str, &[&str], &str)] = &[
+    (
+        "scheduler:CreateSchedule",
+        &["iam:PassRole"],
+        "the schedule's target names the role Scheduler invokes the function with",
+    ),
+    (
+        "ec2:StartInstances",
+        &["kms:CreateGrant"],
+        "starting an instance whose EBS volumes use a customer-managed KMS key",
+    ),
+    (
+        "sns:Publish",
+        &["kms:GenerateDataKey", "kms:Decrypt"],
+        "publishing to the KMS-encrypted report topic",
+    ),
+];
+
+/// Granted ahead of the adapter that calls it: template.yaml grants these for adapter code that lands separately.
+/// An action here must be granted and must not yet be called; once the code calls it the tests fail until it is
+/// removed from this list, so the list only ever shrinks to empty.
+const PENDING: &[&str] = &[
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+    "ec2:DescribeInstanceAttribute",
+    "scheduler:DeleteSchedule",
+    "sqs:SendMessage",
+];
+
+const ADAPTERS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/src/aws");
+
+/// The adapters' source files, subdirectories included: (path under shared/src/aws, text), sorted by path.
+fn adapter_sources() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).expect("shared/src/aws") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                let name = path
+                    .strip_prefix(ADAPTERS_DIR)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((
+                    name,
+                    std::fs::read_to_string(&path).expect("adapter source"),
+                ));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(std::path::Path::new(ADAPTERS_DIR), &mut files);
+    files.sort();
+    assert!(!files.is_empty(), "no adapter source in {ADAPTERS_DIR}");
+    files
+}
+
+fn adapter_source(name: &str) -> String {
+    std::fs::read_to_string(format!("{ADAPTERS_DIR}/{name}")).expect("adapter source")
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$'
+}
+
+/// Rust source without comments, with string and char literals emptied and (unless `keep_space`) all whitespace
+/// dropped, so that a call chain split over lines reads as one run
+/// (`self.client.describe_instances().instance_ids(id).send()`) and nothing inside a comment or a string is taken
+/// for code.
+fn squeeze(src: &str, keep_space: bool) -> Vec<char> {
+    let b: Vec<char> = src.chars().collect();
+    let at = |i: usize| b.get(i).copied();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let raw_hashes = if c == 'r' && (i == 0 || !is_ident(b[i - 1])) {
+            let mut n = 0;
+            while at(i + 1 + n) == Some('#') {
+                n += 1;
+            }
+            (at(i + 1 + n) == Some('"')).then_some(n)
+        } else {
+            None
+        };
+        if c == '/' && at(i + 1) == Some('/') {
+            while i < b.len() && b[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && at(i + 1) == Some('*') {
+            i += 2;
+            while i < b.len() && !(b[i] == '*' && at(i + 1) == Some('/')) {
+                i += 1;
+            }
+            i += 2;
+        } else if let Some(n) = raw_hashes {
+            i += n + 2;
+            while i < b.len() && !(b[i] == '"' && (1..=n).all(|k| at(i + k) == Some('#'))) {
+                i += 1;
+            }
+            i += n + 1;
+            out.extend(['"', '"']);
+        } else if c == '"' {
+            i += 1;
+            while i < b.len() && b[i] != '"' {
+                i += if b[i] == '\\' { 2 } else { 1 };
+            }
+            i += 1;
+            out.extend(['"', '"']);
+        } else if c == '\'' && at(i + 1) == Some('\\') {
+            // An escaped char ('\n', '\'', '\u{…}'): step over the escaped character, then to the closing quote.
+            i += 3;
+            while i < b.len() && b[i] != '\'' {
+                i += 1;
+            }
+            i += 1;
+        } else if c == '\'' && at(i + 2) == Some('\'') {
+            i += 3;
+        } else {
+            if keep_space || !c.is_whitespace() {
+                out.push(c);
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+fn find_all(code: &[char], needle: &str) -> Vec<usize> {
+    let n: Vec<char> = needle.chars().collect();
+    (0..code.len().saturating_sub(n.len() - 1))
+        .filter(|&i| code[i..i + n.len()] == n[..])
+        .collect()
+}
+
+fn text(code: &[char]) -> String {
+    code.iter().collect()
+}
+
+/// The identifier that ends just before `end`.
+fn ident_before(code: &[char], end: usize) -> (usize, String) {
+    let mut k = end;
+    while k > 0 && is_ident(code[k - 1]) {
+        k -= 1;
+    }
+    (k, text(&code[k..end]))
+}
+
+/// The method calls of the chain that ends just before `end` (the `.` of its `.send()`), first to last, and the text
+/// of its receiver (`self.client`). Field accesses and `?` are stepped over; a function or macro call, or anything
+/// else, ends the chain.
+fn chain_before(code: &[char], end: usize) -> (String, Vec<String>) {
+    let mut methods = Vec::new();
+    let mut i = end;
+    let mut receiver_end = end;
+    while i > 0 {
+        match code[i - 1] {
+            ')' => {
+                let mut depth = 0;
+                let mut j = i - 1;
+                loop {
+                    match code[j] {
+                        ')' => depth += 1,
+                        '(' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    if j == 0 {
+                        return (String::new(), methods);
+                    }
+                    j -= 1;
+                }
+                let (k, name) = ident_before(code, j);
+                if name.is_empty() || k == 0 || code[k - 1] != '.' {
+                    break;
+                }
+                methods.push(name);
+                i = k - 1;
+                receiver_end = i;
+            }
+            '?' => i -= 1,
+            c if is_ident(c) => {
+                let (k, _) = ident_before(code, i);
+                i = k;
+                if k > 0 && code[k - 1] == '.' {
+                    i = k - 1;
+                } else {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    methods.reverse();
+    (text(&code[i..receiver_end]), methods)
+}
+
+/// Arguments of the call whose `(` is at `open`, split at top-level commas.
+fn call_args(code: &[char], open: usize) -> Vec<String> {
+    let mut args = vec![String::new()];
+    let mut depth = 0;
+    for &c in &code[open..] {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            ',' if depth == 1 => {
+                args.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        if depth >= 1 && !(depth == 1 && c == '(') {
+            args.last_mut().unwrap().push(c);
+        }
+    }
+    args
+}
+
+/// A macro metavariable in operation position (`$self.client.$call()`): the operations are the matching argument of
+/// every invocation of the macro that contains it.
+fn macro_operations(code: &[char], at: usize, metavar: &str) -> Result<Vec<String>, String> {
+    let def = find_all(code, "macro_rules!")
+        .into_iter()
+        .rfind(|&d| d < at)
+        .ok_or_else(|| format!("{metavar} outside a macro_rules!"))?;
+    let name = {
+        let start = def + "macro_rules!".len();
+        let mut k = start;
+        while k < code.len() && is_ident(code[k]) {
+            k += 1;
+        }
+        text(&code[start..k])
+    };
+    let matcher_open = code[def..]
+        .iter()
+        .position(|&c| c == '(')
+        .map(|p| def + p)
+        .ok_or_else(|| format!("macro {name}: no matcher"))?;
+    let position = call_args(code, matcher_open)
+        .iter()
+        .position(|p| p.starts_with(&format!("{metavar}:")))
+        .ok_or_else(|| format!("macro {name}: {metavar} is not a parameter of its first rule"))?;
+    let mut ops = Vec::new();
+    for call in find_all(code, &format!("{name}!(")) {
+        if call > 0 && is_ident(code[call - 1]) {
+            continue;
+        }
+        let args = call_args(code, call + name.len() + 1);
+        let op = args
+            .get(position)
+            .filter(|a| !a.is_empty() && a.chars().all(is_ident))
+            .ok_or_else(|| format!("{name}!(…): argument {position} is not an operation name"))?;
+        ops.push(op.clone());
+    }
+    if ops.is_empty() {
+        return Err(format!("macro {name} calls {metavar} but is never invoked"));
+    }
+    Ok(ops)
+}
+
+/// `describe_instance_status` → `DescribeInstanceStatus`.
+fn pascal(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The `aws_sdk_<crate>` crates a file names.
+fn sdk_crates(code: &[char]) -> BTreeSet<String> {
+    find_all(code, "aws_sdk_")
+        .into_iter()
+        .filter(|&i| i == 0 || !is_ident(code[i - 1]))
+        .map(|i| {
+            let start = i + "aws_sdk_".len();
+            let mut k = start;
+            while k < code.len() && (code[k].is_ascii_alphanumeric() || code[k] == '_') {
+                k += 1;
+            }
+            text(&code[start..k])
+        })
+        .collect()
+}
+
+fn iam_prefix(sdk_crate: &str) -> String {
+    IAM_PREFIX
+        .iter()
+        .find(|(c, _)| *c == sdk_crate)
+        .map_or(sdk_crate, |(_, p)| p)
+        .to_string()
+}
+
+/// IAM action → where the adapters need it (`cloudwatch.rs: list_metrics`).
+type Needs = BTreeMap<String, BTreeSet<String>>;
+
+/// Every IAM action the given adapter sources need. A call is an SDK fluent-builder chain ending in `.send()`
+/// (paginators included: `op().into_paginator().send()` calls `op`), or any `client.<op>(…)`; its service is the
+/// file's SDK crate (with several, the one its receiver names, then the one the file is named after). Whatever
+/// cannot be read is returned as a problem, so a new way of calling AWS fails the test instead of going unseen.
+fn derive_needs(files: &[(String, String)]) -> Result<Needs, Vec<String>> {
+    let mut needs = Needs::new();
+    let mut problems = Vec::new();
+    for (file, src) in files {
+        let code = squeeze(src, false);
+        // With the spaces kept: `use aws_sdk_sqs as sqs;` must not read as the crate `sqsassqs`.
+        let crates = sdk_crates(&squeeze(src, true));
+        // The file's own name, or its directory's for a mod.rs: the service a file is about.
+        let stem = {
+            let path = std::path::Path::new(file.as_str());
+            match path.file_stem().and_then(|s| s.to_str()) {
+                Some("mod") => path
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("mod"),
+                other => other.unwrap_or_default(),
+            }
+        };
+        let mut calls: Vec<(String, String)> = Vec::new(); // (receiver, op)
+        for end in find_all(&code, ".send()") {
+            let (receiver, methods) = chain_before(&code, end);
+            let op = methods
+                .iter()
+                .find(|m| !matches!(m.as_str(), "clone" | "as_ref"))
+                .cloned();
+            match op {
+                Some(op) if op.starts_with('$') => match macro_operations(&code, end, &op) {
+                    Ok(ops) => calls.extend(ops.into_iter().map(|o| (receiver.clone(), o))),
+                    Err(e) => problems.push(format!("{file}: {e}")),
+                },
+                Some(op) if op != "send" => calls.push((receiver, op)),
+                _ => problems.push(format!(
+                    "{file}: cannot tell which operation `{receiver}.send()` calls - write the call as one \
+                     chain from the client to .send()"
+                )),
+            }
+        }
+        for at in find_all(&code, "client.") {
+            if at > 0 && is_ident(code[at - 1]) {
+                continue;
+            }
+            let start = at + "client.".len();
+            let mut k = start;
+            while k < code.len() && is_ident(code[k]) {
+                k += 1;
+            }
+            let op = text(&code[start..k]);
+            if code.get(k) == Some(&'(') && !op.starts_with('$') && op != "clone" {
+                calls.push(("client".into(), op));
+            }
+        }
+        for (receiver, op) in calls {
+            let service = if crates.len() == 1 {
+                crates.first().cloned()
+            } else {
+                let named: Vec<&String> = crates
+                    .iter()
+                    .filter(|c| receiver.to_lowercase().contains(c.as_str()))
+                    .collect();
+                match named.as_slice() {
+                    [one] => Some((*one).clone()),
+                    _ => crates.get(stem).cloned(),
+                }
+            };
+            let Some(service) = service else {
+                problems.push(format!(
+                    "{file}: `{receiver}.{op}()` - which service? The file names the SDK crates {crates:?}; \
+                     name the client field after its crate or move the call to <crate>.rs"
+                ));
+                continue;
+            };
+            let prefix = iam_prefix(&service);
+            let origin = format!("{file}: {op}");
+            let mut actions = Vec::new();
+            if prefix == "dynamodb" && op == "transact_write_items" {
+                let kinds: Vec<&str> = TRANSACTION_ELEMENTS
+                    .iter()
+                    .filter(|(ty, setter, _)| {
+                        let by_type = find_all(&code, &format!("{ty}::builder("))
+                            .into_iter()
+                            .any(|i| i == 0 || !is_ident(code[i - 1]));
+                        let by_setter = [format!(".{setter}("), format!(".set_{setter}(")]
+                            .iter()
+                            .any(|s| {
+                                !find_all(&code, &format!("TransactWriteItem::builder(){s}"))
+                                    .is_empty()
+                            });
+                        by_type || by_setter
+                    })
+                    .map(|(_, _, action)| *action)
+                    .collect();
+                if kinds.is_empty() {
+                    problems.push(format!(
+                        "{file}: transact_write_items, but no element kind (Put/Update/ConditionCheck/Delete) \
+                         found - see TRANSACTION_ELEMENTS"
+                    ));
+                }
+                actions.extend(kinds.into_iter().map(str::to_string));
+            } else {
+                actions.push(format!("{prefix}:{}", pascal(&op)));
+            }
+            for action in actions {
+                if let Some((_, more, why)) = DEPENDENT.iter().find(|(a, _, _)| *a == action) {
+                    for m in *more {
+                        needs
+                            .entry(m.to_string())
+                            .or_default()
+                            .insert(format!("{origin} ({why})"));
+                    }
+                }
+                needs.entry(action).or_default().insert(origin.clone());
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(needs)
+    } else {
+        Err(problems)
+    }
+}
+
+fn adapter_needs() -> Needs {
+    derive_needs(&adapter_sources()).unwrap_or_else(|problems| {
+        panic!(
+            "cannot read the AWS calls of shared/src/aws:\n  {}",
+            problems.join("\n  ")
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// What the template grants the function
+// ---------------------------------------------------------------------------------------------------------------
+
+fn function_properties(t: &Value) -> &Value {
+    &t["Resources"]["ResponderFunction"]["Properties"]
+}
+
+/// The statements of the function's inline policies; a `!If` statement counts with both branches. Anything in
+/// `Policies` that is not an inline document (a managed policy, a SAM policy template) grants actions this file
+/// cannot see, and is refused.
+fn function_statements(t: &Value) -> Vec<Value> {
+    let props = function_properties(t);
+    assert!(
+        props.get("Role").is_none(),
+        "the function names its own Role: its permissions are no longer the Policies checked here"
+    );
+    let policies = match &props["Policies"] {
+        Value::Sequence(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    let mut out = Vec::new();
+    for policy in policies {
+        let Some(Value::Sequence(statements)) = policy.get("Statement") else {
+            panic!(
+                "the function's Policies hold only inline documents (explicit statements); found {policy:?}, \
+                 which grants actions the IAM test cannot compare with the code"
+            );
+        };
+        for s in statements {
+            match s {
+                Value::Tagged(t) if t.tag == "If" => {
+                    if let Value::Sequence(branches) = &t.value {
+                        out.extend(branches.iter().skip(1).filter(|b| b.is_mapping()).cloned());
+                    }
+                }
+                other => out.push(other.clone()),
+            }
+        }
+    }
+    out
+}
+
+/// IAM action → Sids of the function's Allow statements that grant it.
+fn granted(t: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for s in function_statements(t) {
+        assert!(
+            s.get("NotAction").is_none(),
+            "NotAction grants everything else: {s:?}"
+        );
+        if s["Effect"].as_str() != Some("Allow") {
+            continue;
+        }
+        let sid = s["Sid"].as_str().unwrap_or("(no Sid)").to_string();
+        for a in actions(&s) {
+            out.entry(a).or_default().insert(sid.clone());
+        }
+    }
+    out
+}
+
+/// The difference between what the code needs and what the template grants, as a readable report; empty when they
+/// agree.
+fn iam_difference(needs: &Needs, granted: &BTreeMap<String, BTreeSet<String>>) -> String {
+    let mut report = String::new();
+    let pending: BTreeSet<&str> = PENDING.iter().copied().collect();
+    let missing: Vec<_> = needs
+        .iter()
+        .filter(|(a, _)| !granted.contains_key(*a))
+        .collect();
+    if !missing.is_empty() {
+        report.push_str(
+            "called by the adapters but not granted to ResponderFunction in template.yaml \
+             (add it to its Policies):\n",
+        );
+        for (a, origins) in missing {
+            let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
+            report.push_str(&format!("  + {a}    <- {}\n", origins.join(", ")));
+        }
+    }
+    let unused: Vec<_> = granted
+        .iter()
+        .filter(|(a, _)| !needs.contains_key(*a) && !pending.contains(a.as_str()))
+        .collect();
+    if !unused.is_empty() {
+        report.push_str(
+            "granted to ResponderFunction but called by no adapter (remove it, or list it in PENDING if its \
+             adapter is on the way):\n",
+        );
+        for (a, sids) in unused {
+            let sids: Vec<&str> = sids.iter().map(String::as_str).collect();
+            report.push_str(&format!("  - {a}    in {}\n", sids.join(", ")));
+        }
+    }
+    let landed: Vec<_> = PENDING.iter().filter(|a| needs.contains_key(**a)).collect();
+    if !landed.is_empty() {
+        report.push_str(
+            "called by the adapters now: remove from PENDING in tests/tests/template.rs:\n",
+        );
+        for a in landed {
+            report.push_str(&format!("  * {a}    <- {:?}\n", needs[*a]));
+        }
+    }
+    let ungranted: Vec<_> = PENDING
+        .iter()
+        .filter(|a| !granted.contains_key(**a))
+        .collect();
+    if !ungranted.is_empty() {
+        report.push_str("in PENDING but not granted (grant it, or drop it from PENDING):\n");
+        for a in ungranted {
+            report.push_str(&format!("  ? {a}\n"));
+        }
+    }
+    report
+}
+
+#[test]
+fn the_function_is_granted_exactly_the_aws_operations_the_adapters_call() {
+    let t = template();
+    let report = iam_difference(&adapter_needs(), &granted(&t));
+    assert!(report.is_empty(), "IAM does not match the code:\n{report}");
+}
+
+#[test]
+fn nothing_else_in_the_template_attaches_permissions_to_the_function_role() {
+    let t = template();
+    for (id, r) in t["Resources"].as_mapping().expect("Resources") {
+        let ty = r["Type"].as_str().unwrap_or_default();
+        if matches!(
+            ty,
+            "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::IAM::RolePolicy"
+        ) {
+            let body = serde_yaml::to_string(r).unwrap();
+            assert!(
+                !body.contains("ResponderFunctionRole"),
+                "{id:?} ({ty}) attaches permissions to the function's role outside its Policies"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_derivation_sees_every_kind_of_call_in_the_real_adapters() {
+    let needs = adapter_needs();
+    for (action, why) in [
+        ("ec2:DescribeInstances", "a chain over several lines"),
+        ("ec2:DescribeInstanceStatus", "a paginator"),
+        ("cloudwatch:ListMetrics", "the CWAgent metrics"),
+        ("ec2:RebootInstances", "an operation named through a macro"),
+        ("ec2:StopInstances", "an operation named through a macro"),
+        ("ec2:StartInstances", "an operation named through a macro"),
+        ("ssm:GetCommandInvocation", "a builder sent under a timeout"),
+        ("iam:PassRole", "a dependent action of CreateSchedule"),
+    ] {
+        assert!(
+            needs.contains_key(action),
+            "{action} ({why}) not found in shared/src/aws; found {:?}",
+            needs.keys().collect::<Vec<_>>()
+        );
+    }
+}
+
+/// A second adapter directory, made up, with every shape the reader must handle.
+fn made_up_adapters() -> Vec<(String, String)> {
+    vec![
+        (
+            "ec2.rs".into(),
+            r#"
+            use aws_sdk_ec2::Client;
+            // self.client.terminate_instances().send()   <- a comment is no call
+            /* self.client.delete_volume().send() */
+            const NOTE: &str = "self.client.create_image().send() (";
+            async fn a(&self) {
+                let out = self
+                    .client
+                    .describe_snapshots()
+                    .owner_ids("self")
+                    .send()
+                    .await?;
+                let mut pages = self.client.describe_images().into_paginator().send();
+                let c = '(';
+                let q = ['\'', ')', '\u{28}'];
+            }
+            macro_rules! act {
+                ($self:ident, $call:ident, $op:literal) => {{ $self.client.$call().dry_run(true).send().await }};
+            }
+            async fn b(&self) { act!(self, modify_instance_attribute, "ModifyInstanceAttribute") }
+            "#
+            .into(),
+        ),
+        (
+            "ledger.rs".into(),
+            r#"
+            use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
+            use aws_sdk_sqs as _;
+            async fn c(&self) {
+                let claim = TransactWriteItem::builder().put(Put::builder().build()?).build();
+                let cap = TransactWriteItem::builder()
+                    .condition_check(ConditionCheck::builder().build()?)
+                    .build();
+                self.dynamodb.transact_write_items().transact_items(claim).send().await?;
+                self.sqs_client.send_message().queue_url(&self.url).send().await?;
+            }
+            "#
+            .into(),
+        ),
+        (
+            "scheduler.rs".into(),
+            "use aws_sdk_scheduler::Client; async fn d(&self) { self.client.create_schedule().send().await }"
+                .into(),
+        ),
+        (
+            // Two SDK crates and a receiver that names neither: the directory names the service.
+            "sqs/mod.rs".into(),
+            "use aws_sdk_sqs::Client; use aws_sdk_sns as _; \
+             async fn g(&self) { self.client.delete_message().send().await }"
+                .into(),
+        ),
+    ]
+}
+
+#[test]
+fn the_call_reader_handles_chains_paginators_macros_transactions_and_ignores_comments_and_strings()
+{
+    let needs = derive_needs(&made_up_adapters()).expect("readable");
+    let found: Vec<&str> = needs.keys().map(String::as_str).collect();
+    assert_eq!(
+        found,
+        [
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:PutItem",
+            "ec2:DescribeImages",
+            "ec2:DescribeSnapshots",
+            "ec2:ModifyInstanceAttribute",
+            "iam:PassRole",
+            "scheduler:CreateSchedule",
+            "sqs:DeleteMessage",
+            "sqs:SendMessage",
+        ]
+    );
+    assert_eq!(
+        needs["dynamodb:PutItem"],
+        BTreeSet::from(["ledger.rs: transact_write_items".to_string()])
+    );
+}
+
+#[test]
+fn a_call_that_cannot_be_read_is_reported_not_skipped() {
+    let problems = derive_needs(&[(
+        "mixed.rs".into(),
+        "use aws_sdk_ec2 as a; use aws_sdk_sns as b; async fn e(&self) { let r = self.c.publish(); \
+         r.send().await; self.inner.describe_regions().send().await }"
+            .into(),
+    )])
+    .expect_err("unreadable");
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(problems[0].contains("cannot tell which operation `r.send()`"));
+    assert!(problems[1].contains("which service?"));
+}
+
+#[test]
+fn an_ungranted_call_and_an_uncalled_grant_are_both_reported() {
+    let t = template();
+    let mut files = adapter_sources();
+    files.push((
+        "ec2_more.rs".into(),
+        "use aws_sdk_ec2::Client; async fn f(&self) { self.client.describe_snapshots().send().await }"
+            .into(),
+    ));
+    let needs = derive_needs(&files).expect("readable");
+    let mut grants = granted(&t);
+    grants
+        .entry("ec2:TerminateInstances".into())
+        .or_default()
+        .insert("Extra".into());
+    let report = iam_difference(&needs, &grants);
+    assert!(
+        report.contains("  + ec2:DescribeSnapshots    <- ec2_more.rs: describe_snapshots\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains("  - ec2:TerminateInstances    in Extra\n"),
+        "{report}"
+    );
+    assert_eq!(
+        report.lines().filter(|l| l.starts_with("  ")).count(),
+        2,
+        "{report}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Resource policies, trust, concurrency, the work queue
+// ---------------------------------------------------------------------------------------------------------------
+
+fn resource<'a>(t: &'a Value, id: &str, ty: &str) -> &'a Value {
+    let r = &t["Resources"][id];
+    assert_eq!(r["Type"].as_str(), Some(ty), "{id} is a {ty}");
+    r
+}
+
+fn as_list(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Sequence(items) => items.clone(),
+        Value::Null => vec![],
+        other => vec![other.clone()],
+    }
+}
+
+#[test]
+fn only_the_function_role_may_publish_to_the_report_topic() {
+    let t = template();
+    let policy = resource(&t, "ReportTopicPolicy", "AWS::SNS::TopicPolicy");
+    assert_eq!(
+        as_list(&policy["Properties"]["Topics"]),
+        vec![yaml("!Ref ReportTopic")]
+    );
+    let statements = as_list(&policy["Properties"]["PolicyDocument"]["Statement"]);
+    let publishes = |s: &Value| {
+        actions(s)
+            .iter()
+            .any(|a| a == "sns:Publish" || a == "sns:*")
+    };
+    // The deny: everybody whose principal ARN is not the function's role.
+    let denies: Vec<&Value> = statements
+        .iter()
+        .filter(|s| s["Effect"].as_str() == Some("Deny") && publishes(s))
+        .collect();
+    assert_eq!(denies.len(), 1, "one deny of sns:Publish: {statements:?}");
+    let deny = denies[0];
+    assert!(
+        deny["Principal"] == yaml("'*'") || deny["Principal"]["AWS"] == yaml("'*'"),
+        "the deny applies to every principal: {deny:?}"
+    );
+    assert_eq!(deny["Resource"], yaml("!Ref ReportTopic"));
+    assert_eq!(
+        deny["Condition"],
+        yaml("ArnNotEquals: {aws:PrincipalArn: !GetAtt ResponderFunctionRole.Arn}"),
+        "the deny spares the function's role and nobody else"
+    );
+    // Allows: only the function's role, and only to publish.
+    for s in statements
+        .iter()
+        .filter(|s| s["Effect"].as_str() == Some("Allow"))
+    {
+        assert_eq!(
+            s["Principal"],
+            yaml("AWS: !GetAtt ResponderFunctionRole.Arn"),
+            "the topic policy allows only the function's role: {s:?}"
+        );
+        assert_eq!(actions(s), ["sns:Publish"], "{s:?}");
+    }
+    // The role named is the one SAM creates for the function (it has no Role of its own).
+    assert!(function_properties(&t).get("Role").is_none());
+}
+
+/// The schedule group the scheduler adapter creates its schedules in (`.group_name("…")`, or the default group).
+fn schedule_group() -> String {
+    let src = adapter_source("scheduler.rs");
+    match src.find(".group_name(") {
+        None => "default".into(),
+        Some(at) => {
+            let rest = &src[at + ".group_name(".len()..];
+            let literal = rest
+                .trim_start()
+                .strip_prefix('"')
+                .and_then(|r| r.split('"').next())
+                .expect("the schedule group is a string literal in scheduler.rs");
+            literal.to_string()
+        }
+    }
+}
+
+/// The fixed start of the schedule names the scheduler adapter creates (`ec2ops-verify-`).
+fn schedule_name_prefix() -> String {
+    let src = adapter_source("scheduler.rs");
+    let at = src
+        .find("\"ec2ops-")
+        .expect("scheduler.rs names its schedules ec2ops-…");
+    src[at + 1..].split(['{', '"']).next().unwrap().to_string()
+}
+
+#[test]
+fn the_scheduler_role_trusts_only_this_accounts_schedules_in_the_functions_group() {
+    let t = template();
+    let role = resource(&t, "VerifySchedulerRole", "AWS::IAM::Role");
+    let trust = as_list(&role["Properties"]["AssumeRolePolicyDocument"]["Statement"]);
+    assert_eq!(trust.len(), 1, "{trust:?}");
+    let s = &trust[0];
+    assert_eq!(s["Principal"], yaml("Service: scheduler.amazonaws.com"));
+    assert_eq!(actions(s), ["sts:AssumeRole"]);
+    assert_eq!(
+        s["Condition"]["StringEquals"]["aws:SourceAccount"],
+        yaml("!Ref AWS::AccountId")
+    );
+    // Scheduler sets aws:SourceArn to the schedule group's ARN (never a schedule's).
+    assert_eq!(
+        s["Condition"]["ArnEquals"]["aws:SourceArn"],
+        yaml(&format!(
+            "!Sub arn:${{AWS::Partition}}:scheduler:${{AWS::Region}}:${{AWS::AccountId}}:schedule-group/{}",
+            schedule_group()
+        ))
+    );
+    // And the function may create (and delete) only the schedules the adapter names, in that group.
+    let expected = yaml(&format!(
+        "!Sub arn:${{AWS::Partition}}:scheduler:${{AWS::Region}}:${{AWS::AccountId}}:schedule/{}/{}*",
+        schedule_group(),
+        schedule_name_prefix()
+    ));
+    let scheduler_statements: Vec<Value> = function_statements(&t)
+        .into_iter()
+        .filter(|s| actions(s).iter().any(|a| a.starts_with("scheduler:")))
+        .collect();
+    assert!(!scheduler_statements.is_empty());
+    for s in scheduler_statements {
+        assert_eq!(s["Resource"], expected, "{s:?}");
+    }
+}
+
+#[test]
+fn reserved_concurrency_is_optional_and_left_out_when_empty() {
+    let t = template();
+    let p = &t["Parameters"]["ReservedConcurrency"];
+    assert_eq!(
+        p["Type"].as_str(),
+        Some("String"),
+        "a Number cannot be empty"
+    );
+    assert_eq!(p["Default"].as_str(), Some(""), "unreserved by default");
+    let pattern = p["AllowedPattern"].as_str().expect("a pattern");
+    assert!(pattern.starts_with("^$|"), "empty is allowed: {pattern}");
+    assert_eq!(
+        t["Conditions"]["HasReservedConcurrency"],
+        yaml("!Not [!Equals [!Ref ReservedConcurrency, '']]")
+    );
+    assert_eq!(
+        function_properties(&t)["ReservedConcurrentExecutions"],
+        yaml("!If [HasReservedConcurrency, !Ref ReservedConcurrency, !Ref AWS::NoValue]")
+    );
+}
+
+#[test]
+fn the_work_queue_feeds_the_function_one_message_at_a_time_and_dead_letters_into_the_failed_events_queue(
+) {
+    let t = template();
+    let queue = resource(&t, "WorkQueue", "AWS::SQS::Queue");
+    let q = &queue["Properties"];
+    assert_eq!(
+        q["RedrivePolicy"]["deadLetterTargetArn"],
+        yaml("!GetAtt FailedEventsQueue.Arn")
+    );
+    assert!(q["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap_or(0) >= 1);
+    // Lambda refuses an SQS event source whose visibility timeout is shorter than the function's timeout.
+    let timeout = function_properties(&t)["Timeout"]
+        .as_u64()
+        .expect("Timeout");
+    let visibility = q["VisibilityTimeout"].as_u64().expect("VisibilityTimeout");
+    assert!(
+        visibility >= timeout,
+        "visibility {visibility} s < function timeout {timeout} s"
+    );
+    assert_eq!(q["SqsManagedSseEnabled"].as_bool(), Some(true));
+    // The dead-letter queue must keep messages longer than the work queue (a dead letter keeps its first
+    // enqueue time).
+    let retention = |r: &Value| {
+        r["Properties"]["MessageRetentionPeriod"]
+            .as_u64()
+            .unwrap_or(345_600)
+    };
+    assert!(retention(queue) < retention(&t["Resources"]["FailedEventsQueue"]));
+
+    let events = function_properties(&t)["Events"]
+        .as_mapping()
+        .expect("Events");
+    let sqs: Vec<&Value> = events
+        .values()
+        .filter(|e| e["Type"].as_str() == Some("SQS"))
+        .collect();
+    assert_eq!(sqs.len(), 1, "one SQS event source");
+    let e = &sqs[0]["Properties"];
+    assert_eq!(e["Queue"], yaml("!GetAtt WorkQueue.Arn"));
+    assert_eq!(e["BatchSize"].as_u64(), Some(1));
+    assert_eq!(
+        e["FunctionResponseTypes"],
+        yaml("[ReportBatchItemFailures]")
+    );
+
+    assert_eq!(
+        function_properties(&t)["Environment"]["Variables"]["EC2OPS_WORK_QUEUE_URL"],
+        yaml("!Ref WorkQueue")
+    );
+    // The function sends to the work queue and to nothing else.
+    for s in function_statements(&t) {
+        if actions(&s).iter().any(|a| a.starts_with("sqs:")) {
+            assert_eq!(actions(&s), ["sqs:SendMessage"], "{s:?}");
+            assert_eq!(s["Resource"], yaml("!GetAtt WorkQueue.Arn"), "{s:?}");
+        }
+    }
 }
