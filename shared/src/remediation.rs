@@ -103,8 +103,10 @@ pub enum Hold {
     /// peers (cluster placement), and EFA workloads are restarted as a whole, not one node.
     Efa,
     /// Simplified automatic recovery is on and the type supports it, for a system-check failure: AWS is already
-    /// recovering the instance, and a stop/start of ec2ops's own would race it. If the check is still impaired once
-    /// AWS has had its go, the scheduled sweep finds the instance again and the incident is decided afresh.
+    /// recovering the instance, and a stop/start of ec2ops's own would race it. AWS Health reports the outcome (a
+    /// failed recovery is its own P0/P1 incident, advice only); a check that fails again after the recovery has a
+    /// new impaired-since time, so the scheduled sweep raises it as a new incident, decided afresh. An impairment
+    /// that never ends keeps its incident key, and the sweep's later runs are duplicates of it.
     AutoRecovery,
 }
 

@@ -1229,8 +1229,8 @@ fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
         ),
         Hold::AutoRecovery => l!(
             lang,
-            "AWS simplified automatic recovery가 켜져 있음: AWS가 먼저 복구하도록 대기 (계속 impaired이면 sweep이 다시 보고)",
-            "AWS simplified automatic recovery is on: let it recover first (if the check stays impaired, the sweep reports it again)"
+            "AWS simplified automatic recovery가 켜져 있음: AWS가 먼저 복구하도록 대기 (결과는 AWS Health로 통보, 복구 후 다시 실패하면 sweep이 새 incident로 보고)",
+            "AWS simplified automatic recovery is on: let it recover first (AWS Health reports the outcome; a check that fails again after the recovery is a new incident for the sweep)"
         ),
     };
     Line::from(l!(lang, "    · 보류: {}", "    · held: {}", text))
