@@ -939,6 +939,25 @@ mod tests {
     }
 
     #[test]
+    fn an_anomaly_band_on_a_status_metric_is_not_corroborated() {
+        let mut v = event("status-instance.json");
+        let metrics = &mut v["detail"]["configuration"]["metrics"];
+        metrics[0]["id"] = json!("m1");
+        metrics.as_array_mut().unwrap().push(
+            json!({"id": "ad1", "expression": "ANOMALY_DETECTION_BAND(m1, 2)", "returnData": true}),
+        );
+        let c = parsed(&v);
+        assert_eq!(c.comparison, Some(Comparison::OutsideBand));
+        assert_eq!(
+            holds(decide_on(&c, &inst(opted()), RemediationMode::Auto)),
+            vec![not_corroborated(Uncorroborated::Comparison {
+                comparison: Some(Comparison::OutsideBand),
+                threshold: Some(0.0)
+            })]
+        );
+    }
+
+    #[test]
     fn a_status_alarm_in_another_namespace_is_not_corroborated() {
         let mut v = event("status-instance.json");
         v["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["namespace"] =

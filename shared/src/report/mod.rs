@@ -16,7 +16,7 @@ use crate::analyze::{
 use crate::analyze::{CheckNow, HealthKind, StopCause};
 use crate::config::Language;
 use crate::facts::{Facts, InstanceFacts, InstanceLookup, Role, Series, Source};
-use crate::model::{AlarmChange, AlarmKind, AlarmState, InputKind};
+use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison, InputKind};
 use crate::pricing::{self, HOURS_PER_MONTH};
 use text::{bytes, hhmm, shell_quote, sparkline, unit_of, usd, value, when, Line, Unit};
 
@@ -1283,7 +1283,7 @@ fn not_corroborated_line(why: &Uncorroborated, lang: Language) -> Line {
             .u(metric)
             .t(l!(
                 lang,
-                "이며 {}가 아님: 자동 조치는 해당 검사 알람 또는 sweep(DescribeInstanceStatus)으로만",
+                "이며 {}이(가) 아님: 자동 조치는 해당 검사 알람 또는 sweep(DescribeInstanceStatus)으로만",
                 ", not {}: only an alarm on that check, or the sweep (DescribeInstanceStatus), acts",
                 check
             )),
@@ -1325,11 +1325,16 @@ fn not_corroborated_line(why: &Uncorroborated, lang: Language) -> Line {
             comparison,
             threshold,
         } => {
-            let rule = format!(
-                "{} {}",
-                comparison.map(|c| c.symbol()).unwrap_or("?"),
-                threshold.map(text::number).unwrap_or_else(|| "?".into())
-            );
+            let rule = match (comparison, threshold) {
+                (Some(Comparison::OutsideBand), _) => {
+                    l!(lang, "(anomaly band 밖)", "(outside an anomaly band)")
+                }
+                (c, t) => format!(
+                    "{} {}",
+                    c.map(|c| c.symbol()).unwrap_or("?"),
+                    t.map(text::number).unwrap_or_else(|| "?".into())
+                ),
+            };
             head.t(l!(
                 lang,
                 "알람 조건 {}은(는) \"검사 실패\"를 뜻하지 않음 (> 0 또는 >= 1이어야 함)",
