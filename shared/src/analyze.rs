@@ -76,8 +76,12 @@ pub enum Detail {
         az: String,
         impaired: usize,
     },
+    /// A status check failed, as the alarm, DescribeInstanceStatus or the window tells; `now` is whether
+    /// DescribeInstanceStatus confirms it (an alarm alone is what the alarm says, not proof: the envelope acts only
+    /// on a confirmed check).
     StatusCheck {
         combined_metric: bool,
+        now: CheckNow,
     },
     CpuCredits {
         balance: f64,
@@ -99,6 +103,18 @@ pub enum Detail {
         net_at: DateTime<Utc>,
         cpu_at: DateTime<Utc>,
     },
+}
+
+/// What DescribeInstanceStatus says now about the check a status finding names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum CheckNow {
+    /// Impaired: the finding is confirmed.
+    Impaired,
+    /// Not impaired: `state` as DescribeInstanceStatus reports it (`ok`, `initializing`, …), `None` when it does
+    /// not report the check (e.g. the instance is not running).
+    NotImpaired { state: Option<String> },
+    /// DescribeInstanceStatus was unavailable.
+    Unknown,
 }
 
 /// What an AWS Health event means for the instance.
@@ -483,13 +499,25 @@ fn status_checks(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
             Role::StatusEbs,
         ),
     ];
+    let now = |current: Option<&str>| match (status, current) {
+        (None, _) => CheckNow::Unknown,
+        (Some(_), Some("impaired")) => CheckNow::Impaired,
+        (Some(_), state) => CheckNow::NotImpaired {
+            state: state.map(str::to_string),
+        },
+    };
     for (rule, metric, current, role) in checks {
         let mut evidence = Vec::new();
         if in_alarm && alarm_metric == Some(metric) {
             let values = change.evaluated_values();
             let failed = values.iter().filter(|(_, v)| *v >= 1.0).count();
+            // A metric of that name elsewhere is somebody's own, not EC2's check: say so.
+            let namespace = match change.primary_metric().map(|m| m.namespace.as_str()) {
+                Some("AWS/EC2") | None => String::new(),
+                Some(ns) => format!(" (namespace {ns}, not AWS/EC2)"),
+            };
             evidence.push(format!(
-                "alarm {metric}: {failed}/{} evaluated datapoints = 1",
+                "alarm {metric}{namespace}: {failed}/{} evaluated datapoints = 1",
                 values.len()
             ));
         }
@@ -502,11 +530,18 @@ fn status_checks(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
         {
             evidence.push(format!("{} {metric} = {v}", hhmm(at)));
         }
+        if !evidence.is_empty() && status.is_some() && current != Some("impaired") {
+            evidence.push(format!(
+                "DescribeInstanceStatus: {metric} check {} now (not impaired)",
+                current.unwrap_or("not reported")
+            ));
+        }
         if !evidence.is_empty() {
             out.push(Finding {
                 rule,
                 detail: Detail::StatusCheck {
                     combined_metric: false,
+                    now: now(current),
                 },
                 evidence,
             });
@@ -523,10 +558,12 @@ fn status_checks(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
             )
         })
     {
+        // Reached only when DescribeInstanceStatus shows no check impaired, or was unavailable.
         out.push(Finding {
             rule: RuleId::InstCheck,
             detail: Detail::StatusCheck {
                 combined_metric: true,
+                now: now(status.and_then(|s| s.instance.as_deref())),
             },
             evidence: vec![
                 "alarm StatusCheckFailed (combined) = 1; the failing check is not identified"

@@ -66,6 +66,16 @@ pub struct InstanceFacts {
     /// `StateReason.Message` / `StateTransitionReason`, as EC2 words it.
     #[serde(default)]
     pub state_reason: Option<String>,
+    /// `Placement.Tenancy`: `default`, `dedicated` or `host` (a Dedicated Host).
+    #[serde(default)]
+    pub tenancy: Option<String>,
+    /// An attached network interface is an Elastic Fabric Adapter (`InterfaceType` `efa`).
+    #[serde(default)]
+    pub efa: bool,
+    /// Stop protection (`DisableApiStop`), from DescribeInstanceAttribute: a call of its own, so it can be missing
+    /// while the rest of the instance is known.
+    #[serde(default)]
+    pub disable_api_stop: Source<bool>,
 }
 
 impl InstanceFacts {
@@ -89,6 +99,16 @@ impl InstanceFacts {
 
     pub fn is_running(&self) -> bool {
         self.state == "running"
+    }
+
+    pub fn is_spot(&self) -> bool {
+        self.lifecycle.as_deref() == Some("spot")
+    }
+
+    /// Whether the opt-in tag is set exactly as the IAM policy's `StringEquals` condition reads it: the value `true`,
+    /// nothing else (`True` or ` true ` would pass a lenient check here and then fail in IAM, counted against the caps).
+    pub fn opted_in(&self, tag: &str) -> bool {
+        self.tags.get(tag).is_some_and(|v| v == "true")
     }
 }
 

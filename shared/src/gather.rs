@@ -1,5 +1,6 @@
 //! Gather the facts of an incident concurrently, each source under its own deadline. Two rounds: everything that
-//! needs only the instance id, then what needs DescribeInstances' answer (instance type, security groups).
+//! needs only the instance id (stop protection among it), then what needs DescribeInstances' answer (instance
+//! type, security groups).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -420,9 +421,10 @@ pub async fn gather_gated(
     };
 
     // Round one: everything that needs only the instance id.
-    let (instance, status, volumes, agent, history, go) = tokio::join!(
+    let (mut instance, status, stop_protection, volumes, agent, history, go) = tokio::join!(
         deadline(limit, readers.ec2.instance(id)),
         deadline(limit, readers.ec2.instance_status(id)),
+        deadline(limit, readers.ec2.stop_protection(id)),
         deadline(limit, readers.ec2.volumes(id)),
         deadline(limit, readers.metrics.agent_metrics(id)),
         history,
@@ -430,6 +432,10 @@ pub async fn gather_gated(
     );
     if !go {
         return None;
+    }
+    // Stop protection belongs to the instance's facts; DescribeInstances just does not carry it.
+    if let Source::Available(InstanceLookup::Found(i)) = &mut instance {
+        i.disable_api_stop = stop_protection;
     }
     // Without the agent list, memory is still asked for with the InstanceId dimension alone (the agent's default).
     let agent = agent.get().cloned().unwrap_or_default();

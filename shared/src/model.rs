@@ -245,8 +245,32 @@ impl AlarmChange {
         }
     }
 
+    /// The instance the report is about: the first one the alarm names. A metric-math alarm can name several (e.g.
+    /// `MAX([m1, m2])` over two instances' checks), and then the first is not more at fault than the others: an
+    /// automatic action needs [`AlarmChange::single_instance`] instead.
     pub fn primary_instance(&self) -> Option<&str> {
         self.instance_ids.first().map(String::as_str)
+    }
+
+    /// The one instance an automatic action may target: the incident names exactly one instance, and every metric
+    /// of the alarm (each member of a metric-math expression) carries that same `InstanceId`.
+    pub fn single_instance(&self) -> Result<&str, NotSingle> {
+        let id = match self.instance_ids.as_slice() {
+            [] => return Err(NotSingle::NoInstance),
+            [id] => id.as_str(),
+            several => return Err(NotSingle::Several(several.to_vec())),
+        };
+        match self
+            .metrics
+            .iter()
+            .find(|m| m.dimensions.get("InstanceId").map(String::as_str) != Some(id))
+        {
+            Some(m) => Err(NotSingle::Member {
+                id: m.id.clone(),
+                metric: m.name.clone(),
+            }),
+            None => Ok(id),
+        }
     }
 
     /// The static threshold, when the alarm has one.
@@ -279,6 +303,17 @@ impl AlarmChange {
             _ => self.primary_metric().map(|m| m.name.as_str()),
         }
     }
+}
+
+/// Why an incident has no single instance to act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum NotSingle {
+    /// No metric names an instance.
+    NoInstance,
+    /// The alarm covers several instances (in order of appearance).
+    Several(Vec<String>),
+    /// A metric of the alarm (a member of its expression) is not on the instance: no `InstanceId`, or another one.
+    Member { id: String, metric: String },
 }
 
 /// Whether an id has the shape of an EC2 instance id.

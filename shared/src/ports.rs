@@ -87,6 +87,15 @@ pub trait InstanceReader: Send + Sync {
     async fn instance_type(&self, instance_type: &str) -> Result<TypeFacts, AwsError>;
     async fn security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroupFacts>, AwsError>;
     async fn volumes(&self, instance_id: &str) -> Result<Vec<VolumeFacts>, AwsError>;
+    /// Whether stop protection is on (DescribeInstanceAttribute `disableApiStop`). A reader that cannot tell
+    /// answers with an error, so a stop/start is held as unverifiable (fail closed) rather than attempted.
+    async fn stop_protection(&self, _instance_id: &str) -> Result<bool, AwsError> {
+        Err(AwsError::new(
+            "ec2",
+            "DescribeInstanceAttribute",
+            "this reader does not read stop protection",
+        ))
+    }
     /// Running instances with at least one impaired status check (the sweep).
     async fn impaired_instances(&self) -> Result<Vec<Impaired>, AwsError>;
 }
@@ -157,6 +166,9 @@ impl InstanceReader for Offline {
     }
     async fn volumes(&self, _: &str) -> Result<Vec<VolumeFacts>, AwsError> {
         offline("ec2", "DescribeVolumes")
+    }
+    async fn stop_protection(&self, _: &str) -> Result<bool, AwsError> {
+        offline("ec2", "DescribeInstanceAttribute")
     }
     async fn impaired_instances(&self) -> Result<Vec<Impaired>, AwsError> {
         offline("ec2", "DescribeInstanceStatus")

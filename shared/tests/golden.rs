@@ -165,6 +165,27 @@ fn every_sample_event_has_golden_reports_in_both_languages_and_formats() {
     }
 }
 
+/// prod-db-1 with AWS's own recovery turned off: nothing holds the stop/start, so the default dry-run mode rehearses
+/// it (with recovery on, as in `status-system`, ec2ops lets AWS recover first).
+#[test]
+fn a_system_check_failure_without_aws_recovery_is_rehearsed_in_dry_run() {
+    let change = support::load("status-system.json");
+    let mut facts = support::prod_db(
+        ec2ops::facts::Role::StatusSystem,
+        "2025-10-11T22:13:00.000+0000",
+    );
+    if let Source::Available(ec2ops::facts::InstanceLookup::Found(i)) = &mut facts.instance {
+        i.auto_recovery = Some("disabled".into());
+    }
+    for (lang, l) in [(Language::Ko, "ko"), (Language::En, "en")] {
+        let (report, message) = golden(&change, &facts, &settings(lang));
+        insta::assert_snapshot!(
+            format!("status-system.recovery-off.{l}.email"),
+            format!("Subject: {}\n\n{}", message.subject, render::email(&report))
+        );
+    }
+}
+
 #[test]
 fn no_section_reads_the_same_for_a_dev_cpu_spike_and_a_prod_system_check_failure() {
     let spike = support::load("cpu-spike.json");

@@ -139,3 +139,151 @@ fn subject_of_an_instance_without_an_ascii_name_falls_back_to_the_id() {
     let (_, _, msg) = compose(&change, &facts, &en());
     assert_eq!(msg.subject, "[P2] CPU spike i-0ae3d067021f08710");
 }
+
+/// Every hold ec2ops can give, one line each in both languages, under the 🔧 section.
+#[test]
+fn every_hold_reads_as_one_line_in_both_languages() {
+    use ec2ops::analyze::assess;
+    use ec2ops::model::Comparison;
+    use ec2ops::pipeline::render_report;
+    use ec2ops::remediation::{ActionKind, ActionOutcome, Fact, Hold, Uncorroborated};
+
+    let not = |why| Hold::NotCorroborated { why };
+    let holds = vec![
+        not(Uncorroborated::NotCheckAlarm {
+            metric: Some("CPUUtilization".into()),
+            check: "StatusCheckFailed_System".into(),
+        }),
+        not(Uncorroborated::NotCheckAlarm {
+            metric: None,
+            check: "StatusCheckFailed_System".into(),
+        }),
+        not(Uncorroborated::Namespace {
+            metric: "StatusCheckFailed_System".into(),
+            namespace: "Custom/Health".into(),
+        }),
+        not(Uncorroborated::SeveralInstances {
+            ids: vec!["i-0c2d4e6f8a0b1c3d5".into(), "i-0aaaaaaaaaaaaaaaa".into()],
+        }),
+        not(Uncorroborated::Member {
+            id: "m2".into(),
+            metric: "CPUUtilization".into(),
+        }),
+        not(Uncorroborated::Comparison {
+            comparison: Some(Comparison::Less),
+            threshold: Some(1.0),
+        }),
+        not(Uncorroborated::NoFailedDatapoint { evaluated: 3 }),
+        not(Uncorroborated::NotImpaired {
+            check: "StatusCheckFailed_System".into(),
+            state: Some("ok".into()),
+        }),
+        Hold::CannotVerify {
+            fact: Fact::InstanceStatus,
+            why: "timed out after 4000 ms".into(),
+        },
+        Hold::CannotVerify {
+            fact: Fact::InstanceType,
+            why: "throttled".into(),
+        },
+        Hold::CannotVerify {
+            fact: Fact::StopProtection,
+            why: "UnauthorizedOperation".into(),
+        },
+        Hold::CannotVerify {
+            fact: Fact::Tenancy,
+            why: "DescribeInstances did not return Placement.Tenancy".into(),
+        },
+        Hold::CannotVerify {
+            fact: Fact::AutoRecovery,
+            why: "DescribeInstances did not return MaintenanceOptions.AutoRecovery".into(),
+        },
+        Hold::OptInNotExact {
+            tag: "ec2ops:auto-remediate".into(),
+            value: " TRUE ".into(),
+        },
+        Hold::Spot,
+        Hold::StopProtection,
+        Hold::DedicatedHost,
+        Hold::Efa,
+        Hold::AutoRecovery,
+    ];
+    let change = support::load("status-system.json");
+    let facts = support::prod_db(
+        ec2ops::facts::Role::StatusSystem,
+        "2025-10-11T22:13:00.000+0000",
+    );
+    let a = assess(&change, &facts);
+    let action = ActionOutcome::Held {
+        action: ActionKind::StopStart,
+        holds: holds.clone(),
+    };
+    let expected_en = [
+        "not corroborated — the alarm is on CPUUtilization, not StatusCheckFailed_System",
+        "not corroborated — the incident is not an alarm on StatusCheckFailed_System",
+        "is in namespace Custom/Health, not AWS/EC2",
+        "the alarm covers 2 instances (i-0c2d4e6f8a0b1c3d5, i-0aaaaaaaaaaaaaaaa): no single instance to act on",
+        "the expression's metric m2 (CPUUtilization) is not this instance's status check",
+        "the alarm's condition < 1 does not mean \"check failed\"",
+        "none of the 3 evaluated datapoints is a failure",
+        "DescribeInstanceStatus shows StatusCheckFailed_System ok now, not impaired",
+        "cannot verify the status checks and scheduled events (DescribeInstanceStatus) — unknown means no action: timed out after 4000 ms",
+        "cannot verify the type's instance storage and automatic-recovery support (DescribeInstanceTypes)",
+        "cannot verify stop protection (DescribeInstanceAttribute disableApiStop)",
+        "cannot verify the tenancy (Placement.Tenancy)",
+        "cannot verify the simplified automatic recovery setting (MaintenanceOptions.AutoRecovery)",
+        "the opt-in tag ec2ops:auto-remediate=\" TRUE \" is not exactly true",
+        "held: a Spot instance",
+        "held: stop protection (DisableApiStop) is on",
+        "held: runs on a Dedicated Host",
+        "held: an Elastic Fabric Adapter is attached",
+        "held: AWS simplified automatic recovery is on: let it recover first",
+    ];
+    assert_eq!(expected_en.len(), holds.len());
+    for lang in [Language::Ko, Language::En] {
+        let settings = Settings {
+            language: lang,
+            ..Settings::default()
+        };
+        let (report, _) = render_report(&change, &facts, &a, &action, &settings);
+        let actions = report.sections.iter().find(|s| s.emoji == "🔧").unwrap();
+        let lines: Vec<String> = actions.lines.iter().map(|l| l.plain()).collect();
+        let held: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.starts_with("    · 보류: ") || l.starts_with("    · held: "))
+            .collect();
+        assert_eq!(held.len(), holds.len(), "{lines:#?}");
+        if lang == Language::En {
+            for (line, want) in held.iter().zip(expected_en) {
+                assert!(line.contains(want), "{line:?} should say {want:?}");
+            }
+        } else {
+            assert!(held.iter().all(|l| !l.contains("held")), "{held:#?}");
+        }
+    }
+}
+
+/// A status alarm the instance's status does not confirm: the finding says so, and the 🔧 section says why nothing
+/// was done.
+#[test]
+fn an_unconfirmed_status_alarm_says_so_in_the_finding_and_the_hold() {
+    let change = support::load("status-system.json");
+    let mut facts = support::prod_db(
+        ec2ops::facts::Role::StatusSystem,
+        "2025-10-11T22:13:00.000+0000",
+    );
+    if let Source::Available(s) = &mut facts.status {
+        s.system = Some("ok".into());
+    }
+    let (_, report, _) = compose(&change, &facts, &en());
+    let email = render::email(&report);
+    assert!(
+        email.contains("[SYS-CHECK] system status check failed: a problem on the AWS host (hardware, network, power) → recover (stop/start onto a new host) — not confirmed by DescribeInstanceStatus (not impaired now)"),
+        "{email}"
+    );
+    assert!(email
+        .contains("DescribeInstanceStatus: StatusCheckFailed_System check ok now (not impaired)"));
+    assert!(email.contains(
+        "held: not corroborated — DescribeInstanceStatus shows StatusCheckFailed_System ok now, not impaired"
+    ));
+}

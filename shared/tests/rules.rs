@@ -2,7 +2,7 @@
 
 mod support;
 
-use ec2ops::analyze::{assess, Detail, Environment, Priority, Reason, RuleId};
+use ec2ops::analyze::{assess, CheckNow, Detail, Environment, Priority, Reason, RuleId};
 use ec2ops::facts::{Facts, InstanceLookup, Role, Source};
 use support::*;
 
@@ -125,6 +125,51 @@ fn status_check_alarm_alone_still_finds_the_check_when_everything_else_is_unavai
     let a = assess(&load("status-instance.json"), &offline());
     assert_eq!(rules(&a), ["INST-CHECK"]);
     assert_eq!(a.priority, Priority::P0);
+}
+
+#[test]
+fn a_status_finding_says_whether_describe_instance_status_confirms_it() {
+    let now = |a: &ec2ops::analyze::Assessment| match &a.findings[0].detail {
+        Detail::StatusCheck { now, .. } => now.clone(),
+        d => panic!("{d:?}"),
+    };
+    let change = load("status-instance.json");
+    assert_eq!(
+        now(&assess(&change, &status_instance())),
+        CheckNow::Impaired
+    );
+    // The alarm alone is what the alarm says: kept as a finding, marked unconfirmed.
+    assert_eq!(now(&assess(&change, &offline())), CheckNow::Unknown);
+    let mut healthy = status_instance();
+    if let Source::Available(s) = &mut healthy.status {
+        s.instance = Some("ok".into());
+    }
+    let a = assess(&change, &healthy);
+    assert_eq!(rules(&a), ["INST-CHECK"]);
+    assert_eq!(
+        now(&a),
+        CheckNow::NotImpaired {
+            state: Some("ok".into())
+        }
+    );
+    assert!(a.findings[0].evidence.contains(
+        &"DescribeInstanceStatus: StatusCheckFailed_Instance check ok now (not impaired)"
+            .to_string()
+    ));
+}
+
+#[test]
+fn a_status_alarm_on_a_custom_namespace_names_it_in_the_evidence() {
+    let mut change = load("status-instance.json");
+    change.metrics[0].namespace = "Custom/Health".into();
+    let a = assess(&change, &offline());
+    assert!(
+        a.findings[0].evidence[0].starts_with(
+            "alarm StatusCheckFailed_Instance (namespace Custom/Health, not AWS/EC2): 3/3"
+        ),
+        "{:?}",
+        a.findings[0].evidence
+    );
 }
 
 #[test]

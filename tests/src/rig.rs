@@ -4,7 +4,8 @@
 //!   produce (InsufficientInstanceCapacity from StartInstances, an instance hanging in `stopping`, DescribeInstances
 //!   failing during the wait). Those answers are the only in-memory ones; every other call goes to the emulator.
 //! - [`Status`]: the real EC2 reader, except that DescribeInstanceStatus reports the checks the test marks impaired
-//!   (the emulator's checks are always `ok`).
+//!   (the emulator's checks are always `ok`), and that the facts the emulator leaves out of DescribeInstances
+//!   (tenancy, the auto-recovery setting) are filled as `default` and `disabled`.
 //! - [`Trip`]: a crash at a named step. The wrapped ports stop at the armed step and never return; the test drops the
 //!   pipeline's future there, as a Lambda timeout or a killed process would.
 
@@ -237,7 +238,17 @@ impl InstanceReader for Status {
         if let Some(t) = &self.trip {
             t.at("gather").await;
         }
-        self.inner.instance(id).await
+        let mut found = self.inner.instance(id).await?;
+        // The emulator leaves out Placement.Tenancy and MaintenanceOptions.AutoRecovery: fill them as a default
+        // tenancy instance whose operators turned AWS's own recovery off (so that ec2ops recovers it).
+        if let InstanceLookup::Found(i) = &mut found {
+            i.tenancy.get_or_insert_with(|| "default".into());
+            i.auto_recovery.get_or_insert_with(|| "disabled".into());
+        }
+        Ok(found)
+    }
+    async fn stop_protection(&self, id: &str) -> Result<bool, AwsError> {
+        self.inner.stop_protection(id).await
     }
     async fn instance_status(&self, id: &str) -> Result<StatusFacts, AwsError> {
         let mut s = self.inner.instance_status(id).await?;

@@ -1,14 +1,14 @@
-//! EC2 read adapter: DescribeInstances, DescribeInstanceStatus, DescribeInstanceTypes, DescribeSecurityGroups,
-//! DescribeVolumes.
+//! EC2 read adapter: DescribeInstances, DescribeInstanceStatus, DescribeInstanceAttribute (stop protection),
+//! DescribeInstanceTypes, DescribeSecurityGroups, DescribeVolumes.
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{Filter, Instance, InstanceType, IpPermission};
+use aws_sdk_ec2::types::{Filter, Instance, InstanceAttributeName, InstanceType, IpPermission};
 use aws_sdk_ec2::Client;
 
 use super::{aws_error, to_chrono};
 use crate::facts::{
-    InstanceFacts, InstanceLookup, OpenRule, ScheduledEvent, SecurityGroupFacts, StatusFacts,
-    TypeFacts, VolumeFacts,
+    InstanceFacts, InstanceLookup, OpenRule, ScheduledEvent, SecurityGroupFacts, Source,
+    StatusFacts, TypeFacts, VolumeFacts,
 };
 use crate::ports::{AwsError, CallResult, Impaired, InstanceReader, Remediator};
 
@@ -83,6 +83,16 @@ fn instance_facts(i: &Instance) -> InstanceFacts {
             .or(i.state_transition_reason())
             .filter(|m| !m.is_empty())
             .map(str::to_string),
+        tenancy: i
+            .placement()
+            .and_then(|p| p.tenancy())
+            .map(|t| t.as_str().to_string()),
+        efa: i
+            .network_interfaces()
+            .iter()
+            .any(|n| n.interface_type() == Some("efa")),
+        // DescribeInstances does not carry it: the gather step asks DescribeInstanceAttribute.
+        disable_api_stop: Source::Unavailable("not read yet".into()),
     }
 }
 
@@ -174,6 +184,27 @@ impl InstanceReader for Ec2Reader {
                 })
                 .collect(),
         })
+    }
+
+    async fn stop_protection(&self, id: &str) -> Result<bool, AwsError> {
+        let out = self
+            .client
+            .describe_instance_attribute()
+            .instance_id(id)
+            .attribute(InstanceAttributeName::DisableApiStop)
+            .send()
+            .await
+            .map_err(|e| aws_error("ec2", "DescribeInstanceAttribute", e))?;
+        // An answer without the attribute is not a "no": the caller must not assume stop protection is off.
+        out.disable_api_stop()
+            .and_then(|v| v.value())
+            .ok_or_else(|| {
+                AwsError::new(
+                    "ec2",
+                    "DescribeInstanceAttribute",
+                    "the answer has no disableApiStop value",
+                )
+            })
     }
 
     async fn instance_type(&self, instance_type: &str) -> Result<TypeFacts, AwsError> {

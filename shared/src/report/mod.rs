@@ -13,10 +13,10 @@ use chrono_tz::Tz;
 use crate::analyze::{
     Assessment, Detail, Environment, Finding, Pressure, Priority, Reason, RuleId,
 };
-use crate::analyze::{HealthKind, StopCause};
+use crate::analyze::{CheckNow, HealthKind, StopCause};
 use crate::config::Language;
 use crate::facts::{Facts, InstanceFacts, InstanceLookup, Role, Series, Source};
-use crate::model::{AlarmChange, AlarmKind, AlarmState, InputKind};
+use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison, InputKind};
 use crate::pricing::{self, HOURS_PER_MONTH};
 use text::{bytes, hhmm, shell_quote, sparkline, unit_of, usd, value, when, Line, Unit};
 
@@ -31,7 +31,7 @@ macro_rules! l {
 }
 
 pub use crate::remediation::ActionOutcome;
-use crate::remediation::{ActionKind, Hold};
+use crate::remediation::{ActionKind, Fact, Hold, Uncorroborated};
 
 /// Everything the report is computed from.
 pub struct ReportInput<'a> {
@@ -782,28 +782,24 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
             "the instance is {}: the alarm is moot (check the stop was intended)",
             s
         ),
-        Detail::StatusCheck { combined_metric } => match (f.rule, combined_metric) {
-            (_, true) => l!(
-                lang,
-                "Status check 실패 (결합 메트릭): 어느 검사인지 불명, instance check로 간주",
-                "status check failed (combined metric): which check is unknown; treated as the instance check"
-            ),
-            (RuleId::SysCheck, _) => l!(
-                lang,
-                "System status check 실패: AWS 호스트(하드웨어/네트워크/전원) 문제 → recover (stop/start로 새 호스트)",
-                "system status check failed: a problem on the AWS host (hardware, network, power) → recover (stop/start onto a new host)"
-            ),
-            (RuleId::InstCheck, _) => l!(
-                lang,
-                "Instance status check 실패: OS 수준 문제(메모리 고갈, 파일시스템 손상, 커널, 네트워크 설정) → reboot",
-                "instance status check failed: an OS-level problem (memory exhaustion, file system corruption, kernel, network config) → reboot"
-            ),
-            _ => l!(
-                lang,
-                "Attached EBS status check 실패: EBS 경로 문제 → reboot 금지, 대기 또는 stop/start, 볼륨 교체",
-                "attached EBS status check failed: an EBS path problem → do not reboot; wait, stop/start, or replace the volume"
-            ),
-        },
+        Detail::StatusCheck { combined_metric, now } => {
+            let conclusion = status_check_conclusion(f.rule, *combined_metric, lang);
+            match now {
+                CheckNow::Impaired => conclusion,
+                CheckNow::NotImpaired { .. } => l!(
+                    lang,
+                    "{} — DescribeInstanceStatus로 확인되지 않음 (현재 impaired 아님)",
+                    "{} — not confirmed by DescribeInstanceStatus (not impaired now)",
+                    conclusion
+                ),
+                CheckNow::Unknown => l!(
+                    lang,
+                    "{} — 확인되지 않음 (DescribeInstanceStatus 사용 불가)",
+                    "{} — not confirmed (DescribeInstanceStatus unavailable)",
+                    conclusion
+                ),
+            }
+        }
         Detail::CpuCredits { balance, baseline_percent } => match baseline_percent {
             Some(b) => l!(
                 lang,
@@ -848,6 +844,32 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
         ),
     };
     Line::new().t(format!("[{}] ", f.rule.code())).t(text)
+}
+
+/// What a status-check finding concludes, before DescribeInstanceStatus's word on it.
+fn status_check_conclusion(rule: RuleId, combined_metric: bool, lang: Language) -> String {
+    match (rule, combined_metric) {
+        (_, true) => l!(
+            lang,
+            "Status check 실패 (결합 메트릭): 어느 검사인지 불명, instance check로 간주",
+            "status check failed (combined metric): which check is unknown; treated as the instance check"
+        ),
+        (RuleId::SysCheck, _) => l!(
+            lang,
+            "System status check 실패: AWS 호스트(하드웨어/네트워크/전원) 문제 → recover (stop/start로 새 호스트)",
+            "system status check failed: a problem on the AWS host (hardware, network, power) → recover (stop/start onto a new host)"
+        ),
+        (RuleId::InstCheck, _) => l!(
+            lang,
+            "Instance status check 실패: OS 수준 문제(메모리 고갈, 파일시스템 손상, 커널, 네트워크 설정) → reboot",
+            "instance status check failed: an OS-level problem (memory exhaustion, file system corruption, kernel, network config) → reboot"
+        ),
+        _ => l!(
+            lang,
+            "Attached EBS status check 실패: EBS 경로 문제 → reboot 금지, 대기 또는 stop/start, 볼륨 교체",
+            "attached EBS status check failed: an EBS path problem → do not reboot; wait, stop/start, or replace the volume"
+        ),
+    }
 }
 
 fn series_summary(role: Role, name: &str, s: &Series, lang: Language) -> Line {
@@ -1211,8 +1233,178 @@ fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
                 ))
                 .u(incident)
         }
+        Hold::OptInNotExact { tag, value } => {
+            return Line::new()
+                .t(l!(lang, "    · 보류: opt-in 태그 ", "    · held: the opt-in tag "))
+                .u(format!("{tag}={value:?}"))
+                .t(l!(
+                    lang,
+                    "의 값이 정확히 true가 아님 (IAM StringEquals는 대소문자·공백까지 비교해 거부함)",
+                    " is not exactly true (IAM's StringEquals compares case and spaces too, and would refuse)"
+                ))
+        }
+        Hold::NotCorroborated { why } => return not_corroborated_line(why, lang),
+        Hold::CannotVerify { fact, why } => l!(
+            lang,
+            "{} 확인 불가 — 모르면 조치 안 함: {}",
+            "cannot verify {} — unknown means no action: {}",
+            fact_name(*fact, lang),
+            why
+        ),
+        Hold::Spot => l!(
+            lang,
+            "Spot 인스턴스: stop 후 용량을 다시 얻지 못할 수 있음 (일회성 요청은 stop 불가)",
+            "a Spot instance: once stopped it may not get capacity back (a one-time request cannot be stopped at all)"
+        ),
+        Hold::StopProtection => l!(
+            lang,
+            "중지 보호(DisableApiStop) 켜짐: StopInstances가 거부되며, 중지하지 않기로 한 인스턴스",
+            "stop protection (DisableApiStop) is on: StopInstances would be refused, and someone meant it never to stop"
+        ),
+        Hold::DedicatedHost => l!(
+            lang,
+            "Dedicated Host(tenancy host)에서 실행 중: start가 호스트 affinity와 용량에 좌우됨",
+            "runs on a Dedicated Host (tenancy host): the start depends on host affinity and the host's capacity"
+        ),
+        Hold::Efa => l!(
+            lang,
+            "EFA(Elastic Fabric Adapter) 연결됨: stop/start 후 클러스터 배치를 되찾지 못할 수 있음",
+            "an Elastic Fabric Adapter is attached: after a stop/start it may not get its place in the cluster back"
+        ),
+        Hold::AutoRecovery => l!(
+            lang,
+            "AWS simplified automatic recovery가 켜져 있음: AWS가 먼저 복구하도록 대기 (결과는 AWS Health로 통보, 복구 후 다시 실패하면 sweep이 새 incident로 보고)",
+            "AWS simplified automatic recovery is on: let it recover first (AWS Health reports the outcome; a check that fails again after the recovery is a new incident for the sweep)"
+        ),
     };
     Line::from(l!(lang, "    · 보류: {}", "    · held: {}", text))
+}
+
+/// The fact a "cannot verify" hold names, with the call that tells it.
+fn fact_name(fact: Fact, lang: Language) -> String {
+    match fact {
+        Fact::InstanceStatus => l!(
+            lang,
+            "status check와 예정된 이벤트 (DescribeInstanceStatus)",
+            "the status checks and scheduled events (DescribeInstanceStatus)"
+        ),
+        Fact::InstanceType => l!(
+            lang,
+            "인스턴스 타입의 instance store 및 자동 복구 지원 여부 (DescribeInstanceTypes)",
+            "the type's instance storage and automatic-recovery support (DescribeInstanceTypes)"
+        ),
+        Fact::StopProtection => l!(
+            lang,
+            "중지 보호 (DescribeInstanceAttribute disableApiStop)",
+            "stop protection (DescribeInstanceAttribute disableApiStop)"
+        ),
+        Fact::Tenancy => l!(
+            lang,
+            "테넌시 (Placement.Tenancy)",
+            "the tenancy (Placement.Tenancy)"
+        ),
+        Fact::AutoRecovery => l!(
+            lang,
+            "simplified automatic recovery 설정 (MaintenanceOptions.AutoRecovery)",
+            "the simplified automatic recovery setting (MaintenanceOptions.AutoRecovery)"
+        ),
+    }
+}
+
+/// Why the incident does not prove the check failed (names from the alarm are the user's text).
+fn not_corroborated_line(why: &Uncorroborated, lang: Language) -> Line {
+    let head = Line::new().t(l!(
+        lang,
+        "    · 보류: 확증 없음 — ",
+        "    · held: not corroborated — "
+    ));
+    match why {
+        Uncorroborated::NotCheckAlarm {
+            metric: Some(metric),
+            check,
+        } => head
+            .t(l!(lang, "알람 메트릭이 ", "the alarm is on "))
+            .u(metric)
+            .t(l!(
+                lang,
+                "이며 {}이(가) 아님: 자동 조치는 해당 검사 알람 또는 sweep(DescribeInstanceStatus)으로만",
+                ", not {}: only an alarm on that check, or the sweep (DescribeInstanceStatus), acts",
+                check
+            )),
+        Uncorroborated::NotCheckAlarm {
+            metric: None,
+            check,
+        } => head.t(l!(
+            lang,
+            "{} 알람이 아님: 자동 조치는 해당 검사 알람 또는 sweep(DescribeInstanceStatus)으로만",
+            "the incident is not an alarm on {}: only an alarm on that check, or the sweep (DescribeInstanceStatus), acts",
+            check
+        )),
+        Uncorroborated::Namespace { metric, namespace } => head
+            .t(l!(lang, "메트릭 ", "the metric "))
+            .u(metric)
+            .t(l!(lang, "의 namespace가 ", " is in namespace "))
+            .u(namespace)
+            .t(l!(
+                lang,
+                " (AWS/EC2 아님: EC2 status check가 아님)",
+                ", not AWS/EC2: it is not EC2's status check"
+            )),
+        Uncorroborated::SeveralInstances { ids } => head.t(l!(
+            lang,
+            "알람이 인스턴스 {}대를 포함 ({}): 조치할 단일 인스턴스 없음",
+            "the alarm covers {} instances ({}): no single instance to act on",
+            ids.len(),
+            ids.join(", ")
+        )),
+        Uncorroborated::Member { id, metric } => head
+            .t(l!(lang, "수식의 메트릭 ", "the expression's metric "))
+            .u(format!("{id} ({metric})"))
+            .t(l!(
+                lang,
+                "이(가) 이 인스턴스의 status check가 아님",
+                " is not this instance's status check"
+            )),
+        Uncorroborated::Comparison {
+            comparison,
+            threshold,
+        } => {
+            let rule = match (comparison, threshold) {
+                (Some(Comparison::OutsideBand), _) => {
+                    l!(lang, "(anomaly band 밖)", "(outside an anomaly band)")
+                }
+                (c, t) => format!(
+                    "{} {}",
+                    c.map(|c| c.symbol()).unwrap_or("?"),
+                    t.map(text::number).unwrap_or_else(|| "?".into())
+                ),
+            };
+            head.t(l!(
+                lang,
+                "알람 조건 {}은(는) \"검사 실패\"를 뜻하지 않음 (> 0 또는 >= 1이어야 함)",
+                "the alarm's condition {} does not mean \"check failed\" (it takes > 0 or >= 1)",
+                rule
+            ))
+        }
+        Uncorroborated::NoFailedDatapoint { evaluated } => head.t(l!(
+            lang,
+            "평가된 datapoint {}개 중 실패(값 ≥ 1)가 없음",
+            "none of the {} evaluated datapoints is a failure (value ≥ 1)",
+            evaluated
+        )),
+        Uncorroborated::NotImpaired { check, state } => {
+            let state = state
+                .clone()
+                .unwrap_or_else(|| l!(lang, "보고 없음", "not reported"));
+            head.t(l!(
+                lang,
+                "DescribeInstanceStatus에서 {}이(가) 현재 {} (impaired 아님)",
+                "DescribeInstanceStatus shows {} {} now, not impaired",
+                check,
+                state
+            ))
+        }
+    }
 }
 
 fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
@@ -2288,10 +2480,7 @@ fn automation(cx: &Ctx<'_>) -> Section {
             "No instance facts: ASG and auto-recovery checks skipped"
         )));
     }
-    let opted_in = cx
-        .instance
-        .and_then(|i| i.tags.get(cx.opt_in_tag))
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let opted_in = cx.instance.is_some_and(|i| i.opted_in(cx.opt_in_tag));
     if (cx.a.has(RuleId::InstCheck) || cx.a.has(RuleId::SysCheck)) && !opted_in {
         if let Some(id) = cx.instance_id {
             lines.push(

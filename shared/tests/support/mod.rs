@@ -79,6 +79,9 @@ pub fn instance(i: &Instance<'_>) -> InstanceFacts {
         platform: Some("Linux/UNIX".into()),
         state_reason_code: None,
         state_reason: None,
+        tenancy: Some("default".into()),
+        efa: false,
+        disable_api_stop: Source::Available(false),
     }
 }
 
