@@ -310,7 +310,9 @@ fn parse_uptime(line: &str) -> Option<u64> {
         let unit = words.next().unwrap_or_default();
         if let Some((h, m)) = first.split_once(':') {
             let (h, m) = (h.parse::<u64>().ok()?, m.parse::<u64>().ok()?);
-            total = total.saturating_add(h * 3600 + m * 60);
+            // Saturating: the hours come from the instance (`up 99999999999999999:00`).
+            total =
+                total.saturating_add(h.saturating_mul(3600).saturating_add(m.saturating_mul(60)));
             any = true;
         } else if let Ok(n) = first.parse::<u64>() {
             let scale = match unit {
@@ -398,7 +400,11 @@ fn parse_meminfo(lines: &[&str]) -> Option<Memory> {
     let total = kib("MemTotal")?;
     let available = kib("MemAvailable");
     let free_like = match (kib("MemFree"), kib("Buffers"), kib("Cached")) {
-        (Some(f), b, c) => Some(f + b.unwrap_or(0) + c.unwrap_or(0)),
+        // Saturating: three counts from the instance, each up to u64::MAX.
+        (Some(f), b, c) => Some(
+            f.saturating_add(b.unwrap_or(0))
+                .saturating_add(c.unwrap_or(0)),
+        ),
         _ => available,
     };
     let swap_total = kib("SwapTotal");
@@ -439,15 +445,20 @@ fn parse_disk(lines: &[&str]) -> Vec<Filesystem> {
         .iter()
         .find(|l| l.starts_with("Filesystem"))
         .and_then(|h| h.split_whitespace().find_map(|w| w.strip_suffix("-blocks")))
+        // Checked: a header like `99999999999999999999K-blocks` is not a block size, so the default holds.
         .and_then(|unit| match unit.strip_suffix(['K', 'k']) {
-            Some(k) => k.parse::<u64>().ok().map(|k| k * 1024),
+            Some(k) => k.parse::<u64>().ok()?.checked_mul(1024),
             None => match unit.strip_suffix('M') {
-                Some(m) => m.parse::<u64>().ok().map(|m| m * 1024 * 1024),
+                Some(m) => m.parse::<u64>().ok()?.checked_mul(1024 * 1024),
                 None => unit.parse::<u64>().ok(),
             },
         })
         .unwrap_or(1024);
-    let mib = |blocks: u64| (u128::from(blocks) * u128::from(block_bytes) / (1024 * 1024)) as u64;
+    // In u128 the product cannot overflow; the quotient can still pass u64, so it saturates rather than wraps.
+    let mib = |blocks: u64| {
+        u64::try_from(u128::from(blocks) * u128::from(block_bytes) / (1024 * 1024))
+            .unwrap_or(u64::MAX)
+    };
     lines
         .iter()
         .filter(|l| !l.starts_with("Filesystem"))

@@ -137,14 +137,16 @@ pub fn plan_window_with(
     agent: &[AgentMetric],
     volumes: &[VolumeFacts],
 ) -> WindowRequest {
-    // End on the minute after the transition so the transition's own minute is inside the window.
-    let end = change
-        .state
-        .at
+    // End on the minute after the transition so the transition's own minute is inside the window. The transition
+    // time comes from the event: checked arithmetic, so a time at the edge of chrono's range (which the parser
+    // already refuses) gives a shorter window rather than a panic.
+    let at = change.state.at;
+    let end = at
         .duration_trunc(chrono::Duration::minutes(1))
-        .unwrap_or(change.state.at)
-        + chrono::Duration::minutes(1);
-    let start = end - window;
+        .unwrap_or(at)
+        .checked_add_signed(chrono::Duration::minutes(1))
+        .unwrap_or(at);
+    let start = end.checked_sub_signed(window).unwrap_or(end);
     let mut queries: Vec<MetricQuery> = Vec::new();
 
     match change.kind {
@@ -350,7 +352,12 @@ pub async fn gather(
 ) -> Facts {
     let limit = settings.source_timeout;
     let history_until = change.state.at.max(now);
-    let history_since = change.state.at - chrono::Duration::days(HISTORY_DAYS);
+    // Checked: the transition time comes from the event (see `plan_window_with`).
+    let history_since = change
+        .state
+        .at
+        .checked_sub_signed(chrono::Duration::days(HISTORY_DAYS))
+        .unwrap_or(change.state.at);
     let window = |agent: Vec<AgentMetric>, volumes: Vec<VolumeFacts>| async move {
         let request = plan_window_with(change, settings.metric_window, &agent, &volumes);
         if request.queries.is_empty() {

@@ -290,6 +290,30 @@ fn a_repeated_section_keeps_the_first_occurrence() {
 }
 
 #[test]
+fn counts_at_the_edge_of_u64_saturate_rather_than_overflow() {
+    // Found by review: the uptime clock (`h * 3600`), the /proc/meminfo sum (MemFree + Buffers + Cached) and df's
+    // block size (`K * 1024`) multiplied and added numbers read from the instance without a check.
+    let max = u64::MAX;
+    let d = parse(&format!(
+        "=== uptime ===\n 10:12:01 up {max}:59,  1 user,  load average: 0.00, 0.01, 0.05\n\
+         === memory ===\nMemTotal: {max} kB\nMemFree: {max} kB\nBuffers: {max} kB\nCached: {max} kB\n\
+         === disk ===\nFilesystem {max}K-blocks Used Available Capacity Mounted on\n\
+         /dev/x {max} {max} 1 100% /\n=== end ===\n"
+    ));
+    assert_eq!(d.uptime_secs, Some(max));
+    let memory = d.memory.expect("memory");
+    assert_eq!((memory.total_mib, memory.used_mib), (max / 1024, 0));
+    // An unreadable block size falls back to df's default of 1024 bytes.
+    let root = d.root_filesystem().expect("root");
+    assert_eq!(root.size_mib, max / 1024);
+
+    let d = parse(&format!(
+        "=== disk ===\nFilesystem {max}-blocks Used Available Capacity Mounted on\n/dev/x {max} 1 1 1% /\n"
+    ));
+    assert_eq!(d.root_filesystem().map(|f| f.size_mib), Some(max));
+}
+
+#[test]
 fn diagnostics_survive_a_json_round_trip() {
     let d = parse(&fixture("memory-exhausted-oom.txt"));
     let back: Diagnostics = serde_json::from_str(&json(&d)).expect("deserialize");
@@ -507,6 +531,10 @@ fn output_line() -> impl Strategy<Value = String> {
         "[0-9 .:/-]{0,40}",
         "!! unavailable: .{0,20}",
         "[ 0-9]{1,8} [a-z]{1,8} [0-9.]{1,6} [0-9.]{1,5} [0-9]{1,12} [0-9:-]{1,12} .{0,60}",
+        // Counts at the edge of u64, where unchecked arithmetic on them overflowed.
+        "(MemTotal|MemFree|Buffers|Cached|MemAvailable|SwapTotal|SwapFree): (1844674407370955161[0-5]|[0-9]{1,20}) kB",
+        " [0-9]{2}:[0-9]{2}:[0-9]{2} up (1844674407370955161[0-5]|[0-9]{1,20}) (days|min|hrs)?, *(1844674407370955161[0-5]|[0-9]{1,20}):[0-9]{1,20}, +1 user",
+        "Filesystem +(1844674407370955161[0-5]|[0-9]{1,20})[KM]?-blocks +Used Available Capacity Mounted on",
         "/dev/[a-z0-9]{1,8} [0-9]{1,22} [0-9]{1,22} [0-9]{1,22} [0-9]{1,4}% .{0,20}",
         ".{0,80}",
     ]
