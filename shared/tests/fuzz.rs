@@ -1245,3 +1245,45 @@ fn the_metric_window_of_a_time_at_either_end_of_chrono_time_is_planned_without_a
         assert!(request.start <= request.end, "{at}");
     }
 }
+
+#[test]
+fn the_follow_ups_next_step_quotes_the_requests_region_and_cannot_mention_the_channel() {
+    // The verification request is an event: its region reaches the follow-up's command and its chat card.
+    let Ok(Parsed::Verify(mut req)) = parse(&sample("verify-reboot.json")) else {
+        panic!("a verification request");
+    };
+    req.region = Some("<!channel>;reboot".into());
+    let verdict = ec2ops::report::followup::Verdict::NotFixed {
+        detail: "system ok, instance impaired".into(),
+    };
+    let msg = ec2ops::report::followup::render(
+        &req,
+        &verdict,
+        req.acted_at + chrono::Duration::minutes(10),
+        Language::En,
+        chrono_tz::UTC,
+    );
+    let body: Value = serde_json::from_str(&msg.message).unwrap();
+    let email = body["email"].as_str().unwrap();
+    let command = email
+        .split('`')
+        .find(|c| c.starts_with("aws ec2 stop-instances"))
+        .expect("the next step's command");
+    assert_eq!(
+        strict_words(command).unwrap(),
+        [
+            "aws",
+            "ec2",
+            "stop-instances",
+            "--instance-ids",
+            "i-0d1e2f3a4b5c6d7e8",
+            "--region",
+            "<!channel>;reboot"
+        ]
+    );
+    let chat: Value = serde_json::from_str(body["default"].as_str().unwrap()).unwrap();
+    assert!(!chat["content"]["description"]
+        .as_str()
+        .unwrap()
+        .contains('<'));
+}

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::render::SnsMessage;
 use super::shell::{markdown_code, Command};
-use super::text::{ascii, bound, sanitize, when};
+use super::text::{ascii, bound, escape_entities, sanitize, when};
 use crate::analyze::Priority;
 use crate::config::Language;
 use crate::facts::{InstanceLookup, Source, StatusFacts};
@@ -153,10 +153,11 @@ pub fn render(
         "\n--\nec2ops · incident {} · thread {}\n",
         req.incident_key, req.thread_id
     ));
-    // Our own text only (the alarm name, user-controlled, is not in it): no escaping needed.
+    // Our own text, but the commands quote the request's region and the detail quotes EC2's words: Slack's
+    // entities, so nothing in them can become a mention.
     let description = lines
         .iter()
-        .map(|l| format!("• {l}"))
+        .map(|l| format!("• {}", escape_entities(l)))
         .collect::<Vec<_>>()
         .join("\n");
     let chat = json!({
