@@ -809,8 +809,8 @@ fn shell_hostile() -> impl Strategy<Value = String> {
 }
 
 /// The words of a command line in the only grammar suggested commands may use: words separated by one space, each
-/// made of characters no shell treats specially, single-quoted text and `\'`. Anything else is an error, so an
-/// unquoted `;`, `$`, backtick, glob or newline fails here even where a word splitter would accept it.
+/// made of characters no shell (zsh included) treats specially, single-quoted text and `\'`. Anything else is an
+/// error, so an unquoted `;`, `$`, backtick, glob or newline fails here even where a word splitter would accept it.
 fn strict_words(line: &str) -> Result<Vec<String>, String> {
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c);
     let mut words = Vec::new();
@@ -841,6 +841,8 @@ fn strict_words(line: &str) -> Result<Vec<String>, String> {
                 }
                 other => return Err(format!("backslash before {other:?} in {line:?}")),
             },
+            // zsh expands a word starting with `=` to a command's path.
+            '=' if !started => return Err(format!("a bare word starts with `=` in {line:?}")),
             c if plain(c) => {
                 started = true;
                 word.push(c);
@@ -1053,8 +1055,13 @@ proptest! {
             .map_err(|e| TestCaseError::fail(format!("--parameters is not JSON ({e}): {json:?}")))?;
         let remote = parameters["commands"][0].as_str().unwrap_or_default();
         // The instance's shell reads the remote command: the path must be its third word, exactly.
-        let words = shlex::split(remote)
+        let mut words = shlex::split(remote)
             .ok_or_else(|| TestCaseError::fail(format!("remote command does not split: {remote:?}")))?;
+        // A path starting with `-` comes after `--`, so du cannot read it as an option.
+        if path.starts_with('-') && path.chars().count() <= ec2ops::report::shell::MAX_ARG_CHARS {
+            prop_assert_eq!(words.get(2).map(String::as_str), Some("--"), "{:?}", remote);
+            words.remove(2);
+        }
         let expected = path.as_str();
         if expected.chars().count() <= ec2ops::report::shell::MAX_ARG_CHARS {
             prop_assert_eq!(words.get(2).map(String::as_str), Some(expected), "{:?}", remote);

@@ -1735,8 +1735,10 @@ fn actions(cx: &Ctx<'_>) -> Section {
     {
         step(&mut lines, &mut n, l!(lang, "가장 큰 디렉터리 확인 후 로그 정리 또는 볼륨 확장 (modify-volume 후 growpart/resize2fs·xfs_growfs):", "Find the largest directories, then clear logs or grow the volume (modify-volume, then growpart and resize2fs/xfs_growfs):"));
         // Quoted for the instance's shell, then carried as a JSON string, then the JSON quoted for the operator's.
+        // `--` before a path starting with `-`, which du would read as an option.
         let du = format!(
-            "du -xh {} 2>/dev/null | sort -rh | head -15",
+            "du -xh {}{} 2>/dev/null | sort -rh | head -15",
+            if path.starts_with('-') { "-- " } else { "" },
             shell::remote_word("MOUNT_PATH", path)
         );
         lines.push(cli(cx, run_shell(id, &[&du])));

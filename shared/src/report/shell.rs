@@ -133,10 +133,11 @@ pub fn quote(s: &str) -> String {
 }
 
 /// `s` bare when every character is one a POSIX shell takes literally anywhere in a word (letters, digits,
-/// `-_./:=,@%+`), else [`quote`]d. The empty string is quoted: bare it would be no word at all.
+/// `-_./:=,@%+`), else [`quote`]d. The empty string is quoted: bare it would be no word at all; so is a leading
+/// `=`, which zsh (the macOS default shell) expands to a command's path.
 pub fn word(s: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c);
-    if !s.is_empty() && s.chars().all(plain) {
+    if !s.is_empty() && !s.starts_with('=') && s.chars().all(plain) {
         s.to_string()
     } else {
         quote(s)
@@ -213,6 +214,7 @@ mod tests {
         assert_eq!(word("i-0ae3d067021f08710"), "i-0ae3d067021f08710");
         assert_eq!(word("us-east-1;reboot"), "'us-east-1;reboot'");
         assert_eq!(word("~"), "'~'");
+        assert_eq!(word("=ls"), "'=ls'");
         assert_eq!(word(""), "''");
     }
 
