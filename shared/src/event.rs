@@ -138,7 +138,7 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
             .and_then(parse_timestamp)
             .ok_or_else(|| EventError::Timestamp {
                 path: "time".into(),
-                value: quote(raw.time.as_deref().unwrap_or("")),
+                value: bounded(raw.time.as_deref().unwrap_or(""), QUOTE_MAX + 1),
             })?;
         return Ok(Parsed::Alarm(Box::new(AlarmChange::from_state_change(
             &raw.detail.instance_id,
@@ -161,7 +161,7 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
             detail: crate::remediation::VerifyRequest,
         }
         let raw: Raw = from_value(event, "ec2ops verification")?;
-        return Ok(Parsed::Verify(Box::new(raw.detail)));
+        return check_verify(raw.detail).map(|v| Parsed::Verify(Box::new(v)));
     }
     if source == crate::remediation::VERIFY_SOURCE
         && detail_type == crate::remediation::CONTINUE_DETAIL_TYPE
@@ -221,6 +221,32 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
         source: bounded(source, 128),
         detail_type: bounded(detail_type, 128),
     })
+}
+
+/// A verification request is an event like any other: its instance id reaches EC2 calls and the follow-up's
+/// commands, and its action time is added to, so both must have the shape ec2ops writes.
+fn check_verify(
+    v: crate::remediation::VerifyRequest,
+) -> Result<crate::remediation::VerifyRequest, EventError> {
+    const CONTEXT: &str = "ec2ops verification";
+    if !looks_like_instance_id(&v.instance_id) {
+        return Err(EventError::Field {
+            context: CONTEXT,
+            path: "detail.instance_id".into(),
+            message: format!("{} is not an instance id", quote(&v.instance_id)),
+        });
+    }
+    if !readable_year(&v.acted_at) {
+        return Err(EventError::Field {
+            context: CONTEXT,
+            path: "detail.acted_at".into(),
+            message: format!(
+                "{} is outside the years 1970-9999",
+                quote(&v.acted_at.to_rfc3339())
+            ),
+        });
+    }
+    Ok(v)
 }
 
 fn bounded(s: &str, max: usize) -> String {
@@ -438,12 +464,28 @@ fn parse_health(event: &Value) -> Result<Parsed, EventError> {
                 .then_some(x.latest_description)
                 .flatten()
         });
+    // An unreadable start or end (a year chrono reads but cannot add to, a garbled date) loses the deadline, not
+    // the report: each incident says which field it could not read.
+    let mut warnings = Vec::new();
+    let mut health_time = |path: &str, text: Option<&str>| {
+        let text = text?;
+        let t = parse_health_time(text);
+        if t.is_none() {
+            warnings.push(format!(
+                "{path}: unreadable time {}; the deadline is unknown",
+                quote(text)
+            ));
+        }
+        t
+    };
+    let start = health_time("detail.startTime", d.start_time.as_deref());
+    let end = health_time("detail.endTime", d.end_time.as_deref());
     let notice = crate::model::HealthNotice {
         event_arn: d.event_arn,
         type_code: d.event_type_code,
         category: d.event_type_category.unwrap_or_default(),
-        start: d.start_time.as_deref().and_then(parse_health_time),
-        end: d.end_time.as_deref().and_then(parse_health_time),
+        start,
+        end,
         description: description.map(|t| bounded(&t, 2000)),
     };
     let at = raw
@@ -451,9 +493,17 @@ fn parse_health(event: &Value) -> Result<Parsed, EventError> {
         .as_deref()
         .and_then(parse_timestamp)
         .or(notice.start)
-        .ok_or_else(|| EventError::Timestamp {
-            path: "time".into(),
-            value: quote(raw.time.as_deref().unwrap_or("")),
+        .ok_or_else(|| {
+            // Name the field the time would have come from: `time`, else the start it falls back to.
+            let (path, value) = match (raw.time.as_deref(), d.start_time.as_deref()) {
+                (None, Some(start)) => ("detail.startTime", start),
+                (time, _) => ("time", time.unwrap_or("")),
+            };
+            EventError::Timestamp {
+                path: path.into(),
+                // Raw: the message quotes it.
+                value: bounded(value, QUOTE_MAX + 1),
+            }
         })?;
     let region = d.event_region.or(raw.region);
     let changes: Vec<AlarmChange> = d
@@ -462,7 +512,12 @@ fn parse_health(event: &Value) -> Result<Parsed, EventError> {
         .into_iter()
         .filter_map(|e| e.entity_value)
         .filter(|v| looks_like_instance_id(v))
-        .map(|id| AlarmChange::from_health(&notice, &id, at, region.clone(), raw.account.clone()))
+        .map(|id| {
+            let mut c =
+                AlarmChange::from_health(&notice, &id, at, region.clone(), raw.account.clone());
+            c.warnings.extend(warnings.iter().cloned());
+            c
+        })
         .collect();
     if changes.is_empty() {
         return Ok(Parsed::Ignored {
@@ -476,13 +531,21 @@ fn parse_health(event: &Value) -> Result<Parsed, EventError> {
     Ok(Parsed::Health(changes))
 }
 
-/// Health writes `Wed, 20 Nov 2025 09:00:00 GMT` in some events and RFC 3339 in others.
+/// Health writes `Wed, 20 Nov 2025 09:00:00 GMT` in some events and RFC 3339 in others. Both forms get the same
+/// year bound as [`parse_timestamp`]: chrono reads RFC 2822 up to `31 Dec 262142 …`, and the deadline and the metric
+/// window are computed from these times.
 fn parse_health_time(s: &str) -> Option<DateTime<Utc>> {
     parse_timestamp(s).or_else(|| {
         DateTime::parse_from_rfc2822(s)
             .ok()
             .map(|t| t.with_timezone(&Utc))
+            .filter(readable_year)
     })
+}
+
+/// CloudWatch and Health write years 1970–9999; date arithmetic near chrono's limits panics.
+fn readable_year(t: &DateTime<Utc>) -> bool {
+    (1970..=9999).contains(&t.year())
 }
 
 /// Read CloudWatch's timestamps: `2025-07-20T12:20:28.989+0000`, or RFC 3339. Years outside 1970–9999 are
@@ -492,7 +555,7 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
         .or_else(|_| DateTime::parse_from_rfc3339(s))
         .ok()
         .map(|t| t.with_timezone(&Utc))
-        .filter(|t| (1970..=9999).contains(&t.year()))
+        .filter(readable_year)
 }
 
 fn convert(

@@ -138,14 +138,16 @@ pub fn plan_window_with(
     agent: &[AgentMetric],
     volumes: &[VolumeFacts],
 ) -> WindowRequest {
-    // End on the minute after the transition so the transition's own minute is inside the window.
-    let end = change
-        .state
-        .at
+    // End on the minute after the transition so the transition's own minute is inside the window. The transition
+    // time comes from the event: checked arithmetic, so a time at the edge of chrono's range (which the parser
+    // already refuses) gives a shorter window rather than a panic.
+    let at = change.state.at;
+    let end = at
         .duration_trunc(chrono::Duration::minutes(1))
-        .unwrap_or(change.state.at)
-        + chrono::Duration::minutes(1);
-    let start = end - window;
+        .unwrap_or(at)
+        .checked_add_signed(chrono::Duration::minutes(1))
+        .unwrap_or(at);
+    let start = end.checked_sub_signed(window).unwrap_or(end);
     let mut queries: Vec<MetricQuery> = Vec::new();
 
     match change.kind {
@@ -384,6 +386,7 @@ pub async fn gather_gated(
 ) -> Option<Facts> {
     let limit = limits.source;
     let history_until = change.state.at.max(now);
+    // Checked: the transition time comes from the event (see `plan_window_with`).
     let history_since = change
         .state
         .at

@@ -126,7 +126,14 @@ fn check(row: &Row) -> Option<String> {
             haystack.chars().take(400).collect::<String>()
         ))
     };
-    match (row.outcome, parse_bytes(&bytes)) {
+    // A Health event is one incident per affected instance; these name one, so it reads like one alarm.
+    let parsed = match parse_bytes(&bytes) {
+        Ok(Parsed::Health(mut changes)) if changes.len() == 1 => {
+            Ok(Parsed::Alarm(Box::new(changes.remove(0))))
+        }
+        other => other,
+    };
+    match (row.outcome, parsed) {
         (Outcome::Malformed, Err(e)) => {
             let msg = e.to_string();
             one_line("error", &msg).or_else(|| {

@@ -186,6 +186,80 @@ fn redacted_command_lines_keep_everything_but_the_secrets() {
     );
 }
 
+/// Every secret planted in `secrets-more-forms.txt`: curl and registry logins, Oracle logins, a PEM key, bare
+/// tokens by shape, cookies and a presigned URL's signature.
+const MORE_SECRETS: &[&str] = &[
+    "Curl-Pa55",
+    "UserPa55word",
+    "C00kieSess",
+    "Csrf70ken",
+    "D0ckerPa55",
+    "P0dmanPa55",
+    "T1gerPw",
+    "0racleJdbc",
+    "MIIEpAIBAAKCAQEA7bq9PemKey0nCmdLine",
+    "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+    "11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ",
+    "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+    "Xy1Zw2Vu3Ts4Rq5Po6Nm",
+    "51HxYzAbCdEfGhIjKlMnOpQr",
+    "SyD-1234567890abcdefghijklmnopqrstu",
+    "CAESIJ7Q2X9wZpLmNoPqRsTuVwXyZ012345",
+    "Ab12Cd34Ef56Gh78Ij90Kl12",
+    "5e1f0c2d3b4a69788f7e6d5c4b3a29181f0e1d2c3b4a5968778695a4b3c2d1e0",
+    "IOSFODNN7EXAMPLE",
+    "Exp0rtPw",
+];
+
+#[test]
+fn no_secret_of_the_newer_forms_survives_anywhere_in_the_parsed_facts() {
+    let out = json(&parse(&fixture("secrets-more-forms.txt")));
+    for secret in MORE_SECRETS {
+        assert!(!out.contains(secret), "{secret} leaked in {out}");
+    }
+}
+
+#[test]
+fn newer_secret_forms_are_masked_and_everything_around_them_kept() {
+    let d = parse(&fixture("secrets-more-forms.txt"));
+    assert!(d.missing.is_empty(), "{:?}", d.missing);
+    let mut commands: Vec<&str> = d.top_cpu.iter().map(|p| p.command.as_str()).collect();
+    commands.extend(d.top_memory.iter().map(|p| p.command.as_str()));
+    assert_eq!(
+        commands,
+        [
+            "curl -s -u deploy:*** -o /tmp/app.tgz https://artifacts.internal/app.tgz",
+            "curl --user ops:*** -H 'Cookie: ***' https://app.internal/health",
+            "docker login -u ci -p *** registry.internal:5000",
+            "podman login --password *** quay.io",
+            "sqlplus -s scott/***@ORCLPDB1 @/opt/jobs/nightly.sql",
+            "java -Ddb.url=jdbc:oracle:thin:app/***@//db.internal:1521/ORCL -jar /opt/billing/billing.jar",
+            "/opt/agent/bin/agent --private-key -----BEGIN RSA PRIVATE KEY----- *** -----END RSA PRIVATE KEY----- \
+             --port 7443",
+            "node /srv/release/index.js ghp_*** github_pat_***",
+            "/usr/local/bin/slackbot --channel ops xoxb-***",
+            "/usr/local/bin/gitlab-sync glpat-*** sk_live_*** AIza***",
+            // top-mem
+            "java -Ddb.url=jdbc:oracle:thin:app/***@//db.internal:1521/ORCL -jar /opt/billing/billing.jar",
+            "vault agent -config=/etc/vault/agent.hcl hvs.***",
+            "envconsul -once s.*** /opt/app/run.sh",
+            "wget -q https://backups.s3.amazonaws.com/db.tgz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=***\
+             &X-Amz-Date=20250304T101500Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=***",
+            // Not secrets: a published port, a dump file path; the login after them is.
+            "docker run -d -p 8080:80 --name web nginx",
+            "expdp system directory=DP_DIR dumpfile=/u01/exp/full.dmp userid=system/***@ORCL",
+        ]
+    );
+    assert_eq!(
+        d.kernel_errors,
+        [
+            "2025-03-04T10:21:07+0000 ip-10-0-9-12 kernel: audit: backlog limit exceeded; \
+             proctitle=\"docker login -p *** registry.internal:5000\"",
+            "2025-03-04T10:21:08+0000 ip-10-0-9-12 app[30102]: request failed: Cookie: *** path=/health status=502",
+        ]
+    );
+}
+
 #[test]
 fn output_cut_at_24000_characters_keeps_what_arrived_and_names_what_did_not() {
     let text = fixture("truncated-at-24000.txt");
@@ -290,6 +364,30 @@ fn a_repeated_section_keeps_the_first_occurrence() {
 }
 
 #[test]
+fn counts_at_the_edge_of_u64_saturate_rather_than_overflow() {
+    // Found by review: the uptime clock (`h * 3600`), the /proc/meminfo sum (MemFree + Buffers + Cached) and df's
+    // block size (`K * 1024`) multiplied and added numbers read from the instance without a check.
+    let max = u64::MAX;
+    let d = parse(&format!(
+        "=== uptime ===\n 10:12:01 up {max}:59,  1 user,  load average: 0.00, 0.01, 0.05\n\
+         === memory ===\nMemTotal: {max} kB\nMemFree: {max} kB\nBuffers: {max} kB\nCached: {max} kB\n\
+         === disk ===\nFilesystem {max}K-blocks Used Available Capacity Mounted on\n\
+         /dev/x {max} {max} 1 100% /\n=== end ===\n"
+    ));
+    assert_eq!(d.uptime_secs, Some(max));
+    let memory = d.memory.expect("memory");
+    assert_eq!((memory.total_mib, memory.used_mib), (max / 1024, 0));
+    // An unreadable block size falls back to df's default of 1024 bytes.
+    let root = d.root_filesystem().expect("root");
+    assert_eq!(root.size_mib, max / 1024);
+
+    let d = parse(&format!(
+        "=== disk ===\nFilesystem {max}-blocks Used Available Capacity Mounted on\n/dev/x {max} 1 1 1% /\n"
+    ));
+    assert_eq!(d.root_filesystem().map(|f| f.size_mib), Some(max));
+}
+
+#[test]
 fn diagnostics_survive_a_json_round_trip() {
     let d = parse(&fixture("memory-exhausted-oom.txt"));
     let back: Diagnostics = serde_json::from_str(&json(&d)).expect("deserialize");
@@ -387,6 +485,67 @@ fn redaction_masks_each_documented_form() {
         ),
         ("plink -pw Secret1 host", "plink -pw *** host"),
         ("ssh -p2222 host", "ssh -p2222 host"),
+        ("curl -u user:pass https://x", "curl -u user:*** https://x"),
+        ("curl -uuser:pass https://x", "curl -uuser:*** https://x"),
+        ("curl --user=u:p https://x", "curl --user=u:*** https://x"),
+        ("curl -U proxy:pw https://x", "curl -U proxy:*** https://x"),
+        ("curl -u 'a:b c' https://x", "curl -u 'a:*** c' https://x"),
+        ("curl -u admin https://x", "curl -u admin https://x"),
+        ("curl -b 'sid=abc' https://x", "curl -b *** https://x"),
+        (
+            "curl -b cookies.txt https://x",
+            "curl -b cookies.txt https://x",
+        ),
+        ("docker login -p X reg", "docker login -p *** reg"),
+        (
+            "docker login --password X reg",
+            "docker login --password *** reg",
+        ),
+        ("docker login -pX reg", "docker login -p*** reg"),
+        ("docker run -p 80:80 img", "docker run -p 80:80 img"),
+        ("sqlplus scott/tiger@db", "sqlplus scott/***@db"),
+        ("sqlplus scott/tiger", "sqlplus scott/***"),
+        ("sqlplus /nolog", "sqlplus /nolog"),
+        (
+            "sqlplus \"sys/Pw1@db as sysdba\"",
+            "sqlplus \"sys/***@db as sysdba\"",
+        ),
+        (
+            "url=jdbc:oracle:thin:scott/tiger@//h:1521/s",
+            "url=jdbc:oracle:thin:scott/***@//h:1521/s",
+        ),
+        (
+            "-----BEGIN PRIVATE KEY----- abc def -----END PRIVATE KEY-----",
+            "-----BEGIN PRIVATE KEY----- *** -----END PRIVATE KEY-----",
+        ),
+        (
+            "--key -----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXk",
+            "--key -----BEGIN OPENSSH PRIVATE KEY----- ***",
+        ),
+        (
+            "-----BEGIN CERTIFICATE----- MIIB -----END CERTIFICATE-----",
+            "-----BEGIN CERTIFICATE----- MIIB -----END CERTIFICATE-----",
+        ),
+        ("ghp_abcdefghijklmnopqrstuvwxyz0123456789", "ghp_***"),
+        ("xoxp-1234-5678-abcdef", "xoxp-***"),
+        ("key glpat-abcdefghij0123456789", "key glpat-***"),
+        ("sk_live_0123456789abcdefXY", "sk_live_***"),
+        ("AIzaSyA-bcdefghijklmnopqrstuvwxyz012345", "AIza***"),
+        ("token hvs.abcdefghijklmnopqrstuvwx12", "token hvs.***"),
+        ("run s.Ab12Cd34Ef56Gh78Ij90Kl12 now", "run s.*** now"),
+        ("H: Cookie: a=1; b=2 next", "H: Cookie: *** next"),
+        (
+            r#"{"Cookie": "a=1; b=2", "x": 1}"#,
+            r#"{"Cookie": "***", "x": 1}"#,
+        ),
+        (
+            "-H \"Set-Cookie: id=a3fWa; Max-Age=2592000\" x",
+            "-H \"Set-Cookie: ***\" x",
+        ),
+        (
+            "u?X-Amz-Signature=abc123&X-Amz-Date=20250101T000000Z",
+            "u?X-Amz-Signature=***&X-Amz-Date=20250101T000000Z",
+        ),
     ];
     for (input, expected) in cases {
         assert_eq!(redact(input), expected, "redact({input:?})");
@@ -402,6 +561,16 @@ fn redaction_leaves_ordinary_command_lines_untouched() {
         "2025-03-04T10:03:55+0000 ip-10-0-4-17 kernel: Out of memory: Killed process 29850 (python3)",
         "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent -config /opt/aws/x.toml",
         "java -Xmx2g -jar /opt/app.jar --server.port=8080",
+        // Look like the newer forms, but are not secrets.
+        "java -cp s.jar:lib/s.abcdefghijklmnopqrstuvwx org.example.Main",
+        "host s.abcdefghijklmnopqrstuvwx.example.com is up",
+        "docker run -d -p 8080:80 -u 1000:1000 nginx",
+        "curl -u admin https://example.com/",
+        "expdp system directory=DP_DIR dumpfile=/u01/exp/full.dmp",
+        "sqlplus @/opt/jobs/nightly.sql",
+        "cookie_jar=/var/lib/app/cookies.txt",
+        "ghp_short gho_ xoxb- AIza",
+        "the process s.run failed",
     ] {
         assert_eq!(redact(line), line);
     }
@@ -507,6 +676,10 @@ fn output_line() -> impl Strategy<Value = String> {
         "[0-9 .:/-]{0,40}",
         "!! unavailable: .{0,20}",
         "[ 0-9]{1,8} [a-z]{1,8} [0-9.]{1,6} [0-9.]{1,5} [0-9]{1,12} [0-9:-]{1,12} .{0,60}",
+        // Counts at the edge of u64, where unchecked arithmetic on them overflowed.
+        "(MemTotal|MemFree|Buffers|Cached|MemAvailable|SwapTotal|SwapFree): (1844674407370955161[0-5]|[0-9]{1,20}) kB",
+        " [0-9]{2}:[0-9]{2}:[0-9]{2} up (1844674407370955161[0-5]|[0-9]{1,20}) (days|min|hrs)?, *(1844674407370955161[0-5]|[0-9]{1,20}):[0-9]{1,20}, +1 user",
+        "Filesystem +(1844674407370955161[0-5]|[0-9]{1,20})[KM]?-blocks +Used Available Capacity Mounted on",
         "/dev/[a-z0-9]{1,8} [0-9]{1,22} [0-9]{1,22} [0-9]{1,22} [0-9]{1,4}% .{0,20}",
         ".{0,80}",
     ]
@@ -525,6 +698,21 @@ fn planted_secret() -> impl Strategy<Value = (String, String)> {
         token68.prop_map(|s| (format!("curl -H Authorization: Bearer {s} https://x"), s)),
         "Zq[A-Za-z0-9!*_.~-]{6,18}".prop_map(|s| (format!("db postgres://u:{s}@h:5432/d"), s)),
         "[A-Z0-9]{16}".prop_map(|s| (format!("k AKIA{s} x"), format!("AKIA{s}"))),
+        value.prop_map(|s| (format!("curl -u user:{s} https://x"), s)),
+        value.prop_map(|s| (format!("docker login -u ci -p {s} reg"), s)),
+        "Zq[A-Za-z0-9!*_.~-]{6,18}".prop_map(|s| (format!("sqlplus scott/{s}@db"), s)),
+        "Zq[A-Za-z0-9!*_.~-]{6,18}"
+            .prop_map(|s| (format!("u=jdbc:oracle:thin:app/{s}@//h:1521/x"), s)),
+        "Zq[A-Za-z0-9+/=]{20,60}".prop_map(|s| (
+            format!("--key -----BEGIN RSA PRIVATE KEY----- {s} -----END RSA PRIVATE KEY-----"),
+            s
+        )),
+        "Zq[A-Za-z0-9]{34}".prop_map(|s| (format!("run ghp_{s}"), s)),
+        "Zq[A-Za-z0-9]{21}".prop_map(|s| (format!("run s.{s}1"), s)),
+        "Zq[A-Za-z0-9-]{10,40}".prop_map(|s| (format!("bot xoxb-{s}"), s)),
+        "Zq[A-Za-z0-9=_-]{6,30}".prop_map(|s| (format!("-H 'Cookie: sid={s}; x=1' https://x"), s)),
+        "Zq[0-9a-f]{30,62}"
+            .prop_map(|s| (format!("https://b/k?X-Amz-Signature={s}&X-Amz-Date=1"), s)),
     ]
 }
 
@@ -565,6 +753,10 @@ proptest! {
             proptest::sample::select(vec![
                 "pw=a", "key:b", " -pc", "mysql", " --token ", "Bearer ", "://u:p@", "AKIA", "Authorization: ",
                 "\"", "'", " ", "=", ":", "x",
+                // The newer forms' triggers.
+                "curl", " -u ", "a:b", "docker", " login", "sqlplus", "u/p@", "jdbc:oracle:thin:", "Cookie: ", ";",
+                "-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----", "ghp_", "s.", "A1b2C3d4E5f6",
+                "?X-Amz-Signature=", "&",
             ]),
             0..200,
         ),

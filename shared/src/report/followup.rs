@@ -6,7 +6,8 @@ use chrono_tz::Tz;
 use serde_json::json;
 
 use super::render::SnsMessage;
-use super::text::{ascii, bound, sanitize, when};
+use super::shell::{markdown_code, Command};
+use super::text::{ascii, bound, escape_entities, sanitize, when};
 use crate::analyze::Priority;
 use crate::config::Language;
 use crate::facts::{InstanceLookup, Source, StatusFacts};
@@ -72,6 +73,21 @@ pub fn render(
     let action = req.action.as_str();
     let id = &req.instance_id;
     let region = req.region.as_deref().unwrap_or("us-east-1");
+    // The request is an event: its instance id and region reach the commands only through the shell quoting, and
+    // the commands sit in chat backticks.
+    let stop = markdown_code(
+        &Command::new("aws ec2 stop-instances")
+            .arg("--instance-ids", "INSTANCE_ID", id)
+            .arg("--region", "REGION", region)
+            .render(),
+    );
+    let console = markdown_code(
+        &Command::new("aws ec2 get-console-output")
+            .arg("--instance-id", "INSTANCE_ID", id)
+            .lit("--latest")
+            .arg("--region", "REGION", region)
+            .render(),
+    );
     let (headline, lines): (String, Vec<String>) = match (v, lang) {
         (Verdict::Fixed, Language::Ko) => (
             format!("Verified: {action} fixed"),
@@ -84,16 +100,16 @@ pub fn render(
         (Verdict::NotFixed { detail }, _) | (Verdict::Unknown { why: detail }, _) => {
             let next = match (req.action, lang) {
                 (ActionKind::Reboot, Language::Ko) => format!(
-                    "다음 단계: stop/start로 새 호스트 이동 (`aws ec2 stop-instances --instance-ids {id} --region {region}` 후 start), 그래도 실패하면 EC2Rescue(AWSSupport-ExecuteEC2Rescue) 또는 AMI/snapshot에서 교체"
+                    "다음 단계: stop/start로 새 호스트 이동 (`{stop}` 후 start), 그래도 실패하면 EC2Rescue(AWSSupport-ExecuteEC2Rescue) 또는 AMI/snapshot에서 교체"
                 ),
                 (ActionKind::Reboot, Language::En) => format!(
-                    "Next step: stop/start onto a new host (`aws ec2 stop-instances --instance-ids {id} --region {region}`, then start); if that fails, EC2Rescue (AWSSupport-ExecuteEC2Rescue) or replace from an AMI/snapshot"
+                    "Next step: stop/start onto a new host (`{stop}`, then start); if that fails, EC2Rescue (AWSSupport-ExecuteEC2Rescue) or replace from an AMI/snapshot"
                 ),
                 (ActionKind::StopStart, Language::Ko) => format!(
-                    "다음 단계: console 출력 확인 (`aws ec2 get-console-output --instance-id {id} --latest --region {region}`), EC2Rescue, 또는 AMI/snapshot에서 인스턴스 교체; AWS Support 문의"
+                    "다음 단계: console 출력 확인 (`{console}`), EC2Rescue, 또는 AMI/snapshot에서 인스턴스 교체; AWS Support 문의"
                 ),
                 (ActionKind::StopStart, Language::En) => format!(
-                    "Next step: read the console output (`aws ec2 get-console-output --instance-id {id} --latest --region {region}`), run EC2Rescue, or replace the instance from an AMI/snapshot; open an AWS Support case"
+                    "Next step: read the console output (`{console}`), run EC2Rescue, or replace the instance from an AMI/snapshot; open an AWS Support case"
                 ),
             };
             let first = match (v, lang) {
@@ -169,10 +185,11 @@ fn message(t: &Thread<'_>, lines: &[String], lang: Language, tz: Tz) -> SnsMessa
         "\n--\nec2ops · incident {} · thread {}\n",
         t.incident_key, t.thread_id
     ));
-    // Our own text only (the alarm name, user-controlled, is not in it): no escaping needed.
+    // Our own text, but the commands quote the request's region and the detail quotes EC2's words: Slack's
+    // entities, so nothing in them can become a mention.
     let description = lines
         .iter()
-        .map(|l| format!("• {l}"))
+        .map(|l| format!("• {}", escape_entities(l)))
         .collect::<Vec<_>>()
         .join("\n");
     let chat = json!({

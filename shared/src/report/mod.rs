@@ -5,6 +5,7 @@
 
 pub mod followup;
 pub mod render;
+pub mod shell;
 pub mod text;
 
 use chrono::{DateTime, Utc};
@@ -18,7 +19,8 @@ use crate::config::Language;
 use crate::facts::{Facts, InstanceFacts, InstanceLookup, Role, Series, Source};
 use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison, InputKind};
 use crate::pricing::{self, HOURS_PER_MONTH};
-use text::{bytes, hhmm, shell_quote, sparkline, unit_of, usd, value, when, Line, Unit};
+use shell::Command;
+use text::{bytes, hhmm, sparkline, unit_of, usd, value, when, Line, Unit};
 
 /// Pick the Korean or English text. Both branches are format strings over the same arguments.
 macro_rules! l {
@@ -1113,10 +1115,19 @@ fn situation(cx: &Ctx<'_>) -> Section {
     section("📊", "현재 상황 분석", "Current situation", lang, lines, 1)
 }
 
-fn cli(cx: &Ctx<'_>, cmd: String) -> Line {
+/// A suggested command for this incident's region. Every value in it goes through [`shell`]: the region comes from
+/// the event too.
+fn cli(cx: &Ctx<'_>, cmd: Command) -> Line {
     Line::new()
         .t("    $ ")
-        .c(format!("{cmd} --region {}", cx.region))
+        .c(cmd.arg("--region", "REGION", &cx.region).render())
+}
+
+/// `aws ssm send-command` running `commands` with `AWS-RunShellScript`, the parameters as JSON.
+fn run_shell(id: &str, commands: &[&str]) -> Command {
+    Command::new("aws ssm send-command --document-name AWS-RunShellScript")
+        .arg("--instance-ids", "INSTANCE_ID", id)
+        .json("--parameters", &serde_json::json!({ "commands": commands }))
 }
 
 fn step(lines: &mut Vec<Line>, n: &mut usize, text: String) {
@@ -1527,8 +1538,8 @@ fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
 fn actions(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
     let mut lines = action_lines(cx);
-    let id = cx.instance_id.unwrap_or("INSTANCE_ID").to_string();
-    let alarm = shell_quote(&cx.change.alarm_name);
+    let id = cx.instance_id.unwrap_or("INSTANCE_ID");
+    let alarm = cx.change.alarm_name.as_str();
     let mut n = 0;
     let a = cx.a;
     let state = cx.change.state.value;
@@ -1557,7 +1568,12 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 ),
             },
         );
-        lines.push(cli(cx, format!("aws cloudwatch describe-alarm-history --alarm-name {alarm} --history-item-type StateUpdate --max-records 5")));
+        lines.push(cli(
+            cx,
+            Command::new("aws cloudwatch describe-alarm-history")
+                .name("--alarm-name", "ALARM_NAME", alarm)
+                .lit("--history-item-type StateUpdate --max-records 5"),
+        ));
         return section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2);
     }
     if state == AlarmState::InsufficientData {
@@ -1572,11 +1588,17 @@ fn actions(cx: &Ctx<'_>) -> Section {
         );
         lines.push(cli(
             cx,
-            format!("aws ec2 describe-instance-status --instance-ids {id} --include-all-instances"),
+            Command::new("aws ec2 describe-instance-status")
+                .arg("--instance-ids", "INSTANCE_ID", id)
+                .lit("--include-all-instances"),
         ));
         lines.push(cli(
             cx,
-            format!("aws cloudwatch describe-alarms --alarm-names {alarm}"),
+            Command::new("aws cloudwatch describe-alarms").name(
+                "--alarm-names",
+                "ALARM_NAME",
+                alarm,
+            ),
         ));
         return section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2);
     }
@@ -1598,21 +1620,27 @@ fn actions(cx: &Ctx<'_>) -> Section {
             );
             lines.push(cli(
                 cx,
-                format!(
-                    "aws autoscaling describe-auto-scaling-groups --auto-scaling-group-names {}",
-                    shell_quote(asg)
+                Command::new("aws autoscaling describe-auto-scaling-groups").name(
+                    "--auto-scaling-group-names",
+                    "ASG_NAME",
+                    asg,
                 ),
             ));
-            lines.push(cli(cx, format!("aws autoscaling describe-scaling-activities --auto-scaling-group-name {} --max-items 5", shell_quote(asg))));
+            lines.push(cli(
+                cx,
+                Command::new("aws autoscaling describe-scaling-activities")
+                    .name("--auto-scaling-group-name", "ASG_NAME", asg)
+                    .lit("--max-items 5"),
+            ));
         }
     }
     if let AlarmKind::Composite { .. } = cx.change.kind {
-        let names: Vec<String> = cx
+        let names: Vec<&str> = cx
             .change
             .state
             .reason_data
             .as_ref()
-            .map(|r| r.triggering.iter().map(|t| shell_quote(&t.name)).collect())
+            .map(|r| r.triggering.iter().map(|t| t.name.as_str()).collect())
             .unwrap_or_default();
         step(
             &mut lines,
@@ -1626,9 +1654,10 @@ fn actions(cx: &Ctx<'_>) -> Section {
         if !names.is_empty() {
             lines.push(cli(
                 cx,
-                format!(
-                    "aws cloudwatch describe-alarms --alarm-names {}",
-                    names.join(" ")
+                Command::new("aws cloudwatch describe-alarms").names(
+                    "--alarm-names",
+                    "ALARM_NAME",
+                    &names,
                 ),
             ));
         }
@@ -1649,18 +1678,24 @@ fn actions(cx: &Ctx<'_>) -> Section {
         );
         lines.push(cli(
             cx,
-            format!("aws ec2 describe-instance-status --instance-ids {id} --include-all-instances"),
+            Command::new("aws ec2 describe-instance-status")
+                .arg("--instance-ids", "INSTANCE_ID", id)
+                .lit("--include-all-instances"),
         ));
         match kind {
             HealthKind::Retirement | HealthKind::Maintenance | HealthKind::RecoveryFailed => {
                 step(&mut lines, &mut n, l!(lang, "기한 전 원하는 시간에 stop/start (EBS-backed: 새 호스트로 이동; instance store는 먼저 백업):", "Before the deadline, at a time that suits you, stop/start (EBS-backed: moves to a new host; back up instance store first):"));
                 lines.push(cli(
                     cx,
-                    format!("aws ec2 stop-instances --instance-ids {id}"),
+                    Command::new("aws ec2 stop-instances").arg("--instance-ids", "INSTANCE_ID", id),
                 ));
                 lines.push(cli(
                     cx,
-                    format!("aws ec2 start-instances --instance-ids {id}"),
+                    Command::new("aws ec2 start-instances").arg(
+                        "--instance-ids",
+                        "INSTANCE_ID",
+                        id,
+                    ),
                 ));
             }
             _ => step(
@@ -1680,7 +1715,16 @@ fn actions(cx: &Ctx<'_>) -> Section {
     }) = a.findings.iter().find(|f| f.rule == RuleId::Stopped)
     {
         step(&mut lines, &mut n, l!(lang, "누가 중지/종료했는지 CloudTrail에서 확인 (StopInstances/TerminateInstances):", "Find who stopped or terminated it in CloudTrail (StopInstances / TerminateInstances):"));
-        lines.push(cli(cx, format!("aws cloudtrail lookup-events --lookup-attributes AttributeKey=ResourceName,AttributeValue={id} --max-results 10")));
+        lines.push(cli(
+            cx,
+            Command::new("aws cloudtrail lookup-events")
+                .arg(
+                    "--lookup-attributes",
+                    "ATTRIBUTES",
+                    &format!("AttributeKey=ResourceName,AttributeValue={id}"),
+                )
+                .lit("--max-results 10"),
+        ));
         if *cause != StopCause::Intended {
             if state == "terminated" || state == "shutting-down" {
                 step(&mut lines, &mut n, l!(lang, "종료된 인스턴스는 복구 불가: AMI/최근 snapshot에서 대체 인스턴스 시작", "A terminated instance cannot come back: launch a replacement from its AMI or latest snapshots"));
@@ -1688,7 +1732,11 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 step(&mut lines, &mut n, l!(lang, "원인 확인 후 다시 시작 (EBS 데이터 유지, 자동 할당 public IPv4는 변경):", "Once the cause is known, start it again (EBS data kept; an auto-assigned public IPv4 changes):"));
                 lines.push(cli(
                     cx,
-                    format!("aws ec2 start-instances --instance-ids {id}"),
+                    Command::new("aws ec2 start-instances").arg(
+                        "--instance-ids",
+                        "INSTANCE_ID",
+                        id,
+                    ),
                 ));
             }
         }
@@ -1703,7 +1751,16 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 "Find who stopped or terminated the instance in CloudTrail:"
             ),
         );
-        lines.push(cli(cx, format!("aws cloudtrail lookup-events --lookup-attributes AttributeKey=ResourceName,AttributeValue={id} --max-results 10")));
+        lines.push(cli(
+            cx,
+            Command::new("aws cloudtrail lookup-events")
+                .arg(
+                    "--lookup-attributes",
+                    "ATTRIBUTES",
+                    &format!("AttributeKey=ResourceName,AttributeValue={id}"),
+                )
+                .lit("--max-results 10"),
+        ));
         step(
             &mut lines,
             &mut n,
@@ -1715,7 +1772,11 @@ fn actions(cx: &Ctx<'_>) -> Section {
         );
         lines.push(cli(
             cx,
-            format!("aws cloudwatch disable-alarm-actions --alarm-names {alarm}"),
+            Command::new("aws cloudwatch disable-alarm-actions").name(
+                "--alarm-names",
+                "ALARM_NAME",
+                alarm,
+            ),
         ));
     }
     if a.has(RuleId::EbsCheck) {
@@ -1728,14 +1789,18 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 "Do not reboot (an EBS path problem is not fixed by a reboot). Check the volumes:"
             ),
         );
-        let vols = cx
+        let vols: Vec<&str> = cx
             .instance
-            .map(|i| i.volume_ids.join(" "))
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "VOLUME_ID".into());
+            .map(|i| i.volume_ids.iter().map(String::as_str).collect())
+            .filter(|v: &Vec<&str>| !v.is_empty())
+            .unwrap_or_else(|| vec!["VOLUME_ID"]);
         lines.push(cli(
             cx,
-            format!("aws ec2 describe-volume-status --volume-ids {vols}"),
+            Command::new("aws ec2 describe-volume-status").values(
+                "--volume-ids",
+                "VOLUME_ID",
+                &vols,
+            ),
         ));
         step(&mut lines, &mut n, l!(lang, "AWS 쪽 문제면 복구를 기다리거나, stop/start, 또는 snapshot에서 볼륨 교체.", "If AWS-side, wait for recovery, or stop/start, or replace the volume from a snapshot."));
     }
@@ -1751,21 +1816,27 @@ fn actions(cx: &Ctx<'_>) -> Section {
         );
         lines.push(cli(
             cx,
-            format!("aws ec2 describe-instance-status --instance-ids {id} --include-all-instances"),
+            Command::new("aws ec2 describe-instance-status")
+                .arg("--instance-ids", "INSTANCE_ID", id)
+                .lit("--include-all-instances"),
         ));
         if cx.recommended == Recommended::StopStart {
             step(&mut lines, &mut n, l!(lang, "Recover: stop 후 start (새 호스트로 이동; RAM 내용 손실, 자동 할당 public IPv4 변경):", "Recover: stop then start (moves to a new host; RAM is lost, an auto-assigned public IPv4 changes):"));
             lines.push(cli(
                 cx,
-                format!("aws ec2 stop-instances --instance-ids {id}"),
+                Command::new("aws ec2 stop-instances").arg("--instance-ids", "INSTANCE_ID", id),
             ));
             lines.push(cli(
                 cx,
-                format!("aws ec2 wait instance-stopped --instance-ids {id}"),
+                Command::new("aws ec2 wait instance-stopped").arg(
+                    "--instance-ids",
+                    "INSTANCE_ID",
+                    id,
+                ),
             ));
             lines.push(cli(
                 cx,
-                format!("aws ec2 start-instances --instance-ids {id}"),
+                Command::new("aws ec2 start-instances").arg("--instance-ids", "INSTANCE_ID", id),
             ));
         } else {
             step(&mut lines, &mut n, l!(lang, "Root device가 instance store이거나 불명: stop/start 금지 (데이터 손실). AMI/ASG로 교체하세요.", "The root device is instance store or unknown: do not stop/start (data loss). Replace it from an AMI or let the ASG replace it."));
@@ -1783,7 +1854,9 @@ fn actions(cx: &Ctx<'_>) -> Section {
         );
         lines.push(cli(
             cx,
-            format!("aws ec2 get-console-output --instance-id {id} --latest --output text"),
+            Command::new("aws ec2 get-console-output")
+                .arg("--instance-id", "INSTANCE_ID", id)
+                .lit("--latest --output text"),
         ));
         step(
             &mut lines,
@@ -1796,7 +1869,7 @@ fn actions(cx: &Ctx<'_>) -> Section {
         );
         lines.push(cli(
             cx,
-            format!("aws ec2 reboot-instances --instance-ids {id}"),
+            Command::new("aws ec2 reboot-instances").arg("--instance-ids", "INSTANCE_ID", id),
         ));
         step(&mut lines, &mut n, l!(lang, "계속 실패하면 stop/start 또는 EC2Rescue (AWSSupport-ExecuteEC2Rescue)로 진단.", "If it keeps failing: stop/start, or diagnose with EC2Rescue (AWSSupport-ExecuteEC2Rescue)."));
     }
@@ -1810,7 +1883,14 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 "Switch to unlimited mode to lift the throttle (surplus usage is billed):"
             ),
         );
-        lines.push(cli(cx, format!("aws ec2 modify-instance-credit-specification --instance-credit-specifications InstanceId={id},CpuCredits=unlimited")));
+        lines.push(cli(
+            cx,
+            Command::new("aws ec2 modify-instance-credit-specification").arg(
+                "--instance-credit-specifications",
+                "SPECIFICATIONS",
+                &format!("InstanceId={id},CpuCredits=unlimited"),
+            ),
+        ));
     }
     let cpu_related = a.has(RuleId::CpuSustained)
         || a.has(RuleId::CpuSpike)
@@ -1826,7 +1906,13 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 "Find the processes using the CPU (SSM Run Command):"
             ),
         );
-        lines.push(cli(cx, format!("aws ssm send-command --document-name AWS-RunShellScript --instance-ids {id} --parameters 'commands=[\"ps -eo pid,user,pcpu,pmem,etime,comm --sort=-pcpu | head -15\"]'")));
+        lines.push(cli(
+            cx,
+            run_shell(
+                id,
+                &["ps -eo pid,user,pcpu,pmem,etime,comm --sort=-pcpu | head -15"],
+            ),
+        ));
     }
     if a.has(RuleId::NetLeadsCpu) {
         step(
@@ -1838,7 +1924,10 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 "Identify the source of the inbound traffic (connections, VPC Flow Logs):"
             ),
         );
-        lines.push(cli(cx, format!("aws ssm send-command --document-name AWS-RunShellScript --instance-ids {id} --parameters 'commands=[\"ss -tnp state established | head -30\"]'")));
+        lines.push(cli(
+            cx,
+            run_shell(id, &["ss -tnp state established | head -30"]),
+        ));
     }
     if a.has(RuleId::CpuSustained) {
         if let Some((up, _)) = cx
@@ -1855,17 +1944,36 @@ fn actions(cx: &Ctx<'_>) -> Section {
                     up
                 ),
             );
-            lines.push(cli(cx, format!("aws ec2 modify-instance-attribute --instance-id {id} --instance-type Value={up}")));
+            lines.push(cli(
+                cx,
+                Command::new("aws ec2 modify-instance-attribute")
+                    .arg("--instance-id", "INSTANCE_ID", id)
+                    .arg("--instance-type", "INSTANCE_TYPE", &format!("Value={up}")),
+            ));
         }
     }
     if a.has(RuleId::SecSuspect) {
         step(&mut lines, &mut n, l!(lang, "침해 의심: 관리 포트를 즉시 닫고, 포렌식용 EBS snapshot을 만든 뒤 프로세스/연결 확인 (인스턴스는 아직 종료하지 말 것):", "Suspected compromise: close the admin ports now, snapshot the volumes for forensics, then look at processes and connections (do not terminate yet):"));
         if let Some(i) = cx.instance {
             for g in &i.security_group_ids {
-                lines.push(cli(cx, format!("aws ec2 revoke-security-group-ingress --group-id {g} --protocol tcp --port 22 --cidr 0.0.0.0/0")));
+                lines.push(cli(
+                    cx,
+                    Command::new("aws ec2 revoke-security-group-ingress")
+                        .arg("--group-id", "GROUP_ID", g)
+                        .lit("--protocol tcp --port 22 --cidr 0.0.0.0/0"),
+                ));
             }
             for v in &i.volume_ids {
-                lines.push(cli(cx, format!("aws ec2 create-snapshot --volume-id {v} --description ec2ops-forensics-{id}")));
+                lines.push(cli(
+                    cx,
+                    Command::new("aws ec2 create-snapshot")
+                        .arg("--volume-id", "VOLUME_ID", v)
+                        .arg(
+                            "--description",
+                            "DESCRIPTION",
+                            &format!("ec2ops-forensics-{id}"),
+                        ),
+                ));
             }
         }
     }
@@ -1879,7 +1987,16 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 "Find the processes using the memory and any OOM kills (SSM Run Command):"
             ),
         );
-        lines.push(cli(cx, format!("aws ssm send-command --document-name AWS-RunShellScript --instance-ids {id} --parameters 'commands=[\"ps -eo pid,user,pmem,rss,comm --sort=-rss | head -15\",\"dmesg -T | grep -i oom | tail -5\"]'")));
+        lines.push(cli(
+            cx,
+            run_shell(
+                id,
+                &[
+                    "ps -eo pid,user,pmem,rss,comm --sort=-rss | head -15",
+                    "dmesg -T | grep -i oom | tail -5",
+                ],
+            ),
+        ));
     }
     if let Some(Finding {
         detail: Detail::Pressure(Pressure::Disk { path, .. }),
@@ -1887,8 +2004,14 @@ fn actions(cx: &Ctx<'_>) -> Section {
     }) = a.findings.iter().find(|f| f.rule == RuleId::Disk)
     {
         step(&mut lines, &mut n, l!(lang, "가장 큰 디렉터리 확인 후 로그 정리 또는 볼륨 확장 (modify-volume 후 growpart/resize2fs·xfs_growfs):", "Find the largest directories, then clear logs or grow the volume (modify-volume, then growpart and resize2fs/xfs_growfs):"));
-        let path = shell_quote(path);
-        lines.push(cli(cx, format!("aws ssm send-command --document-name AWS-RunShellScript --instance-ids {id} --parameters 'commands=[\"du -xh {path} 2>/dev/null | sort -rh | head -15\"]'")));
+        // Quoted for the instance's shell, then carried as a JSON string, then the JSON quoted for the operator's.
+        // `--` before a path starting with `-`, which du would read as an option.
+        let du = format!(
+            "du -xh {}{} 2>/dev/null | sort -rh | head -15",
+            if path.starts_with('-') { "-- " } else { "" },
+            shell::remote_word("MOUNT_PATH", path)
+        );
+        lines.push(cli(cx, run_shell(id, &[&du])));
     }
     if let Some(Finding {
         detail: Detail::Pressure(Pressure::Burst { volume, .. }),
@@ -1906,10 +2029,9 @@ fn actions(cx: &Ctx<'_>) -> Section {
         );
         lines.push(cli(
             cx,
-            format!(
-                "aws ec2 modify-volume --volume-id {} --volume-type gp3",
-                shell_quote(volume)
-            ),
+            Command::new("aws ec2 modify-volume")
+                .name("--volume-id", "VOLUME_ID", volume)
+                .lit("--volume-type gp3"),
         ));
     }
     if a.has(RuleId::CpuSpike) {
@@ -1925,7 +2047,12 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 "Review the alarm's metric and recent history:"
             ),
         );
-        lines.push(cli(cx, format!("aws cloudwatch describe-alarm-history --alarm-name {alarm} --history-item-type StateUpdate --max-records 10")));
+        lines.push(cli(
+            cx,
+            Command::new("aws cloudwatch describe-alarm-history")
+                .name("--alarm-name", "ALARM_NAME", alarm)
+                .lit("--history-item-type StateUpdate --max-records 10"),
+        ));
     }
     section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2)
 }
@@ -2326,7 +2453,12 @@ fn security(cx: &Ctx<'_>) -> Section {
                 "IMDSv1 허용 (HttpTokens=optional): SSRF로 자격 증명 탈취 위험 → IMDSv2 강제",
                 "IMDSv1 allowed (HttpTokens=optional): credentials can leak through SSRF → require IMDSv2"
             )));
-            lines.push(cli(cx, format!("aws ec2 modify-instance-metadata-options --instance-id {} --http-tokens required", i.id)));
+            lines.push(cli(
+                cx,
+                Command::new("aws ec2 modify-instance-metadata-options")
+                    .arg("--instance-id", "INSTANCE_ID", &i.id)
+                    .lit("--http-tokens required"),
+            ));
         }
         Some("required") => lines.push(Line::from(l!(lang, "IMDSv2 강제됨", "IMDSv2 required"))),
         _ => {}
@@ -2430,7 +2562,12 @@ fn automation(cx: &Ctx<'_>) -> Section {
                     "CloudWatch agent 메모리 메트릭(CWAgent mem_used_percent) 없음: agent 설치로 메모리/디스크 원인 분석 자동화",
                     "No CloudWatch agent memory metric (CWAgent mem_used_percent): install the agent so memory and disk causes can be diagnosed"
                 )));
-                lines.push(cli(cx, format!("aws ssm send-command --document-name AWS-ConfigureAWSPackage --instance-ids {} --parameters action=Install,name=AmazonCloudWatchAgent", i.id)));
+                lines.push(cli(
+                    cx,
+                    Command::new("aws ssm send-command --document-name AWS-ConfigureAWSPackage")
+                        .arg("--instance-ids", "INSTANCE_ID", &i.id)
+                        .lit("--parameters action=Install,name=AmazonCloudWatchAgent"),
+                ));
             }
         }
         match i.asg() {
@@ -2464,7 +2601,7 @@ fn automation(cx: &Ctx<'_>) -> Section {
                     "Simplified automatic recovery가 꺼져 있음 → 켜서 호스트 장애 시 자동 복구",
                     "Simplified automatic recovery is disabled → enable it so host failures recover automatically"
                 )));
-                lines.push(cli(cx, format!("aws ec2 modify-instance-maintenance-options --instance-id {} --auto-recovery default", i.id)));
+                lines.push(cli(cx, Command::new("aws ec2 modify-instance-maintenance-options").arg("--instance-id", "INSTANCE_ID", &i.id).lit("--auto-recovery default")));
             }
             (Some(_), _) => lines.push(Line::from(l!(
                 lang,
@@ -2493,12 +2630,15 @@ fn automation(cx: &Ctx<'_>) -> Section {
                     .u(format!("{}=true", cx.opt_in_tag))
                     .t("):"),
             );
+            // JSON rather than the CLI's `Key=…,Value=…` shorthand: a tag key may hold `,` and `=`.
             lines.push(cli(
                 cx,
-                format!(
-                    "aws ec2 create-tags --resources {id} --tags {}",
-                    shell_quote(&format!("Key={},Value=true", cx.opt_in_tag))
-                ),
+                Command::new("aws ec2 create-tags")
+                    .arg("--resources", "INSTANCE_ID", id)
+                    .json(
+                        "--tags",
+                        &serde_json::json!([{"Key": cx.opt_in_tag, "Value": "true"}]),
+                    ),
             ));
         }
     }

@@ -142,6 +142,13 @@ fn chat_field(s: &str, max: usize) -> String {
     bound(&escape_entities(&sanitize(s, usize::MAX)), max)
 }
 
+/// A command as a chat field, or nothing when it does not fit: a command cut short can end inside a quoted name, and
+/// whatever the operator pastes after it would continue that name and run.
+fn whole_chat_field(s: &str, max: usize) -> Option<String> {
+    let field = escape_entities(&sanitize(s, usize::MAX));
+    (field.chars().count() <= max).then_some(field)
+}
+
 /// AWS Chatbot custom notification (a payload that does not conform is dropped silently by Chatbot, so this shape
 /// is pinned by tests).
 pub fn chatbot(report: &Report) -> Value {
@@ -152,7 +159,7 @@ pub fn chatbot(report: &Report) -> Value {
             "textType": "client-markdown",
             "title": bound(&report.title.markdown(), CHAT_TITLE_MAX_CHARS),
             "description": chat_description(report),
-            "nextSteps": report.next_steps.iter().map(|s| chat_field(s, 500)).collect::<Vec<_>>(),
+            "nextSteps": report.next_steps.iter().filter_map(|s| whole_chat_field(s, 500)).collect::<Vec<_>>(),
             "keywords": report.keywords.iter().map(|s| chat_field(s, 60)).collect::<Vec<_>>(),
         },
         "metadata": {

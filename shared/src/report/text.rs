@@ -56,14 +56,18 @@ impl Line {
 
     /// Markdown for chat: user text escaped, code in backticks. Every piece gets Slack's entities: our own text
     /// quotes user-defined names (a custom metric's name in the headline) and code quotes alarm and group names, and
-    /// Slack reads `<!channel>` even inside backticks.
+    /// Slack reads `<!channel>` even inside backticks. A backtick inside code is swapped for a look-alike, never for
+    /// a quote: a quote would end the shell quoting of the name it is in.
     pub fn markdown(&self) -> String {
         self.0
             .iter()
             .map(|p| match p {
                 Piece::Text(s) => escape_entities(&one_line(s)),
                 Piece::User(s) => escape_markdown(&sanitize(s, MAX_USER_TEXT)),
-                Piece::Code(s) => format!("`{}`", escape_entities(&one_line(&s.replace('`', "'")))),
+                Piece::Code(s) => format!(
+                    "`{}`",
+                    escape_entities(&one_line(&super::shell::markdown_code(s)))
+                ),
             })
             .collect()
     }
@@ -129,11 +133,6 @@ pub fn escape_entities(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-}
-
-/// Quote a string for a POSIX shell command shown to the operator.
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", sanitize(s, MAX_USER_TEXT).replace('\'', r"'\''"))
 }
 
 /// ASCII only, printable, for SNS subjects.
@@ -321,11 +320,6 @@ mod tests {
         assert_eq!(value(39.58, Unit::Percent), "39.58%");
         assert_eq!(value(3_320_000.0, Unit::Bytes), "3.32 MB");
         assert_eq!(value(1.0, Unit::Count), "1");
-    }
-
-    #[test]
-    fn shell_quoting_survives_quotes() {
-        assert_eq!(shell_quote("a'b"), r"'a'\''b'");
     }
 
     #[test]
