@@ -603,7 +603,7 @@ impl Continuation {
     /// finds it already there. Names allow `[0-9a-zA-Z-_.]{1,64}`.
     pub fn schedule_name(&self) -> String {
         schedule_name(
-            "ec2ops-cont",
+            "cont",
             &self.instance_id,
             self.stopped_at,
             &self.attempt.to_string(),
@@ -611,18 +611,19 @@ impl Continuation {
     }
 }
 
-/// A one-time schedule's name from its parts, restricted to what EventBridge Scheduler accepts.
+/// A one-time schedule's name from its parts, restricted to what EventBridge Scheduler accepts (the scheduler adapter
+/// prefixes it with `ec2ops-`, within the 64 characters allowed).
 pub fn schedule_name(prefix: &str, instance: &str, at: DateTime<Utc>, suffix: &str) -> String {
     format!("{prefix}-{instance}-{}-{suffix}", at.timestamp())
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .take(64)
+        .take(57)
         .collect()
 }
 
 impl VerifyRequest {
     pub fn schedule_name(&self) -> String {
-        schedule_name("ec2ops-verify", &self.instance_id, self.acted_at, "v")
+        schedule_name("verify", &self.instance_id, self.acted_at, "v")
     }
 }
 

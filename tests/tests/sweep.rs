@@ -10,7 +10,7 @@ use ec2ops::aws::{AwsClients, DynamoLedger, Ec2Reader};
 use ec2ops::config::{Language, RemediationMode, Settings};
 use ec2ops::facts::{InstanceLookup, SecurityGroupFacts, StatusFacts, TypeFacts, VolumeFacts};
 use ec2ops::gather::Readers;
-use ec2ops::pipeline::{respond, Delivery, Outcome};
+use ec2ops::pipeline::{respond, Delivery, Outcome, Responder};
 use ec2ops::ports::{AwsError, Impaired, InstanceReader};
 use ec2ops_tests::*;
 use serde_json::json;
@@ -100,6 +100,7 @@ async fn the_sweep_reports_each_impaired_instance_once_and_skips_those_an_alarm_
         topic_arn: Some(topic.clone()),
         // Generous: on a loaded 2-core machine the emulator can be slow, and a late source would drop the Name tag.
         source_timeout: Duration::from_secs(10),
+        settle: Duration::from_secs(1),
         ..Settings::default()
     };
 
@@ -230,6 +231,7 @@ async fn many_impaired_instances_in_one_az_make_one_az_event_report() {
         topic_arn: Some(topic.clone()),
         // Generous: on a loaded 2-core machine the emulator can be slow, and a late source would drop the Name tag.
         source_timeout: Duration::from_secs(10),
+        settle: Duration::from_secs(1),
         ..Settings::default()
     };
     let tick = json!({"source": "ec2ops", "detail-type": "ec2ops.sweep"});
@@ -270,5 +272,168 @@ async fn many_impaired_instances_in_one_az_make_one_az_event_report() {
         got[0].message.matches("also impaired: i-").count(),
         3,
         "the report names the other three"
+    );
+}
+
+#[tokio::test]
+async fn a_sweep_and_a_health_event_naming_several_instances_fan_out_one_message_per_instance() {
+    use ec2ops::aws::SqsWorkQueue;
+    use ec2ops::budget::Budget;
+    let Some(emu) = Emulator::connect().await else {
+        return;
+    };
+    let table = emu.ledger_table().await;
+    let ledger = DynamoLedger::new(emu.dynamodb.clone(), table.clone());
+    let (topic, reports) = emu.topic_with_queue("fanout-reports").await;
+    let work = emu
+        .sqs
+        .create_queue()
+        .queue_name(format!(
+            "ec2ops-work-{}",
+            Utc::now().timestamp_nanos_opt().unwrap_or_default() % 1_000_000_000
+        ))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let clients = AwsClients::from_config(&emu.config);
+    let since = Utc::now() - chrono::Duration::minutes(2);
+    let mut ids = Vec::new();
+    for (n, az) in ["ap-northeast-2a", "ap-northeast-2b"].iter().enumerate() {
+        let id = emu
+            .instance("m5.large", &[("Name", &format!("fan-{n}"))], &[])
+            .await;
+        let mut i = impaired(&id, "StatusCheckFailed_Instance", since);
+        i.availability_zone = Some(az.to_string());
+        ids.push((id, i));
+    }
+    let ec2 = WithImpaired {
+        real: Ec2Reader::new(emu.ec2.clone()),
+        impaired: ids.iter().map(|(_, i)| i.clone()).collect(),
+    };
+    let queue = SqsWorkQueue::new(emu.sqs.clone(), &work);
+    let settings = Settings {
+        language: Language::En,
+        remediation: RemediationMode::Off,
+        ledger_table: Some(table),
+        topic_arn: Some(topic.clone()),
+        source_timeout: Duration::from_secs(10),
+        settle: Duration::ZERO,
+        ..Settings::default()
+    };
+    let responder = Responder {
+        readers: Readers {
+            ec2: &ec2,
+            metrics: &clients.cloudwatch,
+            ledger: Some(&ledger),
+            diagnostics: None,
+        },
+        actors: None,
+        delivery: Some(Delivery {
+            publisher: &clients.sns,
+            topic_arn: &topic,
+        }),
+        queue: Some(&queue),
+        settings: &settings,
+    };
+    let now = Utc::now();
+    let budget = Budget::new(Duration::from_secs(60), now);
+    let tick = json!({"source": "ec2ops", "detail-type": "ec2ops.sweep"});
+    let fanned = responder.respond(&tick, now, budget).await.unwrap();
+    assert!(
+        matches!(
+            fanned,
+            Outcome::FannedOut {
+                what: "sweep",
+                enqueued: 2
+            }
+        ),
+        "{fanned:?}"
+    );
+    // A Health event naming both instances: one message each as well.
+    let mut health: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../events/health-retirement.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    health["detail"]["affectedEntities"] = json!(ids
+        .iter()
+        .map(|(id, _)| json!({"entityValue": id}))
+        .collect::<Vec<_>>());
+    let fanned = responder.respond(&health, now, budget).await.unwrap();
+    assert!(
+        matches!(
+            fanned,
+            Outcome::FannedOut {
+                what: "health",
+                enqueued: 2
+            }
+        ),
+        "{fanned:?}"
+    );
+    assert!(
+        emu.notifications(&reports, Duration::from_secs(2))
+            .await
+            .is_empty(),
+        "nothing handled inline"
+    );
+
+    // Each message is its own invocation (the function's SQS event source, batch size 1).
+    let mut handled = Vec::new();
+    for _ in 0..10 {
+        let got = emu
+            .sqs
+            .receive_message()
+            .queue_url(&work)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for m in got.messages() {
+            let body: serde_json::Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            let o = responder
+                .respond(
+                    &body,
+                    Utc::now(),
+                    Budget::new(Duration::from_secs(60), Utc::now()),
+                )
+                .await
+                .unwrap();
+            handled.push(o);
+        }
+        if handled.len() >= 4 {
+            break;
+        }
+    }
+    let reported: Vec<String> = handled
+        .iter()
+        .flat_map(|o| match o {
+            Outcome::Health { outcomes } => outcomes.iter().collect::<Vec<_>>(),
+            other => vec![other],
+        })
+        .filter_map(|o| match o {
+            Outcome::Reported(i) => i.change.primary_instance().map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reported.len(),
+        4,
+        "two sweep items and two Health incidents: {handled:?}"
+    );
+    for (id, _) in &ids {
+        assert_eq!(reported.iter().filter(|r| *r == id).count(), 2, "{id}");
+    }
+    assert_eq!(
+        emu.notifications(&reports, Duration::from_secs(5))
+            .await
+            .len(),
+        4
     );
 }

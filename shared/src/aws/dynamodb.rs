@@ -151,19 +151,25 @@ impl DynamoLedger {
         values: &[(&str, AttributeValue)],
         names: &[(&str, &str)],
     ) -> Result<bool, AwsError> {
-        let mut req = self
+        let values: HashMap<String, AttributeValue> = values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let names: HashMap<String, String> = names
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        match self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression(condition);
-        for (k, v) in values {
-            req = req.expression_attribute_values(*k, v.clone());
-        }
-        for (k, v) in names {
-            req = req.expression_attribute_names(*k, *v);
-        }
-        match req.send().await {
+            .condition_expression(condition)
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .send()
+            .await
+        {
             Ok(_) => Ok(true),
             Err(e) => {
                 let err = aws_error("dynamodb", "PutItem", e);

@@ -11,6 +11,8 @@ use crate::facts::{
     StatusFacts, TypeFacts, VolumeFacts,
 };
 use crate::ports::{AwsError, CallResult, Impaired, InstanceReader, Remediator};
+use aws_sdk_ec2::config::http::HttpResponse;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 
 pub struct Ec2Reader {
     client: Client,
@@ -370,42 +372,49 @@ fn dry_run_result(err: AwsError) -> Result<CallResult, AwsError> {
     }
 }
 
-macro_rules! mutate {
-    ($self:ident, $req:expr, $op:literal, $dry:expr) => {{
-        use aws_sdk_ec2::operation::RequestId;
-        match $req.dry_run($dry).send().await {
-            Ok(out) if $dry => Ok(CallResult::DryRun {
-                allowed: true,
-                detail: format!(
-                    "{} accepted without executing (request id {})",
-                    $op,
-                    out.request_id().unwrap_or("-")
-                ),
-            }),
-            Ok(out) => Ok(CallResult::Done {
-                request_id: out.request_id().unwrap_or("-").to_string(),
-            }),
-            Err(e) => {
-                let err = aws_error("ec2", $op, e);
-                if $dry {
-                    dry_run_result(err)
-                } else {
-                    Err(err)
-                }
+/// A mutating call's answer: its request id, or for DryRun whether it would have been allowed.
+fn mutation<O, E>(
+    result: Result<O, SdkError<E, HttpResponse>>,
+    op: &'static str,
+    dry_run: bool,
+) -> Result<CallResult, AwsError>
+where
+    O: aws_sdk_ec2::operation::RequestId,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) if dry_run => Ok(CallResult::DryRun {
+            allowed: true,
+            detail: format!(
+                "{op} accepted without executing (request id {})",
+                out.request_id().unwrap_or("-")
+            ),
+        }),
+        Ok(out) => Ok(CallResult::Done {
+            request_id: out.request_id().unwrap_or("-").to_string(),
+        }),
+        Err(e) => {
+            let err = aws_error("ec2", op, e);
+            if dry_run {
+                dry_run_result(err)
+            } else {
+                Err(err)
             }
         }
-    }};
+    }
 }
 
 #[async_trait]
 impl Remediator for Ec2Remediator {
     async fn reboot(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
-        mutate!(
-            self,
-            self.client.reboot_instances().instance_ids(instance_id),
-            "RebootInstances",
-            dry_run
-        )
+        let r = self
+            .client
+            .reboot_instances()
+            .instance_ids(instance_id)
+            .dry_run(dry_run)
+            .send()
+            .await;
+        mutation(r, "RebootInstances", dry_run)
     }
 
     async fn stop(
@@ -414,24 +423,26 @@ impl Remediator for Ec2Remediator {
         dry_run: bool,
         force: bool,
     ) -> Result<CallResult, AwsError> {
-        mutate!(
-            self,
-            self.client
-                .stop_instances()
-                .instance_ids(instance_id)
-                .force(force),
-            "StopInstances",
-            dry_run
-        )
+        let r = self
+            .client
+            .stop_instances()
+            .instance_ids(instance_id)
+            .dry_run(dry_run)
+            .force(force)
+            .send()
+            .await;
+        mutation(r, "StopInstances", dry_run)
     }
 
     async fn start(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
-        mutate!(
-            self,
-            self.client.start_instances().instance_ids(instance_id),
-            "StartInstances",
-            dry_run
-        )
+        let r = self
+            .client
+            .start_instances()
+            .instance_ids(instance_id)
+            .dry_run(dry_run)
+            .send()
+            .await;
+        mutation(r, "StartInstances", dry_run)
     }
 
     async fn state(&self, instance_id: &str) -> Result<Option<String>, AwsError> {

@@ -48,10 +48,12 @@ impl VerifyScheduler for Scheduler {
             .input(event.to_string())
             .build()
             .map_err(build_error)?;
+        // Every schedule of ec2ops is named `ec2ops-…`: the IAM policy allows only those.
+        let name: String = format!("ec2ops-{name}").chars().take(64).collect();
         match self
             .client
             .create_schedule()
-            .name(name)
+            .name(&name)
             .schedule_expression(format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")))
             .schedule_expression_timezone("UTC")
             .flexible_time_window(window)
@@ -60,12 +62,12 @@ impl VerifyScheduler for Scheduler {
             .send()
             .await
         {
-            Ok(_) => Ok(name.to_string()),
+            Ok(_) => Ok(name),
             Err(e) => {
                 let err = aws_error("scheduler", "CreateSchedule", e);
                 // The same step scheduled again by a resumed delivery: it is there, which is what was wanted.
                 if err.code.as_deref() == Some("ConflictException") {
-                    Ok(name.to_string())
+                    Ok(name)
                 } else {
                     Err(err)
                 }

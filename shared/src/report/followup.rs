@@ -235,21 +235,26 @@ pub fn render_recover(
             "The recover (stop/start) did not complete: the instance is {state_text}. {detail}"
         ),
     }];
+    let cmd = |words: &str, id_option: &str| {
+        Command::new(words)
+            .arg(id_option, "INSTANCE_ID", id)
+            .arg("--region", "REGION", region)
+    };
     let commands: Vec<String> = match state {
-        Some("stopped") => vec![format!(
-            "aws ec2 start-instances --instance-ids {id} --region {region}"
-        )],
+        Some("stopped") => vec![cmd("aws ec2 start-instances", "--instance-ids").render()],
         Some("stopping") => vec![
-            format!("aws ec2 stop-instances --instance-ids {id} --force --region {region}"),
-            format!("aws ec2 wait instance-stopped --instance-ids {id} --region {region}"),
-            format!("aws ec2 start-instances --instance-ids {id} --region {region}"),
+            Command::new("aws ec2 stop-instances")
+                .arg("--instance-ids", "INSTANCE_ID", id)
+                .lit("--force")
+                .arg("--region", "REGION", region)
+                .render(),
+            cmd("aws ec2 wait instance-stopped", "--instance-ids").render(),
+            cmd("aws ec2 start-instances", "--instance-ids").render(),
         ],
-        Some("running" | "pending") => vec![format!(
-            "aws ec2 describe-instance-status --instance-ids {id} --region {region}"
-        )],
-        _ => vec![format!(
-            "aws ec2 describe-instances --instance-ids {id} --region {region}"
-        )],
+        Some("running" | "pending") => {
+            vec![cmd("aws ec2 describe-instance-status", "--instance-ids").render()]
+        }
+        _ => vec![cmd("aws ec2 describe-instances", "--instance-ids").render()],
     };
     lines.push(match lang {
         Language::Ko => "운영자 조치 (현재 상태 기준):".to_string(),
