@@ -353,6 +353,7 @@ pub async fn gather(
     let limits = Limits {
         source: settings.source_timeout,
         diagnostics: settings.diagnostics_timeout,
+        budget: None,
     };
     gather_gated(
         change,
@@ -366,11 +367,24 @@ pub async fn gather(
     .unwrap_or_else(|| Facts::unavailable("not gathered"))
 }
 
-/// Deadlines of one gathering, carved from the invocation's budget.
+/// Deadlines of one gathering: what each source wants, cut to what the invocation's budget has left when the call
+/// starts (so a second round never gets the time the first one used).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub source: Duration,
     pub diagnostics: Duration,
+    pub budget: Option<crate::budget::Budget>,
+}
+
+impl Limits {
+    fn source_now(&self) -> Duration {
+        self.budget.map_or(self.source, |b| b.limit(self.source))
+    }
+
+    fn diagnostics_now(&self) -> Duration {
+        self.budget
+            .map_or(self.diagnostics, |b| b.limit(self.diagnostics))
+    }
 }
 
 /// Gather every fact of the incident. `gate` runs beside round one (the incident claim): when it answers `false`
@@ -384,7 +398,7 @@ pub async fn gather_gated(
     limits: Limits,
     gate: impl Future<Output = bool>,
 ) -> Option<Facts> {
-    let limit = limits.source;
+    let limit = || limits.source_now();
     let history_until = change.state.at.max(now);
     // Checked: the transition time comes from the event (see `plan_window_with`).
     let history_since = change
@@ -397,14 +411,14 @@ pub async fn gather_gated(
         if request.queries.is_empty() {
             Source::Unavailable("the alarm has no metric to chart (composite alarm)".into())
         } else {
-            match deadline(limit, readers.metrics.metric_data(&request)).await {
+            match deadline(limit(), readers.metrics.metric_data(&request)).await {
                 Source::Available(data) => Source::Available(assemble(&request, &data)),
                 Source::Unavailable(r) => Source::Unavailable(r),
             }
         }
     };
     let history = deadline(
-        limit,
+        limit(),
         readers
             .metrics
             .alarm_history(&change.alarm_name, history_since, history_until),
@@ -425,11 +439,11 @@ pub async fn gather_gated(
 
     // Round one: everything that needs only the instance id.
     let (mut instance, status, stop_protection, volumes, agent, history, go) = tokio::join!(
-        deadline(limit, readers.ec2.instance(id)),
-        deadline(limit, readers.ec2.instance_status(id)),
-        deadline(limit, readers.ec2.stop_protection(id)),
-        deadline(limit, readers.ec2.volumes(id)),
-        deadline(limit, readers.metrics.agent_metrics(id)),
+        deadline(limit(), readers.ec2.instance(id)),
+        deadline(limit(), readers.ec2.instance_status(id)),
+        deadline(limit(), readers.ec2.stop_protection(id)),
+        deadline(limit(), readers.ec2.volumes(id)),
+        deadline(limit(), readers.metrics.agent_metrics(id)),
         history,
         gate,
     );
@@ -453,7 +467,7 @@ pub async fn gather_gated(
             None => Source::Unavailable(NO_LEDGER.into()),
             Some(l) => {
                 deadline(
-                    limit,
+                    limit(),
                     l.view(&change.incident_key(), id, az.as_deref(), now),
                 )
                 .await
@@ -467,11 +481,11 @@ pub async fn gather_gated(
                     if i.security_group_ids.is_empty() {
                         Source::Available(Vec::new())
                     } else {
-                        deadline(limit, readers.ec2.security_groups(&i.security_group_ids)).await
+                        deadline(limit(), readers.ec2.security_groups(&i.security_group_ids)).await
                     }
                 };
                 tokio::join!(
-                    deadline(limit, readers.ec2.instance_type(&i.instance_type)),
+                    deadline(limit(), readers.ec2.instance_type(&i.instance_type)),
                     groups
                 )
             }
@@ -494,9 +508,13 @@ pub async fn gather_gated(
             settings.diagnostics_document.as_deref(),
             running,
         ) {
-            (Some(d), Some(doc), true) => {
-                Some(deadline(limits.diagnostics, d.run(id, doc, limits.diagnostics)).await)
-            }
+            (Some(d), Some(doc), true) => Some(
+                {
+                    let l = limits.diagnostics_now();
+                    deadline(l, d.run(id, doc, l))
+                }
+                .await,
+            ),
             _ => None,
         }
     };

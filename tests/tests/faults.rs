@@ -530,3 +530,75 @@ async fn one_transient_cloudwatch_503_is_retried_by_the_sdk_and_leaves_no_gap() 
 async fn one_transient_sns_503_is_retried_by_the_sdk_and_publishes_once() {
     one_transient_503_is_absorbed("sns").await;
 }
+
+#[tokio::test]
+async fn with_every_dependency_answering_late_the_handler_returns_within_its_budget_with_the_report(
+) {
+    use ec2ops::budget::Budget;
+    use ec2ops::pipeline::Responder;
+    let Some(rig) = Rig::with_ledger("bounded").await else {
+        return;
+    };
+    // EC2, CloudWatch and the DynamoDB ledger (claim, view, completion) all answer 30 s late; SNS answers.
+    for service in ["ec2", "monitoring", "dynamodb"] {
+        rig.proxy
+            .inject(service, Fault::Delay(Duration::from_secs(30)));
+    }
+    let budget_secs = 12;
+    let settings = Settings {
+        language: Language::En,
+        topic_arn: Some(rig.topic.clone()),
+        // As configured in template.yaml's maxima: the budget must cut them short, not the sources' own deadlines.
+        source_timeout: Duration::from_secs(60),
+        diagnostics_timeout: Duration::from_secs(60),
+        remediation: RemediationMode::Off,
+        ..Settings::default()
+    };
+    let responder = Responder {
+        readers: Readers {
+            ec2: &rig.clients.ec2,
+            metrics: &rig.clients.cloudwatch,
+            ledger: rig.ledger.as_ref().map(|l| l as &dyn Ledger),
+            diagnostics: None,
+        },
+        actors: None,
+        delivery: Some(Delivery {
+            publisher: &rig.clients.sns,
+            topic_arn: &rig.topic,
+        }),
+        queue: None,
+        settings: &settings,
+    };
+    let now = Utc::now();
+    let started = std::time::Instant::now();
+    let outcome = responder
+        .respond(
+            &rig.event,
+            now,
+            Budget::new(Duration::from_secs(budget_secs), now),
+        )
+        .await;
+    let took = started.elapsed();
+    eprintln!("every dependency 30 s late, budget {budget_secs} s: handled in {took:?}");
+    let Ok(Outcome::Reported(incident)) = outcome else {
+        panic!("the report must be published: {outcome:?}")
+    };
+    assert!(
+        took < Duration::from_secs(budget_secs),
+        "returned after {took:?}, past its {budget_secs} s budget"
+    );
+    let gaps: Vec<&str> = incident.facts.gaps().iter().map(|(n, _)| *n).collect();
+    assert!(
+        gaps.contains(&"DescribeInstances") && gaps.contains(&"GetMetricData"),
+        "{gaps:?}"
+    );
+    let got = rig
+        .emu
+        .notifications(&rig.queue, Duration::from_secs(10))
+        .await;
+    assert_eq!(got.len(), 1, "exactly one report");
+    assert!(
+        got[0].message.contains("unavailable"),
+        "the report names the gaps"
+    );
+}

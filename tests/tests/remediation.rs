@@ -950,10 +950,94 @@ async fn futures_join_all<F: std::future::Future>(
         }
     })
     .await;
-    for r in results {
-        if let Some(v) = r {
-            out.push(v);
-        }
-    }
+    out.extend(results.into_iter().flatten());
     out
+}
+
+#[tokio::test]
+async fn hostile_alarms_on_opted_in_instances_never_change_an_instance() {
+    let Some(mut rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    rig.settings.settle = Duration::ZERO;
+    let healthy = rig.instance("m5.large", true, &[]).await;
+    let sick = rig.instance("m5.large", true, &[]).await;
+    let other = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&sick, INSTANCE);
+    rig.status.impair(&other, INSTANCE);
+    let at = Utc::now();
+
+    // 1. "Check failed" inverted: LessThanThreshold 1 fires on a healthy instance whose check reads 0.
+    let mut inverted = incident("status-instance.json", &healthy, at);
+    let state = &mut inverted["detail"]["state"];
+    state["reason"] = Value::String(
+        "Threshold Crossed: 3 out of the last 3 datapoints [0.0 (12/10/25 04:30:00), 0.0 (12/10/25 04:29:00), 0.0 (12/10/25 04:28:00)] were less than the threshold (1.0) (minimum 3 datapoints for OK -> ALARM transition).".into(),
+    );
+    let data = state["reasonData"]
+        .as_str()
+        .unwrap()
+        .replace("1.0", "0.0")
+        .replace("\"threshold\":0.0", "\"threshold\":1.0");
+    state["reasonData"] = Value::String(data);
+
+    // 2. The metric's name in an attacker's own namespace, on an instance that is impaired.
+    let mut namespaced = incident(
+        "status-instance.json",
+        &sick,
+        at + chrono::Duration::seconds(1),
+    );
+    namespaced["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["namespace"] =
+        Value::String("Custom/Attacker".into());
+
+    // 3. Metric math over two instances' checks: which one would a reboot hit?
+    let mut math = incident(
+        "status-instance.json",
+        &sick,
+        at + chrono::Duration::seconds(2),
+    );
+    let member = |id: &str, mid: &str| {
+        serde_json::json!({
+            "id": mid,
+            "metricStat": {
+                "metric": {"namespace": "AWS/EC2", "name": "StatusCheckFailed_Instance", "dimensions": {"InstanceId": id}},
+                "period": 60, "stat": "Maximum"
+            },
+            "returnData": false
+        })
+    };
+    math["detail"]["configuration"]["metrics"] = serde_json::json!([
+        member(&sick, "m1"),
+        member(&other, "m2"),
+        {"id": "e1", "expression": "MAX([m1, m2])", "label": "worst check", "returnData": true}
+    ]);
+
+    for (name, event) in [
+        ("inverted", &inverted),
+        ("namespace", &namespaced),
+        ("math", &math),
+    ] {
+        let o = rig.respond(event).await;
+        let h = holds(&o);
+        assert!(
+            h.iter().any(|h| matches!(h, Hold::NotCorroborated { .. })),
+            "{name}: {h:?}"
+        );
+    }
+    assert_eq!(
+        rig.remediator.real() + rig.remediator.dry(),
+        0,
+        "no EC2 call at all"
+    );
+    let texts: Vec<String> = rig.reports().await.into_iter().map(|n| n.message).collect();
+    assert_eq!(texts.len(), 3);
+    for reason in [
+        "does not mean \"check failed\"",
+        "not AWS/EC2",
+        "the alarm covers 2 instances",
+    ] {
+        assert!(
+            texts.iter().any(|t| t.contains(reason)),
+            "no report says {reason:?}"
+        );
+    }
 }

@@ -339,8 +339,9 @@ impl Responder<'_> {
             go
         };
         let limits = Limits {
-            source: budget.limit(settings.source_timeout),
-            diagnostics: budget.limit(settings.diagnostics_timeout),
+            source: settings.source_timeout,
+            diagnostics: settings.diagnostics_timeout,
+            budget: Some(*budget),
         };
         let facts = gather_gated(&change, &self.readers, settings, now, limits, gate).await;
         let claim = claimed.into_inner().ok().flatten();
