@@ -65,7 +65,9 @@ start() {
   fi
   if ! curl -fsS -o /dev/null "http://127.0.0.1:$moto_port/moto-api/" 2>/dev/null; then
     log "starting moto on 127.0.0.1:$moto_port"
-    setsid nohup "$moto_venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$state/moto.log" 2>&1 </dev/null &
+    # One request at a time, as DynamoDB isolates conditional writes and transactions (see scripts/moto_isolated.py).
+    MOTO_PORT=$moto_port setsid nohup "$moto_venv/bin/python" "$here/scripts/moto_isolated.py" 127.0.0.1 "$moto_port" \
+      >"$state/moto.log" 2>&1 </dev/null &
     echo $! >"$state/moto.pid"
   fi
   for _ in $(seq 1 120); do

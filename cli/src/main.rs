@@ -8,10 +8,11 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use ec2ops::aws::AwsClients;
+use ec2ops::budget::Budget;
 use ec2ops::config::{Language, Settings};
 use ec2ops::event::{parse_bytes, Parsed};
 use ec2ops::gather::Readers;
-use ec2ops::pipeline::{respond, Actors, Delivery, HandleError, Outcome};
+use ec2ops::pipeline::{Actors, Delivery, HandleError, Outcome, Responder};
 use ec2ops::ports::{Diagnostics, Ledger, Offline};
 
 #[derive(Parser)]
@@ -43,6 +44,9 @@ enum Command {
         /// Report language (overrides EC2OPS_LANGUAGE).
         #[arg(long, value_parser = ["ko", "en"])]
         language: Option<String>,
+        /// The time budget every AWS call is carved from, as the function's timeout is in Lambda.
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..=900))]
+        budget_seconds: u64,
     },
 }
 
@@ -75,7 +79,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         format,
         publish,
         language,
+        budget_seconds,
     } = cli.command;
+    let budget = |now| Budget::new(std::time::Duration::from_secs(budget_seconds), now);
     let mut settings = Settings::from_env()?;
     if let Some(l) = language.as_deref().and_then(Language::parse) {
         settings.language = l;
@@ -104,7 +110,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ledger: None,
             diagnostics: None,
         };
-        respond(&event, &readers, None, None, &settings, Utc::now()).await?
+        let now = Utc::now();
+        Responder {
+            readers,
+            actors: None,
+            delivery: None,
+            queue: None,
+            settings: &settings,
+        }
+        .respond(&event, now, budget(now))
+        .await?
     } else {
         let clients = AwsClients::load(region).await;
         let ledger = settings.ledger_table.as_deref().map(|t| clients.ledger(t));
@@ -133,14 +148,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             publisher: &clients.sns,
             topic_arn: t,
         });
-        respond(
-            &event,
-            &readers,
-            Some(&actors),
-            delivery.as_ref(),
-            &settings,
-            Utc::now(),
-        )
+        let now = Utc::now();
+        Responder {
+            readers,
+            actors: Some(actors),
+            delivery,
+            queue: None,
+            settings: &settings,
+        }
+        .respond(&event, now, budget(now))
         .await?
     };
 
@@ -177,6 +193,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Outcome::Covered { incident_key, by } => {
             eprintln!("covered: incident {incident_key} is named by the AZ-EVENT report of {by}");
+        }
+        Outcome::Deferred {
+            incident_key,
+            until,
+        } => {
+            eprintln!("in progress: incident {incident_key} is handled by another delivery; redelivery at {until}");
         }
         Outcome::FannedOut { what, enqueued } => {
             eprintln!("{what}: {enqueued} incident(s) sent to the work queue");

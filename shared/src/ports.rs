@@ -223,6 +223,8 @@ pub struct Completion {
 /// An action about to be taken.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionRecord {
+    /// This delivery's own token: a retried transaction that finds its own record knows it was granted.
+    pub owner: String,
     pub incident_key: String,
     pub instance_id: String,
     pub availability_zone: Option<String>,
@@ -254,6 +256,8 @@ impl Progress {
 /// An action an earlier delivery of the same incident recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedAction {
+    pub owner: String,
+    pub instance_id: String,
     pub at: DateTime<Utc>,
     pub action: crate::remediation::ActionKind,
     pub progress: Progress,
@@ -307,6 +311,8 @@ pub trait Ledger: Send + Sync {
         now: DateTime<Utc>,
         completion: &Completion,
     ) -> Result<(), AwsError>;
+    /// What a completed incident published; `None` while it is not completed (or unknown).
+    async fn completion(&self, incident_key: &str) -> Result<Option<Completion>, AwsError>;
     /// End this delivery's lease now (the report could not be delivered): a retry takes over at once.
     async fn release(&self, incident_key: &str, now: DateTime<Utc>) -> Result<(), AwsError>;
     /// Recent actions on the instance, account-wide actions in the last hour, other impaired instances in the AZ,

@@ -325,6 +325,9 @@ impl Ledger for TripLedger<'_> {
         self.trip.at("complete").await;
         r
     }
+    async fn completion(&self, key: &str) -> Result<Option<Completion>, AwsError> {
+        self.inner.completion(key).await
+    }
     async fn release(&self, key: &str, now: DateTime<Utc>) -> Result<(), AwsError> {
         self.inner.release(key, now).await
     }

@@ -116,13 +116,17 @@ async fn the_same_event_delivered_three_times_two_at_once_acts_once_and_reports_
     rig.status.impair(&id, INSTANCE);
     let event = incident("status-instance.json", &id, Utc::now());
     let (a, b) = tokio::join!(rig.try_respond(&event), rig.try_respond(&event));
-    // Of two concurrent deliveries one owns the incident; the other finds it in progress (a retryable failure, so
-    // Lambda delivers it again later) or, if it came late, completed.
+    // Of two concurrent deliveries one owns the incident; the other finds it in progress and schedules the event
+    // again for after the owner's lease (or, if it came late, finds it completed).
     let mut results = vec![a, b, rig.try_respond(&event).await];
     for r in results.iter_mut() {
-        if let Err(e) = r {
-            assert!(matches!(e, HandleError::InProgress { .. }), "{e}");
-            assert!(e.retryable());
+        if let Ok(Outcome::Deferred { until, .. }) = r {
+            assert!(*until > Utc::now(), "redelivered after the lease");
+            let redo = rig.schedules("ec2ops-redo-").await;
+            assert!(
+                redo.iter().any(|(_, input)| *input == event),
+                "a redelivery schedule carries the same event"
+            );
             *r = rig.try_respond(&event).await;
         }
     }
@@ -384,6 +388,7 @@ async fn twenty_concurrent_action_transactions_with_an_hourly_cap_of_ten_grant_e
     let now = Utc::now();
     let records: Vec<ActionRecord> = (0..20)
         .map(|n| ActionRecord {
+            owner: format!("delivery-{n}"),
             incident_key: format!("cap-test#{n}"),
             instance_id: format!("i-{n:017x}"),
             availability_zone: Some(format!("az-{}", n % 10)),
@@ -804,16 +809,18 @@ async fn a_stop_that_hangs_is_forced_and_one_that_never_ends_is_escalated_with_i
         "{o:?}"
     );
     let _ = rig.reports().await;
-    // The continuation EventBridge Scheduler would deliver six minutes after the stop: forced.
+    // The continuation EventBridge Scheduler delivers, run six minutes after the stop: forced.
     let (_, first) = rig.schedules(&format!("ec2ops-cont-{id}")).await.remove(0);
-    let mut late = first.clone();
-    let stopped_at =
-        chrono::DateTime::parse_from_rfc3339(first["detail"]["stopped_at"].as_str().unwrap())
-            .unwrap()
-            .with_timezone(&Utc);
-    late["detail"]["stopped_at"] =
-        Value::String((stopped_at - chrono::Duration::minutes(6)).to_rfc3339());
-    let o = rig.respond(&late).await;
+    let at = |minutes| {
+        let now = Utc::now() + chrono::Duration::minutes(minutes);
+        (now, Budget::new(Duration::from_secs(60), now))
+    };
+    let (now, budget) = at(6);
+    let o = rig
+        .responder(None, None, None)
+        .respond(&first, now, budget)
+        .await
+        .unwrap();
     assert!(
         matches!(&o, Outcome::Continued { step, .. } if step == "again"),
         "{o:?}"
@@ -824,10 +831,14 @@ async fn a_stop_that_hangs_is_forced_and_one_that_never_ends_is_escalated_with_i
         "force stop after 5 minutes in stopping"
     );
     // Sixteen minutes after the stop it is still stopping: a P0 follow-up with the state and the commands for it.
-    late["detail"]["stopped_at"] =
-        Value::String((stopped_at - chrono::Duration::minutes(16)).to_rfc3339());
-    late["detail"]["forced"] = Value::Bool(true);
-    let o = rig.respond(&late).await;
+    let mut forced = first.clone();
+    forced["detail"]["forced"] = Value::Bool(true);
+    let (now, budget) = at(16);
+    let o = rig
+        .responder(None, None, None)
+        .respond(&forced, now, budget)
+        .await
+        .unwrap();
     assert!(
         matches!(&o, Outcome::Continued { step, .. } if step == "escalated"),
         "{o:?}"
@@ -1040,4 +1051,32 @@ async fn hostile_alarms_on_opted_in_instances_never_change_an_instance() {
             "no report says {reason:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_continuation_for_a_recover_ec2ops_never_recorded_changes_nothing() {
+    let Some(rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    let id = rig.instance("m5.large", true, &[]).await;
+    // A forged continuation (as if sent by anyone who can invoke the function) for a real, opted-in instance.
+    let forged = ec2ops::remediation::Continuation {
+        incident_key: "forged#ALARM#2026-01-01T00:00:00.000Z".into(),
+        thread_id: "forged".into(),
+        instance_id: id.clone(),
+        alarm_name: "forged".into(),
+        region: Some(REGION.into()),
+        stopped_at: Utc::now() - chrono::Duration::minutes(6),
+        attempt: 0,
+        forced: false,
+        start_failures: 0,
+    };
+    let o = rig.respond(&forged.to_event()).await;
+    assert!(matches!(o, Outcome::Ignored { .. }), "{o:?}");
+    assert_eq!(
+        rig.remediator.real() + rig.remediator.forced() + rig.remediator.starts(),
+        0,
+        "no EC2 mutation"
+    );
+    assert_eq!(rig.emu.state(&id).await, "running");
 }

@@ -101,6 +101,12 @@ async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failur
         // failed-events queue).
         let mut failures = Vec::new();
         for (id, body) in messages {
+            // The work queue carries only what the fan-out puts on it: one sweep item or one narrowed Health event.
+            // Anything else (a continuation, an alarm) is dropped, so a sender to the queue cannot drive a recover.
+            if !fanned_out(&body) {
+                tracing::warn!(message = %id, "work item of a kind the fan-out never sends: dropped");
+                continue;
+            }
             match responder.respond(&body, now, budget).await {
                 Ok(o) => {
                     tracing::info!(message = %id, status = status(&o)["status"].as_str().unwrap_or("-"), "work item handled")
@@ -117,6 +123,15 @@ async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failur
         Ok(o) => Ok(status(&o)),
         Err(e) => Err(Failure(e)),
     }
+}
+
+/// What the fan-out sends to the work queue.
+fn fanned_out(body: &Value) -> bool {
+    let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default();
+    matches!(
+        (text("source"), text("detail-type")),
+        ("ec2ops", "ec2ops.sweep-item") | ("aws.health", _)
+    )
 }
 
 /// The invocation's result: what became of the event.
@@ -140,6 +155,10 @@ fn status(outcome: &Outcome) -> Value {
             "impaired": impaired,
             "reported": reported(outcomes),
         }),
+        Outcome::Deferred {
+            incident_key,
+            until,
+        } => json!({ "status": "deferred", "incident": incident_key, "redeliveryAt": until }),
         Outcome::FannedOut { what, enqueued } => {
             json!({ "status": "fanned-out", "what": what, "enqueued": enqueued })
         }

@@ -297,6 +297,10 @@ impl DynamoLedger {
             },
         )?;
         if let Some(r) = recorded {
+            // Our own record: the SDK retried a transaction that had committed (its answer was lost).
+            if r.owner == action.owner {
+                return Ok(Some(Grant::Granted));
+            }
             return Ok(Some(Grant::Recorded(r)));
         }
         let mut holds = Vec::new();
@@ -382,6 +386,7 @@ impl DynamoLedger {
         let key_ = &action.incident_key;
         let mut record = item(format!("action#{key_}"), "-".into(), at, Duration::days(2));
         record.insert("instance".into(), s(&action.instance_id));
+        record.insert("owner".into(), s(&action.owner));
         record.insert("action".into(), s(action.action.as_str()));
         record.insert("progress".into(), s(Progress::Started.label()));
         let hold_for = envelope.cooldown.max(ACTION_LOCK);
@@ -563,6 +568,15 @@ impl Ledger for DynamoLedger {
         Ok(())
     }
 
+    async fn completion(&self, incident_key: &str) -> Result<Option<Completion>, AwsError> {
+        Ok(self.incident(incident_key).await?.and_then(|i| {
+            (text(&i, "status").as_deref() == Some("COMPLETED")).then(|| Completion {
+                message_id: text(&i, "message_id").filter(|m| m != "-"),
+                outcome: text(&i, "outcome").unwrap_or_default(),
+            })
+        }))
+    }
+
     async fn release(&self, incident_key: &str, now: DateTime<Utc>) -> Result<(), AwsError> {
         match self
             .client
@@ -722,6 +736,8 @@ impl Ledger for DynamoLedger {
             _ => ActionKind::Reboot,
         };
         Ok(Some(RecordedAction {
+            owner: text(&i, "owner").unwrap_or_default(),
+            instance_id: text(&i, "instance").unwrap_or_default(),
             at,
             action,
             progress,

@@ -60,6 +60,7 @@ pub(super) async fn act(
                 return outcome_without_acting(Decision::Act { action });
             };
             let record = ActionRecord {
+                owner: owner_token(now),
                 incident_key: change.incident_key(),
                 instance_id: id.to_string(),
                 availability_zone: facts
@@ -109,7 +110,8 @@ pub(super) async fn act(
                 None => None,
             };
             match recorded {
-                Some(r) => reconcile(rsp, actors, change, action, r, now, budget).await,
+                // What was recorded, not what this delivery decided (a combined-check alarm can read either way).
+                Some(r) => reconcile(rsp, actors, change, r.action, r, now, budget).await,
                 None => ActionOutcome::AlreadyDone { action, at },
             }
         }
@@ -138,22 +140,26 @@ async fn call(
         }
     };
     let progress = match &result {
-        Ok(CallResult::Done { request_id }) => Progress::Called {
+        Ok(CallResult::Done { request_id }) => Some(Progress::Called {
             request_id: request_id.clone(),
-        },
-        Ok(CallResult::DryRun { detail, .. }) => Progress::Failed {
+        }),
+        Ok(CallResult::DryRun { detail, .. }) => Some(Progress::Failed {
             error: detail.clone(),
-        },
-        Err(e) => Progress::Failed {
+        }),
+        Err(e) if definitely_refused(e) => Some(Progress::Failed {
             error: e.to_string(),
-        },
+        }),
+        // No answer is not a no: the record stays `started`, so a resumed delivery reads the instance's state.
+        Err(_) => None,
     };
-    record_progress(rsp, &key, &progress, budget).await;
+    if let Some(progress) = &progress {
+        record_progress(rsp, &key, progress, budget).await;
+    }
     match (action, result) {
         (ActionKind::Reboot, Ok(CallResult::Done { request_id })) => {
             info!(instance = id, "reboot done");
             let (verify_at, verify_note) =
-                schedule_verify(rsp, actors, change, action, now, budget).await;
+                schedule_verify(rsp, actors, change, action, now, now, budget).await;
             ActionOutcome::Done {
                 action,
                 at: now,
@@ -265,14 +271,21 @@ async fn reconcile(
         (Progress::Called { .. }, ActionKind::StopStart) => {
             // The interrupted delivery may have died before scheduling the continuation: schedule it again (the
             // schedule's name is the same, so an existing one is kept).
-            let _ = schedule_continuation_at(rsp, actors, change, recorded.at, now, budget).await;
-            ActionOutcome::AlreadyDone {
-                action,
-                at: recorded.at,
+            match schedule_continuation_at(rsp, actors, change, recorded.at, now, budget).await {
+                (None, Some(note)) => ActionOutcome::Interrupted {
+                    action,
+                    at: recorded.at,
+                    detail: format!("StopInstances was accepted; the continuation could not be scheduled: {note}"),
+                },
+                _ => ActionOutcome::AlreadyDone {
+                    action,
+                    at: recorded.at,
+                },
             }
         }
         (Progress::Started, ActionKind::Reboot) => {
-            let (verify_at, _) = schedule_verify(rsp, actors, change, action, now, budget).await;
+            let (verify_at, _) =
+                schedule_verify(rsp, actors, change, action, recorded.at, now, budget).await;
             ActionOutcome::Interrupted {
                 action,
                 at: recorded.at,
@@ -329,6 +342,7 @@ async fn schedule_verify(
     actors: &Actors<'_>,
     change: &AlarmChange,
     action: ActionKind,
+    acted_at: DateTime<Utc>,
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> (Option<DateTime<Utc>>, Option<String>) {
@@ -337,11 +351,11 @@ async fn schedule_verify(
         thread_id: change.thread_id(),
         instance_id: change.primary_instance().unwrap_or_default().to_string(),
         action,
-        acted_at: now,
+        acted_at,
         alarm_name: change.alarm_name.clone(),
         region: change.region.clone(),
     };
-    let at = now + rsp.settings.verify_after;
+    let at = scheduling_time(now) + rsp.settings.verify_after;
     match schedule(
         actors,
         &request.schedule_name(),
@@ -389,7 +403,7 @@ async fn schedule_continuation_at(
         forced: false,
         start_failures: 0,
     };
-    let at = now + FIRST_CONTINUATION;
+    let at = scheduling_time(now) + FIRST_CONTINUATION;
     match schedule(actors, &c.schedule_name(), &c.to_event(), at, budget).await {
         Ok(()) => (Some(at), None),
         Err(why) => {
@@ -399,6 +413,24 @@ async fn schedule_continuation_at(
             (None, Some(format!("{why}; {note}")))
         }
     }
+}
+
+/// When a schedule is created: the clock at that moment (the incident's `now` was taken before the settle delay and
+/// the gathering), never earlier than `now`.
+pub(super) fn scheduling_time(now: DateTime<Utc>) -> DateTime<Utc> {
+    Utc::now().max(now)
+}
+
+/// A token unique to one delivery's action (an SDK retry of its own committed transaction recognizes it).
+fn owner_token(now: DateTime<Utc>) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        now.timestamp_nanos_opt().unwrap_or_default(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Create a one-time schedule invoking the function with `event`.

@@ -131,6 +131,12 @@ pub enum Outcome {
         message: SnsMessage,
         message_id: Option<String>,
     },
+    /// Another delivery owned the incident: this event is scheduled to be delivered again at `until`, after that
+    /// delivery's lease (if it completed by then, the redelivery is a duplicate).
+    Deferred {
+        incident_key: String,
+        until: DateTime<Utc>,
+    },
     /// A recover's continuation ran: the instance's state, the next continuation if one was scheduled, and the
     /// follow-up published when the recover could not complete.
     Continued {
@@ -282,6 +288,57 @@ impl Responder<'_> {
         now: DateTime<Utc>,
         budget: Budget,
     ) -> Result<Outcome, HandleError> {
+        let handled = self.dispatch(event, now, &budget).await;
+        match handled {
+            Err(HandleError::InProgress {
+                incident_key,
+                until,
+            }) => self.redeliver(event, incident_key, until, &budget).await,
+            other => other,
+        }
+    }
+
+    /// Another delivery holds the incident's lease. If it dies, Lambda's retries of this event might all come
+    /// before its lease ends; so the event is scheduled again for just after the lease, and this delivery ends
+    /// without error. Without a scheduler it fails retryably, as before.
+    async fn redeliver(
+        &self,
+        event: &Value,
+        incident_key: String,
+        until: DateTime<Utc>,
+        budget: &Budget,
+    ) -> Result<Outcome, HandleError> {
+        let in_progress = HandleError::InProgress {
+            incident_key: incident_key.clone(),
+            until,
+        };
+        let Some(actors) = &self.actors else {
+            return Err(in_progress);
+        };
+        let at = act::scheduling_time(until) + chrono::Duration::seconds(5);
+        let name = format!("redo-{:016x}-{}", fnv1a(&incident_key), until.timestamp());
+        match act::schedule(actors, &name, event, at, budget).await {
+            Ok(()) => {
+                info!(incident = %incident_key, %at, "in progress elsewhere: redelivery scheduled after its lease");
+                Ok(Outcome::Deferred {
+                    incident_key,
+                    until: at,
+                })
+            }
+            Err(why) => {
+                warn!(incident = %incident_key, %why, "redelivery not scheduled: failing retryably");
+                Err(in_progress)
+            }
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        event: &Value,
+        now: DateTime<Utc>,
+        budget: &Budget,
+    ) -> Result<Outcome, HandleError> {
+        let budget = *budget;
         match parse(event) {
             Ok(Parsed::Alarm(c)) => self.incident(*c, now, &budget).await,
             Ok(Parsed::Verify(req)) => sweep::verify(self, *req, now, &budget).await,
@@ -410,7 +467,10 @@ impl Responder<'_> {
                 )
                 .await;
                 match declared {
-                    Ok(AzDeclaration::Covered { by, named }) if named.iter().any(|n| n == id) => {
+                    Ok(AzDeclaration::Covered { by, named })
+                        if named.iter().any(|n| n == id)
+                            && self.published(ledger, &by, budget).await =>
+                    {
                         info!(incident = %key, by = %by, "covered by the AZ event's report");
                         let done = Completion {
                             message_id: None,
@@ -531,6 +591,33 @@ impl Responder<'_> {
             message_id,
             resumed,
         })))
+    }
+
+    /// Whether incident `key` completed with a published report, waiting for it while the budget allows (the incident
+    /// that declared an AZ event is usually publishing at that moment). `false` makes the caller publish its own.
+    async fn published(
+        &self,
+        ledger: &dyn crate::ports::Ledger,
+        key: &str,
+        budget: &Budget,
+    ) -> bool {
+        let until = tokio::time::Instant::now() + budget.spendable().min(Duration::from_secs(20));
+        loop {
+            let done = within(
+                budget.limit(CALL_TIMEOUT),
+                "dynamodb",
+                "GetItem",
+                ledger.completion(key),
+            )
+            .await;
+            match done {
+                Ok(Some(c)) => return c.message_id.is_some(),
+                Ok(None) if tokio::time::Instant::now() < until => {
+                    tokio::time::sleep(Duration::from_millis(500)).await
+                }
+                Ok(None) | Err(_) => return false,
+            }
+        }
     }
 
     /// Complete the incident record. A failure here loses nothing: the report is out, and a retry after the lease
@@ -714,6 +801,13 @@ fn action_label(a: &ActionOutcome) -> &'static str {
         ActionOutcome::Recovering { .. } => "recovering",
         ActionOutcome::Interrupted { .. } => "interrupted",
     }
+}
+
+/// FNV-1a, for schedule names derived from an incident key (names allow only `[0-9a-zA-Z-_.]`).
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn flatten<T>(

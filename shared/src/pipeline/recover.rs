@@ -53,6 +53,18 @@ pub(super) async fn continue_recover(
     let id = c.instance_id.clone();
     let elapsed = now - c.stopped_at;
     let limit = budget.limit(CALL_TIMEOUT);
+    // Only a recover ec2ops recorded is continued: a continuation event from anywhere else (a forged message, a
+    // schedule of another stack) changes nothing.
+    if let Err(why) = authentic(rsp, &c, budget).await {
+        warn!(instance = %id, %why, "continuation refused");
+        return Ok(Outcome::Ignored {
+            source: crate::remediation::VERIFY_SOURCE.into(),
+            detail_type: format!(
+                "{} refused: {why}",
+                crate::remediation::CONTINUE_DETAIL_TYPE
+            ),
+        });
+    }
     let state = within(limit, "ec2", "DescribeInstances", r.state(&id)).await;
     let state_name = state.as_ref().ok().cloned().flatten();
     let again = |c: &Continuation, after: chrono::Duration, why: String| Step::Again {
@@ -75,6 +87,14 @@ pub(super) async fn continue_recover(
         },
         Ok(None) => Step::Escalate {
             detail: "EC2 no longer knows the instance".into(),
+        },
+        Ok(Some("stopped")) if elapsed > GIVE_UP_AFTER + POLL * 10 => Step::Escalate {
+            // A continuation delivered this late (Scheduler's own retries) must not start an instance that somebody
+            // may have stopped on purpose since.
+            detail: format!(
+                "this continuation ran {} minutes after the stop, too late to start the instance without asking",
+                elapsed.num_minutes()
+            ),
         },
         Ok(Some("stopped")) => {
             match within(limit, "ec2", "StartInstances", r.start(&id, false)).await {
@@ -138,7 +158,7 @@ pub(super) async fn continue_recover(
     };
     let (step_name, next_at, message_id) = match step {
         Step::Again { next, after, why } => {
-            let at = now + after;
+            let at = super::act::scheduling_time(now) + after;
             info!(instance = %id, attempt = next.attempt, %why, "recover continues later");
             match schedule(actors, &next.schedule_name(), &next.to_event(), at, budget).await {
                 Ok(()) => ("again".to_string(), Some(at), None),
@@ -191,6 +211,33 @@ pub(super) async fn continue_recover(
         next_at,
         message_id,
     })
+}
+
+/// The continuation matches a stop-start ec2ops recorded for this incident and instance, at this time.
+async fn authentic(rsp: &Responder<'_>, c: &Continuation, budget: &Budget) -> Result<(), String> {
+    let Some(ledger) = rsp.readers.ledger else {
+        return Err("no ledger to check it against".into());
+    };
+    let recorded = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "GetItem",
+        ledger.recorded_action(&c.incident_key),
+    )
+    .await
+    .map_err(|e| format!("the ledger could not be read: {e}"))?
+    .ok_or("no action is recorded for this incident")?;
+    if recorded.action != ActionKind::StopStart || recorded.instance_id != c.instance_id {
+        return Err(format!(
+            "the recorded action is a {} of {}",
+            recorded.action.as_str(),
+            recorded.instance_id
+        ));
+    }
+    if (recorded.at - c.stopped_at).num_seconds().abs() > 1 {
+        return Err("the recorded stop was at another time".into());
+    }
+    Ok(())
 }
 
 /// Capacity errors and throttling pass: try StartInstances again later.
