@@ -63,6 +63,19 @@ async fn the_function_reports_ignores_and_rejects_events_as_lambda_expects() {
         event_for("cpu-spike.json", &id, at),
         json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {}}),
         json!({"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change", "detail": {"alarmName": "x"}}),
+        // The work queue's batch (SQS event source): a sweep item is handled, a continuation (never put on the queue
+        // by ec2ops) is dropped, a malformed item is the one failure of the batch.
+        json!({"Records": [
+            {"eventSource": "aws:sqs", "messageId": "m1", "body": json!({
+                "source": "ec2ops", "detail-type": "ec2ops.sweep-item",
+                "detail": {"instance_id": id, "availability_zone": "ap-northeast-2a",
+                           "check": "StatusCheckFailed_Instance", "since": "2026-01-01T00:00:00Z"}}).to_string()},
+            {"eventSource": "aws:sqs", "messageId": "m2", "body": json!({
+                "source": "ec2ops", "detail-type": "ec2ops.continue", "detail": {}}).to_string()},
+            {"eventSource": "aws:sqs", "messageId": "m3", "body": json!({
+                "source": "ec2ops", "detail-type": "ec2ops.sweep-item",
+                "detail": {"instance_id": "not-an-instance", "check": "StatusCheckFailed_Instance"}}).to_string()}
+        ]}),
     ];
     let stub = RuntimeStub::start(events).await;
     let _child = run_function(
@@ -73,8 +86,8 @@ async fn the_function_reports_ignores_and_rejects_events_as_lambda_expects() {
         ],
     )
     .await;
-    let posted = stub.wait_for(3, Duration::from_secs(60)).await;
-    assert_eq!(posted.len(), 3, "{posted:?}");
+    let posted = stub.wait_for(4, Duration::from_secs(60)).await;
+    assert_eq!(posted.len(), 4, "{posted:?}");
 
     assert_eq!(posted[0].kind, "response");
     assert_eq!(posted[0].body["status"], "reported");
@@ -92,7 +105,21 @@ async fn the_function_reports_ignores_and_rejects_events_as_lambda_expects() {
         .unwrap()
         .contains("missing field `state`"));
 
+    // Partial batch response: only the malformed item goes back to the queue.
+    assert_eq!(posted[3].kind, "response");
+    assert_eq!(
+        posted[3].body,
+        json!({"batchItemFailures": [{"itemIdentifier": "m3"}]})
+    );
+
     let got = emu.notifications(&queue, Duration::from_secs(10)).await;
-    assert_eq!(got.len(), 1, "one report for three events");
-    assert!(got[0].subject.starts_with("[P2] CPU spike"));
+    assert_eq!(
+        got.len(),
+        2,
+        "the alarm's report and the sweep item's: {got:?}"
+    );
+    assert!(got.iter().any(|n| n.subject.starts_with("[P2] CPU spike")));
+    assert!(got
+        .iter()
+        .any(|n| n.subject.contains("Instance status check failed")));
 }

@@ -543,6 +543,7 @@ async fn critical_path_variant(
 
     let mut by_latency: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
     let mut chains: Vec<f64> = Vec::new();
+    let mut to_publish: Vec<f64> = Vec::new();
     let mut last: Option<PathRun> = None;
     for _ in 0..o.path_runs {
         for latency_ms in [0u64, 50] {
@@ -562,7 +563,18 @@ async fn critical_path_variant(
                 .or_default()
                 .push(elapsed.as_secs_f64() * 1e3);
             if latency_ms == 50 {
-                chains.push(sequential_depth(&proxy.timeline()) as f64);
+                let timeline = proxy.timeline();
+                chains.push(sequential_depth(&timeline) as f64);
+                // Up to the report: the requests that began before the Publish ended (the completion record
+                // written after it is not on the report's path).
+                if let Some(publish) = timeline.iter().find(|s| s.operation == "Publish") {
+                    let before: Vec<_> = timeline
+                        .iter()
+                        .filter(|s| s.start < publish.end)
+                        .cloned()
+                        .collect();
+                    to_publish.push(sequential_depth(&before) as f64);
+                }
             }
             if latency_ms == 0 {
                 last = Some(PathRun {
@@ -589,6 +601,13 @@ async fn critical_path_variant(
         "–",
         "every AWS call +50 ms".into(),
     );
+    // With the ledger, the incident record is completed after the publish: one more round trip for the handler,
+    // none for the report (the row "until the report is published").
+    let (whole, whole_target) = if label.starts_with("with") {
+        (4.0, "≤ 4 (3 + the completion record)")
+    } else {
+        (3.0, "≤ 3")
+    };
     if let (Some(a), Some(b)) = (s0, s50) {
         let depth = (b.median - a.median) / 50.0;
         // Per-pair spread: the same figure from the fastest and slowest runs.
@@ -599,8 +618,18 @@ async fn critical_path_variant(
             format!("{depth:.2} round trips"),
             format!("{:.1} – {:.1}", lo.max(0.0), hi),
             a.n,
+            whole_target,
+            verdict(depth <= whole + 0.25, format!("{depth:.2}")),
+        );
+    }
+    if let Some(c) = stats(&to_publish) {
+        table.row(
+            &format!("2. round trips until the report is published, at L = 50 ms ({label})"),
+            format!("{:.0} round trips", c.median),
+            format!("{:.0} – {:.0}", c.min, c.max),
+            c.n,
             "≤ 3",
-            verdict(depth <= 3.0 + 0.25, format!("{depth:.2}")),
+            verdict(c.median <= 3.0, format!("{:.0}", c.median)),
         );
     }
     let chain = stats(&chains);
@@ -611,10 +640,10 @@ async fn critical_path_variant(
         }),
         chain.map_or("–".into(), |c| format!("{:.0} – {:.0}", c.min, c.max)),
         chain.map_or(0, |c| c.n),
-        "≤ 3",
+        whole_target,
         chain.map_or("unavailable".into(), |c| {
             verdict(
-                c.median <= 3.0,
+                c.median <= whole,
                 format!(
                     "{:.0}: the longest chain of requests that waited for each other",
                     c.median
@@ -977,6 +1006,8 @@ struct StormTally {
     gaps: BTreeMap<&'static str, (usize, String)>,
     /// Reports published per incident key.
     published: BTreeMap<String, usize>,
+    /// Deliveries that found their incident in progress (delivered again after the storm).
+    in_progress: usize,
 }
 
 async fn storm_variant(
@@ -1024,6 +1055,7 @@ async fn storm_variant(
         });
     }
     let mut t = StormTally::default();
+    let mut retries: Vec<String> = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Err(e) if e.is_panic() => t.panics += 1,
@@ -1050,7 +1082,30 @@ async fn storm_variant(
                     .entry(format!("unexpected outcome {other:?}"))
                     .or_default() += 1
             }
+            // Another delivery held the incident: Lambda retries this one later (here: once the storm is over).
+            Ok((key, Err(HandleError::InProgress { .. }))) => retries.push(key),
             Ok((_, Err(e))) => *t.errors.entry(e.to_string()).or_default() += 1,
+        }
+    }
+    t.in_progress = retries.len();
+    for key in retries {
+        let Some((_, event)) = events.iter().find(|(k, _)| *k == key) else {
+            continue;
+        };
+        match handler.handle(event).await {
+            Ok(Outcome::Duplicate { .. }) => t.duplicates += 1,
+            Ok(Outcome::Reported(i)) => {
+                t.reported += 1;
+                if i.message_id.is_some() {
+                    *t.published.entry(key).or_default() += 1;
+                }
+            }
+            Ok(other) => {
+                *t.errors
+                    .entry(format!("unexpected outcome {other:?}"))
+                    .or_default() += 1
+            }
+            Err(e) => *t.errors.entry(e.to_string()).or_default() += 1,
         }
     }
     let wall = started.elapsed();
@@ -1089,9 +1144,10 @@ async fn storm_variant(
         verdict(
             handled == events.len() && t.panics == 0,
             format!(
-                "{handled} handled ({} reported, {} duplicate), {} failed, {} panics, {:.1} events/s, {} AWS requests{cpu}",
+                "{handled} handled ({} reported, {} duplicate, of which {} found the incident in progress and were delivered again afterwards, as Lambda retries them), {} failed, {} panics, {:.1} events/s, {} AWS requests{cpu}",
                 t.reported,
                 t.duplicates,
+                t.in_progress,
                 t.errors.values().sum::<usize>(),
                 t.panics,
                 events.len() as f64 / secs,
