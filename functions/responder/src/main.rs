@@ -130,7 +130,10 @@ fn fanned_out(body: &Value) -> bool {
     let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default();
     matches!(
         (text("source"), text("detail-type")),
-        ("ec2ops", "ec2ops.sweep-item") | ("aws.health", _)
+        (
+            ec2ops::remediation::VERIFY_SOURCE,
+            ec2ops::event::SWEEP_ITEM_DETAIL_TYPE
+        ) | ("aws.health", _)
     )
 }
 

@@ -312,20 +312,33 @@ async fn reconcile(
                         .to_string()
                 }
                 Ok(Some(s)) => {
-                    let (at, _) =
-                        schedule_continuation_at(rsp, actors, change, recorded.at, now, budget)
-                            .await;
-                    format!(
-                        "StopInstances had reached EC2 (the instance is {s}); the start follows in a continuation{}",
-                        at.map(|t| format!(" at {}", t.format("%H:%M:%S UTC")))
-                            .unwrap_or_default()
-                    )
+                    match schedule_continuation_at(rsp, actors, change, recorded.at, now, budget)
+                        .await
+                    {
+                        (Some(at), _) => format!(
+                            "StopInstances had reached EC2 (the instance is {s}); the start follows in a continuation at {}",
+                            at.format("%H:%M:%S UTC")
+                        ),
+                        // The inline fallback's outcome: started again, or what to run.
+                        (None, note) => format!(
+                            "StopInstances had reached EC2 (the instance was {s}); {}",
+                            note.unwrap_or_default()
+                        ),
+                    }
                 }
                 Ok(None) => "the instance no longer exists".to_string(),
                 Err(e) => {
-                    let _ = schedule_continuation_at(rsp, actors, change, recorded.at, now, budget)
-                        .await;
-                    format!("the instance's state is unreadable ({e}); a continuation will read it again")
+                    match schedule_continuation_at(rsp, actors, change, recorded.at, now, budget)
+                        .await
+                    {
+                        (Some(_), _) => format!(
+                            "the instance's state is unreadable ({e}); a continuation will read it again"
+                        ),
+                        (None, note) => format!(
+                            "the instance's state is unreadable ({e}) and no continuation could be scheduled: {}",
+                            note.unwrap_or_default()
+                        ),
+                    }
                 }
             };
             ActionOutcome::Interrupted {

@@ -181,7 +181,7 @@ pub(super) async fn continue_recover(
                 alarm_name: c.alarm_name.clone(),
                 region: c.region.clone(),
             };
-            let at = now + rsp.settings.verify_after;
+            let at = super::act::scheduling_time(now) + rsp.settings.verify_after;
             match schedule(
                 actors,
                 &request.schedule_name(),
@@ -193,8 +193,13 @@ pub(super) async fn continue_recover(
             {
                 Ok(()) => ("started".to_string(), Some(at), None),
                 Err(e) => {
+                    // Nobody would check that it came back: say so in the thread now.
                     warn!(error = %e, "verification after the recover not scheduled");
-                    ("started".to_string(), None, None)
+                    let detail = format!(
+                        "{detail}, but its verification could not be scheduled ({e}): check that its status checks pass"
+                    );
+                    let mid = escalate(rsp, &c, state_name.as_deref(), &detail, budget).await?;
+                    ("started".to_string(), None, mid)
                 }
             }
         }
