@@ -208,10 +208,13 @@ fn alarm_corroboration(change: &AlarmChange, action: ActionKind) -> Vec<Uncorrob
     }
     let check = check_metric(action);
     let names_check = |name: &str| name == check || name == COMBINED_CHECK;
+    // A fleet alarm's series (or a contributor's, read back from its attributes) is not a metric the alarm names for
+    // exactly this instance: advice only.
     let is_metric_alarm = matches!(
         change.input,
         InputKind::EventBridge | InputKind::AlarmAction
-    ) && !matches!(change.kind, AlarmKind::Composite { .. });
+    ) && !matches!(change.kind, AlarmKind::Composite { .. })
+        && change.fleet.is_none();
     let metric = change.primary_metric();
     if !is_metric_alarm || !metric.is_some_and(|m| names_check(&m.name)) {
         return vec![Uncorroborated::NotCheckAlarm {
