@@ -144,6 +144,14 @@ fn describe(t: Option<&Token>) -> String {
     }
 }
 
+fn clause_name(kw: &str) -> &str {
+    match kw {
+        "GROUP" => "GROUP BY",
+        "ORDER" => "ORDER BY",
+        other => other,
+    }
+}
+
 /// Read a Metrics Insights query. The error says, in a few words, which part could not be read.
 pub fn parse(expression: &str) -> Result<Query, String> {
     let toks = tokenize(expression)?;
@@ -257,7 +265,7 @@ pub fn parse(expression: &str) -> Result<Query, String> {
         // The language's order: WHERE, GROUP BY, ORDER BY, LIMIT, each once.
         let rank = |k: &str| CLAUSES.iter().position(|c| *c == k).unwrap_or(0);
         if seen.iter().any(|s| rank(s) >= rank(kw)) {
-            return Err(format!("{kw} out of place"));
+            return Err(format!("{} out of place", clause_name(kw)));
         }
         seen.push(kw);
         i += if matches!(kw, "GROUP" | "ORDER") {
@@ -277,7 +285,7 @@ pub fn parse(expression: &str) -> Result<Query, String> {
         }
         let body = &toks[body_start..i];
         let (Some(first), Some(last)) = (body.first(), body.last()) else {
-            return Err(format!("empty {kw} clause"));
+            return Err(format!("empty {} clause", clause_name(kw)));
         };
         let text = expression[first.start..last.end].to_string();
         match kw {
@@ -362,7 +370,7 @@ mod tests {
             ("SELECT MAX(CPUUtilization) FROM \"AWS/EC2", "unterminated"),
             (
                 "SELECT MAX(CPUUtilization) FROM \"AWS/EC2\" GROUP BY",
-                "empty GROUP clause",
+                "empty GROUP BY clause",
             ),
             (
                 "SELECT MAX(CPUUtilization) FROM \"AWS/EC2\" LIMIT many",
