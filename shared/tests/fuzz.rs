@@ -562,11 +562,12 @@ proptest! {
     #[test]
     fn arbitrary_json_under_each_envelope_parses_or_fails_cleanly(
         detail in json_value(),
-        envelope in 0..3,
+        envelope in 0..4,
     ) {
         let event = match envelope {
             0 => json!({"source": "aws.cloudwatch", "alarmArn": "arn:aws:cloudwatch:us-east-1:1:alarm:x", "alarmData": detail}),
             1 => json!({"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change", "detail": detail}),
+            2 => json!({"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm Contributor State Change", "detail": detail}),
             _ => json!({"source": "ec2ops", "detail-type": "ec2ops.verify", "detail": detail}),
         };
         check_parsed(parse(&event), &Facts::unavailable("fuzz"))?;

@@ -108,3 +108,78 @@ pub(super) fn implied_previous(c: &AlarmChange) -> Option<&'static str> {
         AlarmState::InsufficientData => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{parse, Parsed};
+    use serde_json::json;
+
+    fn change(v: serde_json::Value) -> AlarmChange {
+        match parse(&v) {
+            Ok(Parsed::Alarm(c)) => *c,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn plain(lines: &[Line]) -> Vec<String> {
+        lines.iter().map(Line::plain).collect()
+    }
+
+    #[test]
+    fn metric_math_over_two_instances_says_it_is_a_fleet_alarm() {
+        let member = |id: &str, instance: &str| json!({"id": id, "metricStat": {"metric": {"namespace": "AWS/EC2", "name": "CPUUtilization", "dimensions": {"InstanceId": instance}}, "period": 60, "stat": "Average"}, "returnData": false});
+        let c = change(json!({
+            "source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change",
+            "detail": {
+                "alarmName": "web-pair-cpu",
+                "state": {"value": "ALARM", "reason": "Threshold Crossed", "timestamp": "2025-07-20T12:20:28.989+0000"},
+                "configuration": {"metrics": [
+                    member("m1", "i-0ae3d067021f08710"),
+                    member("m2", "i-0123456789abcdef0"),
+                    {"id": "e1", "expression": "MAX([m1, m2])", "returnData": true}
+                ]}
+            }
+        }));
+        assert_eq!(
+            plain(&header_lines(&c, Language::En)),
+            ["Fleet alarm (metric math over 2 instances): MAX([m1, m2])"]
+        );
+        // It names its instances, so the instance line shows the first (the others counted); the fleet words are
+        // for incidents that name none.
+        assert_eq!(c.primary_instance(), Some("i-0ae3d067021f08710"));
+        assert_eq!(
+            no_instance(&c, Language::En),
+            Some("fleet alarm: ranking not available yet".into())
+        );
+        assert_eq!(headline(&c, "High CPU".into()), "High CPU");
+    }
+
+    #[test]
+    fn a_contributor_without_attributes_is_a_fleet_incident_in_the_header() {
+        let mut v: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../events/fleet-contributor-alarm.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        v["detail"]["alarmContributor"]
+            .as_object_mut()
+            .unwrap()
+            .remove("attributes");
+        let c = change(v);
+        let lines = plain(&header_lines(&c, Language::En));
+        assert!(
+            lines.contains(&"Contributor: 8c1f4e7a2b9d3605 · no attributes".to_string()),
+            "{lines:?}"
+        );
+        assert_eq!(
+            no_instance(&c, Language::En).as_deref(),
+            Some("the contributor has no InstanceId — fleet incident: ranking not available yet")
+        );
+        assert_eq!(implied_previous(&c), Some("OK"));
+        assert_eq!(headline(&c, "High CPU".into()), "Fleet High CPU");
+    }
+}
