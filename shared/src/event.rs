@@ -10,9 +10,11 @@ use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::insights;
 use crate::model::{
-    looks_like_instance_id, AlarmChange, AlarmKind, AlarmState, Comparison, Datapoint, Expression,
-    InputKind, MetricRef, ReasonData, StateInfo, TriggeringAlarm,
+    looks_like_instance_id, AlarmChange, AlarmKind, AlarmState, Comparison, Contributor, Datapoint,
+    Expression, FleetAlarm, FleetSource, InputKind, MetricRef, ReasonData, StateInfo,
+    TriggeringAlarm,
 };
 
 /// What the parser made of an event.
@@ -60,6 +62,8 @@ pub enum EventError {
 }
 
 const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
+/// One series (contributor) of a multi-time-series Metrics Insights alarm changed state.
+const CONTRIBUTOR_DETAIL_TYPE: &str = "CloudWatch Alarm Contributor State Change";
 /// The detail type of the sweep's schedule payload (`{"source": "ec2ops", "detail-type": "ec2ops.sweep"}`).
 pub const SWEEP_DETAIL_TYPE: &str = "ec2ops.sweep";
 /// The detail type of one impaired instance the sweep fanned out.
@@ -197,11 +201,24 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
             Some(raw.alarm_arn),
             raw.account_id,
             raw.region,
-        )
-        .map(|c| Parsed::Alarm(Box::new(c)));
+        );
     }
-    if source == "aws.cloudwatch" && detail_type == ALARM_DETAIL_TYPE {
-        let raw: RawEnvelope = from_value(event, "CloudWatch Alarm State Change")?;
+    if source == "aws.cloudwatch"
+        && (detail_type == ALARM_DETAIL_TYPE || detail_type == CONTRIBUTOR_DETAIL_TYPE)
+    {
+        let context = if detail_type == ALARM_DETAIL_TYPE {
+            ALARM_DETAIL_TYPE
+        } else {
+            CONTRIBUTOR_DETAIL_TYPE
+        };
+        let raw: RawEnvelope = from_value(event, context)?;
+        if detail_type == CONTRIBUTOR_DETAIL_TYPE && raw.detail.alarm_contributor.is_none() {
+            return Err(EventError::Field {
+                context,
+                path: "detail".into(),
+                message: "missing field `alarmContributor`".into(),
+            });
+        }
         let arn = raw
             .resources
             .unwrap_or_default()
@@ -214,8 +231,7 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
             arn,
             raw.account,
             raw.region,
-        )
-        .map(|c| Parsed::Alarm(Box::new(c)));
+        );
     }
     Ok(Parsed::Ignored {
         source: bounded(source, 128),
@@ -336,6 +352,13 @@ struct RawDetail {
     state: RawState,
     previous_state: Option<RawState>,
     configuration: Option<RawConfiguration>,
+    alarm_contributor: Option<RawContributor>,
+}
+
+#[derive(Deserialize)]
+struct RawContributor {
+    id: String,
+    attributes: Option<BTreeMap<String, Value>>,
 }
 
 #[derive(Deserialize)]
@@ -363,6 +386,7 @@ struct RawMetric {
     expression: Option<String>,
     label: Option<String>,
     return_data: Option<bool>,
+    period: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -565,9 +589,9 @@ fn convert(
     alarm_arn: Option<String>,
     account: Option<String>,
     region: Option<String>,
-) -> Result<AlarmChange, EventError> {
+) -> Result<Parsed, EventError> {
     let mut warnings = Vec::new();
-    let state = convert_state(detail.state, &format!("{base}.state"), &mut warnings)?;
+    let mut state = convert_state(detail.state, &format!("{base}.state"), &mut warnings)?;
     let previous = match detail.previous_state {
         Some(p) => Some(convert_state(
             p,
@@ -584,6 +608,8 @@ fn convert(
     });
     let mut metrics = Vec::new();
     let mut expressions = Vec::new();
+    // For each expression: its index in configuration.metrics[] and its period (Metrics Insights entries have one).
+    let mut expression_at: Vec<(usize, Option<u64>)> = Vec::new();
     for (i, m) in config.metrics.unwrap_or_default().into_iter().enumerate() {
         let id = m.id.unwrap_or_else(|| format!("m{i}"));
         let return_data = m.return_data.unwrap_or(true);
@@ -623,6 +649,7 @@ fn convert(
                 return_data,
             });
         } else if let Some(expression) = m.expression {
+            expression_at.push((i, m.period.filter(|p| (1..=MAX_PERIOD_SECS).contains(p))));
             expressions.push(Expression {
                 id,
                 expression,
@@ -636,7 +663,7 @@ fn convert(
         }
     }
 
-    let kind = if let Some(rule) = config.alarm_rule {
+    let mut kind = if let Some(rule) = config.alarm_rule {
         AlarmKind::Composite { rule }
     } else if expressions
         .iter()
@@ -666,6 +693,44 @@ fn convert(
         }
     }
 
+    let fleet = match fleet_alarm(
+        &mut kind,
+        &metrics,
+        &expressions,
+        &expression_at,
+        &instance_ids,
+        base,
+        &mut warnings,
+    ) {
+        Ok(f) => f,
+        Err(why) => {
+            return Ok(Parsed::Ignored {
+                source: "aws.cloudwatch".into(),
+                detail_type: why,
+            })
+        }
+    };
+    let contributor = match detail.alarm_contributor {
+        None => None,
+        Some(raw) => {
+            let c = convert_contributor(raw, base, &mut warnings)?;
+            if let Some(id) = c.attributes.get("InstanceId") {
+                // The contributor's series is its instance's: that instance is the incident's, whatever else the
+                // alarm's configuration names.
+                instance_ids = vec![id.clone()];
+                if let Some(m) = contributor_metric(&c, fleet.as_ref()) {
+                    metrics.push(m);
+                }
+            } else {
+                instance_ids.clear();
+            }
+            if state.reason_data.is_none() {
+                state.reason_data = reason_figures(&state.reason);
+            }
+            Some(c)
+        }
+    };
+
     let comparison = if kind == AlarmKind::AnomalyBand {
         Some(Comparison::OutsideBand)
     } else {
@@ -676,7 +741,7 @@ fn convert(
         })
     };
 
-    Ok(AlarmChange {
+    Ok(Parsed::Alarm(Box::new(AlarmChange {
         input,
         alarm_name: detail.alarm_name,
         alarm_arn,
@@ -692,6 +757,238 @@ fn convert(
         instance_ids,
         warnings,
         health: None,
+        fleet,
+        contributor,
+    })))
+}
+
+/// Whether the alarm watches a fleet, and what over: a Metrics Insights query on an EC2 namespace (the kind becomes
+/// [`AlarmKind::MetricsInsights`]), or metric math over several instances. `Err` is the detail of an alarm ec2ops
+/// ignores: a query on another namespace (the EventBridge rules do not route those; an alarm action can).
+fn fleet_alarm(
+    kind: &mut AlarmKind,
+    metrics: &[MetricRef],
+    expressions: &[Expression],
+    expression_at: &[(usize, Option<u64>)],
+    instance_ids: &[String],
+    base: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Option<FleetAlarm>, String> {
+    if matches!(kind, AlarmKind::Composite { .. } | AlarmKind::AnomalyBand) {
+        return Ok(None);
+    }
+    let queries: Vec<(&Expression, &(usize, Option<u64>))> = expressions
+        .iter()
+        .zip(expression_at)
+        .filter(|(e, _)| insights::is_query(&e.expression))
+        .collect();
+    // The query whose value the alarm compares: the returned one, else the first.
+    let query = queries
+        .iter()
+        .find(|(e, _)| e.return_data)
+        .or_else(|| queries.first());
+    if let Some((e, (i, period))) = query {
+        let path = format!("{base}.configuration.metrics[{i}].expression");
+        *kind = AlarmKind::MetricsInsights;
+        let fleet = match insights::parse(&e.expression) {
+            Ok(q) => {
+                if !insights::EC2_NAMESPACES.contains(&q.namespace.as_str()) {
+                    return Err(format!(
+                        "Metrics Insights alarm on {}, not an EC2 namespace",
+                        quote(&q.namespace)
+                    ));
+                }
+                FleetAlarm {
+                    source: FleetSource::MetricsInsights,
+                    query: e.expression.clone(),
+                    namespace: q.namespace,
+                    metric: Some(q.metric).filter(|m| m != "*"),
+                    function: Some(q.function),
+                    filter: q.filter,
+                    group_by: q.group_by,
+                    period: *period,
+                    instances: vec![],
+                }
+            }
+            Err(why) => match insights::mentioned_ec2_namespace(&e.expression) {
+                Some(ns) => {
+                    warnings.push(format!(
+                        "{path}: Metrics Insights query not understood ({}); ranking unavailable",
+                        clip(&why)
+                    ));
+                    FleetAlarm {
+                        source: FleetSource::MetricsInsights,
+                        query: e.expression.clone(),
+                        namespace: ns.into(),
+                        metric: None,
+                        function: None,
+                        filter: None,
+                        group_by: vec![],
+                        period: *period,
+                        instances: vec![],
+                    }
+                }
+                None => {
+                    return Err(format!(
+                        "Metrics Insights alarm naming no EC2 namespace; query not understood: {}",
+                        clip(&why)
+                    ))
+                }
+            },
+        };
+        return Ok(Some(fleet));
+    }
+    if metrics.is_empty() {
+        // Only expressions, none of them a query: metric math over nothing the event names.
+        if let Some((i, _)) = expression_at.first() {
+            warnings.push(format!(
+                "{base}.configuration.metrics[{i}].expression is not a Metrics Insights query (SELECT …) and \
+                 the alarm names no metric; only the alarm's own datapoints are shown"
+            ));
+        }
+        return Ok(None);
+    }
+    if *kind == AlarmKind::MetricMath && instance_ids.len() >= 2 {
+        let first = &metrics[0];
+        let same = |f: fn(&MetricRef) -> &str| {
+            metrics
+                .iter()
+                .all(|m| f(m) == f(first))
+                .then(|| f(first).to_string())
+        };
+        return Ok(Some(FleetAlarm {
+            source: FleetSource::MetricMath,
+            query: expressions
+                .iter()
+                .find(|e| e.return_data)
+                .or_else(|| expressions.first())
+                .map(|e| e.expression.clone())
+                .unwrap_or_default(),
+            namespace: same(|m| &m.namespace).unwrap_or_else(|| first.namespace.clone()),
+            metric: same(|m| &m.name),
+            function: same(|m| &m.stat),
+            filter: None,
+            group_by: vec![],
+            period: Some(first.period),
+            instances: instance_ids.to_vec(),
+        }));
+    }
+    Ok(None)
+}
+
+/// A contributor's state carries no reasonData; its reason names the threshold and the latest breaching datapoint
+/// ("… greater than the threshold (20.0). The most recent datapoint which crossed the threshold: [39.58 (20/07/25
+/// 12:19:00)].").
+fn reason_figures(reason: &str) -> Option<ReasonData> {
+    let number = |s: &str| s.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+    let threshold = reason
+        .split("threshold (")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(number);
+    let latest = reason
+        .rsplit_once('[')
+        .and_then(|(_, r)| r.split_once(']'))
+        .and_then(|(inner, _)| {
+            let (v, t) = inner.split_once(" (")?;
+            let at =
+                chrono::NaiveDateTime::parse_from_str(t.strip_suffix(')')?, "%d/%m/%y %H:%M:%S")
+                    .ok()?
+                    .and_utc();
+            Some(Datapoint {
+                at,
+                value: Some(number(v)?),
+                threshold,
+            })
+        })
+        .filter(|d| readable_year(&d.at));
+    if threshold.is_none() && latest.is_none() {
+        return None;
+    }
+    Some(ReasonData {
+        threshold,
+        recent: latest.iter().filter_map(|d| d.value).collect(),
+        evaluated: latest.into_iter().collect(),
+        ..ReasonData::default()
+    })
+}
+
+/// The longest contributor id accepted: CloudWatch's are 16 characters; the id goes into the incident key.
+const CONTRIBUTOR_ID_MAX: usize = 128;
+
+fn convert_contributor(
+    raw: RawContributor,
+    base: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Contributor, EventError> {
+    let path = format!("{base}.alarmContributor");
+    let id_ok = !raw.id.is_empty()
+        && raw.id.chars().count() <= CONTRIBUTOR_ID_MAX
+        && raw
+            .id
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '#' && c != '/');
+    if !id_ok {
+        return Err(EventError::Field {
+            context: "alarm contributor",
+            path: format!("{path}.id"),
+            message: format!(
+                "{} is not a contributor id (1-{CONTRIBUTOR_ID_MAX} printable ASCII characters)",
+                quote(&raw.id)
+            ),
+        });
+    }
+    let mut attributes = BTreeMap::new();
+    for (k, v) in raw.attributes.unwrap_or_default() {
+        let v = match v {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        if k == "InstanceId" && !looks_like_instance_id(&v) {
+            warnings.push(format!(
+                "{path}.attributes.InstanceId {} is not an instance id; reported as a fleet incident",
+                quote(&v)
+            ));
+            continue;
+        }
+        attributes.insert(k, v);
+    }
+    if attributes.is_empty() {
+        warnings.push(format!(
+            "{path} {} has no attributes; reported as a fleet incident",
+            quote(&raw.id)
+        ));
+    }
+    Ok(Contributor {
+        id: raw.id,
+        attributes,
+    })
+}
+
+/// The contributor's own series, as a single-metric alarm on its instance would name it: the query's metric with
+/// the contributor's `GROUP BY` dimensions. Gathering reads it as the alarm's metric and the CPU rules apply.
+fn contributor_metric(c: &Contributor, fleet: Option<&FleetAlarm>) -> Option<MetricRef> {
+    let f = fleet.filter(|f| f.source == FleetSource::MetricsInsights)?;
+    let name = f.metric.clone()?;
+    let dimensions = c
+        .attributes
+        .iter()
+        .filter(|(k, _)| *k == "InstanceId" || f.group_by.contains(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let stat = f
+        .function
+        .as_deref()
+        .and_then(insights::stat_of)
+        .unwrap_or("Average");
+    Some(MetricRef {
+        id: "contributor".into(),
+        namespace: f.namespace.clone(),
+        name,
+        dimensions,
+        period: f.period.unwrap_or(60),
+        stat: stat.into(),
+        return_data: true,
     })
 }
 
@@ -945,5 +1242,192 @@ mod tests {
         let ok_change = alarm(&alarm_event(ok));
         assert_eq!(alarm_change.thread_id(), ok_change.thread_id());
         assert_ne!(alarm_change.incident_key(), ok_change.incident_key());
+    }
+
+    fn sample(name: &str) -> Value {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/");
+        serde_json::from_str(&std::fs::read_to_string(format!("{path}{name}")).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_labs_metrics_insights_alarm_is_a_fleet_alarm_without_an_instance() {
+        let a = alarm(&sample("fleet-insights-alarm.json"));
+        assert_eq!(a.kind, AlarmKind::MetricsInsights);
+        let f = a.fleet.as_ref().expect("a fleet alarm");
+        assert_eq!(f.source, FleetSource::MetricsInsights);
+        assert_eq!(f.namespace, "AWS/EC2");
+        assert_eq!(f.metric.as_deref(), Some("CPUUtilization"));
+        assert_eq!(f.function.as_deref(), Some("MAX"));
+        assert_eq!(f.period, Some(60));
+        assert!(!f.multi_series());
+        assert!(a.instance_ids.is_empty() && a.metrics.is_empty() && a.contributor.is_none());
+        assert_eq!(a.metric_name(), Some("CPUUtilization"));
+        assert_eq!(a.threshold(), Some(20.0));
+        assert_eq!(a.comparison, Some(Comparison::Greater));
+        assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+    }
+
+    #[test]
+    fn a_multi_time_series_alarm_level_event_groups_by_instance() {
+        let a = alarm(&sample("fleet-multi-series-alarm.json"));
+        let f = a.fleet.as_ref().expect("a fleet alarm");
+        assert_eq!(f.group_by, ["InstanceId"]);
+        assert!(f.multi_series());
+        assert!(a.instance_ids.is_empty() && a.contributor.is_none());
+    }
+
+    #[test]
+    fn a_contributor_is_an_incident_of_its_own_instance() {
+        let a = alarm(&sample("fleet-contributor-alarm.json"));
+        assert_eq!(a.input, InputKind::EventBridge);
+        let c = a.contributor.as_ref().expect("a contributor");
+        assert_eq!(c.id, "8c1f4e7a2b9d3605");
+        assert_eq!(a.instance_ids, ["i-0ae3d067021f08710"]);
+        assert_eq!(a.single_instance(), Ok("i-0ae3d067021f08710"));
+        // Its own series, as a single-metric alarm on the instance would name it.
+        let m = a.primary_metric().expect("the contributor's metric");
+        assert_eq!(
+            (m.namespace.as_str(), m.name.as_str(), m.stat.as_str()),
+            ("AWS/EC2", "CPUUtilization", "Maximum")
+        );
+        assert_eq!(m.dimensions["InstanceId"], "i-0ae3d067021f08710");
+        assert!(a.previous.is_none());
+        // No reasonData: threshold and the breaching datapoint come from the reason.
+        assert_eq!(a.threshold(), Some(20.0));
+        assert_eq!(a.evaluated_values().last().map(|(_, v)| *v), Some(39.58));
+        assert_eq!(a.comparison, Some(Comparison::Greater));
+        assert!(a
+            .incident_key()
+            .contains("#contributor/8c1f4e7a2b9d3605#ALARM#"));
+        assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+    }
+
+    #[test]
+    fn two_contributors_of_one_transition_are_two_incidents() {
+        let one = sample("fleet-contributor-alarm.json");
+        let mut other = one.clone();
+        other["detail"]["alarmContributor"] =
+            json!({"id": "f00dfeed12345678", "attributes": {"InstanceId": "i-0123456789abcdef0"}});
+        let (a, b) = (alarm(&one), alarm(&other));
+        assert_ne!(a.incident_key(), b.incident_key());
+        assert_ne!(a.thread_id(), b.thread_id());
+        assert_eq!(b.instance_ids, ["i-0123456789abcdef0"]);
+    }
+
+    #[test]
+    fn a_contributor_going_ok_without_data_parses() {
+        let a = alarm(&sample("fleet-contributor-ok.json"));
+        assert_eq!(a.state.value, AlarmState::Ok);
+        assert_eq!(a.state.reason, "No data was returned for this contributor");
+        assert!(a.state.reason_data.is_none());
+        assert_eq!(a.instance_ids, ["i-0ae3d067021f08710"]);
+    }
+
+    #[test]
+    fn the_direct_alarm_action_carries_contributors_too() {
+        let a = alarm(&sample("fleet-contributor-action.json"));
+        assert_eq!(a.input, InputKind::AlarmAction);
+        assert_eq!(
+            a.contributor.as_ref().map(|c| c.id.as_str()),
+            Some("8c1f4e7a2b9d3605")
+        );
+        assert_eq!(a.instance_ids, ["i-0ae3d067021f08710"]);
+        let mut v = sample("fleet-insights-alarm.json");
+        let detail = v["detail"].take();
+        let action = json!({"source": "aws.cloudwatch", "alarmArn": "arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:EC2-Fleet-HighCPU-Threshold-Count", "alarmData": detail});
+        let a = alarm(&action);
+        assert_eq!(a.kind, AlarmKind::MetricsInsights);
+        assert!(a.fleet.is_some());
+    }
+
+    #[test]
+    fn a_contributor_without_an_instance_id_is_a_fleet_incident() {
+        let mut v = sample("fleet-contributor-alarm.json");
+        v["detail"]["alarmContributor"] =
+            json!({"id": "8c1f4e7a2b9d3605", "attributes": {"AutoScalingGroupName": "web"}});
+        let a = alarm(&v);
+        assert!(a.instance_ids.is_empty() && a.metrics.is_empty());
+        assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+        v["detail"]["alarmContributor"] =
+            json!({"id": "8c1f4e7a2b9d3605", "attributes": {"InstanceId": "not-an-instance"}});
+        let a = alarm(&v);
+        assert!(a.instance_ids.is_empty());
+        assert!(a.warnings[0].contains("detail.alarmContributor.attributes.InstanceId"));
+    }
+
+    #[test]
+    fn a_contributor_event_without_a_contributor_or_with_a_bad_id_names_the_field() {
+        let mut v = sample("fleet-contributor-alarm.json");
+        v["detail"]
+            .as_object_mut()
+            .unwrap()
+            .remove("alarmContributor");
+        let err = parse(&v).unwrap_err().to_string();
+        assert!(
+            err.contains("detail: missing field `alarmContributor`"),
+            "{err}"
+        );
+        let mut v = sample("fleet-contributor-alarm.json");
+        v["detail"]["alarmContributor"]["id"] = json!("a#b");
+        let err = parse(&v).unwrap_err().to_string();
+        assert!(err.contains("detail.alarmContributor.id"), "{err}");
+        let mut v = sample("fleet-contributor-alarm.json");
+        v["detail"]["alarmContributor"]["attributes"] = json!(["InstanceId"]);
+        let err = parse(&v).unwrap_err().to_string();
+        assert!(err.contains("detail.alarmContributor.attributes"), "{err}");
+    }
+
+    #[test]
+    fn awss_dynamodb_contributor_sample_is_ignored_as_another_namespace() {
+        match parse(&sample("contributor-dynamodb.json")) {
+            Ok(Parsed::Ignored { detail_type, .. }) => {
+                assert!(
+                    detail_type.contains("\"AWS/DynamoDB\", not an EC2 namespace"),
+                    "{detail_type}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_query_that_cannot_be_read_on_an_ec2_namespace_is_still_a_fleet_alarm() {
+        let mut v = sample("fleet-insights-alarm.json");
+        v["detail"]["configuration"]["metrics"][0]["expression"] =
+            json!("SELECT MAX(CPUUtilization) FROM SCHEMA(\"AWS/EC2\", InstanceId) HAVING x");
+        let a = alarm(&v);
+        let f = a.fleet.as_ref().expect("a fleet alarm");
+        assert_eq!(
+            (f.namespace.as_str(), f.metric.as_deref()),
+            ("AWS/EC2", None)
+        );
+        assert!(a.warnings[0].contains(
+            "detail.configuration.metrics[0].expression: Metrics Insights query not understood"
+        ));
+        v["detail"]["configuration"]["metrics"][0]["expression"] = json!("SELECT MAX(x) FROM");
+        assert!(matches!(parse(&v), Ok(Parsed::Ignored { .. })));
+    }
+
+    #[test]
+    fn metric_math_over_several_instances_is_a_fleet_alarm() {
+        let mut d = single_metric_detail();
+        let member = |id: &str, instance: &str| json!({"id": id, "metricStat": {"metric": {"namespace": "AWS/EC2", "name": "CPUUtilization", "dimensions": {"InstanceId": instance}}, "period": 60, "stat": "Average"}, "returnData": false});
+        d["configuration"]["metrics"] = json!([
+            member("m1", "i-0ae3d067021f08710"),
+            member("m2", "i-0123456789abcdef0"),
+            {"id": "e1", "expression": "MAX([m1, m2])", "returnData": true}
+        ]);
+        let a = alarm(&alarm_event(d));
+        assert_eq!(a.kind, AlarmKind::MetricMath);
+        let f = a.fleet.as_ref().expect("a fleet alarm");
+        assert_eq!(f.source, FleetSource::MetricMath);
+        assert_eq!(f.instances, ["i-0ae3d067021f08710", "i-0123456789abcdef0"]);
+        assert_eq!(
+            (f.metric.as_deref(), f.query.as_str()),
+            (Some("CPUUtilization"), "MAX([m1, m2])")
+        );
+        // One instance's metric math is not a fleet.
+        assert!(alarm(&sample("metric-math.json")).fleet.is_none());
+        assert!(alarm(&sample("cpu-spike.json")).fleet.is_none());
     }
 }

@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod event;
 pub mod facts;
 pub mod gather;
+pub mod insights;
 pub mod model;
 pub mod pipeline;
 pub mod ports;

@@ -70,6 +70,8 @@ pub enum AlarmKind {
     AnomalyBand,
     /// A composite alarm over other alarms.
     Composite { rule: String },
+    /// A Metrics Insights query (`SELECT … FROM …`): one series, or one per contributor (`GROUP BY`).
+    MetricsInsights,
 }
 
 /// How the alarm compares its datapoints, read from the reason text (the event carries no operator).
@@ -124,6 +126,53 @@ pub struct Expression {
     pub expression: String,
     pub label: Option<String>,
     pub return_data: bool,
+}
+
+/// What a fleet alarm's series are computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FleetSource {
+    /// A Metrics Insights query over a namespace.
+    MetricsInsights,
+    /// Metric math over the metrics of several instances.
+    MetricMath,
+}
+
+/// An alarm over many instances: the lab's unified `EC2-Fleet-HighCPU-…` alarm, a multi-time-series Metrics
+/// Insights alarm, or metric math over several instances. What a ranking of the fleet's instances starts from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FleetAlarm {
+    pub source: FleetSource,
+    /// The query or expression as the alarm holds it (user text: escaped and bounded on output).
+    pub query: String,
+    /// `AWS/EC2` or `CWAgent`.
+    pub namespace: String,
+    /// The metric, when the query could be read (and, for metric math, every member names the same one).
+    pub metric: Option<String>,
+    /// The query's aggregate (`MAX`) or the members' statistic.
+    pub function: Option<String>,
+    /// The `WHERE` clause, verbatim.
+    pub filter: Option<String>,
+    /// `GROUP BY` keys: non-empty for a multi-time-series alarm (one contributor per group).
+    pub group_by: Vec<String>,
+    pub period: Option<u64>,
+    /// The instances the alarm names (metric math); empty for a query over the namespace.
+    pub instances: Vec<String>,
+}
+
+impl FleetAlarm {
+    /// Whether CloudWatch evaluates one series per contributor.
+    pub fn multi_series(&self) -> bool {
+        !self.group_by.is_empty()
+    }
+}
+
+/// One time series of a multi-time-series alarm, from a `CloudWatch Alarm Contributor State Change` event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contributor {
+    /// CloudWatch's id of the series (up to 16 characters).
+    pub id: String,
+    /// The series' dimensions (the query's `GROUP BY` keys), e.g. `InstanceId`.
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// One datapoint CloudWatch evaluated for the transition.
@@ -188,17 +237,31 @@ pub struct AlarmChange {
     pub warnings: Vec<String>,
     /// The AWS Health event behind this incident, when that is the input.
     pub health: Option<HealthNotice>,
+    /// Set when the alarm watches a fleet rather than one instance.
+    pub fleet: Option<FleetAlarm>,
+    /// Set for a contributor's own state change: the incident is that series' (its instance's, when it has one).
+    pub contributor: Option<Contributor>,
 }
 
 impl AlarmChange {
-    /// The idempotency key: one alarm, one state, one transition time.
+    /// The idempotency key: one alarm (one contributor of it), one state, one transition time. The contributor's
+    /// id keeps the series of one alarm that change state together (same timestamp) apart.
     pub fn incident_key(&self) -> String {
         format!(
-            "{}#{}#{}",
+            "{}{}#{}#{}",
             self.alarm_id(),
+            self.contributor_suffix(),
             self.state.value.as_str(),
             self.state.at.format("%Y-%m-%dT%H:%M:%S%.3fZ")
         )
+    }
+
+    /// `#contributor/<id>` for a contributor's change, else nothing.
+    fn contributor_suffix(&self) -> String {
+        self.contributor
+            .as_ref()
+            .map(|c| format!("#contributor/{}", c.id))
+            .unwrap_or_default()
     }
 
     /// The chat thread of the alarm episode: an ALARM opens it; the OK or INSUFFICIENT_DATA that follows names the
@@ -214,8 +277,9 @@ impl AlarmChange {
         };
         // Timestamp first, so bounding a very long alarm ARN never merges two episodes.
         let id = format!(
-            "{}#{}",
+            "{}{}#{}",
             episode.format("%Y%m%dT%H%M%S%.3fZ"),
+            self.contributor_suffix(),
             self.alarm_id()
         );
         id.chars().take(256).collect()
@@ -296,6 +360,11 @@ impl AlarmChange {
     /// label for metric math.
     pub fn metric_name(&self) -> Option<&str> {
         match self.kind {
+            AlarmKind::MetricsInsights => self
+                .fleet
+                .as_ref()
+                .and_then(|f| f.metric.as_deref())
+                .or_else(|| self.primary_metric().map(|m| m.name.as_str())),
             AlarmKind::MetricMath => self
                 .primary_expression()
                 .and_then(|e| e.label.as_deref())
@@ -375,6 +444,8 @@ impl AlarmChange {
             instance_ids: vec![i.instance_id.clone()],
             warnings: vec![],
             health: None,
+            fleet: None,
+            contributor: None,
         }
     }
 }
@@ -416,6 +487,8 @@ impl AlarmChange {
             instance_ids: vec![instance_id.to_string()],
             warnings: vec![],
             health: None,
+            fleet: None,
+            contributor: None,
         }
     }
 }
@@ -450,6 +523,8 @@ impl AlarmChange {
             instance_ids: vec![instance_id.to_string()],
             warnings: vec![],
             health: Some(notice.clone()),
+            fleet: None,
+            contributor: None,
         }
     }
 }

@@ -208,10 +208,13 @@ fn alarm_corroboration(change: &AlarmChange, action: ActionKind) -> Vec<Uncorrob
     }
     let check = check_metric(action);
     let names_check = |name: &str| name == check || name == COMBINED_CHECK;
+    // A fleet alarm's series (or a contributor's, read back from its attributes) is not a metric the alarm names for
+    // exactly this instance: advice only.
     let is_metric_alarm = matches!(
         change.input,
         InputKind::EventBridge | InputKind::AlarmAction
-    ) && !matches!(change.kind, AlarmKind::Composite { .. });
+    ) && !matches!(change.kind, AlarmKind::Composite { .. })
+        && change.fleet.is_none();
     let metric = change.primary_metric();
     if !is_metric_alarm || !metric.is_some_and(|m| names_check(&m.name)) {
         return vec![Uncorroborated::NotCheckAlarm {
@@ -1039,6 +1042,27 @@ mod tests {
             vec![not_corroborated(Uncorroborated::Comparison {
                 comparison: Some(Comparison::OutsideBand),
                 threshold: Some(0.0)
+            })]
+        );
+    }
+
+    #[test]
+    fn a_contributor_of_a_fleet_status_check_alarm_is_advice_only() {
+        // GIVEN a multi-time-series alarm on the instance check, its contributor for an opted-in, impaired instance
+        let mut v = event("fleet-contributor-alarm.json");
+        v["detail"]["configuration"]["metrics"][0]["expression"] = json!(
+            "SELECT MAX(StatusCheckFailed_Instance) FROM SCHEMA(\"AWS/EC2\", InstanceId) GROUP BY InstanceId"
+        );
+        v["detail"]["alarmContributor"]["attributes"]["InstanceId"] = json!("i-0d1e2f3a4b5c6d7e8");
+        v["detail"]["state"]["reason"] = json!("Threshold Crossed: 1 datapoint was greater than or equal to the threshold (1.0). The most recent datapoint which crossed the threshold: [1.0 (12/10/25 04:29:00)].");
+        let c = parsed(&v);
+        assert_eq!(c.single_instance(), Ok("i-0d1e2f3a4b5c6d7e8"));
+        // THEN no automatic action: the series is read back from the contributor, not named by the alarm
+        assert_eq!(
+            holds(decide_on(&c, &inst(opted()), RemediationMode::Auto)),
+            vec![not_corroborated(Uncorroborated::NotCheckAlarm {
+                metric: None,
+                check: "StatusCheckFailed_Instance".into()
             })]
         );
     }

@@ -28,6 +28,7 @@ const BASES: &[&str] = &[
     "metric-math.json",
     "anomaly-band.json",
     "ok-recovery.json",
+    "fleet-insights-alarm.json",
 ];
 
 /// Slack / Teams control sequences, markdown, line breaks, invisible and bidi characters, shell metacharacters.
@@ -282,6 +283,10 @@ enum Field {
     Stat,
     ExpressionAndLabel,
     AlarmRule,
+    /// A Metrics Insights query naming the text as metric, filter value and grouping key.
+    InsightsQuery,
+    /// A contributor whose InstanceId attribute, and another attribute's key and value, are the text.
+    ContributorAttributes,
     NameTag,
     EnvironmentTag,
     SecurityGroupName,
@@ -302,6 +307,8 @@ const FIELDS: &[Field] = &[
     Field::Stat,
     Field::ExpressionAndLabel,
     Field::AlarmRule,
+    Field::InsightsQuery,
+    Field::ContributorAttributes,
     Field::NameTag,
     Field::EnvironmentTag,
     Field::SecurityGroupName,
@@ -372,6 +379,21 @@ fn inject(field: Field, s: &str, event: &mut Value, facts: &mut Facts) {
             }
         }
         Field::AlarmRule => detail["configuration"]["alarmRule"] = s.into(),
+        Field::InsightsQuery => {
+            if let Some(Value::Array(metrics)) = detail.pointer_mut("/configuration/metrics") {
+                let query = format!(
+                    "SELECT MAX(\"{s}\") FROM SCHEMA(\"AWS/EC2\", InstanceId) WHERE InstanceType = '{s}' \
+                     GROUP BY \"{s}\" ORDER BY MAX() DESC"
+                );
+                metrics.push(
+                    json!({"id": "q9", "expression": query, "returnData": false, "period": 60}),
+                );
+            }
+        }
+        Field::ContributorAttributes => {
+            detail["alarmContributor"] =
+                json!({"id": "8c1f4e7a2b9d3605", "attributes": {"InstanceId": s, s: s}})
+        }
         Field::NameTag => tag(facts, "Name"),
         Field::EnvironmentTag => tag(facts, "Environment"),
         Field::SecurityGroupName => {
@@ -540,11 +562,12 @@ proptest! {
     #[test]
     fn arbitrary_json_under_each_envelope_parses_or_fails_cleanly(
         detail in json_value(),
-        envelope in 0..3,
+        envelope in 0..4,
     ) {
         let event = match envelope {
             0 => json!({"source": "aws.cloudwatch", "alarmArn": "arn:aws:cloudwatch:us-east-1:1:alarm:x", "alarmData": detail}),
             1 => json!({"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change", "detail": detail}),
+            2 => json!({"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm Contributor State Change", "detail": detail}),
             _ => json!({"source": "ec2ops", "detail-type": "ec2ops.verify", "detail": detail}),
         };
         check_parsed(parse(&event), &Facts::unavailable("fuzz"))?;

@@ -32,6 +32,8 @@ macro_rules! l {
     };
 }
 
+mod fleet;
+
 pub use crate::remediation::ActionOutcome;
 use crate::remediation::{ActionKind, Fact, Hold, Uncorroborated};
 
@@ -134,7 +136,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         opt_in_tag: input.opt_in_tag,
         notices: input.notices,
     };
-    let headline = headline(&cx);
+    let headline = fleet::headline(change, headline(&cx));
     let subject = subject(&cx, &headline);
     let sections = vec![
         urgency(&cx),
@@ -164,6 +166,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                 .previous
                 .as_ref()
                 .map(|p| p.value.as_str())
+                .or_else(|| fleet::implied_previous(change))
                 .unwrap_or("?"),
             change.state.value.as_str()
         ),
@@ -312,6 +315,7 @@ fn kind_name(kind: &AlarmKind, lang: Language) -> String {
         AlarmKind::MetricMath => l!(lang, "metric math", "metric math"),
         AlarmKind::AnomalyBand => l!(lang, "anomaly detection band", "anomaly detection band"),
         AlarmKind::Composite { .. } => l!(lang, "composite", "composite"),
+        AlarmKind::MetricsInsights => l!(lang, "Metrics Insights", "Metrics Insights"),
     }
 }
 
@@ -365,14 +369,17 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
             .u(&c.alarm_name)
             .t(format!(" ({})", kind_name(&c.kind, lang))),
     });
+    out.extend(fleet::header_lines(c, lang));
     let mut inst = Line::new().t(l!(lang, "인스턴스: ", "Instance: "));
     match cx.instance_id {
         None => {
-            inst = inst.t(l!(
-                lang,
-                "알람 dimension에 InstanceId 없음",
-                "no InstanceId in the alarm's dimensions"
-            ))
+            inst = inst.t(fleet::no_instance(c, lang).unwrap_or_else(|| {
+                l!(
+                    lang,
+                    "알람 dimension에 InstanceId 없음",
+                    "no InstanceId in the alarm's dimensions"
+                )
+            }))
         }
         Some(id) => {
             inst = inst.c(id);
@@ -420,7 +427,11 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
                 .unwrap_or("event"),
         ),
         _ => (
-            c.previous.as_ref().map(|p| p.value.as_str()).unwrap_or("?"),
+            c.previous
+                .as_ref()
+                .map(|p| p.value.as_str())
+                .or_else(|| fleet::implied_previous(c))
+                .unwrap_or("?"),
             c.state.value.as_str(),
         ),
     };

@@ -483,7 +483,10 @@ pub fn stopped_by_aws() -> Facts {
 /// Facts for an event file, or `None` for the degraded (all unavailable) path.
 pub fn scenario(file: &str) -> Option<Facts> {
     Some(match file {
-        "cpu-spike.json" => cpu_spike("t3.small", None),
+        // The lab's VPC02-Private-B, as the contributor of the per-instance fleet alarm.
+        "cpu-spike.json" | "fleet-contributor-alarm.json" | "fleet-contributor-action.json" => {
+            cpu_spike("t3.small", None)
+        }
         "cpu-sustained.json" | "alarm-action.json" => Facts {
             diagnostics: Some(recorded("cpu-bound-java.txt")),
             ..cpu_sustained()
@@ -492,7 +495,7 @@ pub fn scenario(file: &str) -> Option<Facts> {
         "status-system.json" => prod_db(Role::StatusSystem, "2025-10-11T22:13:00.000+0000"),
         "status-ebs.json" => prod_db(Role::StatusEbs, "2025-10-13T09:01:00.000+0000"),
         "status-instance.json" => status_instance(),
-        "ok-recovery.json" => ok_recovery(),
+        "ok-recovery.json" | "fleet-contributor-ok.json" => ok_recovery(),
         "insufficient-data.json" => insufficient_data(),
         "memory-high.json" | "disk-full.json" => pressure(),
         "state-stopped.json" => stopped_by_aws(),
