@@ -55,8 +55,7 @@ fn fit(
             .max_by_key(|i| (work[*i].keep_rank, *i));
         match victim {
             Some(i) => {
-                work[i].lines.pop();
-                cut[i] += 1;
+                cut[i] += cut_last_group(&mut work[i].lines);
             }
             None => {
                 // Only the header is left and it is still too long: cut the text itself.
@@ -69,6 +68,32 @@ fn fit(
             }
         }
     }
+}
+
+/// A command line of a section (`$ aws …`).
+fn is_command(l: &Line) -> bool {
+    l.plain().trim_start().starts_with("$ ")
+}
+
+/// Remove the last line; when it is a command, remove its whole group — every command of the step and the line
+/// that introduces it — so a cut never shows part of a sequence (a stop without its start) or a command without
+/// the note that says what it costs (downtime). Returns how many lines went.
+fn cut_last_group(lines: &mut Vec<Line>) -> usize {
+    let Some(last) = lines.pop() else {
+        return 0;
+    };
+    if !is_command(&last) {
+        return 1;
+    }
+    let mut n = 1;
+    while lines.last().is_some_and(is_command) {
+        lines.pop();
+        n += 1;
+    }
+    if lines.pop().is_some() {
+        n += 1;
+    }
+    n
 }
 
 fn email_text(report: &Report, sections: &[Section]) -> String {
