@@ -107,6 +107,7 @@ pub(super) fn capacity_steps(
             ),
         );
         lines.extend(clis(cx, steps::resize(&i.id, &up)));
+        force_hint(cx, lines, n, &i.id);
     }
 }
 
