@@ -46,3 +46,56 @@ pub fn auto_recovery(i: &InstanceFacts, facts: &Facts) -> AutoRecovery {
         _ => AutoRecovery::Unknown,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{Source, TypeFacts};
+
+    fn facts(supported: bool) -> Facts {
+        Facts {
+            instance_type: Source::Available(TypeFacts {
+                auto_recovery_supported: supported,
+                ..TypeFacts::default()
+            }),
+            ..Facts::unavailable("not needed")
+        }
+    }
+
+    fn instance(setting: Option<&str>) -> InstanceFacts {
+        InstanceFacts {
+            root_device_type: Some("ebs".into()),
+            tenancy: Some("default".into()),
+            auto_recovery: setting.map(str::to_string),
+            ..InstanceFacts::default()
+        }
+    }
+
+    #[test]
+    fn auto_recovery_is_on_only_when_set_by_default_on_a_supported_type_outside_a_group() {
+        assert_eq!(
+            auto_recovery(&instance(Some("default")), &facts(true)),
+            AutoRecovery::On
+        );
+        assert_eq!(
+            auto_recovery(&instance(Some("disabled")), &facts(true)),
+            AutoRecovery::Off
+        );
+        assert_eq!(
+            auto_recovery(&instance(Some("default")), &facts(false)),
+            AutoRecovery::NotAvailable(NotAvailable::Unsupported)
+        );
+        assert_eq!(
+            auto_recovery(&instance(Some("default")), &Facts::unavailable("x")),
+            AutoRecovery::Unknown
+        );
+        let mut member = instance(Some("default"));
+        member
+            .tags
+            .insert("aws:autoscaling:groupName".into(), "web".into());
+        assert_eq!(
+            auto_recovery(&member, &facts(true)),
+            AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember)
+        );
+    }
+}

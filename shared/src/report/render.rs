@@ -221,3 +221,51 @@ pub fn sns(report: &Report) -> SnsMessage {
         budget = budget.saturating_sub((message.len() - SNS_MAX_BYTES) / 2 + 1024);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(sections: &[Section]) -> String {
+        sections
+            .iter()
+            .flat_map(|s| s.lines.iter().map(|l| l.plain() + "\n"))
+            .collect()
+    }
+
+    #[test]
+    fn a_cut_never_shows_part_of_a_command_sequence_or_a_command_without_its_note() {
+        let lines = [
+            "1. Find the processes:",
+            "    $ aws ssm send-command",
+            "2. Scale up — DOWNTIME: stop, wait, modify, start:",
+            "    $ aws ec2 stop-instances",
+            "    $ aws ec2 wait instance-stopped",
+            "    $ aws ec2 modify-instance-attribute",
+            "    $ aws ec2 start-instances",
+            "3. Watch it.",
+        ];
+        let section = Section {
+            emoji: "🔧",
+            title: "Immediate actions".into(),
+            lines: lines.iter().map(|l| Line::from(l.to_string())).collect(),
+            keep_rank: 2,
+        };
+        let full = plain(std::slice::from_ref(&section)).len();
+        for limit in 0..=full {
+            let out = fit(std::slice::from_ref(&section), limit, str::len, plain);
+            let stops = out.contains("stop-instances");
+            assert_eq!(stops, out.contains("DOWNTIME"), "limit {limit}:\n{out}");
+            assert_eq!(
+                stops,
+                out.contains("start-instances"),
+                "limit {limit}:\n{out}"
+            );
+            assert_eq!(
+                out.contains("send-command"),
+                out.contains("Find the processes"),
+                "limit {limit}:\n{out}"
+            );
+        }
+    }
+}
