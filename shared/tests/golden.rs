@@ -368,7 +368,7 @@ fn every_run_command_in_a_golden_comes_with_the_way_to_read_its_output() {
                 continue;
             }
             assert!(c.contains("--query Command.CommandId"), "{name}: {c}");
-            if c.contains("AWS-RunShellScript") && !name.contains(".chatbot.") {
+            if c.contains("AWS-RunShellScript") {
                 let read = cmds[i + 1..]
                     .iter()
                     .take_while(|n| !n.starts_with("aws ssm send-command"))
@@ -392,9 +392,6 @@ fn every_cloudwatch_agent_install_in_a_golden_is_followed_by_its_configuration()
         else {
             continue;
         };
-        if name.contains(".chatbot.") && install + 1 == cmds.len() {
-            continue;
-        }
         let rest = &cmds[install + 1..];
         let wait = rest
             .iter()

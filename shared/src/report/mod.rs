@@ -2734,27 +2734,45 @@ fn automation(cx: &Ctx<'_>) -> Section {
     )
 }
 
+/// Most commands the chat card lists as next steps.
+const MAX_NEXT_STEPS: usize = 5;
+
 fn next_steps(cx: &Ctx<'_>) -> Vec<String> {
-    // The chat card's next steps: the operator commands of section 🔧, plain — but never a command of a stop
-    // sequence, which shown bare would lose the note that says it stops the instance (downtime, a new public IP).
+    // The chat card's next steps: the operator commands of section 🔧, plain, a step's commands whole or not at
+    // all (a Run Command without the reading of its output is no use) — and never a step that stops the instance,
+    // which shown bare would lose the note that says so (downtime, a new public IP).
     let sec = actions(cx);
-    sec.lines
-        .iter()
-        .filter(|l| l.0.iter().any(|p| matches!(p, text::Piece::Code(_))))
-        .filter(|l| !stops_the_instance(&l.plain()))
-        .take(5)
-        .map(|l| l.plain().trim().trim_start_matches("$ ").to_string())
-        .collect()
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut in_group = false;
+    for l in &sec.lines {
+        let is_cmd = l.0.iter().any(|p| matches!(p, text::Piece::Code(_)));
+        if is_cmd {
+            let cmd = l.plain().trim().trim_start_matches("$ ").to_string();
+            match groups.last_mut() {
+                Some(g) if in_group => g.push(cmd),
+                _ => groups.push(vec![cmd]),
+            }
+        }
+        in_group = is_cmd;
+    }
+    let mut out = Vec::new();
+    for g in groups
+        .into_iter()
+        .filter(|g| !g.iter().any(|c| stops_the_instance(c)))
+    {
+        if out.len() + g.len() > MAX_NEXT_STEPS {
+            break;
+        }
+        out.extend(g);
+    }
+    out
 }
 
-/// Whether a command line belongs to a stop sequence (stop, wait, type change, start).
-fn stops_the_instance(line: &str) -> bool {
-    let cmd = line.trim().trim_start_matches("$ ");
+/// Whether a command stops the instance (a stop, or a type change, which needs one).
+fn stops_the_instance(cmd: &str) -> bool {
     [
         "aws ec2 stop-instances",
-        "aws ec2 wait instance-stopped",
         "aws ec2 modify-instance-attribute",
-        "aws ec2 start-instances",
     ]
     .iter()
     .any(|p| cmd.starts_with(p))
