@@ -278,7 +278,7 @@ fn an_unconfirmed_status_alarm_says_so_in_the_finding_and_the_hold() {
     let (_, report, _) = compose(&change, &facts, &en());
     let email = render::email(&report);
     assert!(
-        email.contains("[SYS-CHECK] system status check failed: a problem on the AWS host (hardware, network, power) → recover (stop/start onto a new host) — not confirmed by DescribeInstanceStatus (not impaired now)"),
+        email.contains("[SYS-CHECK] system status check failed: a problem on the AWS host (hardware, network, power) → AWS's simplified automatic recovery moves it to a new host — not confirmed by DescribeInstanceStatus (not impaired now)"),
         "{email}"
     );
     assert!(email

@@ -803,7 +803,7 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
             s
         ),
         Detail::StatusCheck { combined_metric, now } => {
-            let conclusion = status_check_conclusion(f.rule, *combined_metric, lang);
+            let conclusion = status_check_conclusion(f.rule, *combined_metric, cx.recommended, lang);
             match now {
                 CheckNow::Impaired => conclusion,
                 CheckNow::NotImpaired { .. } => l!(
@@ -867,8 +867,29 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
 }
 
 /// What a status-check finding concludes, before DescribeInstanceStatus's word on it.
-fn status_check_conclusion(rule: RuleId, combined_metric: bool, lang: Language) -> String {
+/// The remedy it names is the one 🔧 gives: AWS's own recovery when that is on, the group for a member.
+fn status_check_conclusion(
+    rule: RuleId,
+    combined_metric: bool,
+    recommended: Recommended,
+    lang: Language,
+) -> String {
     match (rule, combined_metric) {
+        (RuleId::SysCheck | RuleId::InstCheck, false) if recommended == Recommended::Replace => {
+            let plain = status_check_conclusion(rule, false, Recommended::Nothing, lang);
+            let what = plain.rsplit_once(" → ").map_or(plain.as_str(), |(w, _)| w);
+            l!(
+                lang,
+                "{} → Auto Scaling group이 교체",
+                "{} → the Auto Scaling group replaces it",
+                what
+            )
+        }
+        (RuleId::SysCheck, false) if recommended == Recommended::AwsRecovers => l!(
+            lang,
+            "System status check 실패: AWS 호스트(하드웨어/네트워크/전원) 문제 → AWS simplified automatic recovery가 새 호스트로 복구",
+            "system status check failed: a problem on the AWS host (hardware, network, power) → AWS's simplified automatic recovery moves it to a new host"
+        ),
         (_, true) => l!(
             lang,
             "Status check 실패 (결합 메트릭): 어느 검사인지 불명, instance check로 간주",
