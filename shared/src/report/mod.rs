@@ -2120,22 +2120,18 @@ fn long_term(cx: &Ctx<'_>) -> Section {
         }));
     }
     if a.has(RuleId::CpuCredits) {
-        let now = ty
-            .as_deref()
-            .and_then(|t| pricing::instance_price(&cx.region, t));
         let alt = ty
             .as_deref()
             .and_then(|t| pricing::steady_alternative(&cx.region, t));
-        lines.push(Line::from(match (alt, now) {
-            (Some((alt, q)), Some(p)) => l!(
+        // The price and its difference are in 💰, once.
+        lines.push(Line::from(match alt {
+            Some((alt, q)) => l!(
                 lang,
-                "상시 baseline 이상 CPU가 필요하면 burstable이 아닌 {}({} vCPU, {} GiB, {}/시간, {}/월; 변경은 stop/start 필요)로 옮기거나 unlimited 모드 유지",
-                "If the workload needs more than the baseline all the time, move to the non-burstable {} ({} vCPU, {} GiB, {}/hour, {}/month; the change needs a stop/start) or keep unlimited mode",
+                "상시 baseline 이상 CPU가 필요하면 burstable이 아닌 {}({} vCPU, {} GiB; 가격 차이는 💰, 변경은 stop/start 필요)로 옮기거나 unlimited 모드 유지",
+                "If the workload needs more than the baseline all the time, move to the non-burstable {} ({} vCPU, {} GiB; price difference in 💰; the change needs a stop/start) or keep unlimited mode",
                 alt,
                 q.vcpus,
-                q.memory_gib,
-                usd(q.usd_per_hour),
-                signed_usd(monthly(q.usd_per_hour - p.usd_per_hour))
+                q.memory_gib
             ),
             _ => l!(
                 lang,
