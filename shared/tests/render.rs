@@ -462,3 +462,44 @@ fn a_full_gp2_root_volume_is_grown_and_moved_to_gp3_in_one_modification() {
         );
     }
 }
+
+fn join_group(facts: &mut Facts, group: &str) {
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.tags
+            .insert("aws:autoscaling:groupName".into(), group.into());
+    }
+}
+
+#[test]
+fn a_saturated_group_member_scales_out_with_its_group_and_is_never_resized_by_hand() {
+    let change = support::load("cpu-sustained.json");
+    let mut facts = support::cpu_sustained();
+    join_group(&mut facts, "api-asg");
+    for lang in [Language::Ko, Language::En] {
+        let (_, r, _) = compose(&change, &facts, &settings(lang));
+        let lines = all_lines(&r);
+        assert!(lines.iter().any(|l| l.contains(
+            "$ aws autoscaling set-desired-capacity --auto-scaling-group-name 'api-asg' --desired-capacity DESIRED_CAPACITY"
+        )));
+        assert!(
+            !lines.iter().any(|l| l.contains("modify-instance-attribute")
+                || l.contains("stop-instances")
+                || l.contains("create-image"))
+        );
+    }
+}
+
+#[test]
+fn a_group_member_under_a_retirement_notice_is_handed_to_its_group_not_stopped() {
+    let bytes = std::fs::read(support::events_dir().join("health-retirement.json")).unwrap();
+    let change = match ec2ops::event::parse_bytes(&bytes).unwrap() {
+        ec2ops::event::Parsed::Health(mut c) => c.remove(0),
+        other => panic!("{other:?}"),
+    };
+    let mut facts = support::scenario("health-retirement.json").unwrap();
+    join_group(&mut facts, "db-asg");
+    let (_, r, _) = compose(&change, &facts, &en());
+    let actions = section(&r, "🔧").join("\n");
+    assert!(actions.contains("--health-status Unhealthy"), "{actions}");
+    assert!(!actions.contains("stop-instances"), "{actions}");
+}

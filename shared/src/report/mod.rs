@@ -1752,6 +1752,12 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 .lit("--include-all-instances"),
         ));
         match kind {
+            // A group member is the group's to replace: a stop would only make the group replace it unplanned.
+            HealthKind::Retirement | HealthKind::Maintenance | HealthKind::RecoveryFailed
+                if cx.instance.and_then(InstanceFacts::asg).is_some() =>
+            {
+                asg_steps(cx, &mut lines, &mut n, id)
+            }
             HealthKind::Retirement | HealthKind::Maintenance | HealthKind::RecoveryFailed => {
                 step(&mut lines, &mut n, l!(lang, "기한 전 원하는 시간에 stop/start (EBS-backed: 새 호스트로 이동; instance store는 먼저 백업). start는 stopped 확인 후:", "Before the deadline, at a time that suits you, stop/start (EBS-backed: moves to a new host; back up instance store first); start only once it is stopped:"));
                 lines.extend(clis(cx, steps::stop_start(id)));
