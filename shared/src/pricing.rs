@@ -118,6 +118,45 @@ pub fn is_burstable_family(instance_type: &str) -> bool {
             .is_some_and(|c| c.is_ascii_digit())
 }
 
+/// Whether a type runs on Arm (Graviton): its family has a `g` after the generation (`t4g`, `m7g`, `c6gd`, `c7gn`).
+/// An instance keeps its architecture when it changes type (the AMI is built for one).
+pub fn is_arm(instance_type: &str) -> bool {
+    let family = instance_type.split('.').next().unwrap_or_default();
+    let suffix = family
+        .trim_start_matches(|c: char| c.is_ascii_lowercase())
+        .trim_start_matches(|c: char| c.is_ascii_digit());
+    suffix.contains('g')
+}
+
+/// Whether the price table knows a type in any region.
+pub fn is_known_type(instance_type: &str) -> bool {
+    TABLES.ec2.keys().any(|(_, ty)| ty == instance_type)
+}
+
+/// The cheapest general-purpose or compute type in `region` that is not burstable, has the architecture of
+/// `instance_type` and at least its vCPUs and memory: where a burstable type goes when it needs its CPU all the time.
+pub fn steady_alternative(region: &str, instance_type: &str) -> Option<(String, TypePrice)> {
+    let current = instance_price(region, instance_type)?;
+    let arm = is_arm(instance_type);
+    TABLES
+        .ec2
+        .iter()
+        .filter(|((r, ty), p)| {
+            r == region
+                && matches!(ty.chars().next(), Some('m' | 'c'))
+                && !is_burstable_family(ty)
+                && is_arm(ty) == arm
+                && p.vcpus >= current.vcpus
+                && p.memory_gib >= current.memory_gib
+        })
+        .min_by(|((_, a), pa), ((_, b), pb)| {
+            pa.usd_per_hour
+                .total_cmp(&pb.usd_per_hour)
+                .then_with(|| a.cmp(b))
+        })
+        .map(|((_, ty), p)| (ty.clone(), *p))
+}
+
 const SIZES: [&str; 16] = [
     "nano", "micro", "small", "medium", "large", "xlarge", "2xlarge", "3xlarge", "4xlarge",
     "8xlarge", "9xlarge", "12xlarge", "16xlarge", "18xlarge", "24xlarge", "48xlarge",
@@ -177,6 +216,32 @@ mod tests {
         let (down, _) = neighbour_size("us-east-1", "t3.small", false).unwrap();
         assert_eq!(down, "t3.micro");
         assert!(neighbour_size("us-east-1", "weird", true).is_none());
+    }
+
+    #[test]
+    fn a_steady_alternative_exists_keeps_the_architecture_and_is_not_burstable() {
+        for (region, ty) in [
+            ("ap-northeast-2", "t3.micro"),
+            ("us-east-1", "t4g.small"),
+            ("us-east-1", "t3.2xlarge"),
+        ] {
+            let (alt, p) = steady_alternative(region, ty).unwrap();
+            assert!(instance_price(region, &alt).is_some(), "{alt}");
+            assert!(!is_burstable_family(&alt), "{alt}");
+            assert_eq!(is_arm(&alt), is_arm(ty), "{ty} -> {alt}");
+            assert!(p.vcpus >= instance_price(region, ty).unwrap().vcpus);
+        }
+        assert!(
+            is_arm("c7gn.large")
+                && is_arm("t4g.micro")
+                && !is_arm("m5d.large")
+                && !is_arm("g5.xlarge")
+        );
+        assert!(
+            !is_known_type("m7i.micro")
+                && !is_known_type("m6i.micro")
+                && is_known_type("m7i.large")
+        );
     }
 
     #[test]

@@ -1117,7 +1117,11 @@ fn a_mount_path_that_closes_the_quote_cannot_run_anything_on_the_operators_machi
         .find(|c| c.contains("du -xh"))
         .expect("a du command");
     let words = strict_words(&line).expect("inert");
-    let parameters: Value = serde_json::from_str(&words[words.len() - 3]).expect("JSON");
+    let at = words
+        .iter()
+        .position(|w| w == "--parameters")
+        .expect("--parameters");
+    let parameters: Value = serde_json::from_str(&words[at + 1]).expect("JSON");
     let remote = parameters["commands"][0].as_str().unwrap();
     assert_eq!(shlex::split(remote).unwrap()[2], path, "{remote}");
 }

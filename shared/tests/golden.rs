@@ -230,3 +230,246 @@ fn sections_come_in_the_seed_order_with_the_seed_emoji() {
         ]
     );
 }
+
+/// Every golden as the reader sees it: the email text, or the chat description and next steps, or a follow-up's
+/// email (each snapshot without insta's header).
+fn golden_texts() -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let mut out = Vec::new();
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".snap"))
+        .collect();
+    names.sort();
+    for name in names {
+        let raw = std::fs::read_to_string(dir.join(&name)).unwrap();
+        let body = raw.splitn(3, "---\n").nth(2).unwrap_or(&raw).to_string();
+        let text = if name.contains(".chatbot.") {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let mut t = v["content"]["description"].as_str().unwrap().to_string();
+            for s in v["content"]["nextSteps"].as_array().unwrap() {
+                t.push('\n');
+                t.push_str(s.as_str().unwrap());
+            }
+            t.replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&")
+        } else if let Some(json) = body.find("\n\n{\"default\"").map(|i| &body[i + 2..]) {
+            let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+            v["email"].as_str().unwrap().to_string()
+        } else {
+            body
+        };
+        out.push((name, text));
+    }
+    assert!(out.len() >= 75, "the golden set: {}", out.len());
+    out
+}
+
+/// The command lines of a golden, in order: `$ …` lines (plain or in chat backticks), next steps, and commands
+/// quoted inline in backticks.
+fn commands(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let l = line.trim().trim_start_matches("• ").trim();
+        if let Some(c) = l.strip_prefix("$ ") {
+            out.push(c.trim_matches('`').to_string());
+        } else if l.starts_with("aws ") {
+            out.push(l.to_string());
+        } else {
+            out.extend(
+                l.split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .filter(|c| c.starts_with("aws "))
+                    .map(str::to_string),
+            );
+        }
+    }
+    out
+}
+
+fn words(cmd: &str) -> Vec<String> {
+    shlex::split(cmd).unwrap_or_else(|| panic!("not one shell command line: {cmd}"))
+}
+
+fn option<'a>(w: &'a [String], name: &str) -> Option<&'a str> {
+    w.iter()
+        .position(|x| x == name)
+        .and_then(|i| w.get(i + 1))
+        .map(String::as_str)
+}
+
+#[test]
+fn no_golden_starts_or_resizes_an_instance_before_waiting_for_its_stop() {
+    for (name, text) in golden_texts() {
+        let (mut stopping, mut waited) = (false, false);
+        for c in commands(&text) {
+            if c.starts_with("aws ec2 stop-instances") {
+                stopping = true;
+            } else if c.starts_with("aws ec2 wait instance-stopped") {
+                (stopping, waited) = (false, true);
+            } else if c.starts_with("aws ec2 start-instances") {
+                assert!(!stopping, "{name}: start right after a stop, no wait: {c}");
+            } else if c.starts_with("aws ec2 modify-instance-attribute")
+                && c.contains("--instance-type")
+            {
+                assert!(
+                    waited && !stopping,
+                    "{name}: a type change without stop and wait first: {c}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_golden_that_stops_an_instance_says_how_to_force_a_stuck_stop() {
+    for (name, text) in golden_texts() {
+        let cmds = commands(&text);
+        let stops = cmds
+            .iter()
+            .any(|c| c.starts_with("aws ec2 stop-instances") && !c.contains("--force"));
+        let forced = cmds
+            .iter()
+            .any(|c| c.starts_with("aws ec2 stop-instances") && c.contains("--force"));
+        // A chat description may have cut the hint with its whole step; the email never does.
+        if stops && !name.contains(".chatbot.") {
+            assert!(forced, "{name}: a stop without the --force hint");
+        }
+    }
+}
+
+#[test]
+fn no_golden_modifies_one_volume_twice() {
+    for (name, text) in golden_texts() {
+        let mut seen = std::collections::BTreeSet::new();
+        for c in commands(&text)
+            .iter()
+            .filter(|c| c.starts_with("aws ec2 modify-volume"))
+        {
+            let w = words(c);
+            let vol = option(&w, "--volume-id").unwrap().to_string();
+            assert!(
+                seen.insert(vol.clone()),
+                "{name}: {vol} modified twice (EBS refuses a second change for 6 hours)"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_run_command_in_a_golden_comes_with_the_way_to_read_its_output() {
+    for (name, text) in golden_texts() {
+        let cmds = commands(&text);
+        for (i, c) in cmds.iter().enumerate() {
+            if !c.starts_with("aws ssm send-command") {
+                continue;
+            }
+            assert!(c.contains("--query Command.CommandId"), "{name}: {c}");
+            if c.contains("AWS-RunShellScript") {
+                let read = cmds[i + 1..]
+                    .iter()
+                    .take_while(|n| !n.starts_with("aws ssm send-command"))
+                    .any(|n| {
+                        n.starts_with("aws ssm get-command-invocation")
+                            && n.contains("--query StandardOutputContent")
+                    });
+                assert!(read, "{name}: no get-command-invocation after {c}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_cloudwatch_agent_install_in_a_golden_is_followed_by_its_configuration() {
+    for (name, text) in golden_texts() {
+        let cmds = commands(&text);
+        let Some(install) = cmds
+            .iter()
+            .position(|c| c.contains("AWS-ConfigureAWSPackage"))
+        else {
+            continue;
+        };
+        let rest = &cmds[install + 1..];
+        let wait = rest
+            .iter()
+            .position(|c| c.starts_with("aws ssm wait command-executed"));
+        let configure = rest.iter().position(|c| {
+            c.contains("AmazonCloudWatch-ManageAgent") && c.contains(r#""action":["configure"]"#)
+        });
+        assert!(
+            matches!((wait, configure), (Some(w), Some(c)) if w < c),
+            "{name}: the agent is installed but not configured after the install"
+        );
+    }
+}
+
+/// `m5.large`, `t3.micro`, `c7gn.16xlarge`: a family with a generation digit, a dot, a size.
+fn instance_types(text: &str) -> Vec<String> {
+    const SIZES: [&str; 7] = [
+        "nano", "micro", "small", "medium", "large", "xlarge", "metal",
+    ];
+    text.split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.'))
+        .map(|t| t.trim_matches('.'))
+        .filter_map(|t| {
+            let (family, size) = t.split_once('.')?;
+            let family_ok = family.starts_with(|c: char| c.is_ascii_lowercase())
+                && family.chars().any(|c| c.is_ascii_digit())
+                && family.len() <= 6;
+            let size_ok = SIZES.contains(&size)
+                || size
+                    .strip_suffix("xlarge")
+                    .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+            (family_ok && size_ok).then(|| t.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn every_instance_type_named_in_a_golden_exists_in_the_price_table() {
+    let mut named = 0;
+    for (name, text) in golden_texts() {
+        let region = commands(&text)
+            .iter()
+            .find_map(|c| option(&words(c), "--region").map(str::to_string));
+        for ty in instance_types(&text) {
+            named += 1;
+            match &region {
+                Some(r) => assert!(
+                    ec2ops::pricing::instance_price(r, &ty).is_some(),
+                    "{name}: {ty} is not in the price table for {r}"
+                ),
+                None => assert!(
+                    ec2ops::pricing::is_known_type(&ty),
+                    "{name}: {ty} is not in the price table"
+                ),
+            }
+        }
+    }
+    assert!(named > 50, "the check found the types: {named}");
+    assert_eq!(
+        instance_types("m7i.micro / m5.xlarge."),
+        ["m7i.micro", "m5.xlarge"]
+    );
+}
+
+#[test]
+fn a_report_never_both_recommends_enabling_auto_recovery_and_says_it_is_on() {
+    for (name, text) in golden_texts() {
+        let on = text.contains("Simplified automatic recovery is on")
+            || text.contains("Simplified automatic recovery: on")
+            || text.contains("Simplified automatic recovery 켜짐")
+            || text.contains("Simplified automatic recovery: 켜짐");
+        let enable = text.contains("--auto-recovery default")
+            || text.contains("(or simplified automatic recovery)")
+            || text.contains("Turn simplified automatic recovery back on")
+            || text.contains("simplified automatic recovery를 설정")
+            || text.contains("다시 켜고");
+        assert!(
+            !(on && enable),
+            "{name}: says auto recovery is on and asks to enable it"
+        );
+    }
+}

@@ -278,7 +278,7 @@ fn an_unconfirmed_status_alarm_says_so_in_the_finding_and_the_hold() {
     let (_, report, _) = compose(&change, &facts, &en());
     let email = render::email(&report);
     assert!(
-        email.contains("[SYS-CHECK] system status check failed: a problem on the AWS host (hardware, network, power) → recover (stop/start onto a new host) — not confirmed by DescribeInstanceStatus (not impaired now)"),
+        email.contains("[SYS-CHECK] system status check failed: a problem on the AWS host (hardware, network, power) → AWS's simplified automatic recovery moves it to a new host — not confirmed by DescribeInstanceStatus (not impaired now)"),
         "{email}"
     );
     assert!(email
@@ -286,4 +286,220 @@ fn an_unconfirmed_status_alarm_says_so_in_the_finding_and_the_hold() {
     assert!(email.contains(
         "held: not corroborated — DescribeInstanceStatus shows StatusCheckFailed_System ok now, not impaired"
     ));
+}
+
+fn settings(language: Language) -> Settings {
+    Settings {
+        language,
+        ..Settings::default()
+    }
+}
+
+/// The plain lines of one section (by emoji).
+fn section(r: &ec2ops::report::Report, emoji: &str) -> Vec<String> {
+    r.sections
+        .iter()
+        .find(|s| s.emoji == emoji)
+        .unwrap()
+        .lines
+        .iter()
+        .map(|l| l.plain())
+        .collect()
+}
+
+fn all_lines(r: &ec2ops::report::Report) -> Vec<String> {
+    r.sections
+        .iter()
+        .flat_map(|s| s.lines.iter().map(|l| l.plain()))
+        .collect()
+}
+
+#[test]
+fn a_system_check_failure_under_aws_recovery_says_aws_is_recovering_and_when_to_stop_start() {
+    let change = support::load("status-system.json");
+    let facts = support::prod_db(
+        ec2ops::facts::Role::StatusSystem,
+        "2025-10-11T22:13:00.000+0000",
+    );
+    let (_, r, _) = compose(&change, &facts, &en());
+    let actions = section(&r, "🔧");
+    let status = actions
+        .iter()
+        .position(|l| l == "Simplified automatic recovery: on — AWS is recovering the instance")
+        .expect("🔧 states the auto-recovery status");
+    let wait = actions
+        .iter()
+        .position(|l| l.contains("Do not stop/start now: AWS is recovering"))
+        .unwrap();
+    let fallback = actions
+        .iter()
+        .position(|l| l.contains("If it has not recovered within 15 minutes"))
+        .unwrap();
+    let stop = actions
+        .iter()
+        .position(|l| l.contains("$ aws ec2 stop-instances"))
+        .unwrap();
+    assert!(status < wait && wait < fallback && fallback < stop);
+    for l in all_lines(&r) {
+        assert!(!l.contains("--auto-recovery default"), "{l}");
+        assert!(!l.contains("(or simplified automatic recovery)"), "{l}");
+    }
+    for lang in [Language::Ko, Language::En] {
+        let (_, r, _) = compose(&change, &facts, &settings(lang));
+        let lines = all_lines(&r);
+        assert!(lines.iter().any(|l| l.contains("15")), "{lang:?}");
+        assert!(
+            !lines.iter().any(|l| l.contains("--auto-recovery default")),
+            "{lang:?}"
+        );
+    }
+}
+
+#[test]
+fn a_system_check_failure_with_auto_recovery_off_says_so_and_asks_to_turn_it_on() {
+    let change = support::load("status-system.json");
+    let mut facts = support::prod_db(
+        ec2ops::facts::Role::StatusSystem,
+        "2025-10-11T22:13:00.000+0000",
+    );
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.auto_recovery = Some("disabled".into());
+    }
+    let (_, r, _) = compose(&change, &facts, &en());
+    assert!(section(&r, "🔧")
+        .iter()
+        .any(|l| l.starts_with("Simplified automatic recovery: off")));
+    assert!(section(&r, "🤖")
+        .iter()
+        .any(|l| l.contains("--auto-recovery default")));
+    assert!(!all_lines(&r)
+        .iter()
+        .any(|l| l.contains("automatic recovery is on") || l.contains("recovery: on")));
+}
+
+#[test]
+fn an_auto_scaling_member_with_a_failed_check_is_handed_to_its_group_not_rebooted() {
+    let change = support::load("status-instance.json");
+    for lang in [Language::Ko, Language::En] {
+        let (_, r, _) = compose(&change, &support::status_instance(), &settings(lang));
+        let actions = section(&r, "🔧").join("\n");
+        assert!(actions.contains(
+            "$ aws autoscaling set-instance-health --instance-id i-0d1e2f3a4b5c6d7e8 --health-status Unhealthy"
+        ));
+        assert!(actions.contains("$ aws autoscaling describe-scaling-activities --auto-scaling-group-name 'prod-web-asg'"));
+        assert!(actions.contains("$ aws elbv2 describe-target-health"));
+        for l in all_lines(&r) {
+            assert!(!l.contains("reboot-instances"), "{lang:?}: {l}");
+            assert!(!l.contains("stop-instances"), "{lang:?}: {l}");
+            assert!(
+                !l.contains("create-tags"),
+                "{lang:?}: opt-in advice for a group member: {l}"
+            );
+        }
+        assert!(!r.next_steps.iter().any(|s| s.contains("reboot-instances")));
+    }
+}
+
+#[test]
+fn a_lone_instance_is_offered_a_scale_out_first_and_a_type_change_only_as_a_labelled_downtime_sequence(
+) {
+    let change = support::load("cpu-sustained.json");
+    for (lang, label) in [(Language::En, "DOWNTIME"), (Language::Ko, "다운타임")] {
+        let (_, r, _) = compose(&change, &support::cpu_sustained(), &settings(lang));
+        let actions = section(&r, "🔧");
+        let at = |p: &str| actions.iter().position(|l| l.contains(p)).unwrap();
+        let scale_out = at("$ aws ec2 create-image");
+        let modify = at("$ aws ec2 modify-instance-attribute");
+        assert!(scale_out < modify, "{lang:?}: scale-out comes first");
+        assert!(
+            actions[modify - 3].contains(label),
+            "{lang:?}: {}",
+            actions[modify - 3]
+        );
+        assert!(actions[modify - 2].contains("$ aws ec2 stop-instances"));
+        assert!(actions[modify - 1].contains("$ aws ec2 wait instance-stopped"));
+        assert!(actions[modify + 1].contains("$ aws ec2 start-instances"));
+    }
+}
+
+#[test]
+fn chat_never_shows_a_stop_sequence_without_its_downtime_note() {
+    let change = support::load("cpu-sustained.json");
+    let (_, r, _) = compose(&change, &support::cpu_sustained(), &en());
+    for s in &r.next_steps {
+        for c in [
+            "stop-instances",
+            "wait instance-stopped",
+            "modify-instance-attribute",
+            "start-instances",
+        ] {
+            assert!(!s.contains(c), "a bare {c} in next steps: {s}");
+        }
+    }
+    let chat = render::chatbot(&r);
+    let d = chat["content"]["description"].as_str().unwrap();
+    if d.contains("modify-instance-attribute") {
+        assert!(
+            d.contains("DOWNTIME")
+                && d.contains("wait instance-stopped")
+                && d.contains("start-instances")
+        );
+    }
+}
+
+#[test]
+fn a_full_gp2_root_volume_is_grown_and_moved_to_gp3_in_one_modification() {
+    let change = support::load("disk-full.json");
+    for lang in [Language::Ko, Language::En] {
+        let (_, r, _) = compose(&change, &support::pressure(), &settings(lang));
+        let modify: Vec<String> = all_lines(&r)
+            .into_iter()
+            .filter(|l| l.contains("$ aws ec2 modify-volume"))
+            .collect();
+        assert_eq!(modify.len(), 1, "{lang:?}: {modify:?}");
+        assert!(
+            modify[0].contains("--volume-id 'vol-0f1e2d3c4b5a69788' --volume-type gp3 --size 140")
+        );
+    }
+}
+
+fn join_group(facts: &mut Facts, group: &str) {
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.tags
+            .insert("aws:autoscaling:groupName".into(), group.into());
+    }
+}
+
+#[test]
+fn a_saturated_group_member_scales_out_with_its_group_and_is_never_resized_by_hand() {
+    let change = support::load("cpu-sustained.json");
+    let mut facts = support::cpu_sustained();
+    join_group(&mut facts, "api-asg");
+    for lang in [Language::Ko, Language::En] {
+        let (_, r, _) = compose(&change, &facts, &settings(lang));
+        let lines = all_lines(&r);
+        assert!(lines.iter().any(|l| l.contains(
+            "$ aws autoscaling set-desired-capacity --auto-scaling-group-name 'api-asg' --desired-capacity DESIRED_CAPACITY"
+        )));
+        assert!(
+            !lines.iter().any(|l| l.contains("modify-instance-attribute")
+                || l.contains("stop-instances")
+                || l.contains("create-image"))
+        );
+    }
+}
+
+#[test]
+fn a_group_member_under_a_retirement_notice_is_handed_to_its_group_not_stopped() {
+    let bytes = std::fs::read(support::events_dir().join("health-retirement.json")).unwrap();
+    let change = match ec2ops::event::parse_bytes(&bytes).unwrap() {
+        ec2ops::event::Parsed::Health(mut c) => c.remove(0),
+        other => panic!("{other:?}"),
+    };
+    let mut facts = support::scenario("health-retirement.json").unwrap();
+    join_group(&mut facts, "db-asg");
+    let (_, r, _) = compose(&change, &facts, &en());
+    let actions = section(&r, "🔧").join("\n");
+    assert!(actions.contains("--health-status Unhealthy"), "{actions}");
+    assert!(!actions.contains("stop-instances"), "{actions}");
 }

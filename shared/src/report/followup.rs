@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::render::SnsMessage;
 use super::shell::{markdown_code, Command};
+use super::steps;
 use super::text::{ascii, bound, escape_entities, sanitize, when};
 use crate::analyze::Priority;
 use crate::config::Language;
@@ -75,12 +76,11 @@ pub fn render(
     let region = req.region.as_deref().unwrap_or("us-east-1");
     // The request is an event: its instance id and region reach the commands only through the shell quoting, and
     // the commands sit in chat backticks.
-    let stop = markdown_code(
-        &Command::new("aws ec2 stop-instances")
-            .arg("--instance-ids", "INSTANCE_ID", id)
-            .arg("--region", "REGION", region)
-            .render(),
-    );
+    // The stop sequence of a reboot that did not help: stop, wait until stopped, start, and the forced stop for an
+    // instance stuck in `stopping`, each a whole command line.
+    let with_region = |c: Command| markdown_code(&c.arg("--region", "REGION", region).render());
+    let stop_start: Vec<String> = steps::stop_start(id).into_iter().map(with_region).collect();
+    let force = with_region(steps::force_stop(id));
     let console = markdown_code(
         &Command::new("aws ec2 get-console-output")
             .arg("--instance-id", "INSTANCE_ID", id)
@@ -98,13 +98,19 @@ pub fn render(
             vec![format!("Status checks are ok {minutes} minutes after the {action}. No action needed; the incident can be closed.")],
         ),
         (Verdict::NotFixed { detail }, _) | (Verdict::Unknown { why: detail }, _) => {
+            let mut more: Vec<String> = Vec::new();
             let next = match (req.action, lang) {
-                (ActionKind::Reboot, Language::Ko) => format!(
-                    "다음 단계: stop/start로 새 호스트 이동 (`{stop}` 후 start), 그래도 실패하면 EC2Rescue(AWSSupport-ExecuteEC2Rescue) 또는 AMI/snapshot에서 교체"
-                ),
-                (ActionKind::Reboot, Language::En) => format!(
-                    "Next step: stop/start onto a new host (`{stop}`, then start); if that fails, EC2Rescue (AWSSupport-ExecuteEC2Rescue) or replace from an AMI/snapshot"
-                ),
+                (ActionKind::Reboot, _) => {
+                    more.extend(stop_start.iter().map(|c| format!("`{c}`")));
+                    more.push(match lang {
+                        Language::Ko => format!("10분 넘게 stopping 상태면 강제 중지 후 wait → start: `{force}`"),
+                        Language::En => format!("Stuck in `stopping` for more than 10 minutes: force the stop, then wait and start: `{force}`"),
+                    });
+                    match lang {
+                        Language::Ko => "다음 단계: stop/start로 새 호스트 이동 (start는 stopped 확인 후), 그래도 실패하면 EC2Rescue(AWSSupport-ExecuteEC2Rescue) 또는 AMI/snapshot에서 교체:".to_string(),
+                        Language::En => "Next step: stop/start onto a new host (start only once it is stopped); if that fails, EC2Rescue (AWSSupport-ExecuteEC2Rescue) or replace from an AMI/snapshot:".to_string(),
+                    }
+                }
                 (ActionKind::StopStart, Language::Ko) => format!(
                     "다음 단계: console 출력 확인 (`{console}`), EC2Rescue, 또는 AMI/snapshot에서 인스턴스 교체; AWS Support 문의"
                 ),
@@ -122,7 +128,9 @@ pub fn render(
                     format!("Not fixed {minutes} minutes after the {action}: {detail} → priority raised")
                 }
             };
-            (format!("Not fixed after {action}"), vec![first, next])
+            let mut lines = vec![first, next];
+            lines.extend(more);
+            (format!("Not fixed after {action}"), lines)
         }
     };
     message(

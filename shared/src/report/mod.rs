@@ -3,9 +3,23 @@
 //! [`build`] produces a [`Report`] of rich lines; [`render`] turns it into the email text, the AWS Chatbot custom
 //! notification and the SNS message, within their size limits.
 
+/// Pick the Korean or English text. Both branches are format strings over the same arguments.
+macro_rules! l {
+    ($lang:expr, $ko:literal, $en:literal $(, $arg:expr)* $(,)?) => {
+        match $lang {
+            Language::Ko => format!($ko $(, $arg)*),
+            Language::En => format!($en $(, $arg)*),
+        }
+    };
+}
+
+mod fleet;
 pub mod followup;
+pub mod recovery;
+mod remedy;
 pub mod render;
 pub mod shell;
+pub mod steps;
 pub mod text;
 
 use chrono::{DateTime, Utc};
@@ -19,23 +33,13 @@ use crate::config::Language;
 use crate::facts::{Facts, InstanceFacts, InstanceLookup, Role, Series, Source};
 use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison, InputKind};
 use crate::pricing::{self, HOURS_PER_MONTH};
+use remedy::{asg_steps, capacity_steps, force_hint, lookup_events, volume_steps};
 use shell::Command;
 use text::{bytes, hhmm, sparkline, unit_of, usd, value, when, Line, Unit};
 
-/// Pick the Korean or English text. Both branches are format strings over the same arguments.
-macro_rules! l {
-    ($lang:expr, $ko:literal, $en:literal $(, $arg:expr)* $(,)?) => {
-        match $lang {
-            Language::Ko => format!($ko $(, $arg)*),
-            Language::En => format!($en $(, $arg)*),
-        }
-    };
-}
-
-mod fleet;
-
 pub use crate::remediation::ActionOutcome;
 use crate::remediation::{ActionKind, Fact, Hold, Uncorroborated};
+use recovery::{AutoRecovery, NotAvailable};
 
 /// Everything the report is computed from.
 pub struct ReportInput<'a> {
@@ -85,6 +89,11 @@ pub struct Report {
 enum Recommended {
     Reboot,
     StopStart,
+    /// AWS's simplified automatic recovery is on and recovering the instance: wait for it, stop/start only if it
+    /// has not recovered within [`steps::AWS_RECOVERY_GRACE_MINUTES`].
+    AwsRecovers,
+    /// An Auto Scaling member: the group replaces it.
+    Replace,
     Wait,
     Resize,
     Investigate,
@@ -131,7 +140,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         instance,
         instance_id: change.primary_instance(),
         region,
-        recommended: recommended(change, input.assessment, instance),
+        recommended: recommended(change, input.assessment, instance, input.facts),
         action: input.action,
         opt_in_tag: input.opt_in_tag,
         notices: input.notices,
@@ -187,7 +196,9 @@ fn recommended(
     change: &AlarmChange,
     a: &Assessment,
     instance: Option<&InstanceFacts>,
+    facts: &Facts,
 ) -> Recommended {
+    let member = instance.is_some_and(|i| i.asg().is_some());
     if change.state.value != AlarmState::Alarm {
         return Recommended::Nothing;
     }
@@ -195,10 +206,16 @@ fn recommended(
         Recommended::Nothing
     } else if a.has(RuleId::EbsCheck) {
         Recommended::Wait
+    } else if (a.has(RuleId::SysCheck) || a.has(RuleId::InstCheck)) && member {
+        Recommended::Replace
     } else if a.has(RuleId::SysCheck) {
         // Instance-store roots cannot be stopped and started: the data would be lost.
         if instance.and_then(|i| i.root_device_type.as_deref()) == Some("instance-store") {
             Recommended::Investigate
+        } else if instance
+            .is_some_and(|i| recovery::auto_recovery(i, facts) == recovery::AutoRecovery::On)
+        {
+            Recommended::AwsRecovers
         } else {
             Recommended::StopStart
         }
@@ -796,7 +813,7 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
             s
         ),
         Detail::StatusCheck { combined_metric, now } => {
-            let conclusion = status_check_conclusion(f.rule, *combined_metric, lang);
+            let conclusion = status_check_conclusion(f.rule, *combined_metric, cx.recommended, lang);
             match now {
                 CheckNow::Impaired => conclusion,
                 CheckNow::NotImpaired { .. } => l!(
@@ -860,8 +877,29 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
 }
 
 /// What a status-check finding concludes, before DescribeInstanceStatus's word on it.
-fn status_check_conclusion(rule: RuleId, combined_metric: bool, lang: Language) -> String {
+/// The remedy it names is the one 🔧 gives: AWS's own recovery when that is on, the group for a member.
+fn status_check_conclusion(
+    rule: RuleId,
+    combined_metric: bool,
+    recommended: Recommended,
+    lang: Language,
+) -> String {
     match (rule, combined_metric) {
+        (RuleId::SysCheck | RuleId::InstCheck, false) if recommended == Recommended::Replace => {
+            let plain = status_check_conclusion(rule, false, Recommended::Nothing, lang);
+            let what = plain.rsplit_once(" → ").map_or(plain.as_str(), |(w, _)| w);
+            l!(
+                lang,
+                "{} → Auto Scaling group이 교체",
+                "{} → the Auto Scaling group replaces it",
+                what
+            )
+        }
+        (RuleId::SysCheck, false) if recommended == Recommended::AwsRecovers => l!(
+            lang,
+            "System status check 실패: AWS 호스트(하드웨어/네트워크/전원) 문제 → AWS simplified automatic recovery가 새 호스트로 복구",
+            "system status check failed: a problem on the AWS host (hardware, network, power) → AWS's simplified automatic recovery moves it to a new host"
+        ),
         (_, true) => l!(
             lang,
             "Status check 실패 (결합 메트릭): 어느 검사인지 불명, instance check로 간주",
@@ -1134,11 +1172,9 @@ fn cli(cx: &Ctx<'_>, cmd: Command) -> Line {
         .c(cmd.arg("--region", "REGION", &cx.region).render())
 }
 
-/// `aws ssm send-command` running `commands` with `AWS-RunShellScript`, the parameters as JSON.
-fn run_shell(id: &str, commands: &[&str]) -> Command {
-    Command::new("aws ssm send-command --document-name AWS-RunShellScript")
-        .arg("--instance-ids", "INSTANCE_ID", id)
-        .json("--parameters", &serde_json::json!({ "commands": commands }))
+/// A sequence of operator commands, one line each, in order.
+fn clis(cx: &Ctx<'_>, cmds: Vec<Command>) -> Vec<Line> {
+    cmds.into_iter().map(|c| cli(cx, c)).collect()
 }
 
 fn step(lines: &mut Vec<Line>, n: &mut usize, text: String) {
@@ -1546,6 +1582,38 @@ fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
     }
 }
 
+/// 🔧's statement of who recovers a host failure: the same status 📈 and 🤖 advise from.
+fn auto_recovery_status(i: &InstanceFacts, cx: &Ctx<'_>) -> Line {
+    let lang = cx.lang;
+    Line::from(match recovery::auto_recovery(i, cx.facts) {
+        AutoRecovery::On => l!(
+            lang,
+            "Simplified automatic recovery: 켜짐 — AWS가 복구 중",
+            "Simplified automatic recovery: on — AWS is recovering the instance"
+        ),
+        AutoRecovery::Off => l!(
+            lang,
+            "Simplified automatic recovery: 꺼짐 — AWS가 스스로 복구하지 않음",
+            "Simplified automatic recovery: off — AWS will not recover the instance on its own"
+        ),
+        AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember) => l!(
+            lang,
+            "Simplified automatic recovery: Auto Scaling 멤버에는 해당 없음 — 그룹이 교체",
+            "Simplified automatic recovery: not for Auto Scaling members — the group replaces the instance"
+        ),
+        AutoRecovery::NotAvailable(NotAvailable::Unsupported) => l!(
+            lang,
+            "Simplified automatic recovery: 이 인스턴스에는 사용 불가",
+            "Simplified automatic recovery: not available for this instance"
+        ),
+        AutoRecovery::Unknown => l!(
+            lang,
+            "Simplified automatic recovery: 설정 확인 불가 — 켜져 있다고 가정하지 말 것",
+            "Simplified automatic recovery: the setting could not be read — do not count on it"
+        ),
+    })
+}
+
 fn actions(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
     let mut lines = action_lines(cx);
@@ -1694,20 +1762,16 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 .lit("--include-all-instances"),
         ));
         match kind {
+            // A group member is the group's to replace: a stop would only make the group replace it unplanned.
+            HealthKind::Retirement | HealthKind::Maintenance | HealthKind::RecoveryFailed
+                if cx.instance.and_then(InstanceFacts::asg).is_some() =>
+            {
+                asg_steps(cx, &mut lines, &mut n, id)
+            }
             HealthKind::Retirement | HealthKind::Maintenance | HealthKind::RecoveryFailed => {
-                step(&mut lines, &mut n, l!(lang, "기한 전 원하는 시간에 stop/start (EBS-backed: 새 호스트로 이동; instance store는 먼저 백업):", "Before the deadline, at a time that suits you, stop/start (EBS-backed: moves to a new host; back up instance store first):"));
-                lines.push(cli(
-                    cx,
-                    Command::new("aws ec2 stop-instances").arg("--instance-ids", "INSTANCE_ID", id),
-                ));
-                lines.push(cli(
-                    cx,
-                    Command::new("aws ec2 start-instances").arg(
-                        "--instance-ids",
-                        "INSTANCE_ID",
-                        id,
-                    ),
-                ));
+                step(&mut lines, &mut n, l!(lang, "기한 전 원하는 시간에 stop/start (EBS-backed: 새 호스트로 이동; instance store는 먼저 백업). start는 stopped 확인 후:", "Before the deadline, at a time that suits you, stop/start (EBS-backed: moves to a new host; back up instance store first); start only once it is stopped:"));
+                lines.extend(clis(cx, steps::stop_start(id)));
+                force_hint(cx, &mut lines, &mut n, id);
             }
             _ => step(
                 &mut lines,
@@ -1726,16 +1790,7 @@ fn actions(cx: &Ctx<'_>) -> Section {
     }) = a.findings.iter().find(|f| f.rule == RuleId::Stopped)
     {
         step(&mut lines, &mut n, l!(lang, "누가 중지/종료했는지 CloudTrail에서 확인 (StopInstances/TerminateInstances):", "Find who stopped or terminated it in CloudTrail (StopInstances / TerminateInstances):"));
-        lines.push(cli(
-            cx,
-            Command::new("aws cloudtrail lookup-events")
-                .arg(
-                    "--lookup-attributes",
-                    "ATTRIBUTES",
-                    &format!("AttributeKey=ResourceName,AttributeValue={id}"),
-                )
-                .lit("--max-results 10"),
-        ));
+        lines.push(cli(cx, lookup_events(id)));
         if *cause != StopCause::Intended {
             if state == "terminated" || state == "shutting-down" {
                 step(&mut lines, &mut n, l!(lang, "종료된 인스턴스는 복구 불가: AMI/최근 snapshot에서 대체 인스턴스 시작", "A terminated instance cannot come back: launch a replacement from its AMI or latest snapshots"));
@@ -1762,16 +1817,7 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 "Find who stopped or terminated the instance in CloudTrail:"
             ),
         );
-        lines.push(cli(
-            cx,
-            Command::new("aws cloudtrail lookup-events")
-                .arg(
-                    "--lookup-attributes",
-                    "ATTRIBUTES",
-                    &format!("AttributeKey=ResourceName,AttributeValue={id}"),
-                )
-                .lit("--max-results 10"),
-        ));
+        lines.push(cli(cx, lookup_events(id)));
         step(
             &mut lines,
             &mut n,
@@ -1816,6 +1862,9 @@ fn actions(cx: &Ctx<'_>) -> Section {
         step(&mut lines, &mut n, l!(lang, "AWS 쪽 문제면 복구를 기다리거나, stop/start, 또는 snapshot에서 볼륨 교체.", "If AWS-side, wait for recovery, or stop/start, or replace the volume from a snapshot."));
     }
     if a.has(RuleId::SysCheck) {
+        if let Some(i) = cx.instance {
+            lines.push(auto_recovery_status(i, cx));
+        }
         step(
             &mut lines,
             &mut n,
@@ -1831,26 +1880,34 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 .arg("--instance-ids", "INSTANCE_ID", id)
                 .lit("--include-all-instances"),
         ));
-        if cx.recommended == Recommended::StopStart {
-            step(&mut lines, &mut n, l!(lang, "Recover: stop 후 start (새 호스트로 이동; RAM 내용 손실, 자동 할당 public IPv4 변경):", "Recover: stop then start (moves to a new host; RAM is lost, an auto-assigned public IPv4 changes):"));
-            lines.push(cli(
-                cx,
-                Command::new("aws ec2 stop-instances").arg("--instance-ids", "INSTANCE_ID", id),
-            ));
-            lines.push(cli(
-                cx,
-                Command::new("aws ec2 wait instance-stopped").arg(
-                    "--instance-ids",
-                    "INSTANCE_ID",
-                    id,
-                ),
-            ));
-            lines.push(cli(
-                cx,
-                Command::new("aws ec2 start-instances").arg("--instance-ids", "INSTANCE_ID", id),
-            ));
-        } else {
-            step(&mut lines, &mut n, l!(lang, "Root device가 instance store이거나 불명: stop/start 금지 (데이터 손실). AMI/ASG로 교체하세요.", "The root device is instance store or unknown: do not stop/start (data loss). Replace it from an AMI or let the ASG replace it."));
+        match cx.recommended {
+            Recommended::Replace => asg_steps(cx, &mut lines, &mut n, id),
+            Recommended::AwsRecovers => {
+                step(&mut lines, &mut n, l!(
+                    lang,
+                    "지금은 stop/start 하지 말고 대기: AWS가 새 호스트로 복구 중 (instance id·private/public IP·EBS 유지, RAM 손실). 결과는 AWS Health 이벤트(AWS_EC2_SIMPLIFIED_AUTO_RECOVERY_SUCCESS/_FAILURE)로 통보됨.",
+                    "Do not stop/start now: AWS is recovering the instance onto a new host (instance id, private and public IPs and EBS kept, RAM lost). AWS Health reports the outcome (AWS_EC2_SIMPLIFIED_AUTO_RECOVERY_SUCCESS/_FAILURE)."
+                ));
+                let by = when(
+                    cx.change.state.at + chrono::Duration::minutes(steps::AWS_RECOVERY_GRACE_MINUTES),
+                    cx.tz,
+                );
+                step(&mut lines, &mut n, l!(
+                    lang,
+                    "{}분 안에, 즉 {}까지 복구되지 않거나 복구 실패가 통보되면 직접 stop/start (새 호스트로 이동; 자동 할당 public IPv4 변경). start는 stopped 확인 후:",
+                    "If it has not recovered within {} minutes, by {}, or AWS reports the recovery failed, stop/start it yourself (moves to a new host; an auto-assigned public IPv4 changes); start only once it is stopped:",
+                    steps::AWS_RECOVERY_GRACE_MINUTES,
+                    by
+                ));
+                lines.extend(clis(cx, steps::stop_start(id)));
+                force_hint(cx, &mut lines, &mut n, id);
+            }
+            Recommended::StopStart => {
+                step(&mut lines, &mut n, l!(lang, "Recover: stop 후 start (새 호스트로 이동; RAM 내용 손실, 자동 할당 public IPv4 변경). start는 stopped 확인 후:", "Recover: stop then start (moves to a new host; RAM is lost, an auto-assigned public IPv4 changes); start only once it is stopped:"));
+                lines.extend(clis(cx, steps::stop_start(id)));
+                force_hint(cx, &mut lines, &mut n, id);
+            }
+            _ => step(&mut lines, &mut n, l!(lang, "Root device가 instance store이거나 불명: stop/start 금지 (데이터 손실). AMI/ASG로 교체하세요.", "The root device is instance store or unknown: do not stop/start (data loss). Replace it from an AMI or let the ASG replace it.")),
         }
     }
     if a.has(RuleId::InstCheck) {
@@ -1869,20 +1926,27 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 .arg("--instance-id", "INSTANCE_ID", id)
                 .lit("--latest --output text"),
         ));
-        step(
-            &mut lines,
-            &mut n,
-            l!(
-                lang,
-                "Reboot (IP와 instance store 유지, 과금 기간 유지):",
-                "Reboot (keeps IPs, instance store and the billing period):"
-            ),
-        );
-        lines.push(cli(
-            cx,
-            Command::new("aws ec2 reboot-instances").arg("--instance-ids", "INSTANCE_ID", id),
-        ));
-        step(&mut lines, &mut n, l!(lang, "계속 실패하면 stop/start 또는 EC2Rescue (AWSSupport-ExecuteEC2Rescue)로 진단.", "If it keeps failing: stop/start, or diagnose with EC2Rescue (AWSSupport-ExecuteEC2Rescue)."));
+        if cx.recommended == Recommended::Replace {
+            // SysCheck gave the group's steps already.
+            if !a.has(RuleId::SysCheck) {
+                asg_steps(cx, &mut lines, &mut n, id);
+            }
+        } else {
+            step(
+                &mut lines,
+                &mut n,
+                l!(
+                    lang,
+                    "Reboot (IP와 instance store 유지, 과금 기간 유지):",
+                    "Reboot (keeps IPs, instance store and the billing period):"
+                ),
+            );
+            lines.push(cli(
+                cx,
+                Command::new("aws ec2 reboot-instances").arg("--instance-ids", "INSTANCE_ID", id),
+            ));
+            step(&mut lines, &mut n, l!(lang, "계속 실패하면 stop/start 또는 EC2Rescue (AWSSupport-ExecuteEC2Rescue)로 진단.", "If it keeps failing: stop/start, or diagnose with EC2Rescue (AWSSupport-ExecuteEC2Rescue)."));
+        }
     }
     if a.has(RuleId::CpuCredits) {
         step(
@@ -1896,10 +1960,9 @@ fn actions(cx: &Ctx<'_>) -> Section {
         );
         lines.push(cli(
             cx,
-            Command::new("aws ec2 modify-instance-credit-specification").arg(
+            Command::new("aws ec2 modify-instance-credit-specification").json(
                 "--instance-credit-specifications",
-                "SPECIFICATIONS",
-                &format!("InstanceId={id},CpuCredits=unlimited"),
+                &serde_json::json!([{ "InstanceId": id, "CpuCredits": "unlimited" }]),
             ),
         ));
     }
@@ -1917,9 +1980,9 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 "Find the processes using the CPU (SSM Run Command):"
             ),
         );
-        lines.push(cli(
+        lines.extend(clis(
             cx,
-            run_shell(
+            steps::shell(
                 id,
                 &["ps -eo pid,user,pcpu,pmem,etime,comm --sort=-pcpu | head -15"],
             ),
@@ -1935,32 +1998,14 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 "Identify the source of the inbound traffic (connections, VPC Flow Logs):"
             ),
         );
-        lines.push(cli(
+        lines.extend(clis(
             cx,
-            run_shell(id, &["ss -tnp state established | head -30"]),
+            steps::shell(id, &["ss -tnp state established | head -30"]),
         ));
     }
     if a.has(RuleId::CpuSustained) {
-        if let Some((up, _)) = cx
-            .instance
-            .and_then(|i| pricing::neighbour_size(&cx.region, &i.instance_type, true))
-        {
-            step(
-                &mut lines,
-                &mut n,
-                l!(
-                    lang,
-                    "부하가 정상 업무라면 scale up ({}; stop/start 필요, 다운타임 발생):",
-                    "If the load is legitimate, scale up ({}; needs a stop/start, so downtime):",
-                    up
-                ),
-            );
-            lines.push(cli(
-                cx,
-                Command::new("aws ec2 modify-instance-attribute")
-                    .arg("--instance-id", "INSTANCE_ID", id)
-                    .arg("--instance-type", "INSTANCE_TYPE", &format!("Value={up}")),
-            ));
+        if let Some(i) = cx.instance {
+            capacity_steps(cx, &mut lines, &mut n, i);
         }
     }
     if a.has(RuleId::SecSuspect) {
@@ -1998,9 +2043,9 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 "Find the processes using the memory and any OOM kills (SSM Run Command):"
             ),
         );
-        lines.push(cli(
+        lines.extend(clis(
             cx,
-            run_shell(
+            steps::shell(
                 id,
                 &[
                     "ps -eo pid,user,pmem,rss,comm --sort=-rss | head -15",
@@ -2009,12 +2054,22 @@ fn actions(cx: &Ctx<'_>) -> Section {
             ),
         ));
     }
-    if let Some(Finding {
-        detail: Detail::Pressure(Pressure::Disk { path, .. }),
-        ..
-    }) = a.findings.iter().find(|f| f.rule == RuleId::Disk)
-    {
-        step(&mut lines, &mut n, l!(lang, "가장 큰 디렉터리 확인 후 로그 정리 또는 볼륨 확장 (modify-volume 후 growpart/resize2fs·xfs_growfs):", "Find the largest directories, then clear logs or grow the volume (modify-volume, then growpart and resize2fs/xfs_growfs):"));
+    let disk = a.findings.iter().find_map(|f| match &f.detail {
+        Detail::Pressure(Pressure::Disk { path, percent }) if f.rule == RuleId::Disk => {
+            Some((path.as_str(), *percent))
+        }
+        _ => None,
+    });
+    if let Some((path, _)) = disk {
+        step(
+            &mut lines,
+            &mut n,
+            l!(
+                lang,
+                "가장 큰 디렉터리를 찾아 로그·임시 파일 정리:",
+                "Find the largest directories, then clear logs and temporary files:"
+            ),
+        );
         // Quoted for the instance's shell, then carried as a JSON string, then the JSON quoted for the operator's.
         // `--` before a path starting with `-`, which du would read as an option.
         let du = format!(
@@ -2022,29 +2077,15 @@ fn actions(cx: &Ctx<'_>) -> Section {
             if path.starts_with('-') { "-- " } else { "" },
             shell::remote_word("MOUNT_PATH", path)
         );
-        lines.push(cli(cx, run_shell(id, &[&du])));
+        lines.extend(clis(cx, steps::shell(id, &[&du])));
     }
-    if let Some(Finding {
-        detail: Detail::Pressure(Pressure::Burst { volume, .. }),
-        ..
-    }) = a.findings.iter().find(|f| f.rule == RuleId::EbsBurst)
-    {
-        step(
-            &mut lines,
-            &mut n,
-            l!(
-                lang,
-                "gp2 → gp3로 온라인 변경 (다운타임 없음, 3,000 IOPS 기본 제공):",
-                "Change gp2 → gp3 online (no downtime, 3,000 IOPS baseline):"
-            ),
-        );
-        lines.push(cli(
-            cx,
-            Command::new("aws ec2 modify-volume")
-                .name("--volume-id", "VOLUME_ID", volume)
-                .lit("--volume-type gp3"),
-        ));
-    }
+    let burst = a.findings.iter().find_map(|f| match &f.detail {
+        Detail::Pressure(Pressure::Burst { volume, .. }) if f.rule == RuleId::EbsBurst => {
+            Some(volume.as_str())
+        }
+        _ => None,
+    });
+    volume_steps(cx, &mut lines, &mut n, disk, burst);
     if a.has(RuleId::CpuSpike) {
         step(&mut lines, &mut n, l!(lang, "스파이크가 계속되는지 다음 몇 분간 관찰 (cron/batch 작업 시작 시각과 비교).", "Watch whether the spike persists over the next minutes (compare with cron/batch start times)."));
     }
@@ -2095,16 +2136,25 @@ fn long_term(cx: &Ctx<'_>) -> Section {
         }));
     }
     if a.has(RuleId::CpuCredits) {
-        let family = ty
+        let alt = ty
             .as_deref()
-            .and_then(|t| t.split_once('.'))
-            .map(|(_, s)| format!("m7i.{s} / m6i.{s}"));
-        lines.push(Line::from(l!(
-            lang,
-            "상시 baseline 이상 CPU가 필요하면 burstable이 아닌 타입({})으로 변경하거나 unlimited 모드 유지",
-            "If the workload needs more than the baseline all the time, move to a non-burstable type ({}) or keep unlimited mode",
-            family.unwrap_or_else(|| "m-family".into())
-        )));
+            .and_then(|t| pricing::steady_alternative(&cx.region, t));
+        // The price and its difference are in 💰, once.
+        lines.push(Line::from(match alt {
+            Some((alt, q)) => l!(
+                lang,
+                "상시 baseline 이상 CPU가 필요하면 burstable이 아닌 {}({} vCPU, {} GiB; 가격 차이는 💰, 변경은 stop/start 필요)로 옮기거나 unlimited 모드 유지",
+                "If the workload needs more than the baseline all the time, move to the non-burstable {} ({} vCPU, {} GiB; price difference in 💰; the change needs a stop/start) or keep unlimited mode",
+                alt,
+                q.vcpus,
+                q.memory_gib
+            ),
+            _ => l!(
+                lang,
+                "상시 baseline 이상 CPU가 필요하면 burstable이 아닌 타입으로 옮기거나 unlimited 모드 유지",
+                "If the workload needs more than the baseline all the time, move to a non-burstable type or keep unlimited mode"
+            ),
+        }));
     }
     if a.has(RuleId::CpuSpike) {
         let single = cx.change.evaluated_values().len() <= 1;
@@ -2157,11 +2207,35 @@ fn long_term(cx: &Ctx<'_>) -> Section {
         )));
     }
     if a.has(RuleId::SysCheck) || a.has(RuleId::InstCheck) {
-        lines.push(Line::from(l!(
-            lang,
-            "StatusCheckFailed_System에 recover 알람 동작 또는 simplified automatic recovery를 설정하고, 상태 없는(stateless) 구성으로 ASG 뒤에 배치",
-            "Set a recover alarm action on StatusCheckFailed_System (or simplified automatic recovery) and run stateless behind an ASG"
-        )));
+        // Advice from the same auto-recovery status that 🔧 states and 🤖 reports.
+        let status = cx.instance.map(|i| recovery::auto_recovery(i, cx.facts));
+        lines.push(Line::from(match status {
+            Some(AutoRecovery::On) => l!(
+                lang,
+                "호스트 장애는 simplified automatic recovery가 처리: 그 밖의 장애에도 서비스가 유지되도록 상태 없는(stateless) 구성으로 ASG 뒤에 배치",
+                "Host failures are covered by simplified automatic recovery: to survive the other failures too, run stateless behind an ASG"
+            ),
+            Some(AutoRecovery::Off) => l!(
+                lang,
+                "꺼진 simplified automatic recovery를 다시 켜고(🤖 참고) 상태 없는(stateless) 구성으로 ASG 뒤에 배치",
+                "Turn simplified automatic recovery back on (see 🤖) and run stateless behind an ASG"
+            ),
+            Some(AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember)) => l!(
+                lang,
+                "그룹 멤버는 상태 없이(stateless) 유지해 교체로 잃는 것이 없게 하고, ELB health check를 켜서 load balancer가 보는 장애도 그룹이 교체하게 함",
+                "Keep group members stateless so a replacement loses nothing, and use the ELB health check type so the group also replaces what the load balancer finds unhealthy"
+            ),
+            Some(AutoRecovery::NotAvailable(NotAvailable::Unsupported)) => l!(
+                lang,
+                "자동 복구를 쓸 수 없는 인스턴스: 상태 없는(stateless) 구성으로 ASG 뒤에 두어 장애 시 교체",
+                "Auto recovery does not cover this instance: run stateless behind an ASG so a failed one is replaced"
+            ),
+            _ => l!(
+                lang,
+                "StatusCheckFailed_System에 recover 알람 동작을 설정하고, 상태 없는(stateless) 구성으로 ASG 뒤에 배치",
+                "Set a recover alarm action on StatusCheckFailed_System and run stateless behind an ASG"
+            ),
+        }));
     }
     if a.has(RuleId::InstCheck) {
         lines.push(Line::from(l!(
@@ -2230,6 +2304,15 @@ fn long_term(cx: &Ctx<'_>) -> Section {
         lines,
         3,
     )
+}
+
+/// A price difference with its sign.
+fn signed_usd(d: f64) -> String {
+    if d < 0.0 {
+        format!("-{}", usd(-d))
+    } else {
+        format!("+{}", usd(d))
+    }
 }
 
 fn monthly(usd_per_hour: f64) -> f64 {
@@ -2301,6 +2384,18 @@ fn cost(cx: &Ctx<'_>) -> Section {
             "Recommended stop/start: start begins a new billing period (per second, 60 s minimum); while stopped you still pay for {}",
             ebs_text
         ),
+        Recommended::AwsRecovers => l!(
+            lang,
+            "권장 조치 AWS 자동 복구 대기: 추가 비용 없음; {}분 후에도 복구되지 않아 직접 stop/start하면 start 시 새 과금 기간 시작, 중지 중에도 {} 과금",
+            "Recommended wait for AWS's recovery: no extra cost; a stop/start of your own, if it has not recovered after {} minutes, begins a new billing period at the start, and {} is still billed while stopped",
+            steps::AWS_RECOVERY_GRACE_MINUTES,
+            ebs_text
+        ),
+        Recommended::Replace => l!(
+            lang,
+            "권장 조치 Auto Scaling 교체: 새 인스턴스가 새 과금 기간으로 시작되고 장애 인스턴스는 종료 시 과금 중단",
+            "Recommended replacement by the Auto Scaling group: the new instance starts its own billing; the failed one stops billing once terminated"
+        ),
         Recommended::Wait => l!(
             lang,
             "권장 조치 대기/볼륨 교체: 교체 시 새 볼륨과 snapshot 복원 비용 발생 ({})",
@@ -2358,18 +2453,16 @@ fn cost(cx: &Ctx<'_>) -> Section {
                 "Unlimited mode: $0.05 per surplus vCPU-hour (Linux) — at most about {}/month extra at 100% all month",
                 usd(0.05 * vcpus as f64 * HOURS_PER_MONTH)
             )));
-            if let Some((_, s)) = i.instance_type.split_once('.') {
-                if let Some(m) = pricing::instance_price(&cx.region, &format!("m7i.{s}"))
-                    .or_else(|| pricing::instance_price(&cx.region, &format!("m6i.{s}")))
-                {
-                    lines.push(Line::from(l!(
-                        lang,
-                        "비교: 같은 크기의 m 계열 {}/시간 (차이 {}/월)",
-                        "Compare: the same size in the m family is {}/hour ({}/month difference)",
-                        usd(m.usd_per_hour),
-                        usd(monthly(m.usd_per_hour - p.usd_per_hour))
-                    )));
-                }
+            if let Some((alt, q)) = pricing::steady_alternative(&cx.region, &i.instance_type) {
+                lines.push(Line::from(l!(
+                    lang,
+                    "비교: burstable이 아닌 {} ({} vCPU) {}/시간 (차이 {}/월)",
+                    "Compare: the non-burstable {} ({} vCPU) is {}/hour ({}/month difference)",
+                    alt,
+                    q.vcpus,
+                    usd(q.usd_per_hour),
+                    signed_usd(monthly(q.usd_per_hour - p.usd_per_hour))
+                )));
             }
         }
         if cx.change.state.value == AlarmState::Ok {
@@ -2505,6 +2598,12 @@ fn security(cx: &Ctx<'_>) -> Section {
         ))),
     }
     match (&i.public_ip, cx.recommended) {
+        (Some(ip), Recommended::AwsRecovers) => lines.push(Line::from(l!(
+            lang,
+            "Public IPv4 {}: AWS 자동 복구는 유지; 복구 실패 시의 직접 stop/start는 자동 할당 IP를 바꿈 (Elastic IP는 유지) → DNS/허용 목록 갱신 필요",
+            "Public IPv4 {}: AWS's recovery keeps it; a stop/start of your own (if the recovery fails) changes an auto-assigned address (an Elastic IP stays) → update DNS and allow-lists",
+            ip
+        ))),
         (Some(ip), Recommended::StopStart | Recommended::Resize) => lines.push(Line::from(l!(
             lang,
             "Public IPv4 {}: stop/start 시 자동 할당 IP가 바뀜 (Elastic IP는 유지) → DNS/허용 목록 갱신 필요",
@@ -2519,12 +2618,18 @@ fn security(cx: &Ctx<'_>) -> Section {
         ))),
         (None, _) => {}
     }
-    if cx.recommended == Recommended::StopStart {
-        lines.push(Line::from(l!(
+    match cx.recommended {
+        Recommended::StopStart => lines.push(Line::from(l!(
             lang,
             "Stop/start 시 RAM과 instance store 데이터 손실",
             "A stop/start loses RAM and instance-store data"
-        )));
+        ))),
+        Recommended::AwsRecovers => lines.push(Line::from(l!(
+            lang,
+            "자동 복구도 stop/start도 RAM 내용은 잃음",
+            "The recovery, like a stop/start, loses what was in RAM"
+        ))),
+        _ => {}
     }
     section(
         "🔒",
@@ -2570,15 +2675,11 @@ fn automation(cx: &Ctx<'_>) -> Section {
             if w.get(Role::Memory).is_none() {
                 lines.push(Line::from(l!(
                     lang,
-                    "CloudWatch agent 메모리 메트릭(CWAgent mem_used_percent) 없음: agent 설치로 메모리/디스크 원인 분석 자동화",
-                    "No CloudWatch agent memory metric (CWAgent mem_used_percent): install the agent so memory and disk causes can be diagnosed"
+                    "CloudWatch agent 메모리 메트릭(CWAgent mem_used_percent) 없음: agent를 설치하고 설정해야 메트릭이 나옴 (설정은 Parameter Store {}, 인스턴스 role에 CloudWatchAgentServerPolicy 필요) — 설치 완료 후 설정:",
+                    "No CloudWatch agent memory metric (CWAgent mem_used_percent): install the agent and configure it, or it publishes nothing (configuration in Parameter Store {}; the instance role needs CloudWatchAgentServerPolicy) — configure once the install has run:",
+                    steps::AGENT_CONFIG_PARAMETER
                 )));
-                lines.push(cli(
-                    cx,
-                    Command::new("aws ssm send-command --document-name AWS-ConfigureAWSPackage")
-                        .arg("--instance-ids", "INSTANCE_ID", &i.id)
-                        .lit("--parameters action=Install,name=AmazonCloudWatchAgent"),
-                ));
+                lines.extend(clis(cx, steps::agent_install_and_configure(&i.id)));
             }
         }
         match i.asg() {
@@ -2594,19 +2695,15 @@ fn automation(cx: &Ctx<'_>) -> Section {
                 "No Auto Scaling group: a single point of failure → an ASG (even min 1) or multi-AZ replaces it automatically"
             ))),
         }
-        let supported = cx
-            .facts
-            .instance_type
-            .get()
-            .map(|t| t.auto_recovery_supported);
-        match (i.auto_recovery.as_deref(), supported) {
-            (_, Some(false)) => lines.push(Line::from(l!(
+        match recovery::auto_recovery(i, cx.facts) {
+            AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember) => {}
+            AutoRecovery::NotAvailable(NotAvailable::Unsupported) => lines.push(Line::from(l!(
                 lang,
-                "{}은(는) 자동 복구(auto recovery) 미지원 (instance store 등): ASG로 교체 자동화",
-                "{} does not support auto recovery (e.g. instance store): automate replacement with an ASG",
+                "{}은(는) 자동 복구(auto recovery) 미지원 (instance store, Dedicated Host, EFA 등): ASG로 교체 자동화",
+                "{} is not covered by auto recovery (instance store, Dedicated Host, EFA and the like): automate replacement with an ASG",
                 i.instance_type
             ))),
-            (Some("disabled"), _) => {
+            AutoRecovery::Off => {
                 lines.push(Line::from(l!(
                     lang,
                     "Simplified automatic recovery가 꺼져 있음 → 켜서 호스트 장애 시 자동 복구",
@@ -2614,12 +2711,12 @@ fn automation(cx: &Ctx<'_>) -> Section {
                 )));
                 lines.push(cli(cx, Command::new("aws ec2 modify-instance-maintenance-options").arg("--instance-id", "INSTANCE_ID", &i.id).lit("--auto-recovery default")));
             }
-            (Some(_), _) => lines.push(Line::from(l!(
+            AutoRecovery::On => lines.push(Line::from(l!(
                 lang,
                 "Simplified automatic recovery 켜짐 (기본값): 시스템 장애 시 AWS가 자동 복구",
                 "Simplified automatic recovery is on (default): AWS recovers the instance on a system failure"
             ))),
-            (None, _) => {}
+            AutoRecovery::Unknown => {}
         }
     } else if cx.instance_id.is_some() {
         lines.push(Line::from(l!(
@@ -2629,7 +2726,14 @@ fn automation(cx: &Ctx<'_>) -> Section {
         )));
     }
     let opted_in = cx.instance.is_some_and(|i| i.opted_in(cx.opt_in_tag));
-    if (cx.a.has(RuleId::InstCheck) || cx.a.has(RuleId::SysCheck)) && !opted_in {
+    // Opting in changes nothing where ec2ops would hold anyway: a group member (the group replaces it), or a
+    // system check that AWS's own recovery covers.
+    let could_act = match cx.recommended {
+        Recommended::Reboot | Recommended::StopStart => true,
+        Recommended::AwsRecovers => cx.a.has(RuleId::InstCheck),
+        _ => false,
+    };
+    if could_act && !opted_in {
         if let Some(id) = cx.instance_id {
             lines.push(
                 Line::new()
@@ -2663,15 +2767,48 @@ fn automation(cx: &Ctx<'_>) -> Section {
     )
 }
 
+/// Most commands the chat card lists as next steps.
+const MAX_NEXT_STEPS: usize = 5;
+
 fn next_steps(cx: &Ctx<'_>) -> Vec<String> {
-    // The chat card's next steps: the operator commands of section 🔧, plain.
+    // The chat card's next steps: the operator commands of section 🔧, plain, a step's commands whole or not at
+    // all (a Run Command without the reading of its output is no use) — and never a step that stops the instance,
+    // which shown bare would lose the note that says so (downtime, a new public IP).
     let sec = actions(cx);
-    sec.lines
-        .iter()
-        .filter(|l| l.0.iter().any(|p| matches!(p, text::Piece::Code(_))))
-        .take(5)
-        .map(|l| l.plain().trim().trim_start_matches("$ ").to_string())
-        .collect()
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut in_group = false;
+    for l in &sec.lines {
+        let is_cmd = l.0.iter().any(|p| matches!(p, text::Piece::Code(_)));
+        if is_cmd {
+            let cmd = l.plain().trim().trim_start_matches("$ ").to_string();
+            match groups.last_mut() {
+                Some(g) if in_group => g.push(cmd),
+                _ => groups.push(vec![cmd]),
+            }
+        }
+        in_group = is_cmd;
+    }
+    let mut out = Vec::new();
+    for g in groups
+        .into_iter()
+        .filter(|g| !g.iter().any(|c| stops_the_instance(c)))
+    {
+        if out.len() + g.len() > MAX_NEXT_STEPS {
+            break;
+        }
+        out.extend(g);
+    }
+    out
+}
+
+/// Whether a command stops the instance (a stop, or a type change, which needs one).
+fn stops_the_instance(cmd: &str) -> bool {
+    [
+        "aws ec2 stop-instances",
+        "aws ec2 modify-instance-attribute",
+    ]
+    .iter()
+    .any(|p| cmd.starts_with(p))
 }
 
 fn keywords(cx: &Ctx<'_>) -> Vec<String> {

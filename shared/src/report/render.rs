@@ -55,8 +55,7 @@ fn fit(
             .max_by_key(|i| (work[*i].keep_rank, *i));
         match victim {
             Some(i) => {
-                work[i].lines.pop();
-                cut[i] += 1;
+                cut[i] += cut_last_group(&mut work[i].lines);
             }
             None => {
                 // Only the header is left and it is still too long: cut the text itself.
@@ -69,6 +68,32 @@ fn fit(
             }
         }
     }
+}
+
+/// A command line of a section (`$ aws …`).
+fn is_command(l: &Line) -> bool {
+    l.plain().trim_start().starts_with("$ ")
+}
+
+/// Remove the last line; when it is a command, remove its whole group — every command of the step and the line
+/// that introduces it — so a cut never shows part of a sequence (a stop without its start) or a command without
+/// the note that says what it costs (downtime). Returns how many lines went.
+fn cut_last_group(lines: &mut Vec<Line>) -> usize {
+    let Some(last) = lines.pop() else {
+        return 0;
+    };
+    if !is_command(&last) {
+        return 1;
+    }
+    let mut n = 1;
+    while lines.last().is_some_and(is_command) {
+        lines.pop();
+        n += 1;
+    }
+    if lines.pop().is_some() {
+        n += 1;
+    }
+    n
 }
 
 fn email_text(report: &Report, sections: &[Section]) -> String {
@@ -194,5 +219,53 @@ pub fn sns(report: &Report) -> SnsMessage {
         }
         // JSON escaping grew the text past the limit: shrink by the overshoot and try again.
         budget = budget.saturating_sub((message.len() - SNS_MAX_BYTES) / 2 + 1024);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(sections: &[Section]) -> String {
+        sections
+            .iter()
+            .flat_map(|s| s.lines.iter().map(|l| l.plain() + "\n"))
+            .collect()
+    }
+
+    #[test]
+    fn a_cut_never_shows_part_of_a_command_sequence_or_a_command_without_its_note() {
+        let lines = [
+            "1. Find the processes:",
+            "    $ aws ssm send-command",
+            "2. Scale up — DOWNTIME: stop, wait, modify, start:",
+            "    $ aws ec2 stop-instances",
+            "    $ aws ec2 wait instance-stopped",
+            "    $ aws ec2 modify-instance-attribute",
+            "    $ aws ec2 start-instances",
+            "3. Watch it.",
+        ];
+        let section = Section {
+            emoji: "🔧",
+            title: "Immediate actions".into(),
+            lines: lines.iter().map(|l| Line::from(l.to_string())).collect(),
+            keep_rank: 2,
+        };
+        let full = plain(std::slice::from_ref(&section)).len();
+        for limit in 0..=full {
+            let out = fit(std::slice::from_ref(&section), limit, str::len, plain);
+            let stops = out.contains("stop-instances");
+            assert_eq!(stops, out.contains("DOWNTIME"), "limit {limit}:\n{out}");
+            assert_eq!(
+                stops,
+                out.contains("start-instances"),
+                "limit {limit}:\n{out}"
+            );
+            assert_eq!(
+                out.contains("send-command"),
+                out.contains("Find the processes"),
+                "limit {limit}:\n{out}"
+            );
+        }
     }
 }

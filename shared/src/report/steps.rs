@@ -1,0 +1,279 @@
+//! Operator command sequences whose order and completeness matter: a stop is always followed by the wait before
+//! anything that needs a stopped instance, a Run Command always comes with the way to read its output, an EBS volume
+//! is modified in one call. Built only with [`Command`], so every value from an event or an instance is quoted.
+
+use serde_json::{json, Value};
+
+use super::shell::Command;
+
+/// Where the CloudWatch agent's configuration is kept: the `AmazonCloudWatch-` prefix is what the managed policy
+/// `CloudWatchAgentServerPolicy` lets the instance read.
+pub const AGENT_CONFIG_PARAMETER: &str = "AmazonCloudWatch-ec2ops";
+
+/// Minutes to let AWS's own recovery (simplified automatic recovery) work before acting by hand.
+pub const AWS_RECOVERY_GRACE_MINUTES: i64 = 15;
+
+/// Share of a grown volume the file system should use right after growing it.
+const GROW_TO_USED_PERCENT: f64 = 70.0;
+
+pub fn stop(id: &str) -> Command {
+    Command::new("aws ec2 stop-instances").arg("--instance-ids", "INSTANCE_ID", id)
+}
+
+/// The forced stop, for an instance stuck in `stopping` (skips the OS's clean shutdown).
+pub fn force_stop(id: &str) -> Command {
+    stop(id).lit("--force")
+}
+
+pub fn wait_stopped(id: &str) -> Command {
+    Command::new("aws ec2 wait instance-stopped").arg("--instance-ids", "INSTANCE_ID", id)
+}
+
+pub fn start(id: &str) -> Command {
+    Command::new("aws ec2 start-instances").arg("--instance-ids", "INSTANCE_ID", id)
+}
+
+/// Stop, wait until EC2 reports `stopped`, start: a start sent while the instance is still stopping fails with
+/// IncorrectInstanceState.
+pub fn stop_start(id: &str) -> Vec<Command> {
+    vec![stop(id), wait_stopped(id), start(id)]
+}
+
+/// A type change: only a stopped instance can change type, so stop → wait → modify → start (downtime).
+pub fn resize(id: &str, to: &str) -> Vec<Command> {
+    vec![
+        stop(id),
+        wait_stopped(id),
+        Command::new("aws ec2 modify-instance-attribute")
+            .arg("--instance-id", "INSTANCE_ID", id)
+            .json("--instance-type", &json!({ "Value": to })),
+        start(id),
+    ]
+}
+
+/// A Run Command and the two commands that read its result: the send prints only the command id; the wait ends
+/// when the command has run; the invocation's standard output is the answer.
+pub fn ssm(id: &str, document: &str, parameters: &Value) -> Vec<Command> {
+    vec![
+        ssm_send(id, document, parameters),
+        ssm_wait(id),
+        Command::new("aws ssm get-command-invocation")
+            .lit("--command-id COMMAND_ID")
+            .arg("--instance-id", "INSTANCE_ID", id)
+            .lit("--query StandardOutputContent --output text"),
+    ]
+}
+
+/// `commands` run by `AWS-RunShellScript`, with the reading of the output.
+pub fn shell(id: &str, commands: &[&str]) -> Vec<Command> {
+    ssm(id, "AWS-RunShellScript", &json!({ "commands": commands }))
+}
+
+fn ssm_send(id: &str, document: &str, parameters: &Value) -> Command {
+    debug_assert!(document
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    Command::new("aws ssm send-command")
+        .lit(&format!("--document-name {document}"))
+        .arg("--instance-ids", "INSTANCE_ID", id)
+        .json("--parameters", parameters)
+        .lit("--query Command.CommandId --output text")
+}
+
+fn ssm_wait(id: &str) -> Command {
+    Command::new("aws ssm wait command-executed")
+        .lit("--command-id COMMAND_ID")
+        .arg("--instance-id", "INSTANCE_ID", id)
+}
+
+/// The agent's configuration: memory and disk use, the metrics the report reads.
+fn agent_config() -> String {
+    json!({
+        "metrics": {
+            "append_dimensions": { "InstanceId": "${aws:InstanceId}" },
+            "metrics_collected": {
+                "mem": { "measurement": ["mem_used_percent"] },
+                "disk": { "measurement": ["used_percent"], "resources": ["*"] }
+            }
+        }
+    })
+    .to_string()
+}
+
+/// Install the CloudWatch agent and configure it: `AWS-ConfigureAWSPackage` only installs it (an agent without a
+/// configuration publishes nothing), so the configuration goes to Parameter Store and `AmazonCloudWatch-ManageAgent`
+/// applies it once the install has run.
+pub fn agent_install_and_configure(id: &str) -> Vec<Command> {
+    vec![
+        Command::new("aws ssm put-parameter")
+            .arg("--name", "PARAMETER_NAME", AGENT_CONFIG_PARAMETER)
+            .lit("--type String")
+            .arg("--value", "CONFIG", &agent_config()),
+        ssm_send(
+            id,
+            "AWS-ConfigureAWSPackage",
+            &json!({ "action": ["Install"], "name": ["AmazonCloudWatchAgent"] }),
+        ),
+        ssm_wait(id),
+        ssm_send(
+            id,
+            "AmazonCloudWatch-ManageAgent",
+            &json!({
+                "action": ["configure"],
+                "mode": ["ec2"],
+                "optionalConfigurationSource": ["ssm"],
+                "optionalConfigurationLocation": [AGENT_CONFIG_PARAMETER],
+                "optionalRestart": ["yes"]
+            }),
+        ),
+    ]
+}
+
+/// One `modify-volume` with everything the volume needs: after a modification EBS refuses the next one for six
+/// hours, so a type change and a size change must go together.
+pub fn modify_volume(volume: &str, volume_type: Option<&str>, size_gib: Option<i64>) -> Command {
+    let mut c = Command::new("aws ec2 modify-volume").name("--volume-id", "VOLUME_ID", volume);
+    if let Some(t) = volume_type {
+        c = c.arg("--volume-type", "VOLUME_TYPE", t);
+    }
+    if let Some(s) = size_gib {
+        c = c.arg("--size", "SIZE_GIB", &s.to_string());
+    }
+    c
+}
+
+/// The size that brings a file system `used_percent` full back to about 70 %, in whole 10 GiB, and always larger.
+pub fn grown_size(size_gib: i64, used_percent: f64) -> i64 {
+    let needed = (size_gib as f64 * used_percent / GROW_TO_USED_PERCENT).ceil() as i64;
+    let rounded = (needed.max(0) + 9) / 10 * 10;
+    rounded.max(size_gib + 1)
+}
+
+/// Auto Scaling member: hand the instance to its group, then follow the replacement and the targets.
+pub fn asg_replace(id: &str, group: &str) -> Vec<Command> {
+    vec![
+        Command::new("aws autoscaling set-instance-health")
+            .arg("--instance-id", "INSTANCE_ID", id)
+            .lit("--health-status Unhealthy"),
+        Command::new("aws autoscaling describe-scaling-activities")
+            .name("--auto-scaling-group-name", "ASG_NAME", group)
+            .lit("--max-items 5"),
+    ]
+}
+
+/// The load balancer's view of an instance: the group's target groups, then the instance's health in one.
+pub fn asg_target_health(id: &str, group: &str) -> Vec<Command> {
+    vec![
+        Command::new("aws autoscaling describe-traffic-sources").name(
+            "--auto-scaling-group-name",
+            "ASG_NAME",
+            group,
+        ),
+        Command::new("aws elbv2 describe-target-health")
+            .lit("--target-group-arn TARGET_GROUP_ARN")
+            .json("--targets", &json!([{ "Id": id }])),
+    ]
+}
+
+/// More instances in the group (the desired capacity is read first).
+pub fn asg_scale_out(group: &str) -> Vec<Command> {
+    vec![
+        Command::new("aws autoscaling describe-auto-scaling-groups")
+            .names("--auto-scaling-group-names", "ASG_NAME", &[group])
+            .arg("--query", "QUERY", "AutoScalingGroups[0].DesiredCapacity"),
+        Command::new("aws autoscaling set-desired-capacity")
+            .name("--auto-scaling-group-name", "ASG_NAME", group)
+            .lit("--desired-capacity DESIRED_CAPACITY"),
+    ]
+}
+
+/// An image of a lone instance to launch a second one from, without rebooting it.
+pub fn image_for_scale_out(id: &str) -> Command {
+    Command::new("aws ec2 create-image")
+        .arg("--instance-id", "INSTANCE_ID", id)
+        .lit("--name IMAGE_NAME --no-reboot")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(cs: &[Command]) -> Vec<String> {
+        cs.iter().map(Command::render).collect()
+    }
+
+    #[test]
+    fn a_stop_start_waits_for_the_stop_before_starting() {
+        let r = rendered(&stop_start("i-1"));
+        assert_eq!(
+            r,
+            [
+                "aws ec2 stop-instances --instance-ids i-1",
+                "aws ec2 wait instance-stopped --instance-ids i-1",
+                "aws ec2 start-instances --instance-ids i-1",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_type_change_stops_waits_modifies_and_starts() {
+        let r = rendered(&resize("i-1", "m5.xlarge"));
+        assert_eq!(r[1], "aws ec2 wait instance-stopped --instance-ids i-1");
+        assert_eq!(
+            r[2],
+            r#"aws ec2 modify-instance-attribute --instance-id i-1 --instance-type '{"Value":"m5.xlarge"}'"#
+        );
+        assert_eq!(r[3], "aws ec2 start-instances --instance-ids i-1");
+    }
+
+    #[test]
+    fn a_run_command_comes_with_the_wait_and_the_output() {
+        let r = rendered(&shell("i-1", &["uptime"]));
+        assert!(r[0].ends_with("--query Command.CommandId --output text"));
+        assert_eq!(
+            r[1],
+            "aws ssm wait command-executed --command-id COMMAND_ID --instance-id i-1"
+        );
+        assert_eq!(
+            r[2],
+            "aws ssm get-command-invocation --command-id COMMAND_ID --instance-id i-1 --query StandardOutputContent --output text"
+        );
+    }
+
+    #[test]
+    fn the_agent_is_configured_after_it_is_installed() {
+        let r = rendered(&agent_install_and_configure("i-1"));
+        let install = r
+            .iter()
+            .position(|c| c.contains("AWS-ConfigureAWSPackage"))
+            .unwrap();
+        let wait = r
+            .iter()
+            .position(|c| c.contains("wait command-executed"))
+            .unwrap();
+        let configure = r
+            .iter()
+            .position(|c| c.contains("AmazonCloudWatch-ManageAgent"))
+            .unwrap();
+        assert!(install < wait && wait < configure);
+        assert!(r[0].contains("mem_used_percent") && r[0].contains(AGENT_CONFIG_PARAMETER));
+        assert!(
+            r[configure].contains(r#""optionalConfigurationLocation":["AmazonCloudWatch-ec2ops"]"#)
+        );
+    }
+
+    #[test]
+    fn a_volume_changes_type_and_size_in_one_call() {
+        assert_eq!(
+            modify_volume("vol-1", Some("gp3"), Some(140)).render(),
+            "aws ec2 modify-volume --volume-id 'vol-1' --volume-type gp3 --size 140"
+        );
+    }
+
+    #[test]
+    fn a_grown_volume_is_about_seventy_percent_used_and_always_larger() {
+        assert_eq!(grown_size(100, 94.09), 140);
+        assert_eq!(grown_size(8, 10.0), 10);
+        assert_eq!(grown_size(1000, 1.0), 1001);
+    }
+}
