@@ -92,7 +92,24 @@ async fn instance_check_on_an_opted_in_instance_in_auto_reboots_once_and_schedul
         .unwrap();
     let target = schedule.target().unwrap();
     assert_eq!(target.arn(), FUNCTION_ARN);
-    assert!(schedule.schedule_expression().unwrap().starts_with("at("));
+    let expression = schedule.schedule_expression().unwrap();
+    assert!(expression.starts_with("at("));
+    // Ten minutes after the action (EC2OPS_VERIFY_MINUTES), and deleted after it runs.
+    let when = chrono::NaiveDateTime::parse_from_str(
+        expression.trim_start_matches("at(").trim_end_matches(')'),
+        "%Y-%m-%dT%H:%M:%S",
+    )
+    .unwrap()
+    .and_utc();
+    let minutes = (when - Utc::now()).num_seconds() as f64 / 60.0;
+    assert!(
+        (9.0..=10.5).contains(&minutes),
+        "verification in {minutes:.1} min"
+    );
+    assert_eq!(
+        schedule.action_after_completion().map(|a| a.as_str()),
+        Some("DELETE")
+    );
 
     // When the schedule fires, the function reads the status checks and posts in the same thread.
     let verify_event: Value = serde_json::from_str(target.input().unwrap()).unwrap();
@@ -1079,4 +1096,211 @@ async fn a_continuation_for_a_recover_ec2ops_never_recorded_changes_nothing() {
         "no EC2 mutation"
     );
     assert_eq!(rig.emu.state(&id).await, "running");
+}
+
+#[tokio::test]
+async fn the_instance_lock_holds_twenty_minutes_and_the_daily_cap_counts_in_the_transaction() {
+    use ec2ops::config::Envelope;
+    use ec2ops::ports::{ActionRecord, Grant, Ledger};
+    let Some(rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    // A fixed hour of one UTC day, so that the day does not turn during the test.
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-03-04T01:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let envelope = |daily_cap| Envelope {
+        cooldown: chrono::Duration::zero(),
+        daily_cap,
+        hourly_cap: 100,
+        ..Envelope::default()
+    };
+    let record = |n: i64| ActionRecord {
+        owner: format!("delivery-{n}"),
+        incident_key: format!("lock-test#{n}"),
+        instance_id: "i-0123456789abcdef0".into(),
+        availability_zone: None,
+        action: ActionKind::Reboot,
+        at: t0 + chrono::Duration::minutes(n),
+    };
+    let ledger = &rig.ledger;
+    let grant = |n, cap| {
+        let r = record(n);
+        async move { ledger.record_action(&r, &envelope(cap)).await.unwrap() }
+    };
+    assert_eq!(grant(0, 3).await, Grant::Granted);
+    // Five minutes later, without any cooldown: the lock of the first action still holds (one action in flight).
+    assert!(
+        matches!(grant(5, 3).await, Grant::Refused(h) if matches!(h[..], [Hold::InstanceBusy { .. }])),
+        "locked"
+    );
+    // Twenty-one minutes later the lock is free; a daily cap of 1 refuses, in the transaction itself.
+    assert_eq!(
+        grant(21, 1).await,
+        Grant::Refused(vec![Hold::DailyCap { cap: 1 }])
+    );
+    assert_eq!(grant(22, 3).await, Grant::Granted);
+}
+
+#[tokio::test]
+async fn a_continuation_delivered_too_late_escalates_instead_of_starting_the_instance() {
+    let Some(rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, SYSTEM);
+    let o = rig
+        .respond(&incident("status-system.json", &id, Utc::now()))
+        .await;
+    assert!(
+        matches!(action(&o), ActionOutcome::Recovering { .. }),
+        "{o:?}"
+    );
+    let _ = rig.reports().await;
+    let (_, first) = rig.schedules(&format!("ec2ops-cont-{id}")).await.remove(0);
+    let now = Utc::now() + chrono::Duration::minutes(21);
+    let o = rig
+        .responder(None, None, None)
+        .respond(&first, now, Budget::new(Duration::from_secs(60), now))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&o, Outcome::Continued { step, .. } if step == "escalated"),
+        "{o:?}"
+    );
+    assert_eq!(rig.remediator.starts(), 0, "not started 21 minutes later");
+    let got = rig.reports().await;
+    assert!(got[0].subject.starts_with("[P0] Recover incomplete"));
+    assert!(got[0].message.contains("too late to start the instance"));
+}
+
+#[tokio::test]
+async fn a_continuation_that_cannot_schedule_its_next_look_escalates_with_the_state() {
+    use std::sync::atomic::Ordering;
+    let Some(rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, SYSTEM);
+    rig.remediator.stuck_stopping.store(100, Ordering::SeqCst);
+    let o = rig
+        .respond(&incident("status-system.json", &id, Utc::now()))
+        .await;
+    assert!(
+        matches!(action(&o), ActionOutcome::Recovering { .. }),
+        "{o:?}"
+    );
+    let _ = rig.reports().await;
+    let (_, first) = rig.schedules(&format!("ec2ops-cont-{id}")).await.remove(0);
+    // The scheduler refuses now (no function ARN to target).
+    let mut responder = rig.responder(None, None, None);
+    if let Some(a) = responder.actors.as_mut() {
+        a.function_arn = None;
+    }
+    let now = Utc::now() + chrono::Duration::minutes(1);
+    let o = responder
+        .respond(&first, now, Budget::new(Duration::from_secs(60), now))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&o, Outcome::Continued { step, .. } if step == "escalated"),
+        "{o:?}"
+    );
+    let got = rig.reports().await;
+    assert_eq!(got.len(), 1);
+    assert!(got[0].subject.starts_with("[P0] Recover incomplete"));
+    assert!(got[0].message.contains("the instance is stopping"));
+    assert!(got[0]
+        .message
+        .contains("the next check could not be scheduled"));
+}
+
+#[tokio::test]
+async fn a_continuation_for_another_instance_or_time_than_the_recorded_stop_changes_nothing() {
+    let Some(rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    let id = rig.instance("m5.large", true, &[]).await;
+    let other = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, SYSTEM);
+    let o = rig
+        .respond(&incident("status-system.json", &id, Utc::now()))
+        .await;
+    assert!(
+        matches!(action(&o), ActionOutcome::Recovering { .. }),
+        "{o:?}"
+    );
+    let (_, first) = rig.schedules(&format!("ec2ops-cont-{id}")).await.remove(0);
+    let (stops, starts) = (rig.remediator.real(), rig.remediator.starts());
+    let mut moved = first.clone();
+    moved["detail"]["instance_id"] = Value::String(other.clone());
+    let mut shifted = first.clone();
+    let at = chrono::DateTime::parse_from_rfc3339(first["detail"]["stopped_at"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc);
+    shifted["detail"]["stopped_at"] =
+        Value::String((at - chrono::Duration::seconds(60)).to_rfc3339());
+    for forged in [&moved, &shifted] {
+        let o = rig.respond(forged).await;
+        assert!(matches!(o, Outcome::Ignored { .. }), "{o:?}");
+    }
+    assert_eq!(
+        (
+            rig.remediator.real(),
+            rig.remediator.starts(),
+            rig.remediator.forced()
+        ),
+        (stops, starts, 0),
+        "no EC2 mutation"
+    );
+    assert_eq!(rig.emu.state(&other).await, "running");
+}
+
+#[tokio::test]
+async fn a_delivery_that_finds_the_incident_leased_schedules_a_redelivery_or_fails_retryably() {
+    use ec2ops::ports::Ledger;
+    let Some(rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, INSTANCE);
+    let at = Utc::now();
+    let event = incident("status-instance.json", &id, at);
+    let key = ec2ops::event::parse(&event)
+        .ok()
+        .and_then(|p| match p {
+            ec2ops::event::Parsed::Alarm(c) => Some(c.incident_key()),
+            _ => None,
+        })
+        .unwrap();
+    // Another delivery owns it, its lease running for another minute.
+    let lease = Utc::now() + chrono::Duration::minutes(1);
+    rig.ledger.claim(&key, Utc::now(), lease).await.unwrap();
+    let o = rig.respond(&event).await;
+    let Outcome::Deferred { until, .. } = o else {
+        panic!("{o:?}")
+    };
+    assert!(until > lease, "after the owner's lease");
+    let redo = rig.schedules("ec2ops-redo-").await;
+    assert!(
+        redo.iter().any(|(_, input)| *input == event),
+        "the same event is scheduled again"
+    );
+    // Without a scheduler the delivery fails retryably, so Lambda delivers it again.
+    let mut responder = rig.responder(None, None, None);
+    responder.actors = None;
+    let now = Utc::now();
+    let e = responder
+        .respond(&event, now, Budget::new(Duration::from_secs(60), now))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, HandleError::InProgress { .. }) && e.retryable(),
+        "{e}"
+    );
+    assert_eq!(rig.remediator.real(), 0);
+    assert!(
+        rig.reports().await.is_empty(),
+        "the owner reports, not these"
+    );
 }

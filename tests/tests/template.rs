@@ -1126,6 +1126,8 @@ fn the_work_queue_feeds_the_function_one_message_at_a_time_and_dead_letters_into
         e["FunctionResponseTypes"],
         yaml("[ReportBatchItemFailures]")
     );
+    // A storm's fan-out is capped (API rate limits): the README promises 10 at once.
+    assert_eq!(e["ScalingConfig"]["MaximumConcurrency"].as_u64(), Some(10));
 
     assert_eq!(
         function_properties(&t)["Environment"]["Variables"]["EC2OPS_WORK_QUEUE_URL"],
@@ -1138,4 +1140,34 @@ fn the_work_queue_feeds_the_function_one_message_at_a_time_and_dead_letters_into
             assert_eq!(s["Resource"], yaml("!GetAtt WorkQueue.Arn"), "{s:?}");
         }
     }
+}
+
+#[test]
+fn every_rule_with_a_dead_letter_queue_may_send_to_it() {
+    let t = template();
+    let policy = resource(&t, "FailedEventsQueuePolicy", "AWS::SQS::QueuePolicy");
+    let allowed: Vec<Value> = as_list(&policy["Properties"]["PolicyDocument"]["Statement"])
+        .iter()
+        .flat_map(|s| as_list(&s["Condition"]["ArnEquals"]["aws:SourceArn"]))
+        .collect();
+    let events = function_properties(&t)["Events"]
+        .as_mapping()
+        .expect("Events");
+    let mut with_dlq = 0;
+    for (name, e) in events {
+        if e["Properties"]["DeadLetterConfig"].is_null() {
+            continue;
+        }
+        with_dlq += 1;
+        let name = name.as_str().expect("event name");
+        let rule = yaml(&format!("!GetAtt ResponderFunction{name}.Arn"));
+        assert!(
+            allowed.contains(&rule),
+            "rule {name} has a dead-letter queue but the queue policy does not let it send: {allowed:?}"
+        );
+    }
+    assert!(
+        with_dlq >= 6,
+        "every EventBridge rule has a dead-letter queue ({with_dlq})"
+    );
 }

@@ -159,3 +159,26 @@ fn to_chrono(t: &SmithyTime) -> Option<DateTime<Utc>> {
 fn to_smithy(t: DateTime<Utc>) -> SmithyTime {
     SmithyTime::from_millis(t.timestamp_millis())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_client_has_connect_attempt_and_operation_timeouts_and_three_attempts() {
+        let t = timeouts();
+        assert_eq!(
+            t.connect_timeout(),
+            Some(std::time::Duration::from_millis(3100))
+        );
+        assert_eq!(
+            t.operation_attempt_timeout(),
+            Some(std::time::Duration::from_secs(4))
+        );
+        assert_eq!(
+            t.operation_timeout(),
+            Some(std::time::Duration::from_secs(10))
+        );
+        assert_eq!(retries().max_attempts(), 3);
+    }
+}
