@@ -1171,3 +1171,66 @@ fn every_rule_with_a_dead_letter_queue_may_send_to_it() {
         "every EventBridge rule has a dead-letter queue ({with_dlq})"
     );
 }
+
+/// A template parameter's default, as text.
+fn parameter_default(t: &Value, name: &str) -> String {
+    let d = &t["Parameters"][name]["Default"];
+    d.as_str()
+        .map(str::to_string)
+        .or_else(|| d.as_u64().map(|n| n.to_string()))
+        .unwrap_or_else(|| panic!("parameter {name} has a default"))
+}
+
+#[test]
+fn the_template_defaults_are_the_code_defaults() {
+    let t = template();
+    let s = ec2ops::config::Settings::default();
+    let pairs = [
+        (
+            "CooldownMinutes",
+            s.envelope.cooldown.num_minutes().to_string(),
+        ),
+        ("DailyCap", s.envelope.daily_cap.to_string()),
+        ("HourlyCap", s.envelope.hourly_cap.to_string()),
+        ("SettleSeconds", s.settle.as_secs().to_string()),
+        ("VerifyMinutes", s.verify_after.num_minutes().to_string()),
+        ("SourceTimeoutMs", s.source_timeout.as_millis().to_string()),
+        (
+            "DiagnosticsTimeoutMs",
+            s.diagnostics_timeout.as_millis().to_string(),
+        ),
+        (
+            "MetricWindowMinutes",
+            s.metric_window.num_minutes().to_string(),
+        ),
+        ("RemediationMode", s.remediation.as_str().to_string()),
+        ("TimeZone", s.time_zone.name().to_string()),
+    ];
+    for (parameter, code) in pairs {
+        assert_eq!(parameter_default(&t, parameter), code, "{parameter}");
+    }
+    assert_eq!(parameter_default(&t, "ReportLanguage"), "ko");
+    assert_eq!(s.language, ec2ops::config::Language::Ko);
+}
+
+#[test]
+fn a_failed_invocation_is_retried_twice_within_an_hour_then_kept_in_the_failed_events_queue() {
+    let t = template();
+    let c = &function_properties(&t)["EventInvokeConfig"];
+    assert_eq!(c["MaximumRetryAttempts"].as_u64(), Some(2));
+    assert_eq!(c["MaximumEventAgeInSeconds"].as_u64(), Some(3600));
+    assert_eq!(
+        c["DestinationConfig"]["OnFailure"]["Type"].as_str(),
+        Some("SQS")
+    );
+    assert_eq!(
+        c["DestinationConfig"]["OnFailure"]["Destination"],
+        yaml("!GetAtt FailedEventsQueue.Arn")
+    );
+    // The function's timeout leaves room for the lease: deadline + 10 s is over before Lambda's first retry
+    // (about a minute later).
+    let timeout = function_properties(&t)["Timeout"]
+        .as_u64()
+        .expect("Timeout");
+    assert!(timeout <= 90, "timeout {timeout} s");
+}
