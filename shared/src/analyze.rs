@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::facts::{Facts, InstanceLookup, Role, Series};
-use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison};
+use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison, InputKind};
 use crate::pricing;
 
 /// Root-cause rule identifiers, stable across versions (operators grep for them).
@@ -508,18 +508,31 @@ fn status_checks(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
     };
     for (rule, metric, current, role) in checks {
         let mut evidence = Vec::new();
+        // The alarm's own word, as it is: its evaluated datapoints, or that the event carries none (the sweep
+        // names what DescribeInstanceStatus listed). An alarm on a stopped instance without datapoints fired on
+        // missing data — a stopped instance publishes no status checks — and is no failed check.
+        let values = change.evaluated_values();
         if in_alarm && alarm_metric == Some(metric) {
-            let values = change.evaluated_values();
-            let failed = values.iter().filter(|(_, v)| *v >= 1.0).count();
-            // A metric of that name elsewhere is somebody's own, not EC2's check: say so.
-            let namespace = match change.primary_metric().map(|m| m.namespace.as_str()) {
-                Some("AWS/EC2") | None => String::new(),
-                Some(ns) => format!(" (namespace {ns}, not AWS/EC2)"),
-            };
-            evidence.push(format!(
-                "alarm {metric}{namespace}: {failed}/{} evaluated datapoints = 1",
-                values.len()
-            ));
+            if !values.is_empty() {
+                let failed = values.iter().filter(|(_, v)| *v >= 1.0).count();
+                // A metric of that name elsewhere is somebody's own, not EC2's check: say so.
+                let namespace = match change.primary_metric().map(|m| m.namespace.as_str()) {
+                    Some("AWS/EC2") | None => String::new(),
+                    Some(ns) => format!(" (namespace {ns}, not AWS/EC2)"),
+                };
+                evidence.push(format!(
+                    "alarm {metric}{namespace}: {failed}/{} evaluated datapoints = 1",
+                    values.len()
+                ));
+            } else if change.input == InputKind::Sweep {
+                evidence.push(format!(
+                    "ec2ops sweep: DescribeInstanceStatus listed {metric} impaired"
+                ));
+            } else if !not_running(facts) {
+                evidence.push(format!(
+                    "alarm {metric} in ALARM; the event carries no evaluated datapoints"
+                ));
+            }
         }
         if current == Some("impaired") {
             evidence.push(format!("DescribeInstanceStatus: {metric} check impaired"));
@@ -549,8 +562,11 @@ fn status_checks(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
     }
     // The combined StatusCheckFailed metric does not say which check failed; when nothing else tells, treat it as
     // the instance check (the common case) and say the attribution is uncertain.
+    let combined_failed = change.evaluated_values().iter().any(|(_, v)| *v >= 1.0)
+        || (change.evaluated_values().is_empty() && !not_running(facts));
     if in_alarm
         && alarm_metric == Some("StatusCheckFailed")
+        && combined_failed
         && !out.iter().any(|f| {
             matches!(
                 f.rule,
@@ -571,6 +587,14 @@ fn status_checks(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
             ],
         });
     }
+}
+
+/// Whether the instance is known to be out of `running` (stopped, stopping, …): it publishes no status checks, so an
+/// alarm on them that fires then has fired on missing data.
+fn not_running(facts: &Facts) -> bool {
+    facts
+        .found_instance()
+        .is_some_and(|i| !matches!(i.state.as_str(), "running" | "pending"))
 }
 
 /// AZ-EVENT: this status-check failure is one of several in the same AZ within 10 minutes (from the ledger).

@@ -1,0 +1,248 @@
+//! The three lines under the header: the most likely cause (one sentence, from the top finding), who is acting on
+//! the incident, and the one safe next command — what a reader woken at 3 a.m. needs before the seven sections.
+
+use crate::analyze::{Assessment, Finding, RuleId};
+use crate::config::Language;
+use crate::model::{AlarmChange, AlarmState};
+use crate::remediation::ActionOutcome;
+
+use super::text::when_in as when;
+use super::text::Line;
+use super::{action_name, finding_line, reason_line, steps, Ctx, Recommended};
+
+/// The metrics a rule's finding is about, to match a finding with the alarm's own metric.
+fn metrics_of(rule: RuleId) -> &'static [&'static str] {
+    match rule {
+        RuleId::Mem => &["mem_used_percent"],
+        RuleId::Disk => &["disk_used_percent"],
+        RuleId::EbsBurst => &["BurstBalance"],
+        RuleId::CpuCredits => &[
+            "CPUCreditBalance",
+            "CPUSurplusCreditBalance",
+            "CPUCreditUsage",
+        ],
+        RuleId::CpuSustained | RuleId::CpuSpike => &["CPUUtilization"],
+        RuleId::NetLeadsCpu => &["NetworkIn"],
+        RuleId::SysCheck => &["StatusCheckFailed_System"],
+        RuleId::InstCheck => &["StatusCheckFailed_Instance", "StatusCheckFailed"],
+        RuleId::EbsCheck => &["StatusCheckFailed_AttachedEBS"],
+        RuleId::Gone | RuleId::Stopped | RuleId::Health | RuleId::AzEvent | RuleId::SecSuspect => {
+            &[]
+        }
+    }
+}
+
+/// The finding on the alarm's own metric, if any: what the alarm is about, whatever else the window shows.
+pub(super) fn own_finding<'a>(change: &AlarmChange, a: &'a Assessment) -> Option<&'a Finding> {
+    let metric = change.primary_metric().map(|m| m.name.as_str())?;
+    a.findings
+        .iter()
+        .find(|f| metrics_of(f.rule).contains(&metric))
+}
+
+/// The finding the summary and the headline lead with: the instance's own state and AWS-wide events first, then
+/// the finding on the alarm's metric, then the first finding.
+fn top_finding<'a>(cx: &Ctx<'a>) -> Option<&'a Finding> {
+    let a = cx.a;
+    let first = [
+        RuleId::AzEvent,
+        RuleId::Stopped,
+        RuleId::Health,
+        RuleId::Gone,
+    ];
+    first
+        .iter()
+        .find_map(|r| a.findings.iter().find(|f| f.rule == *r))
+        .or_else(|| own_finding(cx.change, a))
+        .or_else(|| a.findings.first())
+}
+
+/// The most likely cause, as one sentence: the top finding without its advice (which 🔧 gives), else the first
+/// reason of the urgency.
+fn cause(cx: &Ctx<'_>) -> String {
+    if cx.change.state.value == AlarmState::Alarm {
+        if let Some(f) = top_finding(cx) {
+            let full = finding_line(f, cx).plain();
+            let body = full
+                .split_once("] ")
+                .map_or(full.as_str(), |(_, rest)| rest);
+            let cause = body.split_once(" → ").map_or(body, |(c, _)| c);
+            return cause.trim().to_string();
+        }
+    }
+    cx.a.reasons
+        .first()
+        .map(|r| reason_line(r, cx.lang))
+        .unwrap_or_else(|| {
+            l!(
+                cx.lang,
+                "규칙에 맞는 원인 없음: 알람의 데이터를 직접 확인",
+                "no rule names a cause: read the alarm's data"
+            )
+        })
+}
+
+/// Who is acting on the incident now: ec2ops, AWS, the Auto Scaling group — or nobody, and the operator must.
+fn who(cx: &Ctx<'_>) -> String {
+    let lang = cx.lang;
+    if cx.change.state.value != AlarmState::Alarm {
+        return l!(
+            lang,
+            "조치 필요 없음: 정보성 알림",
+            "nobody needs to: informational"
+        );
+    }
+    match cx.action {
+        ActionOutcome::Done { action, at, .. } | ActionOutcome::AlreadyDone { action, at } => {
+            return l!(
+                lang,
+                "ec2ops가 {}에 {} 실행함 — 결과 확인은 아래 🔧",
+                "ec2ops ran {1} at {0} — check the result below (🔧)",
+                when(*at, cx.tz, lang),
+                action_name(*action, lang)
+            )
+        }
+        ActionOutcome::Recovering { at, .. } => {
+            return l!(
+                lang,
+                "ec2ops가 {}에 recover(stop → start) 시작함 — 진행 상황은 같은 thread에 게시",
+                "ec2ops started a recover (stop → start) at {} — progress follows in this thread",
+                when(*at, cx.tz, lang)
+            )
+        }
+        ActionOutcome::Interrupted { action, .. } => {
+            return l!(
+                lang,
+                "ec2ops의 {} 실행이 중단됨: 인스턴스 상태 확인 필요 (재시도하지 않음)",
+                "ec2ops's {} was interrupted: check the instance's state (it is not retried)",
+                action_name(*action, lang)
+            )
+        }
+        _ => {}
+    }
+    match cx.recommended {
+        Recommended::AwsRecovers => l!(
+            lang,
+            "AWS가 복구 중 (simplified automatic recovery) — {}분 안에 복구되지 않으면 직접 조치",
+            "AWS is recovering it (simplified automatic recovery) — act yourself if it has not recovered within {} minutes",
+            steps::AWS_RECOVERY_GRACE_MINUTES
+        ),
+        Recommended::Replace => l!(
+            lang,
+            "아무도 조치하지 않음: Unhealthy로 표시하면 Auto Scaling group이 교체",
+            "nobody yet: mark it Unhealthy and its Auto Scaling group replaces it"
+        ),
+        Recommended::Wait => l!(
+            lang,
+            "아무도 조치하지 않음: EBS 경로 복구를 지켜보고 필요하면 직접 조치",
+            "nobody: watch the EBS path recover and act yourself if it does not"
+        ),
+        Recommended::Nothing if cx.a.findings.is_empty() => l!(
+            lang,
+            "아무도 조치하지 않음: 직접 확인 필요",
+            "nobody: you must look into it"
+        ),
+        _ => l!(
+            lang,
+            "아무도 조치하지 않음 (ec2ops는 이 incident에 자동 조치하지 않음): 직접 조치 필요 — 아래 🔧",
+            "nobody (ec2ops does not act on this incident): you must — steps in 🔧 below"
+        ),
+    }
+}
+
+/// The summary lines: cause, who is acting, and the first safe command of 🔧 (never one that stops the instance).
+/// A Run Command is three commands that only work together: the summary points to its step instead of quoting
+/// the first of them alone.
+pub(super) fn lines(cx: &Ctx<'_>, next_steps: &[String]) -> Vec<Line> {
+    let lang = cx.lang;
+    let mut out = vec![
+        Line::from(l!(
+            lang,
+            "▶ 추정 원인: {}",
+            "▶ Most likely cause: {}",
+            cause(cx)
+        )),
+        Line::from(l!(lang, "▶ 조치 주체: {}", "▶ Who is acting: {}", who(cx))),
+    ];
+    match next_steps.first() {
+        Some(cmd) if cmd.starts_with("aws ssm send-command") => out.push(Line::from(l!(
+            lang,
+            "▶ 다음 조치 (안전): 🔧의 첫 SSM Run Command 단계 (send-command → wait → get-command-invocation으로 결과 읽기)",
+            "▶ Safe next step: the first SSM Run Command step in 🔧 (send-command → wait → read the output with get-command-invocation)"
+        ))),
+        Some(cmd) => out.push(
+            Line::new()
+                .t(l!(lang, "▶ 다음 명령 (안전): ", "▶ Safe next command: "))
+                .c(cmd.clone()),
+        ),
+        None => {}
+    }
+    out
+}
+
+/// The headline in the report's language, for the title a reader sees. The subject keeps the English one: SNS
+/// subjects are ASCII.
+pub(super) fn headline_in(headline: &str, lang: Language) -> String {
+    if lang == Language::En {
+        return headline.to_string();
+    }
+    if let Some(rest) = headline.strip_prefix("Fleet ") {
+        return format!("플릿 {}", headline_in(rest, lang));
+    }
+    for (en, ko) in [
+        ("Resolved ", "복구됨: "),
+        ("Insufficient data ", "데이터 부족: "),
+        ("Alarm ", "알람: "),
+    ] {
+        if let Some(metric) = headline.strip_prefix(en) {
+            return format!("{ko}{metric}");
+        }
+    }
+    if let Some(metric) = headline.strip_suffix(" outside expected band") {
+        return format!("{metric}: 예상 범위(band) 밖");
+    }
+    let ko = |en: &str| {
+        Some(match en {
+            "Probable AZ-wide event" => l!(lang, "AZ 전체 장애 가능성", "Probable AZ-wide event"),
+            "Instance stopped" => l!(lang, "인스턴스 중지됨", "Instance stopped"),
+            "AWS Health event" => l!(lang, "AWS Health 이벤트", "AWS Health event"),
+            "Instance stopped or gone" => {
+                l!(lang, "인스턴스 중지 또는 없음", "Instance stopped or gone")
+            }
+            "System status check failed" => l!(
+                lang,
+                "System status check 실패",
+                "System status check failed"
+            ),
+            "Instance status check failed" => l!(
+                lang,
+                "Instance status check 실패",
+                "Instance status check failed"
+            ),
+            "Attached EBS check failed" => {
+                l!(lang, "Attached EBS check 실패", "Attached EBS check failed")
+            }
+            "Possible compromise" => l!(lang, "침해 의심", "Possible compromise"),
+            "Disk almost full" => l!(lang, "디스크 거의 가득 참", "Disk almost full"),
+            "Memory pressure" => l!(lang, "메모리 압박", "Memory pressure"),
+            "EBS burst balance low" => l!(lang, "EBS burst balance 부족", "EBS burst balance low"),
+            "CPU credits exhausted" => l!(lang, "CPU credit 고갈", "CPU credits exhausted"),
+            "Sustained high CPU" => l!(lang, "지속적인 높은 CPU", "Sustained high CPU"),
+            "CPU spike" => l!(lang, "CPU 스파이크", "CPU spike"),
+            "Scheduled instance retirement" => l!(
+                lang,
+                "인스턴스 retirement 예정",
+                "Scheduled instance retirement"
+            ),
+            "Scheduled maintenance" => l!(lang, "유지보수 예정", "Scheduled maintenance"),
+            "Automatic recovery succeeded" => {
+                l!(lang, "자동 복구 성공", "Automatic recovery succeeded")
+            }
+            "Automatic recovery failed" => l!(lang, "자동 복구 실패", "Automatic recovery failed"),
+            "Composite alarm" => l!(lang, "복합(composite) 알람", "Composite alarm"),
+            "High CPU" => l!(lang, "높은 CPU", "High CPU"),
+            _ => return None,
+        })
+    };
+    ko(headline).unwrap_or_else(|| headline.to_string())
+}
