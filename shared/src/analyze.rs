@@ -89,6 +89,8 @@ pub enum Detail {
     },
     CpuSustained {
         minutes: i64,
+        /// Consecutive datapoints at or above the threshold: the one count the report gives for the run.
+        datapoints: usize,
         threshold: f64,
         lowest: f64,
     },
@@ -719,7 +721,7 @@ fn pressure(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
             out.push(Finding {
                 rule: RuleId::Mem,
                 detail: Detail::Pressure(Pressure::Memory { percent: v }),
-                evidence: vec![format!("{} mem_used_percent {v:.1}%", hhmm(at))],
+                evidence: vec![format!("{} mem_used_percent {v:.2}%", hhmm(at))],
             });
         }
     }
@@ -741,7 +743,7 @@ fn pressure(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
                 detail: Detail::Pressure(Pressure::Disk { path, percent: v }),
                 evidence: disks
                     .iter()
-                    .map(|(t, v, l)| format!("{} {l} {v:.1}%", hhmm(*t)))
+                    .map(|(t, v, l)| format!("{} {l} {v:.2}%", hhmm(*t)))
                     .collect(),
             });
         }
@@ -762,7 +764,7 @@ fn pressure(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
             out.push(Finding {
                 rule: RuleId::EbsBurst,
                 detail: Detail::Pressure(Pressure::Burst { volume, percent: v }),
-                evidence: vec![format!("{} {label} {v:.1}%", hhmm(at))],
+                evidence: vec![format!("{} {label} {v:.2}%", hhmm(at))],
             });
         }
     }
@@ -974,9 +976,11 @@ fn cpu_shape(points: &[(DateTime<Utc>, f64)], period: i64, threshold: f64, out: 
             rule: RuleId::CpuSustained,
             detail: Detail::CpuSustained {
                 minutes,
+                datapoints: run_points.len(),
                 threshold,
                 lowest,
             },
+            // The run's last datapoints; the count of the whole run is in the detail, never the number of lines.
             evidence: run_points
                 .iter()
                 .rev()
@@ -1203,13 +1207,12 @@ fn priority(
                     reasons.push(Reason::CreditsExhausted);
                 }
                 if let Some(Finding {
-                    detail: Detail::CpuSustained { .. },
-                    evidence,
+                    detail: Detail::CpuSustained { datapoints, .. },
                     ..
                 }) = findings.iter().find(|f| f.rule == RuleId::CpuSustained)
                 {
                     reasons.push(Reason::SustainedBreach {
-                        datapoints: evidence.len(),
+                        datapoints: *datapoints,
                     });
                 }
                 if prod {

@@ -719,3 +719,67 @@ fn every_alarm_report_opens_with_its_cause_who_is_acting_and_the_next_step() {
         );
     }
 }
+
+/// The first `N.NN%`-style number after `marker` in `line`.
+fn number_after(line: &str, marker: &str) -> Option<String> {
+    let rest = &line[line.find(marker)? + marker.len()..];
+    let n: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    (!n.is_empty()).then_some(n)
+}
+
+#[test]
+fn the_alarms_value_and_the_trends_agree_or_the_report_says_why() {
+    for (name, text) in golden_texts() {
+        let (actual, trend, why) = if name.contains(".ko.") {
+            ("실제 값: ", "추세 (", "나중에 읽은 window")
+        } else {
+            ("actual: ", "Trend (", "the window read later")
+        };
+        let Some(threshold) = text.lines().find(|l| l.contains(actual)) else {
+            continue;
+        };
+        let Some(trend) = text
+            .lines()
+            .find(|l| l.trim_start_matches("• ").starts_with(trend))
+        else {
+            continue;
+        };
+        let a = number_after(threshold, actual).unwrap();
+        let values = trend.split_once("): ").map_or(trend, |(_, v)| v);
+        let last = values.rsplit(" → ").next().unwrap();
+        let last = number_after(&format!(" {last}"), " ").unwrap_or_default();
+        if a != last {
+            assert!(
+                threshold.contains(why),
+                "{name}: actual {a} beside a trend ending {last}, unexplained"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_sustained_breach_is_counted_once() {
+    // The urgency's count of breaching datapoints is the finding's.
+    for (name, text) in golden_texts() {
+        let (why, finding) = if name.contains(".ko.") {
+            ("지속적인 임계값 초과 (", "(datapoint ")
+        } else {
+            ("sustained breach (", " consecutive minutes (")
+        };
+        let (Some(w), Some(f)) = (
+            text.lines().find(|l| l.contains(why)),
+            text.lines().find(|l| l.contains("[CPU-SUSTAINED]")),
+        ) else {
+            continue;
+        };
+        assert_eq!(
+            number_after(w, why),
+            number_after(f, finding),
+            "{name}: {w} / {f}"
+        );
+    }
+}

@@ -278,7 +278,7 @@ fn memory_disk_and_burst_pressure_are_found_with_their_paths_and_volumes() {
         2,
         "every filesystem is evidence, the fullest first"
     );
-    assert!(disk.evidence[0].contains("disk_used_percent / 94.1%"));
+    assert!(disk.evidence[0].contains("disk_used_percent / 94.09%"));
 }
 
 #[test]
@@ -440,4 +440,26 @@ fn an_alarm_evaluation_is_never_reported_as_zero_of_zero_datapoints() {
     let evidence: Vec<&String> = a.findings.iter().flat_map(|f| &f.evidence).collect();
     assert!(!evidence.is_empty());
     assert!(evidence.iter().all(|e| !e.contains("0/0")), "{evidence:?}");
+}
+
+#[test]
+fn the_sustained_breach_counts_the_runs_datapoints_not_the_evidence_lines() {
+    // In-guest evidence adds lines to the finding; the count of breaching datapoints must not move with them.
+    let facts = Facts {
+        diagnostics: Some(recorded("cpu-bound-java.txt")),
+        ..cpu_sustained()
+    };
+    let a = assess(&load("cpu-sustained.json"), &facts);
+    let run = a
+        .findings
+        .iter()
+        .find_map(|f| match f.detail {
+            Detail::CpuSustained { datapoints, .. } => Some(datapoints),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(run, 8);
+    assert!(a
+        .reasons
+        .contains(&Reason::SustainedBreach { datapoints: run }));
 }

@@ -392,6 +392,12 @@ fn trend_points(cx: &Ctx<'_>) -> Vec<(DateTime<Utc>, f64)> {
         .collect()
 }
 
+/// The gathered window's value of the alarm's own metric at `at`, if it has one.
+fn window_value_at(cx: &Ctx<'_>, at: DateTime<Utc>) -> Option<f64> {
+    let s = cx.facts.metrics.get()?.get(Role::Alarm)?;
+    s.points.iter().find(|(t, _)| *t == at).map(|(_, v)| *v)
+}
+
 fn header(cx: &Ctx<'_>) -> Vec<Line> {
     let lang = cx.lang;
     let c = cx.change;
@@ -546,6 +552,16 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
                 value(v, unit),
                 hm(at, cx.tz, cx.lang)
             ));
+            // The alarm's datapoint and the window's value for the same minute are two readings: when they differ,
+            // say which is which rather than let two numbers disagree.
+            if let Some(w) = window_value_at(cx, at).filter(|w| value(*w, unit) != value(v, unit)) {
+                t = t.t(l!(
+                    lang,
+                    " — 알람이 평가한 datapoint; 나중에 읽은 window의 같은 분 값은 {} (늦게 도착한 샘플 또는 다른 통계)",
+                    " — the alarm's evaluated datapoint; the window read later has {} for the same minute (late samples or another statistic)",
+                    value(w, unit)
+                ));
+            }
         }
         out.push(t);
     }
@@ -892,14 +908,24 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
                 balance
             ),
         },
-        Detail::CpuSustained { minutes, threshold, lowest } => l!(
-            lang,
-            "{}분 연속 CPU ≥ {} (최저 {}): 지속 포화 → scale up/out 필요",
-            "CPU ≥ {1} for {0} consecutive minutes (lowest {2}): sustained saturation → scale up/out",
-            minutes,
-            value(*threshold, Unit::Percent),
-            value(*lowest, Unit::Percent)
-        ),
+        Detail::CpuSustained { minutes, datapoints, threshold, lowest } => {
+            let shown = f.evidence.iter().filter(|e| e.contains(" CPUUtilization ")).count();
+            let tail = if shown < *datapoints {
+                l!(lang, ", 아래는 마지막 {}개", ", the last {} below", shown)
+            } else {
+                String::new()
+            };
+            l!(
+                lang,
+                "{}분 연속 CPU ≥ {} (datapoint {}개{}, 최저 {}): 지속 포화 → scale up/out 필요",
+                "CPU ≥ {1} for {0} consecutive minutes ({2} datapoints{3}, lowest {4}): sustained saturation → scale up/out",
+                minutes,
+                value(*threshold, Unit::Percent),
+                datapoints,
+                tail,
+                value(*lowest, Unit::Percent)
+            )
+        }
         Detail::CpuSpike { last, baseline, at } => l!(
             lang,
             "{}에 CPU {} (평소 {}의 {:.0}배): 급격한 스파이크 (작업 시작, 배치, 트래픽 급증)",
