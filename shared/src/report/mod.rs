@@ -895,15 +895,18 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
         Detail::CpuCredits { balance, baseline_percent } => match baseline_percent {
             Some(b) => l!(
                 lang,
-                "CPU credit 잔액 {:.1}: {}은(는) baseline {}%로 throttling됨",
+                "CPU credit 잔액 {:.1}: {} baseline(vCPU당 {}%)으로 제한되고 있음",
                 "CPU credit balance {:.1}: {} is throttled to its {}% baseline",
                 balance,
-                ty,
+                match lang {
+                    Language::Ko => summary::topic(&ty),
+                    Language::En => ty.clone(),
+                },
                 b
             ),
             None => l!(
                 lang,
-                "CPU credit 잔액 {:.1}: baseline으로 throttling됨",
+                "CPU credit 잔액 {:.1}: baseline으로 제한되고 있음",
                 "CPU credit balance {:.1}: throttled to baseline",
                 balance
             ),
@@ -2819,9 +2822,12 @@ fn automation(cx: &Ctx<'_>) -> Section {
             AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember) => {}
             AutoRecovery::NotAvailable(NotAvailable::Unsupported) => lines.push(Line::from(l!(
                 lang,
-                "{}은(는) 자동 복구(auto recovery) 미지원 (instance store, Dedicated Host, EFA 등): ASG로 교체 자동화",
+                "{} 자동 복구(auto recovery) 미지원 (instance store, Dedicated Host, EFA 등): ASG로 교체 자동화",
                 "{} is not covered by auto recovery (instance store, Dedicated Host, EFA and the like): automate replacement with an ASG",
-                i.instance_type
+                match lang {
+                    Language::Ko => summary::topic(&i.instance_type),
+                    Language::En => i.instance_type.clone(),
+                }
             ))),
             AutoRecovery::Off => {
                 lines.push(Line::from(l!(
