@@ -783,3 +783,27 @@ fn a_sustained_breach_is_counted_once() {
         );
     }
 }
+
+#[test]
+fn the_safe_next_command_of_a_summary_only_reads() {
+    for (name, text) in golden_texts() {
+        for l in text.lines() {
+            let l = l.trim_start_matches("• ");
+            let Some(cmd) = l
+                .strip_prefix("▶ Safe next command (read-only): ")
+                .or_else(|| l.strip_prefix("▶ 다음 명령 (안전, 읽기 전용): "))
+            else {
+                continue;
+            };
+            let w = words(cmd.trim_matches('`'));
+            let verb = w.get(2).map(String::as_str).unwrap_or_default();
+            assert!(
+                w[1] != "ssm"
+                    && ["describe-", "get-", "list-", "lookup-"]
+                        .iter()
+                        .any(|p| verb.starts_with(p)),
+                "{name}: {cmd}"
+            );
+        }
+    }
+}

@@ -110,6 +110,30 @@ fn who(cx: &Ctx<'_>) -> String {
                 when(*at, cx.tz, lang)
             )
         }
+        ActionOutcome::Held { action, .. } => {
+            return l!(
+                lang,
+                "아무도 조치하지 않음: ec2ops가 {}를 보류함 (사유는 🔧) — 직접 조치 필요",
+                "nobody: ec2ops held its {} (reasons in 🔧) — you must act",
+                action_name(*action, lang)
+            )
+        }
+        ActionOutcome::DryRun { action, .. } => {
+            return l!(
+                lang,
+                "아무도 조치하지 않음: ec2ops는 {}를 dry run으로만 점검함 — 직접 조치 필요",
+                "nobody: ec2ops only rehearsed {} as a dry run — you must act",
+                action_name(*action, lang)
+            )
+        }
+        ActionOutcome::Failed { action, .. } => {
+            return l!(
+                lang,
+                "ec2ops의 {} 호출이 실패함 (오류는 🔧) — 직접 조치 필요",
+                "ec2ops's {} call failed (the error is in 🔧) — you must act",
+                action_name(*action, lang)
+            )
+        }
         ActionOutcome::Interrupted { action, .. } => {
             return l!(
                 lang,
@@ -164,20 +188,53 @@ pub(super) fn lines(cx: &Ctx<'_>, next_steps: &[String]) -> Vec<Line> {
         )),
         Line::from(l!(lang, "▶ 조치 주체: {}", "▶ Who is acting: {}", who(cx))),
     ];
-    match next_steps.first() {
-        Some(cmd) if cmd.starts_with("aws ssm send-command") => out.push(Line::from(l!(
-            lang,
-            "▶ 다음 조치 (안전): 🔧의 첫 SSM Run Command 단계 (send-command → wait → get-command-invocation으로 결과 읽기)",
-            "▶ Safe next step: the first SSM Run Command step in 🔧 (send-command → wait → read the output with get-command-invocation)"
-        ))),
-        Some(cmd) => out.push(
+    let run_command = |c: &String| c.starts_with("aws ssm send-command");
+    let step = Line::from(l!(
+        lang,
+        "▶ 다음 조치 (안전): 🔧의 첫 SSM Run Command 단계 (send-command → wait → get-command-invocation으로 결과 읽기)",
+        "▶ Safe next step: the first SSM Run Command step in 🔧 (send-command → wait → read the output with get-command-invocation)"
+    ));
+    // Safe means it changes nothing: a read, or a Run Command step that reads. A command that changes something
+    // (a credit mode that bills, a health mark) is named as the next command, not as a safe one.
+    if next_steps.first().is_some_and(run_command) {
+        out.push(step);
+    } else if let Some(read) = next_steps.iter().find(|c| reads_only(c)) {
+        out.push(
             Line::new()
-                .t(l!(lang, "▶ 다음 명령 (안전): ", "▶ Safe next command: "))
+                .t(l!(
+                    lang,
+                    "▶ 다음 명령 (안전, 읽기 전용): ",
+                    "▶ Safe next command (read-only): "
+                ))
+                .c(read.clone()),
+        );
+    } else if next_steps.iter().any(run_command) {
+        out.push(step);
+    } else if let Some(cmd) = next_steps.first() {
+        out.push(
+            Line::new()
+                .t(l!(
+                    lang,
+                    "▶ 다음 명령 (변경을 일으킴, 🔧의 설명 확인): ",
+                    "▶ Next command (it changes something: read its step in 🔧): "
+                ))
                 .c(cmd.clone()),
-        ),
-        None => {}
+        );
     }
     out
+}
+
+/// Whether a CLI command only reads, alone: describe, get, list, lookup, or a wait — not a Run Command's wait or
+/// read, which mean nothing without the command they follow.
+fn reads_only(cmd: &str) -> bool {
+    if cmd.starts_with("aws ssm ") {
+        return false;
+    }
+    let verb = cmd.split_whitespace().nth(2).unwrap_or_default();
+    ["describe-", "get-", "list-", "lookup-"]
+        .iter()
+        .any(|p| verb.starts_with(p))
+        || verb == "wait"
 }
 
 /// The headline in the report's language, for the title a reader sees. The subject keeps the English one: SNS
@@ -274,6 +331,29 @@ mod tests {
         assert_eq!(topic("m5.2xlarge"), "m5.2xlarge는");
         assert_eq!(topic("c6i.metal"), "c6i.metal은");
         assert_eq!(topic("weird"), "weird은(는)");
+    }
+
+    #[test]
+    fn a_safe_command_only_reads_and_stands_alone() {
+        assert!(reads_only(
+            "aws ec2 describe-instance-status --instance-ids i-1"
+        ));
+        assert!(reads_only(
+            "aws ec2 get-console-output --instance-id i-1 --latest"
+        ));
+        assert!(reads_only("aws cloudtrail lookup-events --max-results 10"));
+        assert!(!reads_only(
+            "aws ssm wait command-executed --command-id COMMAND_ID"
+        ));
+        assert!(!reads_only(
+            "aws ssm get-command-invocation --command-id COMMAND_ID"
+        ));
+        assert!(!reads_only(
+            "aws ec2 modify-instance-credit-specification --instance-credit-specifications x"
+        ));
+        assert!(!reads_only(
+            "aws autoscaling set-instance-health --health-status Unhealthy"
+        ));
     }
 
     #[test]
