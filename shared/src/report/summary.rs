@@ -110,7 +110,13 @@ fn who(cx: &Ctx<'_>) -> String {
                 when(*at, cx.tz, lang)
             )
         }
-        ActionOutcome::Held { action, .. } => {
+        // A hold that waits for AWS or for the group: they are the ones acting (below).
+        ActionOutcome::Held { action, .. }
+            if !matches!(
+                cx.recommended,
+                Recommended::AwsRecovers | Recommended::Replace | Recommended::Wait
+            ) =>
+        {
             return l!(
                 lang,
                 "아무도 조치하지 않음: ec2ops가 {}를 보류함 (사유는 🔧) — 직접 조치 필요",
