@@ -807,3 +807,43 @@ fn the_safe_next_command_of_a_summary_only_reads() {
         }
     }
 }
+
+/// `HH:MM` at the start of `s`, as minutes of the day.
+fn minute_of_day(s: &str) -> Option<u32> {
+    let (h, m) = s.get(..5)?.split_once(':')?;
+    Some(h.parse::<u32>().ok()? * 60 + m.parse::<u32>().ok()?)
+}
+
+#[test]
+fn every_series_of_a_golden_ends_within_its_metric_window() {
+    for (name, text) in golden_texts() {
+        let Some(window) = text.lines().find_map(|l| {
+            let l = l.trim_start().trim_start_matches("• ");
+            l.strip_prefix("Metric window ")
+                .or_else(|| l.strip_prefix("메트릭 window "))
+                .map(str::to_string)
+        }) else {
+            continue;
+        };
+        let (start, end) = window.split_once('–').unwrap();
+        let (Some(start), Some(end)) = (minute_of_day(start), minute_of_day(end)) else {
+            continue;
+        };
+        if end < start {
+            continue; // across midnight: not in the sample set
+        }
+        for l in text.lines() {
+            let Some((_, rest)) = l.split_once(": last ").or_else(|| l.split_once(": 최근 "))
+            else {
+                continue;
+            };
+            let Some(at) = rest.split_once(" (").and_then(|(_, t)| minute_of_day(t)) else {
+                continue;
+            };
+            assert!(
+                (start..=end).contains(&at),
+                "{name}: a series ends at {at} outside the window {window}: {l}"
+            );
+        }
+    }
+}

@@ -60,7 +60,14 @@ fn top_finding<'a>(cx: &Ctx<'a>) -> Option<&'a Finding> {
 /// The most likely cause, as one sentence: the top finding without its advice (which 🔧 gives), else the first
 /// reason of the urgency.
 fn cause(cx: &Ctx<'_>) -> String {
-    if cx.change.state.value == AlarmState::Alarm {
+    // Out of ALARM only the instance's own state explains more than the alarm's reason does.
+    let state_finding = top_finding(cx).filter(|f| {
+        matches!(
+            f.rule,
+            RuleId::AzEvent | RuleId::Stopped | RuleId::Health | RuleId::Gone
+        )
+    });
+    if cx.change.state.value == AlarmState::Alarm || state_finding.is_some() {
         if let Some(f) = top_finding(cx) {
             let full = finding_line(f, cx).plain();
             let body = full
@@ -85,12 +92,22 @@ fn cause(cx: &Ctx<'_>) -> String {
 /// Who is acting on the incident now: ec2ops, AWS, the Auto Scaling group — or nobody, and the operator must.
 fn who(cx: &Ctx<'_>) -> String {
     let lang = cx.lang;
-    if cx.change.state.value != AlarmState::Alarm {
-        return l!(
-            lang,
-            "조치 필요 없음: 정보성 알림",
-            "nobody needs to: informational"
-        );
+    match cx.change.state.value {
+        AlarmState::Ok => {
+            return l!(
+                lang,
+                "조치 필요 없음: 정보성 알림",
+                "nobody needs to: informational"
+            )
+        }
+        AlarmState::InsufficientData => {
+            return l!(
+                lang,
+                "아무도 조치하지 않음: 데이터가 끊긴 이유를 직접 확인 — 아래 🔧",
+                "nobody: you must check why the data stopped — steps in 🔧 below"
+            )
+        }
+        AlarmState::Alarm => {}
     }
     match cx.action {
         ActionOutcome::Done { action, at, .. } | ActionOutcome::AlreadyDone { action, at } => {

@@ -415,6 +415,14 @@ pub fn ok_recovery() -> Facts {
         w.series.insert(Role::Cpu, cpu);
         w.series
             .insert(Role::NetworkIn, series(end, &flat(30, 150_000.0, 10_000.0)));
+        // The window is read at the OK transition: every series and the window itself end there.
+        for role in [Role::NetworkOut, Role::CpuCredits] {
+            if let Some(values) = w.series.get(&role).map(Series::values) {
+                w.series.insert(role, series(end, &values));
+            }
+        }
+        w.start = Some(end - Duration::minutes(29));
+        w.end = Some(end + Duration::minutes(1));
     }
     f
 }
