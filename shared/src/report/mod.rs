@@ -531,7 +531,14 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
                     None => format!("≤ {}", value(*up, unit)),
                 })
             });
-            band.map(|band| Line::from(l!(lang, "예상 범위(band): {}", "Expected band: {}", band)))
+            Some(Line::from(match band {
+                Some(band) => l!(lang, "예상 범위(band): {}", "Expected band: {}", band),
+                None => l!(
+                    lang,
+                    "예상 범위(band): 이벤트에 없음",
+                    "Expected band: not in the event"
+                ),
+            }))
         }
         (_, Some(t), cmp) => Some(Line::from(l!(
             lang,
