@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::facts::{Facts, InstanceLookup, Role, Series};
-use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison};
+use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison, InputKind};
 use crate::pricing;
 
 /// Root-cause rule identifiers, stable across versions (operators grep for them).
@@ -89,6 +89,8 @@ pub enum Detail {
     },
     CpuSustained {
         minutes: i64,
+        /// Consecutive datapoints at or above the threshold: the one count the report gives for the run.
+        datapoints: usize,
         threshold: f64,
         lowest: f64,
     },
@@ -508,18 +510,31 @@ fn status_checks(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
     };
     for (rule, metric, current, role) in checks {
         let mut evidence = Vec::new();
+        // The alarm's own word, as it is: its evaluated datapoints, or that the event carries none (the sweep
+        // names what DescribeInstanceStatus listed). An alarm on a stopped instance without datapoints fired on
+        // missing data — a stopped instance publishes no status checks — and is no failed check.
+        let values = change.evaluated_values();
         if in_alarm && alarm_metric == Some(metric) {
-            let values = change.evaluated_values();
-            let failed = values.iter().filter(|(_, v)| *v >= 1.0).count();
-            // A metric of that name elsewhere is somebody's own, not EC2's check: say so.
-            let namespace = match change.primary_metric().map(|m| m.namespace.as_str()) {
-                Some("AWS/EC2") | None => String::new(),
-                Some(ns) => format!(" (namespace {ns}, not AWS/EC2)"),
-            };
-            evidence.push(format!(
-                "alarm {metric}{namespace}: {failed}/{} evaluated datapoints = 1",
-                values.len()
-            ));
+            if !values.is_empty() {
+                let failed = values.iter().filter(|(_, v)| *v >= 1.0).count();
+                // A metric of that name elsewhere is somebody's own, not EC2's check: say so.
+                let namespace = match change.primary_metric().map(|m| m.namespace.as_str()) {
+                    Some("AWS/EC2") | None => String::new(),
+                    Some(ns) => format!(" (namespace {ns}, not AWS/EC2)"),
+                };
+                evidence.push(format!(
+                    "alarm {metric}{namespace}: {failed}/{} evaluated datapoints = 1",
+                    values.len()
+                ));
+            } else if change.input == InputKind::Sweep {
+                evidence.push(format!(
+                    "ec2ops sweep: DescribeInstanceStatus listed {metric} impaired"
+                ));
+            } else if !not_running(facts) {
+                evidence.push(format!(
+                    "alarm {metric} in ALARM; the event carries no evaluated datapoints"
+                ));
+            }
         }
         if current == Some("impaired") {
             evidence.push(format!("DescribeInstanceStatus: {metric} check impaired"));
@@ -549,8 +564,11 @@ fn status_checks(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
     }
     // The combined StatusCheckFailed metric does not say which check failed; when nothing else tells, treat it as
     // the instance check (the common case) and say the attribution is uncertain.
+    let combined_failed = change.evaluated_values().iter().any(|(_, v)| *v >= 1.0)
+        || (change.evaluated_values().is_empty() && !not_running(facts));
     if in_alarm
         && alarm_metric == Some("StatusCheckFailed")
+        && combined_failed
         && !out.iter().any(|f| {
             matches!(
                 f.rule,
@@ -571,6 +589,14 @@ fn status_checks(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
             ],
         });
     }
+}
+
+/// Whether the instance is known to be out of `running` (stopped, stopping, …): it publishes no status checks, so an
+/// alarm on them that fires then has fired on missing data.
+fn not_running(facts: &Facts) -> bool {
+    facts
+        .found_instance()
+        .is_some_and(|i| !matches!(i.state.as_str(), "running" | "pending"))
 }
 
 /// AZ-EVENT: this status-check failure is one of several in the same AZ within 10 minutes (from the ledger).
@@ -695,7 +721,7 @@ fn pressure(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
             out.push(Finding {
                 rule: RuleId::Mem,
                 detail: Detail::Pressure(Pressure::Memory { percent: v }),
-                evidence: vec![format!("{} mem_used_percent {v:.1}%", hhmm(at))],
+                evidence: vec![format!("{} mem_used_percent {v:.2}%", hhmm(at))],
             });
         }
     }
@@ -717,7 +743,7 @@ fn pressure(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
                 detail: Detail::Pressure(Pressure::Disk { path, percent: v }),
                 evidence: disks
                     .iter()
-                    .map(|(t, v, l)| format!("{} {l} {v:.1}%", hhmm(*t)))
+                    .map(|(t, v, l)| format!("{} {l} {v:.2}%", hhmm(*t)))
                     .collect(),
             });
         }
@@ -738,7 +764,7 @@ fn pressure(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
             out.push(Finding {
                 rule: RuleId::EbsBurst,
                 detail: Detail::Pressure(Pressure::Burst { volume, percent: v }),
-                evidence: vec![format!("{} {label} {v:.1}%", hhmm(at))],
+                evidence: vec![format!("{} {label} {v:.2}%", hhmm(at))],
             });
         }
     }
@@ -950,9 +976,11 @@ fn cpu_shape(points: &[(DateTime<Utc>, f64)], period: i64, threshold: f64, out: 
             rule: RuleId::CpuSustained,
             detail: Detail::CpuSustained {
                 minutes,
+                datapoints: run_points.len(),
                 threshold,
                 lowest,
             },
+            // The run's last datapoints; the count of the whole run is in the detail, never the number of lines.
             evidence: run_points
                 .iter()
                 .rev()
@@ -1179,13 +1207,12 @@ fn priority(
                     reasons.push(Reason::CreditsExhausted);
                 }
                 if let Some(Finding {
-                    detail: Detail::CpuSustained { .. },
-                    evidence,
+                    detail: Detail::CpuSustained { datapoints, .. },
                     ..
                 }) = findings.iter().find(|f| f.rule == RuleId::CpuSustained)
                 {
                     reasons.push(Reason::SustainedBreach {
-                        datapoints: evidence.len(),
+                        datapoints: *datapoints,
                     });
                 }
                 if prod {

@@ -473,3 +473,377 @@ fn a_report_never_both_recommends_enabling_auto_recovery_and_says_it_is_on() {
         );
     }
 }
+
+/// The string literals of a Rust source, in order (escapes resolved as far as a phrase check needs).
+fn string_literals(src: &str) -> Vec<(usize, String)> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            // Skip line comments (doc comments quote English on purpose).
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            // A char literal such as '"' is not a string.
+            b'\'' if b.get(i + 2) == Some(&b'\'') => i += 3,
+            b'\'' if b.get(i + 1) == Some(&b'\\') && b.get(i + 3) == Some(&b'\'') => i += 4,
+            b'"' => {
+                let start = i;
+                let mut s = String::new();
+                i += 1;
+                let mut chars = src[i..].char_indices();
+                while let Some((k, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            if let Some((_, e)) = chars.next() {
+                                s.push(match e {
+                                    'n' => '\n',
+                                    other => other,
+                                });
+                            }
+                        }
+                        '"' => {
+                            i += k;
+                            break;
+                        }
+                        c => s.push(c),
+                    }
+                }
+                out.push((start, s));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// English phrases a Korean reader must never see: every `l!` English literal's text between its placeholders, and
+/// the English side of the evidence and reason tables — less what the Korean side says the same way (AWS names,
+/// commands, technical terms kept in English on purpose).
+fn english_phrases() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report");
+    let mut phrases = std::collections::BTreeSet::new();
+    let mut keep = |en: &str, ko: &str| {
+        for part in en.split(['{', '}', '\n', '(', ')', ':', '—', '·', ';', '"']) {
+            let p = part.trim().trim_matches(|c: char| c == ',' || c == '.');
+            let words: Vec<&str> = p
+                .split_whitespace()
+                .filter(|w| w.chars().filter(|c| c.is_ascii_alphabetic()).count() >= 2)
+                .collect();
+            let prose = words
+                .iter()
+                .any(|w| w.len() >= 3 && w.chars().all(|c| c.is_ascii_lowercase()));
+            if words.len() >= 3 && prose && p.len() >= 14 && !ko.contains(p) {
+                phrases.insert(p.to_string());
+            }
+        }
+    };
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let src = std::fs::read_to_string(&path).unwrap();
+        let lits = string_literals(&src);
+        if path.ends_with("evidence.rs") {
+            // (en, ko) pairs of the tables.
+            for pair in lits.windows(2) {
+                let between = &src[pair[0].0 + 1..pair[1].0];
+                if between.contains("\",") && !between.contains(')') {
+                    keep(&pair[0].1, &pair[1].1);
+                }
+            }
+        }
+        // l!(lang, "ko", "en", …): the literal after `l!(`'s first two.
+        for (at, _) in src.match_indices("l!(") {
+            let mut next = lits.iter().filter(|(p, _)| *p > at);
+            if let (Some(ko), Some(en)) = (next.next(), next.next()) {
+                keep(&en.1, &ko.1);
+            }
+        }
+    }
+    phrases.into_iter().collect()
+}
+
+#[test]
+fn no_korean_golden_contains_an_english_phrase_of_the_phrasebook() {
+    let phrases = english_phrases();
+    assert!(phrases.len() > 100, "the English book: {}", phrases.len());
+    for known in [
+        "window median before the rise",
+        "CPU rise begins",
+        "lines cut to fit the message size",
+        "offline mode, no AWS call made",
+    ] {
+        assert!(
+            phrases.iter().any(|p| p == known),
+            "{known} not in the English book"
+        );
+    }
+    let mut found = Vec::new();
+    for (name, text) in golden_texts() {
+        if !name.contains(".ko.") {
+            continue;
+        }
+        // The alarm's description and state reason are the account's own words, quoted as written; an SNS subject
+        // must be ASCII, so it keeps the English headline.
+        let ours: String = text
+            .lines()
+            .filter(|l| {
+                !l.contains("알람 설명: ")
+                    && !l.contains("상태 사유: ")
+                    && !l.starts_with("Subject: ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        for p in &phrases {
+            if ours.contains(p.as_str()) {
+                found.push(format!("{name}: {p:?}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// The report part of a golden (email text or chat description), without the SNS subject.
+fn report_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter(|l| !l.starts_with("Subject: "))
+}
+
+#[test]
+fn an_alarm_is_titled_by_the_finding_on_its_own_metric() {
+    // The memory alarm of a host whose disk is fuller is about memory.
+    for (name, text) in golden_texts() {
+        if !name.starts_with("golden__memory-high.") || name.contains(".chatbot.") {
+            continue;
+        }
+        let title = text.lines().find(|l| l.starts_with("Subject: ")).unwrap();
+        assert!(title.contains("Memory pressure"), "{name}: {title}");
+        assert!(!text.contains("Disk almost full"), "{name}");
+    }
+}
+
+#[test]
+fn no_golden_shows_a_placeholder_or_a_count_of_nothing() {
+    let placeholders = [
+        "window ?",
+        " ? ",
+        "(?)",
+        ": ?",
+        "? →",
+        "? ->",
+        "? -&gt;",
+        ": 0/0",
+        " 0/0 ",
+        "datapoints 0",
+        "datapoint 0개",
+        " 0 evaluated datapoints",
+    ];
+    for (name, text) in golden_texts() {
+        for l in report_lines(&text) {
+            for p in placeholders {
+                assert!(!l.contains(p), "{name}: {p:?} in {l}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_stopped_instance_is_never_reported_with_status_checks_ok() {
+    for (name, text) in golden_texts() {
+        let stopped = text.lines().any(|l| {
+            (l.starts_with("인스턴스: ") || l.starts_with("Instance: "))
+                && l.ends_with(" · stopped")
+        });
+        if stopped {
+            assert!(
+                !text.contains("Status checks: system ok"),
+                "{name}: status checks read ok on a stopped instance"
+            );
+        }
+    }
+}
+
+#[test]
+fn korean_goldens_give_every_time_in_the_configured_zone_first() {
+    for (name, text) in golden_texts() {
+        if !name.contains(".ko.") {
+            continue;
+        }
+        for l in report_lines(&text).filter(|l| !l.contains("상태 사유: ") && !l.contains("사유: "))
+        {
+            if let Some(utc) = l.find("UTC") {
+                let kst = l.find("KST");
+                assert!(
+                    kst.is_some_and(|k| k < utc),
+                    "{name}: UTC before the configured zone in {l}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_alarm_report_opens_with_its_cause_who_is_acting_and_the_next_step() {
+    for (name, text) in golden_texts() {
+        // Follow-ups (verify-, recover-continuation) are not reports.
+        if name.contains("verify-")
+            || name.contains("recover-continuation")
+            || name.contains(".ignored")
+        {
+            continue;
+        }
+        let (cause, who) = if name.contains(".ko.") {
+            ("▶ 추정 원인: ", "▶ 조치 주체: ")
+        } else {
+            ("▶ Most likely cause: ", "▶ Who is acting: ")
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.trim_start_matches("• ").starts_with(cause))
+            .unwrap_or_else(|| panic!("{name}: no summary"));
+        // Under the header: before the first section.
+        let first_section = lines
+            .iter()
+            .position(|l| l.contains("🚨"))
+            .unwrap_or_else(|| panic!("{name}: no urgency section"));
+        assert!(
+            at < first_section,
+            "{name}: the summary comes after the sections"
+        );
+        assert!(
+            lines[at + 1].trim_start_matches("• ").starts_with(who),
+            "{name}"
+        );
+    }
+}
+
+/// The first `N.NN%`-style number after `marker` in `line`.
+fn number_after(line: &str, marker: &str) -> Option<String> {
+    let rest = &line[line.find(marker)? + marker.len()..];
+    let n: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    (!n.is_empty()).then_some(n)
+}
+
+#[test]
+fn the_alarms_value_and_the_trends_agree_or_the_report_says_why() {
+    for (name, text) in golden_texts() {
+        let (actual, trend, why) = if name.contains(".ko.") {
+            ("실제 값: ", "추세 (", "나중에 읽은 window")
+        } else {
+            ("actual: ", "Trend (", "the window read later")
+        };
+        let Some(threshold) = text.lines().find(|l| l.contains(actual)) else {
+            continue;
+        };
+        let Some(trend) = text
+            .lines()
+            .find(|l| l.trim_start_matches("• ").starts_with(trend))
+        else {
+            continue;
+        };
+        let a = number_after(threshold, actual).unwrap();
+        let values = trend.split_once("): ").map_or(trend, |(_, v)| v);
+        let last = values.rsplit(" → ").next().unwrap();
+        let last = number_after(&format!(" {last}"), " ").unwrap_or_default();
+        if a != last {
+            assert!(
+                threshold.contains(why),
+                "{name}: actual {a} beside a trend ending {last}, unexplained"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_sustained_breach_is_counted_once() {
+    // The urgency's count of breaching datapoints is the finding's.
+    for (name, text) in golden_texts() {
+        let (why, finding) = if name.contains(".ko.") {
+            ("지속적인 임계값 초과 (", "(datapoint ")
+        } else {
+            ("sustained breach (", " consecutive minutes (")
+        };
+        let (Some(w), Some(f)) = (
+            text.lines().find(|l| l.contains(why)),
+            text.lines().find(|l| l.contains("[CPU-SUSTAINED]")),
+        ) else {
+            continue;
+        };
+        assert_eq!(
+            number_after(w, why),
+            number_after(f, finding),
+            "{name}: {w} / {f}"
+        );
+    }
+}
+
+#[test]
+fn the_safe_next_command_of_a_summary_only_reads() {
+    for (name, text) in golden_texts() {
+        for l in text.lines() {
+            let l = l.trim_start_matches("• ");
+            let Some(cmd) = l
+                .strip_prefix("▶ Safe next command (read-only): ")
+                .or_else(|| l.strip_prefix("▶ 다음 명령 (안전, 읽기 전용): "))
+            else {
+                continue;
+            };
+            let w = words(cmd.trim_matches('`'));
+            let verb = w.get(2).map(String::as_str).unwrap_or_default();
+            assert!(
+                w[1] != "ssm"
+                    && ["describe-", "get-", "list-", "lookup-"]
+                        .iter()
+                        .any(|p| verb.starts_with(p)),
+                "{name}: {cmd}"
+            );
+        }
+    }
+}
+
+/// `HH:MM` at the start of `s`, as minutes of the day.
+fn minute_of_day(s: &str) -> Option<u32> {
+    let (h, m) = s.get(..5)?.split_once(':')?;
+    Some(h.parse::<u32>().ok()? * 60 + m.parse::<u32>().ok()?)
+}
+
+#[test]
+fn every_series_of_a_golden_ends_within_its_metric_window() {
+    for (name, text) in golden_texts() {
+        let Some(window) = text.lines().find_map(|l| {
+            let l = l.trim_start().trim_start_matches("• ");
+            l.strip_prefix("Metric window ")
+                .or_else(|| l.strip_prefix("메트릭 window "))
+                .map(str::to_string)
+        }) else {
+            continue;
+        };
+        let (start, end) = window.split_once('–').unwrap();
+        let (Some(start), Some(end)) = (minute_of_day(start), minute_of_day(end)) else {
+            continue;
+        };
+        if end < start {
+            continue; // across midnight: not in the sample set
+        }
+        for l in text.lines() {
+            let Some((_, rest)) = l.split_once(": last ").or_else(|| l.split_once(": 최근 "))
+            else {
+                continue;
+            };
+            let Some(at) = rest.split_once(" (").and_then(|(_, t)| minute_of_day(t)) else {
+                continue;
+            };
+            assert!(
+                (start..=end).contains(&at),
+                "{name}: a series ends at {at} outside the window {window}: {l}"
+            );
+        }
+    }
+}

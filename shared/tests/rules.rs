@@ -278,7 +278,7 @@ fn memory_disk_and_burst_pressure_are_found_with_their_paths_and_volumes() {
         2,
         "every filesystem is evidence, the fullest first"
     );
-    assert!(disk.evidence[0].contains("disk_used_percent / 94.1%"));
+    assert!(disk.evidence[0].contains("disk_used_percent / 94.09%"));
 }
 
 #[test]
@@ -404,4 +404,62 @@ fn a_retirement_within_a_day_on_production_is_p1_with_its_deadline() {
             ..
         }
     ));
+}
+
+#[test]
+fn a_status_alarm_that_fired_on_missing_data_for_a_stopped_instance_is_no_failed_check() {
+    // GIVEN an instance-check alarm whose event carries no evaluated datapoint (treat missing data as breaching)
+    let mut change = load("status-instance.json");
+    if let Some(r) = change.state.reason_data.as_mut() {
+        r.evaluated.clear();
+    }
+    // AND the instance is stopped: it publishes no status checks and DescribeInstanceStatus reports none
+    let mut facts = status_instance();
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.state = "stopped".into();
+    }
+    facts.status = Source::Available(Default::default());
+    facts.metrics = Source::Unavailable("no datapoints".into());
+    // THEN no status-check finding (and so no reboot advice) comes from the alarm alone
+    let a = assess(&change, &facts);
+    assert!(
+        !a.has(RuleId::InstCheck) && !a.has(RuleId::SysCheck),
+        "{:?}",
+        rules(&a)
+    );
+}
+
+#[test]
+fn an_alarm_evaluation_is_never_reported_as_zero_of_zero_datapoints() {
+    // The sweep's incident and an alarm event without datapoints carry none: the evidence says so in words.
+    let mut change = load("status-instance.json");
+    if let Some(r) = change.state.reason_data.as_mut() {
+        r.evaluated.clear();
+    }
+    let a = assess(&change, &status_instance());
+    let evidence: Vec<&String> = a.findings.iter().flat_map(|f| &f.evidence).collect();
+    assert!(!evidence.is_empty());
+    assert!(evidence.iter().all(|e| !e.contains("0/0")), "{evidence:?}");
+}
+
+#[test]
+fn the_sustained_breach_counts_the_runs_datapoints_not_the_evidence_lines() {
+    // In-guest evidence adds lines to the finding; the count of breaching datapoints must not move with them.
+    let facts = Facts {
+        diagnostics: Some(recorded("cpu-bound-java.txt")),
+        ..cpu_sustained()
+    };
+    let a = assess(&load("cpu-sustained.json"), &facts);
+    let run = a
+        .findings
+        .iter()
+        .find_map(|f| match f.detail {
+            Detail::CpuSustained { datapoints, .. } => Some(datapoints),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(run, 8);
+    assert!(a
+        .reasons
+        .contains(&Reason::SustainedBreach { datapoints: run }));
 }

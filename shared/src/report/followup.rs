@@ -8,7 +8,7 @@ use serde_json::json;
 use super::render::SnsMessage;
 use super::shell::{markdown_code, Command};
 use super::steps;
-use super::text::{ascii, bound, escape_entities, sanitize, when};
+use super::text::{ascii, bound, escape_entities, sanitize, when_in};
 use crate::analyze::Priority;
 use crate::config::Language;
 use crate::facts::{InstanceLookup, Source, StatusFacts};
@@ -184,7 +184,7 @@ fn message(t: &Thread<'_>, lines: &[String], lang: Language, tz: Tz) -> SnsMessa
         } else {
             "Action at"
         },
-        when(t.acted_at, tz)
+        when_in(t.acted_at, tz, lang)
     ));
     for l in lines {
         text.push_str(&format!("   {l}\n"));

@@ -13,6 +13,7 @@ macro_rules! l {
     };
 }
 
+mod evidence;
 mod fleet;
 pub mod followup;
 pub mod recovery;
@@ -20,6 +21,7 @@ mod remedy;
 pub mod render;
 pub mod shell;
 pub mod steps;
+mod summary;
 pub mod text;
 
 use chrono::{DateTime, Utc};
@@ -35,7 +37,7 @@ use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison, InputKind};
 use crate::pricing::{self, HOURS_PER_MONTH};
 use remedy::{asg_steps, capacity_steps, force_hint, lookup_events, volume_steps};
 use shell::Command;
-use text::{bytes, hhmm, sparkline, unit_of, usd, value, when, Line, Unit};
+use text::{bytes, day_minute, hm, span, sparkline, unit_of, usd, value, when_in, Line, Unit};
 
 pub use crate::remediation::ActionOutcome;
 use crate::remediation::{ActionKind, Fact, Hold, Uncorroborated};
@@ -69,6 +71,8 @@ pub struct Section {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub priority: Priority,
+    /// The language the report is written in (its cut notices are too).
+    pub language: Language,
     /// Short English title, e.g. `High CPU`.
     pub headline: String,
     pub subject: String,
@@ -167,20 +171,31 @@ pub fn build(input: &ReportInput<'_>) -> Report {
     let target = cx.instance_id.unwrap_or("-");
     Report {
         priority: cx.a.priority,
-        summary: format!(
-            "[{}] {headline}: {} ({target}) {} -> {}",
-            cx.a.priority.label(),
-            text::sanitize(&change.alarm_name, 80),
-            change
+        language: cx.lang,
+        summary: {
+            // An AWS Health event or an instance's own state change has no previous alarm state: no placeholder.
+            let previous = change
                 .previous
                 .as_ref()
                 .map(|p| p.value.as_str())
-                .or_else(|| fleet::implied_previous(change))
-                .unwrap_or("?"),
-            change.state.value.as_str()
-        ),
+                .or_else(|| fleet::implied_previous(change));
+            let transition = match (change.input, previous) {
+                (InputKind::Health, _) => "AWS Health".to_string(),
+                (_, Some(p)) => format!("{p} -> {}", change.state.value.as_str()),
+                (_, None) => change.state.value.as_str().to_string(),
+            };
+            format!(
+                "[{}] {headline}: {} ({target}) {transition}",
+                cx.a.priority.label(),
+                text::sanitize(&change.alarm_name, 80),
+            )
+        },
         title: title(&cx, &headline),
-        header: header(&cx),
+        header: {
+            let mut h = header(&cx);
+            h.extend(summary::lines(&cx, &next_steps));
+            h
+        },
         headline,
         subject,
         sections,
@@ -270,7 +285,22 @@ fn headline(cx: &Ctx<'_>) -> String {
         }
         .into();
     }
-    if let Some((_, h)) = by_rule.iter().find(|(r, _)| a.has(*r)) {
+    // The instance's own state and AWS-wide events come first; then the finding on the alarm's own metric (a
+    // memory alarm is about memory even when the disk is fuller); then the rest in order of gravity.
+    let first_four = |r: &RuleId| {
+        matches!(
+            r,
+            RuleId::AzEvent | RuleId::Stopped | RuleId::Health | RuleId::Gone
+        )
+    };
+    let own = summary::own_finding(cx.change, a).map(|f| f.rule);
+    if let Some((_, h)) = by_rule
+        .iter()
+        .filter(|(r, _)| first_four(r))
+        .chain(by_rule.iter().filter(|(r, _)| Some(*r) == own))
+        .chain(by_rule.iter())
+        .find(|(r, _)| a.has(*r))
+    {
         return h.to_string();
     }
     match &cx.change.kind {
@@ -304,7 +334,11 @@ fn subject(cx: &Ctx<'_>, headline: &str) -> String {
 }
 
 fn title(cx: &Ctx<'_>, headline: &str) -> Line {
-    let mut t = Line::new().t(format!("[{}] {headline} — ", cx.a.priority.label()));
+    let mut t = Line::new().t(format!(
+        "[{}] {} — ",
+        cx.a.priority.label(),
+        summary::headline_in(headline, cx.lang)
+    ));
     match (cx.instance_id, cx.instance.and_then(InstanceFacts::name)) {
         (Some(id), Some(name)) => t = t.c(id).t(" (").u(name).t(")"),
         (Some(id), None) => t = t.c(id),
@@ -358,6 +392,12 @@ fn trend_points(cx: &Ctx<'_>) -> Vec<(DateTime<Utc>, f64)> {
         .collect()
 }
 
+/// The gathered window's value of the alarm's own metric at `at`, if it has one.
+fn window_value_at(cx: &Ctx<'_>, at: DateTime<Utc>) -> Option<f64> {
+    let s = cx.facts.metrics.get()?.get(Role::Alarm)?;
+    s.points.iter().find(|(t, _)| *t == at).map(|(_, v)| *v)
+}
+
 fn header(cx: &Ctx<'_>) -> Vec<Line> {
     let lang = cx.lang;
     let c = cx.change;
@@ -373,7 +413,7 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
             .u(c.health
                 .as_ref()
                 .map(|h| h.type_code.as_str())
-                .unwrap_or("?")),
+                .unwrap_or_default()),
         InputKind::Sweep => Line::new()
             .t(l!(
                 lang,
@@ -414,9 +454,9 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
             } else if let Some(r) = cx.facts.instance.reason() {
                 inst = inst.t(l!(
                     lang,
-                    " · 상세 정보 unavailable: {}",
+                    " · 상세 정보 조회 불가 ({})",
                     " · details unavailable: {}",
-                    r
+                    evidence::reason(r, lang)
                 ));
             }
             if c.instance_ids.len() > 1 {
@@ -448,18 +488,28 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
                 .as_ref()
                 .map(|p| p.value.as_str())
                 .or_else(|| fleet::implied_previous(c))
-                .unwrap_or("?"),
+                .unwrap_or(""),
             c.state.value.as_str(),
         ),
     };
-    out.push(Line::from(l!(
-        lang,
-        "상태 변화: {} → {} · {}",
-        "Transition: {} → {} · {}",
-        prev,
-        now_state,
-        when(c.state.at, cx.tz)
-    )));
+    out.push(Line::from(if prev.is_empty() {
+        l!(
+            lang,
+            "상태: {} · {}",
+            "State: {} · {}",
+            now_state,
+            when_in(c.state.at, cx.tz, cx.lang)
+        )
+    } else {
+        l!(
+            lang,
+            "상태 변화: {} → {} · {}",
+            "Transition: {} → {} · {}",
+            prev,
+            now_state,
+            when_in(c.state.at, cx.tz, cx.lang)
+        )
+    }));
 
     let metric = metric_label(c);
     let unit = unit_of(&metric);
@@ -481,12 +531,14 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
                     None => format!("≤ {}", value(*up, unit)),
                 })
             });
-            Some(Line::from(l!(
-                lang,
-                "예상 범위(band): {}",
-                "Expected band: {}",
-                band.unwrap_or_else(|| "?".into())
-            )))
+            Some(Line::from(match band {
+                Some(band) => l!(lang, "예상 범위(band): {}", "Expected band: {}", band),
+                None => l!(
+                    lang,
+                    "예상 범위(band): 이벤트에 없음",
+                    "Expected band: not in the event"
+                ),
+            }))
         }
         (_, Some(t), cmp) => Some(Line::from(l!(
             lang,
@@ -505,8 +557,18 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
                 " · 실제 값: {} ({})",
                 " · actual: {} ({})",
                 value(v, unit),
-                hhmm(at)
+                hm(at, cx.tz, cx.lang)
             ));
+            // The alarm's datapoint and the window's value for the same minute are two readings: when they differ,
+            // say which is which rather than let two numbers disagree.
+            if let Some(w) = window_value_at(cx, at).filter(|w| value(*w, unit) != value(v, unit)) {
+                t = t.t(l!(
+                    lang,
+                    " — 알람이 평가한 datapoint; 나중에 읽은 window의 같은 분 값은 {} (늦게 도착한 샘플 또는 다른 통계)",
+                    " — the alarm's evaluated datapoint; the window read later has {} for the same minute (late samples or another statistic)",
+                    value(w, unit)
+                ));
+            }
         }
         out.push(t);
     }
@@ -517,7 +579,9 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
                     Line::new()
                         .t(l!(lang, "트리거 알람: ", "Triggering alarm: "))
                         .u(&t.name)
-                        .t(format!(" {}", t.state.map(|s| s.as_str()).unwrap_or("?"))),
+                        .t(t.state
+                            .map(|s| format!(" {}", s.as_str()))
+                            .unwrap_or_default()),
                 );
             }
         }
@@ -538,7 +602,7 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
             trend.len(),
             last.len(),
             last.join(" → "),
-            sparkline(&spark_values)
+            sparkline(&spark_values, unit)
         )));
     }
     out
@@ -680,7 +744,7 @@ fn urgency(cx: &Ctx<'_>) -> Section {
         "{} — respond within {}, by {}",
         priority_name(a.priority, lang),
         within,
-        when(a.respond_by, cx.tz)
+        when_in(a.respond_by, cx.tz, cx.lang)
     ))];
     for r in &a.reasons {
         let mut line = Line::from(l!(lang, "근거: {}", "Why: {}", reason_line(r, lang)));
@@ -694,10 +758,15 @@ fn urgency(cx: &Ctx<'_>) -> Section {
 
 fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
-    let ty = cx.instance.map(|i| i.instance_type.as_str()).unwrap_or("?");
+    let ty = cx
+        .instance
+        .map(|i| i.instance_type.clone())
+        .unwrap_or_else(|| l!(lang, "인스턴스", "the instance"));
     let text = match &f.detail {
         Detail::Health { kind, code, deadline } => {
-            let at = deadline.map(|d| when(d, cx.tz)).unwrap_or_else(|| "?".into());
+            let at = deadline
+                .map(|d| when_in(d, cx.tz, cx.lang))
+                .unwrap_or_else(|| l!(lang, "AWS가 알릴 시각", "a time AWS will announce"));
             let store = cx
                 .facts
                 .instance_type
@@ -833,32 +902,45 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
         Detail::CpuCredits { balance, baseline_percent } => match baseline_percent {
             Some(b) => l!(
                 lang,
-                "CPU credit 잔액 {:.1}: {}은(는) baseline {}%로 throttling됨",
+                "CPU credit 잔액 {:.1}: {} baseline(vCPU당 {}%)으로 제한되고 있음",
                 "CPU credit balance {:.1}: {} is throttled to its {}% baseline",
                 balance,
-                ty,
+                match lang {
+                    Language::Ko => summary::topic(&ty),
+                    Language::En => ty.clone(),
+                },
                 b
             ),
             None => l!(
                 lang,
-                "CPU credit 잔액 {:.1}: baseline으로 throttling됨",
+                "CPU credit 잔액 {:.1}: baseline으로 제한되고 있음",
                 "CPU credit balance {:.1}: throttled to baseline",
                 balance
             ),
         },
-        Detail::CpuSustained { minutes, threshold, lowest } => l!(
-            lang,
-            "{}분 연속 CPU ≥ {} (최저 {}): 지속 포화 → scale up/out 필요",
-            "CPU ≥ {1} for {0} consecutive minutes (lowest {2}): sustained saturation → scale up/out",
-            minutes,
-            value(*threshold, Unit::Percent),
-            value(*lowest, Unit::Percent)
-        ),
+        Detail::CpuSustained { minutes, datapoints, threshold, lowest } => {
+            let shown = f.evidence.iter().filter(|e| e.contains(" CPUUtilization ")).count();
+            let tail = if shown < *datapoints {
+                l!(lang, ", 아래는 마지막 {}개", ", the last {} below", shown)
+            } else {
+                String::new()
+            };
+            l!(
+                lang,
+                "{}분 연속 CPU ≥ {} (datapoint {}개{}, 최저 {}): 지속 포화 → scale up/out 필요",
+                "CPU ≥ {1} for {0} consecutive minutes ({2} datapoints{3}, lowest {4}): sustained saturation → scale up/out",
+                minutes,
+                value(*threshold, Unit::Percent),
+                datapoints,
+                tail,
+                value(*lowest, Unit::Percent)
+            )
+        }
         Detail::CpuSpike { last, baseline, at } => l!(
             lang,
             "{}에 CPU {} (평소 {}의 {:.0}배): 급격한 스파이크 (작업 시작, 배치, 트래픽 급증)",
             "CPU {1} at {0}, {3:.0}x the window's usual {2}: sudden spike (job start, batch, traffic burst)",
-            hhmm(*at),
+            hm(*at, cx.tz, cx.lang),
             value(*last, Unit::Percent),
             value(*baseline, Unit::Percent),
             last / baseline.max(0.01)
@@ -867,10 +949,10 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
             lang,
             "{}에 NetworkIn {} (평소의 {:.0}배) 직후 {}에 CPU 상승: 대량 수신 데이터 처리",
             "NetworkIn {1} at {0} ({2:.0}x usual) just before the CPU rise at {3}: large inbound data being processed",
-            hhmm(*net_at),
+            hm(*net_at, cx.tz, cx.lang),
             bytes(*b),
             factor,
-            hhmm(*cpu_at)
+            hm(*cpu_at, cx.tz, cx.lang)
         ),
     };
     Line::new().t(format!("[{}] ", f.rule.code())).t(text)
@@ -923,30 +1005,36 @@ fn status_check_conclusion(
     }
 }
 
-fn series_summary(role: Role, name: &str, s: &Series, lang: Language) -> Line {
+fn series_summary(name: &str, s: &Series, cx: &Ctx<'_>) -> Line {
+    let lang = cx.lang;
     let unit = unit_of(name);
     let values = s.values();
     let avg = values.iter().sum::<f64>() / values.len().max(1) as f64;
     let (last_at, last) = s.last().unwrap_or_default();
     let max = s.max().unwrap_or_default();
-    let _ = role;
     Line::from(l!(
         lang,
         "{}: 최근 {} ({}), 최대 {}, 평균 {} · {}",
         "{}: last {} ({}), max {}, avg {} · {}",
         name,
         value(last, unit),
-        hhmm(last_at),
+        hm(last_at, cx.tz, cx.lang),
         value(max, unit),
         value(avg, unit),
-        sparkline(&values)
+        sparkline(&values, unit)
     ))
 }
 
 fn situation(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
     let mut lines = Vec::new();
-    if let Some(d) = &cx.change.description {
+    // A sweep's or a state change's description is ec2ops's own restatement of the header: not repeated.
+    if let Some(d) = cx
+        .change
+        .description
+        .as_ref()
+        .filter(|_| !matches!(cx.change.input, InputKind::Sweep | InputKind::StateChange))
+    {
         lines.push(
             Line::new()
                 .t(l!(lang, "알람 설명: ", "Alarm description: "))
@@ -961,7 +1049,7 @@ fn situation(cx: &Ctx<'_>) -> Section {
                     lang,
                     ", 시작 {}",
                     ", launched {}",
-                    t.format("%Y-%m-%d %H:%M UTC")
+                    day_minute(t, cx.tz, lang)
                 )
             })
             .unwrap_or_default();
@@ -973,7 +1061,17 @@ fn situation(cx: &Ctx<'_>) -> Section {
             launched
         )));
     }
+    // A stopped instance has no status checks: whatever DescribeInstanceStatus kept is not about now.
+    let not_running = cx
+        .instance
+        .filter(|i| !matches!(i.state.as_str(), "running" | "pending"));
     match &cx.facts.status {
+        Source::Available(_) if not_running.is_some() => lines.push(Line::from(l!(
+            lang,
+            "Status checks: 인스턴스가 {} 상태라 검사 없음",
+            "Status checks: none while the instance is {}",
+            not_running.map(|i| i.state.as_str()).unwrap_or_default()
+        ))),
         Source::Available(s) => {
             let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
             lines.push(Line::from(l!(
@@ -988,7 +1086,7 @@ fn situation(cx: &Ctx<'_>) -> Section {
                 let mut line =
                     Line::new().t(l!(lang, "예정된 이벤트: {}", "Scheduled event: {}", e.code));
                 if let Some(t) = e.not_before {
-                    line = line.t(format!(" ({})", when(t, cx.tz)));
+                    line = line.t(format!(" ({})", when_in(t, cx.tz, cx.lang)));
                 }
                 if let Some(d) = &e.description {
                     line = line.t(" — ").u(d);
@@ -999,24 +1097,30 @@ fn situation(cx: &Ctx<'_>) -> Section {
         Source::Unavailable(_) if cx.instance_id.is_none() => {}
         Source::Unavailable(r) => lines.push(Line::from(l!(
             lang,
+            "Status checks: 조회 불가 ({})",
             "Status checks: unavailable: {}",
-            "Status checks: unavailable: {}",
-            r
+            evidence::reason(r, lang)
         ))),
     }
     if let Some(w) = cx.facts.metrics.get() {
-        let window = match (w.start, w.end) {
-            (Some(s), Some(e)) => format!("{}–{}", s.format("%H:%M"), e.format("%H:%M UTC")),
-            _ => "?".into(),
-        };
-        lines.push(Line::from(l!(
-            lang,
-            "메트릭 window {} · period {}s · {}개 메트릭 조회",
-            "Metric window {} · period {}s · {} metrics requested",
-            window,
-            w.period_secs,
-            w.metrics_requested
-        )));
+        // A window with no datapoints has no span to show: say so rather than print a placeholder.
+        lines.push(Line::from(match (w.start, w.end) {
+            (Some(s), Some(e)) => l!(
+                lang,
+                "메트릭 window {} · period {}s · {}개 메트릭 조회",
+                "Metric window {} · period {}s · {} metrics requested",
+                span(s, e, cx.tz, lang),
+                w.period_secs,
+                w.metrics_requested
+            ),
+            _ => l!(
+                lang,
+                "메트릭: {}개 조회, datapoint 없음 (period {}s)",
+                "Metrics: {} requested, no datapoints returned (period {}s)",
+                w.metrics_requested,
+                w.period_secs
+            ),
+        }));
         let names = [
             (Role::Cpu, "CPUUtilization"),
             (Role::NetworkIn, "NetworkIn"),
@@ -1026,7 +1130,7 @@ fn situation(cx: &Ctx<'_>) -> Section {
         ];
         for (role, name) in names {
             if let Some(s) = w.get(role) {
-                lines.push(series_summary(role, name, s, lang));
+                lines.push(series_summary(name, s, cx));
             }
         }
         // Disks and burst balances carry their path / volume id in the label.
@@ -1037,7 +1141,7 @@ fn situation(cx: &Ctx<'_>) -> Section {
                 } else {
                     "BurstBalance"
                 };
-                let mut line = series_summary(role, unit_name, s, lang);
+                let mut line = series_summary(unit_name, s, cx);
                 line = Line::new().u(&s.label).t(": ").t(line
                     .plain()
                     .split_once(": ")
@@ -1070,41 +1174,61 @@ fn situation(cx: &Ctx<'_>) -> Section {
             "In-guest (SSM): {}",
             parts.join(" · ")
         )));
+        let process = |p| match lang {
+            Language::Ko => evidence::translate(&crate::analyze::process_line(p)),
+            Language::En => crate::analyze::process_line(p),
+        };
         for p in d.top_cpu.iter().take(3) {
-            lines.push(
-                Line::new()
-                    .t("    · top CPU: ")
-                    .u(crate::analyze::process_line(p)),
-            );
+            lines.push(Line::new().t("    · top CPU: ").u(process(p)));
         }
         if let Some(p) = d.top_memory.first() {
-            lines.push(
-                Line::new()
-                    .t("    · top memory: ")
-                    .u(crate::analyze::process_line(p)),
-            );
+            lines.push(Line::new().t("    · top memory: ").u(process(p)));
         }
         if let Some(fs) = d.fullest_filesystem() {
-            lines.push(Line::new().t("    · df: ").u(&fs.mount).t(format!(
+            lines.push(Line::new().t("    · df: ").u(&fs.mount).t(l!(
+                lang,
+                " {}% 사용, {} MiB 여유",
                 " {}% used, {} MiB free",
-                fs.used_percent, fs.available_mib
+                fs.used_percent,
+                fs.available_mib
             )));
         }
         for k in d.oom_kills.iter().take(3) {
             lines.push(Line::new().t("    · OOM: ").u(&k.line));
         }
         if !d.missing.is_empty() {
-            lines.push(Line::new().t("    · not read: ").u(d.missing.join("; ")));
+            lines.push(
+                Line::new()
+                    .t(l!(lang, "    · 읽지 못함: ", "    · not read: "))
+                    .u(d.missing.join("; ")),
+            );
         }
     }
     if cx.change.state.value == AlarmState::Alarm && cx.a.findings.is_empty() {
         let n = cx.change.evaluated_values().len();
-        lines.push(Line::from(l!(
-            lang,
-            "일치하는 RCA 규칙 없음: 알람의 평가 datapoint {}개가 근거",
-            "no root-cause rule matched: the alarm's {} evaluated datapoints are the evidence",
-            n
-        )));
+        let composite = matches!(cx.change.kind, AlarmKind::Composite { .. });
+        lines.push(if n == 0 && composite {
+            Line::from(l!(
+                lang,
+                "일치하는 RCA 규칙 없음: 복합 알람의 상태 사유(아래)와 트리거 알람이 근거",
+                "no root-cause rule matched: the composite alarm's state reason (below) and triggering alarms are the evidence"
+            ))
+        } else if n == 0 {
+            Line::new()
+                .t(l!(
+                    lang,
+                    "일치하는 RCA 규칙 없음, 이벤트에 평가 datapoint 없음: 알람의 상태 사유가 유일한 근거 — ",
+                    "no root-cause rule matched and the event carries no evaluated datapoints: the alarm's state reason is the only evidence — "
+                ))
+                .u(&cx.change.state.reason)
+        } else {
+            Line::from(l!(
+                lang,
+                "일치하는 RCA 규칙 없음: 알람의 평가 datapoint {}개가 근거",
+                "no root-cause rule matched: the alarm's {} evaluated datapoints are the evidence",
+                n
+            ))
+        });
     }
     if let AlarmKind::Composite { .. } = cx.change.kind {
         lines.push(
@@ -1116,7 +1240,10 @@ fn situation(cx: &Ctx<'_>) -> Section {
     for f in &cx.a.findings {
         lines.push(finding_line(f, cx));
         for e in &f.evidence {
-            lines.push(Line::from(format!("    · {e}")));
+            lines.push(Line::from(format!(
+                "    · {}",
+                evidence::localize(e, cx.change.state.at, cx.tz, lang)
+            )));
         }
     }
     if cx.instance_id.is_some() {
@@ -1129,9 +1256,12 @@ fn situation(cx: &Ctx<'_>) -> Section {
             }
         }
         for (names, why) in groups {
-            lines.push(Line::from(format!(
-                "{}: unavailable: {why}",
-                names.join(", ")
+            lines.push(Line::from(l!(
+                lang,
+                "{}: 조회 불가 ({})",
+                "{}: unavailable: {}",
+                names.join(", "),
+                evidence::reason(why, lang)
             )));
         }
     }
@@ -1243,8 +1373,8 @@ fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
             lang,
             "cooldown: 마지막 조치 {}, {}까지 대기",
             "cooldown: last action at {}, no new one before {}",
-            hhmm(*last),
-            hhmm(*until)
+            hm(*last, cx.tz, cx.lang),
+            hm(*until, cx.tz, cx.lang)
         ),
         Hold::DailyCap { cap } => l!(
             lang,
@@ -1287,7 +1417,7 @@ fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
                     lang,
                     "    · 보류: 다른 incident가 이 인스턴스에 조치 중 ({}까지 잠금): ",
                     "    · held: another incident is acting on this instance (locked until {}): ",
-                    hhmm(*until)
+                    hm(*until, cx.tz, cx.lang)
                 ))
                 .u(incident)
         }
@@ -1431,11 +1561,10 @@ fn not_corroborated_line(why: &Uncorroborated, lang: Language) -> Line {
                 (Some(Comparison::OutsideBand), _) => {
                     l!(lang, "(anomaly band 밖)", "(outside an anomaly band)")
                 }
-                (c, t) => format!(
-                    "{} {}",
-                    c.map(|c| c.symbol()).unwrap_or("?"),
-                    t.map(text::number).unwrap_or_else(|| "?".into())
-                ),
+                (Some(c), Some(t)) => format!("{} {}", c.symbol(), text::number(*t)),
+                (Some(c), None) => c.symbol().to_string(),
+                (None, Some(t)) => format!("vs {}", text::number(*t)),
+                (None, None) => l!(lang, "(조건 없음)", "(no condition given)"),
             };
             head.t(l!(
                 lang,
@@ -1511,7 +1640,7 @@ fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
                 "자동 조치 완료: {} at {} · request id {}",
                 "Automatic action done: {} at {} · request id {}",
                 action_name(*action, lang),
-                when(*at, cx.tz),
+                when_in(*at, cx.tz, cx.lang),
                 request_ids.join(", ")
             ))];
             match (verify_at, verify_note) {
@@ -1519,7 +1648,7 @@ fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
                     lang,
                     "    · 검증 예약: {}에 status check 확인 후 같은 thread에 결과 보고",
                     "    · verification scheduled for {}: status checks are re-read and the result posted in this thread",
-                    when(*t, cx.tz)
+                    when_in(*t, cx.tz, cx.lang)
                 ))),
                 (None, Some(note)) => v.push(Line::from(l!(
                     lang,
@@ -1536,7 +1665,7 @@ fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
             "자동 조치: {}는 이 incident의 이전 전달에서 이미 실행됨 ({}) — 중복 실행 안 함",
             "Automatic action: {} was already done for this incident by an earlier delivery ({}) — not repeated",
             action_name(*action, lang),
-            when(*at, cx.tz)
+            when_in(*at, cx.tz, cx.lang)
         ))],
         ActionOutcome::Failed { action, error } => vec![Line::from(l!(
             lang,
@@ -1551,7 +1680,7 @@ fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
                 "자동 조치 진행 중: {} — StopInstances {} · request id {}",
                 "Automatic action under way: {} — StopInstances sent at {} · request id {}",
                 action_name(ActionKind::StopStart, lang),
-                when(*at, cx.tz),
+                when_in(*at, cx.tz, cx.lang),
                 request_id
             ))];
             match (continue_at, note) {
@@ -1559,7 +1688,7 @@ fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
                     lang,
                     "    · 중지 완료 후 StartInstances는 예약된 후속 실행이 수행 (첫 확인 {}); 결과는 이 thread에 보고",
                     "    · once the instance is stopped a scheduled continuation starts it (first check {}); the result is posted in this thread",
-                    when(*t, cx.tz)
+                    when_in(*t, cx.tz, cx.lang)
                 ))),
                 (None, Some(n)) => v.push(Line::from(l!(
                     lang,
@@ -1576,7 +1705,7 @@ fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
             "자동 조치: {}는 이전 전달이 {}에 기록 후 중단됨 — {}",
             "Automatic action: {} was recorded at {} by a delivery that was interrupted — {}",
             action_name(*action, lang),
-            when(*at, cx.tz),
+            when_in(*at, cx.tz, cx.lang),
             detail
         ))],
     }
@@ -1888,9 +2017,10 @@ fn actions(cx: &Ctx<'_>) -> Section {
                     "지금은 stop/start 하지 말고 대기: AWS가 새 호스트로 복구 중 (instance id·private/public IP·EBS 유지, RAM 손실). 결과는 AWS Health 이벤트(AWS_EC2_SIMPLIFIED_AUTO_RECOVERY_SUCCESS/_FAILURE)로 통보됨.",
                     "Do not stop/start now: AWS is recovering the instance onto a new host (instance id, private and public IPs and EBS kept, RAM lost). AWS Health reports the outcome (AWS_EC2_SIMPLIFIED_AUTO_RECOVERY_SUCCESS/_FAILURE)."
                 ));
-                let by = when(
+                let by = when_in(
                     cx.change.state.at + chrono::Duration::minutes(steps::AWS_RECOVERY_GRACE_MINUTES),
                     cx.tz,
+                    cx.lang,
                 );
                 step(&mut lines, &mut n, l!(
                     lang,
@@ -2331,9 +2461,9 @@ fn cost(cx: &Ctx<'_>) -> Section {
             .unwrap_or_else(|| l!(lang, "인스턴스를 특정할 수 없음", "no instance to price"));
         lines.push(Line::from(l!(
             lang,
-            "인스턴스 비용: unavailable: {}",
+            "인스턴스 비용: 조회 불가 ({})",
             "Instance cost: unavailable: {}",
-            why
+            evidence::reason(&why, lang)
         )));
         return section("💰", "비용 영향도", "Cost impact", lang, lines, 4);
     };
@@ -2370,7 +2500,7 @@ fn cost(cx: &Ctx<'_>) -> Section {
             gib,
             usd(m)
         ),
-        None => l!(lang, "EBS 비용 unavailable", "EBS cost unavailable"),
+        None => l!(lang, "EBS 비용 조회 불가", "EBS cost unavailable"),
     };
     let effect = match cx.recommended {
         Recommended::Reboot => l!(
@@ -2484,7 +2614,7 @@ fn security(cx: &Ctx<'_>) -> Section {
     let Some(i) = cx.instance else {
         lines.push(Line::from(l!(
             lang,
-            "보안 점검: 인스턴스 정보 없음 (unavailable)",
+            "보안 점검: 인스턴스 정보 없음 (조회 불가)",
             "Security review: no instance facts (unavailable)"
         )));
         return section(
@@ -2545,9 +2675,9 @@ fn security(cx: &Ctx<'_>) -> Section {
         }
         Source::Unavailable(r) => lines.push(Line::from(l!(
             lang,
+            "Security groups: 조회 불가 ({})",
             "Security groups: unavailable: {}",
-            "Security groups: unavailable: {}",
-            r
+            evidence::reason(r, lang)
         ))),
     }
     match i.http_tokens.as_deref() {
@@ -2592,9 +2722,9 @@ fn security(cx: &Ctx<'_>) -> Section {
         }
         Source::Unavailable(r) => lines.push(Line::from(l!(
             lang,
-            "EBS 암호화: unavailable: {}",
+            "EBS 암호화: 조회 불가 ({})",
             "EBS encryption: unavailable: {}",
-            r
+            evidence::reason(r, lang)
         ))),
     }
     match (&i.public_ip, cx.recommended) {
@@ -2665,9 +2795,9 @@ fn automation(cx: &Ctx<'_>) -> Section {
         }
         Source::Unavailable(r) => lines.push(Line::from(l!(
             lang,
-            "알람 이력 (DescribeAlarmHistory): unavailable: {}",
+            "알람 이력 (DescribeAlarmHistory): 조회 불가 ({})",
             "Alarm history (DescribeAlarmHistory): unavailable: {}",
-            r
+            evidence::reason(r, lang)
         ))),
     }
     if let Some(i) = cx.instance {
@@ -2699,9 +2829,12 @@ fn automation(cx: &Ctx<'_>) -> Section {
             AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember) => {}
             AutoRecovery::NotAvailable(NotAvailable::Unsupported) => lines.push(Line::from(l!(
                 lang,
-                "{}은(는) 자동 복구(auto recovery) 미지원 (instance store, Dedicated Host, EFA 등): ASG로 교체 자동화",
+                "{} 자동 복구(auto recovery) 미지원 (instance store, Dedicated Host, EFA 등): ASG로 교체 자동화",
                 "{} is not covered by auto recovery (instance store, Dedicated Host, EFA and the like): automate replacement with an ASG",
-                i.instance_type
+                match lang {
+                    Language::Ko => summary::topic(&i.instance_type),
+                    Language::En => i.instance_type.clone(),
+                }
             ))),
             AutoRecovery::Off => {
                 lines.push(Line::from(l!(

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::text::{bound, escape_entities, sanitize, Line};
 use super::{Report, Section};
+use crate::config::Language;
 
 /// SNS message limit (bytes of the whole message).
 pub const SNS_MAX_BYTES: usize = 262_144;
@@ -25,6 +26,7 @@ pub struct SnsMessage {
 /// highest-ranked (least important) section first and saying how many were cut.
 fn fit(
     sections: &[Section],
+    lang: Language,
     limit: usize,
     size: impl Fn(&str) -> usize,
     render: impl Fn(&[Section]) -> String,
@@ -38,9 +40,7 @@ fn fit(
             .map(|(s, n)| {
                 let mut s = s.clone();
                 if *n > 0 {
-                    s.lines.push(Line::from(format!(
-                        "… ({n} lines cut to fit the message size)"
-                    )));
+                    s.lines.push(Line::from(cut_notice(*n, lang)));
                 }
                 s
             })
@@ -68,6 +68,16 @@ fn fit(
             }
         }
     }
+}
+
+/// The line that says a section was cut, in the report's language.
+pub fn cut_notice(n: usize, lang: Language) -> String {
+    l!(
+        lang,
+        "… (메시지 크기 제한으로 {}줄 생략)",
+        "… ({} lines cut to fit the message size)",
+        n
+    )
 }
 
 /// A command line of a section (`$ aws …`).
@@ -129,9 +139,13 @@ pub fn email(report: &Report) -> String {
 
 /// The plain-text report cut to `max_bytes`.
 pub fn email_within(report: &Report, max_bytes: usize) -> String {
-    fit(&report.sections, max_bytes, str::len, |s| {
-        email_text(report, s)
-    })
+    fit(
+        &report.sections,
+        report.language,
+        max_bytes,
+        str::len,
+        |s| email_text(report, s),
+    )
 }
 
 fn markdown(report: &Report, sections: &[Section]) -> String {
@@ -155,6 +169,7 @@ fn markdown(report: &Report, sections: &[Section]) -> String {
 pub fn chat_description(report: &Report) -> String {
     fit(
         &report.sections,
+        report.language,
         CHAT_DESCRIPTION_MAX_CHARS,
         |s| s.chars().count(),
         |s| markdown(report, s),
@@ -253,7 +268,13 @@ mod tests {
         };
         let full = plain(std::slice::from_ref(&section)).len();
         for limit in 0..=full {
-            let out = fit(std::slice::from_ref(&section), limit, str::len, plain);
+            let out = fit(
+                std::slice::from_ref(&section),
+                Language::En,
+                limit,
+                str::len,
+                plain,
+            );
             let stops = out.contains("stop-instances");
             assert_eq!(stops, out.contains("DOWNTIME"), "limit {limit}:\n{out}");
             assert_eq!(

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use crate::config::Language;
+
 /// Longest user-controlled string (alarm name, description, tag value) shown in a report.
 pub const MAX_USER_TEXT: usize = 256;
 
@@ -215,18 +217,31 @@ pub fn bytes(v: f64) -> String {
     }
 }
 
-/// A sparkline of the values (▁ … █), scaled between their min and max.
-pub fn sparkline(values: &[f64]) -> String {
+/// The range a sparkline of the metric is drawn against: its natural range (percent 0–100, a status check 0–1),
+/// else from zero to the highest value, so a flat series reads flat (144.0–144.5 is not a full swing).
+pub fn natural_range(values: &[f64], unit: Unit) -> Option<(f64, f64)> {
+    let finite = values.iter().copied().filter(|v| v.is_finite());
+    let (min, max) = finite.fold(None, |acc: Option<(f64, f64)>, v| match acc {
+        None => Some((v, v)),
+        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+    })?;
+    Some(match unit {
+        Unit::Percent => (min.min(0.0), max.max(100.0)),
+        Unit::Count => (min.min(0.0), max.max(1.0)),
+        _ => (min.min(0.0), max.max(0.0)),
+    })
+}
+
+/// A sparkline of the values (▁ … █), scaled over the metric's [`natural_range`].
+pub fn sparkline(values: &[f64], unit: Unit) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    let (Some(min), Some(max)) = (
-        finite.iter().copied().reduce(f64::min),
-        finite.iter().copied().reduce(f64::max),
-    ) else {
+    let Some((min, max)) = natural_range(values, unit) else {
         return String::new();
     };
-    finite
+    values
         .iter()
+        .copied()
+        .filter(|v| v.is_finite())
         .map(|v| {
             if (max - min).abs() < f64::EPSILON {
                 BARS[0]
@@ -255,6 +270,48 @@ pub fn when(t: DateTime<Utc>, tz: Tz) -> String {
 /// `12:19 UTC`.
 pub fn hhmm(t: DateTime<Utc>) -> String {
     t.format("%H:%M UTC").to_string()
+}
+
+/// A time stamp in the report's language: Korean reports put the configured zone first
+/// (`2025-07-20 21:20:28 KST (12:20:28 UTC)`), English ones UTC first, as [`when`].
+pub fn when_in(t: DateTime<Utc>, tz: Tz, lang: Language) -> String {
+    if lang == Language::En || tz == chrono_tz::UTC {
+        return when(t, tz);
+    }
+    format!(
+        "{} ({})",
+        t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z"),
+        t.format("%H:%M:%S UTC")
+    )
+}
+
+/// A date and minute in the report's language: `2025-03-02 10:15 KST` in Korean reports, `2025-03-02 01:15 UTC`
+/// in English ones.
+pub fn day_minute(t: DateTime<Utc>, tz: Tz, lang: Language) -> String {
+    match lang {
+        Language::Ko => t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string(),
+        Language::En => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}
+
+/// A minute in the report's language: `12:19 KST` in Korean reports, `03:19 UTC` in English ones.
+pub fn hm(t: DateTime<Utc>, tz: Tz, lang: Language) -> String {
+    match lang {
+        Language::Ko => t.with_timezone(&tz).format("%H:%M %Z").to_string(),
+        Language::En => hhmm(t),
+    }
+}
+
+/// A span of minutes in the report's language: `11:37–12:07 KST` or `02:37–03:07 UTC`.
+pub fn span(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz, lang: Language) -> String {
+    match lang {
+        Language::Ko => format!(
+            "{}–{}",
+            start.with_timezone(&tz).format("%H:%M"),
+            end.with_timezone(&tz).format("%H:%M %Z")
+        ),
+        Language::En => format!("{}–{}", start.format("%H:%M"), end.format("%H:%M UTC")),
+    }
 }
 
 /// US dollars with cents, or four decimals below a dollar.
@@ -309,10 +366,36 @@ mod tests {
     }
 
     #[test]
-    fn sparkline_spans_min_to_max() {
-        assert_eq!(sparkline(&[0.28, 0.26, 0.24, 1.75, 39.58]), "▁▁▁▁█");
-        assert_eq!(sparkline(&[1.0, 1.0]), "▁▁");
-        assert_eq!(sparkline(&[]), "");
+    fn a_flat_series_draws_flat_against_its_natural_range() {
+        // 144.0–144.5 (a count) is not a full swing.
+        let flat = sparkline(&[144.0, 144.5, 144.0, 144.5], Unit::Plain);
+        assert_eq!(flat, "████");
+        // Percent from 0 to 100.
+        assert_eq!(
+            sparkline(&[0.28, 0.26, 0.24, 1.75, 39.58], Unit::Percent),
+            "▁▁▁▁▄"
+        );
+        assert_eq!(sparkline(&[94.0, 94.65], Unit::Percent), "██");
+        // A status check from 0 to 1.
+        assert_eq!(sparkline(&[0.0, 0.0, 1.0], Unit::Count), "▁▁█");
+        assert_eq!(sparkline(&[0.0, 0.0], Unit::Count), "▁▁");
+        assert_eq!(sparkline(&[], Unit::Plain), "");
+    }
+
+    #[test]
+    fn korean_times_put_the_configured_zone_first() {
+        let t = crate::event::parse_timestamp("2025-07-20T12:20:28.989+0000").unwrap();
+        let seoul = chrono_tz::Asia::Seoul;
+        assert_eq!(
+            when_in(t, seoul, Language::Ko),
+            "2025-07-20 21:20:28 KST (12:20:28 UTC)"
+        );
+        assert_eq!(
+            when_in(t, seoul, Language::En),
+            "2025-07-20 12:20:28 UTC (2025-07-20 21:20:28 KST)"
+        );
+        assert_eq!(hm(t, seoul, Language::Ko), "21:20 KST");
+        assert_eq!(hm(t, seoul, Language::En), "12:20 UTC");
     }
 
     #[test]

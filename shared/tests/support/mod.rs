@@ -415,6 +415,14 @@ pub fn ok_recovery() -> Facts {
         w.series.insert(Role::Cpu, cpu);
         w.series
             .insert(Role::NetworkIn, series(end, &flat(30, 150_000.0, 10_000.0)));
+        // The window is read at the OK transition: every series and the window itself end there.
+        for role in [Role::NetworkOut, Role::CpuCredits] {
+            if let Some(values) = w.series.get(&role).map(Series::values) {
+                w.series.insert(role, series(end, &values));
+            }
+        }
+        w.start = Some(end - Duration::minutes(29));
+        w.end = Some(end + Duration::minutes(1));
     }
     f
 }
@@ -464,6 +472,22 @@ pub fn pressure() -> Facts {
     f
 }
 
+/// The same host, for its root-disk alarm: the alarm's own series is the disk's, not the memory's.
+pub fn disk_pressure() -> Facts {
+    let mut f = pressure();
+    if let Source::Available(w) = &mut f.metrics {
+        // The alarm's last datapoint, as the window reads it too.
+        if let Some(disk) = w.series.get_mut(&Role::Disk(0)) {
+            if let Some(last) = disk.points.last_mut() {
+                last.1 = 94.1;
+            }
+            let disk = disk.clone();
+            w.series.insert(Role::Alarm, disk);
+        }
+    }
+    f
+}
+
 /// prod-api-1 stopped by AWS (host failure), as DescribeInstances tells it after the state change.
 pub fn stopped_by_aws() -> Facts {
     let mut f = cpu_sustained();
@@ -497,7 +521,8 @@ pub fn scenario(file: &str) -> Option<Facts> {
         "status-instance.json" => status_instance(),
         "ok-recovery.json" | "fleet-contributor-ok.json" => ok_recovery(),
         "insufficient-data.json" => insufficient_data(),
-        "memory-high.json" | "disk-full.json" => pressure(),
+        "memory-high.json" => pressure(),
+        "disk-full.json" => disk_pressure(),
         "state-stopped.json" => stopped_by_aws(),
         "health-retirement.json" => {
             let mut f = prod_db(Role::Cpu, "2025-11-18T08:59:00.000+0000");

@@ -1,0 +1,398 @@
+//! The three lines under the header: the most likely cause (one sentence, from the top finding), who is acting on
+//! the incident, and the one safe next command — what a reader woken at 3 a.m. needs before the seven sections.
+
+use crate::analyze::{Assessment, Finding, RuleId};
+use crate::config::Language;
+use crate::model::{AlarmChange, AlarmState};
+use crate::remediation::ActionOutcome;
+
+use super::text::when_in as when;
+use super::text::Line;
+use super::{action_name, finding_line, reason_line, steps, Ctx, Recommended};
+
+/// The metrics a rule's finding is about, to match a finding with the alarm's own metric.
+fn metrics_of(rule: RuleId) -> &'static [&'static str] {
+    match rule {
+        RuleId::Mem => &["mem_used_percent"],
+        RuleId::Disk => &["disk_used_percent"],
+        RuleId::EbsBurst => &["BurstBalance"],
+        RuleId::CpuCredits => &[
+            "CPUCreditBalance",
+            "CPUSurplusCreditBalance",
+            "CPUCreditUsage",
+        ],
+        RuleId::CpuSustained | RuleId::CpuSpike => &["CPUUtilization"],
+        RuleId::NetLeadsCpu => &["NetworkIn"],
+        RuleId::SysCheck => &["StatusCheckFailed_System"],
+        RuleId::InstCheck => &["StatusCheckFailed_Instance", "StatusCheckFailed"],
+        RuleId::EbsCheck => &["StatusCheckFailed_AttachedEBS"],
+        RuleId::Gone | RuleId::Stopped | RuleId::Health | RuleId::AzEvent | RuleId::SecSuspect => {
+            &[]
+        }
+    }
+}
+
+/// The finding on the alarm's own metric, if any: what the alarm is about, whatever else the window shows.
+pub(super) fn own_finding<'a>(change: &AlarmChange, a: &'a Assessment) -> Option<&'a Finding> {
+    let metric = change.primary_metric().map(|m| m.name.as_str())?;
+    a.findings
+        .iter()
+        .find(|f| metrics_of(f.rule).contains(&metric))
+}
+
+/// The finding the summary and the headline lead with: the instance's own state and AWS-wide events first, then
+/// the finding on the alarm's metric, then the first finding.
+fn top_finding<'a>(cx: &Ctx<'a>) -> Option<&'a Finding> {
+    let a = cx.a;
+    let first = [
+        RuleId::AzEvent,
+        RuleId::Stopped,
+        RuleId::Health,
+        RuleId::Gone,
+    ];
+    first
+        .iter()
+        .find_map(|r| a.findings.iter().find(|f| f.rule == *r))
+        .or_else(|| own_finding(cx.change, a))
+        .or_else(|| a.findings.first())
+}
+
+/// The most likely cause, as one sentence: the top finding without its advice (which 🔧 gives), else the first
+/// reason of the urgency.
+fn cause(cx: &Ctx<'_>) -> String {
+    // Out of ALARM only the instance's own state explains more than the alarm's reason does.
+    let state_finding = top_finding(cx).filter(|f| {
+        matches!(
+            f.rule,
+            RuleId::AzEvent | RuleId::Stopped | RuleId::Health | RuleId::Gone
+        )
+    });
+    if cx.change.state.value == AlarmState::Alarm || state_finding.is_some() {
+        if let Some(f) = top_finding(cx) {
+            let full = finding_line(f, cx).plain();
+            let body = full
+                .split_once("] ")
+                .map_or(full.as_str(), |(_, rest)| rest);
+            let cause = body.split_once(" → ").map_or(body, |(c, _)| c);
+            return cause.trim().to_string();
+        }
+    }
+    cx.a.reasons
+        .first()
+        .map(|r| reason_line(r, cx.lang))
+        .unwrap_or_else(|| {
+            l!(
+                cx.lang,
+                "규칙에 맞는 원인 없음: 알람의 데이터를 직접 확인",
+                "no rule names a cause: read the alarm's data"
+            )
+        })
+}
+
+/// Who is acting on the incident now: ec2ops, AWS, the Auto Scaling group — or nobody, and the operator must.
+fn who(cx: &Ctx<'_>) -> String {
+    let lang = cx.lang;
+    match cx.change.state.value {
+        AlarmState::Ok => {
+            return l!(
+                lang,
+                "조치 필요 없음: 정보성 알림",
+                "nobody needs to: informational"
+            )
+        }
+        AlarmState::InsufficientData => {
+            return l!(
+                lang,
+                "아무도 조치하지 않음: 데이터가 끊긴 이유를 직접 확인 — 아래 🔧",
+                "nobody: you must check why the data stopped — steps in 🔧 below"
+            )
+        }
+        AlarmState::Alarm => {}
+    }
+    match cx.action {
+        ActionOutcome::Done { action, at, .. } | ActionOutcome::AlreadyDone { action, at } => {
+            return l!(
+                lang,
+                "ec2ops가 {}에 {} 실행함 — 결과 확인은 아래 🔧",
+                "ec2ops ran {1} at {0} — check the result below (🔧)",
+                when(*at, cx.tz, lang),
+                action_name(*action, lang)
+            )
+        }
+        ActionOutcome::Recovering { at, .. } => {
+            return l!(
+                lang,
+                "ec2ops가 {}에 recover(stop → start) 시작함 — 진행 상황은 같은 thread에 게시",
+                "ec2ops started a recover (stop → start) at {} — progress follows in this thread",
+                when(*at, cx.tz, lang)
+            )
+        }
+        // A hold that waits for AWS or for the group: they are the ones acting (below).
+        ActionOutcome::Held { action, .. }
+            if !matches!(
+                cx.recommended,
+                Recommended::AwsRecovers | Recommended::Replace | Recommended::Wait
+            ) =>
+        {
+            return l!(
+                lang,
+                "아무도 조치하지 않음: ec2ops가 {}를 보류함 (사유는 🔧) — 직접 조치 필요",
+                "nobody: ec2ops held its {} (reasons in 🔧) — you must act",
+                action_name(*action, lang)
+            )
+        }
+        ActionOutcome::DryRun { action, .. } => {
+            return l!(
+                lang,
+                "아무도 조치하지 않음: ec2ops는 {}를 dry run으로만 점검함 — 직접 조치 필요",
+                "nobody: ec2ops only rehearsed {} as a dry run — you must act",
+                action_name(*action, lang)
+            )
+        }
+        ActionOutcome::Failed { action, .. } => {
+            return l!(
+                lang,
+                "ec2ops의 {} 호출이 실패함 (오류는 🔧) — 직접 조치 필요",
+                "ec2ops's {} call failed (the error is in 🔧) — you must act",
+                action_name(*action, lang)
+            )
+        }
+        ActionOutcome::Interrupted { action, .. } => {
+            return l!(
+                lang,
+                "ec2ops의 {} 실행이 중단됨: 인스턴스 상태 확인 필요 (재시도하지 않음)",
+                "ec2ops's {} was interrupted: check the instance's state (it is not retried)",
+                action_name(*action, lang)
+            )
+        }
+        _ => {}
+    }
+    match cx.recommended {
+        Recommended::AwsRecovers => l!(
+            lang,
+            "AWS가 복구 중 (simplified automatic recovery) — {}분 안에 복구되지 않으면 직접 조치",
+            "AWS is recovering it (simplified automatic recovery) — act yourself if it has not recovered within {} minutes",
+            steps::AWS_RECOVERY_GRACE_MINUTES
+        ),
+        Recommended::Replace => l!(
+            lang,
+            "아무도 조치하지 않음: Unhealthy로 표시하면 Auto Scaling group이 교체",
+            "nobody yet: mark it Unhealthy and its Auto Scaling group replaces it"
+        ),
+        Recommended::Wait => l!(
+            lang,
+            "아무도 조치하지 않음: EBS 경로 복구를 지켜보고 필요하면 직접 조치",
+            "nobody: watch the EBS path recover and act yourself if it does not"
+        ),
+        Recommended::Nothing if cx.a.findings.is_empty() => l!(
+            lang,
+            "아무도 조치하지 않음: 직접 확인 필요",
+            "nobody: you must look into it"
+        ),
+        _ => l!(
+            lang,
+            "아무도 조치하지 않음 (ec2ops는 이 incident에 자동 조치하지 않음): 직접 조치 필요 — 아래 🔧",
+            "nobody (ec2ops does not act on this incident): you must — steps in 🔧 below"
+        ),
+    }
+}
+
+/// The summary lines: cause, who is acting, and the first safe command of 🔧 (never one that stops the instance).
+/// A Run Command is three commands that only work together: the summary points to its step instead of quoting
+/// the first of them alone.
+pub(super) fn lines(cx: &Ctx<'_>, next_steps: &[String]) -> Vec<Line> {
+    let lang = cx.lang;
+    let mut out = vec![
+        Line::from(l!(
+            lang,
+            "▶ 추정 원인: {}",
+            "▶ Most likely cause: {}",
+            cause(cx)
+        )),
+        Line::from(l!(lang, "▶ 조치 주체: {}", "▶ Who is acting: {}", who(cx))),
+    ];
+    let run_command = |c: &String| c.starts_with("aws ssm send-command");
+    let step = Line::from(l!(
+        lang,
+        "▶ 다음 조치 (안전): 🔧의 첫 SSM Run Command 단계 (send-command → wait → get-command-invocation으로 결과 읽기)",
+        "▶ Safe next step: the first SSM Run Command step in 🔧 (send-command → wait → read the output with get-command-invocation)"
+    ));
+    // Safe means it changes nothing: a read, or a Run Command step that reads. A command that changes something
+    // (a credit mode that bills, a health mark) is named as the next command, not as a safe one.
+    if next_steps.first().is_some_and(run_command) {
+        out.push(step);
+    } else if let Some(read) = next_steps.iter().find(|c| reads_only(c)) {
+        out.push(
+            Line::new()
+                .t(l!(
+                    lang,
+                    "▶ 다음 명령 (안전, 읽기 전용): ",
+                    "▶ Safe next command (read-only): "
+                ))
+                .c(read.clone()),
+        );
+    } else if next_steps.iter().any(run_command) {
+        out.push(step);
+    } else if let Some(cmd) = next_steps.first() {
+        out.push(
+            Line::new()
+                .t(l!(
+                    lang,
+                    "▶ 다음 명령 (변경을 일으킴, 🔧의 설명 확인): ",
+                    "▶ Next command (it changes something: read its step in 🔧): "
+                ))
+                .c(cmd.clone()),
+        );
+    }
+    out
+}
+
+/// Whether a CLI command only reads, alone: describe, get, list, lookup, or a wait — not a Run Command's wait or
+/// read, which mean nothing without the command they follow.
+fn reads_only(cmd: &str) -> bool {
+    if cmd.starts_with("aws ssm ") {
+        return false;
+    }
+    let verb = cmd.split_whitespace().nth(2).unwrap_or_default();
+    ["describe-", "get-", "list-", "lookup-"]
+        .iter()
+        .any(|p| verb.starts_with(p))
+        || verb == "wait"
+}
+
+/// The headline in the report's language, for the title a reader sees. The subject keeps the English one: SNS
+/// subjects are ASCII.
+pub(super) fn headline_in(headline: &str, lang: Language) -> String {
+    if lang == Language::En {
+        return headline.to_string();
+    }
+    if let Some(rest) = headline.strip_prefix("Fleet ") {
+        return format!("플릿 {}", headline_in(rest, lang));
+    }
+    for (en, ko) in [
+        ("Resolved ", "복구됨: "),
+        ("Insufficient data ", "데이터 부족: "),
+        ("Alarm ", "알람: "),
+    ] {
+        if let Some(metric) = headline.strip_prefix(en) {
+            return format!("{ko}{metric}");
+        }
+    }
+    if let Some(metric) = headline.strip_suffix(" outside expected band") {
+        return format!("{metric}: 예상 범위(band) 밖");
+    }
+    let ko = |en: &str| {
+        Some(match en {
+            "Probable AZ-wide event" => l!(lang, "AZ 전체 장애 가능성", "Probable AZ-wide event"),
+            "Instance stopped" => l!(lang, "인스턴스 중지됨", "Instance stopped"),
+            "AWS Health event" => l!(lang, "AWS Health 이벤트", "AWS Health event"),
+            "Instance stopped or gone" => {
+                l!(lang, "인스턴스 중지 또는 없음", "Instance stopped or gone")
+            }
+            "System status check failed" => l!(
+                lang,
+                "System status check 실패",
+                "System status check failed"
+            ),
+            "Instance status check failed" => l!(
+                lang,
+                "Instance status check 실패",
+                "Instance status check failed"
+            ),
+            "Attached EBS check failed" => {
+                l!(lang, "Attached EBS check 실패", "Attached EBS check failed")
+            }
+            "Possible compromise" => l!(lang, "침해 의심", "Possible compromise"),
+            "Disk almost full" => l!(lang, "디스크 거의 가득 참", "Disk almost full"),
+            "Memory pressure" => l!(lang, "메모리 압박", "Memory pressure"),
+            "EBS burst balance low" => l!(lang, "EBS burst balance 부족", "EBS burst balance low"),
+            "CPU credits exhausted" => l!(lang, "CPU credit 고갈", "CPU credits exhausted"),
+            "Sustained high CPU" => l!(lang, "지속적인 높은 CPU", "Sustained high CPU"),
+            "CPU spike" => l!(lang, "CPU 스파이크", "CPU spike"),
+            "Scheduled instance retirement" => l!(
+                lang,
+                "인스턴스 retirement 예정",
+                "Scheduled instance retirement"
+            ),
+            "Scheduled maintenance" => l!(lang, "유지보수 예정", "Scheduled maintenance"),
+            "Automatic recovery succeeded" => {
+                l!(lang, "자동 복구 성공", "Automatic recovery succeeded")
+            }
+            "Automatic recovery failed" => l!(lang, "자동 복구 실패", "Automatic recovery failed"),
+            "Composite alarm" => l!(lang, "복합(composite) 알람", "Composite alarm"),
+            "High CPU" => l!(lang, "높은 CPU", "High CPU"),
+            _ => return None,
+        })
+    };
+    ko(headline).unwrap_or_else(|| headline.to_string())
+}
+
+/// An instance type with the Korean topic particle its spoken name takes: `t3.micro는`, `t3.small은`,
+/// `m5.large는`; `은(는)` when the size is not one we know.
+pub(super) fn topic(instance_type: &str) -> String {
+    let size = instance_type.rsplit('.').next().unwrap_or(instance_type);
+    let particle = if size.ends_with("small") || size.ends_with("medium") || size.ends_with("metal")
+    {
+        "은"
+    } else if size.ends_with("nano") || size.ends_with("micro") || size.ends_with("large") {
+        "는"
+    } else {
+        "은(는)"
+    };
+    format!("{instance_type}{particle}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_instance_type_takes_the_particle_its_spoken_size_needs() {
+        assert_eq!(topic("t3.micro"), "t3.micro는");
+        assert_eq!(topic("t3.small"), "t3.small은");
+        assert_eq!(topic("t3.medium"), "t3.medium은");
+        assert_eq!(topic("m5.2xlarge"), "m5.2xlarge는");
+        assert_eq!(topic("c6i.metal"), "c6i.metal은");
+        assert_eq!(topic("weird"), "weird은(는)");
+    }
+
+    #[test]
+    fn a_safe_command_only_reads_and_stands_alone() {
+        assert!(reads_only(
+            "aws ec2 describe-instance-status --instance-ids i-1"
+        ));
+        assert!(reads_only(
+            "aws ec2 get-console-output --instance-id i-1 --latest"
+        ));
+        assert!(reads_only("aws cloudtrail lookup-events --max-results 10"));
+        assert!(!reads_only(
+            "aws ssm wait command-executed --command-id COMMAND_ID"
+        ));
+        assert!(!reads_only(
+            "aws ssm get-command-invocation --command-id COMMAND_ID"
+        ));
+        assert!(!reads_only(
+            "aws ec2 modify-instance-credit-specification --instance-credit-specifications x"
+        ));
+        assert!(!reads_only(
+            "aws autoscaling set-instance-health --health-status Unhealthy"
+        ));
+    }
+
+    #[test]
+    fn a_korean_title_reads_korean_and_an_english_one_is_unchanged() {
+        assert_eq!(headline_in("Memory pressure", Language::Ko), "메모리 압박");
+        assert_eq!(
+            headline_in("Fleet CPU spike", Language::Ko),
+            "플릿 CPU 스파이크"
+        );
+        assert_eq!(
+            headline_in("Resolved CPUUtilization", Language::Ko),
+            "복구됨: CPUUtilization"
+        );
+        assert_eq!(
+            headline_in("Memory pressure", Language::En),
+            "Memory pressure"
+        );
+    }
+}
