@@ -74,7 +74,7 @@ fn chatbot_format_prints_the_notification() {
     assert!(chat["content"]["title"]
         .as_str()
         .unwrap()
-        .starts_with("[P1] Composite alarm"));
+        .starts_with("[P1] 복합(composite) 알람"));
 }
 
 #[test]

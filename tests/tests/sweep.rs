@@ -159,7 +159,9 @@ async fn the_sweep_reports_each_impaired_instance_once_and_skips_those_an_alarm_
         got[0].subject,
         format!("[P0] System status check failed {quiet} (no-alarm-host)")
     );
-    assert!(got[0].message.contains("found by the ec2ops sweep"));
+    assert!(got[0]
+        .message
+        .contains("Found by: the ec2ops sweep (no alarm)"));
 
     // Five minutes later the same failures are not reported again.
     let Outcome::Swept { outcomes, .. } = respond(
