@@ -204,6 +204,7 @@ pub fn cpu_spike(ty: &str, env: Option<&str>) -> Facts {
         volumes: Source::Available(vol("gp2", 8, false)),
         ledger: Source::Available(Default::default()),
         diagnostics: None,
+        ranking: None,
     }
 }
 
@@ -266,6 +267,7 @@ pub fn cpu_sustained() -> Facts {
         volumes: Source::Available(vol("gp3", 50, true)),
         ledger: Source::Available(Default::default()),
         diagnostics: None,
+        ranking: None,
     }
 }
 
@@ -308,6 +310,7 @@ pub fn cpu_credits() -> Facts {
         volumes: Source::Available(vol("gp3", 20, true)),
         ledger: Source::Available(Default::default()),
         diagnostics: None,
+        ranking: None,
     }
 }
 
@@ -359,6 +362,7 @@ pub fn prod_db(failing: Role, at: &str) -> Facts {
         volumes: Source::Available(vol("gp3", 200, true)),
         ledger: Source::Available(Default::default()),
         diagnostics: None,
+        ranking: None,
     }
 }
 
@@ -399,6 +403,7 @@ pub fn status_instance() -> Facts {
         volumes: Source::Available(vol("gp3", 30, true)),
         ledger: Source::Available(Default::default()),
         diagnostics: None,
+        ranking: None,
     }
 }
 
