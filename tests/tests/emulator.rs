@@ -536,3 +536,69 @@ async fn a_fleet_is_ranked_through_list_metrics_where_metrics_insights_is_not_se
         "VPC02-Private-B, VPC02-Private-A, VPC01-Batch-1"
     );
 }
+
+#[tokio::test]
+async fn the_labs_fleet_alarm_publishes_one_report_ranking_the_fleet_and_analysing_the_hottest() {
+    let emu = emulator!();
+    let metric = fleet_metric();
+    let fleet = seed_fleet(&emu, &metric).await;
+    let (topic, queue) = emu.topic_with_queue("fleet").await;
+    let clients = AwsClients::from_config(&emu.config);
+    let readers = Readers {
+        ec2: &clients.ec2,
+        metrics: &clients.cloudwatch,
+        ledger: None,
+        diagnostics: None,
+    };
+    let delivery = Delivery {
+        publisher: &clients.sns,
+        topic_arn: &topic,
+    };
+    let outcome = respond(
+        &fleet_event(&metric, fleet.at),
+        &readers,
+        None,
+        Some(&delivery),
+        &settings(Language::En, &topic),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let Outcome::Reported(incident) = outcome else {
+        panic!("not reported")
+    };
+    assert_eq!(incident.change.primary_instance(), Some(fleet.hot.as_str()));
+    let got = emu.notifications(&queue, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "one report for the fleet");
+    let n = &got[0];
+    // The metric is this test's own, so the subject's headline names it rather than CPU.
+    assert!(
+        n.subject.starts_with("[P2] Fleet ")
+            && n.subject
+                .ends_with(&format!(": {} (VPC02-Private-B) +2 more", fleet.hot)),
+        "{}",
+        n.subject
+    );
+    for needle in [
+        "Instances breaching (> 20): 3 of 5 ranked".to_string(),
+        format!("🔴 1. {} (VPC02-Private-B) · t3.small", fleet.hot),
+        "trend 0.28 → 0.26 → 0.24 → 1.75 → 39.58 · breaching".into(),
+        format!("🟢 5. {} (VPC01-Private-A) · t3.medium", fleet.others[3].0),
+        "Ranked by ListMetrics + GetMetricData MetricStat queries (the fallback, ranked here)"
+            .into(),
+        "Why the fallback: Metrics Insights: cloudwatch GetMetricData".into(),
+        format!(
+            "The analysis below is the hottest instance's: {} (VPC02-Private-B)",
+            fleet.hot
+        ),
+        format!("Instance: {} (VPC02-Private-B) · t3.small", fleet.hot),
+        "NetworkIn: last 2.95 MB".into(),
+        "advice only".into(),
+    ] {
+        assert!(
+            n.message.contains(&needle),
+            "missing {needle:?} in:\n{}",
+            n.message
+        );
+    }
+}
