@@ -171,11 +171,13 @@ pub(crate) fn ranked(instance_id: &str, points: &[(DateTime<Utc>, f64)]) -> Opti
     })
 }
 
-/// Hottest first; equal peaks by instance id, so the order is stable.
+/// Hottest first; of equal peaks the latest first (the likelier cause of the alarm's latest datapoint), then by
+/// instance id, so the order is stable.
 fn sort_rows(rows: &mut [Ranked]) {
     rows.sort_by(|a, b| {
         b.peak
             .total_cmp(&a.peak)
+            .then_with(|| b.peak_at.cmp(&a.peak_at))
             .then_with(|| a.instance_id.cmp(&b.instance_id))
     });
 }
@@ -464,6 +466,22 @@ mod tests {
         );
         assert_eq!(rows[1].instance_id, "i-0b7e4c2d9a1f35c60");
         assert_eq!(rows[2].instance_id, "i-0c3d5e7f9a1b2c3d4");
+    }
+
+    #[test]
+    fn of_two_equal_peaks_the_latest_ranks_first() {
+        let page = [
+            result("i-0000000000000000a", &[39.58, 0.3]),
+            result("i-0ae3d067021f08710", &[0.28, 0.26, 0.24, 1.75, 39.58]),
+        ];
+        let series: Vec<_> = results(&page)
+            .into_iter()
+            .map(|(_, label, points)| (label, points))
+            .collect();
+        assert_eq!(
+            insights_rows(&series).0[0].instance_id,
+            "i-0ae3d067021f08710"
+        );
     }
 
     #[test]
