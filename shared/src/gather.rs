@@ -656,7 +656,14 @@ async fn gather_instance(
     let window = |agent: Vec<AgentMetric>, volumes: Vec<VolumeFacts>| async move {
         let request = plan_window_with(change, settings.metric_window, &agent, &volumes);
         if request.queries.is_empty() {
-            Source::Unavailable("the alarm has no metric to chart (composite alarm)".into())
+            Source::Unavailable(match change.kind {
+                // The fleet's own series is the query over every instance: only a ranked instance is charted.
+                AlarmKind::MetricsInsights => {
+                    "a fleet alarm's series is charted per instance, and no instance was ranked"
+                        .into()
+                }
+                _ => "the alarm has no metric to chart (composite alarm)".into(),
+            })
         } else {
             match deadline(limit(), readers.metrics.metric_data(&request)).await {
                 Source::Available(data) => Source::Available(assemble(&request, &data)),
