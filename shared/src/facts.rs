@@ -268,6 +268,62 @@ pub struct VolumeFacts {
     pub device: Option<String>,
 }
 
+/// How a fleet was ranked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RankPath {
+    /// One GetMetricData call with a Metrics Insights query derived from the alarm's (`… GROUP BY InstanceId ORDER
+    /// BY MAX() DESC LIMIT n`): CloudWatch ranks.
+    MetricsInsights,
+    /// ListMetrics (the metric's `InstanceId` series) and batched MetricStat queries, ranked here.
+    ListMetrics,
+}
+
+/// One instance of a fleet ranking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ranked {
+    pub instance_id: String,
+    /// The highest datapoint in the ranking window, and when.
+    pub peak: f64,
+    pub peak_at: DateTime<Utc>,
+    /// The last datapoints of the window (at most five), oldest first.
+    pub recent: Vec<(DateTime<Utc>, f64)>,
+    /// Whether the peak breaches the alarm's threshold (`None`: the alarm's threshold is not known).
+    #[serde(default)]
+    pub breaching: Option<bool>,
+    /// From DescribeInstances, when it answered.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    #[serde(default)]
+    pub availability_zone: Option<String>,
+}
+
+/// A fleet's instances ranked by the alarm's metric, hottest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ranking {
+    pub path: RankPath,
+    /// The ranking window.
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub period_secs: u64,
+    /// The top of the ranking (at most [`crate::gather::RANK_TOP`]).
+    pub rows: Vec<Ranked>,
+    /// Series ranked (the fleet seen, after any cap).
+    pub series: usize,
+    /// Breaching instances among those ranked; `more_may_breach` when the ranked top is all breaching and the path
+    /// saw only the top (Metrics Insights `LIMIT`).
+    pub breaching: usize,
+    pub more_may_breach: bool,
+    /// Why the fleet was ranked only in part (the fallback's fleet-size cap).
+    pub capped: Option<String>,
+    /// Why the Metrics Insights path was not used, when the fallback ranked.
+    pub fallback: Option<String>,
+    /// What the path could not apply of the alarm's query (the fallback cannot read a `WHERE` clause).
+    pub caveat: Option<String>,
+}
+
 /// Everything gathered for one incident.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Facts {
@@ -283,6 +339,10 @@ pub struct Facts {
     /// In-guest evidence over SSM; `None` when diagnostics are off or the instance is not running.
     #[serde(default)]
     pub diagnostics: Option<Source<crate::diagnostics::Diagnostics>>,
+    /// The fleet's instances ranked by a fleet alarm's metric; `None` unless the alarm is a fleet's and names no
+    /// instance. The other facts are then the top instance's.
+    #[serde(default)]
+    pub ranking: Option<Source<Ranking>>,
 }
 
 impl Facts {
@@ -299,6 +359,7 @@ impl Facts {
             volumes: Source::Unavailable(r()),
             ledger: Source::Unavailable(r()),
             diagnostics: None,
+            ranking: None,
         }
     }
 
@@ -323,6 +384,10 @@ impl Facts {
             (
                 "SSM diagnostics",
                 self.diagnostics.as_ref().and_then(Source::reason),
+            ),
+            (
+                "Fleet ranking",
+                self.ranking.as_ref().and_then(Source::reason),
             ),
         ]
         .into_iter()

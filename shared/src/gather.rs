@@ -11,12 +11,13 @@ use tracing::{instrument, warn};
 
 use crate::config::Settings;
 use crate::facts::VolumeFacts;
-use crate::facts::{Facts, InstanceLookup, MetricWindow, Role, Series, Source};
-use crate::model::{AlarmChange, AlarmKind};
+use crate::facts::{Facts, InstanceLookup, MetricWindow, RankPath, Ranking, Role, Series, Source};
+use crate::insights;
+use crate::model::{AlarmChange, AlarmKind, FleetSource, MetricRef};
 use crate::ports::AgentMetric;
 use crate::ports::{
     AwsError, InstanceReader, Ledger, MetricData, MetricQuery, MetricReader, QueryKind,
-    WindowRequest,
+    RankRequest, WindowRequest,
 };
 
 /// CloudWatch metrics per incident (the product's cost budget).
@@ -389,8 +390,254 @@ impl Limits {
 
 /// Gather every fact of the incident. `gate` runs beside round one (the incident claim): when it answers `false`
 /// (a duplicate delivery), round two is never started and `None` is returned.
+///
+/// A fleet alarm that names no instance is ranked first ([`rank_fleet`]); the rest of the facts are then the top
+/// instance's, gathered as for an alarm on that instance ([`focus`]).
 #[instrument(skip_all, fields(alarm = %change.alarm_name, instance = change.primary_instance().unwrap_or("-")))]
 pub async fn gather_gated(
+    change: &AlarmChange,
+    readers: &Readers<'_>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    limits: Limits,
+    gate: impl Future<Output = bool>,
+) -> Option<Facts> {
+    if change.fleet.is_none() || change.primary_instance().is_some() {
+        return gather_instance(change, readers, settings, now, limits, gate).await;
+    }
+    let ranking = rank_fleet(change, readers, &limits).await;
+    let focused = ranking
+        .get()
+        .and_then(|r| r.rows.first())
+        .and_then(|top| focus_on(change, &top.instance_id));
+    let mut facts = gather_instance(
+        focused.as_ref().unwrap_or(change),
+        readers,
+        settings,
+        now,
+        limits,
+        gate,
+    )
+    .await?;
+    facts.ranking = Some(ranking);
+    Some(facts)
+}
+
+/// Instances a fleet ranking keeps (the lab's TOP list).
+pub const RANK_TOP: usize = 5;
+/// Periods in the ranking window: the lab's "last 5 minutes", one trend point each.
+pub const RANK_PERIODS: i32 = 5;
+
+/// What ranking a fleet alarm's instances asks for: the alarm's metric and statistic over the [`RANK_PERIODS`]
+/// complete periods before the transition, and the Metrics Insights query derived from the alarm's own. `Err`: the
+/// alarm gives nothing to rank by.
+pub fn rank_request(change: &AlarmChange) -> Result<RankRequest, String> {
+    let f = change.fleet.as_ref().ok_or("not a fleet alarm")?;
+    let metric = f.metric.clone().ok_or_else(|| {
+        "the alarm's query could not be read, so its metric is not known".to_string()
+    })?;
+    let stat = match f.function.as_deref() {
+        Some(func) => insights::stat_of(func).unwrap_or(match func {
+            "Maximum" | "Minimum" | "Average" | "Sum" | "SampleCount" => func,
+            _ => "Maximum",
+        }),
+        None => "Maximum",
+    };
+    let period = f.period.filter(|p| *p > 0).unwrap_or(60);
+    let step = chrono::Duration::seconds(i64::try_from(period).unwrap_or(60));
+    // The transition's own period is still incomplete when the alarm fires: end at its start.
+    let at = change.state.at;
+    let end = at.duration_trunc(step).unwrap_or(at);
+    let start = end.checked_sub_signed(step * RANK_PERIODS).unwrap_or(end);
+    Ok(RankRequest {
+        namespace: f.namespace.clone(),
+        metric,
+        stat: stat.to_string(),
+        insights_query: insights_query(f, RANK_TOP),
+        filter: f.filter.clone(),
+        start,
+        end,
+        period_secs: period,
+        top: RANK_TOP,
+    })
+}
+
+/// The alarm's query turned into a ranking: same aggregate, metric, `FROM` and `WHERE`, one series per instance,
+/// the hottest `top` first.
+fn insights_query(f: &crate::model::FleetAlarm, top: usize) -> Result<String, String> {
+    if f.source != FleetSource::MetricsInsights {
+        return Err("the alarm is metric math, not a Metrics Insights query".into());
+    }
+    let q = insights::parse(&f.query)
+        .map_err(|e| format!("the alarm's query could not be read ({e})"))?;
+    if q.metric == "*" {
+        return Err("the alarm's query names no single metric".into());
+    }
+    if !q.schema_keys.is_empty() && !q.schema_keys.iter().any(|k| k == "InstanceId") {
+        return Err(format!(
+            "the alarm's SCHEMA({}) has no InstanceId to group by",
+            q.schema_keys.join(", ")
+        ));
+    }
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\\\""));
+    let word = |s: &str| {
+        if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            s.to_string()
+        } else {
+            quote(s)
+        }
+    };
+    let from = if q.schema_keys.is_empty() {
+        quote(&q.namespace)
+    } else {
+        let keys: Vec<String> = q.schema_keys.iter().map(|k| word(k)).collect();
+        format!("SCHEMA({}, {})", quote(&q.namespace), keys.join(", "))
+    };
+    let filter = q
+        .filter
+        .as_deref()
+        .map(|w| format!(" WHERE {w}"))
+        .unwrap_or_default();
+    Ok(format!(
+        "SELECT {}({}) FROM {from}{filter} GROUP BY InstanceId ORDER BY MAX() DESC LIMIT {top}",
+        q.function,
+        word(&q.metric)
+    ))
+}
+
+fn path_name(p: RankPath) -> &'static str {
+    match p {
+        RankPath::MetricsInsights => "Metrics Insights",
+        RankPath::ListMetrics => "ListMetrics",
+    }
+}
+
+/// Rank the fleet of a fleet alarm: the reader's rankers in order (Metrics Insights first, then the ListMetrics
+/// fallback), each under the source deadline; the first that ranks at least one instance wins, and what the others
+/// said is kept. Then each ranked instance's name, type and AZ. Never an error: "unavailable: why".
+pub async fn rank_fleet(
+    change: &AlarmChange,
+    readers: &Readers<'_>,
+    limits: &Limits,
+) -> Source<Ranking> {
+    let request = match rank_request(change) {
+        Ok(r) => r,
+        Err(why) => return Source::Unavailable(why),
+    };
+    let rankers = readers.metrics.fleet_rankers();
+    if rankers.is_empty() {
+        return Source::Unavailable("this metric reader cannot rank a fleet".into());
+    }
+    let mut passed: Vec<String> = Vec::new();
+    for ranker in rankers {
+        let path = ranker.path();
+        if let (RankPath::MetricsInsights, Err(why)) = (path, &request.insights_query) {
+            passed.push(format!("{}: {why}", path_name(path)));
+            continue;
+        }
+        match deadline(limits.source_now(), ranker.rank(&request)).await {
+            Source::Available(r) if r.rows.is_empty() => passed.push(format!(
+                "{}: no instance has {} datapoints in the window",
+                path_name(path),
+                request.metric
+            )),
+            Source::Available(mut r) => {
+                if !passed.is_empty() {
+                    r.fallback = Some(passed.join("; "));
+                }
+                if let (RankPath::ListMetrics, Some(w)) = (path, &request.filter) {
+                    r.caveat = Some(format!(
+                        "the query's WHERE ({}) is not applied on this path: every instance publishing {} is ranked",
+                        crate::report::text::bound(w, 120),
+                        request.metric
+                    ));
+                }
+                finish(&mut r, change, request.top);
+                name_rows(&mut r, readers, limits).await;
+                return Source::Available(r);
+            }
+            Source::Unavailable(why) => passed.push(format!("{}: {why}", path_name(path))),
+        }
+    }
+    Source::Unavailable(passed.join("; "))
+}
+
+/// Mark the breaching rows, count them, keep the top.
+fn finish(r: &mut Ranking, change: &AlarmChange, top: usize) {
+    let (comparison, threshold) = (change.comparison, change.threshold());
+    for row in &mut r.rows {
+        row.breaching = match (comparison, threshold) {
+            (Some(c), Some(t)) => Some(c.breaches(row.peak, t)),
+            _ => None,
+        };
+    }
+    r.breaching = r.rows.iter().filter(|x| x.breaching == Some(true)).count();
+    r.more_may_breach =
+        r.path == RankPath::MetricsInsights && r.rows.len() >= top && r.breaching == r.rows.len();
+    r.rows.truncate(top);
+}
+
+/// The ranked instances' Name, type and AZ (DescribeInstances, concurrently; a failed lookup leaves them blank).
+async fn name_rows(r: &mut Ranking, readers: &Readers<'_>, limits: &Limits) {
+    let look = |n: usize| {
+        let id = r.rows.get(n).map(|x| x.instance_id.clone());
+        async move {
+            match id {
+                Some(id) => deadline(limits.source_now(), readers.ec2.instance(&id))
+                    .await
+                    .get()
+                    .cloned(),
+                None => None,
+            }
+        }
+    };
+    let found = tokio::join!(look(0), look(1), look(2), look(3), look(4));
+    for (row, lookup) in r
+        .rows
+        .iter_mut()
+        .zip([found.0, found.1, found.2, found.3, found.4])
+    {
+        if let Some(InstanceLookup::Found(i)) = lookup {
+            row.name = i.name().map(str::to_string);
+            row.instance_type = Some(i.instance_type.clone());
+            row.availability_zone = i.availability_zone.clone();
+        }
+    }
+}
+
+/// The fleet alarm as an alarm on one of its instances: that instance named, the alarm's metric on it as the
+/// alarm's own series (as a contributor's is). `None` when the alarm's metric is not known.
+fn focus_on(change: &AlarmChange, instance_id: &str) -> Option<AlarmChange> {
+    let f = change.fleet.as_ref()?;
+    let metric = f.metric.clone()?;
+    let stat = rank_request(change)
+        .map(|r| r.stat)
+        .unwrap_or_else(|_| "Maximum".into());
+    let mut c = change.clone();
+    c.instance_ids = vec![instance_id.to_string()];
+    c.metrics.push(MetricRef {
+        id: "ranked".into(),
+        namespace: f.namespace.clone(),
+        name: metric,
+        dimensions: BTreeMap::from([("InstanceId".to_string(), instance_id.to_string())]),
+        period: f.period.unwrap_or(60),
+        stat,
+        return_data: true,
+    });
+    Some(c)
+}
+
+/// The change the analysis and the report work on: a fleet alarm that names no instance becomes an alarm on the
+/// top of its ranking (the facts were gathered for that instance); `None` for any other incident.
+pub fn focus(change: &AlarmChange, facts: &Facts) -> Option<AlarmChange> {
+    if change.primary_instance().is_some() {
+        return None;
+    }
+    let top = facts.ranking.as_ref()?.get()?.rows.first()?;
+    focus_on(change, &top.instance_id)
+}
+
+async fn gather_instance(
     change: &AlarmChange,
     readers: &Readers<'_>,
     settings: &Settings,
@@ -409,7 +656,14 @@ pub async fn gather_gated(
     let window = |agent: Vec<AgentMetric>, volumes: Vec<VolumeFacts>| async move {
         let request = plan_window_with(change, settings.metric_window, &agent, &volumes);
         if request.queries.is_empty() {
-            Source::Unavailable("the alarm has no metric to chart (composite alarm)".into())
+            Source::Unavailable(match change.kind {
+                // The fleet's own series is the query over every instance: only a ranked instance is charted.
+                AlarmKind::MetricsInsights => {
+                    "a fleet alarm's series is charted per instance, and no instance was ranked"
+                        .into()
+                }
+                _ => "the alarm has no metric to chart (composite alarm)".into(),
+            })
         } else {
             match deadline(limit(), readers.metrics.metric_data(&request)).await {
                 Source::Available(data) => Source::Available(assemble(&request, &data)),
@@ -531,6 +785,7 @@ pub async fn gather_gated(
         volumes,
         ledger,
         diagnostics,
+        ranking: None,
     })
 }
 
@@ -571,6 +826,220 @@ mod tests {
         let e1 = r.queries.iter().find(|q| q.id == "e1").unwrap();
         assert_eq!(e1.roles, vec![Role::Alarm]);
         assert!(r.metrics_requested() <= MAX_METRICS);
+    }
+
+    #[test]
+    fn the_labs_fleet_alarm_derives_its_ranking_query_and_window() {
+        let r = rank_request(&change("fleet-insights-alarm.json")).unwrap();
+        assert_eq!(
+            r.insights_query.as_deref(),
+            Ok("SELECT MAX(CPUUtilization) FROM SCHEMA(\"AWS/EC2\", InstanceId) GROUP BY InstanceId \
+                ORDER BY MAX() DESC LIMIT 5")
+        );
+        assert_eq!(
+            (r.metric.as_str(), r.stat.as_str()),
+            ("CPUUtilization", "Maximum")
+        );
+        // The five complete minutes before the 12:20:28 transition: 12:15 … 12:19.
+        assert_eq!(r.start.format("%H:%M").to_string(), "12:15");
+        assert_eq!(r.end.format("%H:%M").to_string(), "12:20");
+    }
+
+    #[test]
+    fn a_where_clause_is_kept_and_a_query_without_instance_id_is_not_derivable() {
+        let mut c = change("fleet-insights-alarm.json");
+        let f = c.fleet.as_mut().unwrap();
+        f.query = "SELECT AVG(\"mem_used_percent\") FROM CWAgent WHERE Environment = 'prod' \
+                   GROUP BY InstanceId ORDER BY AVG() DESC"
+            .into();
+        assert_eq!(
+            insights_query(f, 3).as_deref(),
+            Ok("SELECT AVG(mem_used_percent) FROM \"CWAgent\" WHERE Environment = 'prod' GROUP BY InstanceId \
+                ORDER BY MAX() DESC LIMIT 3")
+        );
+        f.query =
+            "SELECT MAX(CPUUtilization) FROM SCHEMA(\"AWS/EC2\", AutoScalingGroupName)".into();
+        assert!(insights_query(f, 5).unwrap_err().contains("no InstanceId"));
+        f.metric = None;
+        assert!(rank_request(&c).unwrap_err().contains("could not be read"));
+    }
+
+    struct Ranker(RankPath, Result<Vec<(&'static str, f64)>, &'static str>);
+
+    #[async_trait::async_trait]
+    impl crate::ports::FleetRanker for Ranker {
+        fn path(&self) -> RankPath {
+            self.0
+        }
+        async fn rank(&self, r: &RankRequest) -> Result<Ranking, AwsError> {
+            let rows = self
+                .1
+                .clone()
+                .map_err(|m| AwsError::new("cloudwatch", "GetMetricData", m))?;
+            Ok(Ranking {
+                path: self.0,
+                start: r.start,
+                end: r.end,
+                period_secs: r.period_secs,
+                series: rows.len(),
+                rows: rows
+                    .iter()
+                    .map(|(id, peak)| crate::facts::Ranked {
+                        instance_id: id.to_string(),
+                        peak: *peak,
+                        peak_at: r.start,
+                        recent: vec![(r.start, *peak)],
+                        breaching: None,
+                        name: None,
+                        instance_type: None,
+                        availability_zone: None,
+                    })
+                    .collect(),
+                breaching: 0,
+                more_may_breach: false,
+                capped: None,
+                fallback: None,
+                caveat: None,
+            })
+        }
+    }
+
+    struct Rankers(Vec<Ranker>);
+
+    #[async_trait::async_trait]
+    impl MetricReader for Rankers {
+        async fn metric_data(&self, r: &WindowRequest) -> Result<MetricData, AwsError> {
+            crate::ports::Offline.metric_data(r).await
+        }
+        async fn agent_metrics(&self, id: &str) -> Result<Vec<AgentMetric>, AwsError> {
+            crate::ports::Offline.agent_metrics(id).await
+        }
+        async fn alarm_history(
+            &self,
+            n: &str,
+            a: DateTime<Utc>,
+            b: DateTime<Utc>,
+        ) -> Result<crate::facts::AlarmHistory, AwsError> {
+            crate::ports::Offline.alarm_history(n, a, b).await
+        }
+        fn fleet_rankers(&self) -> Vec<&dyn crate::ports::FleetRanker> {
+            self.0
+                .iter()
+                .map(|r| r as &dyn crate::ports::FleetRanker)
+                .collect()
+        }
+    }
+
+    async fn ranked(rankers: Vec<Ranker>) -> Source<Ranking> {
+        let metrics = Rankers(rankers);
+        let readers = Readers {
+            ec2: &crate::ports::Offline,
+            metrics: &metrics,
+            ledger: None,
+            diagnostics: None,
+        };
+        let limits = Limits {
+            source: Duration::from_secs(2),
+            diagnostics: Duration::from_secs(2),
+            budget: None,
+        };
+        rank_fleet(&change("fleet-insights-alarm.json"), &readers, &limits).await
+    }
+
+    #[tokio::test]
+    async fn the_fallback_ranks_when_metrics_insights_fails_and_says_why() {
+        let fleet: Vec<(&str, f64)> = (0..7)
+            .map(|n| {
+                (
+                    [
+                        "i-0000000000000000a",
+                        "i-0ae3d067021f08710",
+                        "i-0000000000000000b",
+                        "i-0000000000000000c",
+                        "i-0000000000000000d",
+                        "i-0000000000000000e",
+                        "i-0000000000000000f",
+                    ][n],
+                    [3.0, 39.58, 21.0, 25.5, 1.0, 0.5, 0.2][n],
+                )
+            })
+            .collect();
+        let mut sorted = fleet.clone();
+        sorted.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let r = ranked(vec![
+            Ranker(
+                RankPath::MetricsInsights,
+                Err("InternalError: expressions are not supported"),
+            ),
+            Ranker(RankPath::ListMetrics, Ok(sorted)),
+        ])
+        .await;
+        let r = r.get().expect("ranked");
+        assert_eq!(r.path, RankPath::ListMetrics);
+        assert!(r
+            .fallback
+            .as_deref()
+            .unwrap()
+            .starts_with("Metrics Insights: cloudwatch GetMetricData: InternalError"));
+        assert_eq!(r.rows.len(), RANK_TOP);
+        assert_eq!(r.rows[0].instance_id, "i-0ae3d067021f08710");
+        assert_eq!(r.breaching, 3, "above the alarm's 20.0: 39.58, 25.5, 21.0");
+        assert!(!r.more_may_breach);
+        assert_eq!(r.rows[3].breaching, Some(false));
+    }
+
+    #[tokio::test]
+    async fn without_any_ranking_the_reasons_of_both_paths_are_kept() {
+        let r = ranked(vec![
+            Ranker(RankPath::MetricsInsights, Err("InternalError")),
+            Ranker(RankPath::ListMetrics, Ok(vec![])),
+        ])
+        .await;
+        assert_eq!(
+            r.reason(),
+            Some("Metrics Insights: cloudwatch GetMetricData: InternalError; ListMetrics: no instance has \
+                  CPUUtilization datapoints in the window")
+        );
+        // A top instance focuses the incident on it; no ranking leaves the fleet alarm as it is.
+        let facts = Facts {
+            ranking: Some(r),
+            ..Facts::unavailable("-")
+        };
+        assert!(focus(&change("fleet-insights-alarm.json"), &facts).is_none());
+    }
+
+    #[tokio::test]
+    async fn the_top_instance_becomes_the_incidents_instance() {
+        let r = ranked(vec![Ranker(
+            RankPath::MetricsInsights,
+            Ok(vec![
+                ("i-0ae3d067021f08710", 39.58),
+                ("i-0000000000000000a", 3.0),
+            ]),
+        )])
+        .await;
+        assert_eq!(r.get().unwrap().fallback, None);
+        let facts = Facts {
+            ranking: Some(r),
+            ..Facts::unavailable("-")
+        };
+        let c = focus(&change("fleet-insights-alarm.json"), &facts).unwrap();
+        assert_eq!(c.single_instance(), Ok("i-0ae3d067021f08710"));
+        let plan = plan_window(&c, chrono::Duration::minutes(30));
+        let alarm = plan
+            .queries
+            .iter()
+            .find(|q| q.roles.contains(&Role::Alarm))
+            .unwrap();
+        assert_eq!(
+            alarm.kind,
+            stat(
+                "AWS/EC2",
+                "CPUUtilization",
+                "i-0ae3d067021f08710",
+                "Maximum"
+            )
+        );
     }
 
     #[test]

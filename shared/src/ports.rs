@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::facts::{
-    AlarmHistory, InstanceLookup, Role, SecurityGroupFacts, StatusFacts, TypeFacts, VolumeFacts,
+    AlarmHistory, InstanceLookup, RankPath, Ranking, Role, SecurityGroupFacts, StatusFacts,
+    TypeFacts, VolumeFacts,
 };
 use crate::report::render::SnsMessage;
 
@@ -130,6 +131,37 @@ pub trait MetricReader: Send + Sync {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<AlarmHistory, AwsError>;
+    /// The ways this reader can rank a fleet, in the order to try them (none: fleets are not ranked).
+    fn fleet_rankers(&self) -> Vec<&dyn FleetRanker> {
+        Vec::new()
+    }
+}
+
+/// What a fleet alarm's ranking asks for: the alarm's metric, per instance, over the last few periods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankRequest {
+    pub namespace: String,
+    pub metric: String,
+    /// The GetMetricData statistic of the alarm's aggregate (`MAX` → `Maximum`).
+    pub stat: String,
+    /// The Metrics Insights query derived from the alarm's own (same metric, namespace and `WHERE`, `GROUP BY
+    /// InstanceId ORDER BY MAX() DESC LIMIT n`), or why none could be derived.
+    pub insights_query: Result<String, String>,
+    /// The alarm's `WHERE` clause, which only the Metrics Insights path can apply.
+    pub filter: Option<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub period_secs: u64,
+    /// How many instances the ranking keeps.
+    pub top: usize,
+}
+
+/// Ranks a fleet's instances by one metric: hottest first.
+#[async_trait]
+pub trait FleetRanker: Send + Sync {
+    fn path(&self) -> RankPath;
+    /// The ranked series, hottest first (`breaching` and the instances' names are left for the caller to fill).
+    async fn rank(&self, request: &RankRequest) -> Result<Ranking, AwsError>;
 }
 
 /// Delivery of the report.

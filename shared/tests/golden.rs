@@ -19,6 +19,9 @@ fn golden(
     facts: &Facts,
     settings: &Settings,
 ) -> (ec2ops::report::Report, render::SnsMessage) {
+    // As the pipeline does: a ranked fleet alarm is analysed as an alarm on its hottest instance.
+    let focused = ec2ops::gather::focus(change, facts);
+    let change = focused.as_ref().unwrap_or(change);
     let a = assess(change, facts);
     let now = change.state.at + chrono::Duration::seconds(5);
     let action = match decide(

@@ -519,6 +519,75 @@ pub async fn seed_cpu_spike(emu: &Emulator) -> (String, DateTime<Utc>) {
     (id, at)
 }
 
+/// The lab's fleet: one instance of it per line, with the peak of its last five minutes.
+pub struct Fleet {
+    /// VPC02-Private-B, the seed's spiking t3.small (the hottest).
+    pub hot: String,
+    /// The cooler instances: (id, Name, peak).
+    pub others: Vec<(String, &'static str, f64)>,
+    /// The transition time of the fleet alarm.
+    pub at: DateTime<Utc>,
+}
+
+/// The lab's fleet for its unified alarm: VPC02-Private-B (the seed's spike, see [`seed_cpu_spike`]) and four cooler
+/// instances, two of them above the lab's 20 % threshold, each publishing `metric` in `AWS/EC2` (the demo uses
+/// `CPUUtilization`; a test uses a name of its own so that other tests' instances are not in its fleet).
+pub async fn seed_fleet(emu: &Emulator, metric: &str) -> Fleet {
+    let (hot, at) = seed_cpu_spike(emu).await;
+    let minute = now_minute();
+    let stamp = |values: &[f64]| -> Vec<(DateTime<Utc>, f64)> {
+        let n = values.len() as i64;
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (minute - chrono::Duration::minutes(n - i as i64), *v))
+            .collect()
+    };
+    if metric != "CPUUtilization" {
+        let mut cpu: Vec<f64> = (0..25).map(|i| 0.25 + 0.01 * (i % 4) as f64).collect();
+        cpu.extend([0.28, 0.26, 0.24, 1.75, 39.58]);
+        emu.series("AWS/EC2", metric, &hot, &stamp(&cpu)).await;
+    }
+    let cooler: [(&str, &str, [f64; 5]); 4] = [
+        (
+            "VPC02-Private-A",
+            "m5.large",
+            [22.1, 23.4, 24.3, 23.8, 22.9],
+        ),
+        ("VPC01-Batch-1", "c5.large", [18.2, 19.6, 21.7, 20.4, 19.9]),
+        ("VPC01-Public-A", "t3.micro", [11.8, 12.4, 12.1, 11.6, 12.0]),
+        ("VPC01-Private-A", "t3.medium", [4.2, 4.8, 5.1, 4.6, 4.4]),
+    ];
+    let mut others = Vec::new();
+    for (name, ty, last) in cooler {
+        let id = emu
+            .instance(ty, &[("Name", name), ("Project", "ec2ops-demo")], &[])
+            .await;
+        let mut values: Vec<f64> = (0..25)
+            .map(|i| last[0] * (0.8 + 0.01 * (i % 5) as f64))
+            .collect();
+        values.extend(last);
+        emu.series("AWS/EC2", metric, &id, &stamp(&values)).await;
+        let peak = last.iter().copied().fold(f64::MIN, f64::max);
+        others.push((id, name, peak));
+    }
+    Fleet { hot, others, at }
+}
+
+/// The lab's fleet alarm (`events/fleet-insights-alarm.json`) at `at`, its query on `metric`.
+pub fn fleet_event(metric: &str, at: DateTime<Utc>) -> serde_json::Value {
+    let mut v = event_for("fleet-insights-alarm.json", "-", at);
+    if metric != "CPUUtilization" {
+        let m = &mut v["detail"]["configuration"]["metrics"][0]["expression"];
+        let q = m
+            .as_str()
+            .unwrap_or_default()
+            .replace("CPUUtilization", metric);
+        *m = serde_json::Value::String(q);
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

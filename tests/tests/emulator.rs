@@ -473,3 +473,132 @@ async fn the_diagnostics_document_registers_and_runs_through_ssm() {
     assert!(d.is_empty());
     assert_eq!(d.missing.len(), ec2ops::diagnostics::SECTIONS.len());
 }
+
+/// A metric name of this run's own: the emulator is shared, and a fleet is every instance publishing the metric.
+fn fleet_metric() -> String {
+    format!(
+        "FleetCpu{}",
+        Utc::now().timestamp_nanos_opt().unwrap_or_default() % 1_000_000_000
+    )
+}
+
+#[tokio::test]
+async fn a_fleet_is_ranked_through_list_metrics_where_metrics_insights_is_not_served() {
+    let emu = emulator!();
+    let metric = fleet_metric();
+    let fleet = seed_fleet(&emu, &metric).await;
+    let ec2ops::event::Parsed::Alarm(change) =
+        ec2ops::event::parse(&fleet_event(&metric, fleet.at)).unwrap()
+    else {
+        panic!("not an alarm")
+    };
+    let clients = AwsClients::from_config(&emu.config);
+    let readers = Readers {
+        ec2: &clients.ec2,
+        metrics: &clients.cloudwatch,
+        ledger: None,
+        diagnostics: None,
+    };
+    let limits = ec2ops::gather::Limits {
+        source: Duration::from_secs(20),
+        diagnostics: Duration::from_secs(5),
+        budget: None,
+    };
+    let ranking = ec2ops::gather::rank_fleet(&change, &readers, &limits).await;
+    let r = ranking.get().unwrap_or_else(|| panic!("{ranking:?}"));
+    assert_eq!(r.path, ec2ops::facts::RankPath::ListMetrics);
+    // LocalStack answers the Metrics Insights query with an error: the fallback says so.
+    assert!(
+        r.fallback
+            .as_deref()
+            .is_some_and(|f| f.starts_with("Metrics Insights: cloudwatch GetMetricData")),
+        "{:?}",
+        r.fallback
+    );
+    assert_eq!(r.series, 5);
+    let ids: Vec<&str> = r.rows.iter().map(|x| x.instance_id.as_str()).collect();
+    let mut expected = vec![fleet.hot.as_str()];
+    expected.extend(fleet.others.iter().map(|(id, _, _)| id.as_str()));
+    assert_eq!(ids, expected, "hottest first");
+    let top = &r.rows[0];
+    assert_eq!(top.name.as_deref(), Some("VPC02-Private-B"));
+    assert_eq!(top.instance_type.as_deref(), Some("t3.small"));
+    assert_eq!(
+        top.recent.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
+        [0.28, 0.26, 0.24, 1.75, 39.58]
+    );
+    assert_eq!(
+        top.peak_at,
+        fleet.at - chrono::Duration::milliseconds(88_989)
+    );
+    assert_eq!(
+        r.breaching, 3,
+        "VPC02-Private-B, VPC02-Private-A, VPC01-Batch-1"
+    );
+}
+
+#[tokio::test]
+async fn the_labs_fleet_alarm_publishes_one_report_ranking_the_fleet_and_analysing_the_hottest() {
+    let emu = emulator!();
+    let metric = fleet_metric();
+    let fleet = seed_fleet(&emu, &metric).await;
+    let (topic, queue) = emu.topic_with_queue("fleet").await;
+    let clients = AwsClients::from_config(&emu.config);
+    let readers = Readers {
+        ec2: &clients.ec2,
+        metrics: &clients.cloudwatch,
+        ledger: None,
+        diagnostics: None,
+    };
+    let delivery = Delivery {
+        publisher: &clients.sns,
+        topic_arn: &topic,
+    };
+    let outcome = respond(
+        &fleet_event(&metric, fleet.at),
+        &readers,
+        None,
+        Some(&delivery),
+        &settings(Language::En, &topic),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let Outcome::Reported(incident) = outcome else {
+        panic!("not reported")
+    };
+    assert_eq!(incident.change.primary_instance(), Some(fleet.hot.as_str()));
+    let got = emu.notifications(&queue, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "one report for the fleet");
+    let n = &got[0];
+    // The metric is this test's own, so the subject's headline names it rather than CPU.
+    assert!(
+        n.subject.starts_with("[P2] Fleet ")
+            && n.subject
+                .ends_with(&format!(": {} (VPC02-Private-B) +2 more", fleet.hot)),
+        "{}",
+        n.subject
+    );
+    for needle in [
+        "Instances breaching (> 20): 3 of 5 ranked".to_string(),
+        format!("🔴 1. {} (VPC02-Private-B) · t3.small", fleet.hot),
+        "trend 0.28 → 0.26 → 0.24 → 1.75 → 39.58 · breaching".into(),
+        format!("🟢 5. {} (VPC01-Private-A) · t3.medium", fleet.others[3].0),
+        "Ranked by ListMetrics + GetMetricData MetricStat queries (the fallback, ranked here)"
+            .into(),
+        "Why the fallback: Metrics Insights: cloudwatch GetMetricData".into(),
+        format!(
+            "The analysis below is the hottest instance's: {} (VPC02-Private-B)",
+            fleet.hot
+        ),
+        format!("Instance: {} (VPC02-Private-B) · t3.small", fleet.hot),
+        "NetworkIn: last 2.95 MB".into(),
+        "advice only".into(),
+    ] {
+        assert!(
+            n.message.contains(&needle),
+            "missing {needle:?} in:\n{}",
+            n.message
+        );
+    }
+}

@@ -218,6 +218,8 @@ pub fn compose(
     facts: &Facts,
     settings: &Settings,
 ) -> (Assessment, Report, SnsMessage) {
+    let focused = crate::gather::focus(change, facts);
+    let change = focused.as_ref().unwrap_or(change);
     let assessment = assess(change, facts);
     let action = outcome_without_acting(decide(
         change,
@@ -433,6 +435,8 @@ impl Responder<'_> {
         };
         let resumed = matches!(claim, Some(Ok(Claim::Resumed { .. })));
         let mut facts = facts.unwrap_or_else(|| Facts::unavailable("not gathered"));
+        // A ranked fleet alarm is analysed as an alarm on its hottest instance (same incident key and thread).
+        let change = crate::gather::focus(&change, &facts).unwrap_or(change);
         if let (Some(Err(e)), Some(_)) = (&claim, self.readers.ledger) {
             // Fail closed: without the claim nothing is acted on.
             facts.ledger = Source::Unavailable(format!("the incident could not be claimed: {e}"));

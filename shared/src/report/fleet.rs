@@ -1,17 +1,164 @@
 //! What the report says about fleet alarms (Metrics Insights queries, metric math over several instances) and
-//! contributors of multi-time-series alarms: the header lines that say which it is, and the words for an incident
-//! that names no instance. The ranking of the fleet's instances is not built yet; the report says so.
+//! contributors of multi-time-series alarms: the header lines that say which it is and how many instances breach,
+//! the ranking table that opens 📊 (the rest of the report is the hottest instance's analysis), the subject that
+//! names the hottest instance, and the words for an incident that names no instance.
 
 use crate::config::Language;
+use crate::facts::{Facts, RankPath, Ranking, Source};
 use crate::model::{AlarmChange, AlarmState, FleetSource};
 
-use super::text::{self, Line};
+use super::text::{self, unit_of, value, Line};
+
+/// The ranking of a fleet incident, when one was attempted.
+fn ranking(facts: &Facts) -> Option<&Source<Ranking>> {
+    facts.ranking.as_ref()
+}
+
+/// The ranking, when it ranked an instance (the report is then that instance's).
+pub(super) fn ranked(facts: &Facts) -> Option<&Ranking> {
+    ranking(facts)?.get().filter(|r| !r.rows.is_empty())
+}
+
+/// The other breaching instances the subject counts (`+2 more`).
+pub(super) fn subject_more(facts: &Facts) -> Option<String> {
+    let r = ranked(facts)?;
+    let top_breaches = r.rows.first().and_then(|x| x.breaching) == Some(true);
+    let more = r.breaching.saturating_sub(usize::from(top_breaches));
+    (more > 0).then(|| {
+        if r.more_may_breach {
+            format!(" +{more} or more")
+        } else {
+            format!(" +{more} more")
+        }
+    })
+}
+
+fn path_words(p: RankPath, lang: Language) -> String {
+    match p {
+        RankPath::MetricsInsights => l!(
+            lang,
+            "Metrics Insights 쿼리 (GetMetricData 1회, 알람 쿼리에서 도출)",
+            "a Metrics Insights query (one GetMetricData call, derived from the alarm's query)"
+        ),
+        RankPath::ListMetrics => l!(
+            lang,
+            "ListMetrics + GetMetricData MetricStat (대체 경로, 여기서 순위 계산)",
+            "ListMetrics + GetMetricData MetricStat queries (the fallback, ranked here)"
+        ),
+    }
+}
+
+/// The ranking table that opens 📊: one line per ranked instance, then how it was ranked, then whose analysis
+/// follows.
+pub(super) fn ranking_lines(
+    c: &AlarmChange,
+    facts: &Facts,
+    lang: Language,
+    tz: chrono_tz::Tz,
+) -> Vec<Line> {
+    let Some(r) = ranked(facts) else {
+        return Vec::new();
+    };
+    let metric = c
+        .fleet
+        .as_ref()
+        .and_then(|f| f.metric.as_deref())
+        .unwrap_or("metric");
+    let unit = unit_of(metric);
+    let function = c
+        .fleet
+        .as_ref()
+        .and_then(|f| f.function.as_deref())
+        .unwrap_or("MAX");
+    let last = r.end - chrono::Duration::seconds(r.period_secs as i64);
+    let mut out = vec![Line::new()
+        .t(l!(
+            lang,
+            "최근 {}분 상위 인스턴스 — ",
+            "Top instances of the last {} minutes by ",
+            (r.end - r.start).num_minutes()
+        ))
+        .u(metric)
+        .t(l!(
+            lang,
+            " ({}, {}초 단위, {}):",
+            " ({}, per {}s, {}):",
+            function,
+            r.period_secs,
+            text::span(r.start, last, tz, lang)
+        ))];
+    for (n, row) in r.rows.iter().enumerate() {
+        let mark = match row.breaching {
+            Some(true) => "🔴",
+            Some(false) => "🟢",
+            None => "⚪",
+        };
+        let mut line = Line::new()
+            .t(l!(lang, "{} {}위: ", "{} {}. ", mark, n + 1))
+            .c(row.instance_id.clone());
+        if let Some(name) = &row.name {
+            line = line.t(" (").u(name).t(")");
+        }
+        let mut parts: Vec<String> = Vec::new();
+        parts.extend(row.instance_type.clone());
+        parts.extend(row.availability_zone.clone());
+        if !parts.is_empty() {
+            line = line.t(format!(" · {}", parts.join(" · ")));
+        }
+        let trend: Vec<String> = row.recent.iter().map(|(_, v)| value(*v, unit)).collect();
+        line = line.t(l!(
+            lang,
+            " · 최고 {} ({}) · 트렌드 {}",
+            " · peak {} ({}) · trend {}",
+            value(row.peak, unit),
+            text::hm(row.peak_at, tz, lang),
+            trend.join(" → ")
+        ));
+        line = line.t(match row.breaching {
+            Some(true) => l!(lang, " · 임계값 초과", " · breaching"),
+            Some(false) => l!(lang, " · 임계값 이하", " · below the threshold"),
+            None => l!(lang, " · 임계값 알 수 없음", " · threshold not known"),
+        });
+        out.push(line);
+    }
+    out.push(Line::from(l!(
+        lang,
+        "순위 방법: {} · 인스턴스 {}개 평가",
+        "Ranked by {} · {} instances ranked",
+        path_words(r.path, lang),
+        r.series
+    )));
+    if let Some(why) = &r.fallback {
+        out.push(
+            Line::new()
+                .t(l!(lang, "대체 경로 사유: ", "Why the fallback: "))
+                .u(text::bound(why, 300)),
+        );
+    }
+    for note in [&r.capped, &r.caveat].into_iter().flatten() {
+        out.push(Line::new().t(l!(lang, "주의: ", "Note: ")).u(note));
+    }
+    if let Some(top) = r.rows.first() {
+        let mut line = Line::new()
+            .t(l!(
+                lang,
+                "아래 분석은 1위 인스턴스: ",
+                "The analysis below is the hottest instance's: "
+            ))
+            .c(top.instance_id.clone());
+        if let Some(name) = &top.name {
+            line = line.t(" (").u(name).t(")");
+        }
+        out.push(line);
+    }
+    out
+}
 
 /// Longest part of the alarm's query shown in the header.
 const QUERY_MAX: usize = 200;
 
 /// The header lines after the alarm line: the fleet query, and the contributor with its attributes.
-pub(super) fn header_lines(c: &AlarmChange, lang: Language) -> Vec<Line> {
+pub(super) fn header_lines(c: &AlarmChange, facts: &Facts, lang: Language) -> Vec<Line> {
     let mut out = Vec::new();
     if let Some(f) = &c.fleet {
         let what = match (f.source, f.multi_series()) {
@@ -34,6 +181,42 @@ pub(super) fn header_lines(c: &AlarmChange, lang: Language) -> Vec<Line> {
             ),
         };
         out.push(Line::new().t(what).c(text::sanitize(&f.query, QUERY_MAX)));
+        match ranking(facts) {
+            Some(Source::Available(r)) => {
+                let threshold = c.threshold().map(|t| {
+                    let unit = unit_of(f.metric.as_deref().unwrap_or(""));
+                    let op = c.comparison.map(|x| x.symbol()).unwrap_or(">");
+                    format!(" ({op} {})", value(t, unit))
+                });
+                out.push(Line::from(match threshold {
+                    Some(t) => l!(
+                        lang,
+                        "임계값 초과 인스턴스{}: {}{}개 (순위 평가 {}개 중)",
+                        "Instances breaching{}: {}{} of {} ranked",
+                        t,
+                        if r.more_may_breach { "≥ " } else { "" },
+                        r.breaching,
+                        r.series
+                    ),
+                    None => l!(
+                        lang,
+                        "순위 평가 인스턴스: {}개 (알람 임계값 알 수 없음)",
+                        "Instances ranked: {} (the alarm's threshold is not known)",
+                        r.series
+                    ),
+                }));
+            }
+            Some(Source::Unavailable(why)) => out.push(
+                Line::new()
+                    .t(l!(
+                        lang,
+                        "순위(ranking) unavailable: ",
+                        "Ranking unavailable: "
+                    ))
+                    .u(text::bound(why, 400)),
+            ),
+            None => {}
+        }
         // The alarm-level reason of a multi-time-series alarm counts its series ("1 out of 6 time series evaluated
         // to ALARM"): the only fleet-wide figure the event carries.
         if f.multi_series() && c.contributor.is_none() && !c.state.reason.trim().is_empty() {
@@ -73,26 +256,32 @@ pub(super) fn header_lines(c: &AlarmChange, lang: Language) -> Vec<Line> {
 }
 
 /// The instance line's text when the incident names no instance, for a fleet alarm or a contributor.
-pub(super) fn no_instance(c: &AlarmChange, lang: Language) -> Option<String> {
+pub(super) fn no_instance(c: &AlarmChange, facts: &Facts, lang: Language) -> Option<String> {
+    let why = match ranking(facts) {
+        Some(_) => l!(
+            lang,
+            "순위 없음 (위 사유) — 인스턴스별 분석 없음",
+            "no ranking (see above) — no instance-level analysis"
+        ),
+        None => l!(lang, "순위(ranking) 없음", "not ranked"),
+    };
     if c.contributor.is_some() {
         return Some(l!(
             lang,
-            "contributor에 InstanceId 없음 — 플릿 인시던트: 순위(ranking)는 아직 제공되지 않음",
-            "the contributor has no InstanceId — fleet incident: ranking not available yet"
+            "contributor에 InstanceId 없음 — 플릿 인시던트: {}",
+            "the contributor has no InstanceId — fleet incident: {}",
+            why
         ));
     }
-    c.fleet.as_ref().map(|_| {
-        l!(
-            lang,
-            "플릿 알람: 순위(ranking)는 아직 제공되지 않음",
-            "fleet alarm: ranking not available yet"
-        )
-    })
+    c.fleet
+        .as_ref()
+        .map(|_| l!(lang, "플릿 알람: {}", "fleet alarm: {}", why))
 }
 
-/// The headline of a fleet incident that names no instance says it is a fleet's.
-pub(super) fn headline(c: &AlarmChange, headline: String) -> String {
-    if c.fleet.is_some() && c.primary_instance().is_none() && c.state.value == AlarmState::Alarm {
+/// The headline of a fleet incident that names no instance (or names the top of its ranking) says it is a fleet's.
+pub(super) fn headline(c: &AlarmChange, facts: &Facts, headline: String) -> String {
+    let fleet_wide = c.primary_instance().is_none() || ranked(facts).is_some();
+    if c.fleet.is_some() && fleet_wide && c.state.value == AlarmState::Alarm {
         format!("Fleet {headline}")
     } else {
         headline
@@ -142,17 +331,20 @@ mod tests {
             }
         }));
         assert_eq!(
-            plain(&header_lines(&c, Language::En)),
+            plain(&header_lines(&c, &Facts::default(), Language::En)),
             ["Fleet alarm (metric math over 2 instances): MAX([m1, m2])"]
         );
         // It names its instances, so the instance line shows the first (the others counted); the fleet words are
         // for incidents that name none.
         assert_eq!(c.primary_instance(), Some("i-0ae3d067021f08710"));
         assert_eq!(
-            no_instance(&c, Language::En),
-            Some("fleet alarm: ranking not available yet".into())
+            no_instance(&c, &Facts::default(), Language::En),
+            Some("fleet alarm: not ranked".into())
         );
-        assert_eq!(headline(&c, "High CPU".into()), "High CPU");
+        assert_eq!(
+            headline(&c, &Facts::default(), "High CPU".into()),
+            "High CPU"
+        );
     }
 
     #[test]
@@ -170,16 +362,52 @@ mod tests {
             .unwrap()
             .remove("attributes");
         let c = change(v);
-        let lines = plain(&header_lines(&c, Language::En));
+        let lines = plain(&header_lines(&c, &Facts::default(), Language::En));
         assert!(
             lines.contains(&"Contributor: 8c1f4e7a2b9d3605 · no attributes".to_string()),
             "{lines:?}"
         );
         assert_eq!(
-            no_instance(&c, Language::En).as_deref(),
-            Some("the contributor has no InstanceId — fleet incident: ranking not available yet")
+            no_instance(&c, &Facts::default(), Language::En).as_deref(),
+            Some("the contributor has no InstanceId — fleet incident: not ranked")
         );
         assert_eq!(implied_previous(&c), Some("OK"));
-        assert_eq!(headline(&c, "High CPU".into()), "Fleet High CPU");
+        assert_eq!(
+            headline(&c, &Facts::default(), "High CPU".into()),
+            "Fleet High CPU"
+        );
+    }
+
+    #[test]
+    fn a_fleet_that_could_not_be_ranked_says_why_and_stays_a_fleet_incident() {
+        let c = change(
+            serde_json::from_str(
+                &std::fs::read_to_string(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../events/fleet-insights-alarm.json"
+                ))
+                .unwrap(),
+            )
+            .unwrap(),
+        );
+        let facts = Facts {
+            ranking: Some(Source::Unavailable(
+                "Metrics Insights: cloudwatch GetMetricData: InternalError; ListMetrics: timed out after 5000 ms"
+                    .into(),
+            )),
+            ..Facts::unavailable("-")
+        };
+        let lines = plain(&header_lines(&c, &facts, Language::En));
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("Ranking unavailable: Metrics Insights: cloudwatch GetMetricData: InternalError; ListMetrics: timed out after 5000 ms")
+        );
+        assert_eq!(
+            no_instance(&c, &facts, Language::En).as_deref(),
+            Some("fleet alarm: no ranking (see above) — no instance-level analysis")
+        );
+        assert!(ranking_lines(&c, &facts, Language::En, chrono_tz::UTC).is_empty());
+        assert_eq!(subject_more(&facts), None);
+        assert_eq!(headline(&c, &facts, "High CPU".into()), "Fleet High CPU");
     }
 }

@@ -149,7 +149,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         opt_in_tag: input.opt_in_tag,
         notices: input.notices,
     };
-    let headline = fleet::headline(change, headline(&cx));
+    let headline = fleet::headline(change, input.facts, headline(&cx));
     let subject = subject(&cx, &headline);
     let sections = vec![
         urgency(&cx),
@@ -319,11 +319,15 @@ fn subject(cx: &Ctx<'_>, headline: &str) -> String {
         (Some(id), _) => id.to_string(),
         (None, _) => text::ascii(&cx.change.alarm_name),
     };
+    // A ranked fleet: `[P1] Fleet CPU spike: i-… (VPC02-Private-B) +2 more`.
+    let (sep, more) = match fleet::ranked(cx.facts) {
+        Some(_) => (":", fleet::subject_more(cx.facts).unwrap_or_default()),
+        None => ("", String::new()),
+    };
     let s = text::ascii(&format!(
-        "[{}] {} {}",
+        "[{}] {}{sep} {who}{more}",
         cx.a.priority.label(),
         text::ascii(headline),
-        who
     ));
     // SNS: fewer than 100 characters.
     if s.len() > 99 {
@@ -426,11 +430,11 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
             .u(&c.alarm_name)
             .t(format!(" ({})", kind_name(&c.kind, lang))),
     });
-    out.extend(fleet::header_lines(c, lang));
+    out.extend(fleet::header_lines(c, cx.facts, lang));
     let mut inst = Line::new().t(l!(lang, "인스턴스: ", "Instance: "));
     match cx.instance_id {
         None => {
-            inst = inst.t(fleet::no_instance(c, lang).unwrap_or_else(|| {
+            inst = inst.t(fleet::no_instance(c, cx.facts, lang).unwrap_or_else(|| {
                 l!(
                     lang,
                     "알람 dimension에 InstanceId 없음",
@@ -1027,7 +1031,7 @@ fn series_summary(name: &str, s: &Series, cx: &Ctx<'_>) -> Line {
 
 fn situation(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
-    let mut lines = Vec::new();
+    let mut lines = fleet::ranking_lines(cx.change, cx.facts, lang, cx.tz);
     // A sweep's or a state change's description is ec2ops's own restatement of the header: not repeated.
     if let Some(d) = cx
         .change

@@ -204,6 +204,7 @@ pub fn cpu_spike(ty: &str, env: Option<&str>) -> Facts {
         volumes: Source::Available(vol("gp2", 8, false)),
         ledger: Source::Available(Default::default()),
         diagnostics: None,
+        ranking: None,
     }
 }
 
@@ -266,6 +267,7 @@ pub fn cpu_sustained() -> Facts {
         volumes: Source::Available(vol("gp3", 50, true)),
         ledger: Source::Available(Default::default()),
         diagnostics: None,
+        ranking: None,
     }
 }
 
@@ -308,6 +310,7 @@ pub fn cpu_credits() -> Facts {
         volumes: Source::Available(vol("gp3", 20, true)),
         ledger: Source::Available(Default::default()),
         diagnostics: None,
+        ranking: None,
     }
 }
 
@@ -359,6 +362,7 @@ pub fn prod_db(failing: Role, at: &str) -> Facts {
         volumes: Source::Available(vol("gp3", 200, true)),
         ledger: Source::Available(Default::default()),
         diagnostics: None,
+        ranking: None,
     }
 }
 
@@ -399,6 +403,7 @@ pub fn status_instance() -> Facts {
         volumes: Source::Available(vol("gp3", 30, true)),
         ledger: Source::Available(Default::default()),
         diagnostics: None,
+        ranking: None,
     }
 }
 
@@ -511,6 +516,11 @@ pub fn scenario(file: &str) -> Option<Facts> {
         "cpu-spike.json" | "fleet-contributor-alarm.json" | "fleet-contributor-action.json" => {
             cpu_spike("t3.small", None)
         }
+        // The lab's unified alarm: the fleet ranked by Metrics Insights, VPC02-Private-B on top and analysed.
+        "fleet-insights-alarm.json" => Facts {
+            ranking: Some(Source::Available(lab_ranking())),
+            ..cpu_spike("t3.small", None)
+        },
         "cpu-sustained.json" | "alarm-action.json" => Facts {
             diagnostics: Some(recorded("cpu-bound-java.txt")),
             ..cpu_sustained()
@@ -535,4 +545,82 @@ pub fn scenario(file: &str) -> Option<Facts> {
         }
         _ => return None,
     })
+}
+
+/// The lab's fleet as the Metrics Insights path ranks it for `EC2-Fleet-HighCPU-Threshold-Count` (threshold 20 %):
+/// VPC02-Private-B at the lab's trend, two more instances above the threshold, two below.
+pub fn lab_ranking() -> ec2ops::facts::Ranking {
+    let end = t("2025-07-20T12:20:00.000+0000");
+    let start = t("2025-07-20T12:15:00.000+0000");
+    let row = |id: &str, name: &str, ty: &str, az: &str, values: [f64; 5]| {
+        let recent: Vec<_> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (start + chrono::Duration::minutes(i as i64), *v))
+            .collect();
+        let (peak_at, peak) = recent
+            .iter()
+            .copied()
+            .reduce(|a, b| if b.1 > a.1 { b } else { a })
+            .unwrap();
+        ec2ops::facts::Ranked {
+            instance_id: id.into(),
+            peak,
+            peak_at,
+            recent,
+            breaching: Some(peak > 20.0),
+            name: Some(name.into()),
+            instance_type: Some(ty.into()),
+            availability_zone: Some(az.into()),
+        }
+    };
+    ec2ops::facts::Ranking {
+        path: ec2ops::facts::RankPath::MetricsInsights,
+        start,
+        end,
+        period_secs: 60,
+        rows: vec![
+            row(
+                "i-0ae3d067021f08710",
+                "VPC02-Private-B",
+                "t3.small",
+                "ap-northeast-2b",
+                [0.28, 0.26, 0.24, 1.75, 39.58],
+            ),
+            row(
+                "i-0c41d9e2b7a835f01",
+                "VPC02-Private-A",
+                "m5.large",
+                "ap-northeast-2a",
+                [22.1, 23.4, 24.3, 23.8, 22.9],
+            ),
+            row(
+                "i-0d5a7e3c19b2f4682",
+                "VPC01-Batch-1",
+                "c5.large",
+                "ap-northeast-2c",
+                [18.2, 19.6, 21.7, 20.4, 19.9],
+            ),
+            row(
+                "i-0e6b8f4d2ac3057a3",
+                "VPC01-Public-A",
+                "t3.micro",
+                "ap-northeast-2a",
+                [11.8, 12.4, 12.1, 11.6, 12.0],
+            ),
+            row(
+                "i-0f7c9a5e3bd4168b4",
+                "VPC01-Private-A",
+                "t3.medium",
+                "ap-northeast-2c",
+                [4.2, 4.8, 5.1, 4.6, 4.4],
+            ),
+        ],
+        series: 5,
+        breaching: 3,
+        more_may_breach: false,
+        capped: None,
+        fallback: None,
+        caveat: None,
+    }
 }
