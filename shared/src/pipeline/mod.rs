@@ -770,7 +770,7 @@ fn defer_to_stronger(decision: Decision, facts: &Facts) -> Decision {
 
 fn resumed_notice(attempt: u32, first: Option<DateTime<Utc>>, settings: &Settings) -> String {
     let first = first
-        .map(|t| crate::report::text::when(t, settings.time_zone))
+        .map(|t| crate::report::text::when_in(t, settings.time_zone, settings.language))
         .unwrap_or_else(|| "-".into());
     match settings.language {
         crate::config::Language::Ko => format!(
