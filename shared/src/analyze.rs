@@ -264,6 +264,13 @@ pub enum Reason {
     NonProduction {
         environment: String,
     },
+    /// A fleet alarm: another breaching instance of the ranking is more critical than the one analysed, and its
+    /// environment (production, untagged or not known) sets the priority.
+    FleetWorst {
+        instance_id: String,
+        name: Option<String>,
+        environment: Environment,
+    },
     Health {
         kind: HealthKind,
         hours_left: Option<i64>,
@@ -348,7 +355,10 @@ pub fn assess(change: &AlarmChange, facts: &Facts) -> Assessment {
     }
     findings.sort_by_key(|f| f.rule);
 
-    let (priority, reasons) = priority(change, &findings, &environment);
+    let (priority, reasons) = match fleet_worst(change, facts, &environment) {
+        Some((env, reason)) => priority(change, &findings, &env, Some(reason)),
+        None => priority(change, &findings, &environment, None),
+    };
     Assessment {
         respond_by: change.state.at + priority.response_time(),
         findings,
@@ -362,20 +372,72 @@ pub fn assess(change: &AlarmChange, facts: &Facts) -> Assessment {
 fn environment(facts: &Facts) -> Environment {
     match facts.found_instance() {
         None => Environment::Unknown,
-        Some(i) => match i.environment() {
-            None => Environment::Untagged,
-            Some(env) => {
-                let e = env.trim().to_ascii_lowercase();
-                if matches!(e.as_str(), "prod" | "production" | "prd" | "live")
-                    || e.starts_with("prod")
-                {
-                    Environment::Production(env.to_string())
-                } else {
-                    Environment::NonProduction(env.to_string())
-                }
-            }
-        },
+        Some(i) => classify(i.environment()),
     }
+}
+
+/// An instance's environment from its Environment (or env) tag.
+fn classify(tag: Option<&str>) -> Environment {
+    match tag {
+        None => Environment::Untagged,
+        Some(env) => {
+            let e = env.trim().to_ascii_lowercase();
+            if matches!(e.as_str(), "prod" | "production" | "prd" | "live") || e.starts_with("prod")
+            {
+                Environment::Production(env.to_string())
+            } else {
+                Environment::NonProduction(env.to_string())
+            }
+        }
+    }
+}
+
+/// How critical an environment is for the priority: a tagged production first, then the ones treated as production.
+fn criticality(env: &Environment) -> u8 {
+    match env {
+        Environment::Production(_) => 3,
+        Environment::Untagged => 2,
+        Environment::Unknown => 1,
+        Environment::NonProduction(_) => 0,
+    }
+}
+
+/// For a fleet alarm whose analysed instance is not production: the most critical environment among the ranking's
+/// other breaching instances, when that one is treated as production, with the reason naming that instance (the
+/// highest ranked of the most critical). `None` otherwise: the analysed instance's environment sets the priority.
+fn fleet_worst(
+    change: &AlarmChange,
+    facts: &Facts,
+    analysed: &Environment,
+) -> Option<(Environment, Reason)> {
+    if change.fleet.is_none() || analysed.is_production() {
+        return None;
+    }
+    let ranking = facts.ranking.as_ref()?.get()?;
+    let focused = change.primary_instance();
+    let (row, env) = ranking
+        .rows
+        .iter()
+        .filter(|r| r.breaching == Some(true) && Some(r.instance_id.as_str()) != focused)
+        .map(|r| {
+            let env = if r.instance_type.is_some() {
+                classify(r.environment.as_deref())
+            } else {
+                Environment::Unknown
+            };
+            (r, env)
+        })
+        .rev()
+        .max_by_key(|(_, e)| criticality(e))?;
+    if !env.is_production() {
+        return None;
+    }
+    let reason = Reason::FleetWorst {
+        instance_id: row.instance_id.clone(),
+        name: row.name.clone(),
+        environment: env.clone(),
+    };
+    Some((env, reason))
 }
 
 fn is_cpu_alarm(change: &AlarmChange) -> bool {
@@ -1091,11 +1153,12 @@ fn priority(
     change: &AlarmChange,
     findings: &[Finding],
     env: &Environment,
+    fleet_worst: Option<Reason>,
 ) -> (Priority, Vec<Reason>) {
     let has = |r: RuleId| findings.iter().any(|f| f.rule == r);
     let mut reasons = Vec::new();
     let prod = env.is_production();
-    let env_reason = match env {
+    let env_reason = fleet_worst.unwrap_or_else(|| match env {
         Environment::Production(e) => Reason::Production {
             environment: e.clone(),
         },
@@ -1104,7 +1167,7 @@ fn priority(
         },
         Environment::Untagged => Reason::ProductionAssumedUntagged,
         Environment::Unknown => Reason::ProductionAssumedUnknownInstance,
-    };
+    });
 
     let p = match change.state.value {
         AlarmState::Ok => {

@@ -298,6 +298,10 @@ pub struct Ranked {
     pub instance_type: Option<String>,
     #[serde(default)]
     pub availability_zone: Option<String>,
+    /// The Environment (or env) tag, as [`InstanceFacts::environment`] reads it; `None` when untagged or not looked up
+    /// (`instance_type` tells which).
+    #[serde(default)]
+    pub environment: Option<String>,
 }
 
 /// A fleet's instances ranked by the alarm's metric, hottest first.

@@ -601,6 +601,7 @@ async fn name_rows(r: &mut Ranking, readers: &Readers<'_>, limits: &Limits) {
             row.name = i.name().map(str::to_string);
             row.instance_type = Some(i.instance_type.clone());
             row.availability_zone = i.availability_zone.clone();
+            row.environment = i.environment().map(str::to_string);
         }
     }
 }
@@ -893,6 +894,7 @@ mod tests {
                         name: None,
                         instance_type: None,
                         availability_zone: None,
+                        environment: None,
                     })
                     .collect(),
                 breaching: 0,

@@ -168,6 +168,7 @@ pub(crate) fn ranked(instance_id: &str, points: &[(DateTime<Utc>, f64)]) -> Opti
         name: None,
         instance_type: None,
         availability_zone: None,
+        environment: None,
     })
 }
 

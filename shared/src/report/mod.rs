@@ -730,6 +730,32 @@ fn reason_line(r: &Reason, lang: Language) -> String {
             "인스턴스 정보 없음: 운영 환경으로 간주",
             "instance not known: treated as production"
         ),
+        Reason::FleetWorst {
+            instance_id,
+            environment: Environment::Untagged,
+            ..
+        } => l!(
+            lang,
+            "초과 중인 다른 인스턴스에 Environment 태그 없음, 운영 환경으로 간주: {}",
+            "no Environment tag on another breaching instance, treated as production: {}",
+            instance_id
+        ),
+        Reason::FleetWorst {
+            instance_id,
+            environment: Environment::Unknown,
+            ..
+        } => l!(
+            lang,
+            "초과 중인 다른 인스턴스 정보 없음, 운영 환경으로 간주: {}",
+            "another breaching instance not known, treated as production: {}",
+            instance_id
+        ),
+        Reason::FleetWorst { instance_id, .. } => l!(
+            lang,
+            "운영 환경 (초과 중인 다른 인스턴스): {}",
+            "production (another breaching instance): {}",
+            instance_id
+        ),
     }
 }
 
@@ -754,6 +780,17 @@ fn urgency(cx: &Ctx<'_>) -> Section {
         let mut line = Line::from(l!(lang, "근거: {}", "Why: {}", reason_line(r, lang)));
         if let Reason::Production { environment } | Reason::NonProduction { environment } = r {
             line = line.t(" (Environment=").u(environment).t(")");
+        }
+        if let Reason::FleetWorst {
+            name, environment, ..
+        } = r
+        {
+            if let Some(n) = name {
+                line = line.t(" (").u(n).t(")");
+            }
+            if let Environment::Production(e) = environment {
+                line = line.t(" (Environment=").u(e).t(")");
+            }
         }
         lines.push(line);
     }

@@ -572,6 +572,7 @@ pub fn lab_ranking() -> ec2ops::facts::Ranking {
             name: Some(name.into()),
             instance_type: Some(ty.into()),
             availability_zone: Some(az.into()),
+            environment: None,
         }
     };
     ec2ops::facts::Ranking {
