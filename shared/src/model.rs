@@ -324,6 +324,14 @@ impl AlarmChange {
         self.instance_ids.first().map(String::as_str)
     }
 
+    /// The alarm-level event of a multi-time-series alarm: its contributors each get their own report, so this one
+    /// is a summary of the transition (which contributors are in ALARM), without any per-instance analysis.
+    pub fn is_series_summary(&self) -> bool {
+        self.contributor.is_none()
+            && self.instance_ids.is_empty()
+            && self.fleet.as_ref().is_some_and(FleetAlarm::multi_series)
+    }
+
     /// The one instance an automatic action may target: the incident names exactly one instance, and every metric
     /// of the alarm (each member of a metric-math expression) carries that same `InstanceId`.
     pub fn single_instance(&self) -> Result<&str, NotSingle> {
