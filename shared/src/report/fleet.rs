@@ -314,7 +314,19 @@ pub(super) fn contributor_lines(
             }
             out.extend(ranked);
         }
-        None => {}
+        // Not gathered at all (offline): the reason every source gives.
+        None => out.push(
+            Line::new()
+                .t(l!(
+                    lang,
+                    "기여자(contributor) 목록 unavailable: ",
+                    "Contributors unavailable: "
+                ))
+                .u(text::bound(
+                    facts.instance.reason().unwrap_or("not gathered"),
+                    300,
+                )),
+        ),
     }
     out.push(Line::from(l!(
         lang,
