@@ -264,6 +264,18 @@ pub enum Reason {
     NonProduction {
         environment: String,
     },
+    /// The summary of a multi-time-series alarm's alarm-level event: how many contributors are in ALARM (`None`:
+    /// DescribeAlarmContributors did not answer); each contributor has its own report.
+    ContributorsInAlarm {
+        count: Option<usize>,
+    },
+    /// A fleet alarm: another breaching instance of the ranking is more critical than the one analysed, and its
+    /// environment (production, untagged or not known) sets the priority.
+    FleetWorst {
+        instance_id: String,
+        name: Option<String>,
+        environment: Environment,
+    },
     Health {
         kind: HealthKind,
         hours_left: Option<i64>,
@@ -317,6 +329,17 @@ const DEFAULT_CPU_THRESHOLD: f64 = 80.0;
 pub fn assess(change: &AlarmChange, facts: &Facts) -> Assessment {
     let environment = environment(facts);
     let cpu_threshold = cpu_threshold(change);
+    if change.is_series_summary() {
+        let (priority, reasons) = summary_priority(change, facts);
+        return Assessment {
+            respond_by: change.state.at + priority.response_time(),
+            findings: Vec::new(),
+            priority,
+            reasons,
+            environment: Environment::Unknown,
+            cpu_threshold,
+        };
+    }
     let mut findings = Vec::new();
 
     if let Some(h) = &change.health {
@@ -348,7 +371,10 @@ pub fn assess(change: &AlarmChange, facts: &Facts) -> Assessment {
     }
     findings.sort_by_key(|f| f.rule);
 
-    let (priority, reasons) = priority(change, &findings, &environment);
+    let (priority, reasons) = match fleet_worst(change, facts, &environment) {
+        Some((env, reason)) => priority(change, &findings, &env, Some(reason)),
+        None => priority(change, &findings, &environment, None),
+    };
     Assessment {
         respond_by: change.state.at + priority.response_time(),
         findings,
@@ -362,20 +388,152 @@ pub fn assess(change: &AlarmChange, facts: &Facts) -> Assessment {
 fn environment(facts: &Facts) -> Environment {
     match facts.found_instance() {
         None => Environment::Unknown,
-        Some(i) => match i.environment() {
-            None => Environment::Untagged,
-            Some(env) => {
-                let e = env.trim().to_ascii_lowercase();
-                if matches!(e.as_str(), "prod" | "production" | "prd" | "live")
-                    || e.starts_with("prod")
-                {
-                    Environment::Production(env.to_string())
-                } else {
-                    Environment::NonProduction(env.to_string())
-                }
-            }
-        },
+        Some(i) => classify(i.environment()),
     }
+}
+
+/// An instance's environment from its Environment (or env) tag.
+fn classify(tag: Option<&str>) -> Environment {
+    match tag {
+        None => Environment::Untagged,
+        Some(env) => {
+            let e = env.trim().to_ascii_lowercase();
+            if matches!(e.as_str(), "prod" | "production" | "prd" | "live") || e.starts_with("prod")
+            {
+                Environment::Production(env.to_string())
+            } else {
+                Environment::NonProduction(env.to_string())
+            }
+        }
+    }
+}
+
+/// How critical an environment is for the priority: a tagged production first, then the ones treated as production.
+fn criticality(env: &Environment) -> u8 {
+    match env {
+        Environment::Production(_) => 3,
+        Environment::Untagged => 2,
+        Environment::Unknown => 1,
+        Environment::NonProduction(_) => 0,
+    }
+}
+
+/// The summary of a multi-time-series alarm's alarm-level event: no per-instance analysis, so in ALARM the priority
+/// is the environment table's for an alarm breach (production P1, otherwise P2) from the most critical environment
+/// among the contributors in ALARM (those looked up), or among the ranking's instances not known to be below the
+/// threshold when the list of contributors is not available. Back to OK or INSUFFICIENT_DATA as for any alarm.
+/// An instance whose environment may set a summary's priority: id, Name, environment.
+type Candidate = (String, Option<String>, Environment);
+
+fn summary_priority(change: &AlarmChange, facts: &Facts) -> (Priority, Vec<Reason>) {
+    if change.state.value != AlarmState::Alarm {
+        return priority(change, &[], &Environment::Unknown, None);
+    }
+    let env_of = |instance_type: &Option<String>, tag: &Option<String>| {
+        if instance_type.is_some() {
+            classify(tag.as_deref())
+        } else {
+            Environment::Unknown
+        }
+    };
+    let (count, candidates): (Option<usize>, Vec<Candidate>) = match facts
+        .contributors
+        .as_ref()
+        .and_then(crate::facts::Source::get)
+    {
+        Some(list) => (
+            Some(list.len()),
+            list.iter()
+                .filter_map(|c| Some((c.instance_id()?.to_string(), c)))
+                .take(crate::gather::CONTRIBUTORS_LOOKED_UP)
+                .map(|(id, c)| (id, c.name.clone(), env_of(&c.instance_type, &c.environment)))
+                .collect(),
+        ),
+        None => (
+            None,
+            facts
+                .ranking
+                .as_ref()
+                .and_then(crate::facts::Source::get)
+                .map(|r| {
+                    r.rows
+                        .iter()
+                        // The alarm-level event names no threshold: a row not known to be below it counts.
+                        .filter(|x| x.breaching != Some(false))
+                        .map(|x| {
+                            (
+                                x.instance_id.clone(),
+                                x.name.clone(),
+                                env_of(&x.instance_type, &x.environment),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+    };
+    let worst = candidates
+        .into_iter()
+        .rev()
+        .max_by_key(|(_, _, e)| criticality(e));
+    let (env, reason) = match worst {
+        Some((instance_id, name, environment)) => (
+            environment.clone(),
+            Reason::FleetWorst {
+                instance_id,
+                name,
+                environment,
+            },
+        ),
+        None => (
+            Environment::Unknown,
+            Reason::ProductionAssumedUnknownInstance,
+        ),
+    };
+    let p = if env.is_production() {
+        Priority::P1
+    } else {
+        Priority::P2
+    };
+    (p, vec![Reason::ContributorsInAlarm { count }, reason])
+}
+
+/// For a fleet alarm whose analysed instance is not production: the most critical environment among the ranking's
+/// other breaching instances, when that one is treated as production, with the reason naming that instance (the
+/// highest ranked of the most critical). `None` otherwise: the analysed instance's environment sets the priority.
+fn fleet_worst(
+    change: &AlarmChange,
+    facts: &Facts,
+    analysed: &Environment,
+) -> Option<(Environment, Reason)> {
+    if change.fleet.is_none() || analysed.is_production() {
+        return None;
+    }
+    let ranking = facts.ranking.as_ref()?.get()?;
+    let focused = change.primary_instance();
+    let (row, env) = ranking
+        .rows
+        .iter()
+        .filter(|r| r.breaching == Some(true) && Some(r.instance_id.as_str()) != focused)
+        .map(|r| {
+            let env = if r.instance_type.is_some() {
+                classify(r.environment.as_deref())
+            } else {
+                Environment::Unknown
+            };
+            (r, env)
+        })
+        .rev()
+        .max_by_key(|(_, e)| criticality(e))?;
+    if !env.is_production() {
+        return None;
+    }
+    let reason = Reason::FleetWorst {
+        instance_id: row.instance_id.clone(),
+        name: row.name.clone(),
+        environment: env.clone(),
+    };
+    Some((env, reason))
 }
 
 fn is_cpu_alarm(change: &AlarmChange) -> bool {
@@ -1091,11 +1249,12 @@ fn priority(
     change: &AlarmChange,
     findings: &[Finding],
     env: &Environment,
+    fleet_worst: Option<Reason>,
 ) -> (Priority, Vec<Reason>) {
     let has = |r: RuleId| findings.iter().any(|f| f.rule == r);
     let mut reasons = Vec::new();
     let prod = env.is_production();
-    let env_reason = match env {
+    let env_reason = fleet_worst.unwrap_or_else(|| match env {
         Environment::Production(e) => Reason::Production {
             environment: e.clone(),
         },
@@ -1104,7 +1263,7 @@ fn priority(
         },
         Environment::Untagged => Reason::ProductionAssumedUntagged,
         Environment::Unknown => Reason::ProductionAssumedUnknownInstance,
-    };
+    });
 
     let p = match change.state.value {
         AlarmState::Ok => {

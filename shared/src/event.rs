@@ -1324,6 +1324,22 @@ mod tests {
     }
 
     #[test]
+    fn a_contributors_alarm_and_its_later_ok_share_one_thread() {
+        let a = alarm(&sample("fleet-contributor-alarm.json"));
+        let ok = alarm(&sample("fleet-contributor-ok.json"));
+        assert_eq!(a.thread_id(), ok.thread_id());
+        assert_ne!(a.incident_key(), ok.incident_key());
+        assert_eq!(
+            a.thread_id(),
+            "contributor/8c1f4e7a2b9d3605#arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:EC2-Fleet-HighCPU-PerInstance"
+        );
+        // The alarm-level event of the same alarm keeps its own episode thread.
+        let level = alarm(&sample("fleet-multi-series-alarm.json"));
+        assert_eq!(level.alarm_arn, a.alarm_arn);
+        assert_ne!(level.thread_id(), a.thread_id());
+    }
+
+    #[test]
     fn the_direct_alarm_action_carries_contributors_too() {
         let a = alarm(&sample("fleet-contributor-action.json"));
         assert_eq!(a.input, InputKind::AlarmAction);

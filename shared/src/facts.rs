@@ -298,6 +298,34 @@ pub struct Ranked {
     pub instance_type: Option<String>,
     #[serde(default)]
     pub availability_zone: Option<String>,
+    /// The Environment (or env) tag, as [`InstanceFacts::environment`] reads it; `None` when untagged or not looked up
+    /// (`instance_type` tells which).
+    #[serde(default)]
+    pub environment: Option<String>,
+}
+
+/// A contributor of a multi-time-series alarm currently in ALARM (DescribeAlarmContributors).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InAlarm {
+    pub id: String,
+    /// The series' dimensions, e.g. `InstanceId`.
+    pub attributes: BTreeMap<String, String>,
+    pub reason: String,
+    pub since: Option<DateTime<Utc>>,
+    /// From DescribeInstances for the first [`crate::gather::CONTRIBUTORS_LOOKED_UP`] contributors with an
+    /// `InstanceId`, when it answered (`instance_type` tells whether it did).
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    #[serde(default)]
+    pub environment: Option<String>,
+}
+
+impl InAlarm {
+    pub fn instance_id(&self) -> Option<&str> {
+        self.attributes.get("InstanceId").map(String::as_str)
+    }
 }
 
 /// A fleet's instances ranked by the alarm's metric, hottest first.
@@ -343,6 +371,10 @@ pub struct Facts {
     /// instance. The other facts are then the top instance's.
     #[serde(default)]
     pub ranking: Option<Source<Ranking>>,
+    /// The contributors in ALARM of a multi-time-series alarm, for the summary of its alarm-level event; `None` for
+    /// any other incident.
+    #[serde(default)]
+    pub contributors: Option<Source<Vec<InAlarm>>>,
 }
 
 impl Facts {
@@ -360,6 +392,7 @@ impl Facts {
             ledger: Source::Unavailable(r()),
             diagnostics: None,
             ranking: None,
+            contributors: None,
         }
     }
 
@@ -388,6 +421,10 @@ impl Facts {
             (
                 "Fleet ranking",
                 self.ranking.as_ref().and_then(Source::reason),
+            ),
+            (
+                "DescribeAlarmContributors",
+                self.contributors.as_ref().and_then(Source::reason),
             ),
         ]
         .into_iter()

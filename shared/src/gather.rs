@@ -402,6 +402,20 @@ pub async fn gather_gated(
     limits: Limits,
     gate: impl Future<Output = bool>,
 ) -> Option<Facts> {
+    if change.is_series_summary() {
+        let (contributors, go) =
+            tokio::join!(contributors_in_alarm(change, readers, &limits), gate);
+        if !go {
+            return None;
+        }
+        let mut facts = Facts::unavailable(SUMMARY_ONLY);
+        // Without the list of contributors, the summary lists the ranking instead (never focused on its top).
+        if contributors.get().is_none() {
+            facts.ranking = Some(rank_fleet(change, readers, &limits).await);
+        }
+        facts.contributors = Some(contributors);
+        return Some(facts);
+    }
     if change.fleet.is_none() || change.primary_instance().is_some() {
         return gather_instance(change, readers, settings, now, limits, gate).await;
     }
@@ -421,6 +435,61 @@ pub async fn gather_gated(
     .await?;
     facts.ranking = Some(ranking);
     Some(facts)
+}
+
+/// Why the summary of a multi-time-series alarm's alarm-level event gathers no instance facts.
+pub const SUMMARY_ONLY: &str =
+    "alarm-level event of a multi-time-series alarm: each contributor gets its own report";
+
+/// Contributors whose instance is looked up (Name, type, Environment tag) for the summary.
+pub const CONTRIBUTORS_LOOKED_UP: usize = 5;
+
+/// The contributors in ALARM of a multi-time-series alarm (DescribeAlarmContributors), the first
+/// [`CONTRIBUTORS_LOOKED_UP`] with an `InstanceId` named by DescribeInstances. Never an error: "unavailable: why".
+pub async fn contributors_in_alarm(
+    change: &AlarmChange,
+    readers: &Readers<'_>,
+    limits: &Limits,
+) -> Source<Vec<crate::facts::InAlarm>> {
+    let mut found = match deadline(
+        limits.source_now(),
+        readers.metrics.alarm_contributors(&change.alarm_name),
+    )
+    .await
+    {
+        Source::Available(c) => c,
+        unavailable => return unavailable,
+    };
+    let ids: Vec<(usize, String)> = found
+        .iter()
+        .enumerate()
+        .filter_map(|(n, c)| c.instance_id().map(|id| (n, id.to_string())))
+        .take(CONTRIBUTORS_LOOKED_UP)
+        .collect();
+    let look = |k: usize| {
+        let id = ids.get(k).map(|(_, id)| id.clone());
+        async move {
+            match id {
+                Some(id) => deadline(limits.source_now(), readers.ec2.instance(&id))
+                    .await
+                    .get()
+                    .cloned(),
+                None => None,
+            }
+        }
+    };
+    let looked = tokio::join!(look(0), look(1), look(2), look(3), look(4));
+    for ((n, _), lookup) in ids
+        .iter()
+        .zip([looked.0, looked.1, looked.2, looked.3, looked.4])
+    {
+        if let (Some(c), Some(InstanceLookup::Found(i))) = (found.get_mut(*n), lookup) {
+            c.name = i.name().map(str::to_string);
+            c.instance_type = Some(i.instance_type.clone());
+            c.environment = i.environment().map(str::to_string);
+        }
+    }
+    Source::Available(found)
 }
 
 /// Instances a fleet ranking keeps (the lab's TOP list).
@@ -601,6 +670,7 @@ async fn name_rows(r: &mut Ranking, readers: &Readers<'_>, limits: &Limits) {
             row.name = i.name().map(str::to_string);
             row.instance_type = Some(i.instance_type.clone());
             row.availability_zone = i.availability_zone.clone();
+            row.environment = i.environment().map(str::to_string);
         }
     }
 }
@@ -630,7 +700,7 @@ fn focus_on(change: &AlarmChange, instance_id: &str) -> Option<AlarmChange> {
 /// The change the analysis and the report work on: a fleet alarm that names no instance becomes an alarm on the
 /// top of its ranking (the facts were gathered for that instance); `None` for any other incident.
 pub fn focus(change: &AlarmChange, facts: &Facts) -> Option<AlarmChange> {
-    if change.primary_instance().is_some() {
+    if change.primary_instance().is_some() || change.is_series_summary() {
         return None;
     }
     let top = facts.ranking.as_ref()?.get()?.rows.first()?;
@@ -786,6 +856,7 @@ async fn gather_instance(
         ledger,
         diagnostics,
         ranking: None,
+        contributors: None,
     })
 }
 
@@ -893,6 +964,7 @@ mod tests {
                         name: None,
                         instance_type: None,
                         availability_zone: None,
+                        environment: None,
                     })
                     .collect(),
                 breaching: 0,
@@ -1040,6 +1112,109 @@ mod tests {
                 "Maximum"
             )
         );
+    }
+
+    /// A reader that lists `contributors` (or, without them, does not serve DescribeAlarmContributors) and ranks.
+    struct Contributing(Option<Vec<crate::facts::InAlarm>>, Rankers);
+
+    #[async_trait::async_trait]
+    impl MetricReader for Contributing {
+        async fn metric_data(&self, r: &WindowRequest) -> Result<MetricData, AwsError> {
+            self.1.metric_data(r).await
+        }
+        async fn agent_metrics(&self, id: &str) -> Result<Vec<AgentMetric>, AwsError> {
+            self.1.agent_metrics(id).await
+        }
+        async fn alarm_history(
+            &self,
+            n: &str,
+            a: DateTime<Utc>,
+            b: DateTime<Utc>,
+        ) -> Result<crate::facts::AlarmHistory, AwsError> {
+            self.1.alarm_history(n, a, b).await
+        }
+        fn fleet_rankers(&self) -> Vec<&dyn crate::ports::FleetRanker> {
+            self.1.fleet_rankers()
+        }
+        async fn alarm_contributors(
+            &self,
+            name: &str,
+        ) -> Result<Vec<crate::facts::InAlarm>, AwsError> {
+            match &self.0 {
+                Some(c) => Ok(c.clone()),
+                None => crate::ports::Offline.alarm_contributors(name).await,
+            }
+        }
+    }
+
+    async fn summary_facts(contributors: Option<Vec<crate::facts::InAlarm>>) -> Facts {
+        let metrics = Contributing(
+            contributors,
+            Rankers(vec![Ranker(
+                RankPath::MetricsInsights,
+                Ok(vec![("i-0ae3d067021f08710", 39.58)]),
+            )]),
+        );
+        let readers = Readers {
+            ec2: &crate::ports::Offline,
+            metrics: &metrics,
+            ledger: None,
+            diagnostics: None,
+        };
+        let limits = Limits {
+            source: Duration::from_secs(2),
+            diagnostics: Duration::from_secs(2),
+            budget: None,
+        };
+        let change = change("fleet-multi-series-alarm.json");
+        assert!(change.is_series_summary());
+        gather_gated(
+            &change,
+            &readers,
+            &Settings::default(),
+            Utc::now(),
+            limits,
+            std::future::ready(true),
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_alarm_level_event_of_a_multi_series_alarm_gathers_its_contributors_and_no_instance(
+    ) {
+        let listed = crate::facts::InAlarm {
+            id: "8c1f4e7a2b9d3605".into(),
+            attributes: BTreeMap::from([("InstanceId".into(), "i-0ae3d067021f08710".into())]),
+            reason: "Threshold Crossed".into(),
+            since: None,
+            name: None,
+            instance_type: None,
+            environment: None,
+        };
+        let facts = summary_facts(Some(vec![listed.clone()])).await;
+        assert_eq!(facts.contributors, Some(Source::Available(vec![listed])));
+        assert_eq!(facts.ranking, None, "the list is enough: no ranking");
+        assert_eq!(facts.instance.reason(), Some(SUMMARY_ONLY));
+        assert!(focus(&change("fleet-multi-series-alarm.json"), &facts).is_none());
+
+        // Not served: the summary says why and ranks the fleet instead, without focusing on its top.
+        let facts = summary_facts(None).await;
+        assert!(facts
+            .contributors
+            .as_ref()
+            .and_then(Source::reason)
+            .is_some_and(|r| r.contains("DescribeAlarmContributors")));
+        assert_eq!(
+            facts
+                .ranking
+                .as_ref()
+                .and_then(Source::get)
+                .map(|r| r.rows.len()),
+            Some(1)
+        );
+        assert_eq!(facts.instance.reason(), Some(SUMMARY_ONLY));
+        assert!(focus(&change("fleet-multi-series-alarm.json"), &facts).is_none());
     }
 
     #[test]

@@ -266,7 +266,15 @@ impl AlarmChange {
 
     /// The chat thread of the alarm episode: an ALARM opens it; the OK or INSUFFICIENT_DATA that follows names the
     /// ALARM's timestamp as its previous state, so both land in the same thread without any stored state.
+    ///
+    /// A contributor's change carries no previous state, so its thread is the contributor's own, without a
+    /// timestamp: its ALARM and the OK that follows ("No data was returned for this contributor" included) land in one
+    /// thread; the contributor id comes first so bounding a very long alarm ARN never merges two contributors.
     pub fn thread_id(&self) -> String {
+        if let Some(c) = &self.contributor {
+            let id = format!("contributor/{}#{}", c.id, self.alarm_id());
+            return id.chars().take(256).collect();
+        }
         let episode = match (&self.previous, self.state.value) {
             (Some(prev), AlarmState::Ok | AlarmState::InsufficientData)
                 if prev.value == AlarmState::Alarm =>
@@ -314,6 +322,14 @@ impl AlarmChange {
     /// automatic action needs [`AlarmChange::single_instance`] instead.
     pub fn primary_instance(&self) -> Option<&str> {
         self.instance_ids.first().map(String::as_str)
+    }
+
+    /// The alarm-level event of a multi-time-series alarm: its contributors each get their own report, so this one
+    /// is a summary of the transition (which contributors are in ALARM), without any per-instance analysis.
+    pub fn is_series_summary(&self) -> bool {
+        self.contributor.is_none()
+            && self.instance_ids.is_empty()
+            && self.fleet.as_ref().is_some_and(FleetAlarm::multi_series)
     }
 
     /// The one instance an automatic action may target: the incident names exactly one instance, and every metric

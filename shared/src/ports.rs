@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::facts::{
-    AlarmHistory, InstanceLookup, RankPath, Ranking, Role, SecurityGroupFacts, StatusFacts,
-    TypeFacts, VolumeFacts,
+    AlarmHistory, InAlarm, InstanceLookup, RankPath, Ranking, Role, SecurityGroupFacts,
+    StatusFacts, TypeFacts, VolumeFacts,
 };
 use crate::report::render::SnsMessage;
 
@@ -134,6 +134,14 @@ pub trait MetricReader: Send + Sync {
     /// The ways this reader can rank a fleet, in the order to try them (none: fleets are not ranked).
     fn fleet_rankers(&self) -> Vec<&dyn FleetRanker> {
         Vec::new()
+    }
+    /// The contributors of a multi-time-series alarm currently in ALARM (DescribeAlarmContributors).
+    async fn alarm_contributors(&self, _alarm_name: &str) -> Result<Vec<InAlarm>, AwsError> {
+        Err(AwsError::new(
+            "cloudwatch",
+            "DescribeAlarmContributors",
+            "not served by this reader",
+        ))
     }
 }
 

@@ -463,3 +463,224 @@ fn the_sustained_breach_counts_the_runs_datapoints_not_the_evidence_lines() {
         .reasons
         .contains(&Reason::SustainedBreach { datapoints: run }));
 }
+
+/// The lab's fleet alarm with the top instance tagged `staging` (CPU sustained above the threshold) and the ranking's
+/// second instance, also breaching, with the Environment tag `env2` (`None`: untagged).
+fn fleet_top_staging(env2: Option<&str>) -> ec2ops::analyze::Assessment {
+    let mut facts = cpu_sustained();
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.tags.insert("Environment".into(), "staging".into());
+    }
+    let mut ranking = lab_ranking();
+    ranking.rows[0].instance_id = "i-0b7e4c2d9a1f35c60".into();
+    ranking.rows[0].environment = Some("staging".into());
+    ranking.rows[1].environment = env2.map(str::to_string);
+    for row in &mut ranking.rows[2..] {
+        row.environment = Some("staging".into());
+    }
+    facts.ranking = Some(Source::Available(ranking));
+    let change =
+        ec2ops::gather::focus(&load("fleet-insights-alarm.json"), &facts).expect("focused");
+    assert_eq!(change.primary_instance(), Some("i-0b7e4c2d9a1f35c60"));
+    assess(&change, &facts)
+}
+
+#[test]
+fn a_fleet_alarm_takes_its_priority_from_the_worst_breaching_instances_environment() {
+    let staging = fleet_top_staging(Some("staging"));
+    assert_eq!(staging.priority, Priority::P2);
+    assert!(staging.reasons.contains(&Reason::NonProduction {
+        environment: "staging".into()
+    }));
+
+    let a = fleet_top_staging(Some("production"));
+    assert_eq!(a.priority, Priority::P1);
+    // The analysed instance's own environment is still staging; the reason names the production one.
+    assert_eq!(a.environment, Environment::NonProduction("staging".into()));
+    assert!(a.reasons.contains(&Reason::FleetWorst {
+        instance_id: "i-0c41d9e2b7a835f01".into(),
+        name: Some("VPC02-Private-A".into()),
+        environment: Environment::Production("production".into()),
+    }));
+    assert!(!a
+        .reasons
+        .iter()
+        .any(|r| matches!(r, Reason::NonProduction { .. })));
+
+    // The urgency section names that instance in both languages.
+    let mut facts = cpu_sustained();
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.tags.insert("Environment".into(), "staging".into());
+    }
+    let mut ranking = lab_ranking();
+    ranking.rows[0].instance_id = "i-0b7e4c2d9a1f35c60".into();
+    ranking.rows[1].environment = Some("production".into());
+    for row in &mut ranking.rows[2..] {
+        row.environment = Some("staging".into());
+    }
+    facts.ranking = Some(Source::Available(ranking));
+    for (language, why) in [
+        (
+            ec2ops::config::Language::En,
+            "Why: production (a breaching instance): i-0c41d9e2b7a835f01 (VPC02-Private-A) \
+             (Environment=production)",
+        ),
+        (
+            ec2ops::config::Language::Ko,
+            "근거: 운영 환경 (임계값 초과 인스턴스): i-0c41d9e2b7a835f01 (VPC02-Private-A) \
+             (Environment=production)",
+        ),
+    ] {
+        let settings = ec2ops::config::Settings {
+            language,
+            ..Default::default()
+        };
+        let (_, _, msg) =
+            ec2ops::pipeline::compose(&load("fleet-insights-alarm.json"), &facts, &settings);
+        assert!(msg.subject.starts_with("[P1] "), "{}", msg.subject);
+        assert!(msg.message.contains(why), "{language:?}: {}", msg.message);
+    }
+
+    // Untagged is treated as production too.
+    let untagged = fleet_top_staging(None);
+    assert_eq!(untagged.priority, Priority::P1);
+    assert!(untagged.reasons.contains(&Reason::FleetWorst {
+        instance_id: "i-0c41d9e2b7a835f01".into(),
+        name: Some("VPC02-Private-A".into()),
+        environment: Environment::Untagged,
+    }));
+}
+
+#[test]
+fn a_non_breaching_production_instance_does_not_raise_a_fleets_priority() {
+    let mut facts = cpu_sustained();
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.tags.insert("Environment".into(), "staging".into());
+    }
+    let mut ranking = lab_ranking();
+    ranking.rows[0].instance_id = "i-0b7e4c2d9a1f35c60".into();
+    for (n, row) in ranking.rows.iter_mut().enumerate() {
+        // Breaching: rows 0–2 (staging); below the threshold: rows 3–4 (production).
+        row.environment = Some(if n < 3 { "staging" } else { "production" }.into());
+    }
+    facts.ranking = Some(Source::Available(ranking));
+    let change = ec2ops::gather::focus(&load("fleet-insights-alarm.json"), &facts).unwrap();
+    let a = assess(&change, &facts);
+    assert_eq!(a.priority, Priority::P2);
+    assert!(!a
+        .reasons
+        .iter()
+        .any(|r| matches!(r, Reason::FleetWorst { .. })));
+}
+
+fn in_alarm(id: &str, name: &str, env: Option<&str>) -> ec2ops::facts::InAlarm {
+    ec2ops::facts::InAlarm {
+        id: format!("c-{id}"),
+        attributes: [("InstanceId".to_string(), id.to_string())].into(),
+        reason: "Threshold Crossed".into(),
+        since: None,
+        name: Some(name.into()),
+        instance_type: Some("t3.small".into()),
+        environment: env.map(str::to_string),
+    }
+}
+
+#[test]
+fn a_multi_series_alarm_level_event_is_a_summary_prioritised_by_its_worst_contributor() {
+    let change = load("fleet-multi-series-alarm.json");
+    assert!(change.is_series_summary());
+    let summary = |contributors| Facts {
+        contributors: Some(contributors),
+        ..Facts::unavailable(ec2ops::gather::SUMMARY_ONLY)
+    };
+    let staging = assess(
+        &change,
+        &summary(Source::Available(vec![
+            in_alarm("i-0aaaaaaaaaaaaaaa1", "stg-1", Some("staging")),
+            in_alarm("i-0aaaaaaaaaaaaaaa2", "stg-2", Some("staging")),
+        ])),
+    );
+    assert_eq!(staging.priority, Priority::P2);
+    assert!(staging.findings.is_empty());
+    assert_eq!(
+        staging.reasons[0],
+        Reason::ContributorsInAlarm { count: Some(2) }
+    );
+
+    let a = assess(
+        &change,
+        &summary(Source::Available(vec![
+            in_alarm("i-0aaaaaaaaaaaaaaa1", "stg-1", Some("staging")),
+            in_alarm("i-0bbbbbbbbbbbbbbb2", "prod-api", Some("prod")),
+        ])),
+    );
+    assert_eq!(a.priority, Priority::P1);
+    assert!(a.findings.is_empty(), "no per-instance analysis");
+    assert_eq!(
+        a.reasons[1],
+        Reason::FleetWorst {
+            instance_id: "i-0bbbbbbbbbbbbbbb2".into(),
+            name: Some("prod-api".into()),
+            environment: Environment::Production("prod".into()),
+        }
+    );
+
+    // Without the list of contributors, the ranking's breaching instances stand in for them.
+    let mut ranking = lab_ranking();
+    for row in &mut ranking.rows {
+        row.environment = Some("staging".into());
+    }
+    let mut facts = summary(Source::Unavailable("not served".into()));
+    facts.ranking = Some(Source::Available(ranking.clone()));
+    let ranked = assess(&change, &facts);
+    assert_eq!(ranked.priority, Priority::P2);
+    assert_eq!(
+        ranked.reasons[0],
+        Reason::ContributorsInAlarm { count: None }
+    );
+    ranking.rows[2].environment = None;
+    facts.ranking = Some(Source::Available(ranking));
+    let untagged = assess(&change, &facts);
+    assert_eq!(untagged.priority, Priority::P1);
+    assert!(matches!(
+        &untagged.reasons[1],
+        Reason::FleetWorst { instance_id, environment: Environment::Untagged, .. }
+            if instance_id == "i-0d5a7e3c19b2f4682"
+    ));
+}
+
+#[test]
+fn the_summary_is_one_short_message_without_remediation_or_instance_analysis() {
+    let change = load("fleet-multi-series-alarm.json");
+    let mut ranking = lab_ranking();
+    ranking.path = ec2ops::facts::RankPath::ListMetrics;
+    let facts = Facts {
+        contributors: Some(Source::Unavailable(
+            "DescribeAlarmContributors: InvalidAction".into(),
+        )),
+        ranking: Some(Source::Available(ranking)),
+        ..Facts::unavailable(ec2ops::gather::SUMMARY_ONLY)
+    };
+    let settings = ec2ops::config::Settings {
+        language: ec2ops::config::Language::En,
+        ..Default::default()
+    };
+    let (a, report, msg) = ec2ops::pipeline::compose(&change, &facts, &settings);
+    assert!(a.findings.is_empty());
+    // Not focused on the top of the ranking: the summary names no instance of its own.
+    assert!(report
+        .related_resources
+        .iter()
+        .all(|r| !r.contains(":instance/")));
+    let emojis: Vec<&str> = report.sections.iter().map(|s| s.emoji).collect();
+    assert_eq!(emojis, ["🚨", "📊", "🔧"]);
+    assert!(msg
+        .message
+        .contains("Contributors unavailable: DescribeAlarmContributors: InvalidAction"));
+    assert!(msg.message.contains("The alarm's metric ranked instead:"));
+    assert!(msg
+        .message
+        .contains("1. i-0ae3d067021f08710 (VPC02-Private-B)"));
+    assert!(!msg.message.contains("The analysis below is"));
+    assert!(!msg.message.contains("reboot-instances"));
+}

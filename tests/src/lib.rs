@@ -588,6 +588,19 @@ pub fn fleet_event(metric: &str, at: DateTime<Utc>) -> serde_json::Value {
     v
 }
 
+/// The alarm-level event of the per-instance alarm (`events/fleet-multi-series-alarm.json`) at `at`, its query on
+/// `metric`.
+pub fn fleet_summary_event(metric: &str, at: DateTime<Utc>) -> serde_json::Value {
+    let mut v = event_for("fleet-multi-series-alarm.json", "-", at);
+    let m = &mut v["detail"]["configuration"]["metrics"][0]["expression"];
+    let q = m
+        .as_str()
+        .unwrap_or_default()
+        .replace("CPUUtilization", metric);
+    *m = serde_json::Value::String(q);
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -602,3 +602,63 @@ async fn the_labs_fleet_alarm_publishes_one_report_ranking_the_fleet_and_analysi
         );
     }
 }
+
+#[tokio::test]
+async fn a_multi_series_alarm_level_event_is_one_summary_listing_the_ranking_where_contributors_are_not_served(
+) {
+    let emu = emulator!();
+    let metric = fleet_metric();
+    let fleet = seed_fleet(&emu, &metric).await;
+    let (topic, queue) = emu.topic_with_queue("fleet-summary").await;
+    let clients = AwsClients::from_config(&emu.config);
+    let readers = Readers {
+        ec2: &clients.ec2,
+        metrics: &clients.cloudwatch,
+        ledger: None,
+        diagnostics: None,
+    };
+    let delivery = Delivery {
+        publisher: &clients.sns,
+        topic_arn: &topic,
+    };
+    let outcome = respond(
+        &fleet_summary_event(&metric, fleet.at),
+        &readers,
+        None,
+        Some(&delivery),
+        &settings(Language::En, &topic),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let Outcome::Reported(incident) = outcome else {
+        panic!("not reported")
+    };
+    // Not focused on the top of the ranking: each contributor has its own report.
+    assert_eq!(incident.change.primary_instance(), None);
+    let got = emu.notifications(&queue, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "one summary for the transition");
+    let n = &got[0];
+    for needle in [
+        "Instance: alarm-level summary — each contributor has its own report".to_string(),
+        // LocalStack has no DescribeAlarmContributors: the summary says why and lists the ranking instead.
+        "Contributors unavailable: cloudwatch DescribeAlarmContributors".into(),
+        "The alarm's metric ranked instead:".into(),
+        format!("1. {} (VPC02-Private-B) · t3.small", fleet.hot),
+        "This is the alarm-level summary: each contributor gets its own report".into(),
+        "aws cloudwatch describe-alarm-contributors --alarm-name".into(),
+    ] {
+        assert!(
+            n.message.contains(&needle),
+            "missing {needle:?} in:\n{}",
+            n.message
+        );
+    }
+    for absent in [
+        "The analysis below is",
+        "NetworkIn",
+        "Long-term improvements",
+    ] {
+        assert!(!n.message.contains(absent), "{absent:?} in:\n{}", n.message);
+    }
+}

@@ -10,7 +10,7 @@ use aws_sdk_cloudwatch::Client;
 use chrono::{DateTime, Utc};
 
 use super::{aws_error, to_chrono, to_smithy};
-use crate::facts::{AlarmHistory, HistoryItem, RankPath, Ranked, Ranking};
+use crate::facts::{AlarmHistory, HistoryItem, InAlarm, RankPath, Ranked, Ranking};
 use crate::model::looks_like_instance_id;
 use crate::ports::{
     AgentMetric, AwsError, FleetRanker, MetricData, MetricQuery, MetricReader, QueryKind,
@@ -168,6 +168,7 @@ pub(crate) fn ranked(instance_id: &str, points: &[(DateTime<Utc>, f64)]) -> Opti
         name: None,
         instance_type: None,
         availability_zone: None,
+        environment: None,
     })
 }
 
@@ -377,6 +378,42 @@ impl MetricReader for CloudWatchReader {
                 })
             }));
         }
+        Ok(out)
+    }
+
+    async fn alarm_contributors(&self, alarm_name: &str) -> Result<Vec<InAlarm>, AwsError> {
+        // No paginator in the SDK: follow NextToken (at most 100 contributors are in ALARM per alarm).
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .describe_alarm_contributors()
+                .alarm_name(alarm_name)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| aws_error("cloudwatch", "DescribeAlarmContributors", e))?;
+            out.extend(page.alarm_contributors().iter().map(|c| {
+                InAlarm {
+                    id: c.contributor_id().unwrap_or_default().to_string(),
+                    attributes: c
+                        .contributor_attributes()
+                        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                        .unwrap_or_default(),
+                    reason: c.state_reason().unwrap_or_default().to_string(),
+                    since: c.state_transitioned_timestamp().and_then(to_chrono),
+                    name: None,
+                    instance_type: None,
+                    environment: None,
+                }
+            }));
+            match page.next_token() {
+                Some(t) if !t.is_empty() && out.len() < 1000 => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.instance_id().cmp(&b.instance_id()).then(a.id.cmp(&b.id)));
         Ok(out)
     }
 

@@ -4,7 +4,7 @@
 //! names the hottest instance, and the words for an incident that names no instance.
 
 use crate::config::Language;
-use crate::facts::{Facts, RankPath, Ranking, Source};
+use crate::facts::{Facts, InAlarm, RankPath, Ranking, Source};
 use crate::model::{AlarmChange, AlarmState, FleetSource};
 
 use super::text::{self, unit_of, value, Line};
@@ -138,7 +138,7 @@ pub(super) fn ranking_lines(
     for note in [&r.capped, &r.caveat].into_iter().flatten() {
         out.push(Line::new().t(l!(lang, "주의: ", "Note: ")).u(note));
     }
-    if let Some(top) = r.rows.first() {
+    if let Some(top) = r.rows.first().filter(|_| !c.is_series_summary()) {
         let mut line = Line::new()
             .t(l!(
                 lang,
@@ -255,8 +255,132 @@ pub(super) fn header_lines(c: &AlarmChange, facts: &Facts, lang: Language) -> Ve
     out
 }
 
+/// Contributors listed in the summary (the rest are counted).
+const CONTRIBUTORS_LISTED: usize = 10;
+
+/// 📊 of the summary of a multi-time-series alarm's alarm-level event: the contributors in ALARM
+/// (DescribeAlarmContributors), or why they are not known and the ranking instead.
+pub(super) fn contributor_lines(
+    c: &AlarmChange,
+    facts: &Facts,
+    lang: Language,
+    tz: chrono_tz::Tz,
+) -> Vec<Line> {
+    let mut out = Vec::new();
+    match facts.contributors.as_ref() {
+        Some(Source::Available(list)) if list.is_empty() => out.push(Line::from(l!(
+            lang,
+            "ALARM 상태 기여자(contributor) 없음 (DescribeAlarmContributors)",
+            "No contributor in ALARM (DescribeAlarmContributors)"
+        ))),
+        Some(Source::Available(list)) => {
+            out.push(Line::from(l!(
+                lang,
+                "ALARM 상태 기여자(contributor) {}개 (DescribeAlarmContributors):",
+                "Contributors in ALARM: {} (DescribeAlarmContributors):",
+                list.len()
+            )));
+            out.extend(
+                list.iter()
+                    .take(CONTRIBUTORS_LISTED)
+                    .map(|k| in_alarm_line(k, lang, tz)),
+            );
+            if list.len() > CONTRIBUTORS_LISTED {
+                out.push(Line::from(l!(
+                    lang,
+                    "… 외 {}개",
+                    "… and {} more",
+                    list.len() - CONTRIBUTORS_LISTED
+                )));
+            }
+        }
+        Some(Source::Unavailable(why)) => {
+            out.push(
+                Line::new()
+                    .t(l!(
+                        lang,
+                        "기여자(contributor) 목록 unavailable: ",
+                        "Contributors unavailable: "
+                    ))
+                    .u(text::bound(why, 300)),
+            );
+            let ranked = ranking_lines(c, facts, lang, tz);
+            if !ranked.is_empty() {
+                out.push(Line::from(l!(
+                    lang,
+                    "대신 알람 메트릭 순위:",
+                    "The alarm's metric ranked instead:"
+                )));
+            }
+            out.extend(ranked);
+        }
+        // Not gathered at all (offline): the reason every source gives.
+        None => out.push(
+            Line::new()
+                .t(l!(
+                    lang,
+                    "기여자(contributor) 목록 unavailable: ",
+                    "Contributors unavailable: "
+                ))
+                .u(text::bound(
+                    facts.instance.reason().unwrap_or("not gathered"),
+                    300,
+                )),
+        ),
+    }
+    out.push(Line::from(l!(
+        lang,
+        "이 알림은 알람 단위 요약: 기여자마다 인스턴스 분석이 담긴 보고서가 따로 발송됩니다",
+        "This is the alarm-level summary: each contributor gets its own report with its instance's analysis"
+    )));
+    out
+}
+
+fn in_alarm_line(k: &InAlarm, lang: Language, tz: chrono_tz::Tz) -> Line {
+    let mut line = Line::new().t("🔴 ");
+    match k.instance_id() {
+        Some(id) => line = line.c(id.to_string()),
+        None => line = line.c(k.id.clone()),
+    }
+    if let Some(name) = &k.name {
+        line = line.t(" (").u(name).t(")");
+    }
+    if let Some(ty) = &k.instance_type {
+        line = line.t(format!(" · {ty}"));
+        line = match &k.environment {
+            Some(e) => line.t(" · Environment=").u(e),
+            None => line.t(l!(
+                lang,
+                " · Environment 태그 없음",
+                " · no Environment tag"
+            )),
+        };
+    }
+    for (key, value) in k
+        .attributes
+        .iter()
+        .filter(|(key, _)| key.as_str() != "InstanceId")
+    {
+        line = line.t(" · ").u(key).t("=").u(value);
+    }
+    if let Some(at) = k.since {
+        line = line.t(l!(lang, " · {}부터", " · since {}", text::hm(at, tz, lang)));
+    }
+    if !k.reason.trim().is_empty() {
+        line = line.t(" · ").u(text::bound(&k.reason, 160));
+    }
+    line
+}
+
 /// The instance line's text when the incident names no instance, for a fleet alarm or a contributor.
 pub(super) fn no_instance(c: &AlarmChange, facts: &Facts, lang: Language) -> Option<String> {
+    if c.is_series_summary() {
+        return Some(l!(
+            lang,
+            "알람 단위 요약 — 기여자별 보고서가 따로 발송됨",
+            "alarm-level summary — each contributor has its own report"
+        ));
+    }
     let why = match ranking(facts) {
         Some(_) => l!(
             lang,

@@ -151,15 +151,24 @@ pub fn build(input: &ReportInput<'_>) -> Report {
     };
     let headline = fleet::headline(change, input.facts, headline(&cx));
     let subject = subject(&cx, &headline);
-    let sections = vec![
-        urgency(&cx),
-        situation(&cx),
-        actions(&cx),
-        long_term(&cx),
-        cost(&cx),
-        security(&cx),
-        automation(&cx),
-    ];
+    let summary_only = change.is_series_summary();
+    let sections = if summary_only {
+        vec![
+            urgency(&cx),
+            contributors_situation(&cx),
+            summary_actions(&cx),
+        ]
+    } else {
+        vec![
+            urgency(&cx),
+            situation(&cx),
+            actions(&cx),
+            long_term(&cx),
+            cost(&cx),
+            security(&cx),
+            automation(&cx),
+        ]
+    };
     let (next_steps, keywords) = (next_steps(&cx), keywords(&cx));
     let mut related = Vec::new();
     if let (Some(id), Some(account)) = (cx.instance_id, change.account.as_deref()) {
@@ -730,6 +739,53 @@ fn reason_line(r: &Reason, lang: Language) -> String {
             "인스턴스 정보 없음: 운영 환경으로 간주",
             "instance not known: treated as production"
         ),
+        Reason::FleetWorst {
+            instance_id,
+            environment: Environment::Untagged,
+            ..
+        } => l!(
+            lang,
+            "임계값 초과 인스턴스에 Environment 태그 없음, 운영 환경으로 간주: {}",
+            "a breaching instance has no Environment tag, treated as production: {}",
+            instance_id
+        ),
+        Reason::FleetWorst {
+            instance_id,
+            environment: Environment::Unknown,
+            ..
+        } => l!(
+            lang,
+            "임계값 초과 인스턴스 정보 없음, 운영 환경으로 간주: {}",
+            "a breaching instance is not known, treated as production: {}",
+            instance_id
+        ),
+        Reason::FleetWorst {
+            instance_id,
+            environment: Environment::NonProduction(_),
+            ..
+        } => l!(
+            lang,
+            "비운영 환경 (조회한 초과 인스턴스 모두): {}",
+            "non-production (every breaching instance looked up): {}",
+            instance_id
+        ),
+        Reason::FleetWorst { instance_id, .. } => l!(
+            lang,
+            "운영 환경 (임계값 초과 인스턴스): {}",
+            "production (a breaching instance): {}",
+            instance_id
+        ),
+        Reason::ContributorsInAlarm { count: Some(n) } => l!(
+            lang,
+            "ALARM 상태 기여자(contributor) {}개 (기여자별 보고서 별도 발송)",
+            "contributors in ALARM: {} (each has its own report)",
+            n
+        ),
+        Reason::ContributorsInAlarm { count: None } => l!(
+            lang,
+            "ALARM 상태 기여자(contributor) 목록 없음 (기여자별 보고서 별도 발송)",
+            "contributors in ALARM not listed (each has its own report)"
+        ),
     }
 }
 
@@ -754,6 +810,17 @@ fn urgency(cx: &Ctx<'_>) -> Section {
         let mut line = Line::from(l!(lang, "근거: {}", "Why: {}", reason_line(r, lang)));
         if let Reason::Production { environment } | Reason::NonProduction { environment } = r {
             line = line.t(" (Environment=").u(environment).t(")");
+        }
+        if let Reason::FleetWorst {
+            name, environment, ..
+        } = r
+        {
+            if let Some(n) = name {
+                line = line.t(" (").u(n).t(")");
+            }
+            if let Environment::Production(e) | Environment::NonProduction(e) = environment {
+                line = line.t(" (Environment=").u(e).t(")");
+            }
         }
         lines.push(line);
     }
@@ -1027,6 +1094,46 @@ fn series_summary(name: &str, s: &Series, cx: &Ctx<'_>) -> Line {
         value(avg, unit),
         sparkline(&values, unit)
     ))
+}
+
+/// 📊 of the summary of a multi-time-series alarm's alarm-level event: the contributors in ALARM.
+fn contributors_situation(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let mut lines = fleet::contributor_lines(cx.change, cx.facts, lang, cx.tz);
+    if let Some(d) = &cx.change.description {
+        lines.push(
+            Line::new()
+                .t(l!(lang, "알람 설명: ", "Alarm description: "))
+                .u(d),
+        );
+    }
+    section("📊", "현재 상황 분석", "Current situation", lang, lines, 1)
+}
+
+/// 🔧 of the summary: no action here (each contributor's report carries its own advice), one read-only command.
+fn summary_actions(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let lines = vec![
+        Line::from(l!(
+            lang,
+            "자동 조치: 없음 — 알람 단위 요약이며, 조치 안내는 기여자별 보고서에 있습니다.",
+            "Automatic action: none — this is the alarm-level summary; each contributor's report carries its advice."
+        )),
+        Line::from(l!(
+            lang,
+            "ALARM 상태 기여자 확인:",
+            "List the contributors in ALARM:"
+        )),
+        cli(
+            cx,
+            Command::new("aws cloudwatch describe-alarm-contributors").name(
+                "--alarm-name",
+                "ALARM_NAME",
+                &cx.change.alarm_name,
+            ),
+        ),
+    ];
+    section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2)
 }
 
 fn situation(cx: &Ctx<'_>) -> Section {
@@ -2911,7 +3018,11 @@ fn next_steps(cx: &Ctx<'_>) -> Vec<String> {
     // The chat card's next steps: the operator commands of section 🔧, plain, a step's commands whole or not at
     // all (a Run Command without the reading of its output is no use) — and never a step that stops the instance,
     // which shown bare would lose the note that says so (downtime, a new public IP).
-    let sec = actions(cx);
+    let sec = if cx.change.is_series_summary() {
+        summary_actions(cx)
+    } else {
+        actions(cx)
+    };
     let mut groups: Vec<Vec<String>> = Vec::new();
     let mut in_group = false;
     for l in &sec.lines {

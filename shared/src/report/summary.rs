@@ -92,6 +92,13 @@ fn cause(cx: &Ctx<'_>) -> String {
 /// Who is acting on the incident now: ec2ops, AWS, the Auto Scaling group — or nobody, and the operator must.
 fn who(cx: &Ctx<'_>) -> String {
     let lang = cx.lang;
+    if cx.change.is_series_summary() && cx.change.state.value == AlarmState::Alarm {
+        return l!(
+            lang,
+            "이 요약에서는 아무도 조치하지 않음: 기여자별 보고서가 각 인스턴스의 조치 주체를 알려줌",
+            "nobody from this summary: each contributor's report says who acts on its instance"
+        );
+    }
     match cx.change.state.value {
         AlarmState::Ok => {
             return l!(

@@ -205,6 +205,7 @@ pub fn cpu_spike(ty: &str, env: Option<&str>) -> Facts {
         ledger: Source::Available(Default::default()),
         diagnostics: None,
         ranking: None,
+        contributors: None,
     }
 }
 
@@ -268,6 +269,7 @@ pub fn cpu_sustained() -> Facts {
         ledger: Source::Available(Default::default()),
         diagnostics: None,
         ranking: None,
+        contributors: None,
     }
 }
 
@@ -311,6 +313,7 @@ pub fn cpu_credits() -> Facts {
         ledger: Source::Available(Default::default()),
         diagnostics: None,
         ranking: None,
+        contributors: None,
     }
 }
 
@@ -363,6 +366,7 @@ pub fn prod_db(failing: Role, at: &str) -> Facts {
         ledger: Source::Available(Default::default()),
         diagnostics: None,
         ranking: None,
+        contributors: None,
     }
 }
 
@@ -404,6 +408,7 @@ pub fn status_instance() -> Facts {
         ledger: Source::Available(Default::default()),
         diagnostics: None,
         ranking: None,
+        contributors: None,
     }
 }
 
@@ -525,6 +530,24 @@ pub fn scenario(file: &str) -> Option<Facts> {
             diagnostics: Some(recorded("cpu-bound-java.txt")),
             ..cpu_sustained()
         },
+        // The alarm-level event of the per-instance alarm: a summary of the contributors in ALARM, no instance facts.
+        "fleet-multi-series-alarm.json" => Facts {
+            contributors: Some(Source::Available(vec![ec2ops::facts::InAlarm {
+                id: "8c1f4e7a2b9d3605".into(),
+                attributes: BTreeMap::from([(
+                    "InstanceId".to_string(),
+                    "i-0ae3d067021f08710".to_string(),
+                )]),
+                reason: "Threshold Crossed: 1 datapoint was greater than the threshold (20.0). The most recent \
+                         datapoint which crossed the threshold: [39.58 (20/07/25 12:19:00)]."
+                    .into(),
+                since: Some(t("2025-07-20T12:20:31.204+0000")),
+                name: Some("VPC02-Private-B".into()),
+                instance_type: Some("t3.small".into()),
+                environment: None,
+            }])),
+            ..Facts::unavailable(ec2ops::gather::SUMMARY_ONLY)
+        },
         "cpu-credits.json" => cpu_credits(),
         "status-system.json" => prod_db(Role::StatusSystem, "2025-10-11T22:13:00.000+0000"),
         "status-ebs.json" => prod_db(Role::StatusEbs, "2025-10-13T09:01:00.000+0000"),
@@ -572,6 +595,7 @@ pub fn lab_ranking() -> ec2ops::facts::Ranking {
             name: Some(name.into()),
             instance_type: Some(ty.into()),
             availability_zone: Some(az.into()),
+            environment: None,
         }
     };
     ec2ops::facts::Ranking {
