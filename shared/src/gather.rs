@@ -363,9 +363,21 @@ pub async fn gather(
         now,
         limits,
         std::future::ready(true),
+        None,
     )
     .await
     .unwrap_or_else(|| Facts::unavailable("not gathered"))
+}
+
+/// A status-check failure to record in the ledger as soon as DescribeInstances names the instance's AZ.
+pub struct EarlyImpairment<'a> {
+    pub ledger: &'a dyn Ledger,
+    /// The failing check's metric name.
+    pub check: String,
+    pub incident_key: String,
+    pub at: DateTime<Utc>,
+    /// Set once it is recorded (the settle step then does not record it again).
+    pub recorded: &'a std::sync::atomic::AtomicBool,
 }
 
 /// Deadlines of one gathering: what each source wants, cut to what the invocation's budget has left when the call
@@ -401,6 +413,7 @@ pub async fn gather_gated(
     now: DateTime<Utc>,
     limits: Limits,
     gate: impl Future<Output = bool>,
+    early: Option<EarlyImpairment<'_>>,
 ) -> Option<Facts> {
     if change.is_series_summary() {
         let (contributors, go) =
@@ -417,7 +430,7 @@ pub async fn gather_gated(
         return Some(facts);
     }
     if change.fleet.is_none() || change.primary_instance().is_some() {
-        return gather_instance(change, readers, settings, now, limits, gate).await;
+        return gather_instance(change, readers, settings, now, limits, gate, early).await;
     }
     let ranking = rank_fleet(change, readers, &limits).await;
     let focused = ranking
@@ -431,6 +444,7 @@ pub async fn gather_gated(
         now,
         limits,
         gate,
+        None,
     )
     .await?;
     facts.ranking = Some(ranking);
@@ -714,6 +728,7 @@ async fn gather_instance(
     now: DateTime<Utc>,
     limits: Limits,
     gate: impl Future<Output = bool>,
+    early: Option<EarlyImpairment<'_>>,
 ) -> Option<Facts> {
     let limit = || limits.source_now();
     let history_until = change.state.at.max(now);
@@ -842,8 +857,28 @@ async fn gather_instance(
             _ => None,
         }
     };
-    let ((instance_type, security_groups), ledger, metrics, diagnostics) =
-        tokio::join!(round_two, ledger, window(agent, gp2), diagnostics);
+    // A status-check failure is remembered as soon as the AZ is known, beside round two: concurrent incidents of one
+    // AZ then see each other however long the rest of their gathering takes.
+    let remember = async {
+        let (Some(e), Some(az), Source::Available(InstanceLookup::Found(i))) =
+            (&early, az.as_deref(), &instance)
+        else {
+            return;
+        };
+        let impairment = crate::ports::Impairment {
+            instance_id: i.id.clone(),
+            check: e.check.clone(),
+            incident_key: e.incident_key.clone(),
+            at: e.at,
+        };
+        match tokio::time::timeout(limit(), e.ledger.record_impairment(az, &impairment)).await {
+            Ok(Ok(())) => e.recorded.store(true, std::sync::atomic::Ordering::SeqCst),
+            Ok(Err(err)) => warn!(error = %err, "could not record the impairment early"),
+            Err(_) => warn!("recording the impairment timed out"),
+        }
+    };
+    let ((instance_type, security_groups), ledger, metrics, diagnostics, ()) =
+        tokio::join!(round_two, ledger, window(agent, gp2), diagnostics, remember);
 
     Some(Facts {
         instance,
@@ -1175,6 +1210,7 @@ mod tests {
             Utc::now(),
             limits,
             std::future::ready(true),
+            None,
         )
         .await
         .unwrap()

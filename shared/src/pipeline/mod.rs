@@ -23,7 +23,7 @@ use crate::budget::{within, Budget};
 use crate::config::{ConfigError, Settings};
 use crate::event::{parse, EventError, Parsed};
 use crate::facts::{Facts, Source};
-use crate::gather::{gather_gated, Limits, Readers};
+use crate::gather::{gather_gated, EarlyImpairment, Limits, Readers};
 use crate::model::{AlarmChange, AlarmState};
 use crate::ports::{
     AwsError, AzDeclaration, Claim, Completion, Impairment, Remediator, ReportPublisher,
@@ -402,7 +402,19 @@ impl Responder<'_> {
             diagnostics: settings.diagnostics_timeout,
             budget: Some(*budget),
         };
-        let facts = gather_gated(&change, &self.readers, settings, now, limits, gate).await;
+        let recorded = std::sync::atomic::AtomicBool::new(false);
+        let early = match (self.readers.ledger, is_status_check_alarm(&change)) {
+            (Some(ledger), true) => change.primary_metric().map(|m| EarlyImpairment {
+                ledger,
+                check: m.name.clone(),
+                incident_key: key.clone(),
+                at: now,
+                recorded: &recorded,
+            }),
+            _ => None,
+        };
+        let facts = gather_gated(&change, &self.readers, settings, now, limits, gate, early).await;
+        let recorded_early = recorded.load(std::sync::atomic::Ordering::SeqCst);
         let claim = claimed.into_inner().ok().flatten();
         let mut notices = Vec::new();
         let owned = match &claim {
@@ -443,7 +455,7 @@ impl Responder<'_> {
         }
 
         let az = self
-            .settle_status_check(&change, &mut facts, &key, now, budget)
+            .settle_status_check(&change, &mut facts, &key, now, budget, recorded_early)
             .await;
         let assessment = assess(&change, &facts);
 
@@ -658,6 +670,7 @@ impl Responder<'_> {
         key: &str,
         now: DateTime<Utc>,
         budget: &Budget,
+        recorded_early: bool,
     ) -> Option<String> {
         let ledger = self.readers.ledger?;
         if !is_status_check_alarm(change) {
@@ -672,16 +685,18 @@ impl Responder<'_> {
             incident_key: key.to_string(),
             at: now,
         };
-        let recorded = within(
-            budget.limit(CALL_TIMEOUT),
-            "dynamodb",
-            "PutItem",
-            ledger.record_impairment(&az, &impairment),
-        )
-        .await;
-        if let Err(e) = recorded {
-            warn!(error = %e, "could not record the impairment");
-            return Some(az);
+        if !recorded_early {
+            let recorded = within(
+                budget.limit(CALL_TIMEOUT),
+                "dynamodb",
+                "PutItem",
+                ledger.record_impairment(&az, &impairment),
+            )
+            .await;
+            if let Err(e) = recorded {
+                warn!(error = %e, "could not record the impairment");
+                return Some(az);
+            }
         }
         let wait = self.settings.settle.min(budget.spendable() / 2);
         if !wait.is_zero() {
