@@ -480,23 +480,9 @@ pub async fn contributors_in_alarm(
         .filter_map(|(n, c)| c.instance_id().map(|id| (n, id.to_string())))
         .take(CONTRIBUTORS_LOOKED_UP)
         .collect();
-    let look = |k: usize| {
-        let id = ids.get(k).map(|(_, id)| id.clone());
-        async move {
-            match id {
-                Some(id) => deadline(limits.source_now(), readers.ec2.instance(&id))
-                    .await
-                    .get()
-                    .cloned(),
-                None => None,
-            }
-        }
-    };
-    let looked = tokio::join!(look(0), look(1), look(2), look(3), look(4));
-    for ((n, _), lookup) in ids
-        .iter()
-        .zip([looked.0, looked.1, looked.2, looked.3, looked.4])
-    {
+    let wanted: Vec<String> = ids.iter().map(|(_, id)| id.clone()).collect();
+    let looked = look_up_instances(&wanted, readers, limits).await;
+    for ((n, _), lookup) in ids.iter().zip(looked) {
         if let (Some(c), Some(InstanceLookup::Found(i))) = (found.get_mut(*n), lookup) {
             c.name = i.name().map(str::to_string);
             c.instance_type = Some(i.instance_type.clone());
@@ -505,6 +491,9 @@ pub async fn contributors_in_alarm(
     }
     Source::Available(found)
 }
+
+/// The longest period a ranking window takes from an alarm (a week; CloudWatch's longest period is a day).
+pub const MAX_RANK_PERIOD: u64 = 7 * 86_400;
 
 /// Instances a fleet ranking keeps (the lab's TOP list).
 pub const RANK_TOP: usize = 5;
@@ -526,7 +515,13 @@ pub fn rank_request(change: &AlarmChange) -> Result<RankRequest, String> {
         }),
         None => "Maximum",
     };
-    let period = f.period.filter(|p| *p > 0).unwrap_or(60);
+    // The period comes from the event: bounded (CloudWatch's longest is a day; a week leaves room) so that the window
+    // arithmetic below cannot overflow.
+    let period = f
+        .period
+        .filter(|p| *p > 0)
+        .unwrap_or(60)
+        .min(MAX_RANK_PERIOD);
     let step = chrono::Duration::seconds(i64::try_from(period).unwrap_or(60));
     // The transition's own period is still incomplete when the alarm fires: end at its start.
     let at = change.state.at;
@@ -660,10 +655,14 @@ fn finish(r: &mut Ranking, change: &AlarmChange, top: usize) {
     r.rows.truncate(top);
 }
 
-/// The ranked instances' Name, type and AZ (DescribeInstances, concurrently; a failed lookup leaves them blank).
-async fn name_rows(r: &mut Ranking, readers: &Readers<'_>, limits: &Limits) {
-    let look = |n: usize| {
-        let id = r.rows.get(n).map(|x| x.instance_id.clone());
+/// DescribeInstances for the first five of `ids`, concurrently, each under its deadline; a failed lookup is `None`.
+async fn look_up_instances(
+    ids: &[String],
+    readers: &Readers<'_>,
+    limits: &Limits,
+) -> Vec<Option<InstanceLookup>> {
+    let look = |k: usize| {
+        let id = ids.get(k).cloned();
         async move {
             match id {
                 Some(id) => deadline(limits.source_now(), readers.ec2.instance(&id))
@@ -675,11 +674,14 @@ async fn name_rows(r: &mut Ranking, readers: &Readers<'_>, limits: &Limits) {
         }
     };
     let found = tokio::join!(look(0), look(1), look(2), look(3), look(4));
-    for (row, lookup) in r
-        .rows
-        .iter_mut()
-        .zip([found.0, found.1, found.2, found.3, found.4])
-    {
+    vec![found.0, found.1, found.2, found.3, found.4]
+}
+
+/// The ranked instances' Name, type and AZ (DescribeInstances, concurrently; a failed lookup leaves them blank).
+async fn name_rows(r: &mut Ranking, readers: &Readers<'_>, limits: &Limits) {
+    let wanted: Vec<String> = r.rows.iter().map(|x| x.instance_id.clone()).collect();
+    let found = look_up_instances(&wanted, readers, limits).await;
+    for (row, lookup) in r.rows.iter_mut().zip(found) {
         if let Some(InstanceLookup::Found(i)) = lookup {
             row.name = i.name().map(str::to_string);
             row.instance_type = Some(i.instance_type.clone());
@@ -1268,5 +1270,16 @@ mod tests {
                 assert!(r.queries.iter().all(|q| valid_query_id(&q.id)));
             }
         }
+    }
+
+    #[test]
+    fn a_fleet_alarm_with_an_absurd_period_ranks_over_a_bounded_window_without_panicking() {
+        let mut c = change("fleet-insights-alarm.json");
+        if let Some(f) = c.fleet.as_mut() {
+            f.period = Some(u64::MAX / 2);
+        }
+        let r = rank_request(&c).expect("a ranking request");
+        assert_eq!(r.period_secs, MAX_RANK_PERIOD);
+        assert!(r.start <= r.end);
     }
 }

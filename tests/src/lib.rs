@@ -143,6 +143,18 @@ impl Emulator {
         tags: &[(&str, &str)],
         groups: &[String],
     ) -> String {
+        self.instance_placed(instance_type, tags, groups, None)
+            .await
+    }
+
+    /// Launch one instance, in a given availability zone when `az` is set; returns its id.
+    pub async fn instance_placed(
+        &self,
+        instance_type: &str,
+        tags: &[(&str, &str)],
+        groups: &[String],
+        az: Option<&str>,
+    ) -> String {
         let image = self.image().await;
         let spec = TagSpecification::builder()
             .resource_type(ResourceType::Instance)
@@ -160,6 +172,11 @@ impl Emulator {
             .min_count(1)
             .max_count(1)
             .set_security_group_ids(Some(groups.to_vec()))
+            .set_placement(az.map(|z| {
+                aws_sdk_ec2::types::Placement::builder()
+                    .availability_zone(z)
+                    .build()
+            }))
             .tag_specifications(spec)
             .send()
             .await

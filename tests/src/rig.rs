@@ -524,41 +524,14 @@ impl Rig {
 
     /// An opted-in production instance in a given AZ.
     pub async fn instance_in(&self, az: &str) -> String {
-        use aws_sdk_ec2::types::{Placement, ResourceType, Tag, TagSpecification};
-        let image = self.emu.image().await;
-        let tags = TagSpecification::builder()
-            .resource_type(ResourceType::Instance)
-            .tags(Tag::builder().key("Name").value("az-test").build())
-            .tags(
-                Tag::builder()
-                    .key("Environment")
-                    .value("production")
-                    .build(),
-            )
-            .tags(
-                Tag::builder()
-                    .key("ec2ops:auto-remediate")
-                    .value("true")
-                    .build(),
-            )
-            .build();
-        let out = self
-            .emu
-            .ec2
-            .run_instances()
-            .image_id(image)
-            .instance_type("m5.large".into())
-            .min_count(1)
-            .max_count(1)
-            .placement(Placement::builder().availability_zone(az).build())
-            .tag_specifications(tags)
-            .send()
+        let tags = [
+            ("Name", "az-test"),
+            ("Environment", "production"),
+            ("ec2ops:auto-remediate", "true"),
+        ];
+        self.emu
+            .instance_placed("m5.large", &tags, &[], Some(az))
             .await
-            .expect("run_instances");
-        out.instances()[0]
-            .instance_id()
-            .unwrap_or_default()
-            .to_string()
     }
 
     /// The reports that reached the topic's SQS subscription.

@@ -543,27 +543,7 @@ async fn the_labs_fleet_alarm_publishes_one_report_ranking_the_fleet_and_analysi
     let metric = fleet_metric();
     let fleet = seed_fleet(&emu, &metric).await;
     let (topic, queue) = emu.topic_with_queue("fleet").await;
-    let clients = AwsClients::from_config(&emu.config);
-    let readers = Readers {
-        ec2: &clients.ec2,
-        metrics: &clients.cloudwatch,
-        ledger: None,
-        diagnostics: None,
-    };
-    let delivery = Delivery {
-        publisher: &clients.sns,
-        topic_arn: &topic,
-    };
-    let outcome = respond(
-        &fleet_event(&metric, fleet.at),
-        &readers,
-        None,
-        Some(&delivery),
-        &settings(Language::En, &topic),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let outcome = report_only(&emu, &topic, &fleet_event(&metric, fleet.at)).await;
     let Outcome::Reported(incident) = outcome else {
         panic!("not reported")
     };
@@ -610,27 +590,7 @@ async fn a_multi_series_alarm_level_event_is_one_summary_listing_the_ranking_whe
     let metric = fleet_metric();
     let fleet = seed_fleet(&emu, &metric).await;
     let (topic, queue) = emu.topic_with_queue("fleet-summary").await;
-    let clients = AwsClients::from_config(&emu.config);
-    let readers = Readers {
-        ec2: &clients.ec2,
-        metrics: &clients.cloudwatch,
-        ledger: None,
-        diagnostics: None,
-    };
-    let delivery = Delivery {
-        publisher: &clients.sns,
-        topic_arn: &topic,
-    };
-    let outcome = respond(
-        &fleet_summary_event(&metric, fleet.at),
-        &readers,
-        None,
-        Some(&delivery),
-        &settings(Language::En, &topic),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let outcome = report_only(&emu, &topic, &fleet_summary_event(&metric, fleet.at)).await;
     let Outcome::Reported(incident) = outcome else {
         panic!("not reported")
     };
@@ -661,4 +621,29 @@ async fn a_multi_series_alarm_level_event_is_one_summary_listing_the_ranking_whe
     ] {
         assert!(!n.message.contains(absent), "{absent:?} in:\n{}", n.message);
     }
+}
+
+/// The responder as the function wires it, report only (no ledger, no actions), in English, on `topic`.
+async fn report_only(emu: &Emulator, topic: &str, event: &serde_json::Value) -> Outcome {
+    let clients = AwsClients::from_config(&emu.config);
+    let readers = Readers {
+        ec2: &clients.ec2,
+        metrics: &clients.cloudwatch,
+        ledger: None,
+        diagnostics: None,
+    };
+    let delivery = Delivery {
+        publisher: &clients.sns,
+        topic_arn: topic,
+    };
+    respond(
+        event,
+        &readers,
+        None,
+        Some(&delivery),
+        &settings(Language::En, topic),
+        Utc::now(),
+    )
+    .await
+    .expect("handled")
 }

@@ -819,19 +819,9 @@ async fn a_stop_that_hangs_is_forced_and_one_that_never_ends_is_escalated_with_i
     let Some(rig) = Rig::new(RemediationMode::Auto).await else {
         return;
     };
-    let id = rig.instance("m5.large", true, &[]).await;
-    rig.status.impair(&id, SYSTEM);
     rig.remediator.stuck_stopping.store(100, Ordering::SeqCst);
-    let o = rig
-        .respond(&incident("status-system.json", &id, Utc::now()))
-        .await;
-    assert!(
-        matches!(action(&o), ActionOutcome::Recovering { .. }),
-        "{o:?}"
-    );
-    let _ = rig.reports().await;
+    let (id, first) = recover_under_way(&rig).await;
     // The continuation EventBridge Scheduler delivers, run six minutes after the stop: forced.
-    let (_, first) = rig.schedules(&format!("ec2ops-cont-{id}")).await.remove(0);
     let at = |minutes| {
         let now = Utc::now() + chrono::Duration::minutes(minutes);
         (now, Budget::new(Duration::from_secs(60), now))
@@ -920,6 +910,23 @@ async fn a_recover_whose_continuation_cannot_be_scheduled_starts_the_instance_in
         rig.emu.state(&id).await.as_str(),
         "running" | "pending"
     ));
+}
+
+/// A system-check failure on a new opted-in instance, recovered in auto mode: StopInstances sent, the report read off
+/// the queue. Returns the instance and the first continuation EventBridge Scheduler would deliver.
+async fn recover_under_way(rig: &Rig) -> (String, Value) {
+    let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, SYSTEM);
+    let o = rig
+        .respond(&incident("status-system.json", &id, Utc::now()))
+        .await;
+    assert!(
+        matches!(action(&o), ActionOutcome::Recovering { .. }),
+        "{o:?}"
+    );
+    let _ = rig.reports().await;
+    let (_, first) = rig.schedules(&format!("ec2ops-cont-{id}")).await.remove(0);
+    (id, first)
 }
 
 /// The event with its alarm renamed after the instance (each instance has its own alarm).
@@ -1151,17 +1158,7 @@ async fn a_continuation_delivered_too_late_escalates_instead_of_starting_the_ins
     let Some(rig) = Rig::new(RemediationMode::Auto).await else {
         return;
     };
-    let id = rig.instance("m5.large", true, &[]).await;
-    rig.status.impair(&id, SYSTEM);
-    let o = rig
-        .respond(&incident("status-system.json", &id, Utc::now()))
-        .await;
-    assert!(
-        matches!(action(&o), ActionOutcome::Recovering { .. }),
-        "{o:?}"
-    );
-    let _ = rig.reports().await;
-    let (_, first) = rig.schedules(&format!("ec2ops-cont-{id}")).await.remove(0);
+    let (_, first) = recover_under_way(&rig).await;
     let now = Utc::now() + chrono::Duration::minutes(21);
     let o = rig
         .responder(None, None, None)
@@ -1184,18 +1181,8 @@ async fn a_continuation_that_cannot_schedule_its_next_look_escalates_with_the_st
     let Some(rig) = Rig::new(RemediationMode::Auto).await else {
         return;
     };
-    let id = rig.instance("m5.large", true, &[]).await;
-    rig.status.impair(&id, SYSTEM);
     rig.remediator.stuck_stopping.store(100, Ordering::SeqCst);
-    let o = rig
-        .respond(&incident("status-system.json", &id, Utc::now()))
-        .await;
-    assert!(
-        matches!(action(&o), ActionOutcome::Recovering { .. }),
-        "{o:?}"
-    );
-    let _ = rig.reports().await;
-    let (_, first) = rig.schedules(&format!("ec2ops-cont-{id}")).await.remove(0);
+    let (_, first) = recover_under_way(&rig).await;
     // The scheduler refuses now (no function ARN to target).
     let mut responder = rig.responder(None, None, None);
     if let Some(a) = responder.actors.as_mut() {

@@ -368,8 +368,25 @@ async fn schedule_verify(
         alarm_name: change.alarm_name.clone(),
         region: change.region.clone(),
     };
+    match schedule_verification(rsp, actors, &request, now, budget).await {
+        Ok(at) => (Some(at), None),
+        Err(why) => {
+            warn!(error = %why, "verification not scheduled");
+            (None, Some(why))
+        }
+    }
+}
+
+/// Schedule the check after an action (`verify_after` from now); returns when it runs.
+pub(super) async fn schedule_verification(
+    rsp: &Responder<'_>,
+    actors: &Actors<'_>,
+    request: &VerifyRequest,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<DateTime<Utc>, String> {
     let at = scheduling_time(now) + rsp.settings.verify_after;
-    match schedule(
+    schedule(
         actors,
         &request.schedule_name(),
         &request.to_event(),
@@ -377,13 +394,7 @@ async fn schedule_verify(
         budget,
     )
     .await
-    {
-        Ok(()) => (Some(at), None),
-        Err(why) => {
-            warn!(error = %why, "verification not scheduled");
-            (None, Some(why))
-        }
-    }
+    .map(|()| at)
 }
 
 async fn schedule_continuation(

@@ -181,17 +181,8 @@ pub(super) async fn continue_recover(
                 alarm_name: c.alarm_name.clone(),
                 region: c.region.clone(),
             };
-            let at = super::act::scheduling_time(now) + rsp.settings.verify_after;
-            match schedule(
-                actors,
-                &request.schedule_name(),
-                &request.to_event(),
-                at,
-                budget,
-            )
-            .await
-            {
-                Ok(()) => ("started".to_string(), Some(at), None),
+            match super::act::schedule_verification(rsp, actors, &request, now, budget).await {
+                Ok(at) => ("started".to_string(), Some(at), None),
                 Err(e) => {
                     // Nobody would check that it came back: say so in the thread now.
                     warn!(error = %e, "verification after the recover not scheduled");
