@@ -925,3 +925,68 @@ fn every_command_in_every_golden_is_accepted_by_the_real_aws_cli() {
         refused.join("\n")
     );
 }
+
+/// The sections of a chat description: (emoji, lines under the header).
+fn chat_sections(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        let header = line
+            .strip_prefix("**")
+            .and_then(|l| l.strip_suffix("**"))
+            .and_then(|l| l.split_once(". "))
+            .filter(|(n, _)| n.parse::<u8>().is_ok());
+        if let Some((_, title)) = header {
+            let emoji = title.split(' ').next().unwrap_or_default().to_string();
+            out.push((emoji, Vec::new()));
+        } else if let Some(last) = out.last_mut() {
+            if line.starts_with("• ") {
+                last.1.push(line.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Chat shows about 3,000 characters; what is cut first is advice: in every chat golden, neither 🔧 nor 📊 loses a
+/// line while an advice section (📈 💰 🔒 🤖) still shows one, and no section is shown as an empty header.
+#[test]
+fn a_chat_message_cuts_advice_first_and_never_the_immediate_actions() {
+    let cut = |l: &String| l.contains("lines cut") || l.contains("줄 생략");
+    let mut cut_somewhere = 0;
+    for (name, text) in golden_texts()
+        .into_iter()
+        .filter(|(n, _)| n.contains(".chatbot."))
+    {
+        let sections = chat_sections(&text);
+        for (emoji, lines) in &sections {
+            assert!(
+                !lines.is_empty(),
+                "{name}: {emoji} shown as an empty header"
+            );
+        }
+        let advice_shown = sections.iter().any(|(e, ls)| {
+            ["📈", "💰", "🔒", "🤖"].contains(&e.as_str()) && ls.iter().any(|l| !cut(l))
+        });
+        let cut_in = |emoji: &str| {
+            sections
+                .iter()
+                .any(|(e, ls)| e == emoji && ls.iter().any(cut))
+        };
+        if cut_in("🔧") {
+            assert!(!advice_shown, "{name}: 🔧 cut while advice is shown");
+        }
+        if cut_in("📊") {
+            assert!(!advice_shown, "{name}: 📊 cut while advice is shown");
+        }
+        if sections.iter().any(|(_, ls)| ls.iter().any(cut))
+            || text.contains("left out")
+            || text.contains("섹션")
+        {
+            cut_somewhere += 1;
+        }
+    }
+    assert!(
+        cut_somewhere > 0,
+        "no chat golden is cut: the test would prove nothing"
+    );
+}

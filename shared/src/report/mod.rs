@@ -63,7 +63,8 @@ pub struct Section {
     pub emoji: &'static str,
     pub title: String,
     pub lines: Vec<Line>,
-    /// Lower numbers are kept longer when the message must be cut.
+    /// Lower numbers are kept longer when the message must be cut: 🚨 0, 🔧 1, 📊 2, then the advice sections
+    /// (see `render::FLOORS` for what each keeps).
     pub keep_rank: u8,
 }
 
@@ -1107,7 +1108,7 @@ fn contributors_situation(cx: &Ctx<'_>) -> Section {
                 .u(d),
         );
     }
-    section("📊", "현재 상황 분석", "Current situation", lang, lines, 1)
+    section("📊", "현재 상황 분석", "Current situation", lang, lines, 2)
 }
 
 /// 🔧 of the summary: no action here (each contributor's report carries its own advice), one read-only command.
@@ -1133,7 +1134,7 @@ fn summary_actions(cx: &Ctx<'_>) -> Section {
             ),
         ),
     ];
-    section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2)
+    section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 1)
 }
 
 fn situation(cx: &Ctx<'_>) -> Section {
@@ -1402,7 +1403,7 @@ fn situation(cx: &Ctx<'_>) -> Section {
                 .u(v.same_instance.join("; ")),
         );
     }
-    section("📊", "현재 상황 분석", "Current situation", lang, lines, 1)
+    section("📊", "현재 상황 분석", "Current situation", lang, lines, 2)
 }
 
 /// A suggested command for this incident's region. Every value in it goes through [`shell`]: the region comes from
@@ -1893,7 +1894,7 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 .name("--alarm-name", "ALARM_NAME", alarm)
                 .lit("--history-item-type StateUpdate --max-records 5"),
         ));
-        return section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2);
+        return section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 1);
     }
     if state == AlarmState::InsufficientData {
         step(
@@ -1919,7 +1920,7 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 alarm,
             ),
         ));
-        return section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2);
+        return section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 1);
     }
 
     if cx.instance_id.is_none() {
@@ -2347,7 +2348,7 @@ fn actions(cx: &Ctx<'_>) -> Section {
                 .lit("--history-item-type StateUpdate --max-records 10"),
         ));
     }
-    section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2)
+    section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 1)
 }
 
 fn long_term(cx: &Ctx<'_>) -> Section {
