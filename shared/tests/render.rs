@@ -479,7 +479,7 @@ fn a_saturated_group_member_scales_out_with_its_group_and_is_never_resized_by_ha
         let (_, r, _) = compose(&change, &facts, &settings(lang));
         let lines = all_lines(&r);
         assert!(lines.iter().any(|l| l.contains(
-            "$ aws autoscaling set-desired-capacity --auto-scaling-group-name 'api-asg' --desired-capacity DESIRED_CAPACITY"
+            "$ aws autoscaling set-desired-capacity --auto-scaling-group-name 'api-asg' --desired-capacity $((desired+1))"
         )));
         assert!(
             !lines.iter().any(|l| l.contains("modify-instance-attribute")
