@@ -931,8 +931,8 @@ fn chat_sections(text: &str) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     for line in text.lines() {
         let header = line
-            .strip_prefix("**")
-            .and_then(|l| l.strip_suffix("**"))
+            .strip_prefix('*')
+            .and_then(|l| l.strip_suffix('*'))
             .and_then(|l| l.split_once(". "))
             .filter(|(n, _)| n.parse::<u8>().is_ok());
         if let Some((_, title)) = header {
@@ -958,6 +958,7 @@ fn a_chat_message_cuts_advice_first_and_never_the_immediate_actions() {
         .filter(|(n, _)| n.contains(".chatbot."))
     {
         let sections = chat_sections(&text);
+        assert!(sections.len() >= 3, "{name}: sections not found");
         for (emoji, lines) in &sections {
             assert!(
                 !lines.is_empty(),

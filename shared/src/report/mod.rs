@@ -191,7 +191,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                 .or_else(|| fleet::implied_previous(change));
             let transition = match (change.input, previous) {
                 (InputKind::Health, _) => "AWS Health".to_string(),
-                (_, Some(p)) => format!("{p} -> {}", change.state.value.as_str()),
+                (_, Some(p)) => format!("{p} → {}", change.state.value.as_str()),
                 (_, None) => change.state.value.as_str().to_string(),
             };
             format!(

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::text::{bound, escape_entities, sanitize, Line};
+use super::text::{bound, code_span, escape_entities, sanitize, Line};
 use super::{Report, Section};
 use crate::config::Language;
 
@@ -213,7 +213,8 @@ fn markdown(report: &Report, sections: &[Section]) -> String {
         out.push('\n');
     }
     for (i, s) in sections.iter().enumerate() {
-        out.push_str(&format!("\n**{}. {} {}**\n", i + 1, s.emoji, s.title));
+        // Slack's bold is one asterisk on each side.
+        out.push_str(&format!("\n*{}. {} {}*\n", i + 1, s.emoji, s.title));
         for l in &s.lines {
             out.push_str("• ");
             out.push_str(l.markdown().trim_start());
@@ -234,16 +235,32 @@ pub fn chat_description(report: &Report) -> String {
     )
 }
 
-/// A plain chat field (next step, keyword, summary): shown in chat like the description and carrying alarm names,
-/// metric names and tags, so one line with Slack's entities, at most `max` chars.
+/// A keyword: a label in chat carrying tag values and metric names, so one line with Slack's entities, at most
+/// `max` chars.
 fn chat_field(s: &str, max: usize) -> String {
     bound(&escape_entities(&sanitize(s, usize::MAX)), max)
 }
 
-/// A command as a chat field, or nothing when it does not fit: a command cut short can end inside a quoted name, and
-/// whatever the operator pastes after it would continue that name and run.
+/// The thread summary: plain text (no markup is rendered there), so nothing is escaped as markup; Slack's three
+/// control characters, which could still form a mention or a link, become look-alikes (‹ › ＆).
+fn plain_chat_field(s: &str, max: usize) -> String {
+    let plain: String = sanitize(s, usize::MAX)
+        .chars()
+        .map(|c| match c {
+            '<' => '‹',
+            '>' => '›',
+            '&' => '＆',
+            c => c,
+        })
+        .collect();
+    bound(&plain, max)
+}
+
+/// A command as a chat next step — a code span, so Slack formats nothing in it and it copies as it runs — or nothing
+/// when it does not fit: a command cut short can end inside a quoted name, and whatever the operator pastes after it
+/// would continue that name and run.
 fn whole_chat_field(s: &str, max: usize) -> Option<String> {
-    let field = escape_entities(&sanitize(s, usize::MAX));
+    let field = code_span(&sanitize(s, usize::MAX));
     (field.chars().count() <= max).then_some(field)
 }
 
@@ -262,7 +279,7 @@ pub fn chatbot(report: &Report) -> Value {
         },
         "metadata": {
             "threadId": report.thread_id,
-            "summary": chat_field(&report.summary, 250),
+            "summary": plain_chat_field(&report.summary, 250),
             "eventType": "ec2ops.incident",
             "relatedResources": report.related_resources,
             "additionalContext": {
