@@ -1,38 +1,19 @@
 //! Section 🔧 Immediate actions: the operator's numbered steps and commands for this incident, from the alarm
 //! change, the findings, the instance facts and the recommended remedy.
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-
-use crate::analyze::{
-    Assessment, CheckNow, Detail, Environment, Finding, HealthKind, Pressure, Priority, Reason,
-    RuleId, StopCause,
-};
+use crate::analyze::{Detail, Finding, HealthKind, Pressure, RuleId, StopCause};
 use crate::config::Language;
-use crate::facts::{Facts, InstanceFacts, InstanceLookup, Role, Series, Source};
-use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison, InputKind};
-use crate::pricing::{self, HOURS_PER_MONTH};
-use crate::remediation::{ActionKind, ActionOutcome, Fact, Hold, Uncorroborated};
+use crate::facts::InstanceFacts;
+use crate::model::{AlarmKind, AlarmState};
 
-use super::automation::automation;
-use super::card::{keywords, next_steps, stops_the_instance};
-use super::cost::{cost, monthly, signed_usd};
-use super::findings::{finding_line, status_check_conclusion};
-use super::header::{
-    header, headline, kind_name, metric_label, subject, title, trend_points, window_value_at,
-};
-use super::improvements::long_term;
-use super::outcome::{action_lines, action_name, fact_name, hold_line, not_corroborated_line};
+use super::header::metric_label;
+use super::outcome::action_lines;
 use super::recovery::{self, AutoRecovery, NotAvailable};
 use super::remedy::{asg_steps, capacity_steps, force_hint, lookup_events, volume_steps};
 use super::security::security;
 use super::shell::Command;
-use super::situation::{contributors_situation, series_summary, situation};
-use super::text::{
-    self, bytes, day_minute, hm, span, sparkline, unit_of, usd, value, when_in, Line, Unit,
-};
-use super::urgency::{priority_name, reason_line, urgency};
-use super::{evidence, fleet, section, steps, summary, Ctx, Recommended, Section};
+use super::text::{self, value, when_in, Line};
+use super::{section, steps, summary, Ctx, Recommended, Section};
 
 /// A suggested command for this incident's region. Every value in it goes through [`shell`]: the region comes from
 /// the event too.

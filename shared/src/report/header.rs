@@ -2,35 +2,15 @@
 //! from the alarm change, the instance facts and the gathered window of the alarm's own metric.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 
-use crate::analyze::{
-    Assessment, CheckNow, Detail, Environment, Finding, HealthKind, Pressure, Priority, Reason,
-    RuleId, StopCause,
-};
+use crate::analyze::{Detail, HealthKind, RuleId};
 use crate::config::Language;
-use crate::facts::{Facts, InstanceFacts, InstanceLookup, Role, Series, Source};
-use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison, InputKind};
-use crate::pricing::{self, HOURS_PER_MONTH};
-use crate::remediation::{ActionKind, ActionOutcome, Fact, Hold, Uncorroborated};
+use crate::facts::{InstanceFacts, InstanceLookup, Role};
+use crate::model::{AlarmChange, AlarmKind, AlarmState, InputKind};
 
-use super::actions::{actions, auto_recovery_status, cli, clis, step, summary_actions};
-use super::automation::automation;
-use super::card::{keywords, next_steps, stops_the_instance};
-use super::cost::{cost, monthly, signed_usd};
-use super::findings::{finding_line, status_check_conclusion};
-use super::improvements::long_term;
-use super::outcome::{action_lines, action_name, fact_name, hold_line, not_corroborated_line};
-use super::recovery::{self, AutoRecovery, NotAvailable};
-use super::remedy::{asg_steps, capacity_steps, force_hint, lookup_events, volume_steps};
-use super::security::security;
-use super::shell::Command;
-use super::situation::{contributors_situation, series_summary, situation};
-use super::text::{
-    self, bytes, day_minute, hm, span, sparkline, unit_of, usd, value, when_in, Line, Unit,
-};
-use super::urgency::{priority_name, reason_line, urgency};
-use super::{evidence, fleet, section, steps, summary, Ctx, Recommended, Section};
+use super::recovery;
+use super::text::{self, hm, sparkline, unit_of, value, when_in, Line};
+use super::{evidence, fleet, summary, Ctx};
 
 /// The alarm's metric name or expression label: user-defined text, so bounded (and escaped on output, like all text).
 pub(super) fn metric_label(change: &AlarmChange) -> String {

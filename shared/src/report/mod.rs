@@ -35,17 +35,12 @@ mod summary;
 pub mod text;
 mod urgency;
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::analyze::{
-    Assessment, Detail, Environment, Finding, Pressure, Priority, Reason, RuleId,
-};
-use crate::analyze::{CheckNow, HealthKind, StopCause};
+use crate::analyze::{Assessment, Priority, RuleId};
 use crate::config::Language;
-use crate::facts::{Facts, InstanceFacts, InstanceLookup, Role, Series, Source};
-use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison, InputKind};
-use crate::pricing::{self, HOURS_PER_MONTH};
+use crate::facts::{Facts, InstanceFacts};
+use crate::model::{AlarmChange, AlarmState, InputKind};
 use text::Line;
 
 use actions::{actions, summary_actions};
@@ -59,8 +54,7 @@ use situation::{contributors_situation, situation};
 use urgency::urgency;
 
 pub use crate::remediation::ActionOutcome;
-use crate::remediation::{ActionKind, Fact, Hold, Uncorroborated};
-use recovery::{AutoRecovery, NotAvailable};
+use recovery::AutoRecovery;
 
 /// Everything the report is computed from.
 pub struct ReportInput<'a> {

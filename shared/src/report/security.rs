@@ -1,38 +1,14 @@
 //! Section 🔒 Security review: admin ports open to the world, IMDSv1, public addresses, from the instance's security
 //! groups and metadata options.
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-
-use crate::analyze::{
-    Assessment, CheckNow, Detail, Environment, Finding, HealthKind, Pressure, Priority, Reason,
-    RuleId, StopCause,
-};
 use crate::config::Language;
-use crate::facts::{Facts, InstanceFacts, InstanceLookup, Role, Series, Source};
-use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison, InputKind};
-use crate::pricing::{self, HOURS_PER_MONTH};
-use crate::remediation::{ActionKind, ActionOutcome, Fact, Hold, Uncorroborated};
+use crate::facts::{InstanceFacts, Source};
 
-use super::actions::{actions, auto_recovery_status, cli, clis, step, summary_actions};
-use super::automation::automation;
-use super::card::{keywords, next_steps, stops_the_instance};
-use super::cost::{cost, monthly, signed_usd};
-use super::findings::{finding_line, status_check_conclusion};
-use super::header::{
-    header, headline, kind_name, metric_label, subject, title, trend_points, window_value_at,
-};
-use super::improvements::long_term;
-use super::outcome::{action_lines, action_name, fact_name, hold_line, not_corroborated_line};
-use super::recovery::{self, AutoRecovery, NotAvailable};
-use super::remedy::{asg_steps, capacity_steps, force_hint, lookup_events, volume_steps};
+use super::actions::cli;
+use super::recovery;
 use super::shell::Command;
-use super::situation::{contributors_situation, series_summary, situation};
-use super::text::{
-    self, bytes, day_minute, hm, span, sparkline, unit_of, usd, value, when_in, Line, Unit,
-};
-use super::urgency::{priority_name, reason_line, urgency};
-use super::{evidence, fleet, section, steps, summary, Ctx, Recommended, Section};
+use super::text::Line;
+use super::{evidence, section, Ctx, Recommended, Section};
 
 pub(super) const ADMIN_PORTS: [(i32, &str); 2] = [(22, "SSH"), (3389, "RDP")];
 
