@@ -10,10 +10,9 @@ use super::header::metric_label;
 use super::outcome::action_lines;
 use super::recovery::{self, AutoRecovery, NotAvailable};
 use super::remedy::{asg_steps, capacity_steps, force_hint, lookup_events, volume_steps};
-use super::security::security;
-use super::shell::Command;
-use super::text::{self, value, when_in, Line};
-use super::{section, steps, summary, Ctx, Recommended, Section};
+use super::shell::{self, Command};
+use super::text::{when_in, Line};
+use super::{section, steps, Ctx, Recommended, Section};
 
 /// A suggested command for this incident's region. Every value in it goes through [`shell`]: the region comes from
 /// the event too.

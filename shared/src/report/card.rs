@@ -4,10 +4,9 @@
 use crate::analyze::Environment;
 use crate::facts::InstanceFacts;
 
-use super::actions::{actions, step, summary_actions};
-use super::shell::Command;
-use super::text::{self, value};
-use super::{section, steps, Ctx};
+use super::actions::{actions, summary_actions};
+use super::text;
+use super::Ctx;
 
 /// Most commands the chat card lists as next steps.
 pub(super) const MAX_NEXT_STEPS: usize = 5;

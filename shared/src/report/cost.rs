@@ -6,9 +6,7 @@ use crate::config::Language;
 use crate::model::AlarmState;
 use crate::pricing::{self, HOURS_PER_MONTH};
 
-use super::recovery;
-use super::shell::Command;
-use super::text::{usd, value, Line};
+use super::text::{usd, Line};
 use super::{evidence, section, steps, Ctx, Recommended, Section};
 
 /// A price difference with its sign.

@@ -4,11 +4,8 @@
 use crate::analyze::{CheckNow, Detail, Finding, HealthKind, Pressure, RuleId, StopCause};
 use crate::config::Language;
 
-use super::actions::actions;
-use super::header::header;
-use super::recovery;
 use super::text::{self, bytes, hm, value, when_in, Line, Unit};
-use super::{evidence, summary, Ctx, Recommended};
+use super::{summary, Ctx, Recommended};
 
 // Stays long: one arm per kind of finding, each a Korean/English phrase pair: split, the phrasebook would scatter.
 pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {

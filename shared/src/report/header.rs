@@ -8,7 +8,6 @@ use crate::config::Language;
 use crate::facts::{InstanceFacts, InstanceLookup, Role};
 use crate::model::{AlarmChange, AlarmKind, AlarmState, InputKind};
 
-use super::recovery;
 use super::text::{self, hm, sparkline, unit_of, value, when_in, Line};
 use super::{evidence, fleet, summary, Ctx};
 

@@ -7,7 +7,7 @@ use crate::model::AlarmState;
 use crate::pricing;
 
 use super::recovery::{self, AutoRecovery, NotAvailable};
-use super::text::{value, Line};
+use super::text::Line;
 use super::{section, Ctx, Section};
 
 pub(super) fn long_term(cx: &Ctx<'_>) -> Section {

@@ -54,7 +54,6 @@ use situation::{contributors_situation, situation};
 use urgency::urgency;
 
 pub use crate::remediation::ActionOutcome;
-use recovery::AutoRecovery;
 
 /// Everything the report is computed from.
 pub struct ReportInput<'a> {

@@ -4,9 +4,8 @@ use crate::config::Language;
 use crate::model::Comparison;
 use crate::remediation::{ActionKind, ActionOutcome, Fact, Hold, Uncorroborated};
 
-use super::recovery::{self, AutoRecovery};
-use super::text::{self, hm, value, when_in, Line};
-use super::{steps, Ctx};
+use super::text::{self, hm, when_in, Line};
+use super::Ctx;
 
 pub(super) fn action_name(a: ActionKind, lang: Language) -> String {
     match a {

@@ -2,10 +2,9 @@
 //! groups and metadata options.
 
 use crate::config::Language;
-use crate::facts::{InstanceFacts, Source};
+use crate::facts::Source;
 
 use super::actions::cli;
-use super::recovery;
 use super::shell::Command;
 use super::text::Line;
 use super::{evidence, section, Ctx, Recommended, Section};
@@ -30,7 +29,7 @@ pub(super) fn security(cx: &Ctx<'_>) -> Section {
             5,
         );
     };
-    lines.extend(port_lines(cx, i));
+    lines.extend(port_lines(cx));
     match i.http_tokens.as_deref() {
         Some("optional") => {
             lines.push(Line::from(l!(
@@ -131,7 +130,7 @@ fn encryption_lines(cx: &Ctx<'_>) -> Vec<Line> {
 }
 
 /// Security-group rules open to the world, admin ports first.
-fn port_lines(cx: &Ctx<'_>, i: &InstanceFacts) -> Vec<Line> {
+fn port_lines(cx: &Ctx<'_>) -> Vec<Line> {
     let lang = cx.lang;
     let mut lines = Vec::new();
     match &cx.facts.security_groups {

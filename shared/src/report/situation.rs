@@ -6,9 +6,8 @@ use crate::facts::{Role, Series, Source};
 use crate::model::{AlarmKind, AlarmState, InputKind};
 
 use super::findings::finding_line;
-use super::header::header;
 use super::text::{day_minute, hm, span, sparkline, unit_of, value, when_in, Line};
-use super::{evidence, fleet, section, summary, Ctx, Section};
+use super::{evidence, fleet, section, Ctx, Section};
 
 pub(super) fn series_summary(name: &str, s: &Series, cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;

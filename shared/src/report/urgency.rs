@@ -3,7 +3,6 @@
 use crate::analyze::{Environment, HealthKind, Priority, Reason};
 use crate::config::Language;
 
-use super::recovery;
 use super::text::{when_in, Line};
 use super::{section, Ctx, Section};
 
