@@ -14,6 +14,7 @@ macro_rules! l {
 }
 
 mod actions;
+mod advice;
 mod automation;
 mod card;
 mod cost;
