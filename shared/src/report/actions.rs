@@ -494,17 +494,11 @@ fn cpu_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
             n,
             l!(
                 lang,
-                "CPU를 쓰는 프로세스 확인 (SSM Run Command):",
-                "Find the processes using the CPU (SSM Run Command):"
+                "지금 CPU를 쓰는 프로세스 확인 (SSM Run Command; top의 두 번째 1초 샘플 — ps의 %CPU는 프로세스 시작 이후 평균):",
+                "Find the processes using the CPU now (SSM Run Command; top's second one-second sample — ps's %CPU is the average since each process started):"
             ),
         );
-        lines.extend(clis(
-            cx,
-            steps::shell(
-                id,
-                &["ps -eo pid,user,pcpu,pmem,etime,comm --sort=-pcpu | head -15"],
-            ),
-        ));
+        lines.extend(clis(cx, steps::shell(id, &[steps::CPU_NOW])));
     }
     if a.has(RuleId::NetLeadsCpu) {
         step(
