@@ -18,6 +18,7 @@ mod advice;
 mod automation;
 mod card;
 mod cost;
+pub mod digest;
 mod evidence;
 mod findings;
 mod fleet;
