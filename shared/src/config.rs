@@ -25,9 +25,11 @@ pub mod names {
     pub const DIAGNOSTICS_TIMEOUT_MS: &str = "EC2OPS_DIAGNOSTICS_TIMEOUT_MS";
     pub const WORK_QUEUE_URL: &str = "EC2OPS_WORK_QUEUE_URL";
     pub const SETTLE_SECONDS: &str = "EC2OPS_SETTLE_SECONDS";
+    pub const PUBLISH_PER_SECOND: &str = "EC2OPS_PUBLISH_PER_SECOND";
+    pub const STORM_WINDOW_SECONDS: &str = "EC2OPS_STORM_WINDOW_SECONDS";
 
     /// Every setting, for the test that checks `template.yaml` passes each one.
-    pub const ALL: [&str; 18] = [
+    pub const ALL: [&str; 20] = [
         TOPIC_ARN,
         LANGUAGE,
         TIME_ZONE,
@@ -46,6 +48,8 @@ pub mod names {
         DIAGNOSTICS_TIMEOUT_MS,
         WORK_QUEUE_URL,
         SETTLE_SECONDS,
+        PUBLISH_PER_SECOND,
+        STORM_WINDOW_SECONDS,
     ];
 }
 
@@ -136,6 +140,8 @@ pub struct Settings {
     /// How long a status-check incident waits after recording its impairment before it decides, so that concurrent
     /// incidents in the same AZ (an AZ event) and on the same instance see each other.
     pub settle: Duration,
+    /// The publish-rate gate and the storm window ([`crate::storm`]).
+    pub storm: crate::storm::StormSettings,
 }
 
 impl Default for Settings {
@@ -155,6 +161,7 @@ impl Default for Settings {
             source_timeout: Duration::from_millis(4000),
             work_queue_url: None,
             settle: Duration::from_secs(10),
+            storm: crate::storm::StormSettings::default(),
         }
     }
 }
@@ -261,6 +268,16 @@ impl Settings {
         if let Some(n) = number(names::SETTLE_SECONDS, 0, 60)? {
             s.settle = Duration::from_secs(n as u64);
         }
+        if let Some(n) = number(
+            names::PUBLISH_PER_SECOND,
+            1,
+            i64::from(crate::storm::MAX_PER_SECOND),
+        )? {
+            s.storm.per_second = n as u32;
+        }
+        if let Some(n) = number(names::STORM_WINDOW_SECONDS, 30, 900)? {
+            s.storm.window = chrono::Duration::seconds(n);
+        }
         let diagnostics_on = match get(names::DIAGNOSTICS).map(|v| v.to_ascii_lowercase()) {
             None => true,
             Some(v) if v == "on" || v == "true" => true,
@@ -355,6 +372,9 @@ mod tests {
             (names::COOLDOWN_MINUTES, "-5"),
             (names::DAILY_CAP, "many"),
             (names::SCHEDULER_ROLE_ARN, "role"),
+            (names::PUBLISH_PER_SECOND, "10"),
+            (names::PUBLISH_PER_SECOND, "0"),
+            (names::STORM_WINDOW_SECONDS, "5"),
         ] {
             let err = Settings::from_map(&env(&[(name, value)])).unwrap_err();
             assert_eq!(err.name, name);

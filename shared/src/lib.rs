@@ -21,4 +21,5 @@ pub mod ports;
 pub mod pricing;
 pub mod remediation;
 pub mod report;
+pub mod storm;
 pub mod text;

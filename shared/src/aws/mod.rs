@@ -8,6 +8,7 @@ mod scheduler;
 mod sns;
 mod sqs;
 mod ssm;
+mod storm;
 
 pub use cloudwatch::CloudWatchReader;
 pub use dynamodb::DynamoLedger;
@@ -16,6 +17,7 @@ pub use scheduler::Scheduler;
 pub use sns::SnsPublisher;
 pub use sqs::SqsWorkQueue;
 pub use ssm::SsmDiagnostics;
+pub use storm::DynamoStorm;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::http::HttpResponse;
@@ -68,6 +70,11 @@ impl AwsClients {
     /// The ledger on `table`.
     pub fn ledger(&self, table: &str) -> DynamoLedger {
         DynamoLedger::new(aws_sdk_dynamodb::Client::new(&self.config), table)
+    }
+
+    /// The storm ports (publish gate, digest buffers, incident log) on the ledger table.
+    pub fn storm(&self, table: &str) -> DynamoStorm {
+        DynamoStorm::new(aws_sdk_dynamodb::Client::new(&self.config), table)
     }
 
     /// The work queue the sweep and multi-instance Health events fan out to.
