@@ -25,6 +25,8 @@ use crate::report::digest::DigestEntry;
 pub const DEFAULT_PER_SECOND: u32 = 5;
 /// Highest allowed setting: above it, two adjacent gate-seconds could exceed SNS's 10 per second.
 pub const MAX_PER_SECOND: u32 = 5;
+// Two adjacent gate-seconds can land in one SNS second: checked when compiling.
+const _: () = assert!(2 * MAX_PER_SECOND <= 10 && DEFAULT_PER_SECOND <= MAX_PER_SECOND);
 /// Default storm window: incidents deferred within one minute share one digest.
 pub const DEFAULT_WINDOW_SECONDS: i64 = 60;
 /// The flush runs this long after its window ends, so that an incident that took its window just before the end
@@ -301,12 +303,6 @@ mod tests {
         assert!(name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
-    }
-
-    #[test]
-    fn the_default_rate_is_at_most_half_the_email_limit() {
-        // Two adjacent gate-seconds can land in one SNS second.
-        assert!(2 * DEFAULT_PER_SECOND <= 10 && 2 * MAX_PER_SECOND <= 10);
     }
 
     #[test]
