@@ -1,0 +1,159 @@
+//! `ec2ops incidents`: the incidents recorded in the ledger (time, priority, rule ids, action, message id), and one
+//! incident's full report — what a digest reader, or anyone after a storm, needs to see each one.
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, Duration, Utc};
+use ec2ops::storm::{IncidentLog, LoggedIncident, LOG_RETENTION};
+
+/// `90s`, `30m`, `2h`, `1d` (a bare number is minutes), at most the log's retention.
+pub fn parse_since(s: &str) -> anyhow::Result<Duration> {
+    let s = s.trim();
+    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "m"),
+    };
+    let n: i64 = digits
+        .parse()
+        .with_context(|| format!("--since {s:?}: expected a number and a unit (s, m, h, d), e.g. 2h"))?;
+    let d = match unit {
+        "s" => Duration::try_seconds(n),
+        "m" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        _ => bail!("--since {s:?}: the unit must be s, m, h or d"),
+    };
+    match d {
+        Some(d) if d > Duration::zero() && d <= LOG_RETENTION => Ok(d),
+        _ => bail!(
+            "--since {s:?}: must be more than 0 and at most {} days (how long the ledger keeps incidents)",
+            LOG_RETENTION.num_days()
+        ),
+    }
+}
+
+/// The listing: one line per incident, oldest first, with a header.
+pub fn format_list(incidents: &[LoggedIncident]) -> String {
+    let mut out = String::from("TIME (UTC)           PRI  RULES                    ACTION        MESSAGE                INSTANCE             INCIDENT KEY\n");
+    for i in incidents {
+        let message = match (&i.message_id, &i.digest) {
+            (Some(id), _) => id.clone(),
+            (None, Some(w)) => format!("digest {w}"),
+            (None, None) => "-".into(),
+        };
+        let rules = if i.rules.is_empty() {
+            "-".to_string()
+        } else {
+            i.rules.join(",")
+        };
+        out.push_str(&format!(
+            "{:<20} {:<4} {:<24} {:<13} {:<22} {:<20} {}\n",
+            i.at.format("%Y-%m-%d %H:%M:%S"),
+            i.priority,
+            rules,
+            i.action,
+            message,
+            i.instance.as_deref().unwrap_or("-"),
+            i.incident_key
+        ));
+    }
+    out.push_str(&format!(
+        "{} incident(s). Full report: ec2ops incidents show KEY\n",
+        incidents.len()
+    ));
+    out
+}
+
+/// One incident: what was recorded, then its report.
+pub fn format_show(i: &LoggedIncident) -> String {
+    let mut out = format!(
+        "incident {}\nrecorded {} · {} · rules {} · action {}\n",
+        i.incident_key,
+        i.at.format("%Y-%m-%d %H:%M:%S UTC"),
+        i.priority,
+        if i.rules.is_empty() {
+            "-".to_string()
+        } else {
+            i.rules.join(",")
+        },
+        i.action
+    );
+    match (&i.message_id, &i.digest) {
+        (Some(id), _) => out.push_str(&format!("published as SNS message {id}\n")),
+        (None, Some(w)) => out.push_str(&format!("listed in the digest of storm window {w}\n")),
+        (None, None) => out.push_str("not published on its own (covered by another report)\n"),
+    }
+    out.push('\n');
+    out.push_str(&i.report);
+    if !i.report.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// The incidents from `since` ago to `now`, on one instance when `instance` is given.
+pub async fn list(
+    log: &dyn IncidentLog,
+    since: Duration,
+    instance: Option<&str>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<LoggedIncident>> {
+    let from = now.checked_sub_signed(since).unwrap_or(now);
+    let all = log.list(from, now).await?;
+    Ok(all
+        .into_iter()
+        .filter(|i| instance.is_none_or(|id| i.instance.as_deref() == Some(id)))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_reads_seconds_minutes_hours_and_days_and_refuses_more_than_the_retention() {
+        assert_eq!(parse_since("90s").ok(), Some(Duration::seconds(90)));
+        assert_eq!(parse_since("30").ok(), Some(Duration::minutes(30)));
+        assert_eq!(parse_since("2h").ok(), Some(Duration::hours(2)));
+        assert_eq!(parse_since("7d").ok(), Some(Duration::days(7)));
+        for bad in ["8d", "0h", "2w", "h", "", "-1h", "99999999999999999999d"] {
+            assert!(parse_since(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn logged(key: &str, message: Option<&str>, digest: Option<&str>) -> LoggedIncident {
+        LoggedIncident {
+            incident_key: key.into(),
+            at: DateTime::from_timestamp(1_796_115_600, 0).unwrap_or_default(),
+            priority: "P0".into(),
+            rules: vec!["SYS-CHECK".into(), "AZ-EVENT".into()],
+            instance: Some("i-0abc".into()),
+            alarm: "sys".into(),
+            action: "held".into(),
+            message_id: message.map(str::to_string),
+            digest: digest.map(str::to_string),
+            report: "[P0] report\n".into(),
+        }
+    }
+
+    #[test]
+    fn the_listing_names_the_message_or_the_digest_of_each_incident() {
+        let out = format_list(&[
+            logged("k1", Some("msg-1"), None),
+            logged("k2", None, Some("20261201T090000Z-60")),
+        ]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 4, "{out}");
+        assert!(lines[1].contains("P0") && lines[1].contains("SYS-CHECK,AZ-EVENT"));
+        assert!(lines[1].contains("msg-1") && lines[1].ends_with("k1"));
+        assert!(lines[2].contains("digest 20261201T090000Z-60") && lines[2].ends_with("k2"));
+        assert!(lines[3].starts_with("2 incident(s)"));
+    }
+
+    #[test]
+    fn show_prints_the_record_then_the_report() {
+        let out = format_show(&logged("k2", None, Some("w")));
+        assert!(out.starts_with("incident k2\n"));
+        assert!(out.contains("listed in the digest of storm window w"));
+        assert!(out.ends_with("\n[P0] report\n"));
+    }
+}
