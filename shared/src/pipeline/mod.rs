@@ -9,6 +9,7 @@
 
 mod act;
 mod recover;
+pub mod storm;
 mod sweep;
 
 use std::sync::Mutex;

@@ -1,0 +1,289 @@
+//! Storm-aware delivery ([`crate::storm`]): a report is published when the shared gate has a slot this second;
+//! otherwise its entry goes into the storm window's digest buffer, and the window's flush is scheduled (once per
+//! window, by name). The flush closes the window, publishes one digest, and records it — run again, it publishes
+//! nothing. Every path that cannot defer safely (no scheduler, the ledger failing) publishes the report itself:
+//! a report is never lost to the gate.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tracing::{info, warn};
+
+use crate::budget::{within, Budget};
+use crate::config::Settings;
+use crate::ports::{AwsError, ReportPublisher, VerifyScheduler};
+use crate::report::digest::{Digest, DigestEntry};
+use crate::report::render::SnsMessage;
+use crate::storm::{Buffered, DigestBuffer, FlushClaim, IncidentLog, PublishGate, Window};
+
+use super::{HandleError, CALL_TIMEOUT};
+
+/// The storm ports; without them every report is published as it comes.
+#[derive(Clone, Copy)]
+pub struct Storm<'a> {
+    pub gate: &'a dyn PublishGate,
+    pub buffer: &'a dyn DigestBuffer,
+    /// The look-back log `ec2ops incidents` reads.
+    pub log: Option<&'a dyn IncidentLog>,
+}
+
+/// Where the flush of a window is scheduled: the scheduler and the function's own ARN.
+pub type FlushScheduler<'a> = (&'a dyn VerifyScheduler, &'a str);
+
+/// How a report went out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivered {
+    /// Published on its own (the SNS message id).
+    Published(String),
+    /// Listed in the digest of this storm window.
+    Digest(Window),
+}
+
+/// Publish `message`, or defer it to the digest of the current storm window when the gate has no slot.
+#[allow(clippy::too_many_arguments)]
+pub async fn deliver(
+    storm: Option<&Storm<'_>>,
+    flush: Option<FlushScheduler<'_>>,
+    publisher: &dyn ReportPublisher,
+    topic: &str,
+    message: &SnsMessage,
+    entry: &DigestEntry,
+    settings: &Settings,
+    budget: &Budget,
+) -> Result<Delivered, AwsError> {
+    let publish = || async {
+        within(
+            budget.limit_reserved(Duration::from_secs(10), Duration::from_secs(2)),
+            "sns",
+            "Publish",
+            publisher.publish(topic, message),
+        )
+        .await
+        .map(Delivered::Published)
+    };
+    let (Some(storm), Some(flush)) = (storm, flush) else {
+        return publish().await;
+    };
+    let now = Utc::now();
+    let admitted = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "UpdateItem",
+        storm.gate.admit(now.timestamp(), settings.storm.per_second),
+    )
+    .await;
+    match admitted {
+        Ok(true) => return publish().await,
+        Ok(false) => {}
+        Err(e) => {
+            // Fail open: a report matters more than the rate.
+            warn!(incident = %entry.incident_key, error = %e, "publish gate unavailable: publishing");
+            return publish().await;
+        }
+    }
+    match defer(
+        storm,
+        flush,
+        entry,
+        Window::of(now, settings.storm.window),
+        budget,
+    )
+    .await
+    {
+        Ok(w) => {
+            info!(incident = %entry.incident_key, window = %w.id(), "above the publish rate: listed in the window's digest");
+            Ok(Delivered::Digest(w))
+        }
+        Err(e) => {
+            warn!(incident = %entry.incident_key, error = %e, "could not defer to a digest: publishing");
+            publish().await
+        }
+    }
+}
+
+/// Buffer the entry in `window` (or the next window when its flush has closed it), and make sure the flush of that
+/// window is scheduled.
+async fn defer(
+    storm: &Storm<'_>,
+    (scheduler, target): FlushScheduler<'_>,
+    entry: &DigestEntry,
+    mut window: Window,
+    budget: &Budget,
+) -> Result<Window, AwsError> {
+    let mut added = false;
+    for _ in 0..3 {
+        let b = within(
+            budget.limit(CALL_TIMEOUT),
+            "dynamodb",
+            "TransactWriteItems",
+            storm.buffer.buffer(&window, entry),
+        )
+        .await?;
+        if b == Buffered::Added {
+            added = true;
+            break;
+        }
+        window = window.next();
+    }
+    if !added {
+        return Err(AwsError::new(
+            "dynamodb",
+            "TransactWriteItems",
+            "three storm windows in a row were closed",
+        ));
+    }
+    let scheduled = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "GetItem",
+        storm.buffer.flush_scheduled(&window),
+    )
+    .await?;
+    if !scheduled {
+        // The schedule's name is the window's: creating it twice (two deferred incidents racing) is harmless.
+        let at = window.flush_at().max(Utc::now());
+        within(
+            budget.limit(CALL_TIMEOUT),
+            "scheduler",
+            "CreateSchedule",
+            scheduler.schedule(&window.schedule_name(), &window.flush_event(), at, target),
+        )
+        .await?;
+        within(
+            budget.limit(CALL_TIMEOUT),
+            "dynamodb",
+            "UpdateItem",
+            storm.buffer.note_scheduled(&window),
+        )
+        .await?;
+    }
+    Ok(window)
+}
+
+/// What a flush did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flushed {
+    pub window: Window,
+    /// Incidents the digest listed (0 when it had been published already).
+    pub incidents: usize,
+    pub message_id: Option<String>,
+    /// The digest had been published by an earlier flush: nothing was published now.
+    pub already: bool,
+}
+
+/// Publish the digest of `window`, once.
+pub async fn flush(
+    storm: &Storm<'_>,
+    publisher: &dyn ReportPublisher,
+    topic: &str,
+    window: Window,
+    settings: &Settings,
+    budget: &Budget,
+) -> Result<Flushed, HandleError> {
+    let now = Utc::now();
+    let claim = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "UpdateItem",
+        storm.buffer.close(&window, now, budget.lease_until()),
+    )
+    .await
+    .map_err(HandleError::Source)?;
+    match claim {
+        FlushClaim::Published { message_id } => {
+            info!(window = %window.id(), "digest already published");
+            return Ok(Flushed {
+                window,
+                incidents: 0,
+                message_id: Some(message_id),
+                already: true,
+            });
+        }
+        FlushClaim::InProgress { until } => {
+            return Err(HandleError::InProgress {
+                incident_key: format!("digest#{}", window.id()),
+                until,
+            })
+        }
+        FlushClaim::Claimed => {}
+    }
+    let entries = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "Query",
+        storm.buffer.entries(&window),
+    )
+    .await
+    .map_err(HandleError::Source)?;
+    let digest = Digest::new(
+        entries,
+        window.start,
+        window.end(),
+        settings.language,
+        settings.time_zone,
+        settings.storm.per_second,
+    );
+    let incidents = digest.len();
+    let message_id = if digest.is_empty() {
+        "-".to_string()
+    } else {
+        let message = digest.sns();
+        // The digest takes a slot of the gate like any report: wait for one while the budget allows.
+        loop {
+            let second = Utc::now().timestamp();
+            let admitted = within(
+                budget.limit(CALL_TIMEOUT),
+                "dynamodb",
+                "UpdateItem",
+                storm.gate.admit(second, settings.storm.per_second),
+            )
+            .await;
+            match admitted {
+                Ok(true) => break,
+                Ok(false) if budget.spendable() > Duration::from_secs(12) => {
+                    let ms = 1000 - u64::from(Utc::now().timestamp_subsec_millis()).min(999);
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                Ok(false) => {
+                    return Err(HandleError::Publish(AwsError {
+                        service: "sns",
+                        operation: "Publish",
+                        code: Some("PublishRateExceeded".into()),
+                        message: "no publish slot before the deadline".into(),
+                        retryable: true,
+                    }))
+                }
+                Err(e) => {
+                    warn!(error = %e, "publish gate unavailable: publishing the digest");
+                    break;
+                }
+            }
+        }
+        let id = within(
+            budget.limit_reserved(Duration::from_secs(10), Duration::from_secs(2)),
+            "sns",
+            "Publish",
+            publisher.publish(topic, &message),
+        )
+        .await
+        .map_err(HandleError::Publish)?;
+        info!(window = %window.id(), incidents, message_id = %id, "digest published");
+        id
+    };
+    let recorded = within(
+        budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
+        "dynamodb",
+        "UpdateItem",
+        storm.buffer.published(&window, &message_id, Utc::now()),
+    )
+    .await;
+    if let Err(e) = recorded {
+        warn!(window = %window.id(), error = %e, "could not record the digest as published");
+    }
+    Ok(Flushed {
+        window,
+        incidents,
+        message_id: (message_id != "-").then_some(message_id),
+        already: false,
+    })
+}
