@@ -196,3 +196,171 @@ async fn the_incident_log_lists_by_time_and_shows_one_incident_with_its_report()
     assert_eq!(shown.digest.as_deref(), Some("20261201T090000Z-60"));
     assert!(log.show("nope").await.expect("show").is_none());
 }
+
+/// Records when each message was published (the second, by the wall clock) and what it said.
+#[derive(Default)]
+struct Recording {
+    sent: std::sync::Mutex<Vec<(i64, ec2ops::message::SnsMessage)>>,
+}
+
+#[async_trait::async_trait]
+impl ec2ops::ports::ReportPublisher for Recording {
+    async fn publish(
+        &self,
+        _: &str,
+        m: &ec2ops::message::SnsMessage,
+    ) -> Result<String, ec2ops::ports::AwsError> {
+        let mut sent = self.sent.lock().expect("lock");
+        sent.push((Utc::now().timestamp(), m.clone()));
+        Ok(format!("msg-{}", sent.len()))
+    }
+}
+
+/// Records the schedules created, by name (creating one twice is harmless, as on EventBridge Scheduler).
+#[derive(Default)]
+struct Schedules {
+    made: std::sync::Mutex<std::collections::BTreeMap<String, serde_json::Value>>,
+}
+
+#[async_trait::async_trait]
+impl ec2ops::ports::VerifyScheduler for Schedules {
+    async fn schedule(
+        &self,
+        name: &str,
+        event: &serde_json::Value,
+        _: DateTime<Utc>,
+        _: &str,
+    ) -> Result<String, ec2ops::ports::AwsError> {
+        self.made
+            .lock()
+            .expect("lock")
+            .insert(name.to_string(), event.clone());
+        Ok(name.to_string())
+    }
+}
+
+#[tokio::test]
+async fn a_storm_of_concurrent_deliveries_never_publishes_above_the_gate_and_every_incident_is_published_or_in_one_digest(
+) {
+    use ec2ops::budget::Budget;
+    use ec2ops::config::Settings;
+    use ec2ops::pipeline::storm::{deliver, flush, Delivered, Storm};
+    use ec2ops::storm::{flush_request, StormSettings};
+
+    let emu = emulator!();
+    let ports = storm(&emu).await;
+    let publisher = Arc::new(Recording::default());
+    let schedules = Arc::new(Schedules::default());
+    let settings = Arc::new(Settings {
+        storm: StormSettings {
+            per_second: 3,
+            window: Duration::seconds(60),
+        },
+        ..Settings::default()
+    });
+    let n = 40;
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (ports, publisher, schedules, settings) = (
+                ports.clone(),
+                publisher.clone(),
+                schedules.clone(),
+                settings.clone(),
+            );
+            tokio::spawn(async move {
+                let now = Utc::now();
+                let e = entry(&format!("incident-{i:02}"), now);
+                let message = ec2ops::message::SnsMessage {
+                    subject: e.incident_key.clone(),
+                    message: "{}".into(),
+                };
+                let storm = Storm {
+                    gate: ports.as_ref(),
+                    buffer: ports.as_ref(),
+                    log: None,
+                };
+                let budget = Budget::new(std::time::Duration::from_secs(60), now);
+                let d = deliver(
+                    Some(&storm),
+                    Some((
+                        schedules.as_ref(),
+                        "arn:aws:lambda:ap-northeast-2:000000000000:function:ec2ops",
+                    )),
+                    publisher.as_ref(),
+                    "arn:aws:sns:ap-northeast-2:000000000000:reports",
+                    &message,
+                    &e,
+                    &settings,
+                    &budget,
+                )
+                .await
+                .expect("delivered");
+                (e.incident_key, d)
+            })
+        })
+        .collect();
+    let mut published = Vec::new();
+    let mut deferred = Vec::new();
+    for t in tasks {
+        match t.await.expect("task") {
+            (k, Delivered::Published(_)) => published.push(k),
+            (k, Delivered::Digest(_)) => deferred.push(k),
+        }
+    }
+    assert!(!deferred.is_empty(), "40 at once must exceed 3 per second");
+    // Every window with a deferred incident has its flush scheduled; run each flush twice (a duplicate invocation).
+    let windows: Vec<Window> = schedules
+        .made
+        .lock()
+        .expect("lock")
+        .values()
+        .filter_map(|ev| flush_request(ev).and_then(Result::ok))
+        .collect();
+    assert!(!windows.is_empty());
+    let storm = Storm {
+        gate: ports.as_ref(),
+        buffer: ports.as_ref(),
+        log: None,
+    };
+    let mut in_digests = 0;
+    for w in &windows {
+        for run in 0..2 {
+            let budget = Budget::new(std::time::Duration::from_secs(60), Utc::now());
+            let f = flush(&storm, publisher.as_ref(), "topic", *w, &settings, &budget)
+                .await
+                .expect("flush");
+            assert_eq!(f.already, run == 1);
+            in_digests += f.incidents;
+        }
+    }
+    let sent = publisher.sent.lock().expect("lock").clone();
+    let mut per_second = std::collections::BTreeMap::<i64, u32>::new();
+    for (s, _) in &sent {
+        *per_second.entry(*s).or_default() += 1;
+    }
+    assert!(
+        per_second.values().all(|c| *c <= 3),
+        "published per second: {per_second:?}"
+    );
+    // Each incident exactly once: on its own or in one digest, never both, never neither.
+    assert_eq!(published.len() + deferred.len(), n);
+    assert_eq!(in_digests, deferred.len());
+    let digests: Vec<&str> = sent
+        .iter()
+        .filter(|(_, m)| m.subject.contains("ec2ops digest"))
+        .map(|(_, m)| m.message.as_str())
+        .collect();
+    assert_eq!(digests.len(), windows.len());
+    for k in &deferred {
+        let times = digests
+            .iter()
+            .filter(|d| d.contains(&format!("ec2ops incidents show {k}")))
+            .count();
+        assert_eq!(times, 1, "{k} in {times} digests");
+    }
+    for k in &published {
+        assert!(!digests
+            .iter()
+            .any(|d| d.contains(&format!("ec2ops incidents show {k} "))));
+    }
+}

@@ -65,14 +65,7 @@ pub async fn deliver(
         return publish().await;
     };
     let now = Utc::now();
-    let admitted = within(
-        budget.limit(CALL_TIMEOUT),
-        "dynamodb",
-        "UpdateItem",
-        storm.gate.admit(now.timestamp(), settings.storm.per_second),
-    )
-    .await;
-    match admitted {
+    match slot(storm.gate, settings.storm.per_second, budget).await {
         Ok(true) => return publish().await,
         Ok(false) => {}
         Err(e) => {
@@ -99,6 +92,38 @@ pub async fn deliver(
             publish().await
         }
     }
+}
+
+/// A publish must start in the second whose slot it took, and not in its last [`SLOT_MARGIN_MS`]: so publishes
+/// *started* in any one second never exceed the gate, whatever the ledger's latency.
+const SLOT_MARGIN_MS: u32 = 100;
+
+/// Take a slot of the current second. A slot granted too late to use in its second is given up (it still counts,
+/// which only makes the gate stricter) and the next second is tried, twice at most.
+async fn slot(gate: &dyn PublishGate, per_second: u32, budget: &Budget) -> Result<bool, AwsError> {
+    for _ in 0..3 {
+        let now = Utc::now();
+        if now.timestamp_subsec_millis() >= 1000 - SLOT_MARGIN_MS {
+            let ms = 1000 - now.timestamp_subsec_millis().min(999);
+            tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
+        }
+        let second = Utc::now().timestamp();
+        let admitted = within(
+            budget.limit(CALL_TIMEOUT),
+            "dynamodb",
+            "UpdateItem",
+            gate.admit(second, per_second),
+        )
+        .await?;
+        if !admitted {
+            return Ok(false);
+        }
+        let after = Utc::now();
+        if after.timestamp() == second && after.timestamp_subsec_millis() < 1000 - SLOT_MARGIN_MS {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Buffer the entry in `window` (or the next window when its flush has closed it), and make sure the flush of that
@@ -230,15 +255,7 @@ pub async fn flush(
         let message = digest.sns();
         // The digest takes a slot of the gate like any report: wait for one while the budget allows.
         loop {
-            let second = Utc::now().timestamp();
-            let admitted = within(
-                budget.limit(CALL_TIMEOUT),
-                "dynamodb",
-                "UpdateItem",
-                storm.gate.admit(second, settings.storm.per_second),
-            )
-            .await;
-            match admitted {
+            match slot(storm.gate, settings.storm.per_second, budget).await {
                 Ok(true) => break,
                 Ok(false) if budget.spendable() > Duration::from_secs(12) => {
                     let ms = 1000 - u64::from(Utc::now().timestamp_subsec_millis()).min(999);
