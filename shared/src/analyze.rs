@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::facts::{Facts, InstanceLookup, Role, Series};
-use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison, InputKind};
+use crate::model::{AlarmKind, AlarmState, Cause, Comparison, Incident, InstanceState};
 use crate::pricing;
 
 /// Root-cause rule identifiers, stable across versions (operators grep for them).
@@ -326,7 +326,7 @@ pub const AZ_EVENT_INSTANCES: usize = 3;
 const DEFAULT_CPU_THRESHOLD: f64 = 80.0;
 
 /// Run every rule and the priority table.
-pub fn assess(change: &AlarmChange, facts: &Facts) -> Assessment {
+pub fn assess(change: &Incident, facts: &Facts) -> Assessment {
     let environment = environment(facts);
     let cpu_threshold = cpu_threshold(change);
     if change.is_series_summary() {
@@ -342,7 +342,7 @@ pub fn assess(change: &AlarmChange, facts: &Facts) -> Assessment {
     }
     let mut findings = Vec::new();
 
-    if let Some(h) = &change.health {
+    if let Some(h) = change.health() {
         findings.push(Finding {
             rule: RuleId::Health,
             detail: Detail::Health {
@@ -352,8 +352,8 @@ pub fn assess(change: &AlarmChange, facts: &Facts) -> Assessment {
             },
             evidence: vec![format!("AWS Health {} ({})", h.type_code, h.category)],
         });
-    } else if change.input == crate::model::InputKind::StateChange {
-        stopped(change, facts, &mut findings);
+    } else if let Cause::StateChange { state } = change.cause {
+        stopped(state, facts, &mut findings);
     } else {
         gone(facts, &mut findings);
     }
@@ -425,7 +425,7 @@ fn criticality(env: &Environment) -> u8 {
 /// An instance whose environment may set a summary's priority: id, Name, environment.
 type Candidate = (String, Option<String>, Environment);
 
-fn summary_priority(change: &AlarmChange, facts: &Facts) -> (Priority, Vec<Reason>) {
+fn summary_priority(change: &Incident, facts: &Facts) -> (Priority, Vec<Reason>) {
     if change.state.value != AlarmState::Alarm {
         return priority(change, &[], &Environment::Unknown, None);
     }
@@ -445,7 +445,7 @@ fn summary_priority(change: &AlarmChange, facts: &Facts) -> (Priority, Vec<Reaso
             Some(list.len()),
             list.iter()
                 .filter_map(|c| Some((c.instance_id()?.to_string(), c)))
-                .take(crate::gather::CONTRIBUTORS_LOOKED_UP)
+                .take(crate::facts::CONTRIBUTORS_LOOKED_UP)
                 .map(|(id, c)| (id, c.name.clone(), env_of(&c.instance_type, &c.environment)))
                 .collect(),
         ),
@@ -502,7 +502,7 @@ fn summary_priority(change: &AlarmChange, facts: &Facts) -> (Priority, Vec<Reaso
 /// other breaching instances, when that one is treated as production, with the reason naming that instance (the
 /// highest ranked of the most critical). `None` otherwise: the analysed instance's environment sets the priority.
 fn fleet_worst(
-    change: &AlarmChange,
+    change: &Incident,
     facts: &Facts,
     analysed: &Environment,
 ) -> Option<(Environment, Reason)> {
@@ -536,21 +536,21 @@ fn fleet_worst(
     Some((env, reason))
 }
 
-fn is_cpu_alarm(change: &AlarmChange) -> bool {
+fn is_cpu_alarm(change: &Incident) -> bool {
     change.kind != AlarmKind::MetricMath
         && change
             .primary_metric()
             .is_some_and(|m| m.name == "CPUUtilization")
 }
 
-fn cpu_threshold(change: &AlarmChange) -> f64 {
+fn cpu_threshold(change: &Incident) -> f64 {
     match (is_cpu_alarm(change), change.threshold(), change.comparison) {
         (true, Some(t), Some(Comparison::Greater | Comparison::GreaterOrEqual)) => t,
         _ => DEFAULT_CPU_THRESHOLD,
     }
 }
 
-fn period_secs(change: &AlarmChange, facts: &Facts) -> i64 {
+fn period_secs(change: &Incident, facts: &Facts) -> i64 {
     facts
         .metrics
         .get()
@@ -562,7 +562,7 @@ fn period_secs(change: &AlarmChange, facts: &Facts) -> i64 {
 
 /// CPU datapoints, oldest first: the gathered window, or the alarm's own evaluated datapoints when the window is
 /// unavailable and the alarm is on CPU.
-fn cpu_points(change: &AlarmChange, facts: &Facts) -> Vec<(DateTime<Utc>, f64)> {
+fn cpu_points(change: &Incident, facts: &Facts) -> Vec<(DateTime<Utc>, f64)> {
     if let Some(s) = facts.metrics.get().and_then(|m| m.get(Role::Cpu)) {
         return s.points.clone();
     }
@@ -601,13 +601,8 @@ fn gone(facts: &Facts, out: &mut Vec<Finding>) {
     }
 }
 
-fn stopped(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
-    let state = change
-        .alarm_name
-        .rsplit('/')
-        .next()
-        .unwrap_or("stopped")
-        .to_string();
+fn stopped(state: InstanceState, facts: &Facts, out: &mut Vec<Finding>) {
+    let state = state.as_str();
     let i = facts.found_instance();
     let code = i.and_then(|i| i.state_reason_code.clone());
     let message = i.and_then(|i| i.state_reason.clone());
@@ -625,7 +620,7 @@ fn stopped(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
     out.push(Finding {
         rule: RuleId::Stopped,
         detail: Detail::Stopped {
-            state,
+            state: state.to_string(),
             cause,
             code,
             message,
@@ -634,7 +629,7 @@ fn stopped(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
     });
 }
 
-fn status_checks(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
+fn status_checks(change: &Incident, facts: &Facts, out: &mut Vec<Finding>) {
     let alarm_metric = change.primary_metric().map(|m| m.name.as_str());
     let in_alarm = change.state.value == AlarmState::Alarm;
     let status = facts.status.get();
@@ -684,7 +679,7 @@ fn status_checks(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
                     "alarm {metric}{namespace}: {failed}/{} evaluated datapoints = 1",
                     values.len()
                 ));
-            } else if change.input == InputKind::Sweep {
+            } else if change.is_sweep() {
                 evidence.push(format!(
                     "ec2ops sweep: DescribeInstanceStatus listed {metric} impaired"
                 ));
@@ -792,7 +787,7 @@ fn az_event(facts: &Facts, out: &mut Vec<Finding>) {
     }
 }
 
-fn cpu_credits(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
+fn cpu_credits(change: &Incident, facts: &Facts, out: &mut Vec<Finding>) {
     let instance_type = facts
         .found_instance()
         .map(|i| i.instance_type.clone())
@@ -850,7 +845,7 @@ fn series_last(facts: &Facts, role: Role) -> Option<(DateTime<Utc>, f64, String)
 
 /// The last value of a series of the window, or of the alarm's own datapoints when the alarm is on that metric.
 fn last_of(
-    change: &AlarmChange,
+    change: &Incident,
     facts: &Facts,
     role: Role,
     metric: &str,
@@ -873,7 +868,7 @@ fn last_of(
 }
 
 /// MEM, DISK, EBS-BURST: the agent's memory and disk metrics and gp2 burst balances.
-fn pressure(change: &AlarmChange, facts: &Facts, out: &mut Vec<Finding>) {
+fn pressure(change: &Incident, facts: &Facts, out: &mut Vec<Finding>) {
     if let Some((at, v, _)) = last_of(change, facts, Role::Memory, "mem_used_percent") {
         if v > MEM_PERCENT {
             out.push(Finding {
@@ -1235,7 +1230,7 @@ fn net_leads_cpu(
     }
 }
 
-fn breaching_datapoints(change: &AlarmChange) -> usize {
+fn breaching_datapoints(change: &Incident) -> usize {
     let values = change.evaluated_values();
     match (change.threshold(), change.comparison) {
         (Some(t), Some(c)) if c != Comparison::OutsideBand => {
@@ -1246,7 +1241,7 @@ fn breaching_datapoints(change: &AlarmChange) -> usize {
 }
 
 fn priority(
-    change: &AlarmChange,
+    change: &Incident,
     findings: &[Finding],
     env: &Environment,
     fleet_worst: Option<Reason>,

@@ -1,4 +1,4 @@
-//! Lenient wire types for the events we accept, and their conversion into [`AlarmChange`].
+//! Lenient wire types for the events we accept, and their conversion into [`Incident`].
 //!
 //! We own these types rather than use `aws_lambda_events`' alarm types: those reject metric-math alarms, composite
 //! alarms without a suppressor, periods over 65535 and metrics without dimensions, and misread anomaly reasonData.
@@ -6,32 +6,32 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use chrono::{DateTime, Datelike, DurationRound, FixedOffset, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::insights;
 use crate::model::{
-    looks_like_instance_id, AlarmChange, AlarmKind, AlarmState, Comparison, Contributor, Datapoint,
-    Expression, FleetAlarm, FleetSource, InputKind, MetricRef, ReasonData, StateInfo,
-    TriggeringAlarm,
+    looks_like_instance_id, AlarmKind, AlarmState, Cause, Comparison, Contributor, Datapoint,
+    Delivery, Expression, FleetAlarm, FleetSource, Incident, InstanceState, MetricRef, ReasonData,
+    StateInfo, TriggeringAlarm,
 };
 
 /// What the parser made of an event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
     /// An alarm state change we report on.
-    Alarm(Box<AlarmChange>),
+    Alarm(Box<Incident>),
     /// The scheduled sweep for impaired instances (EventBridge Scheduler or a rate rule).
     Sweep,
     /// An AWS Health event for EC2: one incident per affected instance.
-    Health(Vec<AlarmChange>),
+    Health(Vec<Incident>),
     /// ec2ops's own scheduled check that an action worked.
     Verify(Box<crate::remediation::VerifyRequest>),
     /// The rest of a recover (start once stopped), scheduled by ec2ops.
     Continue(Box<crate::remediation::Continuation>),
     /// One impaired instance the sweep fanned out (its own invocation and budget).
-    SweepItem(Box<crate::ports::Impaired>),
+    SweepItem(Box<crate::facts::Impaired>),
     /// An event of a kind we do not handle; logged and dropped on purpose.
     Ignored { source: String, detail_type: String },
 }
@@ -70,7 +70,7 @@ pub const SWEEP_DETAIL_TYPE: &str = "ec2ops.sweep";
 pub const SWEEP_ITEM_DETAIL_TYPE: &str = "ec2ops.sweep-item";
 
 /// The event for one impaired instance found by the sweep (a work-queue message).
-pub fn sweep_item_event(i: &crate::ports::Impaired) -> Value {
+pub fn sweep_item_event(i: &crate::facts::Impaired) -> Value {
     serde_json::json!({
         "source": crate::remediation::VERIFY_SOURCE,
         "detail-type": SWEEP_ITEM_DETAIL_TYPE,
@@ -119,16 +119,13 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
             state: String,
         }
         let raw: Raw = from_value(event, "EC2 Instance State-change Notification")?;
-        if !matches!(
-            raw.detail.state.as_str(),
-            "stopping" | "stopped" | "shutting-down" | "terminated"
-        ) {
+        let Some(state) = InstanceState::parse(&raw.detail.state).filter(|s| s.is_down()) else {
             // pending/running: nothing went wrong.
             return Ok(Parsed::Ignored {
                 source: source.into(),
                 detail_type: format!("{detail_type} ({})", bounded(&raw.detail.state, 20)),
             });
-        }
+        };
         if !looks_like_instance_id(&raw.detail.instance_id) {
             return Err(EventError::Field {
                 context: "EC2 Instance State-change Notification",
@@ -144,9 +141,9 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
                 path: "time".into(),
                 value: bounded(raw.time.as_deref().unwrap_or(""), QUOTE_MAX + 1),
             })?;
-        return Ok(Parsed::Alarm(Box::new(AlarmChange::from_state_change(
+        return Ok(Parsed::Alarm(Box::new(Incident::from_state_change(
             &raw.detail.instance_id,
-            &raw.detail.state,
+            state,
             at,
             raw.region,
             raw.account,
@@ -180,7 +177,7 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
     if source == crate::remediation::VERIFY_SOURCE && detail_type == SWEEP_ITEM_DETAIL_TYPE {
         #[derive(Deserialize)]
         struct Raw {
-            detail: crate::ports::Impaired,
+            detail: crate::facts::Impaired,
         }
         let raw: Raw = from_value(event, "ec2ops sweep item")?;
         if !looks_like_instance_id(&raw.detail.instance_id) {
@@ -195,7 +192,7 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
     if source == "aws.cloudwatch" && obj.contains_key("alarmData") {
         let raw: RawAlarmAction = from_value(event, "alarm action payload")?;
         return convert(
-            InputKind::AlarmAction,
+            Delivery::AlarmAction,
             raw.alarm_data,
             "alarmData",
             Some(raw.alarm_arn),
@@ -225,7 +222,7 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
             .into_iter()
             .find(|r| r.contains(":alarm:"));
         return convert(
-            InputKind::EventBridge,
+            Delivery::EventBridge,
             raw.detail,
             "detail",
             arn,
@@ -530,7 +527,7 @@ fn parse_health(event: &Value) -> Result<Parsed, EventError> {
             }
         })?;
     let region = d.event_region.or(raw.region);
-    let changes: Vec<AlarmChange> = d
+    let changes: Vec<Incident> = d
         .affected_entities
         .unwrap_or_default()
         .into_iter()
@@ -538,7 +535,7 @@ fn parse_health(event: &Value) -> Result<Parsed, EventError> {
         .filter(|v| looks_like_instance_id(v))
         .map(|id| {
             let mut c =
-                AlarmChange::from_health(&notice, &id, at, region.clone(), raw.account.clone());
+                Incident::from_health(&notice, &id, at, region.clone(), raw.account.clone());
             c.warnings.extend(warnings.iter().cloned());
             c
         })
@@ -583,7 +580,7 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
 }
 
 fn convert(
-    input: InputKind,
+    delivery: Delivery,
     detail: RawDetail,
     base: &str,
     alarm_arn: Option<String>,
@@ -741,8 +738,12 @@ fn convert(
         })
     };
 
-    Ok(Parsed::Alarm(Box::new(AlarmChange {
-        input,
+    let cause = match contributor {
+        Some(c) => Cause::Contributor(c),
+        None => Cause::Alarm(delivery),
+    };
+    Ok(Parsed::Alarm(Box::new(Incident {
+        cause,
         alarm_name: detail.alarm_name,
         alarm_arn,
         account,
@@ -756,9 +757,7 @@ fn convert(
         comparison,
         instance_ids,
         warnings,
-        health: None,
         fleet,
-        contributor,
     })))
 }
 
@@ -1114,6 +1113,63 @@ fn comparison_from_reason(reason: &str) -> Option<Comparison> {
     }
 }
 
+impl Incident {
+    /// The incident the sweep raises for an impaired instance: as if an alarm on the failing check had gone to ALARM
+    /// when the check became impaired.
+    pub fn from_sweep(i: &crate::facts::Impaired, now: DateTime<Utc>) -> Incident {
+        // Without an impaired-since time, the hour: the ledger's hourly note keeps repeats out either way.
+        let since = i.since.unwrap_or_else(|| {
+            now.duration_trunc(chrono::Duration::hours(1))
+                .unwrap_or(now)
+        });
+        let metric = MetricRef {
+            id: "sweep".into(),
+            namespace: "AWS/EC2".into(),
+            name: i.check.clone(),
+            dimensions: BTreeMap::from([("InstanceId".to_string(), i.instance_id.clone())]),
+            period: 60,
+            stat: "Maximum".into(),
+            return_data: true,
+        };
+        Incident {
+            cause: Cause::Sweep {
+                check: i.check.clone(),
+            },
+            alarm_name: format!("ec2ops-sweep/{}/{}", i.check, i.instance_id),
+            alarm_arn: None,
+            account: None,
+            region: i
+                .availability_zone
+                .as_deref()
+                .map(|az| az.trim_end_matches(|c: char| c.is_ascii_lowercase()).to_string()),
+            description: Some(format!(
+                "found by the ec2ops sweep: DescribeInstanceStatus reports {} impaired (no alarm needed)",
+                i.check
+            )),
+            kind: AlarmKind::Metric,
+            metrics: vec![metric],
+            expressions: vec![],
+            state: StateInfo {
+                value: AlarmState::Alarm,
+                reason: format!("{} impaired since {}", i.check, since.format("%Y-%m-%dT%H:%M:%SZ")),
+                at: since,
+                reason_data: None,
+            },
+            // The check was passing before it became impaired.
+            previous: Some(StateInfo {
+                value: AlarmState::Ok,
+                reason: String::new(),
+                at: since,
+                reason_data: None,
+            }),
+            comparison: None,
+            instance_ids: vec![i.instance_id.clone()],
+            warnings: vec![],
+            fleet: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1143,7 +1199,7 @@ mod tests {
         })
     }
 
-    fn alarm(v: &Value) -> AlarmChange {
+    fn alarm(v: &Value) -> Incident {
         match parse(v) {
             Ok(Parsed::Alarm(a)) => *a,
             other => panic!("expected an alarm, got {other:?}"),
@@ -1260,7 +1316,7 @@ mod tests {
         assert_eq!(f.function.as_deref(), Some("MAX"));
         assert_eq!(f.period, Some(60));
         assert!(!f.multi_series());
-        assert!(a.instance_ids.is_empty() && a.metrics.is_empty() && a.contributor.is_none());
+        assert!(a.instance_ids.is_empty() && a.metrics.is_empty() && a.contributor().is_none());
         assert_eq!(a.metric_name(), Some("CPUUtilization"));
         assert_eq!(a.threshold(), Some(20.0));
         assert_eq!(a.comparison, Some(Comparison::Greater));
@@ -1273,14 +1329,14 @@ mod tests {
         let f = a.fleet.as_ref().expect("a fleet alarm");
         assert_eq!(f.group_by, ["InstanceId"]);
         assert!(f.multi_series());
-        assert!(a.instance_ids.is_empty() && a.contributor.is_none());
+        assert!(a.instance_ids.is_empty() && a.contributor().is_none());
     }
 
     #[test]
     fn a_contributor_is_an_incident_of_its_own_instance() {
         let a = alarm(&sample("fleet-contributor-alarm.json"));
-        assert_eq!(a.input, InputKind::EventBridge);
-        let c = a.contributor.as_ref().expect("a contributor");
+        assert_eq!(a.cause, Cause::Alarm(Delivery::EventBridge));
+        let c = a.contributor().expect("a contributor");
         assert_eq!(c.id, "8c1f4e7a2b9d3605");
         assert_eq!(a.instance_ids, ["i-0ae3d067021f08710"]);
         assert_eq!(a.single_instance(), Ok("i-0ae3d067021f08710"));
@@ -1342,9 +1398,9 @@ mod tests {
     #[test]
     fn the_direct_alarm_action_carries_contributors_too() {
         let a = alarm(&sample("fleet-contributor-action.json"));
-        assert_eq!(a.input, InputKind::AlarmAction);
+        assert_eq!(a.cause, Cause::Alarm(Delivery::AlarmAction));
         assert_eq!(
-            a.contributor.as_ref().map(|c| c.id.as_str()),
+            a.contributor().map(|c| c.id.as_str()),
             Some("8c1f4e7a2b9d3605")
         );
         assert_eq!(a.instance_ids, ["i-0ae3d067021f08710"]);

@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::facts::VolumeFacts;
 use crate::facts::{Facts, InstanceLookup, MetricWindow, RankPath, Ranking, Role, Series, Source};
 use crate::insights;
-use crate::model::{AlarmChange, AlarmKind, FleetSource, MetricRef};
+use crate::model::{AlarmKind, FleetSource, Incident, MetricRef};
 use crate::ports::AgentMetric;
 use crate::ports::{
     AwsError, InstanceReader, Ledger, MetricData, MetricQuery, MetricReader, QueryKind,
@@ -56,7 +56,7 @@ fn stat(namespace: &str, name: &str, instance: &str, stat: &str) -> QueryKind {
 
 /// Plan the one GetMetricData call: the alarm's own metric (or metric-math expression with its members), then the
 /// correlated metrics of the primary instance, deduplicated, at most [`MAX_METRICS`].
-pub fn plan_window(change: &AlarmChange, window: chrono::Duration) -> WindowRequest {
+pub fn plan_window(change: &Incident, window: chrono::Duration) -> WindowRequest {
     plan_window_with(change, window, &[], &[])
 }
 
@@ -134,7 +134,7 @@ fn discovered(
 
 /// Plan the window with what round one discovered: the instance's CWAgent metrics and its volumes.
 pub fn plan_window_with(
-    change: &AlarmChange,
+    change: &Incident,
     window: chrono::Duration,
     agent: &[AgentMetric],
     volumes: &[VolumeFacts],
@@ -346,7 +346,7 @@ async fn deadline<T>(limit: Duration, fut: impl Future<Output = Result<T, AwsErr
 
 /// Gather every fact of the incident (no gate, each source under the settings' deadlines).
 pub async fn gather(
-    change: &AlarmChange,
+    change: &Incident,
     readers: &Readers<'_>,
     settings: &Settings,
     now: DateTime<Utc>,
@@ -407,7 +407,7 @@ impl Limits {
 /// instance's, gathered as for an alarm on that instance ([`focus`]).
 #[instrument(skip_all, fields(alarm = %change.alarm_name, instance = change.primary_instance().unwrap_or("-")))]
 pub async fn gather_gated(
-    change: &AlarmChange,
+    change: &Incident,
     readers: &Readers<'_>,
     settings: &Settings,
     now: DateTime<Utc>,
@@ -455,13 +455,12 @@ pub async fn gather_gated(
 pub const SUMMARY_ONLY: &str =
     "alarm-level event of a multi-time-series alarm: each contributor gets its own report";
 
-/// Contributors whose instance is looked up (Name, type, Environment tag) for the summary.
-pub const CONTRIBUTORS_LOOKED_UP: usize = 5;
+pub use crate::facts::CONTRIBUTORS_LOOKED_UP;
 
 /// The contributors in ALARM of a multi-time-series alarm (DescribeAlarmContributors), the first
 /// [`CONTRIBUTORS_LOOKED_UP`] with an `InstanceId` named by DescribeInstances. Never an error: "unavailable: why".
 pub async fn contributors_in_alarm(
-    change: &AlarmChange,
+    change: &Incident,
     readers: &Readers<'_>,
     limits: &Limits,
 ) -> Source<Vec<crate::facts::InAlarm>> {
@@ -495,15 +494,14 @@ pub async fn contributors_in_alarm(
 /// The longest period a ranking window takes from an alarm (a week; CloudWatch's longest period is a day).
 pub const MAX_RANK_PERIOD: u64 = 7 * 86_400;
 
-/// Instances a fleet ranking keeps (the lab's TOP list).
-pub const RANK_TOP: usize = 5;
+pub use crate::facts::RANK_TOP;
 /// Periods in the ranking window: the lab's "last 5 minutes", one trend point each.
 pub const RANK_PERIODS: i32 = 5;
 
 /// What ranking a fleet alarm's instances asks for: the alarm's metric and statistic over the [`RANK_PERIODS`]
 /// complete periods before the transition, and the Metrics Insights query derived from the alarm's own. `Err`: the
 /// alarm gives nothing to rank by.
-pub fn rank_request(change: &AlarmChange) -> Result<RankRequest, String> {
+pub fn rank_request(change: &Incident) -> Result<RankRequest, String> {
     let f = change.fleet.as_ref().ok_or("not a fleet alarm")?;
     let metric = f.metric.clone().ok_or_else(|| {
         "the alarm's query could not be read, so its metric is not known".to_string()
@@ -594,7 +592,7 @@ fn path_name(p: RankPath) -> &'static str {
 /// fallback), each under the source deadline; the first that ranks at least one instance wins, and what the others
 /// said is kept. Then each ranked instance's name, type and AZ. Never an error: "unavailable: why".
 pub async fn rank_fleet(
-    change: &AlarmChange,
+    change: &Incident,
     readers: &Readers<'_>,
     limits: &Limits,
 ) -> Source<Ranking> {
@@ -641,7 +639,7 @@ pub async fn rank_fleet(
 }
 
 /// Mark the breaching rows, count them, keep the top.
-fn finish(r: &mut Ranking, change: &AlarmChange, top: usize) {
+fn finish(r: &mut Ranking, change: &Incident, top: usize) {
     let (comparison, threshold) = (change.comparison, change.threshold());
     for row in &mut r.rows {
         row.breaching = match (comparison, threshold) {
@@ -693,7 +691,7 @@ async fn name_rows(r: &mut Ranking, readers: &Readers<'_>, limits: &Limits) {
 
 /// The fleet alarm as an alarm on one of its instances: that instance named, the alarm's metric on it as the
 /// alarm's own series (as a contributor's is). `None` when the alarm's metric is not known.
-fn focus_on(change: &AlarmChange, instance_id: &str) -> Option<AlarmChange> {
+fn focus_on(change: &Incident, instance_id: &str) -> Option<Incident> {
     let f = change.fleet.as_ref()?;
     let metric = f.metric.clone()?;
     let stat = rank_request(change)
@@ -715,7 +713,7 @@ fn focus_on(change: &AlarmChange, instance_id: &str) -> Option<AlarmChange> {
 
 /// The change the analysis and the report work on: a fleet alarm that names no instance becomes an alarm on the
 /// top of its ranking (the facts were gathered for that instance); `None` for any other incident.
-pub fn focus(change: &AlarmChange, facts: &Facts) -> Option<AlarmChange> {
+pub fn focus(change: &Incident, facts: &Facts) -> Option<Incident> {
     if change.primary_instance().is_some() || change.is_series_summary() {
         return None;
     }
@@ -724,7 +722,7 @@ pub fn focus(change: &AlarmChange, facts: &Facts) -> Option<AlarmChange> {
 }
 
 async fn gather_instance(
-    change: &AlarmChange,
+    change: &Incident,
     readers: &Readers<'_>,
     settings: &Settings,
     now: DateTime<Utc>,
@@ -902,7 +900,7 @@ mod tests {
     use super::*;
     use crate::event::{parse_bytes, Parsed};
 
-    fn change(file: &str) -> AlarmChange {
+    fn change(file: &str) -> Incident {
         let path = format!("{}/../events/{file}", env!("CARGO_MANIFEST_DIR"));
         let bytes = std::fs::read(path).unwrap();
         match parse_bytes(&bytes).unwrap() {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::analyze::{Assessment, RuleId};
 use crate::config::{Envelope, RemediationMode};
 use crate::facts::{Facts, InstanceFacts, Source, StatusFacts};
-use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison, InputKind, NotSingle};
+use crate::model::{AlarmKind, AlarmState, Comparison, Incident, NotSingle};
 
 /// What ec2ops can do to an instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,22 +27,7 @@ impl ActionKind {
     }
 }
 
-/// What the ledger knows about recent actions and impairments (gathered with the other facts).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LedgerView {
-    /// When an earlier delivery of this same incident acted (a retry after a failed publish).
-    pub this_incident_action: Option<DateTime<Utc>>,
-    /// When ec2ops last acted on this instance, newest first (last 24 h).
-    pub instance_actions: Vec<DateTime<Utc>>,
-    /// Actions account-wide in the last hour.
-    pub account_actions_last_hour: usize,
-    /// Other instances with a status-check incident in the same AZ in the last 10 minutes.
-    pub az_impaired: Vec<String>,
-    /// Other incidents on this same instance's status checks in the last 10 minutes (`check: alarm or key`), so
-    /// that their reports name each other.
-    #[serde(default)]
-    pub same_instance: Vec<String>,
-}
+pub use crate::facts::LedgerView;
 
 /// Why an action was not taken.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -202,18 +187,16 @@ fn means_failed(comparison: Option<Comparison>, threshold: Option<f64>) -> bool 
 }
 
 /// The alarm's side of corroboration for `action` (the instance's side is DescribeInstanceStatus, in [`decide`]).
-fn alarm_corroboration(change: &AlarmChange, action: ActionKind) -> Vec<Uncorroborated> {
-    if change.input == InputKind::Sweep {
+fn alarm_corroboration(change: &Incident, action: ActionKind) -> Vec<Uncorroborated> {
+    if change.is_sweep() {
         return Vec::new();
     }
     let check = check_metric(action);
     let names_check = |name: &str| name == check || name == COMBINED_CHECK;
     // A fleet alarm's series (or a contributor's, read back from its attributes) is not a metric the alarm names for
     // exactly this instance: advice only.
-    let is_metric_alarm = matches!(
-        change.input,
-        InputKind::EventBridge | InputKind::AlarmAction
-    ) && !matches!(change.kind, AlarmKind::Composite { .. })
+    let is_metric_alarm = change.is_alarm()
+        && !matches!(change.kind, AlarmKind::Composite { .. })
         && change.fleet.is_none();
     let metric = change.primary_metric();
     if !is_metric_alarm || !metric.is_some_and(|m| names_check(&m.name)) {
@@ -375,7 +358,7 @@ pub enum Decision {
 }
 
 /// The action a finding calls for, if any.
-pub fn action_for(change: &AlarmChange, assessment: &Assessment) -> Option<ActionKind> {
+pub fn action_for(change: &Incident, assessment: &Assessment) -> Option<ActionKind> {
     if change.state.value != AlarmState::Alarm
         || assessment.has(RuleId::Gone)
         || assessment.has(RuleId::EbsCheck)
@@ -396,7 +379,7 @@ pub fn action_for(change: &AlarmChange, assessment: &Assessment) -> Option<Actio
 /// unknown holds too ([`Hold::CannotVerify`]), and so does an incident that does not prove the check failed
 /// ([`Hold::NotCorroborated`]).
 pub fn decide(
-    change: &AlarmChange,
+    change: &Incident,
     facts: &Facts,
     assessment: &Assessment,
     mode: RemediationMode,
@@ -643,14 +626,14 @@ mod tests {
         serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
     }
 
-    fn parsed(v: &Value) -> AlarmChange {
+    fn parsed(v: &Value) -> Incident {
         match parse(v).unwrap() {
             Parsed::Alarm(c) => *c,
             other => panic!("{other:?}"),
         }
     }
 
-    fn change(file: &str) -> AlarmChange {
+    fn change(file: &str) -> Incident {
         let path = format!("{}/../events/{file}", env!("CARGO_MANIFEST_DIR"));
         match parse_bytes(&std::fs::read(path).unwrap()).unwrap() {
             Parsed::Alarm(c) => *c,
@@ -722,7 +705,7 @@ mod tests {
         decide_on(&change(file), f, mode)
     }
 
-    fn decide_on(c: &AlarmChange, f: &Facts, mode: RemediationMode) -> Decision {
+    fn decide_on(c: &Incident, f: &Facts, mode: RemediationMode) -> Decision {
         let a = assess(c, f);
         decide(c, f, &a, mode, &Envelope::default(), now())
     }
@@ -1085,7 +1068,7 @@ mod tests {
         );
     }
 
-    fn metric_math(members: &[(&str, &str, Option<&str>)]) -> AlarmChange {
+    fn metric_math(members: &[(&str, &str, Option<&str>)]) -> Incident {
         let mut v = event("status-instance.json");
         let mut metrics: Vec<Value> = members
             .iter()
@@ -1254,13 +1237,13 @@ mod tests {
 
     #[test]
     fn the_sweeps_own_incident_is_corroborated_by_describe_instance_status() {
-        let found = crate::ports::Impaired {
+        let found = crate::facts::Impaired {
             instance_id: "i-0d1e2f3a4b5c6d7e8".into(),
             availability_zone: Some("ap-northeast-2c".into()),
             check: "StatusCheckFailed_Instance".into(),
             since: Some(now()),
         };
-        let c = AlarmChange::from_sweep(&found, now());
+        let c = Incident::from_sweep(&found, now());
         assert_eq!(decide_on(&c, &inst(opted()), RemediationMode::Auto), REBOOT);
         // Recovered between the sweep's list and the gathering: the re-read is what counts.
         assert_eq!(

@@ -33,7 +33,7 @@ use crate::analyze::{
 use crate::analyze::{CheckNow, HealthKind, StopCause};
 use crate::config::Language;
 use crate::facts::{Facts, InstanceFacts, InstanceLookup, Role, Series, Source};
-use crate::model::{AlarmChange, AlarmKind, AlarmState, Comparison, InputKind};
+use crate::model::{AlarmChange, AlarmKind, AlarmState, Cause, Comparison};
 use crate::pricing::{self, HOURS_PER_MONTH};
 use remedy::{asg_steps, capacity_steps, force_hint, lookup_events, volume_steps};
 use shell::Command;
@@ -188,8 +188,8 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                 .as_ref()
                 .map(|p| p.value.as_str())
                 .or_else(|| fleet::implied_previous(change));
-            let transition = match (change.input, previous) {
-                (InputKind::Health, _) => "AWS Health".to_string(),
+            let transition = match (&change.cause, previous) {
+                (Cause::Health(_), _) => "AWS Health".to_string(),
                 (_, Some(p)) => format!("{p} -> {}", change.state.value.as_str()),
                 (_, None) => change.state.value.as_str().to_string(),
             };
@@ -415,19 +415,16 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
     let lang = cx.lang;
     let c = cx.change;
     let mut out = Vec::new();
-    out.push(match c.input {
-        InputKind::StateChange => Line::from(l!(
+    out.push(match &c.cause {
+        Cause::StateChange { .. } => Line::from(l!(
             lang,
             "이벤트: EC2 Instance State-change Notification",
             "Event: EC2 Instance State-change Notification"
         )),
-        InputKind::Health => Line::new()
+        Cause::Health(h) => Line::new()
             .t(l!(lang, "이벤트: AWS Health ", "Event: AWS Health "))
-            .u(c.health
-                .as_ref()
-                .map(|h| h.type_code.as_str())
-                .unwrap_or_default()),
-        InputKind::Sweep => Line::new()
+            .u(&h.type_code),
+        Cause::Sweep { .. } => Line::new()
             .t(l!(
                 lang,
                 "발견: ec2ops sweep (알람 없음) · ",
@@ -483,19 +480,10 @@ fn header(cx: &Ctx<'_>) -> Vec<Line> {
         }
     }
     out.push(inst);
-    let (prev, now_state) = match c.input {
+    let (prev, now_state) = match &c.cause {
         // The instance's own transition, not an alarm's.
-        InputKind::StateChange => (
-            "running",
-            c.alarm_name.rsplit('/').next().unwrap_or("stopped"),
-        ),
-        InputKind::Health => (
-            "AWS Health",
-            c.health
-                .as_ref()
-                .map(|h| h.category.as_str())
-                .unwrap_or("event"),
-        ),
+        Cause::StateChange { state } => ("running", state.as_str()),
+        Cause::Health(h) => ("AWS Health", h.category.as_str()),
         _ => (
             c.previous
                 .as_ref()
@@ -1144,7 +1132,7 @@ fn situation(cx: &Ctx<'_>) -> Section {
         .change
         .description
         .as_ref()
-        .filter(|_| !matches!(cx.change.input, InputKind::Sweep | InputKind::StateChange))
+        .filter(|_| !matches!(cx.change.cause, Cause::Sweep { .. } | Cause::StateChange { .. }))
     {
         lines.push(
             Line::new()
