@@ -162,20 +162,34 @@ pub enum Role {
     StatusEbs,
     CpuCredits,
     Memory,
-    /// CWAgent `disk_used_percent` of the n-th filesystem requested (label = its path).
+    /// CWAgent `disk_used_percent` of the n-th filesystem requested (dimension = its path), n below
+    /// [`crate::catalogue::DISK_SLOTS`].
     Disk(u8),
-    /// `AWS/EBS` `BurstBalance` of the n-th gp2 volume requested (label = its volume id).
+    /// `AWS/EBS` `BurstBalance` of the n-th gp2 volume requested (dimension = its volume id), n below
+    /// [`crate::catalogue::BURST_SLOTS`].
     Burst(u8),
 }
 
 /// One series of the window, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Series {
-    pub label: String,
+    /// The metric's name, or the expression's label (its text when it has none).
+    pub name: String,
+    /// What tells series of one metric apart: a filesystem's path, a volume's id.
+    #[serde(default)]
+    pub dimension: Option<String>,
     pub points: Vec<(DateTime<Utc>, f64)>,
 }
 
 impl Series {
+    /// The series as the report names it: `disk_used_percent /data`, `CPUUtilization`.
+    pub fn label(&self) -> String {
+        match &self.dimension {
+            Some(d) => format!("{} {d}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
     pub fn values(&self) -> Vec<f64> {
         self.points.iter().map(|(_, v)| *v).collect()
     }

@@ -50,9 +50,12 @@ pub enum Cause {
     /// A CloudWatch alarm changed state: an alarm on one instance, metric math, a composite, or the alarm-level
     /// event of a fleet alarm ([`Incident::fleet`] says which fleet).
     Alarm(Delivery),
-    /// One time series of a multi-time-series alarm changed state (EventBridge only): the incident is that
-    /// series' (its instance's, when it has one).
-    Contributor(Contributor),
+    /// One time series of a multi-time-series alarm changed state: the incident is that series' (its instance's,
+    /// when it has one).
+    Contributor {
+        delivery: Delivery,
+        series: Contributor,
+    },
     /// `EC2 Instance State-change Notification`: the instance left `running`.
     StateChange { state: InstanceState },
     /// An AWS Health event for EC2 (retirement, maintenance, automatic recovery) naming the instance.
@@ -316,7 +319,7 @@ impl Incident {
     /// The series of a multi-time-series alarm whose own state change this is.
     pub fn contributor(&self) -> Option<&Contributor> {
         match &self.cause {
-            Cause::Contributor(c) => Some(c),
+            Cause::Contributor { series, .. } => Some(series),
             _ => None,
         }
     }
@@ -328,7 +331,7 @@ impl Incident {
 
     /// Whether a CloudWatch alarm (or one of its contributors) raised this incident.
     pub fn is_alarm(&self) -> bool {
-        matches!(self.cause, Cause::Alarm(_) | Cause::Contributor(_))
+        matches!(self.cause, Cause::Alarm(_) | Cause::Contributor { .. })
     }
 
     /// The idempotency key: one alarm (one contributor of it), one state, one transition time. The contributor's
