@@ -168,13 +168,13 @@ fn parse_state_change(
             path: "time".into(),
             value: bounded(raw.time.as_deref().unwrap_or(""), QUOTE_MAX + 1),
         })?;
-    return Ok(Parsed::Alarm(Box::new(Incident::from_state_change(
+    Ok(Parsed::Alarm(Box::new(Incident::from_state_change(
         &raw.detail.instance_id,
         state,
         at,
         raw.region,
         raw.account,
-    ))));
+    ))))
 }
 
 /// ec2ops's own messages (the sweep and its items, verification, a recover's continuation), or `None` for any

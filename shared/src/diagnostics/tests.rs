@@ -1,4 +1,3 @@
-
 use super::redact::is_secret_name;
 use super::*;
 

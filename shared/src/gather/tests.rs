@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::event::{parse_bytes, Parsed};
 

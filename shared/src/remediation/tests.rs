@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::analyze::assess;
 use crate::event::{parse, parse_bytes, Parsed};

@@ -1237,7 +1237,7 @@ fn situation(cx: &Ctx<'_>) -> Section {
             if let Some(s) = w.get(role) {
                 let unit_name = crate::catalogue::metric_of(role).unwrap_or_default();
                 let mut line = series_summary(unit_name, s, cx);
-                line = Line::new().u(&s.label()).t(": ").t(line
+                line = Line::new().u(s.label()).t(": ").t(line
                     .plain()
                     .split_once(": ")
                     .map(|(_, r)| r.to_string())
