@@ -190,13 +190,6 @@ pub fn slot_roles() -> impl Iterator<Item = Role> {
         .chain((0..BURST_SLOTS).map(Role::Burst))
 }
 
-/// The three status checks: the rule's metric, and the series of the window that carries it.
-pub const STATUS_CHECKS: [(&str, Role); 3] = [
-    (STATUS_CHECK_FAILED_SYSTEM, Role::StatusSystem),
-    (STATUS_CHECK_FAILED_INSTANCE, Role::StatusInstance),
-    (STATUS_CHECK_FAILED_ATTACHED_EBS, Role::StatusEbs),
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;

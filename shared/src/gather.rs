@@ -701,6 +701,10 @@ pub fn focus(change: &Incident, facts: &Facts) -> Option<Incident> {
     focus_on(change, &top.instance_id)
 }
 
+/// The facts of an incident on one instance: round one (instance, status, stop protection, volumes, agent metrics,
+/// alarm history) beside the gate, then round two (type, security groups, ledger, metric window, diagnostics).
+// Long on purpose: the two rounds run their sources concurrently with `tokio::join!`, which wants the futures side
+// by side in one body.
 async fn gather_instance(
     change: &Incident,
     readers: &Readers<'_>,

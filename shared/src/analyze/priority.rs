@@ -163,6 +163,8 @@ pub(super) fn breaching_datapoints(change: &Incident) -> usize {
     }
 }
 
+// Long on purpose: the priority table is one `match` over the transition, read top to bottom like the design's
+// table; split, its rows would lose their order.
 pub(super) fn priority(
     change: &Incident,
     findings: &[Finding],

@@ -95,6 +95,7 @@ pub(super) fn stopped(state: InstanceState, facts: &Facts, out: &mut Vec<Finding
     });
 }
 
+// Long on purpose: the three checks share one loop, so each says the same things in the same order.
 pub(super) fn status_checks(change: &Incident, facts: &Facts, out: &mut Vec<Finding>) {
     let alarm_metric = change.primary_metric().map(|m| m.name.as_str());
     let in_alarm = change.state.value == AlarmState::Alarm;

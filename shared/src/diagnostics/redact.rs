@@ -615,6 +615,7 @@ pub(super) fn takes_attached_password(program: &str) -> bool {
 /// Argument-level rules: `--password VALUE`, `aws_secret_access_key VALUE`, `mysql … -pSECRET`,
 /// `sshpass -p SECRET`, `redis-cli -a SECRET`, `docker login -p SECRET`, `curl -u user:SECRET`,
 /// `curl --cookie a=SECRET`, `sqlplus scott/SECRET@db`, `expdp userid=scott/SECRET`.
+// Long on purpose: one pass over the words, one arm per program or flag shape; the arms share the cursor.
 pub(super) fn redact_arguments(s: &str) -> String {
     let w = words(s);
     let mut spans = Vec::new();

@@ -223,6 +223,7 @@ fn named_instances(metrics: &[MetricRef], warnings: &mut Vec<String>) -> Vec<Str
 /// Whether the alarm watches a fleet, and what over: a Metrics Insights query on an EC2 namespace (the kind becomes
 /// [`AlarmKind::MetricsInsights`]), or metric math over several instances. `Err` is the detail of an alarm ec2ops
 /// ignores: a query on another namespace (the EventBridge rules do not route those; an alarm action can).
+// Long on purpose: one decision over the two fleet shapes (Metrics Insights, metric math); each branch is short.
 pub(super) fn fleet_alarm(
     kind: &mut AlarmKind,
     metrics: &[MetricRef],

@@ -3,6 +3,7 @@
 use super::*;
 
 /// AWS Health: EC2 events become one incident per affected instance; other services are ignored.
+// Long on purpose: the wire types of a Health event are declared inside, next to the only code that reads them.
 pub(super) fn parse_health(event: &Value) -> Result<Parsed, EventError> {
     #[derive(Deserialize)]
     struct Raw {
