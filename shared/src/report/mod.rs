@@ -17,6 +17,7 @@ mod actions;
 mod advice;
 mod automation;
 mod card;
+mod cli;
 mod cost;
 mod evidence;
 mod findings;
