@@ -9,6 +9,7 @@ pub mod aws;
 pub mod budget;
 pub mod catalogue;
 pub mod config;
+pub mod credits;
 pub mod diagnostics;
 pub mod event;
 pub mod facts;

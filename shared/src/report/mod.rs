@@ -14,8 +14,10 @@ macro_rules! l {
 }
 
 mod actions;
+mod advice;
 mod automation;
 mod card;
+mod cli;
 mod cost;
 mod evidence;
 mod findings;
@@ -75,7 +77,8 @@ pub struct Section {
     pub emoji: &'static str,
     pub title: String,
     pub lines: Vec<Line>,
-    /// Lower numbers are kept longer when the message must be cut.
+    /// Lower numbers are kept longer when the message must be cut: 🚨 0, 🔧 1, 📊 2, then the advice sections
+    /// (see `render::FLOORS` for what each keeps).
     pub keep_rank: u8,
 }
 
@@ -202,7 +205,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                 .or_else(|| fleet::implied_previous(change));
             let transition = match (&change.cause, previous) {
                 (Cause::Health(_), _) => "AWS Health".to_string(),
-                (_, Some(p)) => format!("{p} -> {}", change.state.value.as_str()),
+                (_, Some(p)) => format!("{p} → {}", change.state.value.as_str()),
                 (_, None) => change.state.value.as_str().to_string(),
             };
             format!(
