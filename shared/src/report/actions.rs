@@ -6,6 +6,7 @@ use crate::config::Language;
 use crate::facts::InstanceFacts;
 use crate::model::{AlarmKind, AlarmState};
 
+use super::cli::{cli, clis, step};
 use super::header::metric_label;
 use super::outcome::action_lines;
 use super::recovery::{self, AutoRecovery, NotAvailable};
@@ -13,24 +14,6 @@ use super::remedy::{asg_steps, capacity_steps, force_hint, lookup_events, volume
 use super::shell::{self, Command};
 use super::text::{when_in, Line};
 use super::{section, steps, Ctx, Recommended, Section};
-
-/// A suggested command for this incident's region. Every value in it goes through [`shell`]: the region comes from
-/// the event too.
-pub(super) fn cli(cx: &Ctx<'_>, cmd: Command) -> Line {
-    Line::new()
-        .t("    $ ")
-        .c(cmd.arg("--region", "REGION", &cx.region).render())
-}
-
-/// A sequence of operator commands, one line each, in order.
-pub(super) fn clis(cx: &Ctx<'_>, cmds: Vec<Command>) -> Vec<Line> {
-    cmds.into_iter().map(|c| cli(cx, c)).collect()
-}
-
-pub(super) fn step(lines: &mut Vec<Line>, n: &mut usize, text: String) {
-    *n += 1;
-    lines.push(Line::from(format!("{n}. {text}")));
-}
 
 /// 🔧's statement of who recovers a host failure: the same status 📈 and 🤖 advise from.
 pub(super) fn auto_recovery_status(i: &InstanceFacts, cx: &Ctx<'_>) -> Line {

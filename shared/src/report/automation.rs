@@ -5,8 +5,8 @@ use crate::analyze::RuleId;
 use crate::config::Language;
 use crate::facts::{InstanceFacts, Role, Source};
 
-use super::actions::{cli, clis};
 use super::advice::Advice;
+use super::cli::{cli, clis};
 use super::recovery::{self, AutoRecovery, NotAvailable};
 use super::shell::Command;
 use super::text::Line;

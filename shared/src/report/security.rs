@@ -5,8 +5,8 @@ use crate::analyze::RuleId;
 use crate::config::Language;
 use crate::facts::Source;
 
-use super::actions::cli;
 use super::advice::Advice;
+use super::cli::cli;
 use super::shell::Command;
 use super::text::Line;
 use super::{evidence, section, Ctx, Recommended, Section};

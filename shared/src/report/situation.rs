@@ -3,7 +3,7 @@
 
 use crate::config::Language;
 use crate::facts::{Role, Series, Source};
-use crate::model::{AlarmKind, AlarmState, InputKind};
+use crate::model::{AlarmKind, AlarmState, Cause};
 
 use super::findings::finding_line;
 use super::text::{day_minute, hm, span, sparkline, unit_of, value, when_in, Line};
@@ -47,12 +47,12 @@ pub(super) fn situation(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
     let mut lines = fleet::ranking_lines(cx.change, cx.facts, lang, cx.tz);
     // A sweep's or a state change's description is ec2ops's own restatement of the header: not repeated.
-    if let Some(d) = cx
-        .change
-        .description
-        .as_ref()
-        .filter(|_| !matches!(cx.change.input, InputKind::Sweep | InputKind::StateChange))
-    {
+    if let Some(d) = cx.change.description.as_ref().filter(|_| {
+        !matches!(
+            cx.change.cause,
+            Cause::Sweep { .. } | Cause::StateChange { .. }
+        )
+    }) {
         lines.push(
             Line::new()
                 .t(l!(lang, "알람 설명: ", "Alarm description: "))
@@ -170,16 +170,13 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<Line> {
                 lines.push(series_summary(name, s, cx));
             }
         }
+        lines.extend(persistence_line(cx, w));
         // Disks and burst balances carry their path / volume id in the label.
-        for role in (0..3).map(Role::Disk).chain((0..2).map(Role::Burst)) {
+        for role in crate::catalogue::slot_roles() {
             if let Some(s) = w.get(role) {
-                let unit_name = if matches!(role, Role::Disk(_)) {
-                    "disk_used_percent"
-                } else {
-                    "BurstBalance"
-                };
+                let unit_name = crate::catalogue::metric_of(role).unwrap_or_default();
                 let mut line = series_summary(unit_name, s, cx);
-                line = Line::new().u(&s.label).t(": ").t(line
+                line = Line::new().u(s.label()).t(": ").t(line
                     .plain()
                     .split_once(": ")
                     .map(|(_, r)| r.to_string())
@@ -189,6 +186,58 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<Line> {
         }
     }
     lines
+}
+
+/// How long the alarm's own metric has been past its threshold at the end of the window: the seed's "지속성" line
+/// (a single-datapoint spike reads differently from minutes of saturation). Only for an alarm in ALARM with a static
+/// threshold whose series the window holds.
+fn persistence_line(cx: &Ctx<'_>, w: &crate::facts::MetricWindow) -> Option<Line> {
+    let lang = cx.lang;
+    if cx.change.state.value != crate::model::AlarmState::Alarm {
+        return None;
+    }
+    let (threshold, comparison) = (cx.change.threshold()?, cx.change.comparison?);
+    if comparison == crate::model::Comparison::OutsideBand {
+        return None;
+    }
+    let series = w.get(Role::Alarm).or_else(|| {
+        (cx.change.metric_name() == Some("CPUUtilization"))
+            .then(|| w.get(Role::Cpu))
+            .flatten()
+    })?;
+    let trailing = series
+        .points
+        .iter()
+        .rev()
+        .take_while(|(_, v)| comparison.breaches(*v, threshold))
+        .count();
+    let breaching = series
+        .points
+        .iter()
+        .filter(|(_, v)| comparison.breaches(*v, threshold))
+        .count();
+    let minutes = (trailing as u64).saturating_mul(w.period_secs) / 60;
+    Some(Line::from(match trailing {
+        0 => l!(
+            lang,
+            "지속성: window의 마지막 datapoint는 임계값 이내 (window 안에서 {}개 초과)",
+            "Persistence: the window's last datapoint is within the threshold ({} above it in the window)",
+            breaching
+        ),
+        1 => l!(
+            lang,
+            "지속성: 단일 데이터 포인트 스파이크 (마지막 1개만 임계값 초과, window 안에서 {}개)",
+            "Persistence: a single-datapoint spike (only the last datapoint past the threshold; {} in the window)",
+            breaching
+        ),
+        n => l!(
+            lang,
+            "지속성: 마지막 {}개 datapoint 연속 임계값 초과 (약 {}분)",
+            "Persistence: the last {} datapoints in a row past the threshold (about {} min)",
+            n,
+            minutes
+        ),
+    }))
 }
 
 /// What SSM read inside the guest: load, memory, uptime, top processes, the fullest file system, OOM kills.

@@ -30,7 +30,8 @@ fn t(s: &str) -> DateTime<Utc> {
 pub fn series(end: DateTime<Utc>, values: &[f64]) -> Series {
     let n = values.len() as i64;
     Series {
-        label: String::new(),
+        name: String::new(),
+        dimension: None,
         points: values
             .iter()
             .enumerate()
@@ -442,6 +443,8 @@ pub fn insufficient_data() -> Facts {
     if let Source::Available(InstanceLookup::Found(i)) = &mut f.instance {
         i.state = "stopped".into();
     }
+    // EC2 runs no status checks on a stopped instance: DescribeInstanceStatus says not-applicable.
+    f.status = Source::Available(status("not-applicable", "not-applicable", "not-applicable"));
     f.metrics = Source::Available(MetricWindow {
         period_secs: 60,
         metrics_requested: 8,
@@ -462,14 +465,17 @@ pub fn pressure() -> Facts {
             end,
             &(0..30).map(|i| 88.0 + i as f64 * 0.21).collect::<Vec<_>>(),
         );
-        disk_root.label = "disk_used_percent /".into();
+        disk_root.name = "disk_used_percent".into();
+        disk_root.dimension = Some("/".into());
         let mut disk_data = series(end, &[41.0; 30]);
-        disk_data.label = "disk_used_percent /data".into();
+        disk_data.name = "disk_used_percent".into();
+        disk_data.dimension = Some("/data".into());
         let mut burst = series(
             end,
             &(0..30).map(|i| 60.0 - i as f64 * 1.9).collect::<Vec<_>>(),
         );
-        burst.label = "BurstBalance vol-0f1e2d3c4b5a69788".into();
+        burst.name = "BurstBalance".into();
+        burst.dimension = Some("vol-0f1e2d3c4b5a69788".into());
         w.series.insert(Role::Cpu, series(end, &cpu));
         w.series.insert(Role::Alarm, series(end, &mem));
         w.series.insert(Role::Memory, series(end, &mem));
@@ -506,6 +512,7 @@ pub fn stopped_by_aws() -> Facts {
         i.state_reason_code = Some("Server.InternalError".into());
         i.state_reason = Some("Server.InternalError: Internal error on launch".into());
     }
+    f.status = Source::Available(status("not-applicable", "not-applicable", "not-applicable"));
     f.metrics = Source::Available(MetricWindow {
         period_secs: 60,
         metrics_requested: 8,
