@@ -10,7 +10,7 @@ use crate::facts::{
     AlarmHistory, InAlarm, InstanceLookup, RankPath, Ranking, Role, SecurityGroupFacts,
     StatusFacts, TypeFacts, VolumeFacts,
 };
-use crate::report::render::SnsMessage;
+use crate::message::SnsMessage;
 
 /// What kind of failure an AWS call met, classified once where the SDK error is converted ([`crate::aws`]):
 /// callers branch on it, never on the code's text.

@@ -239,7 +239,7 @@ where
         operation,
         code,
         kind,
-        message: crate::report::text::bound(&message, 400),
+        message: crate::text::bound(&message, 400),
         retryable,
     }
 }

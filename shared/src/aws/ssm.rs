@@ -210,7 +210,7 @@ impl SsmDiagnostics {
                 Poll::Done(Box::new(Err(AwsError::new(
                     "ssm",
                     "GetCommandInvocation",
-                    crate::report::text::bound(&message, 400),
+                    crate::text::bound(&message, 400),
                 ))))
             }
             // A status added after this SDK was built: keep polling until the deadline decides.

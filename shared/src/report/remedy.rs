@@ -1,9 +1,10 @@
 //! Step groups of 🔧 whose commands depend on the instance's setting: an Auto Scaling member is handed to its group,
 //! a lone instance scales out before it scales up, a stop is forced only when stuck, an EBS volume is modified once.
 
+use super::actions::{cli, clis, step};
 use super::shell::Command;
 use super::text::Line;
-use super::{cli, clis, step, steps, Ctx};
+use super::{steps, Ctx};
 use crate::config::Language;
 use crate::facts::{InstanceFacts, VolumeFacts};
 use crate::pricing;
@@ -55,8 +56,8 @@ pub(super) fn asg_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize, id: 
         n,
         l!(
             lang,
-            "Load balancer 상태 확인 (그룹의 target group 조회 후 이 인스턴스의 target health):",
-            "Check the load balancer's view (the group's target groups, then this instance's target health):"
+            "Load balancer 상태 확인 (그룹의 첫 target group을 읽은 뒤 그 안에서 이 인스턴스의 target health):",
+            "Check the load balancer's view (the group's first target group, then this instance's target health in it):"
         ),
     );
     lines.extend(clis(cx, steps::asg_target_health(id, group)));
@@ -93,7 +94,10 @@ pub(super) fn capacity_steps(
             "If the load is legitimate, prefer scaling out (no downtime): image this instance without a reboot and launch a second one behind a load balancer (a lone instance is a single point of failure):"
         ),
     );
-    lines.push(cli(cx, steps::image_for_scale_out(&i.id)));
+    lines.push(cli(
+        cx,
+        steps::image_for_scale_out(&i.id, cx.change.state.at),
+    ));
     if let Some((up, _)) = pricing::neighbour_size(&cx.region, &i.instance_type, true) {
         step(
             lines,

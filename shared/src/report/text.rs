@@ -56,23 +56,33 @@ impl Line {
             .collect()
     }
 
-    /// Markdown for chat: user text escaped, code in backticks. Every piece gets Slack's entities: our own text
-    /// quotes user-defined names (a custom metric's name in the headline) and code quotes alarm and group names, and
-    /// Slack reads `<!channel>` even inside backticks. A backtick inside code is swapped for a look-alike, never for
-    /// a quote: a quote would end the shell quoting of the name it is in.
+    /// Markdown for chat, in Slack's style (AWS Chatbot's `client-markdown` renders a notification "in the target
+    /// chat platform's markdown"; Slack's has entities and no backslash escapes). Every piece gets Slack's three
+    /// entities (`&`, `<`, `>`): our own text quotes user-defined names (a custom metric's name in the headline),
+    /// and Slack reads `<!channel>` even inside backticks. Text from the account (alarm names, descriptions, tags,
+    /// process command lines) is an inline code span: Slack formats nothing inside one, so an alarm named
+    /// `*urgent*` or `_x_` reads as it is and copies exactly — backslash escapes would show as backslashes. A
+    /// backtick inside code is swapped for a look-alike, never for a quote: a quote would end the shell quoting of
+    /// the name it is in.
     pub fn markdown(&self) -> String {
         self.0
             .iter()
             .map(|p| match p {
                 Piece::Text(s) => escape_entities(&one_line(s)),
-                Piece::User(s) => escape_markdown(&sanitize(s, MAX_USER_TEXT)),
-                Piece::Code(s) => format!(
-                    "`{}`",
-                    escape_entities(&one_line(&super::shell::markdown_code(s)))
-                ),
+                Piece::User(s) => code_span(&sanitize(s, MAX_USER_TEXT)),
+                Piece::Code(s) => code_span(&one_line(s)),
             })
             .collect()
     }
+}
+
+/// `s` as an inline code span for Slack: backticks swapped for a look-alike, entities for `&`, `<`, `>`; the empty
+/// string as nothing (an empty span would show two backticks).
+pub fn code_span(s: &str) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    format!("`{}`", escape_entities(&super::shell::markdown_code(s)))
 }
 
 impl From<String> for Line {
@@ -111,25 +121,6 @@ pub fn sanitize(s: &str, max: usize) -> String {
     }
 }
 
-/// Escape text for Slack / Teams markdown as AWS Chatbot renders it: `&`, `<`, `>` become entities (so `<!channel>`
-/// or `<https://evil|click>` cannot become mentions or links) and markdown punctuation is backslash-escaped.
-pub fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '*' | '_' | '~' | '`' | '[' | ']' | '(' | ')' | '#' | '|' | '\\' | '!' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Slack's three control characters as entities, markdown punctuation left alone.
 pub fn escape_entities(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -146,16 +137,8 @@ pub fn ascii(s: &str) -> String {
     kept.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Bound a string to `max` chars, marking the cut.
-pub fn bound(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
-}
+/// Bounding is shared with the adapters, which must not depend on the report.
+pub use crate::text::bound;
 
 /// How values of a metric read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,13 +311,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn markdown_escaping_neutralizes_mentions_links_and_emphasis() {
-        let s = escape_markdown("<!channel> *bold* _x_ [a](http://e) `c` a&b");
-        assert!(!s.contains('<') && !s.contains('>'));
-        assert!(s.contains("&lt;\\!channel&gt;"));
-        assert!(s.contains("\\*bold\\*"));
-        assert!(s.contains("\\[a\\]\\(http://e\\)"));
-        assert!(s.contains("a&amp;b"));
+    fn text_from_the_account_is_code_that_slack_neither_formats_nor_mentions() {
+        let l = Line::new().u("<!channel> *bold* _x_ [a](http://e) `c` a&b");
+        let s = l.markdown();
+        assert_eq!(
+            s,
+            "`&lt;!channel&gt; *bold* _x_ [a](http://e) \u{2cb}c\u{2cb} a&amp;b`"
+        );
+        assert!(!s.contains('\\'), "Slack shows backslashes: {s}");
+        assert_eq!(Line::new().u("").markdown(), "");
     }
 
     #[test]
