@@ -3,17 +3,16 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
-use ec2ops::aws::AwsClients;
 use ec2ops::budget::Budget;
 use ec2ops::config::{Language, Settings};
 use ec2ops::event::{parse_bytes, Parsed};
-use ec2ops::gather::Readers;
-use ec2ops::pipeline::{Actors, Delivery, HandleError, Outcome, Responder};
-use ec2ops::ports::{Diagnostics, Ledger, Offline};
+use ec2ops::pipeline::{HandleError, Outcome, Responder};
+use ec2ops::ports::Offline;
 
 #[derive(Parser)]
 #[command(
@@ -81,7 +80,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         language,
         budget_seconds,
     } = cli.command;
-    let budget = |now| Budget::new(std::time::Duration::from_secs(budget_seconds), now);
     let mut settings = Settings::from_env()?;
     if let Some(l) = language.as_deref().and_then(Language::parse) {
         settings.language = l;
@@ -89,8 +87,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let bytes = read_event(&event_file)?;
     // Parse once up front: a malformed file fails before any client is built, and the event's region picks the
     // region of the clients.
-    let region = match parse_bytes(&bytes) {
-        Err(e) => return Err(HandleError::Malformed(e).into()),
+    let region = event_region(&bytes)?;
+    let event: serde_json::Value = serde_json::from_slice(&bytes)?;
+    let responder = if offline {
+        Responder::new(settings, Arc::new(Offline), Arc::new(Offline))
+    } else {
+        on_aws(region, &settings, publish).await?
+    };
+    let now = Utc::now();
+    let budget = Budget::new(std::time::Duration::from_secs(budget_seconds), now);
+    let outcome = responder.respond(&event, now, budget).await?;
+    print_outcome(outcome, format)
+}
+
+/// The region of the event's resources, when it names one.
+fn event_region(bytes: &[u8]) -> Result<Option<String>, HandleError> {
+    Ok(match parse_bytes(bytes) {
+        Err(e) => return Err(HandleError::Malformed(e)),
         Ok(Parsed::Alarm(c)) => c.region.clone(),
         Ok(Parsed::Verify(v)) => v.region.clone(),
         Ok(Parsed::Health(changes)) => changes.first().and_then(|c| c.region.clone()),
@@ -100,66 +113,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .to_string()
         }),
         Ok(Parsed::Ignored { .. } | Parsed::Sweep) => None,
-    };
-    let event: serde_json::Value = serde_json::from_slice(&bytes)?;
+    })
+}
 
-    let outcome = if offline {
-        let readers = Readers {
-            ec2: &Offline,
-            metrics: &Offline,
-            ledger: None,
-            diagnostics: None,
-        };
-        let now = Utc::now();
-        Responder {
-            readers,
-            actors: None,
-            delivery: None,
-            queue: None,
-            settings: &settings,
-        }
-        .respond(&event, now, budget(now))
-        .await?
-    } else {
-        let clients = AwsClients::load(region).await;
-        let ledger = settings.ledger_table.as_deref().map(|t| clients.ledger(t));
-        let diagnostics = settings
-            .diagnostics_document
-            .as_ref()
-            .map(|_| clients.diagnostics());
-        let readers = Readers {
-            ec2: &clients.ec2,
-            metrics: &clients.cloudwatch,
-            ledger: ledger.as_ref().map(|l| l as &dyn Ledger),
-            diagnostics: diagnostics.as_ref().map(|d| d as &dyn Diagnostics),
-        };
-        // The CLI acts like the function (dry-run by default); it has no function ARN, so no verification schedule.
-        let actors = Actors {
-            remediator: &clients.remediator,
-            scheduler: None,
-            function_arn: None,
-        };
-        let topic = if publish {
-            Some(settings.require_topic()?.to_string())
-        } else {
-            None
-        };
-        let delivery = topic.as_deref().map(|t| Delivery {
-            publisher: &clients.sns,
-            topic_arn: t,
-        });
-        let now = Utc::now();
-        Responder {
-            readers,
-            actors: Some(actors),
-            delivery,
-            queue: None,
-            settings: &settings,
-        }
-        .respond(&event, now, budget(now))
-        .await?
-    };
+/// The responder the function builds, in `region`, as a command line runs it.
+async fn on_aws(
+    region: Option<String>,
+    settings: &Settings,
+    publish: bool,
+) -> anyhow::Result<Responder> {
+    if publish {
+        settings.require_topic()?;
+    }
+    let mut r = Responder::from_aws(&ec2ops::aws::sdk_config(region).await, settings);
+    // The CLI acts like the function (dry-run by default); it has no function ARN, so no verification schedule.
+    if let Some(a) = &mut r.actors {
+        a.scheduler = None;
+    }
+    if !publish {
+        r.delivery = None;
+    }
+    // Sweeps and Health events are handled inline here, whatever work queue the function fans out to.
+    r.queue = None;
+    Ok(r)
+}
 
+/// What became of the event: the report on standard output, one line about it on standard error.
+fn print_outcome(outcome: Outcome, format: Format) -> anyhow::Result<()> {
     match outcome {
         Outcome::Ignored {
             source,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
-use crate::ports::AwsError;
+use crate::ports::{AwsError, ErrorKind};
 
 /// What is kept back for publishing the report and completing the incident record.
 pub const RESERVE: Duration = Duration::from_secs(6);
@@ -94,13 +94,13 @@ pub async fn within<T>(
 ) -> Result<T, AwsError> {
     match tokio::time::timeout(limit, fut).await {
         Ok(r) => r,
-        Err(_) => Err(AwsError {
+        Err(_) => Err(AwsError::new(
             service,
             operation,
-            code: Some("DeadlineExceeded".into()),
-            message: format!("no answer within {} ms", limit.as_millis()),
-            retryable: true,
-        }),
+            format!("no answer within {} ms", limit.as_millis()),
+        )
+        .with_code("DeadlineExceeded", ErrorKind::Timeout)
+        .retryable(true)),
     }
 }
 

@@ -17,8 +17,8 @@ use crate::insights;
 use crate::model::{AlarmKind, FleetSource, Incident, MetricRef};
 use crate::ports::AgentMetric;
 use crate::ports::{
-    AwsError, InstanceReader, Ledger, MetricData, MetricQuery, MetricReader, QueryKind,
-    RankRequest, WindowRequest,
+    ActionLedger, AwsError, ImpairmentLog, InstanceReader, MetricData, MetricQuery, MetricReader,
+    QueryKind, RankRequest, WindowRequest,
 };
 
 /// CloudWatch metrics per incident (the product's cost budget).
@@ -26,14 +26,21 @@ pub const MAX_METRICS: usize = 12;
 /// How far back DescribeAlarmHistory looks for recurrence.
 pub const HISTORY_DAYS: i64 = 7;
 
-/// The AWS side of the responder, as the gather step sees it.
+/// The AWS side of the responder, as the gather step sees it: readers only (the ledger is [`LedgerAccess`]).
 pub struct Readers<'a> {
     pub ec2: &'a dyn InstanceReader,
     pub metrics: &'a dyn MetricReader,
-    /// The ledger; `None` when no table is configured (nothing is deduplicated or acted on).
-    pub ledger: Option<&'a dyn Ledger>,
     /// In-guest diagnostics over SSM; `None` when not wired (offline, tests).
     pub diagnostics: Option<&'a dyn crate::ports::Diagnostics>,
+}
+
+/// The ledger as the gathering uses it: the view of recent actions (read beside round two), and a status-check
+/// failure to record as soon as the AZ is known.
+#[derive(Default)]
+pub struct LedgerAccess<'a> {
+    /// `None` when no table is configured (nothing is deduplicated or acted on).
+    pub actions: Option<&'a dyn ActionLedger>,
+    pub early: Option<EarlyImpairment<'a>>,
 }
 
 /// Why the ledger is missing when no table is configured.
@@ -343,7 +350,7 @@ pub async fn gather(
         now,
         limits,
         std::future::ready(true),
-        None,
+        LedgerAccess::default(),
     )
     .await
     .unwrap_or_else(|| Facts::unavailable("not gathered"))
@@ -351,7 +358,7 @@ pub async fn gather(
 
 /// A status-check failure to record in the ledger as soon as DescribeInstances names the instance's AZ.
 pub struct EarlyImpairment<'a> {
-    pub ledger: &'a dyn Ledger,
+    pub ledger: &'a dyn ImpairmentLog,
     /// The failing check's metric name.
     pub check: String,
     pub incident_key: String,
@@ -393,7 +400,7 @@ pub async fn gather_gated(
     now: DateTime<Utc>,
     limits: Limits,
     gate: impl Future<Output = bool>,
-    early: Option<EarlyImpairment<'_>>,
+    ledger: LedgerAccess<'_>,
 ) -> Option<Facts> {
     if change.is_series_summary() {
         let (contributors, go) =
@@ -410,7 +417,7 @@ pub async fn gather_gated(
         return Some(facts);
     }
     if change.fleet.is_none() || change.primary_instance().is_some() {
-        return gather_instance(change, readers, settings, now, limits, gate, early).await;
+        return gather_instance(change, readers, settings, now, limits, gate, ledger).await;
     }
     let ranking = rank_fleet(change, readers, &limits).await;
     let focused = ranking
@@ -424,7 +431,10 @@ pub async fn gather_gated(
         now,
         limits,
         gate,
-        None,
+        LedgerAccess {
+            actions: ledger.actions,
+            early: None,
+        },
     )
     .await?;
     facts.ranking = Some(ranking);
@@ -712,7 +722,7 @@ async fn gather_instance(
     now: DateTime<Utc>,
     limits: Limits,
     gate: impl Future<Output = bool>,
-    early: Option<EarlyImpairment<'_>>,
+    ledger: LedgerAccess<'_>,
 ) -> Option<Facts> {
     let limit = || limits.source_now();
     let history_until = change.state.at.max(now);
@@ -785,8 +795,9 @@ async fn gather_instance(
         Source::Available(InstanceLookup::Found(i)) => i.availability_zone.clone(),
         _ => None,
     };
+    let early = ledger.early;
     let ledger = async {
-        match readers.ledger {
+        match ledger.actions {
             None => Source::Unavailable(NO_LEDGER.into()),
             Some(l) => {
                 deadline(

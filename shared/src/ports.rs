@@ -12,6 +12,39 @@ use crate::facts::{
 };
 use crate::message::SnsMessage;
 
+/// What kind of failure an AWS call met, classified once where the SDK error is converted ([`crate::aws`]):
+/// callers branch on it, never on the code's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The service throttled the call (`ThrottlingException`, `RequestLimitExceeded`, …): retry later.
+    Throttled,
+    /// IAM refused the call (`AccessDenied*`, `UnauthorizedOperation`).
+    AccessDenied,
+    /// What the call names does not exist (`InvalidInstanceID.NotFound`, SSM's `InvocationDoesNotExist`, …).
+    NotFound,
+    /// The instance cannot run SSM commands (SSM's `InvalidInstanceId`: no agent registered, or not running).
+    NotManaged,
+    /// A conditional write found its condition false (`ConditionalCheckFailedException`).
+    ConditionFailed,
+    /// The write conflicts with the current state: a cancelled or conflicting transaction, a resource that already
+    /// exists (`TransactionCanceledException`, `TransactionConflictException`, `ConflictException`).
+    Conflict,
+    /// A DryRun call that would have succeeded (`DryRunOperation`).
+    DryRunPassed,
+    /// Not enough capacity to start the instance here now (`InsufficientInstanceCapacity`, …).
+    Capacity,
+    /// No answer in time: the SDK's timeout, or the invocation's budget (`DeadlineExceeded`).
+    Timeout,
+    /// The request never got an answer (connection refused or reset, DNS).
+    Network,
+    /// The service failed (5xx, `InternalError`, `ServiceUnavailable`).
+    Service,
+    /// The service rejected the request (any other error code).
+    InvalidRequest,
+    /// Anything else: a response that could not be read, a failure without a code.
+    Other,
+}
+
 /// An AWS call that failed, keeping the service's error code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{service} {operation}: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
@@ -20,6 +53,8 @@ pub struct AwsError {
     pub operation: &'static str,
     /// The AWS error code (`ThrottlingException`, `InvalidInstanceID.NotFound`, …) when the service sent one.
     pub code: Option<String>,
+    /// What the failure means, for the callers that branch on it.
+    pub kind: ErrorKind,
     pub message: String,
     /// Whether trying again later can help (throttling, 5xx, timeouts, connection errors).
     pub retryable: bool,
@@ -31,9 +66,24 @@ impl AwsError {
             service,
             operation,
             code: None,
+            kind: ErrorKind::Other,
             message: message.into(),
             retryable: false,
         }
+    }
+
+    /// The same error with the service's `code` and its `kind`.
+    pub fn with_code(self, code: &str, kind: ErrorKind) -> Self {
+        AwsError {
+            code: Some(code.to_string()),
+            kind,
+            ..self
+        }
+    }
+
+    /// The same error, retryable or not.
+    pub fn retryable(self, retryable: bool) -> Self {
+        AwsError { retryable, ..self }
     }
 }
 
@@ -324,10 +374,10 @@ pub enum AzDeclaration {
     Covered { by: String, named: Vec<String> },
 }
 
-/// The ledger (DynamoDB, conditional writes, transactions, TTL): incident records, action history and the
-/// atomic envelope, and impairment memory.
+/// Incident records (DynamoDB, conditional writes, TTL): the lifecycle absent → `IN_PROGRESS` with a lease →
+/// `COMPLETED` that makes a delivery own an incident, or see it is a duplicate.
 #[async_trait]
-pub trait Ledger: Send + Sync {
+pub trait IncidentClaims: Send + Sync {
     /// Claim an incident key with a lease until `lease_until` (the invocation's deadline plus a margin).
     async fn claim(
         &self,
@@ -346,9 +396,15 @@ pub trait Ledger: Send + Sync {
     async fn completion(&self, incident_key: &str) -> Result<Option<Completion>, AwsError>;
     /// End this delivery's lease now (the report could not be delivered): a retry takes over at once.
     async fn release(&self, incident_key: &str, now: DateTime<Utc>) -> Result<(), AwsError>;
+}
+
+/// Action history and the atomic envelope (DynamoDB transactions): what was done, and whether acting now is
+/// within the caps.
+#[async_trait]
+pub trait ActionLedger: Send + Sync {
     /// Recent actions on the instance, account-wide actions in the last hour, other impaired instances in the AZ,
     /// and this incident's own recorded action (for the report; the holds themselves are enforced by
-    /// [`Ledger::record_action`]).
+    /// [`ActionLedger::record_action`]).
     async fn view(
         &self,
         incident_key: &str,
@@ -368,6 +424,11 @@ pub trait Ledger: Send + Sync {
     /// The action an earlier delivery of this incident recorded, if any.
     async fn recorded_action(&self, incident_key: &str)
         -> Result<Option<RecordedAction>, AwsError>;
+}
+
+/// Impairment memory: status-check failures per AZ (AZ-EVENT) and per instance (the sweep's deduplication).
+#[async_trait]
+pub trait ImpairmentLog: Send + Sync {
     /// Whether a report already covers this instance's failing check (an alarm's, or an earlier sweep's).
     async fn impaired_noted(
         &self,
@@ -402,6 +463,28 @@ pub trait Ledger: Send + Sync {
         instances: &[String],
         now: DateTime<Utc>,
     ) -> Result<AzDeclaration, AwsError>;
+}
+
+/// The three ledger ports, usually one store (the DynamoDB table) seen three ways.
+#[derive(Clone)]
+pub struct Ledger {
+    pub claims: std::sync::Arc<dyn IncidentClaims>,
+    pub actions: std::sync::Arc<dyn ActionLedger>,
+    pub impairments: std::sync::Arc<dyn ImpairmentLog>,
+}
+
+impl Ledger {
+    /// One store that keeps all three: incident claims, actions and impairments.
+    pub fn of<L>(store: std::sync::Arc<L>) -> Self
+    where
+        L: IncidentClaims + ActionLedger + ImpairmentLog + 'static,
+    {
+        Ledger {
+            claims: store.clone(),
+            actions: store.clone(),
+            impairments: store,
+        }
+    }
 }
 
 /// Result of a mutating EC2 call.

@@ -6,12 +6,18 @@ pub mod proxy;
 pub mod rig;
 pub mod runtime_stub;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, Tag, TagSpecification};
 use chrono::{DateTime, DurationRound, Utc};
+use ec2ops::aws::DynamoLedger;
+use ec2ops::budget::Budget;
+use ec2ops::config::Settings;
+use ec2ops::pipeline::{HandleError, Outcome, Responder, DEFAULT_BUDGET};
+use ec2ops::ports::Ledger;
 
 pub const REGION: &str = "ap-northeast-2";
 
@@ -46,28 +52,75 @@ pub fn dynamodb_endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| "http://127.0.0.1:5000".into())
 }
 
+/// The one way the tests and the benchmark wire a responder: as the function does ([`Responder::from_aws`]) on
+/// `config` (the emulator's, or a proxy's in front of it), with the ledger on `dynamodb` (moto serves DynamoDB on
+/// its own port). Tests then swap in the seams they need (an EC2 reader that reports impaired checks, a crashing
+/// ledger, a failing publisher).
+pub fn responder(
+    config: &SdkConfig,
+    dynamodb: &aws_sdk_dynamodb::Client,
+    settings: &Settings,
+) -> Responder {
+    let mut r = Responder::from_aws(config, settings);
+    r.ledger = settings
+        .ledger_table
+        .as_deref()
+        .map(|t| Ledger::of(Arc::new(DynamoLedger::new(dynamodb.clone(), t))));
+    r
+}
+
+/// Whether `url` accepts connections. When it does not, the one skip path of the emulator tests: with
+/// `EC2OPS_REQUIRE_EMULATOR=1` (set by `scripts/test.sh` and CI) a failure, otherwise a message and `false`, so a plain
+/// `cargo test` still runs every pure test.
+pub async fn reachable_or_skip(url: &str, what: &str) -> bool {
+    let hostport = url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .to_string();
+    let reachable = tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::TcpStream::connect(&hostport),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    if !reachable {
+        let msg = format!("{what} not reachable at {url}: start it with scripts/emulator.sh start");
+        if std::env::var("EC2OPS_REQUIRE_EMULATOR").as_deref() == Ok("1") {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED: {msg}");
+    }
+    reachable
+}
+
+/// Handle `event` now, with the budget of a run that has no Lambda deadline.
+pub async fn respond_now(
+    responder: &Responder,
+    event: &serde_json::Value,
+) -> Result<Outcome, HandleError> {
+    let now = Utc::now();
+    responder
+        .respond(event, now, Budget::new(DEFAULT_BUDGET, now))
+        .await
+}
+
 impl Emulator {
-    /// Connect, or explain how to start it. With `EC2OPS_REQUIRE_EMULATOR=1` (set by `scripts/test.sh` and CI) a
-    /// missing emulator is a failure; otherwise the emulator tests are skipped with a message, so a plain
-    /// `cargo test` still runs every pure test.
+    /// The responder on the emulator, as the function would build it with `settings` ([`responder`]).
+    pub fn responder(&self, settings: &Settings) -> Responder {
+        responder(&self.config, &self.dynamodb, settings)
+    }
+
+    /// The responder on the emulator reporting only: nothing may change an instance.
+    pub fn report_only(&self, settings: &Settings) -> Responder {
+        let mut r = self.responder(settings);
+        r.actors = None;
+        r
+    }
+
+    /// Connect, or skip ([`reachable_or_skip`]).
     pub async fn connect() -> Option<Emulator> {
         let url = endpoint();
-        let hostport = url
-            .trim_start_matches("http://")
-            .trim_start_matches("https://")
-            .to_string();
-        let reachable = tokio::time::timeout(
-            Duration::from_secs(2),
-            tokio::net::TcpStream::connect(&hostport),
-        )
-        .await
-        .is_ok_and(|r| r.is_ok());
-        if !reachable {
-            let msg = format!("local AWS emulator not reachable at {url}: start it with scripts/emulator.sh start");
-            if std::env::var("EC2OPS_REQUIRE_EMULATOR").as_deref() == Ok("1") {
-                panic!("{msg}");
-            }
-            eprintln!("SKIPPED: {msg}");
+        if !reachable_or_skip(&url, "local AWS emulator").await {
             return None;
         }
         let config = config_for(&url).await;

@@ -11,21 +11,20 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use ec2ops::aws::{AwsClients, DynamoLedger, Ec2Reader, Ec2Remediator, Scheduler};
+use ec2ops::aws::{DynamoLedger, Ec2Reader, Ec2Remediator};
 use ec2ops::budget::Budget;
 use ec2ops::config::{Envelope, Language, RemediationMode, Settings};
 use ec2ops::facts::{InstanceLookup, SecurityGroupFacts, StatusFacts, TypeFacts, VolumeFacts};
-use ec2ops::gather::Readers;
-use ec2ops::pipeline::{Actors, Delivery, HandleError, Outcome, Responder};
+use ec2ops::pipeline::{HandleError, Outcome, Responder};
 use ec2ops::ports::{
-    ActionRecord, AwsError, AzDeclaration, CallResult, Claim, Completion, Grant, Impaired,
-    Impairment, InstanceReader, Ledger, Progress, RecordedAction, Remediator, ReportPublisher,
-    VerifyScheduler,
+    ActionLedger, ActionRecord, AwsError, AzDeclaration, CallResult, Claim, Completion, ErrorKind,
+    Grant, Impaired, Impairment, ImpairmentLog, IncidentClaims, InstanceReader, Ledger, Progress,
+    RecordedAction, Remediator, ReportPublisher, VerifyScheduler,
 };
 use ec2ops::remediation::LedgerView;
 use ec2ops::report::render::SnsMessage;
@@ -84,7 +83,7 @@ pub struct Counting {
     pub stuck_stopping: AtomicUsize,
     /// DescribeInstances (the continuation's look) fails this many more times.
     pub describe_errors: AtomicUsize,
-    pub trip: Option<std::sync::Arc<Trip>>,
+    trip: Mutex<Option<Arc<Trip>>>,
 }
 
 impl Counting {
@@ -98,7 +97,14 @@ impl Counting {
             capacity_errors: AtomicUsize::new(0),
             stuck_stopping: AtomicUsize::new(0),
             describe_errors: AtomicUsize::new(0),
-            trip: None,
+            trip: Mutex::new(None),
+        }
+    }
+
+    /// Stop forever at the armed step of `trip` (after an EC2 call: `ec2`).
+    pub fn set_trip(&self, trip: Arc<Trip>) {
+        if let Ok(mut t) = self.trip.lock() {
+            *t = Some(trip);
         }
     }
 
@@ -126,7 +132,8 @@ impl Counting {
     }
 
     async fn trip(&self, step: &'static str) {
-        if let Some(t) = &self.trip {
+        let trip = self.trip.lock().ok().and_then(|t| t.clone());
+        if let Some(t) = trip {
             t.at(step).await;
         }
     }
@@ -160,26 +167,22 @@ impl Remediator for Counting {
             self.starts.fetch_add(1, Ordering::SeqCst);
         }
         if !dry_run && take_one(&self.capacity_errors) {
-            return Err(AwsError {
-                service: "ec2",
-                operation: "StartInstances",
-                code: Some("InsufficientInstanceCapacity".into()),
-                message: "We currently do not have sufficient capacity in the Availability Zone you requested."
-                    .into(),
-                retryable: false,
-            });
+            return Err(AwsError::new(
+                "ec2",
+                "StartInstances",
+                "We currently do not have sufficient capacity in the Availability Zone you requested.",
+            )
+            .with_code("InsufficientInstanceCapacity", ErrorKind::Capacity));
         }
         self.inner.start(id, dry_run).await
     }
     async fn state(&self, id: &str) -> Result<Option<String>, AwsError> {
         if take_one(&self.describe_errors) {
-            return Err(AwsError {
-                service: "ec2",
-                operation: "DescribeInstances",
-                code: Some("RequestLimitExceeded".into()),
-                message: "Request limit exceeded.".into(),
-                retryable: true,
-            });
+            return Err(
+                AwsError::new("ec2", "DescribeInstances", "Request limit exceeded.")
+                    .with_code("RequestLimitExceeded", ErrorKind::Throttled)
+                    .retryable(true),
+            );
         }
         let real = self.inner.state(id).await?;
         if real.as_deref() == Some("stopped") && take_one(&self.stuck_stopping) {
@@ -194,7 +197,7 @@ pub struct Status {
     pub inner: Ec2Reader,
     /// instance id → (system, instance) check status.
     pub checks: Mutex<HashMap<String, (String, String)>>,
-    pub trip: Option<std::sync::Arc<Trip>>,
+    trip: Mutex<Option<Arc<Trip>>>,
 }
 
 impl Status {
@@ -202,7 +205,14 @@ impl Status {
         Status {
             inner,
             checks: Mutex::new(HashMap::new()),
-            trip: None,
+            trip: Mutex::new(None),
+        }
+    }
+
+    /// Stop forever at the armed step of `trip` (DescribeInstances of the gathering: `gather`).
+    pub fn set_trip(&self, trip: Arc<Trip>) {
+        if let Ok(mut t) = self.trip.lock() {
+            *t = Some(trip);
         }
     }
 
@@ -235,7 +245,8 @@ impl Status {
 #[async_trait]
 impl InstanceReader for Status {
     async fn instance(&self, id: &str) -> Result<InstanceLookup, AwsError> {
-        if let Some(t) = &self.trip {
+        let trip = self.trip.lock().ok().and_then(|t| t.clone());
+        if let Some(t) = trip {
             t.at("gather").await;
         }
         let mut found = self.inner.instance(id).await?;
@@ -297,20 +308,27 @@ impl InstanceReader for Status {
 
 /// The ledger with crash points: `claim` (after the claim), `decide` (before the action record), `record` (after
 /// it), `publish` (after the publish, before the completion), `complete` (after the completion).
-pub struct TripLedger<'a> {
-    pub inner: &'a dyn Ledger,
-    pub trip: &'a Trip,
+pub struct TripLedger {
+    pub inner: Ledger,
+    pub trip: Arc<Trip>,
+}
+
+impl TripLedger {
+    /// The three ledger ports, each stopping at its crash points.
+    pub fn wrap(inner: Ledger, trip: Arc<Trip>) -> Ledger {
+        Ledger::of(Arc::new(TripLedger { inner, trip }))
+    }
 }
 
 #[async_trait]
-impl Ledger for TripLedger<'_> {
+impl IncidentClaims for TripLedger {
     async fn claim(
         &self,
         key: &str,
         now: DateTime<Utc>,
         lease: DateTime<Utc>,
     ) -> Result<Claim, AwsError> {
-        let r = self.inner.claim(key, now, lease).await;
+        let r = self.inner.claims.claim(key, now, lease).await;
         self.trip.at("claim").await;
         r
     }
@@ -321,16 +339,20 @@ impl Ledger for TripLedger<'_> {
         c: &Completion,
     ) -> Result<(), AwsError> {
         self.trip.at("publish").await;
-        let r = self.inner.complete(key, now, c).await;
+        let r = self.inner.claims.complete(key, now, c).await;
         self.trip.at("complete").await;
         r
     }
     async fn completion(&self, key: &str) -> Result<Option<Completion>, AwsError> {
-        self.inner.completion(key).await
+        self.inner.claims.completion(key).await
     }
     async fn release(&self, key: &str, now: DateTime<Utc>) -> Result<(), AwsError> {
-        self.inner.release(key, now).await
+        self.inner.claims.release(key, now).await
     }
+}
+
+#[async_trait]
+impl ActionLedger for TripLedger {
     async fn view(
         &self,
         key: &str,
@@ -338,27 +360,31 @@ impl Ledger for TripLedger<'_> {
         az: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<LedgerView, AwsError> {
-        self.inner.view(key, id, az, now).await
+        self.inner.actions.view(key, id, az, now).await
     }
     async fn record_action(&self, a: &ActionRecord, e: &Envelope) -> Result<Grant, AwsError> {
         self.trip.at("decide").await;
-        let r = self.inner.record_action(a, e).await;
+        let r = self.inner.actions.record_action(a, e).await;
         self.trip.at("record").await;
         r
     }
     async fn progress(&self, key: &str, p: &Progress) -> Result<(), AwsError> {
-        self.inner.progress(key, p).await
+        self.inner.actions.progress(key, p).await
     }
     async fn recorded_action(&self, key: &str) -> Result<Option<RecordedAction>, AwsError> {
-        self.inner.recorded_action(key).await
+        self.inner.actions.recorded_action(key).await
     }
+}
+
+#[async_trait]
+impl ImpairmentLog for TripLedger {
     async fn impaired_noted(
         &self,
         id: &str,
         check: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, AwsError> {
-        self.inner.impaired_noted(id, check, now).await
+        self.inner.impairments.impaired_noted(id, check, now).await
     }
     async fn note_impaired(
         &self,
@@ -366,13 +392,13 @@ impl Ledger for TripLedger<'_> {
         check: &str,
         now: DateTime<Utc>,
     ) -> Result<(), AwsError> {
-        self.inner.note_impaired(id, check, now).await
+        self.inner.impairments.note_impaired(id, check, now).await
     }
     async fn record_impairment(&self, az: &str, i: &Impairment) -> Result<(), AwsError> {
-        self.inner.record_impairment(az, i).await
+        self.inner.impairments.record_impairment(az, i).await
     }
     async fn impairments(&self, az: &str, now: DateTime<Utc>) -> Result<Vec<Impairment>, AwsError> {
-        self.inner.impairments(az, now).await
+        self.inner.impairments.impairments(az, now).await
     }
     async fn declare_az_event(
         &self,
@@ -381,18 +407,21 @@ impl Ledger for TripLedger<'_> {
         instances: &[String],
         now: DateTime<Utc>,
     ) -> Result<AzDeclaration, AwsError> {
-        self.inner.declare_az_event(az, key, instances, now).await
+        self.inner
+            .impairments
+            .declare_az_event(az, key, instances, now)
+            .await
     }
 }
 
 /// The scheduler with a crash point after CreateSchedule (`schedule`).
-pub struct TripScheduler<'a> {
-    pub inner: &'a dyn VerifyScheduler,
-    pub trip: &'a Trip,
+pub struct TripScheduler {
+    pub inner: Arc<dyn VerifyScheduler>,
+    pub trip: Arc<Trip>,
 }
 
 #[async_trait]
-impl VerifyScheduler for TripScheduler<'_> {
+impl VerifyScheduler for TripScheduler {
     async fn schedule(
         &self,
         name: &str,
@@ -412,28 +441,25 @@ pub struct FailingPublisher;
 #[async_trait]
 impl ReportPublisher for FailingPublisher {
     async fn publish(&self, _: &str, _: &SnsMessage) -> Result<String, AwsError> {
-        Err(AwsError {
-            service: "sns",
-            operation: "Publish",
-            code: Some("InternalError".into()),
-            message: "injected".into(),
-            retryable: true,
-        })
+        Err(AwsError::new("sns", "Publish", "injected")
+            .with_code("InternalError", ErrorKind::Service)
+            .retryable(true))
     }
 }
 
 /// Everything wired as the Lambda function wires it, on the emulator.
 pub struct Rig {
     pub emu: Emulator,
-    pub clients: AwsClients,
-    pub ledger: DynamoLedger,
-    pub remediator: Counting,
-    pub status: Status,
-    pub scheduler: Scheduler,
+    pub ledger: Arc<DynamoLedger>,
+    pub remediator: Arc<Counting>,
+    pub status: Arc<Status>,
     pub topic: String,
     pub queue: String,
     pub settings: Settings,
 }
+
+/// The role the rig's verification schedules assume.
+pub const SCHEDULER_ROLE_ARN: &str = "arn:aws:iam::000000000000:role/ec2ops-scheduler";
 
 impl Rig {
     /// A rig with its own ledger table and topic; `settle` 1 s (status-check incidents wait that long for each other).
@@ -441,56 +467,57 @@ impl Rig {
         let emu = Emulator::connect().await?;
         let table = emu.ledger_table().await;
         let (topic, queue) = emu.topic_with_queue("remediation").await;
-        let clients = AwsClients::from_config(&emu.config);
         Some(Rig {
-            ledger: DynamoLedger::new(emu.dynamodb.clone(), table.clone()),
-            remediator: Counting::new(Ec2Remediator::new(emu.ec2.clone())),
-            status: Status::new(Ec2Reader::new(emu.ec2.clone())),
-            scheduler: Scheduler::new(
-                emu.scheduler.clone(),
-                "arn:aws:iam::000000000000:role/ec2ops-scheduler",
-            ),
+            ledger: Arc::new(DynamoLedger::new(emu.dynamodb.clone(), table.clone())),
+            remediator: Arc::new(Counting::new(Ec2Remediator::new(emu.ec2.clone()))),
+            status: Arc::new(Status::new(Ec2Reader::new(emu.ec2.clone()))),
             settings: Settings {
                 language: Language::En,
                 topic_arn: Some(topic.clone()),
                 remediation: mode,
                 ledger_table: Some(table),
+                scheduler_role_arn: Some(SCHEDULER_ROLE_ARN.into()),
                 settle: Duration::from_secs(1),
                 ..Settings::default()
             },
-            clients,
             topic,
             queue,
             emu,
         })
     }
 
-    /// The responder over the given ledger, scheduler and publisher (defaults: the rig's own).
-    pub fn responder<'a>(
-        &'a self,
-        ledger: Option<&'a dyn Ledger>,
-        scheduler: Option<&'a dyn VerifyScheduler>,
-        publisher: Option<&'a dyn ReportPublisher>,
-    ) -> Responder<'a> {
-        Responder {
-            readers: Readers {
-                ec2: &self.status,
-                metrics: &self.clients.cloudwatch,
-                ledger: Some(ledger.unwrap_or(&self.ledger)),
-                diagnostics: None,
-            },
-            actors: Some(Actors {
-                remediator: &self.remediator,
-                scheduler: Some(scheduler.unwrap_or(&self.scheduler)),
-                function_arn: Some(FUNCTION_ARN),
-            }),
-            delivery: Some(Delivery {
-                publisher: publisher.unwrap_or(&self.clients.sns),
-                topic_arn: &self.topic,
-            }),
-            queue: None,
-            settings: &self.settings,
+    /// The responder over the given ledger, scheduler and publisher (defaults: the rig's own), built as the
+    /// function builds it ([`Emulator::responder`]) with the rig's EC2 seams.
+    pub fn responder(
+        &self,
+        ledger: Option<Ledger>,
+        scheduler: Option<Arc<dyn VerifyScheduler>>,
+        publisher: Option<Arc<dyn ReportPublisher>>,
+    ) -> Responder {
+        let mut r = self
+            .emu
+            .responder(&self.settings)
+            .with_function_arn(FUNCTION_ARN);
+        r.ec2 = self.status.clone();
+        r.ledger = Some(ledger.unwrap_or_else(|| Ledger::of(self.ledger.clone())));
+        if let Some(a) = &mut r.actors {
+            a.remediator = self.remediator.clone();
+            if let Some(s) = scheduler {
+                a.scheduler = Some(s);
+            }
         }
+        if let (Some(d), Some(p)) = (&mut r.delivery, publisher) {
+            d.publisher = p;
+        }
+        r
+    }
+
+    /// The rig's own scheduler (as the responder gets it).
+    pub fn scheduler(&self) -> Arc<dyn VerifyScheduler> {
+        Arc::new(ec2ops::aws::Scheduler::new(
+            self.emu.scheduler.clone(),
+            SCHEDULER_ROLE_ARN,
+        ))
     }
 
     /// Handle an event now, with a generous budget.
@@ -508,7 +535,7 @@ impl Rig {
     /// Start over with an empty ledger.
     pub async fn fresh_ledger(&mut self) {
         let table = self.emu.ledger_table().await;
-        self.ledger = DynamoLedger::new(self.emu.dynamodb.clone(), table.clone());
+        self.ledger = Arc::new(DynamoLedger::new(self.emu.dynamodb.clone(), table.clone()));
         self.settings.ledger_table = Some(table);
     }
 

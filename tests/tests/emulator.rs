@@ -1,6 +1,7 @@
 //! Every adapter over HTTP against the local emulator, and the whole pipeline: seed an instance, its metrics and
 //! alarm, run the handler on an event, receive the published report through an SQS subscription.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -8,7 +9,7 @@ use ec2ops::aws::{AwsClients, CloudWatchReader, Ec2Reader, SnsPublisher};
 use ec2ops::config::{Language, Settings};
 use ec2ops::facts::{InstanceLookup, Role};
 use ec2ops::gather::{plan_window, Readers};
-use ec2ops::pipeline::{respond, Delivery, HandleError, Outcome};
+use ec2ops::pipeline::{HandleError, Outcome};
 use ec2ops::ports::{InstanceReader, MetricReader, ReportPublisher};
 use ec2ops_tests::*;
 
@@ -140,28 +141,9 @@ async fn seed_incident_end_to_end_publishes_a_p2_cpu_spike_report() {
     let emu = emulator!();
     let (id, at) = seed_cpu_spike(&emu).await;
     let (topic, queue) = emu.topic_with_queue("pipeline").await;
-    let clients = AwsClients::from_config(&emu.config);
-    let readers = Readers {
-        ec2: &clients.ec2,
-        metrics: &clients.cloudwatch,
-        ledger: None,
-        diagnostics: None,
-    };
-    let delivery = Delivery {
-        publisher: &clients.sns,
-        topic_arn: &topic,
-    };
+    let responder = emu.report_only(&settings(Language::En, &topic));
     let event = event_for("cpu-spike.json", &id, at);
-    let outcome = respond(
-        &event,
-        &readers,
-        None,
-        Some(&delivery),
-        &settings(Language::En, &topic),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let outcome = respond_now(&responder, &event).await.unwrap();
     let Outcome::Reported(incident) = outcome else {
         panic!("ignored")
     };
@@ -218,29 +200,10 @@ async fn status_check_failure_on_an_untagged_instance_is_p0_with_the_recover_ste
     emu.series("AWS/EC2", "StatusCheckFailed_System", &id, &points)
         .await;
     let (topic, queue) = emu.topic_with_queue("syscheck").await;
-    let clients = AwsClients::from_config(&emu.config);
-    let readers = Readers {
-        ec2: &clients.ec2,
-        metrics: &clients.cloudwatch,
-        ledger: None,
-        diagnostics: None,
-    };
-    let delivery = Delivery {
-        publisher: &clients.sns,
-        topic_arn: &topic,
-    };
+    let responder = emu.report_only(&settings(Language::Ko, &topic));
     let at = minute + chrono::Duration::seconds(3);
     let event = event_for("status-system.json", &id, at);
-    respond(
-        &event,
-        &readers,
-        None,
-        Some(&delivery),
-        &settings(Language::Ko, &topic),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    respond_now(&responder, &event).await.unwrap();
     let got = emu.notifications(&queue, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1);
     assert_eq!(
@@ -264,28 +227,11 @@ async fn unreachable_ec2_and_cloudwatch_degrade_the_report_instead_of_losing_it(
     let dead = config_for("http://127.0.0.1:9").await;
     let ec2 = Ec2Reader::new(aws_sdk_ec2::Client::new(&dead));
     let cw = CloudWatchReader::new(aws_sdk_cloudwatch::Client::new(&dead));
-    let sns = SnsPublisher::new(emu.sns.clone());
-    let readers = Readers {
-        ec2: &ec2,
-        metrics: &cw,
-        ledger: None,
-        diagnostics: None,
-    };
-    let delivery = Delivery {
-        publisher: &sns,
-        topic_arn: &topic,
-    };
+    let mut responder = emu.report_only(&settings(Language::En, &topic));
+    responder.ec2 = Arc::new(ec2);
+    responder.metrics = Arc::new(cw);
     let event = event_for("status-instance.json", "i-0d1e2f3a4b5c6d7e8", Utc::now());
-    let outcome = respond(
-        &event,
-        &readers,
-        None,
-        Some(&delivery),
-        &settings(Language::En, &topic),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let outcome = respond_now(&responder, &event).await.unwrap();
     let Outcome::Reported(incident) = outcome else {
         panic!("ignored")
     };
@@ -308,29 +254,10 @@ async fn unreachable_ec2_and_cloudwatch_degrade_the_report_instead_of_losing_it(
 #[tokio::test]
 async fn a_publish_failure_is_an_error_so_lambda_retries_the_event() {
     let emu = emulator!();
-    let clients = AwsClients::from_config(&emu.config);
-    let readers = Readers {
-        ec2: &clients.ec2,
-        metrics: &clients.cloudwatch,
-        ledger: None,
-        diagnostics: None,
-    };
     let missing = "arn:aws:sns:ap-northeast-2:000000000000:does-not-exist";
-    let delivery = Delivery {
-        publisher: &clients.sns,
-        topic_arn: missing,
-    };
+    let responder = emu.report_only(&settings(Language::En, missing));
     let event = event_for("cpu-spike.json", "i-0ae3d067021f08710", Utc::now());
-    let err = respond(
-        &event,
-        &readers,
-        None,
-        Some(&delivery),
-        &settings(Language::En, missing),
-        Utc::now(),
-    )
-    .await
-    .unwrap_err();
+    let err = respond_now(&responder, &event).await.unwrap_err();
     match err {
         HandleError::Publish(e) => {
             assert_eq!(e.service, "sns");
@@ -394,28 +321,18 @@ async fn cloudwatch_agent_metrics_are_discovered_and_each_filesystem_is_charted_
             .await
             .unwrap();
     }
-    let clients = AwsClients::from_config(&emu.config);
-    let readers = Readers {
-        ec2: &clients.ec2,
-        metrics: &clients.cloudwatch,
-        ledger: None,
-        diagnostics: None,
-    };
+    // No delivery: the report is only looked at.
+    let mut responder = emu.report_only(&settings(
+        Language::En,
+        "arn:aws:sns:ap-northeast-2:000000000000:t",
+    ));
+    responder.delivery = None;
     let event = event_for(
         "disk-full.json",
         &id,
         minute + chrono::Duration::seconds(41),
     );
-    let Outcome::Reported(incident) = respond(
-        &event,
-        &readers,
-        None,
-        None,
-        &settings(Language::En, "arn:aws:sns:ap-northeast-2:000000000000:t"),
-        Utc::now(),
-    )
-    .await
-    .unwrap() else {
+    let Outcome::Reported(incident) = respond_now(&responder, &event).await.unwrap() else {
         panic!("ignored")
     };
     let window = incident.facts.metrics.get().expect("metric window");
@@ -496,7 +413,6 @@ async fn a_fleet_is_ranked_through_list_metrics_where_metrics_insights_is_not_se
     let readers = Readers {
         ec2: &clients.ec2,
         metrics: &clients.cloudwatch,
-        ledger: None,
         diagnostics: None,
     };
     let limits = ec2ops::gather::Limits {
@@ -625,25 +541,7 @@ async fn a_multi_series_alarm_level_event_is_one_summary_listing_the_ranking_whe
 
 /// The responder as the function wires it, report only (no ledger, no actions), in English, on `topic`.
 async fn report_only(emu: &Emulator, topic: &str, event: &serde_json::Value) -> Outcome {
-    let clients = AwsClients::from_config(&emu.config);
-    let readers = Readers {
-        ec2: &clients.ec2,
-        metrics: &clients.cloudwatch,
-        ledger: None,
-        diagnostics: None,
-    };
-    let delivery = Delivery {
-        publisher: &clients.sns,
-        topic_arn: topic,
-    };
-    respond(
-        event,
-        &readers,
-        None,
-        Some(&delivery),
-        &settings(Language::En, topic),
-        Utc::now(),
-    )
-    .await
-    .expect("handled")
+    respond_now(&emu.report_only(&settings(Language::En, topic)), event)
+        .await
+        .expect("handled")
 }

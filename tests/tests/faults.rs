@@ -10,11 +10,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::Credentials;
 use chrono::{DateTime, Utc};
-use ec2ops::aws::{AwsClients, DynamoLedger};
 use ec2ops::config::{Language, RemediationMode, Settings};
-use ec2ops::gather::Readers;
-use ec2ops::pipeline::{respond, Delivery, HandleError, Incident, Outcome};
-use ec2ops::ports::Ledger;
+use ec2ops::pipeline::{HandleError, Incident, Outcome, Responder};
 use ec2ops_tests::proxy::{Fault, Proxy};
 use ec2ops_tests::*;
 
@@ -83,12 +80,13 @@ fn seeded_incident() -> (String, DateTime<Utc>) {
 struct Rig {
     emu: Emulator,
     proxy: Proxy,
-    clients: AwsClients,
+    /// The SDK configuration pointed at the proxy.
+    config: SdkConfig,
     topic: String,
     queue: String,
     event: serde_json::Value,
-    /// The DynamoDB ledger (moto, through the proxy), for the cases that fault it.
-    ledger: Option<DynamoLedger>,
+    /// The DynamoDB ledger's table (moto, through the proxy), for the cases that fault it.
+    table: Option<String>,
 }
 
 impl Rig {
@@ -107,13 +105,7 @@ impl Rig {
     async fn with_ledger(name: &str) -> Option<Rig> {
         let mut rig = Self::build(name, true).await?;
         let dynamodb = dynamodb_endpoint();
-        let hostport = dynamodb.trim_start_matches("http://").to_string();
-        if tokio::net::TcpStream::connect(&hostport).await.is_err() {
-            let msg = format!("DynamoDB (moto) not reachable at {dynamodb}: start it with scripts/emulator.sh start");
-            if std::env::var("EC2OPS_REQUIRE_EMULATOR").as_deref() == Ok("1") {
-                panic!("{msg}");
-            }
-            eprintln!("SKIPPED: {msg}");
+        if !reachable_or_skip(&dynamodb, "DynamoDB (moto)").await {
             return None;
         }
         // moto serves DynamoDB on its own port: the proxy sends the ledger's calls there.
@@ -121,14 +113,14 @@ impl Rig {
             .route("dynamodb", &dynamodb)
             .expect("moto's endpoint is a URL");
         let table = rig.emu.ledger_table().await;
-        rig.ledger = Some(rig.clients.ledger(&table));
+        rig.table = Some(table);
         Some(rig)
     }
 
     async fn build(name: &str, seeded: bool) -> Option<Rig> {
         let emu = Emulator::connect().await?;
         let proxy = Proxy::start(&endpoint()).await.expect("proxy on loopback");
-        let clients = AwsClients::from_config(&config_through(&proxy).await);
+        let config = config_through(&proxy).await;
         // Seeding goes straight to the emulator: only the responder's own calls cross the proxy.
         let (id, at) = if seeded {
             seeded_incident()
@@ -140,42 +132,36 @@ impl Rig {
         Some(Rig {
             emu,
             proxy,
-            clients,
+            config,
             topic,
             queue,
             event,
-            ledger: None,
+            table: None,
         })
     }
 
-    async fn respond(&self, deadline: Duration) -> Result<Outcome, HandleError> {
-        // Report only: no actors, so the only AWS calls are the gathering, the ledger (when given) and the publish.
-        let readers = Readers {
-            ec2: &self.clients.ec2,
-            metrics: &self.clients.cloudwatch,
-            ledger: self.ledger.as_ref().map(|l| l as &dyn Ledger),
-            diagnostics: None,
-        };
-        let delivery = Delivery {
-            publisher: &self.clients.sns,
-            topic_arn: &self.topic,
-        };
+    /// The responder as the function builds it, through the proxy, reporting only: the only AWS calls are the
+    /// gathering, the ledger (when given) and the publish.
+    fn responder(&self, settings: Settings) -> Responder {
         let settings = Settings {
             language: Language::En,
             topic_arn: Some(self.topic.clone()),
-            source_timeout: deadline,
             remediation: RemediationMode::Off,
-            ..Settings::default()
+            ledger_table: self.table.clone(),
+            ..settings
         };
-        respond(
-            &self.event,
-            &readers,
-            None,
-            Some(&delivery),
-            &settings,
-            Utc::now(),
-        )
-        .await
+        let dynamodb = aws_sdk_dynamodb::Client::new(&self.config);
+        let mut r = responder(&self.config, &dynamodb, &settings);
+        r.actors = None;
+        r
+    }
+
+    async fn respond(&self, deadline: Duration) -> Result<Outcome, HandleError> {
+        let responder = self.responder(Settings {
+            source_timeout: deadline,
+            ..Settings::default()
+        });
+        respond_now(&responder, &self.event).await
     }
 
     /// Respond with `fault` on `service`, and return the incident, the one report that reached the queue and how
@@ -535,7 +521,6 @@ async fn one_transient_sns_503_is_retried_by_the_sdk_and_publishes_once() {
 async fn with_every_dependency_answering_late_the_handler_returns_within_its_budget_with_the_report(
 ) {
     use ec2ops::budget::Budget;
-    use ec2ops::pipeline::Responder;
     let Some(rig) = Rig::with_ledger("bounded").await else {
         return;
     };
@@ -545,30 +530,12 @@ async fn with_every_dependency_answering_late_the_handler_returns_within_its_bud
             .inject(service, Fault::Delay(Duration::from_secs(30)));
     }
     let budget_secs = 12;
-    let settings = Settings {
-        language: Language::En,
-        topic_arn: Some(rig.topic.clone()),
-        // As configured in template.yaml's maxima: the budget must cut them short, not the sources' own deadlines.
+    // As configured in template.yaml's maxima: the budget must cut them short, not the sources' own deadlines.
+    let responder = rig.responder(Settings {
         source_timeout: Duration::from_secs(60),
         diagnostics_timeout: Duration::from_secs(60),
-        remediation: RemediationMode::Off,
         ..Settings::default()
-    };
-    let responder = Responder {
-        readers: Readers {
-            ec2: &rig.clients.ec2,
-            metrics: &rig.clients.cloudwatch,
-            ledger: rig.ledger.as_ref().map(|l| l as &dyn Ledger),
-            diagnostics: None,
-        },
-        actors: None,
-        delivery: Some(Delivery {
-            publisher: &rig.clients.sns,
-            topic_arn: &rig.topic,
-        }),
-        queue: None,
-        settings: &settings,
-    };
+    });
     let now = Utc::now();
     let started = std::time::Instant::now();
     let outcome = responder

@@ -2,6 +2,7 @@
 //! real SDK: exactly once, under the safety envelope, crash-safe, verified afterwards. Status impairment comes
 //! through the status reader of the rig (the emulator's checks are always `ok`); see `ec2ops_tests::rig`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -9,6 +10,7 @@ use ec2ops::aws::DynamoLedger;
 use ec2ops::budget::Budget;
 use ec2ops::config::RemediationMode;
 use ec2ops::pipeline::{HandleError, Outcome};
+use ec2ops::ports::{ActionLedger, Ledger};
 use ec2ops::remediation::{ActionKind, ActionOutcome, Hold};
 use ec2ops_tests::rig::{FailingPublisher, Rig, Trip, TripLedger, TripScheduler, FUNCTION_ARN};
 use ec2ops_tests::*;
@@ -397,7 +399,7 @@ async fn concurrent_incidents_across_azs_never_exceed_the_hourly_cap() {
 #[tokio::test]
 async fn twenty_concurrent_action_transactions_with_an_hourly_cap_of_ten_grant_exactly_ten() {
     use ec2ops::config::Envelope;
-    use ec2ops::ports::{ActionRecord, Grant, Ledger};
+    use ec2ops::ports::{ActionRecord, Grant};
     let Some(rig) = Rig::new(RemediationMode::Auto).await else {
         return;
     };
@@ -533,7 +535,7 @@ async fn an_unreachable_ledger_still_reports_but_never_acts() {
     rig.status.impair(&id, INSTANCE);
     let now = Utc::now();
     let o = rig
-        .responder(Some(&dead), None, None)
+        .responder(Some(Ledger::of(Arc::new(dead))), None, None)
         .respond(
             &incident("status-instance.json", &id, now),
             now,
@@ -560,7 +562,7 @@ async fn a_retry_after_a_failed_publish_reports_without_acting_again() {
     let event = incident("status-instance.json", &id, Utc::now());
     let now = Utc::now();
     let first = rig
-        .responder(None, None, Some(&FailingPublisher))
+        .responder(None, None, Some(Arc::new(FailingPublisher)))
         .respond(&event, now, Budget::new(Duration::from_secs(60), now))
         .await;
     assert!(matches!(first, Err(HandleError::Publish(_))));
@@ -599,21 +601,18 @@ const STEPS: [&str; 8] = [
 /// Returns whether the step was reached.
 async fn kill_at(
     rig: &Rig,
-    trip: &Trip,
+    trip: &Arc<Trip>,
     event: &Value,
     step: &'static str,
     now: DateTime<Utc>,
 ) -> bool {
     trip.arm(step);
-    let ledger = TripLedger {
-        inner: &rig.ledger,
-        trip,
-    };
+    let ledger = TripLedger::wrap(Ledger::of(rig.ledger.clone()), trip.clone());
     let scheduler = TripScheduler {
-        inner: &rig.scheduler,
-        trip,
+        inner: rig.scheduler(),
+        trip: trip.clone(),
     };
-    let responder = rig.responder(Some(&ledger), Some(&scheduler), None);
+    let responder = rig.responder(Some(ledger), Some(Arc::new(scheduler)), None);
     // A 20 s budget: the lease of the killed delivery ends 30 s after it started.
     let run = responder.respond(event, now, Budget::new(Duration::from_secs(20), now));
     let killed = tokio::select! {
@@ -631,8 +630,8 @@ async fn killing_a_reboot_at_every_step_loses_no_report_and_never_reboots_twice(
     };
     rig.settings.settle = Duration::ZERO;
     let trip = std::sync::Arc::new(Trip::default());
-    rig.remediator.trip = Some(trip.clone());
-    rig.status.trip = Some(trip.clone());
+    rig.remediator.set_trip(trip.clone());
+    rig.status.set_trip(trip.clone());
     let mut table = Vec::new();
     for step in STEPS {
         rig.fresh_ledger().await;
@@ -718,8 +717,8 @@ async fn killing_a_recover_at_every_step_never_leaves_the_instance_stopped() {
     };
     rig.settings.settle = Duration::ZERO;
     let trip = std::sync::Arc::new(Trip::default());
-    rig.remediator.trip = Some(trip.clone());
-    rig.status.trip = Some(trip.clone());
+    rig.remediator.set_trip(trip.clone());
+    rig.status.set_trip(trip.clone());
     let mut table = Vec::new();
     for step in STEPS {
         rig.fresh_ledger().await;
@@ -1112,7 +1111,7 @@ async fn a_continuation_for_a_recover_ec2ops_never_recorded_changes_nothing() {
 #[tokio::test]
 async fn the_instance_lock_holds_twenty_minutes_and_the_daily_cap_counts_in_the_transaction() {
     use ec2ops::config::Envelope;
-    use ec2ops::ports::{ActionRecord, Grant, Ledger};
+    use ec2ops::ports::{ActionRecord, Grant};
     let Some(rig) = Rig::new(RemediationMode::Auto).await else {
         return;
     };
@@ -1249,7 +1248,7 @@ async fn a_continuation_for_another_instance_or_time_than_the_recorded_stop_chan
 
 #[tokio::test]
 async fn a_delivery_that_finds_the_incident_leased_schedules_a_redelivery_or_fails_retryably() {
-    use ec2ops::ports::Ledger;
+    use ec2ops::ports::IncidentClaims;
     let Some(rig) = Rig::new(RemediationMode::Auto).await else {
         return;
     };

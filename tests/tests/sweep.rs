@@ -2,15 +2,15 @@
 //! (Emulated status checks are always `ok`, so the list of impaired instances is given through the adapter's trait;
 //! every other call — DescribeInstances, metrics, DynamoDB, SNS — is real.)
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use ec2ops::aws::{AwsClients, DynamoLedger, Ec2Reader};
+use ec2ops::aws::Ec2Reader;
 use ec2ops::config::{Language, RemediationMode, Settings};
 use ec2ops::facts::{InstanceLookup, SecurityGroupFacts, StatusFacts, TypeFacts, VolumeFacts};
-use ec2ops::gather::Readers;
-use ec2ops::pipeline::{respond, Delivery, Outcome, Responder};
+use ec2ops::pipeline::Outcome;
 use ec2ops::ports::{AwsError, Impaired, InstanceReader};
 use ec2ops_tests::*;
 use serde_json::json;
@@ -58,9 +58,7 @@ async fn the_sweep_reports_each_impaired_instance_once_and_skips_those_an_alarm_
         return;
     };
     let table = emu.ledger_table().await;
-    let ledger = DynamoLedger::new(emu.dynamodb.clone(), table.clone());
     let (topic, queue) = emu.topic_with_queue("sweep").await;
-    let clients = AwsClients::from_config(&emu.config);
     let quiet = emu
         .instance(
             "m5.large",
@@ -83,16 +81,6 @@ async fn the_sweep_reports_each_impaired_instance_once_and_skips_those_an_alarm_
             impaired(&alarmed, "StatusCheckFailed_Instance", since),
         ],
     };
-    let readers = Readers {
-        ec2: &ec2,
-        metrics: &clients.cloudwatch,
-        ledger: Some(&ledger),
-        diagnostics: None,
-    };
-    let delivery = Delivery {
-        publisher: &clients.sns,
-        topic_arn: &topic,
-    };
     let settings = Settings {
         language: Language::En,
         remediation: RemediationMode::Off,
@@ -103,6 +91,8 @@ async fn the_sweep_reports_each_impaired_instance_once_and_skips_those_an_alarm_
         settle: Duration::from_secs(1),
         ..Settings::default()
     };
+    let mut responder = emu.report_only(&settings);
+    responder.ec2 = Arc::new(ec2);
 
     // The alarm on `alarmed` fired first and was reported.
     let alarm = event_for(
@@ -111,16 +101,7 @@ async fn the_sweep_reports_each_impaired_instance_once_and_skips_those_an_alarm_
         Utc::now() - chrono::Duration::minutes(1),
     );
     assert!(matches!(
-        respond(
-            &alarm,
-            &readers,
-            None,
-            Some(&delivery),
-            &settings,
-            Utc::now()
-        )
-        .await
-        .unwrap(),
+        respond_now(&responder, &alarm).await.unwrap(),
         Outcome::Reported(_)
     ));
     assert_eq!(
@@ -131,16 +112,8 @@ async fn the_sweep_reports_each_impaired_instance_once_and_skips_those_an_alarm_
     );
 
     let tick = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
-    let Outcome::Swept { impaired, outcomes } = respond(
-        &tick,
-        &readers,
-        None,
-        Some(&delivery),
-        &settings,
-        Utc::now(),
-    )
-    .await
-    .unwrap() else {
+    let Outcome::Swept { impaired, outcomes } = respond_now(&responder, &tick).await.unwrap()
+    else {
         panic!("not a sweep")
     };
     assert_eq!(impaired, 2);
@@ -164,16 +137,7 @@ async fn the_sweep_reports_each_impaired_instance_once_and_skips_those_an_alarm_
         .contains("Found by: the ec2ops sweep (no alarm)"));
 
     // Five minutes later the same failures are not reported again.
-    let Outcome::Swept { outcomes, .. } = respond(
-        &tick,
-        &readers,
-        None,
-        Some(&delivery),
-        &settings,
-        Utc::now(),
-    )
-    .await
-    .unwrap() else {
+    let Outcome::Swept { outcomes, .. } = respond_now(&responder, &tick).await.unwrap() else {
         panic!("not a sweep")
     };
     assert!(
@@ -194,9 +158,7 @@ async fn many_impaired_instances_in_one_az_make_one_az_event_report() {
         return;
     };
     let table = emu.ledger_table().await;
-    let ledger = DynamoLedger::new(emu.dynamodb.clone(), table.clone());
     let (topic, queue) = emu.topic_with_queue("sweep-az").await;
-    let clients = AwsClients::from_config(&emu.config);
     let since = Utc::now() - chrono::Duration::minutes(2);
     let mut list = Vec::new();
     for n in 0..4 {
@@ -216,16 +178,6 @@ async fn many_impaired_instances_in_one_az_make_one_az_event_report() {
         real: Ec2Reader::new(emu.ec2.clone()),
         impaired: list,
     };
-    let readers = Readers {
-        ec2: &ec2,
-        metrics: &clients.cloudwatch,
-        ledger: Some(&ledger),
-        diagnostics: None,
-    };
-    let delivery = Delivery {
-        publisher: &clients.sns,
-        topic_arn: &topic,
-    };
     let settings = Settings {
         language: Language::En,
         remediation: RemediationMode::Auto,
@@ -236,17 +188,11 @@ async fn many_impaired_instances_in_one_az_make_one_az_event_report() {
         settle: Duration::from_secs(1),
         ..Settings::default()
     };
+    let mut responder = emu.report_only(&settings);
+    responder.ec2 = Arc::new(ec2);
     let tick = json!({"source": "ec2ops", "detail-type": "ec2ops.sweep"});
-    let Outcome::Swept { impaired, outcomes } = respond(
-        &tick,
-        &readers,
-        None,
-        Some(&delivery),
-        &settings,
-        Utc::now(),
-    )
-    .await
-    .unwrap() else {
+    let Outcome::Swept { impaired, outcomes } = respond_now(&responder, &tick).await.unwrap()
+    else {
         panic!("not a sweep")
     };
     assert_eq!(impaired, 4);
@@ -285,7 +231,6 @@ async fn a_sweep_and_a_health_event_naming_several_instances_fan_out_one_message
         return;
     };
     let table = emu.ledger_table().await;
-    let ledger = DynamoLedger::new(emu.dynamodb.clone(), table.clone());
     let (topic, reports) = emu.topic_with_queue("fanout-reports").await;
     let work = emu
         .sqs
@@ -300,7 +245,6 @@ async fn a_sweep_and_a_health_event_naming_several_instances_fan_out_one_message
         .queue_url()
         .unwrap()
         .to_string();
-    let clients = AwsClients::from_config(&emu.config);
     let since = Utc::now() - chrono::Duration::minutes(2);
     let mut ids = Vec::new();
     for (n, az) in ["ap-northeast-2a", "ap-northeast-2b"].iter().enumerate() {
@@ -325,21 +269,8 @@ async fn a_sweep_and_a_health_event_naming_several_instances_fan_out_one_message
         settle: Duration::ZERO,
         ..Settings::default()
     };
-    let responder = Responder {
-        readers: Readers {
-            ec2: &ec2,
-            metrics: &clients.cloudwatch,
-            ledger: Some(&ledger),
-            diagnostics: None,
-        },
-        actors: None,
-        delivery: Some(Delivery {
-            publisher: &clients.sns,
-            topic_arn: &topic,
-        }),
-        queue: Some(&queue),
-        settings: &settings,
-    };
+    let mut responder = emu.report_only(&settings).with_queue(Arc::new(queue));
+    responder.ec2 = Arc::new(ec2);
     let now = Utc::now();
     let budget = Budget::new(Duration::from_secs(60), now);
     let tick = json!({"source": "ec2ops", "detail-type": "ec2ops.sweep"});

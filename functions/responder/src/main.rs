@@ -3,12 +3,9 @@
 //! partial batch failures.
 
 use chrono::Utc;
-use ec2ops::aws::{AwsClients, DynamoLedger, Scheduler, SqsWorkQueue, SsmDiagnostics};
 use ec2ops::budget::Budget;
 use ec2ops::config::Settings;
-use ec2ops::gather::Readers;
-use ec2ops::pipeline::{Actors, Delivery, HandleError, Outcome, Responder, DEFAULT_BUDGET};
-use ec2ops::ports::{Diagnostics, Ledger, VerifyScheduler, WorkQueue};
+use ec2ops::pipeline::{HandleError, Outcome, Responder, DEFAULT_BUDGET};
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -40,13 +37,7 @@ impl From<Failure> for Diagnostic {
 
 /// Everything built once at cold start.
 struct Function {
-    clients: AwsClients,
-    ledger: Option<DynamoLedger>,
-    scheduler: Option<Scheduler>,
-    diagnostics: Option<SsmDiagnostics>,
-    queue: Option<SqsWorkQueue>,
-    settings: Settings,
-    topic: String,
+    responder: Responder,
 }
 
 /// Work-queue messages (an SQS event): each body is one event of ours.
@@ -77,25 +68,9 @@ async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failur
     let now = Utc::now();
     // The invocation's own deadline: every AWS call is carved from it.
     let budget = Budget::from_epoch_millis(event.context.deadline, now, DEFAULT_BUDGET);
-    let responder = Responder {
-        readers: Readers {
-            ec2: &f.clients.ec2,
-            metrics: &f.clients.cloudwatch,
-            ledger: f.ledger.as_ref().map(|l| l as &dyn Ledger),
-            diagnostics: f.diagnostics.as_ref().map(|d| d as &dyn Diagnostics),
-        },
-        actors: Some(Actors {
-            remediator: &f.clients.remediator,
-            scheduler: f.scheduler.as_ref().map(|s| s as &dyn VerifyScheduler),
-            function_arn: Some(event.context.invoked_function_arn.as_str()),
-        }),
-        delivery: Some(Delivery {
-            publisher: &f.clients.sns,
-            topic_arn: &f.topic,
-        }),
-        queue: f.queue.as_ref().map(|q| q as &dyn WorkQueue),
-        settings: &f.settings,
-    };
+    let responder = f
+        .responder
+        .with_function_arn(&event.context.invoked_function_arn);
     if let Some(messages) = queue_messages(&event.payload) {
         // Partial batch response: only failed messages go back to the queue (and, after its retries, to the
         // failed-events queue).
@@ -222,37 +197,19 @@ async fn main() -> Result<(), Error> {
 
     // Invalid settings fail the cold start with the setting's name, before any event is taken.
     let settings = Settings::from_env()?;
-    let topic = settings.require_topic()?.to_string();
-    let clients = AwsClients::load(None).await;
-    let ledger = settings.ledger_table.as_deref().map(|t| clients.ledger(t));
-    let scheduler = settings
-        .scheduler_role_arn
-        .as_deref()
-        .map(|r| clients.scheduler(r));
-    let diagnostics = settings
-        .diagnostics_document
-        .as_ref()
-        .map(|_| clients.diagnostics());
-    let queue = settings
-        .work_queue_url
-        .as_deref()
-        .map(|u| clients.work_queue(u));
+    settings.require_topic()?;
+    let responder = Responder::from_aws(&ec2ops::aws::sdk_config(None).await, &settings);
     tracing::info!(
         mode = settings.remediation.as_str(),
-        ledger = ledger.is_some(),
-        verify = scheduler.is_some(),
-        diagnostics = diagnostics.is_some(),
-        fan_out = queue.is_some(),
+        ledger = responder.ledger.is_some(),
+        verify = responder
+            .actors
+            .as_ref()
+            .is_some_and(|a| a.scheduler.is_some()),
+        diagnostics = responder.diagnostics.is_some(),
+        fan_out = responder.queue.is_some(),
         "ec2ops responder ready"
     );
-    let function = Function {
-        clients,
-        ledger,
-        scheduler,
-        diagnostics,
-        queue,
-        settings,
-        topic,
-    };
+    let function = Function { responder };
     lambda_runtime::run(service_fn(|event| handle(event, &function))).await
 }

@@ -26,8 +26,8 @@ use chrono::{DateTime, Duration, Utc};
 use super::aws_error;
 use crate::config::Envelope;
 use crate::ports::{
-    ActionRecord, AwsError, AzDeclaration, Claim, Completion, Grant, Impairment, Ledger, Progress,
-    RecordedAction,
+    ActionLedger, ActionRecord, AwsError, AzDeclaration, Claim, Completion, ErrorKind, Grant,
+    Impairment, ImpairmentLog, IncidentClaims, Progress, RecordedAction,
 };
 use crate::remediation::{ActionKind, Hold, LedgerView};
 
@@ -90,7 +90,7 @@ fn key(pk: String) -> HashMap<String, AttributeValue> {
 }
 
 fn conditional_failed(e: &AwsError) -> bool {
-    e.code.as_deref() == Some("ConditionalCheckFailedException")
+    e.kind == ErrorKind::ConditionFailed
 }
 
 fn text(i: &HashMap<String, AttributeValue>, k: &str) -> Option<String> {
@@ -492,7 +492,7 @@ impl DynamoLedger {
 }
 
 #[async_trait]
-impl Ledger for DynamoLedger {
+impl IncidentClaims for DynamoLedger {
     async fn claim(
         &self,
         incident_key: &str,
@@ -603,7 +603,10 @@ impl Ledger for DynamoLedger {
             }
         }
     }
+}
 
+#[async_trait]
+impl ActionLedger for DynamoLedger {
     async fn view(
         &self,
         incident_key: &str,
@@ -664,11 +667,7 @@ impl Ledger for DynamoLedger {
                 Ok(_) => return Ok(Grant::Granted),
                 Err(e) => {
                     let err = aws_error("dynamodb", "TransactWriteItems", e);
-                    let cancelled = matches!(
-                        err.code.as_deref(),
-                        Some("TransactionCanceledException" | "TransactionConflictException")
-                    );
-                    if !cancelled {
+                    if err.kind != ErrorKind::Conflict {
                         return Err(err);
                     }
                     if let Some(grant) = self.why_refused(action, envelope, &day, &hour).await? {
@@ -683,13 +682,13 @@ impl Ledger for DynamoLedger {
                 }
             }
         }
-        Err(AwsError {
-            service: "dynamodb",
-            operation: "TransactWriteItems",
-            code: Some("TransactionConflict".into()),
-            message: "the action transaction kept conflicting with concurrent writers".into(),
-            retryable: true,
-        })
+        Err(AwsError::new(
+            "dynamodb",
+            "TransactWriteItems",
+            "the action transaction kept conflicting with concurrent writers",
+        )
+        .with_code("TransactionConflict", ErrorKind::Conflict)
+        .retryable(true))
     }
 
     async fn progress(&self, incident_key: &str, progress: &Progress) -> Result<(), AwsError> {
@@ -743,7 +742,10 @@ impl Ledger for DynamoLedger {
             progress,
         }))
     }
+}
 
+#[async_trait]
+impl ImpairmentLog for DynamoLedger {
     async fn impaired_noted(
         &self,
         instance_id: &str,

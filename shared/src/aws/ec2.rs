@@ -10,7 +10,7 @@ use crate::facts::{
     InstanceFacts, InstanceLookup, OpenRule, ScheduledEvent, SecurityGroupFacts, Source,
     StatusFacts, TypeFacts, VolumeFacts,
 };
-use crate::ports::{AwsError, CallResult, Impaired, InstanceReader, Remediator};
+use crate::ports::{AwsError, CallResult, ErrorKind, Impaired, InstanceReader, Remediator};
 use aws_sdk_ec2::config::http::HttpResponse;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 
@@ -131,8 +131,8 @@ impl InstanceReader for Ec2Reader {
             Ok(out) => out,
             Err(e) => {
                 let err = aws_error("ec2", "DescribeInstances", e);
-                return match err.code.as_deref() {
-                    Some("InvalidInstanceID.NotFound") => Ok(InstanceLookup::NotFound),
+                return match err.kind {
+                    ErrorKind::NotFound => Ok(InstanceLookup::NotFound),
                     _ => Err(err),
                 };
             }
@@ -359,14 +359,18 @@ impl Ec2Remediator {
 /// DryRun answers with an error: `DryRunOperation` means the call would have succeeded, `UnauthorizedOperation`
 /// that IAM would refuse it.
 fn dry_run_result(err: AwsError) -> Result<CallResult, AwsError> {
-    match err.code.as_deref() {
-        Some("DryRunOperation") => Ok(CallResult::DryRun {
+    match err.kind {
+        ErrorKind::DryRunPassed => Ok(CallResult::DryRun {
             allowed: true,
             detail: format!("DryRunOperation: {}", err.message),
         }),
-        Some("UnauthorizedOperation") => Ok(CallResult::DryRun {
+        ErrorKind::AccessDenied => Ok(CallResult::DryRun {
             allowed: false,
-            detail: format!("UnauthorizedOperation: {}", err.message),
+            detail: format!(
+                "{}: {}",
+                err.code.as_deref().unwrap_or("UnauthorizedOperation"),
+                err.message
+            ),
         }),
         _ => Err(err),
     }
@@ -456,7 +460,7 @@ impl Remediator for Ec2Remediator {
             Ok(out) => out,
             Err(e) => {
                 let err = aws_error("ec2", "DescribeInstances", e);
-                if err.code.as_deref() == Some("InvalidInstanceID.NotFound") {
+                if err.kind == ErrorKind::NotFound {
                     return Ok(None);
                 }
                 return Err(err);

@@ -25,7 +25,68 @@ use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{DateTime, Utc};
 
-use crate::ports::AwsError;
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::pipeline::{Actors, Responder};
+use crate::ports::{AwsError, ErrorKind, Ledger};
+
+impl Responder {
+    /// The responder on AWS, as the settings ask for it: the ledger when a table is configured, the verification
+    /// scheduler when a role is, in-guest diagnostics when a document is, the work queue when a URL is, and the
+    /// report to the topic when one is. The function's own ARN is learnt per invocation
+    /// ([`Responder::with_function_arn`]).
+    pub fn from_aws(config: &SdkConfig, settings: &Settings) -> Responder {
+        let clients = AwsClients::from_config(config);
+        let ledger = settings.ledger_table.as_deref().map(|t| clients.ledger(t));
+        let scheduler = settings
+            .scheduler_role_arn
+            .as_deref()
+            .map(|r| clients.scheduler(r));
+        let diagnostics = settings
+            .diagnostics_document
+            .as_ref()
+            .map(|_| clients.diagnostics());
+        let queue = settings
+            .work_queue_url
+            .as_deref()
+            .map(|u| clients.work_queue(u));
+        let AwsClients {
+            ec2,
+            cloudwatch,
+            sns,
+            remediator,
+            ..
+        } = clients;
+        let mut responder = Responder::new(settings.clone(), Arc::new(ec2), Arc::new(cloudwatch))
+            .with_actors(Actors {
+                remediator: Arc::new(remediator),
+                scheduler: scheduler.map(|s| Arc::new(s) as _),
+                function_arn: None,
+            });
+        responder.ledger = ledger.map(|l| Ledger::of(Arc::new(l)));
+        responder.diagnostics = diagnostics.map(|d| Arc::new(d) as _);
+        responder.queue = queue.map(|q| Arc::new(q) as _);
+        if let Some(t) = settings.topic_arn.as_deref() {
+            responder = responder.with_delivery(Arc::new(sns), t);
+        }
+        responder
+    }
+}
+
+/// The SDK configuration from the environment (credentials, region, `AWS_ENDPOINT_URL*`), optionally forcing a
+/// region (the CLI uses the event's region), with explicit timeouts and retries ([`timeouts`], [`retries`]): the
+/// SDK sets no operation or attempt timeout by default, so a hung connection would otherwise hold a call until the
+/// function's own timeout.
+pub async fn sdk_config(region: Option<String>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .retry_config(retries());
+    if let Some(r) = region {
+        loader = loader.region(Region::new(r));
+    }
+    loader.load().await
+}
 
 /// Every client the responder uses, built once (at cold start in Lambda).
 pub struct AwsClients {
@@ -37,18 +98,9 @@ pub struct AwsClients {
 }
 
 impl AwsClients {
-    /// Load the SDK configuration from the environment (credentials, region, `AWS_ENDPOINT_URL*`), optionally
-    /// forcing a region (the CLI uses the event's region), with explicit timeouts and retries ([`timeouts`],
-    /// [`retries`]): the SDK sets no operation or attempt timeout by default, so a hung connection would otherwise
-    /// hold a call until the function's own timeout.
+    /// Every client on the configuration [`sdk_config`] loads.
     pub async fn load(region: Option<String>) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .timeout_config(timeouts())
-            .retry_config(retries());
-        if let Some(r) = region {
-            loader = loader.region(Region::new(r));
-        }
-        Self::from_config(&loader.load().await)
+        Self::from_config(&sdk_config(region).await)
     }
 
     pub fn from_config(config: &SdkConfig) -> Self {
@@ -126,7 +178,38 @@ fn retryable_code(code: &str) -> bool {
     )
 }
 
-/// Convert an SDK error, keeping the service's code and message.
+/// What a service error code means. `service` tells apart codes that mean different things in different services
+/// (SSM's `InvalidInstanceId` is an instance it cannot manage).
+fn kind_of(service: &str, code: &str, status: u16) -> ErrorKind {
+    match code {
+        "Throttling"
+        | "ThrottlingException"
+        | "ThrottledException"
+        | "RequestLimitExceeded"
+        | "RequestThrottled"
+        | "TooManyRequestsException"
+        | "KMSThrottlingException" => ErrorKind::Throttled,
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "UnauthorizedOperation"
+        | "AuthorizationError" => ErrorKind::AccessDenied,
+        "InvalidInstanceId" if service == "ssm" => ErrorKind::NotManaged,
+        "ConditionalCheckFailedException" => ErrorKind::ConditionFailed,
+        "TransactionCanceledException" | "TransactionConflictException" | "ConflictException" => {
+            ErrorKind::Conflict
+        }
+        "DryRunOperation" => ErrorKind::DryRunPassed,
+        "InsufficientInstanceCapacity" | "InsufficientHostCapacity" | "Unsupported" => {
+            ErrorKind::Capacity
+        }
+        "InvocationDoesNotExist" | "ResourceNotFoundException" | "NotFound" => ErrorKind::NotFound,
+        c if c.ends_with(".NotFound") => ErrorKind::NotFound,
+        _ if retryable_code(code) || status >= 500 => ErrorKind::Service,
+        _ => ErrorKind::InvalidRequest,
+    }
+}
+
+/// Convert an SDK error, keeping the service's code and message, and classifying it once ([`ErrorKind`]).
 fn aws_error<E>(
     service: &'static str,
     operation: &'static str,
@@ -141,19 +224,28 @@ where
         (SdkError::TimeoutError(_), None) => "request timed out".into(),
         _ => DisplayErrorContext(&err).to_string(),
     };
-    let retryable = match &err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
+    let (kind, retryable) = match &err {
+        SdkError::TimeoutError(_) => (ErrorKind::Timeout, true),
+        SdkError::DispatchFailure(d) if d.is_timeout() => (ErrorKind::Timeout, true),
+        SdkError::DispatchFailure(_) => (ErrorKind::Network, true),
+        SdkError::ResponseError(_) => (ErrorKind::Other, true),
         SdkError::ServiceError(s) => {
-            code.as_deref().is_some_and(retryable_code) || s.raw().status().as_u16() >= 500
+            let status = s.raw().status().as_u16();
+            let retryable = code.as_deref().is_some_and(retryable_code) || status >= 500;
+            let kind = match code.as_deref() {
+                Some(c) => kind_of(service, c, status),
+                None if status >= 500 => ErrorKind::Service,
+                None => ErrorKind::Other,
+            };
+            (kind, retryable)
         }
-        _ => false,
+        _ => (ErrorKind::Other, false),
     };
     AwsError {
         service,
         operation,
         code,
+        kind,
         message: crate::text::bound(&message, 400),
         retryable,
     }
@@ -170,6 +262,55 @@ fn to_smithy(t: DateTime<Utc>) -> SmithyTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_error_code_callers_branch_on_is_classified_once_by_its_meaning() {
+        let cases = [
+            (
+                "ec2",
+                "InvalidInstanceID.NotFound",
+                400,
+                ErrorKind::NotFound,
+            ),
+            ("ssm", "InvocationDoesNotExist", 400, ErrorKind::NotFound),
+            ("ssm", "InvalidInstanceId", 400, ErrorKind::NotManaged),
+            ("ec2", "InvalidInstanceId", 400, ErrorKind::InvalidRequest),
+            (
+                "dynamodb",
+                "ConditionalCheckFailedException",
+                400,
+                ErrorKind::ConditionFailed,
+            ),
+            (
+                "dynamodb",
+                "TransactionCanceledException",
+                400,
+                ErrorKind::Conflict,
+            ),
+            ("scheduler", "ConflictException", 409, ErrorKind::Conflict),
+            ("ec2", "DryRunOperation", 412, ErrorKind::DryRunPassed),
+            ("ec2", "UnauthorizedOperation", 403, ErrorKind::AccessDenied),
+            (
+                "ec2",
+                "InsufficientInstanceCapacity",
+                500,
+                ErrorKind::Capacity,
+            ),
+            (
+                "cloudwatch",
+                "ThrottlingException",
+                400,
+                ErrorKind::Throttled,
+            ),
+            ("ec2", "RequestLimitExceeded", 503, ErrorKind::Throttled),
+            ("sns", "InternalError", 500, ErrorKind::Service),
+            ("sns", "SomethingNew", 503, ErrorKind::Service),
+            ("sns", "InvalidParameter", 400, ErrorKind::InvalidRequest),
+        ];
+        for (service, code, status, kind) in cases {
+            assert_eq!(kind_of(service, code, status), kind, "{service} {code}");
+        }
+    }
 
     #[test]
     fn every_client_has_connect_attempt_and_operation_timeouts_and_three_attempts() {

@@ -9,7 +9,7 @@ use aws_sdk_scheduler::Client;
 use chrono::{DateTime, Utc};
 
 use super::aws_error;
-use crate::ports::{AwsError, VerifyScheduler};
+use crate::ports::{AwsError, ErrorKind, VerifyScheduler};
 
 pub struct Scheduler {
     client: Client,
@@ -66,7 +66,7 @@ impl VerifyScheduler for Scheduler {
             Err(e) => {
                 let err = aws_error("scheduler", "CreateSchedule", e);
                 // The same step scheduled again by a resumed delivery: it is there, which is what was wanted.
-                if err.code.as_deref() == Some("ConflictException") {
+                if err.kind == ErrorKind::Conflict {
                     Ok(name)
                 } else {
                     Err(err)

@@ -10,7 +10,7 @@ use tokio::time::{sleep_until, timeout_at, Instant};
 
 use super::aws_error;
 use crate::diagnostics::{self, Diagnostics};
-use crate::ports::{self, AwsError};
+use crate::ports::{self, AwsError, ErrorKind};
 
 /// How often GetCommandInvocation is polled: the script takes well under a second on a healthy host, and the
 /// API's rate limit is shared with every other SSM user of the account.
@@ -21,7 +21,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 const MIN_SEND_TIMEOUT_SECS: u64 = 30;
 const MAX_SEND_TIMEOUT_SECS: u64 = 600;
 
-/// What the SSM service sends back when the instance is not a managed node.
+/// What the SSM service sends back when the instance is not a managed node (classified as
+/// [`ErrorKind::NotManaged`] where SDK errors are converted).
+#[cfg(test)]
 const NOT_MANAGED: &str = "InvalidInstanceId";
 
 pub struct SsmDiagnostics {
@@ -59,6 +61,7 @@ fn deadline_passed(operation: &'static str, deadline: Duration, status: &str) ->
             "no result within {} ms (last status: {status})",
             deadline.as_millis()
         ),
+        kind: ErrorKind::Timeout,
         retryable: true,
         ..AwsError::new("ssm", operation, "")
     }
@@ -73,6 +76,45 @@ impl ports::Diagnostics for SsmDiagnostics {
         deadline: Duration,
     ) -> Result<Diagnostics, AwsError> {
         let end = Instant::now() + deadline;
+        let command_id = self.send(instance_id, document, deadline, end).await?;
+        let mut last_status = String::from("not yet registered");
+        loop {
+            // The invocation takes a moment to exist; the first poll waits one interval too.
+            let next = Instant::now() + POLL_INTERVAL;
+            if next >= end {
+                // The script is read-only and the document kills it after 60 s, so it is left to finish alone.
+                return Err(deadline_passed(
+                    "GetCommandInvocation",
+                    deadline,
+                    &last_status,
+                ));
+            }
+            sleep_until(next).await;
+            match self.poll(instance_id, &command_id, end).await {
+                Poll::Again(Some(status)) => last_status = status,
+                Poll::Again(None) => {}
+                Poll::Done(result) => return *result,
+            }
+        }
+    }
+}
+
+/// What one GetCommandInvocation said.
+enum Poll {
+    /// Not finished (the status to report if the deadline passes, when there is a new one).
+    Again(Option<String>),
+    Done(Box<Result<Diagnostics, AwsError>>),
+}
+
+impl SsmDiagnostics {
+    /// SendCommand of the fixed document; the command id.
+    async fn send(
+        &self,
+        instance_id: &str,
+        document: &str,
+        deadline: Duration,
+        end: Instant,
+    ) -> Result<String, AwsError> {
         let send_timeout = deadline
             .as_secs()
             .clamp(MIN_SEND_TIMEOUT_SECS, MAX_SEND_TIMEOUT_SECS);
@@ -89,103 +131,90 @@ impl ports::Diagnostics for SsmDiagnostics {
             Err(_) => return Err(deadline_passed("SendCommand", deadline, "not sent")),
             Ok(Err(e)) => {
                 let err = aws_error("ssm", "SendCommand", e);
-                return Err(match err.code.as_deref() {
-                    Some(NOT_MANAGED) => not_managed("SendCommand", instance_id, err),
+                return Err(match err.kind {
+                    ErrorKind::NotManaged => not_managed("SendCommand", instance_id, err),
                     _ => err,
                 });
             }
             Ok(Ok(out)) => out,
         };
-        let command_id = sent
+        Ok(sent
             .command()
             .and_then(|c| c.command_id())
             .ok_or_else(|| AwsError::new("ssm", "SendCommand", "response without a command id"))?
-            .to_string();
+            .to_string())
+    }
 
-        let mut last_status = String::from("not yet registered");
-        loop {
-            // The invocation takes a moment to exist; the first poll waits one interval too.
-            let next = Instant::now() + POLL_INTERVAL;
-            if next >= end {
-                // The script is read-only and the document kills it after 60 s, so it is left to finish alone.
-                return Err(deadline_passed(
+    /// One GetCommandInvocation.
+    async fn poll(&self, instance_id: &str, command_id: &str, end: Instant) -> Poll {
+        let poll = self
+            .client
+            .get_command_invocation()
+            .command_id(command_id)
+            .instance_id(instance_id)
+            .send();
+        let out = match timeout_at(end, poll).await {
+            Err(_) => {
+                // The last status is what the caller knows: it reports the deadline itself.
+                return Poll::Again(None);
+            }
+            Ok(Err(e)) => {
+                let err = aws_error("ssm", "GetCommandInvocation", e);
+                return match err.kind {
+                    // Normal right after SendCommand: the invocation is not registered yet.
+                    ErrorKind::NotFound => Poll::Again(None),
+                    ErrorKind::NotManaged => Poll::Done(Box::new(Err(not_managed(
+                        "GetCommandInvocation",
+                        instance_id,
+                        err,
+                    )))),
+                    _ if err.retryable => Poll::Again(Some(format!("poll failed: {err}"))),
+                    _ => Poll::Done(Box::new(Err(err))),
+                };
+            }
+            Ok(Ok(out)) => out,
+        };
+        let stdout = out.standard_output_content().unwrap_or_default();
+        let Some(status) = out.status() else {
+            return Poll::Again(None);
+        };
+        let last = Some(status.as_str().to_string());
+        match status {
+            CommandInvocationStatus::Success => {
+                Poll::Done(Box::new(Ok(diagnostics::parse(stdout))))
+            }
+            CommandInvocationStatus::Pending
+            | CommandInvocationStatus::InProgress
+            | CommandInvocationStatus::Delayed
+            | CommandInvocationStatus::Cancelling => Poll::Again(last),
+            // Failed or timed out part-way: whatever sections were printed still count.
+            CommandInvocationStatus::Failed | CommandInvocationStatus::TimedOut
+                if !stdout.trim().is_empty() =>
+            {
+                Poll::Done(Box::new(Ok(diagnostics::parse(stdout))))
+            }
+            CommandInvocationStatus::Failed
+            | CommandInvocationStatus::TimedOut
+            | CommandInvocationStatus::Cancelled => {
+                let detail = out.status_details().unwrap_or(status.as_str());
+                let stderr = out.standard_error_content().unwrap_or_default().trim();
+                let mut message = format!(
+                    "command {command_id} ended {detail} (exit {})",
+                    out.response_code()
+                );
+                if !stderr.is_empty() {
+                    // stderr can echo a command line: it is redacted like stdout.
+                    message.push_str(": ");
+                    message.push_str(&diagnostics::redact(stderr));
+                }
+                Poll::Done(Box::new(Err(AwsError::new(
+                    "ssm",
                     "GetCommandInvocation",
-                    deadline,
-                    &last_status,
-                ));
+                    crate::text::bound(&message, 400),
+                ))))
             }
-            sleep_until(next).await;
-            let poll = self
-                .client
-                .get_command_invocation()
-                .command_id(&command_id)
-                .instance_id(instance_id)
-                .send();
-            let out = match timeout_at(end, poll).await {
-                Err(_) => {
-                    return Err(deadline_passed(
-                        "GetCommandInvocation",
-                        deadline,
-                        &last_status,
-                    ))
-                }
-                Ok(Err(e)) => {
-                    let err = aws_error("ssm", "GetCommandInvocation", e);
-                    match err.code.as_deref() {
-                        // Normal right after SendCommand: the invocation is not registered yet.
-                        Some("InvocationDoesNotExist") => continue,
-                        Some(NOT_MANAGED) => {
-                            return Err(not_managed("GetCommandInvocation", instance_id, err))
-                        }
-                        _ if err.retryable => {
-                            last_status = format!("poll failed: {err}");
-                            continue;
-                        }
-                        _ => return Err(err),
-                    }
-                }
-                Ok(Ok(out)) => out,
-            };
-            let stdout = out.standard_output_content().unwrap_or_default();
-            let Some(status) = out.status() else {
-                continue;
-            };
-            last_status = status.as_str().to_string();
-            match status {
-                CommandInvocationStatus::Success => return Ok(diagnostics::parse(stdout)),
-                CommandInvocationStatus::Pending
-                | CommandInvocationStatus::InProgress
-                | CommandInvocationStatus::Delayed
-                | CommandInvocationStatus::Cancelling => continue,
-                // Failed or timed out part-way: whatever sections were printed still count.
-                CommandInvocationStatus::Failed | CommandInvocationStatus::TimedOut
-                    if !stdout.trim().is_empty() =>
-                {
-                    return Ok(diagnostics::parse(stdout))
-                }
-                CommandInvocationStatus::Failed
-                | CommandInvocationStatus::TimedOut
-                | CommandInvocationStatus::Cancelled => {
-                    let detail = out.status_details().unwrap_or(status.as_str());
-                    let stderr = out.standard_error_content().unwrap_or_default().trim();
-                    let mut message = format!(
-                        "command {command_id} ended {detail} (exit {})",
-                        out.response_code()
-                    );
-                    if !stderr.is_empty() {
-                        // stderr can echo a command line: it is redacted like stdout.
-                        message.push_str(": ");
-                        message.push_str(&diagnostics::redact(stderr));
-                    }
-                    return Err(AwsError::new(
-                        "ssm",
-                        "GetCommandInvocation",
-                        crate::text::bound(&message, 400),
-                    ));
-                }
-                // A status added after this SDK was built: keep polling until the deadline decides.
-                _ => continue,
-            }
+            // A status added after this SDK was built: keep polling until the deadline decides.
+            _ => Poll::Again(last),
         }
     }
 }
@@ -198,6 +227,7 @@ mod tests {
     fn an_unmanaged_instance_keeps_the_code_and_says_what_it_means() {
         let err = AwsError {
             code: Some(NOT_MANAGED.into()),
+            kind: ErrorKind::NotManaged,
             retryable: true,
             ..AwsError::new(
                 "ssm",

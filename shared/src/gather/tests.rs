@@ -144,7 +144,6 @@ async fn ranked(rankers: Vec<Ranker>) -> Source<Ranking> {
     let readers = Readers {
         ec2: &crate::ports::Offline,
         metrics: &metrics,
-        ledger: None,
         diagnostics: None,
     };
     let limits = Limits {
@@ -292,7 +291,6 @@ async fn summary_facts(contributors: Option<Vec<crate::facts::InAlarm>>) -> Fact
     let readers = Readers {
         ec2: &crate::ports::Offline,
         metrics: &metrics,
-        ledger: None,
         diagnostics: None,
     };
     let limits = Limits {
@@ -309,7 +307,7 @@ async fn summary_facts(contributors: Option<Vec<crate::facts::InAlarm>>) -> Fact
         Utc::now(),
         limits,
         std::future::ready(true),
-        None,
+        LedgerAccess::default(),
     )
     .await
     .unwrap()

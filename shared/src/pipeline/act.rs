@@ -9,15 +9,17 @@ use super::{outcome_without_acting, Actors, Responder, CALL_TIMEOUT};
 use crate::budget::{within, Budget};
 use crate::facts::Facts;
 use crate::model::AlarmChange;
-use crate::ports::{ActionRecord, AwsError, CallResult, Grant, Progress, RecordedAction};
+use crate::ports::{
+    ActionRecord, AwsError, CallResult, ErrorKind, Grant, Progress, RecordedAction,
+};
 use crate::remediation::{ActionKind, ActionOutcome, Continuation, Decision, Hold, VerifyRequest};
 
 /// When a recover's first continuation looks at the instance.
 pub const FIRST_CONTINUATION: chrono::Duration = chrono::Duration::seconds(30);
 
 pub(super) async fn act(
-    rsp: &Responder<'_>,
-    actors: &Actors<'_>,
+    rsp: &Responder,
+    actors: &Actors,
     change: &AlarmChange,
     decision: Decision,
     facts: &Facts,
@@ -27,36 +29,12 @@ pub(super) async fn act(
     let Some(id) = change.primary_instance() else {
         return outcome_without_acting(decision);
     };
-    let r = actors.remediator;
+    let r = &*actors.remediator;
     let limit = budget.limit(CALL_TIMEOUT);
     match decision {
-        Decision::DryRun { action } => {
-            let first = match action {
-                ActionKind::Reboot => {
-                    within(limit, "ec2", "RebootInstances", r.reboot(id, true)).await
-                }
-                ActionKind::StopStart => {
-                    within(limit, "ec2", "StopInstances", r.stop(id, true, false)).await
-                }
-            };
-            match first {
-                Ok(CallResult::DryRun { allowed, detail }) => ActionOutcome::DryRun {
-                    action,
-                    allowed,
-                    detail,
-                },
-                Ok(CallResult::Done { .. }) => ActionOutcome::Failed {
-                    action,
-                    error: "EC2 ignored DryRun and acted".into(),
-                },
-                Err(e) => ActionOutcome::Failed {
-                    action,
-                    error: e.to_string(),
-                },
-            }
-        }
+        Decision::DryRun { action } => dry_run(r, id, action, limit).await,
         Decision::Act { action } => {
-            let Some(ledger) = rsp.readers.ledger else {
+            let Some(ledger) = &rsp.ledger else {
                 return outcome_without_acting(Decision::Act { action });
             };
             let record = ActionRecord {
@@ -73,7 +51,9 @@ pub(super) async fn act(
                 limit,
                 "dynamodb",
                 "TransactWriteItems",
-                ledger.record_action(&record, &rsp.settings.envelope),
+                ledger
+                    .actions
+                    .record_action(&record, &rsp.settings.envelope),
             )
             .await;
             match grant {
@@ -97,12 +77,12 @@ pub(super) async fn act(
         }
         Decision::AlreadyDone { action, at } => {
             // An earlier delivery of this incident recorded the action: reconcile with how far it got.
-            let recorded = match rsp.readers.ledger {
+            let recorded = match &rsp.ledger {
                 Some(ledger) => within(
                     limit,
                     "dynamodb",
                     "GetItem",
-                    ledger.recorded_action(&change.incident_key()),
+                    ledger.actions.recorded_action(&change.incident_key()),
                 )
                 .await
                 .ok()
@@ -119,18 +99,48 @@ pub(super) async fn act(
     }
 }
 
+/// DryRun of the decided call: whether IAM would allow it, nothing changed.
+async fn dry_run(
+    r: &dyn crate::ports::Remediator,
+    id: &str,
+    action: ActionKind,
+    limit: std::time::Duration,
+) -> ActionOutcome {
+    let first = match action {
+        ActionKind::Reboot => within(limit, "ec2", "RebootInstances", r.reboot(id, true)).await,
+        ActionKind::StopStart => {
+            within(limit, "ec2", "StopInstances", r.stop(id, true, false)).await
+        }
+    };
+    match first {
+        Ok(CallResult::DryRun { allowed, detail }) => ActionOutcome::DryRun {
+            action,
+            allowed,
+            detail,
+        },
+        Ok(CallResult::Done { .. }) => ActionOutcome::Failed {
+            action,
+            error: "EC2 ignored DryRun and acted".into(),
+        },
+        Err(e) => ActionOutcome::Failed {
+            action,
+            error: e.to_string(),
+        },
+    }
+}
+
 /// The EC2 call of a granted action, then its progress in the ledger, then what follows it (verification, or a
 /// recover's continuation).
 async fn call(
-    rsp: &Responder<'_>,
-    actors: &Actors<'_>,
+    rsp: &Responder,
+    actors: &Actors,
     change: &AlarmChange,
     action: ActionKind,
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> ActionOutcome {
     let id = change.primary_instance().unwrap_or_default();
-    let r = actors.remediator;
+    let r = &*actors.remediator;
     let limit = budget.limit(CALL_TIMEOUT);
     let key = change.incident_key();
     let result = match action {
@@ -205,18 +215,29 @@ async fn call(
 
 /// EC2 said no (a service error with a code): the call did not change the instance.
 fn definitely_refused(e: &AwsError) -> bool {
-    e.code.is_some() && !e.retryable && e.code.as_deref() != Some("DeadlineExceeded")
+    !e.retryable
+        && matches!(
+            e.kind,
+            ErrorKind::AccessDenied
+                | ErrorKind::NotFound
+                | ErrorKind::NotManaged
+                | ErrorKind::ConditionFailed
+                | ErrorKind::Conflict
+                | ErrorKind::DryRunPassed
+                | ErrorKind::Capacity
+                | ErrorKind::InvalidRequest
+        )
 }
 
-async fn record_progress(rsp: &Responder<'_>, key: &str, progress: &Progress, budget: &Budget) {
-    let Some(ledger) = rsp.readers.ledger else {
+async fn record_progress(rsp: &Responder, key: &str, progress: &Progress, budget: &Budget) {
+    let Some(ledger) = &rsp.ledger else {
         return;
     };
     let r = within(
         budget.limit_reserved(CALL_TIMEOUT, std::time::Duration::from_secs(3)),
         "dynamodb",
         "UpdateItem",
-        ledger.progress(key, progress),
+        ledger.actions.progress(key, progress),
     )
     .await;
     if let Err(e) = r {
@@ -228,18 +249,18 @@ async fn record_progress(rsp: &Responder<'_>, key: &str, progress: &Progress, bu
 /// A resumed delivery whose interrupted predecessor recorded an action: whatever the incident looks like now (a
 /// stopped instance reads as GONE, so no action would be decided), finish what was started.
 pub(super) async fn resume(
-    rsp: &Responder<'_>,
-    actors: &Actors<'_>,
+    rsp: &Responder,
+    actors: &Actors,
     change: &AlarmChange,
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> Option<ActionOutcome> {
-    let ledger = rsp.readers.ledger?;
+    let ledger = rsp.ledger.as_ref()?;
     let recorded = within(
         budget.limit(CALL_TIMEOUT),
         "dynamodb",
         "GetItem",
-        ledger.recorded_action(&change.incident_key()),
+        ledger.actions.recorded_action(&change.incident_key()),
     )
     .await
     .ok()
@@ -250,8 +271,8 @@ pub(super) async fn resume(
 
 /// An earlier delivery of this incident recorded the action: never repeat it; make sure what follows it happens.
 async fn reconcile(
-    rsp: &Responder<'_>,
-    actors: &Actors<'_>,
+    rsp: &Responder,
+    actors: &Actors,
     change: &AlarmChange,
     action: ActionKind,
     recorded: RecordedAction,
@@ -351,8 +372,8 @@ async fn reconcile(
 }
 
 async fn schedule_verify(
-    rsp: &Responder<'_>,
-    actors: &Actors<'_>,
+    rsp: &Responder,
+    actors: &Actors,
     change: &AlarmChange,
     action: ActionKind,
     acted_at: DateTime<Utc>,
@@ -379,8 +400,8 @@ async fn schedule_verify(
 
 /// Schedule the check after an action (`verify_after` from now); returns when it runs.
 pub(super) async fn schedule_verification(
-    rsp: &Responder<'_>,
-    actors: &Actors<'_>,
+    rsp: &Responder,
+    actors: &Actors,
     request: &VerifyRequest,
     now: DateTime<Utc>,
     budget: &Budget,
@@ -398,8 +419,8 @@ pub(super) async fn schedule_verification(
 }
 
 async fn schedule_continuation(
-    rsp: &Responder<'_>,
-    actors: &Actors<'_>,
+    rsp: &Responder,
+    actors: &Actors,
     change: &AlarmChange,
     now: DateTime<Utc>,
     budget: &Budget,
@@ -409,8 +430,8 @@ async fn schedule_continuation(
 
 /// Schedule the first continuation of the recover whose stop was sent at `stopped_at`.
 async fn schedule_continuation_at(
-    rsp: &Responder<'_>,
-    actors: &Actors<'_>,
+    rsp: &Responder,
+    actors: &Actors,
     change: &AlarmChange,
     stopped_at: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -459,16 +480,16 @@ fn owner_token(now: DateTime<Utc>) -> String {
 
 /// Create a one-time schedule invoking the function with `event`.
 pub(super) async fn schedule(
-    actors: &Actors<'_>,
+    actors: &Actors,
     name: &str,
     event: &serde_json::Value,
     at: DateTime<Utc>,
     budget: &Budget,
 ) -> Result<(), String> {
-    let Some(scheduler) = actors.scheduler else {
+    let Some(scheduler) = &actors.scheduler else {
         return Err("no scheduler configured (EC2OPS_SCHEDULER_ROLE_ARN)".into());
     };
-    let Some(target) = actors.function_arn else {
+    let Some(target) = actors.function_arn.as_deref() else {
         return Err("the function's own ARN is unknown (not running in Lambda)".into());
     };
     within(

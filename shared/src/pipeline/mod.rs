@@ -12,7 +12,7 @@ mod recover;
 pub mod storm;
 mod sweep;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -24,11 +24,11 @@ use crate::budget::{within, Budget};
 use crate::config::{ConfigError, Settings};
 use crate::event::{parse, EventError, Parsed};
 use crate::facts::{Facts, Source};
-use crate::gather::{gather_gated, EarlyImpairment, Limits, Readers};
+use crate::gather::{gather_gated, EarlyImpairment, LedgerAccess, Limits, Readers};
 use crate::model::{AlarmChange, AlarmState};
 use crate::ports::{
-    AwsError, AzDeclaration, Claim, Completion, Impairment, Remediator, ReportPublisher,
-    VerifyScheduler, WorkQueue,
+    AwsError, AzDeclaration, Claim, Completion, Diagnostics, Impairment, IncidentClaims,
+    InstanceReader, Ledger, MetricReader, Remediator, ReportPublisher, VerifyScheduler, WorkQueue,
 };
 use crate::remediation::{decide, ActionKind, ActionOutcome, Decision, Hold, VerifyRequest};
 use crate::report::render::{self, SnsMessage};
@@ -150,32 +150,109 @@ pub enum Outcome {
 }
 
 /// Where reports go.
-pub struct Delivery<'a> {
-    pub publisher: &'a dyn ReportPublisher,
-    pub topic_arn: &'a str,
+#[derive(Clone)]
+pub struct Delivery {
+    pub publisher: Arc<dyn ReportPublisher>,
+    pub topic_arn: String,
 }
 
 /// What may change instances. Without it (the CLI's `--offline`) nothing is ever acted on.
-pub struct Actors<'a> {
-    pub remediator: &'a dyn Remediator,
-    pub scheduler: Option<&'a dyn VerifyScheduler>,
+#[derive(Clone)]
+pub struct Actors {
+    pub remediator: Arc<dyn Remediator>,
+    pub scheduler: Option<Arc<dyn VerifyScheduler>>,
     /// The function's own ARN: the target of the verification and continuation schedules.
-    pub function_arn: Option<&'a str>,
+    pub function_arn: Option<String>,
 }
 
-/// The budget of a run that has no Lambda deadline (the CLI, the compatibility [`respond`]).
+/// The budget of a run that has no Lambda deadline (the CLI, tests).
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(120);
 /// What one ledger or EC2 mutation call is given at most (the budget may give less).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Everything one event is handled with.
-pub struct Responder<'a> {
-    pub readers: Readers<'a>,
-    pub actors: Option<Actors<'a>>,
-    pub delivery: Option<Delivery<'a>>,
+/// Everything one event is handled with: the ports and the settings. Built once ([`crate::aws`]'s `from_aws` for
+/// the function and the CLI; [`Responder::new`] and the `with_*` steps over in-memory or emulator ports for tests),
+/// cheap to clone (the ports are shared).
+#[derive(Clone)]
+pub struct Responder {
+    pub ec2: Arc<dyn InstanceReader>,
+    pub metrics: Arc<dyn MetricReader>,
+    /// In-guest diagnostics over SSM; `None` when not wired (offline, tests).
+    pub diagnostics: Option<Arc<dyn Diagnostics>>,
+    /// The ledger; `None` when no table is configured (nothing is deduplicated or acted on).
+    pub ledger: Option<Ledger>,
+    pub actors: Option<Actors>,
+    pub delivery: Option<Delivery>,
     /// Where the sweep and multi-instance Health events fan out; `None` handles them inline.
-    pub queue: Option<&'a dyn WorkQueue>,
-    pub settings: &'a Settings,
+    pub queue: Option<Arc<dyn WorkQueue>>,
+    pub settings: Arc<Settings>,
+}
+
+impl Responder {
+    /// A responder that reads through `ec2` and `metrics` and does nothing else: no ledger, no actions, no
+    /// delivery, no fan-out (add them with the `with_*` steps).
+    pub fn new(
+        settings: Settings,
+        ec2: Arc<dyn InstanceReader>,
+        metrics: Arc<dyn MetricReader>,
+    ) -> Self {
+        Responder {
+            ec2,
+            metrics,
+            diagnostics: None,
+            ledger: None,
+            actors: None,
+            delivery: None,
+            queue: None,
+            settings: Arc::new(settings),
+        }
+    }
+
+    pub fn with_diagnostics(mut self, diagnostics: Arc<dyn Diagnostics>) -> Self {
+        self.diagnostics = Some(diagnostics);
+        self
+    }
+
+    pub fn with_ledger(mut self, ledger: Ledger) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    pub fn with_actors(mut self, actors: Actors) -> Self {
+        self.actors = Some(actors);
+        self
+    }
+
+    pub fn with_delivery(mut self, publisher: Arc<dyn ReportPublisher>, topic_arn: &str) -> Self {
+        self.delivery = Some(Delivery {
+            publisher,
+            topic_arn: topic_arn.to_string(),
+        });
+        self
+    }
+
+    pub fn with_queue(mut self, queue: Arc<dyn WorkQueue>) -> Self {
+        self.queue = Some(queue);
+        self
+    }
+
+    /// The same responder scheduling its follow-ups to `arn` (the Lambda function learns its ARN per invocation).
+    pub fn with_function_arn(&self, arn: &str) -> Self {
+        let mut r = self.clone();
+        if let Some(a) = &mut r.actors {
+            a.function_arn = Some(arn.to_string());
+        }
+        r
+    }
+
+    /// The readers, as the gather step takes them.
+    pub fn readers(&self) -> Readers<'_> {
+        Readers {
+            ec2: &*self.ec2,
+            metrics: &*self.metrics,
+            diagnostics: self.diagnostics.as_deref(),
+        }
+    }
 }
 
 /// Rendering: pure.
@@ -249,40 +326,7 @@ fn outcome_without_acting(d: Decision) -> ActionOutcome {
     }
 }
 
-/// Handle one event end to end with the default budget and no work queue (the CLI and tests).
-pub async fn respond(
-    event: &Value,
-    readers: &Readers<'_>,
-    actors: Option<&Actors<'_>>,
-    delivery: Option<&Delivery<'_>>,
-    settings: &Settings,
-    now: DateTime<Utc>,
-) -> Result<Outcome, HandleError> {
-    let responder = Responder {
-        readers: Readers {
-            ec2: readers.ec2,
-            metrics: readers.metrics,
-            ledger: readers.ledger,
-            diagnostics: readers.diagnostics,
-        },
-        actors: actors.map(|a| Actors {
-            remediator: a.remediator,
-            scheduler: a.scheduler,
-            function_arn: a.function_arn,
-        }),
-        delivery: delivery.map(|d| Delivery {
-            publisher: d.publisher,
-            topic_arn: d.topic_arn,
-        }),
-        queue: None,
-        settings,
-    };
-    responder
-        .respond(event, now, Budget::new(DEFAULT_BUDGET, now))
-        .await
-}
-
-impl Responder<'_> {
+impl Responder {
     /// Handle one event end to end within `budget`.
     #[instrument(skip_all)]
     pub async fn respond(
@@ -377,80 +421,17 @@ impl Responder<'_> {
             warn!(alarm = %change.alarm_name, warning = %w, "event partly unreadable");
         }
         let key = change.incident_key();
-        let settings = self.settings;
-
-        // The claim runs beside round one of the gathering (no extra round trip); a duplicate stops before round two.
-        let claimed: Mutex<Option<Result<Claim, AwsError>>> = Mutex::new(None);
-        let gate = async {
-            let Some(ledger) = self.readers.ledger else {
-                return true;
-            };
-            let r = within(
-                budget.limit(CALL_TIMEOUT),
-                "dynamodb",
-                "PutItem",
-                ledger.claim(&key, now, budget.lease_until()),
-            )
-            .await;
-            let go = !matches!(r, Ok(Claim::Duplicate | Claim::InProgress { .. }));
-            if let Ok(mut slot) = claimed.lock() {
-                *slot = Some(r);
-            }
-            go
-        };
-        let limits = Limits {
-            source: settings.source_timeout,
-            diagnostics: settings.diagnostics_timeout,
-            budget: Some(*budget),
-        };
-        let recorded = std::sync::atomic::AtomicBool::new(false);
-        let early = match (self.readers.ledger, is_status_check_alarm(&change)) {
-            (Some(ledger), true) => change.primary_metric().map(|m| EarlyImpairment {
-                ledger,
-                check: m.name.clone(),
-                incident_key: key.clone(),
-                at: now,
-                recorded: &recorded,
-            }),
-            _ => None,
-        };
-        let facts = gather_gated(&change, &self.readers, settings, now, limits, gate, early).await;
-        let recorded_early = recorded.load(std::sync::atomic::Ordering::SeqCst);
-        let claim = claimed.into_inner().ok().flatten();
-        let mut notices = Vec::new();
-        let owned = match &claim {
-            Some(Ok(Claim::Duplicate)) => {
-                info!(incident = %key, "duplicate delivery: already completed");
-                return Ok(Outcome::Duplicate { incident_key: key });
-            }
-            Some(Ok(Claim::InProgress { until })) => {
-                info!(incident = %key, %until, "incident in progress in another delivery");
-                return Err(HandleError::InProgress {
-                    incident_key: key,
-                    until: *until,
-                });
-            }
-            Some(Ok(Claim::Claimed)) => true,
-            Some(Ok(Claim::Resumed {
-                attempt,
-                first_claimed,
-            })) => {
-                warn!(incident = %key, attempt, "resuming an interrupted incident");
-                notices.push(resumed_notice(*attempt, *first_claimed, settings));
-                true
-            }
-            Some(Err(e)) => {
-                warn!(incident = %key, error = %e, "ledger unavailable: reporting without acting");
-                notices.push(unclaimed_notice(e, settings));
-                false
-            }
-            None => false,
+        let settings = &*self.settings;
+        let (facts, claim, recorded_early) =
+            self.claim_and_gather(&change, &key, now, budget).await;
+        let Some((owned, notices)) = self.ownership(&key, &claim)? else {
+            return Ok(Outcome::Duplicate { incident_key: key });
         };
         let resumed = matches!(claim, Some(Ok(Claim::Resumed { .. })));
         let mut facts = facts.unwrap_or_else(|| Facts::unavailable("not gathered"));
         // A ranked fleet alarm is analysed as an alarm on its hottest instance (same incident key and thread).
         let change = crate::gather::focus(&change, &facts).unwrap_or(change);
-        if let (Some(Err(e)), Some(_)) = (&claim, self.readers.ledger) {
+        if let (Some(Err(e)), Some(_)) = (&claim, &self.ledger) {
             // Fail closed: without the claim nothing is acted on.
             facts.ledger = Source::Unavailable(format!("the incident could not be claimed: {e}"));
         }
@@ -459,49 +440,12 @@ impl Responder<'_> {
             .settle_status_check(&change, &mut facts, &key, now, budget, recorded_early)
             .await;
         let assessment = assess(&change, &facts);
-
-        // An AZ event makes one report: the first incident to declare it publishes it, the others it names are
-        // recorded as covered by it.
-        if let (true, Some(az), Some(ledger)) = (
-            assessment.has(RuleId::AzEvent) && owned,
-            &az,
-            self.readers.ledger,
-        ) {
-            if let Some(id) = change.primary_instance() {
-                let mut named = facts
-                    .ledger
-                    .get()
-                    .map(|v| v.az_impaired.clone())
-                    .unwrap_or_default();
-                named.push(id.to_string());
-                named.sort();
-                named.dedup();
-                let declared = within(
-                    budget.limit(CALL_TIMEOUT),
-                    "dynamodb",
-                    "PutItem",
-                    ledger.declare_az_event(az, &key, &named, now),
-                )
-                .await;
-                match declared {
-                    Ok(AzDeclaration::Covered { by, named })
-                        if named.iter().any(|n| n == id)
-                            && self.published(ledger, &by, budget).await =>
-                    {
-                        info!(incident = %key, by = %by, "covered by the AZ event's report");
-                        let done = Completion {
-                            message_id: None,
-                            outcome: format!("covered by the AZ-EVENT report of {by}"),
-                        };
-                        self.complete(&key, now, &done, budget).await;
-                        return Ok(Outcome::Covered {
-                            incident_key: key,
-                            by,
-                        });
-                    }
-                    Ok(_) => {}
-                    Err(e) => warn!(incident = %key, error = %e, "could not declare the AZ event"),
-                }
+        if let (true, Some(az)) = (assessment.has(RuleId::AzEvent) && owned, &az) {
+            if let Some(covered) = self
+                .covered_by_az_event(&change, &facts, &key, az, now, budget)
+                .await
+            {
+                return Ok(covered);
             }
         }
 
@@ -537,41 +481,7 @@ impl Responder<'_> {
             resumed,
             "incident assessed"
         );
-        let message_id = match &self.delivery {
-            None => None,
-            Some(d) => {
-                let published = within(
-                    budget.limit_reserved(Duration::from_secs(10), Duration::from_secs(2)),
-                    "sns",
-                    "Publish",
-                    d.publisher.publish(d.topic_arn, &message),
-                )
-                .await;
-                match published {
-                    Ok(id) => {
-                        info!(incident = %key, message_id = %id, "report published");
-                        Some(id)
-                    }
-                    Err(e) => {
-                        warn!(incident = %key, error = %e, code = ?e.code, "publish failed");
-                        // End the lease so that Lambda's retry takes over at once; a recorded action is not repeated.
-                        if let (true, Some(ledger)) = (owned, self.readers.ledger) {
-                            let released = within(
-                                budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
-                                "dynamodb",
-                                "UpdateItem",
-                                ledger.release(&key, now),
-                            )
-                            .await;
-                            if let Err(r) = released {
-                                warn!(incident = %key, error = %r, "could not release the claim; the retry waits for the lease to expire");
-                            }
-                        }
-                        return Err(HandleError::Publish(e));
-                    }
-                }
-            }
-        };
+        let message_id = self.publish(&key, &message, owned, now, budget).await?;
         if owned {
             let done = Completion {
                 message_id: message_id.clone(),
@@ -579,24 +489,8 @@ impl Responder<'_> {
             };
             self.complete(&key, now, &done, budget).await;
         }
-        if let (Some(ledger), Some(i), true) = (
-            self.readers.ledger,
-            facts.found_instance(),
-            message_id.is_some() && is_status_check_alarm(&change),
-        ) {
-            // Tell the sweep this failure is reported, now that it is.
-            if let Some(check) = change.primary_metric().map(|m| m.name.clone()) {
-                let noted = within(
-                    budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
-                    "dynamodb",
-                    "PutItem",
-                    ledger.note_impaired(&i.id, &check, now),
-                )
-                .await;
-                if let Err(e) = noted {
-                    warn!(error = %e, "could not note the impairment for the sweep");
-                }
-            }
+        if message_id.is_some() {
+            self.note_reported(&change, &facts, now, budget).await;
         }
         Ok(Outcome::Reported(Box::new(Incident {
             change,
@@ -610,14 +504,229 @@ impl Responder<'_> {
         })))
     }
 
+    /// The claim, beside round one of the gathering (no extra round trip): a duplicate stops before round two.
+    /// Returns the facts (`None` when the gate stopped the gathering), the claim's answer (`None` without a
+    /// ledger), and whether the status-check failure was recorded early.
+    async fn claim_and_gather(
+        &self,
+        change: &AlarmChange,
+        key: &str,
+        now: DateTime<Utc>,
+        budget: &Budget,
+    ) -> (Option<Facts>, Option<Result<Claim, AwsError>>, bool) {
+        let settings = &*self.settings;
+        let claimed: Mutex<Option<Result<Claim, AwsError>>> = Mutex::new(None);
+        let gate = async {
+            let Some(ledger) = &self.ledger else {
+                return true;
+            };
+            let r = within(
+                budget.limit(CALL_TIMEOUT),
+                "dynamodb",
+                "PutItem",
+                ledger.claims.claim(key, now, budget.lease_until()),
+            )
+            .await;
+            let go = !matches!(r, Ok(Claim::Duplicate | Claim::InProgress { .. }));
+            if let Ok(mut slot) = claimed.lock() {
+                *slot = Some(r);
+            }
+            go
+        };
+        let limits = Limits {
+            source: settings.source_timeout,
+            diagnostics: settings.diagnostics_timeout,
+            budget: Some(*budget),
+        };
+        let recorded = std::sync::atomic::AtomicBool::new(false);
+        let early = match (&self.ledger, is_status_check_alarm(change)) {
+            (Some(ledger), true) => change.primary_metric().map(|m| EarlyImpairment {
+                ledger: &*ledger.impairments,
+                check: m.name.clone(),
+                incident_key: key.to_string(),
+                at: now,
+                recorded: &recorded,
+            }),
+            _ => None,
+        };
+        let access = LedgerAccess {
+            actions: self.ledger.as_ref().map(|l| &*l.actions),
+            early,
+        };
+        let facts =
+            gather_gated(change, &self.readers(), settings, now, limits, gate, access).await;
+        let recorded_early = recorded.load(std::sync::atomic::Ordering::SeqCst);
+        (facts, claimed.into_inner().ok().flatten(), recorded_early)
+    }
+
+    /// What the claim makes of this delivery: `None` for a duplicate, an error while another delivery holds the
+    /// incident, else whether this delivery owns it (may act) and the notices the report carries about it.
+    fn ownership(
+        &self,
+        key: &str,
+        claim: &Option<Result<Claim, AwsError>>,
+    ) -> Result<Option<(bool, Vec<String>)>, HandleError> {
+        let mut notices = Vec::new();
+        let owned = match claim {
+            Some(Ok(Claim::Duplicate)) => {
+                info!(incident = %key, "duplicate delivery: already completed");
+                return Ok(None);
+            }
+            Some(Ok(Claim::InProgress { until })) => {
+                info!(incident = %key, %until, "incident in progress in another delivery");
+                return Err(HandleError::InProgress {
+                    incident_key: key.to_string(),
+                    until: *until,
+                });
+            }
+            Some(Ok(Claim::Claimed)) => true,
+            Some(Ok(Claim::Resumed {
+                attempt,
+                first_claimed,
+            })) => {
+                warn!(incident = %key, attempt, "resuming an interrupted incident");
+                notices.push(resumed_notice(*attempt, *first_claimed, &self.settings));
+                true
+            }
+            Some(Err(e)) => {
+                warn!(incident = %key, error = %e, "ledger unavailable: reporting without acting");
+                notices.push(unclaimed_notice(e, &self.settings));
+                false
+            }
+            None => false,
+        };
+        Ok(Some((owned, notices)))
+    }
+
+    /// An AZ event makes one report: the first incident to declare it publishes it, the others it names are
+    /// recorded as covered by it (`Some`, the incident completed without a report of its own).
+    async fn covered_by_az_event(
+        &self,
+        change: &AlarmChange,
+        facts: &Facts,
+        key: &str,
+        az: &str,
+        now: DateTime<Utc>,
+        budget: &Budget,
+    ) -> Option<Outcome> {
+        let ledger = self.ledger.as_ref()?;
+        let id = change.primary_instance()?;
+        let mut named = facts
+            .ledger
+            .get()
+            .map(|v| v.az_impaired.clone())
+            .unwrap_or_default();
+        named.push(id.to_string());
+        named.sort();
+        named.dedup();
+        let declared = within(
+            budget.limit(CALL_TIMEOUT),
+            "dynamodb",
+            "PutItem",
+            ledger.impairments.declare_az_event(az, key, &named, now),
+        )
+        .await;
+        match declared {
+            Ok(AzDeclaration::Covered { by, named })
+                if named.iter().any(|n| n == id)
+                    && self.published(&*ledger.claims, &by, budget).await =>
+            {
+                info!(incident = %key, by = %by, "covered by the AZ event's report");
+                let done = Completion {
+                    message_id: None,
+                    outcome: format!("covered by the AZ-EVENT report of {by}"),
+                };
+                self.complete(key, now, &done, budget).await;
+                Some(Outcome::Covered {
+                    incident_key: key.to_string(),
+                    by,
+                })
+            }
+            Ok(_) => None,
+            Err(e) => {
+                warn!(incident = %key, error = %e, "could not declare the AZ event");
+                None
+            }
+        }
+    }
+
+    /// Publish the report: its message id (`None` without a delivery). When it fails, the lease of an owned
+    /// incident ends at once so that Lambda's retry takes over; a recorded action is not repeated.
+    async fn publish(
+        &self,
+        key: &str,
+        message: &SnsMessage,
+        owned: bool,
+        now: DateTime<Utc>,
+        budget: &Budget,
+    ) -> Result<Option<String>, HandleError> {
+        let Some(d) = &self.delivery else {
+            return Ok(None);
+        };
+        let published = within(
+            budget.limit_reserved(Duration::from_secs(10), Duration::from_secs(2)),
+            "sns",
+            "Publish",
+            d.publisher.publish(&d.topic_arn, message),
+        )
+        .await;
+        match published {
+            Ok(id) => {
+                info!(incident = %key, message_id = %id, "report published");
+                Ok(Some(id))
+            }
+            Err(e) => {
+                warn!(incident = %key, error = %e, code = ?e.code, "publish failed");
+                if let (true, Some(ledger)) = (owned, &self.ledger) {
+                    let released = within(
+                        budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
+                        "dynamodb",
+                        "UpdateItem",
+                        ledger.claims.release(key, now),
+                    )
+                    .await;
+                    if let Err(r) = released {
+                        warn!(incident = %key, error = %r, "could not release the claim; the retry waits for the lease to expire");
+                    }
+                }
+                Err(HandleError::Publish(e))
+            }
+        }
+    }
+
+    /// Tell the sweep a status-check failure is reported, once its report is out.
+    async fn note_reported(
+        &self,
+        change: &AlarmChange,
+        facts: &Facts,
+        now: DateTime<Utc>,
+        budget: &Budget,
+    ) {
+        let (Some(ledger), Some(i), true) = (
+            &self.ledger,
+            facts.found_instance(),
+            is_status_check_alarm(change),
+        ) else {
+            return;
+        };
+        let Some(check) = change.primary_metric().map(|m| m.name.clone()) else {
+            return;
+        };
+        let noted = within(
+            budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
+            "dynamodb",
+            "PutItem",
+            ledger.impairments.note_impaired(&i.id, &check, now),
+        )
+        .await;
+        if let Err(e) = noted {
+            warn!(error = %e, "could not note the impairment for the sweep");
+        }
+    }
+
     /// Whether incident `key` completed with a published report, waiting for it while the budget allows (the incident
     /// that declared an AZ event is usually publishing at that moment). `false` makes the caller publish its own.
-    async fn published(
-        &self,
-        ledger: &dyn crate::ports::Ledger,
-        key: &str,
-        budget: &Budget,
-    ) -> bool {
+    async fn published(&self, ledger: &dyn IncidentClaims, key: &str, budget: &Budget) -> bool {
         let until = tokio::time::Instant::now() + budget.spendable().min(Duration::from_secs(20));
         loop {
             let done = within(
@@ -646,14 +755,14 @@ impl Responder<'_> {
         completion: &Completion,
         budget: &Budget,
     ) {
-        let Some(ledger) = self.readers.ledger else {
+        let Some(ledger) = &self.ledger else {
             return;
         };
         let r = within(
             budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
             "dynamodb",
             "UpdateItem",
-            ledger.complete(key, now, completion),
+            ledger.claims.complete(key, now, completion),
         )
         .await;
         if let Err(e) = r {
@@ -673,7 +782,7 @@ impl Responder<'_> {
         budget: &Budget,
         recorded_early: bool,
     ) -> Option<String> {
-        let ledger = self.readers.ledger?;
+        let ledger = &*self.ledger.as_ref()?.impairments;
         if !is_status_check_alarm(change) {
             return None;
         }

@@ -37,7 +37,7 @@ enum Step {
 }
 
 pub(super) async fn continue_recover(
-    rsp: &Responder<'_>,
+    rsp: &Responder,
     c: Continuation,
     now: DateTime<Utc>,
     budget: &Budget,
@@ -49,7 +49,7 @@ pub(super) async fn continue_recover(
             expected: "a recover's continuation needs EC2 access (not offline)".into(),
         }));
     };
-    let r = actors.remediator;
+    let r = &*actors.remediator;
     let id = c.instance_id.clone();
     let elapsed = now - c.stopped_at;
     let limit = budget.limit(CALL_TIMEOUT);
@@ -67,6 +67,28 @@ pub(super) async fn continue_recover(
     }
     let state = within(limit, "ec2", "DescribeInstances", r.state(&id)).await;
     let state_name = state.as_ref().ok().cloned().flatten();
+    let step = next_step(r, &c, state.as_ref().map(|s| s.as_deref()), elapsed, limit).await;
+    let (step_name, next_at, message_id) =
+        carry_out(rsp, actors, &c, step, state_name.as_deref(), now, budget).await?;
+    Ok(Outcome::Continued {
+        instance_id: id,
+        state: state_name,
+        step: step_name,
+        next_at,
+        message_id,
+    })
+}
+
+/// What the instance's state makes of the recover now (the one EC2 call it may take: StartInstances, or a forced
+/// StopInstances).
+async fn next_step(
+    r: &dyn crate::ports::Remediator,
+    c: &Continuation,
+    state: Result<Option<&str>, &crate::ports::AwsError>,
+    elapsed: chrono::Duration,
+    limit: Duration,
+) -> Step {
+    let id = c.instance_id.as_str();
     let again = |c: &Continuation, after: chrono::Duration, why: String| Step::Again {
         next: Box::new(Continuation {
             attempt: c.attempt.saturating_add(1),
@@ -75,9 +97,9 @@ pub(super) async fn continue_recover(
         after,
         why,
     };
-    let step = match state.as_ref().map(|s| s.as_deref()) {
+    match state {
         Err(e) if elapsed < GIVE_UP_AFTER => {
-            again(&c, POLL, format!("state unreadable ({e}); looking again"))
+            again(c, POLL, format!("state unreadable ({e}); looking again"))
         }
         Err(e) => Step::Escalate {
             detail: format!(
@@ -97,7 +119,7 @@ pub(super) async fn continue_recover(
             ),
         },
         Ok(Some("stopped")) => {
-            match within(limit, "ec2", "StartInstances", r.start(&id, false)).await {
+            match within(limit, "ec2", "StartInstances", r.start(id, false)).await {
                 Ok(CallResult::Done { request_id }) => Step::Started {
                     detail: format!("StartInstances accepted (request id {request_id})"),
                 },
@@ -108,7 +130,7 @@ pub(super) async fn continue_recover(
                     let failures = c.start_failures.saturating_add(1);
                     let backoff = POLL.checked_mul(1 << failures.min(3)).unwrap_or(POLL);
                     let mut s = again(
-                        &c,
+                        c,
                         backoff,
                         format!("StartInstances failed ({e}); retrying"),
                     );
@@ -134,9 +156,9 @@ pub(super) async fn continue_recover(
             ),
         },
         Ok(Some("stopping")) if elapsed >= FORCE_AFTER && !c.forced => {
-            let forced = within(limit, "ec2", "StopInstances", r.stop(&id, false, true)).await;
+            let forced = within(limit, "ec2", "StopInstances", r.stop(id, false, true)).await;
             let mut s = again(
-                &c,
+                c,
                 POLL,
                 match &forced {
                     Ok(_) => "stuck in stopping: stop forced".to_string(),
@@ -148,34 +170,47 @@ pub(super) async fn continue_recover(
             }
             s
         }
-        Ok(Some("stopping")) => again(&c, POLL, "still stopping".into()),
+        Ok(Some("stopping")) => again(c, POLL, "still stopping".into()),
         Ok(Some("pending" | "running")) => Step::Started {
             detail: "the instance is already starting or running".into(),
         },
         Ok(Some(other)) => Step::Escalate {
             detail: format!("the instance went to {other}"),
         },
-    };
-    let (step_name, next_at, message_id) = match step {
+    }
+}
+
+/// Schedule what comes next (the next look, or the verification), or escalate: the step's name, when the next
+/// schedule runs, and the follow-up's message id.
+async fn carry_out(
+    rsp: &Responder,
+    actors: &Actors,
+    c: &Continuation,
+    step: Step,
+    state_name: Option<&str>,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<(String, Option<DateTime<Utc>>, Option<String>), HandleError> {
+    Ok(match step {
         Step::Again { next, after, why } => {
             let at = super::act::scheduling_time(now) + after;
-            info!(instance = %id, attempt = next.attempt, %why, "recover continues later");
+            info!(instance = %c.instance_id, attempt = next.attempt, %why, "recover continues later");
             match schedule(actors, &next.schedule_name(), &next.to_event(), at, budget).await {
                 Ok(()) => ("again".to_string(), Some(at), None),
                 Err(e) => {
                     // Nobody would look again: say so now, in the thread, with the commands for its state.
                     let detail = format!("{why}; the next check could not be scheduled ({e})");
-                    let mid = escalate(rsp, &c, state_name.as_deref(), &detail, budget).await?;
+                    let mid = escalate(rsp, c, state_name, &detail, budget).await?;
                     ("escalated".to_string(), None, mid)
                 }
             }
         }
         Step::Started { detail } => {
-            info!(instance = %id, %detail, "recover: instance starting");
+            info!(instance = %c.instance_id, %detail, "recover: instance starting");
             let request = VerifyRequest {
                 incident_key: c.incident_key.clone(),
                 thread_id: c.thread_id.clone(),
-                instance_id: id.clone(),
+                instance_id: c.instance_id.clone(),
                 action: ActionKind::StopStart,
                 acted_at: c.stopped_at,
                 alarm_name: c.alarm_name.clone(),
@@ -189,36 +224,29 @@ pub(super) async fn continue_recover(
                     let detail = format!(
                         "{detail}, but its verification could not be scheduled ({e}): check that its status checks pass"
                     );
-                    let mid = escalate(rsp, &c, state_name.as_deref(), &detail, budget).await?;
+                    let mid = escalate(rsp, c, state_name, &detail, budget).await?;
                     ("started".to_string(), None, mid)
                 }
             }
         }
         Step::Escalate { detail } => {
-            warn!(instance = %id, %detail, "recover cannot complete: escalating");
-            let mid = escalate(rsp, &c, state_name.as_deref(), &detail, budget).await?;
+            warn!(instance = %c.instance_id, %detail, "recover cannot complete: escalating");
+            let mid = escalate(rsp, c, state_name, &detail, budget).await?;
             ("escalated".to_string(), None, mid)
         }
-    };
-    Ok(Outcome::Continued {
-        instance_id: id,
-        state: state_name,
-        step: step_name,
-        next_at,
-        message_id,
     })
 }
 
 /// The continuation matches a stop-start ec2ops recorded for this incident and instance, at this time.
-async fn authentic(rsp: &Responder<'_>, c: &Continuation, budget: &Budget) -> Result<(), String> {
-    let Some(ledger) = rsp.readers.ledger else {
+async fn authentic(rsp: &Responder, c: &Continuation, budget: &Budget) -> Result<(), String> {
+    let Some(ledger) = &rsp.ledger else {
         return Err("no ledger to check it against".into());
     };
     let recorded = within(
         budget.limit(CALL_TIMEOUT),
         "dynamodb",
         "GetItem",
-        ledger.recorded_action(&c.incident_key),
+        ledger.actions.recorded_action(&c.incident_key),
     )
     .await
     .map_err(|e| format!("the ledger could not be read: {e}"))?
@@ -238,15 +266,11 @@ async fn authentic(rsp: &Responder<'_>, c: &Continuation, budget: &Budget) -> Re
 
 /// Capacity errors and throttling pass: try StartInstances again later.
 fn startable_later(e: &crate::ports::AwsError) -> bool {
-    e.retryable
-        || matches!(
-            e.code.as_deref(),
-            Some("InsufficientInstanceCapacity" | "InsufficientHostCapacity" | "Unsupported")
-        )
+    e.retryable || e.kind == crate::ports::ErrorKind::Capacity
 }
 
 async fn escalate(
-    rsp: &Responder<'_>,
+    rsp: &Responder,
     c: &Continuation,
     state: Option<&str>,
     detail: &str,
@@ -266,7 +290,7 @@ async fn escalate(
         budget.limit_reserved(Duration::from_secs(10), Duration::ZERO),
         "sns",
         "Publish",
-        d.publisher.publish(d.topic_arn, &message),
+        d.publisher.publish(&d.topic_arn, &message),
     )
     .await
     .map(Some)
@@ -276,12 +300,12 @@ async fn escalate(
 /// No continuation could be scheduled: wait for the stop within what the budget can spare, start the instance if it
 /// stopped, and otherwise say in the report exactly what state it is in and what to run.
 pub(super) async fn finish_inline(
-    rsp: &Responder<'_>,
-    actors: &Actors<'_>,
+    rsp: &Responder,
+    actors: &Actors,
     c: &Continuation,
     budget: &Budget,
 ) -> String {
-    let r = actors.remediator;
+    let r = &*actors.remediator;
     let id = &c.instance_id;
     let region = c.region.as_deref().unwrap_or("us-east-1");
     let _ = rsp;

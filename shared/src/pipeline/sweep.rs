@@ -19,7 +19,7 @@ use crate::report::followup;
 /// an alarm on that check, so instances without alarms are covered. The incident key uses the time the check became
 /// impaired, so the ledger turns the next sweeps into duplicates until the instance recovers and fails again.
 pub(super) async fn sweep(
-    rsp: &Responder<'_>,
+    rsp: &Responder,
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> Result<Outcome, HandleError> {
@@ -28,12 +28,12 @@ pub(super) async fn sweep(
         limit,
         "ec2",
         "DescribeInstanceStatus",
-        rsp.readers.ec2.impaired_instances(),
+        rsp.ec2.impaired_instances(),
     )
     .await
     .map_err(HandleError::Source)?;
     info!(impaired = impaired.len(), "sweep");
-    if let Some(queue) = rsp.queue {
+    if let Some(queue) = &rsp.queue {
         let mut enqueued = 0;
         for i in &impaired {
             within(
@@ -52,7 +52,7 @@ pub(super) async fn sweep(
         });
     }
     // Inline: record every impairment first, so that the first incident of an AZ already sees the others.
-    if let Some(ledger) = rsp.readers.ledger {
+    if let Some(ledger) = &rsp.ledger {
         for i in &impaired {
             let Some(az) = &i.availability_zone else {
                 continue;
@@ -68,7 +68,7 @@ pub(super) async fn sweep(
                 budget.limit(CALL_TIMEOUT),
                 "dynamodb",
                 "PutItem",
-                ledger.record_impairment(az, &impairment),
+                ledger.impairments.record_impairment(az, &impairment),
             )
             .await;
             if let Err(e) = r {
@@ -89,18 +89,20 @@ pub(super) async fn sweep(
 /// One impaired instance of the sweep: reported already (by its alarm, or a sweep within the hour)? Then nothing new
 /// to say; otherwise the incident, noted as reported once its report is out.
 pub(super) async fn sweep_item(
-    rsp: &Responder<'_>,
+    rsp: &Responder,
     i: Impaired,
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> Result<Outcome, HandleError> {
     let change = AlarmChange::from_sweep(&i, now);
-    if let Some(ledger) = rsp.readers.ledger {
+    if let Some(ledger) = &rsp.ledger {
         let noted = within(
             budget.limit(CALL_TIMEOUT),
             "dynamodb",
             "GetItem",
-            ledger.impaired_noted(&i.instance_id, &i.check, now),
+            ledger
+                .impairments
+                .impaired_noted(&i.instance_id, &i.check, now),
         )
         .await;
         match noted {
@@ -120,13 +122,13 @@ pub(super) async fn sweep_item(
 
 /// An AWS Health event: one incident per affected instance; several instances fan out when a work queue is set.
 pub(super) async fn health(
-    rsp: &Responder<'_>,
+    rsp: &Responder,
     event: &Value,
     changes: Vec<AlarmChange>,
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> Result<Outcome, HandleError> {
-    if let (Some(queue), true) = (rsp.queue, changes.len() > 1) {
+    if let (Some(queue), true) = (&rsp.queue, changes.len() > 1) {
         let mut enqueued = 0;
         for c in &changes {
             let Some(id) = c.primary_instance() else {
@@ -168,13 +170,13 @@ pub fn fan_out_health(event: &Value, instance_id: &str) -> Value {
 
 /// The scheduled check after an action: read the status checks, post the verdict in the incident's thread.
 pub(super) async fn verify(
-    rsp: &Responder<'_>,
+    rsp: &Responder,
     request: VerifyRequest,
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> Result<Outcome, HandleError> {
     let limit = budget.limit(rsp.settings.source_timeout);
-    let ec2 = rsp.readers.ec2;
+    let ec2 = &*rsp.ec2;
     let (instance, status) = tokio::join!(
         tokio::time::timeout(limit, ec2.instance(&request.instance_id)),
         tokio::time::timeout(limit, ec2.instance_status(&request.instance_id)),
@@ -201,7 +203,7 @@ pub(super) async fn verify(
                 ),
                 "sns",
                 "Publish",
-                d.publisher.publish(d.topic_arn, &message),
+                d.publisher.publish(&d.topic_arn, &message),
             )
             .await
             .map_err(|e: AwsError| HandleError::Publish(e))?,

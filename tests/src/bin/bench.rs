@@ -16,14 +16,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use ec2ops::aws::{AwsClients, DynamoLedger};
 use ec2ops::config::Settings;
-use ec2ops::gather::{Readers, NO_LEDGER};
-use ec2ops::pipeline::{respond, Actors, Delivery, HandleError, Outcome};
-use ec2ops::ports::Ledger;
+use ec2ops::gather::NO_LEDGER;
+use ec2ops::pipeline::{HandleError, Outcome, Responder};
 use ec2ops_tests::proxy::{sequential_depth, Proxy};
 use ec2ops_tests::runtime_stub::{lambda_env, RuntimeStub};
-use ec2ops_tests::{config_for, dynamodb_endpoint, endpoint, event_for, seed_cpu_spike, Emulator};
+use ec2ops_tests::{
+    config_for, dynamodb_endpoint, endpoint, event_for, respond_now, seed_cpu_spike, Emulator,
+};
 
 const TOPIC_FOR_COLD_START: &str = "arn:aws:sns:ap-northeast-2:000000000000:bench";
 const FUNCTION_ARN: &str = "arn:aws:lambda:ap-northeast-2:000000000000:function:ec2ops";
@@ -427,54 +427,24 @@ async fn cold_start(o: &Options, table: &mut Table) {
 // The handler as the Lambda function builds it (functions/responder/src/main.rs), for in-process runs.
 
 struct Handler {
-    clients: AwsClients,
-    ledger: Option<DynamoLedger>,
-    settings: Settings,
-    topic: String,
+    responder: Responder,
 }
 
 impl Handler {
     fn new(config: &aws_config::SdkConfig, topic: &str, ledger_table: Option<&str>) -> Handler {
-        let clients = AwsClients::from_config(config);
-        let ledger = ledger_table.map(|t| clients.ledger(t));
         let settings = Settings {
             topic_arn: Some(topic.to_string()),
             ledger_table: ledger_table.map(str::to_string),
             ..Settings::default()
         };
-        Handler {
-            clients,
-            ledger,
-            settings,
-            topic: topic.to_string(),
-        }
+        let dynamodb = aws_sdk_dynamodb::Client::new(config);
+        let responder =
+            ec2ops_tests::responder(config, &dynamodb, &settings).with_function_arn(FUNCTION_ARN);
+        Handler { responder }
     }
 
     async fn handle(&self, event: &serde_json::Value) -> Result<Outcome, HandleError> {
-        let readers = Readers {
-            ec2: &self.clients.ec2,
-            metrics: &self.clients.cloudwatch,
-            ledger: self.ledger.as_ref().map(|l| l as &dyn Ledger),
-            diagnostics: None,
-        };
-        let actors = Actors {
-            remediator: &self.clients.remediator,
-            scheduler: None,
-            function_arn: Some(FUNCTION_ARN),
-        };
-        let delivery = Delivery {
-            publisher: &self.clients.sns,
-            topic_arn: &self.topic,
-        };
-        respond(
-            event,
-            &readers,
-            Some(&actors),
-            Some(&delivery),
-            &self.settings,
-            Utc::now(),
-        )
-        .await
+        respond_now(&self.responder, event).await
     }
 }
 
