@@ -12,9 +12,9 @@ pub fn parse_since(s: &str) -> anyhow::Result<Duration> {
         Some(i) => s.split_at(i),
         None => (s, "m"),
     };
-    let n: i64 = digits
-        .parse()
-        .with_context(|| format!("--since {s:?}: expected a number and a unit (s, m, h, d), e.g. 2h"))?;
+    let n: i64 = digits.parse().with_context(|| {
+        format!("--since {s:?}: expected a number and a unit (s, m, h, d), e.g. 2h")
+    })?;
     let d = match unit {
         "s" => Duration::try_seconds(n),
         "m" => Duration::try_minutes(n),

@@ -1,5 +1,7 @@
 //! `ec2ops` command line: runs exactly the pipeline the Lambda function runs, on an event file.
 
+mod incidents;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +49,28 @@ enum Command {
         #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..=900))]
         budget_seconds: u64,
     },
+    /// List the incidents recorded in the ledger (EC2OPS_LEDGER_TABLE), oldest first; `show KEY` prints one
+    /// incident's full report.
+    #[command(args_conflicts_with_subcommands = true)]
+    Incidents {
+        #[command(subcommand)]
+        show: Option<IncidentsCommand>,
+        /// How far back: 90s, 30m, 2h, 1d (at most 7d, how long the ledger keeps incidents).
+        #[arg(long, default_value = "2h")]
+        since: String,
+        /// Only this instance's incidents.
+        #[arg(long)]
+        instance: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum IncidentsCommand {
+    /// Print one incident's full report, as recorded when it was handled.
+    Show {
+        /// The incident key (as a digest or the listing prints it).
+        key: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -71,15 +95,29 @@ fn read_event(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let Command::Respond {
-        event_file,
-        offline,
-        format,
-        publish,
-        language,
-        budget_seconds,
-    } = cli.command;
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let (event_file, offline, format, publish, language, budget_seconds) = match cli.command {
+        Command::Incidents {
+            show,
+            since,
+            instance,
+        } => return look_back(show, &since, instance.as_deref()).await,
+        Command::Respond {
+            event_file,
+            offline,
+            format,
+            publish,
+            language,
+            budget_seconds,
+        } => (
+            event_file,
+            offline,
+            format,
+            publish,
+            language,
+            budget_seconds,
+        ),
+    };
     let mut settings = Settings::from_env()?;
     if let Some(l) = language.as_deref().and_then(Language::parse) {
         settings.language = l;
@@ -97,7 +135,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let now = Utc::now();
     let budget = Budget::new(std::time::Duration::from_secs(budget_seconds), now);
     let outcome = responder.respond(&event, now, budget).await?;
-    print_outcome(outcome, format)
+    print_outcome(outcome, format)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ec2ops incidents`: list, or show one (exit 1 when it is not in the ledger).
+async fn look_back(
+    show: Option<IncidentsCommand>,
+    since: &str,
+    instance: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_env()?;
+    let Some(table) = settings.ledger_table.as_deref() else {
+        anyhow::bail!(
+            "{} is not set: the incidents are in the ledger table",
+            ec2ops::config::names::LEDGER_TABLE
+        );
+    };
+    let config = ec2ops::aws::sdk_config(None).await;
+    let log = ec2ops::aws::AwsClients::from_config(&config).storm(table);
+    match show {
+        Some(IncidentsCommand::Show { key }) => {
+            match ec2ops::storm::IncidentLog::show(&log, &key).await? {
+                Some(i) => print!("{}", incidents::format_show(&i)),
+                None => {
+                    eprintln!("ec2ops: no incident {key} in {table} (kept 7 days)");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        None => {
+            let since = incidents::parse_since(since)?;
+            let list = incidents::list(&log, since, instance, Utc::now()).await?;
+            print!("{}", incidents::format_list(&list));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The region of the event's resources, when it names one.
@@ -174,6 +247,23 @@ fn print_outcome(outcome: Outcome, format: Format) -> anyhow::Result<()> {
         Outcome::Covered { incident_key, by } => {
             eprintln!("covered: incident {incident_key} is named by the AZ-EVENT report of {by}");
         }
+        Outcome::Digest {
+            window,
+            incidents,
+            message_id,
+            already,
+        } => {
+            if already {
+                eprintln!("digest of window {window}: already published");
+            } else {
+                eprintln!(
+                    "digest of window {window}: {incidents} incident(s){}",
+                    message_id
+                        .map(|id| format!(", published as {id}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
         Outcome::Deferred {
             incident_key,
             until,
@@ -242,7 +332,7 @@ async fn main() -> ExitCode {
         )
         .init();
     match run(Cli::parse()).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("ec2ops: {e:#}");
             ExitCode::from(2)

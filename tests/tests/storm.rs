@@ -275,8 +275,8 @@ async fn a_storm_of_concurrent_deliveries_never_publishes_above_the_gate_and_eve
                     message: "{}".into(),
                 };
                 let storm = Storm {
-                    gate: ports.as_ref(),
-                    buffer: ports.as_ref(),
+                    gate: ports.clone(),
+                    buffer: ports.clone(),
                     log: None,
                 };
                 let budget = Budget::new(std::time::Duration::from_secs(60), now);
@@ -318,8 +318,8 @@ async fn a_storm_of_concurrent_deliveries_never_publishes_above_the_gate_and_eve
         .collect();
     assert!(!windows.is_empty());
     let storm = Storm {
-        gate: ports.as_ref(),
-        buffer: ports.as_ref(),
+        gate: ports.clone(),
+        buffer: ports.clone(),
         log: None,
     };
     let mut in_digests = 0;

@@ -146,6 +146,17 @@ fn status(outcome: &Outcome) -> Value {
         Outcome::Covered { incident_key, by } => {
             json!({ "status": "covered", "incident": incident_key, "by": by })
         }
+        Outcome::Digest {
+            window,
+            incidents,
+            message_id,
+            already,
+        } => json!({
+            "status": if *already { "digest-already-published" } else { "digest" },
+            "window": window,
+            "incidents": incidents,
+            "messageId": message_id,
+        }),
         Outcome::Reported(i) => json!({
             "status": "reported",
             "incident": i.change.incident_key(),

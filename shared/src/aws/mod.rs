@@ -51,6 +51,10 @@ impl Responder {
             .work_queue_url
             .as_deref()
             .map(|u| clients.work_queue(u));
+        let storm = settings
+            .ledger_table
+            .as_deref()
+            .map(|t| crate::pipeline::storm::Storm::of(Arc::new(clients.storm(t))));
         let AwsClients {
             ec2,
             cloudwatch,
@@ -67,6 +71,7 @@ impl Responder {
         responder.ledger = ledger.map(|l| Ledger::of(Arc::new(l)));
         responder.diagnostics = diagnostics.map(|d| Arc::new(d) as _);
         responder.queue = queue.map(|q| Arc::new(q) as _);
+        responder.storm = storm;
         if let Some(t) = settings.topic_arn.as_deref() {
             responder = responder.with_delivery(Arc::new(sns), t);
         }

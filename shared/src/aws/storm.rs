@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 
 use super::aws_error;
-use crate::ports::AwsError;
+use crate::ports::{AwsError, ErrorKind};
 use crate::report::digest::DigestEntry;
 use crate::storm::{
     hours, Buffered, DigestBuffer, FlushClaim, IncidentLog, LoggedIncident, PublishGate, Window,
@@ -73,7 +73,7 @@ fn number(i: &HashMap<String, AttributeValue>, k: &str) -> Option<i64> {
 }
 
 fn conditional_failed(e: &AwsError) -> bool {
-    e.code.as_deref() == Some("ConditionalCheckFailedException")
+    e.kind == ErrorKind::ConditionFailed
 }
 
 fn build_error(op: &'static str, e: impl std::fmt::Display) -> AwsError {
@@ -207,10 +207,7 @@ impl DigestBuffer for DynamoStorm {
                 Ok(_) => return Ok(Buffered::Added),
                 Err(e) => {
                     let err = aws_error("dynamodb", OP, e);
-                    if !matches!(
-                        err.code.as_deref(),
-                        Some("TransactionCanceledException" | "TransactionConflictException")
-                    ) {
+                    if err.kind != ErrorKind::Conflict {
                         return Err(err);
                     }
                     let flush = self.get(window_pk(window), "-").await?;
@@ -222,13 +219,13 @@ impl DigestBuffer for DynamoStorm {
                 }
             }
         }
-        Err(AwsError {
-            service: "dynamodb",
-            operation: OP,
-            code: Some("TransactionConflict".into()),
-            message: "buffering the digest entry kept conflicting with concurrent writers".into(),
-            retryable: true,
-        })
+        Err(AwsError::new(
+            "dynamodb",
+            OP,
+            "buffering the digest entry kept conflicting with concurrent writers",
+        )
+        .with_code("TransactionConflict", ErrorKind::Conflict)
+        .retryable(true))
     }
 
     async fn flush_scheduled(&self, window: &Window) -> Result<bool, AwsError> {

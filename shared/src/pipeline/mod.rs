@@ -138,6 +138,13 @@ pub enum Outcome {
         incident_key: String,
         until: DateTime<Utc>,
     },
+    /// A storm window's digest: published now (`message_id`), or found published by an earlier flush (`already`).
+    Digest {
+        window: String,
+        incidents: usize,
+        message_id: Option<String>,
+        already: bool,
+    },
     /// A recover's continuation ran: the instance's state, the next continuation if one was scheduled, and the
     /// follow-up published when the recover could not complete.
     Continued {
@@ -185,6 +192,8 @@ pub struct Responder {
     pub delivery: Option<Delivery>,
     /// Where the sweep and multi-instance Health events fan out; `None` handles them inline.
     pub queue: Option<Arc<dyn WorkQueue>>,
+    /// The publish-rate gate, the storm digests and the incident log; `None` publishes every report as it comes.
+    pub storm: Option<storm::Storm>,
     pub settings: Arc<Settings>,
 }
 
@@ -204,8 +213,14 @@ impl Responder {
             actors: None,
             delivery: None,
             queue: None,
+            storm: None,
             settings: Arc::new(settings),
         }
+    }
+
+    pub fn with_storm(mut self, storm: storm::Storm) -> Self {
+        self.storm = Some(storm);
+        self
     }
 
     pub fn with_diagnostics(mut self, diagnostics: Arc<dyn Diagnostics>) -> Self {
@@ -386,6 +401,9 @@ impl Responder {
         budget: &Budget,
     ) -> Result<Outcome, HandleError> {
         let budget = *budget;
+        if let Some(window) = crate::storm::flush_request(event) {
+            return self.flush_digest(window, &budget).await;
+        }
         match parse(event) {
             Ok(Parsed::Alarm(c)) => self.incident(*c, now, &budget).await,
             Ok(Parsed::Verify(req)) => sweep::verify(self, *req, now, &budget).await,
@@ -481,15 +499,33 @@ impl Responder {
             resumed,
             "incident assessed"
         );
-        let message_id = self.publish(&key, &message, owned, now, budget).await?;
+        let entry = storm::entry(&change, &facts, &report, action_label(&action));
+        let (message_id, digest) = self
+            .publish(&key, &message, &entry, owned, now, budget)
+            .await?;
         if owned {
             let done = Completion {
                 message_id: message_id.clone(),
-                outcome: action_label(&action).to_string(),
+                outcome: match &digest {
+                    Some(w) => format!("{} · digest {}", action_label(&action), w.id()),
+                    None => action_label(&action).to_string(),
+                },
             };
             self.complete(&key, now, &done, budget).await;
+            self.log_incident(
+                storm::logged(
+                    &entry,
+                    &assessment,
+                    &report,
+                    message_id.clone(),
+                    digest,
+                    now,
+                ),
+                budget,
+            )
+            .await;
         }
-        if message_id.is_some() {
+        if message_id.is_some() || digest.is_some() {
             self.note_reported(&change, &facts, now, budget).await;
         }
         Ok(Outcome::Reported(Box::new(Incident {
@@ -656,25 +692,36 @@ impl Responder {
         &self,
         key: &str,
         message: &SnsMessage,
+        entry: &crate::report::digest::DigestEntry,
         owned: bool,
         now: DateTime<Utc>,
         budget: &Budget,
-    ) -> Result<Option<String>, HandleError> {
+    ) -> Result<(Option<String>, Option<crate::storm::Window>), HandleError> {
         let Some(d) = &self.delivery else {
-            return Ok(None);
+            return Ok((None, None));
         };
-        let published = within(
-            budget.limit_reserved(Duration::from_secs(10), Duration::from_secs(2)),
-            "sns",
-            "Publish",
-            d.publisher.publish(&d.topic_arn, message),
+        // Only the incident's owner may defer it to a digest: the digest entry is its record of delivery.
+        let flush = self
+            .actors
+            .as_ref()
+            .and_then(|a| Some((a.scheduler.as_deref()?, a.function_arn.as_deref()?)));
+        let published = storm::deliver(
+            self.storm.as_ref().filter(|_| owned),
+            flush,
+            &*d.publisher,
+            &d.topic_arn,
+            message,
+            entry,
+            &self.settings,
+            budget,
         )
         .await;
         match published {
-            Ok(id) => {
+            Ok(storm::Delivered::Published(id)) => {
                 info!(incident = %key, message_id = %id, "report published");
-                Ok(Some(id))
+                Ok((Some(id), None))
             }
+            Ok(storm::Delivered::Digest(w)) => Ok((None, Some(w))),
             Err(e) => {
                 warn!(incident = %key, error = %e, code = ?e.code, "publish failed");
                 if let (true, Some(ledger)) = (owned, &self.ledger) {
@@ -691,6 +738,58 @@ impl Responder {
                 }
                 Err(HandleError::Publish(e))
             }
+        }
+    }
+
+    /// Publish the digest of a storm window (its scheduled flush).
+    async fn flush_digest(
+        &self,
+        window: Result<crate::storm::Window, String>,
+        budget: &Budget,
+    ) -> Result<Outcome, HandleError> {
+        let window = window.map_err(|message| EventError::Field {
+            context: "ec2ops digest flush",
+            path: "detail".into(),
+            message,
+        })?;
+        let (Some(st), Some(d)) = (&self.storm, &self.delivery) else {
+            return Err(HandleError::Config(crate::config::ConfigError {
+                name: crate::config::names::LEDGER_TABLE,
+                value: String::new(),
+                expected: "a ledger table and a topic, to publish a storm window's digest".into(),
+            }));
+        };
+        let f = storm::flush(
+            st,
+            &*d.publisher,
+            &d.topic_arn,
+            window,
+            &self.settings,
+            budget,
+        )
+        .await?;
+        Ok(Outcome::Digest {
+            window: f.window.id(),
+            incidents: f.incidents,
+            message_id: f.message_id,
+            already: f.already,
+        })
+    }
+
+    /// Keep the incident for `ec2ops incidents`. A failure loses only the look-back: the report is out.
+    async fn log_incident(&self, incident: crate::storm::LoggedIncident, budget: &Budget) {
+        let Some(log) = self.storm.as_ref().and_then(|s| s.log.as_ref()) else {
+            return;
+        };
+        let r = within(
+            budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
+            "dynamodb",
+            "TransactWriteItems",
+            log.log(&incident),
+        )
+        .await;
+        if let Err(e) = r {
+            warn!(incident = %incident.incident_key, error = %e, "could not log the incident for ec2ops incidents");
         }
     }
 

@@ -4,6 +4,7 @@
 //! nothing. Every path that cannot defer safely (no scheduler, the ledger failing) publishes the report itself:
 //! a report is never lost to the gate.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -11,20 +12,88 @@ use tracing::{info, warn};
 
 use crate::budget::{within, Budget};
 use crate::config::Settings;
-use crate::ports::{AwsError, ReportPublisher, VerifyScheduler};
-use crate::report::digest::{Digest, DigestEntry};
+use crate::ports::{AwsError, ErrorKind, ReportPublisher, VerifyScheduler};
+use crate::report::digest::{Digest, DigestEntry, Origin};
 use crate::report::render::SnsMessage;
-use crate::storm::{Buffered, DigestBuffer, FlushClaim, IncidentLog, PublishGate, Window};
+use crate::storm::{
+    Buffered, DigestBuffer, FlushClaim, IncidentLog, LoggedIncident, PublishGate, Window,
+    MAX_STORED_REPORT_BYTES,
+};
 
 use super::{HandleError, CALL_TIMEOUT};
 
 /// The storm ports; without them every report is published as it comes.
-#[derive(Clone, Copy)]
-pub struct Storm<'a> {
-    pub gate: &'a dyn PublishGate,
-    pub buffer: &'a dyn DigestBuffer,
+#[derive(Clone)]
+pub struct Storm {
+    pub gate: Arc<dyn PublishGate>,
+    pub buffer: Arc<dyn DigestBuffer>,
     /// The look-back log `ec2ops incidents` reads.
-    pub log: Option<&'a dyn IncidentLog>,
+    pub log: Option<Arc<dyn IncidentLog>>,
+}
+
+impl Storm {
+    /// One store that keeps all three: the gate, the digest buffers and the incident log.
+    pub fn of<S>(store: Arc<S>) -> Self
+    where
+        S: PublishGate + DigestBuffer + IncidentLog + 'static,
+    {
+        Storm {
+            gate: store.clone(),
+            buffer: store.clone(),
+            log: Some(store),
+        }
+    }
+}
+
+/// The digest entry of an incident's report.
+pub fn entry(
+    change: &crate::model::AlarmChange,
+    facts: &crate::facts::Facts,
+    report: &crate::report::Report,
+    action: &str,
+) -> DigestEntry {
+    let instance = facts.found_instance();
+    DigestEntry::new(
+        report,
+        Origin {
+            instance: change.primary_instance().map(str::to_string),
+            name: instance.and_then(|i| i.name()).map(str::to_string),
+            az: instance.and_then(|i| i.availability_zone.clone()),
+            alarm: change.alarm_name.clone(),
+            metric: change.primary_metric().map(|m| m.name.clone()),
+            fleet: (change.fleet.is_some() || change.contributor().is_some())
+                .then(|| change.alarm_name.clone()),
+            action: (!matches!(action, "report-only" | "advice-only")).then(|| action.to_string()),
+            at: change.state.at,
+        },
+    )
+}
+
+/// The look-back record of a completed incident, its report text cut to [`MAX_STORED_REPORT_BYTES`].
+pub fn logged(
+    entry: &DigestEntry,
+    assessment: &crate::analyze::Assessment,
+    report: &crate::report::Report,
+    message_id: Option<String>,
+    digest: Option<Window>,
+    now: chrono::DateTime<Utc>,
+) -> LoggedIncident {
+    LoggedIncident {
+        incident_key: entry.incident_key.clone(),
+        at: now,
+        priority: entry.priority.label().to_string(),
+        rules: assessment
+            .findings
+            .iter()
+            .map(|f| f.rule.code().to_string())
+            .collect(),
+        instance: entry.instance.clone(),
+        alarm: entry.alarm.clone(),
+        action: entry.action.clone().unwrap_or_else(|| "report-only".into()),
+        message_id,
+        digest: digest.map(|w| w.id()),
+        report: crate::report::render::email_within(report, MAX_STORED_REPORT_BYTES),
+    }
 }
 
 /// Where the flush of a window is scheduled: the scheduler and the function's own ARN.
@@ -42,7 +111,7 @@ pub enum Delivered {
 /// Publish `message`, or defer it to the digest of the current storm window when the gate has no slot.
 #[allow(clippy::too_many_arguments)]
 pub async fn deliver(
-    storm: Option<&Storm<'_>>,
+    storm: Option<&Storm>,
     flush: Option<FlushScheduler<'_>>,
     publisher: &dyn ReportPublisher,
     topic: &str,
@@ -65,7 +134,7 @@ pub async fn deliver(
         return publish().await;
     };
     let now = Utc::now();
-    match slot(storm.gate, settings.storm.per_second, budget).await {
+    match slot(&*storm.gate, settings.storm.per_second, budget).await {
         Ok(true) => return publish().await,
         Ok(false) => {}
         Err(e) => {
@@ -129,7 +198,7 @@ async fn slot(gate: &dyn PublishGate, per_second: u32, budget: &Budget) -> Resul
 /// Buffer the entry in `window` (or the next window when its flush has closed it), and make sure the flush of that
 /// window is scheduled.
 async fn defer(
-    storm: &Storm<'_>,
+    storm: &Storm,
     (scheduler, target): FlushScheduler<'_>,
     entry: &DigestEntry,
     mut window: Window,
@@ -198,7 +267,7 @@ pub struct Flushed {
 
 /// Publish the digest of `window`, once.
 pub async fn flush(
-    storm: &Storm<'_>,
+    storm: &Storm,
     publisher: &dyn ReportPublisher,
     topic: &str,
     window: Window,
@@ -255,20 +324,18 @@ pub async fn flush(
         let message = digest.sns();
         // The digest takes a slot of the gate like any report: wait for one while the budget allows.
         loop {
-            match slot(storm.gate, settings.storm.per_second, budget).await {
+            match slot(&*storm.gate, settings.storm.per_second, budget).await {
                 Ok(true) => break,
                 Ok(false) if budget.spendable() > Duration::from_secs(12) => {
                     let ms = 1000 - u64::from(Utc::now().timestamp_subsec_millis()).min(999);
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                 }
                 Ok(false) => {
-                    return Err(HandleError::Publish(AwsError {
-                        service: "sns",
-                        operation: "Publish",
-                        code: Some("PublishRateExceeded".into()),
-                        message: "no publish slot before the deadline".into(),
-                        retryable: true,
-                    }))
+                    return Err(HandleError::Publish(
+                        AwsError::new("sns", "Publish", "no publish slot before the deadline")
+                            .with_code("PublishRateExceeded", ErrorKind::Throttled)
+                            .retryable(true),
+                    ))
                 }
                 Err(e) => {
                     warn!(error = %e, "publish gate unavailable: publishing the digest");
