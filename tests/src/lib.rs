@@ -66,6 +66,12 @@ pub fn responder(
         .ledger_table
         .as_deref()
         .map(|t| Ledger::of(Arc::new(DynamoLedger::new(dynamodb.clone(), t))));
+    r.storm = settings.ledger_table.as_deref().map(|t| {
+        ec2ops::pipeline::storm::Storm::of(Arc::new(ec2ops::aws::DynamoStorm::new(
+            dynamodb.clone(),
+            t,
+        )))
+    });
     r
 }
 

@@ -364,3 +364,177 @@ async fn a_storm_of_concurrent_deliveries_never_publishes_above_the_gate_and_eve
             .any(|d| d.contains(&format!("ec2ops incidents show {k} "))));
     }
 }
+
+/// The sample CPU alarm as `instance`'s own alarm (the alarm's ARN is part of the incident key).
+fn cpu_alarm_of(instance: &str, at: DateTime<Utc>) -> serde_json::Value {
+    let mut event = event_for("cpu-spike.json", instance, at);
+    let name = format!("EC2-HighCPU-{instance}");
+    event["detail"]["alarmName"] = serde_json::Value::String(name.clone());
+    event["resources"] = serde_json::json!([format!(
+        "arn:aws:cloudwatch:{REGION}:123456789012:alarm:{name}"
+    )]);
+    event
+}
+
+#[tokio::test]
+async fn a_storm_through_the_responder_is_recorded_once_per_incident_within_the_gate_and_every_deferred_incident_is_in_one_digest(
+) {
+    use ec2ops::budget::Budget;
+    use ec2ops::config::RemediationMode;
+    use ec2ops::pipeline::Outcome;
+    use ec2ops::storm::StormSettings;
+    use ec2ops_tests::rig::Rig;
+
+    let Some(mut rig) = Rig::new(RemediationMode::DryRun).await else {
+        return;
+    };
+    rig.settings.storm = StormSettings {
+        per_second: 2,
+        window: Duration::seconds(60),
+    };
+    let publisher = Arc::new(Recording::default());
+    let schedules = Arc::new(Schedules::default());
+    let responder = rig.responder(None, Some(schedules.clone()), Some(publisher.clone()));
+    let n = 12;
+    let mut instances = Vec::new();
+    for _ in 0..n {
+        instances.push(rig.instance("t3.small", false, &[]).await);
+    }
+    let at = now_minute();
+    // Every incident delivered twice at once (EventBridge delivers at least once).
+    let events: Vec<serde_json::Value> = instances
+        .iter()
+        .flat_map(|id| {
+            let e = cpu_alarm_of(id, at);
+            [e.clone(), e]
+        })
+        .collect();
+    let keys: std::collections::BTreeSet<String> = events
+        .iter()
+        .filter_map(|e| match ec2ops::event::parse(e) {
+            Ok(ec2ops::event::Parsed::Alarm(c)) => Some(c.incident_key()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(keys.len(), n);
+    let run = |event: serde_json::Value| {
+        let r = responder.clone();
+        tokio::spawn(async move {
+            let now = Utc::now();
+            r.respond(
+                &event,
+                now,
+                Budget::new(std::time::Duration::from_secs(60), now),
+            )
+            .await
+        })
+    };
+    let mut reported = std::collections::BTreeMap::<String, usize>::new();
+    let tasks: Vec<_> = events.into_iter().map(run).collect();
+    for t in tasks {
+        match t.await.expect("task").expect("handled") {
+            Outcome::Reported(i) => *reported.entry(i.change.incident_key()).or_default() += 1,
+            Outcome::Duplicate { .. } | Outcome::Deferred { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Redeliveries scheduled for incidents in progress elsewhere, then every digest flush, each run twice.
+    let scheduled: Vec<(String, serde_json::Value)> = schedules
+        .made
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut digests = 0;
+    for (name, event) in scheduled
+        .iter()
+        .filter(|(n, _)| n.starts_with("redo-"))
+        .chain(scheduled.iter().filter(|(n, _)| n.starts_with("digest-")))
+    {
+        for _ in 0..2 {
+            let now = Utc::now();
+            match responder
+                .respond(
+                    event,
+                    now,
+                    Budget::new(std::time::Duration::from_secs(60), now),
+                )
+                .await
+                .expect("handled")
+            {
+                Outcome::Reported(i) => *reported.entry(i.change.incident_key()).or_default() += 1,
+                Outcome::Duplicate { .. } => {}
+                Outcome::Digest { already, .. } => digests += usize::from(!already),
+                other => panic!("{name}: unexpected {other:?}"),
+            }
+        }
+    }
+    // Recorded exactly once per incident key.
+    assert_eq!(reported.len(), n, "{reported:?}");
+    assert!(reported.values().all(|c| *c == 1), "{reported:?}");
+
+    let sent = publisher.sent.lock().expect("lock").clone();
+    let mut per_second = std::collections::BTreeMap::<i64, u32>::new();
+    for (s, _) in &sent {
+        *per_second.entry(*s).or_default() += 1;
+    }
+    assert!(
+        per_second.values().all(|c| *c <= 2),
+        "published per second: {per_second:?}"
+    );
+    let digest_texts: Vec<&str> = sent
+        .iter()
+        .filter(|(_, m)| m.subject.contains("ec2ops digest"))
+        .map(|(_, m)| m.message.as_str())
+        .collect();
+    assert_eq!(digest_texts.len(), digests);
+    assert!(
+        digests >= 1,
+        "{n} incidents at once at 2 per second make a digest"
+    );
+    let log = DynamoStorm::new(
+        rig.emu.dynamodb.clone(),
+        rig.settings.ledger_table.clone().unwrap_or_default(),
+    );
+    let logged = log
+        .list(
+            Utc::now() - Duration::minutes(10),
+            Utc::now() + Duration::seconds(1),
+        )
+        .await
+        .expect("list");
+    assert_eq!(logged.len(), n);
+    for k in &keys {
+        let completion = ec2ops::ports::IncidentClaims::completion(rig.ledger.as_ref(), k)
+            .await
+            .expect("read")
+            .expect("completed");
+        let quoted = format!("ec2ops incidents show '{k}'");
+        let in_digests = digest_texts.iter().filter(|d| d.contains(&quoted)).count();
+        let l = logged
+            .iter()
+            .find(|l| &l.incident_key == k)
+            .expect("logged");
+        match completion.message_id {
+            Some(id) => {
+                assert_eq!(in_digests, 0, "{k} published as {id} and in a digest");
+                assert_eq!(l.message_id.as_deref(), Some(id.as_str()));
+            }
+            None => {
+                assert_eq!(in_digests, 1, "{k} deferred but in {in_digests} digests");
+                assert!(
+                    completion.outcome.contains("digest"),
+                    "{}",
+                    completion.outcome
+                );
+                assert!(l.digest.is_some());
+            }
+        }
+        let shown = log.show(k).await.expect("show").expect("found");
+        assert!(
+            shown.report.contains(k.as_str()),
+            "the stored report names its incident"
+        );
+    }
+}
