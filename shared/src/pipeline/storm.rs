@@ -371,3 +371,153 @@ pub async fn flush(
         already: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::analyze::Priority;
+
+    /// A gate, buffer and scheduler that fail (the ledger unreachable), and a publisher that counts.
+    struct Broken;
+
+    fn down<T>() -> Result<T, AwsError> {
+        Err(AwsError::new("dynamodb", "UpdateItem", "unreachable").retryable(true))
+    }
+
+    #[async_trait]
+    impl PublishGate for Broken {
+        async fn admit(&self, _: i64, _: u32) -> Result<bool, AwsError> {
+            down()
+        }
+    }
+
+    /// A gate that is always full.
+    struct Full;
+
+    #[async_trait]
+    impl PublishGate for Full {
+        async fn admit(&self, _: i64, _: u32) -> Result<bool, AwsError> {
+            Ok(false)
+        }
+    }
+
+    #[async_trait]
+    impl DigestBuffer for Broken {
+        async fn buffer(&self, _: &Window, _: &DigestEntry) -> Result<Buffered, AwsError> {
+            down()
+        }
+        async fn flush_scheduled(&self, _: &Window) -> Result<bool, AwsError> {
+            down()
+        }
+        async fn note_scheduled(&self, _: &Window) -> Result<(), AwsError> {
+            down()
+        }
+        async fn close(
+            &self,
+            _: &Window,
+            _: DateTime<Utc>,
+            _: DateTime<Utc>,
+        ) -> Result<FlushClaim, AwsError> {
+            down()
+        }
+        async fn entries(&self, _: &Window) -> Result<Vec<DigestEntry>, AwsError> {
+            down()
+        }
+        async fn published(&self, _: &Window, _: &str, _: DateTime<Utc>) -> Result<(), AwsError> {
+            down()
+        }
+    }
+
+    #[async_trait]
+    impl VerifyScheduler for Broken {
+        async fn schedule(
+            &self,
+            _: &str,
+            _: &serde_json::Value,
+            _: DateTime<Utc>,
+            _: &str,
+        ) -> Result<String, AwsError> {
+            down()
+        }
+    }
+
+    #[derive(Default)]
+    struct Count(Mutex<usize>);
+
+    #[async_trait]
+    impl ReportPublisher for Count {
+        async fn publish(&self, _: &str, _: &SnsMessage) -> Result<String, AwsError> {
+            let mut n = self
+                .0
+                .lock()
+                .map_err(|_| AwsError::new("sns", "Publish", "poisoned"))?;
+            *n += 1;
+            Ok(format!("m{n}"))
+        }
+    }
+
+    fn entry() -> DigestEntry {
+        DigestEntry {
+            incident_key: "k".into(),
+            thread_id: "t".into(),
+            priority: Priority::P0,
+            headline: "h".into(),
+            cause: "c".into(),
+            instance: None,
+            name: None,
+            az: None,
+            alarm: "a".into(),
+            family: "other".into(),
+            fleet: None,
+            action: None,
+            at: Utc::now(),
+        }
+    }
+
+    async fn delivered(gate: Arc<dyn PublishGate>) -> (Result<Delivered, AwsError>, usize) {
+        let storm = Storm {
+            gate,
+            buffer: Arc::new(Broken),
+            log: None,
+        };
+        let publisher = Count::default();
+        let message = SnsMessage {
+            subject: "s".into(),
+            message: "{}".into(),
+        };
+        let budget = Budget::new(Duration::from_secs(30), Utc::now());
+        let r = deliver(
+            Some(&storm),
+            Some((&Broken, "arn:aws:lambda:x")),
+            &publisher,
+            "topic",
+            &message,
+            &entry(),
+            &Settings::default(),
+            &budget,
+        )
+        .await;
+        let n = publisher.0.lock().map(|n| *n).unwrap_or_default();
+        (r, n)
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_gate_publishes_the_report_rather_than_lose_it() {
+        let (r, n) = delivered(Arc::new(Broken)).await;
+        assert!(matches!(r, Ok(Delivered::Published(_))), "{r:?}");
+        assert_eq!(n, 1);
+    }
+
+    #[tokio::test]
+    async fn a_full_gate_with_an_unreachable_digest_buffer_publishes_the_report_rather_than_lose_it(
+    ) {
+        let (r, n) = delivered(Arc::new(Full)).await;
+        assert!(matches!(r, Ok(Delivered::Published(_))), "{r:?}");
+        assert_eq!(n, 1);
+    }
+}
