@@ -269,6 +269,16 @@ class Checks:
         return ok
 
 
+def vm_hwm_kib(pid):
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def warm_process(bootstrap, c):
     instance, at = seed()
     topic, queue = topic_with_queue()
@@ -290,6 +300,13 @@ def warm_process(bootstrap, c):
             time.sleep(0.0005)
         cold = (stub.next_calls[0] - started) * 1e3 if stub.next_calls else None
         c.check(cold is not None, "cold start: exec to first GET /next", f"{cold:.1f} ms" if cold else "never")
+        stub.wait_for(1, 60)
+        hwm = vm_hwm_kib(proc.pid)
+        c.check(
+            hwm is not None,
+            "peak RSS (VmHWM) after cold start and the real invocation",
+            f"{hwm / 1024:.1f} MiB" if hwm else "unreadable",
+        )
         posted = stub.wait_for(len(events), 90)
         by_request = {p["request"]: p for p in posted}
         p = [by_request.get(f"req-{i + 1}") for i in range(len(events))]
