@@ -113,6 +113,35 @@ impl Default for Envelope {
     }
 }
 
+/// Default publishes per second: half of SNS's 10-per-second limit of an email subscription. The gate counts the
+/// second in which a publish *starts*; SNS counts when it *arrives*. A publish's latency can move one gate-second's
+/// messages into the next SNS second, so in the worst case SNS sees two gate-seconds' worth in one second: 2 × 5 = 10,
+/// still not above the limit.
+pub const DEFAULT_PER_SECOND: u32 = 5;
+/// Highest allowed setting: above it, two adjacent gate-seconds could exceed SNS's 10 per second.
+pub const MAX_PER_SECOND: u32 = 5;
+// Two adjacent gate-seconds can land in one SNS second: checked when compiling.
+const _: () = assert!(2 * MAX_PER_SECOND <= 10 && DEFAULT_PER_SECOND <= MAX_PER_SECOND);
+/// Default storm window: incidents deferred within one minute share one digest.
+pub const DEFAULT_WINDOW_SECONDS: i64 = 60;
+/// The storm settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StormSettings {
+    /// Publishes started per second across all invocations (incident reports and digests).
+    pub per_second: u32,
+    /// The storm window: one digest per window.
+    pub window: chrono::Duration,
+}
+
+impl Default for StormSettings {
+    fn default() -> Self {
+        StormSettings {
+            per_second: DEFAULT_PER_SECOND,
+            window: chrono::Duration::seconds(DEFAULT_WINDOW_SECONDS),
+        }
+    }
+}
+
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -140,8 +169,8 @@ pub struct Settings {
     /// How long a status-check incident waits after recording its impairment before it decides, so that concurrent
     /// incidents in the same AZ (an AZ event) and on the same instance see each other.
     pub settle: Duration,
-    /// The publish-rate gate and the storm window ([`crate::storm`]).
-    pub storm: crate::storm::StormSettings,
+    /// The publish-rate gate and the storm window.
+    pub storm: StormSettings,
 }
 
 impl Default for Settings {
@@ -161,7 +190,7 @@ impl Default for Settings {
             source_timeout: Duration::from_millis(4000),
             work_queue_url: None,
             settle: Duration::from_secs(10),
-            storm: crate::storm::StormSettings::default(),
+            storm: StormSettings::default(),
         }
     }
 }
@@ -373,13 +402,9 @@ fn read_scheduling_and_gathering(env: &Vars<'_>, s: &mut Settings) -> Result<(),
     Ok(())
 }
 
-/// The publish-rate gate and the storm window ([`crate::storm`]).
+/// The publish-rate gate and the storm window.
 fn read_storm(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
-    if let Some(n) = env.number(
-        names::PUBLISH_PER_SECOND,
-        1,
-        i64::from(crate::storm::MAX_PER_SECOND),
-    )? {
+    if let Some(n) = env.number(names::PUBLISH_PER_SECOND, 1, i64::from(MAX_PER_SECOND))? {
         s.storm.per_second = n as u32;
     }
     if let Some(n) = env.number(names::STORM_WINDOW_SECONDS, 30, 900)? {

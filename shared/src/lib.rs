@@ -15,6 +15,7 @@ pub mod event;
 pub mod facts;
 pub mod gather;
 pub mod insights;
+mod layering;
 pub mod message;
 pub mod model;
 pub mod pipeline;

@@ -18,17 +18,10 @@ use serde_json::{json, Value};
 use crate::ports::AwsError;
 use crate::report::digest::DigestEntry;
 
-/// Default publishes per second: half of SNS's 10-per-second limit of an email subscription. The gate counts the
-/// second in which a publish *starts*; SNS counts when it *arrives*. A publish's latency can move one gate-second's
-/// messages into the next SNS second, so in the worst case SNS sees two gate-seconds' worth in one second: 2 × 5 = 10,
-/// still not above the limit.
-pub const DEFAULT_PER_SECOND: u32 = 5;
-/// Highest allowed setting: above it, two adjacent gate-seconds could exceed SNS's 10 per second.
-pub const MAX_PER_SECOND: u32 = 5;
-// Two adjacent gate-seconds can land in one SNS second: checked when compiling.
-const _: () = assert!(2 * MAX_PER_SECOND <= 10 && DEFAULT_PER_SECOND <= MAX_PER_SECOND);
-/// Default storm window: incidents deferred within one minute share one digest.
-pub const DEFAULT_WINDOW_SECONDS: i64 = 60;
+pub use crate::config::{
+    StormSettings, DEFAULT_PER_SECOND, DEFAULT_WINDOW_SECONDS, MAX_PER_SECOND,
+};
+
 /// The flush runs this long after its window ends, so that an incident that took its window just before the end
 /// has buffered its entry.
 pub const FLUSH_GRACE: Duration = Duration::seconds(15);
@@ -36,24 +29,6 @@ pub const FLUSH_GRACE: Duration = Duration::seconds(15);
 pub const GATE_TTL: Duration = Duration::hours(1);
 /// The detail type of a window's flush (`{"source": "ec2ops", "detail-type": "ec2ops.digest-flush", …}`).
 pub const FLUSH_DETAIL_TYPE: &str = "ec2ops.digest-flush";
-
-/// The storm settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StormSettings {
-    /// Publishes per second across all invocations (reports, digests and follow-ups that go through the gate).
-    pub per_second: u32,
-    /// The storm window: one digest per window.
-    pub window: Duration,
-}
-
-impl Default for StormSettings {
-    fn default() -> Self {
-        StormSettings {
-            per_second: DEFAULT_PER_SECOND,
-            window: Duration::seconds(DEFAULT_WINDOW_SECONDS),
-        }
-    }
-}
 
 /// A storm window: `[start, start + length)`, aligned to multiples of its length since the epoch, so every
 /// invocation computes the same window for the same instant.

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
+use super::schedule::{schedule, schedule_verification, scheduling_time};
 use super::{outcome_without_acting, Actors, Responder, CALL_TIMEOUT};
 use crate::budget::{within, Budget};
 use crate::facts::Facts;
@@ -398,26 +399,6 @@ async fn schedule_verify(
     }
 }
 
-/// Schedule the check after an action (`verify_after` from now); returns when it runs.
-pub(super) async fn schedule_verification(
-    rsp: &Responder,
-    actors: &Actors,
-    request: &VerifyRequest,
-    now: DateTime<Utc>,
-    budget: &Budget,
-) -> Result<DateTime<Utc>, String> {
-    let at = scheduling_time(now) + rsp.settings.verify_after;
-    schedule(
-        actors,
-        &request.schedule_name(),
-        &request.to_event(),
-        at,
-        budget,
-    )
-    .await
-    .map(|()| at)
-}
-
 async fn schedule_continuation(
     rsp: &Responder,
     actors: &Actors,
@@ -460,12 +441,6 @@ async fn schedule_continuation_at(
     }
 }
 
-/// When a schedule is created: the clock at that moment (the incident's `now` was taken before the settle delay and
-/// the gathering), never earlier than `now`.
-pub(super) fn scheduling_time(now: DateTime<Utc>) -> DateTime<Utc> {
-    Utc::now().max(now)
-}
-
 /// A token unique to one delivery's action (an SDK retry of its own committed transaction recognizes it).
 fn owner_token(now: DateTime<Utc>) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -476,29 +451,4 @@ fn owner_token(now: DateTime<Utc>) -> String {
         now.timestamp_nanos_opt().unwrap_or_default(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-/// Create a one-time schedule invoking the function with `event`.
-pub(super) async fn schedule(
-    actors: &Actors,
-    name: &str,
-    event: &serde_json::Value,
-    at: DateTime<Utc>,
-    budget: &Budget,
-) -> Result<(), String> {
-    let Some(scheduler) = &actors.scheduler else {
-        return Err("no scheduler configured (EC2OPS_SCHEDULER_ROLE_ARN)".into());
-    };
-    let Some(target) = actors.function_arn.as_deref() else {
-        return Err("the function's own ARN is unknown (not running in Lambda)".into());
-    };
-    within(
-        budget.limit(CALL_TIMEOUT),
-        "scheduler",
-        "CreateSchedule",
-        scheduler.schedule(name, event, at, target),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|e| e.to_string())
 }

@@ -9,6 +9,7 @@
 
 mod act;
 mod recover;
+mod schedule;
 pub mod storm;
 mod sweep;
 
@@ -377,9 +378,9 @@ impl Responder {
         let Some(actors) = &self.actors else {
             return Err(in_progress);
         };
-        let at = act::scheduling_time(until) + chrono::Duration::seconds(5);
+        let at = schedule::scheduling_time(until) + chrono::Duration::seconds(5);
         let name = format!("redo-{:016x}-{}", fnv1a(&incident_key), until.timestamp());
-        match act::schedule(actors, &name, event, at, budget).await {
+        match schedule::schedule(actors, &name, event, at, budget).await {
             Ok(()) => {
                 info!(incident = %incident_key, %at, "in progress elsewhere: redelivery scheduled after its lease");
                 Ok(Outcome::Deferred {

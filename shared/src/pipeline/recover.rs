@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use super::act::schedule;
+use super::schedule::{schedule, schedule_verification, scheduling_time};
 use super::{Actors, HandleError, Outcome, Responder, CALL_TIMEOUT};
 use crate::budget::{within, Budget};
 use crate::ports::CallResult;
@@ -193,7 +193,7 @@ async fn carry_out(
 ) -> Result<(String, Option<DateTime<Utc>>, Option<String>), HandleError> {
     Ok(match step {
         Step::Again { next, after, why } => {
-            let at = super::act::scheduling_time(now) + after;
+            let at = scheduling_time(now) + after;
             info!(instance = %c.instance_id, attempt = next.attempt, %why, "recover continues later");
             match schedule(actors, &next.schedule_name(), &next.to_event(), at, budget).await {
                 Ok(()) => ("again".to_string(), Some(at), None),
@@ -216,7 +216,7 @@ async fn carry_out(
                 alarm_name: c.alarm_name.clone(),
                 region: c.region.clone(),
             };
-            match super::act::schedule_verification(rsp, actors, &request, now, budget).await {
+            match schedule_verification(rsp, actors, &request, now, budget).await {
                 Ok(at) => ("started".to_string(), Some(at), None),
                 Err(e) => {
                     // Nobody would check that it came back: say so in the thread now.
