@@ -152,12 +152,15 @@ fn storm(language: Language) -> Digest {
 
 #[test]
 fn a_storm_digest_reads_as_in_the_golden_files_in_both_languages_and_formats() {
+    // In a directory of their own: the report goldens' tests read every snapshot beside them as a report.
     for (lang, tag) in [(Language::En, "en"), (Language::Ko, "ko")] {
         let d = storm(lang);
-        insta::assert_snapshot!(format!("storm.{tag}.email"), d.email());
-        let chat = serde_json::to_string_pretty(&d.chatbot()).expect("json");
-        insta::assert_snapshot!(format!("storm.{tag}.chatbot"), chat);
-        insta::assert_snapshot!(format!("storm.{tag}.subject"), d.sns().subject);
+        insta::with_settings!({ snapshot_path => "snapshots/digest" }, {
+            insta::assert_snapshot!(format!("storm.{tag}.email"), d.email());
+            let chat = serde_json::to_string_pretty(&d.chatbot()).expect("json");
+            insta::assert_snapshot!(format!("storm.{tag}.chatbot"), chat);
+            insta::assert_snapshot!(format!("storm.{tag}.subject"), d.sns().subject);
+        });
     }
 }
 

@@ -357,9 +357,16 @@ impl Digest {
         if let Some(n) = &e.name {
             first = first.t(" (").u(n).t(")");
         }
-        first = first
-            .t(format!(" {} — ", e.at.format("%H:%M:%S UTC")))
-            .t(e.cause.clone());
+        // Korean reports give times in the configured zone, English ones in UTC (as the reports do).
+        let at = match lang {
+            Language::Ko => {
+                e.at.with_timezone(&self.time_zone)
+                    .format("%H:%M:%S %Z")
+                    .to_string()
+            }
+            Language::En => e.at.format("%H:%M:%S UTC").to_string(),
+        };
+        first = first.t(format!(" {at} — ")).t(e.cause.clone());
         if let Some(a) = &e.action {
             first = first.t(l!(lang, " · 조치: {}", " · action: {}", a));
         }
