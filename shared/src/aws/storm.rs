@@ -118,18 +118,20 @@ impl DynamoStorm {
         let mut out = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
-            let mut q = self
+            let mut values = HashMap::from([(":pk".to_string(), s(pk.clone()))]);
+            let condition = match sk_prefix {
+                Some(p) => {
+                    values.insert(":p".to_string(), s(p));
+                    "pk = :pk AND begins_with(sk, :p)"
+                }
+                None => "pk = :pk",
+            };
+            let page = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .expression_attribute_values(":pk", s(pk.clone()));
-            q = match sk_prefix {
-                Some(p) => q
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-                    .expression_attribute_values(":p", s(p)),
-                None => q.key_condition_expression("pk = :pk"),
-            };
-            let page = q
+                .key_condition_expression(condition)
+                .set_expression_attribute_values(Some(values))
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
