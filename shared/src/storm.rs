@@ -80,9 +80,14 @@ impl Window {
             .unwrap_or(self.end())
     }
 
-    /// The flush's one-time schedule name (schedule names allow `[0-9a-zA-Z-_.]`).
-    pub fn schedule_name(&self) -> String {
-        format!("digest-{}", self.id())
+    /// The flush's one-time schedule name (schedule names allow `[0-9a-zA-Z-_.]`) for the function `target`: the
+    /// schedule group is the account's, so two deployments in one account must not share a window's name (the
+    /// second would find the first's schedule, take it as its own, and never flush).
+    pub fn schedule_name(&self, target: &str) -> String {
+        let h = target.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        format!("digest-{}-{:08x}", self.id(), h & 0xffff_ffff)
     }
 
     /// The event the flush's schedule invokes the function with.
@@ -271,13 +276,19 @@ mod tests {
     }
 
     #[test]
-    fn schedule_names_use_only_the_characters_scheduler_allows() {
+    fn schedule_names_use_only_the_characters_scheduler_allows_and_differ_between_deployments() {
         let w = Window::of(t("2026-12-01T09:00:30Z"), Duration::seconds(60));
-        let name = format!("ec2ops-{}", w.schedule_name());
+        let a = "arn:aws:lambda:us-east-1:123456789012:function:prod-ec2ops";
+        let name = format!("ec2ops-{}", w.schedule_name(a));
         assert!(name.len() <= 64);
         assert!(name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+        assert_eq!(w.schedule_name(a), w.schedule_name(a));
+        assert_ne!(
+            w.schedule_name(a),
+            w.schedule_name("arn:aws:lambda:us-east-1:123456789012:function:staging-ec2ops")
+        );
     }
 
     #[test]

@@ -240,7 +240,12 @@ async fn defer(
             budget.limit(CALL_TIMEOUT),
             "scheduler",
             "CreateSchedule",
-            scheduler.schedule(&window.schedule_name(), &window.flush_event(), at, target),
+            scheduler.schedule(
+                &window.schedule_name(target),
+                &window.flush_event(),
+                at,
+                target,
+            ),
         )
         .await?;
         within(
