@@ -109,6 +109,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             metrics: &Offline,
             ledger: None,
             diagnostics: None,
+            evidence: ec2ops::evidence::read::EvidenceReaders::NONE,
         };
         let now = Utc::now();
         Responder {
@@ -132,6 +133,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             metrics: &clients.cloudwatch,
             ledger: ledger.as_ref().map(|l| l as &dyn Ledger),
             diagnostics: diagnostics.as_ref().map(|d| d as &dyn Diagnostics),
+            evidence: clients.evidence(),
         };
         // The CLI acts like the function (dry-run by default); it has no function ARN, so no verification schedule.
         let actors = Actors {

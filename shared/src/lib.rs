@@ -10,6 +10,7 @@ pub mod budget;
 pub mod config;
 pub mod diagnostics;
 pub mod event;
+pub mod evidence;
 pub mod facts;
 pub mod gather;
 pub mod insights;

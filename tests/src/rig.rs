@@ -478,6 +478,7 @@ impl Rig {
                 metrics: &self.clients.cloudwatch,
                 ledger: Some(ledger.unwrap_or(&self.ledger)),
                 diagnostics: None,
+                evidence: ec2ops::evidence::read::EvidenceReaders::NONE,
             },
             actors: Some(Actors {
                 remediator: &self.remediator,

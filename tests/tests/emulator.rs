@@ -146,6 +146,7 @@ async fn seed_incident_end_to_end_publishes_a_p2_cpu_spike_report() {
         metrics: &clients.cloudwatch,
         ledger: None,
         diagnostics: None,
+        evidence: ec2ops::evidence::read::EvidenceReaders::NONE,
     };
     let delivery = Delivery {
         publisher: &clients.sns,
@@ -224,6 +225,7 @@ async fn status_check_failure_on_an_untagged_instance_is_p0_with_the_recover_ste
         metrics: &clients.cloudwatch,
         ledger: None,
         diagnostics: None,
+        evidence: ec2ops::evidence::read::EvidenceReaders::NONE,
     };
     let delivery = Delivery {
         publisher: &clients.sns,
@@ -270,6 +272,7 @@ async fn unreachable_ec2_and_cloudwatch_degrade_the_report_instead_of_losing_it(
         metrics: &cw,
         ledger: None,
         diagnostics: None,
+        evidence: ec2ops::evidence::read::EvidenceReaders::NONE,
     };
     let delivery = Delivery {
         publisher: &sns,
@@ -314,6 +317,7 @@ async fn a_publish_failure_is_an_error_so_lambda_retries_the_event() {
         metrics: &clients.cloudwatch,
         ledger: None,
         diagnostics: None,
+        evidence: ec2ops::evidence::read::EvidenceReaders::NONE,
     };
     let missing = "arn:aws:sns:ap-northeast-2:000000000000:does-not-exist";
     let delivery = Delivery {
@@ -400,6 +404,7 @@ async fn cloudwatch_agent_metrics_are_discovered_and_each_filesystem_is_charted_
         metrics: &clients.cloudwatch,
         ledger: None,
         diagnostics: None,
+        evidence: ec2ops::evidence::read::EvidenceReaders::NONE,
     };
     let event = event_for(
         "disk-full.json",
@@ -498,6 +503,7 @@ async fn a_fleet_is_ranked_through_list_metrics_where_metrics_insights_is_not_se
         metrics: &clients.cloudwatch,
         ledger: None,
         diagnostics: None,
+        evidence: ec2ops::evidence::read::EvidenceReaders::NONE,
     };
     let limits = ec2ops::gather::Limits {
         source: Duration::from_secs(20),
@@ -631,6 +637,7 @@ async fn report_only(emu: &Emulator, topic: &str, event: &serde_json::Value) -> 
         metrics: &clients.cloudwatch,
         ledger: None,
         diagnostics: None,
+        evidence: ec2ops::evidence::read::EvidenceReaders::NONE,
     };
     let delivery = Delivery {
         publisher: &clients.sns,

@@ -155,6 +155,7 @@ impl Rig {
             metrics: &self.clients.cloudwatch,
             ledger: self.ledger.as_ref().map(|l| l as &dyn Ledger),
             diagnostics: None,
+            evidence: ec2ops::evidence::read::EvidenceReaders::NONE,
         };
         let delivery = Delivery {
             publisher: &self.clients.sns,
@@ -560,6 +561,7 @@ async fn with_every_dependency_answering_late_the_handler_returns_within_its_bud
             metrics: &rig.clients.cloudwatch,
             ledger: rig.ledger.as_ref().map(|l| l as &dyn Ledger),
             diagnostics: None,
+            evidence: ec2ops::evidence::read::EvidenceReaders::NONE,
         },
         actors: None,
         delivery: Some(Delivery {

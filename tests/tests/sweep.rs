@@ -88,6 +88,7 @@ async fn the_sweep_reports_each_impaired_instance_once_and_skips_those_an_alarm_
         metrics: &clients.cloudwatch,
         ledger: Some(&ledger),
         diagnostics: None,
+        evidence: ec2ops::evidence::read::EvidenceReaders::NONE,
     };
     let delivery = Delivery {
         publisher: &clients.sns,
@@ -221,6 +222,7 @@ async fn many_impaired_instances_in_one_az_make_one_az_event_report() {
         metrics: &clients.cloudwatch,
         ledger: Some(&ledger),
         diagnostics: None,
+        evidence: ec2ops::evidence::read::EvidenceReaders::NONE,
     };
     let delivery = Delivery {
         publisher: &clients.sns,
@@ -331,6 +333,7 @@ async fn a_sweep_and_a_health_event_naming_several_instances_fan_out_one_message
             metrics: &clients.cloudwatch,
             ledger: Some(&ledger),
             diagnostics: None,
+            evidence: ec2ops::evidence::read::EvidenceReaders::NONE,
         },
         actors: None,
         delivery: Some(Delivery {

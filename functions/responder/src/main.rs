@@ -83,6 +83,7 @@ async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failur
             metrics: &f.clients.cloudwatch,
             ledger: f.ledger.as_ref().map(|l| l as &dyn Ledger),
             diagnostics: f.diagnostics.as_ref().map(|d| d as &dyn Diagnostics),
+            evidence: f.clients.evidence(),
         },
         actors: Some(Actors {
             remediator: &f.clients.remediator,

@@ -1,15 +1,21 @@
 //! AWS adapters: the only code that imports `aws_sdk_*`. Each implements one port of [`crate::ports`] with the
 //! real SDK client, maps the SDK's types into ours and keeps AWS error codes.
 
+mod alarms;
+mod cloudtrail;
 mod cloudwatch;
 mod dynamodb;
+mod logs;
 mod ec2;
 mod scheduler;
 mod sns;
 mod sqs;
 mod ssm;
 
+pub use alarms::AlarmsReader;
+pub use cloudtrail::CloudTrailReader;
 pub use cloudwatch::CloudWatchReader;
+pub use logs::LogsReader;
 pub use dynamodb::DynamoLedger;
 pub use ec2::{Ec2Reader, Ec2Remediator};
 pub use scheduler::Scheduler;
@@ -31,6 +37,7 @@ pub struct AwsClients {
     pub cloudwatch: CloudWatchReader,
     pub sns: SnsPublisher,
     pub remediator: Ec2Remediator,
+    evidence: (CloudTrailReader, LogsReader, AlarmsReader),
     config: SdkConfig,
 }
 
@@ -56,6 +63,11 @@ impl AwsClients {
             cloudwatch: CloudWatchReader::new(aws_sdk_cloudwatch::Client::new(config)),
             sns: SnsPublisher::new(aws_sdk_sns::Client::new(config)),
             remediator: Ec2Remediator::new(ec2),
+            evidence: (
+                CloudTrailReader::new(aws_sdk_cloudtrail::Client::new(config)),
+                LogsReader::new(aws_sdk_cloudwatchlogs::Client::new(config)),
+                AlarmsReader::new(aws_sdk_cloudwatch::Client::new(config)),
+            ),
             config: config.clone(),
         }
     }
@@ -63,6 +75,15 @@ impl AwsClients {
     /// In-guest diagnostics over SSM Run Command.
     pub fn diagnostics(&self) -> SsmDiagnostics {
         SsmDiagnostics::from_config(&self.config)
+    }
+
+    /// The evidence readers (CloudTrail, CloudWatch Logs, DescribeAlarms), all wired.
+    pub fn evidence(&self) -> crate::evidence::read::EvidenceReaders<'_> {
+        crate::evidence::read::EvidenceReaders {
+            changes: Some(&self.evidence.0),
+            logs: Some(&self.evidence.1),
+            alarms: Some(&self.evidence.2),
+        }
     }
 
     /// The ledger on `table`.

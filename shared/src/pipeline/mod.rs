@@ -263,6 +263,7 @@ pub async fn respond(
             metrics: readers.metrics,
             ledger: readers.ledger,
             diagnostics: readers.diagnostics,
+            evidence: readers.evidence,
         },
         actors: actors.map(|a| Actors {
             remediator: a.remediator,

@@ -20,6 +20,7 @@ pub mod recovery;
 mod remedy;
 pub mod render;
 pub mod shell;
+mod sources;
 pub mod steps;
 mod summary;
 pub mod text;
@@ -1025,6 +1026,7 @@ fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
             factor,
             hm(*cpu_at, cx.tz, cx.lang)
         ),
+        Detail::Evidence(d) => sources::finding_text(d, lang, cx.tz),
     };
     Line::new().t(format!("[{}] ", f.rule.code())).t(text)
 }
@@ -1357,6 +1359,7 @@ fn situation(cx: &Ctx<'_>) -> Section {
             )));
         }
     }
+    lines.extend(sources::situation(cx.change, cx.facts, lang, cx.tz));
     if cx.instance_id.is_some() {
         // Sources that failed for the same reason share one line (offline mode would otherwise repeat it 7 times).
         let mut groups: Vec<(Vec<&str>, &str)> = Vec::new();
@@ -1402,6 +1405,7 @@ fn situation(cx: &Ctx<'_>) -> Section {
                 .u(v.same_instance.join("; ")),
         );
     }
+    lines.extend(sources::links(cx.change, cx.facts, &cx.region, lang));
     section("📊", "현재 상황 분석", "Current situation", lang, lines, 1)
 }
 

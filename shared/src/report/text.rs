@@ -18,6 +18,9 @@ pub enum Piece {
     User(String),
     /// A command or identifier shown verbatim (code in markdown).
     Code(String),
+    /// A console deep link: `label: url` in email, `[label](url)` in chat. The URL is built percent-encoded
+    /// ([`crate::evidence::links`]); the label is our own text.
+    Link { label: String, url: String },
 }
 
 /// A line of a report section.
@@ -39,6 +42,14 @@ impl Line {
         self
     }
 
+    pub fn link(mut self, label: impl Into<String>, url: impl Into<String>) -> Self {
+        self.0.push(Piece::Link {
+            label: label.into(),
+            url: url.into(),
+        });
+        self
+    }
+
     pub fn c(mut self, s: impl Into<String>) -> Self {
         self.0.push(Piece::Code(s.into()));
         self
@@ -52,6 +63,7 @@ impl Line {
             .map(|p| match p {
                 Piece::Text(s) | Piece::Code(s) => one_line(s),
                 Piece::User(s) => sanitize(s, MAX_USER_TEXT),
+                Piece::Link { label, url } => format!("{}: {}", one_line(label), one_line(url)),
             })
             .collect()
     }
@@ -69,6 +81,15 @@ impl Line {
                 Piece::Code(s) => format!(
                     "`{}`",
                     escape_entities(&one_line(&super::shell::markdown_code(s)))
+                ),
+                // A URL is percent-encoded already; parentheses, brackets and spaces would end the link early.
+                Piece::Link { label, url } => format!(
+                    "[{}]({})",
+                    escape_markdown(&one_line(label)),
+                    escape_entities(&one_line(url))
+                        .replace('(', "%28")
+                        .replace(')', "%29")
+                        .replace(' ', "%20")
                 ),
             })
             .collect()

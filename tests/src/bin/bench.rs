@@ -431,6 +431,8 @@ struct Handler {
     ledger: Option<DynamoLedger>,
     settings: Settings,
     topic: String,
+    /// CloudTrail, CloudWatch Logs and DescribeAlarms wired, as the function wires them.
+    evidence: bool,
 }
 
 impl Handler {
@@ -447,7 +449,15 @@ impl Handler {
             ledger,
             settings,
             topic: topic.to_string(),
+            evidence: false,
         }
+    }
+
+    /// With the evidence sources, reading one log group.
+    fn with_evidence(mut self) -> Handler {
+        self.evidence = true;
+        self.settings.log_groups = vec![BENCH_LOG_GROUP.to_string()];
+        self
     }
 
     async fn handle(&self, event: &serde_json::Value) -> Result<Outcome, HandleError> {
@@ -456,6 +466,11 @@ impl Handler {
             metrics: &self.clients.cloudwatch,
             ledger: self.ledger.as_ref().map(|l| l as &dyn Ledger),
             diagnostics: None,
+            evidence: if self.evidence {
+                self.clients.evidence()
+            } else {
+                ec2ops::evidence::read::EvidenceReaders::NONE
+            },
         };
         let actors = Actors {
             remediator: &self.clients.remediator,
@@ -493,6 +508,18 @@ async fn ledger_reachable() -> bool {
 // ---------------------------------------------------------------------------------------------------------------
 // 2. Critical path depth
 
+/// The log group the critical-path runs read (absent: one FilterLogEvents answered "not found").
+const BENCH_LOG_GROUP: &str = "/ec2ops-bench/app";
+
+/// The recorded LookupEvents answer the CloudTrail stub serves.
+fn recorded_lookup() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/tests/fixtures/cloudtrail/prod-api-1-resize.json"
+    ))
+    .unwrap_or_else(|_| r#"{"Events":[]}"#.into())
+}
+
 struct PathRun {
     elapsed: Duration,
     requests: BTreeMap<(String, String), u64>,
@@ -514,6 +541,14 @@ async fn critical_path_variant(
     proxy
         .route("dynamodb", &dynamodb_endpoint())
         .map_err(|e| format!("proxy route: {e}"))?;
+    // CloudTrail LookupEvents, which the emulators do not serve: a recorded answer on loopback. CloudWatch Logs: moto.
+    let (trail, _) = ec2ops_tests::stub::stub(200, recorded_lookup()).await;
+    proxy
+        .route("cloudtrail", &trail)
+        .map_err(|e| format!("proxy route: {e}"))?;
+    proxy
+        .route("logs", &dynamodb_endpoint())
+        .map_err(|e| format!("proxy route: {e}"))?;
     let (topic, _queue) = emu.topic_with_queue("bench-path").await;
     let table_name = if with_ledger {
         Some(emu.ledger_table().await)
@@ -521,7 +556,7 @@ async fn critical_path_variant(
         None
     };
     let config = config_for(proxy.url()).await;
-    let handler = Handler::new(&config, &topic, table_name.as_deref());
+    let handler = Handler::new(&config, &topic, table_name.as_deref()).with_evidence();
 
     let label = if with_ledger {
         "with DynamoDB ledger"
