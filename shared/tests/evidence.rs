@@ -219,7 +219,7 @@ async fn an_incident_makes_two_lookup_events_at_once_and_a_third_only_a_second_l
     assert!(a.findings.iter().any(|f| f.rule == RuleId::ChangeBefore));
     let text = email(&change, &facts);
     assert!(
-        text.contains("[CHANGE-BEFORE] likely trigger: 26 min before the transition"),
+        text.contains("[CHANGE-BEFORE] instance type change 26 min before the transition (the likely trigger) — ModifyInstanceAttribute (instanceType=m5.large) by jiwoo.park@example.com (PlatformAdmin) at 02:40 UTC; 2 other change(s) in the window"),
         "{text}"
     );
     assert!(text.contains("/missing not found"), "{text}");

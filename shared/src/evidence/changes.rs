@@ -116,20 +116,34 @@ impl TrailEvent {
 
     /// Where from: the source IP (or calling service) and the kind of client.
     pub fn from_where(&self) -> Option<String> {
-        let client = self.user_agent.as_deref().map(|a| {
-            let lower = a.to_ascii_lowercase();
-            if lower.contains("console") || a == "AWS Internal" {
-                "console".to_string()
-            } else {
-                a.split(['/', ' ']).next().unwrap_or(a).chars().take(40).collect()
-            }
-        });
+        let client = self.user_agent.as_deref().map(client_of);
         match (&self.source_ip, client) {
             (Some(ip), Some(c)) if ip != &c => Some(format!("{ip}, {c}")),
             (Some(ip), _) => Some(ip.clone()),
             (None, c) => c,
         }
     }
+}
+
+/// The kind of client a user agent names: the console, or the first known tool (Terraform, aws-cli, boto3, an SDK,
+/// CloudFormation), else its first word.
+fn client_of(agent: &str) -> String {
+    let lower = agent.to_ascii_lowercase();
+    if lower.contains("console") || agent == "AWS Internal" {
+        return "console".into();
+    }
+    const KNOWN: [&str; 6] = ["terraform", "aws-cli", "boto3", "cloudformation", "aws-sdk-", "pulumi"];
+    let words = agent.split_whitespace();
+    let name = |w: &str| w.split('/').next().unwrap_or(w).chars().take(40).collect::<String>();
+    for known in KNOWN {
+        if let Some(w) = agent
+            .split_whitespace()
+            .find(|w| w.to_ascii_lowercase().starts_with(known))
+        {
+            return name(w);
+        }
+    }
+    words.map(name).next().unwrap_or_default()
 }
 
 /// What a call asked for, for the calls whose parameters say what changed.
@@ -512,6 +526,15 @@ mod tests {
         assert_eq!(e.who(), "alice@example.com (OpsAdmin)");
         assert_eq!(e.from_where().as_deref(), Some("203.0.113.7, console"));
         assert_eq!(e.request.as_deref(), Some("instanceType=t3.small"));
+    }
+
+    #[test]
+    fn the_client_is_the_console_or_the_tool_the_user_agent_names() {
+        assert_eq!(client_of("AWS Internal"), "console");
+        assert_eq!(client_of("APN/1.0 HashiCorp/1.0 Terraform/1.9.5 aws-sdk-go-v2/1.30.3"), "Terraform");
+        assert_eq!(client_of("aws-cli/2.15.0 Python/3.11.6 Linux/6.1"), "aws-cli");
+        assert_eq!(client_of("Boto3/1.34.0 md/Botocore#1.34.0"), "Boto3");
+        assert_eq!(client_of("curl/8.0"), "curl");
     }
 
     #[test]

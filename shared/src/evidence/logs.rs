@@ -256,14 +256,13 @@ fn with_signal<'a>(l: &'a LogEvidence, wanted: &'a [Signal]) -> impl Iterator<It
         .filter(move |x| x.signal.is_some_and(|s| wanted.contains(&s)))
 }
 
-/// Cite the log lines that back the findings so far: OOM lines behind MEM and INST-CHECK, disk-full lines behind
-/// DISK, kernel lines behind INST-CHECK.
+/// Cite the log lines that back the findings so far: OOM lines behind MEM, disk-full lines behind DISK. (Behind a
+/// failed instance check, the lines make a LOG-ERRORS finding of their own, which names what they show.)
 pub fn corroborate(l: &LogEvidence, findings: &mut [Finding]) {
     for f in findings.iter_mut() {
         let wanted: &[Signal] = match f.rule {
             RuleId::Mem => &[Signal::Oom],
             RuleId::Disk => &[Signal::DiskFull],
-            RuleId::InstCheck => &[Signal::Oom, Signal::Kernel, Signal::DiskFull],
             _ => continue,
         };
         f.evidence

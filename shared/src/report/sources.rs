@@ -82,12 +82,12 @@ pub(super) fn finding_text(d: &EvidenceDetail, lang: Language, tz: Tz) -> String
             };
             l!(
                 lang,
-                "유력한 trigger: 전환 {}분 전 {} {}의 {} — {}{} (window {}분) → 이 변경을 먼저 확인하고 필요하면 되돌리기",
-                "likely trigger: {} min before the transition, at {}, {} made a {} — {}{} (window {} min) → check this change first and roll it back if needed",
+                "전환 {}분 전 {} (유력한 trigger) — {} {}의 {}{} (window {}분) → 이 변경을 먼저 확인하고 필요하면 되돌리기",
+                "{1} {0} min before the transition (the likely trigger) — {4} by {3} at {2}{5} (window {6} min) → check this change first and roll it back if needed",
                 minutes_before,
+                kind(*k, lang),
                 hm(*at, tz, lang),
                 by,
-                kind(*k, lang),
                 what,
                 more,
                 window_minutes
@@ -99,8 +99,8 @@ pub(super) fn finding_text(d: &EvidenceDetail, lang: Language, tz: Tz) -> String
             group,
         } => l!(
             lang,
-            "로그에 {} ({}줄, {} 등): 전환 직전의 로그가 원인을 가리킴 → 인용된 줄과 log stream 확인",
-            "the logs show {} ({} line(s), {} among others) around the transition → read the cited lines and the log stream",
+            "전환 전후 로그에 {} (오류 수준 {}줄, 첫 줄은 {}) → 인용된 줄과 log stream 확인",
+            "the logs show {} around the transition ({} error-level line(s), the first in {}) → read the cited lines and the log stream",
             signal(*s, lang),
             lines,
             sanitize(group, 120)
@@ -133,13 +133,18 @@ pub(super) fn situation(change: &AlarmChange, facts: &Facts, lang: Language, tz:
         let looked = sanitize(&c.looked_up.join(", "), 200);
         let hours = crate::evidence::changes::LOOKBACK_HOURS;
         if c.changes.is_empty() {
+            let others = match (lang, c.ignored) {
+                (_, 0) => String::new(),
+                (Language::Ko, n) => format!(" (다른 이벤트 {n}건은 읽기·실패·태그 호출)"),
+                (Language::En, n) => format!(" ({n} other event(s): reads, failed calls, tags)"),
+            };
             lines.push(Line::from(l!(
                 lang,
-                "변경 이력 (CloudTrail, {} 최근 {}시간): 관련 변경 없음 (조회 {}건은 읽기·실패·태그 호출)",
-                "What changed (CloudTrail, {}, last {} h): no relevant change ({} other event(s): reads, failed calls, tags)",
+                "변경 이력 (CloudTrail, {} 최근 {}시간): 관련 변경 없음{}",
+                "What changed (CloudTrail, {}, last {} h): no relevant change{}",
                 looked,
                 hours,
-                c.ignored
+                others
             )));
         } else {
             lines.push(Line::from(l!(
