@@ -628,7 +628,7 @@ pub async fn rank_fleet(
                 if let (RankPath::ListMetrics, Some(w)) = (path, &request.filter) {
                     r.caveat = Some(format!(
                         "the query's WHERE ({}) is not applied on this path: every instance publishing {} is ranked",
-                        crate::report::text::bound(w, 120),
+                        crate::text::bound(w, 120),
                         request.metric
                     ));
                 }

@@ -10,7 +10,7 @@ use crate::facts::{
     AlarmHistory, InAlarm, InstanceLookup, RankPath, Ranking, Role, SecurityGroupFacts,
     StatusFacts, TypeFacts, VolumeFacts,
 };
-use crate::report::render::SnsMessage;
+use crate::message::SnsMessage;
 
 /// An AWS call that failed, keeping the service's error code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -168,7 +168,7 @@ where
         service,
         operation,
         code,
-        message: crate::report::text::bound(&message, 400),
+        message: crate::text::bound(&message, 400),
         retryable,
     }
 }

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use aws_sdk_sns::Client;
 
 use super::aws_error;
+use crate::message::SnsMessage;
 use crate::ports::{AwsError, ReportPublisher};
-use crate::report::render::SnsMessage;
 
 pub struct SnsPublisher {
     client: Client,

@@ -180,7 +180,7 @@ impl ports::Diagnostics for SsmDiagnostics {
                     return Err(AwsError::new(
                         "ssm",
                         "GetCommandInvocation",
-                        crate::report::text::bound(&message, 400),
+                        crate::text::bound(&message, 400),
                     ));
                 }
                 // A status added after this SDK was built: keep polling until the deadline decides.

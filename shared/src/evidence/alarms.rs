@@ -56,7 +56,7 @@ pub fn on_instance(
                     .any(|(k, v)| k == "InstanceId" && v == instance_id)
             })?;
             Some(OtherAlarm {
-                name: crate::report::text::bound(&a.name, 255),
+                name: crate::text::bound(&a.name, 255),
                 arn: a.arn.clone(),
                 metric: Some(format!("{ns} {name}")),
                 since: a.since,

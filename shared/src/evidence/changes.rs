@@ -71,7 +71,7 @@ impl TrailEvent {
         let s = |p: &str| {
             v.pointer(p)
                 .and_then(serde_json::Value::as_str)
-                .map(|x| crate::report::text::bound(&crate::report::text::one_line(x), FIELD_MAX))
+                .map(|x| super::one_line(x, FIELD_MAX))
         };
         self.identity_type = s("/userIdentity/type");
         self.identity_arn = s("/userIdentity/arn");
@@ -229,7 +229,7 @@ fn request_summary(name: &str, r: &serde_json::Value) -> Option<String> {
         },
         _ => return None,
     };
-    let out = crate::report::text::bound(&crate::report::text::one_line(&out), FIELD_MAX);
+    let out = super::one_line(&out, FIELD_MAX);
     (!out.is_empty()).then_some(out)
 }
 
@@ -435,7 +435,7 @@ pub fn evidence_line(c: &Change) -> String {
         "{} CloudTrail {what} · {}{from} · event {}",
         c.event.at.format("%H:%M"),
         c.event.who(),
-        crate::report::text::bound(&c.event.id, 64)
+        crate::text::bound(&c.event.id, 64)
     )
 }
 

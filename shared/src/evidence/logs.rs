@@ -211,10 +211,7 @@ pub fn assemble(
             Ok(lines) => {
                 out.groups.push((group.clone(), GroupRead::Read { lines: lines.len() }));
                 all.extend(lines.into_iter().filter(|l| l.at >= since && l.at <= until).map(|l| {
-                    let text = crate::report::text::bound(
-                        &crate::report::text::one_line(&crate::diagnostics::redact(&l.message)),
-                        LINE_MAX,
-                    );
+                    let text = super::one_line(&crate::diagnostics::redact(&l.message), LINE_MAX);
                     LogLine {
                         group: group.clone(),
                         stream: l.stream,

@@ -18,6 +18,16 @@ use crate::analyze::Finding;
 use crate::facts::{Facts, Source};
 use crate::model::AlarmChange;
 
+/// One line of at most `max` chars: control characters (newlines included) as spaces, the cut marked. What the
+/// account wrote (user agents, request parameters, log lines) never breaks the report's layout.
+pub(crate) fn one_line(s: &str, max: usize) -> String {
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    crate::text::bound(&flat, max)
+}
+
 /// What the three evidence sources returned for one incident.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {

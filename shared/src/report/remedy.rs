@@ -1,9 +1,10 @@
 //! Step groups of 🔧 whose commands depend on the instance's setting: an Auto Scaling member is handed to its group,
 //! a lone instance scales out before it scales up, a stop is forced only when stuck, an EBS volume is modified once.
 
+use super::actions::{cli, clis, step};
 use super::shell::Command;
 use super::text::Line;
-use super::{cli, clis, step, steps, Ctx};
+use super::{steps, Ctx};
 use crate::config::Language;
 use crate::facts::{InstanceFacts, VolumeFacts};
 use crate::pricing;

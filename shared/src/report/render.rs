@@ -14,13 +14,8 @@ pub const CHAT_DESCRIPTION_MAX_CHARS: usize = 3_000;
 /// Chatbot card title.
 pub const CHAT_TITLE_MAX_CHARS: usize = 250;
 
-/// The SNS publish request body for one incident.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SnsMessage {
-    pub subject: String,
-    /// JSON object with `default` (Chatbot), `email` and `sqs` (plain text), for `MessageStructure=json`.
-    pub message: String,
-}
+/// The message type lives beside the publisher port so that publishing does not depend on the report.
+pub use crate::message::SnsMessage;
 
 /// Cut the sections until `render(sections)` fits `limit` (as measured by `size`), dropping lines from the
 /// highest-ranked (least important) section first and saying how many were cut.

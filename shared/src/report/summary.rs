@@ -6,9 +6,12 @@ use crate::config::Language;
 use crate::model::{AlarmChange, AlarmState};
 use crate::remediation::ActionOutcome;
 
+use super::findings::finding_line;
+use super::outcome::action_name;
 use super::text::when_in as when;
 use super::text::Line;
-use super::{action_name, finding_line, reason_line, steps, Ctx, Recommended};
+use super::urgency::reason_line;
+use super::{steps, Ctx, Recommended};
 
 /// The metrics a rule's finding is about, to match a finding with the alarm's own metric.
 fn metrics_of(rule: RuleId) -> &'static [&'static str] {
@@ -128,63 +131,8 @@ fn who(cx: &Ctx<'_>) -> String {
         }
         AlarmState::Alarm => {}
     }
-    match cx.action {
-        ActionOutcome::Done { action, at, .. } | ActionOutcome::AlreadyDone { action, at } => {
-            return l!(
-                lang,
-                "ec2ops가 {}에 {} 실행함 — 결과 확인은 아래 🔧",
-                "ec2ops ran {1} at {0} — check the result below (🔧)",
-                when(*at, cx.tz, lang),
-                action_name(*action, lang)
-            )
-        }
-        ActionOutcome::Recovering { at, .. } => {
-            return l!(
-                lang,
-                "ec2ops가 {}에 recover(stop → start) 시작함 — 진행 상황은 같은 thread에 게시",
-                "ec2ops started a recover (stop → start) at {} — progress follows in this thread",
-                when(*at, cx.tz, lang)
-            )
-        }
-        // A hold that waits for AWS or for the group: they are the ones acting (below).
-        ActionOutcome::Held { action, .. }
-            if !matches!(
-                cx.recommended,
-                Recommended::AwsRecovers | Recommended::Replace | Recommended::Wait
-            ) =>
-        {
-            return l!(
-                lang,
-                "아무도 조치하지 않음: ec2ops가 {}를 보류함 (사유는 🔧) — 직접 조치 필요",
-                "nobody: ec2ops held its {} (reasons in 🔧) — you must act",
-                action_name(*action, lang)
-            )
-        }
-        ActionOutcome::DryRun { action, .. } => {
-            return l!(
-                lang,
-                "아무도 조치하지 않음: ec2ops는 {}를 dry run으로만 점검함 — 직접 조치 필요",
-                "nobody: ec2ops only rehearsed {} as a dry run — you must act",
-                action_name(*action, lang)
-            )
-        }
-        ActionOutcome::Failed { action, .. } => {
-            return l!(
-                lang,
-                "ec2ops의 {} 호출이 실패함 (오류는 🔧) — 직접 조치 필요",
-                "ec2ops's {} call failed (the error is in 🔧) — you must act",
-                action_name(*action, lang)
-            )
-        }
-        ActionOutcome::Interrupted { action, .. } => {
-            return l!(
-                lang,
-                "ec2ops의 {} 실행이 중단됨: 인스턴스 상태 확인 필요 (재시도하지 않음)",
-                "ec2ops's {} was interrupted: check the instance's state (it is not retried)",
-                action_name(*action, lang)
-            )
-        }
-        _ => {}
+    if let Some(acting) = acted(cx) {
+        return acting;
     }
     match cx.recommended {
         Recommended::AwsRecovers => l!(
@@ -213,6 +161,61 @@ fn who(cx: &Ctx<'_>) -> String {
             "아무도 조치하지 않음 (ec2ops는 이 incident에 자동 조치하지 않음): 직접 조치 필요 — 아래 🔧",
             "nobody (ec2ops does not act on this incident): you must — steps in 🔧 below"
         ),
+    }
+}
+
+/// What ec2ops did, started or was held from, when that is the answer to who is acting.
+fn acted(cx: &Ctx<'_>) -> Option<String> {
+    let lang = cx.lang;
+    match cx.action {
+        ActionOutcome::Done { action, at, .. } | ActionOutcome::AlreadyDone { action, at } => {
+            Some(l!(
+                lang,
+                "ec2ops가 {}에 {} 실행함 — 결과 확인은 아래 🔧",
+                "ec2ops ran {1} at {0} — check the result below (🔧)",
+                when(*at, cx.tz, lang),
+                action_name(*action, lang)
+            ))
+        }
+        ActionOutcome::Recovering { at, .. } => Some(l!(
+            lang,
+            "ec2ops가 {}에 recover(stop → start) 시작함 — 진행 상황은 같은 thread에 게시",
+            "ec2ops started a recover (stop → start) at {} — progress follows in this thread",
+            when(*at, cx.tz, lang)
+        )),
+        // A hold that waits for AWS or for the group: they are the ones acting (below).
+        ActionOutcome::Held { action, .. }
+            if !matches!(
+                cx.recommended,
+                Recommended::AwsRecovers | Recommended::Replace | Recommended::Wait
+            ) =>
+        {
+            Some(l!(
+                lang,
+                "아무도 조치하지 않음: ec2ops가 {}를 보류함 (사유는 🔧) — 직접 조치 필요",
+                "nobody: ec2ops held its {} (reasons in 🔧) — you must act",
+                action_name(*action, lang)
+            ))
+        }
+        ActionOutcome::DryRun { action, .. } => Some(l!(
+            lang,
+            "아무도 조치하지 않음: ec2ops는 {}를 dry run으로만 점검함 — 직접 조치 필요",
+            "nobody: ec2ops only rehearsed {} as a dry run — you must act",
+            action_name(*action, lang)
+        )),
+        ActionOutcome::Failed { action, .. } => Some(l!(
+            lang,
+            "ec2ops의 {} 호출이 실패함 (오류는 🔧) — 직접 조치 필요",
+            "ec2ops's {} call failed (the error is in 🔧) — you must act",
+            action_name(*action, lang)
+        )),
+        ActionOutcome::Interrupted { action, .. } => Some(l!(
+            lang,
+            "ec2ops의 {} 실행이 중단됨: 인스턴스 상태 확인 필요 (재시도하지 않음)",
+            "ec2ops's {} was interrupted: check the instance's state (it is not retried)",
+            action_name(*action, lang)
+        )),
+        _ => None,
     }
 }
 

@@ -167,16 +167,8 @@ pub fn ascii(s: &str) -> String {
     kept.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Bound a string to `max` chars, marking the cut.
-pub fn bound(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
-}
+/// Bounding is shared with the adapters, which must not depend on the report.
+pub use crate::text::bound;
 
 /// How values of a metric read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,9 @@
+//! The message the publisher port sends: built by the report, published by the SNS adapter.
+
+/// The SNS publish request body for one incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnsMessage {
+    pub subject: String,
+    /// JSON object with `default` (Chatbot), `email` and `sqs` (plain text), for `MessageStructure=json`.
+    pub message: String,
+}

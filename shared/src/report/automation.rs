@@ -1,0 +1,149 @@
+//! Section 🤖 Automation: how often this alarm fires and what could handle it unattended, from the alarm history and
+//! the instance facts.
+
+use crate::analyze::RuleId;
+use crate::config::Language;
+use crate::facts::{Role, Source};
+
+use super::actions::{cli, clis};
+use super::recovery::{self, AutoRecovery, NotAvailable};
+use super::shell::Command;
+use super::text::Line;
+use super::{evidence, section, steps, summary, Ctx, Recommended, Section};
+
+pub(super) fn automation(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let mut lines = Vec::new();
+    match &cx.facts.history {
+        Source::Available(h) => {
+            let n = h.alarm_transitions();
+            lines.push(Line::from(if n >= 3 {
+                l!(
+                    lang,
+                    "반복 발생: 최근 7일간 ALARM {}회 → 원인 자동 조치(runbook/SSM Automation) 또는 임계값 조정",
+                    "Recurring: {} ALARM transitions in the last 7 days → automate the fix (runbook / SSM Automation) or tune the threshold",
+                    n
+                )
+            } else {
+                l!(
+                    lang,
+                    "최근 7일간 ALARM {}회: 반복 패턴 아님",
+                    "ALARM transitions in the last 7 days: {} (not a recurring pattern)",
+                    n
+                )
+            }));
+        }
+        Source::Unavailable(r) => lines.push(Line::from(l!(
+            lang,
+            "알람 이력 (DescribeAlarmHistory): 조회 불가 ({})",
+            "Alarm history (DescribeAlarmHistory): unavailable: {}",
+            evidence::reason(r, lang)
+        ))),
+    }
+    lines.extend(instance_lines(cx));
+    let opted_in = cx.instance.is_some_and(|i| i.opted_in(cx.opt_in_tag));
+    // Opting in changes nothing where ec2ops would hold anyway: a group member (the group replaces it), or a
+    // system check that AWS's own recovery covers.
+    let could_act = match cx.recommended {
+        Recommended::Reboot | Recommended::StopStart => true,
+        Recommended::AwsRecovers => cx.a.has(RuleId::InstCheck),
+        _ => false,
+    };
+    if could_act && !opted_in {
+        if let Some(id) = cx.instance_id {
+            lines.push(
+                Line::new()
+                    .t(l!(
+                        lang,
+                        "Status check 장애는 ec2ops가 자동 reboot/recover 가능: 태그로 opt-in (",
+                        "ec2ops can reboot/recover status-check failures automatically once the instance opts in ("
+                    ))
+                    .u(format!("{}=true", cx.opt_in_tag))
+                    .t("):"),
+            );
+            // JSON rather than the CLI's `Key=…,Value=…` shorthand: a tag key may hold `,` and `=`.
+            lines.push(cli(
+                cx,
+                Command::new("aws ec2 create-tags")
+                    .arg("--resources", "INSTANCE_ID", id)
+                    .json(
+                        "--tags",
+                        &serde_json::json!([{"Key": cx.opt_in_tag, "Value": "true"}]),
+                    ),
+            ));
+        }
+    }
+    section(
+        "🤖",
+        "자동화 가능성",
+        "Automation opportunities",
+        lang,
+        lines,
+        6,
+    )
+}
+
+/// What the instance's own settings offer: automatic recovery, Auto Scaling, the agent, opting in.
+fn instance_lines(cx: &Ctx<'_>) -> Vec<Line> {
+    let lang = cx.lang;
+    let mut lines = Vec::new();
+    if let Some(i) = cx.instance {
+        if let Some(w) = cx.facts.metrics.get() {
+            if w.get(Role::Memory).is_none() {
+                lines.push(Line::from(l!(
+                    lang,
+                    "CloudWatch agent 메모리 메트릭(CWAgent mem_used_percent) 없음: agent를 설치하고 설정해야 메트릭이 나옴 (설정은 Parameter Store {}, 인스턴스 role에 CloudWatchAgentServerPolicy 필요) — 설치 완료 후 설정:",
+                    "No CloudWatch agent memory metric (CWAgent mem_used_percent): install the agent and configure it, or it publishes nothing (configuration in Parameter Store {}; the instance role needs CloudWatchAgentServerPolicy) — configure once the install has run:",
+                    steps::AGENT_CONFIG_PARAMETER
+                )));
+                lines.extend(clis(cx, steps::agent_install_and_configure(&i.id)));
+            }
+        }
+        match i.asg() {
+            Some(g) => lines.push(
+                Line::new()
+                    .t(l!(lang, "Auto Scaling group ", "Auto Scaling group "))
+                    .u(g)
+                    .t(l!(lang, " 소속: 장애 인스턴스는 그룹이 교체", " member: the group replaces a failed instance")),
+            ),
+            None => lines.push(Line::from(l!(
+                lang,
+                "Auto Scaling group 없음: 단일 장애점(SPOF) → 최소 1대 ASG 또는 다중 AZ 구성으로 자동 교체",
+                "No Auto Scaling group: a single point of failure → an ASG (even min 1) or multi-AZ replaces it automatically"
+            ))),
+        }
+        match recovery::auto_recovery(i, cx.facts) {
+            AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember) => {}
+            AutoRecovery::NotAvailable(NotAvailable::Unsupported) => lines.push(Line::from(l!(
+                lang,
+                "{} 자동 복구(auto recovery) 미지원 (instance store, Dedicated Host, EFA 등): ASG로 교체 자동화",
+                "{} is not covered by auto recovery (instance store, Dedicated Host, EFA and the like): automate replacement with an ASG",
+                match lang {
+                    Language::Ko => summary::topic(&i.instance_type),
+                    Language::En => i.instance_type.clone(),
+                }
+            ))),
+            AutoRecovery::Off => {
+                lines.push(Line::from(l!(
+                    lang,
+                    "Simplified automatic recovery가 꺼져 있음 → 켜서 호스트 장애 시 자동 복구",
+                    "Simplified automatic recovery is disabled → enable it so host failures recover automatically"
+                )));
+                lines.push(cli(cx, Command::new("aws ec2 modify-instance-maintenance-options").arg("--instance-id", "INSTANCE_ID", &i.id).lit("--auto-recovery default")));
+            }
+            AutoRecovery::On => lines.push(Line::from(l!(
+                lang,
+                "Simplified automatic recovery 켜짐 (기본값): 시스템 장애 시 AWS가 자동 복구",
+                "Simplified automatic recovery is on (default): AWS recovers the instance on a system failure"
+            ))),
+            AutoRecovery::Unknown => {}
+        }
+    } else if cx.instance_id.is_some() {
+        lines.push(Line::from(l!(
+            lang,
+            "인스턴스 정보 없음: ASG/자동 복구 점검 불가",
+            "No instance facts: ASG and auto-recovery checks skipped"
+        )));
+    }
+    lines
+}

@@ -1,0 +1,191 @@
+//! Section 💰 Cost impact: the billing effect of the recommended remedy and of right-sizing, from the instance's type
+//! and the price table.
+
+use crate::analyze::RuleId;
+use crate::config::Language;
+use crate::model::AlarmState;
+use crate::pricing::{self, HOURS_PER_MONTH};
+
+use super::text::{usd, Line};
+use super::{evidence, section, steps, Ctx, Recommended, Section};
+
+/// A price difference with its sign.
+pub(super) fn signed_usd(d: f64) -> String {
+    if d < 0.0 {
+        format!("-{}", usd(-d))
+    } else {
+        format!("+{}", usd(d))
+    }
+}
+
+pub(super) fn monthly(usd_per_hour: f64) -> f64 {
+    usd_per_hour * HOURS_PER_MONTH
+}
+
+pub(super) fn cost(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let mut lines = Vec::new();
+    let Some(i) = cx.instance else {
+        let why = cx
+            .facts
+            .instance
+            .reason()
+            .map(str::to_string)
+            .unwrap_or_else(|| l!(lang, "인스턴스를 특정할 수 없음", "no instance to price"));
+        lines.push(Line::from(l!(
+            lang,
+            "인스턴스 비용: 조회 불가 ({})",
+            "Instance cost: unavailable: {}",
+            evidence::reason(&why, lang)
+        )));
+        return section("💰", "비용 영향도", "Cost impact", lang, lines, 4);
+    };
+    let price = pricing::instance_price(&cx.region, &i.instance_type);
+    match price {
+        Some(p) => lines.push(Line::from(l!(
+            lang,
+            "{} ({}) On-Demand: {}/시간 ≈ {}/월 (Linux 기준 추정치, 가격표 기준)",
+            "{} ({}) On-Demand: {}/hour ≈ {}/month (Linux, estimate from the bundled price table)",
+            i.instance_type,
+            cx.region,
+            usd(p.usd_per_hour),
+            usd(monthly(p.usd_per_hour))
+        ))),
+        None => lines.push(Line::from(l!(
+            lang,
+            "{} ({}): 가격표에 없음 — https://aws.amazon.com/ec2/pricing/on-demand/ 참고",
+            "{} ({}): not in the price table — see https://aws.amazon.com/ec2/pricing/on-demand/",
+            i.instance_type,
+            cx.region
+        ))),
+    }
+    let ebs_text = ebs_text(cx);
+    lines.push(Line::from(remedy_effect(cx, &ebs_text)));
+    if let Some(p) = price {
+        if cx.a.has(RuleId::CpuSustained) || cx.a.has(RuleId::CpuSpike) {
+            if let Some((up, q)) = pricing::neighbour_size(&cx.region, &i.instance_type, true) {
+                let d = q.usd_per_hour - p.usd_per_hour;
+                lines.push(Line::from(l!(
+                    lang,
+                    "Scale up {} → {}: {}/시간 (+{}/시간, +{}/월)",
+                    "Scale up {} → {}: {}/hour (+{}/hour, +{}/month)",
+                    i.instance_type,
+                    up,
+                    usd(q.usd_per_hour),
+                    usd(d),
+                    usd(monthly(d))
+                )));
+            }
+        }
+        if cx.a.has(RuleId::CpuCredits) {
+            let vcpus = pricing::burstable_baseline(&i.instance_type)
+                .map(|_| p.vcpus)
+                .unwrap_or(p.vcpus);
+            lines.push(Line::from(l!(
+                lang,
+                "Unlimited 모드: baseline 초과분 vCPU-시간당 $0.05 (Linux) — 100% 상시 사용 시 최대 약 {}/월 추가",
+                "Unlimited mode: $0.05 per surplus vCPU-hour (Linux) — at most about {}/month extra at 100% all month",
+                usd(0.05 * vcpus as f64 * HOURS_PER_MONTH)
+            )));
+            if let Some((alt, q)) = pricing::steady_alternative(&cx.region, &i.instance_type) {
+                lines.push(Line::from(l!(
+                    lang,
+                    "비교: burstable이 아닌 {} ({} vCPU) {}/시간 (차이 {}/월)",
+                    "Compare: the non-burstable {} ({} vCPU) is {}/hour ({}/month difference)",
+                    alt,
+                    q.vcpus,
+                    usd(q.usd_per_hour),
+                    signed_usd(monthly(q.usd_per_hour - p.usd_per_hour))
+                )));
+            }
+        }
+        if cx.change.state.value == AlarmState::Ok {
+            lines.push(Line::from(l!(
+                lang,
+                "복구됨: 비용 변화 없음",
+                "Recovered: no change in cost"
+            )));
+        }
+    }
+    section("💰", "비용 영향도", "Cost impact", lang, lines, 4)
+}
+
+/// What the attached volumes cost a month: billed whether the instance runs or not.
+fn ebs_text(cx: &Ctx<'_>) -> String {
+    let lang = cx.lang;
+    let ebs: Option<(i32, f64)> = cx.facts.volumes.get().map(|vols| {
+        vols.iter().fold((0, 0.0), |(gib, usd_m), v| {
+            let p = pricing::ebs_price(&cx.region, &v.volume_type).unwrap_or(0.0);
+            (gib + v.size_gib, usd_m + p * v.size_gib as f64)
+        })
+    });
+    match ebs {
+        Some((gib, m)) => l!(
+            lang,
+            "EBS {} GiB ≈ {}/월",
+            "EBS {} GiB ≈ {}/month",
+            gib,
+            usd(m)
+        ),
+        None => l!(lang, "EBS 비용 조회 불가", "EBS cost unavailable"),
+    }
+}
+
+/// The billing effect of the recommended remedy; `ebs_text` is what the volumes cost, billed even while stopped.
+fn remedy_effect(cx: &Ctx<'_>, ebs_text: &str) -> String {
+    let lang = cx.lang;
+    match cx.recommended {
+        Recommended::Reboot => l!(
+            lang,
+            "권장 조치 reboot: 과금 기간이 유지되어 추가 비용 없음",
+            "Recommended reboot: the billing period continues — no extra cost"
+        ),
+        Recommended::StopStart => l!(
+            lang,
+            "권장 조치 stop/start: start 시 새 과금 기간 시작(초 단위, 최소 60초); 중지 중에도 {} 과금",
+            "Recommended stop/start: start begins a new billing period (per second, 60 s minimum); while stopped you still pay for {}",
+            ebs_text
+        ),
+        Recommended::AwsRecovers => l!(
+            lang,
+            "권장 조치 AWS 자동 복구 대기: 추가 비용 없음; {}분 후에도 복구되지 않아 직접 stop/start하면 start 시 새 과금 기간 시작, 중지 중에도 {} 과금",
+            "Recommended wait for AWS's recovery: no extra cost; a stop/start of your own, if it has not recovered after {} minutes, begins a new billing period at the start, and {} is still billed while stopped",
+            steps::AWS_RECOVERY_GRACE_MINUTES,
+            ebs_text
+        ),
+        Recommended::Replace => l!(
+            lang,
+            "권장 조치 Auto Scaling 교체: 새 인스턴스가 새 과금 기간으로 시작되고 장애 인스턴스는 종료 시 과금 중단",
+            "Recommended replacement by the Auto Scaling group: the new instance starts its own billing; the failed one stops billing once terminated"
+        ),
+        Recommended::Wait => l!(
+            lang,
+            "권장 조치 대기/볼륨 교체: 교체 시 새 볼륨과 snapshot 복원 비용 발생 ({})",
+            "Recommended wait or volume replacement: a replacement adds a new volume and snapshot restore ({})",
+            ebs_text
+        ),
+        Recommended::Resize => l!(
+            lang,
+            "타입 변경은 stop/start가 필요: 새 과금 기간 시작, 중지 중 {} 과금",
+            "Changing the type needs a stop/start: a new billing period starts; while stopped you pay for {}",
+            ebs_text
+        ),
+        Recommended::Investigate => l!(
+            lang,
+            "조사 단계는 비용 없음 (SSM Run Command 무료)",
+            "Investigation costs nothing (SSM Run Command is free)"
+        ),
+        Recommended::Nothing if cx.a.has(RuleId::Gone) || cx.a.has(RuleId::Stopped) => l!(
+            lang,
+            "중지된 인스턴스는 시간당 요금이 없지만 {} 계속 과금",
+            "A stopped instance has no hourly charge, but {} is still billed",
+            ebs_text
+        ),
+        Recommended::Nothing => l!(
+            lang,
+            "조치 없음: 추가 비용 없음 ({})",
+            "No action: no extra cost ({})",
+            ebs_text
+        ),
+    }
+}

@@ -1,0 +1,259 @@
+//! One line per finding of the assessment (the root-cause rules that matched), worded from its detail and the
+//! instance facts; shared by 📊 and the summary under the header.
+
+use crate::analyze::{CheckNow, Detail, Finding, HealthKind, Pressure, RuleId, StopCause};
+use crate::config::Language;
+
+use super::text::{self, bytes, hm, value, when_in, Line, Unit};
+use super::{summary, Ctx, Recommended};
+
+// Stays long: one arm per kind of finding, each a Korean/English phrase pair: split, the phrasebook would scatter.
+pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
+    let lang = cx.lang;
+    let ty = cx
+        .instance
+        .map(|i| i.instance_type.clone())
+        .unwrap_or_else(|| l!(lang, "인스턴스", "the instance"));
+    let text = match &f.detail {
+        Detail::Health { kind, code, deadline } => {
+            let at = deadline
+                .map(|d| when_in(d, cx.tz, cx.lang))
+                .unwrap_or_else(|| l!(lang, "AWS가 알릴 시각", "a time AWS will announce"));
+            let store = cx
+                .facts
+                .instance_type
+                .get()
+                .is_some_and(|t| t.instance_storage)
+                || cx.instance.and_then(|i| i.root_device_type.as_deref()) == Some("instance-store");
+            match kind {
+                HealthKind::Retirement => l!(
+                    lang,
+                    "{} — 호스트 성능 저하로 {}에 인스턴스 retirement (중지/종료){}",
+                    "{} — the host is degraded: the instance is retired (stopped or terminated) at {}{}",
+                    code,
+                    at,
+                    if store {
+                        l!(lang, "; instance store 데이터는 사라짐", "; instance-store data is lost")
+                    } else {
+                        l!(lang, "; 그 전에 stop/start하면 새 호스트로 이동", "; a stop/start before then moves it to a healthy host")
+                    }
+                ),
+                HealthKind::Maintenance => l!(
+                    lang,
+                    "{} — {}부터 예정된 유지보수(reboot): 원하는 시간에 직접 reboot/stop-start 가능",
+                    "{} — maintenance (reboot) scheduled from {}: reboot or stop/start yourself at a time that suits you",
+                    code,
+                    at
+                ),
+                HealthKind::RecoverySucceeded => l!(
+                    lang,
+                    "{} — AWS가 인스턴스를 새 호스트로 자동 복구함 (IP·EBS 유지, RAM 손실)",
+                    "{} — AWS moved the instance to a new host (IPs and EBS kept, RAM lost)",
+                    code
+                ),
+                HealthKind::RecoveryFailed => l!(
+                    lang,
+                    "{} — AWS 자동 복구 실패: 직접 stop/start 또는 교체 필요",
+                    "{} — AWS automatic recovery failed: stop/start or replace it yourself",
+                    code
+                ),
+                HealthKind::Other => l!(lang, "{} — AWS Health 이벤트 ({})", "{} — AWS Health event ({})", code, at),
+            }
+        }
+        Detail::Stopped { state, cause, code, message } => {
+            let why = match (code, message) {
+                // EC2's message usually repeats the code.
+                (Some(c), Some(m)) if m.starts_with(c.as_str()) => text::sanitize(m, 160),
+                (Some(c), Some(m)) => format!("{c}: {}", text::sanitize(m, 160)),
+                (Some(c), None) => c.clone(),
+                (None, Some(m)) => text::sanitize(m, 160),
+                (None, None) => l!(lang, "사유 정보 없음", "no reason given"),
+            };
+            match cause {
+                StopCause::Intended => l!(lang, "인스턴스 {} — 의도된 조치로 보임 ({})", "instance {} — looks intended ({})", state, why),
+                StopCause::Unexpected => l!(
+                    lang,
+                    "인스턴스 {} — AWS 측 원인 ({}): 누구도 의도하지 않은 중지",
+                    "instance {} — caused on the AWS side ({}): nobody meant this",
+                    state,
+                    why
+                ),
+                StopCause::Uncertain => l!(
+                    lang,
+                    "인스턴스 {} — 의도 여부 불확실 ({}): OS 내부 shutdown이거나 장애일 수 있음, CloudTrail로 확인 필요",
+                    "instance {} — intent uncertain ({}): a shutdown from inside the OS or a crash; CloudTrail tells who called the API",
+                    state,
+                    why
+                ),
+            }
+        }
+        Detail::Pressure(Pressure::Memory { percent }) => l!(
+            lang,
+            "메모리 사용률 {}: 메모리 압박 (OOM 위험) → 메모리 사용 프로세스 확인, 메모리 큰 타입 고려",
+            "memory {} used: memory pressure (OOM risk) → find the process, consider a larger-memory type",
+            value(*percent, Unit::Percent)
+        ),
+        Detail::Pressure(Pressure::Disk { path, percent }) => l!(
+            lang,
+            "{} 디스크 사용률 {}: 디스크 가득 참 → 로그/임시 파일 정리, 볼륨 확장",
+            "disk {} is {} full → clear logs and temporary files, grow the volume",
+            text::sanitize(path, 64),
+            value(*percent, Unit::Percent)
+        ),
+        Detail::Pressure(Pressure::Burst { volume, percent }) => l!(
+            lang,
+            "gp2 볼륨 {} BurstBalance {}: I/O throttling → gp3(기준 3,000 IOPS) 또는 io2로 변경",
+            "gp2 volume {} BurstBalance {}: I/O throttled → move to gp3 (3,000 IOPS baseline) or io2",
+            text::sanitize(volume, 64),
+            value(*percent, Unit::Percent)
+        ),
+        Detail::Pressure(Pressure::Suspect { net_out, factor, ports }) => l!(
+            lang,
+            "침해 의심: 지속 CPU + NetworkOut {}/분 (평소의 {:.0}배) + 관리 포트 {:?} 전체 공개 (예: 채굴, 데이터 유출)",
+            "possible compromise: sustained CPU + NetworkOut {}/min ({:.0}x usual) + admin port {:?} open to the world (e.g. mining, exfiltration)",
+            bytes(*net_out),
+            factor,
+            ports
+        ),
+        Detail::AzEvent { az, impaired } => l!(
+            lang,
+            "{}에서 10분 내 {}대 인스턴스 status check 실패: AWS 측 AZ 이벤트 가능성 → 자동 조치 보류, AWS Health 확인",
+            "{1} instances failed status checks in {0} within 10 minutes: probable AWS-side AZ event → automatic actions held; check AWS Health",
+            az,
+            impaired
+        ),
+        Detail::Gone { state: None } => l!(
+            lang,
+            "인스턴스가 존재하지 않음 (종료 후 정리되었거나 다른 계정/리전): 알람은 의미 없음",
+            "the instance does not exist (terminated and purged, or another account/region): the alarm is moot"
+        ),
+        Detail::Gone { state: Some(s) } => l!(
+            lang,
+            "인스턴스 상태가 {}: 알람은 의미 없음 (의도된 중지인지 확인)",
+            "the instance is {}: the alarm is moot (check the stop was intended)",
+            s
+        ),
+        Detail::StatusCheck { combined_metric, now } => {
+            let conclusion = status_check_conclusion(f.rule, *combined_metric, cx.recommended, lang);
+            match now {
+                CheckNow::Impaired => conclusion,
+                CheckNow::NotImpaired { .. } => l!(
+                    lang,
+                    "{} — DescribeInstanceStatus로 확인되지 않음 (현재 impaired 아님)",
+                    "{} — not confirmed by DescribeInstanceStatus (not impaired now)",
+                    conclusion
+                ),
+                CheckNow::Unknown => l!(
+                    lang,
+                    "{} — 확인되지 않음 (DescribeInstanceStatus 사용 불가)",
+                    "{} — not confirmed (DescribeInstanceStatus unavailable)",
+                    conclusion
+                ),
+            }
+        }
+        Detail::CpuCredits { balance, baseline_percent } => match baseline_percent {
+            Some(b) => l!(
+                lang,
+                "CPU credit 잔액 {:.1}: {} baseline(vCPU당 {}%)으로 제한되고 있음",
+                "CPU credit balance {:.1}: {} is throttled to its {}% baseline",
+                balance,
+                match lang {
+                    Language::Ko => summary::topic(&ty),
+                    Language::En => ty.clone(),
+                },
+                b
+            ),
+            None => l!(
+                lang,
+                "CPU credit 잔액 {:.1}: baseline으로 제한되고 있음",
+                "CPU credit balance {:.1}: throttled to baseline",
+                balance
+            ),
+        },
+        Detail::CpuSustained { minutes, datapoints, threshold, lowest } => {
+            let shown = f.evidence.iter().filter(|e| e.contains(" CPUUtilization ")).count();
+            let tail = if shown < *datapoints {
+                l!(lang, ", 아래는 마지막 {}개", ", the last {} below", shown)
+            } else {
+                String::new()
+            };
+            l!(
+                lang,
+                "{}분 연속 CPU ≥ {} (datapoint {}개{}, 최저 {}): 지속 포화 → scale up/out 필요",
+                "CPU ≥ {1} for {0} consecutive minutes ({2} datapoints{3}, lowest {4}): sustained saturation → scale up/out",
+                minutes,
+                value(*threshold, Unit::Percent),
+                datapoints,
+                tail,
+                value(*lowest, Unit::Percent)
+            )
+        }
+        Detail::CpuSpike { last, baseline, at } => l!(
+            lang,
+            "{}에 CPU {} (평소 {}의 {:.0}배): 급격한 스파이크 (작업 시작, 배치, 트래픽 급증)",
+            "CPU {1} at {0}, {3:.0}x the window's usual {2}: sudden spike (job start, batch, traffic burst)",
+            hm(*at, cx.tz, cx.lang),
+            value(*last, Unit::Percent),
+            value(*baseline, Unit::Percent),
+            last / baseline.max(0.01)
+        ),
+        Detail::NetLeadsCpu { bytes: b, factor, net_at, cpu_at } => l!(
+            lang,
+            "{}에 NetworkIn {} (평소의 {:.0}배) 직후 {}에 CPU 상승: 대량 수신 데이터 처리",
+            "NetworkIn {1} at {0} ({2:.0}x usual) just before the CPU rise at {3}: large inbound data being processed",
+            hm(*net_at, cx.tz, cx.lang),
+            bytes(*b),
+            factor,
+            hm(*cpu_at, cx.tz, cx.lang)
+        ),
+        Detail::Evidence(d) => super::sources::finding_text(d, lang, cx.tz),
+    };
+    Line::new().t(format!("[{}] ", f.rule.code())).t(text)
+}
+
+/// What a status-check finding concludes, before DescribeInstanceStatus's word on it.
+/// The remedy it names is the one 🔧 gives: AWS's own recovery when that is on, the group for a member.
+pub(super) fn status_check_conclusion(
+    rule: RuleId,
+    combined_metric: bool,
+    recommended: Recommended,
+    lang: Language,
+) -> String {
+    match (rule, combined_metric) {
+        (RuleId::SysCheck | RuleId::InstCheck, false) if recommended == Recommended::Replace => {
+            let plain = status_check_conclusion(rule, false, Recommended::Nothing, lang);
+            let what = plain.rsplit_once(" → ").map_or(plain.as_str(), |(w, _)| w);
+            l!(
+                lang,
+                "{} → Auto Scaling group이 교체",
+                "{} → the Auto Scaling group replaces it",
+                what
+            )
+        }
+        (RuleId::SysCheck, false) if recommended == Recommended::AwsRecovers => l!(
+            lang,
+            "System status check 실패: AWS 호스트(하드웨어/네트워크/전원) 문제 → AWS simplified automatic recovery가 새 호스트로 복구",
+            "system status check failed: a problem on the AWS host (hardware, network, power) → AWS's simplified automatic recovery moves it to a new host"
+        ),
+        (_, true) => l!(
+            lang,
+            "Status check 실패 (결합 메트릭): 어느 검사인지 불명, instance check로 간주",
+            "status check failed (combined metric): which check is unknown; treated as the instance check"
+        ),
+        (RuleId::SysCheck, _) => l!(
+            lang,
+            "System status check 실패: AWS 호스트(하드웨어/네트워크/전원) 문제 → recover (stop/start로 새 호스트)",
+            "system status check failed: a problem on the AWS host (hardware, network, power) → recover (stop/start onto a new host)"
+        ),
+        (RuleId::InstCheck, _) => l!(
+            lang,
+            "Instance status check 실패: OS 수준 문제(메모리 고갈, 파일시스템 손상, 커널, 네트워크 설정) → reboot",
+            "instance status check failed: an OS-level problem (memory exhaustion, file system corruption, kernel, network config) → reboot"
+        ),
+        _ => l!(
+            lang,
+            "Attached EBS status check 실패: EBS 경로 문제 → reboot 금지, 대기 또는 stop/start, 볼륨 교체",
+            "attached EBS status check failed: an EBS path problem → do not reboot; wait, stop/start, or replace the volume"
+        ),
+    }
+}

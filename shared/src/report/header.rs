@@ -1,0 +1,395 @@
+//! The report's top: headline, SNS subject, title and header lines (event, instance, transition, threshold, trend),
+//! from the alarm change, the instance facts and the gathered window of the alarm's own metric.
+
+use chrono::{DateTime, Utc};
+
+use crate::analyze::{Detail, HealthKind, RuleId};
+use crate::config::Language;
+use crate::facts::{InstanceFacts, InstanceLookup, Role};
+use crate::model::{AlarmChange, AlarmKind, AlarmState, InputKind};
+
+use super::text::{self, hm, sparkline, unit_of, value, when_in, Line};
+use super::{evidence, fleet, summary, Ctx};
+
+/// The alarm's metric name or expression label: user-defined text, so bounded (and escaped on output, like all text).
+pub(super) fn metric_label(change: &AlarmChange) -> String {
+    text::sanitize(change.metric_name().unwrap_or("metric"), 64)
+}
+
+pub(super) fn headline(cx: &Ctx<'_>) -> String {
+    let a = cx.a;
+    let metric = metric_label(cx.change);
+    match cx.change.state.value {
+        AlarmState::Ok => return format!("Resolved {metric}"),
+        AlarmState::InsufficientData => return format!("Insufficient data {metric}"),
+        AlarmState::Alarm => {}
+    }
+    let by_rule = [
+        (RuleId::AzEvent, "Probable AZ-wide event"),
+        (RuleId::Stopped, "Instance stopped"),
+        (RuleId::Health, "AWS Health event"),
+        (RuleId::Gone, "Instance stopped or gone"),
+        (RuleId::SysCheck, "System status check failed"),
+        (RuleId::InstCheck, "Instance status check failed"),
+        (RuleId::EbsCheck, "Attached EBS check failed"),
+        (RuleId::SecSuspect, "Possible compromise"),
+        (RuleId::Disk, "Disk almost full"),
+        (RuleId::Mem, "Memory pressure"),
+        (RuleId::EbsBurst, "EBS burst balance low"),
+        (RuleId::CpuCredits, "CPU credits exhausted"),
+        (RuleId::CpuSustained, "Sustained high CPU"),
+        (RuleId::CpuSpike, "CPU spike"),
+    ];
+    if let Some(kind) = a.findings.iter().find_map(|f| match &f.detail {
+        Detail::Health { kind, .. } => Some(*kind),
+        _ => None,
+    }) {
+        return match kind {
+            HealthKind::Retirement => "Scheduled instance retirement",
+            HealthKind::Maintenance => "Scheduled maintenance",
+            HealthKind::RecoverySucceeded => "Automatic recovery succeeded",
+            HealthKind::RecoveryFailed => "Automatic recovery failed",
+            HealthKind::Other => "AWS Health event",
+        }
+        .into();
+    }
+    // The instance's own state and AWS-wide events come first; then the finding on the alarm's own metric (a
+    // memory alarm is about memory even when the disk is fuller); then the rest in order of gravity.
+    let first_four = |r: &RuleId| {
+        matches!(
+            r,
+            RuleId::AzEvent | RuleId::Stopped | RuleId::Health | RuleId::Gone
+        )
+    };
+    let own = summary::own_finding(cx.change, a).map(|f| f.rule);
+    if let Some((_, h)) = by_rule
+        .iter()
+        .filter(|(r, _)| first_four(r))
+        .chain(by_rule.iter().filter(|(r, _)| Some(*r) == own))
+        .chain(by_rule.iter())
+        .find(|(r, _)| a.has(*r))
+    {
+        return h.to_string();
+    }
+    match &cx.change.kind {
+        AlarmKind::Composite { .. } => "Composite alarm".into(),
+        AlarmKind::AnomalyBand => format!("{metric} outside expected band"),
+        _ if metric == "CPUUtilization" => "High CPU".into(),
+        _ => format!("Alarm {metric}"),
+    }
+}
+
+pub(super) fn subject(cx: &Ctx<'_>, headline: &str) -> String {
+    let who = match (cx.instance_id, cx.instance.and_then(InstanceFacts::name)) {
+        (Some(id), Some(name)) if !text::ascii(name).is_empty() => {
+            format!("{id} ({})", text::ascii(name))
+        }
+        (Some(id), _) => id.to_string(),
+        (None, _) => text::ascii(&cx.change.alarm_name),
+    };
+    // A ranked fleet: `[P1] Fleet CPU spike: i-… (VPC02-Private-B) +2 more`.
+    let (sep, more) = match fleet::ranked(cx.facts) {
+        Some(_) => (":", fleet::subject_more(cx.facts).unwrap_or_default()),
+        None => ("", String::new()),
+    };
+    let s = text::ascii(&format!(
+        "[{}] {}{sep} {who}{more}",
+        cx.a.priority.label(),
+        text::ascii(headline),
+    ));
+    // SNS: fewer than 100 characters.
+    if s.len() > 99 {
+        format!("{}...", &s[..96])
+    } else {
+        s
+    }
+}
+
+pub(super) fn title(cx: &Ctx<'_>, headline: &str) -> Line {
+    let mut t = Line::new().t(format!(
+        "[{}] {} — ",
+        cx.a.priority.label(),
+        summary::headline_in(headline, cx.lang)
+    ));
+    match (cx.instance_id, cx.instance.and_then(InstanceFacts::name)) {
+        (Some(id), Some(name)) => t = t.c(id).t(" (").u(name).t(")"),
+        (Some(id), None) => t = t.c(id),
+        (None, _) => t = t.u(&cx.change.alarm_name),
+    }
+    t
+}
+
+pub(super) fn kind_name(kind: &AlarmKind, lang: Language) -> String {
+    match kind {
+        AlarmKind::Metric => l!(lang, "단일 메트릭", "single metric"),
+        AlarmKind::MetricMath => l!(lang, "metric math", "metric math"),
+        AlarmKind::AnomalyBand => l!(lang, "anomaly detection band", "anomaly detection band"),
+        AlarmKind::Composite { .. } => l!(lang, "composite", "composite"),
+        AlarmKind::MetricsInsights => l!(lang, "Metrics Insights", "Metrics Insights"),
+    }
+}
+
+/// The series the header's trend shows: the alarm's own metric from the window, else its evaluated datapoints.
+pub(super) fn trend_points(cx: &Ctx<'_>) -> Vec<(DateTime<Utc>, f64)> {
+    if let Some(s) = cx.facts.metrics.get().and_then(|m| m.get(Role::Alarm)) {
+        return s.points.clone();
+    }
+    let evaluated = cx.change.evaluated_values();
+    if !evaluated.is_empty() {
+        return evaluated;
+    }
+    let recent = cx
+        .change
+        .state
+        .reason_data
+        .as_ref()
+        .map(|r| r.recent.clone())
+        .unwrap_or_default();
+    recent
+        .into_iter()
+        .map(|v| (cx.change.state.at, v))
+        .collect()
+}
+
+/// The gathered window's value of the alarm's own metric at `at`, if it has one.
+pub(super) fn window_value_at(cx: &Ctx<'_>, at: DateTime<Utc>) -> Option<f64> {
+    let s = cx.facts.metrics.get()?.get(Role::Alarm)?;
+    s.points.iter().find(|(t, _)| *t == at).map(|(_, v)| *v)
+}
+
+/// The header: what fired, the instance, the transition, then the alarm's threshold, reading and trend.
+pub(super) fn header(cx: &Ctx<'_>) -> Vec<Line> {
+    let mut out = vec![event_line(cx)];
+    out.extend(fleet::header_lines(cx.change, cx.facts, cx.lang));
+    out.push(instance_line(cx));
+    out.push(transition_line(cx));
+    out.extend(alarm_lines(cx));
+    out
+}
+
+/// What fired: the alarm (and its kind), the state-change or Health event, or the sweep.
+fn event_line(cx: &Ctx<'_>) -> Line {
+    let lang = cx.lang;
+    let c = cx.change;
+    match c.input {
+        InputKind::StateChange => Line::from(l!(
+            lang,
+            "이벤트: EC2 Instance State-change Notification",
+            "Event: EC2 Instance State-change Notification"
+        )),
+        InputKind::Health => Line::new()
+            .t(l!(lang, "이벤트: AWS Health ", "Event: AWS Health "))
+            .u(c.health
+                .as_ref()
+                .map(|h| h.type_code.as_str())
+                .unwrap_or_default()),
+        InputKind::Sweep => Line::new()
+            .t(l!(
+                lang,
+                "발견: ec2ops sweep (알람 없음) · ",
+                "Found by: the ec2ops sweep (no alarm) · "
+            ))
+            .u(&c.alarm_name),
+        _ => Line::new()
+            .t(l!(lang, "알람: ", "Alarm: "))
+            .u(&c.alarm_name)
+            .t(format!(" ({})", kind_name(&c.kind, lang))),
+    }
+}
+
+/// The instance: id, name, type, AZ, IP and state, or why they are not known.
+fn instance_line(cx: &Ctx<'_>) -> Line {
+    let lang = cx.lang;
+    let c = cx.change;
+    let mut inst = Line::new().t(l!(lang, "인스턴스: ", "Instance: "));
+    match cx.instance_id {
+        None => {
+            inst = inst.t(fleet::no_instance(c, cx.facts, lang).unwrap_or_else(|| {
+                l!(
+                    lang,
+                    "알람 dimension에 InstanceId 없음",
+                    "no InstanceId in the alarm's dimensions"
+                )
+            }))
+        }
+        Some(id) => {
+            inst = inst.c(id);
+            if let Some(i) = cx.instance {
+                if let Some(name) = i.name() {
+                    inst = inst.t(" (").u(name).t(")");
+                }
+                let mut parts = vec![i.instance_type.clone()];
+                parts.extend(i.availability_zone.clone());
+                parts.extend(i.private_ip.clone());
+                parts.push(i.state.clone());
+                inst = inst.t(format!(" · {}", parts.join(" · ")));
+            } else if let Some(InstanceLookup::NotFound) = cx.facts.instance.get() {
+                inst = inst.t(l!(lang, " · 존재하지 않음 (not found)", " · not found"));
+            } else if let Some(r) = cx.facts.instance.reason() {
+                inst = inst.t(l!(
+                    lang,
+                    " · 상세 정보 조회 불가 ({})",
+                    " · details unavailable: {}",
+                    evidence::reason(r, lang)
+                ));
+            }
+            if c.instance_ids.len() > 1 {
+                inst = inst.t(l!(
+                    lang,
+                    " (+{}개 인스턴스)",
+                    " (+{} more)",
+                    c.instance_ids.len() - 1
+                ));
+            }
+        }
+    }
+    inst
+}
+
+/// The state now and the one before, with the time of the change.
+fn transition_line(cx: &Ctx<'_>) -> Line {
+    let lang = cx.lang;
+    let c = cx.change;
+    let (prev, now_state) = match c.input {
+        // The instance's own transition, not an alarm's.
+        InputKind::StateChange => (
+            "running",
+            c.alarm_name.rsplit('/').next().unwrap_or("stopped"),
+        ),
+        InputKind::Health => (
+            "AWS Health",
+            c.health
+                .as_ref()
+                .map(|h| h.category.as_str())
+                .unwrap_or("event"),
+        ),
+        _ => (
+            c.previous
+                .as_ref()
+                .map(|p| p.value.as_str())
+                .or_else(|| fleet::implied_previous(c))
+                .unwrap_or(""),
+            c.state.value.as_str(),
+        ),
+    };
+    Line::from(if prev.is_empty() {
+        l!(
+            lang,
+            "상태: {} · {}",
+            "State: {} · {}",
+            now_state,
+            when_in(c.state.at, cx.tz, cx.lang)
+        )
+    } else {
+        l!(
+            lang,
+            "상태 변화: {} → {} · {}",
+            "Transition: {} → {} · {}",
+            prev,
+            now_state,
+            when_in(c.state.at, cx.tz, cx.lang)
+        )
+    })
+}
+
+/// The alarm's threshold (or rule, or band) with its reading, a composite's triggering alarms, and the trend.
+fn alarm_lines(cx: &Ctx<'_>) -> Vec<Line> {
+    let lang = cx.lang;
+    let c = cx.change;
+    let mut out = Vec::new();
+    let metric = metric_label(c);
+    let unit = unit_of(&metric);
+    let trend = trend_points(cx);
+    let actual = c
+        .evaluated_values()
+        .last()
+        .copied()
+        .or_else(|| trend.last().copied());
+    let threshold = match (&c.kind, c.threshold(), c.comparison) {
+        (AlarmKind::Composite { rule }, _, _) => {
+            Some(Line::new().t(l!(lang, "규칙: ", "Rule: ")).u(rule))
+        }
+        (AlarmKind::AnomalyBand, _, _) => {
+            let band = c.state.reason_data.as_ref().and_then(|r| {
+                let up = r.upper.last()?;
+                Some(match r.lower.last() {
+                    Some(lo) => format!("{} – {}", value(*lo, unit), value(*up, unit)),
+                    None => format!("≤ {}", value(*up, unit)),
+                })
+            });
+            Some(Line::from(match band {
+                Some(band) => l!(lang, "예상 범위(band): {}", "Expected band: {}", band),
+                None => l!(
+                    lang,
+                    "예상 범위(band): 이벤트에 없음",
+                    "Expected band: not in the event"
+                ),
+            }))
+        }
+        (_, Some(t), cmp) => Some(Line::from(l!(
+            lang,
+            "임계값: {} {} {}",
+            "Threshold: {} {} {}",
+            metric,
+            cmp.map(|c| c.symbol()).unwrap_or("vs"),
+            value(t, unit)
+        ))),
+        (_, None, _) => None,
+    };
+    if let Some(mut t) = threshold {
+        if let Some((at, v)) = actual {
+            t = t.t(l!(
+                lang,
+                " · 실제 값: {} ({})",
+                " · actual: {} ({})",
+                value(v, unit),
+                hm(at, cx.tz, cx.lang)
+            ));
+            // The alarm's datapoint and the window's value for the same minute are two readings: when they differ,
+            // say which is which rather than let two numbers disagree.
+            if let Some(w) = window_value_at(cx, at).filter(|w| value(*w, unit) != value(v, unit)) {
+                t = t.t(l!(
+                    lang,
+                    " — 알람이 평가한 datapoint; 나중에 읽은 window의 같은 분 값은 {} (늦게 도착한 샘플 또는 다른 통계)",
+                    " — the alarm's evaluated datapoint; the window read later has {} for the same minute (late samples or another statistic)",
+                    value(w, unit)
+                ));
+            }
+        }
+        out.push(t);
+    }
+    if let Some(AlarmKind::Composite { .. }) = Some(&c.kind) {
+        if let Some(r) = &c.state.reason_data {
+            for t in &r.triggering {
+                out.push(
+                    Line::new()
+                        .t(l!(lang, "트리거 알람: ", "Triggering alarm: "))
+                        .u(&t.name)
+                        .t(t.state
+                            .map(|s| format!(" {}", s.as_str()))
+                            .unwrap_or_default()),
+                );
+            }
+        }
+    }
+    if !trend.is_empty() {
+        let last: Vec<String> = trend
+            .iter()
+            .rev()
+            .take(5)
+            .rev()
+            .map(|(_, v)| value(*v, unit))
+            .collect();
+        let spark_values: Vec<f64> = trend.iter().rev().take(30).rev().map(|(_, v)| *v).collect();
+        out.push(Line::from(l!(
+            lang,
+            "추세 ({}개 중 최근 {}): {}  {}",
+            "Trend (last {1} of {0}): {2}  {3}",
+            trend.len(),
+            last.len(),
+            last.join(" → "),
+            sparkline(&spark_values, unit)
+        )));
+    }
+    out
+}

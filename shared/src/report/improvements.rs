@@ -1,0 +1,224 @@
+//! Section 📈 Long-term improvements: right-sizing, monitoring and resilience advice that bears on this incident,
+//! from the findings, the instance facts and its instance type.
+
+use crate::analyze::RuleId;
+use crate::config::Language;
+use crate::model::AlarmState;
+use crate::pricing;
+
+use super::recovery::{self, AutoRecovery, NotAvailable};
+use super::text::Line;
+use super::{section, Ctx, Section};
+
+pub(super) fn long_term(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let mut lines = load_advice(cx);
+    lines.extend(availability_advice(cx));
+    if lines.is_empty() {
+        lines.push(Line::from(match cx.change.state.value {
+            AlarmState::Ok => l!(
+                lang,
+                "같은 알람이 반복되면 임계값과 평가 기간을 평소 부하에 맞게 조정",
+                "If this alarm keeps flapping, fit its threshold and evaluation period to the normal load"
+            ),
+            _ => l!(
+                lang,
+                "알람의 임계값을 평소 기준선(baseline)과 비교해 검토하고 원인별 runbook 작성",
+                "Review the threshold against the normal baseline and write a runbook for this alarm"
+            ),
+        }));
+    }
+    section(
+        "📈",
+        "장기 개선방안",
+        "Long-term improvements",
+        lang,
+        lines,
+        3,
+    )
+}
+
+/// Advice on the load behind the incident: CPU, memory, disk, EBS burst, a suspected compromise, inbound traffic.
+fn load_advice(cx: &Ctx<'_>) -> Vec<Line> {
+    let lang = cx.lang;
+    let a = cx.a;
+    let ty = cx.instance.map(|i| i.instance_type.clone());
+    let mut lines = Vec::new();
+    if a.has(RuleId::CpuSustained) {
+        let up = ty
+            .as_deref()
+            .and_then(|t| pricing::neighbour_size(&cx.region, t, true));
+        lines.push(Line::from(match up {
+            Some((up, p)) => l!(
+                lang,
+                "Right-size: {} → {} ({} vCPU, {} GiB) 또는 Auto Scaling group으로 scale out; 애플리케이션 프로파일링",
+                "Right-size {} → {} ({} vCPU, {} GiB), or scale out behind an Auto Scaling group; profile the application",
+                ty.clone().unwrap_or_default(),
+                up,
+                p.vcpus,
+                p.memory_gib
+            ),
+            None => l!(
+                lang,
+                "더 큰 인스턴스 타입 또는 Auto Scaling group으로 scale out; 애플리케이션 프로파일링",
+                "A larger instance type or scale-out behind an Auto Scaling group; profile the application"
+            ),
+        }));
+    }
+    if a.has(RuleId::CpuCredits) {
+        let alt = ty
+            .as_deref()
+            .and_then(|t| pricing::steady_alternative(&cx.region, t));
+        // The price and its difference are in 💰, once.
+        lines.push(Line::from(match alt {
+            Some((alt, q)) => l!(
+                lang,
+                "상시 baseline 이상 CPU가 필요하면 burstable이 아닌 {}({} vCPU, {} GiB; 가격 차이는 💰, 변경은 stop/start 필요)로 옮기거나 unlimited 모드 유지",
+                "If the workload needs more than the baseline all the time, move to the non-burstable {} ({} vCPU, {} GiB; price difference in 💰; the change needs a stop/start) or keep unlimited mode",
+                alt,
+                q.vcpus,
+                q.memory_gib
+            ),
+            _ => l!(
+                lang,
+                "상시 baseline 이상 CPU가 필요하면 burstable이 아닌 타입으로 옮기거나 unlimited 모드 유지",
+                "If the workload needs more than the baseline all the time, move to a non-burstable type or keep unlimited mode"
+            ),
+        }));
+    }
+    if a.has(RuleId::CpuSpike) {
+        let single = cx.change.evaluated_values().len() <= 1;
+        lines.push(Line::from(l!(
+            lang,
+            "배치/cron 작업을 비피크 시간대로 이동하거나 동시성 제한",
+            "Move batch/cron work off-peak or cap its concurrency"
+        )));
+        if single {
+            lines.push(Line::from(l!(
+                lang,
+                "알람이 1개 datapoint로 발생: 'M of N' 평가(예: 5개 중 3개)로 일시적 스파이크 알림 감소",
+                "The alarm fires on one datapoint: use 'M out of N' evaluation (e.g. 3 of 5) so short spikes do not page"
+            )));
+        }
+    }
+    if a.has(RuleId::Mem) {
+        lines.push(Line::from(l!(
+            lang,
+            "메모리 누수 점검과 메모리 최적화 타입(r 계열) 검토; mem_used_percent 알람(85%, 5분)",
+            "Check for memory leaks and consider a memory-optimized type (r family); alarm on mem_used_percent (85 %, 5 min)"
+        )));
+    }
+    if a.has(RuleId::Disk) {
+        lines.push(Line::from(l!(
+            lang,
+            "logrotate 설정과 로그를 CloudWatch Logs/S3로 이전; disk_used_percent 알람(90%)",
+            "Set up logrotate and ship logs to CloudWatch Logs or S3; alarm on disk_used_percent (90 %)"
+        )));
+    }
+    if a.has(RuleId::EbsBurst) {
+        lines.push(Line::from(l!(
+            lang,
+            "남은 gp2 볼륨을 gp3로 일괄 전환 (GB당 약 20% 저렴, burst 없음)",
+            "Move the remaining gp2 volumes to gp3 (about 20 % cheaper per GB, no burst bucket)"
+        )));
+    }
+    if a.has(RuleId::SecSuspect) {
+        lines.push(Line::from(l!(
+            lang,
+            "SSH/RDP 대신 Session Manager, GuardDuty 활성화, 침해 시 AMI에서 재구축",
+            "Replace SSH/RDP with Session Manager, turn on GuardDuty, rebuild from a clean AMI if compromised"
+        )));
+    }
+    if a.has(RuleId::NetLeadsCpu) {
+        lines.push(Line::from(l!(
+            lang,
+            "대량 수신 데이터는 큐(SQS/Kinesis)로 받아 처리 속도를 조절",
+            "Take bulk inbound data through a queue (SQS/Kinesis) to pace its processing"
+        )));
+    }
+    lines
+}
+
+/// Advice on availability: status checks, stops, a gone instance, the instance itself, an alarm without one.
+fn availability_advice(cx: &Ctx<'_>) -> Vec<Line> {
+    let lang = cx.lang;
+    let a = cx.a;
+    let mut lines = Vec::new();
+    if a.has(RuleId::SysCheck) || a.has(RuleId::InstCheck) {
+        // Advice from the same auto-recovery status that 🔧 states and 🤖 reports.
+        let status = cx.instance.map(|i| recovery::auto_recovery(i, cx.facts));
+        lines.push(Line::from(match status {
+            Some(AutoRecovery::On) => l!(
+                lang,
+                "호스트 장애는 simplified automatic recovery가 처리: 그 밖의 장애에도 서비스가 유지되도록 상태 없는(stateless) 구성으로 ASG 뒤에 배치",
+                "Host failures are covered by simplified automatic recovery: to survive the other failures too, run stateless behind an ASG"
+            ),
+            Some(AutoRecovery::Off) => l!(
+                lang,
+                "꺼진 simplified automatic recovery를 다시 켜고(🤖 참고) 상태 없는(stateless) 구성으로 ASG 뒤에 배치",
+                "Turn simplified automatic recovery back on (see 🤖) and run stateless behind an ASG"
+            ),
+            Some(AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember)) => l!(
+                lang,
+                "그룹 멤버는 상태 없이(stateless) 유지해 교체로 잃는 것이 없게 하고, ELB health check를 켜서 load balancer가 보는 장애도 그룹이 교체하게 함",
+                "Keep group members stateless so a replacement loses nothing, and use the ELB health check type so the group also replaces what the load balancer finds unhealthy"
+            ),
+            Some(AutoRecovery::NotAvailable(NotAvailable::Unsupported)) => l!(
+                lang,
+                "자동 복구를 쓸 수 없는 인스턴스: 상태 없는(stateless) 구성으로 ASG 뒤에 두어 장애 시 교체",
+                "Auto recovery does not cover this instance: run stateless behind an ASG so a failed one is replaced"
+            ),
+            _ => l!(
+                lang,
+                "StatusCheckFailed_System에 recover 알람 동작을 설정하고, 상태 없는(stateless) 구성으로 ASG 뒤에 배치",
+                "Set a recover alarm action on StatusCheckFailed_System and run stateless behind an ASG"
+            ),
+        }));
+    }
+    if a.has(RuleId::InstCheck) {
+        lines.push(Line::from(l!(
+            lang,
+            "OS 원인 제거: 메모리 한도/스왑, 디스크 여유, 커널·드라이버(ENA/NVMe) 업데이트",
+            "Remove the OS cause: memory limits/swap, free disk space, kernel and driver (ENA/NVMe) updates"
+        )));
+    }
+    if a.has(RuleId::EbsCheck) {
+        lines.push(Line::from(l!(
+            lang,
+            "정기 EBS snapshot(Data Lifecycle Manager)과 다중 AZ 복제로 볼륨 장애에 대비",
+            "Prepare for volume failures with scheduled EBS snapshots (Data Lifecycle Manager) and multi-AZ replication"
+        )));
+    }
+    if a.has(RuleId::Stopped) {
+        lines.push(Line::from(l!(
+            lang,
+            "운영 인스턴스는 stop/termination protection(disable-api-stop, disable-api-termination) 설정, 단일 인스턴스 대신 ASG로 자동 교체",
+            "Turn on stop and termination protection (disable-api-stop, disable-api-termination) for production, and let an ASG replace instances instead of relying on one"
+        )));
+    }
+    if a.has(RuleId::Gone) {
+        lines.push(Line::from(l!(
+            lang,
+            "중지/종료된 인스턴스를 감시하는 고아 알람 정리 (인스턴스 수명주기와 함께 알람 관리: IaC)",
+            "Clean up orphan alarms that watch stopped or terminated instances (manage alarms with the instance lifecycle: IaC)"
+        )));
+    }
+    if let Some(i) = cx.instance {
+        if i.monitoring.as_deref() == Some("disabled") && cx.change.state.value == AlarmState::Alarm
+        {
+            lines.push(Line::from(l!(
+                lang,
+                "Basic monitoring(5분) 사용 중: 빠른 탐지를 위해 detailed monitoring(1분) 활성화",
+                "Basic (5-minute) monitoring is on: enable detailed (1-minute) monitoring for faster detection"
+            )));
+        }
+    }
+    if cx.instance_id.is_none() && cx.change.state.value == AlarmState::Alarm {
+        lines.push(Line::from(l!(
+            lang,
+            "알람에 InstanceId가 없어 인스턴스 수준 분석 불가: 그룹 알람과 함께 인스턴스별 알람 고려",
+            "The alarm names no InstanceId, so no instance-level analysis: add per-instance alarms beside the group alarm"
+        )));
+    }
+    lines
+}

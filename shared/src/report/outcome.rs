@@ -1,0 +1,409 @@
+//! The opening lines of 🔧: what ec2ops did, held back or left to the operator, from the remediation outcome.
+
+use crate::config::Language;
+use crate::model::Comparison;
+use crate::remediation::{ActionKind, ActionOutcome, Fact, Hold, Uncorroborated};
+
+use super::text::{self, hm, when_in, Line};
+use super::Ctx;
+
+pub(super) fn action_name(a: ActionKind, lang: Language) -> String {
+    match a {
+        ActionKind::Reboot => l!(lang, "reboot (RebootInstances)", "reboot (RebootInstances)"),
+        ActionKind::StopStart => l!(
+            lang,
+            "recover (StopInstances → StartInstances)",
+            "recover (StopInstances → StartInstances)"
+        ),
+    }
+}
+
+// Stays long: one arm per reason to hold, each a Korean/English phrase pair: split, the phrasebook would scatter.
+pub(super) fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
+    let lang = cx.lang;
+    let text = match h {
+        Hold::NotOptedIn { tag } => {
+            return Line::new()
+                .t(l!(
+                    lang,
+                    "    · 보류: opt-in 태그 없음 (",
+                    "    · held: the instance has not opted in ("
+                ))
+                .u(format!("{tag}=true"))
+                .t(")")
+        }
+        Hold::NotRunning { state } => l!(
+            lang,
+            "인스턴스 상태가 {} (running 아님)",
+            "the instance is {} (not running)",
+            state
+        ),
+        Hold::InstanceStore => l!(
+            lang,
+            "instance store 볼륨이 있어 stop/start 시 데이터 손실",
+            "instance-store volumes would lose their data on stop/start"
+        ),
+        Hold::AutoScalingGroup { group } => {
+            return Line::new()
+                .t(l!(
+                    lang,
+                    "    · 보류: Auto Scaling group ",
+                    "    · held: member of Auto Scaling group "
+                ))
+                .u(group)
+                .t(l!(lang, " 소속 (그룹이 교체)", " (the group replaces it)"))
+        }
+        Hold::ScheduledEvent { code } => l!(
+            lang,
+            "예정된 이벤트 {} 진행 중 (AWS가 조치 예정)",
+            "scheduled event {} is open (AWS will act)",
+            code
+        ),
+        Hold::AzEvent { impaired } => l!(
+            lang,
+            "같은 AZ에서 10분 내 {}대 장애: AWS 측 이벤트 가능성, 조치 보류",
+            "{} instances impaired in this AZ within 10 minutes: probable AWS-side event",
+            impaired
+        ),
+        Hold::Cooldown { last, until } => l!(
+            lang,
+            "cooldown: 마지막 조치 {}, {}까지 대기",
+            "cooldown: last action at {}, no new one before {}",
+            hm(*last, cx.tz, cx.lang),
+            hm(*until, cx.tz, cx.lang)
+        ),
+        Hold::DailyCap { cap } => l!(
+            lang,
+            "인스턴스별 일일 한도 {}회 도달",
+            "per-instance daily cap of {} reached",
+            cap
+        ),
+        Hold::HourlyCap { cap } => l!(
+            lang,
+            "계정 시간당 한도 {}회 도달",
+            "account-wide hourly cap of {} reached",
+            cap
+        ),
+        Hold::LedgerUnavailable { why } => l!(
+            lang,
+            "ledger(DynamoDB) 사용 불가 — 안전을 위해 조치 안 함: {}",
+            "the ledger (DynamoDB) is unavailable, so ec2ops does not act (fail safe): {}",
+            why
+        ),
+        Hold::InstanceUnknown { why } => l!(
+            lang,
+            "인스턴스 정보 없음: {}",
+            "instance facts unavailable: {}",
+            why
+        ),
+        Hold::DeferredTo { action, incident } => {
+            return Line::new()
+                .t(l!(
+                    lang,
+                    "    · 보류: 같은 인스턴스의 더 강한 조치 {}가 처리 (incident ",
+                    "    · held: the stronger {} of the same instance covers it (incident ",
+                    action_name(*action, lang)
+                ))
+                .u(incident)
+                .t(")")
+        }
+        Hold::InstanceBusy { incident, until } => {
+            return Line::new()
+                .t(l!(
+                    lang,
+                    "    · 보류: 다른 incident가 이 인스턴스에 조치 중 ({}까지 잠금): ",
+                    "    · held: another incident is acting on this instance (locked until {}): ",
+                    hm(*until, cx.tz, cx.lang)
+                ))
+                .u(incident)
+        }
+        Hold::OptInNotExact { tag, value } => {
+            return Line::new()
+                .t(l!(lang, "    · 보류: opt-in 태그 ", "    · held: the opt-in tag "))
+                .u(format!("{tag}={value:?}"))
+                .t(l!(
+                    lang,
+                    "의 값이 정확히 true가 아님 (IAM StringEquals는 대소문자·공백까지 비교해 거부함)",
+                    " is not exactly true (IAM's StringEquals compares case and spaces too, and would refuse)"
+                ))
+        }
+        Hold::NotCorroborated { why } => return not_corroborated_line(why, lang),
+        Hold::CannotVerify { fact, why } => l!(
+            lang,
+            "{} 확인 불가 — 모르면 조치 안 함: {}",
+            "cannot verify {} — unknown means no action: {}",
+            fact_name(*fact, lang),
+            why
+        ),
+        Hold::Spot => l!(
+            lang,
+            "Spot 인스턴스: stop 후 용량을 다시 얻지 못할 수 있음 (일회성 요청은 stop 불가)",
+            "a Spot instance: once stopped it may not get capacity back (a one-time request cannot be stopped at all)"
+        ),
+        Hold::StopProtection => l!(
+            lang,
+            "중지 보호(DisableApiStop) 켜짐: StopInstances가 거부되며, 중지하지 않기로 한 인스턴스",
+            "stop protection (DisableApiStop) is on: StopInstances would be refused, and someone meant it never to stop"
+        ),
+        Hold::DedicatedHost => l!(
+            lang,
+            "Dedicated Host(tenancy host)에서 실행 중: start가 호스트 affinity와 용량에 좌우됨",
+            "runs on a Dedicated Host (tenancy host): the start depends on host affinity and the host's capacity"
+        ),
+        Hold::Efa => l!(
+            lang,
+            "EFA(Elastic Fabric Adapter) 연결됨: stop/start 후 클러스터 배치를 되찾지 못할 수 있음",
+            "an Elastic Fabric Adapter is attached: after a stop/start it may not get its place in the cluster back"
+        ),
+        Hold::AutoRecovery => l!(
+            lang,
+            "AWS simplified automatic recovery가 켜져 있음: AWS가 먼저 복구하도록 대기 (결과는 AWS Health로 통보, 복구 후 다시 실패하면 sweep이 새 incident로 보고)",
+            "AWS simplified automatic recovery is on: let it recover first (AWS Health reports the outcome; a check that fails again after the recovery is a new incident for the sweep)"
+        ),
+    };
+    Line::from(l!(lang, "    · 보류: {}", "    · held: {}", text))
+}
+
+/// The fact a "cannot verify" hold names, with the call that tells it.
+pub(super) fn fact_name(fact: Fact, lang: Language) -> String {
+    match fact {
+        Fact::InstanceStatus => l!(
+            lang,
+            "status check와 예정된 이벤트 (DescribeInstanceStatus)",
+            "the status checks and scheduled events (DescribeInstanceStatus)"
+        ),
+        Fact::InstanceType => l!(
+            lang,
+            "인스턴스 타입의 instance store 및 자동 복구 지원 여부 (DescribeInstanceTypes)",
+            "the type's instance storage and automatic-recovery support (DescribeInstanceTypes)"
+        ),
+        Fact::StopProtection => l!(
+            lang,
+            "중지 보호 (DescribeInstanceAttribute disableApiStop)",
+            "stop protection (DescribeInstanceAttribute disableApiStop)"
+        ),
+        Fact::Tenancy => l!(
+            lang,
+            "테넌시 (Placement.Tenancy)",
+            "the tenancy (Placement.Tenancy)"
+        ),
+        Fact::AutoRecovery => l!(
+            lang,
+            "simplified automatic recovery 설정 (MaintenanceOptions.AutoRecovery)",
+            "the simplified automatic recovery setting (MaintenanceOptions.AutoRecovery)"
+        ),
+    }
+}
+
+/// Why the incident does not prove the check failed (names from the alarm are the user's text).
+pub(super) fn not_corroborated_line(why: &Uncorroborated, lang: Language) -> Line {
+    let head = Line::new().t(l!(
+        lang,
+        "    · 보류: 확증 없음 — ",
+        "    · held: not corroborated — "
+    ));
+    match why {
+        Uncorroborated::NotCheckAlarm {
+            metric: Some(metric),
+            check,
+        } => head
+            .t(l!(lang, "알람 메트릭이 ", "the alarm is on "))
+            .u(metric)
+            .t(l!(
+                lang,
+                "이며 {}이(가) 아님: 자동 조치는 해당 검사 알람 또는 sweep(DescribeInstanceStatus)으로만",
+                ", not {}: only an alarm on that check, or the sweep (DescribeInstanceStatus), acts",
+                check
+            )),
+        Uncorroborated::NotCheckAlarm {
+            metric: None,
+            check,
+        } => head.t(l!(
+            lang,
+            "{} 알람이 아님: 자동 조치는 해당 검사 알람 또는 sweep(DescribeInstanceStatus)으로만",
+            "the incident is not an alarm on {}: only an alarm on that check, or the sweep (DescribeInstanceStatus), acts",
+            check
+        )),
+        Uncorroborated::Namespace { metric, namespace } => head
+            .t(l!(lang, "메트릭 ", "the metric "))
+            .u(metric)
+            .t(l!(lang, "의 namespace가 ", " is in namespace "))
+            .u(namespace)
+            .t(l!(
+                lang,
+                " (AWS/EC2 아님: EC2 status check가 아님)",
+                ", not AWS/EC2: it is not EC2's status check"
+            )),
+        Uncorroborated::SeveralInstances { ids } => head.t(l!(
+            lang,
+            "알람이 인스턴스 {}대를 포함 ({}): 조치할 단일 인스턴스 없음",
+            "the alarm covers {} instances ({}): no single instance to act on",
+            ids.len(),
+            ids.join(", ")
+        )),
+        Uncorroborated::Member { id, metric } => head
+            .t(l!(lang, "수식의 메트릭 ", "the expression's metric "))
+            .u(format!("{id} ({metric})"))
+            .t(l!(
+                lang,
+                "이(가) 이 인스턴스의 status check가 아님",
+                " is not this instance's status check"
+            )),
+        Uncorroborated::Comparison {
+            comparison,
+            threshold,
+        } => {
+            let rule = match (comparison, threshold) {
+                (Some(Comparison::OutsideBand), _) => {
+                    l!(lang, "(anomaly band 밖)", "(outside an anomaly band)")
+                }
+                (Some(c), Some(t)) => format!("{} {}", c.symbol(), text::number(*t)),
+                (Some(c), None) => c.symbol().to_string(),
+                (None, Some(t)) => format!("vs {}", text::number(*t)),
+                (None, None) => l!(lang, "(조건 없음)", "(no condition given)"),
+            };
+            head.t(l!(
+                lang,
+                "알람 조건 {}은(는) \"검사 실패\"를 뜻하지 않음 (> 0 또는 >= 1이어야 함)",
+                "the alarm's condition {} does not mean \"check failed\" (it takes > 0 or >= 1)",
+                rule
+            ))
+        }
+        Uncorroborated::NoFailedDatapoint { evaluated } => head.t(l!(
+            lang,
+            "평가된 datapoint {}개 중 실패(값 ≥ 1)가 없음",
+            "none of the {} evaluated datapoints is a failure (value ≥ 1)",
+            evaluated
+        )),
+        Uncorroborated::NotImpaired { check, state } => {
+            let state = state
+                .clone()
+                .unwrap_or_else(|| l!(lang, "보고 없음", "not reported"));
+            head.t(l!(
+                lang,
+                "DescribeInstanceStatus에서 {}이(가) 현재 {} (impaired 아님)",
+                "DescribeInstanceStatus shows {} {} now, not impaired",
+                check,
+                state
+            ))
+        }
+    }
+}
+
+// Stays long: one arm per remediation outcome, each a Korean/English phrase pair: split, the phrasebook would scatter.
+pub(super) fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
+    let lang = cx.lang;
+    match cx.action {
+        ActionOutcome::ReportOnly => vec![Line::from(l!(
+            lang,
+            "자동 조치: 없음 — remediation mode off (보고 전용). 아래 단계는 운영자가 직접 수행합니다.",
+            "Automatic action: none — remediation mode is off (report only). The steps below are for the operator."
+        ))],
+        ActionOutcome::AdviceOnly => vec![Line::from(l!(
+            lang,
+            "자동 조치: 해당 없음 — 이 유형은 자동 조치 대상이 아님 (조언만 제공). 아래 단계를 수행하세요.",
+            "Automatic action: none — ec2ops does not act on this kind of incident (advice only). The steps below are for the operator."
+        ))],
+        ActionOutcome::Held { action, holds } => {
+            let mut v = vec![Line::from(l!(
+                lang,
+                "자동 조치 보류: {} — 안전 조건 미충족:",
+                "Automatic action held: {} — the safety envelope refused it:",
+                action_name(*action, lang)
+            ))];
+            v.extend(holds.iter().map(|h| hold_line(h, cx)));
+            v
+        }
+        ActionOutcome::DryRun { action, allowed, detail } => vec![Line::from(if *allowed {
+            l!(
+                lang,
+                "Dry-run: {}을(를) 실행했을 것 (EC2 DryRun 성공: {}). auto 모드에서 실제 실행됩니다.",
+                "Dry-run: would have done {} (EC2 DryRun succeeded: {}). In auto mode it would run.",
+                action_name(*action, lang),
+                detail
+            )
+        } else {
+            l!(
+                lang,
+                "Dry-run: {}은(는) 거부되었을 것 (EC2 DryRun: {}) — IAM 태그 조건 확인",
+                "Dry-run: {} would have been refused (EC2 DryRun: {}) — check the IAM tag condition",
+                action_name(*action, lang),
+                detail
+            )
+        })],
+        ActionOutcome::Done { action, at, request_ids, verify_at, verify_note } => {
+            let mut v = vec![Line::from(l!(
+                lang,
+                "자동 조치 완료: {} at {} · request id {}",
+                "Automatic action done: {} at {} · request id {}",
+                action_name(*action, lang),
+                when_in(*at, cx.tz, cx.lang),
+                request_ids.join(", ")
+            ))];
+            match (verify_at, verify_note) {
+                (Some(t), _) => v.push(Line::from(l!(
+                    lang,
+                    "    · 검증 예약: {}에 status check 확인 후 같은 thread에 결과 보고",
+                    "    · verification scheduled for {}: status checks are re-read and the result posted in this thread",
+                    when_in(*t, cx.tz, cx.lang)
+                ))),
+                (None, Some(note)) => v.push(Line::from(l!(
+                    lang,
+                    "    · 검증 예약 실패: {} — 직접 확인하세요",
+                    "    · verification could not be scheduled: {} — check by hand",
+                    note
+                ))),
+                (None, None) => {}
+            }
+            v
+        }
+        ActionOutcome::AlreadyDone { action, at } => vec![Line::from(l!(
+            lang,
+            "자동 조치: {}는 이 incident의 이전 전달에서 이미 실행됨 ({}) — 중복 실행 안 함",
+            "Automatic action: {} was already done for this incident by an earlier delivery ({}) — not repeated",
+            action_name(*action, lang),
+            when_in(*at, cx.tz, cx.lang)
+        ))],
+        ActionOutcome::Failed { action, error } => vec![Line::from(l!(
+            lang,
+            "자동 조치 실패: {} — {}. 아래 단계를 직접 수행하세요.",
+            "Automatic action failed: {} — {}. Do the steps below by hand.",
+            action_name(*action, lang),
+            error
+        ))],
+        ActionOutcome::Recovering { at, request_id, continue_at, note } => {
+            let mut v = vec![Line::from(l!(
+                lang,
+                "자동 조치 진행 중: {} — StopInstances {} · request id {}",
+                "Automatic action under way: {} — StopInstances sent at {} · request id {}",
+                action_name(ActionKind::StopStart, lang),
+                when_in(*at, cx.tz, cx.lang),
+                request_id
+            ))];
+            match (continue_at, note) {
+                (Some(t), _) => v.push(Line::from(l!(
+                    lang,
+                    "    · 중지 완료 후 StartInstances는 예약된 후속 실행이 수행 (첫 확인 {}); 결과는 이 thread에 보고",
+                    "    · once the instance is stopped a scheduled continuation starts it (first check {}); the result is posted in this thread",
+                    when_in(*t, cx.tz, cx.lang)
+                ))),
+                (None, Some(n)) => v.push(Line::from(l!(
+                    lang,
+                    "    · 후속 실행 예약 실패: {}",
+                    "    · the continuation could not be scheduled: {}",
+                    n
+                ))),
+                (None, None) => {}
+            }
+            v
+        }
+        ActionOutcome::Interrupted { action, at, detail } => vec![Line::from(l!(
+            lang,
+            "자동 조치: {}는 이전 전달이 {}에 기록 후 중단됨 — {}",
+            "Automatic action: {} was recorded at {} by a delivery that was interrupted — {}",
+            action_name(*action, lang),
+            when_in(*at, cx.tz, cx.lang),
+            detail
+        ))],
+    }
+}

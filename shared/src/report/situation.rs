@@ -1,0 +1,355 @@
+//! Section 📊 Current situation: instance state, status checks, the metric window, in-guest diagnostics, findings
+//! with their evidence and the sources that could not be read, from the facts and the assessment.
+
+use crate::config::Language;
+use crate::facts::{Role, Series, Source};
+use crate::model::{AlarmKind, AlarmState, InputKind};
+
+use super::findings::finding_line;
+use super::text::{day_minute, hm, span, sparkline, unit_of, value, when_in, Line};
+use super::{evidence, fleet, section, Ctx, Section};
+
+pub(super) fn series_summary(name: &str, s: &Series, cx: &Ctx<'_>) -> Line {
+    let lang = cx.lang;
+    let unit = unit_of(name);
+    let values = s.values();
+    let avg = values.iter().sum::<f64>() / values.len().max(1) as f64;
+    let (last_at, last) = s.last().unwrap_or_default();
+    let max = s.max().unwrap_or_default();
+    Line::from(l!(
+        lang,
+        "{}: 최근 {} ({}), 최대 {}, 평균 {} · {}",
+        "{}: last {} ({}), max {}, avg {} · {}",
+        name,
+        value(last, unit),
+        hm(last_at, cx.tz, cx.lang),
+        value(max, unit),
+        value(avg, unit),
+        sparkline(&values, unit)
+    ))
+}
+
+/// 📊 of the summary of a multi-time-series alarm's alarm-level event: the contributors in ALARM.
+pub(super) fn contributors_situation(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let mut lines = fleet::contributor_lines(cx.change, cx.facts, lang, cx.tz);
+    if let Some(d) = &cx.change.description {
+        lines.push(
+            Line::new()
+                .t(l!(lang, "알람 설명: ", "Alarm description: "))
+                .u(d),
+        );
+    }
+    section("📊", "현재 상황 분석", "Current situation", lang, lines, 1)
+}
+
+pub(super) fn situation(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let mut lines = fleet::ranking_lines(cx.change, cx.facts, lang, cx.tz);
+    // A sweep's or a state change's description is ec2ops's own restatement of the header: not repeated.
+    if let Some(d) = cx
+        .change
+        .description
+        .as_ref()
+        .filter(|_| !matches!(cx.change.input, InputKind::Sweep | InputKind::StateChange))
+    {
+        lines.push(
+            Line::new()
+                .t(l!(lang, "알람 설명: ", "Alarm description: "))
+                .u(d),
+        );
+    }
+    lines.extend(state_lines(cx));
+    lines.extend(window_lines(cx));
+    lines.extend(diagnostics_lines(cx));
+    lines.extend(finding_lines(cx));
+    lines.extend(super::sources::situation(cx.change, cx.facts, lang, cx.tz));
+    lines.extend(note_lines(cx));
+    lines.extend(super::sources::links(cx.change, cx.facts, &cx.region, lang));
+    section("📊", "현재 상황 분석", "Current situation", lang, lines, 1)
+}
+
+/// The instance's state and its status checks (none while it is not running), with scheduled events.
+fn state_lines(cx: &Ctx<'_>) -> Vec<Line> {
+    let lang = cx.lang;
+    let mut lines = Vec::new();
+    if let Some(i) = cx.instance {
+        let launched = i
+            .launch_time
+            .map(|t| {
+                l!(
+                    lang,
+                    ", 시작 {}",
+                    ", launched {}",
+                    day_minute(t, cx.tz, lang)
+                )
+            })
+            .unwrap_or_default();
+        lines.push(Line::from(l!(
+            lang,
+            "인스턴스 상태: {}{}",
+            "Instance state: {}{}",
+            i.state,
+            launched
+        )));
+    }
+    // A stopped instance has no status checks: whatever DescribeInstanceStatus kept is not about now.
+    let not_running = cx
+        .instance
+        .filter(|i| !matches!(i.state.as_str(), "running" | "pending"));
+    match &cx.facts.status {
+        Source::Available(_) if not_running.is_some() => lines.push(Line::from(l!(
+            lang,
+            "Status checks: 인스턴스가 {} 상태라 검사 없음",
+            "Status checks: none while the instance is {}",
+            not_running.map(|i| i.state.as_str()).unwrap_or_default()
+        ))),
+        Source::Available(s) => {
+            let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            lines.push(Line::from(l!(
+                lang,
+                "Status checks: system {}, instance {}, attached EBS {}",
+                "Status checks: system {}, instance {}, attached EBS {}",
+                show(&s.system),
+                show(&s.instance),
+                show(&s.attached_ebs)
+            )));
+            for e in &s.scheduled_events {
+                let mut line =
+                    Line::new().t(l!(lang, "예정된 이벤트: {}", "Scheduled event: {}", e.code));
+                if let Some(t) = e.not_before {
+                    line = line.t(format!(" ({})", when_in(t, cx.tz, cx.lang)));
+                }
+                if let Some(d) = &e.description {
+                    line = line.t(" — ").u(d);
+                }
+                lines.push(line);
+            }
+        }
+        Source::Unavailable(_) if cx.instance_id.is_none() => {}
+        Source::Unavailable(r) => lines.push(Line::from(l!(
+            lang,
+            "Status checks: 조회 불가 ({})",
+            "Status checks: unavailable: {}",
+            evidence::reason(r, lang)
+        ))),
+    }
+    lines
+}
+
+/// The metric window and a summary line per gathered series.
+fn window_lines(cx: &Ctx<'_>) -> Vec<Line> {
+    let lang = cx.lang;
+    let mut lines = Vec::new();
+    if let Some(w) = cx.facts.metrics.get() {
+        // A window with no datapoints has no span to show: say so rather than print a placeholder.
+        lines.push(Line::from(match (w.start, w.end) {
+            (Some(s), Some(e)) => l!(
+                lang,
+                "메트릭 window {} · period {}s · {}개 메트릭 조회",
+                "Metric window {} · period {}s · {} metrics requested",
+                span(s, e, cx.tz, lang),
+                w.period_secs,
+                w.metrics_requested
+            ),
+            _ => l!(
+                lang,
+                "메트릭: {}개 조회, datapoint 없음 (period {}s)",
+                "Metrics: {} requested, no datapoints returned (period {}s)",
+                w.metrics_requested,
+                w.period_secs
+            ),
+        }));
+        let names = [
+            (Role::Cpu, "CPUUtilization"),
+            (Role::NetworkIn, "NetworkIn"),
+            (Role::NetworkOut, "NetworkOut"),
+            (Role::CpuCredits, "CPUCreditBalance"),
+            (Role::Memory, "mem_used_percent"),
+        ];
+        for (role, name) in names {
+            if let Some(s) = w.get(role) {
+                lines.push(series_summary(name, s, cx));
+            }
+        }
+        // Disks and burst balances carry their path / volume id in the label.
+        for role in (0..3).map(Role::Disk).chain((0..2).map(Role::Burst)) {
+            if let Some(s) = w.get(role) {
+                let unit_name = if matches!(role, Role::Disk(_)) {
+                    "disk_used_percent"
+                } else {
+                    "BurstBalance"
+                };
+                let mut line = series_summary(unit_name, s, cx);
+                line = Line::new().u(&s.label).t(": ").t(line
+                    .plain()
+                    .split_once(": ")
+                    .map(|(_, r)| r.to_string())
+                    .unwrap_or_default());
+                lines.push(line);
+            }
+        }
+    }
+    lines
+}
+
+/// What SSM read inside the guest: load, memory, uptime, top processes, the fullest file system, OOM kills.
+fn diagnostics_lines(cx: &Ctx<'_>) -> Vec<Line> {
+    let lang = cx.lang;
+    let mut lines = Vec::new();
+    if let Some(d) = cx.facts.diagnostics.as_ref().and_then(Source::get) {
+        let mut parts = Vec::new();
+        if let Some(l) = &d.load {
+            parts.push(format!("load {:.2}/{:.2}/{:.2}", l.one, l.five, l.fifteen));
+        }
+        if let Some(m) = &d.memory {
+            parts.push(l!(
+                lang,
+                "메모리 {}/{} MiB 사용",
+                "memory {}/{} MiB used",
+                m.used_mib,
+                m.total_mib
+            ));
+        }
+        if let Some(u) = d.uptime_secs {
+            parts.push(format!("uptime {}d {}h", u / 86_400, (u % 86_400) / 3600));
+        }
+        lines.push(Line::from(l!(
+            lang,
+            "In-guest (SSM): {}",
+            "In-guest (SSM): {}",
+            parts.join(" · ")
+        )));
+        let process = |p| match lang {
+            Language::Ko => evidence::translate(&crate::analyze::process_line(p)),
+            Language::En => crate::analyze::process_line(p),
+        };
+        for p in d.top_cpu.iter().take(3) {
+            lines.push(Line::new().t("    · top CPU: ").u(process(p)));
+        }
+        if let Some(p) = d.top_memory.first() {
+            lines.push(Line::new().t("    · top memory: ").u(process(p)));
+        }
+        if let Some(fs) = d.fullest_filesystem() {
+            lines.push(Line::new().t("    · df: ").u(&fs.mount).t(l!(
+                lang,
+                " {}% 사용, {} MiB 여유",
+                " {}% used, {} MiB free",
+                fs.used_percent,
+                fs.available_mib
+            )));
+        }
+        for k in d.oom_kills.iter().take(3) {
+            lines.push(Line::new().t("    · OOM: ").u(&k.line));
+        }
+        if !d.missing.is_empty() {
+            lines.push(
+                Line::new()
+                    .t(l!(lang, "    · 읽지 못함: ", "    · not read: "))
+                    .u(d.missing.join("; ")),
+            );
+        }
+    }
+    lines
+}
+
+/// Each finding with its evidence, or what stands as evidence when no rule matched.
+fn finding_lines(cx: &Ctx<'_>) -> Vec<Line> {
+    let lang = cx.lang;
+    let mut lines = Vec::new();
+    if cx.change.state.value == AlarmState::Alarm && cx.a.findings.is_empty() {
+        let n = cx.change.evaluated_values().len();
+        let composite = matches!(cx.change.kind, AlarmKind::Composite { .. });
+        lines.push(if n == 0 && composite {
+            Line::from(l!(
+                lang,
+                "일치하는 RCA 규칙 없음: 복합 알람의 상태 사유(아래)와 트리거 알람이 근거",
+                "no root-cause rule matched: the composite alarm's state reason (below) and triggering alarms are the evidence"
+            ))
+        } else if n == 0 {
+            Line::new()
+                .t(l!(
+                    lang,
+                    "일치하는 RCA 규칙 없음, 이벤트에 평가 datapoint 없음: 알람의 상태 사유가 유일한 근거 — ",
+                    "no root-cause rule matched and the event carries no evaluated datapoints: the alarm's state reason is the only evidence — "
+                ))
+                .u(&cx.change.state.reason)
+        } else {
+            Line::from(l!(
+                lang,
+                "일치하는 RCA 규칙 없음: 알람의 평가 datapoint {}개가 근거",
+                "no root-cause rule matched: the alarm's {} evaluated datapoints are the evidence",
+                n
+            ))
+        });
+    }
+    if let AlarmKind::Composite { .. } = cx.change.kind {
+        lines.push(
+            Line::new()
+                .t(l!(lang, "상태 사유: ", "State reason: "))
+                .u(&cx.change.state.reason),
+        );
+    }
+    for f in &cx.a.findings {
+        lines.push(finding_line(f, cx));
+        for e in &f.evidence {
+            lines.push(Line::from(format!(
+                "    · {}",
+                evidence::localize(e, cx.change.state.at, cx.tz, lang)
+            )));
+        }
+    }
+    lines
+}
+
+/// Sources that could not be read, event warnings, notices about the handling, other incidents on the instance.
+fn note_lines(cx: &Ctx<'_>) -> Vec<Line> {
+    let lang = cx.lang;
+    let mut lines = Vec::new();
+    if cx.instance_id.is_some() {
+        // Sources that failed for the same reason share one line (offline mode would otherwise repeat it 7 times).
+        let mut groups: Vec<(Vec<&str>, &str)> = Vec::new();
+        for (name, why) in cx.facts.gaps() {
+            match groups.iter_mut().find(|(_, w)| *w == why) {
+                Some((names, _)) => names.push(name),
+                None => groups.push((vec![name], why)),
+            }
+        }
+        for (names, why) in groups {
+            lines.push(Line::from(l!(
+                lang,
+                "{}: 조회 불가 ({})",
+                "{}: unavailable: {}",
+                names.join(", "),
+                evidence::reason(why, lang)
+            )));
+        }
+    }
+    for w in &cx.change.warnings {
+        lines.push(
+            Line::new()
+                .t(l!(lang, "이벤트 경고: ", "Event warning: "))
+                .u(w),
+        );
+    }
+    for n in cx.notices {
+        lines.push(Line::from(format!("ec2ops: {n}")));
+    }
+    if let Some(v) = cx
+        .facts
+        .ledger
+        .get()
+        .filter(|v| !v.same_instance.is_empty())
+    {
+        lines.push(
+            Line::new()
+                .t(l!(
+                    lang,
+                    "같은 인스턴스의 다른 incident: ",
+                    "Other incidents on this instance: "
+                ))
+                .u(v.same_instance.join("; ")),
+        );
+    }
+    lines
+}

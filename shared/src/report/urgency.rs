@@ -1,0 +1,208 @@
+//! Section 🚨 Urgency: the priority, the deadline to respond by and each reason for the priority, from the assessment.
+
+use crate::analyze::{Environment, HealthKind, Priority, Reason};
+use crate::config::Language;
+
+use super::text::{when_in, Line};
+use super::{section, Ctx, Section};
+
+pub(super) fn priority_name(p: Priority, lang: Language) -> String {
+    match (p, lang) {
+        (Priority::P0, Language::Ko) => "P0 Critical (긴급)".into(),
+        (Priority::P1, Language::Ko) => "P1 High (높음)".into(),
+        (Priority::P2, Language::Ko) => "P2 Medium (보통)".into(),
+        (Priority::P3, Language::Ko) => "P3 Low (낮음)".into(),
+        (Priority::P0, Language::En) => "P0 Critical".into(),
+        (Priority::P1, Language::En) => "P1 High".into(),
+        (Priority::P2, Language::En) => "P2 Medium".into(),
+        (Priority::P3, Language::En) => "P3 Low".into(),
+    }
+}
+
+// Stays long: one arm per reason for the priority, each a Korean/English phrase pair: split, the phrasebook would scatter.
+pub(super) fn reason_line(r: &Reason, lang: Language) -> String {
+    match r {
+        Reason::Recovered { minutes: Some(m) } => l!(
+            lang,
+            "ALARM {}분 만에 OK로 복구됨 (MTTR {}분): 정보성 알림, 같은 thread에서 종료",
+            "recovered to OK after {} minutes in ALARM (MTTR {} min): informational, closes the thread",
+            m,
+            m
+        ),
+        Reason::Recovered { minutes: None } => l!(lang, "알람이 OK로 복구됨: 정보성 알림", "the alarm recovered to OK: informational"),
+        Reason::InsufficientData { after_alarm: true } => l!(
+            lang,
+            "ALARM 상태에서 데이터가 끊김: 인스턴스 중지·장애 또는 메트릭 수집 중단 가능성",
+            "data stopped while the alarm was in ALARM: the instance may be down or has stopped publishing"
+        ),
+        Reason::InsufficientData { after_alarm: false } => l!(
+            lang,
+            "평가할 데이터 부족 (INSUFFICIENT_DATA)",
+            "not enough data to evaluate the alarm (INSUFFICIENT_DATA)"
+        ),
+        Reason::Stopped { intended: true } => l!(
+            lang,
+            "의도된 중지/종료 (API/콘솔 또는 Auto Scaling): 정보성 알림",
+            "an intended stop or termination (API/console or Auto Scaling): informational"
+        ),
+        Reason::Stopped { intended: false } => l!(
+            lang,
+            "예상치 못한 중지/종료이거나 원인 불명: 서비스 중단 가능",
+            "an unexpected or unexplained stop: the service may be down"
+        ),
+        Reason::Health { kind, hours_left } => {
+            let left = hours_left
+                .map(|h| l!(lang, ", 기한까지 {}시간", ", {} hours to the deadline", h))
+                .unwrap_or_default();
+            match kind {
+                HealthKind::RecoverySucceeded => l!(lang, "AWS 자동 복구 성공: 정보성 알림", "AWS automatic recovery succeeded: informational"),
+                HealthKind::RecoveryFailed => l!(lang, "AWS 자동 복구 실패: 인스턴스가 손상된 상태", "AWS automatic recovery failed: the instance is impaired"),
+                _ => l!(lang, "AWS Health 예정 이벤트{}", "AWS Health scheduled event{}", left),
+            }
+        }
+        Reason::SecuritySuspect => l!(
+            lang,
+            "침해 의심 (지속 CPU + 대량 외부 전송 + 관리 포트 공개): 환경 무관 P1",
+            "suspected compromise (sustained CPU + heavy outbound traffic + open admin port): P1 whatever the environment"
+        ),
+        Reason::ResourcePressure => l!(
+            lang,
+            "메모리/디스크/EBS I/O 한계 도달",
+            "memory, disk or EBS I/O at its limit"
+        ),
+        Reason::AzEvent => l!(
+            lang,
+            "같은 AZ에서 여러 인스턴스 동시 장애: AWS 측 이벤트 가능성 (환경 무관 P0)",
+            "several instances failed in one AZ at once: probable AWS-side event (P0 whatever the environment)"
+        ),
+        Reason::Gone => l!(
+            lang,
+            "인스턴스가 중지/종료되었거나 존재하지 않아 알람의 의미가 없음",
+            "the instance is stopped, terminated or gone: the alarm is moot"
+        ),
+        Reason::StatusCheckFailed => l!(
+            lang,
+            "Status check 실패: 인스턴스가 서비스 불가 상태일 수 있음",
+            "a status check failed: the instance may be unreachable"
+        ),
+        Reason::CompositeAlarm => l!(
+            lang,
+            "복합(composite) 알람: 여러 조건이 동시에 충족됨",
+            "composite alarm: several conditions hold at once"
+        ),
+        Reason::SustainedBreach { datapoints } => l!(
+            lang,
+            "지속적인 임계값 초과 ({}개 datapoint)",
+            "sustained breach ({} datapoints)",
+            datapoints
+        ),
+        Reason::SingleBreach => l!(
+            lang,
+            "단일 datapoint 초과: 지속성 미확인",
+            "single-datapoint breach: persistence not shown"
+        ),
+        Reason::CpuSpike => l!(lang, "단기 CPU 스파이크", "short CPU spike"),
+        Reason::CreditsExhausted => l!(
+            lang,
+            "CPU credit 고갈: baseline으로 throttling",
+            "CPU credits exhausted: throttled to baseline"
+        ),
+        Reason::Production { .. } => l!(lang, "운영 환경", "production"),
+        Reason::NonProduction { .. } => l!(lang, "비운영 환경", "non-production"),
+        Reason::ProductionAssumedUntagged => l!(
+            lang,
+            "Environment 태그 없음: 운영 환경으로 간주",
+            "no Environment tag: treated as production"
+        ),
+        Reason::ProductionAssumedUnknownInstance => l!(
+            lang,
+            "인스턴스 정보 없음: 운영 환경으로 간주",
+            "instance not known: treated as production"
+        ),
+        Reason::FleetWorst {
+            instance_id,
+            environment: Environment::Untagged,
+            ..
+        } => l!(
+            lang,
+            "임계값 초과 인스턴스에 Environment 태그 없음, 운영 환경으로 간주: {}",
+            "a breaching instance has no Environment tag, treated as production: {}",
+            instance_id
+        ),
+        Reason::FleetWorst {
+            instance_id,
+            environment: Environment::Unknown,
+            ..
+        } => l!(
+            lang,
+            "임계값 초과 인스턴스 정보 없음, 운영 환경으로 간주: {}",
+            "a breaching instance is not known, treated as production: {}",
+            instance_id
+        ),
+        Reason::FleetWorst {
+            instance_id,
+            environment: Environment::NonProduction(_),
+            ..
+        } => l!(
+            lang,
+            "비운영 환경 (조회한 초과 인스턴스 모두): {}",
+            "non-production (every breaching instance looked up): {}",
+            instance_id
+        ),
+        Reason::FleetWorst { instance_id, .. } => l!(
+            lang,
+            "운영 환경 (임계값 초과 인스턴스): {}",
+            "production (a breaching instance): {}",
+            instance_id
+        ),
+        Reason::ContributorsInAlarm { count: Some(n) } => l!(
+            lang,
+            "ALARM 상태 기여자(contributor) {}개 (기여자별 보고서 별도 발송)",
+            "contributors in ALARM: {} (each has its own report)",
+            n
+        ),
+        Reason::ContributorsInAlarm { count: None } => l!(
+            lang,
+            "ALARM 상태 기여자(contributor) 목록 없음 (기여자별 보고서 별도 발송)",
+            "contributors in ALARM not listed (each has its own report)"
+        ),
+    }
+}
+
+pub(super) fn urgency(cx: &Ctx<'_>) -> Section {
+    let lang = cx.lang;
+    let a = cx.a;
+    let within = match a.priority {
+        Priority::P0 => l!(lang, "15분 이내", "15 minutes"),
+        Priority::P1 => l!(lang, "1시간 이내", "1 hour"),
+        Priority::P2 => l!(lang, "4시간 이내", "4 hours"),
+        Priority::P3 => l!(lang, "24시간 이내", "24 hours"),
+    };
+    let mut lines = vec![Line::from(l!(
+        lang,
+        "{} — {} 대응, 기한 {}",
+        "{} — respond within {}, by {}",
+        priority_name(a.priority, lang),
+        within,
+        when_in(a.respond_by, cx.tz, cx.lang)
+    ))];
+    for r in &a.reasons {
+        let mut line = Line::from(l!(lang, "근거: {}", "Why: {}", reason_line(r, lang)));
+        if let Reason::Production { environment } | Reason::NonProduction { environment } = r {
+            line = line.t(" (Environment=").u(environment).t(")");
+        }
+        if let Reason::FleetWorst {
+            name, environment, ..
+        } = r
+        {
+            if let Some(n) = name {
+                line = line.t(" (").u(n).t(")");
+            }
+            if let Environment::Production(e) | Environment::NonProduction(e) = environment {
+                line = line.t(" (Environment=").u(e).t(")");
+            }
+        }
+        lines.push(line);
+    }
+    section("🚨", "긴급도 평가", "Urgency", lang, lines, 0)
+}
