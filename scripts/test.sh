@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools_bin=$(scripts/tools.sh install)
+# The golden test runs every suggested command through the real AWS CLI.
+EC2OPS_AWS_CLI_PYTHON=$(scripts/awscli.sh)
+export EC2OPS_AWS_CLI_PYTHON
 export PATH="$tools_bin:$PATH"
 
 started=0

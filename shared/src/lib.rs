@@ -8,6 +8,7 @@ pub mod analyze;
 pub mod aws;
 pub mod budget;
 pub mod config;
+pub mod credits;
 pub mod diagnostics;
 pub mod event;
 pub mod evidence;

@@ -180,6 +180,23 @@ pub fn neighbour_size(region: &str, instance_type: &str, up: bool) -> Option<(St
     None
 }
 
+/// The larger sizes of a type's family that the price table knows in `region`, smallest first.
+pub fn larger_sizes(region: &str, instance_type: &str) -> Vec<(String, TypePrice)> {
+    let Some((family, size)) = instance_type.split_once('.') else {
+        return Vec::new();
+    };
+    let Some(pos) = SIZES.iter().position(|s| *s == size) else {
+        return Vec::new();
+    };
+    SIZES[pos + 1..]
+        .iter()
+        .filter_map(|s| {
+            let ty = format!("{family}.{s}");
+            instance_price(region, &ty).map(|p| (ty, p))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -272,25 +272,36 @@ fn golden_texts() -> Vec<(String, String)> {
 
 /// The command lines of a golden, in order: `$ …` lines (plain or in chat backticks), next steps, and commands
 /// quoted inline in backticks.
+/// A captured command (`var=$(aws …)`) counts as the `aws …` it runs.
 fn commands(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for line in text.lines() {
         let l = line.trim().trim_start_matches("• ").trim();
         if let Some(c) = l.strip_prefix("$ ") {
-            out.push(c.trim_matches('`').to_string());
-        } else if l.starts_with("aws ") {
-            out.push(l.to_string());
+            out.push(uncaptured(c.trim_matches('`')).to_string());
+        } else if uncaptured(l).starts_with("aws ") {
+            out.push(uncaptured(l).to_string());
         } else {
             out.extend(
                 l.split('`')
                     .skip(1)
                     .step_by(2)
+                    .map(uncaptured)
                     .filter(|c| c.starts_with("aws "))
                     .map(str::to_string),
             );
         }
     }
     out
+}
+
+/// `aws …` out of `var=$(aws …)`; anything else as it is.
+fn uncaptured(line: &str) -> &str {
+    line.split_once("=$(aws ")
+        .filter(|(var, _)| var.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .and_then(|(var, _)| line.get(var.len() + 3..))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or(line)
 }
 
 fn words(cmd: &str) -> Vec<String> {
@@ -849,4 +860,134 @@ fn every_series_of_a_golden_ends_within_its_metric_window() {
             );
         }
     }
+}
+
+/// What a shell would pass for the variables our sequences capture (`"$command_id"`, `$((desired+1))`): values of
+/// the shape AWS expects, so the CLI checks everything else as written.
+fn expanded(word: &str) -> String {
+    match word {
+        "$command_id" => "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9".into(),
+        "$target_group" => {
+            "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/web/0123456789abcdef".into()
+        }
+        "$((desired+1))" => "3".into(),
+        w => w.to_string(),
+    }
+}
+
+/// Every command line of every golden, run through the real AWS CLI (awscli, installed by `scripts/awscli.sh`,
+/// `EC2OPS_AWS_CLI_PYTHON` set by `scripts/test.sh`) against a closed loopback endpoint: the CLI parses the
+/// command, validates every parameter against the service model and only then tries to connect, so "could not
+/// connect" means the command runs as written and anything else (unknown option, invalid value, bad JSON, a
+/// parameter out of its range) is a command an operator could not run.
+#[test]
+fn every_command_in_every_golden_is_accepted_by_the_real_aws_cli() {
+    let Some(python) = std::env::var_os("EC2OPS_AWS_CLI_PYTHON") else {
+        assert!(
+            std::env::var("EC2OPS_REQUIRE_EMULATOR").as_deref() != Ok("1"),
+            "EC2OPS_AWS_CLI_PYTHON is not set: run scripts/test.sh (it installs the AWS CLI)"
+        );
+        eprintln!("skipped: EC2OPS_AWS_CLI_PYTHON not set (scripts/test.sh sets it)");
+        return;
+    };
+    let mut argvs: Vec<Vec<String>> = golden_texts()
+        .iter()
+        .flat_map(|(_, text)| commands(text))
+        .map(|c| words(&c).iter().map(|w| expanded(w)).collect())
+        .collect();
+    argvs.sort();
+    argvs.dedup();
+    assert!(argvs.len() >= 50, "commands found: {}", argvs.len());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/aws_cli_check.py");
+    let mut child = std::process::Command::new(python)
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the AWS CLI checker starts");
+    let input = serde_json::to_vec(&argvs).unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "the checker failed: {out:?}");
+    let verdicts: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdicts.len(), argvs.len());
+    let refused: Vec<String> = verdicts
+        .iter()
+        .zip(&argvs)
+        .filter(|(v, _)| v["runs"] != true)
+        .map(|(v, argv)| format!("{}\n    → {}", argv.join(" "), v["error"]))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "{} of {} commands refused by the AWS CLI:\n{}",
+        refused.len(),
+        argvs.len(),
+        refused.join("\n")
+    );
+}
+
+/// The sections of a chat description: (emoji, lines under the header).
+fn chat_sections(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        let header = line
+            .strip_prefix('*')
+            .and_then(|l| l.strip_suffix('*'))
+            .and_then(|l| l.split_once(". "))
+            .filter(|(n, _)| n.parse::<u8>().is_ok());
+        if let Some((_, title)) = header {
+            let emoji = title.split(' ').next().unwrap_or_default().to_string();
+            out.push((emoji, Vec::new()));
+        } else if let Some(last) = out.last_mut() {
+            if line.starts_with("• ") {
+                last.1.push(line.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Chat shows about 3,000 characters; what is cut first is advice: in every chat golden, neither 🔧 nor 📊 loses a
+/// line while an advice section (📈 💰 🔒 🤖) still shows one, and no section is shown as an empty header.
+#[test]
+fn a_chat_message_cuts_advice_first_and_never_the_immediate_actions() {
+    let cut = |l: &String| l.contains("lines cut") || l.contains("줄 생략");
+    let mut cut_somewhere = 0;
+    for (name, text) in golden_texts()
+        .into_iter()
+        .filter(|(n, _)| n.contains(".chatbot."))
+    {
+        let sections = chat_sections(&text);
+        assert!(sections.len() >= 3, "{name}: sections not found");
+        for (emoji, lines) in &sections {
+            assert!(
+                !lines.is_empty(),
+                "{name}: {emoji} shown as an empty header"
+            );
+        }
+        let advice_shown = sections.iter().any(|(e, ls)| {
+            ["📈", "💰", "🔒", "🤖"].contains(&e.as_str()) && ls.iter().any(|l| !cut(l))
+        });
+        let cut_in = |emoji: &str| {
+            sections
+                .iter()
+                .any(|(e, ls)| e == emoji && ls.iter().any(cut))
+        };
+        if cut_in("🔧") {
+            assert!(!advice_shown, "{name}: 🔧 cut while advice is shown");
+        }
+        if cut_in("📊") {
+            assert!(!advice_shown, "{name}: 📊 cut while advice is shown");
+        }
+        if sections.iter().any(|(_, ls)| ls.iter().any(cut))
+            || text.contains("left out")
+            || text.contains("섹션")
+        {
+            cut_somewhere += 1;
+        }
+    }
+    assert!(
+        cut_somewhere > 0,
+        "no chat golden is cut: the test would prove nothing"
+    );
 }

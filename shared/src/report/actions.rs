@@ -73,11 +73,11 @@ pub(super) fn actions(cx: &Ctx<'_>) -> Section {
 
     if state == AlarmState::Ok {
         recovered_steps(cx, &mut lines, &mut n);
-        return section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2);
+        return section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 1);
     }
     if state == AlarmState::InsufficientData {
         no_data_steps(cx, &mut lines, &mut n);
-        return section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2);
+        return section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 1);
     }
 
     source_steps(cx, &mut lines, &mut n);
@@ -102,7 +102,7 @@ pub(super) fn actions(cx: &Ctx<'_>) -> Section {
                 .lit("--history-item-type StateUpdate --max-records 10"),
         ));
     }
-    section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2)
+    section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 1)
 }
 
 /// An alarm back to OK: nothing to do but confirm and close.
@@ -639,5 +639,5 @@ pub(super) fn summary_actions(cx: &Ctx<'_>) -> Section {
             ),
         ),
     ];
-    section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 2)
+    section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 1)
 }

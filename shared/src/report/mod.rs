@@ -76,7 +76,8 @@ pub struct Section {
     pub emoji: &'static str,
     pub title: String,
     pub lines: Vec<Line>,
-    /// Lower numbers are kept longer when the message must be cut.
+    /// Lower numbers are kept longer when the message must be cut: 🚨 0, 🔧 1, 📊 2, then the advice sections
+    /// (see `render::FLOORS` for what each keeps).
     pub keep_rank: u8,
 }
 
@@ -203,7 +204,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                 .or_else(|| fleet::implied_previous(change));
             let transition = match (change.input, previous) {
                 (InputKind::Health, _) => "AWS Health".to_string(),
-                (_, Some(p)) => format!("{p} -> {}", change.state.value.as_str()),
+                (_, Some(p)) => format!("{p} → {}", change.state.value.as_str()),
                 (_, None) => change.state.value.as_str().to_string(),
             };
             format!(

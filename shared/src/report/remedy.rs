@@ -56,8 +56,8 @@ pub(super) fn asg_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize, id: 
         n,
         l!(
             lang,
-            "Load balancer 상태 확인 (그룹의 target group 조회 후 이 인스턴스의 target health):",
-            "Check the load balancer's view (the group's target groups, then this instance's target health):"
+            "Load balancer 상태 확인 (그룹의 첫 target group을 읽은 뒤 그 안에서 이 인스턴스의 target health):",
+            "Check the load balancer's view (the group's first target group, then this instance's target health in it):"
         ),
     );
     lines.extend(clis(cx, steps::asg_target_health(id, group)));
@@ -94,7 +94,10 @@ pub(super) fn capacity_steps(
             "If the load is legitimate, prefer scaling out (no downtime): image this instance without a reboot and launch a second one behind a load balancer (a lone instance is a single point of failure):"
         ),
     );
-    lines.push(cli(cx, steps::image_for_scale_out(&i.id)));
+    lines.push(cli(
+        cx,
+        steps::image_for_scale_out(&i.id, cx.change.state.at),
+    ));
     if let Some((up, _)) = pricing::neighbour_size(&cx.region, &i.instance_type, true) {
         step(
             lines,

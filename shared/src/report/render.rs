@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::text::{bound, escape_entities, sanitize, Line};
+use super::text::{bound, code_span, escape_entities, sanitize, Line};
 use super::{Report, Section};
 use crate::config::Language;
 
@@ -17,8 +17,70 @@ pub const CHAT_TITLE_MAX_CHARS: usize = 250;
 /// The message type lives beside the publisher port so that publishing does not depend on the report.
 pub use crate::message::SnsMessage;
 
-/// Cut the sections until `render(sections)` fits `limit` (as measured by `size`), dropping lines from the
-/// highest-ranked (least important) section first and saying how many were cut.
+/// What a section keeps at each stage of cutting (lines): a stage starts when no section is above its floor of
+/// the stage before. Advice (📈 💰 🔒 🤖, rank 3 and up) goes first and whole; then 🔧 (rank 1) loses its last
+/// steps, keeping the first four lines (what ec2ops did and the first step); then 📊 (rank 2) its first three
+/// (state, status checks, the first metric); 🚨 (rank 0) last. What to do comes before background.
+const FLOORS: [[usize; 4]; 4] = [
+    // 🚨, 🔧, 📊, advice
+    [usize::MAX, usize::MAX, 3, 0],
+    [usize::MAX, 4, 3, 0],
+    [usize::MAX, 4, 0, 0],
+    [0, 0, 0, 0],
+];
+
+fn floor(s: &Section, stage: &[usize; 4]) -> usize {
+    stage[usize::from(s.keep_rank).min(3)]
+}
+
+/// The section to lose its last line next: the least important one above its floor at the earliest stage that
+/// still has one.
+fn victim(work: &[Section]) -> Option<usize> {
+    FLOORS.iter().find_map(|stage| {
+        (0..work.len())
+            .filter(|i| work[*i].lines.len() > floor(&work[*i], stage))
+            .max_by_key(|i| (work[*i].keep_rank, *i))
+    })
+}
+
+/// The sections as shown after cutting: a section that lost lines ends with a line saying how many; the sections
+/// at the end that lost every line are not shown as empty headers but named in one line after the last one shown.
+fn with_cut_notices(work: &[Section], cut: &[usize], lang: Language) -> Vec<Section> {
+    let emptied_tail = work
+        .iter()
+        .zip(cut)
+        .rev()
+        .take_while(|(s, n)| s.lines.is_empty() && **n > 0)
+        .count()
+        .min(work.len().saturating_sub(1));
+    let shown = work.len() - emptied_tail;
+    let mut out: Vec<Section> = work[..shown]
+        .iter()
+        .zip(cut)
+        .map(|(s, n)| {
+            let mut s = s.clone();
+            if *n > 0 {
+                s.lines.push(Line::from(cut_notice(*n, lang)));
+            }
+            s
+        })
+        .collect();
+    if emptied_tail > 0 {
+        let names: Vec<&str> = work[shown..].iter().map(|s| s.emoji).collect();
+        let lines: usize = cut[shown..].iter().sum();
+        if let Some(last) = out.last_mut() {
+            last.lines.push(Line::from(sections_cut_notice(
+                &names.join(" "),
+                lines,
+                lang,
+            )));
+        }
+    }
+    out
+}
+
+/// Cut the sections until `render(sections)` fits `limit` (as measured by `size`), dropping lines from the least
+/// important section above its floor ([`FLOORS`]) first and saying what was cut.
 fn fit(
     sections: &[Section],
     lang: Language,
@@ -29,26 +91,11 @@ fn fit(
     let mut work: Vec<Section> = sections.to_vec();
     let mut cut = vec![0usize; work.len()];
     loop {
-        let with_marks: Vec<Section> = work
-            .iter()
-            .zip(&cut)
-            .map(|(s, n)| {
-                let mut s = s.clone();
-                if *n > 0 {
-                    s.lines.push(Line::from(cut_notice(*n, lang)));
-                }
-                s
-            })
-            .collect();
-        let out = render(&with_marks);
+        let out = render(&with_cut_notices(&work, &cut, lang));
         if size(&out) <= limit {
             return out;
         }
-        // The least important section that still has lines loses its last one.
-        let victim = (0..work.len())
-            .filter(|i| !work[*i].lines.is_empty())
-            .max_by_key(|i| (work[*i].keep_rank, *i));
-        match victim {
+        match victim(&work) {
             Some(i) => {
                 cut[i] += cut_last_group(&mut work[i].lines);
             }
@@ -63,6 +110,17 @@ fn fit(
             }
         }
     }
+}
+
+/// The line that names the sections left out at the end, in the report's language.
+pub fn sections_cut_notice(sections: &str, lines: usize, lang: Language) -> String {
+    l!(
+        lang,
+        "… (메시지 크기 제한으로 {} 섹션 {}줄 생략)",
+        "… ({} left out to fit the message size: {} lines)",
+        sections,
+        lines
+    )
 }
 
 /// The line that says a section was cut, in the report's language.
@@ -150,7 +208,8 @@ fn markdown(report: &Report, sections: &[Section]) -> String {
         out.push('\n');
     }
     for (i, s) in sections.iter().enumerate() {
-        out.push_str(&format!("\n**{}. {} {}**\n", i + 1, s.emoji, s.title));
+        // Slack's bold is one asterisk on each side.
+        out.push_str(&format!("\n*{}. {} {}*\n", i + 1, s.emoji, s.title));
         for l in &s.lines {
             out.push_str("• ");
             out.push_str(l.markdown().trim_start());
@@ -171,16 +230,32 @@ pub fn chat_description(report: &Report) -> String {
     )
 }
 
-/// A plain chat field (next step, keyword, summary): shown in chat like the description and carrying alarm names,
-/// metric names and tags, so one line with Slack's entities, at most `max` chars.
+/// A keyword: a label in chat carrying tag values and metric names, so one line with Slack's entities, at most
+/// `max` chars.
 fn chat_field(s: &str, max: usize) -> String {
     bound(&escape_entities(&sanitize(s, usize::MAX)), max)
 }
 
-/// A command as a chat field, or nothing when it does not fit: a command cut short can end inside a quoted name, and
-/// whatever the operator pastes after it would continue that name and run.
+/// The thread summary: plain text (no markup is rendered there), so nothing is escaped as markup; Slack's three
+/// control characters, which could still form a mention or a link, become look-alikes (‹ › ＆).
+fn plain_chat_field(s: &str, max: usize) -> String {
+    let plain: String = sanitize(s, usize::MAX)
+        .chars()
+        .map(|c| match c {
+            '<' => '‹',
+            '>' => '›',
+            '&' => '＆',
+            c => c,
+        })
+        .collect();
+    bound(&plain, max)
+}
+
+/// A command as a chat next step — a code span, so Slack formats nothing in it and it copies as it runs — or nothing
+/// when it does not fit: a command cut short can end inside a quoted name, and whatever the operator pastes after it
+/// would continue that name and run.
 fn whole_chat_field(s: &str, max: usize) -> Option<String> {
-    let field = escape_entities(&sanitize(s, usize::MAX));
+    let field = code_span(&sanitize(s, usize::MAX));
     (field.chars().count() <= max).then_some(field)
 }
 
@@ -199,7 +274,7 @@ pub fn chatbot(report: &Report) -> Value {
         },
         "metadata": {
             "threadId": report.thread_id,
-            "summary": chat_field(&report.summary, 250),
+            "summary": plain_chat_field(&report.summary, 250),
             "eventType": "ec2ops.incident",
             "relatedResources": report.related_resources,
             "additionalContext": {

@@ -12,6 +12,8 @@ pub const MAX_ARG_CHARS: usize = 1024;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Command {
     words: Vec<String>,
+    /// The shell variable the command's output is captured into (`name=$(aws …)`), for a later command to use.
+    into: Option<&'static str>,
 }
 
 impl Command {
@@ -110,10 +112,50 @@ impl Command {
         self
     }
 
-    /// The command line, words separated by one space.
-    pub fn render(&self) -> String {
-        self.words.join(" ")
+    /// Capture the command's output in the shell variable `var` (`var=$(aws … --output text)`), so the next
+    /// command of the sequence runs as written with `"$var"` instead of a placeholder to fill in by hand.
+    pub fn into_var(mut self, var: &'static str) -> Self {
+        debug_assert!(is_var(var), "a shell variable name: {var:?}");
+        self.into = Some(var);
+        self
     }
+
+    /// An option whose value is a variable an earlier command of the sequence captured (`"$var"`).
+    pub fn var(mut self, option: &str, var: &'static str) -> Self {
+        debug_assert!(is_var(var), "a shell variable name: {var:?}");
+        self.words.push(option.to_string());
+        self.words.push(format!("\"${var}\""));
+        self
+    }
+
+    /// An option whose value is a shell arithmetic expansion of captured variables (`$((desired+1))`): our own
+    /// text, one word without spaces.
+    pub fn arithmetic(mut self, option: &str, expression: &'static str) -> Self {
+        debug_assert!(
+            expression
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+-*".contains(c)),
+            "an arithmetic expression of variables and numbers: {expression:?}"
+        );
+        self.words.push(option.to_string());
+        self.words.push(format!("$(({expression}))"));
+        self
+    }
+
+    /// The command line, words separated by one space; `var=$(…)` around it when its output is captured.
+    pub fn render(&self) -> String {
+        let line = self.words.join(" ");
+        match self.into {
+            Some(var) => format!("{var}=$({line})"),
+            None => line,
+        }
+    }
+}
+
+/// A lower-case shell variable name of our own (`command_id`).
+fn is_var(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c == '_')
 }
 
 /// `s` as one word for a POSIX shell: in single quotes, each `'` written `'\''`. Exact for any text (newlines

@@ -40,7 +40,7 @@ pub(super) fn contributors_situation(cx: &Ctx<'_>) -> Section {
                 .u(d),
         );
     }
-    section("📊", "현재 상황 분석", "Current situation", lang, lines, 1)
+    section("📊", "현재 상황 분석", "Current situation", lang, lines, 2)
 }
 
 pub(super) fn situation(cx: &Ctx<'_>) -> Section {
@@ -66,7 +66,7 @@ pub(super) fn situation(cx: &Ctx<'_>) -> Section {
     lines.extend(super::sources::situation(cx.change, cx.facts, lang, cx.tz));
     lines.extend(note_lines(cx));
     lines.extend(super::sources::links(cx.change, cx.facts, &cx.region, lang));
-    section("📊", "현재 상황 분석", "Current situation", lang, lines, 1)
+    section("📊", "현재 상황 분석", "Current situation", lang, lines, 2)
 }
 
 /// The instance's state and its status checks (none while it is not running), with scheduled events.

@@ -51,14 +51,18 @@ pub fn resize(id: &str, to: &str) -> Vec<Command> {
     ]
 }
 
-/// A Run Command and the two commands that read its result: the send prints only the command id; the wait ends
-/// when the command has run; the invocation's standard output is the answer.
+/// The shell variable a Run Command's id is captured into, for the wait and the output that follow it.
+const COMMAND_ID: &str = "command_id";
+
+/// A Run Command and the two commands that read its result: the send's command id is captured in `$command_id`;
+/// the wait ends when the command has run; the invocation's standard output is the answer. Pasted in order into
+/// one shell, the three run as written.
 pub fn ssm(id: &str, document: &str, parameters: &Value) -> Vec<Command> {
     vec![
-        ssm_send(id, document, parameters),
+        ssm_send(id, document, parameters).into_var(COMMAND_ID),
         ssm_wait(id),
         Command::new("aws ssm get-command-invocation")
-            .lit("--command-id COMMAND_ID")
+            .var("--command-id", COMMAND_ID)
             .arg("--instance-id", "INSTANCE_ID", id)
             .lit("--query StandardOutputContent --output text"),
     ]
@@ -82,7 +86,7 @@ fn ssm_send(id: &str, document: &str, parameters: &Value) -> Command {
 
 fn ssm_wait(id: &str) -> Command {
     Command::new("aws ssm wait command-executed")
-        .lit("--command-id COMMAND_ID")
+        .var("--command-id", COMMAND_ID)
         .arg("--instance-id", "INSTANCE_ID", id)
 }
 
@@ -113,7 +117,8 @@ pub fn agent_install_and_configure(id: &str) -> Vec<Command> {
             id,
             "AWS-ConfigureAWSPackage",
             &json!({ "action": ["Install"], "name": ["AmazonCloudWatchAgent"] }),
-        ),
+        )
+        .into_var(COMMAND_ID),
         ssm_wait(id),
         ssm_send(
             id,
@@ -161,37 +166,55 @@ pub fn asg_replace(id: &str, group: &str) -> Vec<Command> {
     ]
 }
 
-/// The load balancer's view of an instance: the group's target groups, then the instance's health in one.
+/// The shell variable the group's first load-balancer target group is captured into.
+const TARGET_GROUP: &str = "target_group";
+
+/// The load balancer's view of an instance: the group's first Elastic Load Balancing v2 target group (captured in
+/// `$target_group`; `TargetGroupARNs` lists only those), then the instance's health in it. A group without one
+/// prints `None` and the second command says the ARN is not valid: there is no load balancer to ask.
 pub fn asg_target_health(id: &str, group: &str) -> Vec<Command> {
     vec![
-        Command::new("aws autoscaling describe-traffic-sources").name(
-            "--auto-scaling-group-name",
-            "ASG_NAME",
-            group,
-        ),
+        Command::new("aws autoscaling describe-auto-scaling-groups")
+            .names("--auto-scaling-group-names", "ASG_NAME", &[group])
+            .arg(
+                "--query",
+                "QUERY",
+                "AutoScalingGroups[0].TargetGroupARNs[0]",
+            )
+            .lit("--output text")
+            .into_var(TARGET_GROUP),
         Command::new("aws elbv2 describe-target-health")
-            .lit("--target-group-arn TARGET_GROUP_ARN")
+            .var("--target-group-arn", TARGET_GROUP)
             .json("--targets", &json!([{ "Id": id }])),
     ]
 }
 
-/// More instances in the group (the desired capacity is read first).
+/// More instances in the group: the desired capacity is read into `$desired`, then raised by one (the group's
+/// maximum still applies: above it, Auto Scaling refuses with a ValidationError naming the maximum).
 pub fn asg_scale_out(group: &str) -> Vec<Command> {
     vec![
         Command::new("aws autoscaling describe-auto-scaling-groups")
             .names("--auto-scaling-group-names", "ASG_NAME", &[group])
-            .arg("--query", "QUERY", "AutoScalingGroups[0].DesiredCapacity"),
+            .arg("--query", "QUERY", "AutoScalingGroups[0].DesiredCapacity")
+            .lit("--output text")
+            .into_var("desired"),
         Command::new("aws autoscaling set-desired-capacity")
             .name("--auto-scaling-group-name", "ASG_NAME", group)
-            .lit("--desired-capacity DESIRED_CAPACITY"),
+            .arithmetic("--desired-capacity", "desired+1"),
     ]
 }
 
-/// An image of a lone instance to launch a second one from, without rebooting it.
-pub fn image_for_scale_out(id: &str) -> Command {
+/// An image of a lone instance to launch a second one from, without rebooting it. Its name (unique in the account
+/// and region, as EC2 requires) is the instance and the incident's minute: `i-…-scale-out-20250720T1220`.
+pub fn image_for_scale_out(id: &str, at: chrono::DateTime<chrono::Utc>) -> Command {
     Command::new("aws ec2 create-image")
         .arg("--instance-id", "INSTANCE_ID", id)
-        .lit("--name IMAGE_NAME --no-reboot")
+        .arg(
+            "--name",
+            "IMAGE_NAME",
+            &format!("{id}-scale-out-{}", at.format("%Y%m%dT%H%M")),
+        )
+        .lit("--no-reboot")
 }
 
 #[cfg(test)]
@@ -229,14 +252,50 @@ mod tests {
     #[test]
     fn a_run_command_comes_with_the_wait_and_the_output() {
         let r = rendered(&shell("i-1", &["uptime"]));
-        assert!(r[0].ends_with("--query Command.CommandId --output text"));
+        assert!(r[0].starts_with("command_id=$(aws ssm send-command "));
+        assert!(r[0].ends_with("--query Command.CommandId --output text)"));
         assert_eq!(
             r[1],
-            "aws ssm wait command-executed --command-id COMMAND_ID --instance-id i-1"
+            "aws ssm wait command-executed --command-id \"$command_id\" --instance-id i-1"
         );
         assert_eq!(
             r[2],
-            "aws ssm get-command-invocation --command-id COMMAND_ID --instance-id i-1 --query StandardOutputContent --output text"
+            "aws ssm get-command-invocation --command-id \"$command_id\" --instance-id i-1 --query StandardOutputContent --output text"
+        );
+    }
+
+    #[test]
+    fn a_scale_out_raises_the_capacity_it_read_by_one() {
+        let r = rendered(&asg_scale_out("web"));
+        assert_eq!(
+            r[0],
+            "desired=$(aws autoscaling describe-auto-scaling-groups --auto-scaling-group-names 'web' --query 'AutoScalingGroups[0].DesiredCapacity' --output text)"
+        );
+        assert_eq!(
+            r[1],
+            "aws autoscaling set-desired-capacity --auto-scaling-group-name 'web' --desired-capacity $((desired+1))"
+        );
+    }
+
+    #[test]
+    fn the_target_health_asks_the_target_group_the_group_uses() {
+        let r = rendered(&asg_target_health("i-1", "web"));
+        assert!(r[0].starts_with("target_group=$(aws autoscaling describe-auto-scaling-groups"));
+        assert!(
+            r[1].contains("--target-group-arn \"$target_group\""),
+            "{}",
+            r[1]
+        );
+    }
+
+    #[test]
+    fn an_image_is_named_by_its_instance_and_minute() {
+        let at = chrono::DateTime::parse_from_rfc3339("2025-07-20T12:20:28Z")
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default();
+        assert_eq!(
+            image_for_scale_out("i-1", at).render(),
+            "aws ec2 create-image --instance-id i-1 --name i-1-scale-out-20250720T1220 --no-reboot"
         );
     }
 

@@ -233,7 +233,9 @@ pub(super) fn lines(cx: &Ctx<'_>, next_steps: &[String]) -> Vec<Line> {
         )),
         Line::from(l!(lang, "▶ 조치 주체: {}", "▶ Who is acting: {}", who(cx))),
     ];
-    let run_command = |c: &String| c.starts_with("aws ssm send-command");
+    let run_command = |c: &String| {
+        c.starts_with("aws ssm send-command") || c.starts_with("command_id=$(aws ssm send-command")
+    };
     let step = Line::from(l!(
         lang,
         "▶ 다음 조치 (안전): 🔧의 첫 SSM Run Command 단계 (send-command → wait → get-command-invocation으로 결과 읽기)",
@@ -272,7 +274,8 @@ pub(super) fn lines(cx: &Ctx<'_>, next_steps: &[String]) -> Vec<Line> {
 /// Whether a CLI command only reads, alone: describe, get, list, lookup, or a wait — not a Run Command's wait or
 /// read, which mean nothing without the command they follow.
 fn reads_only(cmd: &str) -> bool {
-    if cmd.starts_with("aws ssm ") {
+    // A captured read (`desired=$(aws …)`) only prepares the command after it.
+    if cmd.starts_with("aws ssm ") || !cmd.starts_with("aws ") {
         return false;
     }
     let verb = cmd.split_whitespace().nth(2).unwrap_or_default();
@@ -388,10 +391,13 @@ mod tests {
         ));
         assert!(reads_only("aws cloudtrail lookup-events --max-results 10"));
         assert!(!reads_only(
-            "aws ssm wait command-executed --command-id COMMAND_ID"
+            "desired=$(aws autoscaling describe-auto-scaling-groups --output text)"
         ));
         assert!(!reads_only(
-            "aws ssm get-command-invocation --command-id COMMAND_ID"
+            "aws ssm wait command-executed --command-id \"$command_id\""
+        ));
+        assert!(!reads_only(
+            "aws ssm get-command-invocation --command-id \"$command_id\""
         ));
         assert!(!reads_only(
             "aws ec2 modify-instance-credit-specification --instance-credit-specifications x"

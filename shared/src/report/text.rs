@@ -18,8 +18,8 @@ pub enum Piece {
     User(String),
     /// A command or identifier shown verbatim (code in markdown).
     Code(String),
-    /// A console deep link: `label: url` in email, `[label](url)` in chat. The URL is built percent-encoded
-    /// ([`crate::evidence::links`]); the label is our own text.
+    /// A console deep link: `label: url` in email and in chat (Slack links a bare URL). The URL is built
+    /// percent-encoded ([`crate::evidence::links`]); the label is our own text.
     Link { label: String, url: String },
 }
 
@@ -68,32 +68,40 @@ impl Line {
             .collect()
     }
 
-    /// Markdown for chat: user text escaped, code in backticks. Every piece gets Slack's entities: our own text
-    /// quotes user-defined names (a custom metric's name in the headline) and code quotes alarm and group names, and
-    /// Slack reads `<!channel>` even inside backticks. A backtick inside code is swapped for a look-alike, never for
-    /// a quote: a quote would end the shell quoting of the name it is in.
+    /// Markdown for chat, in Slack's style (AWS Chatbot's `client-markdown` renders a notification "in the target
+    /// chat platform's markdown"; Slack's has entities and no backslash escapes). Every piece gets Slack's three
+    /// entities (`&`, `<`, `>`): our own text quotes user-defined names (a custom metric's name in the headline),
+    /// and Slack reads `<!channel>` even inside backticks. Text from the account (alarm names, descriptions, tags,
+    /// process command lines) is an inline code span: Slack formats nothing inside one, so an alarm named
+    /// `*urgent*` or `_x_` reads as it is and copies exactly — backslash escapes would show as backslashes. A
+    /// backtick inside code is swapped for a look-alike, never for a quote: a quote would end the shell quoting of
+    /// the name it is in.
     pub fn markdown(&self) -> String {
         self.0
             .iter()
             .map(|p| match p {
                 Piece::Text(s) => escape_entities(&one_line(s)),
-                Piece::User(s) => escape_markdown(&sanitize(s, MAX_USER_TEXT)),
-                Piece::Code(s) => format!(
-                    "`{}`",
-                    escape_entities(&one_line(&super::shell::markdown_code(s)))
-                ),
-                // A URL is percent-encoded already; parentheses, brackets and spaces would end the link early.
+                Piece::User(s) => code_span(&sanitize(s, MAX_USER_TEXT)),
+                Piece::Code(s) => code_span(&one_line(s)),
+                // A bare URL, which Slack links by itself: `<url|label>` would be the one raw `<` in a message that
+                // otherwise has none (no mention can be smuggled in), and the URL is percent-encoded already.
                 Piece::Link { label, url } => format!(
-                    "[{}]({})",
-                    escape_markdown(&one_line(label)),
+                    "{}: {}",
+                    escape_entities(&one_line(label)),
                     escape_entities(&one_line(url))
-                        .replace('(', "%28")
-                        .replace(')', "%29")
-                        .replace(' ', "%20")
                 ),
             })
             .collect()
     }
+}
+
+/// `s` as an inline code span for Slack: backticks swapped for a look-alike, entities for `&`, `<`, `>`; the empty
+/// string as nothing (an empty span would show two backticks).
+pub fn code_span(s: &str) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    format!("`{}`", escape_entities(&super::shell::markdown_code(s)))
 }
 
 impl From<String> for Line {
@@ -130,25 +138,6 @@ pub fn sanitize(s: &str, max: usize) -> String {
     } else {
         kept.trim_end().to_string()
     }
-}
-
-/// Escape text for Slack / Teams markdown as AWS Chatbot renders it: `&`, `<`, `>` become entities (so `<!channel>`
-/// or `<https://evil|click>` cannot become mentions or links) and markdown punctuation is backslash-escaped.
-pub fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '*' | '_' | '~' | '`' | '[' | ']' | '(' | ')' | '#' | '|' | '\\' | '!' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Slack's three control characters as entities, markdown punctuation left alone.
@@ -341,13 +330,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn markdown_escaping_neutralizes_mentions_links_and_emphasis() {
-        let s = escape_markdown("<!channel> *bold* _x_ [a](http://e) `c` a&b");
-        assert!(!s.contains('<') && !s.contains('>'));
-        assert!(s.contains("&lt;\\!channel&gt;"));
-        assert!(s.contains("\\*bold\\*"));
-        assert!(s.contains("\\[a\\]\\(http://e\\)"));
-        assert!(s.contains("a&amp;b"));
+    fn text_from_the_account_is_code_that_slack_neither_formats_nor_mentions() {
+        let l = Line::new().u("<!channel> *bold* _x_ [a](http://e) `c` a&b");
+        let s = l.markdown();
+        assert_eq!(
+            s,
+            "`&lt;!channel&gt; *bold* _x_ [a](http://e) \u{2cb}c\u{2cb} a&amp;b`"
+        );
+        assert!(!s.contains('\\'), "Slack shows backslashes: {s}");
+        assert_eq!(Line::new().u("").markdown(), "");
     }
 
     #[test]
