@@ -509,7 +509,6 @@ pub trait LogReader: Send + Sync {
 #[async_trait]
 pub trait AlarmLister: Send + Sync {
     /// One page of the alarms in ALARM, and whether more pages exist.
-    async fn in_alarm(
-        &self,
-    ) -> Result<(Vec<crate::evidence::alarms::ListedAlarm>, bool), AwsError>;
+    async fn in_alarm(&self)
+        -> Result<(Vec<crate::evidence::alarms::ListedAlarm>, bool), AwsError>;
 }

@@ -14,7 +14,9 @@ use ec2ops::evidence::alarms::ListedAlarm;
 use ec2ops::evidence::changes::TrailEvent;
 use ec2ops::evidence::logs::RawLine;
 use ec2ops::evidence::read::{EvidenceReaders, THIRD_LOOKUP_AFTER};
-use ec2ops::facts::{InstanceFacts, InstanceLookup, SecurityGroupFacts, StatusFacts, TypeFacts, VolumeFacts};
+use ec2ops::facts::{
+    InstanceFacts, InstanceLookup, SecurityGroupFacts, StatusFacts, TypeFacts, VolumeFacts,
+};
 use ec2ops::gather::{gather, Readers};
 use ec2ops::ports::{
     AlarmLister, AwsError, ChangeReader, Diagnostics, Impaired, InstanceReader, LogReader, Offline,
@@ -103,7 +105,11 @@ impl LogReader for Logs {
         match group {
             "/missing" => Err(AwsError {
                 code: Some("ResourceNotFoundException".into()),
-                ..AwsError::new("logs", "FilterLogEvents", "The specified log group does not exist.")
+                ..AwsError::new(
+                    "logs",
+                    "FilterLogEvents",
+                    "The specified log group does not exist.",
+                )
             }),
             _ => Ok(vec![RawLine {
                 stream: prefix.to_string(),
@@ -194,7 +200,8 @@ fn email(change: &ec2ops::model::AlarmChange, facts: &ec2ops::facts::Facts) -> S
 }
 
 #[tokio::test]
-async fn an_incident_makes_two_lookup_events_at_once_and_a_third_only_a_second_later_while_diagnostics_run() {
+async fn an_incident_makes_two_lookup_events_at_once_and_a_third_only_a_second_later_while_diagnostics_run(
+) {
     let trail = Trail {
         throttle: false,
         calls: Mutex::new(Vec::new()),
@@ -202,7 +209,11 @@ async fn an_incident_makes_two_lookup_events_at_once_and_a_third_only_a_second_l
     let (change, facts) = run(&trail).await;
     let calls = trail.calls.lock().unwrap().clone();
     let resources: Vec<&str> = calls.iter().map(|(r, _)| r.as_str()).collect();
-    assert_eq!(resources, [ID, "sg-0a1b2c3d4e5f60718"], "no diagnostics: no third lookup");
+    assert_eq!(
+        resources,
+        [ID, "sg-0a1b2c3d4e5f60718"],
+        "no diagnostics: no third lookup"
+    );
     assert!(calls[1].1.duration_since(calls[0].1) < Duration::from_millis(500));
 
     let slow = Trail {
@@ -212,7 +223,10 @@ async fn an_incident_makes_two_lookup_events_at_once_and_a_third_only_a_second_l
     run_with(&slow, Some(&SlowDiagnostics)).await;
     let calls = slow.calls.lock().unwrap().clone();
     let resources: Vec<&str> = calls.iter().map(|(r, _)| r.as_str()).collect();
-    assert_eq!(resources, [ID, "sg-0a1b2c3d4e5f60718", "vol-0c2d4e6f8a0b1c3d5"]);
+    assert_eq!(
+        resources,
+        [ID, "sg-0a1b2c3d4e5f60718", "vol-0c2d4e6f8a0b1c3d5"]
+    );
     assert!(calls[2].1.duration_since(calls[0].1) + Duration::from_millis(5) >= THIRD_LOOKUP_AFTER);
 
     let a = assess(&change, &facts);
@@ -248,7 +262,10 @@ async fn a_throttled_lookup_events_leaves_the_report_whole_and_names_the_gap() {
         "{text}"
     );
     // The other evidence is still there.
-    assert!(text.contains("Other alarms in ALARM on this instance"), "{text}");
+    assert!(
+        text.contains("Other alarms in ALARM on this instance"),
+        "{text}"
+    );
     assert!(text.contains("7. 🤖"), "{text}");
 }
 

@@ -56,9 +56,9 @@ pub async fn stub(status: u16, body: String) -> (String, Arc<Mutex<Vec<Received>
                 let start = head.len() + 4;
                 if let Ok(mut l) = log.lock() {
                     l.push(Received {
-                    headers: head,
-                    body: String::from_utf8_lossy(&buf[start.min(buf.len())..]).into_owned(),
-                });
+                        headers: head,
+                        body: String::from_utf8_lossy(&buf[start.min(buf.len())..]).into_owned(),
+                    });
                 }
                 let reason = if status == 200 { "OK" } else { "Bad Request" };
                 let response = format!(
@@ -72,4 +72,3 @@ pub async fn stub(status: u16, body: String) -> (String, Arc<Mutex<Vec<Received>
     });
     (url, seen)
 }
-

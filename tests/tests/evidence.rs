@@ -3,7 +3,6 @@
 //! emulator serves, against a recorded response on a loopback stub. Then the whole pipeline with LookupEvents
 //! throttled: the report is still published and names the gap.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -14,8 +13,8 @@ use ec2ops::evidence::read::EvidenceReaders;
 use ec2ops::gather::Readers;
 use ec2ops::pipeline::{respond, Delivery, Outcome};
 use ec2ops::ports::{AlarmLister, ChangeReader, LogReader};
-use ec2ops_tests::*;
 use ec2ops_tests::stub::stub;
+use ec2ops_tests::*;
 
 macro_rules! emulator {
     () => {
@@ -28,7 +27,8 @@ macro_rules! emulator {
 
 /// CloudWatch Logs is served by moto (LocalStack's service list is fixed when it starts, without `logs`).
 fn logs_client(emu: &Emulator) -> aws_sdk_cloudwatchlogs::Client {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS").unwrap_or_else(|_| dynamodb_endpoint());
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS").unwrap_or_else(|_| dynamodb_endpoint());
     aws_sdk_cloudwatchlogs::Client::from_conf(
         aws_sdk_cloudwatchlogs::config::Builder::from(&emu.config)
             .endpoint_url(endpoint)
@@ -86,7 +86,10 @@ async fn cloudtrail_adapter_reads_a_recorded_lookup_events_response_over_http() 
         serde_json::json!([{"AttributeKey": "ResourceName", "AttributeValue": "i-0b7e4c2d9a1f35c60"}])
     );
     assert_eq!(body["MaxResults"], 50);
-    assert_eq!(body["StartTime"].as_f64().map(|t| t as i64), Some(since.timestamp()));
+    assert_eq!(
+        body["StartTime"].as_f64().map(|t| t as i64),
+        Some(since.timestamp())
+    );
 
     assert_eq!(events.len(), 6);
     let resize = events
@@ -95,9 +98,15 @@ async fn cloudtrail_adapter_reads_a_recorded_lookup_events_response_over_http() 
         .unwrap();
     assert_eq!(resize.who(), "jiwoo.park@example.com (PlatformAdmin)");
     assert_eq!(resize.request.as_deref(), Some("instanceType=m5.large"));
-    assert_eq!(resize.from_where().as_deref(), Some("203.0.113.24, console"));
+    assert_eq!(
+        resize.from_where().as_deref(),
+        Some("203.0.113.24, console")
+    );
     assert_eq!(classify(resize), Some(ChangeKind::Resize));
-    let read = events.iter().find(|e| e.name == "DescribeInstances").unwrap();
+    let read = events
+        .iter()
+        .find(|e| e.name == "DescribeInstances")
+        .unwrap();
     assert_eq!(read.read_only, Some(true));
     assert_eq!(classify(read), None);
 }
@@ -108,10 +117,21 @@ async fn cloudwatch_logs_adapter_reads_only_the_instances_streams_in_the_window(
     let logs = logs_client(&emu);
     let group = unique("/ec2ops-test/app");
     let id = "i-0aaaabbbbccccdddd";
-    logs.create_log_group().log_group_name(&group).send().await.unwrap();
+    logs.create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
     let now = Utc::now();
     for (stream, lines) in [
-        (id, vec![(5, "ERROR pool exhausted"), (2, "GET /health 200"), (90, "long before the window")]),
+        (
+            id,
+            vec![
+                (5, "ERROR pool exhausted"),
+                (2, "GET /health 200"),
+                (90, "long before the window"),
+            ],
+        ),
         ("i-0other0000000000", vec![(3, "ERROR not this instance")]),
     ] {
         logs.create_log_stream()
@@ -141,7 +161,10 @@ async fn cloudwatch_logs_adapter_reads_only_the_instances_streams_in_the_window(
     }
     let reader = LogsReader::new(logs.clone());
     let (since, until) = ec2ops::evidence::logs::window(now);
-    let lines = reader.log_lines(&group, id, since, until, 500).await.unwrap();
+    let lines = reader
+        .log_lines(&group, id, since, until, 500)
+        .await
+        .unwrap();
     let mut messages: Vec<&str> = lines.iter().map(|l| l.message.as_str()).collect();
     messages.sort();
     assert_eq!(messages, ["ERROR pool exhausted", "GET /health 200"]);
@@ -157,14 +180,23 @@ async fn cloudwatch_logs_adapter_reads_only_the_instances_streams_in_the_window(
 #[tokio::test]
 async fn describe_alarms_adapter_lists_the_alarms_in_alarm_with_their_instance() {
     let emu = emulator!();
-    let id = format!("i-0{:016x}", Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64);
+    let id = format!(
+        "i-0{:016x}",
+        Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64
+    );
     let name = unique("ec2ops-test-netout");
     emu.alarm(&name, "NetworkOut", &id, 1.0).await;
-    let (listed, _more) = AlarmsReader::new(emu.cloudwatch.clone()).in_alarm().await.unwrap();
+    let (listed, _more) = AlarmsReader::new(emu.cloudwatch.clone())
+        .in_alarm()
+        .await
+        .unwrap();
     let found = ec2ops::evidence::alarms::on_instance(&id, "the-current-alarm", &listed, false);
     assert_eq!(found.alarms.len(), 1, "{listed:?}");
     assert_eq!(found.alarms[0].name, name);
-    assert_eq!(found.alarms[0].metric.as_deref(), Some("AWS/EC2 NetworkOut"));
+    assert_eq!(
+        found.alarms[0].metric.as_deref(),
+        Some("AWS/EC2 NetworkOut")
+    );
     assert!(found.alarms[0].since.is_some());
 }
 
@@ -172,7 +204,8 @@ async fn describe_alarms_adapter_lists_the_alarms_in_alarm_with_their_instance()
 async fn a_throttled_lookup_events_still_publishes_the_report_with_the_gap_named() {
     let emu = emulator!();
     let (id, at) = seed_cpu_spike(&emu).await;
-    emu.alarm(&unique("ec2ops-test-other"), "NetworkIn", &id, 1.0).await;
+    emu.alarm(&unique("ec2ops-test-other"), "NetworkIn", &id, 1.0)
+        .await;
     let (topic, queue) = emu.topic_with_queue("evidence").await;
     let (url, seen) = stub(
         400,
@@ -204,9 +237,16 @@ async fn a_throttled_lookup_events_still_publishes_the_report_with_the_gap_named
         ..Settings::default()
     };
     let event = event_for("cpu-spike.json", &id, at);
-    let outcome = respond(&event, &readers, None, Some(&delivery), &settings, Utc::now())
-        .await
-        .unwrap();
+    let outcome = respond(
+        &event,
+        &readers,
+        None,
+        Some(&delivery),
+        &settings,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert!(matches!(outcome, Outcome::Reported(_)));
     assert!(!seen.lock().unwrap().is_empty(), "LookupEvents was called");
 

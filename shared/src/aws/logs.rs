@@ -50,7 +50,9 @@ impl LogReader for LogsReader {
                 .map_err(|e| aws_error("logs", "FilterLogEvents", e))?;
             // The prefix is applied here too: an emulator that ignores it must not mix other instances' lines in.
             out.extend(page.events().iter().filter_map(|e| {
-                let stream = e.log_stream_name().filter(|s| s.starts_with(stream_prefix))?;
+                let stream = e
+                    .log_stream_name()
+                    .filter(|s| s.starts_with(stream_prefix))?;
                 Some(RawLine {
                     stream: stream.to_string(),
                     at: DateTime::from_timestamp_millis(e.timestamp()?)?,

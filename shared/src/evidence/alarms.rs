@@ -10,13 +10,16 @@ pub const PAGE: usize = 100;
 /// Other alarms shown at most.
 pub const MAX_SHOWN: usize = 5;
 
+/// `(namespace, metric name, dimensions as (name, value))` of one metric an alarm watches.
+pub type WatchedMetric = (String, String, Vec<(String, String)>);
+
 /// An alarm in ALARM as DescribeAlarms lists it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListedAlarm {
     pub name: String,
     pub arn: Option<String>,
     /// `(namespace, metric name, dimensions)` of the alarm's metric, or of each metric-math member.
-    pub metrics: Vec<(String, String, Vec<(String, String)>)>,
+    pub metrics: Vec<WatchedMetric>,
     pub since: Option<DateTime<Utc>>,
     pub reason: Option<String>,
 }
@@ -98,6 +101,9 @@ mod tests {
         let o = on_instance("i-1", "cpu-high", &all, false);
         let names: Vec<&str> = o.alarms.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["mem-high", "disk-high"]);
-        assert_eq!(o.alarms[0].metric.as_deref(), Some("CWAgent mem_used_percent"));
+        assert_eq!(
+            o.alarms[0].metric.as_deref(),
+            Some("CWAgent mem_used_percent")
+        );
     }
 }

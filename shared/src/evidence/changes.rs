@@ -132,9 +132,23 @@ fn client_of(agent: &str) -> String {
     if lower.contains("console") || agent == "AWS Internal" {
         return "console".into();
     }
-    const KNOWN: [&str; 6] = ["terraform", "aws-cli", "boto3", "cloudformation", "aws-sdk-", "pulumi"];
+    const KNOWN: [&str; 6] = [
+        "terraform",
+        "aws-cli",
+        "boto3",
+        "cloudformation",
+        "aws-sdk-",
+        "pulumi",
+    ];
     let words = agent.split_whitespace();
-    let name = |w: &str| w.split('/').next().unwrap_or(w).chars().take(40).collect::<String>();
+    let name = |w: &str| {
+        w.split('/')
+            .next()
+            .unwrap_or(w)
+            .chars()
+            .take(40)
+            .collect::<String>()
+    };
     for known in KNOWN {
         if let Some(w) = agent
             .split_whitespace()
@@ -201,7 +215,11 @@ fn request_summary(name: &str, r: &serde_json::Value) -> Option<String> {
                                         .collect()
                                 })
                                 .unwrap_or_default();
-                            let ports = if from == to { from } else { format!("{from}-{to}") };
+                            let ports = if from == to {
+                                from
+                            } else {
+                                format!("{from}-{to}")
+                            };
                             if cidrs.is_empty() {
                                 format!("{proto} {ports}")
                             } else {
@@ -379,7 +397,12 @@ impl Changes {
         if !lookups.is_empty() && lookups.iter().all(|l| l.events.is_err()) {
             let why: Vec<String> = lookups
                 .iter()
-                .filter_map(|l| l.events.as_ref().err().map(|e| format!("{}: {e}", l.resource)))
+                .filter_map(|l| {
+                    l.events
+                        .as_ref()
+                        .err()
+                        .map(|e| format!("{}: {e}", l.resource))
+                })
                 .collect();
             return Source::Unavailable(why.join("; "));
         }
@@ -411,7 +434,12 @@ impl Changes {
                 }
             }
         }
-        all.sort_by(|a, b| b.event.at.cmp(&a.event.at).then(a.event.id.cmp(&b.event.id)));
+        all.sort_by(|a, b| {
+            b.event
+                .at
+                .cmp(&a.event.at)
+                .then(a.event.id.cmp(&b.event.id))
+        });
         out.more = all.len().saturating_sub(MAX_SHOWN);
         all.truncate(MAX_SHOWN);
         out.changes = all;
@@ -441,7 +469,10 @@ pub fn evidence_line(c: &Change) -> String {
 
 /// The likely trigger and every change in the window (newest first); `None` when the window holds no change or the
 /// transition is to OK.
-pub fn trigger<'a>(change: &AlarmChange, changes: &'a Changes) -> Option<(&'a Change, Vec<&'a Change>)> {
+pub fn trigger<'a>(
+    change: &AlarmChange,
+    changes: &'a Changes,
+) -> Option<(&'a Change, Vec<&'a Change>)> {
     if change.state.value == AlarmState::Ok {
         return None;
     }
@@ -521,7 +552,12 @@ mod tests {
 
     #[test]
     fn a_resize_is_read_with_who_from_where_and_what() {
-        let e = ev("e1", "ModifyInstanceAttribute", "2025-07-20T11:50:00Z", RESIZE);
+        let e = ev(
+            "e1",
+            "ModifyInstanceAttribute",
+            "2025-07-20T11:50:00Z",
+            RESIZE,
+        );
         assert_eq!(classify(&e), Some(ChangeKind::Resize));
         assert_eq!(e.who(), "alice@example.com (OpsAdmin)");
         assert_eq!(e.from_where().as_deref(), Some("203.0.113.7, console"));
@@ -531,22 +567,38 @@ mod tests {
     #[test]
     fn the_client_is_the_console_or_the_tool_the_user_agent_names() {
         assert_eq!(client_of("AWS Internal"), "console");
-        assert_eq!(client_of("APN/1.0 HashiCorp/1.0 Terraform/1.9.5 aws-sdk-go-v2/1.30.3"), "Terraform");
-        assert_eq!(client_of("aws-cli/2.15.0 Python/3.11.6 Linux/6.1"), "aws-cli");
+        assert_eq!(
+            client_of("APN/1.0 HashiCorp/1.0 Terraform/1.9.5 aws-sdk-go-v2/1.30.3"),
+            "Terraform"
+        );
+        assert_eq!(
+            client_of("aws-cli/2.15.0 Python/3.11.6 Linux/6.1"),
+            "aws-cli"
+        );
         assert_eq!(client_of("Boto3/1.34.0 md/Botocore#1.34.0"), "Boto3");
         assert_eq!(client_of("curl/8.0"), "curl");
     }
 
     #[test]
     fn read_only_failed_and_tagging_calls_are_not_changes() {
-        let ro = ev("a", "DescribeInstances", "2025-07-20T11:50:00Z", r#"{"readOnly":true}"#);
+        let ro = ev(
+            "a",
+            "DescribeInstances",
+            "2025-07-20T11:50:00Z",
+            r#"{"readOnly":true}"#,
+        );
         let dry = ev(
             "b",
             "RebootInstances",
             "2025-07-20T11:50:00Z",
             r#"{"errorCode":"Client.DryRunOperation","readOnly":false}"#,
         );
-        let tag = ev("c", "CreateTags", "2025-07-20T11:50:00Z", r#"{"readOnly":false}"#);
+        let tag = ev(
+            "c",
+            "CreateTags",
+            "2025-07-20T11:50:00Z",
+            r#"{"readOnly":false}"#,
+        );
         for e in [ro, dry, tag] {
             assert_eq!(classify(&e), None, "{}", e.name);
         }
@@ -587,7 +639,12 @@ mod tests {
                 resource: "i-0abc".into(),
                 events: Ok(vec![
                     ev("old", "RebootInstances", "2025-07-20T09:00:00Z", "{}"),
-                    ev("e1", "ModifyInstanceAttribute", "2025-07-20T11:50:00Z", RESIZE),
+                    ev(
+                        "e1",
+                        "ModifyInstanceAttribute",
+                        "2025-07-20T11:50:00Z",
+                        RESIZE,
+                    ),
                     ev("after", "StopInstances", "2025-07-20T12:25:00Z", "{}"),
                 ]),
             }],
@@ -604,7 +661,10 @@ mod tests {
             }) => {
                 assert_eq!(kind, ChangeKind::Resize);
                 assert_eq!(minutes_before, 30);
-                assert_eq!(others, 0, "the reboot at 09:00 is outside the window, the stop is after");
+                assert_eq!(
+                    others, 0,
+                    "the reboot at 09:00 is outside the window, the stop is after"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -625,14 +685,23 @@ mod tests {
                 resource: "i-0abc".into(),
                 events: Ok(vec![
                     ev("stop", "StopInstances", "2025-07-20T11:48:00Z", RESIZE),
-                    ev("resize", "ModifyInstanceAttribute", "2025-07-20T11:49:00Z", RESIZE),
+                    ev(
+                        "resize",
+                        "ModifyInstanceAttribute",
+                        "2025-07-20T11:49:00Z",
+                        RESIZE,
+                    ),
                     ev("start", "StartInstances", "2025-07-20T11:50:00Z", RESIZE),
                 ]),
             }],
         );
         let f = change_before(&alarm_at("2025-07-20T12:20:28Z"), changes.get().unwrap()).unwrap();
         match f.detail {
-            Detail::Evidence(crate::evidence::EvidenceDetail::ChangeBefore { kind, others, .. }) => {
+            Detail::Evidence(crate::evidence::EvidenceDetail::ChangeBefore {
+                kind,
+                others,
+                ..
+            }) => {
                 assert_eq!(kind, ChangeKind::Resize);
                 assert_eq!(others, 2);
             }
@@ -648,7 +717,12 @@ mod tests {
             60,
             vec![Lookup {
                 resource: "i-0abc".into(),
-                events: Ok(vec![ev("e1", "ModifyInstanceAttribute", "2025-07-20T11:50:00Z", RESIZE)]),
+                events: Ok(vec![ev(
+                    "e1",
+                    "ModifyInstanceAttribute",
+                    "2025-07-20T11:50:00Z",
+                    RESIZE,
+                )]),
             }],
         );
         let c = changes.get().unwrap();
@@ -660,14 +734,21 @@ mod tests {
 
     #[test]
     fn a_throttled_lookup_is_a_named_gap_and_all_failing_makes_the_source_unavailable() {
-        let throttled = || Err("cloudtrail LookupEvents: ThrottlingException: Rate exceeded".to_string());
+        let throttled =
+            || Err("cloudtrail LookupEvents: ThrottlingException: Rate exceeded".to_string());
         let partial = Changes::assemble(
             t("2025-07-20T06:20:00Z"),
             t("2025-07-20T12:21:00Z"),
             60,
             vec![
-                Lookup { resource: "i-0abc".into(), events: Ok(vec![]) },
-                Lookup { resource: "sg-1".into(), events: throttled() },
+                Lookup {
+                    resource: "i-0abc".into(),
+                    events: Ok(vec![]),
+                },
+                Lookup {
+                    resource: "sg-1".into(),
+                    events: throttled(),
+                },
             ],
         );
         assert_eq!(partial.get().unwrap().gaps[0].0, "sg-1");
@@ -675,7 +756,10 @@ mod tests {
             t("2025-07-20T06:20:00Z"),
             t("2025-07-20T12:21:00Z"),
             60,
-            vec![Lookup { resource: "i-0abc".into(), events: throttled() }],
+            vec![Lookup {
+                resource: "i-0abc".into(),
+                events: throttled(),
+            }],
         );
         assert!(none.reason().unwrap().contains("ThrottlingException"));
     }
@@ -688,8 +772,14 @@ mod tests {
             t("2025-07-20T12:21:00Z"),
             60,
             vec![
-                Lookup { resource: "i-0abc".into(), events: Ok(vec![e.clone()]) },
-                Lookup { resource: "vol-1".into(), events: Ok(vec![e]) },
+                Lookup {
+                    resource: "i-0abc".into(),
+                    events: Ok(vec![e.clone()]),
+                },
+                Lookup {
+                    resource: "vol-1".into(),
+                    events: Ok(vec![e]),
+                },
             ],
         );
         assert_eq!(c.get().unwrap().changes.len(), 1);

@@ -199,7 +199,11 @@ mod tests {
             "alarmsV2:alarm/cpu%20high%29%20%3C%21channel%3E%20%5Bx%5D%28evil%29%2F%C3%BC"
         );
         let logs = c
-            .log_stream("/ec2/app", "i-0abc", DateTime::from_timestamp(0, 0).unwrap())
+            .log_stream(
+                "/ec2/app",
+                "i-0abc",
+                DateTime::from_timestamp(0, 0).unwrap(),
+            )
             .unwrap();
         assert!(logs.contains("log-group/$252Fec2$252Fapp/log-events/i-0abc$3Fstart$3D0"));
     }
@@ -207,8 +211,12 @@ mod tests {
     #[test]
     fn the_metric_graph_names_the_metric_the_instance_and_the_window() {
         let c = Console::new("ap-northeast-2").unwrap();
-        let start = DateTime::parse_from_rfc3339("2025-07-20T11:51:00Z").unwrap().to_utc();
-        let end = DateTime::parse_from_rfc3339("2025-07-20T12:21:00Z").unwrap().to_utc();
+        let start = DateTime::parse_from_rfc3339("2025-07-20T11:51:00Z")
+            .unwrap()
+            .to_utc();
+        let end = DateTime::parse_from_rfc3339("2025-07-20T12:21:00Z")
+            .unwrap()
+            .to_utc();
         let url = c
             .metric_graph(
                 "AWS/EC2",
@@ -219,8 +227,14 @@ mod tests {
                 (start, end),
             )
             .unwrap();
-        assert!(url.contains("metrics~(~(~'AWS*2fEC2~'CPUUtilization~'InstanceId~'i-0abc))"), "{url}");
-        assert!(url.contains("~start~'2025-07-20T11*3a51*3a00Z~end~'2025-07-20T12*3a21*3a00Z"), "{url}");
+        assert!(
+            url.contains("metrics~(~(~'AWS*2fEC2~'CPUUtilization~'InstanceId~'i-0abc))"),
+            "{url}"
+        );
+        assert!(
+            url.contains("~start~'2025-07-20T11*3a51*3a00Z~end~'2025-07-20T12*3a21*3a00Z"),
+            "{url}"
+        );
         assert!(!url.contains(' '));
     }
 

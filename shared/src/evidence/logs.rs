@@ -35,8 +35,9 @@ pub fn parse_groups(v: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for g in v.split(',').map(str::trim).filter(|g| !g.is_empty()) {
         let ok = g.len() <= 512
-            && g.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'#' | b'-'));
+            && g.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'#' | b'-')
+            });
         if !ok {
             return Err(expected);
         }
@@ -107,7 +108,12 @@ pub fn signal(message: &str) -> Option<Signal> {
         "cannot allocate memory",
     ]) {
         Some(Signal::Oom)
-    } else if any(&["no space left on device", "disk full", "enospc", "disk quota exceeded"]) {
+    } else if any(&[
+        "no space left on device",
+        "disk full",
+        "enospc",
+        "disk quota exceeded",
+    ]) {
         Some(Signal::DiskFull)
     } else if any(&[
         "kernel panic",
@@ -145,7 +151,9 @@ pub struct LogLine {
 #[serde(rename_all = "snake_case")]
 pub enum GroupRead {
     /// Lines of this instance's streams in the window.
-    Read { lines: usize },
+    Read {
+        lines: usize,
+    },
     NotFound,
     Failed(String),
 }
@@ -209,17 +217,24 @@ pub fn assemble(
     for (group, read) in reads {
         match read {
             Ok(lines) => {
-                out.groups.push((group.clone(), GroupRead::Read { lines: lines.len() }));
-                all.extend(lines.into_iter().filter(|l| l.at >= since && l.at <= until).map(|l| {
-                    let text = super::one_line(&crate::diagnostics::redact(&l.message), LINE_MAX);
-                    LogLine {
-                        group: group.clone(),
-                        stream: l.stream,
-                        at: l.at,
-                        signal: signal(&l.message),
-                        text: text.trim().to_string(),
-                    }
-                }));
+                out.groups
+                    .push((group.clone(), GroupRead::Read { lines: lines.len() }));
+                all.extend(
+                    lines
+                        .into_iter()
+                        .filter(|l| l.at >= since && l.at <= until)
+                        .map(|l| {
+                            let text =
+                                super::one_line(&crate::diagnostics::redact(&l.message), LINE_MAX);
+                            LogLine {
+                                group: group.clone(),
+                                stream: l.stream,
+                                at: l.at,
+                                signal: signal(&l.message),
+                                text: text.trim().to_string(),
+                            }
+                        }),
+                );
             }
             Err(ReadError::NotFound) => out.groups.push((group, GroupRead::NotFound)),
             Err(ReadError::Failed(why)) => out.groups.push((group, GroupRead::Failed(why))),
@@ -337,8 +352,14 @@ mod tests {
             signal("write /var/lib/app/x: No space left on device"),
             Some(Signal::DiskFull)
         );
-        assert_eq!(signal("INFO: task jbd2 blocked for more than 120 seconds"), Some(Signal::Kernel));
-        assert_eq!(signal("java.lang.IllegalStateException: boom"), Some(Signal::Exception));
+        assert_eq!(
+            signal("INFO: task jbd2 blocked for more than 120 seconds"),
+            Some(Signal::Kernel)
+        );
+        assert_eq!(
+            signal("java.lang.IllegalStateException: boom"),
+            Some(Signal::Exception)
+        );
         assert_eq!(signal("ERROR db pool exhausted"), Some(Signal::Error));
         assert_eq!(signal("GET /health 200"), None);
     }
@@ -350,16 +371,29 @@ mod tests {
             "/ec2/app".to_string(),
             Ok(vec![
                 line("2025-07-20T12:19:50Z", "GET /health 200"),
-                line("2025-07-20T12:15:00Z", "ERROR login failed password=hunter2"),
-                line("2025-07-20T12:18:00Z", "kernel: Out of memory: Killed process 4242 (java)"),
+                line(
+                    "2025-07-20T12:15:00Z",
+                    "ERROR login failed password=hunter2",
+                ),
+                line(
+                    "2025-07-20T12:18:00Z",
+                    "kernel: Out of memory: Killed process 4242 (java)",
+                ),
                 line("2025-07-20T11:00:00Z", "FATAL long before the window"),
-                line("2025-07-20T12:19:00Z", &format!("ERROR {}", "x".repeat(1000))),
+                line(
+                    "2025-07-20T12:19:00Z",
+                    &format!("ERROR {}", "x".repeat(1000)),
+                ),
             ]),
         )];
         let l = assemble(at, "i-0abc", reads);
         let l = l.get().unwrap();
         assert_eq!(l.lines[0].signal, Some(Signal::Oom));
-        assert!(l.lines.iter().all(|x| !x.text.contains("hunter2")), "{:?}", l.lines);
+        assert!(
+            l.lines.iter().all(|x| !x.text.contains("hunter2")),
+            "{:?}",
+            l.lines
+        );
         assert!(l.lines.iter().all(|x| x.text.chars().count() <= 240));
         assert!(!l.lines.iter().any(|x| x.text.contains("long before")));
         assert_eq!(l.lines.last().unwrap().text, "GET /health 200");
@@ -381,7 +415,10 @@ mod tests {
         let l = assemble(
             at,
             "i-0abc",
-            vec![("/ec2/app".to_string(), Err(ReadError::Failed("ThrottlingException".into())))],
+            vec![(
+                "/ec2/app".to_string(),
+                Err(ReadError::Failed("ThrottlingException".into())),
+            )],
         );
         assert!(l.reason().unwrap().contains("ThrottlingException"));
     }
@@ -395,7 +432,10 @@ mod tests {
             "i-0abc",
             vec![(
                 "/var/log/messages".to_string(),
-                Ok(vec![line("2025-07-20T12:18:00Z", "kernel: Out of memory: Killed process 4242 (java)")]),
+                Ok(vec![line(
+                    "2025-07-20T12:18:00Z",
+                    "kernel: Out of memory: Killed process 4242 (java)",
+                )]),
             )],
         );
         let l = l.get().unwrap();
@@ -408,7 +448,9 @@ mod tests {
             evidence: vec![],
         }];
         corroborate(l, &mut mem);
-        assert!(mem[0].evidence[0].starts_with("12:18 log /var/log/messages: kernel: Out of memory"));
+        assert!(
+            mem[0].evidence[0].starts_with("12:18 log /var/log/messages: kernel: Out of memory")
+        );
         assert!(log_errors(&change, l, &mem).is_none());
     }
 }

@@ -138,15 +138,20 @@ pub async fn round_one(
     };
     let other_alarms = async {
         let r = readers.alarms?;
-        Some(match under(limit(), ("cloudwatch", "DescribeAlarms"), r.in_alarm()).await.map_err(reason) {
-            Ok((listed, more)) => Source::Available(alarms::on_instance(
-                instance_id,
-                &change.alarm_name,
-                &listed,
-                more,
-            )),
-            Err(why) => Source::Unavailable(why),
-        })
+        Some(
+            match under(limit(), ("cloudwatch", "DescribeAlarms"), r.in_alarm())
+                .await
+                .map_err(reason)
+            {
+                Ok((listed, more)) => Source::Available(alarms::on_instance(
+                    instance_id,
+                    &change.alarm_name,
+                    &listed,
+                    more,
+                )),
+                Err(why) => Source::Unavailable(why),
+            },
+        )
     };
     let (instance, logs, alarms) = tokio::join!(trail, log_reads, other_alarms);
     RoundOne {

@@ -209,7 +209,13 @@ pub(super) fn situation(change: &AlarmChange, facts: &Facts, lang: Language, tz:
                         GroupRead::Read { lines } => l!(lang, "{} {}줄", "{} {} line(s)", g, lines),
                         GroupRead::NotFound => l!(lang, "{} 없음", "{} not found", g),
                         GroupRead::Failed(why) => {
-                            l!(lang, "{} 조회 불가: {}", "{} unavailable: {}", g, sanitize(why, 160))
+                            l!(
+                                lang,
+                                "{} 조회 불가: {}",
+                                "{} unavailable: {}",
+                                g,
+                                sanitize(why, 160)
+                            )
                         }
                     }
                 })
@@ -312,7 +318,12 @@ fn since_text(since: DateTime<Utc>, at: DateTime<Utc>, lang: Language, tz: Tz) -
 
 /// Console deep links: the instance, the alarm, the metric graph of the window, Session Manager, the CloudTrail
 /// events found (the likely trigger's own event when there is one) and the stream of the first cited log line.
-pub(super) fn links(change: &AlarmChange, facts: &Facts, region: &str, lang: Language) -> Vec<Line> {
+pub(super) fn links(
+    change: &AlarmChange,
+    facts: &Facts,
+    region: &str,
+    lang: Language,
+) -> Vec<Line> {
     let Some(console) = Console::new(region) else {
         return Vec::new();
     };
@@ -331,21 +342,29 @@ pub(super) fn links(change: &AlarmChange, facts: &Facts, region: &str, lang: Lan
                 .collect();
             out.push((
                 l!(lang, "메트릭 (window)", "Metric graph (window)"),
-                console.metric_graph(&m.namespace, &m.name, &dims, &m.stat, w.period_secs, (start, end)),
+                console.metric_graph(
+                    &m.namespace,
+                    &m.name,
+                    &dims,
+                    &m.stat,
+                    w.period_secs,
+                    (start, end),
+                ),
             ));
         }
     }
     if let Some(id) = id {
-        out.push((
-            "Session Manager".to_string(),
-            console.session_manager(id),
-        ));
+        out.push(("Session Manager".to_string(), console.session_manager(id)));
     }
     if let Some(Source::Available(c)) = &facts.evidence.changes {
         let trigger = crate::evidence::changes::trigger(change, c).map(|(t, _)| t);
         match (trigger, id) {
             (Some(t), _) => out.push((
-                l!(lang, "CloudTrail 이벤트 (유력한 trigger)", "CloudTrail event (likely trigger)"),
+                l!(
+                    lang,
+                    "CloudTrail 이벤트 (유력한 trigger)",
+                    "CloudTrail event (likely trigger)"
+                ),
                 console.trail_event(&t.event.id),
             )),
             (None, Some(id)) => out.push((

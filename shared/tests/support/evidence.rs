@@ -77,7 +77,11 @@ pub fn change_before() -> Facts {
         changes: Some(lookups(
             at,
             events,
-            &["i-0b7e4c2d9a1f35c60", "sg-0a1b2c3d4e5f60718", "vol-0c2d4e6f8a0b1c3d5"],
+            &[
+                "i-0b7e4c2d9a1f35c60",
+                "sg-0a1b2c3d4e5f60718",
+                "vol-0c2d4e6f8a0b1c3d5",
+            ],
         )),
         logs: Some(logs::assemble(at, "i-0b7e4c2d9a1f35c60", Vec::new())),
         alarms: Some(Source::Available(alarms::on_instance(
@@ -146,7 +150,8 @@ pub fn instance_check_oom() -> Facts {
                 ListedAlarm {
                     name: "prod-web-2-mem-high".into(),
                     arn: Some(
-                        "arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:prod-web-2-mem-high".into(),
+                        "arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:prod-web-2-mem-high"
+                            .into(),
                     ),
                     metrics: vec![(
                         "CWAgent".into(),
