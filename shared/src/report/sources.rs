@@ -386,3 +386,26 @@ pub(super) fn links(
         .filter_map(|(label, url)| url.map(|u| Line::new().t("🔗 ").link(label, u)))
         .collect()
 }
+
+/// Chatbot related resources beside the instance and the alarm: the other alarms in ALARM on the instance and the
+/// log group of the first cited line, as ARNs (what Chatbot links to the console).
+pub(super) fn related(change: &AlarmChange, facts: &Facts, region: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if let Some(Source::Available(o)) = &facts.evidence.alarms {
+        out.extend(o.alarms.iter().filter_map(|a| a.arn.clone()));
+    }
+    if let (Some(Source::Available(l)), Some(account), Some(_)) = (
+        &facts.evidence.logs,
+        change.account.as_deref(),
+        Console::new(region),
+    ) {
+        if let Some(x) = l.lines.first() {
+            out.push(format!(
+                "arn:aws:logs:{region}:{account}:log-group:{}",
+                x.group
+            ));
+        }
+    }
+    out.retain(|a| a.len() <= 1024 && a.starts_with("arn:"));
+    out
+}
