@@ -54,7 +54,7 @@ fn a_cpu_bound_java_process_tops_the_cpu_list_with_its_lifetime_and_command() {
     assert_eq!(java.pid, 4242);
     assert_eq!(java.user, "app");
     assert_eq!(java.cpu_percent, 97.3);
-    assert_eq!(java.mem_percent, 58.2);
+    assert_eq!(java.mem_percent, 28.7);
     assert_eq!(java.rss_kib, 2_256_780);
     assert_eq!(java.elapsed_secs, Some(15_842));
     assert!(java
@@ -72,7 +72,7 @@ fn a_cpu_bound_java_process_tops_the_cpu_list_with_its_lifetime_and_command() {
     let memory = d.memory.expect("memory");
     assert_eq!(
         (memory.total_mib, memory.used_mib, memory.available_mib),
-        (3785, 2950, Some(587))
+        (7686, 2950, Some(4462))
     );
     assert_eq!(d.root_filesystem().map(|f| f.used_percent), Some(50));
     assert!(d.oom_kills.is_empty() && d.kernel_errors.is_empty());

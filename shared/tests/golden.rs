@@ -991,3 +991,77 @@ fn a_chat_message_cuts_advice_first_and_never_the_immediate_actions() {
         "no chat golden is cut: the test would prove nothing"
     );
 }
+
+/// An advice line with its ids and numbers masked, so "2 EBS volumes" and "3 EBS volumes" count as one line.
+fn masked(line: &str) -> String {
+    let mut out = String::new();
+    let mut last_masked = false;
+    for word in line.split_inclusive(|c: char| !c.is_alphanumeric() && c != '-') {
+        let (body, sep) = word.split_at(
+            word.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '-')
+                .len(),
+        );
+        let id = ["i-", "vol-", "sg-", "ami-"]
+            .iter()
+            .any(|p| body.starts_with(p));
+        if id || body.chars().any(|c| c.is_ascii_digit()) {
+            if !last_masked {
+                out.push('#');
+            }
+            last_masked = true;
+        } else {
+            out.push_str(body);
+            last_masked = false;
+        }
+        out.push_str(sep);
+    }
+    out
+}
+
+/// Signal, not boilerplate: across the email goldens of one language, no line of the advice sections (📈 💰 🔒 🤖;
+/// ids and numbers masked) appears in more than half of the reports — a line that reads the same for most incidents
+/// is not about this one. A section with nothing that bears on the incident says so in one line, which is not
+/// advice and not counted.
+#[test]
+fn no_advice_line_appears_in_more_than_half_of_the_reports() {
+    for lang in ["en", "ko"] {
+        let reports: Vec<(String, String)> = golden_texts()
+            .into_iter()
+            .filter(|(n, _)| n.contains(&format!(".{lang}.email.")))
+            .collect();
+        let mut seen: std::collections::BTreeMap<String, usize> = Default::default();
+        for (_, text) in &reports {
+            let mut section = "";
+            let mut lines = std::collections::BTreeSet::new();
+            for line in text.lines() {
+                if let Some((n, rest)) = line.split_once(". ") {
+                    if n.len() == 1 && n.chars().all(|c| c.is_ascii_digit()) {
+                        section = rest.split(' ').next().unwrap_or_default();
+                        continue;
+                    }
+                }
+                let advice = ["📈", "💰", "🔒", "🤖"].contains(&section);
+                if advice && line.starts_with("   ") && !line.contains(NOTHING_MARK) {
+                    lines.insert(format!("{section} {}", masked(line.trim())));
+                }
+            }
+            for l in lines {
+                *seen.entry(l).or_default() += 1;
+            }
+        }
+        let half = reports.len() / 2;
+        let common: Vec<String> = seen
+            .iter()
+            .filter(|(_, n)| **n > half)
+            .map(|(l, n)| format!("{n}/{}: {l}", reports.len()))
+            .collect();
+        assert!(
+            common.is_empty(),
+            "{lang}: advice lines in more than half of the reports:\n{}",
+            common.join("\n")
+        );
+    }
+}
+
+/// How a section that has nothing bearing on the incident starts its one line.
+const NOTHING_MARK: &str = "—";

@@ -6,6 +6,7 @@ use crate::config::Language;
 use crate::facts::InstanceFacts;
 use crate::model::{AlarmKind, AlarmState};
 
+use super::cli::{cli, clis, step};
 use super::header::metric_label;
 use super::outcome::action_lines;
 use super::recovery::{self, AutoRecovery, NotAvailable};
@@ -13,24 +14,6 @@ use super::remedy::{asg_steps, capacity_steps, force_hint, lookup_events, volume
 use super::shell::{self, Command};
 use super::text::{when_in, Line};
 use super::{section, steps, Ctx, Recommended, Section};
-
-/// A suggested command for this incident's region. Every value in it goes through [`shell`]: the region comes from
-/// the event too.
-pub(super) fn cli(cx: &Ctx<'_>, cmd: Command) -> Line {
-    Line::new()
-        .t("    $ ")
-        .c(cmd.arg("--region", "REGION", &cx.region).render())
-}
-
-/// A sequence of operator commands, one line each, in order.
-pub(super) fn clis(cx: &Ctx<'_>, cmds: Vec<Command>) -> Vec<Line> {
-    cmds.into_iter().map(|c| cli(cx, c)).collect()
-}
-
-pub(super) fn step(lines: &mut Vec<Line>, n: &mut usize, text: String) {
-    *n += 1;
-    lines.push(Line::from(format!("{n}. {text}")));
-}
 
 /// 🔧's statement of who recovers a host failure: the same status 📈 and 🤖 advise from.
 pub(super) fn auto_recovery_status(i: &InstanceFacts, cx: &Ctx<'_>) -> Line {
@@ -494,17 +477,11 @@ fn cpu_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
             n,
             l!(
                 lang,
-                "CPU를 쓰는 프로세스 확인 (SSM Run Command):",
-                "Find the processes using the CPU (SSM Run Command):"
+                "지금 CPU를 쓰는 프로세스 확인 (SSM Run Command; top의 두 번째 1초 샘플 — ps의 %CPU는 프로세스 시작 이후 평균):",
+                "Find the processes using the CPU now (SSM Run Command; top's second one-second sample — ps's %CPU is the average since each process started):"
             ),
         );
-        lines.extend(clis(
-            cx,
-            steps::shell(
-                id,
-                &["ps -eo pid,user,pcpu,pmem,etime,comm --sort=-pcpu | head -15"],
-            ),
-        ));
+        lines.extend(clis(cx, steps::shell(id, &[steps::CPU_NOW])));
     }
     if a.has(RuleId::NetLeadsCpu) {
         step(

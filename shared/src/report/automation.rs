@@ -3,9 +3,10 @@
 
 use crate::analyze::RuleId;
 use crate::config::Language;
-use crate::facts::{Role, Source};
+use crate::facts::{InstanceFacts, Role, Source};
 
-use super::actions::{cli, clis};
+use super::advice::Advice;
+use super::cli::{cli, clis};
 use super::recovery::{self, AutoRecovery, NotAvailable};
 use super::shell::Command;
 use super::text::Line;
@@ -13,34 +14,24 @@ use super::{evidence, section, steps, summary, Ctx, Recommended, Section};
 
 pub(super) fn automation(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
-    let mut lines = Vec::new();
+    let mut advice = Advice::default();
     match &cx.facts.history {
-        Source::Available(h) => {
-            let n = h.alarm_transitions();
-            lines.push(Line::from(if n >= 3 {
-                l!(
-                    lang,
-                    "반복 발생: 최근 7일간 ALARM {}회 → 원인 자동 조치(runbook/SSM Automation) 또는 임계값 조정",
-                    "Recurring: {} ALARM transitions in the last 7 days → automate the fix (runbook / SSM Automation) or tune the threshold",
-                    n
-                )
-            } else {
-                l!(
-                    lang,
-                    "최근 7일간 ALARM {}회: 반복 패턴 아님",
-                    "ALARM transitions in the last 7 days: {} (not a recurring pattern)",
-                    n
-                )
-            }));
-        }
-        Source::Unavailable(r) => lines.push(Line::from(l!(
+        // A pattern is worth automating; the absence of one is not news.
+        Source::Available(h) if h.alarm_transitions() >= 3 => advice.bears(Line::from(l!(
+            lang,
+            "반복 발생: 최근 7일간 ALARM {}회 → 원인 자동 조치(runbook/SSM Automation) 또는 임계값 조정",
+            "Recurring: {} ALARM transitions in the last 7 days → automate the fix (runbook / SSM Automation) or tune the threshold",
+            h.alarm_transitions()
+        ))),
+        Source::Available(_) => {}
+        Source::Unavailable(r) => advice.bears(Line::from(l!(
             lang,
             "알람 이력 (DescribeAlarmHistory): 조회 불가 ({})",
             "Alarm history (DescribeAlarmHistory): unavailable: {}",
             evidence::reason(r, lang)
         ))),
     }
-    lines.extend(instance_lines(cx));
+    instance_lines(cx, &mut advice);
     let opted_in = cx.instance.is_some_and(|i| i.opted_in(cx.opt_in_tag));
     // Opting in changes nothing where ec2ops would hold anyway: a group member (the group replaces it), or a
     // system check that AWS's own recovery covers.
@@ -51,7 +42,7 @@ pub(super) fn automation(cx: &Ctx<'_>) -> Section {
     };
     if could_act && !opted_in {
         if let Some(id) = cx.instance_id {
-            lines.push(
+            advice.bears(
                 Line::new()
                     .t(l!(
                         lang,
@@ -62,7 +53,7 @@ pub(super) fn automation(cx: &Ctx<'_>) -> Section {
                     .t("):"),
             );
             // JSON rather than the CLI's `Key=…,Value=…` shorthand: a tag key may hold `,` and `=`.
-            lines.push(cli(
+            advice.bears(cli(
                 cx,
                 Command::new("aws ec2 create-tags")
                     .arg("--resources", "INSTANCE_ID", id)
@@ -78,72 +69,143 @@ pub(super) fn automation(cx: &Ctx<'_>) -> Section {
         "자동화 가능성",
         "Automation opportunities",
         lang,
-        lines,
+        advice.finish(lang),
         6,
     )
 }
 
-/// What the instance's own settings offer: automatic recovery, Auto Scaling, the agent, opting in.
-fn instance_lines(cx: &Ctx<'_>) -> Vec<Line> {
+/// Whether the incident is about the instance being down or out of capacity: then who replaces or recovers it
+/// (Auto Scaling, automatic recovery) bears on it.
+fn availability_matters(cx: &Ctx<'_>) -> bool {
+    [
+        RuleId::SysCheck,
+        RuleId::InstCheck,
+        RuleId::EbsCheck,
+        RuleId::AzEvent,
+        RuleId::Stopped,
+        RuleId::Health,
+        RuleId::CpuSustained,
+    ]
+    .into_iter()
+    .any(|r| cx.a.has(r))
+        || matches!(
+            cx.recommended,
+            Recommended::Reboot
+                | Recommended::StopStart
+                | Recommended::AwsRecovers
+                | Recommended::Resize
+        )
+}
+
+/// Whether in-guest memory or disk figures bear on the incident: a memory or disk alarm or finding, or an instance
+/// check (the kernel's OOM killer and a full root volume are common causes).
+fn guest_metrics_matter(cx: &Ctx<'_>) -> bool {
+    [RuleId::Mem, RuleId::Disk, RuleId::InstCheck]
+        .into_iter()
+        .any(|r| cx.a.has(r))
+        || matches!(
+            cx.change.metric_name(),
+            Some("mem_used_percent" | "disk_used_percent" | "MemoryUtilization")
+        )
+}
+
+/// What the instance's own settings offer: automatic recovery, Auto Scaling, the agent, opting in — in full where
+/// they bear on the incident, else in the hygiene line.
+fn instance_lines(cx: &Ctx<'_>, advice: &mut Advice) {
     let lang = cx.lang;
-    let mut lines = Vec::new();
-    if let Some(i) = cx.instance {
-        if let Some(w) = cx.facts.metrics.get() {
-            if w.get(Role::Memory).is_none() {
-                lines.push(Line::from(l!(
-                    lang,
-                    "CloudWatch agent 메모리 메트릭(CWAgent mem_used_percent) 없음: agent를 설치하고 설정해야 메트릭이 나옴 (설정은 Parameter Store {}, 인스턴스 role에 CloudWatchAgentServerPolicy 필요) — 설치 완료 후 설정:",
-                    "No CloudWatch agent memory metric (CWAgent mem_used_percent): install the agent and configure it, or it publishes nothing (configuration in Parameter Store {}; the instance role needs CloudWatchAgentServerPolicy) — configure once the install has run:",
-                    steps::AGENT_CONFIG_PARAMETER
-                )));
-                lines.extend(clis(cx, steps::agent_install_and_configure(&i.id)));
-            }
-        }
-        match i.asg() {
-            Some(g) => lines.push(
-                Line::new()
-                    .t(l!(lang, "Auto Scaling group ", "Auto Scaling group "))
-                    .u(g)
-                    .t(l!(lang, " 소속: 장애 인스턴스는 그룹이 교체", " member: the group replaces a failed instance")),
-            ),
-            None => lines.push(Line::from(l!(
+    let Some(i) = cx.instance else {
+        if cx.instance_id.is_some() {
+            advice.bears(Line::from(l!(
                 lang,
-                "Auto Scaling group 없음: 단일 장애점(SPOF) → 최소 1대 ASG 또는 다중 AZ 구성으로 자동 교체",
-                "No Auto Scaling group: a single point of failure → an ASG (even min 1) or multi-AZ replaces it automatically"
-            ))),
+                "인스턴스 정보 없음: ASG/자동 복구 점검 불가",
+                "No instance facts: ASG and auto-recovery checks skipped"
+            )));
         }
-        match recovery::auto_recovery(i, cx.facts) {
-            AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember) => {}
-            AutoRecovery::NotAvailable(NotAvailable::Unsupported) => lines.push(Line::from(l!(
+        return;
+    };
+    let availability = availability_matters(cx);
+    if cx
+        .facts
+        .metrics
+        .get()
+        .is_some_and(|w| w.get(Role::Memory).is_none())
+    {
+        if guest_metrics_matter(cx) {
+            advice.bears(Line::from(l!(
                 lang,
-                "{} 자동 복구(auto recovery) 미지원 (instance store, Dedicated Host, EFA 등): ASG로 교체 자동화",
-                "{} is not covered by auto recovery (instance store, Dedicated Host, EFA and the like): automate replacement with an ASG",
-                match lang {
-                    Language::Ko => summary::topic(&i.instance_type),
-                    Language::En => i.instance_type.clone(),
-                }
-            ))),
-            AutoRecovery::Off => {
-                lines.push(Line::from(l!(
-                    lang,
-                    "Simplified automatic recovery가 꺼져 있음 → 켜서 호스트 장애 시 자동 복구",
-                    "Simplified automatic recovery is disabled → enable it so host failures recover automatically"
-                )));
-                lines.push(cli(cx, Command::new("aws ec2 modify-instance-maintenance-options").arg("--instance-id", "INSTANCE_ID", &i.id).lit("--auto-recovery default")));
-            }
-            AutoRecovery::On => lines.push(Line::from(l!(
+                "CloudWatch agent 메모리 메트릭(CWAgent mem_used_percent) 없음: agent를 설치하고 설정해야 메트릭이 나옴 (설정은 Parameter Store {}, 인스턴스 role에 CloudWatchAgentServerPolicy 필요) — 설치 완료 후 설정:",
+                "No CloudWatch agent memory metric (CWAgent mem_used_percent): install the agent and configure it, or it publishes nothing (configuration in Parameter Store {}; the instance role needs CloudWatchAgentServerPolicy) — configure once the install has run:",
+                steps::AGENT_CONFIG_PARAMETER
+            )));
+            advice.bear(clis(cx, steps::agent_install_and_configure(&i.id)));
+        } else {
+            advice.hygiene(l!(
                 lang,
-                "Simplified automatic recovery 켜짐 (기본값): 시스템 장애 시 AWS가 자동 복구",
-                "Simplified automatic recovery is on (default): AWS recovers the instance on a system failure"
-            ))),
-            AutoRecovery::Unknown => {}
+                "CloudWatch agent 메모리/디스크 메트릭 없음",
+                "no CloudWatch agent memory/disk metrics"
+            ));
         }
-    } else if cx.instance_id.is_some() {
-        lines.push(Line::from(l!(
-            lang,
-            "인스턴스 정보 없음: ASG/자동 복구 점검 불가",
-            "No instance facts: ASG and auto-recovery checks skipped"
-        )));
     }
-    lines
+    match i.asg() {
+        Some(g) if availability => advice.bears(
+            Line::new()
+                .t(l!(lang, "Auto Scaling group ", "Auto Scaling group "))
+                .u(g)
+                .t(l!(lang, " 소속: 장애 인스턴스는 그룹이 교체", " member: the group replaces a failed instance")),
+        ),
+        Some(_) => {}
+        None if availability => advice.bears(Line::from(l!(
+            lang,
+            "Auto Scaling group 없음: 단일 장애점(SPOF) → 최소 1대 ASG 또는 다중 AZ 구성으로 자동 교체",
+            "No Auto Scaling group: a single point of failure → an ASG (even min 1) or multi-AZ replaces it automatically"
+        ))),
+        None => advice.hygiene(l!(
+            lang,
+            "Auto Scaling group 없음 (단일 장애점)",
+            "no Auto Scaling group (a single point of failure)"
+        )),
+    }
+    recovery_lines(cx, i, availability, advice);
+}
+
+/// Simplified automatic recovery: in full where availability bears on the incident; disabled or unsupported is
+/// hygiene otherwise; on (the default) is not news.
+fn recovery_lines(cx: &Ctx<'_>, i: &InstanceFacts, availability: bool, advice: &mut Advice) {
+    let lang = cx.lang;
+    match recovery::auto_recovery(i, cx.facts) {
+        AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember) => {}
+        AutoRecovery::NotAvailable(NotAvailable::Unsupported) if availability => advice.bears(Line::from(l!(
+            lang,
+            "{} 자동 복구(auto recovery) 미지원 (instance store, Dedicated Host, EFA 등): ASG로 교체 자동화",
+            "{} is not covered by auto recovery (instance store, Dedicated Host, EFA and the like): automate replacement with an ASG",
+            match lang {
+                Language::Ko => summary::topic(&i.instance_type),
+                Language::En => i.instance_type.clone(),
+            }
+        ))),
+        AutoRecovery::NotAvailable(NotAvailable::Unsupported) => advice.hygiene(l!(
+            lang,
+            "자동 복구 미지원 타입",
+            "a type auto recovery does not cover"
+        )),
+        AutoRecovery::Off if availability => {
+            advice.bears(Line::from(l!(
+                lang,
+                "Simplified automatic recovery가 꺼져 있음 → 켜서 호스트 장애 시 자동 복구",
+                "Simplified automatic recovery is disabled → enable it so host failures recover automatically"
+            )));
+            advice.bears(cli(cx, Command::new("aws ec2 modify-instance-maintenance-options").arg("--instance-id", "INSTANCE_ID", &i.id).lit("--auto-recovery default")));
+        }
+        AutoRecovery::Off => advice.hygiene(l!(
+            lang,
+            "simplified automatic recovery 꺼짐",
+            "simplified automatic recovery disabled"
+        )),
+        AutoRecovery::On if availability => advice.bears(Line::from(l!(
+            lang,
+            "Simplified automatic recovery 켜짐 (기본값): 시스템 장애 시 AWS가 자동 복구",
+            "Simplified automatic recovery is on (default): AWS recovers the instance on a system failure"
+        ))),
+        AutoRecovery::On | AutoRecovery::Unknown => {}
+    }
 }

@@ -3,10 +3,12 @@
 
 use crate::analyze::RuleId;
 use crate::config::Language;
+use crate::credits;
+use crate::facts::Role;
 use crate::model::AlarmState;
 use crate::pricing::{self, HOURS_PER_MONTH};
 
-use super::text::{usd, Line};
+use super::text::{number, usd, Line};
 use super::{evidence, section, steps, Ctx, Recommended, Section};
 
 /// A price difference with its sign.
@@ -20,6 +22,79 @@ pub(super) fn signed_usd(d: f64) -> String {
 
 pub(super) fn monthly(usd_per_hour: f64) -> f64 {
     usd_per_hour * HOURS_PER_MONTH
+}
+
+/// The credit budget at the CPU the window last saw: what the instance spends and earns, how long its balance lasts,
+/// and what unlimited mode would cost at that load and at full load — the earned credits deducted.
+fn credit_lines(cx: &Ctx<'_>, instance_type: &str, p: &pricing::TypePrice) -> Vec<Line> {
+    let lang = cx.lang;
+    let window = cx.facts.metrics.get();
+    let last = |role| {
+        window
+            .and_then(|w| w.get(role))
+            .and_then(|s| s.last())
+            .map(|(_, v)| v)
+    };
+    let (Some(cpu), balance) = (last(Role::Cpu), last(Role::CpuCredits)) else {
+        return Vec::new();
+    };
+    let Some(b) = credits::budget(instance_type, p, cpu, balance) else {
+        return Vec::new();
+    };
+    // Held to the baseline, the CPU it shows is the ceiling, not the demand.
+    let held = balance.is_some_and(|v| v <= 1.0) && cpu <= b.baseline_percent + 1.0;
+    let lasts = match b.hours_to_empty {
+        _ if held => l!(
+            lang,
+            "잔액 소진: baseline에 묶여 적립분만큼만 사용 가능",
+            "the balance is spent: held to the baseline, it can spend only what it earns"
+        ),
+        Some(h) => l!(
+            lang,
+            "잔액 {}은 약 {}시간 후 소진",
+            "the balance of {} runs out in about {} h",
+            number(balance.unwrap_or(0.0)),
+            number((h * 10.0).round() / 10.0)
+        ),
+        None => l!(
+            lang,
+            "적립이 사용 이상이라 잔액이 줄지 않음",
+            "it earns at least what it spends"
+        ),
+    };
+    let unlimited = if held {
+        l!(
+            lang,
+            "Unlimited 모드: baseline 초과분 vCPU-시간당 ${} (Linux) — 100% 상시 사용 시 최대 약 {}/월 (적립분 차감); baseline에 묶인 동안은 실제 수요를 알 수 없음",
+            "Unlimited mode: ${} per surplus vCPU-hour (Linux) — at most about {}/month at 100% all month (earned credits deducted); the real demand is hidden while it is held to the baseline",
+            credits::SURPLUS_USD_PER_VCPU_HOUR,
+            usd(b.full_load_usd_per_month)
+        )
+    } else {
+        l!(
+            lang,
+            "Unlimited 모드: baseline 초과분 vCPU-시간당 ${} (Linux) — 현재 부하 {}%면 약 {}/월, 100% 상시 사용 시 약 {}/월 (적립분 차감)",
+            "Unlimited mode: ${} per surplus vCPU-hour (Linux) — about {}/month at the current {}%, about {}/month at 100% all month (earned credits deducted)",
+            credits::SURPLUS_USD_PER_VCPU_HOUR,
+            usd(b.surplus_usd_per_month),
+            number(cpu),
+            usd(b.full_load_usd_per_month)
+        )
+    };
+    vec![
+        Line::from(l!(
+            lang,
+            "CPU credit: CPU {}%에서 시간당 {} 사용, {} 적립 (vCPU {}개 × baseline {}%) → {}",
+            "CPU credits: at {}% CPU it spends {}/hour and earns {}/hour ({} vCPU × {}% baseline) → {}",
+            number(cpu),
+            number(b.spent_per_hour),
+            number(b.earned_per_hour),
+            b.vcpus,
+            number(b.baseline_percent),
+            lasts
+        )),
+        Line::from(unlimited),
+    ]
 }
 
 pub(super) fn cost(cx: &Ctx<'_>) -> Section {
@@ -63,7 +138,7 @@ pub(super) fn cost(cx: &Ctx<'_>) -> Section {
     lines.push(Line::from(remedy_effect(cx, &ebs_text)));
     if let Some(p) = price {
         if cx.a.has(RuleId::CpuSustained) || cx.a.has(RuleId::CpuSpike) {
-            if let Some((up, q)) = pricing::neighbour_size(&cx.region, &i.instance_type, true) {
+            if let Some((up, q)) = credits::next_with_more_cpu(&cx.region, &i.instance_type) {
                 let d = q.usd_per_hour - p.usd_per_hour;
                 lines.push(Line::from(l!(
                     lang,
@@ -78,15 +153,7 @@ pub(super) fn cost(cx: &Ctx<'_>) -> Section {
             }
         }
         if cx.a.has(RuleId::CpuCredits) {
-            let vcpus = pricing::burstable_baseline(&i.instance_type)
-                .map(|_| p.vcpus)
-                .unwrap_or(p.vcpus);
-            lines.push(Line::from(l!(
-                lang,
-                "Unlimited 모드: baseline 초과분 vCPU-시간당 $0.05 (Linux) — 100% 상시 사용 시 최대 약 {}/월 추가",
-                "Unlimited mode: $0.05 per surplus vCPU-hour (Linux) — at most about {}/month extra at 100% all month",
-                usd(0.05 * vcpus as f64 * HOURS_PER_MONTH)
-            )));
+            lines.extend(credit_lines(cx, &i.instance_type, &p));
             if let Some((alt, q)) = pricing::steady_alternative(&cx.region, &i.instance_type) {
                 lines.push(Line::from(l!(
                     lang,

@@ -3,11 +3,12 @@
 
 use crate::analyze::RuleId;
 use crate::config::Language;
+use crate::credits;
 use crate::model::AlarmState;
 use crate::pricing;
 
 use super::recovery::{self, AutoRecovery, NotAvailable};
-use super::text::Line;
+use super::text::{number, Line};
 use super::{section, Ctx, Section};
 
 pub(super) fn long_term(cx: &Ctx<'_>) -> Section {
@@ -45,18 +46,29 @@ fn load_advice(cx: &Ctx<'_>) -> Vec<Line> {
     let ty = cx.instance.map(|i| i.instance_type.clone());
     let mut lines = Vec::new();
     if a.has(RuleId::CpuSustained) {
-        let up = ty
-            .as_deref()
-            .and_then(|t| pricing::neighbour_size(&cx.region, t, true));
+        // A step up must add CPU the type can sustain: t3.small → t3.medium (2 vCPUs at 20 % each, both) would
+        // add memory only.
+        let up = ty.as_deref().and_then(|t| {
+            let now = pricing::instance_price(&cx.region, t)?;
+            let (up, p) = credits::next_with_more_cpu(&cx.region, t)?;
+            Some((
+                up.clone(),
+                p,
+                credits::sustained_capacity(t, &now),
+                credits::sustained_capacity(&up, &p),
+            ))
+        });
         lines.push(Line::from(match up {
-            Some((up, p)) => l!(
+            Some((up, p, now, then)) => l!(
                 lang,
-                "Right-size: {} → {} ({} vCPU, {} GiB) 또는 Auto Scaling group으로 scale out; 애플리케이션 프로파일링",
-                "Right-size {} → {} ({} vCPU, {} GiB), or scale out behind an Auto Scaling group; profile the application",
+                "Right-size: {} → {} ({} vCPU, {} GiB; 상시 사용 가능한 CPU가 vCPU 1개 기준 {}% → {}%) 또는 Auto Scaling group으로 scale out; 애플리케이션 프로파일링",
+                "Right-size {} → {} ({} vCPU, {} GiB; the CPU it can sustain goes from {}% to {}% of one vCPU), or scale out behind an Auto Scaling group; profile the application",
                 ty.clone().unwrap_or_default(),
                 up,
                 p.vcpus,
-                p.memory_gib
+                p.memory_gib,
+                number(now),
+                number(then)
             ),
             None => l!(
                 lang,

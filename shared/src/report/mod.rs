@@ -14,8 +14,10 @@ macro_rules! l {
 }
 
 mod actions;
+mod advice;
 mod automation;
 mod card;
+mod cli;
 mod cost;
 mod evidence;
 mod findings;

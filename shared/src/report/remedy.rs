@@ -1,13 +1,13 @@
 //! Step groups of 🔧 whose commands depend on the instance's setting: an Auto Scaling member is handed to its group,
 //! a lone instance scales out before it scales up, a stop is forced only when stuck, an EBS volume is modified once.
 
-use super::actions::{cli, clis, step};
+use super::cli::{cli, clis, step};
 use super::shell::Command;
 use super::text::Line;
 use super::{steps, Ctx};
 use crate::config::Language;
+use crate::credits;
 use crate::facts::{InstanceFacts, VolumeFacts};
-use crate::pricing;
 
 /// After a stop sequence: what to do when the instance hangs in `stopping`.
 pub(super) fn force_hint(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize, id: &str) {
@@ -98,7 +98,7 @@ pub(super) fn capacity_steps(
         cx,
         steps::image_for_scale_out(&i.id, cx.change.state.at),
     ));
-    if let Some((up, _)) = pricing::neighbour_size(&cx.region, &i.instance_type, true) {
+    if let Some((up, _)) = credits::next_with_more_cpu(&cx.region, &i.instance_type) {
         step(
             lines,
             n,

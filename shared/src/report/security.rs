@@ -1,10 +1,12 @@
 //! Section 🔒 Security review: admin ports open to the world, IMDSv1, public addresses, from the instance's security
 //! groups and metadata options.
 
+use crate::analyze::RuleId;
 use crate::config::Language;
 use crate::facts::Source;
 
-use super::actions::cli;
+use super::advice::Advice;
+use super::cli::cli;
 use super::shell::Command;
 use super::text::Line;
 use super::{evidence, section, Ctx, Recommended, Section};
@@ -29,53 +31,61 @@ pub(super) fn security(cx: &Ctx<'_>) -> Section {
             5,
         );
     };
-    lines.extend(port_lines(cx));
-    match i.http_tokens.as_deref() {
-        Some("optional") => {
-            lines.push(Line::from(l!(
+    // Exposure bears on an incident that may be an attack: a suspected compromise, or traffic that led the CPU.
+    let exposure_matters = cx.a.has(RuleId::SecSuspect) || cx.a.has(RuleId::NetLeadsCpu);
+    let mut advice = Advice::default();
+    port_lines(cx, exposure_matters, &mut advice);
+    if i.http_tokens.as_deref() == Some("optional") {
+        if exposure_matters {
+            advice.bears(Line::from(l!(
                 lang,
                 "IMDSv1 허용 (HttpTokens=optional): SSRF로 자격 증명 탈취 위험 → IMDSv2 강제",
                 "IMDSv1 allowed (HttpTokens=optional): credentials can leak through SSRF → require IMDSv2"
             )));
-            lines.push(cli(
+            advice.bears(cli(
                 cx,
                 Command::new("aws ec2 modify-instance-metadata-options")
                     .arg("--instance-id", "INSTANCE_ID", &i.id)
                     .lit("--http-tokens required"),
             ));
+        } else {
+            advice.hygiene(l!(
+                lang,
+                "IMDSv1 허용 (IMDSv2 강제 권장)",
+                "IMDSv1 allowed (require IMDSv2)"
+            ));
         }
-        Some("required") => lines.push(Line::from(l!(lang, "IMDSv2 강제됨", "IMDSv2 required"))),
-        _ => {}
     }
-    lines.extend(encryption_lines(cx));
+    encryption_lines(cx, &mut advice);
     match (&i.public_ip, cx.recommended) {
-        (Some(ip), Recommended::AwsRecovers) => lines.push(Line::from(l!(
+        (Some(ip), Recommended::AwsRecovers) => advice.bears(Line::from(l!(
             lang,
             "Public IPv4 {}: AWS 자동 복구는 유지; 복구 실패 시의 직접 stop/start는 자동 할당 IP를 바꿈 (Elastic IP는 유지) → DNS/허용 목록 갱신 필요",
             "Public IPv4 {}: AWS's recovery keeps it; a stop/start of your own (if the recovery fails) changes an auto-assigned address (an Elastic IP stays) → update DNS and allow-lists",
             ip
         ))),
-        (Some(ip), Recommended::StopStart | Recommended::Resize) => lines.push(Line::from(l!(
+        (Some(ip), Recommended::StopStart | Recommended::Resize) => advice.bears(Line::from(l!(
             lang,
             "Public IPv4 {}: stop/start 시 자동 할당 IP가 바뀜 (Elastic IP는 유지) → DNS/허용 목록 갱신 필요",
             "Public IPv4 {}: a stop/start changes an auto-assigned address (an Elastic IP stays) → update DNS and allow-lists",
             ip
         ))),
-        (Some(ip), _) => lines.push(Line::from(l!(
+        (Some(ip), _) if exposure_matters => advice.bears(Line::from(l!(
             lang,
             "Public IPv4 {}로 인터넷에 노출됨",
             "Reachable from the internet on public IPv4 {}",
             ip
         ))),
+        (Some(ip), _) => advice.hygiene(l!(lang, "public IPv4 {}", "public IPv4 {}", ip)),
         (None, _) => {}
     }
     match cx.recommended {
-        Recommended::StopStart => lines.push(Line::from(l!(
+        Recommended::StopStart => advice.bears(Line::from(l!(
             lang,
             "Stop/start 시 RAM과 instance store 데이터 손실",
             "A stop/start loses RAM and instance-store data"
         ))),
-        Recommended::AwsRecovers => lines.push(Line::from(l!(
+        Recommended::AwsRecovers => advice.bears(Line::from(l!(
             lang,
             "자동 복구도 stop/start도 RAM 내용은 잃음",
             "The recovery, like a stop/start, loses what was in RAM"
@@ -87,15 +97,14 @@ pub(super) fn security(cx: &Ctx<'_>) -> Section {
         "보안 고려사항",
         "Security considerations",
         lang,
-        lines,
+        advice.finish(lang),
         5,
     )
 }
 
-/// Whether the attached EBS volumes are encrypted.
-fn encryption_lines(cx: &Ctx<'_>) -> Vec<Line> {
+/// Unencrypted EBS volumes (hygiene: encryption does not change an incident); all encrypted is not news.
+fn encryption_lines(cx: &Ctx<'_>, advice: &mut Advice) {
     let lang = cx.lang;
-    let mut lines = Vec::new();
     match &cx.facts.volumes {
         Source::Available(vols) => {
             let plain: Vec<&str> = vols
@@ -103,42 +112,32 @@ fn encryption_lines(cx: &Ctx<'_>) -> Vec<Line> {
                 .filter(|v| !v.encrypted)
                 .map(|v| v.id.as_str())
                 .collect();
-            if plain.is_empty() {
-                lines.push(Line::from(l!(
+            if !plain.is_empty() {
+                advice.hygiene(l!(
                     lang,
-                    "EBS 볼륨 {}개 모두 암호화됨",
-                    "All {} EBS volume(s) encrypted",
-                    vols.len()
-                )));
-            } else {
-                lines.push(Line::from(l!(
-                    lang,
-                    "암호화되지 않은 EBS 볼륨: {} → snapshot 복사로 암호화, 계정 기본 암호화 활성화",
-                    "Unencrypted EBS volumes: {} → encrypt through a snapshot copy; turn on default encryption",
+                    "암호화되지 않은 EBS 볼륨 {} (snapshot 복사로 암호화, 계정 기본 암호화 활성화)",
+                    "unencrypted EBS volumes {} (encrypt through a snapshot copy; turn on default encryption)",
                     plain.join(", ")
-                )));
+                ));
             }
         }
-        Source::Unavailable(r) => lines.push(Line::from(l!(
+        Source::Unavailable(r) => advice.bears(Line::from(l!(
             lang,
             "EBS 암호화: 조회 불가 ({})",
             "EBS encryption: unavailable: {}",
             evidence::reason(r, lang)
         ))),
     }
-    lines
 }
 
-/// Security-group rules open to the world, admin ports first.
-fn port_lines(cx: &Ctx<'_>) -> Vec<Line> {
+/// Security-group rules open to the world, admin ports first: in full when exposure bears on the incident, else
+/// named in the hygiene line. No world-open rule is not news.
+fn port_lines(cx: &Ctx<'_>, exposure_matters: bool, advice: &mut Advice) {
     let lang = cx.lang;
-    let mut lines = Vec::new();
     match &cx.facts.security_groups {
         Source::Available(groups) => {
-            let mut open_any = false;
             for g in groups {
                 for r in &g.world_open {
-                    open_any = true;
                     let ports = match (r.from_port, r.to_port) {
                         (Some(f), Some(t)) if f == t => f.to_string(),
                         (Some(-1), _) | (None, _) => "all".into(),
@@ -150,16 +149,23 @@ fn port_lines(cx: &Ctx<'_>) -> Vec<Line> {
                         .filter(|(p, _)| r.covers(*p))
                         .map(|(_, n)| *n)
                         .collect();
+                    let rule = format!("{} {ports} ← {}", r.protocol.replace("-1", "all"), r.cidr);
+                    if !exposure_matters {
+                        advice.hygiene(l!(
+                            lang,
+                            "{} 전체 공개 {}",
+                            "{} open to the world {}",
+                            g.id,
+                            rule
+                        ));
+                        continue;
+                    }
                     let mut line = Line::new()
                         .t(if admin.is_empty() { "⚠️ " } else { "🔴 " })
                         .c(g.id.clone())
                         .t(" (")
                         .u(&g.name)
-                        .t(format!(
-                            ") {} {ports} ← {}",
-                            r.protocol.replace("-1", "all"),
-                            r.cidr
-                        ));
+                        .t(format!(") {rule}"));
                     if !admin.is_empty() {
                         line = line.t(l!(
                             lang,
@@ -168,24 +174,15 @@ fn port_lines(cx: &Ctx<'_>) -> Vec<Line> {
                             admin.join("/")
                         ));
                     }
-                    lines.push(line);
+                    advice.bears(line);
                 }
             }
-            if !open_any {
-                lines.push(Line::from(l!(
-                    lang,
-                    "Security group {}개: 0.0.0.0/0 또는 ::/0에 열린 inbound 규칙 없음",
-                    "{} security group(s): no inbound rule open to 0.0.0.0/0 or ::/0",
-                    groups.len()
-                )));
-            }
         }
-        Source::Unavailable(r) => lines.push(Line::from(l!(
+        Source::Unavailable(r) => advice.bears(Line::from(l!(
             lang,
             "Security groups: 조회 불가 ({})",
             "Security groups: unavailable: {}",
             evidence::reason(r, lang)
         ))),
     }
-    lines
 }

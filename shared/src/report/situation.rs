@@ -172,6 +172,7 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<Line> {
                 lines.push(series_summary(name, s, cx));
             }
         }
+        lines.extend(persistence_line(cx, w));
         // Disks and burst balances carry their path / volume id in the label.
         for role in (0..3).map(Role::Disk).chain((0..2).map(Role::Burst)) {
             if let Some(s) = w.get(role) {
@@ -191,6 +192,58 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<Line> {
         }
     }
     lines
+}
+
+/// How long the alarm's own metric has been past its threshold at the end of the window: the seed's "지속성" line
+/// (a single-datapoint spike reads differently from minutes of saturation). Only for an alarm in ALARM with a static
+/// threshold whose series the window holds.
+fn persistence_line(cx: &Ctx<'_>, w: &crate::facts::MetricWindow) -> Option<Line> {
+    let lang = cx.lang;
+    if cx.change.state.value != crate::model::AlarmState::Alarm {
+        return None;
+    }
+    let (threshold, comparison) = (cx.change.threshold()?, cx.change.comparison?);
+    if comparison == crate::model::Comparison::OutsideBand {
+        return None;
+    }
+    let series = w.get(Role::Alarm).or_else(|| {
+        (cx.change.metric_name() == Some("CPUUtilization"))
+            .then(|| w.get(Role::Cpu))
+            .flatten()
+    })?;
+    let trailing = series
+        .points
+        .iter()
+        .rev()
+        .take_while(|(_, v)| comparison.breaches(*v, threshold))
+        .count();
+    let breaching = series
+        .points
+        .iter()
+        .filter(|(_, v)| comparison.breaches(*v, threshold))
+        .count();
+    let minutes = (trailing as u64).saturating_mul(w.period_secs) / 60;
+    Some(Line::from(match trailing {
+        0 => l!(
+            lang,
+            "지속성: window의 마지막 datapoint는 임계값 이내 (window 안에서 {}개 초과)",
+            "Persistence: the window's last datapoint is within the threshold ({} above it in the window)",
+            breaching
+        ),
+        1 => l!(
+            lang,
+            "지속성: 단일 데이터 포인트 스파이크 (마지막 1개만 임계값 초과, window 안에서 {}개)",
+            "Persistence: a single-datapoint spike (only the last datapoint past the threshold; {} in the window)",
+            breaching
+        ),
+        n => l!(
+            lang,
+            "지속성: 마지막 {}개 datapoint 연속 임계값 초과 (약 {}분)",
+            "Persistence: the last {} datapoints in a row past the threshold (about {} min)",
+            n,
+            minutes
+        ),
+    }))
 }
 
 /// What SSM read inside the guest: load, memory, uptime, top processes, the fullest file system, OOM kills.

@@ -13,6 +13,12 @@ pub const AGENT_CONFIG_PARAMETER: &str = "AmazonCloudWatch-ec2ops";
 /// Minutes to let AWS's own recovery (simplified automatic recovery) work before acting by hand.
 pub const AWS_RECOVERY_GRACE_MINUTES: i64 = 15;
 
+/// The processes using the CPU now: top's first iteration reports each process's average since it started, like
+/// `ps`; the second, one second later, is the current use. Sorted by CPU, full command lines (a JVM's jar, a
+/// script's name), the header and the first 15 processes.
+pub const CPU_NOW: &str =
+    "top -b -c -n 2 -d 1 -o %CPU -w 512 | awk '/^top -/{n++} n==2' | head -22";
+
 /// Share of a grown volume the file system should use right after growing it.
 const GROW_TO_USED_PERCENT: f64 = 70.0;
 

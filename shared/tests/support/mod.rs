@@ -449,6 +449,8 @@ pub fn insufficient_data() -> Facts {
     if let Source::Available(InstanceLookup::Found(i)) = &mut f.instance {
         i.state = "stopped".into();
     }
+    // EC2 runs no status checks on a stopped instance: DescribeInstanceStatus says not-applicable.
+    f.status = Source::Available(status("not-applicable", "not-applicable", "not-applicable"));
     f.metrics = Source::Available(MetricWindow {
         period_secs: 60,
         metrics_requested: 8,
@@ -513,6 +515,7 @@ pub fn stopped_by_aws() -> Facts {
         i.state_reason_code = Some("Server.InternalError".into());
         i.state_reason = Some("Server.InternalError: Internal error on launch".into());
     }
+    f.status = Source::Available(status("not-applicable", "not-applicable", "not-applicable"));
     f.metrics = Source::Available(MetricWindow {
         period_secs: 60,
         metrics_requested: 8,
