@@ -62,6 +62,16 @@ impl InstanceReader for Instance {
 struct Trail {
     throttle: bool,
     calls: Mutex<Vec<(String, Instant)>>,
+    /// The time range each call asked for.
+    ranges: Mutex<Vec<(DateTime<Utc>, DateTime<Utc>)>>,
+}
+
+fn new_trail(throttle: bool) -> Trail {
+    Trail {
+        throttle,
+        calls: Mutex::new(Vec::new()),
+        ranges: Mutex::new(Vec::new()),
+    }
 }
 
 #[async_trait]
@@ -69,9 +79,10 @@ impl ChangeReader for Trail {
     async fn changes(
         &self,
         resource: &str,
-        _: DateTime<Utc>,
-        _: DateTime<Utc>,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
     ) -> Result<Vec<TrailEvent>, AwsError> {
+        self.ranges.lock().unwrap().push((since, until));
         self.calls
             .lock()
             .unwrap()
@@ -90,7 +101,11 @@ impl ChangeReader for Trail {
     }
 }
 
-struct Logs;
+/// Answers FilterLogEvents with a dozen exception lines; keeps each call's (since, until, limit).
+#[derive(Default)]
+struct Logs {
+    asked: Mutex<Vec<(DateTime<Utc>, DateTime<Utc>, usize)>>,
+}
 
 #[async_trait]
 impl LogReader for Logs {
@@ -99,9 +114,10 @@ impl LogReader for Logs {
         group: &str,
         prefix: &str,
         since: DateTime<Utc>,
-        _: DateTime<Utc>,
-        _: usize,
+        until: DateTime<Utc>,
+        limit: usize,
     ) -> Result<Vec<RawLine>, AwsError> {
+        self.asked.lock().unwrap().push((since, until, limit));
         match group {
             "/missing" => Err(AwsError {
                 code: Some("ResourceNotFoundException".into()),
@@ -111,11 +127,13 @@ impl LogReader for Logs {
                     "The specified log group does not exist.",
                 )
             }),
-            _ => Ok(vec![RawLine {
-                stream: prefix.to_string(),
-                at: since + chrono::Duration::minutes(5),
-                message: "java.lang.IllegalStateException: pool exhausted".into(),
-            }]),
+            _ => Ok((0..12)
+                .map(|n| RawLine {
+                    stream: prefix.to_string(),
+                    at: since + chrono::Duration::seconds(30 * n),
+                    message: format!("java.lang.IllegalStateException: pool exhausted ({n})"),
+                })
+                .collect()),
         }
     }
 }
@@ -167,12 +185,13 @@ fn settings() -> Settings {
 }
 
 async fn run(trail: &Trail) -> (ec2ops::model::AlarmChange, ec2ops::facts::Facts) {
-    run_with(trail, None).await
+    run_with(trail, None, &Logs::default()).await
 }
 
 async fn run_with(
     trail: &Trail,
     diagnostics: Option<&dyn Diagnostics>,
+    logs: &Logs,
 ) -> (ec2ops::model::AlarmChange, ec2ops::facts::Facts) {
     let change = support::load("change-before.json");
     let readers = Readers {
@@ -182,7 +201,7 @@ async fn run_with(
         diagnostics,
         evidence: EvidenceReaders {
             changes: Some(trail),
-            logs: Some(&Logs),
+            logs: Some(logs),
             alarms: Some(&Alarms),
         },
     };
@@ -202,10 +221,7 @@ fn email(change: &ec2ops::model::AlarmChange, facts: &ec2ops::facts::Facts) -> S
 #[tokio::test]
 async fn an_incident_makes_two_lookup_events_at_once_and_a_third_only_a_second_later_while_diagnostics_run(
 ) {
-    let trail = Trail {
-        throttle: false,
-        calls: Mutex::new(Vec::new()),
-    };
+    let trail = new_trail(false);
     let (change, facts) = run(&trail).await;
     let calls = trail.calls.lock().unwrap().clone();
     let resources: Vec<&str> = calls.iter().map(|(r, _)| r.as_str()).collect();
@@ -216,11 +232,9 @@ async fn an_incident_makes_two_lookup_events_at_once_and_a_third_only_a_second_l
     );
     assert!(calls[1].1.duration_since(calls[0].1) < Duration::from_millis(500));
 
-    let slow = Trail {
-        throttle: false,
-        calls: Mutex::new(Vec::new()),
-    };
-    run_with(&slow, Some(&SlowDiagnostics)).await;
+    let slow = new_trail(false);
+    let logs = Logs::default();
+    run_with(&slow, Some(&SlowDiagnostics), &logs).await;
     let calls = slow.calls.lock().unwrap().clone();
     let resources: Vec<&str> = calls.iter().map(|(r, _)| r.as_str()).collect();
     assert_eq!(
@@ -229,8 +243,29 @@ async fn an_incident_makes_two_lookup_events_at_once_and_a_third_only_a_second_l
     );
     assert!(calls[2].1.duration_since(calls[0].1) + Duration::from_millis(5) >= THIRD_LOOKUP_AFTER);
 
+    // Six hours of CloudTrail before the transition; logs from 10 minutes before to 2 after, 500 events a group.
+    let at = change.state.at;
+    for (since, until) in slow.ranges.lock().unwrap().iter() {
+        assert_eq!(at - *since, chrono::Duration::hours(6));
+        assert!(*until >= at);
+    }
+    for (since, until, limit) in logs.asked.lock().unwrap().iter() {
+        assert_eq!(at - *since, chrono::Duration::minutes(10));
+        assert_eq!(*until - at, chrono::Duration::minutes(2));
+        assert_eq!(*limit, 500);
+    }
+    let cited = facts.evidence.logs.as_ref().and_then(|l| l.get()).unwrap();
+    assert_eq!(cited.lines.len(), 6, "at most six lines cited");
+    assert_eq!(cited.signals, 12);
+
     let a = assess(&change, &facts);
-    assert!(a.findings.iter().any(|f| f.rule == RuleId::ChangeBefore));
+    let rank = |r: RuleId| a.findings.iter().position(|f| f.rule == r);
+    assert!(
+        rank(RuleId::ChangeBefore) < rank(RuleId::CpuSustained)
+            && rank(RuleId::ChangeBefore).is_some(),
+        "CHANGE-BEFORE ranks above the CPU rule: {:?}",
+        a.findings.iter().map(|f| f.rule).collect::<Vec<_>>()
+    );
     let text = email(&change, &facts);
     assert!(
         text.contains("[CHANGE-BEFORE] instance type change 26 min before the transition (the likely trigger) — ModifyInstanceAttribute (instanceType=m5.large) by jiwoo.park@example.com (PlatformAdmin) at 02:40 UTC; 2 other change(s) in the window"),
@@ -248,10 +283,7 @@ async fn an_incident_makes_two_lookup_events_at_once_and_a_third_only_a_second_l
 
 #[tokio::test]
 async fn a_throttled_lookup_events_leaves_the_report_whole_and_names_the_gap() {
-    let trail = Trail {
-        throttle: true,
-        calls: Mutex::new(Vec::new()),
-    };
+    let trail = new_trail(true);
     let (change, facts) = run(&trail).await;
     assert_eq!(trail.calls.lock().unwrap().len(), 2);
     let a = assess(&change, &facts);
