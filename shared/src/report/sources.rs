@@ -108,10 +108,24 @@ pub(super) fn finding_text(d: &EvidenceDetail, lang: Language, tz: Tz) -> String
     }
 }
 
-fn change_line(c: &Change, lang: Language, tz: Tz) -> Line {
+/// A change's minute, with its day when that is not the transition's (in the report's zone).
+fn when(t: DateTime<Utc>, around: DateTime<Utc>, lang: Language, tz: Tz) -> String {
+    // Korean reports give the configured zone's time, English ones UTC (as `hm` does).
+    let same_day = match lang {
+        Language::Ko => t.with_timezone(&tz).date_naive() == around.with_timezone(&tz).date_naive(),
+        Language::En => t.date_naive() == around.date_naive(),
+    };
+    if same_day {
+        hm(t, tz, lang)
+    } else {
+        super::text::day_minute(t, tz, lang)
+    }
+}
+
+fn change_line(c: &Change, around: DateTime<Utc>, lang: Language, tz: Tz) -> Line {
     let mut l = Line::new().t(format!(
         "    · {} {} ",
-        hm(c.event.at, tz, lang),
+        when(c.event.at, around, lang, tz),
         kind(c.kind, lang)
     ));
     l = l.c(c.event.name.clone());
@@ -155,7 +169,7 @@ pub(super) fn situation(change: &AlarmChange, facts: &Facts, lang: Language, tz:
                 hours
             )));
             for ch in c.changes.iter().take(CHANGES_SHOWN) {
-                lines.push(change_line(ch, lang, tz));
+                lines.push(change_line(ch, change.state.at, lang, tz));
             }
             let more = c.changes.len().saturating_sub(CHANGES_SHOWN) + c.more;
             if more > 0 {
