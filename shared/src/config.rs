@@ -186,146 +186,17 @@ impl Settings {
         Self::from_map(&std::env::vars().collect())
     }
 
-    /// Read settings from a map (the environment, or a test's map). Unset or empty means the default.
+    /// Read settings from a map (the environment, or a test's map). Unset or empty means the default. Each step
+    /// reads a group of settings, in the order their errors are reported.
     pub fn from_map(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let bad = |name: &'static str, value: &str, expected: &str| ConfigError {
-            name,
-            value: value.to_string(),
-            expected: expected.to_string(),
-        };
+        let env = Vars(env);
         let mut s = Settings::default();
-
-        if let Some(v) = get(names::TOPIC_ARN) {
-            if !v.starts_with("arn:") || !v.contains(":sns:") {
-                return Err(bad(
-                    names::TOPIC_ARN,
-                    v,
-                    "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
-                ));
-            }
-            s.topic_arn = Some(v.to_string());
-        }
-        if let Some(v) = get(names::LANGUAGE) {
-            s.language = Language::parse(v).ok_or_else(|| bad(names::LANGUAGE, v, "ko or en"))?;
-        }
-        if let Some(v) = get(names::TIME_ZONE) {
-            s.time_zone = v.parse::<Tz>().map_err(|_| {
-                bad(
-                    names::TIME_ZONE,
-                    v,
-                    "an IANA time zone such as Asia/Seoul or UTC",
-                )
-            })?;
-        }
-        if let Some(v) = get(names::REMEDIATION_MODE) {
-            s.remediation = match v.to_ascii_lowercase().as_str() {
-                "off" => RemediationMode::Off,
-                "dry-run" | "dryrun" => RemediationMode::DryRun,
-                "auto" => RemediationMode::Auto,
-                _ => return Err(bad(names::REMEDIATION_MODE, v, "off, dry-run or auto")),
-            };
-        }
-        if let Some(v) = get(names::OPT_IN_TAG) {
-            if v.len() > 128 {
-                return Err(bad(
-                    names::OPT_IN_TAG,
-                    v,
-                    "a tag key of at most 128 characters",
-                ));
-            }
-            s.envelope.opt_in_tag = v.to_string();
-        }
-        let number = |name: &'static str, lo: i64, hi: i64| -> Result<Option<i64>, ConfigError> {
-            match get(name) {
-                None => Ok(None),
-                Some(v) => v
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| (lo..=hi).contains(n))
-                    .map(Some)
-                    .ok_or_else(|| bad(name, v, &format!("a whole number from {lo} to {hi}"))),
-            }
-        };
-        if let Some(n) = number(names::COOLDOWN_MINUTES, 0, 1440)? {
-            s.envelope.cooldown = chrono::Duration::minutes(n);
-        }
-        if let Some(n) = number(names::DAILY_CAP, 0, 100)? {
-            s.envelope.daily_cap = n as usize;
-        }
-        if let Some(n) = number(names::HOURLY_CAP, 0, 1000)? {
-            s.envelope.hourly_cap = n as usize;
-        }
-        if let Some(n) = number(names::VERIFY_MINUTES, 1, 120)? {
-            s.verify_after = chrono::Duration::minutes(n);
-        }
-        s.ledger_table = get(names::LEDGER_TABLE).map(str::to_string);
-        if let Some(v) = get(names::WORK_QUEUE_URL) {
-            if !v.starts_with("https://") && !v.starts_with("http://") {
-                return Err(bad(
-                    names::WORK_QUEUE_URL,
-                    v,
-                    "an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)",
-                ));
-            }
-            s.work_queue_url = Some(v.to_string());
-        }
-        if let Some(n) = number(names::CHANGE_WINDOW_MINUTES, 1, 360)? {
-            s.change_window = chrono::Duration::minutes(n);
-        }
-        if let Some(v) = get(names::LOG_GROUPS) {
-            s.log_groups = crate::evidence::logs::parse_groups(v)
-                .map_err(|why| bad(names::LOG_GROUPS, v, &why))?;
-        }
-        if let Some(n) = number(names::SETTLE_SECONDS, 0, 60)? {
-            s.settle = Duration::from_secs(n as u64);
-        }
-        let diagnostics_on = match get(names::DIAGNOSTICS).map(|v| v.to_ascii_lowercase()) {
-            None => true,
-            Some(v) if v == "on" || v == "true" => true,
-            Some(v) if v == "off" || v == "false" => false,
-            Some(v) => return Err(bad(names::DIAGNOSTICS, &v, "on or off")),
-        };
-        if diagnostics_on {
-            s.diagnostics_document = get(names::DIAGNOSTICS_DOCUMENT).map(str::to_string);
-        }
-        if let Some(n) = number(names::DIAGNOSTICS_TIMEOUT_MS, 1000, 60_000)? {
-            s.diagnostics_timeout = Duration::from_millis(n as u64);
-        }
-        if let Some(v) = get(names::SCHEDULER_ROLE_ARN) {
-            if !v.starts_with("arn:") || !v.contains(":iam:") {
-                return Err(bad(names::SCHEDULER_ROLE_ARN, v, "an IAM role ARN"));
-            }
-            s.scheduler_role_arn = Some(v.to_string());
-        }
-        if let Some(v) = get(names::METRIC_WINDOW_MINUTES) {
-            let n: i64 = v
-                .parse()
-                .ok()
-                .filter(|n| (5..=1440).contains(n))
-                .ok_or_else(|| {
-                    bad(
-                        names::METRIC_WINDOW_MINUTES,
-                        v,
-                        "whole minutes from 5 to 1440",
-                    )
-                })?;
-            s.metric_window = chrono::Duration::minutes(n);
-        }
-        if let Some(v) = get(names::SOURCE_TIMEOUT_MS) {
-            let n: u64 = v
-                .parse()
-                .ok()
-                .filter(|n| (100..=60_000).contains(n))
-                .ok_or_else(|| {
-                    bad(
-                        names::SOURCE_TIMEOUT_MS,
-                        v,
-                        "milliseconds from 100 to 60000",
-                    )
-                })?;
-            s.source_timeout = Duration::from_millis(n);
-        }
+        read_report(&env, &mut s)?;
+        read_envelope(&env, &mut s)?;
+        read_stores(&env, &mut s)?;
+        read_diagnostics(&env, &mut s)?;
+        read_scheduling_and_gathering(&env, &mut s)?;
+        read_evidence(&env, &mut s)?;
         Ok(s)
     }
 
@@ -338,6 +209,185 @@ impl Settings {
                 .into(),
         })
     }
+}
+
+/// The environment as settings read it: unset and empty are the same, surrounding blanks are not part of a value.
+struct Vars<'a>(&'a HashMap<String, String>);
+
+impl Vars<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// A whole number from `lo` to `hi`, when set.
+    fn number(&self, name: &'static str, lo: i64, hi: i64) -> Result<Option<i64>, ConfigError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (lo..=hi).contains(n))
+                .map(Some)
+                .ok_or_else(|| bad(name, v, &format!("a whole number from {lo} to {hi}"))),
+        }
+    }
+}
+
+fn bad(name: &'static str, value: &str, expected: &str) -> ConfigError {
+    ConfigError {
+        name,
+        value: value.to_string(),
+        expected: expected.to_string(),
+    }
+}
+
+/// Where and how the report is delivered: the topic, the language, the time zone.
+fn read_report(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
+    if let Some(v) = env.get(names::TOPIC_ARN) {
+        if !v.starts_with("arn:") || !v.contains(":sns:") {
+            return Err(bad(
+                names::TOPIC_ARN,
+                v,
+                "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+            ));
+        }
+        s.topic_arn = Some(v.to_string());
+    }
+    if let Some(v) = env.get(names::LANGUAGE) {
+        s.language = Language::parse(v).ok_or_else(|| bad(names::LANGUAGE, v, "ko or en"))?;
+    }
+    if let Some(v) = env.get(names::TIME_ZONE) {
+        s.time_zone = v.parse::<Tz>().map_err(|_| {
+            bad(
+                names::TIME_ZONE,
+                v,
+                "an IANA time zone such as Asia/Seoul or UTC",
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The remediation mode and the safety envelope: opt-in tag, cooldown, caps, verification delay.
+fn read_envelope(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
+    if let Some(v) = env.get(names::REMEDIATION_MODE) {
+        s.remediation = match v.to_ascii_lowercase().as_str() {
+            "off" => RemediationMode::Off,
+            "dry-run" | "dryrun" => RemediationMode::DryRun,
+            "auto" => RemediationMode::Auto,
+            _ => return Err(bad(names::REMEDIATION_MODE, v, "off, dry-run or auto")),
+        };
+    }
+    if let Some(v) = env.get(names::OPT_IN_TAG) {
+        if v.len() > 128 {
+            return Err(bad(
+                names::OPT_IN_TAG,
+                v,
+                "a tag key of at most 128 characters",
+            ));
+        }
+        s.envelope.opt_in_tag = v.to_string();
+    }
+    if let Some(n) = env.number(names::COOLDOWN_MINUTES, 0, 1440)? {
+        s.envelope.cooldown = chrono::Duration::minutes(n);
+    }
+    if let Some(n) = env.number(names::DAILY_CAP, 0, 100)? {
+        s.envelope.daily_cap = n as usize;
+    }
+    if let Some(n) = env.number(names::HOURLY_CAP, 0, 1000)? {
+        s.envelope.hourly_cap = n as usize;
+    }
+    if let Some(n) = env.number(names::VERIFY_MINUTES, 1, 120)? {
+        s.verify_after = chrono::Duration::minutes(n);
+    }
+    Ok(())
+}
+
+/// The ledger table, the work queue and the settle time.
+fn read_stores(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
+    s.ledger_table = env.get(names::LEDGER_TABLE).map(str::to_string);
+    if let Some(v) = env.get(names::WORK_QUEUE_URL) {
+        if !v.starts_with("https://") && !v.starts_with("http://") {
+            return Err(bad(
+                names::WORK_QUEUE_URL,
+                v,
+                "an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)",
+            ));
+        }
+        s.work_queue_url = Some(v.to_string());
+    }
+    if let Some(n) = env.number(names::SETTLE_SECONDS, 0, 60)? {
+        s.settle = Duration::from_secs(n as u64);
+    }
+    Ok(())
+}
+
+/// In-guest diagnostics: on or off, the SSM document, its timeout.
+fn read_diagnostics(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
+    let diagnostics_on = match env.get(names::DIAGNOSTICS).map(|v| v.to_ascii_lowercase()) {
+        None => true,
+        Some(v) if v == "on" || v == "true" => true,
+        Some(v) if v == "off" || v == "false" => false,
+        Some(v) => return Err(bad(names::DIAGNOSTICS, &v, "on or off")),
+    };
+    if diagnostics_on {
+        s.diagnostics_document = env.get(names::DIAGNOSTICS_DOCUMENT).map(str::to_string);
+    }
+    if let Some(n) = env.number(names::DIAGNOSTICS_TIMEOUT_MS, 1000, 60_000)? {
+        s.diagnostics_timeout = Duration::from_millis(n as u64);
+    }
+    Ok(())
+}
+
+/// The verification scheduler's role, the metric window and the per-source timeout.
+fn read_scheduling_and_gathering(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
+    if let Some(v) = env.get(names::SCHEDULER_ROLE_ARN) {
+        if !v.starts_with("arn:") || !v.contains(":iam:") {
+            return Err(bad(names::SCHEDULER_ROLE_ARN, v, "an IAM role ARN"));
+        }
+        s.scheduler_role_arn = Some(v.to_string());
+    }
+    if let Some(v) = env.get(names::METRIC_WINDOW_MINUTES) {
+        let n: i64 = v
+            .parse()
+            .ok()
+            .filter(|n| (5..=1440).contains(n))
+            .ok_or_else(|| {
+                bad(
+                    names::METRIC_WINDOW_MINUTES,
+                    v,
+                    "whole minutes from 5 to 1440",
+                )
+            })?;
+        s.metric_window = chrono::Duration::minutes(n);
+    }
+    if let Some(v) = env.get(names::SOURCE_TIMEOUT_MS) {
+        let n: u64 = v
+            .parse()
+            .ok()
+            .filter(|n| (100..=60_000).contains(n))
+            .ok_or_else(|| {
+                bad(
+                    names::SOURCE_TIMEOUT_MS,
+                    v,
+                    "milliseconds from 100 to 60000",
+                )
+            })?;
+        s.source_timeout = Duration::from_millis(n);
+    }
+    Ok(())
+}
+
+/// The evidence sources: the CHANGE-BEFORE window and the log groups.
+fn read_evidence(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
+    if let Some(n) = env.number(names::CHANGE_WINDOW_MINUTES, 1, 360)? {
+        s.change_window = chrono::Duration::minutes(n);
+    }
+    if let Some(v) = env.get(names::LOG_GROUPS) {
+        s.log_groups = crate::evidence::logs::parse_groups(v)
+            .map_err(|why| bad(names::LOG_GROUPS, v, &why))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

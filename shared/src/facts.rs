@@ -162,20 +162,34 @@ pub enum Role {
     StatusEbs,
     CpuCredits,
     Memory,
-    /// CWAgent `disk_used_percent` of the n-th filesystem requested (label = its path).
+    /// CWAgent `disk_used_percent` of the n-th filesystem requested (dimension = its path), n below
+    /// [`crate::catalogue::DISK_SLOTS`].
     Disk(u8),
-    /// `AWS/EBS` `BurstBalance` of the n-th gp2 volume requested (label = its volume id).
+    /// `AWS/EBS` `BurstBalance` of the n-th gp2 volume requested (dimension = its volume id), n below
+    /// [`crate::catalogue::BURST_SLOTS`].
     Burst(u8),
 }
 
 /// One series of the window, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Series {
-    pub label: String,
+    /// The metric's name, or the expression's label (its text when it has none).
+    pub name: String,
+    /// What tells series of one metric apart: a filesystem's path, a volume's id.
+    #[serde(default)]
+    pub dimension: Option<String>,
     pub points: Vec<(DateTime<Utc>, f64)>,
 }
 
 impl Series {
+    /// The series as the report names it: `disk_used_percent /data`, `CPUUtilization`.
+    pub fn label(&self) -> String {
+        match &self.dimension {
+            Some(d) => format!("{} {d}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
     pub fn values(&self) -> Vec<f64> {
         self.points.iter().map(|(_, v)| *v).collect()
     }
@@ -312,7 +326,7 @@ pub struct InAlarm {
     pub attributes: BTreeMap<String, String>,
     pub reason: String,
     pub since: Option<DateTime<Utc>>,
-    /// From DescribeInstances for the first [`crate::gather::CONTRIBUTORS_LOOKED_UP`] contributors with an
+    /// From DescribeInstances for the first [`CONTRIBUTORS_LOOKED_UP`] contributors with an
     /// `InstanceId`, when it answered (`instance_type` tells whether it did).
     #[serde(default)]
     pub name: Option<String>,
@@ -336,7 +350,7 @@ pub struct Ranking {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub period_secs: u64,
-    /// The top of the ranking (at most [`crate::gather::RANK_TOP`]).
+    /// The top of the ranking (at most [`RANK_TOP`]).
     pub rows: Vec<Ranked>,
     /// Series ranked (the fleet seen, after any cap).
     pub series: usize,
@@ -363,7 +377,7 @@ pub struct Facts {
     pub security_groups: Source<Vec<SecurityGroupFacts>>,
     pub volumes: Source<Vec<VolumeFacts>>,
     /// Recent actions and impairments from the ledger (DynamoDB).
-    pub ledger: Source<crate::remediation::LedgerView>,
+    pub ledger: Source<LedgerView>,
     /// In-guest evidence over SSM; `None` when diagnostics are off or the instance is not running.
     #[serde(default)]
     pub diagnostics: Option<Source<crate::diagnostics::Diagnostics>>,
@@ -436,4 +450,38 @@ impl Facts {
         .chain(self.evidence.gaps())
         .collect()
     }
+}
+
+/// Contributors whose instance is looked up (Name, type, Environment tag) for the summary.
+pub const CONTRIBUTORS_LOOKED_UP: usize = 5;
+
+/// Instances a fleet ranking keeps (the lab's TOP list).
+pub const RANK_TOP: usize = 5;
+
+/// What the ledger knows about recent actions and impairments (gathered with the other facts).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LedgerView {
+    /// When an earlier delivery of this same incident acted (a retry after a failed publish).
+    pub this_incident_action: Option<DateTime<Utc>>,
+    /// When ec2ops last acted on this instance, newest first (last 24 h).
+    pub instance_actions: Vec<DateTime<Utc>>,
+    /// Actions account-wide in the last hour.
+    pub account_actions_last_hour: usize,
+    /// Other instances with a status-check incident in the same AZ in the last 10 minutes.
+    pub az_impaired: Vec<String>,
+    /// Other incidents on this same instance's status checks in the last 10 minutes (`check: alarm or key`), so
+    /// that their reports name each other.
+    #[serde(default)]
+    pub same_instance: Vec<String>,
+}
+
+/// An instance the sweep found impaired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Impaired {
+    pub instance_id: String,
+    pub availability_zone: Option<String>,
+    /// The failing check's metric (`StatusCheckFailed_System`, `…_Instance`, `…_AttachedEBS`), the most severe first.
+    pub check: String,
+    /// When the check became impaired (stable across sweeps, so the ledger recognizes the same failure).
+    pub since: Option<DateTime<Utc>>,
 }

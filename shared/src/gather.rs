@@ -9,11 +9,12 @@ use std::time::Duration;
 use chrono::{DateTime, DurationRound, Utc};
 use tracing::{instrument, warn};
 
+use crate::catalogue;
 use crate::config::Settings;
 use crate::facts::VolumeFacts;
 use crate::facts::{Facts, InstanceLookup, MetricWindow, RankPath, Ranking, Role, Series, Source};
 use crate::insights;
-use crate::model::{AlarmChange, AlarmKind, FleetSource, MetricRef};
+use crate::model::{AlarmKind, FleetSource, Incident, MetricRef};
 use crate::ports::AgentMetric;
 use crate::ports::{
     AwsError, InstanceReader, Ledger, MetricData, MetricQuery, MetricReader, QueryKind,
@@ -58,7 +59,7 @@ fn stat(namespace: &str, name: &str, instance: &str, stat: &str) -> QueryKind {
 
 /// Plan the one GetMetricData call: the alarm's own metric (or metric-math expression with its members), then the
 /// correlated metrics of the primary instance, deduplicated, at most [`MAX_METRICS`].
-pub fn plan_window(change: &AlarmChange, window: chrono::Duration) -> WindowRequest {
+pub fn plan_window(change: &Incident, window: chrono::Duration) -> WindowRequest {
     plan_window_with(change, window, &[], &[])
 }
 
@@ -68,24 +69,19 @@ fn discovered(
     agent: &[AgentMetric],
     volumes: &[VolumeFacts],
 ) -> (Option<QueryKind>, Vec<(Role, String, QueryKind)>) {
-    let agent_stat = |m: &AgentMetric| QueryKind::Stat {
-        namespace: "CWAgent".into(),
+    let agent_stat = |m: &AgentMetric, stat: &str| QueryKind::Stat {
+        namespace: catalogue::AGENT.into(),
         name: m.name.clone(),
         dimensions: m.dimensions.clone(),
-        stat: "Maximum".into(),
+        stat: stat.into(),
     };
     let memory = agent
         .iter()
-        .find(|m| m.name == "mem_used_percent")
-        .map(|m| QueryKind::Stat {
-            namespace: "CWAgent".into(),
-            name: m.name.clone(),
-            dimensions: m.dimensions.clone(),
-            stat: "Average".into(),
-        });
+        .find(|m| m.name == catalogue::MEM_USED_PERCENT)
+        .map(|m| agent_stat(m, "Average"));
     let mut disks: Vec<&AgentMetric> = agent
         .iter()
-        .filter(|m| m.name == "disk_used_percent")
+        .filter(|m| m.name == catalogue::DISK.name)
         .collect();
     // The root filesystem first, then by path; skip pseudo filesystems.
     disks.retain(|m| {
@@ -100,8 +96,8 @@ fn discovered(
     });
     let bursts: Vec<&VolumeFacts> = volumes.iter().filter(|v| v.volume_type == "gp2").collect();
     let mut out = Vec::new();
-    let mut d = disks.iter().take(3).enumerate();
-    let mut b = bursts.iter().take(2).enumerate();
+    let mut d = (0..catalogue::DISK_SLOTS).zip(disks.iter());
+    let mut b = (0..catalogue::BURST_SLOTS).zip(bursts.iter());
     // Interleave: root disk, first gp2 volume, next disk, next volume, last disk.
     loop {
         let mut added = false;
@@ -111,18 +107,18 @@ fn discovered(
                 .get("path")
                 .cloned()
                 .unwrap_or_else(|| "?".into());
-            out.push((Role::Disk(i as u8), path, agent_stat(m)));
+            out.push((Role::Disk(i), path, agent_stat(m, catalogue::DISK.stat)));
             added = true;
         }
         if let Some((i, v)) = b.next() {
             out.push((
-                Role::Burst(i as u8),
+                Role::Burst(i),
                 v.id.clone(),
                 QueryKind::Stat {
-                    namespace: "AWS/EBS".into(),
-                    name: "BurstBalance".into(),
+                    namespace: catalogue::BURST.namespace.into(),
+                    name: catalogue::BURST.name.into(),
                     dimensions: BTreeMap::from([("VolumeId".to_string(), v.id.clone())]),
-                    stat: "Minimum".into(),
+                    stat: catalogue::BURST.stat.into(),
                 },
             ));
             added = true;
@@ -136,7 +132,7 @@ fn discovered(
 
 /// Plan the window with what round one discovered: the instance's CWAgent metrics and its volumes.
 pub fn plan_window_with(
-    change: &AlarmChange,
+    change: &Incident,
     window: chrono::Duration,
     agent: &[AgentMetric],
     volumes: &[VolumeFacts],
@@ -151,8 +147,23 @@ pub fn plan_window_with(
         .checked_add_signed(chrono::Duration::minutes(1))
         .unwrap_or(at);
     let start = end.checked_sub_signed(window).unwrap_or(end);
-    let mut queries: Vec<MetricQuery> = Vec::new();
+    let mut queries = alarm_queries(change);
+    if let Some(id) = change.primary_instance() {
+        instance_queries(&mut queries, id, agent, volumes);
+    }
+    queries.truncate(MAX_METRICS);
+    WindowRequest {
+        start,
+        end,
+        period_secs: 60,
+        queries,
+    }
+}
 
+/// The alarm's own queries: its metric (query id `alarm`), or its metric-math members and expressions under their
+/// own ids; none for a composite.
+fn alarm_queries(change: &Incident) -> Vec<MetricQuery> {
+    let mut queries: Vec<MetricQuery> = Vec::new();
     match change.kind {
         AlarmKind::Composite { .. } => {}
         AlarmKind::MetricMath
@@ -206,87 +217,52 @@ pub fn plan_window_with(
             }
         }
     }
+    queries
+}
 
+/// The instance's correlated metrics (the catalogue's, deduplicated against the alarm's own queries), then the
+/// discovered disks and burst balances, while the budget of [`MAX_METRICS`] lasts.
+fn instance_queries(
+    queries: &mut Vec<MetricQuery>,
+    id: &str,
+    agent: &[AgentMetric],
+    volumes: &[VolumeFacts],
+) {
     let (memory, extra) = discovered(agent, volumes);
-    if let Some(id) = change.primary_instance() {
-        let correlated = [
-            (
-                Role::Cpu,
-                "x_cpu",
-                stat("AWS/EC2", "CPUUtilization", id, "Average"),
-            ),
-            (
-                Role::NetworkIn,
-                "x_net_in",
-                stat("AWS/EC2", "NetworkIn", id, "Sum"),
-            ),
-            (
-                Role::NetworkOut,
-                "x_net_out",
-                stat("AWS/EC2", "NetworkOut", id, "Sum"),
-            ),
-            (
-                Role::StatusSystem,
-                "x_sys",
-                stat("AWS/EC2", "StatusCheckFailed_System", id, "Maximum"),
-            ),
-            (
-                Role::StatusInstance,
-                "x_inst",
-                stat("AWS/EC2", "StatusCheckFailed_Instance", id, "Maximum"),
-            ),
-            (
-                Role::StatusEbs,
-                "x_ebs",
-                stat("AWS/EC2", "StatusCheckFailed_AttachedEBS", id, "Maximum"),
-            ),
-            (
-                Role::CpuCredits,
-                "x_credits",
-                stat("AWS/EC2", "CPUCreditBalance", id, "Average"),
-            ),
-            (
-                Role::Memory,
-                "x_mem",
-                memory
-                    .clone()
-                    .unwrap_or_else(|| stat("CWAgent", "mem_used_percent", id, "Average")),
-            ),
-        ];
-        for (role, qid, kind) in correlated {
-            if let Some(existing) = queries.iter_mut().find(|q| q.kind == kind) {
-                existing.roles.push(role);
-                existing.return_data = true;
-                continue;
-            }
-            if queries.len() >= MAX_METRICS {
-                break;
-            }
-            queries.push(MetricQuery {
-                id: qid.into(),
-                roles: vec![role],
-                kind,
-                return_data: true,
-            });
+    let correlated = catalogue::CORRELATED.iter().map(|s| {
+        let kind = match (s.role, &memory) {
+            // The agent's memory metric with the dimensions it is really published with.
+            (Role::Memory, Some(found)) => found.clone(),
+            _ => stat(s.namespace, s.name, id, s.stat),
+        };
+        (s.role, s.query_id, kind)
+    });
+    for (role, qid, kind) in correlated {
+        if let Some(existing) = queries.iter_mut().find(|q| q.kind == kind) {
+            existing.roles.push(role);
+            existing.return_data = true;
+            continue;
         }
-        for (n, (role, _label, kind)) in extra.into_iter().enumerate() {
-            if queries.len() >= MAX_METRICS {
-                break;
-            }
-            queries.push(MetricQuery {
-                id: format!("x_extra{n}"),
-                roles: vec![role],
-                kind,
-                return_data: true,
-            });
+        if queries.len() >= MAX_METRICS {
+            break;
         }
+        queries.push(MetricQuery {
+            id: qid.into(),
+            roles: vec![role],
+            kind,
+            return_data: true,
+        });
     }
-    queries.truncate(MAX_METRICS);
-    WindowRequest {
-        start,
-        end,
-        period_secs: 60,
-        queries,
+    for (n, (role, _label, kind)) in extra.into_iter().enumerate() {
+        if queries.len() >= MAX_METRICS {
+            break;
+        }
+        queries.push(MetricQuery {
+            id: format!("{}{n}", catalogue::EXTRA_QUERY_PREFIX),
+            roles: vec![role],
+            kind,
+            return_data: true,
+        });
     }
 }
 
@@ -297,16 +273,19 @@ pub fn assemble(request: &WindowRequest, data: &MetricData) -> MetricWindow {
         let Some(points) = data.get(&q.id) else {
             continue;
         };
-        let label = match &q.kind {
+        let (name, dimension) = match &q.kind {
             // A disk is known by its path, a volume by its id.
             QueryKind::Stat {
                 name, dimensions, ..
-            } => match dimensions.get("path").or(dimensions.get("VolumeId")) {
-                Some(d) => format!("{name} {d}"),
-                None => name.clone(),
-            },
+            } => (
+                name.clone(),
+                dimensions
+                    .get("path")
+                    .or(dimensions.get("VolumeId"))
+                    .cloned(),
+            ),
             QueryKind::Expression { label, expression } => {
-                label.clone().unwrap_or_else(|| expression.clone())
+                (label.clone().unwrap_or_else(|| expression.clone()), None)
             }
         };
         let mut points = points.clone();
@@ -316,7 +295,8 @@ pub fn assemble(request: &WindowRequest, data: &MetricData) -> MetricWindow {
             series.insert(
                 *role,
                 Series {
-                    label: label.clone(),
+                    name: name.clone(),
+                    dimension: dimension.clone(),
                     points: points.clone(),
                 },
             );
@@ -348,7 +328,7 @@ async fn deadline<T>(limit: Duration, fut: impl Future<Output = Result<T, AwsErr
 
 /// Gather every fact of the incident (no gate, each source under the settings' deadlines).
 pub async fn gather(
-    change: &AlarmChange,
+    change: &Incident,
     readers: &Readers<'_>,
     settings: &Settings,
     now: DateTime<Utc>,
@@ -409,7 +389,7 @@ impl Limits {
 /// instance's, gathered as for an alarm on that instance ([`focus`]).
 #[instrument(skip_all, fields(alarm = %change.alarm_name, instance = change.primary_instance().unwrap_or("-")))]
 pub async fn gather_gated(
-    change: &AlarmChange,
+    change: &Incident,
     readers: &Readers<'_>,
     settings: &Settings,
     now: DateTime<Utc>,
@@ -457,13 +437,12 @@ pub async fn gather_gated(
 pub const SUMMARY_ONLY: &str =
     "alarm-level event of a multi-time-series alarm: each contributor gets its own report";
 
-/// Contributors whose instance is looked up (Name, type, Environment tag) for the summary.
-pub const CONTRIBUTORS_LOOKED_UP: usize = 5;
+pub use crate::facts::CONTRIBUTORS_LOOKED_UP;
 
 /// The contributors in ALARM of a multi-time-series alarm (DescribeAlarmContributors), the first
 /// [`CONTRIBUTORS_LOOKED_UP`] with an `InstanceId` named by DescribeInstances. Never an error: "unavailable: why".
 pub async fn contributors_in_alarm(
-    change: &AlarmChange,
+    change: &Incident,
     readers: &Readers<'_>,
     limits: &Limits,
 ) -> Source<Vec<crate::facts::InAlarm>> {
@@ -497,15 +476,14 @@ pub async fn contributors_in_alarm(
 /// The longest period a ranking window takes from an alarm (a week; CloudWatch's longest period is a day).
 pub const MAX_RANK_PERIOD: u64 = 7 * 86_400;
 
-/// Instances a fleet ranking keeps (the lab's TOP list).
-pub const RANK_TOP: usize = 5;
+pub use crate::facts::RANK_TOP;
 /// Periods in the ranking window: the lab's "last 5 minutes", one trend point each.
 pub const RANK_PERIODS: i32 = 5;
 
 /// What ranking a fleet alarm's instances asks for: the alarm's metric and statistic over the [`RANK_PERIODS`]
 /// complete periods before the transition, and the Metrics Insights query derived from the alarm's own. `Err`: the
 /// alarm gives nothing to rank by.
-pub fn rank_request(change: &AlarmChange) -> Result<RankRequest, String> {
+pub fn rank_request(change: &Incident) -> Result<RankRequest, String> {
     let f = change.fleet.as_ref().ok_or("not a fleet alarm")?;
     let metric = f.metric.clone().ok_or_else(|| {
         "the alarm's query could not be read, so its metric is not known".to_string()
@@ -596,7 +574,7 @@ fn path_name(p: RankPath) -> &'static str {
 /// fallback), each under the source deadline; the first that ranks at least one instance wins, and what the others
 /// said is kept. Then each ranked instance's name, type and AZ. Never an error: "unavailable: why".
 pub async fn rank_fleet(
-    change: &AlarmChange,
+    change: &Incident,
     readers: &Readers<'_>,
     limits: &Limits,
 ) -> Source<Ranking> {
@@ -643,7 +621,7 @@ pub async fn rank_fleet(
 }
 
 /// Mark the breaching rows, count them, keep the top.
-fn finish(r: &mut Ranking, change: &AlarmChange, top: usize) {
+fn finish(r: &mut Ranking, change: &Incident, top: usize) {
     let (comparison, threshold) = (change.comparison, change.threshold());
     for row in &mut r.rows {
         row.breaching = match (comparison, threshold) {
@@ -695,7 +673,7 @@ async fn name_rows(r: &mut Ranking, readers: &Readers<'_>, limits: &Limits) {
 
 /// The fleet alarm as an alarm on one of its instances: that instance named, the alarm's metric on it as the
 /// alarm's own series (as a contributor's is). `None` when the alarm's metric is not known.
-fn focus_on(change: &AlarmChange, instance_id: &str) -> Option<AlarmChange> {
+fn focus_on(change: &Incident, instance_id: &str) -> Option<Incident> {
     let f = change.fleet.as_ref()?;
     let metric = f.metric.clone()?;
     let stat = rank_request(change)
@@ -717,7 +695,7 @@ fn focus_on(change: &AlarmChange, instance_id: &str) -> Option<AlarmChange> {
 
 /// The change the analysis and the report work on: a fleet alarm that names no instance becomes an alarm on the
 /// top of its ranking (the facts were gathered for that instance); `None` for any other incident.
-pub fn focus(change: &AlarmChange, facts: &Facts) -> Option<AlarmChange> {
+pub fn focus(change: &Incident, facts: &Facts) -> Option<Incident> {
     if change.primary_instance().is_some() || change.is_series_summary() {
         return None;
     }
@@ -725,8 +703,12 @@ pub fn focus(change: &AlarmChange, facts: &Facts) -> Option<AlarmChange> {
     focus_on(change, &top.instance_id)
 }
 
+/// The facts of an incident on one instance: round one (instance, status, stop protection, volumes, agent metrics,
+/// alarm history) beside the gate, then round two (type, security groups, ledger, metric window, diagnostics).
+// Long on purpose: the two rounds run their sources concurrently with `tokio::join!`, which wants the futures side
+// by side in one body.
 async fn gather_instance(
-    change: &AlarmChange,
+    change: &Incident,
     readers: &Readers<'_>,
     settings: &Settings,
     now: DateTime<Utc>,
@@ -923,390 +905,4 @@ async fn gather_instance(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::event::{parse_bytes, Parsed};
-
-    fn change(file: &str) -> AlarmChange {
-        let path = format!("{}/../events/{file}", env!("CARGO_MANIFEST_DIR"));
-        let bytes = std::fs::read(path).unwrap();
-        match parse_bytes(&bytes).unwrap() {
-            Parsed::Alarm(c) => *c,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn cpu_alarm_shares_its_query_with_the_correlated_cpu_metric() {
-        let r = plan_window(&change("cpu-spike.json"), chrono::Duration::minutes(30));
-        let alarm = r
-            .queries
-            .iter()
-            .find(|q| q.roles.contains(&Role::Alarm))
-            .unwrap();
-        assert!(alarm.roles.contains(&Role::Cpu));
-        assert_eq!(r.queries.len(), 8, "alarm/cpu + 7 correlated");
-        assert_eq!((r.end - r.start).num_minutes(), 30);
-    }
-
-    #[test]
-    fn metric_math_keeps_member_ids_and_returns_only_the_expression_as_alarm() {
-        let r = plan_window(&change("metric-math.json"), chrono::Duration::minutes(30));
-        // m1 is the instance's NetworkIn: it doubles as the correlated NetworkIn series instead of a second query.
-        let m1 = r.queries.iter().find(|q| q.id == "m1").unwrap();
-        assert_eq!(m1.roles, vec![Role::NetworkIn]);
-        assert!(!r.queries.iter().any(|q| q.id == "x_net_in"));
-        let e1 = r.queries.iter().find(|q| q.id == "e1").unwrap();
-        assert_eq!(e1.roles, vec![Role::Alarm]);
-        assert!(r.metrics_requested() <= MAX_METRICS);
-    }
-
-    #[test]
-    fn the_labs_fleet_alarm_derives_its_ranking_query_and_window() {
-        let r = rank_request(&change("fleet-insights-alarm.json")).unwrap();
-        assert_eq!(
-            r.insights_query.as_deref(),
-            Ok("SELECT MAX(CPUUtilization) FROM SCHEMA(\"AWS/EC2\", InstanceId) GROUP BY InstanceId \
-                ORDER BY MAX() DESC LIMIT 5")
-        );
-        assert_eq!(
-            (r.metric.as_str(), r.stat.as_str()),
-            ("CPUUtilization", "Maximum")
-        );
-        // The five complete minutes before the 12:20:28 transition: 12:15 … 12:19.
-        assert_eq!(r.start.format("%H:%M").to_string(), "12:15");
-        assert_eq!(r.end.format("%H:%M").to_string(), "12:20");
-    }
-
-    #[test]
-    fn a_where_clause_is_kept_and_a_query_without_instance_id_is_not_derivable() {
-        let mut c = change("fleet-insights-alarm.json");
-        let f = c.fleet.as_mut().unwrap();
-        f.query = "SELECT AVG(\"mem_used_percent\") FROM CWAgent WHERE Environment = 'prod' \
-                   GROUP BY InstanceId ORDER BY AVG() DESC"
-            .into();
-        assert_eq!(
-            insights_query(f, 3).as_deref(),
-            Ok("SELECT AVG(mem_used_percent) FROM \"CWAgent\" WHERE Environment = 'prod' GROUP BY InstanceId \
-                ORDER BY MAX() DESC LIMIT 3")
-        );
-        f.query =
-            "SELECT MAX(CPUUtilization) FROM SCHEMA(\"AWS/EC2\", AutoScalingGroupName)".into();
-        assert!(insights_query(f, 5).unwrap_err().contains("no InstanceId"));
-        f.metric = None;
-        assert!(rank_request(&c).unwrap_err().contains("could not be read"));
-    }
-
-    struct Ranker(RankPath, Result<Vec<(&'static str, f64)>, &'static str>);
-
-    #[async_trait::async_trait]
-    impl crate::ports::FleetRanker for Ranker {
-        fn path(&self) -> RankPath {
-            self.0
-        }
-        async fn rank(&self, r: &RankRequest) -> Result<Ranking, AwsError> {
-            let rows = self
-                .1
-                .clone()
-                .map_err(|m| AwsError::new("cloudwatch", "GetMetricData", m))?;
-            Ok(Ranking {
-                path: self.0,
-                start: r.start,
-                end: r.end,
-                period_secs: r.period_secs,
-                series: rows.len(),
-                rows: rows
-                    .iter()
-                    .map(|(id, peak)| crate::facts::Ranked {
-                        instance_id: id.to_string(),
-                        peak: *peak,
-                        peak_at: r.start,
-                        recent: vec![(r.start, *peak)],
-                        breaching: None,
-                        name: None,
-                        instance_type: None,
-                        availability_zone: None,
-                        environment: None,
-                    })
-                    .collect(),
-                breaching: 0,
-                more_may_breach: false,
-                capped: None,
-                fallback: None,
-                caveat: None,
-            })
-        }
-    }
-
-    struct Rankers(Vec<Ranker>);
-
-    #[async_trait::async_trait]
-    impl MetricReader for Rankers {
-        async fn metric_data(&self, r: &WindowRequest) -> Result<MetricData, AwsError> {
-            crate::ports::Offline.metric_data(r).await
-        }
-        async fn agent_metrics(&self, id: &str) -> Result<Vec<AgentMetric>, AwsError> {
-            crate::ports::Offline.agent_metrics(id).await
-        }
-        async fn alarm_history(
-            &self,
-            n: &str,
-            a: DateTime<Utc>,
-            b: DateTime<Utc>,
-        ) -> Result<crate::facts::AlarmHistory, AwsError> {
-            crate::ports::Offline.alarm_history(n, a, b).await
-        }
-        fn fleet_rankers(&self) -> Vec<&dyn crate::ports::FleetRanker> {
-            self.0
-                .iter()
-                .map(|r| r as &dyn crate::ports::FleetRanker)
-                .collect()
-        }
-    }
-
-    async fn ranked(rankers: Vec<Ranker>) -> Source<Ranking> {
-        let metrics = Rankers(rankers);
-        let readers = Readers {
-            ec2: &crate::ports::Offline,
-            metrics: &metrics,
-            ledger: None,
-            diagnostics: None,
-            evidence: crate::evidence::read::EvidenceReaders::NONE,
-        };
-        let limits = Limits {
-            source: Duration::from_secs(2),
-            diagnostics: Duration::from_secs(2),
-            budget: None,
-        };
-        rank_fleet(&change("fleet-insights-alarm.json"), &readers, &limits).await
-    }
-
-    #[tokio::test]
-    async fn the_fallback_ranks_when_metrics_insights_fails_and_says_why() {
-        let fleet: Vec<(&str, f64)> = (0..7)
-            .map(|n| {
-                (
-                    [
-                        "i-0000000000000000a",
-                        "i-0ae3d067021f08710",
-                        "i-0000000000000000b",
-                        "i-0000000000000000c",
-                        "i-0000000000000000d",
-                        "i-0000000000000000e",
-                        "i-0000000000000000f",
-                    ][n],
-                    [3.0, 39.58, 21.0, 25.5, 1.0, 0.5, 0.2][n],
-                )
-            })
-            .collect();
-        let mut sorted = fleet.clone();
-        sorted.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let r = ranked(vec![
-            Ranker(
-                RankPath::MetricsInsights,
-                Err("InternalError: expressions are not supported"),
-            ),
-            Ranker(RankPath::ListMetrics, Ok(sorted)),
-        ])
-        .await;
-        let r = r.get().expect("ranked");
-        assert_eq!(r.path, RankPath::ListMetrics);
-        assert!(r
-            .fallback
-            .as_deref()
-            .unwrap()
-            .starts_with("Metrics Insights: cloudwatch GetMetricData: InternalError"));
-        assert_eq!(r.rows.len(), RANK_TOP);
-        assert_eq!(r.rows[0].instance_id, "i-0ae3d067021f08710");
-        assert_eq!(r.breaching, 3, "above the alarm's 20.0: 39.58, 25.5, 21.0");
-        assert!(!r.more_may_breach);
-        assert_eq!(r.rows[3].breaching, Some(false));
-    }
-
-    #[tokio::test]
-    async fn without_any_ranking_the_reasons_of_both_paths_are_kept() {
-        let r = ranked(vec![
-            Ranker(RankPath::MetricsInsights, Err("InternalError")),
-            Ranker(RankPath::ListMetrics, Ok(vec![])),
-        ])
-        .await;
-        assert_eq!(
-            r.reason(),
-            Some("Metrics Insights: cloudwatch GetMetricData: InternalError; ListMetrics: no instance has \
-                  CPUUtilization datapoints in the window")
-        );
-        // A top instance focuses the incident on it; no ranking leaves the fleet alarm as it is.
-        let facts = Facts {
-            ranking: Some(r),
-            ..Facts::unavailable("-")
-        };
-        assert!(focus(&change("fleet-insights-alarm.json"), &facts).is_none());
-    }
-
-    #[tokio::test]
-    async fn the_top_instance_becomes_the_incidents_instance() {
-        let r = ranked(vec![Ranker(
-            RankPath::MetricsInsights,
-            Ok(vec![
-                ("i-0ae3d067021f08710", 39.58),
-                ("i-0000000000000000a", 3.0),
-            ]),
-        )])
-        .await;
-        assert_eq!(r.get().unwrap().fallback, None);
-        let facts = Facts {
-            ranking: Some(r),
-            ..Facts::unavailable("-")
-        };
-        let c = focus(&change("fleet-insights-alarm.json"), &facts).unwrap();
-        assert_eq!(c.single_instance(), Ok("i-0ae3d067021f08710"));
-        let plan = plan_window(&c, chrono::Duration::minutes(30));
-        let alarm = plan
-            .queries
-            .iter()
-            .find(|q| q.roles.contains(&Role::Alarm))
-            .unwrap();
-        assert_eq!(
-            alarm.kind,
-            stat(
-                "AWS/EC2",
-                "CPUUtilization",
-                "i-0ae3d067021f08710",
-                "Maximum"
-            )
-        );
-    }
-
-    /// A reader that lists `contributors` (or, without them, does not serve DescribeAlarmContributors) and ranks.
-    struct Contributing(Option<Vec<crate::facts::InAlarm>>, Rankers);
-
-    #[async_trait::async_trait]
-    impl MetricReader for Contributing {
-        async fn metric_data(&self, r: &WindowRequest) -> Result<MetricData, AwsError> {
-            self.1.metric_data(r).await
-        }
-        async fn agent_metrics(&self, id: &str) -> Result<Vec<AgentMetric>, AwsError> {
-            self.1.agent_metrics(id).await
-        }
-        async fn alarm_history(
-            &self,
-            n: &str,
-            a: DateTime<Utc>,
-            b: DateTime<Utc>,
-        ) -> Result<crate::facts::AlarmHistory, AwsError> {
-            self.1.alarm_history(n, a, b).await
-        }
-        fn fleet_rankers(&self) -> Vec<&dyn crate::ports::FleetRanker> {
-            self.1.fleet_rankers()
-        }
-        async fn alarm_contributors(
-            &self,
-            name: &str,
-        ) -> Result<Vec<crate::facts::InAlarm>, AwsError> {
-            match &self.0 {
-                Some(c) => Ok(c.clone()),
-                None => crate::ports::Offline.alarm_contributors(name).await,
-            }
-        }
-    }
-
-    async fn summary_facts(contributors: Option<Vec<crate::facts::InAlarm>>) -> Facts {
-        let metrics = Contributing(
-            contributors,
-            Rankers(vec![Ranker(
-                RankPath::MetricsInsights,
-                Ok(vec![("i-0ae3d067021f08710", 39.58)]),
-            )]),
-        );
-        let readers = Readers {
-            ec2: &crate::ports::Offline,
-            metrics: &metrics,
-            ledger: None,
-            diagnostics: None,
-            evidence: crate::evidence::read::EvidenceReaders::NONE,
-        };
-        let limits = Limits {
-            source: Duration::from_secs(2),
-            diagnostics: Duration::from_secs(2),
-            budget: None,
-        };
-        let change = change("fleet-multi-series-alarm.json");
-        assert!(change.is_series_summary());
-        gather_gated(
-            &change,
-            &readers,
-            &Settings::default(),
-            Utc::now(),
-            limits,
-            std::future::ready(true),
-            None,
-        )
-        .await
-        .unwrap()
-    }
-
-    #[tokio::test]
-    async fn the_alarm_level_event_of_a_multi_series_alarm_gathers_its_contributors_and_no_instance(
-    ) {
-        let listed = crate::facts::InAlarm {
-            id: "8c1f4e7a2b9d3605".into(),
-            attributes: BTreeMap::from([("InstanceId".into(), "i-0ae3d067021f08710".into())]),
-            reason: "Threshold Crossed".into(),
-            since: None,
-            name: None,
-            instance_type: None,
-            environment: None,
-        };
-        let facts = summary_facts(Some(vec![listed.clone()])).await;
-        assert_eq!(facts.contributors, Some(Source::Available(vec![listed])));
-        assert_eq!(facts.ranking, None, "the list is enough: no ranking");
-        assert_eq!(facts.instance.reason(), Some(SUMMARY_ONLY));
-        assert!(focus(&change("fleet-multi-series-alarm.json"), &facts).is_none());
-
-        // Not served: the summary says why and ranks the fleet instead, without focusing on its top.
-        let facts = summary_facts(None).await;
-        assert!(facts
-            .contributors
-            .as_ref()
-            .and_then(Source::reason)
-            .is_some_and(|r| r.contains("DescribeAlarmContributors")));
-        assert_eq!(
-            facts
-                .ranking
-                .as_ref()
-                .and_then(Source::get)
-                .map(|r| r.rows.len()),
-            Some(1)
-        );
-        assert_eq!(facts.instance.reason(), Some(SUMMARY_ONLY));
-        assert!(focus(&change("fleet-multi-series-alarm.json"), &facts).is_none());
-    }
-
-    #[test]
-    fn composite_alarms_request_no_metrics_and_every_plan_fits_the_budget() {
-        assert!(
-            plan_window(&change("composite.json"), chrono::Duration::minutes(30))
-                .queries
-                .is_empty()
-        );
-        for f in std::fs::read_dir(format!("{}/../events", env!("CARGO_MANIFEST_DIR"))).unwrap() {
-            let bytes = std::fs::read(f.unwrap().path()).unwrap();
-            if let Ok(Parsed::Alarm(c)) = parse_bytes(&bytes) {
-                let r = plan_window(&c, chrono::Duration::minutes(30));
-                assert!(r.metrics_requested() <= MAX_METRICS);
-                assert!(r.queries.iter().all(|q| valid_query_id(&q.id)));
-            }
-        }
-    }
-
-    #[test]
-    fn a_fleet_alarm_with_an_absurd_period_ranks_over_a_bounded_window_without_panicking() {
-        let mut c = change("fleet-insights-alarm.json");
-        if let Some(f) = c.fleet.as_mut() {
-            f.period = Some(u64::MAX / 2);
-        }
-        let r = rank_request(&c).expect("a ranking request");
-        assert_eq!(r.period_secs, MAX_RANK_PERIOD);
-        assert!(r.start <= r.end);
-    }
-}
+mod tests;

@@ -153,6 +153,7 @@ fn clause_name(kw: &str) -> &str {
 }
 
 /// Read a Metrics Insights query. The error says, in a few words, which part could not be read.
+// Long on purpose: a recursive-descent reader of the query's clauses in their fixed order, one cursor.
 pub fn parse(expression: &str) -> Result<Query, String> {
     let toks = tokenize(expression)?;
     let mut i = 0;

@@ -7,6 +7,7 @@
 pub mod analyze;
 pub mod aws;
 pub mod budget;
+pub mod catalogue;
 pub mod config;
 pub mod credits;
 pub mod diagnostics;

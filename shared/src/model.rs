@@ -1,8 +1,9 @@
-//! Domain types for one alarm state change, independent of the wire format it arrived in.
+//! Domain types for one incident (an alarm state change, a contributor's, an instance state change, an AWS Health
+//! event, a sweep finding), independent of the wire format it arrived in.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, DurationRound, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The three states a CloudWatch alarm can be in.
@@ -33,19 +34,79 @@ impl AlarmState {
     }
 }
 
-/// How the event reached us.
+/// How a CloudWatch alarm's state change reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum InputKind {
-    /// EventBridge `CloudWatch Alarm State Change`.
+pub enum Delivery {
+    /// EventBridge `CloudWatch Alarm State Change` (or `… Contributor State Change`).
     EventBridge,
     /// The payload of an alarm action that invokes the function directly.
     AlarmAction,
-    /// The scheduled sweep of impaired instances.
-    Sweep,
-    /// `EC2 Instance State-change Notification` to stopping/stopped/shutting-down/terminated.
-    StateChange,
-    /// An AWS Health event for EC2 (retirement, maintenance, automatic recovery).
-    Health,
+}
+
+/// What raised an incident, built where the input is read (event parsing, the sweep). The rest of the code branches
+/// on it, never on the incident's name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Cause {
+    /// A CloudWatch alarm changed state: an alarm on one instance, metric math, a composite, or the alarm-level
+    /// event of a fleet alarm ([`Incident::fleet`] says which fleet).
+    Alarm(Delivery),
+    /// One time series of a multi-time-series alarm changed state: the incident is that series' (its instance's,
+    /// when it has one).
+    Contributor {
+        delivery: Delivery,
+        series: Contributor,
+    },
+    /// `EC2 Instance State-change Notification`: the instance left `running`.
+    StateChange { state: InstanceState },
+    /// An AWS Health event for EC2 (retirement, maintenance, automatic recovery) naming the instance.
+    Health(HealthNotice),
+    /// The scheduled sweep found a status check impaired (DescribeInstanceStatus, no alarm).
+    Sweep {
+        /// The failing check's metric (`StatusCheckFailed_System`, `…_Instance`, `…_AttachedEBS`).
+        check: String,
+    },
+}
+
+/// An EC2 instance's lifecycle state, as `State.Name` and state-change notifications spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum InstanceState {
+    Pending,
+    Running,
+    Stopping,
+    Stopped,
+    ShuttingDown,
+    Terminated,
+}
+
+impl InstanceState {
+    /// The name EC2 uses on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceState::Pending => "pending",
+            InstanceState::Running => "running",
+            InstanceState::Stopping => "stopping",
+            InstanceState::Stopped => "stopped",
+            InstanceState::ShuttingDown => "shutting-down",
+            InstanceState::Terminated => "terminated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(InstanceState::Pending),
+            "running" => Some(InstanceState::Running),
+            "stopping" => Some(InstanceState::Stopping),
+            "stopped" => Some(InstanceState::Stopped),
+            "shutting-down" => Some(InstanceState::ShuttingDown),
+            "terminated" => Some(InstanceState::Terminated),
+            _ => None,
+        }
+    }
+
+    /// Whether the instance is going or gone: the states a state-change notification raises an incident for.
+    pub fn is_down(self) -> bool {
+        !matches!(self, InstanceState::Pending | InstanceState::Running)
+    }
 }
 
 /// An AWS Health event for EC2, for one affected instance.
@@ -216,10 +277,14 @@ pub struct StateInfo {
     pub reason_data: Option<ReasonData>,
 }
 
-/// One alarm state change, whatever input carried it.
+/// One incident: what raised it ([`Cause`]), and the alarm's definition and transition as the input carried them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AlarmChange {
-    pub input: InputKind,
+pub struct Incident {
+    pub cause: Cause,
+    /// The alarm's name; for an incident without an alarm (state change, Health, sweep), the name ec2ops gives it
+    /// (`ec2ops-state/{id}/{state}`, `aws-health/{code}/{id}`, `ec2ops-sweep/{check}/{id}`). Incident keys and
+    /// threads are built from it (and persisted in the ledger), so it stays as it is; nothing reads facts back
+    /// out of it: they are in [`Incident::cause`].
     pub alarm_name: String,
     pub alarm_arn: Option<String>,
     pub account: Option<String>,
@@ -235,15 +300,40 @@ pub struct AlarmChange {
     pub instance_ids: Vec<String>,
     /// Things in the event we could not read but that did not stop the report (e.g. reasonData not JSON).
     pub warnings: Vec<String>,
-    /// The AWS Health event behind this incident, when that is the input.
-    pub health: Option<HealthNotice>,
     /// Set when the alarm watches a fleet rather than one instance.
     pub fleet: Option<FleetAlarm>,
-    /// Set for a contributor's own state change: the incident is that series' (its instance's, when it has one).
-    pub contributor: Option<Contributor>,
 }
 
-impl AlarmChange {
+/// The former name of [`Incident`], kept while the adapters, the pipeline and the report move to the new one.
+pub type AlarmChange = Incident;
+
+impl Incident {
+    /// The AWS Health event behind this incident, when that is its cause.
+    pub fn health(&self) -> Option<&HealthNotice> {
+        match &self.cause {
+            Cause::Health(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// The series of a multi-time-series alarm whose own state change this is.
+    pub fn contributor(&self) -> Option<&Contributor> {
+        match &self.cause {
+            Cause::Contributor { series, .. } => Some(series),
+            _ => None,
+        }
+    }
+
+    /// Whether the sweep raised this incident (DescribeInstanceStatus, no alarm).
+    pub fn is_sweep(&self) -> bool {
+        matches!(self.cause, Cause::Sweep { .. })
+    }
+
+    /// Whether a CloudWatch alarm (or one of its contributors) raised this incident.
+    pub fn is_alarm(&self) -> bool {
+        matches!(self.cause, Cause::Alarm(_) | Cause::Contributor { .. })
+    }
+
     /// The idempotency key: one alarm (one contributor of it), one state, one transition time. The contributor's
     /// id keeps the series of one alarm that change state together (same timestamp) apart.
     pub fn incident_key(&self) -> String {
@@ -258,8 +348,7 @@ impl AlarmChange {
 
     /// `#contributor/<id>` for a contributor's change, else nothing.
     fn contributor_suffix(&self) -> String {
-        self.contributor
-            .as_ref()
+        self.contributor()
             .map(|c| format!("#contributor/{}", c.id))
             .unwrap_or_default()
     }
@@ -271,7 +360,7 @@ impl AlarmChange {
     /// timestamp: its ALARM and the OK that follows ("No data was returned for this contributor" included) land in one
     /// thread; the contributor id comes first so bounding a very long alarm ARN never merges two contributors.
     pub fn thread_id(&self) -> String {
-        if let Some(c) = &self.contributor {
+        if let Some(c) = self.contributor() {
             let id = format!("contributor/{}#{}", c.id, self.alarm_id());
             return id.chars().take(256).collect();
         }
@@ -319,7 +408,7 @@ impl AlarmChange {
 
     /// The instance the report is about: the first one the alarm names. A metric-math alarm can name several (e.g.
     /// `MAX([m1, m2])` over two instances' checks), and then the first is not more at fault than the others: an
-    /// automatic action needs [`AlarmChange::single_instance`] instead.
+    /// automatic action needs [`Incident::single_instance`] instead.
     pub fn primary_instance(&self) -> Option<&str> {
         self.instance_ids.first().map(String::as_str)
     }
@@ -327,7 +416,7 @@ impl AlarmChange {
     /// The alarm-level event of a multi-time-series alarm: its contributors each get their own report, so this one
     /// is a summary of the transition (which contributors are in ALARM), without any per-instance analysis.
     pub fn is_series_summary(&self) -> bool {
-        self.contributor.is_none()
+        self.contributor().is_none()
             && self.instance_ids.is_empty()
             && self.fleet.as_ref().is_some_and(FleetAlarm::multi_series)
     }
@@ -409,87 +498,31 @@ pub fn looks_like_instance_id(id: &str) -> bool {
     (8..=17).contains(&rest.len()) && rest.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
-impl AlarmChange {
-    /// The incident the sweep raises for an impaired instance: as if an alarm on the failing check had gone to ALARM
-    /// when the check became impaired.
-    pub fn from_sweep(i: &crate::ports::Impaired, now: DateTime<Utc>) -> AlarmChange {
-        // Without an impaired-since time, the hour: the ledger's hourly note keeps repeats out either way.
-        let since = i.since.unwrap_or_else(|| {
-            now.duration_trunc(chrono::Duration::hours(1))
-                .unwrap_or(now)
-        });
-        let metric = MetricRef {
-            id: "sweep".into(),
-            namespace: "AWS/EC2".into(),
-            name: i.check.clone(),
-            dimensions: BTreeMap::from([("InstanceId".to_string(), i.instance_id.clone())]),
-            period: 60,
-            stat: "Maximum".into(),
-            return_data: true,
-        };
-        AlarmChange {
-            input: InputKind::Sweep,
-            alarm_name: format!("ec2ops-sweep/{}/{}", i.check, i.instance_id),
-            alarm_arn: None,
-            account: None,
-            region: i
-                .availability_zone
-                .as_deref()
-                .map(|az| az.trim_end_matches(|c: char| c.is_ascii_lowercase()).to_string()),
-            description: Some(format!(
-                "found by the ec2ops sweep: DescribeInstanceStatus reports {} impaired (no alarm needed)",
-                i.check
-            )),
-            kind: AlarmKind::Metric,
-            metrics: vec![metric],
-            expressions: vec![],
-            state: StateInfo {
-                value: AlarmState::Alarm,
-                reason: format!("{} impaired since {}", i.check, since.format("%Y-%m-%dT%H:%M:%SZ")),
-                at: since,
-                reason_data: None,
-            },
-            // The check was passing before it became impaired.
-            previous: Some(StateInfo {
-                value: AlarmState::Ok,
-                reason: String::new(),
-                at: since,
-                reason_data: None,
-            }),
-            comparison: None,
-            instance_ids: vec![i.instance_id.clone()],
-            warnings: vec![],
-            health: None,
-            fleet: None,
-            contributor: None,
-        }
-    }
-}
-
-impl AlarmChange {
+impl Incident {
     /// The incident for an instance that left `running` (an EC2 state-change notification).
     pub fn from_state_change(
         instance_id: &str,
-        state: &str,
+        state: InstanceState,
         at: DateTime<Utc>,
         region: Option<String>,
         account: Option<String>,
-    ) -> AlarmChange {
-        AlarmChange {
-            input: InputKind::StateChange,
-            alarm_name: format!("ec2ops-state/{instance_id}/{state}"),
+    ) -> Incident {
+        Incident {
+            cause: Cause::StateChange { state },
+            alarm_name: format!("ec2ops-state/{instance_id}/{}", state.as_str()),
             alarm_arn: None,
             account,
             region,
             description: Some(format!(
-                "EC2 Instance State-change Notification: the instance is {state}"
+                "EC2 Instance State-change Notification: the instance is {}",
+                state.as_str()
             )),
             kind: AlarmKind::Metric,
             metrics: vec![],
             expressions: vec![],
             state: StateInfo {
                 value: AlarmState::Alarm,
-                reason: format!("instance {instance_id} entered {state}"),
+                reason: format!("instance {instance_id} entered {}", state.as_str()),
                 at,
                 reason_data: None,
             },
@@ -502,14 +535,12 @@ impl AlarmChange {
             comparison: None,
             instance_ids: vec![instance_id.to_string()],
             warnings: vec![],
-            health: None,
             fleet: None,
-            contributor: None,
         }
     }
 }
 
-impl AlarmChange {
+impl Incident {
     /// The incident of one instance named by an AWS Health event.
     pub fn from_health(
         notice: &HealthNotice,
@@ -517,9 +548,9 @@ impl AlarmChange {
         at: DateTime<Utc>,
         region: Option<String>,
         account: Option<String>,
-    ) -> AlarmChange {
-        AlarmChange {
-            input: InputKind::Health,
+    ) -> Incident {
+        Incident {
+            cause: Cause::Health(notice.clone()),
             alarm_name: format!("aws-health/{}/{instance_id}", notice.type_code),
             alarm_arn: Some(format!("{}/{instance_id}", notice.event_arn)),
             account,
@@ -538,9 +569,7 @@ impl AlarmChange {
             comparison: None,
             instance_ids: vec![instance_id.to_string()],
             warnings: vec![],
-            health: Some(notice.clone()),
             fleet: None,
-            contributor: None,
         }
     }
 }

@@ -101,16 +101,7 @@ pub trait InstanceReader: Send + Sync {
     async fn impaired_instances(&self) -> Result<Vec<Impaired>, AwsError>;
 }
 
-/// An instance the sweep found impaired.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Impaired {
-    pub instance_id: String,
-    pub availability_zone: Option<String>,
-    /// The failing check's metric (`StatusCheckFailed_System`, `…_Instance`, `…_AttachedEBS`), the most severe first.
-    pub check: String,
-    /// When the check became impaired (stable across sweeps, so the ledger recognizes the same failure).
-    pub since: Option<DateTime<Utc>>,
-}
+pub use crate::facts::Impaired;
 
 /// A CloudWatch agent metric the instance publishes, with its full dimension set (ListMetrics).
 #[derive(Debug, Clone, PartialEq, Eq)]

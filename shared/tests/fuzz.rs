@@ -1103,7 +1103,8 @@ proptest! {
         let mut facts = support::pressure();
         if let Source::Available(w) = &mut facts.metrics {
             if let Some(s) = w.series.get_mut(&ec2ops::facts::Role::Disk(0)) {
-                s.label = format!("disk_used_percent {path}");
+                s.name = "disk_used_percent".into();
+                s.dimension = Some(path.to_string());
             }
         }
         let commands = check_commands(&change, &facts)?;
@@ -1143,7 +1144,8 @@ fn a_mount_path_that_closes_the_quote_cannot_run_anything_on_the_operators_machi
     let path = "/mnt/x'$(touch /tmp/ec2ops-pwned)'";
     if let Source::Available(w) = &mut facts.metrics {
         if let Some(s) = w.series.get_mut(&ec2ops::facts::Role::Disk(0)) {
-            s.label = format!("disk_used_percent {path}");
+            s.name = "disk_used_percent".into();
+            s.dimension = Some(path.to_string());
         }
     }
     let (_, report, _) = compose(&change, &facts, &Settings::default());
@@ -1281,7 +1283,7 @@ fn a_health_time_in_rfc_2822_at_the_end_of_chrono_time_is_a_warning_rather_than_
         "{:?}",
         changes[0].warnings
     );
-    assert!(changes[0].health.as_ref().unwrap().end.is_none());
+    assert!(changes[0].health().unwrap().end.is_none());
 
     event.as_object_mut().unwrap().remove("time");
     let err = parse(&event).unwrap_err().to_string();

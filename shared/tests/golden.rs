@@ -76,7 +76,7 @@ fn every_sample_event_has_golden_reports_in_both_languages_and_formats() {
             Parsed::Health(mut changes) => changes.remove(0),
             // The sweep's schedule: its report is that of an impaired instance it finds (prod-web-2, instance check).
             Parsed::Sweep => {
-                let found = ec2ops::ports::Impaired {
+                let found = ec2ops::facts::Impaired {
                     instance_id: "i-0d1e2f3a4b5c6d7e8".into(),
                     availability_zone: Some("ap-northeast-2c".into()),
                     check: "StatusCheckFailed_Instance".into(),

@@ -427,9 +427,9 @@ async fn cloudwatch_agent_metrics_are_discovered_and_each_filesystem_is_charted_
     let root = window
         .get(Role::Disk(0))
         .expect("root filesystem charted first");
-    assert_eq!(root.label, "disk_used_percent /");
+    assert_eq!(root.label(), "disk_used_percent /");
     assert_eq!(
-        window.get(Role::Disk(1)).unwrap().label,
+        window.get(Role::Disk(1)).unwrap().label(),
         "disk_used_percent /data"
     );
     assert_eq!(

@@ -219,7 +219,7 @@ pub(super) fn header_lines(c: &AlarmChange, facts: &Facts, lang: Language) -> Ve
         }
         // The alarm-level reason of a multi-time-series alarm counts its series ("1 out of 6 time series evaluated
         // to ALARM"): the only fleet-wide figure the event carries.
-        if f.multi_series() && c.contributor.is_none() && !c.state.reason.trim().is_empty() {
+        if f.multi_series() && c.contributor().is_none() && !c.state.reason.trim().is_empty() {
             out.push(
                 Line::new()
                     .t(l!(lang, "시계열: ", "Series: "))
@@ -227,7 +227,7 @@ pub(super) fn header_lines(c: &AlarmChange, facts: &Facts, lang: Language) -> Ve
             );
         }
     }
-    if let Some(k) = &c.contributor {
+    if let Some(k) = c.contributor() {
         let mut line = Line::new()
             .t(l!(lang, "기여자(contributor): ", "Contributor: "))
             .c(k.id.clone());
@@ -389,7 +389,7 @@ pub(super) fn no_instance(c: &AlarmChange, facts: &Facts, lang: Language) -> Opt
         ),
         None => l!(lang, "순위(ranking) 없음", "not ranked"),
     };
-    if c.contributor.is_some() {
+    if c.contributor().is_some() {
         return Some(l!(
             lang,
             "contributor에 InstanceId 없음 — 플릿 인시던트: {}",
@@ -414,7 +414,7 @@ pub(super) fn headline(c: &AlarmChange, facts: &Facts, headline: String) -> Stri
 
 /// The state a contributor left: its events carry no previous state, and a contributor is only ever ALARM or OK.
 pub(super) fn implied_previous(c: &AlarmChange) -> Option<&'static str> {
-    c.contributor.as_ref()?;
+    c.contributor()?;
     match c.state.value {
         AlarmState::Alarm => Some("OK"),
         AlarmState::Ok => Some("ALARM"),

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::analyze::{Detail, HealthKind, RuleId};
 use crate::config::Language;
 use crate::facts::{InstanceFacts, InstanceLookup, Role};
-use crate::model::{AlarmChange, AlarmKind, AlarmState, InputKind};
+use crate::model::{AlarmChange, AlarmKind, AlarmState, Cause};
 
 use super::text::{self, hm, sparkline, unit_of, value, when_in, Line};
 use super::{evidence, fleet, summary, Ctx};
@@ -171,19 +171,16 @@ pub(super) fn header(cx: &Ctx<'_>) -> Vec<Line> {
 fn event_line(cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
     let c = cx.change;
-    match c.input {
-        InputKind::StateChange => Line::from(l!(
+    match &c.cause {
+        Cause::StateChange { .. } => Line::from(l!(
             lang,
             "이벤트: EC2 Instance State-change Notification",
             "Event: EC2 Instance State-change Notification"
         )),
-        InputKind::Health => Line::new()
+        Cause::Health(h) => Line::new()
             .t(l!(lang, "이벤트: AWS Health ", "Event: AWS Health "))
-            .u(c.health
-                .as_ref()
-                .map(|h| h.type_code.as_str())
-                .unwrap_or_default()),
-        InputKind::Sweep => Line::new()
+            .u(&h.type_code),
+        Cause::Sweep { .. } => Line::new()
             .t(l!(
                 lang,
                 "발견: ec2ops sweep (알람 없음) · ",
@@ -250,19 +247,10 @@ fn instance_line(cx: &Ctx<'_>) -> Line {
 fn transition_line(cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
     let c = cx.change;
-    let (prev, now_state) = match c.input {
+    let (prev, now_state) = match &c.cause {
         // The instance's own transition, not an alarm's.
-        InputKind::StateChange => (
-            "running",
-            c.alarm_name.rsplit('/').next().unwrap_or("stopped"),
-        ),
-        InputKind::Health => (
-            "AWS Health",
-            c.health
-                .as_ref()
-                .map(|h| h.category.as_str())
-                .unwrap_or("event"),
-        ),
+        Cause::StateChange { state } => ("running", state.as_str()),
+        Cause::Health(h) => ("AWS Health", h.category.as_str()),
         _ => (
             c.previous
                 .as_ref()

@@ -43,7 +43,7 @@ use chrono_tz::Tz;
 use crate::analyze::{Assessment, Priority, RuleId};
 use crate::config::Language;
 use crate::facts::{Facts, InstanceFacts};
-use crate::model::{AlarmChange, AlarmState, InputKind};
+use crate::model::{AlarmChange, AlarmState, Cause};
 use text::Line;
 
 use actions::{actions, summary_actions};
@@ -205,8 +205,8 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                 .as_ref()
                 .map(|p| p.value.as_str())
                 .or_else(|| fleet::implied_previous(change));
-            let transition = match (change.input, previous) {
-                (InputKind::Health, _) => "AWS Health".to_string(),
+            let transition = match (&change.cause, previous) {
+                (Cause::Health(_), _) => "AWS Health".to_string(),
                 (_, Some(p)) => format!("{p} → {}", change.state.value.as_str()),
                 (_, None) => change.state.value.as_str().to_string(),
             };

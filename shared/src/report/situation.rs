@@ -3,7 +3,7 @@
 
 use crate::config::Language;
 use crate::facts::{Role, Series, Source};
-use crate::model::{AlarmKind, AlarmState, InputKind};
+use crate::model::{AlarmKind, AlarmState, Cause};
 
 use super::findings::finding_line;
 use super::text::{day_minute, hm, span, sparkline, unit_of, value, when_in, Line};
@@ -47,12 +47,12 @@ pub(super) fn situation(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
     let mut lines = fleet::ranking_lines(cx.change, cx.facts, lang, cx.tz);
     // A sweep's or a state change's description is ec2ops's own restatement of the header: not repeated.
-    if let Some(d) = cx
-        .change
-        .description
-        .as_ref()
-        .filter(|_| !matches!(cx.change.input, InputKind::Sweep | InputKind::StateChange))
-    {
+    if let Some(d) = cx.change.description.as_ref().filter(|_| {
+        !matches!(
+            cx.change.cause,
+            Cause::Sweep { .. } | Cause::StateChange { .. }
+        )
+    }) {
         lines.push(
             Line::new()
                 .t(l!(lang, "알람 설명: ", "Alarm description: "))
@@ -174,15 +174,11 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<Line> {
         }
         lines.extend(persistence_line(cx, w));
         // Disks and burst balances carry their path / volume id in the label.
-        for role in (0..3).map(Role::Disk).chain((0..2).map(Role::Burst)) {
+        for role in crate::catalogue::slot_roles() {
             if let Some(s) = w.get(role) {
-                let unit_name = if matches!(role, Role::Disk(_)) {
-                    "disk_used_percent"
-                } else {
-                    "BurstBalance"
-                };
+                let unit_name = crate::catalogue::metric_of(role).unwrap_or_default();
                 let mut line = series_summary(unit_name, s, cx);
-                line = Line::new().u(&s.label).t(": ").t(line
+                line = Line::new().u(s.label()).t(": ").t(line
                     .plain()
                     .split_once(": ")
                     .map(|(_, r)| r.to_string())

@@ -32,7 +32,8 @@ fn t(s: &str) -> DateTime<Utc> {
 pub fn series(end: DateTime<Utc>, values: &[f64]) -> Series {
     let n = values.len() as i64;
     Series {
-        label: String::new(),
+        name: String::new(),
+        dimension: None,
         points: values
             .iter()
             .enumerate()
@@ -471,14 +472,17 @@ pub fn pressure() -> Facts {
             end,
             &(0..30).map(|i| 88.0 + i as f64 * 0.21).collect::<Vec<_>>(),
         );
-        disk_root.label = "disk_used_percent /".into();
+        disk_root.name = "disk_used_percent".into();
+        disk_root.dimension = Some("/".into());
         let mut disk_data = series(end, &[41.0; 30]);
-        disk_data.label = "disk_used_percent /data".into();
+        disk_data.name = "disk_used_percent".into();
+        disk_data.dimension = Some("/data".into());
         let mut burst = series(
             end,
             &(0..30).map(|i| 60.0 - i as f64 * 1.9).collect::<Vec<_>>(),
         );
-        burst.label = "BurstBalance vol-0f1e2d3c4b5a69788".into();
+        burst.name = "BurstBalance".into();
+        burst.dimension = Some("vol-0f1e2d3c4b5a69788".into());
         w.series.insert(Role::Cpu, series(end, &cpu));
         w.series.insert(Role::Alarm, series(end, &mem));
         w.series.insert(Role::Memory, series(end, &mem));

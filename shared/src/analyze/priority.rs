@@ -1,0 +1,328 @@
+//! The priority table: the environment an instance is in, how sure the alarm is, and what the findings weigh.
+
+use super::*;
+
+pub(super) fn environment(facts: &Facts) -> Environment {
+    match facts.found_instance() {
+        None => Environment::Unknown,
+        Some(i) => classify(i.environment()),
+    }
+}
+
+/// An instance's environment from its Environment (or env) tag.
+pub(super) fn classify(tag: Option<&str>) -> Environment {
+    match tag {
+        None => Environment::Untagged,
+        Some(env) => {
+            let e = env.trim().to_ascii_lowercase();
+            if matches!(e.as_str(), "prod" | "production" | "prd" | "live") || e.starts_with("prod")
+            {
+                Environment::Production(env.to_string())
+            } else {
+                Environment::NonProduction(env.to_string())
+            }
+        }
+    }
+}
+
+/// How critical an environment is for the priority: a tagged production first, then the ones treated as production.
+pub(super) fn criticality(env: &Environment) -> u8 {
+    match env {
+        Environment::Production(_) => 3,
+        Environment::Untagged => 2,
+        Environment::Unknown => 1,
+        Environment::NonProduction(_) => 0,
+    }
+}
+
+/// The summary of a multi-time-series alarm's alarm-level event: no per-instance analysis, so in ALARM the priority
+/// is the environment table's for an alarm breach (production P1, otherwise P2) from the most critical environment
+/// among the contributors in ALARM (those looked up), or among the ranking's instances not known to be below the
+/// threshold when the list of contributors is not available. Back to OK or INSUFFICIENT_DATA as for any alarm.
+/// An instance whose environment may set a summary's priority: id, Name, environment.
+type Candidate = (String, Option<String>, Environment);
+
+pub(super) fn summary_priority(change: &Incident, facts: &Facts) -> (Priority, Vec<Reason>) {
+    if change.state.value != AlarmState::Alarm {
+        return priority(change, &[], &Environment::Unknown, None);
+    }
+    let env_of = |instance_type: &Option<String>, tag: &Option<String>| {
+        if instance_type.is_some() {
+            classify(tag.as_deref())
+        } else {
+            Environment::Unknown
+        }
+    };
+    let (count, candidates): (Option<usize>, Vec<Candidate>) = match facts
+        .contributors
+        .as_ref()
+        .and_then(crate::facts::Source::get)
+    {
+        Some(list) => (
+            Some(list.len()),
+            list.iter()
+                .filter_map(|c| Some((c.instance_id()?.to_string(), c)))
+                .take(crate::facts::CONTRIBUTORS_LOOKED_UP)
+                .map(|(id, c)| (id, c.name.clone(), env_of(&c.instance_type, &c.environment)))
+                .collect(),
+        ),
+        None => (
+            None,
+            facts
+                .ranking
+                .as_ref()
+                .and_then(crate::facts::Source::get)
+                .map(|r| {
+                    r.rows
+                        .iter()
+                        // The alarm-level event names no threshold: a row not known to be below it counts.
+                        .filter(|x| x.breaching != Some(false))
+                        .map(|x| {
+                            (
+                                x.instance_id.clone(),
+                                x.name.clone(),
+                                env_of(&x.instance_type, &x.environment),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+    };
+    let worst = candidates
+        .into_iter()
+        .rev()
+        .max_by_key(|(_, _, e)| criticality(e));
+    let (env, reason) = match worst {
+        Some((instance_id, name, environment)) => (
+            environment.clone(),
+            Reason::FleetWorst {
+                instance_id,
+                name,
+                environment,
+            },
+        ),
+        None => (
+            Environment::Unknown,
+            Reason::ProductionAssumedUnknownInstance,
+        ),
+    };
+    let p = if env.is_production() {
+        Priority::P1
+    } else {
+        Priority::P2
+    };
+    (p, vec![Reason::ContributorsInAlarm { count }, reason])
+}
+
+/// For a fleet alarm whose analysed instance is not production: the most critical environment among the ranking's
+/// other breaching instances, when that one is treated as production, with the reason naming that instance (the
+/// highest ranked of the most critical). `None` otherwise: the analysed instance's environment sets the priority.
+pub(super) fn fleet_worst(
+    change: &Incident,
+    facts: &Facts,
+    analysed: &Environment,
+) -> Option<(Environment, Reason)> {
+    if change.fleet.is_none() || analysed.is_production() {
+        return None;
+    }
+    let ranking = facts.ranking.as_ref()?.get()?;
+    let focused = change.primary_instance();
+    let (row, env) = ranking
+        .rows
+        .iter()
+        .filter(|r| r.breaching == Some(true) && Some(r.instance_id.as_str()) != focused)
+        .map(|r| {
+            let env = if r.instance_type.is_some() {
+                classify(r.environment.as_deref())
+            } else {
+                Environment::Unknown
+            };
+            (r, env)
+        })
+        .rev()
+        .max_by_key(|(_, e)| criticality(e))?;
+    if !env.is_production() {
+        return None;
+    }
+    let reason = Reason::FleetWorst {
+        instance_id: row.instance_id.clone(),
+        name: row.name.clone(),
+        environment: env.clone(),
+    };
+    Some((env, reason))
+}
+
+pub(super) fn breaching_datapoints(change: &Incident) -> usize {
+    let values = change.evaluated_values();
+    match (change.threshold(), change.comparison) {
+        (Some(t), Some(c)) if c != Comparison::OutsideBand => {
+            values.iter().filter(|(_, v)| c.breaches(*v, t)).count()
+        }
+        _ => values.len(),
+    }
+}
+
+// Long on purpose: the priority table is one `match` over the transition, read top to bottom like the design's
+// table; split, its rows would lose their order.
+pub(super) fn priority(
+    change: &Incident,
+    findings: &[Finding],
+    env: &Environment,
+    fleet_worst: Option<Reason>,
+) -> (Priority, Vec<Reason>) {
+    let has = |r: RuleId| findings.iter().any(|f| f.rule == r);
+    let mut reasons = Vec::new();
+    let prod = env.is_production();
+    let env_reason = fleet_worst.unwrap_or_else(|| match env {
+        Environment::Production(e) => Reason::Production {
+            environment: e.clone(),
+        },
+        Environment::NonProduction(e) => Reason::NonProduction {
+            environment: e.clone(),
+        },
+        Environment::Untagged => Reason::ProductionAssumedUntagged,
+        Environment::Unknown => Reason::ProductionAssumedUnknownInstance,
+    });
+
+    let p = match change.state.value {
+        AlarmState::Ok => {
+            let minutes = change
+                .previous
+                .as_ref()
+                .filter(|p| p.value == AlarmState::Alarm)
+                .map(|p| (change.state.at - p.at).num_minutes());
+            reasons.push(Reason::Recovered { minutes });
+            Priority::P3
+        }
+        AlarmState::InsufficientData => {
+            let after_alarm = change
+                .previous
+                .as_ref()
+                .is_some_and(|p| p.value == AlarmState::Alarm);
+            reasons.push(Reason::InsufficientData { after_alarm });
+            if after_alarm {
+                Priority::P2
+            } else {
+                Priority::P3
+            }
+        }
+        AlarmState::Alarm if has(RuleId::Health) => {
+            let (kind, deadline) = findings
+                .iter()
+                .find_map(|f| match &f.detail {
+                    Detail::Health { kind, deadline, .. } => Some((*kind, *deadline)),
+                    _ => None,
+                })
+                .unwrap_or((HealthKind::Other, None));
+            let left = deadline.map(|d| d - change.state.at);
+            reasons.push(Reason::Health {
+                kind,
+                hours_left: left.map(|l| l.num_hours()),
+            });
+            match kind {
+                HealthKind::RecoverySucceeded => Priority::P3,
+                HealthKind::RecoveryFailed if prod => Priority::P0,
+                HealthKind::RecoveryFailed => Priority::P1,
+                _ => match left {
+                    Some(l) if l <= Duration::hours(24) && prod => Priority::P1,
+                    Some(l) if l <= Duration::hours(24) => Priority::P2,
+                    Some(l) if l <= Duration::days(7) => Priority::P2,
+                    _ => Priority::P3,
+                },
+            }
+        }
+        AlarmState::Alarm if has(RuleId::Stopped) => {
+            let cause = findings.iter().find_map(|f| match &f.detail {
+                Detail::Stopped { cause, .. } => Some(*cause),
+                _ => None,
+            });
+            reasons.push(Reason::Stopped {
+                intended: cause == Some(StopCause::Intended),
+            });
+            match (cause, prod) {
+                (Some(StopCause::Intended), _) => Priority::P3,
+                (_, true) => Priority::P1,
+                (_, false) => Priority::P2,
+            }
+        }
+        AlarmState::Alarm if has(RuleId::AzEvent) => {
+            // A probable AWS-side event hits every instance in the AZ, production or not.
+            reasons.push(Reason::AzEvent);
+            Priority::P0
+        }
+        AlarmState::Alarm if has(RuleId::Gone) => {
+            reasons.push(Reason::Gone);
+            Priority::P3
+        }
+        AlarmState::Alarm => {
+            let p = if has(RuleId::SysCheck) || has(RuleId::InstCheck) || has(RuleId::EbsCheck) {
+                reasons.push(Reason::StatusCheckFailed);
+                if prod {
+                    Priority::P0
+                } else {
+                    Priority::P1
+                }
+            } else if matches!(change.kind, AlarmKind::Composite { .. }) {
+                reasons.push(Reason::CompositeAlarm);
+                if prod {
+                    Priority::P1
+                } else {
+                    Priority::P2
+                }
+            } else if has(RuleId::SecSuspect) {
+                // A possible compromise spreads: high priority whatever the environment.
+                reasons.push(Reason::SecuritySuspect);
+                Priority::P1
+            } else if has(RuleId::Mem) || has(RuleId::Disk) || has(RuleId::EbsBurst) {
+                reasons.push(Reason::ResourcePressure);
+                if prod {
+                    Priority::P1
+                } else {
+                    Priority::P2
+                }
+            } else if has(RuleId::CpuSustained) || has(RuleId::CpuCredits) {
+                if has(RuleId::CpuCredits) {
+                    reasons.push(Reason::CreditsExhausted);
+                }
+                if let Some(Finding {
+                    detail: Detail::CpuSustained { datapoints, .. },
+                    ..
+                }) = findings.iter().find(|f| f.rule == RuleId::CpuSustained)
+                {
+                    reasons.push(Reason::SustainedBreach {
+                        datapoints: *datapoints,
+                    });
+                }
+                if prod {
+                    Priority::P1
+                } else {
+                    Priority::P2
+                }
+            } else if has(RuleId::CpuSpike) {
+                reasons.push(Reason::CpuSpike);
+                Priority::P2
+            } else {
+                let breaching = breaching_datapoints(change);
+                if breaching >= 3 {
+                    reasons.push(Reason::SustainedBreach {
+                        datapoints: breaching,
+                    });
+                    if prod {
+                        Priority::P1
+                    } else {
+                        Priority::P2
+                    }
+                } else {
+                    reasons.push(Reason::SingleBreach);
+                    Priority::P2
+                }
+            };
+            p
+        }
+    };
+    if change.state.value == AlarmState::Alarm && !has(RuleId::Gone) {
+        reasons.push(env_reason);
+    }
+    (p, reasons)
+}
