@@ -101,10 +101,13 @@ impl ChangeReader for Trail {
     }
 }
 
+/// One FilterLogEvents call as asked: since, until, limit.
+type Asked = (DateTime<Utc>, DateTime<Utc>, usize);
+
 /// Answers FilterLogEvents with a dozen exception lines; keeps each call's (since, until, limit).
 #[derive(Default)]
 struct Logs {
-    asked: Mutex<Vec<(DateTime<Utc>, DateTime<Utc>, usize)>>,
+    asked: Mutex<Vec<Asked>>,
 }
 
 #[async_trait]
