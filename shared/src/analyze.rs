@@ -26,6 +26,8 @@ pub enum RuleId {
     SysCheck,
     InstCheck,
     EbsCheck,
+    ChangeBefore,
+    LogErrors,
     CpuCredits,
     CpuSustained,
     CpuSpike,
@@ -46,6 +48,8 @@ impl RuleId {
             RuleId::SysCheck => "SYS-CHECK",
             RuleId::InstCheck => "INST-CHECK",
             RuleId::EbsCheck => "EBS-CHECK",
+            RuleId::ChangeBefore => "CHANGE-BEFORE",
+            RuleId::LogErrors => "LOG-ERRORS",
             RuleId::CpuCredits => "CPU-CREDITS",
             RuleId::CpuSustained => "CPU-SUSTAINED",
             RuleId::CpuSpike => "CPU-SPIKE",
@@ -113,6 +117,8 @@ pub enum Detail {
         net_at: DateTime<Utc>,
         cpu_at: DateTime<Utc>,
     },
+    /// CHANGE-BEFORE and LOG-ERRORS, from CloudTrail and CloudWatch Logs ([`crate::evidence`]).
+    Evidence(crate::evidence::EvidenceDetail),
 }
 
 /// What DescribeInstanceStatus says now about the check a status finding names.
@@ -377,6 +383,7 @@ pub fn assess(change: &Incident, facts: &Facts) -> Assessment {
         sec_suspect(facts, &mut findings);
         in_guest(facts, &mut findings);
     }
+    crate::evidence::findings(change, facts, &mut findings);
     findings.sort_by_key(|f| f.rule);
 
     let (priority, reasons) = match fleet_worst(change, facts, &environment) {

@@ -25,9 +25,11 @@ pub mod names {
     pub const DIAGNOSTICS_TIMEOUT_MS: &str = "EC2OPS_DIAGNOSTICS_TIMEOUT_MS";
     pub const WORK_QUEUE_URL: &str = "EC2OPS_WORK_QUEUE_URL";
     pub const SETTLE_SECONDS: &str = "EC2OPS_SETTLE_SECONDS";
+    pub const LOG_GROUPS: &str = "EC2OPS_LOG_GROUPS";
+    pub const CHANGE_WINDOW_MINUTES: &str = "EC2OPS_CHANGE_WINDOW_MINUTES";
 
     /// Every setting, for the test that checks `template.yaml` passes each one.
-    pub const ALL: [&str; 18] = [
+    pub const ALL: [&str; 20] = [
         TOPIC_ARN,
         LANGUAGE,
         TIME_ZONE,
@@ -46,6 +48,8 @@ pub mod names {
         DIAGNOSTICS_TIMEOUT_MS,
         WORK_QUEUE_URL,
         SETTLE_SECONDS,
+        LOG_GROUPS,
+        CHANGE_WINDOW_MINUTES,
     ];
 }
 
@@ -136,6 +140,10 @@ pub struct Settings {
     /// How long a status-check incident waits after recording its impairment before it decides, so that concurrent
     /// incidents in the same AZ (an AZ event) and on the same instance see each other.
     pub settle: Duration,
+    /// CloudWatch Logs groups the instances ship to (streams named by instance id); empty = logs not read.
+    pub log_groups: Vec<String>,
+    /// CHANGE-BEFORE: a change this long before the transition is named as its likely trigger.
+    pub change_window: chrono::Duration,
 }
 
 impl Default for Settings {
@@ -155,6 +163,10 @@ impl Default for Settings {
             source_timeout: Duration::from_millis(4000),
             work_queue_url: None,
             settle: Duration::from_secs(10),
+            log_groups: Vec::new(),
+            change_window: chrono::Duration::minutes(
+                crate::evidence::changes::DEFAULT_WINDOW_MINUTES,
+            ),
         }
     }
 }
@@ -184,6 +196,7 @@ impl Settings {
         read_stores(&env, &mut s)?;
         read_diagnostics(&env, &mut s)?;
         read_scheduling_and_gathering(&env, &mut s)?;
+        read_evidence(&env, &mut s)?;
         Ok(s)
     }
 
@@ -361,6 +374,18 @@ fn read_scheduling_and_gathering(env: &Vars<'_>, s: &mut Settings) -> Result<(),
                 )
             })?;
         s.source_timeout = Duration::from_millis(n);
+    }
+    Ok(())
+}
+
+/// The evidence sources: the CHANGE-BEFORE window and the log groups.
+fn read_evidence(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
+    if let Some(n) = env.number(names::CHANGE_WINDOW_MINUTES, 1, 360)? {
+        s.change_window = chrono::Duration::minutes(n);
+    }
+    if let Some(v) = env.get(names::LOG_GROUPS) {
+        s.log_groups = crate::evidence::logs::parse_groups(v)
+            .map_err(|why| bad(names::LOG_GROUPS, v, &why))?;
     }
     Ok(())
 }

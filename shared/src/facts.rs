@@ -389,6 +389,9 @@ pub struct Facts {
     /// any other incident.
     #[serde(default)]
     pub contributors: Option<Source<Vec<InAlarm>>>,
+    /// What changed, what the logs say, what else is alarming (each `None` when its reader is not wired).
+    #[serde(default)]
+    pub evidence: crate::evidence::Evidence,
 }
 
 impl Facts {
@@ -407,6 +410,7 @@ impl Facts {
             diagnostics: None,
             ranking: None,
             contributors: None,
+            evidence: Default::default(),
         }
     }
 
@@ -443,6 +447,7 @@ impl Facts {
         ]
         .into_iter()
         .filter_map(|(name, reason)| reason.map(|r| (name, r)))
+        .chain(self.evidence.gaps())
         .collect()
     }
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod credits;
 pub mod diagnostics;
 pub mod event;
+pub mod evidence;
 pub mod facts;
 pub mod gather;
 pub mod insights;

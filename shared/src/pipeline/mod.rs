@@ -185,7 +185,17 @@ pub struct Responder {
     pub delivery: Option<Delivery>,
     /// Where the sweep and multi-instance Health events fan out; `None` handles them inline.
     pub queue: Option<Arc<dyn WorkQueue>>,
+    /// CloudTrail, CloudWatch Logs and DescribeAlarms; a reader left `None` leaves its source out of the report.
+    pub evidence: EvidencePorts,
     pub settings: Arc<Settings>,
+}
+
+/// The evidence readers a [`Responder`] owns ([`crate::evidence::read`] reads through them).
+#[derive(Clone, Default)]
+pub struct EvidencePorts {
+    pub changes: Option<Arc<dyn crate::ports::ChangeReader>>,
+    pub logs: Option<Arc<dyn crate::ports::LogReader>>,
+    pub alarms: Option<Arc<dyn crate::ports::AlarmLister>>,
 }
 
 impl Responder {
@@ -204,6 +214,7 @@ impl Responder {
             actors: None,
             delivery: None,
             queue: None,
+            evidence: EvidencePorts::default(),
             settings: Arc::new(settings),
         }
     }
@@ -251,6 +262,11 @@ impl Responder {
             ec2: &*self.ec2,
             metrics: &*self.metrics,
             diagnostics: self.diagnostics.as_deref(),
+            evidence: crate::evidence::read::EvidenceReaders {
+                changes: self.evidence.changes.as_deref(),
+                logs: self.evidence.logs.as_deref(),
+                alarms: self.evidence.alarms.as_deref(),
+            },
         }
     }
 }
