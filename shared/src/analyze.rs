@@ -9,6 +9,7 @@ use crate::facts::{Facts, InstanceLookup, Role, Series};
 use crate::model::{AlarmKind, AlarmState, Cause, Comparison, Incident, InstanceState};
 use crate::pricing;
 
+pub mod evidence;
 mod priority;
 mod rules;
 
@@ -383,7 +384,7 @@ pub fn assess(change: &Incident, facts: &Facts) -> Assessment {
         sec_suspect(facts, &mut findings);
         in_guest(facts, &mut findings);
     }
-    crate::evidence::findings(change, facts, &mut findings);
+    evidence::findings(change, facts, &mut findings);
     findings.sort_by_key(|f| f.rule);
 
     let (priority, reasons) = match fleet_worst(change, facts, &environment) {

@@ -33,7 +33,7 @@ pub struct Readers<'a> {
     /// In-guest diagnostics over SSM; `None` when not wired (offline, tests).
     pub diagnostics: Option<&'a dyn crate::ports::Diagnostics>,
     /// CloudTrail, CloudWatch Logs and DescribeAlarms for the evidence ([`crate::evidence`]).
-    pub evidence: crate::evidence::read::EvidenceReaders<'a>,
+    pub evidence: crate::gather::evidence::EvidenceReaders<'a>,
 }
 
 /// The ledger as the gathering uses it: the view of recent actions (read beside round two), and a status-check
@@ -780,7 +780,7 @@ async fn gather_instance(
         deadline(limit(), readers.ec2.volumes(id)),
         deadline(limit(), readers.metrics.agent_metrics(id)),
         history,
-        crate::evidence::read::round_one(change, id, &readers.evidence, settings, now, limit),
+        crate::gather::evidence::round_one(change, id, &readers.evidence, settings, now, limit),
         gate,
     );
     if !go {
@@ -881,7 +881,7 @@ async fn gather_instance(
     };
     // The volume's lookup, a second after the first, only when the report waits for the diagnostics anyway.
     let waits = readers.diagnostics.is_some() && settings.diagnostics_document.is_some();
-    let evidence = crate::evidence::read::round_two(
+    let evidence = crate::gather::evidence::round_two(
         evidence,
         &readers.evidence,
         found.and_then(|i| i.security_group_ids.first().map(String::as_str)),
@@ -914,6 +914,8 @@ async fn gather_instance(
         evidence,
     })
 }
+
+pub mod evidence;
 
 #[cfg(test)]
 mod tests;

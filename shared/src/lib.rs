@@ -24,4 +24,5 @@ pub mod ports;
 pub mod pricing;
 pub mod remediation;
 pub mod report;
+pub mod source;
 pub mod text;

@@ -13,10 +13,10 @@ use ec2ops::config::{Language, Settings};
 use ec2ops::evidence::alarms::ListedAlarm;
 use ec2ops::evidence::changes::TrailEvent;
 use ec2ops::evidence::logs::RawLine;
-use ec2ops::evidence::read::{EvidenceReaders, THIRD_LOOKUP_AFTER};
 use ec2ops::facts::{
     InstanceFacts, InstanceLookup, SecurityGroupFacts, StatusFacts, TypeFacts, VolumeFacts,
 };
+use ec2ops::gather::evidence::{EvidenceReaders, THIRD_LOOKUP_AFTER};
 use ec2ops::gather::{gather, Readers};
 use ec2ops::ports::{
     AlarmLister, AwsError, ChangeReader, Diagnostics, Impaired, InstanceReader, LogReader, Offline,

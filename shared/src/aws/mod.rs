@@ -136,8 +136,8 @@ impl AwsClients {
     }
 
     /// The evidence readers (CloudTrail, CloudWatch Logs, DescribeAlarms), all wired.
-    pub fn evidence(&self) -> crate::evidence::read::EvidenceReaders<'_> {
-        crate::evidence::read::EvidenceReaders {
+    pub fn evidence(&self) -> crate::gather::evidence::EvidenceReaders<'_> {
+        crate::gather::evidence::EvidenceReaders {
             changes: Some(&self.evidence.0),
             logs: Some(&self.evidence.1),
             alarms: Some(&self.evidence.2),

@@ -13,9 +13,8 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::{Detail, Finding, RuleId};
-use crate::facts::Source;
 use crate::model::{AlarmChange, AlarmState};
+use crate::source::Source;
 
 /// How far back CloudTrail is read before the transition.
 pub const LOOKBACK_HOURS: i64 = 6;
@@ -499,33 +498,11 @@ pub fn trigger<'a>(
     Some((latest, within))
 }
 
-/// CHANGE-BEFORE: the latest change at most `window_minutes` before the transition is named as the likely trigger
-/// (of a burst of changes by one identity, the most telling: a resize over the stop and start around it); every
-/// change in the window is evidence.
-pub fn change_before(change: &AlarmChange, changes: &Changes) -> Option<Finding> {
-    let (latest, within) = trigger(change, changes)?;
-    let at = change.state.at;
-    let minutes_before = (at - latest.event.at).num_minutes();
-    Some(Finding {
-        rule: RuleId::ChangeBefore,
-        detail: Detail::Evidence(super::EvidenceDetail::ChangeBefore {
-            kind: latest.kind,
-            name: latest.event.name.clone(),
-            request: latest.event.request.clone(),
-            who: latest.event.who(),
-            by_service: latest.event.by_service(),
-            at: latest.event.at,
-            minutes_before,
-            window_minutes: changes.window_minutes,
-            others: within.len().saturating_sub(1),
-        }),
-        evidence: within.iter().take(3).map(|c| evidence_line(c)).collect(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::evidence::change_before;
+    use crate::analyze::{Detail, RuleId};
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -9,9 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::{Detail, Finding, RuleId};
-use crate::facts::Source;
-use crate::model::{AlarmChange, AlarmState};
+use crate::source::Source;
 
 /// Minutes read before the transition.
 pub const BEFORE_MINUTES: i64 = 10;
@@ -262,62 +260,20 @@ pub fn evidence_line(l: &LogLine) -> String {
     format!("{} log {}: {}", l.at.format("%H:%M"), l.group, l.text)
 }
 
-fn with_signal<'a>(l: &'a LogEvidence, wanted: &'a [Signal]) -> impl Iterator<Item = &'a LogLine> {
+pub fn with_signal<'a>(
+    l: &'a LogEvidence,
+    wanted: &'a [Signal],
+) -> impl Iterator<Item = &'a LogLine> {
     l.lines
         .iter()
         .filter(move |x| x.signal.is_some_and(|s| wanted.contains(&s)))
 }
 
-/// Cite the log lines that back the findings so far: OOM lines behind MEM, disk-full lines behind DISK. (Behind a
-/// failed instance check, the lines make a LOG-ERRORS finding of their own, which names what they show.)
-pub fn corroborate(l: &LogEvidence, findings: &mut [Finding]) {
-    for f in findings.iter_mut() {
-        let wanted: &[Signal] = match f.rule {
-            RuleId::Mem => &[Signal::Oom],
-            RuleId::Disk => &[Signal::DiskFull],
-            _ => continue,
-        };
-        f.evidence
-            .extend(with_signal(l, wanted).take(2).map(evidence_line));
-    }
-}
-
-/// LOG-ERRORS: error-level lines around an ALARM (or INSUFFICIENT_DATA) transition, named by the gravest signal —
-/// unless that signal already backs a MEM or DISK finding (its lines are cited there).
-pub fn log_errors(change: &AlarmChange, l: &LogEvidence, findings: &[Finding]) -> Option<Finding> {
-    if change.state.value == AlarmState::Ok {
-        return None;
-    }
-    let gravest = l.lines.iter().filter_map(|x| x.signal).min()?;
-    let covered = match gravest {
-        Signal::Oom => findings.iter().any(|f| f.rule == RuleId::Mem),
-        Signal::DiskFull => findings.iter().any(|f| f.rule == RuleId::Disk),
-        _ => false,
-    };
-    if covered {
-        return None;
-    }
-    let first = l.lines.iter().find(|x| x.signal == Some(gravest))?;
-    Some(Finding {
-        rule: RuleId::LogErrors,
-        detail: Detail::Evidence(super::EvidenceDetail::LogErrors {
-            signal: gravest,
-            lines: l.signals,
-            group: first.group.clone(),
-        }),
-        evidence: l
-            .lines
-            .iter()
-            .filter(|x| x.signal.is_some())
-            .take(3)
-            .map(evidence_line)
-            .collect(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::evidence::{corroborate, log_errors};
+    use crate::analyze::{Detail, Finding, RuleId};
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

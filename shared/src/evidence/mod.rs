@@ -10,13 +10,10 @@ pub mod alarms;
 pub mod changes;
 pub mod links;
 pub mod logs;
-pub mod read;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::Finding;
-use crate::facts::{Facts, Source};
-use crate::model::AlarmChange;
+use crate::source::Source;
 
 /// One line of at most `max` chars: control characters (newlines included) as spaces, the cut marked. What the
 /// account wrote (user agents, request parameters, log lines) never breaks the report's layout.
@@ -59,19 +56,6 @@ impl Evidence {
     }
 }
 
-/// The rules fed by this evidence (CHANGE-BEFORE, LOG-ERRORS) and the log lines that corroborate the other rules'
-/// findings (an OOM kill behind MEM, "No space left on device" behind DISK), given the findings so far.
-pub fn findings(change: &AlarmChange, facts: &Facts, so_far: &mut Vec<Finding>) {
-    let ev = &facts.evidence;
-    if let Some(c) = ev.changes.as_ref().and_then(Source::get) {
-        so_far.extend(changes::change_before(change, c));
-    }
-    if let Some(l) = ev.logs.as_ref().and_then(Source::get) {
-        logs::corroborate(l, so_far);
-        so_far.extend(logs::log_errors(change, l, so_far));
-    }
-}
-
 /// The numbers behind a finding of these rules; the report words them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum EvidenceDetail {
@@ -97,16 +81,21 @@ pub enum EvidenceDetail {
     },
 }
 
-/// An ALARM transition of the sample `cpu-sustained` event at `at` (tests of the rules).
+/// What the unit tests of the evidence rules share.
 #[cfg(test)]
-pub(crate) fn test_alarm(at: chrono::DateTime<chrono::Utc>) -> AlarmChange {
-    let bytes = include_bytes!("../../../events/cpu-sustained.json");
-    match crate::event::parse_bytes(bytes) {
-        Ok(crate::event::Parsed::Alarm(c)) => {
-            let mut c = *c;
-            c.state.at = at;
-            c
+mod testing {
+    /// An ALARM transition of the sample `cpu-sustained` event at `at` (tests of the rules).
+    pub(crate) fn test_alarm(at: chrono::DateTime<chrono::Utc>) -> crate::model::AlarmChange {
+        let bytes = include_bytes!("../../../events/cpu-sustained.json");
+        match crate::event::parse_bytes(bytes) {
+            Ok(crate::event::Parsed::Alarm(c)) => {
+                let mut c = *c;
+                c.state.at = at;
+                c
+            }
+            other => panic!("{other:?}"),
         }
-        other => panic!("{other:?}"),
     }
 }
+#[cfg(test)]
+pub(crate) use testing::test_alarm;

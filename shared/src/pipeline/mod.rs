@@ -190,7 +190,7 @@ pub struct Responder {
     pub settings: Arc<Settings>,
 }
 
-/// The evidence readers a [`Responder`] owns ([`crate::evidence::read`] reads through them).
+/// The evidence readers a [`Responder`] owns ([`crate::gather::evidence`] reads through them).
 #[derive(Clone, Default)]
 pub struct EvidencePorts {
     pub changes: Option<Arc<dyn crate::ports::ChangeReader>>,
@@ -262,7 +262,7 @@ impl Responder {
             ec2: &*self.ec2,
             metrics: &*self.metrics,
             diagnostics: self.diagnostics.as_deref(),
-            evidence: crate::evidence::read::EvidenceReaders {
+            evidence: crate::gather::evidence::EvidenceReaders {
                 changes: self.evidence.changes.as_deref(),
                 logs: self.evidence.logs.as_deref(),
                 alarms: self.evidence.alarms.as_deref(),

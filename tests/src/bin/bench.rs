@@ -444,7 +444,11 @@ impl Handler {
             ec2ops_tests::responder(config, &dynamodb, &settings).with_function_arn(FUNCTION_ARN);
         // The figures before the evidence sources: without CloudTrail, CloudWatch Logs and DescribeAlarms.
         responder.evidence = Default::default();
-        Handler { responder, config: config.clone(), settings }
+        Handler {
+            responder,
+            config: config.clone(),
+            settings,
+        }
     }
 
     /// With the evidence sources wired as the function wires them, reading one log group.
@@ -456,7 +460,11 @@ impl Handler {
         let dynamodb = aws_sdk_dynamodb::Client::new(&self.config);
         let responder = ec2ops_tests::responder(&self.config, &dynamodb, &settings)
             .with_function_arn(FUNCTION_ARN);
-        Handler { responder, config: self.config, settings }
+        Handler {
+            responder,
+            config: self.config,
+            settings,
+        }
     }
 
     async fn handle(&self, event: &serde_json::Value) -> Result<Outcome, HandleError> {

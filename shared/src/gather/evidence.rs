@@ -18,9 +18,9 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 use tracing::warn;
 
-use super::changes::{Changes, Lookup, LOOKBACK_HOURS};
-use super::logs::{self, LogEvidence, ReadError, READ_PER_GROUP};
-use super::{alarms, Evidence};
+use crate::evidence::changes::{Changes, Lookup, LOOKBACK_HOURS};
+use crate::evidence::logs::{self, LogEvidence, ReadError, READ_PER_GROUP};
+use crate::evidence::{alarms, Evidence};
 use crate::facts::Source;
 use crate::model::AlarmChange;
 use crate::ports::{AlarmLister, AwsError, ChangeReader, LogReader};
@@ -55,6 +55,7 @@ async fn under<T>(
         Ok(r) => r,
         Err(_) => Err(AwsError {
             retryable: true,
+            kind: crate::ports::ErrorKind::Timeout,
             ..AwsError::new(
                 service,
                 operation,
