@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local AWS emulator for ec2ops: LocalStack (EC2, CloudWatch, SNS, SQS, STS, ...) on 127.0.0.1:4566 and
-# moto server (DynamoDB, which LocalStack community does not serve here) on 127.0.0.1:5000.
+# moto server (DynamoDB, which LocalStack community does not serve here, and CloudWatch Logs) on 127.0.0.1:5000.
 #
 #   scripts/emulator.sh install   # idempotent: Python venv with pinned LocalStack + moto
 #   scripts/emulator.sh start     # install if needed, start both, wait until healthy
@@ -96,6 +96,7 @@ env_vars() {
   cat <<VARS
 export AWS_ENDPOINT_URL=http://127.0.0.1:$ls_port
 export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$moto_port
+export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=http://127.0.0.1:$moto_port
 export AWS_ACCESS_KEY_ID=test
 export AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=\${AWS_REGION:-us-east-1}

@@ -9,6 +9,7 @@ use crate::facts::{Facts, InstanceLookup, Role, Series};
 use crate::model::{AlarmKind, AlarmState, Cause, Comparison, Incident, InstanceState};
 use crate::pricing;
 
+pub mod evidence;
 mod priority;
 mod rules;
 
@@ -26,6 +27,8 @@ pub enum RuleId {
     SysCheck,
     InstCheck,
     EbsCheck,
+    ChangeBefore,
+    LogErrors,
     CpuCredits,
     CpuSustained,
     CpuSpike,
@@ -46,6 +49,8 @@ impl RuleId {
             RuleId::SysCheck => "SYS-CHECK",
             RuleId::InstCheck => "INST-CHECK",
             RuleId::EbsCheck => "EBS-CHECK",
+            RuleId::ChangeBefore => "CHANGE-BEFORE",
+            RuleId::LogErrors => "LOG-ERRORS",
             RuleId::CpuCredits => "CPU-CREDITS",
             RuleId::CpuSustained => "CPU-SUSTAINED",
             RuleId::CpuSpike => "CPU-SPIKE",
@@ -113,6 +118,8 @@ pub enum Detail {
         net_at: DateTime<Utc>,
         cpu_at: DateTime<Utc>,
     },
+    /// CHANGE-BEFORE and LOG-ERRORS, from CloudTrail and CloudWatch Logs ([`crate::evidence`]).
+    Evidence(crate::evidence::EvidenceDetail),
 }
 
 /// What DescribeInstanceStatus says now about the check a status finding names.
@@ -377,6 +384,7 @@ pub fn assess(change: &Incident, facts: &Facts) -> Assessment {
         sec_suspect(facts, &mut findings);
         in_guest(facts, &mut findings);
     }
+    evidence::findings(change, facts, &mut findings);
     findings.sort_by_key(|f| f.rule);
 
     let (priority, reasons) = match fleet_worst(change, facts, &environment) {

@@ -27,9 +27,11 @@ pub mod names {
     pub const SETTLE_SECONDS: &str = "EC2OPS_SETTLE_SECONDS";
     pub const PUBLISH_PER_SECOND: &str = "EC2OPS_PUBLISH_PER_SECOND";
     pub const STORM_WINDOW_SECONDS: &str = "EC2OPS_STORM_WINDOW_SECONDS";
+    pub const LOG_GROUPS: &str = "EC2OPS_LOG_GROUPS";
+    pub const CHANGE_WINDOW_MINUTES: &str = "EC2OPS_CHANGE_WINDOW_MINUTES";
 
     /// Every setting, for the test that checks `template.yaml` passes each one.
-    pub const ALL: [&str; 20] = [
+    pub const ALL: [&str; 22] = [
         TOPIC_ARN,
         LANGUAGE,
         TIME_ZONE,
@@ -50,6 +52,8 @@ pub mod names {
         SETTLE_SECONDS,
         PUBLISH_PER_SECOND,
         STORM_WINDOW_SECONDS,
+        LOG_GROUPS,
+        CHANGE_WINDOW_MINUTES,
     ];
 }
 
@@ -171,6 +175,10 @@ pub struct Settings {
     pub settle: Duration,
     /// The publish-rate gate and the storm window.
     pub storm: StormSettings,
+    /// CloudWatch Logs groups the instances ship to (streams named by instance id); empty = logs not read.
+    pub log_groups: Vec<String>,
+    /// CHANGE-BEFORE: a change this long before the transition is named as its likely trigger.
+    pub change_window: chrono::Duration,
 }
 
 impl Default for Settings {
@@ -191,6 +199,10 @@ impl Default for Settings {
             work_queue_url: None,
             settle: Duration::from_secs(10),
             storm: StormSettings::default(),
+            log_groups: Vec::new(),
+            change_window: chrono::Duration::minutes(
+                crate::evidence::changes::DEFAULT_WINDOW_MINUTES,
+            ),
         }
     }
 }
@@ -221,6 +233,7 @@ impl Settings {
         read_diagnostics(&env, &mut s)?;
         read_scheduling_and_gathering(&env, &mut s)?;
         read_storm(&env, &mut s)?;
+        read_evidence(&env, &mut s)?;
         Ok(s)
     }
 
@@ -409,6 +422,18 @@ fn read_storm(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
     }
     if let Some(n) = env.number(names::STORM_WINDOW_SECONDS, 30, 900)? {
         s.storm.window = chrono::Duration::seconds(n);
+    }
+    Ok(())
+}
+
+/// The evidence sources: the CHANGE-BEFORE window and the log groups.
+fn read_evidence(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
+    if let Some(n) = env.number(names::CHANGE_WINDOW_MINUTES, 1, 360)? {
+        s.change_window = chrono::Duration::minutes(n);
+    }
+    if let Some(v) = env.get(names::LOG_GROUPS) {
+        s.log_groups = crate::evidence::logs::parse_groups(v)
+            .map_err(|why| bad(names::LOG_GROUPS, v, &why))?;
     }
     Ok(())
 }

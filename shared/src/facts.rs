@@ -6,35 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// One source of evidence: what it returned, or why it is missing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source<T> {
-    Available(T),
-    Unavailable(String),
-}
-
-impl<T> Source<T> {
-    pub fn get(&self) -> Option<&T> {
-        match self {
-            Source::Available(t) => Some(t),
-            Source::Unavailable(_) => None,
-        }
-    }
-
-    pub fn reason(&self) -> Option<&str> {
-        match self {
-            Source::Available(_) => None,
-            Source::Unavailable(r) => Some(r),
-        }
-    }
-}
-
-impl<T> Default for Source<T> {
-    fn default() -> Self {
-        Source::Unavailable("not gathered".into())
-    }
-}
+pub use crate::source::Source;
 
 /// From DescribeInstances.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -389,6 +361,9 @@ pub struct Facts {
     /// any other incident.
     #[serde(default)]
     pub contributors: Option<Source<Vec<InAlarm>>>,
+    /// What changed, what the logs say, what else is alarming (each `None` when its reader is not wired).
+    #[serde(default)]
+    pub evidence: crate::evidence::Evidence,
 }
 
 impl Facts {
@@ -407,6 +382,7 @@ impl Facts {
             diagnostics: None,
             ranking: None,
             contributors: None,
+            evidence: Default::default(),
         }
     }
 
@@ -443,6 +419,7 @@ impl Facts {
         ]
         .into_iter()
         .filter_map(|(name, reason)| reason.map(|r| (name, r)))
+        .chain(self.evidence.gaps())
         .collect()
     }
 }

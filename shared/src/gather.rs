@@ -32,6 +32,8 @@ pub struct Readers<'a> {
     pub metrics: &'a dyn MetricReader,
     /// In-guest diagnostics over SSM; `None` when not wired (offline, tests).
     pub diagnostics: Option<&'a dyn crate::ports::Diagnostics>,
+    /// CloudTrail, CloudWatch Logs and DescribeAlarms for the evidence ([`crate::evidence`]).
+    pub evidence: crate::gather::evidence::EvidenceReaders<'a>,
 }
 
 /// The ledger as the gathering uses it: the view of recent actions (read beside round two), and a status-check
@@ -771,13 +773,14 @@ async fn gather_instance(
     };
 
     // Round one: everything that needs only the instance id.
-    let (mut instance, status, stop_protection, volumes, agent, history, go) = tokio::join!(
+    let (mut instance, status, stop_protection, volumes, agent, history, evidence, go) = tokio::join!(
         deadline(limit(), readers.ec2.instance(id)),
         deadline(limit(), readers.ec2.instance_status(id)),
         deadline(limit(), readers.ec2.stop_protection(id)),
         deadline(limit(), readers.ec2.volumes(id)),
         deadline(limit(), readers.metrics.agent_metrics(id)),
         history,
+        crate::gather::evidence::round_one(change, id, &readers.evidence, settings, now, limit),
         gate,
     );
     if !go {
@@ -872,8 +875,29 @@ async fn gather_instance(
             Err(_) => warn!("recording the impairment timed out"),
         }
     };
-    let ((instance_type, security_groups), ledger, metrics, diagnostics, ()) =
-        tokio::join!(round_two, ledger, window(agent, gp2), diagnostics, remember);
+    let found = match &instance {
+        Source::Available(InstanceLookup::Found(i)) => Some(i),
+        _ => None,
+    };
+    // The volume's lookup, a second after the first, only when the report waits for the diagnostics anyway.
+    let waits = readers.diagnostics.is_some() && settings.diagnostics_document.is_some();
+    let evidence = crate::gather::evidence::round_two(
+        evidence,
+        &readers.evidence,
+        found.and_then(|i| i.security_group_ids.first().map(String::as_str)),
+        found
+            .filter(|i| waits && i.is_running())
+            .and_then(|i| i.volume_ids.first().map(String::as_str)),
+        limit,
+    );
+    let ((instance_type, security_groups), ledger, metrics, diagnostics, (), evidence) = tokio::join!(
+        round_two,
+        ledger,
+        window(agent, gp2),
+        diagnostics,
+        remember,
+        evidence
+    );
 
     Some(Facts {
         instance,
@@ -887,8 +911,11 @@ async fn gather_instance(
         diagnostics,
         ranking: None,
         contributors: None,
+        evidence,
     })
 }
+
+pub mod evidence;
 
 #[cfg(test)]
 mod tests;

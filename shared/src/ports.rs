@@ -550,3 +550,39 @@ pub trait Diagnostics: Send + Sync {
         deadline: std::time::Duration,
     ) -> Result<crate::diagnostics::Diagnostics, AwsError>;
 }
+
+/// CloudTrail management events (`LookupEvents`), for what changed before an incident.
+#[async_trait]
+pub trait ChangeReader: Send + Sync {
+    /// One page (at most [`crate::evidence::changes::PAGE`] events, newest first) of the events naming `resource`
+    /// (`ResourceName`) between `since` and `until`.
+    async fn changes(
+        &self,
+        resource: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<crate::evidence::changes::TrailEvent>, AwsError>;
+}
+
+/// CloudWatch Logs (`FilterLogEvents`), for what the instance's logs say around an incident.
+#[async_trait]
+pub trait LogReader: Send + Sync {
+    /// Events of `group`'s streams whose name starts with `stream_prefix`, between `since` and `until`, oldest
+    /// first, at most `limit`. A group that does not exist fails with code `ResourceNotFoundException`.
+    async fn log_lines(
+        &self,
+        group: &str,
+        stream_prefix: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::evidence::logs::RawLine>, AwsError>;
+}
+
+/// CloudWatch `DescribeAlarms` with a state filter, for the other alarms on an instance.
+#[async_trait]
+pub trait AlarmLister: Send + Sync {
+    /// One page of the alarms in ALARM, and whether more pages exist.
+    async fn in_alarm(&self)
+        -> Result<(Vec<crate::evidence::alarms::ListedAlarm>, bool), AwsError>;
+}

@@ -5,6 +5,7 @@
 pub mod proxy;
 pub mod rig;
 pub mod runtime_stub;
+pub mod stub;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1193,6 +1193,10 @@ fn the_template_defaults_are_the_code_defaults() {
         ("DailyCap", s.envelope.daily_cap.to_string()),
         ("HourlyCap", s.envelope.hourly_cap.to_string()),
         ("SettleSeconds", s.settle.as_secs().to_string()),
+        (
+            "ChangeWindowMinutes",
+            s.change_window.num_minutes().to_string(),
+        ),
         ("VerifyMinutes", s.verify_after.num_minutes().to_string()),
         ("SourceTimeoutMs", s.source_timeout.as_millis().to_string()),
         (

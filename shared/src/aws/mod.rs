@@ -1,18 +1,24 @@
 //! AWS adapters: the only code that imports `aws_sdk_*`. Each implements one port of [`crate::ports`] with the
 //! real SDK client, maps the SDK's types into ours and keeps AWS error codes.
 
+mod alarms;
+mod cloudtrail;
 mod cloudwatch;
 mod dynamodb;
 mod ec2;
+mod logs;
 mod scheduler;
 mod sns;
 mod sqs;
 mod ssm;
 mod storm;
 
+pub use alarms::AlarmsReader;
+pub use cloudtrail::CloudTrailReader;
 pub use cloudwatch::CloudWatchReader;
 pub use dynamodb::DynamoLedger;
 pub use ec2::{Ec2Reader, Ec2Remediator};
+pub use logs::LogsReader;
 pub use scheduler::Scheduler;
 pub use sns::SnsPublisher;
 pub use sqs::SqsWorkQueue;
@@ -60,6 +66,7 @@ impl Responder {
             cloudwatch,
             sns,
             remediator,
+            evidence: (changes, logs, alarms),
             ..
         } = clients;
         let mut responder = Responder::new(settings.clone(), Arc::new(ec2), Arc::new(cloudwatch))
@@ -72,6 +79,11 @@ impl Responder {
         responder.diagnostics = diagnostics.map(|d| Arc::new(d) as _);
         responder.queue = queue.map(|q| Arc::new(q) as _);
         responder.storm = storm;
+        responder.evidence = crate::pipeline::EvidencePorts {
+            changes: Some(Arc::new(changes)),
+            logs: Some(Arc::new(logs)),
+            alarms: Some(Arc::new(alarms)),
+        };
         if let Some(t) = settings.topic_arn.as_deref() {
             responder = responder.with_delivery(Arc::new(sns), t);
         }
@@ -99,6 +111,7 @@ pub struct AwsClients {
     pub cloudwatch: CloudWatchReader,
     pub sns: SnsPublisher,
     pub remediator: Ec2Remediator,
+    evidence: (CloudTrailReader, LogsReader, AlarmsReader),
     config: SdkConfig,
 }
 
@@ -115,6 +128,11 @@ impl AwsClients {
             cloudwatch: CloudWatchReader::new(aws_sdk_cloudwatch::Client::new(config)),
             sns: SnsPublisher::new(aws_sdk_sns::Client::new(config)),
             remediator: Ec2Remediator::new(ec2),
+            evidence: (
+                CloudTrailReader::new(aws_sdk_cloudtrail::Client::new(config)),
+                LogsReader::new(aws_sdk_cloudwatchlogs::Client::new(config)),
+                AlarmsReader::new(aws_sdk_cloudwatch::Client::new(config)),
+            ),
             config: config.clone(),
         }
     }
@@ -122,6 +140,15 @@ impl AwsClients {
     /// In-guest diagnostics over SSM Run Command.
     pub fn diagnostics(&self) -> SsmDiagnostics {
         SsmDiagnostics::from_config(&self.config)
+    }
+
+    /// The evidence readers (CloudTrail, CloudWatch Logs, DescribeAlarms), all wired.
+    pub fn evidence(&self) -> crate::gather::evidence::EvidenceReaders<'_> {
+        crate::gather::evidence::EvidenceReaders {
+            changes: Some(&self.evidence.0),
+            logs: Some(&self.evidence.1),
+            alarms: Some(&self.evidence.2),
+        }
     }
 
     /// The ledger on `table`.

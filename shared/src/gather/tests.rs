@@ -145,6 +145,7 @@ async fn ranked(rankers: Vec<Ranker>) -> Source<Ranking> {
         ec2: &crate::ports::Offline,
         metrics: &metrics,
         diagnostics: None,
+        evidence: crate::gather::evidence::EvidenceReaders::NONE,
     };
     let limits = Limits {
         source: Duration::from_secs(2),
@@ -292,6 +293,7 @@ async fn summary_facts(contributors: Option<Vec<crate::facts::InAlarm>>) -> Fact
         ec2: &crate::ports::Offline,
         metrics: &metrics,
         diagnostics: None,
+        evidence: crate::gather::evidence::EvidenceReaders::NONE,
     };
     let limits = Limits {
         source: Duration::from_secs(2),

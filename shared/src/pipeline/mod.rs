@@ -195,7 +195,17 @@ pub struct Responder {
     pub queue: Option<Arc<dyn WorkQueue>>,
     /// The publish-rate gate, the storm digests and the incident log; `None` publishes every report as it comes.
     pub storm: Option<storm::Storm>,
+    /// CloudTrail, CloudWatch Logs and DescribeAlarms; a reader left `None` leaves its source out of the report.
+    pub evidence: EvidencePorts,
     pub settings: Arc<Settings>,
+}
+
+/// The evidence readers a [`Responder`] owns ([`crate::gather::evidence`] reads through them).
+#[derive(Clone, Default)]
+pub struct EvidencePorts {
+    pub changes: Option<Arc<dyn crate::ports::ChangeReader>>,
+    pub logs: Option<Arc<dyn crate::ports::LogReader>>,
+    pub alarms: Option<Arc<dyn crate::ports::AlarmLister>>,
 }
 
 impl Responder {
@@ -215,6 +225,7 @@ impl Responder {
             delivery: None,
             queue: None,
             storm: None,
+            evidence: EvidencePorts::default(),
             settings: Arc::new(settings),
         }
     }
@@ -267,6 +278,11 @@ impl Responder {
             ec2: &*self.ec2,
             metrics: &*self.metrics,
             diagnostics: self.diagnostics.as_deref(),
+            evidence: crate::gather::evidence::EvidenceReaders {
+                changes: self.evidence.changes.as_deref(),
+                logs: self.evidence.logs.as_deref(),
+                alarms: self.evidence.alarms.as_deref(),
+            },
         }
     }
 }

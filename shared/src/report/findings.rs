@@ -206,6 +206,7 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
             factor,
             hm(*cpu_at, cx.tz, cx.lang)
         ),
+        Detail::Evidence(d) => super::sources::finding_text(d, lang, cx.tz),
     };
     Line::new().t(format!("[{}] ", f.rule.code())).t(text)
 }

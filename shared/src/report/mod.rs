@@ -33,6 +33,7 @@ pub mod render;
 mod security;
 pub mod shell;
 mod situation;
+mod sources;
 pub mod steps;
 mod summary;
 pub mod text;
@@ -193,6 +194,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
     if let Some(arn) = &change.alarm_arn {
         related.push(arn.clone());
     }
+    related.extend(sources::related(change, cx.facts, &cx.region));
     let target = cx.instance_id.unwrap_or("-");
     Report {
         priority: cx.a.priority,

@@ -63,7 +63,9 @@ pub(super) fn situation(cx: &Ctx<'_>) -> Section {
     lines.extend(window_lines(cx));
     lines.extend(diagnostics_lines(cx));
     lines.extend(finding_lines(cx));
+    lines.extend(super::sources::situation(cx.change, cx.facts, lang, cx.tz));
     lines.extend(note_lines(cx));
+    lines.extend(super::sources::links(cx.change, cx.facts, &cx.region, lang));
     section("📊", "현재 상황 분석", "Current situation", lang, lines, 2)
 }
 

@@ -29,9 +29,13 @@ fn metrics_of(rule: RuleId) -> &'static [&'static str] {
         RuleId::SysCheck => &["StatusCheckFailed_System"],
         RuleId::InstCheck => &["StatusCheckFailed_Instance", "StatusCheckFailed"],
         RuleId::EbsCheck => &["StatusCheckFailed_AttachedEBS"],
-        RuleId::Gone | RuleId::Stopped | RuleId::Health | RuleId::AzEvent | RuleId::SecSuspect => {
-            &[]
-        }
+        RuleId::Gone
+        | RuleId::Stopped
+        | RuleId::Health
+        | RuleId::AzEvent
+        | RuleId::SecSuspect
+        | RuleId::ChangeBefore
+        | RuleId::LogErrors => &[],
     }
 }
 
@@ -44,7 +48,8 @@ pub(super) fn own_finding<'a>(change: &AlarmChange, a: &'a Assessment) -> Option
 }
 
 /// The finding the summary and the headline lead with: the instance's own state and AWS-wide events first, then
-/// the finding on the alarm's metric, then the first finding.
+/// a change just before the transition (CHANGE-BEFORE, the likely trigger — unless the alarm's own finding is an
+/// AWS-side check a change does not cause), then the finding on the alarm's metric, then the first finding.
 fn top_finding<'a>(cx: &Ctx<'a>) -> Option<&'a Finding> {
     let a = cx.a;
     let first = [
@@ -53,10 +58,17 @@ fn top_finding<'a>(cx: &Ctx<'a>) -> Option<&'a Finding> {
         RuleId::Health,
         RuleId::Gone,
     ];
+    let own = own_finding(cx.change, a);
+    let aws_side = own.is_some_and(|f| matches!(f.rule, RuleId::SysCheck | RuleId::EbsCheck));
     first
         .iter()
         .find_map(|r| a.findings.iter().find(|f| f.rule == *r))
-        .or_else(|| own_finding(cx.change, a))
+        .or_else(|| {
+            a.findings
+                .iter()
+                .find(|f| f.rule == RuleId::ChangeBefore && !aws_side)
+        })
+        .or(own)
         .or_else(|| a.findings.first())
 }
 

@@ -18,6 +18,9 @@ pub enum Piece {
     User(String),
     /// A command or identifier shown verbatim (code in markdown).
     Code(String),
+    /// A console deep link: `label: url` in email and in chat (Slack links a bare URL). The URL is built
+    /// percent-encoded ([`crate::evidence::links`]); the label is our own text.
+    Link { label: String, url: String },
 }
 
 /// A line of a report section.
@@ -39,6 +42,14 @@ impl Line {
         self
     }
 
+    pub fn link(mut self, label: impl Into<String>, url: impl Into<String>) -> Self {
+        self.0.push(Piece::Link {
+            label: label.into(),
+            url: url.into(),
+        });
+        self
+    }
+
     pub fn c(mut self, s: impl Into<String>) -> Self {
         self.0.push(Piece::Code(s.into()));
         self
@@ -52,6 +63,7 @@ impl Line {
             .map(|p| match p {
                 Piece::Text(s) | Piece::Code(s) => one_line(s),
                 Piece::User(s) => sanitize(s, MAX_USER_TEXT),
+                Piece::Link { label, url } => format!("{}: {}", one_line(label), one_line(url)),
             })
             .collect()
     }
@@ -71,6 +83,13 @@ impl Line {
                 Piece::Text(s) => escape_entities(&one_line(s)),
                 Piece::User(s) => code_span(&sanitize(s, MAX_USER_TEXT)),
                 Piece::Code(s) => code_span(&one_line(s)),
+                // A bare URL, which Slack links by itself: `<url|label>` would be the one raw `<` in a message that
+                // otherwise has none (no mention can be smuggled in), and the URL is percent-encoded already.
+                Piece::Link { label, url } => format!(
+                    "{}: {}",
+                    escape_entities(&one_line(label)),
+                    escape_entities(&one_line(url))
+                ),
             })
             .collect()
     }

@@ -10,6 +10,8 @@ use ec2ops::event::{parse_bytes, parse_timestamp, Parsed};
 use ec2ops::facts::*;
 use ec2ops::model::AlarmChange;
 
+pub mod evidence;
+
 pub fn events_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
 }
@@ -207,6 +209,7 @@ pub fn cpu_spike(ty: &str, env: Option<&str>) -> Facts {
         diagnostics: None,
         ranking: None,
         contributors: None,
+        evidence: Default::default(),
     }
 }
 
@@ -271,6 +274,7 @@ pub fn cpu_sustained() -> Facts {
         diagnostics: None,
         ranking: None,
         contributors: None,
+        evidence: Default::default(),
     }
 }
 
@@ -315,6 +319,7 @@ pub fn cpu_credits() -> Facts {
         diagnostics: None,
         ranking: None,
         contributors: None,
+        evidence: Default::default(),
     }
 }
 
@@ -368,6 +373,7 @@ pub fn prod_db(failing: Role, at: &str) -> Facts {
         diagnostics: None,
         ranking: None,
         contributors: None,
+        evidence: Default::default(),
     }
 }
 
@@ -410,6 +416,7 @@ pub fn status_instance() -> Facts {
         diagnostics: None,
         ranking: None,
         contributors: None,
+        evidence: Default::default(),
     }
 }
 
@@ -555,6 +562,8 @@ pub fn scenario(file: &str) -> Option<Facts> {
             }])),
             ..Facts::unavailable(ec2ops::gather::SUMMARY_ONLY)
         },
+        "change-before.json" => evidence::change_before(),
+        "instance-check-oom.json" => evidence::instance_check_oom(),
         "cpu-credits.json" => cpu_credits(),
         "status-system.json" => prod_db(Role::StatusSystem, "2025-10-11T22:13:00.000+0000"),
         "status-ebs.json" => prod_db(Role::StatusEbs, "2025-10-13T09:01:00.000+0000"),

@@ -428,6 +428,8 @@ async fn cold_start(o: &Options, table: &mut Table) {
 
 struct Handler {
     responder: Responder,
+    config: aws_config::SdkConfig,
+    settings: Settings,
 }
 
 impl Handler {
@@ -438,9 +440,31 @@ impl Handler {
             ..Settings::default()
         };
         let dynamodb = aws_sdk_dynamodb::Client::new(config);
-        let responder =
+        let mut responder =
             ec2ops_tests::responder(config, &dynamodb, &settings).with_function_arn(FUNCTION_ARN);
-        Handler { responder }
+        // The figures before the evidence sources: without CloudTrail, CloudWatch Logs and DescribeAlarms.
+        responder.evidence = Default::default();
+        Handler {
+            responder,
+            config: config.clone(),
+            settings,
+        }
+    }
+
+    /// With the evidence sources wired as the function wires them, reading one log group.
+    fn with_evidence(self) -> Handler {
+        let settings = Settings {
+            log_groups: vec![BENCH_LOG_GROUP.to_string()],
+            ..self.settings
+        };
+        let dynamodb = aws_sdk_dynamodb::Client::new(&self.config);
+        let responder = ec2ops_tests::responder(&self.config, &dynamodb, &settings)
+            .with_function_arn(FUNCTION_ARN);
+        Handler {
+            responder,
+            config: self.config,
+            settings,
+        }
     }
 
     async fn handle(&self, event: &serde_json::Value) -> Result<Outcome, HandleError> {
@@ -463,6 +487,18 @@ async fn ledger_reachable() -> bool {
 // ---------------------------------------------------------------------------------------------------------------
 // 2. Critical path depth
 
+/// The log group the critical-path runs read (absent: one FilterLogEvents answered "not found").
+const BENCH_LOG_GROUP: &str = "/ec2ops-bench/app";
+
+/// The recorded LookupEvents answer the CloudTrail stub serves.
+fn recorded_lookup() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/tests/fixtures/cloudtrail/prod-api-1-resize.json"
+    ))
+    .unwrap_or_else(|_| r#"{"Events":[]}"#.into())
+}
+
 struct PathRun {
     elapsed: Duration,
     requests: BTreeMap<(String, String), u64>,
@@ -484,6 +520,14 @@ async fn critical_path_variant(
     proxy
         .route("dynamodb", &dynamodb_endpoint())
         .map_err(|e| format!("proxy route: {e}"))?;
+    // CloudTrail LookupEvents, which the emulators do not serve: a recorded answer on loopback. CloudWatch Logs: moto.
+    let (trail, _) = ec2ops_tests::stub::stub(200, recorded_lookup()).await;
+    proxy
+        .route("cloudtrail", &trail)
+        .map_err(|e| format!("proxy route: {e}"))?;
+    proxy
+        .route("logs", &dynamodb_endpoint())
+        .map_err(|e| format!("proxy route: {e}"))?;
     let (topic, _queue) = emu.topic_with_queue("bench-path").await;
     let table_name = if with_ledger {
         Some(emu.ledger_table().await)
@@ -491,7 +535,7 @@ async fn critical_path_variant(
         None
     };
     let config = config_for(proxy.url()).await;
-    let handler = Handler::new(&config, &topic, table_name.as_deref());
+    let handler = Handler::new(&config, &topic, table_name.as_deref()).with_evidence();
 
     let label = if with_ledger {
         "with DynamoDB ledger"
