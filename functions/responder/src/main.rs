@@ -38,7 +38,15 @@ impl From<Failure> for Diagnostic {
 /// Everything built once at cold start.
 struct Function {
     responder: Responder,
+    /// Test hook of scripts/package.sh (see `PANIC_TOKEN`).
+    panic_token: Option<String>,
 }
+
+/// Test hook: proves that the packaged binary turns a handler panic into an invocation error and keeps serving
+/// (`panic = "unwind"`). Armed only when this variable is set, which template.yaml never does, and then only by an
+/// event `{"ec2ops-test-panic": <the same value>}`; no AWS event has that key, so a deployed function cannot be made
+/// to panic by any event it receives.
+const PANIC_TOKEN: &str = "EC2OPS_TEST_PANIC_TOKEN";
 
 /// Work-queue messages (an SQS event): each body is one event of ours.
 fn queue_messages(event: &Value) -> Option<Vec<(String, Value)>> {
@@ -65,6 +73,16 @@ fn queue_messages(event: &Value) -> Option<Vec<(String, Value)>> {
 }
 
 async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failure> {
+    if let Some(token) = &f.panic_token {
+        if event
+            .payload
+            .get("ec2ops-test-panic")
+            .and_then(Value::as_str)
+            == Some(token.as_str())
+        {
+            panic!("forced panic ({PANIC_TOKEN})");
+        }
+    }
     let now = Utc::now();
     // The invocation's own deadline: every AWS call is carved from it.
     let budget = Budget::from_epoch_millis(event.context.deadline, now, DEFAULT_BUDGET);
@@ -210,6 +228,9 @@ async fn main() -> Result<(), Error> {
         fan_out = responder.queue.is_some(),
         "ec2ops responder ready"
     );
-    let function = Function { responder };
+    let function = Function {
+        responder,
+        panic_token: std::env::var(PANIC_TOKEN).ok().filter(|t| !t.is_empty()),
+    };
     lambda_runtime::run(service_fn(|event| handle(event, &function))).await
 }
