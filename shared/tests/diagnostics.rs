@@ -394,6 +394,7 @@ fn diagnostics_survive_a_json_round_trip() {
     assert_eq!(back, d);
 }
 
+// One table, a case per documented form (docs/diagnostics.md): its length is the list of forms.
 #[test]
 fn redaction_masks_each_documented_form() {
     let cases = [

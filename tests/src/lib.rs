@@ -56,8 +56,22 @@ pub fn dynamodb_endpoint() -> String {
 /// The one way the tests and the benchmark wire a responder: as the function does ([`Responder::from_aws`]) on
 /// `config` (the emulator's, or a proxy's in front of it), with the ledger on `dynamodb` (moto serves DynamoDB on
 /// its own port). Tests then swap in the seams they need (an EC2 reader that reports impaired checks, a crashing
-/// ledger, a failing publisher).
+/// ledger, a failing publisher). The evidence readers are left out: neither emulator serves CloudTrail
+/// `LookupEvents`, so every report would carry that gap; the evidence tests and the benchmark's evidence run wire
+/// them ([`responder_with_evidence`]) against a recorded CloudTrail answer.
 pub fn responder(
+    config: &SdkConfig,
+    dynamodb: &aws_sdk_dynamodb::Client,
+    settings: &Settings,
+) -> Responder {
+    let mut r = responder_with_evidence(config, dynamodb, settings);
+    r.evidence = Default::default();
+    r
+}
+
+/// [`responder`] with the evidence readers wired as the function wires them (CloudTrail, CloudWatch Logs,
+/// DescribeAlarms on `config`).
+pub fn responder_with_evidence(
     config: &SdkConfig,
     dynamodb: &aws_sdk_dynamodb::Client,
     settings: &Settings,

@@ -8,6 +8,8 @@
 //!   (tenancy, the auto-recovery setting) are filled as `default` and `disabled`.
 //! - [`Trip`]: a crash at a named step. The wrapped ports stop at the armed step and never return; the test drops the
 //!   pipeline's future there, as a Lambda timeout or a killed process would.
+//! - [`Rig::through_proxy`]: the same rig reporting only, its responder calling AWS through the fault-injecting
+//!   [`Proxy`] (HTTP errors, dropped connections, late answers; `tests/faults.rs`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,6 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::config::Credentials;
 use chrono::{DateTime, Utc};
 use ec2ops::aws::{DynamoLedger, Ec2Reader, Ec2Remediator};
 use ec2ops::budget::Budget;
@@ -31,7 +36,10 @@ use ec2ops::report::render::SnsMessage;
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use crate::{Emulator, Notification};
+use crate::proxy::Proxy;
+use crate::{
+    dynamodb_endpoint, endpoint, reachable_or_skip, responder, Emulator, Notification, REGION,
+};
 
 /// The function's ARN the schedules target.
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:ap-northeast-2:000000000000:function:ec2ops";
@@ -447,15 +455,24 @@ impl ReportPublisher for FailingPublisher {
     }
 }
 
-/// Everything wired as the Lambda function wires it, on the emulator.
+/// Everything wired as the Lambda function wires it, on the emulator: to act ([`Rig::new`]), or reporting only with a
+/// fault-injecting proxy between the responder and the emulator ([`Rig::through_proxy`]).
 pub struct Rig {
     pub emu: Emulator,
-    pub ledger: Arc<DynamoLedger>,
     pub remediator: Arc<Counting>,
     pub status: Arc<Status>,
     pub topic: String,
     pub queue: String,
     pub settings: Settings,
+    /// Set by [`Rig::through_proxy`]: the proxy and the SDK configuration pointed at it.
+    pub proxied: Option<Proxied>,
+}
+
+/// The proxy a rig's responder calls AWS through, for fault injection (see [`crate::proxy`]).
+pub struct Proxied {
+    pub proxy: Proxy,
+    /// The SDK configuration the function would build, pointed at the proxy.
+    pub config: SdkConfig,
 }
 
 /// The role the rig's verification schedules assume.
@@ -468,7 +485,6 @@ impl Rig {
         let table = emu.ledger_table().await;
         let (topic, queue) = emu.topic_with_queue("remediation").await;
         Some(Rig {
-            ledger: Arc::new(DynamoLedger::new(emu.dynamodb.clone(), table.clone())),
             remediator: Arc::new(Counting::new(Ec2Remediator::new(emu.ec2.clone()))),
             status: Arc::new(Status::new(Ec2Reader::new(emu.ec2.clone()))),
             settings: Settings {
@@ -483,7 +499,67 @@ impl Rig {
             topic,
             queue,
             emu,
+            proxied: None,
         })
+    }
+
+    /// A rig reporting only (remediation off, no ledger until [`Rig::with_ledger`]) whose responder calls AWS
+    /// through a fault-injecting proxy in front of the emulator, with a topic of its own named `name`. The test's own
+    /// calls (seeding, reading the queue) go straight to the emulator.
+    pub async fn through_proxy(name: &str) -> Option<Rig> {
+        let emu = Emulator::connect().await?;
+        let proxy = Proxy::start(&endpoint()).await.expect("proxy on loopback");
+        let config = config_through(&proxy).await;
+        let (topic, queue) = emu.topic_with_queue(name).await;
+        Some(Rig {
+            // Unused by the proxied responder, which reports only and reads EC2 through the proxy.
+            remediator: Arc::new(Counting::new(Ec2Remediator::new(emu.ec2.clone()))),
+            status: Arc::new(Status::new(Ec2Reader::new(emu.ec2.clone()))),
+            settings: Settings {
+                language: Language::En,
+                topic_arn: Some(topic.clone()),
+                remediation: RemediationMode::Off,
+                ledger_table: None,
+                ..Settings::default()
+            },
+            topic,
+            queue,
+            emu,
+            proxied: Some(Proxied { proxy, config }),
+        })
+    }
+
+    /// The proxied rig with the DynamoDB ledger in the path, as the function runs with `EC2OPS_LEDGER_TABLE`; `None`
+    /// (a skip) without moto.
+    pub async fn with_ledger(mut self) -> Option<Rig> {
+        let dynamodb = dynamodb_endpoint();
+        if !reachable_or_skip(&dynamodb, "DynamoDB (moto)").await {
+            return None;
+        }
+        // moto serves DynamoDB on its own port: the proxy sends the ledger's calls there.
+        self.proxy()
+            .route("dynamodb", &dynamodb)
+            .expect("moto's endpoint is a URL");
+        self.settings.ledger_table = Some(self.emu.ledger_table().await);
+        Some(self)
+    }
+
+    /// The proxy of a rig built by [`Rig::through_proxy`].
+    pub fn proxy(&self) -> &Proxy {
+        &self
+            .proxied
+            .as_ref()
+            .expect("a rig built through_proxy")
+            .proxy
+    }
+
+    /// The rig's ledger (the table of its settings), straight on the emulator.
+    pub fn ledger(&self) -> Arc<DynamoLedger> {
+        let table = self.settings.ledger_table.clone();
+        Arc::new(DynamoLedger::new(
+            self.emu.dynamodb.clone(),
+            table.expect("a rig with a ledger table"),
+        ))
     }
 
     /// The responder over the given ledger, scheduler and publisher (defaults: the rig's own), built as the
@@ -499,7 +575,7 @@ impl Rig {
             .responder(&self.settings)
             .with_function_arn(FUNCTION_ARN);
         r.ec2 = self.status.clone();
-        r.ledger = Some(ledger.unwrap_or_else(|| Ledger::of(self.ledger.clone())));
+        r.ledger = Some(ledger.unwrap_or_else(|| Ledger::of(self.ledger())));
         if let Some(a) = &mut r.actors {
             a.remediator = self.remediator.clone();
             if let Some(s) = scheduler {
@@ -520,6 +596,28 @@ impl Rig {
         ))
     }
 
+    /// The responder of a rig built by [`Rig::through_proxy`], as the function builds it on the proxy's configuration,
+    /// reporting only: the only AWS calls are the gathering, the ledger (when there is one) and the publish. The rig's
+    /// language, topic, mode and ledger table over `settings`.
+    pub fn proxied_responder(&self, settings: Settings) -> Responder {
+        let config = &self
+            .proxied
+            .as_ref()
+            .expect("a rig built through_proxy")
+            .config;
+        let settings = Settings {
+            language: self.settings.language,
+            topic_arn: self.settings.topic_arn.clone(),
+            remediation: self.settings.remediation,
+            ledger_table: self.settings.ledger_table.clone(),
+            ..settings
+        };
+        let dynamodb = aws_sdk_dynamodb::Client::new(config);
+        let mut r = responder(config, &dynamodb, &settings);
+        r.actors = None;
+        r
+    }
+
     /// Handle an event now, with a generous budget.
     pub async fn try_respond(&self, event: &Value) -> Result<Outcome, HandleError> {
         let now = Utc::now();
@@ -534,9 +632,7 @@ impl Rig {
 
     /// Start over with an empty ledger.
     pub async fn fresh_ledger(&mut self) {
-        let table = self.emu.ledger_table().await;
-        self.ledger = Arc::new(DynamoLedger::new(self.emu.dynamodb.clone(), table.clone()));
-        self.settings.ledger_table = Some(table);
+        self.settings.ledger_table = Some(self.emu.ledger_table().await);
     }
 
     /// An instance tagged as production, opted in or not.
@@ -623,4 +719,20 @@ impl Rig {
         }
         out
     }
+}
+
+/// The SDK configuration the responder would build, pointed at the proxy. Two attempts with a short backoff instead
+/// of the default three with a 1 s base keep each fault case short; the outcome is the same, only sooner.
+async fn config_through(proxy: &Proxy) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(proxy.url())
+        .credentials_provider(Credentials::new("test", "test", None, None, "faults"))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(2)
+                .with_initial_backoff(Duration::from_millis(50)),
+        )
+        .load()
+        .await
 }

@@ -6,13 +6,11 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_ec2::config::Credentials;
 use chrono::{DateTime, Utc};
-use ec2ops::config::{Language, RemediationMode, Settings};
-use ec2ops::pipeline::{HandleError, Incident, Outcome, Responder};
-use ec2ops_tests::proxy::{Fault, Proxy};
+use ec2ops::config::Settings;
+use ec2ops::pipeline::{HandleError, Incident, Outcome};
+use ec2ops_tests::proxy::Fault;
+use ec2ops_tests::rig::Rig;
 use ec2ops_tests::*;
 
 /// Operations each service's faults take away from the report (DescribeInstanceTypes and DescribeSecurityGroups
@@ -35,22 +33,6 @@ const OVERRUN: Duration = Duration::from_secs(10);
 /// The deadline of the other cases: generous, so only the injected fault can make a source unavailable even when
 /// the machine is busy.
 const LONG_DEADLINE: Duration = Duration::from_secs(10);
-
-/// The SDK configuration the responder would build, pointed at the proxy. Two attempts with a short backoff instead
-/// of the default three with a 1 s base keep each case short; the outcome is the same, only sooner.
-async fn config_through(proxy: &Proxy) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(proxy.url())
-        .credentials_provider(Credentials::new("test", "test", None, None, "faults"))
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(2)
-                .with_initial_backoff(Duration::from_millis(50)),
-        )
-        .load()
-        .await
-}
 
 /// The seed's incident, seeded once for the whole file: seeding takes seconds (the emulator's image catalog, a
 /// dozen metric puts) and every case only reads it. Each test has its own runtime and SDK clients are bound to the
@@ -76,131 +58,68 @@ fn seeded_incident() -> (String, DateTime<Utc>) {
         .clone()
 }
 
-/// A seeded incident, its topic and queue, and a proxy between the responder and the emulator.
-struct Rig {
-    emu: Emulator,
-    proxy: Proxy,
-    /// The SDK configuration pointed at the proxy.
-    config: SdkConfig,
-    topic: String,
-    queue: String,
-    event: serde_json::Value,
-    /// The DynamoDB ledger's table (moto, through the proxy), for the cases that fault it.
-    table: Option<String>,
+/// The seed's CPU-spike alarm: on the seeded instance, or (`seeded` false) on an instance that does not exist, enough
+/// when only the publish matters and it skips the slowest part of seeding (the emulator's image catalog). Seeding
+/// goes straight to the emulator: only the responder's own calls cross the proxy.
+fn cpu_spike(seeded: bool) -> serde_json::Value {
+    let (id, at) = if seeded {
+        seeded_incident()
+    } else {
+        ("i-0123456789abcdef0".to_string(), Utc::now())
+    };
+    event_for("cpu-spike.json", &id, at)
 }
 
-impl Rig {
-    /// The seed's CPU-spike incident on a seeded instance.
-    async fn new(name: &str) -> Option<Rig> {
-        Self::build(name, true).await
-    }
+/// Respond to `event` through the rig's proxy with the given source deadline.
+async fn respond(
+    rig: &Rig,
+    event: &serde_json::Value,
+    deadline: Duration,
+) -> Result<Outcome, HandleError> {
+    let responder = rig.proxied_responder(Settings {
+        source_timeout: deadline,
+        ..Settings::default()
+    });
+    respond_now(&responder, event).await
+}
 
-    /// The same alarm on an instance that does not exist: enough when only the publish matters, and it skips the
-    /// slowest part of seeding (the emulator's image catalog).
-    async fn unseeded(name: &str) -> Option<Rig> {
-        Self::build(name, false).await
-    }
-
-    /// The seeded incident with the DynamoDB ledger in the path, as the function runs with `EC2OPS_LEDGER_TABLE`.
-    async fn with_ledger(name: &str) -> Option<Rig> {
-        let mut rig = Self::build(name, true).await?;
-        let dynamodb = dynamodb_endpoint();
-        if !reachable_or_skip(&dynamodb, "DynamoDB (moto)").await {
-            return None;
-        }
-        // moto serves DynamoDB on its own port: the proxy sends the ledger's calls there.
-        rig.proxy
-            .route("dynamodb", &dynamodb)
-            .expect("moto's endpoint is a URL");
-        let table = rig.emu.ledger_table().await;
-        rig.table = Some(table);
-        Some(rig)
-    }
-
-    async fn build(name: &str, seeded: bool) -> Option<Rig> {
-        let emu = Emulator::connect().await?;
-        let proxy = Proxy::start(&endpoint()).await.expect("proxy on loopback");
-        let config = config_through(&proxy).await;
-        // Seeding goes straight to the emulator: only the responder's own calls cross the proxy.
-        let (id, at) = if seeded {
-            seeded_incident()
-        } else {
-            ("i-0123456789abcdef0".to_string(), Utc::now())
-        };
-        let (topic, queue) = emu.topic_with_queue(name).await;
-        let event = event_for("cpu-spike.json", &id, at);
-        Some(Rig {
-            emu,
-            proxy,
-            config,
-            topic,
-            queue,
-            event,
-            table: None,
-        })
-    }
-
-    /// The responder as the function builds it, through the proxy, reporting only: the only AWS calls are the
-    /// gathering, the ledger (when given) and the publish.
-    fn responder(&self, settings: Settings) -> Responder {
-        let settings = Settings {
-            language: Language::En,
-            topic_arn: Some(self.topic.clone()),
-            remediation: RemediationMode::Off,
-            ledger_table: self.table.clone(),
-            ..settings
-        };
-        let dynamodb = aws_sdk_dynamodb::Client::new(&self.config);
-        let mut r = responder(&self.config, &dynamodb, &settings);
-        r.actors = None;
-        r
-    }
-
-    async fn respond(&self, deadline: Duration) -> Result<Outcome, HandleError> {
-        let responder = self.responder(Settings {
-            source_timeout: deadline,
-            ..Settings::default()
-        });
-        respond_now(&responder, &self.event).await
-    }
-
-    /// Respond with `fault` on `service`, and return the incident, the one report that reached the queue and how
-    /// long the handler took.
-    async fn degraded(
-        &self,
-        service: &str,
-        fault: Fault,
-        deadline: Duration,
-    ) -> (Incident, Notification, Duration) {
-        self.proxy.inject(service, fault);
-        let started = std::time::Instant::now();
-        let outcome = self.respond(deadline).await;
-        let took = started.elapsed();
-        let Ok(Outcome::Reported(incident)) = outcome else {
-            panic!("{service} {fault}: the report must still be published, got {outcome:?}")
-        };
-        // Shown with --nocapture: what docs/resilience.md quotes.
-        eprintln!(
-            "{service} {fault}: handled in {took:?}, gaps {:#?}",
-            incident.facts.gaps()
-        );
-        assert!(
-            self.proxy.faulted() > 0,
-            "{service} {fault}: the fault was never hit: {:?}",
-            self.proxy.requests()
-        );
-        assert_eq!(
-            self.proxy.requests().get("sns"),
-            Some(&1),
-            "one Publish, unfaulted"
-        );
-        let got = self
-            .emu
-            .notifications(&self.queue, Duration::from_secs(10))
-            .await;
-        assert_eq!(got.len(), 1, "{service} {fault}: exactly one report");
-        (*incident, got[0].clone(), took)
-    }
+/// Respond with `fault` on `service`, and return the incident, the one report that reached the queue and how long
+/// the handler took.
+async fn degraded(
+    rig: &Rig,
+    event: &serde_json::Value,
+    service: &str,
+    fault: Fault,
+    deadline: Duration,
+) -> (Incident, Notification, Duration) {
+    rig.proxy().inject(service, fault);
+    let started = std::time::Instant::now();
+    let outcome = respond(rig, event, deadline).await;
+    let took = started.elapsed();
+    let Ok(Outcome::Reported(incident)) = outcome else {
+        panic!("{service} {fault}: the report must still be published, got {outcome:?}")
+    };
+    // Shown with --nocapture: what docs/resilience.md quotes.
+    eprintln!(
+        "{service} {fault}: handled in {took:?}, gaps {:#?}",
+        incident.facts.gaps()
+    );
+    assert!(
+        rig.proxy().faulted() > 0,
+        "{service} {fault}: the fault was never hit: {:?}",
+        rig.proxy().requests()
+    );
+    assert_eq!(
+        rig.proxy().requests().get("sns"),
+        Some(&1),
+        "one Publish, unfaulted"
+    );
+    let got = rig
+        .emu
+        .notifications(&rig.queue, Duration::from_secs(10))
+        .await;
+    assert_eq!(got.len(), 1, "{service} {fault}: exactly one report");
+    (*incident, got[0].clone(), took)
 }
 
 /// The report names every `lost` source as unavailable with `reason`, and keeps the other service's evidence
@@ -247,13 +166,30 @@ fn assert_names_missing(
     );
 }
 
+/// A proxied rig with its topic named `$name` and the seed's CPU-spike alarm: seeded (the default) or `unseeded`, or
+/// seeded with the ledger in the path (`with_ledger`). Returns from the test (a skip) without the emulator.
 macro_rules! rig {
     ($name:expr) => {
-        rig!(new, $name)
+        rig!(seeded, $name)
     };
-    ($how:ident, $name:expr) => {
-        match Rig::$how($name).await {
-            Some(r) => r,
+    (seeded, $name:expr) => {
+        match Rig::through_proxy($name).await {
+            Some(r) => (r, cpu_spike(true)),
+            None => return,
+        }
+    };
+    (unseeded, $name:expr) => {
+        match Rig::through_proxy($name).await {
+            Some(r) => (r, cpu_spike(false)),
+            None => return,
+        }
+    };
+    (with_ledger, $name:expr) => {
+        match Rig::through_proxy($name).await {
+            Some(r) => match r.with_ledger().await {
+                Some(r) => (r, cpu_spike(true)),
+                None => return,
+            },
             None => return,
         }
     };
@@ -263,10 +199,9 @@ macro_rules! rig {
 
 #[tokio::test]
 async fn ec2_answering_500_leaves_a_report_that_names_describe_instances_unavailable() {
-    let rig = rig!("fault-ec2-500");
-    let (incident, report, _) = rig
-        .degraded("ec2", Fault::InternalError, LONG_DEADLINE)
-        .await;
+    let (rig, event) = rig!("fault-ec2-500");
+    let (incident, report, _) =
+        degraded(&rig, &event, "ec2", Fault::InternalError, LONG_DEADLINE).await;
     assert_names_missing(
         &incident,
         &report,
@@ -278,10 +213,15 @@ async fn ec2_answering_500_leaves_a_report_that_names_describe_instances_unavail
 
 #[tokio::test]
 async fn ec2_answering_503_leaves_a_report_that_names_describe_instances_unavailable() {
-    let rig = rig!("fault-ec2-503");
-    let (incident, report, _) = rig
-        .degraded("ec2", Fault::ServiceUnavailable, LONG_DEADLINE)
-        .await;
+    let (rig, event) = rig!("fault-ec2-503");
+    let (incident, report, _) = degraded(
+        &rig,
+        &event,
+        "ec2",
+        Fault::ServiceUnavailable,
+        LONG_DEADLINE,
+    )
+    .await;
     assert_names_missing(
         &incident,
         &report,
@@ -293,8 +233,8 @@ async fn ec2_answering_503_leaves_a_report_that_names_describe_instances_unavail
 
 #[tokio::test]
 async fn ec2_dropping_the_connection_leaves_a_report_that_names_describe_instances_unavailable() {
-    let rig = rig!("fault-ec2-drop");
-    let (incident, report, _) = rig.degraded("ec2", Fault::Drop, LONG_DEADLINE).await;
+    let (rig, event) = rig!("fault-ec2-drop");
+    let (incident, report, _) = degraded(&rig, &event, "ec2", Fault::Drop, LONG_DEADLINE).await;
     assert_names_missing(
         &incident,
         &report,
@@ -307,10 +247,9 @@ async fn ec2_dropping_the_connection_leaves_a_report_that_names_describe_instanc
 #[tokio::test]
 async fn ec2_answering_after_the_deadline_leaves_a_report_that_names_describe_instances_timed_out()
 {
-    let rig = rig!("fault-ec2-late");
-    let (incident, report, took) = rig
-        .degraded("ec2", Fault::Delay(OVERRUN), SHORT_DEADLINE)
-        .await;
+    let (rig, event) = rig!("fault-ec2-late");
+    let (incident, report, took) =
+        degraded(&rig, &event, "ec2", Fault::Delay(OVERRUN), SHORT_DEADLINE).await;
     assert_names_missing(
         &incident,
         &report,
@@ -329,10 +268,15 @@ async fn ec2_answering_after_the_deadline_leaves_a_report_that_names_describe_in
 
 #[tokio::test]
 async fn cloudwatch_answering_500_leaves_a_report_that_names_get_metric_data_unavailable() {
-    let rig = rig!("fault-cw-500");
-    let (incident, report, _) = rig
-        .degraded("monitoring", Fault::InternalError, LONG_DEADLINE)
-        .await;
+    let (rig, event) = rig!("fault-cw-500");
+    let (incident, report, _) = degraded(
+        &rig,
+        &event,
+        "monitoring",
+        Fault::InternalError,
+        LONG_DEADLINE,
+    )
+    .await;
     assert_names_missing(
         &incident,
         &report,
@@ -344,10 +288,15 @@ async fn cloudwatch_answering_500_leaves_a_report_that_names_get_metric_data_una
 
 #[tokio::test]
 async fn cloudwatch_answering_503_leaves_a_report_that_names_get_metric_data_unavailable() {
-    let rig = rig!("fault-cw-503");
-    let (incident, report, _) = rig
-        .degraded("monitoring", Fault::ServiceUnavailable, LONG_DEADLINE)
-        .await;
+    let (rig, event) = rig!("fault-cw-503");
+    let (incident, report, _) = degraded(
+        &rig,
+        &event,
+        "monitoring",
+        Fault::ServiceUnavailable,
+        LONG_DEADLINE,
+    )
+    .await;
     assert_names_missing(
         &incident,
         &report,
@@ -360,8 +309,9 @@ async fn cloudwatch_answering_503_leaves_a_report_that_names_get_metric_data_una
 #[tokio::test]
 async fn cloudwatch_dropping_the_connection_leaves_a_report_that_names_get_metric_data_unavailable()
 {
-    let rig = rig!("fault-cw-drop");
-    let (incident, report, _) = rig.degraded("monitoring", Fault::Drop, LONG_DEADLINE).await;
+    let (rig, event) = rig!("fault-cw-drop");
+    let (incident, report, _) =
+        degraded(&rig, &event, "monitoring", Fault::Drop, LONG_DEADLINE).await;
     assert_names_missing(
         &incident,
         &report,
@@ -374,10 +324,15 @@ async fn cloudwatch_dropping_the_connection_leaves_a_report_that_names_get_metri
 #[tokio::test]
 async fn cloudwatch_answering_after_the_deadline_leaves_a_report_that_names_get_metric_data_timed_out(
 ) {
-    let rig = rig!("fault-cw-late");
-    let (incident, report, took) = rig
-        .degraded("monitoring", Fault::Delay(OVERRUN), SHORT_DEADLINE)
-        .await;
+    let (rig, event) = rig!("fault-cw-late");
+    let (incident, report, took) = degraded(
+        &rig,
+        &event,
+        "monitoring",
+        Fault::Delay(OVERRUN),
+        SHORT_DEADLINE,
+    )
+    .await;
     assert_names_missing(
         &incident,
         &report,
@@ -394,9 +349,9 @@ async fn cloudwatch_answering_after_the_deadline_leaves_a_report_that_names_get_
 // DynamoDB (the ledger): duplicates cannot be collapsed and nothing may be acted on, but the report goes out.
 
 async fn ledger_fault_still_reports(name: &str, fault: Fault, deadline: Duration) {
-    let rig = rig!(with_ledger, name);
+    let (rig, event) = rig!(with_ledger, name);
     // No bound on the handler's time here: the claim has no deadline yet (docs/resilience.md).
-    let (incident, report, _took) = rig.degraded("dynamodb", fault, deadline).await;
+    let (incident, report, _took) = degraded(&rig, &event, "dynamodb", fault, deadline).await;
     // With the short deadline of the late case, a busy emulator may miss it for other sources too.
     let kept: &[&str] = if deadline < LONG_DEADLINE {
         &[]
@@ -430,10 +385,9 @@ async fn dynamodb_answering_after_the_deadline_still_publishes_the_report() {
 // SNS: the report cannot be delivered; the invocation must fail as retryable so Lambda delivers the event again.
 
 async fn publish_fails_retryably(name: &str, fault: Fault) {
-    let rig = rig!(unseeded, name);
-    rig.proxy.inject("sns", fault);
-    let err = rig
-        .respond(LONG_DEADLINE)
+    let (rig, event) = rig!(unseeded, name);
+    rig.proxy().inject("sns", fault);
+    let err = respond(&rig, &event, LONG_DEADLINE)
         .await
         .expect_err("a report that was not delivered must fail the invocation");
     assert!(
@@ -446,7 +400,7 @@ async fn publish_fails_retryably(name: &str, fault: Fault) {
     eprintln!("sns {fault}: {err} (retryable: {})", err.retryable());
     assert_eq!((e.service, e.operation), ("sns", "Publish"));
     assert!(e.retryable);
-    assert!(rig.proxy.requests().get("sns").is_some_and(|n| *n >= 1));
+    assert!(rig.proxy().requests().get("sns").is_some_and(|n| *n >= 1));
     // Nothing half-delivered: the proxy never forwarded the Publish.
     let got = rig
         .emu
@@ -473,14 +427,14 @@ async fn sns_dropping_the_connection_fails_the_invocation_as_retryable() {
 // One transient failure per service: the SDK's own retry absorbs it and the report is complete.
 
 async fn one_transient_503_is_absorbed(service: &str) {
-    let rig = rig!(&format!("fault-{service}-once"));
-    rig.proxy
+    let (rig, event) = rig!(&format!("fault-{service}-once"));
+    rig.proxy()
         .inject_times(service, Fault::ServiceUnavailable, 1);
-    let outcome = rig.respond(LONG_DEADLINE).await;
+    let outcome = respond(&rig, &event, LONG_DEADLINE).await;
     let Ok(Outcome::Reported(incident)) = outcome else {
         panic!("{service}: {outcome:?}")
     };
-    assert_eq!(rig.proxy.faulted(), 1);
+    assert_eq!(rig.proxy().faulted(), 1);
     let gaps = incident.facts.gaps();
     assert!(
         gaps.iter().all(|(_, why)| !why.contains(INJECTED)),
@@ -521,17 +475,15 @@ async fn one_transient_sns_503_is_retried_by_the_sdk_and_publishes_once() {
 async fn with_every_dependency_answering_late_the_handler_returns_within_its_budget_with_the_report(
 ) {
     use ec2ops::budget::Budget;
-    let Some(rig) = Rig::with_ledger("bounded").await else {
-        return;
-    };
+    let (rig, event) = rig!(with_ledger, "bounded");
     // EC2, CloudWatch and the DynamoDB ledger (claim, view, completion) all answer 30 s late; SNS answers.
     for service in ["ec2", "monitoring", "dynamodb"] {
-        rig.proxy
+        rig.proxy()
             .inject(service, Fault::Delay(Duration::from_secs(30)));
     }
     let budget_secs = 12;
     // As configured in template.yaml's maxima: the budget must cut them short, not the sources' own deadlines.
-    let responder = rig.responder(Settings {
+    let responder = rig.proxied_responder(Settings {
         source_timeout: Duration::from_secs(60),
         diagnostics_timeout: Duration::from_secs(60),
         ..Settings::default()
@@ -540,7 +492,7 @@ async fn with_every_dependency_answering_late_the_handler_returns_within_its_bud
     let started = std::time::Instant::now();
     let outcome = responder
         .respond(
-            &rig.event,
+            &event,
             now,
             Budget::new(Duration::from_secs(budget_secs), now),
         )

@@ -506,7 +506,7 @@ async fn a_storm_through_the_responder_is_recorded_once_per_incident_within_the_
         .expect("list");
     assert_eq!(logged.len(), n);
     for k in &keys {
-        let completion = ec2ops::ports::IncidentClaims::completion(rig.ledger.as_ref(), k)
+        let completion = ec2ops::ports::IncidentClaims::completion(rig.ledger().as_ref(), k)
             .await
             .expect("read")
             .expect("completed");

@@ -8,9 +8,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ec2ops::aws::Ec2Reader;
+use ec2ops::budget::Budget;
 use ec2ops::config::{Language, RemediationMode, Settings};
 use ec2ops::facts::{InstanceLookup, SecurityGroupFacts, StatusFacts, TypeFacts, VolumeFacts};
-use ec2ops::pipeline::Outcome;
+use ec2ops::pipeline::{Outcome, Responder};
 use ec2ops::ports::{AwsError, Impaired, InstanceReader};
 use ec2ops_tests::*;
 use serde_json::json;
@@ -226,14 +227,62 @@ async fn many_impaired_instances_in_one_az_make_one_az_event_report() {
 #[tokio::test]
 async fn a_sweep_and_a_health_event_naming_several_instances_fan_out_one_message_per_instance() {
     use ec2ops::aws::SqsWorkQueue;
-    use ec2ops::budget::Budget;
     let Some(emu) = Emulator::connect().await else {
         return;
     };
     let table = emu.ledger_table().await;
     let (topic, reports) = emu.topic_with_queue("fanout-reports").await;
-    let work = emu
-        .sqs
+    let work = work_queue(&emu).await;
+    let ids = impaired_in_two_azs(&emu).await;
+    let settings = Settings {
+        language: Language::En,
+        remediation: RemediationMode::Off,
+        ledger_table: Some(table),
+        topic_arn: Some(topic.clone()),
+        source_timeout: Duration::from_secs(10),
+        settle: Duration::ZERO,
+        ..Settings::default()
+    };
+    let mut responder = emu
+        .report_only(&settings)
+        .with_queue(Arc::new(SqsWorkQueue::new(emu.sqs.clone(), &work)));
+    responder.ec2 = Arc::new(WithImpaired {
+        real: Ec2Reader::new(emu.ec2.clone()),
+        impaired: ids.iter().map(|(_, i)| i.clone()).collect(),
+    });
+
+    let tick = json!({"source": "ec2ops", "detail-type": "ec2ops.sweep"});
+    assert_fans_out(&responder, &tick, "sweep").await;
+    // A Health event naming both instances: one message each as well.
+    assert_fans_out(&responder, &health_naming(&ids), "health").await;
+    assert!(
+        emu.notifications(&reports, Duration::from_secs(2))
+            .await
+            .is_empty(),
+        "nothing handled inline"
+    );
+
+    let handled = handle_work(&emu, &responder, &work, 4).await;
+    let reported = reported_instances(&handled);
+    assert_eq!(
+        reported.len(),
+        4,
+        "two sweep items and two Health incidents: {handled:?}"
+    );
+    for (id, _) in &ids {
+        assert_eq!(reported.iter().filter(|r| *r == id).count(), 2, "{id}");
+    }
+    assert_eq!(
+        emu.notifications(&reports, Duration::from_secs(5))
+            .await
+            .len(),
+        4
+    );
+}
+
+/// A work queue of the test's own.
+async fn work_queue(emu: &Emulator) -> String {
+    emu.sqs
         .create_queue()
         .queue_name(format!(
             "ec2ops-work-{}",
@@ -244,7 +293,11 @@ async fn a_sweep_and_a_health_event_naming_several_instances_fan_out_one_message
         .unwrap()
         .queue_url()
         .unwrap()
-        .to_string();
+        .to_string()
+}
+
+/// Two instances, one per AZ, each with a failing instance check.
+async fn impaired_in_two_azs(emu: &Emulator) -> Vec<(String, Impaired)> {
     let since = Utc::now() - chrono::Duration::minutes(2);
     let mut ids = Vec::new();
     for (n, az) in ["ap-northeast-2a", "ap-northeast-2b"].iter().enumerate() {
@@ -255,37 +308,11 @@ async fn a_sweep_and_a_health_event_naming_several_instances_fan_out_one_message
         i.availability_zone = Some(az.to_string());
         ids.push((id, i));
     }
-    let ec2 = WithImpaired {
-        real: Ec2Reader::new(emu.ec2.clone()),
-        impaired: ids.iter().map(|(_, i)| i.clone()).collect(),
-    };
-    let queue = SqsWorkQueue::new(emu.sqs.clone(), &work);
-    let settings = Settings {
-        language: Language::En,
-        remediation: RemediationMode::Off,
-        ledger_table: Some(table),
-        topic_arn: Some(topic.clone()),
-        source_timeout: Duration::from_secs(10),
-        settle: Duration::ZERO,
-        ..Settings::default()
-    };
-    let mut responder = emu.report_only(&settings).with_queue(Arc::new(queue));
-    responder.ec2 = Arc::new(ec2);
-    let now = Utc::now();
-    let budget = Budget::new(Duration::from_secs(60), now);
-    let tick = json!({"source": "ec2ops", "detail-type": "ec2ops.sweep"});
-    let fanned = responder.respond(&tick, now, budget).await.unwrap();
-    assert!(
-        matches!(
-            fanned,
-            Outcome::FannedOut {
-                what: "sweep",
-                enqueued: 2
-            }
-        ),
-        "{fanned:?}"
-    );
-    // A Health event naming both instances: one message each as well.
+    ids
+}
+
+/// The sample Health event, naming the given instances.
+fn health_naming(ids: &[(String, Impaired)]) -> serde_json::Value {
     let mut health: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -298,31 +325,37 @@ async fn a_sweep_and_a_health_event_naming_several_instances_fan_out_one_message
         .iter()
         .map(|(id, _)| json!({"entityValue": id}))
         .collect::<Vec<_>>());
-    let fanned = responder.respond(&health, now, budget).await.unwrap();
+    health
+}
+
+/// `event` is fanned out as `what`: one work message per instance (two), nothing handled inline.
+async fn assert_fans_out(responder: &Responder, event: &serde_json::Value, what: &str) {
+    let now = Utc::now();
+    let budget = Budget::new(Duration::from_secs(60), now);
+    let fanned = responder.respond(event, now, budget).await.unwrap();
     assert!(
         matches!(
             fanned,
-            Outcome::FannedOut {
-                what: "health",
-                enqueued: 2
-            }
+            Outcome::FannedOut { what: w, enqueued: 2 } if w == what
         ),
         "{fanned:?}"
     );
-    assert!(
-        emu.notifications(&reports, Duration::from_secs(2))
-            .await
-            .is_empty(),
-        "nothing handled inline"
-    );
+}
 
-    // Each message is its own invocation (the function's SQS event source, batch size 1).
+/// Handle the work queue's messages, each as its own invocation (the function's SQS event source, batch size 1),
+/// until `want` were handled or ten receives came back.
+async fn handle_work(
+    emu: &Emulator,
+    responder: &Responder,
+    work: &str,
+    want: usize,
+) -> Vec<Outcome> {
     let mut handled = Vec::new();
     for _ in 0..10 {
         let got = emu
             .sqs
             .receive_message()
-            .queue_url(&work)
+            .queue_url(work)
             .max_number_of_messages(10)
             .wait_time_seconds(1)
             .send()
@@ -340,11 +373,16 @@ async fn a_sweep_and_a_health_event_naming_several_instances_fan_out_one_message
                 .unwrap();
             handled.push(o);
         }
-        if handled.len() >= 4 {
+        if handled.len() >= want {
             break;
         }
     }
-    let reported: Vec<String> = handled
+    handled
+}
+
+/// The instance of each report among the outcomes (a Health event's outcomes counted one by one).
+fn reported_instances(handled: &[Outcome]) -> Vec<String> {
+    handled
         .iter()
         .flat_map(|o| match o {
             Outcome::Health { outcomes } => outcomes.iter().collect::<Vec<_>>(),
@@ -354,19 +392,5 @@ async fn a_sweep_and_a_health_event_naming_several_instances_fan_out_one_message
             Outcome::Reported(i) => i.change.primary_instance().map(str::to_string),
             _ => None,
         })
-        .collect();
-    assert_eq!(
-        reported.len(),
-        4,
-        "two sweep items and two Health incidents: {handled:?}"
-    );
-    for (id, _) in &ids {
-        assert_eq!(reported.iter().filter(|r| *r == id).count(), 2, "{id}");
-    }
-    assert_eq!(
-        emu.notifications(&reports, Duration::from_secs(5))
-            .await
-            .len(),
-        4
-    );
+        .collect()
 }

@@ -374,6 +374,8 @@ impl DynamoLedger {
         Ok(out.item().cloned())
     }
 
+    /// The writes of one action, all or none: its record, the instance's lock, both caps, the instance's and the
+    /// account's history entries, and (for an action in a zone) the check that no AZ event holds it.
     fn action_transaction(
         &self,
         action: &ActionRecord,
@@ -381,114 +383,133 @@ impl DynamoLedger {
         day: &str,
         hour: &str,
     ) -> Result<Vec<TransactWriteItem>, AwsError> {
-        let op = "TransactWriteItems";
         let at = action.at;
-        let key_ = &action.incident_key;
-        let mut record = item(format!("action#{key_}"), "-".into(), at, Duration::days(2));
-        record.insert("instance".into(), s(&action.instance_id));
-        record.insert("owner".into(), s(&action.owner));
-        record.insert("action".into(), s(action.action.as_str()));
-        record.insert("progress".into(), s(Progress::Started.label()));
-        let hold_for = envelope.cooldown.max(ACTION_LOCK);
+        let instance = &action.instance_id;
+        let sk = format!("{}#{}", stamp(at), action.incident_key);
+        let mut items = vec![
+            self.tx_put(action_record(action), Some("attribute_not_exists(pk)"))?,
+            self.tx_lock(action, envelope)?,
+            self.tx_counter(
+                format!("cap#instance#{instance}"),
+                day,
+                envelope.daily_cap,
+                at,
+            )?,
+            self.tx_counter("cap#account".into(), hour, envelope.hourly_cap, at)?,
+            self.tx_put(
+                item(
+                    format!("instance#{instance}"),
+                    sk.clone(),
+                    at,
+                    Duration::days(2),
+                ),
+                None,
+            )?,
+            self.tx_put(item("account".into(), sk, at, Duration::days(2)), None)?,
+        ];
+        if let Some(az) = &action.availability_zone {
+            items.push(self.tx_no_az_event(az, at)?);
+        }
+        Ok(items)
+    }
+
+    /// A put of `item` in the transaction, under `condition` if any.
+    fn tx_put(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, AwsError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_string))
+            .build()
+            .map_err(|e| build_error(TRANSACT, e))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The instance's lock, taken unless another incident holds it: held for the cooldown, at least the action's.
+    fn tx_lock(
+        &self,
+        action: &ActionRecord,
+        envelope: &Envelope,
+    ) -> Result<TransactWriteItem, AwsError> {
+        let at = action.at;
         let mut lock = item(
             format!("lock#{}", action.instance_id),
             "-".into(),
             at,
             Duration::days(2),
         );
-        lock.insert("incident".into(), s(key_));
-        lock.insert("until".into(), epoch(later(at, hold_for)));
-        let counter = |pk: String, sk: &str, cap: usize| {
-            Update::builder()
-                .table_name(&self.table)
-                .key("pk", s(pk))
-                .key("sk", s(sk))
-                .update_expression("ADD #n :one SET #exp = :exp")
-                .condition_expression("attribute_not_exists(#n) OR #n < :cap")
-                .expression_attribute_names("#n", "n")
-                .expression_attribute_names("#exp", "expires_at")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":exp", epoch(later(at, Duration::days(2))))
-                .expression_attribute_values(":cap", n(i64::try_from(cap).unwrap_or(i64::MAX)))
-                .build()
-                .map_err(|e| build_error(op, e))
-        };
-        let put = |item: HashMap<String, AttributeValue>, condition: Option<&str>| {
-            let mut p = Put::builder().table_name(&self.table).set_item(Some(item));
-            if let Some(c) = condition {
-                p = p.condition_expression(c);
-            }
-            p
-        };
-        let sk = format!("{}#{key_}", stamp(at));
-        let mut items = vec![
-            TransactWriteItem::builder()
-                .put(
-                    put(record, Some("attribute_not_exists(pk)"))
-                        .build()
-                        .map_err(|e| build_error(op, e))?,
-                )
-                .build(),
-            TransactWriteItem::builder()
-                .put(
-                    put(lock, Some("attribute_not_exists(pk) OR #until < :now"))
-                        .expression_attribute_names("#until", "until")
-                        .expression_attribute_values(":now", epoch(at))
-                        .build()
-                        .map_err(|e| build_error(op, e))?,
-                )
-                .build(),
-            TransactWriteItem::builder()
-                .update(counter(
-                    format!("cap#instance#{}", action.instance_id),
-                    day,
-                    envelope.daily_cap,
-                )?)
-                .build(),
-            TransactWriteItem::builder()
-                .update(counter("cap#account".into(), hour, envelope.hourly_cap)?)
-                .build(),
-            TransactWriteItem::builder()
-                .put(
-                    put(
-                        item(
-                            format!("instance#{}", action.instance_id),
-                            sk.clone(),
-                            at,
-                            Duration::days(2),
-                        ),
-                        None,
-                    )
-                    .build()
-                    .map_err(|e| build_error(op, e))?,
-                )
-                .build(),
-            TransactWriteItem::builder()
-                .put(
-                    put(item("account".into(), sk, at, Duration::days(2)), None)
-                        .build()
-                        .map_err(|e| build_error(op, e))?,
-                )
-                .build(),
-        ];
-        if let Some(az) = &action.availability_zone {
-            items.push(
-                TransactWriteItem::builder()
-                    .condition_check(
-                        ConditionCheck::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(key(format!("azevent#{az}"))))
-                            .condition_expression("attribute_not_exists(pk) OR #until < :now")
-                            .expression_attribute_names("#until", "until")
-                            .expression_attribute_values(":now", epoch(at))
-                            .build()
-                            .map_err(|e| build_error(op, e))?,
-                    )
-                    .build(),
-            );
-        }
-        Ok(items)
+        lock.insert("incident".into(), s(&action.incident_key));
+        lock.insert(
+            "until".into(),
+            epoch(later(at, envelope.cooldown.max(ACTION_LOCK))),
+        );
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(lock))
+            .condition_expression("attribute_not_exists(pk) OR #until < :now")
+            .expression_attribute_names("#until", "until")
+            .expression_attribute_values(":now", epoch(at))
+            .build()
+            .map_err(|e| build_error(TRANSACT, e))?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
+
+    /// One more action on the counter `pk`/`sk`, refused once it has reached `cap`.
+    fn tx_counter(
+        &self,
+        pk: String,
+        sk: &str,
+        cap: usize,
+        at: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, AwsError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression("ADD #n :one SET #exp = :exp")
+            .condition_expression("attribute_not_exists(#n) OR #n < :cap")
+            .expression_attribute_names("#n", "n")
+            .expression_attribute_names("#exp", "expires_at")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":exp", epoch(later(at, Duration::days(2))))
+            .expression_attribute_values(":cap", n(i64::try_from(cap).unwrap_or(i64::MAX)))
+            .build()
+            .map_err(|e| build_error(TRANSACT, e))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The check that no AZ event in `az` is open at `at`.
+    fn tx_no_az_event(&self, az: &str, at: DateTime<Utc>) -> Result<TransactWriteItem, AwsError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("azevent#{az}"))))
+            .condition_expression("attribute_not_exists(pk) OR #until < :now")
+            .expression_attribute_names("#until", "until")
+            .expression_attribute_values(":now", epoch(at))
+            .build()
+            .map_err(|e| build_error(TRANSACT, e))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+}
+
+const TRANSACT: &str = "TransactWriteItems";
+
+/// The action's own record, in progress from the start.
+fn action_record(action: &ActionRecord) -> HashMap<String, AttributeValue> {
+    let mut record = item(
+        format!("action#{}", action.incident_key),
+        "-".into(),
+        action.at,
+        Duration::days(2),
+    );
+    record.insert("instance".into(), s(&action.instance_id));
+    record.insert("owner".into(), s(&action.owner));
+    record.insert("action".into(), s(action.action.as_str()));
+    record.insert("progress".into(), s(Progress::Started.label()));
+    record
 }
 
 #[async_trait]

@@ -142,15 +142,6 @@ impl AwsClients {
         SsmDiagnostics::from_config(&self.config)
     }
 
-    /// The evidence readers (CloudTrail, CloudWatch Logs, DescribeAlarms), all wired.
-    pub fn evidence(&self) -> crate::gather::evidence::EvidenceReaders<'_> {
-        crate::gather::evidence::EvidenceReaders {
-            changes: Some(&self.evidence.0),
-            logs: Some(&self.evidence.1),
-            alarms: Some(&self.evidence.2),
-        }
-    }
-
     /// The ledger on `table`.
     pub fn ledger(&self, table: &str) -> DynamoLedger {
         DynamoLedger::new(aws_sdk_dynamodb::Client::new(&self.config), table)

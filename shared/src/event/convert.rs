@@ -12,15 +12,8 @@ pub(super) fn convert(
     region: Option<String>,
 ) -> Result<Parsed, EventError> {
     let mut warnings = Vec::new();
-    let mut state = convert_state(detail.state, &format!("{base}.state"), &mut warnings)?;
-    let previous = match detail.previous_state {
-        Some(p) => Some(convert_state(
-            p,
-            &format!("{base}.previousState"),
-            &mut warnings,
-        )?),
-        None => None,
-    };
+    let (mut state, previous) =
+        convert_states(detail.state, detail.previous_state, base, &mut warnings)?;
 
     let config = detail.configuration.unwrap_or(RawConfiguration {
         description: None,
@@ -52,41 +45,22 @@ pub(super) fn convert(
             })
         }
     };
-    let contributor = match detail.alarm_contributor {
-        None => None,
+    let cause = match detail.alarm_contributor {
+        None => Cause::Alarm(delivery),
         Some(raw) => {
-            let c = convert_contributor(raw, base, &mut warnings)?;
-            if let Some(id) = c.attributes.get("InstanceId") {
-                // The contributor's series is its instance's: that instance is the incident's, whatever else the
-                // alarm's configuration names.
-                instance_ids = vec![id.clone()];
-                if let Some(m) = contributor_metric(&c, fleet.as_ref()) {
-                    metrics.push(m);
-                }
-            } else {
-                instance_ids.clear();
-            }
-            if state.reason_data.is_none() {
-                state.reason_data = reason_figures(&state.reason);
-            }
-            Some(c)
+            let series = convert_contributor(raw, base, &mut warnings)?;
+            narrow_to_contributor(
+                &series,
+                fleet.as_ref(),
+                &mut metrics,
+                &mut instance_ids,
+                &mut state,
+            );
+            Cause::Contributor { delivery, series }
         }
     };
+    let comparison = comparison(&kind, &state, previous.as_ref());
 
-    let comparison = if kind == AlarmKind::AnomalyBand {
-        Some(Comparison::OutsideBand)
-    } else {
-        comparison_from_reason(&state.reason).or_else(|| {
-            previous
-                .as_ref()
-                .and_then(|p| comparison_from_reason(&p.reason))
-        })
-    };
-
-    let cause = match contributor {
-        Some(series) => Cause::Contributor { delivery, series },
-        None => Cause::Alarm(delivery),
-    };
     Ok(Parsed::Alarm(Box::new(Incident {
         cause,
         alarm_name: detail.alarm_name,
@@ -104,6 +78,64 @@ pub(super) fn convert(
         warnings,
         fleet,
     })))
+}
+
+/// The alarm's state and, when the event has one, its previous state.
+fn convert_states(
+    state: RawState,
+    previous: Option<RawState>,
+    base: &str,
+    warnings: &mut Vec<String>,
+) -> Result<(StateInfo, Option<StateInfo>), EventError> {
+    let state = convert_state(state, &format!("{base}.state"), warnings)?;
+    let previous = match previous {
+        Some(p) => Some(convert_state(
+            p,
+            &format!("{base}.previousState"),
+            warnings,
+        )?),
+        None => None,
+    };
+    Ok((state, previous))
+}
+
+/// A contributor's incident is about its own series: its instance (if it names one) and that instance's metric,
+/// and the figures of the state's reason when reasonData has none.
+fn narrow_to_contributor(
+    series: &Contributor,
+    fleet: Option<&FleetAlarm>,
+    metrics: &mut Vec<MetricRef>,
+    instance_ids: &mut Vec<String>,
+    state: &mut StateInfo,
+) {
+    if let Some(id) = series.attributes.get("InstanceId") {
+        // The contributor's series is its instance's: that instance is the incident's, whatever else the
+        // alarm's configuration names.
+        *instance_ids = vec![id.clone()];
+        if let Some(m) = contributor_metric(series, fleet) {
+            metrics.push(m);
+        }
+    } else {
+        instance_ids.clear();
+    }
+    if state.reason_data.is_none() {
+        state.reason_data = reason_figures(&state.reason);
+    }
+}
+
+/// How the value compares with the threshold: outside the band for an anomaly alarm, else as the state's reason
+/// (or the previous state's) says.
+fn comparison(
+    kind: &AlarmKind,
+    state: &StateInfo,
+    previous: Option<&StateInfo>,
+) -> Option<Comparison> {
+    if *kind == AlarmKind::AnomalyBand {
+        Some(Comparison::OutsideBand)
+    } else {
+        comparison_from_reason(&state.reason)
+            .or_else(|| previous.and_then(|p| comparison_from_reason(&p.reason)))
+    }
 }
 
 /// The alarm's metrics and metric-math expressions, as its configuration lists them.

@@ -81,6 +81,9 @@ pub enum EvidenceDetail {
     },
 }
 
+#[cfg(test)]
+pub(crate) use testing::test_alarm;
+
 /// What the unit tests of the evidence rules share.
 #[cfg(test)]
 mod testing {
@@ -97,5 +100,3 @@ mod testing {
         }
     }
 }
-#[cfg(test)]
-pub(crate) use testing::test_alarm;

@@ -144,165 +144,196 @@ pub(super) fn situation(change: &AlarmChange, facts: &Facts, lang: Language, tz:
     let ev = &facts.evidence;
     let mut lines = Vec::new();
     if let Some(Source::Available(c)) = &ev.changes {
-        let looked = sanitize(&c.looked_up.join(", "), 200);
-        let hours = crate::evidence::changes::LOOKBACK_HOURS;
-        if c.changes.is_empty() {
-            let others = match (lang, c.ignored) {
-                (_, 0) => String::new(),
-                (Language::Ko, n) => format!(" (다른 이벤트 {n}건은 읽기·실패·태그 호출)"),
-                (Language::En, n) => format!(" ({n} other event(s): reads, failed calls, tags)"),
-            };
+        lines.extend(changes_lines(c, change, lang, tz));
+    }
+    if let Some(Source::Available(l)) = &ev.logs {
+        lines.extend(log_lines(l, lang, tz));
+    }
+    if let Some(Source::Available(o)) = &ev.alarms {
+        lines.extend(alarm_lines(o, change, lang, tz));
+    }
+    lines
+}
+
+/// 📊: what changed before the transition (CloudTrail).
+fn changes_lines(
+    c: &crate::evidence::changes::Changes,
+    change: &AlarmChange,
+    lang: Language,
+    tz: Tz,
+) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let looked = sanitize(&c.looked_up.join(", "), 200);
+    let hours = crate::evidence::changes::LOOKBACK_HOURS;
+    if c.changes.is_empty() {
+        let others = match (lang, c.ignored) {
+            (_, 0) => String::new(),
+            (Language::Ko, n) => format!(" (다른 이벤트 {n}건은 읽기·실패·태그 호출)"),
+            (Language::En, n) => format!(" ({n} other event(s): reads, failed calls, tags)"),
+        };
+        lines.push(Line::from(l!(
+            lang,
+            "변경 이력 (CloudTrail, {} 최근 {}시간): 관련 변경 없음{}",
+            "What changed (CloudTrail, {}, last {} h): no relevant change{}",
+            looked,
+            hours,
+            others
+        )));
+    } else {
+        lines.push(Line::from(l!(
+            lang,
+            "변경 이력 (CloudTrail, {} 최근 {}시간, 최신순):",
+            "What changed (CloudTrail, {}, last {} h, newest first):",
+            looked,
+            hours
+        )));
+        for ch in c.changes.iter().take(CHANGES_SHOWN) {
+            lines.push(change_line(ch, change.state.at, lang, tz));
+        }
+        let more = c.changes.len().saturating_sub(CHANGES_SHOWN) + c.more;
+        if more > 0 {
             lines.push(Line::from(l!(
                 lang,
-                "변경 이력 (CloudTrail, {} 최근 {}시간): 관련 변경 없음{}",
-                "What changed (CloudTrail, {}, last {} h): no relevant change{}",
-                looked,
-                hours,
-                others
+                "    · … 이전 변경 {}건 더",
+                "    · … {} older change(s)",
+                more
             )));
-        } else {
-            lines.push(Line::from(l!(
-                lang,
-                "변경 이력 (CloudTrail, {} 최근 {}시간, 최신순):",
-                "What changed (CloudTrail, {}, last {} h, newest first):",
-                looked,
-                hours
-            )));
-            for ch in c.changes.iter().take(CHANGES_SHOWN) {
-                lines.push(change_line(ch, change.state.at, lang, tz));
-            }
-            let more = c.changes.len().saturating_sub(CHANGES_SHOWN) + c.more;
-            if more > 0 {
-                lines.push(Line::from(l!(
+        }
+    }
+    for (resource, why) in &c.gaps {
+        lines.push(
+            Line::new()
+                .t(l!(lang, "    · 조회 불가 ", "    · unavailable for "))
+                .u(resource)
+                .t(": ")
+                .u(why),
+        );
+    }
+    if !c.full.is_empty() {
+        lines.push(
+            Line::new()
+                .t(l!(
                     lang,
-                    "    · … 이전 변경 {}건 더",
-                    "    · … {} older change(s)",
-                    more
-                )));
-            }
-        }
-        for (resource, why) in &c.gaps {
-            lines.push(
-                Line::new()
-                    .t(l!(lang, "    · 조회 불가 ", "    · unavailable for "))
-                    .u(resource)
-                    .t(": ")
-                    .u(why),
-            );
-        }
-        if !c.full.is_empty() {
+                    "    · 한 페이지(50건)가 가득 참, 더 오래된 이벤트는 읽지 않음: ",
+                    "    · a full page (50 events): older events not read for "
+                ))
+                .u(c.full.join(", ")),
+        );
+    }
+    lines
+}
+
+/// 📊: the log lines around the transition (CloudWatch Logs).
+fn log_lines(l: &crate::evidence::logs::LogEvidence, lang: Language, tz: Tz) -> Vec<Line> {
+    let mut lines = Vec::new();
+    if !l.configured() {
+        lines.push(Line::from(l!(
+            lang,
+            "로그: 설정된 log group 없음 (EC2OPS_LOG_GROUPS)",
+            "Logs: no log groups configured (EC2OPS_LOG_GROUPS)"
+        )));
+    } else {
+        let window = match (l.since, l.until) {
+            (Some(s), Some(u)) => span(s, u, tz, lang),
+            _ => String::new(),
+        };
+        let status: Vec<String> = l
+            .groups
+            .iter()
+            .map(|(g, r)| {
+                let g = sanitize(g, 120);
+                match r {
+                    GroupRead::Read { lines } => l!(lang, "{} {}줄", "{} {} line(s)", g, lines),
+                    GroupRead::NotFound => l!(lang, "{} 없음", "{} not found", g),
+                    GroupRead::Failed(why) => {
+                        l!(
+                            lang,
+                            "{} 조회 불가: {}",
+                            "{} unavailable: {}",
+                            g,
+                            sanitize(why, 160)
+                        )
+                    }
+                }
+            })
+            .collect();
+        if l.lines.is_empty() {
             lines.push(
                 Line::new()
                     .t(l!(
                         lang,
-                        "    · 한 페이지(50건)가 가득 참, 더 오래된 이벤트는 읽지 않음: ",
-                        "    · a full page (50 events): older events not read for "
+                        "로그 ({} stream, {}): 줄 없음 — ",
+                        "Logs ({} streams, {}): no lines — ",
+                        sanitize(&l.stream_prefix, 64),
+                        window
                     ))
-                    .u(c.full.join(", ")),
+                    .u(status.join("; ")),
             );
-        }
-    }
-    if let Some(Source::Available(l)) = &ev.logs {
-        if !l.configured() {
-            lines.push(Line::from(l!(
-                lang,
-                "로그: 설정된 log group 없음 (EC2OPS_LOG_GROUPS)",
-                "Logs: no log groups configured (EC2OPS_LOG_GROUPS)"
-            )));
         } else {
-            let window = match (l.since, l.until) {
-                (Some(s), Some(u)) => span(s, u, tz, lang),
-                _ => String::new(),
-            };
-            let status: Vec<String> = l
-                .groups
-                .iter()
-                .map(|(g, r)| {
-                    let g = sanitize(g, 120);
-                    match r {
-                        GroupRead::Read { lines } => l!(lang, "{} {}줄", "{} {} line(s)", g, lines),
-                        GroupRead::NotFound => l!(lang, "{} 없음", "{} not found", g),
-                        GroupRead::Failed(why) => {
-                            l!(
-                                lang,
-                                "{} 조회 불가: {}",
-                                "{} unavailable: {}",
-                                g,
-                                sanitize(why, 160)
-                            )
-                        }
-                    }
-                })
-                .collect();
-            if l.lines.is_empty() {
+            lines.push(
+                Line::new()
+                    .t(l!(
+                        lang,
+                        "로그 ({} stream, {}, 오류 줄 우선, redact됨) — ",
+                        "Logs ({} streams, {}, error-level first, redacted) — ",
+                        sanitize(&l.stream_prefix, 64),
+                        window
+                    ))
+                    .u(status.join("; ")),
+            );
+            for x in &l.lines {
+                let tag = x
+                    .signal
+                    .map(|s| format!("[{}] ", signal(s, lang)))
+                    .unwrap_or_default();
                 lines.push(
                     Line::new()
-                        .t(l!(
-                            lang,
-                            "로그 ({} stream, {}): 줄 없음 — ",
-                            "Logs ({} streams, {}): no lines — ",
-                            sanitize(&l.stream_prefix, 64),
-                            window
-                        ))
-                        .u(status.join("; ")),
+                        .t(format!("    · {} {tag}", hm(x.at, tz, lang)))
+                        .u(&x.text),
                 );
-            } else {
-                lines.push(
-                    Line::new()
-                        .t(l!(
-                            lang,
-                            "로그 ({} stream, {}, 오류 줄 우선, redact됨) — ",
-                            "Logs ({} streams, {}, error-level first, redacted) — ",
-                            sanitize(&l.stream_prefix, 64),
-                            window
-                        ))
-                        .u(status.join("; ")),
-                );
-                for x in &l.lines {
-                    let tag = x
-                        .signal
-                        .map(|s| format!("[{}] ", signal(s, lang)))
-                        .unwrap_or_default();
-                    lines.push(
-                        Line::new()
-                            .t(format!("    · {} {tag}", hm(x.at, tz, lang)))
-                            .u(&x.text),
-                    );
-                }
             }
         }
     }
-    if let Some(Source::Available(o)) = &ev.alarms {
-        if o.alarms.is_empty() {
-            lines.push(Line::from(l!(
-                lang,
-                "이 인스턴스의 다른 ALARM 알람: 없음",
-                "Other alarms in ALARM on this instance: none"
-            )));
-        } else {
-            lines.push(Line::from(l!(
-                lang,
-                "이 인스턴스의 다른 ALARM 알람 (오래된 순):",
-                "Other alarms in ALARM on this instance (oldest first):"
-            )));
-            for a in &o.alarms {
-                let mut l = Line::new().t("    · ").u(&a.name);
-                if let Some(m) = &a.metric {
-                    l = l.t(" (").u(m).t(")");
-                }
-                if let Some(since) = a.since {
-                    l = l.t(since_text(since, change.state.at, lang, tz));
-                }
-                lines.push(l);
+    lines
+}
+
+/// 📊: the instance's other alarms in ALARM.
+fn alarm_lines(
+    o: &crate::evidence::alarms::OtherAlarms,
+    change: &AlarmChange,
+    lang: Language,
+    tz: Tz,
+) -> Vec<Line> {
+    let mut lines = Vec::new();
+    if o.alarms.is_empty() {
+        lines.push(Line::from(l!(
+            lang,
+            "이 인스턴스의 다른 ALARM 알람: 없음",
+            "Other alarms in ALARM on this instance: none"
+        )));
+    } else {
+        lines.push(Line::from(l!(
+            lang,
+            "이 인스턴스의 다른 ALARM 알람 (오래된 순):",
+            "Other alarms in ALARM on this instance (oldest first):"
+        )));
+        for a in &o.alarms {
+            let mut l = Line::new().t("    · ").u(&a.name);
+            if let Some(m) = &a.metric {
+                l = l.t(" (").u(m).t(")");
             }
+            if let Some(since) = a.since {
+                l = l.t(since_text(since, change.state.at, lang, tz));
+            }
+            lines.push(l);
         }
-        if o.truncated {
-            lines.push(Line::from(l!(
-                lang,
-                "    · ALARM 알람이 100개를 넘어 일부만 확인함",
-                "    · more than 100 alarms in ALARM: only the first page was checked"
-            )));
-        }
+    }
+    if o.truncated {
+        lines.push(Line::from(l!(
+            lang,
+            "    · ALARM 알람이 100개를 넘어 일부만 확인함",
+            "    · more than 100 alarms in ALARM: only the first page was checked"
+        )));
     }
     lines
 }
