@@ -195,6 +195,41 @@ async fn slot(gate: &dyn PublishGate, per_second: u32, budget: &Budget) -> Resul
     Ok(false)
 }
 
+/// Wait for a slot of the gate while the budget allows (one try per second): for messages that must not be deferred
+/// to a digest — the digest itself and the follow-ups (verification, recover), which belong in their incident's
+/// thread. Without storm ports, or with the gate unreachable, it returns at once (a message matters more than the
+/// rate). No slot before the budget runs short is a retryable `PublishRateExceeded`: the delivery is retried, the
+/// rate holds.
+pub async fn wait_for_slot(
+    storm: Option<&Storm>,
+    settings: &Settings,
+    budget: &Budget,
+) -> Result<(), AwsError> {
+    let Some(storm) = storm else {
+        return Ok(());
+    };
+    loop {
+        match slot(&*storm.gate, settings.storm.per_second, budget).await {
+            Ok(true) => return Ok(()),
+            Ok(false) if budget.spendable() > Duration::from_secs(12) => {
+                let ms = 1000 - u64::from(Utc::now().timestamp_subsec_millis()).min(999);
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            Ok(false) => {
+                return Err(
+                    AwsError::new("sns", "Publish", "no publish slot before the deadline")
+                        .with_code("PublishRateExceeded", ErrorKind::Throttled)
+                        .retryable(true),
+                )
+            }
+            Err(e) => {
+                warn!(error = %e, "publish gate unavailable: publishing");
+                return Ok(());
+            }
+        }
+    }
+}
+
 /// Buffer the entry in `window` (or the next window when its flush has closed it), and make sure the flush of that
 /// window is scheduled.
 async fn defer(
@@ -328,26 +363,9 @@ pub async fn flush(
     } else {
         let message = digest.sns();
         // The digest takes a slot of the gate like any report: wait for one while the budget allows.
-        loop {
-            match slot(&*storm.gate, settings.storm.per_second, budget).await {
-                Ok(true) => break,
-                Ok(false) if budget.spendable() > Duration::from_secs(12) => {
-                    let ms = 1000 - u64::from(Utc::now().timestamp_subsec_millis()).min(999);
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                }
-                Ok(false) => {
-                    return Err(HandleError::Publish(
-                        AwsError::new("sns", "Publish", "no publish slot before the deadline")
-                            .with_code("PublishRateExceeded", ErrorKind::Throttled)
-                            .retryable(true),
-                    ))
-                }
-                Err(e) => {
-                    warn!(error = %e, "publish gate unavailable: publishing the digest");
-                    break;
-                }
-            }
-        }
+        wait_for_slot(Some(storm), settings, budget)
+            .await
+            .map_err(HandleError::Publish)?;
         let id = within(
             budget.limit_reserved(Duration::from_secs(10), Duration::from_secs(2)),
             "sns",
@@ -524,5 +542,60 @@ mod tests {
         let (r, n) = delivered(Arc::new(Full)).await;
         assert!(matches!(r, Ok(Delivered::Published(_))), "{r:?}");
         assert_eq!(n, 1);
+    }
+
+    /// A gate whose every slot is taken until the second after its first call.
+    #[derive(Default)]
+    struct BusyThisSecond(Mutex<Option<i64>>);
+
+    #[async_trait]
+    impl PublishGate for BusyThisSecond {
+        async fn admit(&self, second: i64, _: u32) -> Result<bool, AwsError> {
+            let mut first = self
+                .0
+                .lock()
+                .map_err(|_| AwsError::new("dynamodb", "UpdateItem", "poisoned"))?;
+            Ok(second > *first.get_or_insert(second))
+        }
+    }
+
+    fn storm_of(gate: Arc<dyn PublishGate>) -> Storm {
+        Storm {
+            gate,
+            buffer: Arc::new(Broken),
+            log: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_follow_up_waits_for_a_slot_of_the_gate_instead_of_publishing_above_the_rate() {
+        let storm = storm_of(Arc::new(BusyThisSecond::default()));
+        let started = Utc::now();
+        let budget = Budget::new(Duration::from_secs(30), started);
+        let r = wait_for_slot(Some(&storm), &Settings::default(), &budget).await;
+        assert!(r.is_ok(), "{r:?}");
+        assert!(
+            Utc::now().timestamp() > started.timestamp(),
+            "the slot came from a later second"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_follow_up_that_finds_no_slot_before_the_deadline_fails_retryably_instead_of_publishing() {
+        let storm = storm_of(Arc::new(Full));
+        let budget = Budget::new(Duration::from_secs(5), Utc::now());
+        let r = wait_for_slot(Some(&storm), &Settings::default(), &budget).await;
+        let e = r.err().map(|e| (e.code.clone(), e.retryable));
+        assert_eq!(e, Some((Some("PublishRateExceeded".to_string()), true)));
+    }
+
+    #[tokio::test]
+    async fn a_follow_up_with_the_gate_unreachable_or_no_storm_ports_is_published_at_once() {
+        let budget = Budget::new(Duration::from_secs(30), Utc::now());
+        let storm = storm_of(Arc::new(Broken));
+        assert!(wait_for_slot(Some(&storm), &Settings::default(), &budget)
+            .await
+            .is_ok());
+        assert!(wait_for_slot(None, &Settings::default(), &budget).await.is_ok());
     }
 }

@@ -195,7 +195,10 @@ pub(super) async fn verify(
     info!(incident = %request.incident_key, fixed, "verification done");
     let message_id = match &rsp.delivery {
         None => None,
-        Some(d) => Some(
+        Some(d) => Some({
+            super::storm::wait_for_slot(rsp.storm.as_ref(), &rsp.settings, budget)
+                .await
+                .map_err(HandleError::Publish)?;
             within(
                 budget.limit_reserved(
                     std::time::Duration::from_secs(10),
@@ -206,8 +209,8 @@ pub(super) async fn verify(
                 d.publisher.publish(&d.topic_arn, &message),
             )
             .await
-            .map_err(|e: AwsError| HandleError::Publish(e))?,
-        ),
+            .map_err(|e: AwsError| HandleError::Publish(e))?
+        }),
     };
     Ok(Outcome::Verified {
         request,
