@@ -477,7 +477,7 @@ impl Responder {
         let assessment = assess(&change, &facts);
         if let (true, Some(az)) = (assessment.has(RuleId::AzEvent) && owned, &az) {
             if let Some(covered) = self
-                .covered_by_az_event(&change, &facts, &key, az, now, budget)
+                .covered_by_az_event(&change, &facts, &assessment, &key, az, now, budget)
                 .await
             {
                 return Ok(covered);
@@ -653,10 +653,12 @@ impl Responder {
 
     /// An AZ event makes one report: the first incident to declare it publishes it, the others it names are
     /// recorded as covered by it (`Some`, the incident completed without a report of its own).
+    #[allow(clippy::too_many_arguments)]
     async fn covered_by_az_event(
         &self,
         change: &AlarmChange,
         facts: &Facts,
+        assessment: &crate::analyze::Assessment,
         key: &str,
         az: &str,
         now: DateTime<Utc>,
@@ -690,6 +692,18 @@ impl Responder {
                     outcome: format!("covered by the AZ-EVENT report of {by}"),
                 };
                 self.complete(key, now, &done, budget).await;
+                self.log_incident(
+                    storm::covered(
+                        change,
+                        key,
+                        assessment,
+                        &by,
+                        self.settings.language,
+                        now,
+                    ),
+                    budget,
+                )
+                .await;
                 Some(Outcome::Covered {
                     incident_key: key.to_string(),
                     by,

@@ -96,6 +96,43 @@ pub fn logged(
     }
 }
 
+/// The look-back record of an incident covered by an AZ event's report (it has no report of its own): listed like
+/// any incident, and `ec2ops incidents show` names the report that covers it.
+pub fn covered(
+    change: &crate::model::AlarmChange,
+    key: &str,
+    assessment: &crate::analyze::Assessment,
+    by: &str,
+    language: crate::config::Language,
+    now: chrono::DateTime<Utc>,
+) -> LoggedIncident {
+    let action = format!("covered by {by}");
+    let report = match language {
+        crate::config::Language::Ko => format!(
+            "이 인시던트는 같은 AZ의 AZ-EVENT 보고서 하나로 함께 보고되었습니다: ec2ops incidents show '{by}'"
+        ),
+        crate::config::Language::En => format!(
+            "This incident was reported in its AZ's one AZ-EVENT report: ec2ops incidents show '{by}'"
+        ),
+    };
+    LoggedIncident {
+        incident_key: key.to_string(),
+        at: now,
+        priority: assessment.priority.label().to_string(),
+        rules: assessment
+            .findings
+            .iter()
+            .map(|f| f.rule.code().to_string())
+            .collect(),
+        instance: change.primary_instance().map(str::to_string),
+        alarm: change.alarm_name.clone(),
+        action,
+        message_id: None,
+        digest: None,
+        report,
+    }
+}
+
 /// Where the flush of a window is scheduled: the scheduler and the function's own ARN.
 pub type FlushScheduler<'a> = (&'a dyn VerifyScheduler, &'a str);
 

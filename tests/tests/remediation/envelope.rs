@@ -151,6 +151,37 @@ async fn five_instance_check_incidents_in_one_az_at_once_make_one_az_report_and_
             "the AZ report names {id}"
         );
     }
+    // Every incident is in the look-back log (`ec2ops incidents`): the AZ report's own, and the four it covers,
+    // each naming the report that covers it.
+    let log = ec2ops::aws::DynamoStorm::new(
+        rig.emu.dynamodb.clone(),
+        rig.settings.ledger_table.clone().expect("a ledger table"),
+    );
+    let logged = ec2ops::storm::IncidentLog::list(
+        &log,
+        at - chrono::Duration::minutes(5),
+        Utc::now() + chrono::Duration::seconds(5),
+    )
+    .await
+    .expect("the incident log");
+    let ours: Vec<_> = logged
+        .iter()
+        .filter(|l| l.instance.as_deref().is_some_and(|i| ids.iter().any(|id| id == i)))
+        .collect();
+    assert_eq!(ours.len(), 5, "{ours:?}");
+    let by = &az.change.incident_key();
+    let covered_by: Vec<_> = ours
+        .iter()
+        .filter(|l| l.action == format!("covered by {by}"))
+        .collect();
+    assert_eq!(covered_by.len(), 4, "{ours:?}");
+    for l in covered_by {
+        let shown = ec2ops::storm::IncidentLog::show(&log, &l.incident_key)
+            .await
+            .expect("show")
+            .expect("recorded");
+        assert!(shown.report.contains(&format!("ec2ops incidents show '{by}'")), "{}", shown.report);
+    }
 }
 
 #[tokio::test]
