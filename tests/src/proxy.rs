@@ -37,6 +37,9 @@ pub enum Fault {
     Drop,
     /// Hold the request this long, then forward it (a caller with a shorter deadline has given up by then).
     Delay(Duration),
+    /// Forward the request (the service carries it out), then close the connection without its answer: the caller
+    /// cannot tell that its write succeeded.
+    LoseAnswer,
 }
 
 impl std::fmt::Display for Fault {
@@ -46,6 +49,7 @@ impl std::fmt::Display for Fault {
             Fault::ServiceUnavailable => f.write_str("HTTP 503"),
             Fault::Drop => f.write_str("dropped connection"),
             Fault::Delay(d) => write!(f, "{} ms delay", d.as_millis()),
+            Fault::LoseAnswer => f.write_str("answer lost after the request was carried out"),
         }
     }
 }
@@ -184,7 +188,7 @@ impl Proxy {
     }
 
     /// Apply `fault` to every request for `service` (`ec2`, `monitoring`, `sns`, `sqs`, `ssm`, `dynamodb`, …)
-    /// until [`Proxy::clear`].
+    /// until [`Proxy::clear`]; `"service Operation"` (`"dynamodb PutItem"`) applies it to that operation only.
     pub fn inject(&self, service: &str, fault: Fault) {
         self.shared.config().faults.insert(
             service.to_string(),
@@ -319,7 +323,14 @@ async fn handle(req: Request<Body>, shared: Arc<Shared>) -> Result<Response<Body
         *c.by_operation
             .entry((service.clone(), operation.clone()))
             .or_default() += 1;
-        let fault = match c.faults.get_mut(&service) {
+        // A fault injected for one operation ("dynamodb PutItem") comes before one for its whole service.
+        let op_key = format!("{service} {operation}");
+        let fault_key = if c.faults.contains_key(&op_key) {
+            op_key
+        } else {
+            service.clone()
+        };
+        let fault = match c.faults.get_mut(&fault_key) {
             Some(inj) => match &mut inj.remaining {
                 None => Some(inj.fault),
                 Some(0) => None,
@@ -368,6 +379,10 @@ async fn handle(req: Request<Body>, shared: Arc<Shared>) -> Result<Response<Body
         }
         Some(Fault::Drop) => return Err(Dropped),
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+        Some(Fault::LoseAnswer) => {
+            let _carried_out = forward(&shared, &upstream, parts, body).await;
+            return Err(Dropped);
+        }
         None => {}
     }
     Ok(forward(&shared, &upstream, parts, body).await)

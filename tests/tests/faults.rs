@@ -382,6 +382,36 @@ async fn dynamodb_answering_after_the_deadline_still_publishes_the_report() {
     ledger_fault_still_reports("fault-ddb-late", Fault::Delay(OVERRUN), SHORT_DEADLINE).await;
 }
 
+#[tokio::test]
+async fn a_claim_whose_answer_is_lost_is_recognised_as_its_own_and_the_incident_is_recorded_complete(
+) {
+    let (rig, event) = rig!(with_ledger, "fault-ddb-lost-claim");
+    // The claim's write reaches DynamoDB, its answer does not: the SDK tries again and finds the record written.
+    rig.proxy()
+        .inject_times("dynamodb PutItem", Fault::LoseAnswer, 1);
+    let outcome = respond(&rig, &event, LONG_DEADLINE)
+        .await
+        .expect("a claim whose answer was lost is the delivery's own, not another's in progress");
+    assert_eq!(rig.proxy().faulted(), 1, "the fault was applied");
+    let Outcome::Reported(incident) = outcome else {
+        panic!("expected a report, got {outcome:?}")
+    };
+    assert!(incident.message_id.is_some(), "published");
+    assert!(
+        incident.facts.ledger.get().is_some(),
+        "owned: the ledger is not reported unavailable: {:?}",
+        incident.facts.ledger
+    );
+    let done = ec2ops::ports::IncidentClaims::completion(
+        rig.ledger().as_ref(),
+        &incident.change.incident_key(),
+    )
+    .await
+    .expect("the ledger answers")
+    .expect("recorded COMPLETED, not left IN_PROGRESS until its lease runs out");
+    assert_eq!(done.message_id, incident.message_id);
+}
+
 // SNS: the report cannot be delivered; the invocation must fail as retryable so Lambda delivers the event again.
 
 async fn publish_fails_retryably(name: &str, fault: Fault) {

@@ -103,6 +103,15 @@ fn number(i: &HashMap<String, AttributeValue>, k: &str) -> Option<i64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// Who wrote a claim: the claiming delivery's own instant, in nanoseconds (every delivery takes its `now` once, at
+/// its start; two deliveries within the same nanosecond do not happen). A claim that finds the record written by
+/// its own earlier attempt — a write that succeeded but whose answer was lost — recognises it as its own instead of
+/// waiting for its own lease to expire.
+fn claimant(now: DateTime<Utc>) -> i64 {
+    now.timestamp_nanos_opt()
+        .unwrap_or_else(|| now.timestamp_millis())
+}
+
 fn time_of(sk: &str) -> Option<DateTime<Utc>> {
     let t = sk.split('#').next()?;
     DateTime::parse_from_rfc3339(t)
@@ -239,12 +248,16 @@ impl DynamoLedger {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(format!("incident#{incident_key}"))))
-            .update_expression("SET #lease = :lease, #attempts = #attempts + :one")
+            .update_expression(
+                "SET #lease = :lease, #attempts = #attempts + :one, #claimant = :claimant",
+            )
             .condition_expression("#s = :progress AND #lease < :now")
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#lease", "lease")
             .expression_attribute_names("#attempts", "attempts")
+            .expression_attribute_names("#claimant", "claimant")
             .expression_attribute_values(":lease", epoch(lease_until))
+            .expression_attribute_values(":claimant", n(claimant(now)))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":progress", s("IN_PROGRESS"))
             .expression_attribute_values(":now", epoch(now))
@@ -531,6 +544,7 @@ impl IncidentClaims for DynamoLedger {
             record.insert("status".into(), s("IN_PROGRESS"));
             record.insert("lease".into(), epoch(lease_until));
             record.insert("attempts".into(), n(1));
+            record.insert("claimant".into(), n(claimant(now)));
             if self
                 .put_if(record, "attribute_not_exists(pk)", &[], &[])
                 .await?
@@ -544,6 +558,17 @@ impl IncidentClaims for DynamoLedger {
                 None => continue,
                 Some(i) => {
                     return Ok(match text(&i, "status").as_deref() {
+                        // Our own write, whose answer was lost (the SDK retried it, or the caller claims again
+                        // after a timeout): the claim is ours.
+                        Some("IN_PROGRESS") if number(&i, "claimant") == Some(claimant(now)) => {
+                            match number(&i, "attempts").and_then(|a| u32::try_from(a).ok()) {
+                                Some(attempt) if attempt > 1 => Claim::Resumed {
+                                    attempt,
+                                    first_claimed: text(&i, "at").as_deref().and_then(time_of),
+                                },
+                                _ => Claim::Claimed,
+                            }
+                        }
                         Some("IN_PROGRESS") => Claim::InProgress {
                             until: number(&i, "lease")
                                 .and_then(from_epoch)

@@ -259,6 +259,8 @@ impl InstanceReader for Ec2Reader {
         let mut pages = self
             .client
             .describe_instance_status()
+            // Paginated (MaxResults): EC2 meters unfiltered, unpaginated Describe calls from its smaller bucket.
+            .max_results(1000)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {

@@ -174,9 +174,13 @@ pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
         .build()
 }
 
-/// Standard retry mode, 3 attempts, 200 ms initial backoff with jitter (the SDK's token bucket stops retry storms).
+/// Adaptive retry mode: 3 attempts, 200 ms initial backoff with full jitter, the SDK's retry token bucket (stops
+/// retry storms) and, once a service throttles, its client-side rate limiter (one per service in the process, so
+/// every incident a warm instance handles slows down together, then ramps back up on success). In a storm this keeps
+/// a throttled source from being hammered by retries; every call is still bounded by the budget, so a limiter that
+/// makes a call wait longer than the budget allows degrades that source ("unavailable: …"), never the alert.
 pub fn retries() -> aws_config::retry::RetryConfig {
-    aws_config::retry::RetryConfig::standard()
+    aws_config::retry::RetryConfig::adaptive()
         .with_max_attempts(3)
         .with_initial_backoff(std::time::Duration::from_millis(200))
 }
@@ -336,7 +340,7 @@ mod tests {
     }
 
     #[test]
-    fn every_client_has_connect_attempt_and_operation_timeouts_and_three_attempts() {
+    fn every_client_has_connect_attempt_and_operation_timeouts_and_three_adaptive_attempts() {
         let t = timeouts();
         assert_eq!(
             t.connect_timeout(),
@@ -351,5 +355,10 @@ mod tests {
             Some(std::time::Duration::from_secs(10))
         );
         assert_eq!(retries().max_attempts(), 3);
+        assert_eq!(
+            retries().mode(),
+            aws_config::retry::RetryMode::Adaptive,
+            "throttled sources are slowed down client-side in a storm"
+        );
     }
 }

@@ -573,13 +573,22 @@ impl Responder {
             let Some(ledger) = &self.ledger else {
                 return true;
             };
-            let r = within(
-                budget.limit(CALL_TIMEOUT),
-                "dynamodb",
-                "PutItem",
-                ledger.claims.claim(key, now, budget.lease_until()),
-            )
-            .await;
+            let claim = || {
+                within(
+                    budget.limit(CALL_TIMEOUT),
+                    "dynamodb",
+                    "PutItem",
+                    ledger.claims.claim(key, now, budget.lease_until()),
+                )
+            };
+            let mut r = claim().await;
+            // A claim that timed out or lost its answer may still have been written: claimed again (same instant),
+            // the ledger recognises its own write. Without this, the write would hold the incident for the lease
+            // while this delivery reported it without owning it, and nobody would record it complete.
+            if matches!(&r, Err(e) if e.retryable) && budget.spendable() > 2 * CALL_TIMEOUT {
+                warn!(incident = %key, "claim failed or timed out: claiming again");
+                r = claim().await;
+            }
             let go = !matches!(r, Ok(Claim::Duplicate | Claim::InProgress { .. }));
             if let Ok(mut slot) = claimed.lock() {
                 *slot = Some(r);
@@ -693,14 +702,7 @@ impl Responder {
                 };
                 self.complete(key, now, &done, budget).await;
                 self.log_incident(
-                    storm::covered(
-                        change,
-                        key,
-                        assessment,
-                        &by,
-                        self.settings.language,
-                        now,
-                    ),
+                    storm::covered(change, key, assessment, &by, self.settings.language, now),
                     budget,
                 )
                 .await;

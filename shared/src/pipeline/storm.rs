@@ -618,7 +618,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_follow_up_that_finds_no_slot_before_the_deadline_fails_retryably_instead_of_publishing() {
+    async fn a_follow_up_that_finds_no_slot_before_the_deadline_fails_retryably_instead_of_publishing(
+    ) {
         let storm = storm_of(Arc::new(Full));
         let budget = Budget::new(Duration::from_secs(5), Utc::now());
         let r = wait_for_slot(Some(&storm), &Settings::default(), &budget).await;
@@ -633,6 +634,8 @@ mod tests {
         assert!(wait_for_slot(Some(&storm), &Settings::default(), &budget)
             .await
             .is_ok());
-        assert!(wait_for_slot(None, &Settings::default(), &budget).await.is_ok());
+        assert!(wait_for_slot(None, &Settings::default(), &budget)
+            .await
+            .is_ok());
     }
 }

@@ -166,7 +166,11 @@ async fn five_instance_check_incidents_in_one_az_at_once_make_one_az_report_and_
     .expect("the incident log");
     let ours: Vec<_> = logged
         .iter()
-        .filter(|l| l.instance.as_deref().is_some_and(|i| ids.iter().any(|id| id == i)))
+        .filter(|l| {
+            l.instance
+                .as_deref()
+                .is_some_and(|i| ids.iter().any(|id| id == i))
+        })
         .collect();
     assert_eq!(ours.len(), 5, "{ours:?}");
     let by = &az.change.incident_key();
@@ -180,7 +184,13 @@ async fn five_instance_check_incidents_in_one_az_at_once_make_one_az_report_and_
             .await
             .expect("show")
             .expect("recorded");
-        assert!(shown.report.contains(&format!("ec2ops incidents show '{by}'")), "{}", shown.report);
+        assert!(
+            shown
+                .report
+                .contains(&format!("ec2ops incidents show '{by}'")),
+            "{}",
+            shown.report
+        );
     }
 }
 

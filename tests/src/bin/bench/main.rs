@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use ec2ops::config::Settings;
-use ec2ops::gather::NO_LEDGER;
 use ec2ops::pipeline::{HandleError, Outcome, Responder};
 use ec2ops_tests::proxy::{sequential_depth, Proxy};
 use ec2ops_tests::runtime_stub::{lambda_env, RuntimeStub};
@@ -75,8 +74,8 @@ fn options() -> Result<Options, String> {
         runs: 15,
         path_runs: 15,
         mem_runs: 5,
-        storm_events: 500,
-        storm_instances: 100,
+        storm_events: 1000,
+        storm_instances: 200,
         concurrency: 50,
         ledger: true,
         responder: here.with_file_name("responder"),

@@ -1,60 +1,201 @@
-//! Figure 5: a storm of duplicate and distinct alarm deliveries.
+//! Figure 5: a storm — 1,000 EventBridge deliveries for 200 instances in 3 AZs: 50 instances of one AZ failing their
+//! status checks together (each its own alarm, delivered twice), CPU alarms on every instance (a second transition on
+//! half of them), every CPU incident delivered three times. Run through the counting proxy with the ledger, the
+//! publish gate, digests flushed by their schedules and the incident log, as the function runs them.
 
 use super::*;
+use ec2ops::ports::{AwsError, ReportPublisher};
+use ec2ops_tests::rig::Status;
 
-// ---------------------------------------------------------------------------------------------------------------
-// 5. Storm
+mod rates;
+use rates::*;
 
-/// Launch `n` instances in one call (seeding one by one would take minutes in the emulator).
+/// The storm's shape (the scenario; `--storm-events` / `--storm-instances` scale the CPU part).
+const AZS: [&str; 3] = ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"];
+/// Instances of the first AZ whose instance status check fails in the same minute.
+const IMPAIRED: usize = 50;
+const STATUS_COPIES: usize = 2;
+const CPU_COPIES: usize = 3;
+
+/// Launch `n` instances spread over [`AZS`], one RunInstances call per AZ (seeding one by one would take minutes in
+/// the emulator). The first AZ's instances come first.
 pub(super) async fn storm_instances(emu: &Emulator, n: usize) -> Result<Vec<String>, String> {
-    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+    use aws_sdk_ec2::types::{Placement, ResourceType, Tag, TagSpecification};
     let image = emu.image().await;
-    let spec = TagSpecification::builder()
-        .resource_type(ResourceType::Instance)
-        .tags(Tag::builder().key("Name").value("storm").build())
-        .tags(Tag::builder().key("Project").value("ec2ops-bench").build())
-        .build();
-    let count = i32::try_from(n).map_err(|_| "too many instances".to_string())?;
-    let out = emu
-        .ec2
-        .run_instances()
-        .image_id(image)
-        .instance_type("t3.small".into())
-        .min_count(count)
-        .max_count(count)
-        .tag_specifications(spec)
-        .send()
-        .await
-        .map_err(|e| format!("run_instances: {e}"))?;
-    Ok(out
-        .instances()
-        .iter()
-        .filter_map(|i| i.instance_id().map(str::to_string))
-        .collect())
+    let mut ids = Vec::with_capacity(n);
+    for (i, az) in AZS.iter().enumerate() {
+        // 200 → 67, 67, 66.
+        let count = n / AZS.len() + usize::from(i < n % AZS.len());
+        if count == 0 {
+            continue;
+        }
+        let spec = TagSpecification::builder()
+            .resource_type(ResourceType::Instance)
+            .tags(
+                Tag::builder()
+                    .key("Name")
+                    .value(format!("storm-{az}"))
+                    .build(),
+            )
+            .tags(Tag::builder().key("Project").value("ec2ops-bench").build())
+            .build();
+        let count = i32::try_from(count).map_err(|_| "too many instances".to_string())?;
+        let out = emu
+            .ec2
+            .run_instances()
+            .image_id(&image)
+            .instance_type("t3.small".into())
+            .placement(Placement::builder().availability_zone(*az).build())
+            .min_count(count)
+            .max_count(count)
+            .tag_specifications(spec)
+            .send()
+            .await
+            .map_err(|e| format!("run_instances in {az}: {e}"))?;
+        ids.extend(
+            out.instances()
+                .iter()
+                .filter_map(|i| i.instance_id().map(str::to_string)),
+        );
+    }
+    Ok(ids)
+}
+
+/// The alarm of `instance`'s own (`name`): in a fleet every instance has its own alarms, and the alarm (its ARN) is
+/// part of the incident key.
+fn own_alarm(mut event: serde_json::Value, name: &str) -> serde_json::Value {
+    let arn = format!(
+        "arn:aws:cloudwatch:{}:123456789012:alarm:{name}",
+        ec2ops_tests::REGION
+    );
+    event["detail"]["alarmName"] = serde_json::Value::String(name.to_string());
+    event["resources"] = serde_json::json!([arn]);
+    event
+}
+
+/// The sample CPU event as the alarm of `instance`'s own.
+pub(super) fn alarm_of(event: serde_json::Value, instance: &str) -> serde_json::Value {
+    own_alarm(event, &format!("EC2-HighCPU-{instance}"))
+}
+
+fn key_of(event: &serde_json::Value) -> Option<String> {
+    match ec2ops::event::parse(event) {
+        Ok(ec2ops::event::Parsed::Alarm(c)) => Some(c.incident_key()),
+        _ => None,
+    }
+}
+
+/// The storm's deliveries, in arrival order: the 50 status-check alarms (twice each) interleaved with the first CPU
+/// alarms, so that they arrive together, then the rest of the CPU alarms. `(incident key, event)`.
+fn storm_events(
+    instances: &[String],
+    impaired: &[String],
+    cpu_events: usize,
+    at: DateTime<Utc>,
+) -> Vec<(String, serde_json::Value)> {
+    let mut status = Vec::new();
+    for id in impaired {
+        let event = own_alarm(
+            event_for("status-instance.json", id, at),
+            &format!("EC2-StatusCheck-{id}"),
+        );
+        if let Some(key) = key_of(&event) {
+            for _ in 0..STATUS_COPIES {
+                status.push((key.clone(), event.clone()));
+            }
+        }
+    }
+    // CPU: incident A on every instance, then incident B (a later transition) — each delivered three times —
+    // cycling until the count is reached.
+    let mut cpu = Vec::with_capacity(cpu_events);
+    'fill: for incident in 0i64.. {
+        for id in instances {
+            let shift = chrono::Duration::seconds(incident);
+            let event = alarm_of(event_for("cpu-spike.json", id, at + shift), id);
+            let Some(key) = key_of(&event) else { continue };
+            for _ in 0..CPU_COPIES {
+                if cpu.len() >= cpu_events {
+                    break 'fill;
+                }
+                cpu.push((key.clone(), event.clone()));
+            }
+        }
+    }
+    let mut events = Vec::with_capacity(status.len() + cpu.len());
+    let mut cpu = cpu.into_iter();
+    for s in status {
+        events.push(s);
+        events.extend(cpu.next());
+    }
+    events.extend(cpu);
+    events
+}
+
+/// Records every message the responder publishes (and publishes it on the emulator's SNS).
+struct Recording {
+    inner: Arc<dyn ReportPublisher>,
+    sent: std::sync::Mutex<Vec<ec2ops::message::SnsMessage>>,
+}
+
+#[async_trait::async_trait]
+impl ReportPublisher for Recording {
+    async fn publish(
+        &self,
+        topic: &str,
+        m: &ec2ops::message::SnsMessage,
+    ) -> Result<String, AwsError> {
+        let id = self.inner.publish(topic, m).await?;
+        if let Ok(mut sent) = self.sent.lock() {
+            sent.push(m.clone());
+        }
+        Ok(id)
+    }
 }
 
 #[derive(Default)]
 pub(super) struct StormTally {
     reported: usize,
+    covered: usize,
     duplicates: usize,
     errors: BTreeMap<String, usize>,
     panics: usize,
-    with_gaps: usize,
-    /// Reports missing each source, with one reason.
-    gaps: BTreeMap<&'static str, (usize, String)>,
-    /// Reports published per incident key.
-    published: BTreeMap<String, usize>,
-    /// Deliveries that found their incident in progress (delivered again after the storm).
+    /// Deliveries that found their incident in progress (delivered again after the storm, as Lambda would).
     in_progress: usize,
+}
+
+impl StormTally {
+    fn count(
+        &mut self,
+        result: Result<Outcome, HandleError>,
+        retries: &mut Vec<String>,
+        key: String,
+    ) {
+        match result {
+            Ok(Outcome::Reported(_)) => self.reported += 1,
+            Ok(Outcome::Covered { .. }) => self.covered += 1,
+            Ok(Outcome::Duplicate { .. }) => self.duplicates += 1,
+            // With a scheduler, a delivery that finds its incident in progress schedules its own redelivery; here
+            // it is delivered again once the storm is over.
+            Ok(Outcome::Deferred { .. }) | Err(HandleError::InProgress { .. }) => retries.push(key),
+            Ok(other) => {
+                *self
+                    .errors
+                    .entry(format!("unexpected outcome {other:?}"))
+                    .or_default() += 1
+            }
+            Err(e) => *self.errors.entry(e.to_string()).or_default() += 1,
+        }
+    }
 }
 
 // Stays long: one scenario read top to bottom — seed, run through the proxy, tally, verdict — whose steps share
 // a dozen locals; split, each step would take them all as arguments.
-pub(super) async fn storm_variant(
+pub(super) async fn storm_run(
     o: &Options,
     emu: &Emulator,
+    instances: &[String],
     events: &[(String, serde_json::Value)],
-    with_ledger: bool,
+    impaired: &[String],
     table: &mut Table,
 ) -> Result<(), String> {
     let proxy = Proxy::start(&endpoint())
@@ -65,7 +206,8 @@ pub(super) async fn storm_variant(
     proxy
         .route("dynamodb", &dynamodb_endpoint())
         .map_err(|e| format!("proxy route: {e}"))?;
-    // A topic without subscribers: the storm measures the responder, not SQS fan-out.
+    // A topic without subscribers: the storm measures the responder, not SQS fan-out. Every subscription of a topic
+    // receives every message, so publishes per second are what each email subscription would receive.
     let topic = emu
         .sns
         .create_topic()
@@ -76,28 +218,46 @@ pub(super) async fn storm_variant(
         .topic_arn()
         .unwrap_or_default()
         .to_string();
-    let table_name = if with_ledger {
-        Some(emu.ledger_table().await)
-    } else {
-        None
-    };
-    let config = config_for(proxy.url()).await;
-    let mut handler = Handler::new(&config, &topic, table_name.as_deref());
-    if with_ledger {
-        // With a ledger the storm goes through the publish gate, and deferred incidents are flushed as digests by
-        // one-time schedules (EventBridge Scheduler on the emulator), run below once the storm is over.
-        if let Some(a) = &mut handler.responder.actors {
-            a.scheduler = Some(Arc::new(ec2ops::aws::Scheduler::new(
-                aws_sdk_scheduler::Client::new(&config),
-                "arn:aws:iam::000000000000:role/ec2ops-scheduler",
-            )));
-        }
+    let table_name = emu.ledger_table().await;
+    // The function's own SDK settings (timeouts, adaptive retries) on the proxy's endpoint.
+    let config = config_for(proxy.url())
+        .await
+        .into_builder()
+        .timeout_config(ec2ops::aws::timeouts())
+        .retry_config(ec2ops::aws::retries())
+        .build();
+    let mut handler = Handler::new(&config, &topic, Some(&table_name));
+    // Status checks: the emulator cannot impair an instance, so the status read is the tests' seam over the real
+    // EC2 reader (every other EC2 call is the emulator's, through the proxy).
+    let status = Arc::new(Status::new(ec2ops::aws::Ec2Reader::new(
+        aws_sdk_ec2::Client::new(&config),
+    )));
+    for id in impaired {
+        status.impair(id, "StatusCheckFailed_Instance");
     }
+    handler.responder.ec2 = status;
+    // Deferred incidents are flushed as digests by one-time schedules (EventBridge Scheduler on the emulator), run
+    // below once the storm is over, as Scheduler would run them.
+    if let Some(a) = &mut handler.responder.actors {
+        a.scheduler = Some(Arc::new(ec2ops::aws::Scheduler::new(
+            aws_sdk_scheduler::Client::new(&config),
+            "arn:aws:iam::000000000000:role/ec2ops-scheduler",
+        )));
+    }
+    let recording = handler.responder.delivery.as_mut().map(|d| {
+        let r = Arc::new(Recording {
+            inner: d.publisher.clone(),
+            sent: std::sync::Mutex::new(Vec::new()),
+        });
+        d.publisher = r.clone();
+        r
+    });
     let handler = Arc::new(handler);
     let limit = Arc::new(tokio::sync::Semaphore::new(o.concurrency));
     let cpu_before = cpu_seconds();
     let mut tasks = tokio::task::JoinSet::new();
     let started = Instant::now();
+    let since = Utc::now() - chrono::Duration::seconds(5);
     for (key, event) in events.iter().cloned() {
         let handler = handler.clone();
         let limit = limit.clone();
@@ -113,61 +273,23 @@ pub(super) async fn storm_variant(
         match joined {
             Err(e) if e.is_panic() => t.panics += 1,
             Err(_) => *t.errors.entry("task cancelled".into()).or_default() += 1,
-            Ok((key, Ok(Outcome::Reported(i)))) => {
-                t.reported += 1;
-                let gaps = i.facts.gaps();
-                // Without a ledger table the ledger is always missing: that is the configuration, not a failure.
-                let real: Vec<_> = gaps.iter().filter(|(_, why)| *why != NO_LEDGER).collect();
-                if !real.is_empty() {
-                    t.with_gaps += 1;
-                }
-                for (name, why) in real {
-                    let e = t.gaps.entry(name).or_insert((0, why.to_string()));
-                    e.0 += 1;
-                }
-                if i.message_id.is_some() {
-                    *t.published.entry(key).or_default() += 1;
-                }
-            }
-            Ok((_, Ok(Outcome::Duplicate { .. }))) => t.duplicates += 1,
-            // With a scheduler, a delivery that finds its incident in progress schedules its own redelivery.
-            Ok((key, Ok(Outcome::Deferred { .. }))) => retries.push(key),
-            Ok((_, Ok(other))) => {
-                *t.errors
-                    .entry(format!("unexpected outcome {other:?}"))
-                    .or_default() += 1
-            }
-            // Another delivery held the incident: Lambda retries this one later (here: once the storm is over).
-            Ok((key, Err(HandleError::InProgress { .. }))) => retries.push(key),
-            Ok((_, Err(e))) => *t.errors.entry(e.to_string()).or_default() += 1,
+            Ok((key, result)) => t.count(result, &mut retries, key),
         }
     }
     t.in_progress = retries.len();
+    let mut again = Vec::new();
     for key in retries {
         let Some((_, event)) = events.iter().find(|(k, _)| *k == key) else {
             continue;
         };
-        match handler.handle(event).await {
-            Ok(Outcome::Duplicate { .. }) => t.duplicates += 1,
-            Ok(Outcome::Reported(i)) => {
-                t.reported += 1;
-                if i.message_id.is_some() {
-                    *t.published.entry(key).or_default() += 1;
-                }
-            }
-            Ok(other) => {
-                *t.errors
-                    .entry(format!("unexpected outcome {other:?}"))
-                    .or_default() += 1
-            }
-            Err(e) => *t.errors.entry(e.to_string()).or_default() += 1,
-        }
+        t.count(handler.handle(event).await, &mut again, key);
     }
-    let digests = if with_ledger {
-        flush_digests(emu, &handler).await
-    } else {
-        Ok((0, 0))
-    };
+    for key in again {
+        *t.errors
+            .entry(format!("{key}: still in progress when delivered again"))
+            .or_default() += 1;
+    }
+    let digests = flush_digests(emu, &handler).await;
     let wall = started.elapsed();
     let cpu = match (cpu_before, cpu_seconds()) {
         (Some(a), Some(b)) => format!(
@@ -177,36 +299,25 @@ pub(super) async fn storm_variant(
         ),
         _ => String::new(),
     };
-    let label = if with_ledger {
-        "with DynamoDB ledger"
-    } else {
-        "no ledger"
-    };
-    let handled = t.reported + t.duplicates;
+    let handled = t.reported + t.covered + t.duplicates;
     let distinct: std::collections::BTreeSet<&String> = events.iter().map(|(k, _)| k).collect();
-    let mut per_key: BTreeMap<usize, usize> = BTreeMap::new();
-    for k in &distinct {
-        *per_key
-            .entry(t.published.get(*k).copied().unwrap_or(0))
-            .or_default() += 1;
-    }
-    let spread = per_key
-        .iter()
-        .map(|(reports, keys)| format!("{keys} keys × {reports}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let published: usize = t.published.values().sum();
-    let in_digests = digests.as_ref().map_or(0, |(_, listed)| *listed);
     let secs = wall.as_secs_f64();
     table.fact(
-        &format!("5. storm wall time, {} events / {} instances, concurrency {} ({label})", events.len(), o.storm_instances, o.concurrency),
+        &format!(
+            "5. storm wall time, {} events / {} instances in {} AZs ({IMPAIRED} failing status checks in one), concurrency {}",
+            events.len(),
+            instances.len(),
+            AZS.len(),
+            o.concurrency
+        ),
         format!("{secs:.1} s"),
         "all handled, no panic",
         verdict(
             handled == events.len() && t.panics == 0,
             format!(
-                "{handled} handled ({} reported, {} duplicate, of which {} found the incident in progress and were delivered again afterwards, as Lambda retries them), {} failed, {} panics, {:.1} events/s, {} AWS requests{cpu}",
+                "{handled} handled ({} reported, {} covered by an AZ report, {} duplicate, of which {} found the incident in progress and were delivered again afterwards, as Lambda retries them), {} failed, {} panics, {:.1} events/s, {} AWS requests{cpu}",
                 t.reported,
+                t.covered,
                 t.duplicates,
                 t.in_progress,
                 t.errors.values().sum::<usize>(),
@@ -216,78 +327,111 @@ pub(super) async fn storm_variant(
             ),
         ),
     );
+
+    // Recorded exactly once: the incident log against the distinct keys.
+    let log = ec2ops::aws::DynamoStorm::new(emu.dynamodb.clone(), table_name.clone());
+    let logged =
+        ec2ops::storm::IncidentLog::list(&log, since, Utc::now() + chrono::Duration::seconds(5))
+            .await
+            .map_err(|e| format!("incident log: {e}"))?;
+    let mut times: BTreeMap<&str, usize> = BTreeMap::new();
+    for l in &logged {
+        *times.entry(l.incident_key.as_str()).or_default() += 1;
+    }
+    let once = distinct
+        .iter()
+        .filter(|k| times.get(k.as_str()) == Some(&1))
+        .count();
+    let strays = times
+        .keys()
+        .filter(|k| !distinct.iter().any(|d| d == *k))
+        .count();
     table.fact(
-        &format!("5. storm reports published per distinct incident key ({label})"),
-        format!(
-            "{:.2}",
-            (published + in_digests) as f64 / distinct.len().max(1) as f64
-        ),
-        "1 (on its own or in a digest)",
+        "5. storm incidents recorded vs distinct incident keys",
+        format!("{} / {}", logged.len(), distinct.len()),
+        "equal, each once",
         verdict(
-            per_key.keys().all(|n| *n <= 1)
-                && per_key.get(&0).copied().unwrap_or(0) == in_digests,
+            logged.len() == distinct.len() && once == distinct.len() && strays == 0,
             format!(
-                "{published} reports for {} keys: {spread}; {in_digests} listed in digests; {} reports with a gap",
-                distinct.len(),
-                t.with_gaps
+                "{once} keys recorded exactly once, {} never, {strays} not of this storm; {} published on their own, {} listed in a digest, {} covered by the AZ report",
+                distinct.len() - once.min(distinct.len()),
+                logged.iter().filter(|l| l.message_id.is_some()).count(),
+                logged.iter().filter(|l| l.digest.is_some()).count(),
+                logged.iter().filter(|l| l.action.starts_with("covered by")).count(),
             ),
         ),
     );
-    // Publishes per UTC second (the gate's seconds), as the emulator received them.
-    let mut per_second: BTreeMap<i64, usize> = BTreeMap::new();
-    for span in proxy
-        .timeline()
+
+    let sent = recording
+        .map(|r| r.sent.lock().map(|s| s.clone()).unwrap_or_default())
+        .unwrap_or_default();
+    let digest_texts: Vec<&str> = sent
         .iter()
-        .filter(|s| s.service == "sns" && s.operation == "Publish")
-    {
-        let since = span.start.saturating_duration_since(clock.0);
-        let wall = clock.1 + chrono::Duration::from_std(since).unwrap_or_default();
-        *per_second.entry(wall.timestamp()).or_default() += 1;
-    }
-    let highest = per_second.values().copied().max().unwrap_or(0);
-    let gate = ec2ops::config::DEFAULT_PER_SECOND as usize;
+        .filter(|m| m.subject.contains("ec2ops digest"))
+        .map(|m| m.message.as_str())
+        .collect();
+    let az_reports = sent.iter().filter(|m| m.subject.contains("AZ")).count();
+    let (flushed, listed) = digests.as_ref().copied().unwrap_or((0, 0));
     table.fact(
-        &format!("5. storm highest publishes in one second ({label})"),
-        highest.to_string(),
-        &format!("≤ {gate} with a ledger (the gate)"),
+        "5. storm messages published (reports + digests)",
+        sent.len().to_string(),
+        &format!("≤ {} (one per incident at most)", distinct.len()),
         verdict(
-            !with_ledger || highest <= gate,
-            match &digests {
-                Ok((n, listed)) => format!(
-                    "{} publishes in all; {n} digest(s) listing {listed} incident(s)",
-                    per_second.values().sum::<usize>()
-                ),
-                Err(e) => format!("digests not flushed: {e}"),
-            },
+            sent.len() <= distinct.len() && digests.is_ok(),
+            format!(
+                "{} reports on their own (of which {az_reports} AZ-wide), {flushed} digest(s) listing {listed} incident(s){}",
+                sent.len() - digest_texts.len(),
+                digests
+                    .as_ref()
+                    .err()
+                    .map(|e| format!("; digests not flushed: {e}"))
+                    .unwrap_or_default()
+            ),
         ),
     );
+    p0_in_digests(&logged, &digest_texts, table);
+    publish_rate(&proxy, clock, table);
+    api_rates(&proxy, clock, wall, table);
     for (e, n) in &t.errors {
-        table.notes.push(format!("storm ({label}): {n} × {e}"));
-    }
-    // Where the time went: how long the emulator took per operation, as the proxy saw it (a call the handler gave
-    // up on ends when its connection closed, at the source deadline).
-    let mut spans: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for span in proxy.timeline() {
-        spans
-            .entry(format!("{} {}", span.service, span.operation))
-            .or_default()
-            .push(span.end.saturating_duration_since(span.start).as_secs_f64() * 1e3);
-    }
-    let slowest = spans
-        .iter()
-        .filter_map(|(op, v)| stats(v).map(|s| (op, s)))
-        .map(|(op, s)| format!("{op} {:.0} ms (max {:.0})", s.median, s.max))
-        .collect::<Vec<_>>()
-        .join(", ");
-    table.notes.push(format!(
-        "storm ({label}): emulator answer time per operation, median: {slowest}"
-    ));
-    for (name, (n, why)) in &t.gaps {
-        table.notes.push(format!(
-            "storm ({label}): {n} reports without {name}, e.g. {why}"
-        ));
+        table.notes.push(format!("storm: {n} × {e}"));
     }
     Ok(())
+}
+
+/// Every P0 deferred to a digest is in its window's one message, and before every lower priority there.
+fn p0_in_digests(logged: &[ec2ops::storm::LoggedIncident], digests: &[&str], table: &mut Table) {
+    let shows = |text: &str, key: &str| text.find(&format!("ec2ops incidents show '{key}'"));
+    let p0: Vec<_> = logged.iter().filter(|l| l.priority == "P0").collect();
+    let deferred: Vec<_> = p0.iter().filter(|l| l.digest.is_some()).collect();
+    let mut misplaced = 0;
+    for l in &deferred {
+        let Some((text, at)) = digests
+            .iter()
+            .find_map(|d| shows(d, &l.incident_key).map(|at| (*d, at)))
+        else {
+            misplaced += 1;
+            continue;
+        };
+        // No lower-priority entry of the same digest comes before it.
+        let lower_first = logged.iter().any(|o| {
+            o.priority != "P0" && shows(text, &o.incident_key).is_some_and(|other| other < at)
+        });
+        misplaced += usize::from(lower_first);
+    }
+    table.fact(
+        "5. storm P0 incidents in the first message a reader opens",
+        format!("{} P0", p0.len()),
+        "every P0 published on its own or first in its digest",
+        verdict(
+            misplaced == 0,
+            format!(
+                "{} published on their own, {} in a digest ({misplaced} not at the top of one), {} covered by the AZ report",
+                p0.iter().filter(|l| l.message_id.is_some()).count(),
+                deferred.len(),
+                p0.iter().filter(|l| l.action.starts_with("covered by")).count()
+            ),
+        ),
+    );
 }
 
 /// Run every digest flush the storm scheduled for the bench's function (each once, as EventBridge Scheduler would):
@@ -320,44 +464,45 @@ async fn flush_digests(emu: &Emulator, handler: &Handler) -> Result<(usize, usiz
         else {
             continue;
         };
-        if let Ok(Outcome::Digest {
-            incidents,
-            message_id: Some(_),
-            already: false,
-            ..
-        }) = handler.handle(&event).await
-        {
-            digests += 1;
-            listed += incidents;
+        match handler.handle(&event).await {
+            Ok(Outcome::Digest {
+                incidents,
+                message_id: Some(_),
+                already: false,
+                ..
+            }) => {
+                digests += 1;
+                listed += incidents;
+            }
+            Ok(_) => {}
+            Err(e) => return Err(format!("flush {name}: {e}")),
         }
     }
     Ok((digests, listed))
 }
 
-/// The sample event as the alarm of `instance`'s own: in a fleet every instance has its own CPU alarm, and the
-/// alarm (its ARN) is part of the incident key.
-pub(super) fn alarm_of(mut event: serde_json::Value, instance: &str) -> serde_json::Value {
-    let name = format!("EC2-HighCPU-{instance}");
-    let arn = format!(
-        "arn:aws:cloudwatch:{}:123456789012:alarm:{name}",
-        ec2ops_tests::REGION
-    );
-    event["detail"]["alarmName"] = serde_json::Value::String(name);
-    event["resources"] = serde_json::json!([arn]);
-    event
-}
-
 pub(super) async fn storm(o: &Options, emu: &Emulator, table: &mut Table) {
+    if !ledger_reachable().await {
+        table.notes.push(format!(
+            "storm: DynamoDB (moto) not reachable at {}: the storm needs the ledger (gate, digests, log)",
+            dynamodb_endpoint()
+        ));
+        return;
+    }
     log(format!(
-        "storm: {} events for {} instances, concurrency {}",
-        o.storm_events, o.storm_instances, o.concurrency
+        "storm: {} events for {} instances in {} AZs, concurrency {}",
+        o.storm_events,
+        o.storm_instances,
+        AZS.len(),
+        o.concurrency
     ));
     let instances = match storm_instances(emu, o.storm_instances).await {
-        Ok(i) if !i.is_empty() => i,
-        Ok(_) => {
-            table
-                .notes
-                .push("storm: the emulator launched no instance".into());
+        Ok(i) if i.len() > IMPAIRED => i,
+        Ok(i) => {
+            table.notes.push(format!(
+                "storm: the emulator launched {} instances, {IMPAIRED} needed",
+                i.len()
+            ));
             return;
         }
         Err(e) => {
@@ -365,42 +510,15 @@ pub(super) async fn storm(o: &Options, emu: &Emulator, table: &mut Table) {
             return;
         }
     };
-    // Per instance: incident A delivered 3 times and incident B (a later transition) twice — EventBridge delivers at
-    // least once, and Lambda retries — cycling until the event count is reached.
+    // The first AZ's instances come first: its first 50 fail their checks.
+    let impaired: Vec<String> = instances.iter().take(IMPAIRED).cloned().collect();
     let at = ec2ops_tests::now_minute() + chrono::Duration::milliseconds(28_989);
-    let deliveries = [(0i64, 0usize), (0, 1), (0, 2), (1, 0), (1, 1)];
-    let mut events = Vec::with_capacity(o.storm_events);
-    'fill: for round in 0.. {
-        for id in &instances {
-            for (incident, _copy) in deliveries {
-                if events.len() >= o.storm_events {
-                    break 'fill;
-                }
-                // Later rounds (more events than 5 per instance) are new incidents, not more duplicates.
-                let shift =
-                    chrono::Duration::seconds(incident) + chrono::Duration::milliseconds(round);
-                let event = alarm_of(event_for("cpu-spike.json", id, at + shift), id);
-                let key = match ec2ops::event::parse(&event) {
-                    Ok(ec2ops::event::Parsed::Alarm(c)) => c.incident_key(),
-                    _ => format!("{id}#{incident}#{round}"),
-                };
-                events.push((key, event));
-            }
-        }
-    }
-    if let Err(e) = storm_variant(o, emu, &events, false, table).await {
+    let cpu_events = o
+        .storm_events
+        .saturating_sub(IMPAIRED * STATUS_COPIES)
+        .max(1);
+    let events = storm_events(&instances, &impaired, cpu_events, at);
+    if let Err(e) = storm_run(o, emu, &instances, &events, &impaired, table).await {
         table.notes.push(format!("storm: {e}"));
-    }
-    if o.ledger {
-        if ledger_reachable().await {
-            if let Err(e) = storm_variant(o, emu, &events, true, table).await {
-                table.notes.push(format!("storm with ledger: {e}"));
-            }
-        } else {
-            table.notes.push(format!(
-                "storm with ledger: DynamoDB (moto) not reachable at {}",
-                dynamodb_endpoint()
-            ));
-        }
     }
 }
