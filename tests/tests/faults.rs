@@ -412,6 +412,39 @@ async fn a_claim_whose_answer_is_lost_is_recognised_as_its_own_and_the_incident_
     assert_eq!(done.message_id, incident.message_id);
 }
 
+#[tokio::test]
+async fn an_incident_reported_without_its_claim_is_recorded_after_the_report_and_a_redelivery_is_a_duplicate(
+) {
+    let (rig, event) = rig!(with_ledger, "fault-ddb-late-claim");
+    // Both tries of the claim fail (two attempts each); the ledger answers again once the report is out.
+    rig.proxy()
+        .inject_times("dynamodb PutItem", Fault::InternalError, 4);
+    let outcome = respond(&rig, &event, LONG_DEADLINE)
+        .await
+        .expect("reported without the claim");
+    let Outcome::Reported(incident) = outcome else {
+        panic!("expected a report, got {outcome:?}")
+    };
+    assert!(incident.message_id.is_some(), "published");
+    assert!(
+        incident.facts.ledger.get().is_none(),
+        "the report says the claim failed (nothing was acted on)"
+    );
+    let done = ec2ops::ports::IncidentClaims::completion(
+        rig.ledger().as_ref(),
+        &incident.change.incident_key(),
+    )
+    .await
+    .expect("the ledger answers")
+    .expect("recorded once its report was out");
+    assert_eq!(done.message_id, incident.message_id);
+    let again = respond(&rig, &event, LONG_DEADLINE).await.expect("handled");
+    assert!(
+        matches!(again, Outcome::Duplicate { .. }),
+        "a redelivery is a duplicate, not a second report: {again:?}"
+    );
+}
+
 // SNS: the report cannot be delivered; the invocation must fail as retryable so Lambda delivers the event again.
 
 async fn publish_fails_retryably(name: &str, fault: Fault) {

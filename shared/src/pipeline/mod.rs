@@ -520,11 +520,23 @@ impl Responder {
         let (message_id, digest) = self
             .publish(&key, &message, &entry, owned, now, budget)
             .await?;
-        if owned {
+        // The claim failed but the report is out: claim once more (the same instant, so a write of ours that landed
+        // is recognised) to record the incident, so that later deliveries of it stop as duplicates and
+        // `ec2ops incidents` lists it. Nothing is acted on: the decision was made without the claim.
+        let recorded_late = !owned
+            && matches!(claim, Some(Err(_)))
+            && message_id.is_some()
+            && self.claim_late(&key, now, budget).await;
+        if owned || recorded_late {
             let done = Completion {
                 message_id: message_id.clone(),
                 outcome: match &digest {
-                    Some(w) => format!("{} · digest {}", action_label(&action), w.id()),
+                    Some(w) => format!(
+                        "{}{}{}",
+                        action_label(&action),
+                        crate::ports::DIGEST_MARK,
+                        w.id()
+                    ),
                     None => action_label(&action).to_string(),
                 },
             };
@@ -738,6 +750,17 @@ impl Responder {
             .actors
             .as_ref()
             .and_then(|a| Some((a.scheduler.as_deref()?, a.function_arn.as_deref()?)));
+        if !owned {
+            // Not the owner (the ledger did not answer the claim): it may not defer to a digest, but it still takes a
+            // slot of the gate when one comes within 10 s — and publishes without one after that: the alert first.
+            let slot = storm::wait_for_slot(self.storm.as_ref(), &self.settings, budget);
+            if tokio::time::timeout(Duration::from_secs(10), slot)
+                .await
+                .is_err()
+            {
+                warn!(incident = %key, "no publish slot within 10 s: publishing an unowned report anyway");
+            }
+        }
         let published = storm::deliver(
             self.storm.as_ref().filter(|_| owned),
             flush,
@@ -856,7 +879,7 @@ impl Responder {
         }
     }
 
-    /// Whether incident `key` completed with a published report, waiting for it while the budget allows (the incident
+    /// Whether incident `key` completed with a report that reached readers (published, or in a digest), waiting for it while the budget allows (the incident
     /// that declared an AZ event is usually publishing at that moment). `false` makes the caller publish its own.
     async fn published(&self, ledger: &dyn IncidentClaims, key: &str, budget: &Budget) -> bool {
         let until = tokio::time::Instant::now() + budget.spendable().min(Duration::from_secs(20));
@@ -869,11 +892,37 @@ impl Responder {
             )
             .await;
             match done {
-                Ok(Some(c)) => return c.message_id.is_some(),
+                // Its report published, or listed in the window's digest (a P0, first in it).
+                Ok(Some(c)) => return c.reported(),
                 Ok(None) if tokio::time::Instant::now() < until => {
                     tokio::time::sleep(Duration::from_millis(500)).await
                 }
                 Ok(None) | Err(_) => return false,
+            }
+        }
+    }
+
+    /// A claim after the report went out without one ([`Responder::respond`]): whether it is this delivery's now.
+    async fn claim_late(&self, key: &str, now: DateTime<Utc>, budget: &Budget) -> bool {
+        let Some(ledger) = &self.ledger else {
+            return false;
+        };
+        let r = within(
+            budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
+            "dynamodb",
+            "PutItem",
+            ledger.claims.claim(key, now, budget.lease_until()),
+        )
+        .await;
+        match r {
+            Ok(Claim::Claimed | Claim::Resumed { .. }) => {
+                info!(incident = %key, "claimed after its report went out: recorded");
+                true
+            }
+            Ok(_) => false,
+            Err(e) => {
+                warn!(incident = %key, error = %e, "the incident could not be recorded after its report went out");
+                false
             }
         }
     }

@@ -284,6 +284,17 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    // The responder's warnings (a source that failed, a claim that timed out), one JSON line each, when asked for.
+    if let Some(path) = std::env::var_os("EC2OPS_BENCH_LOG") {
+        match std::fs::File::create(&path) {
+            Ok(file) => tracing_subscriber::fmt()
+                .json()
+                .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+                .with_writer(std::sync::Mutex::new(file))
+                .init(),
+            Err(e) => eprintln!("EC2OPS_BENCH_LOG: {e}"),
+        }
+    }
     let mut table = Table {
         rows: vec![],
         notes: vec![],
