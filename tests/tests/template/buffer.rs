@@ -242,15 +242,17 @@ fn the_alarm_buffer_feeds_the_function_one_alarm_at_a_time_at_a_bounded_concurre
         q["RedrivePolicy"]["deadLetterTargetArn"],
         yaml("!GetAtt FailedEventsQueue.Arn")
     );
-    assert!(q["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap_or(0) >= 1);
-    // Lambda asks for at least six times the function's timeout on an SQS event source.
+    // The README: five receives, then the failed-events queue.
+    assert_eq!(q["RedrivePolicy"]["maxReceiveCount"].as_u64(), Some(5));
     let timeout = function_properties(&t)["Timeout"]
         .as_u64()
         .expect("Timeout");
     let visibility = q["VisibilityTimeout"].as_u64().expect("VisibilityTimeout");
-    assert!(
-        visibility >= 6 * timeout,
-        "visibility {visibility} s < 6 x function timeout {timeout} s"
+    // Lambda asks for at least six times the function's timeout; the README says six times.
+    assert_eq!(
+        visibility,
+        6 * timeout,
+        "visibility {visibility} s, function timeout {timeout} s"
     );
     let retention = |r: &Value| r["Properties"]["MessageRetentionPeriod"].as_u64();
     assert!(
