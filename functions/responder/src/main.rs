@@ -1,10 +1,11 @@
 //! Lambda entry point: settings and SDK clients once at cold start, then the shared pipeline per event, within the
-//! invocation's own deadline. Messages of the work queue (SQS, batch size 1) are handled one by one, reporting
-//! partial batch failures.
+//! invocation's own deadline. Queue messages (SQS, batch size 1) are handled one by one, reporting partial batch
+//! failures: from the alarm buffer (template.yaml, `AlarmBuffer`) CloudWatch alarm events only, from the work queue
+//! only what the fan-out sends.
 
 use chrono::Utc;
 use ec2ops::budget::Budget;
-use ec2ops::config::Settings;
+use ec2ops::config::{ConfigError, Settings};
 use ec2ops::pipeline::{HandleError, Outcome, Responder, DEFAULT_BUDGET};
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::{json, Value};
@@ -38,6 +39,8 @@ impl From<Failure> for Diagnostic {
 /// Everything built once at cold start.
 struct Function {
     responder: Responder,
+    /// ARN of the alarm buffer queue, when the stack has one (`ALARM_BUFFER_QUEUE_ARN`).
+    alarm_buffer: Option<String>,
     /// Test hook of scripts/package.sh (see `PANIC_TOKEN`).
     panic_token: Option<String>,
 }
@@ -48,8 +51,40 @@ struct Function {
 /// to panic by any event it receives.
 const PANIC_TOKEN: &str = "EC2OPS_TEST_PANIC_TOKEN";
 
-/// Work-queue messages (an SQS event): each body is one event of ours.
-fn queue_messages(event: &Value) -> Option<Vec<(String, Value)>> {
+/// The alarm buffer queue's ARN (set by template.yaml when `AlarmBuffer` is true; unset or empty: no buffer). Only
+/// records from this queue may carry CloudWatch alarm events.
+const ALARM_BUFFER_QUEUE_ARN: &str = "EC2OPS_ALARM_BUFFER_QUEUE_ARN";
+
+/// The alarm buffer's ARN as configured; anything but an SQS queue ARN fails the cold start, naming the setting.
+fn alarm_buffer_arn(value: Option<&str>) -> Result<Option<String>, ConfigError> {
+    let value = value.map(str::trim).unwrap_or_default();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let parts: Vec<&str> = value.split(':').collect();
+    let well_formed = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "sqs"
+        && parts.iter().all(|p| !p.is_empty());
+    if !well_formed {
+        return Err(ConfigError {
+            name: ALARM_BUFFER_QUEUE_ARN,
+            value: value.chars().take(256).collect(),
+            expected: "empty or an SQS queue ARN (arn:PARTITION:sqs:REGION:ACCOUNT:NAME)".into(),
+        });
+    }
+    Ok(Some(value.to_string()))
+}
+
+/// One message of an SQS event: its id, the ARN of the queue it came from, and its body.
+struct Message {
+    id: String,
+    queue: String,
+    body: Value,
+}
+
+/// The messages of an SQS event (every record from SQS), or None for any other event.
+fn queue_messages(event: &Value) -> Option<Vec<Message>> {
     let records = event.get("Records")?.as_array()?;
     let all_sqs = !records.is_empty()
         && records
@@ -62,11 +97,14 @@ fn queue_messages(event: &Value) -> Option<Vec<(String, Value)>> {
         records
             .iter()
             .map(|r| {
-                let id = r["messageId"].as_str().unwrap_or_default().to_string();
-                let body = r["body"].as_str().unwrap_or_default();
-                // A body that is not JSON is handled as a string, which the pipeline rejects as malformed.
-                let v = serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.into()));
-                (id, v)
+                let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or_default();
+                let body = text("body");
+                Message {
+                    id: text("messageId").to_string(),
+                    queue: text("eventSourceARN").to_string(),
+                    // A body that is not JSON is handled as a string, which the pipeline rejects as malformed.
+                    body: serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.into())),
+                }
             })
             .collect(),
     )
@@ -93,19 +131,18 @@ async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failur
         // Partial batch response: only failed messages go back to the queue (and, after its retries, to the
         // failed-events queue).
         let mut failures = Vec::new();
-        for (id, body) in messages {
-            // The work queue carries only what the fan-out puts on it: one sweep item or one narrowed Health event.
-            // Anything else (a continuation, an alarm) is dropped, so a sender to the queue cannot drive a recover.
-            if !fanned_out(&body) {
-                tracing::warn!(message = %id, "work item of a kind the fan-out never sends: dropped");
+        for Message { id, queue, body } in messages {
+            let carrier = carrier(&queue, f.alarm_buffer.as_deref());
+            if !carrier.admits(&body) {
+                tracing::warn!(message = %id, queue = carrier.name(), "message of a kind this queue never carries: dropped");
                 continue;
             }
             match responder.respond(&body, now, budget).await {
                 Ok(o) => {
-                    tracing::info!(message = %id, status = status(&o)["status"].as_str().unwrap_or("-"), "work item handled")
+                    tracing::info!(message = %id, queue = carrier.name(), status = status(&o)["status"].as_str().unwrap_or("-"), "message handled")
                 }
                 Err(e) => {
-                    tracing::warn!(message = %id, error = %e, "work item failed");
+                    tracing::warn!(message = %id, queue = carrier.name(), error = %e, "message failed");
                     failures.push(json!({ "itemIdentifier": id }));
                 }
             }
@@ -116,6 +153,53 @@ async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failur
         Ok(o) => Ok(status(&o)),
         Err(e) => Err(Failure(e)),
     }
+}
+
+/// The queue a message came from, which decides what it may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carrier {
+    /// The alarm buffer: one CloudWatch alarm event per message, as EventBridge delivered it.
+    AlarmBuffer,
+    /// The work queue (any queue but the alarm buffer): what the fan-out sends.
+    WorkQueue,
+}
+
+/// By the record's `eventSourceARN`; a record that names no queue, or another one, is held to the work queue's rule.
+fn carrier(queue_arn: &str, alarm_buffer: Option<&str>) -> Carrier {
+    match alarm_buffer {
+        Some(buffer) if queue_arn == buffer => Carrier::AlarmBuffer,
+        _ => Carrier::WorkQueue,
+    }
+}
+
+impl Carrier {
+    fn name(self) -> &'static str {
+        match self {
+            Carrier::AlarmBuffer => "alarm-buffer",
+            Carrier::WorkQueue => "work-queue",
+        }
+    }
+
+    /// Whether a body is what this queue carries. The alarm buffer's queue policy lets only the stack's alarm rules
+    /// send, and this check holds it to their events (a CloudWatch alarm or contributor state change) even so. The
+    /// work queue carries one sweep item or one narrowed Health event; anything else (a continuation, an alarm) is
+    /// dropped, so a sender to the queue cannot drive a recover.
+    fn admits(self, body: &Value) -> bool {
+        match self {
+            Carrier::AlarmBuffer => buffered_alarm(body),
+            Carrier::WorkQueue => fanned_out(body),
+        }
+    }
+}
+
+/// What the alarm rules send to the alarm buffer.
+fn buffered_alarm(body: &Value) -> bool {
+    let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default();
+    text("source") == "aws.cloudwatch"
+        && matches!(
+            text("detail-type"),
+            "CloudWatch Alarm State Change" | "CloudWatch Alarm Contributor State Change"
+        )
 }
 
 /// What the fan-out sends to the work queue.
@@ -227,6 +311,7 @@ async fn main() -> Result<(), Error> {
     // Invalid settings fail the cold start with the setting's name, before any event is taken.
     let settings = Settings::from_env()?;
     settings.require_topic()?;
+    let alarm_buffer = alarm_buffer_arn(std::env::var(ALARM_BUFFER_QUEUE_ARN).ok().as_deref())?;
     let responder = Responder::from_aws(&ec2ops::aws::sdk_config(None).await, &settings);
     tracing::info!(
         mode = settings.remediation.as_str(),
@@ -237,11 +322,122 @@ async fn main() -> Result<(), Error> {
             .is_some_and(|a| a.scheduler.is_some()),
         diagnostics = responder.diagnostics.is_some(),
         fan_out = responder.queue.is_some(),
+        alarm_buffer = alarm_buffer.is_some(),
         "ec2ops responder ready"
     );
     let function = Function {
         responder,
+        alarm_buffer,
         panic_token: std::env::var(PANIC_TOKEN).ok().filter(|t| !t.is_empty()),
     };
     lambda_runtime::run(service_fn(|event| handle(event, &function))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BUFFER: &str = "arn:aws:sqs:ap-northeast-2:123456789012:ec2ops-AlarmBufferQueue-1A2B3C";
+    const WORK: &str = "arn:aws:sqs:ap-northeast-2:123456789012:ec2ops-WorkQueue-4D5E6F";
+
+    fn event(source: &str, detail_type: &str) -> Value {
+        json!({"source": source, "detail-type": detail_type, "detail": {}})
+    }
+
+    #[test]
+    fn an_unset_or_empty_alarm_buffer_setting_means_no_buffer() {
+        assert_eq!(alarm_buffer_arn(None).unwrap(), None);
+        assert_eq!(alarm_buffer_arn(Some("")).unwrap(), None);
+        assert_eq!(alarm_buffer_arn(Some("  ")).unwrap(), None);
+        assert_eq!(
+            alarm_buffer_arn(Some(BUFFER)).unwrap().as_deref(),
+            Some(BUFFER)
+        );
+    }
+
+    #[test]
+    fn an_alarm_buffer_setting_that_is_not_an_sqs_queue_arn_fails_naming_the_setting() {
+        for bad in [
+            "my-queue",
+            "https://sqs.ap-northeast-2.amazonaws.com/123456789012/q",
+            "arn:aws:sns:ap-northeast-2:123456789012:q",
+            "arn:aws:sqs:ap-northeast-2:123456789012:",
+            "arn:aws:sqs::123456789012:q",
+        ] {
+            let e = alarm_buffer_arn(Some(bad)).expect_err(bad);
+            assert_eq!(e.name, ALARM_BUFFER_QUEUE_ARN);
+            assert!(e.to_string().contains(ALARM_BUFFER_QUEUE_ARN), "{e}");
+        }
+    }
+
+    #[test]
+    fn only_records_from_the_configured_buffer_are_alarm_buffer_records() {
+        assert_eq!(carrier(BUFFER, Some(BUFFER)), Carrier::AlarmBuffer);
+        assert_eq!(carrier(WORK, Some(BUFFER)), Carrier::WorkQueue);
+        // A record that names no queue is held to the stricter rule, with or without a buffer.
+        assert_eq!(carrier("", Some(BUFFER)), Carrier::WorkQueue);
+        assert_eq!(carrier("", None), Carrier::WorkQueue);
+        assert_eq!(carrier(BUFFER, None), Carrier::WorkQueue);
+    }
+
+    #[test]
+    fn the_alarm_buffer_admits_cloudwatch_alarm_and_contributor_changes_and_nothing_else() {
+        let admitted = |e: &Value| Carrier::AlarmBuffer.admits(e);
+        assert!(admitted(&event(
+            "aws.cloudwatch",
+            "CloudWatch Alarm State Change"
+        )));
+        assert!(admitted(&event(
+            "aws.cloudwatch",
+            "CloudWatch Alarm Contributor State Change"
+        )));
+        for (source, detail_type) in [
+            ("ec2ops", "ec2ops.sweep-item"),
+            ("ec2ops", "ec2ops.continue"),
+            ("ec2ops", "CloudWatch Alarm State Change"),
+            ("aws.ec2", "EC2 Instance State-change Notification"),
+            ("aws.health", "AWS Health Event"),
+            ("aws.cloudwatch", "CloudWatch Alarm Configuration Change"),
+        ] {
+            assert!(
+                !admitted(&event(source, detail_type)),
+                "{source} / {detail_type}"
+            );
+        }
+        assert!(!admitted(&Value::String("not JSON".into())));
+    }
+
+    #[test]
+    fn the_work_queue_still_drops_alarms_and_takes_only_what_the_fan_out_sends() {
+        let admitted = |e: &Value| Carrier::WorkQueue.admits(e);
+        assert!(!admitted(&event(
+            "aws.cloudwatch",
+            "CloudWatch Alarm State Change"
+        )));
+        assert!(!admitted(&event("ec2ops", "ec2ops.continue")));
+        assert!(admitted(&event(
+            ec2ops::remediation::VERIFY_SOURCE,
+            ec2ops::event::SWEEP_ITEM_DETAIL_TYPE
+        )));
+        assert!(admitted(&event("aws.health", "AWS Health Event")));
+    }
+
+    #[test]
+    fn every_record_carries_its_queue_and_a_non_sqs_event_is_no_batch() {
+        let batch = json!({"Records": [
+            {"eventSource": "aws:sqs", "eventSourceARN": BUFFER, "messageId": "a", "body": "{\"k\": 1}"},
+            {"eventSource": "aws:sqs", "messageId": "b", "body": "not JSON"}
+        ]});
+        let m = queue_messages(&batch).expect("an SQS batch");
+        assert_eq!(m.len(), 2);
+        assert_eq!((m[0].id.as_str(), m[0].queue.as_str()), ("a", BUFFER));
+        assert_eq!(m[0].body, json!({"k": 1}));
+        assert_eq!((m[1].id.as_str(), m[1].queue.as_str()), ("b", ""));
+        assert_eq!(m[1].body, Value::String("not JSON".into()));
+        assert!(queue_messages(&json!({"Records": []})).is_none());
+        assert!(queue_messages(&json!({"Records": [{"eventSource": "aws:sns"}]})).is_none());
+        assert!(
+            queue_messages(&event("aws.cloudwatch", "CloudWatch Alarm State Change")).is_none()
+        );
+    }
 }

@@ -53,6 +53,85 @@ async fn invalid_settings_fail_the_cold_start_naming_the_setting() {
 }
 
 #[tokio::test]
+async fn an_alarm_buffer_setting_that_is_not_a_queue_arn_fails_the_cold_start_naming_it() {
+    let stub = RuntimeStub::start(vec![]).await;
+    let child = run_function(
+        &stub,
+        &[
+            ("EC2OPS_ALARM_BUFFER_QUEUE_ARN", "https://sqs.example/q"),
+            (
+                "EC2OPS_TOPIC_ARN",
+                "arn:aws:sns:ap-northeast-2:000000000000:t",
+            ),
+        ],
+    )
+    .await;
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("exits")
+        .expect("output");
+    assert!(!out.status.success());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("EC2OPS_ALARM_BUFFER_QUEUE_ARN"), "{text}");
+    assert!(stub.next_calls().is_empty());
+}
+
+#[tokio::test]
+async fn an_alarm_through_the_buffer_is_handled_as_an_alarm_and_each_queue_carries_only_its_own_kind(
+) {
+    let Some(emu) = Emulator::connect().await else {
+        return;
+    };
+    let (id, at) = seed_cpu_spike(&emu).await;
+    let (topic, queue) = emu.topic_with_queue("runtime-buffer").await;
+    let buffer = "arn:aws:sqs:ap-northeast-2:000000000000:ec2ops-AlarmBufferQueue-X";
+    let work = "arn:aws:sqs:ap-northeast-2:000000000000:ec2ops-WorkQueue-Y";
+    // An alarm that fails to parse: handled, it is a failure of the batch; dropped, it is not.
+    let malformed_alarm =
+        json!({"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change",
+                                 "detail": {"alarmName": "x"}})
+        .to_string();
+    // A work item that would fail if it were handled (no such instance).
+    let failing_sweep_item = json!({"source": "ec2ops", "detail-type": "ec2ops.sweep-item",
+        "detail": {"instance_id": "not-an-instance", "check": "StatusCheckFailed_Instance"}})
+    .to_string();
+    let record = |id: &str, arn: &str, body: String| json!({"eventSource": "aws:sqs", "eventSourceARN": arn, "messageId": id, "body": body});
+    let events = vec![json!({"Records": [
+        record("b1", buffer, event_for("cpu-spike.json", &id, at).to_string()),
+        record("b2", buffer, failing_sweep_item.clone()),
+        record("b3", buffer, malformed_alarm.clone()),
+        record("w1", work, malformed_alarm),
+    ]})];
+    let stub = RuntimeStub::start(events).await;
+    let _child = run_function(
+        &stub,
+        &[
+            ("EC2OPS_TOPIC_ARN", topic.as_str()),
+            ("EC2OPS_LANGUAGE", "en"),
+            ("EC2OPS_ALARM_BUFFER_QUEUE_ARN", buffer),
+        ],
+    )
+    .await;
+    let posted = stub.wait_for(1, Duration::from_secs(60)).await;
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_eq!(posted[0].kind, "response");
+    // b1 is handled as an alarm (its report below); b2, a work item on the buffer, and w1, an alarm on the work
+    // queue, are dropped unhandled; b3 is the one failure, reported alone so that only it goes back to the queue.
+    assert_eq!(
+        posted[0].body,
+        json!({"batchItemFailures": [{"itemIdentifier": "b3"}]})
+    );
+    let got = emu.notifications(&queue, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "the buffered alarm's report only: {got:?}");
+    assert!(got[0].subject.starts_with("[P2] CPU spike"), "{got:?}");
+    assert!(got[0].subject.contains(&id), "{got:?}");
+}
+
+#[tokio::test]
 async fn the_function_reports_ignores_and_rejects_events_as_lambda_expects() {
     let Some(emu) = Emulator::connect().await else {
         return;

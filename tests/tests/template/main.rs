@@ -6,12 +6,14 @@
 //! What the IAM comparison does not see, because SAM adds it to the role outside the template's text: the
 //! `AWSLambdaBasicExecutionRole` managed policy (CloudWatch Logs), `AWSLambdaSQSQueueExecutionRole` for the SQS event
 //! source (Lambda itself polls the work queue with the role), and `sqs:SendMessage` on the failed-events queue for
-//! the on-failure destination. None of them is called by the adapters.
+//! the on-failure destination. None of them is called by the adapters. Nor is the alarm buffer's polling
+//! (`PollAlarmBuffer`, Lambda's event source mapping with the role), which `buffer.rs` checks on its own.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::Value;
 
+mod buffer;
 mod calls;
 use calls::*;
 
@@ -230,6 +232,9 @@ fn granted(t: &Value) -> BTreeMap<String, BTreeSet<String>> {
             continue;
         }
         let sid = s["Sid"].as_str().unwrap_or("(no Sid)").to_string();
+        if sid == buffer::POLL_SID {
+            continue; // Lambda's, not the adapters' (buffer.rs)
+        }
         for a in actions(&s) {
             out.entry(a).or_default().insert(sid.clone());
         }
@@ -669,8 +674,11 @@ fn the_work_queue_feeds_the_function_one_message_at_a_time_and_dead_letters_into
         function_properties(&t)["Environment"]["Variables"]["EC2OPS_WORK_QUEUE_URL"],
         yaml("!Ref WorkQueue")
     );
-    // The function sends to the work queue and to nothing else.
+    // The function sends to the work queue and to nothing else (polling the alarm buffer: buffer.rs).
     for s in function_statements(&t) {
+        if s["Sid"].as_str() == Some(buffer::POLL_SID) {
+            continue;
+        }
         if actions(&s).iter().any(|a| a.starts_with("sqs:")) {
             assert_eq!(actions(&s), ["sqs:SendMessage"], "{s:?}");
             assert_eq!(s["Resource"], yaml("!GetAtt WorkQueue.Arn"), "{s:?}");
