@@ -14,7 +14,7 @@ mod priority;
 mod rules;
 
 use priority::*;
-pub use rules::process_line;
+pub use rules::{process_line, MEMORY_LIST};
 use rules::*;
 
 /// Root-cause rule identifiers, stable across versions (operators grep for them).

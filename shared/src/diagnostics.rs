@@ -53,6 +53,10 @@ pub struct Diagnostics {
     pub filesystems: Vec<Filesystem>,
     /// Highest CPU first.
     pub top_cpu: Vec<Process>,
+    /// What the CPU figures of [`Diagnostics::top_cpu`] measure: the last second (top) or each process's lifetime
+    /// (ps, on a host without a working top). Older stored facts, from ps only, read as the lifetime.
+    #[serde(default)]
+    pub top_cpu_sample: CpuSample,
     /// Highest resident memory first.
     pub top_memory: Vec<Process>,
     /// OOM-killer lines of the kernel log (the last hour of the journal, or the ring buffer since boot), oldest
@@ -88,6 +92,16 @@ impl Diagnostics {
     pub fn fullest_filesystem(&self) -> Option<&Filesystem> {
         self.filesystems.iter().max_by_key(|f| f.used_percent)
     }
+}
+
+/// What a process's %CPU measures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CpuSample {
+    /// top's second iteration: the CPU used in the last second, the load now.
+    Current,
+    /// ps's %CPU: CPU time over the process's whole lifetime, which a busy minute hardly moves.
+    #[default]
+    SinceStart,
 }
 
 /// Run-queue averages over 1, 5 and 15 minutes.
@@ -130,19 +144,90 @@ pub struct Filesystem {
     pub used_percent: u8,
 }
 
-/// One `ps` row.
+/// One `top` or `ps` row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Process {
     pub pid: u32,
     pub user: String,
-    /// CPU time over the process's lifetime (ps's %CPU, not an instant sample); 100 is one full core.
+    /// %CPU as the list measures it ([`Diagnostics::top_cpu_sample`]; ps's is the lifetime average); 100 is one
+    /// full core.
     pub cpu_percent: f64,
     pub mem_percent: f64,
     pub rss_kib: u64,
-    /// Seconds since the process started.
+    /// Seconds since the process started (ps only: top does not list it).
     pub elapsed_secs: Option<u64>,
     /// The command line, redacted and at most 400 characters.
     pub command: String,
+}
+
+impl Process {
+    /// The program as an operator names it, kept whole however the command line is cut: the executable's file name,
+    /// and for an interpreter the jar, script or module it runs (`java orders-service.jar`, `python3 worker.py`,
+    /// `node server.js`); a kernel thread as listed (`[kswapd0]`).
+    pub fn program(&self) -> String {
+        program(&self.command)
+    }
+}
+
+/// Interpreters whose own name says little: the program is the jar, script or module they run.
+const INTERPRETERS: [&str; 14] = [
+    "java", "python", "python2", "python3", "node", "nodejs", "ruby", "perl", "php", "bash", "sh", "dotnet", "deno",
+    "bun",
+];
+
+/// Options of an interpreter that take the next word as their value (`java -cp <path>`, `python -W ignore`), so that
+/// word is not the program.
+fn value_options(interpreter: &str) -> &'static [&'static str] {
+    match interpreter {
+        "java" => &["-cp", "-classpath", "--class-path", "-p", "--module-path"],
+        "python" | "python2" | "python3" => &["-W", "-X", "-Q"],
+        "node" | "nodejs" => &["-r", "--require"],
+        _ => &[],
+    }
+}
+
+fn program(command: &str) -> String {
+    let mut words = command.split_whitespace();
+    let Some(first) = words.next() else {
+        return String::new();
+    };
+    if first.starts_with('[') {
+        return clip(command.trim(), 64);
+    }
+    let base = |w: &str| clip(w.rsplit('/').next().unwrap_or(w), 64);
+    let exe = base(first);
+    let versioned = exe.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    if !INTERPRETERS.contains(&exe.as_str()) && !INTERPRETERS.contains(&versioned) {
+        return exe;
+    }
+    let mut after_value_option = false;
+    let mut runs = None;
+    let mut words = words.peekable();
+    while let Some(w) = words.next() {
+        if after_value_option {
+            after_value_option = false;
+            continue;
+        }
+        match w {
+            // `java -jar x.jar`, `python -m module`: the next word is the program.
+            "-jar" | "-m" => {
+                runs = words.next().map(base);
+                break;
+            }
+            // `python -c '…'`, `bash -c '…'`: inline code, no program file to name.
+            "-c" | "-e" => break,
+            w if value_options(versioned).contains(&w) => after_value_option = true,
+            w if w.starts_with('-') => {}
+            w => {
+                runs = Some(base(w));
+                break;
+            }
+        }
+    }
+    match runs {
+        Some(r) if !r.is_empty() => format!("{exe} {r}"),
+        _ => exe,
+    }
 }
 
 /// One OOM-killer line of the kernel log.
@@ -204,6 +289,7 @@ pub fn parse(stdout: &str) -> Diagnostics {
             }
             "top-cpu" => {
                 d.top_cpu = parse_processes(lines);
+                d.top_cpu_sample = cpu_sample(lines);
                 d.top_cpu
                     .sort_by(|a, b| b.cpu_percent.total_cmp(&a.cpu_percent));
                 !d.top_cpu.is_empty()
@@ -495,6 +581,37 @@ fn parse_disk(lines: &[&str]) -> Vec<Filesystem> {
 /// Columns of `ps -eo pid,user,pcpu,pmem,rss,etimes,args`, the order the document asks for.
 const PS_COLUMNS: [&str; 7] = ["PID", "USER", "%CPU", "%MEM", "RSS", "ELAPSED", "COMMAND"];
 
+/// The commands of the document's own probes, which are not findings.
+const PROBES: [&str; 2] = ["ps -eo pid,user,pcpu,pmem,rss,", "top -b "];
+
+/// What a process list's %CPU measures, from its header: ps's has ELAPSED (the document asks for it), top's
+/// (procps: `PID USER PR NI VIRT RES SHR S %CPU %MEM TIME+ COMMAND`; busybox: `PID PPID USER STAT VSZ %VSZ CPU %CPU
+/// COMMAND`) does not. No header at all reads as ps's columns.
+fn cpu_sample(lines: &[&str]) -> CpuSample {
+    match lines.iter().find(|l| l.trim_start().starts_with("PID")) {
+        Some(h) if h.split_whitespace().any(|w| w == "%CPU") && !h.contains("ELAPSED") => {
+            CpuSample::Current
+        }
+        _ => CpuSample::SinceStart,
+    }
+}
+
+/// A resident size in KiB: ps's and procps top's plain KiB, or top's scaled `2.1g`, `512.0m`, `1.5t`.
+fn kib(s: &str) -> Option<u64> {
+    if let Ok(k) = s.parse::<u64>() {
+        return Some(k);
+    }
+    let (value, scale) = match s.char_indices().last()? {
+        (i, 'm' | 'M') => (&s[..i], 1024.0),
+        (i, 'g' | 'G') => (&s[..i], 1024.0 * 1024.0),
+        (i, 't' | 'T') => (&s[..i], 1024.0 * 1024.0 * 1024.0),
+        (i, 'k' | 'K') => (&s[..i], 1.0),
+        _ => return None,
+    };
+    // `as` saturates at u64::MAX: a figure from the instance cannot wrap.
+    number(value).map(|v| (v * scale) as u64)
+}
+
 fn parse_processes(lines: &[&str]) -> Vec<Process> {
     // Read the columns from the header when there is one: the command (last) may hold any text.
     let header: Vec<String> = lines
@@ -506,7 +623,11 @@ fn parse_processes(lines: &[&str]) -> Vec<Process> {
     let fixed = header.len() - 1;
     let at = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
     let (pid_i, user_i, cpu_i) = (at(&["PID"]), at(&["USER", "UID"]), at(&["%CPU"]));
-    let (mem_i, rss_i, elapsed_i) = (at(&["%MEM"]), at(&["RSS", "RSZ"]), at(&["ELAPSED"]));
+    let (mem_i, rss_i, elapsed_i) = (
+        at(&["%MEM"]),
+        at(&["RSS", "RSZ", "RES"]),
+        at(&["ELAPSED"]),
+    );
     lines
         .iter()
         .filter(|l| !l.trim_start().starts_with("PID"))
@@ -515,8 +636,8 @@ fn parse_processes(lines: &[&str]) -> Vec<Process> {
             let command_at = w.get(fixed)?.0;
             let field = |i: Option<usize>| i.filter(|&i| i < fixed).map(|i| w[i].1);
             let command = line[command_at..].trim_end();
-            // The probe itself is not a finding.
-            if command.starts_with("ps -eo pid,user,pcpu,pmem,rss,") {
+            // The probes themselves are not findings.
+            if PROBES.iter().any(|p| command.starts_with(p)) {
                 return None;
             }
             Some(Process {
@@ -524,7 +645,7 @@ fn parse_processes(lines: &[&str]) -> Vec<Process> {
                 user: clip(field(user_i).unwrap_or_default(), 32),
                 cpu_percent: field(cpu_i).and_then(number).unwrap_or(0.0),
                 mem_percent: field(mem_i).and_then(number).unwrap_or(0.0),
-                rss_kib: field(rss_i).and_then(|r| r.parse().ok()).unwrap_or(0),
+                rss_kib: field(rss_i).and_then(kib).unwrap_or(0),
                 elapsed_secs: field(elapsed_i).and_then(elapsed),
                 command: clip(&redact(command), MAX_COMMAND_CHARS),
             })

@@ -21,6 +21,7 @@ pub const PHRASES: &[(&str, &str)] = &[
     ("world-open admin ports: ", "전체 공개 관리 포트: "),
     ("CPU rise begins", "CPU 상승 시작"),
     ("(average since start)", "(프로세스 시작 이후 평균)"),
+    ("% CPU now (1 s sample)", "% CPU (현재, 1초 샘플)"),
     ("% memory, running ", "% 메모리, 실행 시간 "),
     ("% memory", "% 메모리"),
     ("in-guest top CPU: ", "게스트 OS top CPU: "),

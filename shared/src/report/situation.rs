@@ -269,15 +269,23 @@ fn diagnostics_lines(cx: &Ctx<'_>) -> Vec<Line> {
             "In-guest (SSM): {}",
             parts.join(" · ")
         )));
-        let process = |p| match lang {
-            Language::Ko => evidence::translate(&crate::analyze::process_line(p)),
-            Language::En => crate::analyze::process_line(p),
+        let process = |p, sample| match lang {
+            Language::Ko => evidence::translate(&crate::analyze::process_line(p, sample)),
+            Language::En => crate::analyze::process_line(p, sample),
         };
         for p in d.top_cpu.iter().take(3) {
-            lines.push(Line::new().t("    · top CPU: ").u(process(p)));
+            lines.push(
+                Line::new()
+                    .t("    · top CPU: ")
+                    .u(process(p, d.top_cpu_sample)),
+            );
         }
         if let Some(p) = d.top_memory.first() {
-            lines.push(Line::new().t("    · top memory: ").u(process(p)));
+            lines.push(
+                Line::new()
+                    .t("    · top memory: ")
+                    .u(process(p, crate::analyze::MEMORY_LIST)),
+            );
         }
         if let Some(fs) = d.fullest_filesystem() {
             lines.push(Line::new().t("    · df: ").u(&fs.mount).t(l!(
