@@ -195,10 +195,10 @@ pub fn stop_cause(code: Option<&str>, asg_member: bool) -> StopCause {
 pub enum Pressure {
     /// CWAgent `mem_used_percent` above 85 %.
     Memory { percent: f64 },
-    /// CWAgent `disk_used_percent` above 90 % on `path`.
-    Disk { path: String, percent: f64 },
-    /// gp2 `BurstBalance` below 20 %.
-    Burst { volume: String, percent: f64 },
+    /// CWAgent `disk_used_percent` above 90 % on `path` (`None`: the alarm's metric names no path).
+    Disk { path: Option<String>, percent: f64 },
+    /// gp2 `BurstBalance` below 20 % on `volume` (`None`: the alarm's metric names no volume).
+    Burst { volume: Option<String>, percent: f64 },
     /// Sustained CPU, heavy outbound traffic and an admin port open to the world.
     Suspect {
         net_out: f64,

@@ -365,7 +365,7 @@ pub(super) fn pressure(change: &Incident, facts: &Facts, out: &mut Vec<Finding>)
             out.push(Finding {
                 rule: RuleId::Disk,
                 detail: Detail::Pressure(Pressure::Disk {
-                    path: path.unwrap_or_else(|| "?".into()),
+                    path,
                     percent: v,
                 }),
                 evidence: disks
@@ -388,7 +388,7 @@ pub(super) fn pressure(change: &Incident, facts: &Facts, out: &mut Vec<Finding>)
             out.push(Finding {
                 rule: RuleId::EbsBurst,
                 detail: Detail::Pressure(Pressure::Burst {
-                    volume: volume.clone().unwrap_or_else(|| "?".into()),
+                    volume: volume.clone(),
                     percent: v,
                 }),
                 evidence: vec![format!("{} {} {v:.2}%", hhmm(at), label(burst, &volume))],
@@ -569,7 +569,7 @@ pub(super) fn in_guest(facts: &Facts, out: &mut Vec<Finding>) {
             out.push(Finding {
                 rule: RuleId::Disk,
                 detail: Detail::Pressure(Pressure::Disk {
-                    path: fs.mount.clone(),
+                    path: Some(fs.mount.clone()),
                     percent: f64::from(fs.used_percent),
                 }),
                 evidence: vec![format!(

@@ -558,11 +558,11 @@ fn resource_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
     }
     let disk = a.findings.iter().find_map(|f| match &f.detail {
         Detail::Pressure(Pressure::Disk { path, percent }) if f.rule == RuleId::Disk => {
-            Some((path.as_str(), *percent))
+            Some((path.as_deref(), *percent))
         }
         _ => None,
     });
-    if let Some((path, _)) = disk {
+    if let Some((Some(path), _)) = disk {
         step(
             lines,
             n,
@@ -580,10 +580,30 @@ fn resource_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
             shell::remote_word("MOUNT_PATH", path)
         );
         lines.extend(clis(cx, steps::shell(id, &[&du])));
+    } else if disk.is_some() {
+        step(
+            lines,
+            n,
+            l!(
+                lang,
+                "가득 찬 파일시스템을 찾고 (df), 가장 큰 디렉터리를 찾아 로그·임시 파일 정리:",
+                "Find the full file system (df) and its largest directories, then clear logs and temporary files:"
+            ),
+        );
+        lines.extend(clis(
+            cx,
+            steps::shell(
+                id,
+                &[
+                    "df -hP -x tmpfs -x devtmpfs",
+                    "du -xh / 2>/dev/null | sort -rh | head -15",
+                ],
+            ),
+        ));
     }
     let burst = a.findings.iter().find_map(|f| match &f.detail {
         Detail::Pressure(Pressure::Burst { volume, .. }) if f.rule == RuleId::EbsBurst => {
-            Some(volume.as_str())
+            Some(volume.as_deref())
         }
         _ => None,
     });

@@ -93,18 +93,30 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
             "memory {} used: memory pressure (OOM risk) → find the process, consider a larger-memory type",
             value(*percent, Unit::Percent)
         ),
-        Detail::Pressure(Pressure::Disk { path, percent }) => l!(
+        Detail::Pressure(Pressure::Disk { path: Some(path), percent }) => l!(
             lang,
             "{} 디스크 사용률 {}: 디스크 가득 참 → 로그/임시 파일 정리, 볼륨 확장",
             "disk {} is {} full → clear logs and temporary files, grow the volume",
             text::sanitize(path, 64),
             value(*percent, Unit::Percent)
         ),
-        Detail::Pressure(Pressure::Burst { volume, percent }) => l!(
+        Detail::Pressure(Pressure::Disk { path: None, percent }) => l!(
+            lang,
+            "디스크 사용률 {} (경로는 메트릭에 없음): 디스크 가득 참 → 로그/임시 파일 정리, 볼륨 확장",
+            "a disk is {} full (the metric names no path) → clear logs and temporary files, grow the volume",
+            value(*percent, Unit::Percent)
+        ),
+        Detail::Pressure(Pressure::Burst { volume: Some(volume), percent }) => l!(
             lang,
             "gp2 볼륨 {} BurstBalance {}: I/O throttling → gp3(기준 3,000 IOPS) 또는 io2로 변경",
             "gp2 volume {} BurstBalance {}: I/O throttled → move to gp3 (3,000 IOPS baseline) or io2",
             text::sanitize(volume, 64),
+            value(*percent, Unit::Percent)
+        ),
+        Detail::Pressure(Pressure::Burst { volume: None, percent }) => l!(
+            lang,
+            "gp2 볼륨 BurstBalance {} (볼륨 ID는 메트릭에 없음): I/O throttling → gp3(기준 3,000 IOPS) 또는 io2로 변경",
+            "a gp2 volume's BurstBalance is {} (the metric names no volume): I/O throttled → move to gp3 (3,000 IOPS baseline) or io2",
             value(*percent, Unit::Percent)
         ),
         Detail::Pressure(Pressure::Suspect { net_out, factor, ports }) => l!(

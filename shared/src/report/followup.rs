@@ -44,8 +44,8 @@ pub fn verdict(instance: &Source<InstanceLookup>, status: &Source<StatusFacts>) 
                 Verdict::NotFixed {
                     detail: format!(
                         "system {}, instance {}",
-                        s.system.as_deref().unwrap_or("?"),
-                        s.instance.as_deref().unwrap_or("?")
+                        s.system.as_deref().unwrap_or("not reported"),
+                        s.instance.as_deref().unwrap_or("not reported")
                     ),
                 }
             }

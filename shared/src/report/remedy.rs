@@ -140,12 +140,12 @@ pub(super) fn volume_steps(
     cx: &Ctx<'_>,
     lines: &mut Vec<Line>,
     n: &mut usize,
-    disk: Option<(&str, f64)>,
-    burst: Option<&str>,
+    disk: Option<(Option<&str>, f64)>,
+    burst: Option<Option<&str>>,
 ) {
     let lang = cx.lang;
     let grow = disk.and_then(|(path, percent)| {
-        let v = volume_of(cx, path)?;
+        let v = volume_of(cx, path?)?;
         Some((v, steps::grown_size(i64::from(v.size_gib), percent)))
     });
     let then_guest = |lines: &mut Vec<Line>, n: &mut usize| {
@@ -160,7 +160,7 @@ pub(super) fn volume_steps(
         );
     };
     match (grow, burst) {
-        (Some((v, size)), Some(b)) if v.id == b => {
+        (Some((v, size)), Some(Some(b))) if v.id == b => {
             step(
                 lines,
                 n,
@@ -212,7 +212,22 @@ pub(super) fn volume_steps(
                 "Change gp2 → gp3 online (no downtime, 3,000 IOPS baseline). If it also needs space, add --size to this same call (the next change waits 6 hours):"
             ),
         );
-        lines.push(cli(cx, steps::modify_volume(b, Some("gp3"), None)));
+        match b {
+            Some(b) => lines.push(cli(cx, steps::modify_volume(b, Some("gp3"), None))),
+            // The metric names no volume: the instance's gp2 volumes are the candidates.
+            None => lines.push(cli(
+                cx,
+                Command::new("aws ec2 describe-volumes")
+                    .json(
+                        "--filters",
+                        &serde_json::json!([
+                            {"Name": "attachment.instance-id", "Values": [cx.instance_id.unwrap_or("INSTANCE_ID")]},
+                            {"Name": "volume-type", "Values": ["gp2"]}
+                        ]),
+                    )
+                    .arg("--query", "QUERY", "Volumes[].VolumeId"),
+            )),
+        }
     }
 }
 
