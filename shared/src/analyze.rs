@@ -14,8 +14,8 @@ mod priority;
 mod rules;
 
 use priority::*;
-pub use rules::{process_line, MEMORY_LIST};
 use rules::*;
+pub use rules::{process_line, MEMORY_LIST};
 
 /// Root-cause rule identifiers, stable across versions (operators grep for them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -198,7 +198,10 @@ pub enum Pressure {
     /// CWAgent `disk_used_percent` above 90 % on `path` (`None`: the alarm's metric names no path).
     Disk { path: Option<String>, percent: f64 },
     /// gp2 `BurstBalance` below 20 % on `volume` (`None`: the alarm's metric names no volume).
-    Burst { volume: Option<String>, percent: f64 },
+    Burst {
+        volume: Option<String>,
+        percent: f64,
+    },
     /// Sustained CPU, heavy outbound traffic and an admin port open to the world.
     Suspect {
         net_out: f64,

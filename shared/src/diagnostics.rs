@@ -171,8 +171,8 @@ impl Process {
 
 /// Interpreters whose own name says little: the program is the jar, script or module they run.
 const INTERPRETERS: [&str; 14] = [
-    "java", "python", "python2", "python3", "node", "nodejs", "ruby", "perl", "php", "bash", "sh", "dotnet", "deno",
-    "bun",
+    "java", "python", "python2", "python3", "node", "nodejs", "ruby", "perl", "php", "bash", "sh",
+    "dotnet", "deno", "bun",
 ];
 
 /// Options of an interpreter that take the next word as their value (`java -cp <path>`, `python -W ignore`), so that
@@ -623,11 +623,7 @@ fn parse_processes(lines: &[&str]) -> Vec<Process> {
     let fixed = header.len() - 1;
     let at = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
     let (pid_i, user_i, cpu_i) = (at(&["PID"]), at(&["USER", "UID"]), at(&["%CPU"]));
-    let (mem_i, rss_i, elapsed_i) = (
-        at(&["%MEM"]),
-        at(&["RSS", "RSZ", "RES"]),
-        at(&["ELAPSED"]),
-    );
+    let (mem_i, rss_i, elapsed_i) = (at(&["%MEM"]), at(&["RSS", "RSZ", "RES"]), at(&["ELAPSED"]));
     lines
         .iter()
         .filter(|l| !l.trim_start().starts_with("PID"))

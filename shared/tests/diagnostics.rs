@@ -128,7 +128,10 @@ fn a_long_command_line_cut_in_the_report_keeps_its_jar_or_script_name() {
             "python3 nightly_export.py",
         ),
         ("python3.11 -m celery worker -A tasks", "python3.11 celery"),
-        ("node --max-old-space-size=4096 /srv/api/server.js", "node server.js"),
+        (
+            "node --max-old-space-size=4096 /srv/api/server.js",
+            "node server.js",
+        ),
         ("bash -c 'while true; do :; done'", "bash"),
         ("/usr/sbin/nginx -g daemon off;", "nginx"),
         ("[kswapd0]", "[kswapd0]"),

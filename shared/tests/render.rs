@@ -509,3 +509,42 @@ fn a_group_member_under_a_retirement_notice_is_handed_to_its_group_not_stopped()
     assert!(actions.contains("--health-status Unhealthy"), "{actions}");
     assert!(!actions.contains("stop-instances"), "{actions}");
 }
+
+#[test]
+fn the_header_gives_the_instance_s_vpc_and_subnet_and_nothing_when_they_are_not_known() {
+    let change = support::load("cpu-spike.json");
+    let header = |facts: &Facts, language| {
+        let (_, report, _) = compose(
+            &change,
+            facts,
+            &Settings {
+                language,
+                ..Settings::default()
+            },
+        );
+        report.header.iter().map(|l| l.plain()).collect::<Vec<_>>()
+    };
+    let facts = support::cpu_spike("t3.small", None);
+    assert!(header(&facts, Language::En).contains(
+        &"Network: VPC vpc-0c4e2a8f1b3d5e7a9 · subnet subnet-0f3e5d7c9b1a2468b (ap-northeast-2b)"
+            .to_string()
+    ));
+    assert!(header(&facts, Language::Ko)
+        .iter()
+        .any(|l| l
+            .starts_with("네트워크: VPC vpc-0c4e2a8f1b3d5e7a9 · subnet subnet-0f3e5d7c9b1a2468b")));
+    let mut unknown = facts.clone();
+    if let Source::Available(InstanceLookup::Found(i)) = &mut unknown.instance {
+        i.vpc_id = None;
+        i.subnet_id = None;
+    }
+    for language in [Language::En, Language::Ko] {
+        let lines = header(&unknown, language);
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.contains("vpc-") || l.contains("subnet") || l.contains("네트워크")),
+            "{lines:?}"
+        );
+    }
+}

@@ -708,7 +708,10 @@ fn a_disk_or_burst_alarm_whose_metric_names_no_path_or_volume_is_phrased_without
         .replace("\"path\": \"/\",", "");
     let burst = disk
         .replace("\"namespace\": \"CWAgent\"", "\"namespace\": \"AWS/EBS\"")
-        .replace("\"name\": \"disk_used_percent\"", "\"name\": \"BurstBalance\"")
+        .replace(
+            "\"name\": \"disk_used_percent\"",
+            "\"name\": \"BurstBalance\"",
+        )
         .replace("\"greater than\"", "\"less than\"")
         // The values inside reasonData, a JSON string: `\"value\":94.1` → `\"value\":14.1`.
         .replace("value\\\":9", "value\\\":1");
@@ -756,6 +759,8 @@ fn a_lone_question_mark_is_told_from_words_urls_and_questions() {
     assert!(lone_question_mark("disk ? is 95% full"));
     assert!(lone_question_mark("volume ?"));
     assert!(lone_question_mark("(?)"));
-    assert!(!lone_question_mark("https://console.aws.amazon.com/ec2/home?region=x"));
+    assert!(!lone_question_mark(
+        "https://console.aws.amazon.com/ec2/home?region=x"
+    ));
     assert!(!lone_question_mark("is it full?"));
 }

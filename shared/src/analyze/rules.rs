@@ -364,10 +364,7 @@ pub(super) fn pressure(change: &Incident, facts: &Facts, out: &mut Vec<Finding>)
         if v > DISK_PERCENT {
             out.push(Finding {
                 rule: RuleId::Disk,
-                detail: Detail::Pressure(Pressure::Disk {
-                    path,
-                    percent: v,
-                }),
+                detail: Detail::Pressure(Pressure::Disk { path, percent: v }),
                 evidence: disks
                     .iter()
                     .map(|(t, v, d)| format!("{} {} {v:.2}%", hhmm(*t), label(disk, d)))
@@ -497,14 +494,18 @@ pub(super) fn in_guest(facts: &Facts, out: &mut Vec<Finding>) {
         match f.rule {
             RuleId::CpuSpike | RuleId::CpuSustained | RuleId::CpuCredits | RuleId::SecSuspect => {
                 if let Some(p) = top_cpu {
-                    f.evidence
-                        .push(format!("in-guest top CPU: {}", process_line(p, d.top_cpu_sample)));
+                    f.evidence.push(format!(
+                        "in-guest top CPU: {}",
+                        process_line(p, d.top_cpu_sample)
+                    ));
                 }
             }
             RuleId::Mem => {
                 if let Some(p) = d.top_memory.first() {
-                    f.evidence
-                        .push(format!("in-guest top memory: {}", process_line(p, MEMORY_LIST)));
+                    f.evidence.push(format!(
+                        "in-guest top memory: {}",
+                        process_line(p, MEMORY_LIST)
+                    ));
                 }
                 f.evidence.extend(
                     d.oom_kills

@@ -162,6 +162,7 @@ pub(super) fn header(cx: &Ctx<'_>) -> Vec<Line> {
     let mut out = vec![event_line(cx)];
     out.extend(fleet::header_lines(cx.change, cx.facts, cx.lang));
     out.push(instance_line(cx));
+    out.extend(network_line(cx));
     out.push(transition_line(cx));
     out.extend(alarm_lines(cx));
     out
@@ -241,6 +242,29 @@ fn instance_line(cx: &Ctx<'_>) -> Line {
         }
     }
     inst
+}
+
+/// Where the instance sits in the network: its VPC, and its subnet with the subnet's AZ. Only what DescribeInstances
+/// gave: nothing known, no line.
+fn network_line(cx: &Ctx<'_>) -> Option<Line> {
+    let i = cx.instance?;
+    if i.vpc_id.is_none() && i.subnet_id.is_none() {
+        return None;
+    }
+    let mut line = Line::new().t(l!(cx.lang, "네트워크: ", "Network: "));
+    if let Some(vpc) = &i.vpc_id {
+        line = line.t("VPC ").c(vpc);
+    }
+    if let Some(subnet) = &i.subnet_id {
+        if i.vpc_id.is_some() {
+            line = line.t(" · ");
+        }
+        line = line.t("subnet ").c(subnet);
+        if let Some(az) = &i.availability_zone {
+            line = line.t(format!(" ({az})"));
+        }
+    }
+    Some(line)
 }
 
 /// The state now and the one before, with the time of the change.
