@@ -11,9 +11,11 @@ use crate::pricing;
 
 pub mod evidence;
 mod priority;
+pub mod recommend;
 mod rules;
 
 use priority::*;
+pub use recommend::{AutoRecovery, NotAvailable, Recommendation, Remedy};
 use rules::*;
 pub use rules::{process_line, MEMORY_LIST};
 
@@ -327,6 +329,8 @@ pub struct Assessment {
     pub environment: Environment,
     /// CPU threshold the CPU rules used.
     pub cpu_threshold: f64,
+    /// What the report recommends, decided from the findings and the facts.
+    pub recommendation: Recommendation,
 }
 
 impl Assessment {
@@ -351,6 +355,7 @@ pub fn assess(change: &Incident, facts: &Facts) -> Assessment {
         let (priority, reasons) = summary_priority(change, facts);
         return Assessment {
             respond_by: change.state.at + priority.response_time(),
+            recommendation: recommend::recommend(change, &[], facts),
             findings: Vec::new(),
             priority,
             reasons,
@@ -396,6 +401,7 @@ pub fn assess(change: &Incident, facts: &Facts) -> Assessment {
     };
     Assessment {
         respond_by: change.state.at + priority.response_time(),
+        recommendation: recommend::recommend(change, &findings, facts),
         findings,
         priority,
         reasons,

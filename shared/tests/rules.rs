@@ -764,3 +764,45 @@ fn a_lone_question_mark_is_told_from_words_urls_and_questions() {
     ));
     assert!(!lone_question_mark("is it full?"));
 }
+
+#[test]
+fn the_recommendation_is_decided_with_the_assessment_from_the_findings_and_the_facts() {
+    use ec2ops::analyze::{AutoRecovery, NotAvailable, Remedy};
+    let a = assess(
+        &load("status-system.json"),
+        &prod_db(Role::StatusSystem, "2025-10-11T22:13:00.000+0000"),
+    );
+    let r = &a.recommendation;
+    assert_eq!(r.remedy, Remedy::AwsRecovers);
+    assert_eq!(r.auto_recovery, Some(AutoRecovery::On));
+    assert!(
+        !r.opt_in_would_act,
+        "AWS's own recovery covers a system check"
+    );
+    assert!(r.availability_matters && !r.exposure_matters);
+
+    let r = assess(&load("status-instance.json"), &status_instance()).recommendation;
+    assert_eq!(r.remedy, Remedy::Replace, "an Auto Scaling member");
+    assert_eq!(
+        r.auto_recovery,
+        Some(AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember))
+    );
+    assert!(r.guest_metrics_matter, "an instance check");
+    assert!(!r.opt_in_would_act, "the group replaces it");
+
+    let r = assess(&load("cpu-sustained.json"), &cpu_sustained()).recommendation;
+    assert_eq!(r.remedy, Remedy::Resize);
+    assert_eq!(r.recurring, Some(4), "four ALARM transitions in 7 days");
+
+    let r = assess(&load("cpu-spike.json"), &cpu_spike("t3.small", None)).recommendation;
+    assert_eq!(r.remedy, Remedy::Investigate);
+    assert!(
+        r.exposure_matters,
+        "NET-LEADS-CPU: inbound traffic led the CPU"
+    );
+    assert!(!r.availability_matters && !r.guest_metrics_matter);
+    assert_eq!(r.recurring, None, "one ALARM transition is no pattern");
+
+    let r = assess(&load("ok-recovery.json"), &ok_recovery()).recommendation;
+    assert_eq!(r.remedy, Remedy::Nothing);
+}

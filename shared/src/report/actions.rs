@@ -9,16 +9,17 @@ use crate::model::{AlarmKind, AlarmState};
 use super::cli::{cli, clis, step};
 use super::header::metric_label;
 use super::outcome::action_lines;
-use super::recovery::{self, AutoRecovery, NotAvailable};
 use super::remedy::{asg_steps, capacity_steps, force_hint, lookup_events, volume_steps};
 use super::shell::{self, Command};
 use super::text::{when_in, Line};
-use super::{section, steps, Ctx, Recommended, Section};
+use super::{section, steps, Ctx, Section};
+use crate::analyze::Remedy;
+use crate::analyze::{AutoRecovery, NotAvailable};
 
 /// 🔧's statement of who recovers a host failure: the same status 📈 and 🤖 advise from.
-pub(super) fn auto_recovery_status(i: &InstanceFacts, cx: &Ctx<'_>) -> Line {
+pub(super) fn auto_recovery_status(status: &AutoRecovery, cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
-    Line::from(match recovery::auto_recovery(i, cx.facts) {
+    Line::from(match status {
         AutoRecovery::On => l!(
             lang,
             "Simplified automatic recovery: 켜짐 — AWS가 복구 중",
@@ -363,7 +364,7 @@ fn status_check_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
                 .arg("--instance-id", "INSTANCE_ID", id)
                 .lit("--latest --output text"),
         ));
-        if cx.recommended == Recommended::Replace {
+        if cx.recommended == Remedy::Replace {
             // SysCheck gave the group's steps already.
             if !a.has(RuleId::SysCheck) {
                 asg_steps(cx, lines, n, id);
@@ -393,8 +394,8 @@ fn host_check_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
     let id = cx.instance_id.unwrap_or("INSTANCE_ID");
     let a = cx.a;
     if a.has(RuleId::SysCheck) {
-        if let Some(i) = cx.instance {
-            lines.push(auto_recovery_status(i, cx));
+        if let Some(status) = &cx.a.recommendation.auto_recovery {
+            lines.push(auto_recovery_status(status, cx));
         }
         step(
             lines,
@@ -412,8 +413,8 @@ fn host_check_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
                 .lit("--include-all-instances"),
         ));
         match cx.recommended {
-            Recommended::Replace => asg_steps(cx, lines, n, id),
-            Recommended::AwsRecovers => {
+            Remedy::Replace => asg_steps(cx, lines, n, id),
+            Remedy::AwsRecovers => {
                 step(lines, n, l!(
                     lang,
                     "지금은 stop/start 하지 말고 대기: AWS가 새 호스트로 복구 중 (instance id·private/public IP·EBS 유지, RAM 손실). 결과는 AWS Health 이벤트(AWS_EC2_SIMPLIFIED_AUTO_RECOVERY_SUCCESS/_FAILURE)로 통보됨.",
@@ -434,7 +435,7 @@ fn host_check_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
                 lines.extend(clis(cx, steps::stop_start(id)));
                 force_hint(cx, lines, n, id);
             }
-            Recommended::StopStart => {
+            Remedy::StopStart => {
                 step(lines, n, l!(lang, "Recover: stop 후 start (새 호스트로 이동; RAM 내용 손실, 자동 할당 public IPv4 변경). start는 stopped 확인 후:", "Recover: stop then start (moves to a new host; RAM is lost, an auto-assigned public IPv4 changes); start only once it is stopped:"));
                 lines.extend(clis(cx, steps::stop_start(id)));
                 force_hint(cx, lines, n, id);

@@ -5,7 +5,8 @@ use crate::analyze::{CheckNow, Detail, Finding, HealthKind, Pressure, RuleId, St
 use crate::config::Language;
 
 use super::text::{self, bytes, hm, value, when_in, Line, Unit};
-use super::{summary, Ctx, Recommended};
+use super::{summary, Ctx};
+use crate::analyze::Remedy;
 
 // Stays long: one arm per kind of finding, each a Korean/English phrase pair: split, the phrasebook would scatter.
 pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
@@ -228,12 +229,12 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
 pub(super) fn status_check_conclusion(
     rule: RuleId,
     combined_metric: bool,
-    recommended: Recommended,
+    recommended: Remedy,
     lang: Language,
 ) -> String {
     match (rule, combined_metric) {
-        (RuleId::SysCheck | RuleId::InstCheck, false) if recommended == Recommended::Replace => {
-            let plain = status_check_conclusion(rule, false, Recommended::Nothing, lang);
+        (RuleId::SysCheck | RuleId::InstCheck, false) if recommended == Remedy::Replace => {
+            let plain = status_check_conclusion(rule, false, Remedy::Nothing, lang);
             let what = plain.rsplit_once(" → ").map_or(plain.as_str(), |(w, _)| w);
             l!(
                 lang,
@@ -242,7 +243,7 @@ pub(super) fn status_check_conclusion(
                 what
             )
         }
-        (RuleId::SysCheck, false) if recommended == Recommended::AwsRecovers => l!(
+        (RuleId::SysCheck, false) if recommended == Remedy::AwsRecovers => l!(
             lang,
             "System status check 실패: AWS 호스트(하드웨어/네트워크/전원) 문제 → AWS simplified automatic recovery가 새 호스트로 복구",
             "system status check failed: a problem on the AWS host (hardware, network, power) → AWS's simplified automatic recovery moves it to a new host"

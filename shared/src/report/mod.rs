@@ -27,7 +27,6 @@ pub mod followup;
 mod header;
 mod improvements;
 mod outcome;
-pub mod recovery;
 mod remedy;
 pub mod render;
 mod security;
@@ -41,10 +40,10 @@ mod urgency;
 
 use chrono_tz::Tz;
 
-use crate::analyze::{Assessment, Priority, RuleId};
+use crate::analyze::{Assessment, Priority, Remedy};
 use crate::config::Language;
 use crate::facts::{Facts, InstanceFacts};
-use crate::model::{AlarmChange, AlarmState, Cause};
+use crate::model::{AlarmChange, Cause};
 use text::Line;
 
 use actions::{actions, summary_actions};
@@ -105,22 +104,6 @@ pub struct Report {
     pub related_resources: Vec<String>,
 }
 
-/// What the operator should do about the instance, which also decides the billing effect shown in 💰.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Recommended {
-    Reboot,
-    StopStart,
-    /// AWS's simplified automatic recovery is on and recovering the instance: wait for it, stop/start only if it
-    /// has not recovered within [`steps::AWS_RECOVERY_GRACE_MINUTES`].
-    AwsRecovers,
-    /// An Auto Scaling member: the group replaces it.
-    Replace,
-    Wait,
-    Resize,
-    Investigate,
-    Nothing,
-}
-
 struct Ctx<'a> {
     change: &'a AlarmChange,
     facts: &'a Facts,
@@ -130,7 +113,8 @@ struct Ctx<'a> {
     instance: Option<&'a InstanceFacts>,
     instance_id: Option<&'a str>,
     region: String,
-    recommended: Recommended,
+    /// The assessment's recommended remedy, which every section renders.
+    recommended: Remedy,
     action: &'a ActionOutcome,
     opt_in_tag: &'a str,
     notices: &'a [String],
@@ -161,7 +145,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         instance,
         instance_id: change.primary_instance(),
         region,
-        recommended: recommended(change, input.assessment, instance, input.facts),
+        recommended: input.assessment.recommendation.remedy,
         action: input.action,
         opt_in_tag: input.opt_in_tag,
         notices: input.notices,
@@ -231,42 +215,6 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         incident_key: change.incident_key(),
         thread_id: change.thread_id(),
         related_resources: related,
-    }
-}
-
-fn recommended(
-    change: &AlarmChange,
-    a: &Assessment,
-    instance: Option<&InstanceFacts>,
-    facts: &Facts,
-) -> Recommended {
-    let member = instance.is_some_and(|i| i.asg().is_some());
-    if change.state.value != AlarmState::Alarm {
-        return Recommended::Nothing;
-    }
-    if a.has(RuleId::Gone) || a.has(RuleId::Stopped) {
-        Recommended::Nothing
-    } else if a.has(RuleId::EbsCheck) {
-        Recommended::Wait
-    } else if (a.has(RuleId::SysCheck) || a.has(RuleId::InstCheck)) && member {
-        Recommended::Replace
-    } else if a.has(RuleId::SysCheck) {
-        // Instance-store roots cannot be stopped and started: the data would be lost.
-        if instance.and_then(|i| i.root_device_type.as_deref()) == Some("instance-store") {
-            Recommended::Investigate
-        } else if instance
-            .is_some_and(|i| recovery::auto_recovery(i, facts) == recovery::AutoRecovery::On)
-        {
-            Recommended::AwsRecovers
-        } else {
-            Recommended::StopStart
-        }
-    } else if a.has(RuleId::InstCheck) {
-        Recommended::Reboot
-    } else if a.has(RuleId::CpuSustained) || a.has(RuleId::CpuCredits) {
-        Recommended::Resize
-    } else {
-        Recommended::Investigate
     }
 }
 

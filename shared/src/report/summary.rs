@@ -11,7 +11,8 @@ use super::outcome::action_name;
 use super::text::when_in as when;
 use super::text::Line;
 use super::urgency::reason_line;
-use super::{steps, Ctx, Recommended};
+use super::{steps, Ctx};
+use crate::analyze::Remedy;
 
 /// The metrics a rule's finding is about, to match a finding with the alarm's own metric.
 fn metrics_of(rule: RuleId) -> &'static [&'static str] {
@@ -135,23 +136,23 @@ fn who(cx: &Ctx<'_>) -> String {
         return acting;
     }
     match cx.recommended {
-        Recommended::AwsRecovers => l!(
+        Remedy::AwsRecovers => l!(
             lang,
             "AWS가 복구 중 (simplified automatic recovery) — {}분 안에 복구되지 않으면 직접 조치",
             "AWS is recovering it (simplified automatic recovery) — act yourself if it has not recovered within {} minutes",
             steps::AWS_RECOVERY_GRACE_MINUTES
         ),
-        Recommended::Replace => l!(
+        Remedy::Replace => l!(
             lang,
             "아무도 조치하지 않음: Unhealthy로 표시하면 Auto Scaling group이 교체",
             "nobody yet: mark it Unhealthy and its Auto Scaling group replaces it"
         ),
-        Recommended::Wait => l!(
+        Remedy::Wait => l!(
             lang,
             "아무도 조치하지 않음: EBS 경로 복구를 지켜보고 필요하면 직접 조치",
             "nobody: watch the EBS path recover and act yourself if it does not"
         ),
-        Recommended::Nothing if cx.a.findings.is_empty() => l!(
+        Remedy::Nothing if cx.a.findings.is_empty() => l!(
             lang,
             "아무도 조치하지 않음: 직접 확인 필요",
             "nobody: you must look into it"
@@ -187,7 +188,7 @@ fn acted(cx: &Ctx<'_>) -> Option<String> {
         ActionOutcome::Held { action, .. }
             if !matches!(
                 cx.recommended,
-                Recommended::AwsRecovers | Recommended::Replace | Recommended::Wait
+                Remedy::AwsRecovers | Remedy::Replace | Remedy::Wait
             ) =>
         {
             Some(l!(
