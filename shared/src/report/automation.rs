@@ -8,7 +8,7 @@ use super::advice::Advice;
 use super::cli::{cli, clis};
 use super::shell::Command;
 use super::text::Line;
-use super::{evidence, section, steps, summary, Ctx, Section};
+use super::{phrasebook, section, steps, summary, Ctx, Part, Section};
 use crate::analyze::{AutoRecovery, NotAvailable};
 
 pub(super) fn automation(cx: &Ctx<'_>) -> Section {
@@ -29,7 +29,7 @@ pub(super) fn automation(cx: &Ctx<'_>) -> Section {
             lang,
             "알람 이력 (DescribeAlarmHistory): 조회 불가 ({})",
             "Alarm history (DescribeAlarmHistory): unavailable: {}",
-            evidence::reason(r, lang)
+            phrasebook::reason(r, lang)
         ))),
     }
     instance_lines(cx, &mut advice);
@@ -58,14 +58,7 @@ pub(super) fn automation(cx: &Ctx<'_>) -> Section {
             ));
         }
     }
-    section(
-        "🤖",
-        "자동화 가능성",
-        "Automation opportunities",
-        lang,
-        advice.finish(lang),
-        6,
-    )
+    section(Part::Automation, lang, advice.finish(lang))
 }
 
 /// What the instance's own settings offer: automatic recovery, Auto Scaling, the agent, opting in — in full where

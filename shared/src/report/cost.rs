@@ -9,7 +9,7 @@ use crate::model::AlarmState;
 use crate::pricing::{self, HOURS_PER_MONTH};
 
 use super::text::{number, usd, Line};
-use super::{evidence, section, steps, Ctx, Section};
+use super::{phrasebook, section, steps, Ctx, Part, Section};
 use crate::analyze::Remedy;
 
 /// A price difference with its sign.
@@ -112,9 +112,9 @@ pub(super) fn cost(cx: &Ctx<'_>) -> Section {
             lang,
             "인스턴스 비용: 조회 불가 ({})",
             "Instance cost: unavailable: {}",
-            evidence::reason(&why, lang)
+            phrasebook::reason(&why, lang)
         )));
-        return section("💰", "비용 영향도", "Cost impact", lang, lines, 4);
+        return section(Part::Cost, lang, lines);
     };
     let price = pricing::instance_price(&cx.region, &i.instance_type);
     match price {
@@ -175,7 +175,7 @@ pub(super) fn cost(cx: &Ctx<'_>) -> Section {
             )));
         }
     }
-    section("💰", "비용 영향도", "Cost impact", lang, lines, 4)
+    section(Part::Cost, lang, lines)
 }
 
 /// What the attached volumes cost a month: billed whether the instance runs or not.

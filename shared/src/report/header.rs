@@ -9,7 +9,7 @@ use crate::facts::{InstanceFacts, InstanceLookup, Role};
 use crate::model::{AlarmChange, AlarmKind, AlarmState, Cause};
 
 use super::text::{self, hm, sparkline, unit_of, value, when_in, Line};
-use super::{evidence, fleet, summary, Ctx};
+use super::{fleet, phrasebook, summary, Ctx};
 
 /// The alarm's metric name or expression label: user-defined text, so bounded (and escaped on output, like all text).
 pub(super) fn metric_label(change: &AlarmChange) -> String {
@@ -228,7 +228,7 @@ fn instance_line(cx: &Ctx<'_>) -> Line {
                     lang,
                     " · 상세 정보 조회 불가 ({})",
                     " · details unavailable: {}",
-                    evidence::reason(r, lang)
+                    phrasebook::reason(r, lang)
                 ));
             }
             if c.instance_ids.len() > 1 {

@@ -8,7 +8,7 @@ use crate::model::AlarmState;
 use crate::pricing;
 
 use super::text::{number, Line};
-use super::{section, Ctx, Section};
+use super::{section, Ctx, Part, Section};
 use crate::analyze::{AutoRecovery, NotAvailable};
 
 pub(super) fn long_term(cx: &Ctx<'_>) -> Section {
@@ -29,14 +29,7 @@ pub(super) fn long_term(cx: &Ctx<'_>) -> Section {
             ),
         }));
     }
-    section(
-        "📈",
-        "장기 개선방안",
-        "Long-term improvements",
-        lang,
-        lines,
-        3,
-    )
+    section(Part::Improvements, lang, lines)
 }
 
 /// Advice on the load behind the incident: CPU, memory, disk, EBS burst, a suspected compromise, inbound traffic.

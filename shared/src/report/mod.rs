@@ -3,15 +3,9 @@
 //! [`build`] produces a [`Report`] of rich lines; [`render`] turns it into the email text, the AWS Chatbot custom
 //! notification and the SNS message, within their size limits.
 
-/// Pick the Korean or English text. Both branches are format strings over the same arguments.
-macro_rules! l {
-    ($lang:expr, $ko:literal, $en:literal $(, $arg:expr)* $(,)?) => {
-        match $lang {
-            Language::Ko => format!($ko $(, $arg)*),
-            Language::En => format!($en $(, $arg)*),
-        }
-    };
-}
+// The phrasebook first: its `l!` macro serves every module below.
+#[macro_use]
+mod phrasebook;
 
 mod actions;
 mod advice;
@@ -102,6 +96,8 @@ pub struct Report {
     pub incident_key: String,
     pub thread_id: String,
     pub related_resources: Vec<String>,
+    /// The chat card's `eventType`: an incident's report, or a follow-up in its thread.
+    pub event_type: &'static str,
 }
 
 struct Ctx<'a> {
@@ -215,24 +211,66 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         incident_key: change.incident_key(),
         thread_id: change.thread_id(),
         related_resources: related,
+        event_type: "ec2ops.incident",
     }
 }
 
-fn section(
-    emoji: &'static str,
-    ko: &str,
-    en: &str,
-    lang: Language,
-    lines: Vec<Line>,
-    keep_rank: u8,
-) -> Section {
+/// The seven parts of a report, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Urgency,
+    Situation,
+    Actions,
+    Improvements,
+    Cost,
+    Security,
+    Automation,
+}
+
+impl Part {
+    fn emoji(self) -> &'static str {
+        match self {
+            Part::Urgency => "🚨",
+            Part::Situation => "📊",
+            Part::Actions => "🔧",
+            Part::Improvements => "📈",
+            Part::Cost => "💰",
+            Part::Security => "🔒",
+            Part::Automation => "🤖",
+        }
+    }
+
+    fn title(self, lang: Language) -> String {
+        match self {
+            Part::Urgency => l!(lang, "긴급도 평가", "Urgency"),
+            Part::Situation => l!(lang, "현재 상황 분석", "Current situation"),
+            Part::Actions => l!(lang, "즉시 조치사항", "Immediate actions"),
+            Part::Improvements => l!(lang, "장기 개선방안", "Long-term improvements"),
+            Part::Cost => l!(lang, "비용 영향도", "Cost impact"),
+            Part::Security => l!(lang, "보안 고려사항", "Security considerations"),
+            Part::Automation => l!(lang, "자동화 가능성", "Automation opportunities"),
+        }
+    }
+
+    /// Lower numbers are kept longer when a message must be cut (see `render::FLOORS`).
+    fn keep_rank(self) -> u8 {
+        match self {
+            Part::Urgency => 0,
+            Part::Actions => 1,
+            Part::Situation => 2,
+            Part::Improvements => 3,
+            Part::Cost => 4,
+            Part::Security => 5,
+            Part::Automation => 6,
+        }
+    }
+}
+
+fn section(part: Part, lang: Language, lines: Vec<Line>) -> Section {
     Section {
-        emoji,
-        title: match lang {
-            Language::Ko => ko.to_string(),
-            Language::En => en.to_string(),
-        },
+        emoji: part.emoji(),
+        title: part.title(lang),
         lines,
-        keep_rank,
+        keep_rank: part.keep_rank(),
     }
 }

@@ -8,7 +8,7 @@ use super::advice::Advice;
 use super::cli::cli;
 use super::shell::Command;
 use super::text::Line;
-use super::{evidence, section, Ctx, Section};
+use super::{phrasebook, section, Ctx, Part, Section};
 use crate::analyze::Remedy;
 
 pub(super) const ADMIN_PORTS: [(i32, &str); 2] = [(22, "SSH"), (3389, "RDP")];
@@ -22,14 +22,7 @@ pub(super) fn security(cx: &Ctx<'_>) -> Section {
             "보안 점검: 인스턴스 정보 없음 (조회 불가)",
             "Security review: no instance facts (unavailable)"
         )));
-        return section(
-            "🔒",
-            "보안 고려사항",
-            "Security considerations",
-            lang,
-            lines,
-            5,
-        );
+        return section(Part::Security, lang, lines);
     };
     let exposure_matters = cx.a.recommendation.exposure_matters;
     let mut advice = Advice::default();
@@ -91,14 +84,7 @@ pub(super) fn security(cx: &Ctx<'_>) -> Section {
         ))),
         _ => {}
     }
-    section(
-        "🔒",
-        "보안 고려사항",
-        "Security considerations",
-        lang,
-        advice.finish(lang),
-        5,
-    )
+    section(Part::Security, lang, advice.finish(lang))
 }
 
 /// Unencrypted EBS volumes (hygiene: encryption does not change an incident); all encrypted is not news.
@@ -124,7 +110,7 @@ fn encryption_lines(cx: &Ctx<'_>, advice: &mut Advice) {
             lang,
             "EBS 암호화: 조회 불가 ({})",
             "EBS encryption: unavailable: {}",
-            evidence::reason(r, lang)
+            phrasebook::reason(r, lang)
         ))),
     }
 }
@@ -181,7 +167,7 @@ fn port_lines(cx: &Ctx<'_>, exposure_matters: bool, advice: &mut Advice) {
             lang,
             "Security groups: 조회 불가 ({})",
             "Security groups: unavailable: {}",
-            evidence::reason(r, lang)
+            phrasebook::reason(r, lang)
         ))),
     }
 }

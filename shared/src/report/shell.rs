@@ -22,6 +22,12 @@ impl Command {
         Command::default().lit(words)
     }
 
+    /// Whether the command starts with these words (`aws ec2 stop-instances`).
+    pub fn runs(&self, words: &str) -> bool {
+        let words: Vec<&str> = words.split(' ').collect();
+        self.words.len() >= words.len() && self.words.iter().zip(&words).all(|(a, b)| a == b)
+    }
+
     /// More of our own fixed words (`--include-all-instances`, `--max-records 5`), split at spaces. Never text from
     /// an event or an instance: that goes through [`Command::arg`], [`Command::name`] or [`Command::json`].
     pub fn lit(mut self, words: &str) -> Self {

@@ -293,19 +293,24 @@ pub(super) fn headline_in(headline: &str, lang: Language) -> String {
         return headline.to_string();
     }
     if let Some(rest) = headline.strip_prefix("Fleet ") {
-        return format!("플릿 {}", headline_in(rest, lang));
+        return l!(lang, "플릿 {}", "Fleet {}", headline_in(rest, lang));
     }
-    for (en, ko) in [
-        ("Resolved ", "복구됨: "),
-        ("Insufficient data ", "데이터 부족: "),
-        ("Alarm ", "알람: "),
-    ] {
-        if let Some(metric) = headline.strip_prefix(en) {
-            return format!("{ko}{metric}");
-        }
+    if let Some(metric) = headline.strip_prefix("Resolved ") {
+        return l!(lang, "복구됨: {}", "Resolved {}", metric);
+    }
+    if let Some(metric) = headline.strip_prefix("Insufficient data ") {
+        return l!(lang, "데이터 부족: {}", "Insufficient data {}", metric);
+    }
+    if let Some(metric) = headline.strip_prefix("Alarm ") {
+        return l!(lang, "알람: {}", "Alarm {}", metric);
     }
     if let Some(metric) = headline.strip_suffix(" outside expected band") {
-        return format!("{metric}: 예상 범위(band) 밖");
+        return l!(
+            lang,
+            "{}: 예상 범위(band) 밖",
+            "{} outside expected band",
+            metric
+        );
     }
     let ko = |en: &str| {
         Some(match en {
