@@ -11,7 +11,7 @@ use super::Ctx;
 /// Most commands the chat card lists as next steps.
 pub(super) const MAX_NEXT_STEPS: usize = 5;
 
-pub(super) fn next_steps(cx: &Ctx<'_>) -> Vec<String> {
+pub(super) fn next_steps(cx: &Ctx<'_>) -> Vec<Command> {
     let plan = if cx.change.is_series_summary() {
         summary_plan(cx)
     } else {
@@ -23,13 +23,13 @@ pub(super) fn next_steps(cx: &Ctx<'_>) -> Vec<String> {
 /// The chat card's next steps from 🔧's command groups: a step's commands whole or not at all (a Run Command without
 /// the reading of its output is no use), and never a step that stops the instance, which shown bare would lose the
 /// note that says so (downtime, a new public IP).
-pub(super) fn chosen(groups: &[Vec<Command>]) -> Vec<String> {
+pub(super) fn chosen(groups: &[Vec<Command>]) -> Vec<Command> {
     let mut out = Vec::new();
     for g in groups.iter().filter(|g| !g.iter().any(stops_the_instance)) {
         if out.len() + g.len() > MAX_NEXT_STEPS {
             break;
         }
-        out.extend(g.iter().map(Command::render));
+        out.extend(g.iter().cloned());
     }
     out
 }
@@ -77,7 +77,10 @@ mod tests {
         ];
         let image = vec![Command::new("aws ec2 create-image")];
         let again = send.clone();
-        let chosen = chosen(&[send, resize, image, again]);
+        let chosen: Vec<String> = chosen(&[send, resize, image, again])
+            .iter()
+            .map(Command::render)
+            .collect();
         assert_eq!(
             chosen,
             [

@@ -203,7 +203,10 @@ fn message(t: &Thread<'_>, s: Steps, lang: Language, tz: Tz) -> SnsMessage {
                 when_in(t.acted_at, tz, lang)
             )),
         ],
-        next_steps: card::chosen(s.groups()),
+        next_steps: card::chosen(s.groups())
+            .iter()
+            .map(Command::render)
+            .collect(),
         sections: vec![section(Part::Actions, lang, s.lines)],
         keywords: vec![
             p.label().to_string(),

@@ -206,7 +206,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         headline,
         subject,
         sections,
-        next_steps,
+        next_steps: next_steps.iter().map(shell::Command::render).collect(),
         keywords,
         incident_key: change.incident_key(),
         thread_id: change.thread_id(),
