@@ -119,6 +119,12 @@ pub fn render(
                 ActionKind::Reboot => {
                     s.step(l!(
                         lang,
+                        "Console 출력으로 OS 오류(OOM, kernel panic, fsck) 확인:",
+                        "Read the console output for OS errors (OOM, kernel panic, fsck):"
+                    ));
+                    s.command(in_region(console(id)));
+                    s.step(l!(
+                        lang,
                         "다음 단계: stop/start로 새 호스트 이동 (start는 stopped 확인 후):",
                         "Next step: stop/start onto a new host (start only once it is stopped):"
                     ));
@@ -139,11 +145,7 @@ pub fn render(
                 }
                 ActionKind::StopStart => {
                     s.step(l!(lang, "Console 출력 확인:", "Read the console output:"));
-                    s.command(in_region(
-                        Command::new("aws ec2 get-console-output")
-                            .arg("--instance-id", "INSTANCE_ID", id)
-                            .lit("--latest"),
-                    ));
+                    s.command(in_region(console(id)));
                     s.step(l!(
                         lang,
                         "다음 단계: EC2Rescue, 또는 AMI/snapshot에서 인스턴스 교체; AWS Support 문의.",
@@ -169,6 +171,13 @@ pub fn render(
         lang,
         tz,
     )
+}
+
+/// The instance's latest console output: what the OS said while it failed.
+fn console(id: &str) -> Command {
+    Command::new("aws ec2 get-console-output")
+        .arg("--instance-id", "INSTANCE_ID", id)
+        .lit("--latest --output text")
 }
 
 /// What a follow-up says about its incident, whatever it reports.
