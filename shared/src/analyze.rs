@@ -11,11 +11,13 @@ use crate::pricing;
 
 pub mod evidence;
 mod priority;
+pub mod recommend;
 mod rules;
 
 use priority::*;
-pub use rules::process_line;
+pub use recommend::{AutoRecovery, NotAvailable, Recommendation, Remedy};
 use rules::*;
+pub use rules::{process_line, MEMORY_LIST};
 
 /// Root-cause rule identifiers, stable across versions (operators grep for them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -195,10 +197,13 @@ pub fn stop_cause(code: Option<&str>, asg_member: bool) -> StopCause {
 pub enum Pressure {
     /// CWAgent `mem_used_percent` above 85 %.
     Memory { percent: f64 },
-    /// CWAgent `disk_used_percent` above 90 % on `path`.
-    Disk { path: String, percent: f64 },
-    /// gp2 `BurstBalance` below 20 %.
-    Burst { volume: String, percent: f64 },
+    /// CWAgent `disk_used_percent` above 90 % on `path` (`None`: the alarm's metric names no path).
+    Disk { path: Option<String>, percent: f64 },
+    /// gp2 `BurstBalance` below 20 % on `volume` (`None`: the alarm's metric names no volume).
+    Burst {
+        volume: Option<String>,
+        percent: f64,
+    },
     /// Sustained CPU, heavy outbound traffic and an admin port open to the world.
     Suspect {
         net_out: f64,
@@ -324,6 +329,8 @@ pub struct Assessment {
     pub environment: Environment,
     /// CPU threshold the CPU rules used.
     pub cpu_threshold: f64,
+    /// What the report recommends, decided from the findings and the facts.
+    pub recommendation: Recommendation,
 }
 
 impl Assessment {
@@ -348,6 +355,7 @@ pub fn assess(change: &Incident, facts: &Facts) -> Assessment {
         let (priority, reasons) = summary_priority(change, facts);
         return Assessment {
             respond_by: change.state.at + priority.response_time(),
+            recommendation: recommend::recommend(change, &[], facts),
             findings: Vec::new(),
             priority,
             reasons,
@@ -393,6 +401,7 @@ pub fn assess(change: &Incident, facts: &Facts) -> Assessment {
     };
     Assessment {
         respond_by: change.state.at + priority.response_time(),
+        recommendation: recommend::recommend(change, &findings, facts),
         findings,
         priority,
         reasons,

@@ -8,8 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 
+mod processes;
 mod redact;
 
+use processes::{cpu_sample, parse_processes};
 pub use redact::redact;
 
 /// The sections the document prints, in order (the end marker aside).
@@ -53,6 +55,10 @@ pub struct Diagnostics {
     pub filesystems: Vec<Filesystem>,
     /// Highest CPU first.
     pub top_cpu: Vec<Process>,
+    /// What the CPU figures of [`Diagnostics::top_cpu`] measure: the last second (top) or each process's lifetime
+    /// (ps, on a host without a working top). Older stored facts, from ps only, read as the lifetime.
+    #[serde(default)]
+    pub top_cpu_sample: CpuSample,
     /// Highest resident memory first.
     pub top_memory: Vec<Process>,
     /// OOM-killer lines of the kernel log (the last hour of the journal, or the ring buffer since boot), oldest
@@ -88,6 +94,16 @@ impl Diagnostics {
     pub fn fullest_filesystem(&self) -> Option<&Filesystem> {
         self.filesystems.iter().max_by_key(|f| f.used_percent)
     }
+}
+
+/// What a process's %CPU measures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CpuSample {
+    /// top's second iteration: the CPU used in the last second, the load now.
+    Current,
+    /// ps's %CPU: CPU time over the process's whole lifetime, which a busy minute hardly moves.
+    #[default]
+    SinceStart,
 }
 
 /// Run-queue averages over 1, 5 and 15 minutes.
@@ -130,16 +146,17 @@ pub struct Filesystem {
     pub used_percent: u8,
 }
 
-/// One `ps` row.
+/// One `top` or `ps` row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Process {
     pub pid: u32,
     pub user: String,
-    /// CPU time over the process's lifetime (ps's %CPU, not an instant sample); 100 is one full core.
+    /// %CPU as the list measures it ([`Diagnostics::top_cpu_sample`]; ps's is the lifetime average); 100 is one
+    /// full core.
     pub cpu_percent: f64,
     pub mem_percent: f64,
     pub rss_kib: u64,
-    /// Seconds since the process started.
+    /// Seconds since the process started (ps only: top does not list it).
     pub elapsed_secs: Option<u64>,
     /// The command line, redacted and at most 400 characters.
     pub command: String,
@@ -204,6 +221,7 @@ pub fn parse(stdout: &str) -> Diagnostics {
             }
             "top-cpu" => {
                 d.top_cpu = parse_processes(lines);
+                d.top_cpu_sample = cpu_sample(lines);
                 d.top_cpu
                     .sort_by(|a, b| b.cpu_percent.total_cmp(&a.cpu_percent));
                 !d.top_cpu.is_empty()
@@ -490,71 +508,6 @@ fn parse_disk(lines: &[&str]) -> Vec<Filesystem> {
         })
         .take(MAX_FILESYSTEMS)
         .collect()
-}
-
-/// Columns of `ps -eo pid,user,pcpu,pmem,rss,etimes,args`, the order the document asks for.
-const PS_COLUMNS: [&str; 7] = ["PID", "USER", "%CPU", "%MEM", "RSS", "ELAPSED", "COMMAND"];
-
-fn parse_processes(lines: &[&str]) -> Vec<Process> {
-    // Read the columns from the header when there is one: the command (last) may hold any text.
-    let header: Vec<String> = lines
-        .iter()
-        .find(|l| l.trim_start().starts_with("PID"))
-        .map(|h| h.split_whitespace().map(str::to_ascii_uppercase).collect())
-        .filter(|h: &Vec<String>| h.len() >= 2)
-        .unwrap_or_else(|| PS_COLUMNS.iter().map(|c| c.to_string()).collect());
-    let fixed = header.len() - 1;
-    let at = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
-    let (pid_i, user_i, cpu_i) = (at(&["PID"]), at(&["USER", "UID"]), at(&["%CPU"]));
-    let (mem_i, rss_i, elapsed_i) = (at(&["%MEM"]), at(&["RSS", "RSZ"]), at(&["ELAPSED"]));
-    lines
-        .iter()
-        .filter(|l| !l.trim_start().starts_with("PID"))
-        .filter_map(|line| {
-            let w = words(line);
-            let command_at = w.get(fixed)?.0;
-            let field = |i: Option<usize>| i.filter(|&i| i < fixed).map(|i| w[i].1);
-            let command = line[command_at..].trim_end();
-            // The probe itself is not a finding.
-            if command.starts_with("ps -eo pid,user,pcpu,pmem,rss,") {
-                return None;
-            }
-            Some(Process {
-                pid: field(pid_i)?.parse().ok()?,
-                user: clip(field(user_i).unwrap_or_default(), 32),
-                cpu_percent: field(cpu_i).and_then(number).unwrap_or(0.0),
-                mem_percent: field(mem_i).and_then(number).unwrap_or(0.0),
-                rss_kib: field(rss_i).and_then(|r| r.parse().ok()).unwrap_or(0),
-                elapsed_secs: field(elapsed_i).and_then(elapsed),
-                command: clip(&redact(command), MAX_COMMAND_CHARS),
-            })
-        })
-        .take(MAX_PROCESSES)
-        .collect()
-}
-
-/// `etimes` (seconds) or `etime` (`[[dd-]hh:]mm:ss`).
-fn elapsed(s: &str) -> Option<u64> {
-    if let Ok(secs) = s.parse::<u64>() {
-        return Some(secs);
-    }
-    let (days, clock) = match s.split_once('-') {
-        Some((d, rest)) => (d.parse::<u64>().ok()?, rest),
-        None => (0, s),
-    };
-    let parts: Vec<u64> = clock
-        .split(':')
-        .map(|p| p.parse::<u64>().ok())
-        .collect::<Option<_>>()?;
-    let (h, m, sec) = match parts[..] {
-        [m, s] => (0, m, s),
-        [h, m, s] => (h, m, s),
-        _ => return None,
-    };
-    days.checked_mul(86_400)?
-        .checked_add(h.checked_mul(3600)?)?
-        .checked_add(m.checked_mul(60)?)?
-        .checked_add(sec)
 }
 
 fn log_lines<'a>(lines: &'a [&'a str]) -> impl Iterator<Item = String> + 'a {

@@ -15,6 +15,11 @@ pub struct InstanceFacts {
     pub instance_type: String,
     pub state: String,
     pub availability_zone: Option<String>,
+    /// The VPC and subnet the instance runs in, as DescribeInstances gives them.
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub subnet_id: Option<String>,
     pub private_ip: Option<String>,
     pub public_ip: Option<String>,
     pub launch_time: Option<DateTime<Utc>>,

@@ -4,8 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use ec2ops::analyze::process_line;
 use ec2ops::diagnostics::{
-    parse, redact, Diagnostics, END_SECTION, REDACTED, SECTIONS, SSM_STDOUT_LIMIT_CHARS,
+    parse, redact, CpuSample, Diagnostics, Process, END_SECTION, REDACTED, SECTIONS,
+    SSM_STDOUT_LIMIT_CHARS,
 };
 use proptest::prelude::*;
 
@@ -43,32 +45,39 @@ const SECRETS: &[&str] = &[
 ];
 
 #[test]
-fn a_cpu_bound_java_process_tops_the_cpu_list_with_its_lifetime_and_command() {
+fn a_cpu_bound_java_process_tops_top_s_current_sample_with_its_whole_command() {
     let d = parse(&fixture("cpu-bound-java.txt"));
     assert!(d.missing.is_empty(), "{:?}", d.missing);
     assert!(!d.truncated);
     assert_eq!(d.uptime_secs, Some(1_209_642));
     let load = d.load.expect("load");
     assert_eq!((load.one, load.five, load.fifteen), (2.31, 2.18, 2.05));
+    // top's second iteration: the last second's CPU, not ps's average since each process started.
+    assert_eq!(d.top_cpu_sample, CpuSample::Current);
     let java = &d.top_cpu[0];
     assert_eq!(java.pid, 4242);
     assert_eq!(java.user, "app");
     assert_eq!(java.cpu_percent, 97.3);
     assert_eq!(java.mem_percent, 28.7);
-    assert_eq!(java.rss_kib, 2_256_780);
-    assert_eq!(java.elapsed_secs, Some(15_842));
+    // top scales RES (`2.2g`); top lists no start time.
+    assert_eq!(java.rss_kib, (2.2 * 1024.0 * 1024.0) as u64);
+    assert_eq!(java.elapsed_secs, None);
     assert!(java
         .command
         .starts_with("/usr/lib/jvm/java-17-amazon-corretto/bin/java -Xms2g"));
     assert!(java
         .command
         .ends_with("-jar /opt/orders/orders-service.jar"));
-    assert_eq!(d.top_cpu.len(), 10);
+    assert_eq!(java.program(), "java orders-service.jar");
+    assert_eq!(d.top_cpu.len(), 9);
     assert!(d
         .top_cpu
         .windows(2)
         .all(|w| w[0].cpu_percent >= w[1].cpu_percent));
+    // The memory list is still ps's, with its lifetime figures.
     assert_eq!(d.top_memory[0].pid, 4242);
+    assert_eq!(d.top_memory[0].rss_kib, 2_256_780);
+    assert_eq!(d.top_memory[0].elapsed_secs, Some(15_842));
     let memory = d.memory.expect("memory");
     assert_eq!(
         (memory.total_mib, memory.used_mib, memory.available_mib),
@@ -79,14 +88,82 @@ fn a_cpu_bound_java_process_tops_the_cpu_list_with_its_lifetime_and_command() {
 }
 
 #[test]
-fn the_probe_process_itself_is_left_out_of_the_top_lists() {
-    let d = parse(&fixture("cpu-bound-java.txt"));
-    assert_eq!(d.top_memory.len(), 9);
-    assert!(d
-        .top_memory
-        .iter()
-        .chain(&d.top_cpu)
-        .all(|p| !p.command.starts_with("ps -eo")));
+fn busybox_top_s_second_sample_reads_as_the_current_cpu_use() {
+    let out = "=== top-cpu ===
+  PID  PPID USER     STAT   VSZ %VSZ CPU %CPU COMMAND
+  611     1 nobody   R     9012   2%   0  88% /usr/bin/python3 /opt/jobs/rebuild_index.py --all
+  702   690 root     R     1580   0%   1   1% top -b -n 2 -d 1
+    1     0 root     S     1576   0%   0   0% init
+=== end ===
+";
+    let d = parse(out);
+    assert_eq!(d.top_cpu_sample, CpuSample::Current);
+    assert_eq!(d.top_cpu.len(), 2, "the probe is left out: {:?}", d.top_cpu);
+    assert_eq!(d.top_cpu[0].pid, 611);
+    assert_eq!(d.top_cpu[0].user, "nobody");
+    assert_eq!(d.top_cpu[0].program(), "python3 rebuild_index.py");
+}
+
+#[test]
+fn ps_without_a_working_top_reads_as_the_average_since_start() {
+    let d = parse(&fixture("minimal-host.txt"));
+    assert_eq!(d.top_cpu_sample, CpuSample::SinceStart);
+    let d = parse(&fixture("memory-exhausted-oom.txt"));
+    assert_eq!(d.top_cpu_sample, CpuSample::SinceStart);
+}
+
+#[test]
+fn a_long_command_line_cut_in_the_report_keeps_its_jar_or_script_name() {
+    let long_options = (0..40)
+        .map(|i| format!("-Dorders.setting{i}=value{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let java = format!(
+        "/usr/bin/java -Xmx2g -cp /opt/app/lib/* {long_options} -jar /opt/app/orders-service.jar --spring.profiles.active=prod"
+    );
+    for (command, program) in [
+        (java.as_str(), "java orders-service.jar"),
+        (
+            "/usr/bin/python3 -u -W ignore /srv/jobs/nightly_export.py --since 7d",
+            "python3 nightly_export.py",
+        ),
+        ("python3.11 -m celery worker -A tasks", "python3.11 celery"),
+        (
+            "node --max-old-space-size=4096 /srv/api/server.js",
+            "node server.js",
+        ),
+        ("bash -c 'while true; do :; done'", "bash"),
+        ("/usr/sbin/nginx -g daemon off;", "nginx"),
+        ("[kswapd0]", "[kswapd0]"),
+    ] {
+        let p = Process {
+            pid: 4242,
+            user: "app".into(),
+            cpu_percent: 97.3,
+            mem_percent: 28.7,
+            rss_kib: 2_256_780,
+            elapsed_secs: None,
+            command: command.into(),
+        };
+        assert_eq!(p.program(), program, "{command}");
+        let line = process_line(&p, CpuSample::Current);
+        assert!(line.starts_with(program), "{line}");
+        assert!(line.contains("97.3% CPU now (1 s sample)"), "{line}");
+        assert!(line.chars().count() < 260, "{line}");
+    }
+    let p = Process {
+        pid: 1,
+        user: "app".into(),
+        cpu_percent: 3.0,
+        mem_percent: 1.0,
+        rss_kib: 1,
+        elapsed_secs: Some(3600),
+        command: java.clone(),
+    };
+    let line = process_line(&p, CpuSample::SinceStart);
+    assert!(line.contains("3.0% CPU (average since start)"), "{line}");
+    assert!(line.contains("orders-service.jar"), "{line}");
+    assert!(line.ends_with('…'), "the cut is marked: {line}");
 }
 
 #[test]
@@ -667,6 +744,11 @@ fn output_line() -> impl Strategy<Value = String> {
                 .collect::<Vec<_>>()
         ),
         Just("    PID USER     %CPU %MEM   RSS ELAPSED COMMAND".to_string()),
+        Just(
+            "    PID USER      PR  NI    VIRT    RES    SHR S  %CPU  %MEM     TIME+ COMMAND"
+                .to_string()
+        ),
+        "[ 0-9]{1,8} [a-z]{1,8} 20 0 [0-9]{1,8} [0-9.]{1,8}[mgt]? [0-9]{1,6} [RS] [0-9.]{1,6} [0-9.]{1,5} [0-9:.]{1,9} .{0,60}",
         Just("Filesystem     1024-blocks    Used Available Capacity Mounted on".to_string()),
         Just(
             "               total        used        free      shared  buff/cache   available"

@@ -509,3 +509,92 @@ fn a_group_member_under_a_retirement_notice_is_handed_to_its_group_not_stopped()
     assert!(actions.contains("--health-status Unhealthy"), "{actions}");
     assert!(!actions.contains("stop-instances"), "{actions}");
 }
+
+#[test]
+fn the_header_gives_the_instance_s_vpc_and_subnet_and_nothing_when_they_are_not_known() {
+    let change = support::load("cpu-spike.json");
+    let header = |facts: &Facts, language| {
+        let (_, report, _) = compose(
+            &change,
+            facts,
+            &Settings {
+                language,
+                ..Settings::default()
+            },
+        );
+        report.header.iter().map(|l| l.plain()).collect::<Vec<_>>()
+    };
+    let facts = support::cpu_spike("t3.small", None);
+    assert!(header(&facts, Language::En).contains(
+        &"Network: VPC vpc-0c4e2a8f1b3d5e7a9 · subnet subnet-0f3e5d7c9b1a2468b (ap-northeast-2b)"
+            .to_string()
+    ));
+    assert!(header(&facts, Language::Ko)
+        .iter()
+        .any(|l| l
+            .starts_with("네트워크: VPC vpc-0c4e2a8f1b3d5e7a9 · subnet subnet-0f3e5d7c9b1a2468b")));
+    let mut unknown = facts.clone();
+    if let Source::Available(InstanceLookup::Found(i)) = &mut unknown.instance {
+        i.vpc_id = None;
+        i.subnet_id = None;
+    }
+    for language in [Language::En, Language::Ko] {
+        let lines = header(&unknown, language);
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.contains("vpc-") || l.contains("subnet") || l.contains("네트워크")),
+            "{lines:?}"
+        );
+    }
+}
+
+#[test]
+fn a_follow_up_goes_out_in_the_envelope_of_a_report() {
+    use ec2ops::event::{parse_bytes, Parsed};
+    let bytes = std::fs::read(support::events_dir().join("verify-reboot.json")).unwrap();
+    let Ok(Parsed::Verify(req)) = parse_bytes(&bytes) else {
+        panic!("a verification request");
+    };
+    let verdict = ec2ops::report::followup::Verdict::NotFixed {
+        detail: "system ok, instance impaired".into(),
+    };
+    let msg = ec2ops::report::followup::render(
+        &req,
+        &verdict,
+        req.acted_at + chrono::Duration::minutes(10),
+        Language::En,
+        chrono_tz::UTC,
+    );
+    let body: Value = serde_json::from_str(&msg.message).unwrap();
+    let chat: Value = serde_json::from_str(body["default"].as_str().unwrap()).unwrap();
+    let (_, report, incident) = compose(
+        &support::load("status-instance.json"),
+        &support::status_instance(),
+        &en(),
+    );
+    let incident: Value = serde_json::from_str(&incident.message).unwrap();
+    let incident: Value = serde_json::from_str(incident["default"].as_str().unwrap()).unwrap();
+    let keys = |v: &Value, at: &str| -> Vec<String> {
+        let mut k: Vec<String> = v[at].as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    for at in ["content", "metadata"] {
+        assert_eq!(keys(&chat, at), keys(&incident, at), "{at}");
+    }
+    assert_eq!(chat["metadata"]["eventType"], "ec2ops.followup");
+    assert_eq!(incident["metadata"]["eventType"], "ec2ops.incident");
+    // The same email layout: title, underline, header, numbered sections, the footer.
+    let email = body["email"].as_str().unwrap();
+    let report_email = render::email(&report);
+    for text in [email, report_email.as_str()] {
+        assert!(
+            text.lines().any(|l| l.ends_with(". 🔧 Immediate actions")
+                && l.starts_with(|c: char| c.is_ascii_digit())),
+            "{text}"
+        );
+        assert!(text.contains("\n--\nec2ops · incident "), "{text}");
+    }
+    assert!(email.contains("       $ aws ec2 stop-instances"), "{email}");
+}

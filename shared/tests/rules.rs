@@ -271,7 +271,7 @@ fn memory_disk_and_burst_pressure_are_found_with_their_paths_and_volumes() {
     assert_eq!(a.priority, Priority::P1, "production");
     let disk = a.findings.iter().find(|f| f.rule == RuleId::Disk).unwrap();
     assert!(
-        matches!(&disk.detail, Detail::Pressure(ec2ops::analyze::Pressure::Disk { path, .. }) if path == "/")
+        matches!(&disk.detail, Detail::Pressure(ec2ops::analyze::Pressure::Disk { path, .. }) if path.as_deref() == Some("/"))
     );
     assert_eq!(
         disk.evidence.len(),
@@ -683,4 +683,126 @@ fn the_summary_is_one_short_message_without_remediation_or_instance_analysis() {
         .contains("1. i-0ae3d067021f08710 (VPC02-Private-B)"));
     assert!(!msg.message.contains("The analysis below is"));
     assert!(!msg.message.contains("reboot-instances"));
+}
+
+/// A `?` standing for a value the report did not have: not part of a word, a URL's query or a question.
+fn lone_question_mark(line: &str) -> bool {
+    let chars: Vec<char> = line.chars().collect();
+    chars.iter().enumerate().any(|(i, c)| {
+        *c == '?'
+            && !i
+                .checked_sub(1)
+                .and_then(|p| chars.get(p))
+                .is_some_and(|p| p.is_alphanumeric() || *p == '/')
+            && !chars.get(i + 1).is_some_and(|n| n.is_alphanumeric())
+    })
+}
+
+#[test]
+fn a_disk_or_burst_alarm_whose_metric_names_no_path_or_volume_is_phrased_without_a_placeholder() {
+    use ec2ops::analyze::Pressure;
+    use ec2ops::config::{Language, Settings};
+    use ec2ops::event::{parse_bytes, Parsed};
+    let disk = std::fs::read_to_string(events_dir().join("disk-full.json"))
+        .expect("event")
+        .replace("\"path\": \"/\",", "");
+    let burst = disk
+        .replace("\"namespace\": \"CWAgent\"", "\"namespace\": \"AWS/EBS\"")
+        .replace(
+            "\"name\": \"disk_used_percent\"",
+            "\"name\": \"BurstBalance\"",
+        )
+        .replace("\"greater than\"", "\"less than\"")
+        // The values inside reasonData, a JSON string: `\"value\":94.1` → `\"value\":14.1`.
+        .replace("value\\\":9", "value\\\":1");
+    for (json, rule) in [(disk, RuleId::Disk), (burst, RuleId::EbsBurst)] {
+        let Parsed::Alarm(change) = parse_bytes(json.as_bytes()).expect("parses") else {
+            panic!("not an alarm");
+        };
+        let facts = offline();
+        let a = assess(&change, &facts);
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.rule == rule)
+            .unwrap_or_else(|| panic!("{rule:?}: {:?}", rules(&a)));
+        match &f.detail {
+            Detail::Pressure(Pressure::Disk { path, .. }) => assert_eq!(path, &None),
+            Detail::Pressure(Pressure::Burst { volume, .. }) => assert_eq!(volume, &None),
+            other => panic!("{other:?}"),
+        }
+        for e in &f.evidence {
+            assert!(!lone_question_mark(e), "{e}");
+        }
+        for language in [Language::En, Language::Ko] {
+            let settings = Settings {
+                language,
+                ..Settings::default()
+            };
+            let (report, _) = ec2ops::pipeline::render_report(
+                &change,
+                &facts,
+                &a,
+                &ec2ops::remediation::ActionOutcome::ReportOnly,
+                &settings,
+            );
+            let text = ec2ops::report::render::email(&report);
+            for l in text.lines() {
+                assert!(!lone_question_mark(l), "{rule:?} {language:?}: {l}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_lone_question_mark_is_told_from_words_urls_and_questions() {
+    assert!(lone_question_mark("disk ? is 95% full"));
+    assert!(lone_question_mark("volume ?"));
+    assert!(lone_question_mark("(?)"));
+    assert!(!lone_question_mark(
+        "https://console.aws.amazon.com/ec2/home?region=x"
+    ));
+    assert!(!lone_question_mark("is it full?"));
+}
+
+#[test]
+fn the_recommendation_is_decided_with_the_assessment_from_the_findings_and_the_facts() {
+    use ec2ops::analyze::{AutoRecovery, NotAvailable, Remedy};
+    let a = assess(
+        &load("status-system.json"),
+        &prod_db(Role::StatusSystem, "2025-10-11T22:13:00.000+0000"),
+    );
+    let r = &a.recommendation;
+    assert_eq!(r.remedy, Remedy::AwsRecovers);
+    assert_eq!(r.auto_recovery, Some(AutoRecovery::On));
+    assert!(
+        !r.opt_in_would_act,
+        "AWS's own recovery covers a system check"
+    );
+    assert!(r.availability_matters && !r.exposure_matters);
+
+    let r = assess(&load("status-instance.json"), &status_instance()).recommendation;
+    assert_eq!(r.remedy, Remedy::Replace, "an Auto Scaling member");
+    assert_eq!(
+        r.auto_recovery,
+        Some(AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember))
+    );
+    assert!(r.guest_metrics_matter, "an instance check");
+    assert!(!r.opt_in_would_act, "the group replaces it");
+
+    let r = assess(&load("cpu-sustained.json"), &cpu_sustained()).recommendation;
+    assert_eq!(r.remedy, Remedy::Resize);
+    assert_eq!(r.recurring, Some(4), "four ALARM transitions in 7 days");
+
+    let r = assess(&load("cpu-spike.json"), &cpu_spike("t3.small", None)).recommendation;
+    assert_eq!(r.remedy, Remedy::Investigate);
+    assert!(
+        r.exposure_matters,
+        "NET-LEADS-CPU: inbound traffic led the CPU"
+    );
+    assert!(!r.availability_matters && !r.guest_metrics_matter);
+    assert_eq!(r.recurring, None, "one ALARM transition is no pattern");
+
+    let r = assess(&load("ok-recovery.json"), &ok_recovery()).recommendation;
+    assert_eq!(r.remedy, Remedy::Nothing);
 }

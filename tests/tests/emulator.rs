@@ -51,6 +51,19 @@ async fn ec2_adapter_reads_instance_status_type_groups_and_volumes() {
     assert_eq!(i.environment(), Some("dev"));
     assert_eq!(i.state, "running");
     assert!(i.private_ip.is_some());
+    // The header's network line: DescribeInstances gives the VPC and the subnet.
+    assert!(
+        i.vpc_id.as_deref().is_some_and(|v| v.starts_with("vpc-")),
+        "{:?}",
+        i.vpc_id
+    );
+    assert!(
+        i.subnet_id
+            .as_deref()
+            .is_some_and(|s| s.starts_with("subnet-")),
+        "{:?}",
+        i.subnet_id
+    );
     assert_eq!(i.security_group_ids, vec![sg.clone()]);
 
     let status = ec2.instance_status(&id).await.unwrap();

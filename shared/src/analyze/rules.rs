@@ -1,6 +1,7 @@
 //! The root-cause rules: each reads the incident and the facts and adds its findings with their evidence.
 
 use super::*;
+use crate::diagnostics::CpuSample;
 
 pub(super) fn is_cpu_alarm(change: &Incident) -> bool {
     change.kind != AlarmKind::MetricMath
@@ -363,10 +364,7 @@ pub(super) fn pressure(change: &Incident, facts: &Facts, out: &mut Vec<Finding>)
         if v > DISK_PERCENT {
             out.push(Finding {
                 rule: RuleId::Disk,
-                detail: Detail::Pressure(Pressure::Disk {
-                    path: path.unwrap_or_else(|| "?".into()),
-                    percent: v,
-                }),
+                detail: Detail::Pressure(Pressure::Disk { path, percent: v }),
                 evidence: disks
                     .iter()
                     .map(|(t, v, d)| format!("{} {} {v:.2}%", hhmm(*t), label(disk, d)))
@@ -387,7 +385,7 @@ pub(super) fn pressure(change: &Incident, facts: &Facts, out: &mut Vec<Finding>)
             out.push(Finding {
                 rule: RuleId::EbsBurst,
                 detail: Detail::Pressure(Pressure::Burst {
-                    volume: volume.clone().unwrap_or_else(|| "?".into()),
+                    volume: volume.clone(),
                     percent: v,
                 }),
                 evidence: vec![format!("{} {} {v:.2}%", hhmm(at), label(burst, &volume))],
@@ -448,24 +446,38 @@ pub(super) fn sec_suspect(facts: &Facts, out: &mut Vec<Finding>) {
     }
 }
 
-/// A process as one evidence line: `java (pid 4242, app) 97.3% CPU, 58.2% memory, running 4h 24m: <command>`.
-pub fn process_line(p: &crate::diagnostics::Process) -> String {
-    let name = p
-        .command
-        .split_whitespace()
-        .next()
-        .and_then(|c| c.rsplit('/').next())
-        .unwrap_or("?");
+/// Most characters of a command line an evidence line quotes.
+const COMMAND_CHARS: usize = 120;
+
+/// A process as one evidence line: `java orders-service.jar (pid 4242, app) 97.3% CPU now (1 s sample), 58.2%
+/// memory: <command>`. The program (with the jar or script an interpreter runs) comes first, so a command line cut
+/// to fit still says what runs; the CPU figure says what it measures (`sample`): the last second, or, from ps, the
+/// average since the process started.
+pub fn process_line(p: &crate::diagnostics::Process, sample: CpuSample) -> String {
     let running = p
         .elapsed_secs
         .map(|s| format!(", running {}h {:02}m", s / 3600, (s % 3600) / 60))
         .unwrap_or_default();
-    let command: String = p.command.chars().take(120).collect();
+    let mut command: String = p.command.chars().take(COMMAND_CHARS).collect();
+    if p.command.chars().nth(COMMAND_CHARS).is_some() {
+        command.push('…');
+    }
+    let measure = match sample {
+        CpuSample::Current => "now (1 s sample)",
+        CpuSample::SinceStart => "(average since start)",
+    };
     format!(
-        "{name} (pid {}, {}) {:.1}% CPU (average since start), {:.1}% memory{running}: {command}",
-        p.pid, p.user, p.cpu_percent, p.mem_percent
+        "{} (pid {}, {}) {:.1}% CPU {measure}, {:.1}% memory{running}: {command}",
+        p.program(),
+        p.pid,
+        p.user,
+        p.cpu_percent,
+        p.mem_percent
     )
 }
+
+/// The memory list is ps's, sorted by resident size: its %CPU is the lifetime average.
+pub const MEMORY_LIST: CpuSample = CpuSample::SinceStart;
 
 /// In-guest evidence (SSM diagnostics): the process behind a CPU finding, memory and disk from inside the OS when
 /// the CloudWatch agent does not publish them, OOM kills and kernel errors behind an instance-check failure.
@@ -482,14 +494,18 @@ pub(super) fn in_guest(facts: &Facts, out: &mut Vec<Finding>) {
         match f.rule {
             RuleId::CpuSpike | RuleId::CpuSustained | RuleId::CpuCredits | RuleId::SecSuspect => {
                 if let Some(p) = top_cpu {
-                    f.evidence
-                        .push(format!("in-guest top CPU: {}", process_line(p)));
+                    f.evidence.push(format!(
+                        "in-guest top CPU: {}",
+                        process_line(p, d.top_cpu_sample)
+                    ));
                 }
             }
             RuleId::Mem => {
                 if let Some(p) = d.top_memory.first() {
-                    f.evidence
-                        .push(format!("in-guest top memory: {}", process_line(p)));
+                    f.evidence.push(format!(
+                        "in-guest top memory: {}",
+                        process_line(p, MEMORY_LIST)
+                    ));
                 }
                 f.evidence.extend(
                     d.oom_kills
@@ -530,7 +546,7 @@ pub(super) fn in_guest(facts: &Facts, out: &mut Vec<Finding>) {
                 evidence.extend(
                     d.top_memory
                         .first()
-                        .map(|p| format!("in-guest top memory: {}", process_line(p))),
+                        .map(|p| format!("in-guest top memory: {}", process_line(p, MEMORY_LIST))),
                 );
                 evidence.extend(
                     d.oom_kills
@@ -554,7 +570,7 @@ pub(super) fn in_guest(facts: &Facts, out: &mut Vec<Finding>) {
             out.push(Finding {
                 rule: RuleId::Disk,
                 detail: Detail::Pressure(Pressure::Disk {
-                    path: fs.mount.clone(),
+                    path: Some(fs.mount.clone()),
                     percent: f64::from(fs.used_percent),
                 }),
                 evidence: vec![format!(

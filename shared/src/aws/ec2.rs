@@ -40,6 +40,8 @@ fn instance_facts(i: &Instance) -> InstanceFacts {
             .placement()
             .and_then(|p| p.availability_zone())
             .map(str::to_string),
+        vpc_id: i.vpc_id().map(str::to_string),
+        subnet_id: i.subnet_id().map(str::to_string),
         private_ip: i.private_ip_address().map(str::to_string),
         public_ip: i.public_ip_address().map(str::to_string),
         launch_time: i.launch_time().and_then(to_chrono),

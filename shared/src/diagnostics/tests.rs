@@ -1,3 +1,4 @@
+use super::processes::elapsed;
 use super::redact::is_secret_name;
 use super::*;
 

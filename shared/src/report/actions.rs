@@ -6,19 +6,20 @@ use crate::config::Language;
 use crate::facts::InstanceFacts;
 use crate::model::{AlarmKind, AlarmState};
 
-use super::cli::{cli, clis, step};
+use super::cli::Steps;
 use super::header::metric_label;
 use super::outcome::action_lines;
-use super::recovery::{self, AutoRecovery, NotAvailable};
 use super::remedy::{asg_steps, capacity_steps, force_hint, lookup_events, volume_steps};
 use super::shell::{self, Command};
 use super::text::{when_in, Line};
-use super::{section, steps, Ctx, Recommended, Section};
+use super::{section, steps, Ctx, Part, Section};
+use crate::analyze::Remedy;
+use crate::analyze::{AutoRecovery, NotAvailable};
 
 /// 🔧's statement of who recovers a host failure: the same status 📈 and 🤖 advise from.
-pub(super) fn auto_recovery_status(i: &InstanceFacts, cx: &Ctx<'_>) -> Line {
+pub(super) fn auto_recovery_status(status: &AutoRecovery, cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
-    Line::from(match recovery::auto_recovery(i, cx.facts) {
+    Line::from(match status {
         AutoRecovery::On => l!(
             lang,
             "Simplified automatic recovery: 켜짐 — AWS가 복구 중",
@@ -48,48 +49,48 @@ pub(super) fn auto_recovery_status(i: &InstanceFacts, cx: &Ctx<'_>) -> Line {
 }
 
 pub(super) fn actions(cx: &Ctx<'_>) -> Section {
+    section(Part::Actions, cx.lang, plan(cx).lines)
+}
+
+/// 🔧 as steps: what ec2ops did, then the operator's numbered steps with their commands.
+pub(super) fn plan(cx: &Ctx<'_>) -> Steps {
     let lang = cx.lang;
-    let mut lines = action_lines(cx);
+    let mut s = Steps::after(action_lines(cx));
     let alarm = cx.change.alarm_name.as_str();
-    let mut n = 0;
     let state = cx.change.state.value;
 
     if state == AlarmState::Ok {
-        recovered_steps(cx, &mut lines, &mut n);
-        return section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 1);
+        recovered_steps(cx, &mut s);
+        return s;
     }
     if state == AlarmState::InsufficientData {
-        no_data_steps(cx, &mut lines, &mut n);
-        return section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 1);
+        no_data_steps(cx, &mut s);
+        return s;
     }
 
-    source_steps(cx, &mut lines, &mut n);
-    event_steps(cx, &mut lines, &mut n);
-    status_check_steps(cx, &mut lines, &mut n);
-    cpu_steps(cx, &mut lines, &mut n);
-    resource_steps(cx, &mut lines, &mut n);
-    if n == 0 {
-        step(
-            &mut lines,
-            &mut n,
-            l!(
-                lang,
-                "알람 메트릭과 최근 이력 확인:",
-                "Review the alarm's metric and recent history:"
-            ),
-        );
-        lines.push(cli(
+    source_steps(cx, &mut s);
+    event_steps(cx, &mut s);
+    status_check_steps(cx, &mut s);
+    cpu_steps(cx, &mut s);
+    resource_steps(cx, &mut s);
+    if s.count() == 0 {
+        s.step(l!(
+            lang,
+            "알람 메트릭과 최근 이력 확인:",
+            "Review the alarm's metric and recent history:"
+        ));
+        s.cmd(
             cx,
             Command::new("aws cloudwatch describe-alarm-history")
                 .name("--alarm-name", "ALARM_NAME", alarm)
                 .lit("--history-item-type StateUpdate --max-records 10"),
-        ));
+        );
     }
-    section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 1)
+    s
 }
 
 /// An alarm back to OK: nothing to do but confirm and close.
-fn recovered_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
+fn recovered_steps(cx: &Ctx<'_>, s: &mut Steps) {
     let lang = cx.lang;
     let alarm = cx.change.alarm_name.as_str();
     let duration = cx
@@ -98,10 +99,7 @@ fn recovered_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
         .as_ref()
         .filter(|p| p.value == AlarmState::Alarm)
         .map(|p| (cx.change.state.at - p.at).num_minutes());
-    step(
-            lines,
-            n,
-            match duration {
+    s.step(match duration {
                 Some(m) => l!(
                     lang,
                     "조치 불필요: {}분 만에 복구됨. 원인이 해소되었는지 확인하고 incident를 종료하세요.",
@@ -115,42 +113,38 @@ fn recovered_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
                 ),
             },
         );
-    lines.push(cli(
+    s.cmd(
         cx,
         Command::new("aws cloudwatch describe-alarm-history")
             .name("--alarm-name", "ALARM_NAME", alarm)
             .lit("--history-item-type StateUpdate --max-records 5"),
-    ));
+    );
 }
 
 /// An alarm without data: check the instance runs and publishes.
-fn no_data_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
+fn no_data_steps(cx: &Ctx<'_>, s: &mut Steps) {
     let lang = cx.lang;
     let id = cx.instance_id.unwrap_or("INSTANCE_ID");
     let alarm = cx.change.alarm_name.as_str();
-    step(
-        lines,
-        n,
-        l!(
-            lang,
-            "인스턴스가 실행 중이고 메트릭을 보내는지 확인:",
-            "Check the instance is running and publishing metrics:"
-        ),
-    );
-    lines.push(cli(
+    s.step(l!(
+        lang,
+        "인스턴스가 실행 중이고 메트릭을 보내는지 확인:",
+        "Check the instance is running and publishing metrics:"
+    ));
+    s.cmd(
         cx,
         Command::new("aws ec2 describe-instance-status")
             .arg("--instance-ids", "INSTANCE_ID", id)
             .lit("--include-all-instances"),
-    ));
-    lines.push(cli(
+    );
+    s.cmd(
         cx,
         Command::new("aws cloudwatch describe-alarms").name("--alarm-names", "ALARM_NAME", alarm),
-    ));
+    );
 }
 
 /// What the alarm's source calls for: a group without an instance id, a composite's member alarms.
-fn source_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
+fn source_steps(cx: &Ctx<'_>, s: &mut Steps) {
     let lang = cx.lang;
     if cx.instance_id.is_none() {
         if let Some(asg) = cx
@@ -158,29 +152,25 @@ fn source_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
             .primary_metric()
             .and_then(|m| m.dimensions.get("AutoScalingGroupName"))
         {
-            step(
-                lines,
-                n,
-                l!(
-                    lang,
-                    "Auto Scaling group의 인스턴스와 scaling 활동 확인:",
-                    "Check the Auto Scaling group's instances and scaling activity:"
-                ),
-            );
-            lines.push(cli(
+            s.step(l!(
+                lang,
+                "Auto Scaling group의 인스턴스와 scaling 활동 확인:",
+                "Check the Auto Scaling group's instances and scaling activity:"
+            ));
+            s.cmd(
                 cx,
                 Command::new("aws autoscaling describe-auto-scaling-groups").name(
                     "--auto-scaling-group-names",
                     "ASG_NAME",
                     asg,
                 ),
-            ));
-            lines.push(cli(
+            );
+            s.cmd(
                 cx,
                 Command::new("aws autoscaling describe-scaling-activities")
                     .name("--auto-scaling-group-name", "ASG_NAME", asg)
                     .lit("--max-items 5"),
-            ));
+            );
         }
     }
     if let AlarmKind::Composite { .. } = cx.change.kind {
@@ -191,30 +181,26 @@ fn source_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
             .as_ref()
             .map(|r| r.triggering.iter().map(|t| t.name.as_str()).collect())
             .unwrap_or_default();
-        step(
-            lines,
-            n,
-            l!(
-                lang,
-                "트리거된 하위 알람을 각각 확인:",
-                "Check each triggering member alarm:"
-            ),
-        );
+        s.step(l!(
+            lang,
+            "트리거된 하위 알람을 각각 확인:",
+            "Check each triggering member alarm:"
+        ));
         if !names.is_empty() {
-            lines.push(cli(
+            s.cmd(
                 cx,
                 Command::new("aws cloudwatch describe-alarms").names(
                     "--alarm-names",
                     "ALARM_NAME",
                     &names,
                 ),
-            ));
+            );
         }
     }
 }
 
 /// What the event calls for: a Health event, a stop, an instance that is gone.
-fn event_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
+fn event_steps(cx: &Ctx<'_>, s: &mut Steps) {
     let lang = cx.lang;
     let id = cx.instance_id.unwrap_or("INSTANCE_ID");
     let alarm = cx.change.alarm_name.as_str();
@@ -224,42 +210,34 @@ fn event_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
         ..
     }) = a.findings.iter().find(|f| f.rule == RuleId::Health)
     {
-        step(
-            lines,
-            n,
-            l!(
-                lang,
-                "예정된 이벤트와 상태 확인:",
-                "Check the scheduled events and the status:"
-            ),
-        );
-        lines.push(cli(
+        s.step(l!(
+            lang,
+            "예정된 이벤트와 상태 확인:",
+            "Check the scheduled events and the status:"
+        ));
+        s.cmd(
             cx,
             Command::new("aws ec2 describe-instance-status")
                 .arg("--instance-ids", "INSTANCE_ID", id)
                 .lit("--include-all-instances"),
-        ));
+        );
         match kind {
             // A group member is the group's to replace: a stop would only make the group replace it unplanned.
             HealthKind::Retirement | HealthKind::Maintenance | HealthKind::RecoveryFailed
                 if cx.instance.and_then(InstanceFacts::asg).is_some() =>
             {
-                asg_steps(cx, lines, n, id)
+                asg_steps(cx, s, id)
             }
             HealthKind::Retirement | HealthKind::Maintenance | HealthKind::RecoveryFailed => {
-                step(lines, n, l!(lang, "기한 전 원하는 시간에 stop/start (EBS-backed: 새 호스트로 이동; instance store는 먼저 백업). start는 stopped 확인 후:", "Before the deadline, at a time that suits you, stop/start (EBS-backed: moves to a new host; back up instance store first); start only once it is stopped:"));
-                lines.extend(clis(cx, steps::stop_start(id)));
-                force_hint(cx, lines, n, id);
+                s.step(l!(lang, "기한 전 원하는 시간에 stop/start (EBS-backed: 새 호스트로 이동; instance store는 먼저 백업). start는 stopped 확인 후:", "Before the deadline, at a time that suits you, stop/start (EBS-backed: moves to a new host; back up instance store first); start only once it is stopped:"));
+                s.cmds(cx, steps::stop_start(id));
+                force_hint(cx, s, id);
             }
-            _ => step(
-                lines,
-                n,
-                l!(
-                    lang,
-                    "애플리케이션이 정상인지 확인 (RAM 상태는 초기화됨).",
-                    "Check the application is healthy (in-memory state was reset)."
-                ),
-            ),
+            _ => s.step(l!(
+                lang,
+                "애플리케이션이 정상인지 확인 (RAM 상태는 초기화됨).",
+                "Check the application is healthy (in-memory state was reset)."
+            )),
         }
     }
     if let Some(Finding {
@@ -267,154 +245,138 @@ fn event_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
         ..
     }) = a.findings.iter().find(|f| f.rule == RuleId::Stopped)
     {
-        step(lines, n, l!(lang, "누가 중지/종료했는지 CloudTrail에서 확인 (StopInstances/TerminateInstances):", "Find who stopped or terminated it in CloudTrail (StopInstances / TerminateInstances):"));
-        lines.push(cli(cx, lookup_events(id)));
+        s.step(l!(
+            lang,
+            "누가 중지/종료했는지 CloudTrail에서 확인 (StopInstances/TerminateInstances):",
+            "Find who stopped or terminated it in CloudTrail (StopInstances / TerminateInstances):"
+        ));
+        s.cmd(cx, lookup_events(id));
         if *cause != StopCause::Intended {
             if state == "terminated" || state == "shutting-down" {
-                step(lines, n, l!(lang, "종료된 인스턴스는 복구 불가: AMI/최근 snapshot에서 대체 인스턴스 시작", "A terminated instance cannot come back: launch a replacement from its AMI or latest snapshots"));
+                s.step(l!(lang, "종료된 인스턴스는 복구 불가: AMI/최근 snapshot에서 대체 인스턴스 시작", "A terminated instance cannot come back: launch a replacement from its AMI or latest snapshots"));
             } else {
-                step(lines, n, l!(lang, "원인 확인 후 다시 시작 (EBS 데이터 유지, 자동 할당 public IPv4는 변경):", "Once the cause is known, start it again (EBS data kept; an auto-assigned public IPv4 changes):"));
-                lines.push(cli(
+                s.step(l!(lang, "원인 확인 후 다시 시작 (EBS 데이터 유지, 자동 할당 public IPv4는 변경):", "Once the cause is known, start it again (EBS data kept; an auto-assigned public IPv4 changes):"));
+                s.cmd(
                     cx,
                     Command::new("aws ec2 start-instances").arg(
                         "--instance-ids",
                         "INSTANCE_ID",
                         id,
                     ),
-                ));
+                );
             }
         }
     }
     if a.has(RuleId::Gone) {
-        step(
-            lines,
-            n,
-            l!(
-                lang,
-                "누가 인스턴스를 중지/종료했는지 CloudTrail에서 확인:",
-                "Find who stopped or terminated the instance in CloudTrail:"
-            ),
-        );
-        lines.push(cli(cx, lookup_events(id)));
-        step(
-            lines,
-            n,
-            l!(
-                lang,
-                "의도된 중지라면 알람 동작을 끄거나 알람을 삭제:",
-                "If intended, disable the alarm's actions or delete the alarm:"
-            ),
-        );
-        lines.push(cli(
+        s.step(l!(
+            lang,
+            "누가 인스턴스를 중지/종료했는지 CloudTrail에서 확인:",
+            "Find who stopped or terminated the instance in CloudTrail:"
+        ));
+        s.cmd(cx, lookup_events(id));
+        s.step(l!(
+            lang,
+            "의도된 중지라면 알람 동작을 끄거나 알람을 삭제:",
+            "If intended, disable the alarm's actions or delete the alarm:"
+        ));
+        s.cmd(
             cx,
             Command::new("aws cloudwatch disable-alarm-actions").name(
                 "--alarm-names",
                 "ALARM_NAME",
                 alarm,
             ),
-        ));
+        );
     }
 }
 
 /// A failed status check: the attached EBS, the host (with who recovers it) or the OS.
-fn status_check_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
+fn status_check_steps(cx: &Ctx<'_>, s: &mut Steps) {
     let lang = cx.lang;
     let id = cx.instance_id.unwrap_or("INSTANCE_ID");
     let a = cx.a;
     if a.has(RuleId::EbsCheck) {
-        step(
-            lines,
-            n,
-            l!(
-                lang,
-                "Reboot 하지 마세요 (EBS 경로 문제는 reboot로 해결되지 않음). 볼륨 상태 확인:",
-                "Do not reboot (an EBS path problem is not fixed by a reboot). Check the volumes:"
-            ),
-        );
+        s.step(l!(
+            lang,
+            "Reboot 하지 마세요 (EBS 경로 문제는 reboot로 해결되지 않음). 볼륨 상태 확인:",
+            "Do not reboot (an EBS path problem is not fixed by a reboot). Check the volumes:"
+        ));
         let vols: Vec<&str> = cx
             .instance
             .map(|i| i.volume_ids.iter().map(String::as_str).collect())
             .filter(|v: &Vec<&str>| !v.is_empty())
             .unwrap_or_else(|| vec!["VOLUME_ID"]);
-        lines.push(cli(
+        s.cmd(
             cx,
             Command::new("aws ec2 describe-volume-status").values(
                 "--volume-ids",
                 "VOLUME_ID",
                 &vols,
             ),
-        ));
-        step(lines, n, l!(lang, "AWS 쪽 문제면 복구를 기다리거나, stop/start, 또는 snapshot에서 볼륨 교체.", "If AWS-side, wait for recovery, or stop/start, or replace the volume from a snapshot."));
-    }
-    host_check_steps(cx, lines, n);
-    if a.has(RuleId::InstCheck) {
-        step(
-            lines,
-            n,
-            l!(
-                lang,
-                "Console 출력으로 OS 오류(OOM, kernel panic, fsck) 확인:",
-                "Read the console output for OS errors (OOM, kernel panic, fsck):"
-            ),
         );
-        lines.push(cli(
+        s.step(l!(
+            lang,
+            "AWS 쪽 문제면 복구를 기다리거나, stop/start, 또는 snapshot에서 볼륨 교체.",
+            "If AWS-side, wait for recovery, or stop/start, or replace the volume from a snapshot."
+        ));
+    }
+    host_check_steps(cx, s);
+    if a.has(RuleId::InstCheck) {
+        s.step(l!(
+            lang,
+            "Console 출력으로 OS 오류(OOM, kernel panic, fsck) 확인:",
+            "Read the console output for OS errors (OOM, kernel panic, fsck):"
+        ));
+        s.cmd(
             cx,
             Command::new("aws ec2 get-console-output")
                 .arg("--instance-id", "INSTANCE_ID", id)
                 .lit("--latest --output text"),
-        ));
-        if cx.recommended == Recommended::Replace {
+        );
+        if cx.recommended == Remedy::Replace {
             // SysCheck gave the group's steps already.
             if !a.has(RuleId::SysCheck) {
-                asg_steps(cx, lines, n, id);
+                asg_steps(cx, s, id);
             }
         } else {
-            step(
-                lines,
-                n,
-                l!(
-                    lang,
-                    "Reboot (IP와 instance store 유지, 과금 기간 유지):",
-                    "Reboot (keeps IPs, instance store and the billing period):"
-                ),
-            );
-            lines.push(cli(
+            s.step(l!(
+                lang,
+                "Reboot (IP와 instance store 유지, 과금 기간 유지):",
+                "Reboot (keeps IPs, instance store and the billing period):"
+            ));
+            s.cmd(
                 cx,
                 Command::new("aws ec2 reboot-instances").arg("--instance-ids", "INSTANCE_ID", id),
-            ));
-            step(lines, n, l!(lang, "계속 실패하면 stop/start 또는 EC2Rescue (AWSSupport-ExecuteEC2Rescue)로 진단.", "If it keeps failing: stop/start, or diagnose with EC2Rescue (AWSSupport-ExecuteEC2Rescue)."));
+            );
+            s.step(l!(lang, "계속 실패하면 stop/start 또는 EC2Rescue (AWSSupport-ExecuteEC2Rescue)로 진단.", "If it keeps failing: stop/start, or diagnose with EC2Rescue (AWSSupport-ExecuteEC2Rescue)."));
         }
     }
 }
 
 /// A failed system check: who recovers the host (AWS, the group, or the operator's stop/start).
-fn host_check_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
+fn host_check_steps(cx: &Ctx<'_>, s: &mut Steps) {
     let lang = cx.lang;
     let id = cx.instance_id.unwrap_or("INSTANCE_ID");
     let a = cx.a;
     if a.has(RuleId::SysCheck) {
-        if let Some(i) = cx.instance {
-            lines.push(auto_recovery_status(i, cx));
+        if let Some(status) = &cx.a.recommendation.auto_recovery {
+            s.line(auto_recovery_status(status, cx));
         }
-        step(
-            lines,
-            n,
-            l!(
-                lang,
-                "Status 확인 및 AWS Health의 예정된 이벤트 확인:",
-                "Confirm the status and look for AWS Health events:"
-            ),
-        );
-        lines.push(cli(
+        s.step(l!(
+            lang,
+            "Status 확인 및 AWS Health의 예정된 이벤트 확인:",
+            "Confirm the status and look for AWS Health events:"
+        ));
+        s.cmd(
             cx,
             Command::new("aws ec2 describe-instance-status")
                 .arg("--instance-ids", "INSTANCE_ID", id)
                 .lit("--include-all-instances"),
-        ));
+        );
         match cx.recommended {
-            Recommended::Replace => asg_steps(cx, lines, n, id),
-            Recommended::AwsRecovers => {
-                step(lines, n, l!(
+            Remedy::Replace => asg_steps(cx, s, id),
+            Remedy::AwsRecovers => {
+                s.step(l!(
                     lang,
                     "지금은 stop/start 하지 말고 대기: AWS가 새 호스트로 복구 중 (instance id·private/public IP·EBS 유지, RAM 손실). 결과는 AWS Health 이벤트(AWS_EC2_SIMPLIFIED_AUTO_RECOVERY_SUCCESS/_FAILURE)로 통보됨.",
                     "Do not stop/start now: AWS is recovering the instance onto a new host (instance id, private and public IPs and EBS kept, RAM lost). AWS Health reports the outcome (AWS_EC2_SIMPLIFIED_AUTO_RECOVERY_SUCCESS/_FAILURE)."
@@ -424,105 +386,94 @@ fn host_check_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
                     cx.tz,
                     cx.lang,
                 );
-                step(lines, n, l!(
+                s.step(l!(
                     lang,
                     "{}분 안에, 즉 {}까지 복구되지 않거나 복구 실패가 통보되면 직접 stop/start (새 호스트로 이동; 자동 할당 public IPv4 변경). start는 stopped 확인 후:",
                     "If it has not recovered within {} minutes, by {}, or AWS reports the recovery failed, stop/start it yourself (moves to a new host; an auto-assigned public IPv4 changes); start only once it is stopped:",
                     steps::AWS_RECOVERY_GRACE_MINUTES,
                     by
                 ));
-                lines.extend(clis(cx, steps::stop_start(id)));
-                force_hint(cx, lines, n, id);
+                s.cmds(cx, steps::stop_start(id));
+                force_hint(cx, s, id);
             }
-            Recommended::StopStart => {
-                step(lines, n, l!(lang, "Recover: stop 후 start (새 호스트로 이동; RAM 내용 손실, 자동 할당 public IPv4 변경). start는 stopped 확인 후:", "Recover: stop then start (moves to a new host; RAM is lost, an auto-assigned public IPv4 changes); start only once it is stopped:"));
-                lines.extend(clis(cx, steps::stop_start(id)));
-                force_hint(cx, lines, n, id);
+            Remedy::StopStart => {
+                s.step(l!(lang, "Recover: stop 후 start (새 호스트로 이동; RAM 내용 손실, 자동 할당 public IPv4 변경). start는 stopped 확인 후:", "Recover: stop then start (moves to a new host; RAM is lost, an auto-assigned public IPv4 changes); start only once it is stopped:"));
+                s.cmds(cx, steps::stop_start(id));
+                force_hint(cx, s, id);
             }
-            _ => step(lines, n, l!(lang, "Root device가 instance store이거나 불명: stop/start 금지 (데이터 손실). AMI/ASG로 교체하세요.", "The root device is instance store or unknown: do not stop/start (data loss). Replace it from an AMI or let the ASG replace it.")),
+            _ => s.step(l!(lang, "Root device가 instance store이거나 불명: stop/start 금지 (데이터 손실). AMI/ASG로 교체하세요.", "The root device is instance store or unknown: do not stop/start (data loss). Replace it from an AMI or let the ASG replace it.")),
         }
     }
 }
 
 /// CPU: credits, the busiest processes, inbound traffic before the rise, capacity.
-fn cpu_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
+fn cpu_steps(cx: &Ctx<'_>, s: &mut Steps) {
     let lang = cx.lang;
     let id = cx.instance_id.unwrap_or("INSTANCE_ID");
     let a = cx.a;
     if a.has(RuleId::CpuCredits) {
-        step(
-            lines,
-            n,
-            l!(
-                lang,
-                "Unlimited 모드로 전환해 throttling 해제 (초과 사용분 과금):",
-                "Switch to unlimited mode to lift the throttle (surplus usage is billed):"
-            ),
-        );
-        lines.push(cli(
+        s.step(l!(
+            lang,
+            "Unlimited 모드로 전환해 throttling 해제 (초과 사용분 과금):",
+            "Switch to unlimited mode to lift the throttle (surplus usage is billed):"
+        ));
+        s.cmd(
             cx,
             Command::new("aws ec2 modify-instance-credit-specification").json(
                 "--instance-credit-specifications",
                 &serde_json::json!([{ "InstanceId": id, "CpuCredits": "unlimited" }]),
             ),
-        ));
+        );
     }
     let cpu_related = a.has(RuleId::CpuSustained)
         || a.has(RuleId::CpuSpike)
         || a.has(RuleId::CpuCredits)
         || metric_label(cx.change) == "CPUUtilization";
     if cpu_related && cx.instance_id.is_some() && !a.has(RuleId::Gone) {
-        step(
-            lines,
-            n,
-            l!(
+        s.step(l!(
                 lang,
                 "지금 CPU를 쓰는 프로세스 확인 (SSM Run Command; top의 두 번째 1초 샘플 — ps의 %CPU는 프로세스 시작 이후 평균):",
                 "Find the processes using the CPU now (SSM Run Command; top's second one-second sample — ps's %CPU is the average since each process started):"
             ),
         );
-        lines.extend(clis(cx, steps::shell(id, &[steps::CPU_NOW])));
+        s.cmds(cx, steps::shell(id, &[steps::CPU_NOW]));
     }
     if a.has(RuleId::NetLeadsCpu) {
-        step(
-            lines,
-            n,
-            l!(
-                lang,
-                "대량 수신 트래픽의 출처 확인 (연결 목록, VPC Flow Logs):",
-                "Identify the source of the inbound traffic (connections, VPC Flow Logs):"
-            ),
-        );
-        lines.extend(clis(
+        s.step(l!(
+            lang,
+            "대량 수신 트래픽의 출처 확인 (연결 목록, VPC Flow Logs):",
+            "Identify the source of the inbound traffic (connections, VPC Flow Logs):"
+        ));
+        s.cmds(
             cx,
             steps::shell(id, &["ss -tnp state established | head -30"]),
-        ));
+        );
     }
     if a.has(RuleId::CpuSustained) {
         if let Some(i) = cx.instance {
-            capacity_steps(cx, lines, n, i);
+            capacity_steps(cx, s, i);
         }
     }
 }
 
 /// A suspected compromise, memory, disk, EBS burst balance, a spike.
-fn resource_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
+fn resource_steps(cx: &Ctx<'_>, s: &mut Steps) {
     let lang = cx.lang;
     let id = cx.instance_id.unwrap_or("INSTANCE_ID");
     let a = cx.a;
     if a.has(RuleId::SecSuspect) {
-        step(lines, n, l!(lang, "침해 의심: 관리 포트를 즉시 닫고, 포렌식용 EBS snapshot을 만든 뒤 프로세스/연결 확인 (인스턴스는 아직 종료하지 말 것):", "Suspected compromise: close the admin ports now, snapshot the volumes for forensics, then look at processes and connections (do not terminate yet):"));
+        s.step(l!(lang, "침해 의심: 관리 포트를 즉시 닫고, 포렌식용 EBS snapshot을 만든 뒤 프로세스/연결 확인 (인스턴스는 아직 종료하지 말 것):", "Suspected compromise: close the admin ports now, snapshot the volumes for forensics, then look at processes and connections (do not terminate yet):"));
         if let Some(i) = cx.instance {
             for g in &i.security_group_ids {
-                lines.push(cli(
+                s.cmd(
                     cx,
                     Command::new("aws ec2 revoke-security-group-ingress")
                         .arg("--group-id", "GROUP_ID", g)
                         .lit("--protocol tcp --port 22 --cidr 0.0.0.0/0"),
-                ));
+                );
             }
             for v in &i.volume_ids {
-                lines.push(cli(
+                s.cmd(
                     cx,
                     Command::new("aws ec2 create-snapshot")
                         .arg("--volume-id", "VOLUME_ID", v)
@@ -531,21 +482,17 @@ fn resource_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
                             "DESCRIPTION",
                             &format!("ec2ops-forensics-{id}"),
                         ),
-                ));
+                );
             }
         }
     }
     if a.has(RuleId::Mem) {
-        step(
-            lines,
-            n,
-            l!(
-                lang,
-                "메모리를 쓰는 프로세스와 OOM 기록 확인 (SSM Run Command):",
-                "Find the processes using the memory and any OOM kills (SSM Run Command):"
-            ),
-        );
-        lines.extend(clis(
+        s.step(l!(
+            lang,
+            "메모리를 쓰는 프로세스와 OOM 기록 확인 (SSM Run Command):",
+            "Find the processes using the memory and any OOM kills (SSM Run Command):"
+        ));
+        s.cmds(
             cx,
             steps::shell(
                 id,
@@ -554,24 +501,20 @@ fn resource_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
                     "dmesg -T | grep -i oom | tail -5",
                 ],
             ),
-        ));
+        );
     }
     let disk = a.findings.iter().find_map(|f| match &f.detail {
         Detail::Pressure(Pressure::Disk { path, percent }) if f.rule == RuleId::Disk => {
-            Some((path.as_str(), *percent))
+            Some((path.as_deref(), *percent))
         }
         _ => None,
     });
-    if let Some((path, _)) = disk {
-        step(
-            lines,
-            n,
-            l!(
-                lang,
-                "가장 큰 디렉터리를 찾아 로그·임시 파일 정리:",
-                "Find the largest directories, then clear logs and temporary files:"
-            ),
-        );
+    if let Some((Some(path), _)) = disk {
+        s.step(l!(
+            lang,
+            "가장 큰 디렉터리를 찾아 로그·임시 파일 정리:",
+            "Find the largest directories, then clear logs and temporary files:"
+        ));
         // Quoted for the instance's shell, then carried as a JSON string, then the JSON quoted for the operator's.
         // `--` before a path starting with `-`, which du would read as an option.
         let du = format!(
@@ -579,42 +522,63 @@ fn resource_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize) {
             if path.starts_with('-') { "-- " } else { "" },
             shell::remote_word("MOUNT_PATH", path)
         );
-        lines.extend(clis(cx, steps::shell(id, &[&du])));
+        s.cmds(cx, steps::shell(id, &[&du]));
+    } else if disk.is_some() {
+        s.step(l!(
+                lang,
+                "가득 찬 파일시스템을 찾고 (df), 가장 큰 디렉터리를 찾아 로그·임시 파일 정리:",
+                "Find the full file system (df) and its largest directories, then clear logs and temporary files:"
+            ),
+        );
+        s.cmds(
+            cx,
+            steps::shell(
+                id,
+                &[
+                    "df -hP -x tmpfs -x devtmpfs",
+                    "du -xh / 2>/dev/null | sort -rh | head -15",
+                ],
+            ),
+        );
     }
     let burst = a.findings.iter().find_map(|f| match &f.detail {
         Detail::Pressure(Pressure::Burst { volume, .. }) if f.rule == RuleId::EbsBurst => {
-            Some(volume.as_str())
+            Some(volume.as_deref())
         }
         _ => None,
     });
-    volume_steps(cx, lines, n, disk, burst);
+    volume_steps(cx, s, disk, burst);
     if a.has(RuleId::CpuSpike) {
-        step(lines, n, l!(lang, "스파이크가 계속되는지 다음 몇 분간 관찰 (cron/batch 작업 시작 시각과 비교).", "Watch whether the spike persists over the next minutes (compare with cron/batch start times)."));
+        s.step(l!(lang, "스파이크가 계속되는지 다음 몇 분간 관찰 (cron/batch 작업 시작 시각과 비교).", "Watch whether the spike persists over the next minutes (compare with cron/batch start times)."));
     }
 }
 
 /// 🔧 of the summary: no action here (each contributor's report carries its own advice), one read-only command.
 pub(super) fn summary_actions(cx: &Ctx<'_>) -> Section {
+    section(Part::Actions, cx.lang, summary_plan(cx).lines)
+}
+
+/// The summary's 🔧 as steps.
+pub(super) fn summary_plan(cx: &Ctx<'_>) -> Steps {
     let lang = cx.lang;
-    let lines = vec![
-        Line::from(l!(
-            lang,
-            "자동 조치: 없음 — 알람 단위 요약이며, 조치 안내는 기여자별 보고서에 있습니다.",
-            "Automatic action: none — this is the alarm-level summary; each contributor's report carries its advice."
-        )),
-        Line::from(l!(
-            lang,
-            "ALARM 상태 기여자 확인:",
-            "List the contributors in ALARM:"
-        )),
-        cli(
-            cx,
-            Command::new("aws cloudwatch describe-alarm-contributors").name(
-                "--alarm-name",
-                "ALARM_NAME",
-                &cx.change.alarm_name,
-            ),
+    let mut s = Steps::default();
+    s.line(Line::from(l!(
+        lang,
+        "자동 조치: 없음 — 알람 단위 요약이며, 조치 안내는 기여자별 보고서에 있습니다.",
+        "Automatic action: none — this is the alarm-level summary; each contributor's report carries its advice."
+    )));
+    s.line(Line::from(l!(
+        lang,
+        "ALARM 상태 기여자 확인:",
+        "List the contributors in ALARM:"
+    )));
+    s.cmd(
+        cx,
+        Command::new("aws cloudwatch describe-alarm-contributors").name(
+            "--alarm-name",
+            "ALARM_NAME",
+            &cx.change.alarm_name,
         ),
-    ];
-    section("🔧", "즉시 조치사항", "Immediate actions", lang, lines, 1)
+    );
+    s
 }

@@ -1,46 +1,40 @@
 //! Section 🤖 Automation: how often this alarm fires and what could handle it unattended, from the alarm history and
 //! the instance facts.
 
-use crate::analyze::RuleId;
 use crate::config::Language;
 use crate::facts::{InstanceFacts, Role, Source};
 
 use super::advice::Advice;
 use super::cli::{cli, clis};
-use super::recovery::{self, AutoRecovery, NotAvailable};
 use super::shell::Command;
 use super::text::Line;
-use super::{evidence, section, steps, summary, Ctx, Recommended, Section};
+use super::{phrasebook, section, steps, summary, Ctx, Part, Section};
+use crate::analyze::{AutoRecovery, NotAvailable};
 
 pub(super) fn automation(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
     let mut advice = Advice::default();
-    match &cx.facts.history {
-        // A pattern is worth automating; the absence of one is not news.
-        Source::Available(h) if h.alarm_transitions() >= 3 => advice.bears(Line::from(l!(
+    // A pattern is worth automating; the absence of one is not news.
+    if let Some(n) = cx.a.recommendation.recurring {
+        advice.bears(Line::from(l!(
             lang,
             "반복 발생: 최근 7일간 ALARM {}회 → 원인 자동 조치(runbook/SSM Automation) 또는 임계값 조정",
             "Recurring: {} ALARM transitions in the last 7 days → automate the fix (runbook / SSM Automation) or tune the threshold",
-            h.alarm_transitions()
-        ))),
+            n
+        )));
+    }
+    match &cx.facts.history {
         Source::Available(_) => {}
         Source::Unavailable(r) => advice.bears(Line::from(l!(
             lang,
             "알람 이력 (DescribeAlarmHistory): 조회 불가 ({})",
             "Alarm history (DescribeAlarmHistory): unavailable: {}",
-            evidence::reason(r, lang)
+            phrasebook::reason(r, lang)
         ))),
     }
     instance_lines(cx, &mut advice);
     let opted_in = cx.instance.is_some_and(|i| i.opted_in(cx.opt_in_tag));
-    // Opting in changes nothing where ec2ops would hold anyway: a group member (the group replaces it), or a
-    // system check that AWS's own recovery covers.
-    let could_act = match cx.recommended {
-        Recommended::Reboot | Recommended::StopStart => true,
-        Recommended::AwsRecovers => cx.a.has(RuleId::InstCheck),
-        _ => false,
-    };
-    if could_act && !opted_in {
+    if cx.a.recommendation.opt_in_would_act && !opted_in {
         if let Some(id) = cx.instance_id {
             advice.bears(
                 Line::new()
@@ -64,49 +58,7 @@ pub(super) fn automation(cx: &Ctx<'_>) -> Section {
             ));
         }
     }
-    section(
-        "🤖",
-        "자동화 가능성",
-        "Automation opportunities",
-        lang,
-        advice.finish(lang),
-        6,
-    )
-}
-
-/// Whether the incident is about the instance being down or out of capacity: then who replaces or recovers it
-/// (Auto Scaling, automatic recovery) bears on it.
-fn availability_matters(cx: &Ctx<'_>) -> bool {
-    [
-        RuleId::SysCheck,
-        RuleId::InstCheck,
-        RuleId::EbsCheck,
-        RuleId::AzEvent,
-        RuleId::Stopped,
-        RuleId::Health,
-        RuleId::CpuSustained,
-    ]
-    .into_iter()
-    .any(|r| cx.a.has(r))
-        || matches!(
-            cx.recommended,
-            Recommended::Reboot
-                | Recommended::StopStart
-                | Recommended::AwsRecovers
-                | Recommended::Resize
-        )
-}
-
-/// Whether in-guest memory or disk figures bear on the incident: a memory or disk alarm or finding, or an instance
-/// check (the kernel's OOM killer and a full root volume are common causes).
-fn guest_metrics_matter(cx: &Ctx<'_>) -> bool {
-    [RuleId::Mem, RuleId::Disk, RuleId::InstCheck]
-        .into_iter()
-        .any(|r| cx.a.has(r))
-        || matches!(
-            cx.change.metric_name(),
-            Some("mem_used_percent" | "disk_used_percent" | "MemoryUtilization")
-        )
+    section(Part::Automation, lang, advice.finish(lang))
 }
 
 /// What the instance's own settings offer: automatic recovery, Auto Scaling, the agent, opting in — in full where
@@ -123,14 +75,14 @@ fn instance_lines(cx: &Ctx<'_>, advice: &mut Advice) {
         }
         return;
     };
-    let availability = availability_matters(cx);
+    let availability = cx.a.recommendation.availability_matters;
     if cx
         .facts
         .metrics
         .get()
         .is_some_and(|w| w.get(Role::Memory).is_none())
     {
-        if guest_metrics_matter(cx) {
+        if cx.a.recommendation.guest_metrics_matter {
             advice.bears(Line::from(l!(
                 lang,
                 "CloudWatch agent 메모리 메트릭(CWAgent mem_used_percent) 없음: agent를 설치하고 설정해야 메트릭이 나옴 (설정은 Parameter Store {}, 인스턴스 role에 CloudWatchAgentServerPolicy 필요) — 설치 완료 후 설정:",
@@ -171,8 +123,11 @@ fn instance_lines(cx: &Ctx<'_>, advice: &mut Advice) {
 /// Simplified automatic recovery: in full where availability bears on the incident; disabled or unsupported is
 /// hygiene otherwise; on (the default) is not news.
 fn recovery_lines(cx: &Ctx<'_>, i: &InstanceFacts, availability: bool, advice: &mut Advice) {
+    let Some(status) = &cx.a.recommendation.auto_recovery else {
+        return;
+    };
     let lang = cx.lang;
-    match recovery::auto_recovery(i, cx.facts) {
+    match status {
         AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember) => {}
         AutoRecovery::NotAvailable(NotAvailable::Unsupported) if availability => advice.bears(Line::from(l!(
             lang,

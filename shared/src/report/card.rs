@@ -1,59 +1,42 @@
-//! The chat card's extras: its next-step commands (taken from 🔧) and its keywords, from the built sections and the
-//! assessment.
+//! The chat card's extras: its next-step commands (🔧's command groups) and its keywords (the assessment).
 
 use crate::analyze::Environment;
 use crate::facts::InstanceFacts;
 
-use super::actions::{actions, summary_actions};
+use super::actions::{plan, summary_plan};
+use super::shell::Command;
 use super::text;
 use super::Ctx;
 
 /// Most commands the chat card lists as next steps.
 pub(super) const MAX_NEXT_STEPS: usize = 5;
 
-pub(super) fn next_steps(cx: &Ctx<'_>) -> Vec<String> {
-    // The chat card's next steps: the operator commands of section 🔧, plain, a step's commands whole or not at
-    // all (a Run Command without the reading of its output is no use) — and never a step that stops the instance,
-    // which shown bare would lose the note that says so (downtime, a new public IP).
-    let sec = if cx.change.is_series_summary() {
-        summary_actions(cx)
+pub(super) fn next_steps(cx: &Ctx<'_>) -> Vec<Command> {
+    let plan = if cx.change.is_series_summary() {
+        summary_plan(cx)
     } else {
-        actions(cx)
+        plan(cx)
     };
-    let mut groups: Vec<Vec<String>> = Vec::new();
-    let mut in_group = false;
-    for l in &sec.lines {
-        let is_cmd = l.0.iter().any(|p| matches!(p, text::Piece::Code(_)));
-        if is_cmd {
-            let cmd = l.plain().trim().trim_start_matches("$ ").to_string();
-            match groups.last_mut() {
-                Some(g) if in_group => g.push(cmd),
-                _ => groups.push(vec![cmd]),
-            }
-        }
-        in_group = is_cmd;
-    }
+    chosen(plan.groups())
+}
+
+/// The chat card's next steps from 🔧's command groups: a step's commands whole or not at all (a Run Command without
+/// the reading of its output is no use), and never a step that stops the instance, which shown bare would lose the
+/// note that says so (downtime, a new public IP).
+pub(super) fn chosen(groups: &[Vec<Command>]) -> Vec<Command> {
     let mut out = Vec::new();
-    for g in groups
-        .into_iter()
-        .filter(|g| !g.iter().any(|c| stops_the_instance(c)))
-    {
+    for g in groups.iter().filter(|g| !g.iter().any(stops_the_instance)) {
         if out.len() + g.len() > MAX_NEXT_STEPS {
             break;
         }
-        out.extend(g);
+        out.extend(g.iter().cloned());
     }
     out
 }
 
 /// Whether a command stops the instance (a stop, or a type change, which needs one).
-pub(super) fn stops_the_instance(cmd: &str) -> bool {
-    [
-        "aws ec2 stop-instances",
-        "aws ec2 modify-instance-attribute",
-    ]
-    .iter()
-    .any(|p| cmd.starts_with(p))
+pub(super) fn stops_the_instance(cmd: &Command) -> bool {
+    cmd.runs("aws ec2 stop-instances") || cmd.runs("aws ec2 modify-instance-attribute")
 }
 
 pub(super) fn keywords(cx: &Ctx<'_>) -> Vec<String> {
@@ -74,4 +57,39 @@ pub(super) fn keywords(cx: &Ctx<'_>) -> Vec<String> {
     k.dedup();
     k.truncate(10);
     k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_steps_are_whole_command_groups_that_do_not_stop_the_instance() {
+        let send = vec![
+            Command::new("aws ssm send-command"),
+            Command::new("aws ssm wait command-executed"),
+            Command::new("aws ssm get-command-invocation"),
+        ];
+        let resize = vec![
+            Command::new("aws ec2 stop-instances"),
+            Command::new("aws ec2 wait instance-stopped"),
+            Command::new("aws ec2 start-instances"),
+        ];
+        let image = vec![Command::new("aws ec2 create-image")];
+        let again = send.clone();
+        let chosen: Vec<String> = chosen(&[send, resize, image, again])
+            .iter()
+            .map(Command::render)
+            .collect();
+        assert_eq!(
+            chosen,
+            [
+                "aws ssm send-command",
+                "aws ssm wait command-executed",
+                "aws ssm get-command-invocation",
+                "aws ec2 create-image"
+            ],
+            "the stop sequence is left out, and a group that does not fit whole is not cut"
+        );
+    }
 }

@@ -9,7 +9,8 @@ use crate::model::AlarmState;
 use crate::pricing::{self, HOURS_PER_MONTH};
 
 use super::text::{number, usd, Line};
-use super::{evidence, section, steps, Ctx, Recommended, Section};
+use super::{phrasebook, section, steps, Ctx, Part, Section};
+use crate::analyze::Remedy;
 
 /// A price difference with its sign.
 pub(super) fn signed_usd(d: f64) -> String {
@@ -111,9 +112,9 @@ pub(super) fn cost(cx: &Ctx<'_>) -> Section {
             lang,
             "인스턴스 비용: 조회 불가 ({})",
             "Instance cost: unavailable: {}",
-            evidence::reason(&why, lang)
+            phrasebook::reason(&why, lang)
         )));
-        return section("💰", "비용 영향도", "Cost impact", lang, lines, 4);
+        return section(Part::Cost, lang, lines);
     };
     let price = pricing::instance_price(&cx.region, &i.instance_type);
     match price {
@@ -174,7 +175,7 @@ pub(super) fn cost(cx: &Ctx<'_>) -> Section {
             )));
         }
     }
-    section("💰", "비용 영향도", "Cost impact", lang, lines, 4)
+    section(Part::Cost, lang, lines)
 }
 
 /// What the attached volumes cost a month: billed whether the instance runs or not.
@@ -202,53 +203,53 @@ fn ebs_text(cx: &Ctx<'_>) -> String {
 fn remedy_effect(cx: &Ctx<'_>, ebs_text: &str) -> String {
     let lang = cx.lang;
     match cx.recommended {
-        Recommended::Reboot => l!(
+        Remedy::Reboot => l!(
             lang,
             "권장 조치 reboot: 과금 기간이 유지되어 추가 비용 없음",
             "Recommended reboot: the billing period continues — no extra cost"
         ),
-        Recommended::StopStart => l!(
+        Remedy::StopStart => l!(
             lang,
             "권장 조치 stop/start: start 시 새 과금 기간 시작(초 단위, 최소 60초); 중지 중에도 {} 과금",
             "Recommended stop/start: start begins a new billing period (per second, 60 s minimum); while stopped you still pay for {}",
             ebs_text
         ),
-        Recommended::AwsRecovers => l!(
+        Remedy::AwsRecovers => l!(
             lang,
             "권장 조치 AWS 자동 복구 대기: 추가 비용 없음; {}분 후에도 복구되지 않아 직접 stop/start하면 start 시 새 과금 기간 시작, 중지 중에도 {} 과금",
             "Recommended wait for AWS's recovery: no extra cost; a stop/start of your own, if it has not recovered after {} minutes, begins a new billing period at the start, and {} is still billed while stopped",
             steps::AWS_RECOVERY_GRACE_MINUTES,
             ebs_text
         ),
-        Recommended::Replace => l!(
+        Remedy::Replace => l!(
             lang,
             "권장 조치 Auto Scaling 교체: 새 인스턴스가 새 과금 기간으로 시작되고 장애 인스턴스는 종료 시 과금 중단",
             "Recommended replacement by the Auto Scaling group: the new instance starts its own billing; the failed one stops billing once terminated"
         ),
-        Recommended::Wait => l!(
+        Remedy::Wait => l!(
             lang,
             "권장 조치 대기/볼륨 교체: 교체 시 새 볼륨과 snapshot 복원 비용 발생 ({})",
             "Recommended wait or volume replacement: a replacement adds a new volume and snapshot restore ({})",
             ebs_text
         ),
-        Recommended::Resize => l!(
+        Remedy::Resize => l!(
             lang,
             "타입 변경은 stop/start가 필요: 새 과금 기간 시작, 중지 중 {} 과금",
             "Changing the type needs a stop/start: a new billing period starts; while stopped you pay for {}",
             ebs_text
         ),
-        Recommended::Investigate => l!(
+        Remedy::Investigate => l!(
             lang,
             "조사 단계는 비용 없음 (SSM Run Command 무료)",
             "Investigation costs nothing (SSM Run Command is free)"
         ),
-        Recommended::Nothing if cx.a.has(RuleId::Gone) || cx.a.has(RuleId::Stopped) => l!(
+        Remedy::Nothing if cx.a.has(RuleId::Gone) || cx.a.has(RuleId::Stopped) => l!(
             lang,
             "중지된 인스턴스는 시간당 요금이 없지만 {} 계속 과금",
             "A stopped instance has no hourly charge, but {} is still billed",
             ebs_text
         ),
-        Recommended::Nothing => l!(
+        Remedy::Nothing => l!(
             lang,
             "조치 없음: 추가 비용 없음 ({})",
             "No action: no extra cost ({})",

@@ -5,7 +5,8 @@ use crate::analyze::{CheckNow, Detail, Finding, HealthKind, Pressure, RuleId, St
 use crate::config::Language;
 
 use super::text::{self, bytes, hm, value, when_in, Line, Unit};
-use super::{summary, Ctx, Recommended};
+use super::{summary, Ctx};
+use crate::analyze::Remedy;
 
 // Stays long: one arm per kind of finding, each a Korean/English phrase pair: split, the phrasebook would scatter.
 pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
@@ -93,18 +94,30 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
             "memory {} used: memory pressure (OOM risk) → find the process, consider a larger-memory type",
             value(*percent, Unit::Percent)
         ),
-        Detail::Pressure(Pressure::Disk { path, percent }) => l!(
+        Detail::Pressure(Pressure::Disk { path: Some(path), percent }) => l!(
             lang,
             "{} 디스크 사용률 {}: 디스크 가득 참 → 로그/임시 파일 정리, 볼륨 확장",
             "disk {} is {} full → clear logs and temporary files, grow the volume",
             text::sanitize(path, 64),
             value(*percent, Unit::Percent)
         ),
-        Detail::Pressure(Pressure::Burst { volume, percent }) => l!(
+        Detail::Pressure(Pressure::Disk { path: None, percent }) => l!(
+            lang,
+            "디스크 사용률 {} (경로는 메트릭에 없음): 디스크 가득 참 → 로그/임시 파일 정리, 볼륨 확장",
+            "a disk is {} full (the metric names no path) → clear logs and temporary files, grow the volume",
+            value(*percent, Unit::Percent)
+        ),
+        Detail::Pressure(Pressure::Burst { volume: Some(volume), percent }) => l!(
             lang,
             "gp2 볼륨 {} BurstBalance {}: I/O throttling → gp3(기준 3,000 IOPS) 또는 io2로 변경",
             "gp2 volume {} BurstBalance {}: I/O throttled → move to gp3 (3,000 IOPS baseline) or io2",
             text::sanitize(volume, 64),
+            value(*percent, Unit::Percent)
+        ),
+        Detail::Pressure(Pressure::Burst { volume: None, percent }) => l!(
+            lang,
+            "gp2 볼륨 BurstBalance {} (볼륨 ID는 메트릭에 없음): I/O throttling → gp3(기준 3,000 IOPS) 또는 io2로 변경",
+            "a gp2 volume's BurstBalance is {} (the metric names no volume): I/O throttled → move to gp3 (3,000 IOPS baseline) or io2",
             value(*percent, Unit::Percent)
         ),
         Detail::Pressure(Pressure::Suspect { net_out, factor, ports }) => l!(
@@ -216,12 +229,12 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
 pub(super) fn status_check_conclusion(
     rule: RuleId,
     combined_metric: bool,
-    recommended: Recommended,
+    recommended: Remedy,
     lang: Language,
 ) -> String {
     match (rule, combined_metric) {
-        (RuleId::SysCheck | RuleId::InstCheck, false) if recommended == Recommended::Replace => {
-            let plain = status_check_conclusion(rule, false, Recommended::Nothing, lang);
+        (RuleId::SysCheck | RuleId::InstCheck, false) if recommended == Remedy::Replace => {
+            let plain = status_check_conclusion(rule, false, Remedy::Nothing, lang);
             let what = plain.rsplit_once(" → ").map_or(plain.as_str(), |(w, _)| w);
             l!(
                 lang,
@@ -230,7 +243,7 @@ pub(super) fn status_check_conclusion(
                 what
             )
         }
-        (RuleId::SysCheck, false) if recommended == Recommended::AwsRecovers => l!(
+        (RuleId::SysCheck, false) if recommended == Remedy::AwsRecovers => l!(
             lang,
             "System status check 실패: AWS 호스트(하드웨어/네트워크/전원) 문제 → AWS simplified automatic recovery가 새 호스트로 복구",
             "system status check failed: a problem on the AWS host (hardware, network, power) → AWS's simplified automatic recovery moves it to a new host"

@@ -1,14 +1,17 @@
 //! The short follow-up posted in an incident's chat thread after ec2ops acted: verified, or not fixed (escalated,
-//! with the next step).
+//! with the next step). A follow-up is a [`Report`] like any other — title, header, 🔧 with its steps and commands,
+//! the chat card's next steps from those commands — so it goes out in the same envelope, escaped and cut the same way.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use serde_json::json;
 
-use super::render::SnsMessage;
-use super::shell::{markdown_code, Command};
+use super::card;
+use super::cli::Steps;
+use super::render::{self, SnsMessage};
+use super::shell::Command;
 use super::steps;
-use super::text::{ascii, bound, escape_entities, sanitize, when_in};
+use super::text::{ascii, bound, when_in, Line};
+use super::{section, Part, Report};
 use crate::analyze::Priority;
 use crate::config::Language;
 use crate::facts::{InstanceLookup, Source, StatusFacts};
@@ -44,8 +47,8 @@ pub fn verdict(instance: &Source<InstanceLookup>, status: &Source<StatusFacts>) 
                 Verdict::NotFixed {
                     detail: format!(
                         "system {}, instance {}",
-                        s.system.as_deref().unwrap_or("?"),
-                        s.instance.as_deref().unwrap_or("?")
+                        s.system.as_deref().unwrap_or("not reported"),
+                        s.instance.as_deref().unwrap_or("not reported")
                     ),
                 }
             }
@@ -61,7 +64,7 @@ pub fn priority(v: &Verdict) -> Priority {
     }
 }
 
-/// Render the follow-up as an SNS message (same shape as a report: Chatbot JSON default, text for email/SQS).
+/// Render the follow-up as an SNS message, in the envelope of a report.
 pub fn render(
     req: &VerifyRequest,
     v: &Verdict,
@@ -69,73 +72,93 @@ pub fn render(
     lang: Language,
     tz: Tz,
 ) -> SnsMessage {
-    let p = priority(v);
     let minutes = (now - req.acted_at).num_minutes();
     let action = req.action.as_str();
     let id = &req.instance_id;
+    // The request is an event: its instance id and region reach the commands only through the shell quoting.
     let region = req.region.as_deref().unwrap_or("us-east-1");
-    // The request is an event: its instance id and region reach the commands only through the shell quoting, and
-    // the commands sit in chat backticks.
-    // The stop sequence of a reboot that did not help: stop, wait until stopped, start, and the forced stop for an
-    // instance stuck in `stopping`, each a whole command line.
-    let with_region = |c: Command| markdown_code(&c.arg("--region", "REGION", region).render());
-    let stop_start: Vec<String> = steps::stop_start(id).into_iter().map(with_region).collect();
-    let force = with_region(steps::force_stop(id));
-    let console = markdown_code(
-        &Command::new("aws ec2 get-console-output")
-            .arg("--instance-id", "INSTANCE_ID", id)
-            .lit("--latest")
-            .arg("--region", "REGION", region)
-            .render(),
-    );
-    let (headline, lines): (String, Vec<String>) = match (v, lang) {
-        (Verdict::Fixed, Language::Ko) => (
-            format!("Verified: {action} fixed"),
-            vec![format!("{action} {minutes}분 후 status check 정상(ok) 확인. 조치 불필요, incident 종료 가능.")],
-        ),
-        (Verdict::Fixed, Language::En) => (
-            format!("Verified: {action} fixed"),
-            vec![format!("Status checks are ok {minutes} minutes after the {action}. No action needed; the incident can be closed.")],
-        ),
-        (Verdict::NotFixed { detail }, _) | (Verdict::Unknown { why: detail }, _) => {
-            let mut more: Vec<String> = Vec::new();
-            let next = match (req.action, lang) {
-                (ActionKind::Reboot, _) => {
-                    more.extend(stop_start.iter().map(|c| format!("`{c}`")));
-                    more.push(match lang {
-                        Language::Ko => format!("10분 넘게 stopping 상태면 강제 중지 후 wait → start: `{force}`"),
-                        Language::En => format!("Stuck in `stopping` for more than 10 minutes: force the stop, then wait and start: `{force}`"),
-                    });
-                    match lang {
-                        Language::Ko => "다음 단계: stop/start로 새 호스트 이동 (start는 stopped 확인 후), 그래도 실패하면 EC2Rescue(AWSSupport-ExecuteEC2Rescue) 또는 AMI/snapshot에서 교체:".to_string(),
-                        Language::En => "Next step: stop/start onto a new host (start only once it is stopped); if that fails, EC2Rescue (AWSSupport-ExecuteEC2Rescue) or replace from an AMI/snapshot:".to_string(),
+    let in_region = |c: Command| c.arg("--region", "REGION", region);
+    let mut s = Steps::default();
+    let headline = match v {
+        Verdict::Fixed => {
+            s.line(Line::from(l!(
+                lang,
+                "{} {}분 후 status check 정상(ok) 확인. 조치 불필요, incident 종료 가능.",
+                "Status checks are ok {1} minutes after the {0}. No action needed; the incident can be closed.",
+                action,
+                minutes
+            )));
+            format!("Verified: {action} fixed")
+        }
+        Verdict::NotFixed { detail } | Verdict::Unknown { why: detail } => {
+            let (before, after) = match v {
+                Verdict::Unknown { .. } => (
+                    l!(
+                        lang,
+                        "{} {}분 후 상태 확인 불가: ",
+                        "Could not read the status {1} minutes after the {0}: ",
+                        action,
+                        minutes
+                    ),
+                    String::new(),
+                ),
+                _ => (
+                    l!(
+                        lang,
+                        "{} {}분 후에도 정상화되지 않음: ",
+                        "Not fixed {1} minutes after the {0}: ",
+                        action,
+                        minutes
+                    ),
+                    l!(lang, " → 우선순위 상향", " → priority raised"),
+                ),
+            };
+            // EC2's words (the instance's state, the checks' status) are quoted as they came.
+            s.line(Line::new().t(before).u(detail).t(after));
+            match req.action {
+                ActionKind::Reboot => {
+                    s.step(l!(
+                        lang,
+                        "Console 출력으로 OS 오류(OOM, kernel panic, fsck) 확인:",
+                        "Read the console output for OS errors (OOM, kernel panic, fsck):"
+                    ));
+                    s.command(in_region(console(id)));
+                    s.step(l!(
+                        lang,
+                        "다음 단계: stop/start로 새 호스트 이동 (start는 stopped 확인 후):",
+                        "Next step: stop/start onto a new host (start only once it is stopped):"
+                    ));
+                    for c in steps::stop_start(id) {
+                        s.command(in_region(c));
                     }
+                    s.step(l!(
+                        lang,
+                        "10분 넘게 stopping 상태면 강제 중지 후 위의 wait 단계부터 계속:",
+                        "Stuck in `stopping` for more than 10 minutes: force the stop, then go on from the wait above:"
+                    ));
+                    s.command(in_region(steps::force_stop(id)));
+                    s.step(l!(
+                        lang,
+                        "그래도 실패하면 EC2Rescue(AWSSupport-ExecuteEC2Rescue) 또는 AMI/snapshot에서 교체.",
+                        "If that fails: EC2Rescue (AWSSupport-ExecuteEC2Rescue), or replace it from an AMI/snapshot."
+                    ));
                 }
-                (ActionKind::StopStart, Language::Ko) => format!(
-                    "다음 단계: console 출력 확인 (`{console}`), EC2Rescue, 또는 AMI/snapshot에서 인스턴스 교체; AWS Support 문의"
-                ),
-                (ActionKind::StopStart, Language::En) => format!(
-                    "Next step: read the console output (`{console}`), run EC2Rescue, or replace the instance from an AMI/snapshot; open an AWS Support case"
-                ),
-            };
-            let first = match (v, lang) {
-                (Verdict::Unknown { .. }, Language::Ko) => format!("{action} {minutes}분 후 상태 확인 불가: {detail}"),
-                (Verdict::Unknown { .. }, Language::En) => {
-                    format!("Could not read the status {minutes} minutes after the {action}: {detail}")
+                ActionKind::StopStart => {
+                    s.step(l!(lang, "Console 출력 확인:", "Read the console output:"));
+                    s.command(in_region(console(id)));
+                    s.step(l!(
+                        lang,
+                        "다음 단계: EC2Rescue, 또는 AMI/snapshot에서 인스턴스 교체; AWS Support 문의.",
+                        "Next step: run EC2Rescue, or replace the instance from an AMI/snapshot; open an AWS Support case."
+                    ));
                 }
-                (_, Language::Ko) => format!("{action} {minutes}분 후에도 정상화되지 않음: {detail} → 우선순위 상향"),
-                (_, Language::En) => {
-                    format!("Not fixed {minutes} minutes after the {action}: {detail} → priority raised")
-                }
-            };
-            let mut lines = vec![first, next];
-            lines.extend(more);
-            (format!("Not fixed after {action}"), lines)
+            }
+            format!("Not fixed after {action}")
         }
     };
     message(
         &Thread {
-            priority: p,
+            priority: priority(v),
             headline: &headline,
             instance_id: id,
             alarm_name: &req.alarm_name,
@@ -144,10 +167,17 @@ pub fn render(
             thread_id: &req.thread_id,
             kind: req.action.as_str(),
         },
-        &lines,
+        s,
         lang,
         tz,
     )
+}
+
+/// The instance's latest console output: what the OS said while it failed.
+fn console(id: &str) -> Command {
+    Command::new("aws ec2 get-console-output")
+        .arg("--instance-id", "INSTANCE_ID", id)
+        .lit("--latest --output text")
 }
 
 /// What a follow-up says about its incident, whatever it reports.
@@ -162,65 +192,44 @@ struct Thread<'a> {
     kind: &'a str,
 }
 
-fn message(t: &Thread<'_>, lines: &[String], lang: Language, tz: Tz) -> SnsMessage {
+/// The follow-up as a report: its title, a header naming the alarm and the action's time, one 🔧 section, the chat
+/// card's next steps from its commands; then the report's own rendering.
+fn message(t: &Thread<'_>, s: Steps, lang: Language, tz: Tz) -> SnsMessage {
     let p = t.priority;
     let (headline, id) = (t.headline, t.instance_id);
-    let title = format!("[{}] {headline} — {id}", p.label());
-    let subject = bound(&ascii(&format!("[{}] {headline} {id}", p.label())), 99);
-    let mut text = format!("{title}\n{}\n", "=".repeat(title.chars().count().min(72)));
-    text.push_str(&format!(
-        "{}: {}\n",
-        if lang == Language::Ko {
-            "알람"
-        } else {
-            "Alarm"
-        },
-        sanitize(t.alarm_name, 256)
-    ));
-    text.push_str(&format!(
-        "{}: {}\n\n",
-        if lang == Language::Ko {
-            "조치 시각"
-        } else {
-            "Action at"
-        },
-        when_in(t.acted_at, tz, lang)
-    ));
-    for l in lines {
-        text.push_str(&format!("   {l}\n"));
-    }
-    text.push_str(&format!(
-        "\n--\nec2ops · incident {} · thread {}\n",
-        t.incident_key, t.thread_id
-    ));
-    // Our own text, but the commands quote the request's region and the detail quotes EC2's words: Slack's
-    // entities, so nothing in them can become a mention.
-    let description = lines
-        .iter()
-        .map(|l| format!("• {}", escape_entities(l)))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let chat = json!({
-        "version": "1.0",
-        "source": "custom",
-        "content": {
-            "textType": "client-markdown",
-            "title": bound(&title, 250),
-            "description": bound(&description, 3000),
-            "keywords": [p.label(), "ec2ops-verify", t.kind, id],
-        },
-        "metadata": {
-            "threadId": t.thread_id,
-            "summary": bound(&format!("[{}] {headline} {id}", p.label()), 250),
-            "eventType": "ec2ops.followup",
-            "relatedResources": [],
-            "additionalContext": { "priority": p.label(), "incidentKey": bound(t.incident_key, 512) }
-        }
-    });
-    SnsMessage {
-        subject,
-        message: json!({ "default": chat.to_string(), "email": text, "sqs": text }).to_string(),
-    }
+    let report = Report {
+        priority: p,
+        language: lang,
+        headline: headline.to_string(),
+        subject: bound(&ascii(&format!("[{}] {headline} {id}", p.label())), 99),
+        title: Line::from(format!("[{}] {headline} — {id}", p.label())),
+        header: vec![
+            Line::new().t(l!(lang, "알람: ", "Alarm: ")).u(t.alarm_name),
+            Line::from(l!(
+                lang,
+                "조치 시각: {}",
+                "Action at: {}",
+                when_in(t.acted_at, tz, lang)
+            )),
+        ],
+        next_steps: card::chosen(s.groups())
+            .iter()
+            .map(Command::render)
+            .collect(),
+        sections: vec![section(Part::Actions, lang, s.lines)],
+        keywords: vec![
+            p.label().to_string(),
+            "ec2ops-verify".into(),
+            t.kind.to_string(),
+            id.to_string(),
+        ],
+        summary: format!("[{}] {headline} {id}", p.label()),
+        incident_key: t.incident_key.to_string(),
+        thread_id: t.thread_id.to_string(),
+        related_resources: Vec::new(),
+        event_type: "ec2ops.followup",
+    };
+    render::sns(&report)
 }
 
 /// How a recover's continuation ended when it could not bring the instance back: the P0 follow-up in the incident's
@@ -235,45 +244,49 @@ pub fn render_recover(
     let id = &c.instance_id;
     let region = c.region.as_deref().unwrap_or("us-east-1");
     let state_text = state.unwrap_or("unknown");
-    let mut lines = vec![match lang {
-        Language::Ko => {
-            format!("복구(stop/start)가 완료되지 않음: 인스턴스 상태 {state_text}. {detail}")
-        }
-        Language::En => format!(
-            "The recover (stop/start) did not complete: the instance is {state_text}. {detail}"
-        ),
-    }];
+    let mut s = Steps::default();
+    s.line(
+        Line::new()
+            .t(l!(
+                lang,
+                "복구(stop/start)가 완료되지 않음: 인스턴스 상태 {}. ",
+                "The recover (stop/start) did not complete: the instance is {}. ",
+                state_text
+            ))
+            .u(detail),
+    );
     let cmd = |words: &str, id_option: &str| {
         Command::new(words)
             .arg(id_option, "INSTANCE_ID", id)
             .arg("--region", "REGION", region)
     };
-    let commands: Vec<String> = match state {
-        Some("stopped") => vec![cmd("aws ec2 start-instances", "--instance-ids").render()],
+    let commands: Vec<Command> = match state {
+        Some("stopped") => vec![cmd("aws ec2 start-instances", "--instance-ids")],
         Some("stopping") => vec![
             Command::new("aws ec2 stop-instances")
                 .arg("--instance-ids", "INSTANCE_ID", id)
                 .lit("--force")
-                .arg("--region", "REGION", region)
-                .render(),
-            cmd("aws ec2 wait instance-stopped", "--instance-ids").render(),
-            cmd("aws ec2 start-instances", "--instance-ids").render(),
+                .arg("--region", "REGION", region),
+            cmd("aws ec2 wait instance-stopped", "--instance-ids"),
+            cmd("aws ec2 start-instances", "--instance-ids"),
         ],
         Some("running" | "pending") => {
-            vec![cmd("aws ec2 describe-instance-status", "--instance-ids").render()]
+            vec![cmd("aws ec2 describe-instance-status", "--instance-ids")]
         }
-        _ => vec![cmd("aws ec2 describe-instances", "--instance-ids").render()],
+        _ => vec![cmd("aws ec2 describe-instances", "--instance-ids")],
     };
-    lines.push(match lang {
-        Language::Ko => "운영자 조치 (현재 상태 기준):".to_string(),
-        Language::En => "Operator steps for the current state:".to_string(),
-    });
-    lines.extend(commands.into_iter().map(|c| format!("$ {c}")));
-    let headline = "Recover incomplete";
+    s.line(Line::from(l!(
+        lang,
+        "운영자 조치 (현재 상태 기준):",
+        "Operator steps for the current state:"
+    )));
+    for c in commands {
+        s.command(c);
+    }
     message(
         &Thread {
             priority: Priority::P0,
-            headline,
+            headline: "Recover incomplete",
             instance_id: id,
             alarm_name: &c.alarm_name,
             acted_at: c.stopped_at,
@@ -281,7 +294,7 @@ pub fn render_recover(
             thread_id: &c.thread_id,
             kind: ActionKind::StopStart.as_str(),
         },
-        &lines,
+        s,
         lang,
         tz,
     )

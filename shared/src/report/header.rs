@@ -9,7 +9,7 @@ use crate::facts::{InstanceFacts, InstanceLookup, Role};
 use crate::model::{AlarmChange, AlarmKind, AlarmState, Cause};
 
 use super::text::{self, hm, sparkline, unit_of, value, when_in, Line};
-use super::{evidence, fleet, summary, Ctx};
+use super::{fleet, phrasebook, summary, Ctx};
 
 /// The alarm's metric name or expression label: user-defined text, so bounded (and escaped on output, like all text).
 pub(super) fn metric_label(change: &AlarmChange) -> String {
@@ -162,6 +162,7 @@ pub(super) fn header(cx: &Ctx<'_>) -> Vec<Line> {
     let mut out = vec![event_line(cx)];
     out.extend(fleet::header_lines(cx.change, cx.facts, cx.lang));
     out.push(instance_line(cx));
+    out.extend(network_line(cx));
     out.push(transition_line(cx));
     out.extend(alarm_lines(cx));
     out
@@ -227,7 +228,7 @@ fn instance_line(cx: &Ctx<'_>) -> Line {
                     lang,
                     " · 상세 정보 조회 불가 ({})",
                     " · details unavailable: {}",
-                    evidence::reason(r, lang)
+                    phrasebook::reason(r, lang)
                 ));
             }
             if c.instance_ids.len() > 1 {
@@ -241,6 +242,29 @@ fn instance_line(cx: &Ctx<'_>) -> Line {
         }
     }
     inst
+}
+
+/// Where the instance sits in the network: its VPC, and its subnet with the subnet's AZ. Only what DescribeInstances
+/// gave: nothing known, no line.
+fn network_line(cx: &Ctx<'_>) -> Option<Line> {
+    let i = cx.instance?;
+    if i.vpc_id.is_none() && i.subnet_id.is_none() {
+        return None;
+    }
+    let mut line = Line::new().t(l!(cx.lang, "네트워크: ", "Network: "));
+    if let Some(vpc) = &i.vpc_id {
+        line = line.t("VPC ").c(vpc);
+    }
+    if let Some(subnet) = &i.subnet_id {
+        if i.vpc_id.is_some() {
+            line = line.t(" · ");
+        }
+        line = line.t("subnet ").c(subnet);
+        if let Some(az) = &i.availability_zone {
+            line = line.t(format!(" ({az})"));
+        }
+    }
+    Some(line)
 }
 
 /// The state now and the one before, with the time of the change.

@@ -7,9 +7,9 @@ use crate::credits;
 use crate::model::AlarmState;
 use crate::pricing;
 
-use super::recovery::{self, AutoRecovery, NotAvailable};
 use super::text::{number, Line};
-use super::{section, Ctx, Section};
+use super::{section, Ctx, Part, Section};
+use crate::analyze::{AutoRecovery, NotAvailable};
 
 pub(super) fn long_term(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
@@ -29,14 +29,7 @@ pub(super) fn long_term(cx: &Ctx<'_>) -> Section {
             ),
         }));
     }
-    section(
-        "📈",
-        "장기 개선방안",
-        "Long-term improvements",
-        lang,
-        lines,
-        3,
-    )
+    section(Part::Improvements, lang, lines)
 }
 
 /// Advice on the load behind the incident: CPU, memory, disk, EBS burst, a suspected compromise, inbound traffic.
@@ -158,7 +151,7 @@ fn availability_advice(cx: &Ctx<'_>) -> Vec<Line> {
     let mut lines = Vec::new();
     if a.has(RuleId::SysCheck) || a.has(RuleId::InstCheck) {
         // Advice from the same auto-recovery status that 🔧 states and 🤖 reports.
-        let status = cx.instance.map(|i| recovery::auto_recovery(i, cx.facts));
+        let status = cx.a.recommendation.auto_recovery.clone();
         lines.push(Line::from(match status {
             Some(AutoRecovery::On) => l!(
                 lang,

@@ -3,15 +3,9 @@
 //! [`build`] produces a [`Report`] of rich lines; [`render`] turns it into the email text, the AWS Chatbot custom
 //! notification and the SNS message, within their size limits.
 
-/// Pick the Korean or English text. Both branches are format strings over the same arguments.
-macro_rules! l {
-    ($lang:expr, $ko:literal, $en:literal $(, $arg:expr)* $(,)?) => {
-        match $lang {
-            Language::Ko => format!($ko $(, $arg)*),
-            Language::En => format!($en $(, $arg)*),
-        }
-    };
-}
+// The phrasebook first: its `l!` macro serves every module below.
+#[macro_use]
+mod phrasebook;
 
 mod actions;
 mod advice;
@@ -27,7 +21,6 @@ pub mod followup;
 mod header;
 mod improvements;
 mod outcome;
-pub mod recovery;
 mod remedy;
 pub mod render;
 mod security;
@@ -41,10 +34,10 @@ mod urgency;
 
 use chrono_tz::Tz;
 
-use crate::analyze::{Assessment, Priority, RuleId};
+use crate::analyze::{Assessment, Priority, Remedy};
 use crate::config::Language;
 use crate::facts::{Facts, InstanceFacts};
-use crate::model::{AlarmChange, AlarmState, Cause};
+use crate::model::{AlarmChange, Cause};
 use text::Line;
 
 use actions::{actions, summary_actions};
@@ -103,22 +96,8 @@ pub struct Report {
     pub incident_key: String,
     pub thread_id: String,
     pub related_resources: Vec<String>,
-}
-
-/// What the operator should do about the instance, which also decides the billing effect shown in 💰.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Recommended {
-    Reboot,
-    StopStart,
-    /// AWS's simplified automatic recovery is on and recovering the instance: wait for it, stop/start only if it
-    /// has not recovered within [`steps::AWS_RECOVERY_GRACE_MINUTES`].
-    AwsRecovers,
-    /// An Auto Scaling member: the group replaces it.
-    Replace,
-    Wait,
-    Resize,
-    Investigate,
-    Nothing,
+    /// The chat card's `eventType`: an incident's report, or a follow-up in its thread.
+    pub event_type: &'static str,
 }
 
 struct Ctx<'a> {
@@ -130,7 +109,8 @@ struct Ctx<'a> {
     instance: Option<&'a InstanceFacts>,
     instance_id: Option<&'a str>,
     region: String,
-    recommended: Recommended,
+    /// The assessment's recommended remedy, which every section renders.
+    recommended: Remedy,
     action: &'a ActionOutcome,
     opt_in_tag: &'a str,
     notices: &'a [String],
@@ -161,7 +141,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         instance,
         instance_id: change.primary_instance(),
         region,
-        recommended: recommended(change, input.assessment, instance, input.facts),
+        recommended: input.assessment.recommendation.remedy,
         action: input.action,
         opt_in_tag: input.opt_in_tag,
         notices: input.notices,
@@ -226,65 +206,71 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         headline,
         subject,
         sections,
-        next_steps,
+        next_steps: next_steps.iter().map(shell::Command::render).collect(),
         keywords,
         incident_key: change.incident_key(),
         thread_id: change.thread_id(),
         related_resources: related,
+        event_type: "ec2ops.incident",
     }
 }
 
-fn recommended(
-    change: &AlarmChange,
-    a: &Assessment,
-    instance: Option<&InstanceFacts>,
-    facts: &Facts,
-) -> Recommended {
-    let member = instance.is_some_and(|i| i.asg().is_some());
-    if change.state.value != AlarmState::Alarm {
-        return Recommended::Nothing;
-    }
-    if a.has(RuleId::Gone) || a.has(RuleId::Stopped) {
-        Recommended::Nothing
-    } else if a.has(RuleId::EbsCheck) {
-        Recommended::Wait
-    } else if (a.has(RuleId::SysCheck) || a.has(RuleId::InstCheck)) && member {
-        Recommended::Replace
-    } else if a.has(RuleId::SysCheck) {
-        // Instance-store roots cannot be stopped and started: the data would be lost.
-        if instance.and_then(|i| i.root_device_type.as_deref()) == Some("instance-store") {
-            Recommended::Investigate
-        } else if instance
-            .is_some_and(|i| recovery::auto_recovery(i, facts) == recovery::AutoRecovery::On)
-        {
-            Recommended::AwsRecovers
-        } else {
-            Recommended::StopStart
+/// The seven parts of a report, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Urgency,
+    Situation,
+    Actions,
+    Improvements,
+    Cost,
+    Security,
+    Automation,
+}
+
+impl Part {
+    fn emoji(self) -> &'static str {
+        match self {
+            Part::Urgency => "🚨",
+            Part::Situation => "📊",
+            Part::Actions => "🔧",
+            Part::Improvements => "📈",
+            Part::Cost => "💰",
+            Part::Security => "🔒",
+            Part::Automation => "🤖",
         }
-    } else if a.has(RuleId::InstCheck) {
-        Recommended::Reboot
-    } else if a.has(RuleId::CpuSustained) || a.has(RuleId::CpuCredits) {
-        Recommended::Resize
-    } else {
-        Recommended::Investigate
+    }
+
+    fn title(self, lang: Language) -> String {
+        match self {
+            Part::Urgency => l!(lang, "긴급도 평가", "Urgency"),
+            Part::Situation => l!(lang, "현재 상황 분석", "Current situation"),
+            Part::Actions => l!(lang, "즉시 조치사항", "Immediate actions"),
+            Part::Improvements => l!(lang, "장기 개선방안", "Long-term improvements"),
+            Part::Cost => l!(lang, "비용 영향도", "Cost impact"),
+            Part::Security => l!(lang, "보안 고려사항", "Security considerations"),
+            Part::Automation => l!(lang, "자동화 가능성", "Automation opportunities"),
+        }
+    }
+
+    /// Lower numbers are kept longer when a message must be cut (see `render::FLOORS`).
+    fn keep_rank(self) -> u8 {
+        match self {
+            Part::Urgency => 0,
+            Part::Actions => 1,
+            Part::Situation => 2,
+            Part::Improvements => 3,
+            Part::Cost => 4,
+            Part::Security => 5,
+            Part::Automation => 6,
+        }
     }
 }
 
-fn section(
-    emoji: &'static str,
-    ko: &str,
-    en: &str,
-    lang: Language,
-    lines: Vec<Line>,
-    keep_rank: u8,
-) -> Section {
+fn section(part: Part, lang: Language, lines: Vec<Line>) -> Section {
     Section {
-        emoji,
-        title: match lang {
-            Language::Ko => ko.to_string(),
-            Language::En => en.to_string(),
-        },
+        emoji: part.emoji(),
+        title: part.title(lang),
         lines,
-        keep_rank,
+        keep_rank: part.keep_rank(),
     }
 }

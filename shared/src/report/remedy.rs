@@ -1,108 +1,77 @@
 //! Step groups of 🔧 whose commands depend on the instance's setting: an Auto Scaling member is handed to its group,
 //! a lone instance scales out before it scales up, a stop is forced only when stuck, an EBS volume is modified once.
 
-use super::cli::{cli, clis, step};
+use super::cli::Steps;
 use super::shell::Command;
-use super::text::Line;
 use super::{steps, Ctx};
 use crate::config::Language;
 use crate::credits;
 use crate::facts::{InstanceFacts, VolumeFacts};
 
 /// After a stop sequence: what to do when the instance hangs in `stopping`.
-pub(super) fn force_hint(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize, id: &str) {
-    step(
-        lines,
-        n,
-        l!(
+pub(super) fn force_hint(cx: &Ctx<'_>, s: &mut Steps, id: &str) {
+    s.step(l!(
             cx.lang,
             "10분 넘게 stopping 상태로 멈춰 있으면 강제 중지(OS 정상 종료 없음, 이 경우에만) 후 위의 wait 단계부터 계속:",
             "If it stays in `stopping` for more than 10 minutes, force the stop (no clean OS shutdown: only then), then go on from the wait above:"
         ),
     );
-    lines.push(cli(cx, steps::force_stop(id)));
+    s.cmd(cx, steps::force_stop(id));
 }
 
 /// An Auto Scaling member with a failed status check: the group replaces it; nothing is rebooted or stopped by hand.
-pub(super) fn asg_steps(cx: &Ctx<'_>, lines: &mut Vec<Line>, n: &mut usize, id: &str) {
+pub(super) fn asg_steps(cx: &Ctx<'_>, s: &mut Steps, id: &str) {
     let lang = cx.lang;
     let Some(group) = cx.instance.and_then(InstanceFacts::asg) else {
         return;
     };
     let replace = steps::asg_replace(id, group);
-    step(
-        lines,
-        n,
-        l!(
+    s.step(l!(
             lang,
             "Auto Scaling group 소속: 직접 reboot·stop/start 하지 말고 그룹이 교체하게 함. Unhealthy로 표시하면 바로 교체됨:",
             "An Auto Scaling member: do not reboot or stop/start it by hand, let the group replace it. Marked Unhealthy, it is replaced now:"
         ),
     );
     let mut replace = replace.into_iter();
-    lines.extend(replace.next().map(|c| cli(cx, c)));
-    step(
-        lines,
-        n,
-        l!(
-            lang,
-            "교체 진행 확인 (scaling 활동):",
-            "Follow the replacement (scaling activities):"
-        ),
-    );
-    lines.extend(replace.map(|c| cli(cx, c)));
-    step(
-        lines,
-        n,
-        l!(
+    s.cmds(cx, replace.next());
+    s.step(l!(
+        lang,
+        "교체 진행 확인 (scaling 활동):",
+        "Follow the replacement (scaling activities):"
+    ));
+    s.cmds(cx, replace);
+    s.step(l!(
             lang,
             "Load balancer 상태 확인 (그룹의 첫 target group을 읽은 뒤 그 안에서 이 인스턴스의 target health):",
             "Check the load balancer's view (the group's first target group, then this instance's target health in it):"
         ),
     );
-    lines.extend(clis(cx, steps::asg_target_health(id, group)));
+    s.cmds(cx, steps::asg_target_health(id, group));
 }
 
 /// More capacity for a saturated instance: a group member scales out with its group; a lone instance scales out
 /// from an image first (no downtime), and scales up only with its downtime said on the step itself.
-pub(super) fn capacity_steps(
-    cx: &Ctx<'_>,
-    lines: &mut Vec<Line>,
-    n: &mut usize,
-    i: &InstanceFacts,
-) {
+pub(super) fn capacity_steps(cx: &Ctx<'_>, s: &mut Steps, i: &InstanceFacts) {
     let lang = cx.lang;
     if let Some(group) = i.asg() {
-        step(
-            lines,
-            n,
-            l!(
+        s.step(l!(
                 lang,
                 "부하가 정상 업무라면 그룹을 scale out (다운타임 없음): 현재 desired capacity 확인 후 늘리기:",
                 "If the load is legitimate, scale the group out (no downtime): read the desired capacity, then raise it:"
             ),
         );
-        lines.extend(clis(cx, steps::asg_scale_out(group)));
+        s.cmds(cx, steps::asg_scale_out(group));
         return;
     }
-    step(
-        lines,
-        n,
-        l!(
+    s.step(l!(
             lang,
             "부하가 정상 업무라면 우선 scale out (다운타임 없음): 이 인스턴스의 AMI를 재부팅 없이 만들어 두 번째 인스턴스를 load balancer 뒤에 시작 (단일 인스턴스는 단일 장애점):",
             "If the load is legitimate, prefer scaling out (no downtime): image this instance without a reboot and launch a second one behind a load balancer (a lone instance is a single point of failure):"
         ),
     );
-    lines.push(cli(
-        cx,
-        steps::image_for_scale_out(&i.id, cx.change.state.at),
-    ));
+    s.cmd(cx, steps::image_for_scale_out(&i.id, cx.change.state.at));
     if let Some((up, _)) = credits::next_with_more_cpu(&cx.region, &i.instance_type) {
-        step(
-            lines,
-            n,
-            l!(
+        s.step(l!(
                 lang,
                 "또는 점검 시간에 scale up {} → {} — 다운타임: 타입 변경은 중지된 인스턴스만 가능 (stop → stopped 대기 → 변경 → start, 수 분 중단; RAM 손실, 자동 할당 public IPv4 변경):",
                 "Or, in a maintenance window, scale up {} → {} — DOWNTIME: only a stopped instance changes type (stop → wait until stopped → modify → start, minutes of outage; RAM lost, an auto-assigned public IPv4 changes):",
@@ -110,8 +79,8 @@ pub(super) fn capacity_steps(
                 up
             ),
         );
-        lines.extend(clis(cx, steps::resize(&i.id, &up)));
-        force_hint(cx, lines, n, &i.id);
+        s.cmds(cx, steps::resize(&i.id, &up));
+        force_hint(cx, s, &i.id);
     }
 }
 
@@ -138,21 +107,17 @@ fn volume_of<'a>(cx: &'a Ctx<'_>, path: &str) -> Option<&'a VolumeFacts> {
 /// since EBS takes a volume's next modification only six hours after the last.
 pub(super) fn volume_steps(
     cx: &Ctx<'_>,
-    lines: &mut Vec<Line>,
-    n: &mut usize,
-    disk: Option<(&str, f64)>,
-    burst: Option<&str>,
+    s: &mut Steps,
+    disk: Option<(Option<&str>, f64)>,
+    burst: Option<Option<&str>>,
 ) {
     let lang = cx.lang;
     let grow = disk.and_then(|(path, percent)| {
-        let v = volume_of(cx, path)?;
+        let v = volume_of(cx, path?)?;
         Some((v, steps::grown_size(i64::from(v.size_gib), percent)))
     });
-    let then_guest = |lines: &mut Vec<Line>, n: &mut usize| {
-        step(
-            lines,
-            n,
-            l!(
+    let then_guest = |s: &mut Steps| {
+        s.step(l!(
                 lang,
                 "볼륨이 optimizing 상태가 되면 OS에서 파티션과 파일시스템 확장 (growpart 후 resize2fs 또는 xfs_growfs)",
                 "Once the volume is `optimizing`, extend the partition and the file system in the OS (growpart, then resize2fs or xfs_growfs)"
@@ -160,11 +125,8 @@ pub(super) fn volume_steps(
         );
     };
     match (grow, burst) {
-        (Some((v, size)), Some(b)) if v.id == b => {
-            step(
-                lines,
-                n,
-                l!(
+        (Some((v, size)), Some(Some(b))) if v.id == b => {
+            s.step(l!(
                     lang,
                     "한 번의 변경으로 gp2 → gp3 전환과 {} → {} GiB 확장을 함께 (온라인, 다운타임 없음; 같은 볼륨의 다음 변경은 6시간 후에야 가능):",
                     "One modification for both, gp2 → gp3 and {} → {} GiB (online, no downtime; EBS takes this volume's next change only 6 hours later):",
@@ -172,15 +134,12 @@ pub(super) fn volume_steps(
                     size
                 ),
             );
-            lines.push(cli(cx, steps::modify_volume(&v.id, Some("gp3"), Some(size))));
-            then_guest(lines, n);
+            s.cmd(cx, steps::modify_volume(&v.id, Some("gp3"), Some(size)));
+            then_guest(s);
             return;
         }
         (Some((v, size)), _) => {
-            step(
-                lines,
-                n,
-                l!(
+            s.step(l!(
                     lang,
                     "볼륨을 {} → {} GiB로 온라인 확장 (다음 변경은 6시간 후에야 가능하므로 크기와 타입을 지금 한 번에 정할 것):",
                     "Grow the volume {} → {} GiB online (the next change waits 6 hours, so settle size and type in this one call):",
@@ -188,13 +147,10 @@ pub(super) fn volume_steps(
                     size
                 ),
             );
-            lines.push(cli(cx, steps::modify_volume(&v.id, None, Some(size))));
-            then_guest(lines, n);
+            s.cmd(cx, steps::modify_volume(&v.id, None, Some(size)));
+            then_guest(s);
         }
-        (None, _) if disk.is_some() => step(
-            lines,
-            n,
-            l!(
+        (None, _) if disk.is_some() => s.step(l!(
                 lang,
                 "정리로 부족하면 볼륨 확장: 새 크기(타입 변경도 같이)를 한 번의 modify-volume으로 (다음 변경은 6시간 후), 이후 growpart와 resize2fs/xfs_growfs",
                 "If clearing is not enough, grow the volume: the new size (and any type change) in one modify-volume (the next change waits 6 hours), then growpart and resize2fs/xfs_growfs"
@@ -203,16 +159,26 @@ pub(super) fn volume_steps(
         (None, _) => {}
     }
     if let Some(b) = burst {
-        step(
-            lines,
-            n,
-            l!(
+        s.step(l!(
                 lang,
                 "gp2 → gp3로 온라인 변경 (다운타임 없음, 3,000 IOPS 기본 제공). 용량도 늘려야 하면 같은 호출에 --size 추가 (다음 변경은 6시간 후):",
                 "Change gp2 → gp3 online (no downtime, 3,000 IOPS baseline). If it also needs space, add --size to this same call (the next change waits 6 hours):"
             ),
         );
-        lines.push(cli(cx, steps::modify_volume(b, Some("gp3"), None)));
+        match b {
+            Some(b) => s.cmd(cx, steps::modify_volume(b, Some("gp3"), None)),
+            // The metric names no volume: the instance's gp2 volumes are the candidates.
+            None => s.cmd(cx, Command::new("aws ec2 describe-volumes")
+                    .json(
+                        "--filters",
+                        &serde_json::json!([
+                            {"Name": "attachment.instance-id", "Values": [cx.instance_id.unwrap_or("INSTANCE_ID")]},
+                            {"Name": "volume-type", "Values": ["gp2"]}
+                        ]),
+                    )
+                    .arg("--query", "QUERY", "Volumes[].VolumeId"),
+            ),
+        }
     }
 }
 

@@ -275,7 +275,7 @@ pub fn chatbot(report: &Report) -> Value {
         "metadata": {
             "threadId": report.thread_id,
             "summary": plain_chat_field(&report.summary, 250),
-            "eventType": "ec2ops.incident",
+            "eventType": report.event_type,
             "relatedResources": report.related_resources,
             "additionalContext": {
                 "priority": report.priority.label(),

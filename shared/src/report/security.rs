@@ -1,7 +1,6 @@
 //! Section 🔒 Security review: admin ports open to the world, IMDSv1, public addresses, from the instance's security
 //! groups and metadata options.
 
-use crate::analyze::RuleId;
 use crate::config::Language;
 use crate::facts::Source;
 
@@ -9,7 +8,8 @@ use super::advice::Advice;
 use super::cli::cli;
 use super::shell::Command;
 use super::text::Line;
-use super::{evidence, section, Ctx, Recommended, Section};
+use super::{phrasebook, section, Ctx, Part, Section};
+use crate::analyze::Remedy;
 
 pub(super) const ADMIN_PORTS: [(i32, &str); 2] = [(22, "SSH"), (3389, "RDP")];
 
@@ -22,17 +22,9 @@ pub(super) fn security(cx: &Ctx<'_>) -> Section {
             "보안 점검: 인스턴스 정보 없음 (조회 불가)",
             "Security review: no instance facts (unavailable)"
         )));
-        return section(
-            "🔒",
-            "보안 고려사항",
-            "Security considerations",
-            lang,
-            lines,
-            5,
-        );
+        return section(Part::Security, lang, lines);
     };
-    // Exposure bears on an incident that may be an attack: a suspected compromise, or traffic that led the CPU.
-    let exposure_matters = cx.a.has(RuleId::SecSuspect) || cx.a.has(RuleId::NetLeadsCpu);
+    let exposure_matters = cx.a.recommendation.exposure_matters;
     let mut advice = Advice::default();
     port_lines(cx, exposure_matters, &mut advice);
     if i.http_tokens.as_deref() == Some("optional") {
@@ -58,13 +50,13 @@ pub(super) fn security(cx: &Ctx<'_>) -> Section {
     }
     encryption_lines(cx, &mut advice);
     match (&i.public_ip, cx.recommended) {
-        (Some(ip), Recommended::AwsRecovers) => advice.bears(Line::from(l!(
+        (Some(ip), Remedy::AwsRecovers) => advice.bears(Line::from(l!(
             lang,
             "Public IPv4 {}: AWS 자동 복구는 유지; 복구 실패 시의 직접 stop/start는 자동 할당 IP를 바꿈 (Elastic IP는 유지) → DNS/허용 목록 갱신 필요",
             "Public IPv4 {}: AWS's recovery keeps it; a stop/start of your own (if the recovery fails) changes an auto-assigned address (an Elastic IP stays) → update DNS and allow-lists",
             ip
         ))),
-        (Some(ip), Recommended::StopStart | Recommended::Resize) => advice.bears(Line::from(l!(
+        (Some(ip), Remedy::StopStart | Remedy::Resize) => advice.bears(Line::from(l!(
             lang,
             "Public IPv4 {}: stop/start 시 자동 할당 IP가 바뀜 (Elastic IP는 유지) → DNS/허용 목록 갱신 필요",
             "Public IPv4 {}: a stop/start changes an auto-assigned address (an Elastic IP stays) → update DNS and allow-lists",
@@ -80,26 +72,19 @@ pub(super) fn security(cx: &Ctx<'_>) -> Section {
         (None, _) => {}
     }
     match cx.recommended {
-        Recommended::StopStart => advice.bears(Line::from(l!(
+        Remedy::StopStart => advice.bears(Line::from(l!(
             lang,
             "Stop/start 시 RAM과 instance store 데이터 손실",
             "A stop/start loses RAM and instance-store data"
         ))),
-        Recommended::AwsRecovers => advice.bears(Line::from(l!(
+        Remedy::AwsRecovers => advice.bears(Line::from(l!(
             lang,
             "자동 복구도 stop/start도 RAM 내용은 잃음",
             "The recovery, like a stop/start, loses what was in RAM"
         ))),
         _ => {}
     }
-    section(
-        "🔒",
-        "보안 고려사항",
-        "Security considerations",
-        lang,
-        advice.finish(lang),
-        5,
-    )
+    section(Part::Security, lang, advice.finish(lang))
 }
 
 /// Unencrypted EBS volumes (hygiene: encryption does not change an incident); all encrypted is not news.
@@ -125,7 +110,7 @@ fn encryption_lines(cx: &Ctx<'_>, advice: &mut Advice) {
             lang,
             "EBS 암호화: 조회 불가 ({})",
             "EBS encryption: unavailable: {}",
-            evidence::reason(r, lang)
+            phrasebook::reason(r, lang)
         ))),
     }
 }
@@ -182,7 +167,7 @@ fn port_lines(cx: &Ctx<'_>, exposure_matters: bool, advice: &mut Advice) {
             lang,
             "Security groups: 조회 불가 ({})",
             "Security groups: unavailable: {}",
-            evidence::reason(r, lang)
+            phrasebook::reason(r, lang)
         ))),
     }
 }

@@ -22,6 +22,22 @@ impl Command {
         Command::default().lit(words)
     }
 
+    /// The command's `n`th word (`aws ec2 describe-instances`: 2 is `describe-instances`).
+    pub fn word(&self, n: usize) -> Option<&str> {
+        self.words.get(n).map(String::as_str)
+    }
+
+    /// Whether its output is captured into a shell variable for a later command (`name=$(aws …)`).
+    pub fn captures(&self) -> bool {
+        self.into.is_some()
+    }
+
+    /// Whether the command starts with these words (`aws ec2 stop-instances`).
+    pub fn runs(&self, words: &str) -> bool {
+        let words: Vec<&str> = words.split(' ').collect();
+        self.words.len() >= words.len() && self.words.iter().zip(&words).all(|(a, b)| a == b)
+    }
+
     /// More of our own fixed words (`--include-all-instances`, `--max-records 5`), split at spaces. Never text from
     /// an event or an instance: that goes through [`Command::arg`], [`Command::name`] or [`Command::json`].
     pub fn lit(mut self, words: &str) -> Self {

@@ -7,7 +7,7 @@ use crate::model::{AlarmKind, AlarmState, Cause};
 
 use super::findings::finding_line;
 use super::text::{day_minute, hm, span, sparkline, unit_of, value, when_in, Line};
-use super::{evidence, fleet, section, Ctx, Section};
+use super::{evidence, fleet, phrasebook, section, Ctx, Part, Section};
 
 pub(super) fn series_summary(name: &str, s: &Series, cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
@@ -40,7 +40,7 @@ pub(super) fn contributors_situation(cx: &Ctx<'_>) -> Section {
                 .u(d),
         );
     }
-    section("📊", "현재 상황 분석", "Current situation", lang, lines, 2)
+    section(Part::Situation, lang, lines)
 }
 
 pub(super) fn situation(cx: &Ctx<'_>) -> Section {
@@ -66,7 +66,7 @@ pub(super) fn situation(cx: &Ctx<'_>) -> Section {
     lines.extend(super::sources::situation(cx.change, cx.facts, lang, cx.tz));
     lines.extend(note_lines(cx));
     lines.extend(super::sources::links(cx.change, cx.facts, &cx.region, lang));
-    section("📊", "현재 상황 분석", "Current situation", lang, lines, 2)
+    section(Part::Situation, lang, lines)
 }
 
 /// The instance's state and its status checks (none while it is not running), with scheduled events.
@@ -131,7 +131,7 @@ fn state_lines(cx: &Ctx<'_>) -> Vec<Line> {
             lang,
             "Status checks: 조회 불가 ({})",
             "Status checks: unavailable: {}",
-            evidence::reason(r, lang)
+            phrasebook::reason(r, lang)
         ))),
     }
     lines
@@ -269,15 +269,23 @@ fn diagnostics_lines(cx: &Ctx<'_>) -> Vec<Line> {
             "In-guest (SSM): {}",
             parts.join(" · ")
         )));
-        let process = |p| match lang {
-            Language::Ko => evidence::translate(&crate::analyze::process_line(p)),
-            Language::En => crate::analyze::process_line(p),
+        let process = |p, sample| match lang {
+            Language::Ko => phrasebook::translate(&crate::analyze::process_line(p, sample)),
+            Language::En => crate::analyze::process_line(p, sample),
         };
         for p in d.top_cpu.iter().take(3) {
-            lines.push(Line::new().t("    · top CPU: ").u(process(p)));
+            lines.push(
+                Line::new()
+                    .t("    · top CPU: ")
+                    .u(process(p, d.top_cpu_sample)),
+            );
         }
         if let Some(p) = d.top_memory.first() {
-            lines.push(Line::new().t("    · top memory: ").u(process(p)));
+            lines.push(
+                Line::new()
+                    .t("    · top memory: ")
+                    .u(process(p, crate::analyze::MEMORY_LIST)),
+            );
         }
         if let Some(fs) = d.fullest_filesystem() {
             lines.push(Line::new().t("    · df: ").u(&fs.mount).t(l!(
@@ -370,7 +378,7 @@ fn note_lines(cx: &Ctx<'_>) -> Vec<Line> {
                 "{}: 조회 불가 ({})",
                 "{}: unavailable: {}",
                 names.join(", "),
-                evidence::reason(why, lang)
+                phrasebook::reason(why, lang)
             )));
         }
     }

@@ -17,37 +17,35 @@ use crate::model::AlarmChange;
 /// Changes listed in 📊 at most.
 const CHANGES_SHOWN: usize = 5;
 
-fn kind_ko(k: ChangeKind) -> &'static str {
+/// A kind of change in the report's language.
+fn kind(k: ChangeKind, lang: Language) -> String {
     match k {
-        ChangeKind::Resize => "인스턴스 타입 변경",
-        ChangeKind::UserData => "user data 변경",
-        ChangeKind::Attribute => "속성 변경",
-        ChangeKind::StopStart => "stop/start/reboot",
-        ChangeKind::Launch => "launch",
-        ChangeKind::SecurityGroup => "보안 그룹 규칙 변경",
-        ChangeKind::Volume => "볼륨 변경",
-        ChangeKind::Command => "SSM 명령",
-        ChangeKind::AutoScaling => "Auto Scaling 활동",
-        ChangeKind::Role => "instance profile 변경",
-        ChangeKind::Network => "네트워크 변경",
+        ChangeKind::Resize => l!(lang, "인스턴스 타입 변경", "instance type change"),
+        ChangeKind::UserData => l!(lang, "user data 변경", "user-data change"),
+        ChangeKind::Attribute => l!(lang, "속성 변경", "attribute change"),
+        ChangeKind::StopStart => l!(lang, "stop/start/reboot", "stop/start/reboot"),
+        ChangeKind::Launch => l!(lang, "launch", "launch"),
+        ChangeKind::SecurityGroup => l!(lang, "보안 그룹 규칙 변경", "security-group rule change"),
+        ChangeKind::Volume => l!(lang, "볼륨 변경", "volume change"),
+        ChangeKind::Command => l!(lang, "SSM 명령", "SSM command"),
+        ChangeKind::AutoScaling => l!(lang, "Auto Scaling 활동", "Auto Scaling activity"),
+        ChangeKind::Role => l!(lang, "instance profile 변경", "instance profile change"),
+        ChangeKind::Network => l!(lang, "네트워크 변경", "network change"),
     }
 }
 
-fn kind(k: ChangeKind, lang: Language) -> &'static str {
-    match lang {
-        Language::Ko => kind_ko(k),
-        Language::En => k.label(),
-    }
-}
-
-fn signal(s: Signal, lang: Language) -> &'static str {
-    match (lang, s) {
-        (Language::En, s) => s.label(),
-        (Language::Ko, Signal::Oom) => "메모리 부족 (OOM killer)",
-        (Language::Ko, Signal::DiskFull) => "디스크 가득 참",
-        (Language::Ko, Signal::Kernel) => "커널 오류",
-        (Language::Ko, Signal::Exception) => "애플리케이션 예외",
-        (Language::Ko, Signal::Error) => "오류",
+/// What the logs show, in the report's language.
+fn signal(s: Signal, lang: Language) -> String {
+    match s {
+        Signal::Oom => l!(
+            lang,
+            "메모리 부족 (OOM killer)",
+            "out of memory (OOM killer)"
+        ),
+        Signal::DiskFull => l!(lang, "디스크 가득 참", "disk full"),
+        Signal::Kernel => l!(lang, "커널 오류", "kernel errors"),
+        Signal::Exception => l!(lang, "애플리케이션 예외", "application exceptions"),
+        Signal::Error => l!(lang, "오류", "errors"),
     }
 }
 
@@ -70,15 +68,18 @@ pub(super) fn finding_text(d: &EvidenceDetail, lang: Language, tz: Tz) -> String
                 None => name.clone(),
             };
             let who = sanitize(who, 120);
-            let by = match (lang, by_service) {
-                (Language::Ko, true) => format!("AWS 서비스 {who}"),
-                (Language::En, true) => format!("the AWS service {who}"),
-                (_, false) => who,
+            let by = match by_service {
+                true => l!(lang, "AWS 서비스 {}", "the AWS service {}", who),
+                false => who,
             };
-            let more = match (lang, others) {
-                (_, 0) => String::new(),
-                (Language::Ko, n) => format!(", window 안의 다른 변경 {n}건"),
-                (Language::En, n) => format!("; {n} other change(s) in the window"),
+            let more = match others {
+                0 => String::new(),
+                n => l!(
+                    lang,
+                    ", window 안의 다른 변경 {}건",
+                    "; {} other change(s) in the window",
+                    n
+                ),
             };
             l!(
                 lang,
@@ -166,10 +167,14 @@ fn changes_lines(
     let looked = sanitize(&c.looked_up.join(", "), 200);
     let hours = crate::evidence::changes::LOOKBACK_HOURS;
     if c.changes.is_empty() {
-        let others = match (lang, c.ignored) {
-            (_, 0) => String::new(),
-            (Language::Ko, n) => format!(" (다른 이벤트 {n}건은 읽기·실패·태그 호출)"),
-            (Language::En, n) => format!(" ({n} other event(s): reads, failed calls, tags)"),
+        let others = match c.ignored {
+            0 => String::new(),
+            n => l!(
+                lang,
+                " (다른 이벤트 {}건은 읽기·실패·태그 호출)",
+                " ({} other event(s): reads, failed calls, tags)",
+                n
+            ),
         };
         lines.push(Line::from(l!(
             lang,

@@ -8,10 +8,12 @@ use crate::remediation::ActionOutcome;
 
 use super::findings::finding_line;
 use super::outcome::action_name;
+use super::shell::Command;
 use super::text::when_in as when;
 use super::text::Line;
 use super::urgency::reason_line;
-use super::{steps, Ctx, Recommended};
+use super::{steps, Ctx};
+use crate::analyze::Remedy;
 
 /// The metrics a rule's finding is about, to match a finding with the alarm's own metric.
 fn metrics_of(rule: RuleId) -> &'static [&'static str] {
@@ -135,23 +137,23 @@ fn who(cx: &Ctx<'_>) -> String {
         return acting;
     }
     match cx.recommended {
-        Recommended::AwsRecovers => l!(
+        Remedy::AwsRecovers => l!(
             lang,
             "AWS가 복구 중 (simplified automatic recovery) — {}분 안에 복구되지 않으면 직접 조치",
             "AWS is recovering it (simplified automatic recovery) — act yourself if it has not recovered within {} minutes",
             steps::AWS_RECOVERY_GRACE_MINUTES
         ),
-        Recommended::Replace => l!(
+        Remedy::Replace => l!(
             lang,
             "아무도 조치하지 않음: Unhealthy로 표시하면 Auto Scaling group이 교체",
             "nobody yet: mark it Unhealthy and its Auto Scaling group replaces it"
         ),
-        Recommended::Wait => l!(
+        Remedy::Wait => l!(
             lang,
             "아무도 조치하지 않음: EBS 경로 복구를 지켜보고 필요하면 직접 조치",
             "nobody: watch the EBS path recover and act yourself if it does not"
         ),
-        Recommended::Nothing if cx.a.findings.is_empty() => l!(
+        Remedy::Nothing if cx.a.findings.is_empty() => l!(
             lang,
             "아무도 조치하지 않음: 직접 확인 필요",
             "nobody: you must look into it"
@@ -187,7 +189,7 @@ fn acted(cx: &Ctx<'_>) -> Option<String> {
         ActionOutcome::Held { action, .. }
             if !matches!(
                 cx.recommended,
-                Recommended::AwsRecovers | Recommended::Replace | Recommended::Wait
+                Remedy::AwsRecovers | Remedy::Replace | Remedy::Wait
             ) =>
         {
             Some(l!(
@@ -222,7 +224,7 @@ fn acted(cx: &Ctx<'_>) -> Option<String> {
 /// The summary lines: cause, who is acting, and the first safe command of 🔧 (never one that stops the instance).
 /// A Run Command is three commands that only work together: the summary points to its step instead of quoting
 /// the first of them alone.
-pub(super) fn lines(cx: &Ctx<'_>, next_steps: &[String]) -> Vec<Line> {
+pub(super) fn lines(cx: &Ctx<'_>, next_steps: &[Command]) -> Vec<Line> {
     let lang = cx.lang;
     let mut out = vec![
         Line::from(l!(
@@ -233,9 +235,7 @@ pub(super) fn lines(cx: &Ctx<'_>, next_steps: &[String]) -> Vec<Line> {
         )),
         Line::from(l!(lang, "▶ 조치 주체: {}", "▶ Who is acting: {}", who(cx))),
     ];
-    let run_command = |c: &String| {
-        c.starts_with("aws ssm send-command") || c.starts_with("command_id=$(aws ssm send-command")
-    };
+    let run_command = |c: &Command| c.runs("aws ssm send-command");
     let step = Line::from(l!(
         lang,
         "▶ 다음 조치 (안전): 🔧의 첫 SSM Run Command 단계 (send-command → wait → get-command-invocation으로 결과 읽기)",
@@ -253,7 +253,7 @@ pub(super) fn lines(cx: &Ctx<'_>, next_steps: &[String]) -> Vec<Line> {
                     "▶ 다음 명령 (안전, 읽기 전용): ",
                     "▶ Safe next command (read-only): "
                 ))
-                .c(read.clone()),
+                .c(read.render()),
         );
     } else if next_steps.iter().any(run_command) {
         out.push(step);
@@ -265,7 +265,7 @@ pub(super) fn lines(cx: &Ctx<'_>, next_steps: &[String]) -> Vec<Line> {
                     "▶ 다음 명령 (변경을 일으킴, 🔧의 설명 확인): ",
                     "▶ Next command (it changes something: read its step in 🔧): "
                 ))
-                .c(cmd.clone()),
+                .c(cmd.render()),
         );
     }
     out
@@ -273,12 +273,12 @@ pub(super) fn lines(cx: &Ctx<'_>, next_steps: &[String]) -> Vec<Line> {
 
 /// Whether a CLI command only reads, alone: describe, get, list, lookup, or a wait — not a Run Command's wait or
 /// read, which mean nothing without the command they follow.
-fn reads_only(cmd: &str) -> bool {
+fn reads_only(cmd: &Command) -> bool {
     // A captured read (`desired=$(aws …)`) only prepares the command after it.
-    if cmd.starts_with("aws ssm ") || !cmd.starts_with("aws ") {
+    if cmd.captures() || cmd.runs("aws ssm") || !cmd.runs("aws") {
         return false;
     }
-    let verb = cmd.split_whitespace().nth(2).unwrap_or_default();
+    let verb = cmd.word(2).unwrap_or_default();
     ["describe-", "get-", "list-", "lookup-"]
         .iter()
         .any(|p| verb.starts_with(p))
@@ -292,19 +292,24 @@ pub(super) fn headline_in(headline: &str, lang: Language) -> String {
         return headline.to_string();
     }
     if let Some(rest) = headline.strip_prefix("Fleet ") {
-        return format!("플릿 {}", headline_in(rest, lang));
+        return l!(lang, "플릿 {}", "Fleet {}", headline_in(rest, lang));
     }
-    for (en, ko) in [
-        ("Resolved ", "복구됨: "),
-        ("Insufficient data ", "데이터 부족: "),
-        ("Alarm ", "알람: "),
-    ] {
-        if let Some(metric) = headline.strip_prefix(en) {
-            return format!("{ko}{metric}");
-        }
+    if let Some(metric) = headline.strip_prefix("Resolved ") {
+        return l!(lang, "복구됨: {}", "Resolved {}", metric);
+    }
+    if let Some(metric) = headline.strip_prefix("Insufficient data ") {
+        return l!(lang, "데이터 부족: {}", "Insufficient data {}", metric);
+    }
+    if let Some(metric) = headline.strip_prefix("Alarm ") {
+        return l!(lang, "알람: {}", "Alarm {}", metric);
     }
     if let Some(metric) = headline.strip_suffix(" outside expected band") {
-        return format!("{metric}: 예상 범위(band) 밖");
+        return l!(
+            lang,
+            "{}: 예상 범위(band) 밖",
+            "{} outside expected band",
+            metric
+        );
     }
     let ko = |en: &str| {
         Some(match en {
@@ -384,27 +389,29 @@ mod tests {
     #[test]
     fn a_safe_command_only_reads_and_stands_alone() {
         assert!(reads_only(
-            "aws ec2 describe-instance-status --instance-ids i-1"
+            &Command::new("aws ec2 describe-instance-status").arg("--instance-ids", "ID", "i-1")
         ));
         assert!(reads_only(
-            "aws ec2 get-console-output --instance-id i-1 --latest"
+            &Command::new("aws ec2 get-console-output").lit("--latest")
         ));
-        assert!(reads_only("aws cloudtrail lookup-events --max-results 10"));
+        assert!(reads_only(&Command::new(
+            "aws cloudtrail lookup-events --max-results 10"
+        )));
         assert!(!reads_only(
-            "desired=$(aws autoscaling describe-auto-scaling-groups --output text)"
-        ));
-        assert!(!reads_only(
-            "aws ssm wait command-executed --command-id \"$command_id\""
-        ));
-        assert!(!reads_only(
-            "aws ssm get-command-invocation --command-id \"$command_id\""
+            &Command::new("aws autoscaling describe-auto-scaling-groups").into_var("desired")
         ));
         assert!(!reads_only(
-            "aws ec2 modify-instance-credit-specification --instance-credit-specifications x"
+            &Command::new("aws ssm wait command-executed").var("--command-id", "command_id")
         ));
         assert!(!reads_only(
+            &Command::new("aws ssm get-command-invocation").var("--command-id", "command_id")
+        ));
+        assert!(!reads_only(&Command::new(
+            "aws ec2 modify-instance-credit-specification"
+        )));
+        assert!(!reads_only(&Command::new(
             "aws autoscaling set-instance-health --health-status Unhealthy"
-        ));
+        )));
     }
 
     #[test]

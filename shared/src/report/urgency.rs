@@ -4,18 +4,14 @@ use crate::analyze::{Environment, HealthKind, Priority, Reason};
 use crate::config::Language;
 
 use super::text::{when_in, Line};
-use super::{section, Ctx, Section};
+use super::{section, Ctx, Part, Section};
 
 pub(super) fn priority_name(p: Priority, lang: Language) -> String {
-    match (p, lang) {
-        (Priority::P0, Language::Ko) => "P0 Critical (긴급)".into(),
-        (Priority::P1, Language::Ko) => "P1 High (높음)".into(),
-        (Priority::P2, Language::Ko) => "P2 Medium (보통)".into(),
-        (Priority::P3, Language::Ko) => "P3 Low (낮음)".into(),
-        (Priority::P0, Language::En) => "P0 Critical".into(),
-        (Priority::P1, Language::En) => "P1 High".into(),
-        (Priority::P2, Language::En) => "P2 Medium".into(),
-        (Priority::P3, Language::En) => "P3 Low".into(),
+    match p {
+        Priority::P0 => l!(lang, "P0 Critical (긴급)", "P0 Critical"),
+        Priority::P1 => l!(lang, "P1 High (높음)", "P1 High"),
+        Priority::P2 => l!(lang, "P2 Medium (보통)", "P2 Medium"),
+        Priority::P3 => l!(lang, "P3 Low (낮음)", "P3 Low"),
     }
 }
 
@@ -204,5 +200,5 @@ pub(super) fn urgency(cx: &Ctx<'_>) -> Section {
         }
         lines.push(line);
     }
-    section("🚨", "긴급도 평가", "Urgency", lang, lines, 0)
+    section(Part::Urgency, lang, lines)
 }

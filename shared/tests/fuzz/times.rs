@@ -156,7 +156,8 @@ fn the_follow_ups_next_step_quotes_the_requests_region_and_cannot_mention_the_ch
     let body: Value = serde_json::from_str(&msg.message).unwrap();
     let email = body["email"].as_str().unwrap();
     let command = email
-        .split('`')
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("$ "))
         .find(|c| c.starts_with("aws ec2 stop-instances"))
         .expect("the next step's command");
     assert_eq!(

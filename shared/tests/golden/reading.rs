@@ -37,6 +37,17 @@ fn no_golden_shows_a_placeholder_or_a_count_of_nothing() {
             for p in placeholders {
                 assert!(!l.contains(p), "{name}: {p:?} in {l}");
             }
+            // A `?` standing alone (not in a word, a URL's query or at the end of a question) stands for a value.
+            let chars: Vec<char> = l.chars().collect();
+            let lone = chars.iter().enumerate().any(|(i, c)| {
+                *c == '?'
+                    && !i
+                        .checked_sub(1)
+                        .and_then(|p| chars.get(p))
+                        .is_some_and(|p| p.is_alphanumeric() || *p == '/')
+                    && !chars.get(i + 1).is_some_and(|n| n.is_alphanumeric())
+            });
+            assert!(!lone, "{name}: a lone ? in {l}");
         }
     }
 }

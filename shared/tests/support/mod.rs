@@ -68,6 +68,13 @@ pub fn instance(i: &Instance<'_>) -> InstanceFacts {
         instance_type: i.ty.into(),
         state: "running".into(),
         availability_zone: Some(i.az.into()),
+        vpc_id: Some("vpc-0c4e2a8f1b3d5e7a9".into()),
+        // One subnet per AZ, named after the zone's letter.
+        subnet_id: i
+            .az
+            .chars()
+            .last()
+            .map(|zone| format!("subnet-0f3e5d7c9b1a2468{zone}")),
         private_ip: Some(i.ip.into()),
         public_ip: i.public_ip.map(str::to_string),
         launch_time: Some(t("2025-03-02T01:15:00.000+0000")),
