@@ -112,8 +112,9 @@ fn discovered(
             let path = m
                 .dimensions
                 .get("path")
+                .or_else(|| m.dimensions.get("device"))
                 .cloned()
-                .unwrap_or_else(|| "?".into());
+                .unwrap_or_default();
             out.push((Role::Disk(i), path, agent_stat(m, catalogue::DISK.stat)));
             added = true;
         }

@@ -5,15 +5,16 @@
 //! Crash safety: the incident record goes `IN_PROGRESS` (leased until the invocation's deadline plus a margin) →
 //! `COMPLETED`. A delivery that finds it completed stops; one that finds it leased fails retryably (Lambda tries
 //! again later); one that finds the lease expired takes over and says so in the report. Actions are recorded, and
-//! their counters moved, in one transaction before the EC2 call ([`act`]).
+//! their counters moved, in one transaction before the EC2 call ([`act`]); the record's own steps are in [`record`].
 
 mod act;
+mod record;
 mod recover;
 mod schedule;
 pub mod storm;
 mod sweep;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -25,11 +26,11 @@ use crate::budget::{within, Budget};
 use crate::config::{ConfigError, Settings};
 use crate::event::{parse, EventError, Parsed};
 use crate::facts::{Facts, Source};
-use crate::gather::{gather_gated, EarlyImpairment, LedgerAccess, Limits, Readers};
-use crate::model::{AlarmChange, AlarmState};
+use crate::gather::Readers;
+use crate::model::AlarmChange;
 use crate::ports::{
-    AwsError, AzDeclaration, Claim, Completion, Diagnostics, Impairment, IncidentClaims,
-    InstanceReader, Ledger, MetricReader, Remediator, ReportPublisher, VerifyScheduler, WorkQueue,
+    AwsError, Claim, Completion, Diagnostics, InstanceReader, Ledger, MetricReader, Remediator,
+    ReportPublisher, VerifyScheduler, WorkQueue,
 };
 use crate::remediation::{decide, ActionKind, ActionOutcome, Decision, Hold, VerifyRequest};
 use crate::report::render::{self, SnsMessage};
@@ -475,12 +476,15 @@ impl Responder {
             .settle_status_check(&change, &mut facts, &key, now, budget, recorded_early)
             .await;
         let assessment = assess(&change, &facts);
+        let mut joins_az_event = false;
         if let (true, Some(az)) = (assessment.has(RuleId::AzEvent) && owned, &az) {
-            if let Some(covered) = self
+            match self
                 .covered_by_az_event(&change, &facts, &assessment, &key, az, now, budget)
                 .await
             {
-                return Ok(covered);
+                record::AzPart::Covered(covered) => return Ok(covered),
+                record::AzPart::Joins => joins_az_event = true,
+                record::AzPart::Own => {}
             }
         }
 
@@ -518,7 +522,7 @@ impl Responder {
         );
         let entry = storm::entry(&change, &facts, &report, action_label(&action));
         let (message_id, digest) = self
-            .publish(&key, &message, &entry, owned, now, budget)
+            .publish(&key, &message, &entry, owned, joins_az_event, now, budget)
             .await?;
         // The claim failed but the report is out: claim once more (the same instant, so a write of ours that landed
         // is recognised) to record the incident, so that later deliveries of it stop as duplicates and
@@ -569,168 +573,7 @@ impl Responder {
         })))
     }
 
-    /// The claim, beside round one of the gathering (no extra round trip): a duplicate stops before round two.
-    /// Returns the facts (`None` when the gate stopped the gathering), the claim's answer (`None` without a
-    /// ledger), and whether the status-check failure was recorded early.
-    async fn claim_and_gather(
-        &self,
-        change: &AlarmChange,
-        key: &str,
-        now: DateTime<Utc>,
-        budget: &Budget,
-    ) -> (Option<Facts>, Option<Result<Claim, AwsError>>, bool) {
-        let settings = &*self.settings;
-        let claimed: Mutex<Option<Result<Claim, AwsError>>> = Mutex::new(None);
-        let gate = async {
-            let Some(ledger) = &self.ledger else {
-                return true;
-            };
-            let claim = || {
-                within(
-                    budget.limit(CALL_TIMEOUT),
-                    "dynamodb",
-                    "PutItem",
-                    ledger.claims.claim(key, now, budget.lease_until()),
-                )
-            };
-            let mut r = claim().await;
-            // A claim that timed out or lost its answer may still have been written: claimed again (same instant),
-            // the ledger recognises its own write. Without this, the write would hold the incident for the lease
-            // while this delivery reported it without owning it, and nobody would record it complete.
-            if matches!(&r, Err(e) if e.retryable) && budget.spendable() > 2 * CALL_TIMEOUT {
-                warn!(incident = %key, "claim failed or timed out: claiming again");
-                r = claim().await;
-            }
-            let go = !matches!(r, Ok(Claim::Duplicate | Claim::InProgress { .. }));
-            if let Ok(mut slot) = claimed.lock() {
-                *slot = Some(r);
-            }
-            go
-        };
-        let limits = Limits {
-            source: settings.source_timeout,
-            diagnostics: settings.diagnostics_timeout,
-            budget: Some(*budget),
-        };
-        let recorded = std::sync::atomic::AtomicBool::new(false);
-        let early = match (&self.ledger, is_status_check_alarm(change)) {
-            (Some(ledger), true) => change.primary_metric().map(|m| EarlyImpairment {
-                ledger: &*ledger.impairments,
-                check: m.name.clone(),
-                incident_key: key.to_string(),
-                at: now,
-                recorded: &recorded,
-            }),
-            _ => None,
-        };
-        let access = LedgerAccess {
-            actions: self.ledger.as_ref().map(|l| &*l.actions),
-            early,
-        };
-        let facts =
-            gather_gated(change, &self.readers(), settings, now, limits, gate, access).await;
-        let recorded_early = recorded.load(std::sync::atomic::Ordering::SeqCst);
-        (facts, claimed.into_inner().ok().flatten(), recorded_early)
-    }
-
-    /// What the claim makes of this delivery: `None` for a duplicate, an error while another delivery holds the
-    /// incident, else whether this delivery owns it (may act) and the notices the report carries about it.
-    fn ownership(
-        &self,
-        key: &str,
-        claim: &Option<Result<Claim, AwsError>>,
-    ) -> Result<Option<(bool, Vec<String>)>, HandleError> {
-        let mut notices = Vec::new();
-        let owned = match claim {
-            Some(Ok(Claim::Duplicate)) => {
-                info!(incident = %key, "duplicate delivery: already completed");
-                return Ok(None);
-            }
-            Some(Ok(Claim::InProgress { until })) => {
-                info!(incident = %key, %until, "incident in progress in another delivery");
-                return Err(HandleError::InProgress {
-                    incident_key: key.to_string(),
-                    until: *until,
-                });
-            }
-            Some(Ok(Claim::Claimed)) => true,
-            Some(Ok(Claim::Resumed {
-                attempt,
-                first_claimed,
-            })) => {
-                warn!(incident = %key, attempt, "resuming an interrupted incident");
-                notices.push(resumed_notice(*attempt, *first_claimed, &self.settings));
-                true
-            }
-            Some(Err(e)) => {
-                warn!(incident = %key, error = %e, "ledger unavailable: reporting without acting");
-                notices.push(unclaimed_notice(e, &self.settings));
-                false
-            }
-            None => false,
-        };
-        Ok(Some((owned, notices)))
-    }
-
-    /// An AZ event makes one report: the first incident to declare it publishes it, the others it names are
-    /// recorded as covered by it (`Some`, the incident completed without a report of its own).
     #[allow(clippy::too_many_arguments)]
-    async fn covered_by_az_event(
-        &self,
-        change: &AlarmChange,
-        facts: &Facts,
-        assessment: &crate::analyze::Assessment,
-        key: &str,
-        az: &str,
-        now: DateTime<Utc>,
-        budget: &Budget,
-    ) -> Option<Outcome> {
-        let ledger = self.ledger.as_ref()?;
-        let id = change.primary_instance()?;
-        let mut named = facts
-            .ledger
-            .get()
-            .map(|v| v.az_impaired.clone())
-            .unwrap_or_default();
-        named.push(id.to_string());
-        named.sort();
-        named.dedup();
-        let declared = within(
-            budget.limit(CALL_TIMEOUT),
-            "dynamodb",
-            "PutItem",
-            ledger.impairments.declare_az_event(az, key, &named, now),
-        )
-        .await;
-        match declared {
-            Ok(AzDeclaration::Covered { by, named })
-                if named.iter().any(|n| n == id)
-                    && self.published(&*ledger.claims, &by, budget).await =>
-            {
-                info!(incident = %key, by = %by, "covered by the AZ event's report");
-                let done = Completion {
-                    message_id: None,
-                    outcome: format!("covered by the AZ-EVENT report of {by}"),
-                };
-                self.complete(key, now, &done, budget).await;
-                self.log_incident(
-                    storm::covered(change, key, assessment, &by, self.settings.language, now),
-                    budget,
-                )
-                .await;
-                Some(Outcome::Covered {
-                    incident_key: key.to_string(),
-                    by,
-                })
-            }
-            Ok(_) => None,
-            Err(e) => {
-                warn!(incident = %key, error = %e, "could not declare the AZ event");
-                None
-            }
-        }
-    }
-
     /// Publish the report: its message id (`None` without a delivery). When it fails, the lease of an owned
     /// incident ends at once so that Lambda's retry takes over; a recorded action is not repeated.
     async fn publish(
@@ -739,6 +582,7 @@ impl Responder {
         message: &SnsMessage,
         entry: &crate::report::digest::DigestEntry,
         owned: bool,
+        to_digest: bool,
         now: DateTime<Utc>,
         budget: &Budget,
     ) -> Result<(Option<String>, Option<crate::storm::Window>), HandleError> {
@@ -763,6 +607,7 @@ impl Responder {
         }
         let published = storm::deliver(
             self.storm.as_ref().filter(|_| owned),
+            to_digest,
             flush,
             &*d.publisher,
             &d.topic_arn,
@@ -848,199 +693,6 @@ impl Responder {
             warn!(incident = %incident.incident_key, error = %e, "could not log the incident for ec2ops incidents");
         }
     }
-
-    /// Tell the sweep a status-check failure is reported, once its report is out.
-    async fn note_reported(
-        &self,
-        change: &AlarmChange,
-        facts: &Facts,
-        now: DateTime<Utc>,
-        budget: &Budget,
-    ) {
-        let (Some(ledger), Some(i), true) = (
-            &self.ledger,
-            facts.found_instance(),
-            is_status_check_alarm(change),
-        ) else {
-            return;
-        };
-        let Some(check) = change.primary_metric().map(|m| m.name.clone()) else {
-            return;
-        };
-        let noted = within(
-            budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
-            "dynamodb",
-            "PutItem",
-            ledger.impairments.note_impaired(&i.id, &check, now),
-        )
-        .await;
-        if let Err(e) = noted {
-            warn!(error = %e, "could not note the impairment for the sweep");
-        }
-    }
-
-    /// Whether incident `key` completed with a report that reached readers (published, or in a digest), waiting for it while the budget allows (the incident
-    /// that declared an AZ event is usually publishing at that moment). `false` makes the caller publish its own.
-    async fn published(&self, ledger: &dyn IncidentClaims, key: &str, budget: &Budget) -> bool {
-        let until = tokio::time::Instant::now() + budget.spendable().min(Duration::from_secs(20));
-        loop {
-            let done = within(
-                budget.limit(CALL_TIMEOUT),
-                "dynamodb",
-                "GetItem",
-                ledger.completion(key),
-            )
-            .await;
-            match done {
-                // Its report published, or listed in the window's digest (a P0, first in it).
-                Ok(Some(c)) => return c.reported(),
-                Ok(None) if tokio::time::Instant::now() < until => {
-                    tokio::time::sleep(Duration::from_millis(500)).await
-                }
-                Ok(None) | Err(_) => return false,
-            }
-        }
-    }
-
-    /// A claim after the report went out without one ([`Responder::respond`]): whether it is this delivery's now.
-    async fn claim_late(&self, key: &str, now: DateTime<Utc>, budget: &Budget) -> bool {
-        let Some(ledger) = &self.ledger else {
-            return false;
-        };
-        let r = within(
-            budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
-            "dynamodb",
-            "PutItem",
-            ledger.claims.claim(key, now, budget.lease_until()),
-        )
-        .await;
-        match r {
-            Ok(Claim::Claimed | Claim::Resumed { .. }) => {
-                info!(incident = %key, "claimed after its report went out: recorded");
-                true
-            }
-            Ok(_) => false,
-            Err(e) => {
-                warn!(incident = %key, error = %e, "the incident could not be recorded after its report went out");
-                false
-            }
-        }
-    }
-
-    /// Complete the incident record. A failure here loses nothing: the report is out, and a retry after the lease
-    /// would resume and say so.
-    async fn complete(
-        &self,
-        key: &str,
-        now: DateTime<Utc>,
-        completion: &Completion,
-        budget: &Budget,
-    ) {
-        let Some(ledger) = &self.ledger else {
-            return;
-        };
-        let r = within(
-            budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
-            "dynamodb",
-            "UpdateItem",
-            ledger.claims.complete(key, now, completion),
-        )
-        .await;
-        if let Err(e) = r {
-            warn!(incident = %key, error = %e, "could not complete the incident record");
-        }
-    }
-
-    /// For a status-check ALARM on an instance in a known AZ: record the impairment, wait `settle` so that
-    /// concurrent incidents (an AZ event, other checks of the same instance) are recorded too, then re-read the AZ's
-    /// impairments into the ledger view. Returns the AZ.
-    async fn settle_status_check(
-        &self,
-        change: &AlarmChange,
-        facts: &mut Facts,
-        key: &str,
-        now: DateTime<Utc>,
-        budget: &Budget,
-        recorded_early: bool,
-    ) -> Option<String> {
-        let ledger = &*self.ledger.as_ref()?.impairments;
-        if !is_status_check_alarm(change) {
-            return None;
-        }
-        let instance = facts.found_instance()?;
-        let az = instance.availability_zone.clone()?;
-        let check = change.primary_metric()?.name.clone();
-        let impairment = Impairment {
-            instance_id: instance.id.clone(),
-            check,
-            incident_key: key.to_string(),
-            at: now,
-        };
-        if !recorded_early {
-            let recorded = within(
-                budget.limit(CALL_TIMEOUT),
-                "dynamodb",
-                "PutItem",
-                ledger.record_impairment(&az, &impairment),
-            )
-            .await;
-            if let Err(e) = recorded {
-                warn!(error = %e, "could not record the impairment");
-                return Some(az);
-            }
-        }
-        let wait = self.settings.settle.min(budget.spendable() / 2);
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-        let read = within(
-            budget.limit(CALL_TIMEOUT),
-            "dynamodb",
-            "Query",
-            ledger.impairments(
-                &az,
-                now + chrono::Duration::from_std(wait).unwrap_or_default(),
-            ),
-        )
-        .await;
-        match (read, &mut facts.ledger) {
-            (Ok(list), Source::Available(view)) => {
-                let id = &impairment.instance_id;
-                let mut others: Vec<String> = list
-                    .iter()
-                    .map(|i| i.instance_id.clone())
-                    .filter(|i| i != id)
-                    .collect();
-                others.sort();
-                others.dedup();
-                let mut same: Vec<String> = list
-                    .iter()
-                    .filter(|i| &i.instance_id == id && i.incident_key != key)
-                    .map(|i| format!("{}: {}", i.check, i.incident_key))
-                    .collect();
-                same.sort();
-                same.dedup();
-                view.az_impaired = others;
-                view.same_instance = same;
-            }
-            (Ok(_), Source::Unavailable(_)) => {}
-            (Err(e), _) => {
-                warn!(error = %e, "could not re-read the AZ's impairments");
-                facts.ledger = Source::Unavailable(format!(
-                    "the AZ's impairments could not be re-read after the settle delay: {e}"
-                ));
-            }
-        }
-        Some(az)
-    }
-}
-
-/// A status-check ALARM (alarm, sweep): the incidents that take part in AZ-EVENT and same-instance grouping.
-fn is_status_check_alarm(change: &AlarmChange) -> bool {
-    change.state.value == AlarmState::Alarm
-        && change
-            .primary_metric()
-            .is_some_and(|m| m.name.starts_with("StatusCheckFailed"))
 }
 
 /// Several incidents on one instance act once, and the stronger action wins: a reboot defers to a recover decided
@@ -1071,31 +723,6 @@ fn defer_to_stronger(decision: Decision, facts: &Facts) -> Decision {
             }],
         },
         None => decision,
-    }
-}
-
-fn resumed_notice(attempt: u32, first: Option<DateTime<Utc>>, settings: &Settings) -> String {
-    let first = first
-        .map(|t| crate::report::text::when_in(t, settings.time_zone, settings.language))
-        .unwrap_or_else(|| "-".into());
-    match settings.language {
-        crate::config::Language::Ko => format!(
-            "재개된 incident: 이전 전달({first} 시작)이 완료 전에 중단됨 — 이 전달(시도 {attempt})이 이어서 보고합니다. 같은 thread에 이전 알림이 있을 수 있습니다."
-        ),
-        crate::config::Language::En => format!(
-            "Resumed incident: an earlier delivery (started {first}) was interrupted before it completed; this delivery (attempt {attempt}) takes over. An earlier notice may exist in this thread."
-        ),
-    }
-}
-
-fn unclaimed_notice(e: &AwsError, settings: &Settings) -> String {
-    match settings.language {
-        crate::config::Language::Ko => format!(
-            "ledger에 incident를 기록하지 못함 ({e}): 자동 조치 없음, 중복 알림 가능"
-        ),
-        crate::config::Language::En => format!(
-            "The incident could not be recorded in the ledger ({e}): nothing is acted on, and a duplicate notice is possible"
-        ),
     }
 }
 

@@ -145,10 +145,12 @@ pub enum Delivered {
     Digest(Window),
 }
 
-/// Publish `message`, or defer it to the digest of the current storm window when the gate has no slot.
+/// Publish `message`, or defer it to the digest of the current storm window when the gate has no slot — or at once
+/// when `to_digest` (an incident of an AZ event whose one report is out already).
 #[allow(clippy::too_many_arguments)]
 pub async fn deliver(
     storm: Option<&Storm>,
+    to_digest: bool,
     flush: Option<FlushScheduler<'_>>,
     publisher: &dyn ReportPublisher,
     topic: &str,
@@ -171,13 +173,15 @@ pub async fn deliver(
         return publish().await;
     };
     let now = Utc::now();
-    match slot(&*storm.gate, settings.storm.per_second, budget).await {
-        Ok(true) => return publish().await,
-        Ok(false) => {}
-        Err(e) => {
-            // Fail open: a report matters more than the rate.
-            warn!(incident = %entry.incident_key, error = %e, "publish gate unavailable: publishing");
-            return publish().await;
+    if !to_digest {
+        match slot(&*storm.gate, settings.storm.per_second, budget).await {
+            Ok(true) => return publish().await,
+            Ok(false) => {}
+            Err(e) => {
+                // Fail open: a report matters more than the rate.
+                warn!(incident = %entry.incident_key, error = %e, "publish gate unavailable: publishing");
+                return publish().await;
+            }
         }
     }
     match defer(
@@ -553,6 +557,7 @@ mod tests {
         let budget = Budget::new(Duration::from_secs(30), Utc::now());
         let r = deliver(
             Some(&storm),
+            false,
             Some((&Broken, "arn:aws:lambda:x")),
             &publisher,
             "topic",

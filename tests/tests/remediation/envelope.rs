@@ -192,6 +192,32 @@ async fn five_instance_check_incidents_in_one_az_at_once_make_one_az_report_and_
             shown.report
         );
     }
+    // A sixth instance of the AZ fails after the AZ report went out: part of the same event, not named by that
+    // report — listed in the storm window's digest, not a second AZ-wide report.
+    let late = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&late, INSTANCE);
+    let o = rig
+        .respond(&own_alarm(
+            incident("status-instance.json", &late, Utc::now()),
+            &late,
+        ))
+        .await;
+    let Outcome::Reported(joined) = o else {
+        panic!("expected the incident recorded, got {o:?}")
+    };
+    assert!(joined.assessment.has(ec2ops::analyze::RuleId::AzEvent));
+    assert_eq!(joined.message_id, None, "not published on its own");
+    let more = rig.reports().await;
+    assert!(
+        more.is_empty(),
+        "no second AZ-wide report (the digest is published by its flush): {:?}",
+        more.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let logged = ec2ops::storm::IncidentLog::show(&log, &joined.change.incident_key())
+        .await
+        .expect("show")
+        .expect("recorded");
+    assert!(logged.digest.is_some(), "listed in a digest: {logged:?}");
 }
 
 #[tokio::test]
