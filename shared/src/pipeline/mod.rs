@@ -477,6 +477,13 @@ impl Responder {
             .await;
         let assessment = assess(&change, &facts);
         let mut joins_az_event = false;
+        // An alarm on another metric of an impaired instance (CPU, say) can be part of the AZ event too: its AZ from
+        // the instance's facts (only status-check alarms settle, and return theirs).
+        let az = az.or_else(|| {
+            facts
+                .found_instance()
+                .and_then(|i| i.availability_zone.clone())
+        });
         if let (true, Some(az)) = (assessment.has(RuleId::AzEvent) && owned, &az) {
             match self
                 .covered_by_az_event(&change, &facts, &assessment, &key, az, now, budget)
