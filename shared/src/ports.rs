@@ -301,15 +301,8 @@ pub struct Completion {
     pub outcome: String,
 }
 
-/// What a [`Completion`]'s outcome ends with when the report went into a storm window's digest.
+/// What a [`Completion`]'s outcome carries when the report went into a storm window's digest.
 pub const DIGEST_MARK: &str = " · digest ";
-
-impl Completion {
-    /// Whether the incident's report reached readers: published on its own, or listed in a storm window's digest.
-    pub fn reported(&self) -> bool {
-        self.message_id.is_some() || self.outcome.contains(DIGEST_MARK)
-    }
-}
 
 /// An action about to be taken.
 #[derive(Debug, Clone, PartialEq)]

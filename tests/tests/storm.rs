@@ -282,6 +282,7 @@ async fn a_storm_of_concurrent_deliveries_never_publishes_above_the_gate_and_eve
                 let budget = Budget::new(std::time::Duration::from_secs(60), now);
                 let d = deliver(
                     Some(&storm),
+                    false,
                     Some((
                         schedules.as_ref(),
                         "arn:aws:lambda:ap-northeast-2:000000000000:function:ec2ops",

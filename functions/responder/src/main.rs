@@ -137,7 +137,8 @@ async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failur
                 tracing::warn!(message = %id, queue = carrier.name(), "message of a kind this queue never carries: dropped");
                 continue;
             }
-            match responder.respond(&body, now, budget).await {
+            // Each message is its own delivery, with its own instant (the incident record's claimant is that instant).
+            match responder.respond(&body, Utc::now(), budget).await {
                 Ok(o) => {
                     tracing::info!(message = %id, queue = carrier.name(), status = status(&o)["status"].as_str().unwrap_or("-"), "message handled")
                 }

@@ -103,8 +103,9 @@ fn number(i: &HashMap<String, AttributeValue>, k: &str) -> Option<i64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// Who wrote a claim: the claiming delivery's own instant, in nanoseconds (every delivery takes its `now` once, at
-/// its start; two deliveries within the same nanosecond do not happen). A claim that finds the record written by
+/// Who wrote a claim: the claiming delivery's own instant, in nanoseconds. Every delivery takes its `now` once, at
+/// its start (the function: per event, and per message of an SQS batch, which it handles one after another); two
+/// deliveries of one incident starting in the same nanosecond in different invocations is not a case to plan for. A claim that finds the record written by
 /// its own earlier attempt — a write that succeeded but whose answer was lost — recognises it as its own instead of
 /// waiting for its own lease to expire.
 fn claimant(now: DateTime<Utc>) -> i64 {

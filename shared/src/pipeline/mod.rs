@@ -476,21 +476,20 @@ impl Responder {
             .settle_status_check(&change, &mut facts, &key, now, budget, recorded_early)
             .await;
         let assessment = assess(&change, &facts);
-        let mut joins_az_event = false;
-        // An alarm on another metric of an impaired instance (CPU, say) can be part of the AZ event too: its AZ from
-        // the instance's facts (only status-check alarms settle, and return theirs).
-        let az = az.or_else(|| {
-            facts
-                .found_instance()
-                .and_then(|i| i.availability_zone.clone())
-        });
-        if let (true, Some(az)) = (assessment.has(RuleId::AzEvent) && owned, &az) {
+        let mut route = if owned { Route::Gate } else { Route::Direct };
+        let status_check = record::is_status_check_alarm(&change);
+        if assessment.has(RuleId::AzEvent) && owned && !status_check {
+            // An alarm on another metric of an impaired instance: part of the AZ event, never its declaration
+            // (only settled status-check incidents declare): listed in the window's digest under its AZ.
+            route = Route::Digest;
+        } else if let (true, Some(az)) = (assessment.has(RuleId::AzEvent) && owned, &az) {
             match self
                 .covered_by_az_event(&change, &facts, &assessment, &key, az, now, budget)
                 .await
             {
                 record::AzPart::Covered(covered) => return Ok(covered),
-                record::AzPart::Joins => joins_az_event = true,
+                record::AzPart::Joins => route = Route::Digest,
+                record::AzPart::Declared => route = Route::Direct,
                 record::AzPart::Own => {}
             }
         }
@@ -529,7 +528,7 @@ impl Responder {
         );
         let entry = storm::entry(&change, &facts, &report, action_label(&action));
         let (message_id, digest) = self
-            .publish(&key, &message, &entry, owned, joins_az_event, now, budget)
+            .publish(&key, &message, &entry, owned, route, now, budget)
             .await?;
         // The claim failed but the report is out: claim once more (the same instant, so a write of ours that landed
         // is recognised) to record the incident, so that later deliveries of it stop as duplicates and
@@ -589,7 +588,7 @@ impl Responder {
         message: &SnsMessage,
         entry: &crate::report::digest::DigestEntry,
         owned: bool,
-        to_digest: bool,
+        route: Route,
         now: DateTime<Utc>,
         budget: &Budget,
     ) -> Result<(Option<String>, Option<crate::storm::Window>), HandleError> {
@@ -601,20 +600,12 @@ impl Responder {
             .actors
             .as_ref()
             .and_then(|a| Some((a.scheduler.as_deref()?, a.function_arn.as_deref()?)));
-        if !owned {
-            // Not the owner (the ledger did not answer the claim): it may not defer to a digest, but it still takes a
-            // slot of the gate when one comes within 10 s — and publishes without one after that: the alert first.
-            let slot = storm::wait_for_slot(self.storm.as_ref(), &self.settings, budget);
-            if tokio::time::timeout(Duration::from_secs(10), slot)
-                .await
-                .is_err()
-            {
-                warn!(incident = %key, "no publish slot within 10 s: publishing an unowned report anyway");
-            }
+        if route == Route::Direct {
+            storm::slot_or_go(self.storm.as_ref(), &self.settings, budget, "report").await;
         }
         let published = storm::deliver(
-            self.storm.as_ref().filter(|_| owned),
-            to_digest,
+            self.storm.as_ref().filter(|_| route != Route::Direct),
+            route == Route::Digest,
             flush,
             &*d.publisher,
             &d.topic_arn,
@@ -731,6 +722,18 @@ fn defer_to_stronger(decision: Decision, facts: &Facts) -> Decision {
         },
         None => decision,
     }
+}
+
+/// How an incident's report goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// Through the publish gate, or into the storm window's digest when the gate has no slot (the owner's report).
+    Gate,
+    /// Into the storm window's digest at once: part of an AZ event whose one report is the AZ report.
+    Digest,
+    /// On its own, after waiting up to [`storm::SLOT_WAIT`] for a slot: the AZ report itself, and a report whose
+    /// claim failed (only the owner may defer).
+    Direct,
 }
 
 fn action_label(a: &ActionOutcome) -> &'static str {

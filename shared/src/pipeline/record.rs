@@ -18,8 +18,11 @@ use crate::ports::{AwsError, AzDeclaration, Claim, Completion, Impairment, Incid
 
 /// What an incident of an AZ event is to that event's one report.
 pub(super) enum AzPart {
-    /// Its own report: it declared the event (the AZ report), or the event could not be declared.
+    /// Its own report: it declared the event (the AZ report, published without deferral), the AZ report naming it
+    /// is not out, or the event could not be declared.
     Own,
+    /// It declared the event: its report is the AZ report, published on its own (waiting briefly for a gate slot).
+    Declared,
     /// Named by the AZ report, which is out: completed without a report of its own.
     Covered(Outcome),
     /// Part of an event another incident declared, not named by its report: listed in the storm window's digest.
@@ -182,6 +185,11 @@ impl Responder {
                     by,
                 })
             }
+            // Named by the AZ report, which is not out (yet, or it failed): its own report, rather than rely on one
+            // that may never arrive.
+            Ok(AzDeclaration::Covered { named, .. }) if named.iter().any(|n| n == id) => {
+                AzPart::Own
+            }
             // Declared by another incident whose report does not name this instance (it failed later, or the
             // alarm is on another metric of an impaired instance): part of the same event, so it goes to the storm
             // window's digest, grouped under its AZ, instead of a second AZ-wide report.
@@ -189,7 +197,7 @@ impl Responder {
                 info!(incident = %key, by = %by, "joins the AZ event declared by another incident: digest");
                 AzPart::Joins
             }
-            Ok(AzDeclaration::Declared) => AzPart::Own,
+            Ok(AzDeclaration::Declared) => AzPart::Declared,
             Err(e) => {
                 warn!(incident = %key, error = %e, "could not declare the AZ event");
                 AzPart::Own
@@ -245,8 +253,8 @@ impl Responder {
             )
             .await;
             match done {
-                // Its report published, or listed in the window's digest (a P0, first in it).
-                Ok(Some(c)) => return c.reported(),
+                // Its report published (the AZ report is never deferred to a digest).
+                Ok(Some(c)) => return c.message_id.is_some(),
                 Ok(None) if tokio::time::Instant::now() < until => {
                     tokio::time::sleep(Duration::from_millis(500)).await
                 }
@@ -255,7 +263,8 @@ impl Responder {
         }
     }
 
-    /// A claim after the report went out without one ([`Responder::respond`]): whether it is this delivery's now.
+    /// A claim after the report went out without one ([`Responder::respond`]): whether the incident is this delivery's
+    /// to record now (a fresh claim, or its own earlier write). An expired lease of another delivery is not taken.
     pub(super) async fn claim_late(&self, key: &str, now: DateTime<Utc>, budget: &Budget) -> bool {
         let Some(ledger) = &self.ledger else {
             return false;
@@ -268,9 +277,25 @@ impl Responder {
         )
         .await;
         match r {
-            Ok(Claim::Claimed | Claim::Resumed { .. }) => {
+            Ok(Claim::Claimed) => {
                 info!(incident = %key, "claimed after its report went out: recorded");
                 true
+            }
+            // An earlier delivery's expired lease: it may have acted. This delivery decided without the record, so it
+            // must not complete it: the lease ends at once and the next delivery resumes and reconciles.
+            Ok(Claim::Resumed { .. }) => {
+                warn!(incident = %key, "an interrupted delivery's incident: left for the next delivery to resume");
+                let released = within(
+                    budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
+                    "dynamodb",
+                    "UpdateItem",
+                    ledger.claims.release(key, now),
+                )
+                .await;
+                if let Err(e) = released {
+                    warn!(incident = %key, error = %e, "could not end the lease");
+                }
+                false
             }
             Ok(_) => false,
             Err(e) => {
@@ -281,7 +306,7 @@ impl Responder {
     }
 
     /// Complete the incident record. A failure here loses nothing: the report is out, and a retry after the lease
-    /// would resume and say so.
+    /// resumes and says so.
     pub(super) async fn complete(
         &self,
         key: &str,

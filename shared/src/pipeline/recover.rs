@@ -286,9 +286,13 @@ async fn escalate(
     let Some(d) = &rsp.delivery else {
         return Ok(None);
     };
-    super::storm::wait_for_slot(rsp.storm.as_ref(), &rsp.settings, budget)
-        .await
-        .map_err(HandleError::Publish)?;
+    super::storm::slot_or_go(
+        rsp.storm.as_ref(),
+        &rsp.settings,
+        budget,
+        "recover follow-up",
+    )
+    .await;
     within(
         budget.limit_reserved(Duration::from_secs(10), Duration::ZERO),
         "sns",

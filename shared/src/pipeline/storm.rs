@@ -236,9 +236,22 @@ async fn slot(gate: &dyn PublishGate, per_second: u32, budget: &Budget) -> Resul
     Ok(false)
 }
 
+/// How long a message that must go out on its own waits for a slot of the gate before it goes without one.
+pub const SLOT_WAIT: Duration = Duration::from_secs(10);
+
+/// Wait up to [`SLOT_WAIT`] for a slot of the gate, then go: for messages that must be published on their own — the
+/// follow-ups of an incident (its thread), the AZ report, a report whose claim failed (it may not defer). The rate
+/// holds whenever the gate answers in time; the message never waits longer than that.
+pub async fn slot_or_go(storm: Option<&Storm>, settings: &Settings, budget: &Budget, what: &str) {
+    match tokio::time::timeout(SLOT_WAIT, wait_for_slot(storm, settings, budget)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => warn!(what, error = %e, "no publish slot: publishing anyway"),
+        Err(_) => warn!(what, "no publish slot within 10 s: publishing anyway"),
+    }
+}
+
 /// Wait for a slot of the gate while the budget allows (one try per second): for messages that must not be deferred
-/// to a digest — the digest itself and the follow-ups (verification, recover), which belong in their incident's
-/// thread. Without storm ports, or with the gate unreachable, it returns at once (a message matters more than the
+/// to a digest — the digest itself, and (bounded by [`slot_or_go`]) the messages that go out on their own. Without storm ports, or with the gate unreachable, it returns at once (a message matters more than the
 /// rate). No slot before the budget runs short is a retryable `PublishRateExceeded`: the delivery is retried, the
 /// rate holds.
 pub async fn wait_for_slot(

@@ -196,9 +196,8 @@ pub(super) async fn verify(
     let message_id = match &rsp.delivery {
         None => None,
         Some(d) => Some({
-            super::storm::wait_for_slot(rsp.storm.as_ref(), &rsp.settings, budget)
-                .await
-                .map_err(HandleError::Publish)?;
+            super::storm::slot_or_go(rsp.storm.as_ref(), &rsp.settings, budget, "verification")
+                .await;
             within(
                 budget.limit_reserved(
                     std::time::Duration::from_secs(10),

@@ -84,7 +84,8 @@ fn refused(times: &[f64], capacity: f64, rate: f64) -> usize {
     for t in times {
         tokens = (tokens + (t - last) * rate).min(capacity);
         last = *t;
-        if tokens >= 1.0 {
+        // A request exactly on the refill schedule gets its token (times are floats: allow their rounding).
+        if tokens >= 1.0 - 1e-9 {
             tokens -= 1.0;
         } else {
             n += 1;
