@@ -487,7 +487,7 @@ impl Responder {
                 .covered_by_az_event(&change, &facts, &assessment, &key, az, now, budget)
                 .await
             {
-                record::AzPart::Covered(covered) => return Ok(covered),
+                record::AzPart::Covered(covered) => return Ok(*covered),
                 record::AzPart::Joins => route = Route::Digest,
                 record::AzPart::Declared => route = Route::Direct,
                 record::AzPart::Own => {}

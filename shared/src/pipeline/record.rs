@@ -24,7 +24,7 @@ pub(super) enum AzPart {
     /// It declared the event: its report is the AZ report, published on its own (waiting briefly for a gate slot).
     Declared,
     /// Named by the AZ report, which is out: completed without a report of its own.
-    Covered(Outcome),
+    Covered(Box<Outcome>),
     /// Part of an event another incident declared, not named by its report: listed in the storm window's digest.
     Joins,
 }
@@ -180,10 +180,10 @@ impl Responder {
                     budget,
                 )
                 .await;
-                AzPart::Covered(Outcome::Covered {
+                AzPart::Covered(Box::new(Outcome::Covered {
                     incident_key: key.to_string(),
                     by,
-                })
+                }))
             }
             // Named by the AZ report, which is not out (yet, or it failed): its own report, rather than rely on one
             // that may never arrive.
