@@ -623,17 +623,8 @@ impl Responder {
             Ok(storm::Delivered::Digest(w)) => Ok((None, Some(w))),
             Err(e) => {
                 warn!(incident = %key, error = %e, code = ?e.code, "publish failed");
-                if let (true, Some(ledger)) = (owned, &self.ledger) {
-                    let released = within(
-                        budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
-                        "dynamodb",
-                        "UpdateItem",
-                        ledger.claims.release(key, now),
-                    )
-                    .await;
-                    if let Err(r) = released {
-                        warn!(incident = %key, error = %r, "could not release the claim; the retry waits for the lease to expire");
-                    }
+                if owned {
+                    self.release(key, now, budget).await;
                 }
                 Err(HandleError::Publish(e))
             }

@@ -285,16 +285,7 @@ impl Responder {
             // must not complete it: the lease ends at once and the next delivery resumes and reconciles.
             Ok(Claim::Resumed { .. }) => {
                 warn!(incident = %key, "an interrupted delivery's incident: left for the next delivery to resume");
-                let released = within(
-                    budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
-                    "dynamodb",
-                    "UpdateItem",
-                    ledger.claims.release(key, now),
-                )
-                .await;
-                if let Err(e) = released {
-                    warn!(incident = %key, error = %e, "could not end the lease");
-                }
+                self.release(key, now, budget).await;
                 false
             }
             Ok(_) => false,
@@ -302,6 +293,23 @@ impl Responder {
                 warn!(incident = %key, error = %e, "the incident could not be recorded after its report went out");
                 false
             }
+        }
+    }
+
+    /// End this delivery's lease on the incident at once, so that the next delivery resumes it without waiting.
+    pub(super) async fn release(&self, key: &str, now: DateTime<Utc>, budget: &Budget) {
+        let Some(ledger) = &self.ledger else {
+            return;
+        };
+        let released = within(
+            budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
+            "dynamodb",
+            "UpdateItem",
+            ledger.claims.release(key, now),
+        )
+        .await;
+        if let Err(e) = released {
+            warn!(incident = %key, error = %e, "could not release the claim; the next delivery waits for the lease to expire");
         }
     }
 
