@@ -656,4 +656,18 @@ mod tests {
             .await
             .is_ok());
     }
+
+    #[tokio::test]
+    async fn a_message_that_must_go_out_on_its_own_waits_at_most_ten_seconds_for_a_full_gate() {
+        let storm = storm_of(Arc::new(Full));
+        let budget = Budget::new(Duration::from_secs(60), Utc::now());
+        let started = std::time::Instant::now();
+        slot_or_go(Some(&storm), &Settings::default(), &budget, "test").await;
+        let waited = started.elapsed();
+        assert!(
+            waited >= SLOT_WAIT - Duration::from_millis(500)
+                && waited < SLOT_WAIT + Duration::from_secs(3),
+            "waited {waited:?}: it must try for {SLOT_WAIT:?}, then go"
+        );
+    }
 }
