@@ -178,8 +178,9 @@ pub async fn deliver(
             Ok(true) => return publish().await,
             Ok(false) => {}
             Err(e) => {
-                // Fail open: a report matters more than the rate.
-                warn!(incident = %entry.incident_key, error = %e, "publish gate unavailable: publishing");
+                // Fail open (a report matters more than the rate), at this process's own share of the rate.
+                warn!(incident = %entry.incident_key, error = %e, "publish gate unavailable: publishing within this process's rate");
+                local_slot(settings.storm.per_second).await;
                 return publish().await;
             }
         }
@@ -277,10 +278,45 @@ pub async fn wait_for_slot(
                 )
             }
             Err(e) => {
-                warn!(error = %e, "publish gate unavailable: publishing");
+                warn!(error = %e, "publish gate unavailable: publishing within this process's rate");
+                local_slot(settings.storm.per_second).await;
                 return Ok(());
             }
         }
+    }
+}
+
+/// The fallback when the shared gate cannot be reached (the ledger failing): this process's own gate, the same number
+/// of publishes per UTC second. It cannot bound what other concurrent invocations publish — only the shared gate
+/// does — but it keeps one warm instance, which handles incidents one after another or many at once (the CLI, the
+/// work queue), from publishing a burst.
+static LOCAL_GATE: std::sync::Mutex<(i64, u32)> = std::sync::Mutex::new((0, 0));
+
+/// Take a slot of [`LOCAL_GATE`], waiting for a later second while this one is full (at most 3 seconds: then go).
+async fn local_slot(per_second: u32) {
+    for _ in 0..3 {
+        let now = Utc::now();
+        let second = now.timestamp();
+        let granted = match LOCAL_GATE.lock() {
+            Ok(mut g) => {
+                if g.0 != second {
+                    *g = (second, 0);
+                }
+                if g.1 < per_second {
+                    g.1 += 1;
+                    true
+                } else {
+                    false
+                }
+            }
+            // A poisoned lock: a panic elsewhere held it; the gate is only a courtesy, go.
+            Err(_) => true,
+        };
+        if granted {
+            return;
+        }
+        let ms = 1000 - u64::from(now.timestamp_subsec_millis()).min(999);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
 }
 
@@ -668,6 +704,30 @@ mod tests {
             waited >= SLOT_WAIT - Duration::from_millis(500)
                 && waited < SLOT_WAIT + Duration::from_secs(3),
             "waited {waited:?}: it must try for {SLOT_WAIT:?}, then go"
+        );
+    }
+
+    #[tokio::test]
+    async fn with_the_gate_unreachable_one_process_still_publishes_at_most_the_rate_in_any_second()
+    {
+        let started = Utc::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..12 {
+            tasks.spawn(async {
+                local_slot(5).await;
+                Utc::now().timestamp()
+            });
+        }
+        let mut per_second: std::collections::BTreeMap<i64, u32> = Default::default();
+        while let Some(Ok(second)) = tasks.join_next().await {
+            *per_second.entry(second).or_default() += 1;
+        }
+        // Other tests of this process may take slots too: never more than 5 in a second is what holds.
+        assert!(per_second.values().all(|n| *n <= 5), "{per_second:?}");
+        assert_eq!(per_second.values().sum::<u32>(), 12);
+        assert!(
+            Utc::now().timestamp() - started.timestamp() >= 2,
+            "12 at 5 per second span 3 seconds"
         );
     }
 }
