@@ -672,8 +672,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_digest_that_finds_no_slot_before_the_deadline_fails_retryably_instead_of_publishing(
-    ) {
+    async fn a_digest_that_finds_no_slot_before_the_deadline_fails_retryably_instead_of_publishing()
+    {
         let storm = storm_of(Arc::new(Full));
         let budget = Budget::new(Duration::from_secs(5), Utc::now());
         let r = wait_for_slot(Some(&storm), &Settings::default(), &budget).await;
