@@ -537,6 +537,46 @@ fn only_the_function_role_may_publish_to_the_report_topic() {
     assert!(function_properties(&t).get("Role").is_none());
 }
 
+#[test]
+fn only_the_function_role_may_send_to_the_work_queue() {
+    let t = template();
+    let policy = resource(&t, "WorkQueuePolicy", "AWS::SQS::QueuePolicy");
+    assert_eq!(
+        as_list(&policy["Properties"]["Queues"]),
+        vec![yaml("!Ref WorkQueue")]
+    );
+    let statements = as_list(&policy["Properties"]["PolicyDocument"]["Statement"]);
+    let denies: Vec<&Value> = statements
+        .iter()
+        .filter(|s| {
+            s["Effect"].as_str() == Some("Deny")
+                && actions(s)
+                    .iter()
+                    .any(|a| a == "sqs:SendMessage" || a == "sqs:*")
+        })
+        .collect();
+    assert_eq!(
+        denies.len(),
+        1,
+        "one deny of sqs:SendMessage: {statements:?}"
+    );
+    let deny = denies[0];
+    assert!(
+        deny["Principal"] == yaml("'*'") || deny["Principal"]["AWS"] == yaml("'*'"),
+        "the deny applies to every principal: {deny:?}"
+    );
+    assert_eq!(deny["Resource"], yaml("!GetAtt WorkQueue.Arn"));
+    assert_eq!(
+        deny["Condition"],
+        yaml("ArnNotEquals: {aws:PrincipalArn: !GetAtt ResponderFunctionRole.Arn}"),
+        "the deny spares the function's role and nobody else"
+    );
+    assert!(
+        statements.iter().all(|s| s["Effect"].as_str() == Some("Deny")),
+        "the policy grants nothing: the function's role sends by its own IAM policy: {statements:?}"
+    );
+}
+
 /// The schedule group the scheduler adapter creates its schedules in (`.group_name("…")`, or the default group).
 fn schedule_group() -> String {
     let src = adapter_source("scheduler.rs");
