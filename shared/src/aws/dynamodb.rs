@@ -169,27 +169,20 @@ impl DynamoLedger {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
-            .set_expression_attribute_names((!names.is_empty()).then_some(names))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let err = aws_error("dynamodb", "PutItem", e);
-                if conditional_failed(&err) {
-                    Ok(false)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        Ok(super::conditional(
+            "dynamodb",
+            "PutItem",
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .set_expression_attribute_values((!values.is_empty()).then_some(values))
+                .set_expression_attribute_names((!names.is_empty()).then_some(names))
+                .send()
+                .await,
+        )?
+        .is_some())
     }
 
     /// Items of a partition from `since` on.
@@ -625,30 +618,24 @@ impl IncidentClaims for DynamoLedger {
     }
 
     async fn release(&self, incident_key: &str, now: DateTime<Utc>) -> Result<(), AwsError> {
-        match self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("incident#{incident_key}"))))
-            .update_expression("SET #lease = :past")
-            .condition_expression("#s = :progress")
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_names("#lease", "lease")
-            .expression_attribute_values(":progress", s("IN_PROGRESS"))
-            .expression_attribute_values(":past", epoch(later(now, Duration::seconds(-1))))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err = aws_error("dynamodb", "UpdateItem", e);
-                if conditional_failed(&err) {
-                    Ok(())
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        // Not in progress (completed, or released already): nothing to end.
+        super::conditional(
+            "dynamodb",
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(format!("incident#{incident_key}"))))
+                .update_expression("SET #lease = :past")
+                .condition_expression("#s = :progress")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_names("#lease", "lease")
+                .expression_attribute_values(":progress", s("IN_PROGRESS"))
+                .expression_attribute_values(":past", epoch(later(now, Duration::seconds(-1))))
+                .send()
+                .await,
+        )?;
+        Ok(())
     }
 }
 

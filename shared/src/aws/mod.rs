@@ -185,6 +185,29 @@ pub fn retries() -> aws_config::retry::RetryConfig {
         .with_initial_backoff(std::time::Duration::from_millis(200))
 }
 
+/// A conditional write's answer: `Some(output)` when it was written, `None` when its condition failed (another
+/// writer was first: an answer, not an error), else the error.
+fn conditional<T, E>(
+    service: &'static str,
+    operation: &'static str,
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> Result<Option<T>, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e) => {
+            let err = aws_error(service, operation, e);
+            if err.kind == ErrorKind::ConditionFailed {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
 /// Error codes that mean "try again later".
 fn retryable_code(code: &str) -> bool {
     matches!(

@@ -150,31 +150,24 @@ impl DynamoStorm {
 impl PublishGate for DynamoStorm {
     async fn admit(&self, second: i64, limit: u32) -> Result<bool, AwsError> {
         let at = DateTime::from_timestamp(second, 0).unwrap_or_default();
-        match self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("gate#{second}"), "-")))
-            .update_expression("ADD #n :one SET #exp = :exp")
-            .condition_expression("attribute_not_exists(#n) OR #n < :limit")
-            .expression_attribute_names("#n", "n")
-            .expression_attribute_names("#exp", "expires_at")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":limit", n(i64::from(limit)))
-            .expression_attribute_values(":exp", expiry(at, GATE_TTL))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let err = aws_error("dynamodb", "UpdateItem", e);
-                if conditional_failed(&err) {
-                    Ok(false)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        Ok(super::conditional(
+            "dynamodb",
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(format!("gate#{second}"), "-")))
+                .update_expression("ADD #n :one SET #exp = :exp")
+                .condition_expression("attribute_not_exists(#n) OR #n < :limit")
+                .expression_attribute_names("#n", "n")
+                .expression_attribute_names("#exp", "expires_at")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":limit", n(i64::from(limit)))
+                .expression_attribute_values(":exp", expiry(at, GATE_TTL))
+                .send()
+                .await,
+        )?
+        .is_some())
     }
 }
 
