@@ -32,6 +32,22 @@ pub fn parse_since(s: &str) -> anyhow::Result<Duration> {
 }
 
 /// The listing: one line per incident, oldest first, with a header.
+/// Text from the ledger (alarm names, Name tags, reports: written by whoever can name an alarm or tag an instance) as
+/// a terminal may show it: control characters (C1 escapes included), Unicode separators and bidirectional formatting
+/// become `�`, so that nothing stored can move the cursor or make a line read differently; the report's own line
+/// breaks stay.
+fn terminal(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c != '\n' && ec2ops::report::shell::hidden(c) {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 pub fn format_list(incidents: &[LoggedIncident]) -> String {
     let mut out = String::from("TIME (UTC)           PRI  RULES                    ACTION        MESSAGE                INSTANCE             INCIDENT KEY\n");
     for i in incidents {
@@ -50,10 +66,10 @@ pub fn format_list(incidents: &[LoggedIncident]) -> String {
             i.at.format("%Y-%m-%d %H:%M:%S"),
             i.priority,
             rules,
-            i.action,
-            message,
-            i.instance.as_deref().unwrap_or("-"),
-            i.incident_key
+            terminal(&i.action),
+            terminal(&message),
+            terminal(i.instance.as_deref().unwrap_or("-")),
+            terminal(&i.incident_key)
         ));
     }
     out.push_str(&format!(
@@ -67,7 +83,7 @@ pub fn format_list(incidents: &[LoggedIncident]) -> String {
 pub fn format_show(i: &LoggedIncident) -> String {
     let mut out = format!(
         "incident {}\nrecorded {} · {} · rules {} · action {}\n",
-        i.incident_key,
+        terminal(&i.incident_key),
         i.at.format("%Y-%m-%d %H:%M:%S UTC"),
         i.priority,
         if i.rules.is_empty() {
@@ -75,7 +91,7 @@ pub fn format_show(i: &LoggedIncident) -> String {
         } else {
             i.rules.join(",")
         },
-        i.action
+        terminal(&i.action)
     );
     match (&i.message_id, &i.digest) {
         (Some(id), _) => out.push_str(&format!("published as SNS message {id}\n")),
@@ -83,7 +99,7 @@ pub fn format_show(i: &LoggedIncident) -> String {
         (None, None) => out.push_str("not published on its own (covered by another report)\n"),
     }
     out.push('\n');
-    out.push_str(&i.report);
+    out.push_str(&terminal(&i.report));
     if !i.report.ends_with('\n') {
         out.push('\n');
     }
@@ -155,5 +171,20 @@ mod tests {
         assert!(out.starts_with("incident k2\n"));
         assert!(out.contains("listed in the digest of storm window w"));
         assert!(out.ends_with("\n[P0] report\n"));
+    }
+
+    #[test]
+    fn stored_escape_and_bidi_characters_reach_the_terminal_as_replacement_characters() {
+        let mut i = logged("alarm:db\u{9b}31m\u{202e}evil#ALARM#t", Some("m-1"), None);
+        i.report = "line one\nline \u{1b}[2Jtwo\n".into();
+        for out in [format_list(std::slice::from_ref(&i)), format_show(&i)] {
+            assert!(
+                !out.chars()
+                    .any(|c| c != '\n' && ec2ops::report::shell::hidden(c)),
+                "{out:?}"
+            );
+            assert!(out.contains("db\u{fffd}31m\u{fffd}evil"), "{out:?}");
+        }
+        assert!(format_show(&i).contains("line one\nline \u{fffd}[2Jtwo"));
     }
 }
