@@ -21,13 +21,14 @@ async fn run_function(stub: &RuntimeStub, extra: &[(&str, &str)]) -> tokio::proc
     cmd.spawn().expect("spawn responder")
 }
 
-#[tokio::test]
-async fn invalid_settings_fail_the_cold_start_naming_the_setting() {
+/// Start the function with `setting` set to `value` (and a valid topic): it must exit before taking an event, and
+/// say which setting is wrong.
+async fn cold_start_fails_naming(setting: &str, value: &str) {
     let stub = RuntimeStub::start(vec![]).await;
     let child = run_function(
         &stub,
         &[
-            ("EC2OPS_LANGUAGE", "fr"),
+            (setting, value),
             (
                 "EC2OPS_TOPIC_ARN",
                 "arn:aws:sns:ap-northeast-2:000000000000:t",
@@ -45,7 +46,7 @@ async fn invalid_settings_fail_the_cold_start_naming_the_setting() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("EC2OPS_LANGUAGE"), "{text}");
+    assert!(text.contains(setting), "{text}");
     assert!(
         stub.next_calls().is_empty(),
         "no event is taken with bad settings"
@@ -53,31 +54,13 @@ async fn invalid_settings_fail_the_cold_start_naming_the_setting() {
 }
 
 #[tokio::test]
+async fn invalid_settings_fail_the_cold_start_naming_the_setting() {
+    cold_start_fails_naming("EC2OPS_LANGUAGE", "fr").await;
+}
+
+#[tokio::test]
 async fn an_alarm_buffer_setting_that_is_not_a_queue_arn_fails_the_cold_start_naming_it() {
-    let stub = RuntimeStub::start(vec![]).await;
-    let child = run_function(
-        &stub,
-        &[
-            ("EC2OPS_ALARM_BUFFER_QUEUE_ARN", "https://sqs.example/q"),
-            (
-                "EC2OPS_TOPIC_ARN",
-                "arn:aws:sns:ap-northeast-2:000000000000:t",
-            ),
-        ],
-    )
-    .await;
-    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
-        .await
-        .expect("exits")
-        .expect("output");
-    assert!(!out.status.success());
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(text.contains("EC2OPS_ALARM_BUFFER_QUEUE_ARN"), "{text}");
-    assert!(stub.next_calls().is_empty());
+    cold_start_fails_naming("EC2OPS_ALARM_BUFFER_QUEUE_ARN", "https://sqs.example/q").await;
 }
 
 #[tokio::test]
