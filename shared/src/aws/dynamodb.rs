@@ -89,10 +89,6 @@ fn key(pk: String) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s("-"))])
 }
 
-fn conditional_failed(e: &AwsError) -> bool {
-    e.kind == ErrorKind::ConditionFailed
-}
-
 fn text(i: &HashMap<String, AttributeValue>, k: &str) -> Option<String> {
     i.get(k).and_then(|v| v.as_s().ok()).cloned()
 }
@@ -237,7 +233,7 @@ impl DynamoLedger {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<Option<Claim>, AwsError> {
-        match self
+        let answer = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -257,9 +253,9 @@ impl DynamoLedger {
             .expression_attribute_values(":now", epoch(now))
             .return_values(ReturnValue::AllNew)
             .send()
-            .await
-        {
-            Ok(out) => {
+            .await;
+        match super::conditional("dynamodb", "UpdateItem", answer)? {
+            Some(out) => {
                 let attrs = out.attributes().cloned().unwrap_or_default();
                 let attempt = number(&attrs, "attempts")
                     .and_then(|a| u32::try_from(a).ok())
@@ -270,14 +266,7 @@ impl DynamoLedger {
                     first_claimed,
                 }))
             }
-            Err(e) => {
-                let err = aws_error("dynamodb", "UpdateItem", e);
-                if conditional_failed(&err) {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
+            None => Ok(None),
         }
     }
 

@@ -72,10 +72,6 @@ fn number(i: &HashMap<String, AttributeValue>, k: &str) -> Option<i64> {
         .and_then(|v| v.parse().ok())
 }
 
-fn conditional_failed(e: &AwsError) -> bool {
-    e.kind == ErrorKind::ConditionFailed
-}
-
 fn build_error(op: &'static str, e: impl std::fmt::Display) -> AwsError {
     AwsError::new("dynamodb", op, e.to_string())
 }
@@ -267,13 +263,9 @@ impl DigestBuffer for DynamoStorm {
             .expression_attribute_values(":exp", expiry(window.start, DIGEST_TTL))
             .send()
             .await;
-        match claimed {
-            Ok(_) => Ok(FlushClaim::Claimed),
-            Err(e) => {
-                let err = aws_error("dynamodb", "UpdateItem", e);
-                if !conditional_failed(&err) {
-                    return Err(err);
-                }
+        match super::conditional("dynamodb", "UpdateItem", claimed)? {
+            Some(_) => Ok(FlushClaim::Claimed),
+            None => {
                 let flush = self.get(window_pk(window), "-").await?.unwrap_or_default();
                 Ok(match text(&flush, "message_id") {
                     Some(message_id) => FlushClaim::Published { message_id },
