@@ -43,6 +43,11 @@ t=$(now)
 sam validate --lint || fail "sam validate --lint"
 echo "package: sam validate --lint passed in $(took "$t")"
 
+# What the template's Rules cannot compare (ReservedConcurrency against AlarmBufferConcurrency + the work queue's
+# 10), on the parameters `sam deploy` reads from samconfig.toml; values typed at `sam deploy --guided` or passed
+# with --parameter-overrides are checked by running the script with them (README, Deploy).
+scripts/check_parameters.py || fail "deployment parameters (scripts/check_parameters.py)"
+
 t=$(now)
 sam build || fail "sam build"
 echo "package: sam build passed in $(took "$t")"

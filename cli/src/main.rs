@@ -30,6 +30,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the responder on one event (EventBridge alarm state change or alarm-action payload).
+    ///
+    /// Without --publish this is a preview: it only reads (EC2, CloudWatch, CloudTrail, CloudWatch Logs) and
+    /// prints the report. It never writes the ledger — no claim, action record, impairment, AZ event, storm log or
+    /// digest, even with EC2OPS_LEDGER_TABLE set —, never acts on or runs anything on an instance (no remediation,
+    /// no in-guest diagnostics), and schedules, enqueues and publishes nothing: the function's own delivery of the
+    /// same alarm is handled as if the preview had not run. With --publish the run is a delivery like the
+    /// function's: it claims and records the incident in the ledger and acts within the remediation settings.
     Respond {
         /// Event JSON file, or `-` for standard input.
         event_file: PathBuf,
@@ -39,7 +46,8 @@ enum Command {
         /// What to print on standard output.
         #[arg(long, value_enum, default_value_t = Format::Email)]
         format: Format,
-        /// Also publish the report to the topic in EC2OPS_TOPIC_ARN.
+        /// Deliver like the function: publish to EC2OPS_TOPIC_ARN, and with EC2OPS_LEDGER_TABLE claim and record
+        /// the incident and act within the remediation settings. Without it: a read-only preview.
         #[arg(long)]
         publish: bool,
         /// Report language (overrides EC2OPS_LANGUAGE).
@@ -185,11 +193,11 @@ fn event_region(bytes: &[u8]) -> Result<Option<String>, HandleError> {
             az.trim_end_matches(|c: char| c.is_ascii_lowercase())
                 .to_string()
         }),
-        Ok(Parsed::Ignored { .. } | Parsed::Sweep) => None,
+        Ok(Parsed::Ignored { .. } | Parsed::Sweep | Parsed::Heartbeat) => None,
     })
 }
 
-/// The responder the function builds, in `region`, as a command line runs it.
+/// The responder the function builds, in `region`, as a command line runs it ([`for_cli`]).
 async fn on_aws(
     region: Option<String>,
     settings: &Settings,
@@ -198,17 +206,29 @@ async fn on_aws(
     if publish {
         settings.require_topic()?;
     }
-    let mut r = Responder::from_aws(&ec2ops::aws::sdk_config(region).await, settings);
-    // The CLI acts like the function (dry-run by default); it has no function ARN, so no verification schedule.
-    if let Some(a) = &mut r.actors {
-        a.scheduler = None;
+    let function = Responder::from_aws(&ec2ops::aws::sdk_config(region).await, settings);
+    Ok(for_cli(function, publish))
+}
+
+/// The function's responder as `respond` runs it. Published, it is the function's own, acting like it (dry-run by
+/// default), without the verification schedule (the CLI has no function ARN) and handling sweeps and Health events
+/// inline whatever work queue the function fans out to. A preview keeps only the readers — EC2, CloudWatch, the
+/// evidence readers — and no port that writes: no ledger (the function's delivery of the same alarm would find it
+/// claimed and completed, a duplicate nobody is told about), no actors, no storm gate, digest or incident log, no
+/// work queue, no topic, and no in-guest diagnostics (SSM Run Command runs a script on the instance). Built from
+/// the readers up, so a port added later stays out of a preview until it is put here.
+fn for_cli(function: Responder, publish: bool) -> Responder {
+    if publish {
+        let mut r = function;
+        if let Some(a) = &mut r.actors {
+            a.scheduler = None;
+        }
+        r.queue = None;
+        return r;
     }
-    if !publish {
-        r.delivery = None;
-    }
-    // Sweeps and Health events are handled inline here, whatever work queue the function fans out to.
-    r.queue = None;
-    Ok(r)
+    let mut preview = Responder::new((*function.settings).clone(), function.ec2, function.metrics);
+    preview.evidence = function.evidence;
+    preview
 }
 
 /// What became of the event: the report on standard output, one line about it on standard error.
@@ -297,6 +317,14 @@ fn print_outcome(outcome: Outcome, format: Format) -> anyhow::Result<()> {
                 message.subject
             );
         }
+        Outcome::Heartbeat {
+            line, message_id, ..
+        } => {
+            println!("{line}");
+            if let Some(id) = message_id {
+                eprintln!("heartbeat posted as {id}");
+            }
+        }
         Outcome::Reported(incident) => {
             let published: serde_json::Value = serde_json::from_str(&incident.message.message)?;
             match format {
@@ -337,5 +365,68 @@ async fn main() -> ExitCode {
             eprintln!("ec2ops: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every port the function can write through, configured.
+    fn everything() -> Settings {
+        Settings {
+            topic_arn: Some("arn:aws:sns:ap-northeast-2:000000000000:ec2ops".into()),
+            ledger_table: Some("ec2ops-ledger".into()),
+            scheduler_role_arn: Some("arn:aws:iam::000000000000:role/ec2ops-scheduler".into()),
+            diagnostics_document: Some("ec2ops-diagnostics".into()),
+            work_queue_url: Some(
+                "https://sqs.ap-northeast-2.amazonaws.com/000000000000/ec2ops-work".into(),
+            ),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn incidents_show_reads_a_key_after_dashes_as_the_key_as_reports_print_one_starting_with_a_dash(
+    ) {
+        let cli = Cli::try_parse_from(["ec2ops", "incidents", "show", "--", "-x#ALARM#t"]);
+        match cli.map(|c| c.command) {
+            Ok(Command::Incidents {
+                show: Some(IncidentsCommand::Show { key }),
+                ..
+            }) => assert_eq!(key, "-x#ALARM#t"),
+            _ => panic!("`incidents show -- KEY` is not read as the key"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_preview_keeps_only_the_readers_and_a_published_run_the_functions_writers() {
+        let config = ec2ops::aws::sdk_config(Some("ap-northeast-2".into())).await;
+        let function = Responder::from_aws(&config, &everything());
+        assert!(
+            function.ledger.is_some()
+                && function.storm.is_some()
+                && function.actors.is_some()
+                && function.delivery.is_some()
+                && function.queue.is_some()
+                && function.diagnostics.is_some(),
+            "the function wires every port"
+        );
+
+        let preview = for_cli(function.clone(), false);
+        assert!(preview.ledger.is_none(), "no claim, action or impairment");
+        assert!(
+            preview.storm.is_none(),
+            "no publish gate, digest or incident log"
+        );
+        assert!(preview.actors.is_none(), "nothing acts on an instance");
+        assert!(preview.diagnostics.is_none(), "nothing runs on an instance");
+        assert!(preview.delivery.is_none() && preview.queue.is_none());
+        assert!(preview.evidence.changes.is_some() && preview.evidence.logs.is_some());
+
+        let live = for_cli(function, true);
+        assert!(live.ledger.is_some() && live.storm.is_some() && live.delivery.is_some());
+        assert!(live.actors.as_ref().is_some_and(|a| a.scheduler.is_none()));
+        assert!(live.queue.is_none(), "sweeps are handled inline");
     }
 }

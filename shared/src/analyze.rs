@@ -221,6 +221,24 @@ pub struct Finding {
     pub evidence: Vec<String>,
 }
 
+/// Whether a status-check incident proves, from the event alone, that the check failed: the sweep (it read
+/// DescribeInstanceStatus), or an alarm whose every metric is EC2's own (`AWS/EC2`), whose comparison means "failed"
+/// and one of whose evaluated datapoints is a failure (≥ 1). An alarm anybody can create (`StatusCheckFailed_Instance
+/// < 1`) or one that fired on missing data shows nothing.
+pub fn check_failure_shown(change: &Incident) -> bool {
+    if !change.claims_check_failure() {
+        return false;
+    }
+    if change.is_sweep() {
+        return true;
+    }
+    change.is_alarm()
+        && change.fleet.is_none()
+        && change.metrics.iter().all(|m| m.namespace == catalogue::EC2)
+        && crate::model::means_failed(change.comparison, change.threshold())
+        && change.evaluated_values().iter().any(|(_, v)| *v >= 1.0)
+}
+
 /// Priority levels of the seed's escalation table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Priority {
@@ -378,7 +396,7 @@ pub fn assess(change: &Incident, facts: &Facts) -> Assessment {
     } else if let Cause::StateChange { state } = change.cause {
         stopped(state, facts, &mut findings);
     } else {
-        gone(facts, &mut findings);
+        gone(change, facts, &mut findings);
     }
     status_checks(change, facts, &mut findings);
     az_event(facts, &mut findings);

@@ -50,6 +50,16 @@ impl Budget {
         Budget::new(total, now)
     }
 
+    /// The wall-clock time now, read off the budget's monotonic clock: the deadline's wall time less what remains.
+    /// In Lambda it is the clock; under a paused tokio clock (the simulation) it is the virtual clock, so every
+    /// time the pipeline reads after its start (schedules, the publish gate's second) follows the same clock.
+    pub fn wall_now(&self) -> DateTime<Utc> {
+        chrono::Duration::from_std(self.remaining())
+            .ok()
+            .and_then(|r| self.wall_deadline.checked_sub_signed(r))
+            .unwrap_or(self.wall_deadline)
+    }
+
     /// Time left before the deadline.
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())

@@ -29,9 +29,12 @@ pub mod names {
     pub const STORM_WINDOW_SECONDS: &str = "EC2OPS_STORM_WINDOW_SECONDS";
     pub const LOG_GROUPS: &str = "EC2OPS_LOG_GROUPS";
     pub const CHANGE_WINDOW_MINUTES: &str = "EC2OPS_CHANGE_WINDOW_MINUTES";
+    /// Optional: where the heartbeat's line goes (template.yaml's operations topic, which also takes the stack's
+    /// own alarms); unset, the heartbeat goes to the report topic.
+    pub const OPERATIONS_TOPIC_ARN: &str = "EC2OPS_OPERATIONS_TOPIC_ARN";
 
     /// Every setting, for the test that checks `template.yaml` passes each one.
-    pub const ALL: [&str; 22] = [
+    pub const ALL: [&str; 23] = [
         TOPIC_ARN,
         LANGUAGE,
         TIME_ZONE,
@@ -54,6 +57,7 @@ pub mod names {
         STORM_WINDOW_SECONDS,
         LOG_GROUPS,
         CHANGE_WINDOW_MINUTES,
+        OPERATIONS_TOPIC_ARN,
     ];
 }
 
@@ -151,6 +155,8 @@ impl Default for StormSettings {
 pub struct Settings {
     /// Where reports go; `None` is allowed only for the CLI without `--publish`.
     pub topic_arn: Option<String>,
+    /// Where the heartbeat's line goes; `None` sends it to the report topic.
+    pub operations_topic_arn: Option<String>,
     pub language: Language,
     pub time_zone: Tz,
     pub remediation: RemediationMode,
@@ -185,6 +191,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             topic_arn: None,
+            operations_topic_arn: None,
             language: Language::Ko,
             time_zone: chrono_tz::Asia::Seoul,
             remediation: RemediationMode::DryRun,
@@ -278,18 +285,23 @@ fn bad(name: &'static str, value: &str, expected: &str) -> ConfigError {
     }
 }
 
-/// Where and how the report is delivered: the topic, the language, the time zone.
-fn read_report(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
-    if let Some(v) = env.get(names::TOPIC_ARN) {
-        if !v.starts_with("arn:") || !v.contains(":sns:") {
-            return Err(bad(
-                names::TOPIC_ARN,
-                v,
-                "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
-            ));
-        }
-        s.topic_arn = Some(v.to_string());
+/// An SNS topic ARN setting, when set.
+fn topic_arn(env: &Vars<'_>, name: &'static str) -> Result<Option<String>, ConfigError> {
+    match env.get(name) {
+        None => Ok(None),
+        Some(v) if v.starts_with("arn:") && v.contains(":sns:") => Ok(Some(v.to_string())),
+        Some(v) => Err(bad(
+            name,
+            v,
+            "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+        )),
     }
+}
+
+/// Where and how the report is delivered: the topics, the language, the time zone.
+fn read_report(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
+    s.topic_arn = topic_arn(env, names::TOPIC_ARN)?;
+    s.operations_topic_arn = topic_arn(env, names::OPERATIONS_TOPIC_ARN)?;
     if let Some(v) = env.get(names::LANGUAGE) {
         s.language = Language::parse(v).ok_or_else(|| bad(names::LANGUAGE, v, "ko or en"))?;
     }
@@ -458,6 +470,17 @@ mod tests {
         assert_eq!(s.remediation, RemediationMode::DryRun);
         assert_eq!(s.envelope, Envelope::default());
         assert!(s.require_topic().is_err());
+        assert_eq!(s.operations_topic_arn, None);
+    }
+
+    #[test]
+    fn the_operations_topic_is_optional_and_read_beside_the_report_topic() {
+        let ops = "arn:aws:sns:us-east-1:000000000000:ec2ops-operations";
+        let s = Settings::from_map(&env(&[(names::OPERATIONS_TOPIC_ARN, ops)])).unwrap();
+        assert_eq!(s.operations_topic_arn.as_deref(), Some(ops));
+        assert_eq!(s.topic_arn, None, "one does not stand in for the other");
+        let s = Settings::from_map(&env(&[(names::OPERATIONS_TOPIC_ARN, " ")])).unwrap();
+        assert_eq!(s.operations_topic_arn, None, "empty is unset");
     }
 
     #[test]
@@ -468,6 +491,7 @@ mod tests {
             (names::METRIC_WINDOW_MINUTES, "2"),
             (names::SOURCE_TIMEOUT_MS, "abc"),
             (names::TOPIC_ARN, "my-topic"),
+            (names::OPERATIONS_TOPIC_ARN, "ops@example.com"),
             (names::REMEDIATION_MODE, "yolo"),
             (names::COOLDOWN_MINUTES, "-5"),
             (names::DAILY_CAP, "many"),

@@ -39,6 +39,9 @@ pub enum Parsed {
     Continue(Box<crate::remediation::Continuation>),
     /// One impaired instance the sweep fanned out (its own invocation and budget).
     SweepItem(Box<crate::facts::Impaired>),
+    /// ec2ops's own heartbeat (its schedule, template.yaml): run the pipeline on a built-in alarm and say so in one
+    /// line.
+    Heartbeat,
     /// An event of a kind we do not handle; logged and dropped on purpose.
     Ignored { source: String, detail_type: String },
 }
@@ -75,6 +78,9 @@ const CONTRIBUTOR_DETAIL_TYPE: &str = "CloudWatch Alarm Contributor State Change
 pub const SWEEP_DETAIL_TYPE: &str = "ec2ops.sweep";
 /// The detail type of one impaired instance the sweep fanned out.
 pub const SWEEP_ITEM_DETAIL_TYPE: &str = "ec2ops.sweep-item";
+/// The detail type of the heartbeat's schedule payload (`{"source": "ec2ops", "detail-type": "ec2ops.heartbeat",
+/// "detail": {}}`): `detail` is an object, its fields are ignored.
+pub const HEARTBEAT_DETAIL_TYPE: &str = "ec2ops.heartbeat";
 
 /// The event for one impaired instance found by the sweep (a work-queue message).
 pub fn sweep_item_event(i: &crate::facts::Impaired) -> Value {
@@ -177,9 +183,20 @@ fn parse_state_change(
     ))))
 }
 
-/// ec2ops's own messages (the sweep and its items, verification, a recover's continuation), or `None` for any
-/// other event.
+/// ec2ops's own messages (the sweep and its items, verification, a recover's continuation, the heartbeat), or
+/// `None` for any other event.
 fn parse_own(event: &Value, source: &str, detail_type: &str) -> Result<Option<Parsed>, EventError> {
+    if source == crate::remediation::VERIFY_SOURCE && detail_type == HEARTBEAT_DETAIL_TYPE {
+        // Nothing in it is read, but a payload of another shape is not what the schedule sends: refused, so that a
+        // mistyped schedule input fails where it can be seen (the invocation's error, the failed-events queue).
+        #[derive(Deserialize)]
+        struct Raw {
+            #[serde(rename = "detail")]
+            _detail: serde_json::Map<String, Value>,
+        }
+        from_value::<Raw>(event, "ec2ops heartbeat")?;
+        return Ok(Some(Parsed::Heartbeat));
+    }
     if (source == crate::remediation::VERIFY_SOURCE && detail_type == SWEEP_DETAIL_TYPE)
         || (source == "aws.events" && detail_type == "Scheduled Event")
     {

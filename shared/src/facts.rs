@@ -446,10 +446,24 @@ pub struct LedgerView {
     pub account_actions_last_hour: usize,
     /// Other instances with a status-check incident in the same AZ in the last 10 minutes.
     pub az_impaired: Vec<String>,
-    /// Other incidents on this same instance's status checks in the last 10 minutes (`check: alarm or key`), so
-    /// that their reports name each other.
+    /// Other incidents on this same instance's status checks in the last 10 minutes, so that their reports name each
+    /// other (and a reboot can defer to a recover of the same instance).
     #[serde(default)]
-    pub same_instance: Vec<String>,
+    pub same_instance: Vec<SameInstance>,
+}
+
+/// Another incident on the same instance's status checks.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SameInstance {
+    /// The failing check's metric name (`StatusCheckFailed_System`, …).
+    pub check: String,
+    pub incident_key: String,
+}
+
+impl std::fmt::Display for SameInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.check, self.incident_key)
+    }
 }
 
 /// An instance the sweep found impaired.

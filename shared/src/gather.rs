@@ -864,6 +864,10 @@ async fn gather_instance(
         else {
             return;
         };
+        if !i.is_running() {
+            // A stopped instance publishes no status checks: its alarm fired on missing data, not on a failure.
+            return;
+        }
         let impairment = crate::ports::Impairment {
             instance_id: i.id.clone(),
             check: e.check.clone(),

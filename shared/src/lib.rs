@@ -17,6 +17,8 @@ pub mod facts;
 pub mod gather;
 pub mod insights;
 mod layering;
+#[cfg(any(test, feature = "test-util"))]
+pub mod memory;
 pub mod message;
 pub mod model;
 pub mod pipeline;
@@ -24,6 +26,8 @@ pub mod ports;
 pub mod pricing;
 pub mod remediation;
 pub mod report;
+#[cfg(feature = "test-util")]
+pub mod sim;
 pub mod source;
 pub mod storm;
 pub mod text;

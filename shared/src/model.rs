@@ -304,6 +304,16 @@ pub struct Incident {
     pub fleet: Option<FleetAlarm>,
 }
 
+/// Whether an alarm's comparison and threshold mean "the check failed": `> t` with 0 ≤ t < 1, or `>= t` with
+/// 0 < t ≤ 1 (status metrics are 0 or 1). `< 1`, `>= 0` or an anomaly band would fire on a healthy instance.
+pub fn means_failed(comparison: Option<Comparison>, threshold: Option<f64>) -> bool {
+    match (comparison, threshold) {
+        (Some(Comparison::Greater), Some(t)) => (0.0..1.0).contains(&t),
+        (Some(Comparison::GreaterOrEqual), Some(t)) => t > 0.0 && t <= 1.0,
+        _ => false,
+    }
+}
+
 /// The former name of [`Incident`], kept while the adapters, the pipeline and the report move to the new one.
 pub type AlarmChange = Incident;
 
@@ -322,6 +332,15 @@ impl Incident {
             Cause::Contributor { series, .. } => Some(series),
             _ => None,
         }
+    }
+
+    /// Whether the incident says a status check failed at all: an ALARM on a `StatusCheckFailed*` metric, or the
+    /// sweep. Such an incident is only a *claim* until corroborated (`remediation::check_failure_corroborated`).
+    pub fn claims_check_failure(&self) -> bool {
+        self.state.value == AlarmState::Alarm
+            && self
+                .primary_metric()
+                .is_some_and(|m| m.name.starts_with("StatusCheckFailed"))
     }
 
     /// Whether the sweep raised this incident (DescribeInstanceStatus, no alarm).

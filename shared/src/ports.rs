@@ -303,6 +303,9 @@ pub struct Completion {
 
 /// What a [`Completion`]'s outcome carries when the report went into a storm window's digest.
 pub const DIGEST_MARK: &str = " · digest ";
+/// What a [`Completion`]'s outcome carries when the published report was its AZ's one AZ-EVENT report (it names
+/// the instances the declaration covers).
+pub const AZ_REPORT_MARK: &str = " · AZ report";
 
 /// An action about to be taken.
 #[derive(Debug, Clone, PartialEq)]
@@ -366,6 +369,25 @@ pub struct Impairment {
     pub check: String,
     pub incident_key: String,
     pub at: DateTime<Utc>,
+}
+
+/// Other incidents on the same instance's status checks, sorted and unique.
+pub fn same_instance(
+    az: &[Impairment],
+    instance_id: &str,
+    incident_key: &str,
+) -> Vec<crate::facts::SameInstance> {
+    let mut v: Vec<crate::facts::SameInstance> = az
+        .iter()
+        .filter(|i| i.instance_id == instance_id && i.incident_key != incident_key)
+        .map(|i| crate::facts::SameInstance {
+            check: i.check.clone(),
+            incident_key: i.incident_key.clone(),
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// The AZ event declared for an AZ: the first incident to declare it publishes the one AZ report.
@@ -432,13 +454,14 @@ pub trait ActionLedger: Send + Sync {
 /// Impairment memory: status-check failures per AZ (AZ-EVENT) and per instance (the sweep's deduplication).
 #[async_trait]
 pub trait ImpairmentLog: Send + Sync {
-    /// Whether a report already covers this instance's failing check (an alarm's, or an earlier sweep's).
+    /// When a report about this instance's failing check went out within the hour (an alarm's, or an earlier
+    /// sweep's), if one did. It covers a failure that began before then, not a new one after an automatic recovery.
     async fn impaired_noted(
         &self,
         instance_id: &str,
         check: &str,
         now: DateTime<Utc>,
-    ) -> Result<bool, AwsError>;
+    ) -> Result<Option<DateTime<Utc>>, AwsError>;
     /// Note, after its report went out, that an instance's check is impaired and reported (for an hour).
     async fn note_impaired(
         &self,

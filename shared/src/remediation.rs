@@ -177,14 +177,47 @@ fn check_state(action: ActionKind, status: &StatusFacts) -> Option<&str> {
     }
 }
 
-/// Whether the alarm's comparison and threshold mean "the check failed": `> t` with 0 ≤ t < 1, or `>= t` with
-/// 0 < t ≤ 1 (status metrics are 0 or 1). `< 1`, `>= 0` or an anomaly band would fire on a healthy instance.
 fn means_failed(comparison: Option<Comparison>, threshold: Option<f64>) -> bool {
-    match (comparison, threshold) {
-        (Some(Comparison::Greater), Some(t)) => (0.0..1.0).contains(&t),
-        (Some(Comparison::GreaterOrEqual), Some(t)) => t > 0.0 && t <= 1.0,
-        _ => false,
+    crate::model::means_failed(comparison, threshold)
+}
+
+/// Whether the incident says a status check failed at all ([`Incident::claims_check_failure`]).
+pub fn claims_check_failure(change: &Incident) -> bool {
+    change.claims_check_failure()
+}
+
+/// Whether a status-check incident proves, from the event alone, that the check failed
+/// ([`crate::analyze::check_failure_shown`]).
+pub fn check_failure_shown_by_event(change: &Incident) -> bool {
+    crate::analyze::check_failure_shown(change)
+}
+
+/// Whether a status-check incident is corroborated enough to drive shared state — the AZ's impairment log (and so
+/// AZ-EVENT and its hold), the sweep's note, membership of an AZ event: the instance is running, and either the event
+/// shows the failure ([`check_failure_shown_by_event`]) or the alarm is EC2's own with a comparison meaning "failed"
+/// and DescribeInstanceStatus shows a check impaired now. An alarm anybody can create (`StatusCheckFailed_Instance <
+/// 1`), or one that fired on a stopped instance's missing data, drives nothing but its own report.
+pub fn check_failure_corroborated(change: &Incident, facts: &Facts) -> bool {
+    if !claims_check_failure(change) {
+        return false;
     }
+    let running = facts.found_instance().is_some_and(|i| i.is_running());
+    if !running {
+        return false;
+    }
+    if check_failure_shown_by_event(change) {
+        return true;
+    }
+    let impaired = facts.status.get().is_some_and(|s| {
+        [&s.system, &s.instance, &s.attached_ebs]
+            .iter()
+            .any(|c| c.as_deref() == Some("impaired"))
+    });
+    impaired
+        && change.is_alarm()
+        && change.fleet.is_none()
+        && change.metrics.iter().all(|m| m.namespace == catalogue::EC2)
+        && means_failed(change.comparison, change.threshold())
 }
 
 /// The alarm's side of corroboration for `action` (the instance's side is DescribeInstanceStatus, in [`decide`]).
@@ -594,6 +627,9 @@ pub struct Continuation {
     /// StartInstances attempts that failed (capacity).
     #[serde(default)]
     pub start_failures: u32,
+    /// Continuations in a row that could not read the ledger to authenticate themselves.
+    #[serde(default)]
+    pub unreadable: u32,
 }
 
 pub const CONTINUE_DETAIL_TYPE: &str = "ec2ops.continue";

@@ -87,6 +87,11 @@ fn every_sample_event_has_golden_reports_in_both_languages_and_formats() {
             Parsed::SweepItem(_) => {
                 panic!("{file}: sweep items are made by the sweep, not sample events")
             }
+            Parsed::Heartbeat => {
+                panic!(
+                    "{file}: the heartbeat's alarm is built in (shared/src/pipeline/heartbeat.rs)"
+                )
+            }
             Parsed::Verify(req) => verification_goldens(stem, &req),
             Parsed::Ignored {
                 source,

@@ -391,7 +391,7 @@ impl ImpairmentLog for TripLedger {
         id: &str,
         check: &str,
         now: DateTime<Utc>,
-    ) -> Result<bool, AwsError> {
+    ) -> Result<Option<DateTime<Utc>>, AwsError> {
         self.inner.impairments.impaired_noted(id, check, now).await
     }
     async fn note_impaired(

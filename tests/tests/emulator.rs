@@ -13,6 +13,11 @@ use ec2ops::pipeline::{HandleError, Outcome};
 use ec2ops::ports::{InstanceReader, MetricReader, ReportPublisher};
 use ec2ops_tests::*;
 
+// The contract suite of the in-memory ports and their DynamoDB adapters (a module of this binary: each test binary
+// links the whole SDK).
+#[path = "emulator/contract.rs"]
+mod contract;
+
 macro_rules! emulator {
     () => {
         match Emulator::connect().await {

@@ -330,6 +330,30 @@ fn variants() -> Vec<(String, Json, Vec<&'static str>)> {
     out
 }
 
+/// The heartbeat reaches the function through its schedule's constant `Input`, which the parser reads as a
+/// heartbeat; no pattern rule matches it, so the same event put on the default bus by anybody reaches nothing.
+#[test]
+fn the_heartbeat_schedules_input_is_a_heartbeat_and_no_pattern_rule_routes_it() {
+    let t = template();
+    let heartbeat = &t["Resources"]["ResponderFunction"]["Properties"]["Events"]["Heartbeat"];
+    assert_eq!(heartbeat["Type"].as_str(), Some("Schedule"));
+    let input: Json = serde_json::from_str(
+        heartbeat["Properties"]["Input"]
+            .as_str()
+            .expect("a JSON string"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        ec2ops::event::parse(&input),
+        Ok(ec2ops::event::Parsed::Heartbeat)
+    );
+    assert_eq!(
+        matched_by(&rules(), &input),
+        Vec::<String>::new(),
+        "{input}"
+    );
+}
+
 #[test]
 fn the_fleet_rules_name_the_namespaces_the_parser_reads() {
     let rules = rules();

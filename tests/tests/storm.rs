@@ -278,6 +278,7 @@ async fn a_storm_of_concurrent_deliveries_never_publishes_above_the_gate_and_eve
                     gate: ports.clone(),
                     buffer: ports.clone(),
                     log: None,
+                    local: Default::default(),
                 };
                 let budget = Budget::new(std::time::Duration::from_secs(60), now);
                 let d = deliver(
@@ -322,6 +323,7 @@ async fn a_storm_of_concurrent_deliveries_never_publishes_above_the_gate_and_eve
         gate: ports.clone(),
         buffer: ports.clone(),
         log: None,
+        local: Default::default(),
     };
     let mut in_digests = 0;
     for w in &windows {

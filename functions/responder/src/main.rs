@@ -22,6 +22,7 @@ impl From<Failure> for Diagnostic {
             HandleError::Publish(_) => "PublishFailed",
             HandleError::Source(_) => "SourceFailed",
             HandleError::InProgress { .. } => "IncidentInProgress",
+            HandleError::Released { .. } => "IncidentReleased",
             HandleError::Enqueue(_) => "FanOutFailed",
         };
         let retry = if f.0.retryable() {
@@ -293,6 +294,16 @@ fn status(outcome: &Outcome) -> Value {
             "nextAt": next_at,
             "messageId": message_id,
         }),
+        Outcome::Heartbeat {
+            line,
+            topic_arn,
+            message_id,
+        } => json!({
+            "status": "heartbeat",
+            "line": line,
+            "topic": topic_arn,
+            "messageId": message_id,
+        }),
     }
 }
 
@@ -324,6 +335,8 @@ async fn main() -> Result<(), Error> {
         diagnostics = responder.diagnostics.is_some(),
         fan_out = responder.queue.is_some(),
         alarm_buffer = alarm_buffer.is_some(),
+        // Where the heartbeat's line goes: the operations topic, else the report topic.
+        operations_topic = settings.operations_topic_arn.is_some(),
         "ec2ops responder ready"
     );
     let function = Function {

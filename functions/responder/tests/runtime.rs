@@ -64,6 +64,62 @@ async fn an_alarm_buffer_setting_that_is_not_a_queue_arn_fails_the_cold_start_na
 }
 
 #[tokio::test]
+async fn an_operations_topic_setting_that_is_not_a_topic_arn_fails_the_cold_start_naming_it() {
+    cold_start_fails_naming("EC2OPS_OPERATIONS_TOPIC_ARN", "ops@example.com").await;
+}
+
+/// The heartbeat through the binary as Lambda runs it: the pipeline on the built-in alarm against the emulator's
+/// services, its one line on the operations topic and nothing on the report topic; a heartbeat of another shape is
+/// an invocation error.
+#[tokio::test]
+async fn a_heartbeat_posts_one_line_to_the_operations_topic_and_nothing_to_the_report_topic() {
+    let Some(emu) = Emulator::connect().await else {
+        return;
+    };
+    let (reports, report_queue) = emu.topic_with_queue("runtime-heartbeat-reports").await;
+    let (operations, operations_queue) = emu.topic_with_queue("runtime-heartbeat-ops").await;
+    let events = vec![
+        json!({"source": "ec2ops", "detail-type": "ec2ops.heartbeat", "detail": {}}),
+        json!({"source": "ec2ops", "detail-type": "ec2ops.heartbeat", "detail": "daily"}),
+    ];
+    let stub = RuntimeStub::start(events).await;
+    let _child = run_function(
+        &stub,
+        &[
+            ("EC2OPS_TOPIC_ARN", reports.as_str()),
+            ("EC2OPS_OPERATIONS_TOPIC_ARN", operations.as_str()),
+        ],
+    )
+    .await;
+    let posted = stub.wait_for(2, Duration::from_secs(60)).await;
+    assert_eq!(posted.len(), 2, "{posted:?}");
+    assert_eq!(posted[0].kind, "response");
+    assert_eq!(posted[0].body["status"], "heartbeat");
+    assert_eq!(posted[0].body["topic"], operations.as_str());
+    let line = posted[0].body["line"].as_str().unwrap_or_default();
+    assert!(
+        line.starts_with("ec2ops heartbeat ok · pipeline rendered a P"),
+        "{line}"
+    );
+    assert_eq!(posted[1].kind, "error");
+    assert_eq!(posted[1].body["errorType"], "NonRetryable.MalformedEvent");
+
+    let got = emu
+        .notifications(&operations_queue, Duration::from_secs(10))
+        .await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].subject.starts_with("ec2ops heartbeat ok ("),
+        "{got:?}"
+    );
+    assert_eq!(got[0].message, line, "the SQS body is the one line");
+    let reported = emu
+        .notifications(&report_queue, Duration::from_secs(3))
+        .await;
+    assert!(reported.is_empty(), "{reported:?}");
+}
+
+#[tokio::test]
 async fn an_alarm_through_the_buffer_is_handled_as_an_alarm_and_each_queue_carries_only_its_own_kind(
 ) {
     let Some(emu) = Emulator::connect().await else {

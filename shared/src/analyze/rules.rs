@@ -43,7 +43,12 @@ pub(super) fn hhmm(t: DateTime<Utc>) -> String {
     t.format("%H:%M").to_string()
 }
 
-pub(super) fn gone(facts: &Facts, out: &mut Vec<Finding>) {
+pub(super) fn gone(change: &Incident, facts: &Facts, out: &mut Vec<Finding>) {
+    if acted_on(change, facts) {
+        // Out of `running` because ec2ops's own stop/start stopped it (this incident's, resumed, or another incident's
+        // recover of the same failure): not gone, and the incident keeps the priority of its cause.
+        return;
+    }
     match facts.instance.get() {
         Some(InstanceLookup::NotFound) => out.push(Finding {
             rule: RuleId::Gone,
@@ -151,7 +156,7 @@ pub(super) fn status_checks(change: &Incident, facts: &Facts, out: &mut Vec<Find
                 evidence.push(format!(
                     "ec2ops sweep: DescribeInstanceStatus listed {metric} impaired"
                 ));
-            } else if !not_running(facts) {
+            } else if !not_running(facts) || acted_on(change, facts) {
                 evidence.push(format!(
                     "alarm {metric} in ALARM; the event carries no evaluated datapoints"
                 ));
@@ -186,7 +191,8 @@ pub(super) fn status_checks(change: &Incident, facts: &Facts, out: &mut Vec<Find
     // The combined StatusCheckFailed metric does not say which check failed; when nothing else tells, treat it as
     // the instance check (the common case) and say the attribution is uncertain.
     let combined_failed = change.evaluated_values().iter().any(|(_, v)| *v >= 1.0)
-        || (change.evaluated_values().is_empty() && !not_running(facts));
+        || (change.evaluated_values().is_empty()
+            && (!not_running(facts) || acted_on(change, facts)));
     if in_alarm
         && alarm_metric == Some(catalogue::STATUS_CHECK_FAILED)
         && combined_failed
@@ -218,6 +224,27 @@ pub(super) fn not_running(facts: &Facts) -> bool {
     facts
         .found_instance()
         .is_some_and(|i| !matches!(i.state.as_str(), "running" | "pending"))
+}
+
+/// How recent an action of ec2ops on the instance must be for its state to be ec2ops's doing (a recover's
+/// continuations give up after 15 minutes; the cooldown is 30).
+pub const OWN_ACTION_WINDOW: chrono::Duration = chrono::Duration::minutes(30);
+
+/// Whether the instance's state since the transition may be ec2ops's doing, not the incident's cause: the ledger holds
+/// an action of this very incident (an earlier delivery acted on it), or an action of ec2ops on the instance within
+/// [`OWN_ACTION_WINDOW`] of the transition — or the ledger cannot tell, and the event itself shows a failed check (an
+/// instance that stops after its check failed is most likely being recovered: the report stays as urgent as its
+/// cause rather than calling the alarm moot).
+pub(super) fn acted_on(change: &Incident, facts: &Facts) -> bool {
+    match facts.ledger.get() {
+        Some(v) => {
+            v.this_incident_action.is_some()
+                || v.instance_actions
+                    .iter()
+                    .any(|t| (change.state.at - *t).abs() <= OWN_ACTION_WINDOW)
+        }
+        None => super::check_failure_shown(change),
+    }
 }
 
 /// AZ-EVENT: this status-check failure is one of several in the same AZ within 10 minutes (from the ledger).

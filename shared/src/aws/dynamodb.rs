@@ -656,7 +656,7 @@ impl ActionLedger for DynamoLedger {
             instance_actions,
             account_actions_last_hour: account.len(),
             az_impaired: others_in_az(&az, instance_id),
-            same_instance: same_instance(&az, instance_id, incident_key),
+            same_instance: crate::ports::same_instance(&az, instance_id, incident_key),
         })
     }
 
@@ -774,13 +774,24 @@ impl ImpairmentLog for DynamoLedger {
         instance_id: &str,
         check: &str,
         now: DateTime<Utc>,
-    ) -> Result<bool, AwsError> {
-        // TTL deletion is lazy: an expired note counts as absent.
+    ) -> Result<Option<DateTime<Utc>>, AwsError> {
+        // TTL deletion is lazy: an expired note counts as absent. A note without a readable time (written before the
+        // time was read back) counts as written an hour before it expires.
         Ok(self
             .get(format!("impaired#{instance_id}#{check}"))
             .await?
-            .and_then(|i| number(&i, "expires_at"))
-            .is_some_and(|exp| exp >= now.timestamp()))
+            .and_then(|i| {
+                let expires = number(&i, "expires_at")?;
+                (expires >= now.timestamp()).then(|| {
+                    text(&i, "at")
+                        .as_deref()
+                        .and_then(time_of)
+                        .or_else(|| {
+                            DateTime::from_timestamp(expires, 0).map(|e| e - Duration::hours(1))
+                        })
+                        .unwrap_or(now)
+                })
+            }))
     }
 
     async fn note_impaired(
@@ -888,18 +899,6 @@ fn others_in_az(az: &[Impairment], instance_id: &str) -> Vec<String> {
         .iter()
         .map(|i| i.instance_id.clone())
         .filter(|id| id != instance_id)
-        .collect();
-    v.sort();
-    v.dedup();
-    v
-}
-
-/// Other incidents on the same instance's status checks (`check: incident`), sorted and unique.
-fn same_instance(az: &[Impairment], instance_id: &str, incident_key: &str) -> Vec<String> {
-    let mut v: Vec<String> = az
-        .iter()
-        .filter(|i| i.instance_id == instance_id && i.incident_key != incident_key)
-        .map(|i| format!("{}: {}", i.check, i.incident_key))
         .collect();
     v.sort();
     v.dedup();

@@ -144,6 +144,14 @@ async fn call(
     let r = &*actors.remediator;
     let limit = budget.limit(CALL_TIMEOUT);
     let key = change.incident_key();
+    // Write-ahead: a recover's first continuation is scheduled before the stop, so that an instance this delivery
+    // stops is looked at (and started) even if the delivery dies right after StopInstances.
+    let ahead = match action {
+        ActionKind::StopStart => try_schedule_continuation(actors, change, now, now, budget)
+            .await
+            .ok(),
+        ActionKind::Reboot => None,
+    };
     let result = match action {
         ActionKind::Reboot => within(limit, "ec2", "RebootInstances", r.reboot(id, false)).await,
         ActionKind::StopStart => {
@@ -184,7 +192,10 @@ async fn call(
                 instance = id,
                 "stop requested: the start follows in a continuation"
             );
-            let (continue_at, note) = schedule_continuation(rsp, actors, change, now, budget).await;
+            let (continue_at, note) = match ahead {
+                Some(at) => (Some(at), None),
+                None => schedule_continuation(rsp, actors, change, now, budget).await,
+            };
             ActionOutcome::Recovering {
                 at: now,
                 request_id,
@@ -195,7 +206,10 @@ async fn call(
         (ActionKind::StopStart, Err(e)) if !definitely_refused(&e) => {
             // No answer is not a no: the stop may have reached EC2. The continuation reads the state and starts the
             // instance if it stopped, so it can never be left stopped.
-            let (continue_at, note) = schedule_continuation(rsp, actors, change, now, budget).await;
+            let (continue_at, note) = match ahead {
+                Some(at) => (Some(at), None),
+                None => schedule_continuation(rsp, actors, change, now, budget).await,
+            };
             ActionOutcome::Recovering {
                 at: now,
                 request_id: format!("unknown ({e})"),
@@ -247,6 +261,17 @@ async fn record_progress(rsp: &Responder, key: &str, progress: &Progress, budget
     }
 }
 
+/// What a resumed delivery found of its interrupted predecessor's action.
+pub(super) enum Resumed {
+    /// Nothing recorded: the predecessor did not act.
+    Nothing,
+    /// Recorded at this time; the outcome after reconciling it.
+    Acted(DateTime<Utc>, ActionOutcome),
+    /// The ledger could not be read (twice): whether the predecessor acted is unknown, so nothing is done and a later
+    /// delivery reconciles.
+    Unknown(AwsError),
+}
+
 /// A resumed delivery whose interrupted predecessor recorded an action: whatever the incident looks like now (a
 /// stopped instance reads as GONE, so no action would be decided), finish what was started.
 pub(super) async fn resume(
@@ -255,19 +280,37 @@ pub(super) async fn resume(
     change: &AlarmChange,
     now: DateTime<Utc>,
     budget: &Budget,
-) -> Option<ActionOutcome> {
-    let ledger = rsp.ledger.as_ref()?;
-    let recorded = within(
-        budget.limit(CALL_TIMEOUT),
-        "dynamodb",
-        "GetItem",
-        ledger.actions.recorded_action(&change.incident_key()),
-    )
-    .await
-    .ok()
-    .flatten()?;
-    let action = recorded.action;
-    Some(reconcile(rsp, actors, change, action, recorded, now, budget).await)
+) -> Resumed {
+    let Some(ledger) = rsp.ledger.as_ref() else {
+        return Resumed::Nothing;
+    };
+    let key = change.incident_key();
+    let read = || {
+        within(
+            budget.limit(CALL_TIMEOUT),
+            "dynamodb",
+            "GetItem",
+            ledger.actions.recorded_action(&key),
+        )
+    };
+    let mut recorded = read().await;
+    if recorded.is_err() {
+        recorded = read().await;
+    }
+    match recorded {
+        Ok(Some(recorded)) => {
+            let (action, at) = (recorded.action, recorded.at);
+            Resumed::Acted(
+                at,
+                reconcile(rsp, actors, change, action, recorded, now, budget).await,
+            )
+        }
+        Ok(None) => Resumed::Nothing,
+        Err(e) => {
+            warn!(incident = %change.incident_key(), error = %e, "a resumed delivery could not read its predecessor's action");
+            Resumed::Unknown(e)
+        }
+    }
 }
 
 /// An earlier delivery of this incident recorded the action: never repeat it; make sure what follows it happens.
@@ -409,16 +452,9 @@ async fn schedule_continuation(
     schedule_continuation_at(rsp, actors, change, now, now, budget).await
 }
 
-/// Schedule the first continuation of the recover whose stop was sent at `stopped_at`.
-async fn schedule_continuation_at(
-    rsp: &Responder,
-    actors: &Actors,
-    change: &AlarmChange,
-    stopped_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-    budget: &Budget,
-) -> (Option<DateTime<Utc>>, Option<String>) {
-    let c = Continuation {
+/// The first continuation of the recover whose stop is sent at `stopped_at`.
+fn first_continuation(change: &AlarmChange, stopped_at: DateTime<Utc>) -> Continuation {
+    Continuation {
         incident_key: change.incident_key(),
         thread_id: change.thread_id(),
         instance_id: change.primary_instance().unwrap_or_default().to_string(),
@@ -428,8 +464,36 @@ async fn schedule_continuation_at(
         attempt: 0,
         forced: false,
         start_failures: 0,
-    };
-    let at = scheduling_time(now) + FIRST_CONTINUATION;
+        unreadable: 0,
+    }
+}
+
+/// Schedule the first continuation, with no fallback: when it runs.
+async fn try_schedule_continuation(
+    actors: &Actors,
+    change: &AlarmChange,
+    stopped_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<DateTime<Utc>, String> {
+    let c = first_continuation(change, stopped_at);
+    let at = scheduling_time(now, budget) + FIRST_CONTINUATION;
+    schedule(actors, &c.schedule_name(), &c.to_event(), at, budget)
+        .await
+        .map(|()| at)
+}
+
+/// Schedule the first continuation of the recover whose stop was sent at `stopped_at`.
+async fn schedule_continuation_at(
+    rsp: &Responder,
+    actors: &Actors,
+    change: &AlarmChange,
+    stopped_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> (Option<DateTime<Utc>>, Option<String>) {
+    let c = first_continuation(change, stopped_at);
+    let at = scheduling_time(now, budget) + FIRST_CONTINUATION;
     match schedule(actors, &c.schedule_name(), &c.to_event(), at, budget).await {
         Ok(()) => (Some(at), None),
         Err(why) => {

@@ -8,10 +8,12 @@
 //! their counters moved, in one transaction before the EC2 call ([`act`]); the record's own steps are in [`record`].
 
 mod act;
+pub mod heartbeat;
 mod record;
 mod recover;
 mod schedule;
 pub mod storm;
+mod stronger;
 mod sweep;
 
 use std::sync::Arc;
@@ -32,7 +34,7 @@ use crate::ports::{
     AwsError, Claim, Completion, Diagnostics, InstanceReader, Ledger, MetricReader, Remediator,
     ReportPublisher, VerifyScheduler, WorkQueue,
 };
-use crate::remediation::{decide, ActionKind, ActionOutcome, Decision, Hold, VerifyRequest};
+use crate::remediation::{decide, ActionOutcome, Decision, Hold, VerifyRequest};
 use crate::report::render::{self, SnsMessage};
 use crate::report::{build, Report, ReportInput};
 
@@ -62,6 +64,10 @@ pub enum HandleError {
         incident_key: String,
         until: DateTime<Utc>,
     },
+    /// This delivery reported an incident an interrupted delivery had claimed, and released that delivery's expired
+    /// lease without completing it: a later delivery must resume it (it is scheduled, or Lambda retries).
+    #[error("incident {incident_key} was interrupted in an earlier delivery; released for the next delivery to resume")]
+    Released { incident_key: String },
     /// Fanning work out to the work queue failed; the invocation is retried (nothing was handled yet).
     #[error("fan-out failed: {0}")]
     Enqueue(AwsError),
@@ -72,7 +78,7 @@ impl HandleError {
     pub fn retryable(&self) -> bool {
         match self {
             HandleError::Malformed(_) | HandleError::Config(_) => false,
-            HandleError::InProgress { .. } => true,
+            HandleError::InProgress { .. } | HandleError::Released { .. } => true,
             HandleError::Publish(e) | HandleError::Source(e) | HandleError::Enqueue(e) => {
                 e.retryable
             }
@@ -154,6 +160,13 @@ pub enum Outcome {
         state: Option<String>,
         step: String,
         next_at: Option<DateTime<Utc>>,
+        message_id: Option<String>,
+    },
+    /// The heartbeat ran the pipeline on its built-in alarm: its one line, and where it was posted (`None` without a
+    /// delivery).
+    Heartbeat {
+        line: String,
+        topic_arn: Option<String>,
         message_id: Option<String>,
     },
 }
@@ -374,6 +387,12 @@ impl Responder {
                 incident_key,
                 until,
             }) => self.redeliver(event, incident_key, until, &budget).await,
+            Err(HandleError::Released { incident_key }) => {
+                let until = budget.wall_now();
+                self.redeliver(event, incident_key.clone(), until, &budget)
+                    .await
+                    .map_err(|_| HandleError::Released { incident_key })
+            }
             other => other,
         }
     }
@@ -395,7 +414,7 @@ impl Responder {
         let Some(actors) = &self.actors else {
             return Err(in_progress);
         };
-        let at = schedule::scheduling_time(until) + chrono::Duration::seconds(5);
+        let at = schedule::scheduling_time(until, budget) + chrono::Duration::seconds(5);
         let name = format!("redo-{:016x}-{}", fnv1a(&incident_key), until.timestamp());
         match schedule::schedule(actors, &name, event, at, budget).await {
             Ok(()) => {
@@ -428,6 +447,7 @@ impl Responder {
             Ok(Parsed::Continue(c)) => recover::continue_recover(self, *c, now, &budget).await,
             Ok(Parsed::Sweep) => sweep::sweep(self, now, &budget).await,
             Ok(Parsed::SweepItem(i)) => sweep::sweep_item(self, *i, now, &budget).await,
+            Ok(Parsed::Heartbeat) => heartbeat::heartbeat(self, now, &budget).await,
             Ok(Parsed::Health(changes)) => sweep::health(self, event, changes, now, &budget).await,
             Ok(Parsed::Ignored {
                 source,
@@ -475,9 +495,25 @@ impl Responder {
         let az = self
             .settle_status_check(&change, &mut facts, &key, now, budget, recorded_early)
             .await;
-        let assessment = assess(&change, &facts);
+        // A resumed delivery finishes what its interrupted predecessor recorded, whatever the incident looks like now;
+        // the incident keeps the priority of its cause even when the ledger's view could not be read.
+        let found = match (&self.actors, resumed) {
+            (Some(actors), true) => act::resume(self, actors, &change, now, budget).await,
+            _ => act::Resumed::Nothing,
+        };
+        let (own_action, resumed_action, unknown) = match found {
+            act::Resumed::Nothing => (None, None, None),
+            act::Resumed::Acted(at, outcome) => (Some(at), Some(outcome), None),
+            // Whether the predecessor acted is unknown: read as if it did (a stopped instance is then its doing, and
+            // the incident keeps the priority of its cause), act on nothing, and leave it to a later delivery.
+            act::Resumed::Unknown(e) => (Some(now), None, Some(e)),
+        };
+        let assessment = assess_knowing_own_action(&change, &facts, own_action);
         let mut route = if owned { Route::Gate } else { Route::Direct };
-        let status_check = record::is_status_check_alarm(&change);
+        // Whether this report is the AZ report (it declared the AZ event): only then does its completion cover the
+        // incidents the declaration names.
+        let mut az_report = false;
+        let status_check = record::is_status_check_alarm(&change, &facts);
         if assessment.has(RuleId::AzEvent) && owned && !status_check {
             // An alarm on another metric of an impaired instance: part of the AZ event, never its declaration
             // (only settled status-check incidents declare): listed in the window's digest under its AZ.
@@ -489,7 +525,10 @@ impl Responder {
             {
                 record::AzPart::Covered(covered) => return Ok(*covered),
                 record::AzPart::Joins => route = Route::Digest,
-                record::AzPart::Declared => route = Route::Direct,
+                record::AzPart::Declared => {
+                    route = Route::Direct;
+                    az_report = true;
+                }
                 record::AzPart::Own => {}
             }
         }
@@ -502,13 +541,10 @@ impl Responder {
             &settings.envelope,
             now,
         );
-        let decision = defer_to_stronger(decision, &facts);
-        let resumed_action = match (&self.actors, resumed) {
-            (Some(actors), true) => act::resume(self, actors, &change, now, budget).await,
-            _ => None,
-        };
+        let decision = self.defer_to_stronger(decision, &facts, budget).await;
         let action = match (resumed_action, &self.actors, owned) {
             (Some(a), _, _) => a,
+            (None, _, _) if unknown.is_some() => held_unknown(decision, unknown.as_ref()),
             (None, Some(actors), true) => {
                 act::act(self, actors, &change, decision, &facts, now, budget).await
             }
@@ -533,10 +569,28 @@ impl Responder {
         // The claim failed but the report is out: claim once more (the same instant, so a write of ours that landed
         // is recognised) to record the incident, so that later deliveries of it stop as duplicates and
         // `ec2ops incidents` lists it. Nothing is acted on: the decision was made without the claim.
-        let recorded_late = !owned
-            && matches!(claim, Some(Err(_)))
-            && message_id.is_some()
-            && self.claim_late(&key, now, budget).await;
+        let late = match (owned, &claim, &message_id) {
+            (false, Some(Err(_)), Some(_)) => self.claim_late(&key, now, budget).await,
+            _ => record::Late::NotRecorded,
+        };
+        if let record::Late::HeldElsewhere(until) = late {
+            return Err(HandleError::InProgress {
+                incident_key: key,
+                until,
+            });
+        }
+        if late == record::Late::LeftToResume {
+            // The report is out, but an interrupted delivery may have acted and left its follow-up undone: this
+            // delivery ends so that the next one resumes the incident (its report carries the resume label).
+            return Err(HandleError::Released { incident_key: key });
+        }
+        let recorded_late = late == record::Late::Recorded;
+        if unknown.is_some() {
+            // Not completed: the lease ends now and the event is delivered again, to reconcile what the interrupted
+            // delivery may have done once the ledger answers.
+            self.release(&key, now, budget).await;
+            return Err(HandleError::Released { incident_key: key });
+        }
         if owned || recorded_late {
             let done = Completion {
                 message_id: message_id.clone(),
@@ -547,10 +601,18 @@ impl Responder {
                         crate::ports::DIGEST_MARK,
                         w.id()
                     ),
+                    None if az_report => {
+                        format!("{}{}", action_label(&action), crate::ports::AZ_REPORT_MARK)
+                    }
                     None => action_label(&action).to_string(),
                 },
             };
-            self.complete(&key, now, &done, budget).await;
+            if !self.complete(&key, now, &done, budget).await {
+                // The report is out but the record is not: end retryably, so that a later delivery completes it
+                // (resumed, its report labelled so) rather than leave it in progress with nobody coming.
+                self.release(&key, now, budget).await;
+                return Err(HandleError::Released { incident_key: key });
+            }
             self.log_incident(
                 storm::logged(
                     &entry,
@@ -684,35 +746,46 @@ impl Responder {
     }
 }
 
-/// Several incidents on one instance act once, and the stronger action wins: a reboot defers to a recover decided
-/// for the system check of the same instance (the per-instance lock makes it one action in any case).
-fn defer_to_stronger(decision: Decision, facts: &Facts) -> Decision {
-    let action = match &decision {
-        Decision::Act { action } | Decision::DryRun { action } => *action,
-        _ => return decision,
+/// A resumed delivery that could not read whether its predecessor acted acts on nothing: what it would have done is
+/// held for the unreadable ledger.
+fn held_unknown(decision: Decision, e: Option<&AwsError>) -> ActionOutcome {
+    let why = format!(
+        "whether an interrupted earlier delivery acted could not be read ({}); a later delivery reconciles it",
+        e.map(ToString::to_string).unwrap_or_default()
+    );
+    match decision {
+        Decision::Act { action } | Decision::DryRun { action } | Decision::Held { action, .. } => {
+            ActionOutcome::Held {
+                action,
+                holds: vec![Hold::LedgerUnavailable { why }],
+            }
+        }
+        other => outcome_without_acting(other),
+    }
+}
+
+/// The assessment, knowing that this incident's own action was recorded at `own_action` (a resumed delivery read
+/// it): its state since then is ec2ops's doing, so the rules see it even when the ledger's view was unreadable.
+fn assess_knowing_own_action(
+    change: &AlarmChange,
+    facts: &Facts,
+    own_action: Option<DateTime<Utc>>,
+) -> Assessment {
+    let Some(at) = own_action else {
+        return assess(change, facts);
     };
-    if action != ActionKind::Reboot {
-        return decision;
+    if facts
+        .ledger
+        .get()
+        .is_some_and(|v| v.this_incident_action.is_some())
+    {
+        return assess(change, facts);
     }
-    let stronger = facts.ledger.get().and_then(|v| {
-        v.same_instance
-            .iter()
-            .find(|s| s.starts_with("StatusCheckFailed_System"))
-            .cloned()
-    });
-    match stronger {
-        Some(other) => Decision::Held {
-            action,
-            holds: vec![Hold::DeferredTo {
-                action: ActionKind::StopStart,
-                incident: other
-                    .split_once(": ")
-                    .map(|(_, k)| k.to_string())
-                    .unwrap_or(other),
-            }],
-        },
-        None => decision,
-    }
+    let mut known = facts.clone();
+    let mut view = known.ledger.get().cloned().unwrap_or_default();
+    view.this_incident_action = Some(at);
+    known.ledger = Source::Available(view);
+    assess(change, &known)
 }
 
 /// How an incident's report goes out.

@@ -13,8 +13,21 @@ use crate::budget::{within, Budget};
 use crate::config::Settings;
 use crate::facts::{Facts, Source};
 use crate::gather::{gather_gated, EarlyImpairment, LedgerAccess, Limits};
-use crate::model::{AlarmChange, AlarmState};
+use crate::model::AlarmChange;
 use crate::ports::{AwsError, AzDeclaration, Claim, Completion, Impairment, IncidentClaims};
+
+/// What the late claim of a report that went out without its claim found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Late {
+    /// Claimed now: this delivery records the incident.
+    Recorded,
+    /// Completed or owned by another delivery, or the ledger failed: nothing to record.
+    NotRecorded,
+    /// An interrupted delivery's incident, whose lease this delivery released: a later delivery must resume it.
+    LeftToResume,
+    /// Another delivery holds the incident until then: the event is delivered again after it.
+    HeldElsewhere(DateTime<Utc>),
+}
 
 /// What an incident of an AZ event is to that event's one report.
 pub(super) enum AzPart {
@@ -74,7 +87,10 @@ impl Responder {
             budget: Some(*budget),
         };
         let recorded = std::sync::atomic::AtomicBool::new(false);
-        let early = match (&self.ledger, is_status_check_alarm(change)) {
+        let early = match (
+            &self.ledger,
+            crate::remediation::check_failure_shown_by_event(change),
+        ) {
             (Some(ledger), true) => change.primary_metric().map(|m| EarlyImpairment {
                 ledger: &*ledger.impairments,
                 check: m.name.clone(),
@@ -174,7 +190,8 @@ impl Responder {
                     message_id: None,
                     outcome: format!("covered by the AZ-EVENT report of {by}"),
                 };
-                self.complete(key, now, &done, budget).await;
+                // Not completed: the next delivery of this incident resumes it and finds the AZ report again.
+                let _ = self.complete(key, now, &done, budget).await;
                 self.log_incident(
                     storm::covered(change, key, assessment, &by, self.settings.language, now),
                     budget,
@@ -216,7 +233,7 @@ impl Responder {
         let (Some(ledger), Some(i), true) = (
             &self.ledger,
             facts.found_instance(),
-            is_status_check_alarm(change),
+            is_status_check_alarm(change, facts),
         ) else {
             return;
         };
@@ -253,8 +270,12 @@ impl Responder {
             )
             .await;
             match done {
-                // Its report published (the AZ report is never deferred to a digest).
-                Ok(Some(c)) => return c.message_id.is_some(),
+                // The AZ report published (never deferred to a digest). A report of the declaring incident that is not
+                // the AZ report (a resumed delivery that could not read the instance's AZ) names nobody else.
+                Ok(Some(c)) => {
+                    return c.message_id.is_some()
+                        && c.outcome.ends_with(crate::ports::AZ_REPORT_MARK)
+                }
                 Ok(None) if tokio::time::Instant::now() < until => {
                     tokio::time::sleep(Duration::from_millis(500)).await
                 }
@@ -265,9 +286,9 @@ impl Responder {
 
     /// A claim after the report went out without one ([`Responder::respond`]): whether the incident is this delivery's
     /// to record now (a fresh claim, or its own earlier write). An expired lease of another delivery is not taken.
-    pub(super) async fn claim_late(&self, key: &str, now: DateTime<Utc>, budget: &Budget) -> bool {
+    pub(super) async fn claim_late(&self, key: &str, now: DateTime<Utc>, budget: &Budget) -> Late {
         let Some(ledger) = &self.ledger else {
-            return false;
+            return Late::NotRecorded;
         };
         let r = within(
             budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
@@ -279,19 +300,26 @@ impl Responder {
         match r {
             Ok(Claim::Claimed) => {
                 info!(incident = %key, "claimed after its report went out: recorded");
-                true
+                Late::Recorded
             }
             // An earlier delivery's expired lease: it may have acted. This delivery decided without the record, so it
-            // must not complete it: the lease ends at once and the next delivery resumes and reconciles.
+            // must not complete it: the lease ends at once, and this delivery ends so that a next one comes to resume
+            // and reconcile (a redelivery is scheduled, or the invocation fails retryably).
             Ok(Claim::Resumed { .. }) => {
-                warn!(incident = %key, "an interrupted delivery's incident: left for the next delivery to resume");
+                warn!(incident = %key, "an interrupted delivery's incident: released for a redelivery to resume");
                 self.release(key, now, budget).await;
-                false
+                Late::LeftToResume
             }
-            Ok(_) => false,
+            // Another delivery holds it (perhaps a dead one): the event is delivered again after its lease, to find it
+            // completed (a duplicate) or to resume it.
+            Ok(Claim::InProgress { until }) => {
+                info!(incident = %key, %until, "held by another delivery: redelivered after its lease");
+                Late::HeldElsewhere(until)
+            }
+            Ok(_) => Late::NotRecorded,
             Err(e) => {
                 warn!(incident = %key, error = %e, "the incident could not be recorded after its report went out");
-                false
+                Late::NotRecorded
             }
         }
     }
@@ -313,28 +341,35 @@ impl Responder {
         }
     }
 
-    /// Complete the incident record. A failure here loses nothing: the report is out, and a retry after the lease
-    /// resumes and says so.
+    /// Complete the incident record, trying three times: whether it is recorded. A record left `IN_PROGRESS` would
+    /// be resumed (and its report repeated) by a later delivery, or stay in progress when none comes; the caller ends
+    /// the delivery retryably when all three fail.
     pub(super) async fn complete(
         &self,
         key: &str,
         now: DateTime<Utc>,
         completion: &Completion,
         budget: &Budget,
-    ) {
+    ) -> bool {
         let Some(ledger) = &self.ledger else {
-            return;
+            return true;
         };
-        let r = within(
-            budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
-            "dynamodb",
-            "UpdateItem",
-            ledger.claims.complete(key, now, completion),
-        )
-        .await;
-        if let Err(e) = r {
-            warn!(incident = %key, error = %e, "could not complete the incident record");
+        for attempt in 1..=3 {
+            let r = within(
+                budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
+                "dynamodb",
+                "UpdateItem",
+                ledger.claims.complete(key, now, completion),
+            )
+            .await;
+            match r {
+                Ok(()) => return true,
+                Err(e) => {
+                    warn!(incident = %key, attempt, error = %e, "could not complete the incident record")
+                }
+            }
         }
+        false
     }
 
     /// For a status-check ALARM on an instance in a known AZ: record the impairment, wait `settle` so that
@@ -350,7 +385,7 @@ impl Responder {
         recorded_early: bool,
     ) -> Option<String> {
         let ledger = &*self.ledger.as_ref()?.impairments;
-        if !is_status_check_alarm(change) {
+        if !is_status_check_alarm(change, facts) {
             return None;
         }
         let instance = facts.found_instance()?;
@@ -399,13 +434,7 @@ impl Responder {
                     .collect();
                 others.sort();
                 others.dedup();
-                let mut same: Vec<String> = list
-                    .iter()
-                    .filter(|i| &i.instance_id == id && i.incident_key != key)
-                    .map(|i| format!("{}: {}", i.check, i.incident_key))
-                    .collect();
-                same.sort();
-                same.dedup();
+                let same = crate::ports::same_instance(&list, id, key);
                 view.az_impaired = others;
                 view.same_instance = same;
             }
@@ -421,12 +450,10 @@ impl Responder {
     }
 }
 
-/// A status-check ALARM (alarm, sweep): the incidents that take part in AZ-EVENT and same-instance grouping.
-pub(super) fn is_status_check_alarm(change: &AlarmChange) -> bool {
-    change.state.value == AlarmState::Alarm
-        && change
-            .primary_metric()
-            .is_some_and(|m| m.name.starts_with("StatusCheckFailed"))
+/// A corroborated status-check ALARM (alarm, sweep): the incidents that take part in AZ-EVENT and same-instance
+/// grouping, and that the sweep's note records ([`crate::remediation::check_failure_corroborated`]).
+pub(super) fn is_status_check_alarm(change: &AlarmChange, facts: &Facts) -> bool {
+    crate::remediation::check_failure_corroborated(change, facts)
 }
 
 pub(super) fn resumed_notice(

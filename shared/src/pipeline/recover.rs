@@ -54,16 +54,22 @@ pub(super) async fn continue_recover(
     let elapsed = now - c.stopped_at;
     let limit = budget.limit(CALL_TIMEOUT);
     // Only a recover ec2ops recorded is continued: a continuation event from anywhere else (a forged message, a
-    // schedule of another stack) changes nothing.
-    if let Err(why) = authentic(rsp, &c, budget).await {
-        warn!(instance = %id, %why, "continuation refused");
-        return Ok(Outcome::Ignored {
-            source: crate::remediation::VERIFY_SOURCE.into(),
-            detail_type: format!(
-                "{} refused: {why}",
-                crate::remediation::CONTINUE_DETAIL_TYPE
-            ),
-        });
+    // schedule of another stack) changes nothing. A ledger that cannot be read proves nothing either way: look again.
+    match authentic(rsp, &c, budget).await {
+        Ok(()) => {}
+        Err(Refusal::Unrecorded(why)) => {
+            warn!(instance = %id, %why, "continuation refused");
+            return Ok(Outcome::Ignored {
+                source: crate::remediation::VERIFY_SOURCE.into(),
+                detail_type: format!(
+                    "{} refused: {why}",
+                    crate::remediation::CONTINUE_DETAIL_TYPE
+                ),
+            });
+        }
+        Err(Refusal::Unreadable(e)) => {
+            return look_again_later(actors, &c, e, now, budget).await;
+        }
     }
     let state = within(limit, "ec2", "DescribeInstances", r.state(&id)).await;
     let state_name = state.as_ref().ok().cloned().flatten();
@@ -92,6 +98,7 @@ async fn next_step(
     let again = |c: &Continuation, after: chrono::Duration, why: String| Step::Again {
         next: Box::new(Continuation {
             attempt: c.attempt.saturating_add(1),
+            unreadable: 0,
             ..c.clone()
         }),
         after,
@@ -193,7 +200,11 @@ async fn carry_out(
 ) -> Result<(String, Option<DateTime<Utc>>, Option<String>), HandleError> {
     Ok(match step {
         Step::Again { next, after, why } => {
-            let at = scheduling_time(now) + after;
+            // Never look later than the give-up time: an instance that stays stopped is escalated within 20 minutes of
+            // the stop, a late schedule and Lambda's retries of the escalation included (the simulation's invariant).
+            let to_give_up = (c.stopped_at + GIVE_UP_AFTER) - now;
+            let after = after.min(to_give_up).max(POLL);
+            let at = scheduling_time(now, budget) + after;
             info!(instance = %c.instance_id, attempt = next.attempt, %why, "recover continues later");
             match schedule(actors, &next.schedule_name(), &next.to_event(), at, budget).await {
                 Ok(()) => ("again".to_string(), Some(at), None),
@@ -237,10 +248,18 @@ async fn carry_out(
     })
 }
 
+/// Why a continuation is not carried out now.
+enum Refusal {
+    /// The ledger holds no such recover: ignored.
+    Unrecorded(String),
+    /// The ledger could not be read: the continuation is neither proven nor disproven.
+    Unreadable(crate::ports::AwsError),
+}
+
 /// The continuation matches a stop-start ec2ops recorded for this incident and instance, at this time.
-async fn authentic(rsp: &Responder, c: &Continuation, budget: &Budget) -> Result<(), String> {
+async fn authentic(rsp: &Responder, c: &Continuation, budget: &Budget) -> Result<(), Refusal> {
     let Some(ledger) = &rsp.ledger else {
-        return Err("no ledger to check it against".into());
+        return Err(Refusal::Unrecorded("no ledger to check it against".into()));
     };
     let recorded = within(
         budget.limit(CALL_TIMEOUT),
@@ -249,19 +268,78 @@ async fn authentic(rsp: &Responder, c: &Continuation, budget: &Budget) -> Result
         ledger.actions.recorded_action(&c.incident_key),
     )
     .await
-    .map_err(|e| format!("the ledger could not be read: {e}"))?
-    .ok_or("no action is recorded for this incident")?;
+    .map_err(Refusal::Unreadable)?
+    .ok_or_else(|| Refusal::Unrecorded("no action is recorded for this incident".into()))?;
     if recorded.action != ActionKind::StopStart || recorded.instance_id != c.instance_id {
-        return Err(format!(
+        return Err(Refusal::Unrecorded(format!(
             "the recorded action is a {} of {}",
             recorded.action.as_str(),
             recorded.instance_id
-        ));
+        )));
     }
     if (recorded.at - c.stopped_at).num_seconds().abs() > 1 {
-        return Err("the recorded stop was at another time".into());
+        return Err(Refusal::Unrecorded(
+            "the recorded stop was at another time".into(),
+        ));
+    }
+    // The continuation is scheduled before the stop: a stop that EC2 refused leaves nothing to continue.
+    if let crate::ports::Progress::Failed { error } = &recorded.progress {
+        return Err(Refusal::Unrecorded(format!(
+            "the recorded stop failed ({error}): nothing to continue"
+        )));
     }
     Ok(())
+}
+
+/// How many times in a row an unreadable ledger reschedules the same continuation before the invocation fails
+/// instead (Lambda then retries it twice and keeps it in the failed-events queue, which the stack's alarm watches).
+pub const UNREADABLE_RETRIES: u32 = 30;
+
+/// The ledger could not be read, so the continuation is unproven: nothing is done to the instance now, and the same
+/// step is scheduled again (the next attempt's name). Without a schedule — or after [`UNREADABLE_RETRIES`] — the
+/// invocation fails retryably, so the recover is never silently dropped.
+async fn look_again_later(
+    actors: &Actors,
+    c: &Continuation,
+    e: crate::ports::AwsError,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let id = c.instance_id.clone();
+    let unreadable = || crate::ports::AwsError {
+        message: format!(
+            "the ledger could not be read to authenticate the continuation: {}",
+            e.message
+        ),
+        retryable: true,
+        ..e.clone()
+    };
+    if c.unreadable >= UNREADABLE_RETRIES {
+        warn!(instance = %id, error = %e, "ledger unreadable: failing the continuation retryably");
+        return Err(HandleError::Source(unreadable()));
+    }
+    let next = Continuation {
+        attempt: c.attempt.saturating_add(1),
+        unreadable: c.unreadable.saturating_add(1),
+        ..c.clone()
+    };
+    let at = scheduling_time(now, budget) + POLL;
+    match schedule(actors, &next.schedule_name(), &next.to_event(), at, budget).await {
+        Ok(()) => {
+            warn!(instance = %id, error = %e, %at, "ledger unreadable: the continuation looks again later");
+            Ok(Outcome::Continued {
+                instance_id: id,
+                state: None,
+                step: "ledger unreadable: again".into(),
+                next_at: Some(at),
+                message_id: None,
+            })
+        }
+        Err(why) => {
+            warn!(instance = %id, error = %e, %why, "ledger unreadable and nothing scheduled: failing retryably");
+            Err(HandleError::Source(unreadable()))
+        }
+    }
 }
 
 /// Capacity errors and throttling pass: try StartInstances again later.
@@ -316,6 +394,11 @@ pub(super) async fn finish_inline(
     let id = &c.instance_id;
     let region = c.region.as_deref().unwrap_or("us-east-1");
     let _ = rsp;
+    // The id and region come from the continuation event: they reach the commands only through the shell quoting.
+    let in_region =
+        |cmd: crate::report::shell::Command| cmd.arg("--region", "REGION", region).render();
+    let start = in_region(crate::report::steps::start(id));
+    let force_stop = in_region(crate::report::steps::force_stop(id));
     let mut last = None;
     while budget.spendable() > Duration::from_secs(3) {
         match within(
@@ -327,10 +410,19 @@ pub(super) async fn finish_inline(
         .await
         {
             Ok(Some(s)) if s == "stopped" => {
-                return match within(budget.limit(CALL_TIMEOUT), "ec2", "StartInstances", r.start(id, false)).await {
-                    Ok(_) => "the instance stopped and was started again within this invocation".into(),
+                return match within(
+                    budget.limit(CALL_TIMEOUT),
+                    "ec2",
+                    "StartInstances",
+                    r.start(id, false),
+                )
+                .await
+                {
+                    Ok(_) => {
+                        "the instance stopped and was started again within this invocation".into()
+                    }
                     Err(e) => format!(
-                        "the instance is stopped and StartInstances failed ({e}): run `aws ec2 start-instances --instance-ids {id} --region {region}`"
+                        "the instance is stopped and StartInstances failed ({e}): run `{start}`"
                     ),
                 };
             }
@@ -343,7 +435,7 @@ pub(super) async fn finish_inline(
         tokio::time::sleep(Duration::from_secs(2).min(budget.spendable())).await;
     }
     format!(
-        "the instance is still {}: once it is stopped run `aws ec2 start-instances --instance-ids {id} --region {region}` (if it hangs in stopping: `aws ec2 stop-instances --instance-ids {id} --force --region {region}`)",
+        "the instance is still {}: once it is stopped run `{start}` (if it hangs in stopping: `{force_stop}`)",
         last.as_deref().unwrap_or("stopping")
     )
 }

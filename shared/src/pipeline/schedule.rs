@@ -16,7 +16,7 @@ pub(super) async fn schedule_verification(
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> Result<DateTime<Utc>, String> {
-    let at = scheduling_time(now) + rsp.settings.verify_after;
+    let at = scheduling_time(now, budget) + rsp.settings.verify_after;
     schedule(
         actors,
         &request.schedule_name(),
@@ -29,9 +29,10 @@ pub(super) async fn schedule_verification(
 }
 
 /// When a schedule is created: the clock at that moment (the incident's `now` was taken before the settle delay and
-/// the gathering), never earlier than `now`.
-pub(super) fn scheduling_time(now: DateTime<Utc>) -> DateTime<Utc> {
-    Utc::now().max(now)
+/// the gathering), never earlier than `now`. The clock is the budget's ([`Budget::wall_now`]), so a simulated
+/// invocation schedules on its virtual clock.
+pub(super) fn scheduling_time(now: DateTime<Utc>, budget: &Budget) -> DateTime<Utc> {
+    budget.wall_now().max(now)
 }
 
 /// Create a one-time schedule invoking the function with `event`.

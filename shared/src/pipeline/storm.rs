@@ -29,6 +29,8 @@ pub struct Storm {
     pub buffer: Arc<dyn DigestBuffer>,
     /// The look-back log `ec2ops incidents` reads.
     pub log: Option<Arc<dyn IncidentLog>>,
+    /// This process's own gate, for when the shared one cannot be reached.
+    pub local: Arc<LocalGate>,
 }
 
 impl Storm {
@@ -41,6 +43,7 @@ impl Storm {
             gate: store.clone(),
             buffer: store.clone(),
             log: Some(store),
+            local: Arc::default(),
         }
     }
 }
@@ -107,13 +110,17 @@ pub fn covered(
     now: chrono::DateTime<Utc>,
 ) -> LoggedIncident {
     let action = format!("covered by {by}");
+    // The key holds the alarm's name: it reaches the command only through the shell quoting.
+    let show = crate::report::shell::Command::new("ec2ops incidents show")
+        .operand("KEY", by)
+        .render();
     let report = match language {
-        crate::config::Language::Ko => format!(
-            "이 인시던트는 같은 AZ의 AZ-EVENT 보고서 하나로 함께 보고되었습니다: ec2ops incidents show '{by}'"
-        ),
-        crate::config::Language::En => format!(
-            "This incident was reported in its AZ's one AZ-EVENT report: ec2ops incidents show '{by}'"
-        ),
+        crate::config::Language::Ko => {
+            format!("이 인시던트는 같은 AZ의 AZ-EVENT 보고서 하나로 함께 보고되었습니다: {show}")
+        }
+        crate::config::Language::En => {
+            format!("This incident was reported in its AZ's one AZ-EVENT report: {show}")
+        }
     };
     LoggedIncident {
         incident_key: key.to_string(),
@@ -172,7 +179,7 @@ pub async fn deliver(
     let (Some(storm), Some(flush)) = (storm, flush) else {
         return publish().await;
     };
-    let now = Utc::now();
+    let now = budget.wall_now();
     if !to_digest {
         match slot(&*storm.gate, settings.storm.per_second, budget).await {
             Ok(true) => return publish().await,
@@ -180,7 +187,7 @@ pub async fn deliver(
             Err(e) => {
                 // Fail open (a report matters more than the rate), at this process's own share of the rate.
                 warn!(incident = %entry.incident_key, error = %e, "publish gate unavailable: publishing within this process's rate");
-                local_slot(settings.storm.per_second).await;
+                storm.local.slot(settings.storm.per_second, budget).await;
                 return publish().await;
             }
         }
@@ -213,12 +220,12 @@ const SLOT_MARGIN_MS: u32 = 100;
 /// which only makes the gate stricter) and the next second is tried, twice at most.
 async fn slot(gate: &dyn PublishGate, per_second: u32, budget: &Budget) -> Result<bool, AwsError> {
     for _ in 0..3 {
-        let now = Utc::now();
+        let now = budget.wall_now();
         if now.timestamp_subsec_millis() >= 1000 - SLOT_MARGIN_MS {
             let ms = 1000 - now.timestamp_subsec_millis().min(999);
             tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
         }
-        let second = Utc::now().timestamp();
+        let second = budget.wall_now().timestamp();
         let admitted = within(
             budget.limit(CALL_TIMEOUT),
             "dynamodb",
@@ -229,7 +236,7 @@ async fn slot(gate: &dyn PublishGate, per_second: u32, budget: &Budget) -> Resul
         if !admitted {
             return Ok(false);
         }
-        let after = Utc::now();
+        let after = budget.wall_now();
         if after.timestamp() == second && after.timestamp_subsec_millis() < 1000 - SLOT_MARGIN_MS {
             return Ok(true);
         }
@@ -267,7 +274,7 @@ pub async fn wait_for_slot(
         match slot(&*storm.gate, settings.storm.per_second, budget).await {
             Ok(true) => return Ok(()),
             Ok(false) if budget.spendable() > Duration::from_secs(12) => {
-                let ms = 1000 - u64::from(Utc::now().timestamp_subsec_millis()).min(999);
+                let ms = 1000 - u64::from(budget.wall_now().timestamp_subsec_millis()).min(999);
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
             Ok(false) => {
@@ -279,7 +286,7 @@ pub async fn wait_for_slot(
             }
             Err(e) => {
                 warn!(error = %e, "publish gate unavailable: publishing within this process's rate");
-                local_slot(settings.storm.per_second).await;
+                storm.local.slot(settings.storm.per_second, budget).await;
                 return Ok(());
             }
         }
@@ -289,34 +296,37 @@ pub async fn wait_for_slot(
 /// The fallback when the shared gate cannot be reached (the ledger failing): this process's own gate, the same number
 /// of publishes per UTC second. It cannot bound what other concurrent invocations publish — only the shared gate
 /// does — but it keeps one warm instance, which handles incidents one after another or many at once (the CLI, the
-/// work queue), from publishing a burst.
-static LOCAL_GATE: std::sync::Mutex<(i64, u32)> = std::sync::Mutex::new((0, 0));
+/// work queue), from publishing a burst. One per [`Storm`], which the function builds once per process.
+#[derive(Debug, Default)]
+pub struct LocalGate(std::sync::Mutex<(i64, u32)>);
 
-/// Take a slot of [`LOCAL_GATE`], waiting for a later second while this one is full (at most 3 seconds: then go).
-async fn local_slot(per_second: u32) {
-    for _ in 0..3 {
-        let now = Utc::now();
-        let second = now.timestamp();
-        let granted = match LOCAL_GATE.lock() {
-            Ok(mut g) => {
-                if g.0 != second {
-                    *g = (second, 0);
+impl LocalGate {
+    /// Take a slot, waiting for a later second while this one is full (at most 3 seconds: then go).
+    pub async fn slot(&self, per_second: u32, budget: &Budget) {
+        for _ in 0..3 {
+            let now = budget.wall_now();
+            let second = now.timestamp();
+            let granted = match self.0.lock() {
+                Ok(mut g) => {
+                    if g.0 != second {
+                        *g = (second, 0);
+                    }
+                    if g.1 < per_second {
+                        g.1 += 1;
+                        true
+                    } else {
+                        false
+                    }
                 }
-                if g.1 < per_second {
-                    g.1 += 1;
-                    true
-                } else {
-                    false
-                }
+                // A poisoned lock: a panic elsewhere held it; the gate is only a courtesy, go.
+                Err(_) => true,
+            };
+            if granted {
+                return;
             }
-            // A poisoned lock: a panic elsewhere held it; the gate is only a courtesy, go.
-            Err(_) => true,
-        };
-        if granted {
-            return;
+            let ms = 1000 - u64::from(now.timestamp_subsec_millis()).min(999);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
         }
-        let ms = 1000 - u64::from(now.timestamp_subsec_millis()).min(999);
-        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
 }
 
@@ -360,7 +370,7 @@ async fn defer(
     .await?;
     if !scheduled {
         // The schedule's name is the window's: creating it twice (two deferred incidents racing) is harmless.
-        let at = window.flush_at().max(Utc::now());
+        let at = window.flush_at().max(budget.wall_now());
         within(
             budget.limit(CALL_TIMEOUT),
             "scheduler",
@@ -404,7 +414,7 @@ pub async fn flush(
     settings: &Settings,
     budget: &Budget,
 ) -> Result<Flushed, HandleError> {
-    let now = Utc::now();
+    let now = budget.wall_now();
     let claim = within(
         budget.limit(CALL_TIMEOUT),
         "dynamodb",
@@ -471,7 +481,9 @@ pub async fn flush(
         budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
         "dynamodb",
         "UpdateItem",
-        storm.buffer.published(&window, &message_id, Utc::now()),
+        storm
+            .buffer
+            .published(&window, &message_id, budget.wall_now()),
     )
     .await;
     if let Err(e) = recorded {
@@ -597,6 +609,7 @@ mod tests {
             gate,
             buffer: Arc::new(Broken),
             log: None,
+            local: Default::default(),
         };
         let publisher = Count::default();
         let message = SnsMessage {
@@ -655,6 +668,7 @@ mod tests {
             gate,
             buffer: Arc::new(Broken),
             log: None,
+            local: Default::default(),
         }
     }
 
@@ -711,10 +725,13 @@ mod tests {
     async fn with_the_gate_unreachable_one_process_still_publishes_at_most_the_rate_in_any_second()
     {
         let started = Utc::now();
+        let gate = Arc::new(LocalGate::default());
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..12 {
-            tasks.spawn(async {
-                local_slot(5).await;
+            let gate = gate.clone();
+            tasks.spawn(async move {
+                let budget = Budget::new(Duration::from_secs(60), Utc::now());
+                gate.slot(5, &budget).await;
                 Utc::now().timestamp()
             });
         }
@@ -722,7 +739,6 @@ mod tests {
         while let Some(Ok(second)) = tasks.join_next().await {
             *per_second.entry(second).or_default() += 1;
         }
-        // Other tests of this process may take slots too: never more than 5 in a second is what holds.
         assert!(per_second.values().all(|n| *n <= 5), "{per_second:?}");
         assert_eq!(per_second.values().sum::<u32>(), 12);
         assert!(

@@ -106,18 +106,44 @@ pub(super) async fn sweep_item(
         )
         .await;
         match noted {
-            Ok(true) => {
+            // Reported already, and the failure it reported is this one (it began before that report went out) —
+            // unless this incident acted and may not have finished (a delivery died after its stop): then the
+            // incident's own record decides (a completed one is a duplicate, an interrupted one is resumed).
+            Ok(Some(at))
+                if i.since.is_none_or(|since| since <= at)
+                    && !acted(rsp, &change.incident_key(), budget).await =>
+            {
                 return Ok(Outcome::Duplicate {
                     incident_key: change.incident_key(),
                 })
             }
-            Ok(false) => {}
+            Ok(Some(at)) => {
+                info!(instance = %i.instance_id, check = %i.check, reported = %at, "the check failed again since its last report: a new incident");
+            }
+            Ok(None) => {}
             Err(e) => {
                 warn!(error = %e, "ledger unavailable: the sweep reports without deduplication")
             }
         }
     }
     rsp.incident(change, now, budget).await
+}
+
+/// Whether the ledger holds an action of incident `key` (or cannot tell: then the incident's claim decides).
+async fn acted(rsp: &Responder, key: &str, budget: &Budget) -> bool {
+    let Some(ledger) = &rsp.ledger else {
+        return false;
+    };
+    !matches!(
+        within(
+            budget.limit(CALL_TIMEOUT),
+            "dynamodb",
+            "GetItem",
+            ledger.actions.recorded_action(key),
+        )
+        .await,
+        Ok(None)
+    )
 }
 
 /// An AWS Health event: one incident per affected instance; several instances fan out when a work queue is set.

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::render::{SnsMessage, CHAT_DESCRIPTION_MAX_CHARS, CHAT_TITLE_MAX_CHARS, SNS_MAX_BYTES};
-use super::shell;
+use super::shell::Command;
 use super::text::{ascii, bound, code_span, escape_entities, sanitize, Line};
 use super::Report;
 use crate::analyze::Priority;
@@ -371,10 +371,7 @@ impl Digest {
             first = first.t(l!(lang, " · 조치: {}", " · action: {}", a));
         }
         let second = Line::new()
-            .c(format!(
-                "ec2ops incidents show {}",
-                shell::word(&e.incident_key)
-            ))
+            .c(show(&e.incident_key))
             .t(l!(lang, " · 스레드 ", " · thread "))
             .c(e.thread_id.clone());
         [first, second]
@@ -410,6 +407,14 @@ impl Digest {
         shown
     }
 
+    /// `ec2ops incidents --since 10m`: every incident of the window.
+    fn list_all(&self) -> String {
+        let since = format!("{}m", since_minutes(self.window_start, self.window_end));
+        Command::new("ec2ops incidents")
+            .arg("--since", "DURATION", &since)
+            .render()
+    }
+
     /// The line that says how many incidents of a group are not shown, and how to list them.
     fn cut_line(&self, n: usize) -> Line {
         Line::new()
@@ -419,10 +424,7 @@ impl Digest {
                 "… ({} incidents left out to fit the message size — list them all: ",
                 n
             ))
-            .c(format!(
-                "ec2ops incidents --since {}m",
-                since_minutes(self.window_start, self.window_end)
-            ))
+            .c(self.list_all())
             .t(")")
     }
 
@@ -534,15 +536,9 @@ impl Digest {
 
     /// The AWS Chatbot custom notification of the digest.
     pub fn chatbot(&self) -> Value {
-        let mut next = vec![code_span(&format!(
-            "ec2ops incidents --since {}m",
-            since_minutes(self.window_start, self.window_end)
-        ))];
+        let mut next = vec![code_span(&self.list_all())];
         if let Some(e) = self.entries().next() {
-            let cmd = code_span(&format!(
-                "ec2ops incidents show {}",
-                shell::word(&e.incident_key)
-            ));
+            let cmd = code_span(&show(&e.incident_key));
             if cmd.chars().count() <= 500 {
                 next.push(cmd);
             }
@@ -597,6 +593,13 @@ impl Digest {
             budget = budget.saturating_sub((message.len() - SNS_MAX_BYTES) / 2 + 1024);
         }
     }
+}
+
+/// `ec2ops incidents show KEY` for one incident: the key holds the alarm's name, so it is quoted like any value.
+fn show(incident_key: &str) -> String {
+    Command::new("ec2ops incidents show")
+        .operand("KEY", incident_key)
+        .render()
 }
 
 /// Minutes back from the end of the window that cover it, rounded up, at least 10 (a reader runs it a bit later).

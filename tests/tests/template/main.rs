@@ -1,7 +1,8 @@
 //! `template.yaml` against the code: every setting is passed, the function's IAM policy grants exactly the AWS
 //! operations the adapters call (read from their source, `shared/src/aws/*.rs`), mutating EC2 calls are allowed only
 //! on instances that carry the opt-in tag, only the function may publish to the report topic, and the binary SAM
-//! builds exists. (`cfn-lint` runs in scripts/test.sh for validity.)
+//! builds exists; the stack's own alarms, the heartbeat's schedule and the ReservedConcurrency check are in
+//! `operations.rs`. (`cfn-lint` runs in scripts/test.sh for validity.)
 //!
 //! What the IAM comparison does not see, because SAM adds it to the role outside the template's text: the
 //! `AWSLambdaBasicExecutionRole` managed policy (CloudWatch Logs), `AWSLambdaSQSQueueExecutionRole` for the SQS event
@@ -15,6 +16,7 @@ use serde_yaml::Value;
 
 mod buffer;
 mod calls;
+mod operations;
 use calls::*;
 
 fn template_text() -> String {

@@ -1,0 +1,361 @@
+//! The simulation tier: thousands of seeded runs of the whole pipeline against in-memory ports on a virtual clock,
+//! with a fault drawn at every port call and the safety promises checked after each run (`ec2ops::sim`). Each of the
+//! regressions below pins one hole the simulation's invariants catch, with the fault placed where it bit.
+//!
+//! `EC2OPS_SIM_SEEDS` sets how many seeds the sweep runs (default 10,000), `EC2OPS_SIM_FIRST` the first seed (default
+//! 0), `EC2OPS_SIM_SEED` replays one seed and prints its story and trace.
+
+use ec2ops::sim::faults::Fault;
+use ec2ops::sim::workload::Scenario;
+use ec2ops::sim::{run_seed, Options, Run};
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().replace('_', "").parse().ok())
+}
+
+/// Run `count` seeds from `first` on every core, returning the runs that broke a promise.
+fn sweep(first: u64, count: u64) -> (Vec<Run>, Stats) {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(8) as u64;
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut bad = Vec::new();
+                let mut stats = Stats::default();
+                let mut seed = first + t;
+                while seed < first + count {
+                    let run = run_seed(seed, Options::default());
+                    stats.add(&run);
+                    if !run.violations.is_empty() {
+                        bad.push(run);
+                    }
+                    seed += threads;
+                }
+                (bad, stats)
+            })
+        })
+        .collect();
+    let mut bad = Vec::new();
+    let mut stats = Stats::default();
+    for h in handles {
+        if let Ok((b, s)) = h.join() {
+            bad.extend(b);
+            stats.merge(&s);
+        }
+    }
+    bad.sort_by_key(|r| r.seed);
+    (bad, stats)
+}
+
+#[derive(Debug, Default, Clone)]
+struct Stats {
+    runs: u64,
+    invocations: u64,
+    published: u64,
+    mutations: u64,
+    failed_events: u64,
+    killed: u64,
+    /// Runs that broke the promise still open (a record left in progress).
+    open: Vec<u64>,
+}
+
+impl Stats {
+    fn add(&mut self, r: &Run) {
+        self.runs += 1;
+        self.invocations += r.invocations.len() as u64;
+        self.published += r.published as u64;
+        self.mutations += r.mutations as u64;
+        self.failed_events += r.failed_events.len() as u64;
+        self.killed += r
+            .invocations
+            .iter()
+            .filter(|i| i.ending == ec2ops::sim::Ending::Killed)
+            .count() as u64;
+        if !r.open.is_empty() {
+            self.open.push(r.seed);
+        }
+    }
+    fn merge(&mut self, o: &Stats) {
+        self.runs += o.runs;
+        self.invocations += o.invocations;
+        self.published += o.published;
+        self.mutations += o.mutations;
+        self.failed_events += o.failed_events;
+        self.killed += o.killed;
+        self.open.extend(&o.open);
+    }
+}
+
+#[test]
+fn every_promise_holds_across_ten_thousand_seeded_runs_with_a_fault_at_every_call() {
+    if let Some(seed) = env_u64("EC2OPS_SIM_SEED") {
+        let run = run_seed(seed, Options::default());
+        println!("{}", run.explain());
+        assert!(run.violations.is_empty(), "seed {seed} broke a promise");
+        return;
+    }
+    let first = env_u64("EC2OPS_SIM_FIRST").unwrap_or(0);
+    let count = env_u64("EC2OPS_SIM_SEEDS").unwrap_or(10_000);
+    let started = std::time::Instant::now();
+    let (bad, stats) = sweep(first, count);
+    eprintln!(
+        "sim: {} seeds from {first} in {:.1} s: {} invocations ({} killed), {} messages, {} EC2 mutations, {} events in the failed-events queue; {} seed(s) broke a promise; {} left a record in progress (open)",
+        stats.runs,
+        started.elapsed().as_secs_f64(),
+        stats.invocations,
+        stats.killed,
+        stats.published,
+        stats.mutations,
+        stats.failed_events,
+        bad.len(),
+        stats.open.len()
+    );
+    for r in bad.iter().take(3) {
+        eprintln!("{}\n", r.explain());
+    }
+    let summary: Vec<String> = bad
+        .iter()
+        .take(20)
+        .map(|r| format!("{}: {}", r.seed, r.violations.join("; ")))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} seed(s) broke a promise:\n{}",
+        bad.len(),
+        summary.join("\n")
+    );
+}
+
+#[test]
+fn a_calm_world_keeps_every_promise_for_every_scenario() {
+    for scenario in ec2ops::sim::workload::SCENARIOS {
+        for seed in 0..50 {
+            let run = run_seed(
+                seed,
+                Options {
+                    calm: true,
+                    scenario: Some(scenario),
+                    ..Options::default()
+                },
+            );
+            assert!(run.violations.is_empty(), "{scenario:?}\n{}", run.explain());
+        }
+    }
+}
+
+fn scripted(
+    seed: u64,
+    scenario: Scenario,
+    script: &'static [(&'static str, &'static str, u32, Fault)],
+) -> Run {
+    run_seed(
+        seed,
+        Options {
+            calm: true,
+            scenario: Some(scenario),
+            only: true,
+            script,
+            ..Options::default()
+        },
+    )
+}
+
+/// Finding 1: a recover's continuation met one transient ledger read error and was dropped as "ignored": the
+/// instance stayed stopped. The continuation's authentication is the first `recorded_action` read after the
+/// incident's own (one in `act`'s reconcile path is not taken on a first delivery).
+#[test]
+fn a_recover_whose_continuation_cannot_read_the_ledger_once_still_starts_the_instance() {
+    for seed in 0..20 {
+        let run = scripted(
+            seed,
+            Scenario::Recover,
+            &[("dynamodb", "recorded_action", 1, Fault::Error)],
+        );
+        assert!(run.violations.is_empty(), "{}", run.explain());
+        assert!(
+            run.invocations.iter().any(|i| matches!(&i.ending, ec2ops::sim::Ending::Handled(o) if o.contains("ledger unreadable"))),
+            "the continuation looked again:\n{}",
+            run.explain()
+        );
+    }
+}
+
+/// Finding 2: the delivery that resumed a recover after its predecessor died past StopInstances reported the
+/// stopped instance as GONE, P3.
+#[test]
+fn a_recover_resumed_after_its_stop_keeps_the_priority_of_its_cause() {
+    for seed in 0..20 {
+        let run = scripted(
+            seed,
+            Scenario::Recover,
+            &[("ec2", "StopInstances", 1, Fault::CrashAfter)],
+        );
+        assert!(run.violations.is_empty(), "{}", run.explain());
+        assert!(
+            run.invocations.iter().any(
+                |i| matches!(&i.ending, ec2ops::sim::Ending::Handled(o) if o.contains("(resumed)"))
+            ),
+            "a later delivery resumed it:\n{}",
+            run.explain()
+        );
+    }
+}
+
+/// Finding 6: the sweep's note had no "since": a check that failed again within the hour after AWS's recovery was
+/// never reported.
+#[test]
+fn a_check_that_fails_again_within_the_hour_is_reported_by_the_sweep() {
+    for seed in 0..10 {
+        let run = scripted(seed, Scenario::Refail, &[]);
+        assert!(run.violations.is_empty(), "{}", run.explain());
+        let swept = run
+            .invocations
+            .iter()
+            .filter(|i| i.label.starts_with("work-queue item"))
+            .any(|i| matches!(&i.ending, ec2ops::sim::Ending::Handled(o) if o.starts_with("reported")));
+        assert!(swept, "{}", run.explain());
+    }
+}
+
+/// The kill table of docs/resilience.md, printed by the simulator (`EC2OPS_SIM_TABLES=1 cargo test -p ec2ops-tests
+/// --test sim kill_table -- --nocapture`): the first delivery of a reboot and of a recover is killed just after each of
+/// its port calls in turn; Lambda's retries, the redelivery and the schedules do the rest. Every row keeps every
+/// promise.
+#[test]
+fn kill_table_every_step_of_a_reboot_and_a_recover_loses_no_report_and_acts_once() {
+    let print = std::env::var_os("EC2OPS_SIM_TABLES").is_some();
+    for (scenario, name) in [
+        (Scenario::Reboot, "reboot (instance check)"),
+        (Scenario::Recover, "recover (system check)"),
+    ] {
+        let calm = run_seed(
+            1,
+            Options {
+                calm: true,
+                scenario: Some(scenario),
+                only: true,
+                ..Options::default()
+            },
+        );
+        assert!(!calm.first_calls.is_empty());
+        if print {
+            println!("\n{name}: the first delivery killed just after each port call\n");
+            println!("| killed after | messages (priorities) | reboots · stops · starts | instance at the end |");
+            println!("|---|---|---|---|");
+        }
+        for k in 1..=calm.first_calls.len() {
+            let run = run_seed(
+                1,
+                Options {
+                    calm: true,
+                    scenario: Some(scenario),
+                    only: true,
+                    kill_first_after: u32::try_from(k).ok(),
+                    ..Options::default()
+                },
+            );
+            assert!(
+                run.violations.is_empty(),
+                "killed after call {k}\n{}",
+                run.explain()
+            );
+            let i = &run.instances[0];
+            if print {
+                println!(
+                    "| {k}. {} | {} ({}) | {} · {} · {} | {} |",
+                    calm.first_calls[k - 1],
+                    i.messages,
+                    i.priorities.join(", "),
+                    i.reboots,
+                    i.stops,
+                    i.starts,
+                    i.state
+                );
+            }
+            assert!(
+                i.messages >= 1,
+                "killed after call {k}: no message\n{}",
+                run.explain()
+            );
+            assert!(i.reboots + i.stops <= 2);
+        }
+    }
+}
+
+/// Finding 3: a delivery whose claim failed reported the incident, then found (claiming late) an interrupted
+/// delivery's expired lease, released it and ended successfully: nobody came to resume it, and the record stayed
+/// IN_PROGRESS. Here the first delivery dies right after StopInstances and the redelivery's claim fails twice.
+#[test]
+fn a_report_sent_without_its_claim_leaves_an_interrupted_incident_to_a_redelivery() {
+    for seed in 0..10 {
+        let run = scripted(
+            seed,
+            Scenario::Recover,
+            &[
+                ("ec2", "StopInstances", 1, Fault::CrashAfter),
+                ("dynamodb", "claim", 3, Fault::Error),
+                ("dynamodb", "claim", 4, Fault::Error),
+            ],
+        );
+        assert!(run.violations.is_empty(), "{}", run.explain());
+        assert!(
+            run.invocations.iter().any(
+                |i| matches!(&i.ending, ec2ops::sim::Ending::Handled(o) if o.contains("(resumed)"))
+            ),
+            "a later delivery resumed it:\n{}",
+            run.explain()
+        );
+    }
+}
+
+/// Finding 4: "recover beats reboot" held the reboot whenever a system-check impairment of the instance was
+/// recorded, even when that incident's recover was itself held (here: the system check is no longer impaired): nothing
+/// was done.
+#[test]
+fn a_reboot_defers_only_to_a_recover_that_was_recorded() {
+    for seed in 0..20 {
+        let run = scripted(seed, Scenario::SystemCleared, &[]);
+        assert!(run.violations.is_empty(), "{}", run.explain());
+        let i = &run.instances[0];
+        assert_eq!((i.reboots, i.stops), (1, 0), "{}", run.explain());
+    }
+}
+
+/// Finding 5: any ALARM on a `StatusCheckFailed*` metric wrote the AZ's impairment log: three crafted `< 1` alarms
+/// on healthy instances declared a false AZ event that held the real reboot in the same AZ.
+#[test]
+fn crafted_check_alarms_in_one_az_declare_no_az_event_and_hold_no_real_reboot() {
+    for seed in 0..20 {
+        let run = scripted(seed, Scenario::HostileAz, &[]);
+        assert!(run.violations.is_empty(), "{}", run.explain());
+        let real = run.instances.last().expect("the real instance");
+        assert_eq!(real.reboots, 1, "{}", run.explain());
+        assert!(
+            run.instances[..3]
+                .iter()
+                .all(|i| i.reboots + i.stops + i.starts == 0),
+            "{}",
+            run.explain()
+        );
+    }
+}
+
+/// The promise still open (docs/resilience.md): no incident record is left `IN_PROGRESS` past its lease and Lambda's
+/// retries. About 0.6 % of the seeds break it today (a report that went out while the record's completion or an
+/// interrupted delivery's lease was lost on the way); run it with `--ignored` while closing it.
+#[test]
+#[ignore = "open: docs/resilience.md, \"Open\""]
+fn no_incident_record_is_left_in_progress() {
+    let count = env_u64("EC2OPS_SIM_SEEDS").unwrap_or(10_000);
+    let (_, stats) = sweep(0, count);
+    assert!(
+        stats.open.is_empty(),
+        "{} seeds, first: {:?}",
+        stats.open.len(),
+        &stats.open[..stats.open.len().min(20)]
+    );
+}
