@@ -9,6 +9,7 @@
 
 mod act;
 pub mod heartbeat;
+pub mod later;
 mod record;
 mod recover;
 mod schedule;
@@ -64,10 +65,16 @@ pub enum HandleError {
         incident_key: String,
         until: DateTime<Utc>,
     },
-    /// This delivery reported an incident an interrupted delivery had claimed, and released that delivery's expired
-    /// lease without completing it: a later delivery must resume it (it is scheduled, or Lambda retries).
-    #[error("incident {incident_key} was interrupted in an earlier delivery; released for the next delivery to resume")]
-    Released { incident_key: String },
+    /// The report is out (`message_id`) but the incident's record could not be completed by this delivery (the claim
+    /// or the completion failed, or an interrupted delivery's lease was found): the event is delivered again, marked,
+    /// to record it ([`later`]) — resuming the incident when an interrupted delivery may have acted (`resume`).
+    #[error("incident {incident_key} is reported but not recorded; a redelivery records it")]
+    Released {
+        incident_key: String,
+        message_id: Option<String>,
+        resume: bool,
+        until: DateTime<Utc>,
+    },
     /// Fanning work out to the work queue failed; the invocation is retried (nothing was handled yet).
     #[error("fan-out failed: {0}")]
     Enqueue(AwsError),
@@ -381,17 +388,34 @@ impl Responder {
         now: DateTime<Utc>,
         budget: Budget,
     ) -> Result<Outcome, HandleError> {
-        let handled = self.dispatch(event, now, &budget).await;
+        let handled = match later::mark_of(event) {
+            Some(mark) => self.record_later(event, mark, now, &budget).await,
+            None => self.dispatch(event, now, &budget).await,
+        };
         match handled {
             Err(HandleError::InProgress {
                 incident_key,
                 until,
             }) => self.redeliver(event, incident_key, until, &budget).await,
-            Err(HandleError::Released { incident_key }) => {
-                let until = budget.wall_now();
-                self.redeliver(event, incident_key.clone(), until, &budget)
+            Err(HandleError::Released {
+                incident_key,
+                message_id,
+                resume,
+                until,
+            }) => {
+                let mark = later::Mark {
+                    message_id: message_id.clone(),
+                    resume,
+                };
+                let again = later::marked(&later::unmarked(event), &mark);
+                self.redeliver(&again, incident_key.clone(), until, &budget)
                     .await
-                    .map_err(|_| HandleError::Released { incident_key })
+                    .map_err(|_| HandleError::Released {
+                        incident_key,
+                        message_id,
+                        resume,
+                        until,
+                    })
             }
             other => other,
         }
@@ -573,23 +597,32 @@ impl Responder {
             (false, Some(Err(_)), Some(_)) => self.claim_late(&key, now, budget).await,
             _ => record::Late::NotRecorded,
         };
-        if let record::Late::HeldElsewhere(until) = late {
-            return Err(HandleError::InProgress {
-                incident_key: key,
-                until,
-            });
-        }
-        if late == record::Late::LeftToResume {
-            // The report is out, but an interrupted delivery may have acted and left its follow-up undone: this
-            // delivery ends so that the next one resumes the incident (its report carries the resume label).
-            return Err(HandleError::Released { incident_key: key });
+        // The report is out without its record: a marked redelivery records it, or resumes an interrupted delivery
+        // that may have acted (after its lease when another delivery holds it).
+        let record_later = |until: DateTime<Utc>| HandleError::Released {
+            incident_key: key.clone(),
+            message_id: message_id.clone(),
+            resume: true,
+            until,
+        };
+        match late {
+            record::Late::HeldElsewhere(until) => return Err(record_later(until)),
+            record::Late::LeftToResume | record::Late::Failed => {
+                return Err(record_later(budget.wall_now()))
+            }
+            record::Late::Recorded | record::Late::NotRecorded => {}
         }
         let recorded_late = late == record::Late::Recorded;
         if unknown.is_some() {
             // Not completed: the lease ends now and the event is delivered again, to reconcile what the interrupted
             // delivery may have done once the ledger answers.
             self.release(&key, now, budget).await;
-            return Err(HandleError::Released { incident_key: key });
+            return Err(HandleError::Released {
+                incident_key: key,
+                message_id,
+                resume: true,
+                until: budget.wall_now(),
+            });
         }
         if owned || recorded_late {
             let done = Completion {
@@ -608,10 +641,15 @@ impl Responder {
                 },
             };
             if !self.complete(&key, now, &done, budget).await {
-                // The report is out but the record is not: end retryably, so that a later delivery completes it
-                // (resumed, its report labelled so) rather than leave it in progress with nobody coming.
+                // The report is out but the record is not: a marked redelivery completes it (this delivery's whole
+                // flow ran, so nothing is resumed) rather than leave it in progress with nobody coming.
                 self.release(&key, now, budget).await;
-                return Err(HandleError::Released { incident_key: key });
+                return Err(HandleError::Released {
+                    incident_key: key,
+                    message_id: message_id.clone(),
+                    resume: false,
+                    until: budget.wall_now(),
+                });
             }
             self.log_incident(
                 storm::logged(

@@ -21,8 +21,10 @@ use crate::ports::{AwsError, AzDeclaration, Claim, Completion, Impairment, Incid
 pub(super) enum Late {
     /// Claimed now: this delivery records the incident.
     Recorded,
-    /// Completed or owned by another delivery, or the ledger failed: nothing to record.
+    /// Completed by another delivery: nothing to record.
     NotRecorded,
+    /// The ledger failed: a redelivery records it.
+    Failed,
     /// An interrupted delivery's incident, whose lease this delivery released: a later delivery must resume it.
     LeftToResume,
     /// Another delivery holds the incident until then: the event is delivered again after it.
@@ -319,7 +321,7 @@ impl Responder {
             Ok(_) => Late::NotRecorded,
             Err(e) => {
                 warn!(incident = %key, error = %e, "the incident could not be recorded after its report went out");
-                Late::NotRecorded
+                Late::Failed
             }
         }
     }

@@ -113,9 +113,7 @@ pub(super) async fn sweep_item(
                 if i.since.is_none_or(|since| since <= at)
                     && !acted(rsp, &change.incident_key(), budget).await =>
             {
-                return Ok(Outcome::Duplicate {
-                    incident_key: change.incident_key(),
-                })
+                return settle_reported(rsp, &change.incident_key(), at, now, budget).await;
             }
             Ok(Some(at)) => {
                 info!(instance = %i.instance_id, check = %i.check, reported = %at, "the check failed again since its last report: a new incident");
@@ -127,6 +125,55 @@ pub(super) async fn sweep_item(
         }
     }
     rsp.incident(change, now, budget).await
+}
+
+/// A sweep item another report already covers: a duplicate. If an earlier delivery of this item claimed it and died
+/// (it never acted: [`acted`] said so), its record is completed here as covered, rather than left in progress.
+async fn settle_reported(
+    rsp: &Responder,
+    key: &str,
+    reported: DateTime<Utc>,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let duplicate = || Outcome::Duplicate {
+        incident_key: key.to_string(),
+    };
+    let Some(ledger) = &rsp.ledger else {
+        return Ok(duplicate());
+    };
+    let claim = || {
+        within(
+            budget.limit(CALL_TIMEOUT),
+            "dynamodb",
+            "PutItem",
+            ledger.claims.claim(key, now, budget.lease_until()),
+        )
+    };
+    // A claim whose answer was lost may have been written: claimed again (the same instant), it is recognised.
+    let mut answer = claim().await;
+    if answer.is_err() {
+        answer = claim().await;
+    }
+    match answer {
+        Ok(crate::ports::Claim::Resumed { .. }) | Ok(crate::ports::Claim::Claimed) => {
+            let done = crate::ports::Completion {
+                message_id: None,
+                outcome: format!("reported already (at {reported}): not reported again"),
+            };
+            if !rsp.complete(key, now, &done, budget).await {
+                rsp.release(key, now, budget).await;
+            }
+            Ok(duplicate())
+        }
+        Ok(crate::ports::Claim::InProgress { until }) => Err(HandleError::InProgress {
+            incident_key: key.to_string(),
+            until,
+        }),
+        Ok(crate::ports::Claim::Duplicate) => Ok(duplicate()),
+        // Unknown whether this delivery's claim was written: the item is delivered again to settle it.
+        Err(e) => Err(HandleError::Source(e)),
+    }
 }
 
 /// Whether the ledger holds an action of incident `key` (or cannot tell: then the incident's claim decides).

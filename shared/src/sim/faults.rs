@@ -85,6 +85,8 @@ pub struct FaultPlan {
     kill_first_after: Option<u32>,
     /// The first invocation's port calls, in order (`service operation`).
     first_calls: Mutex<Vec<String>>,
+    /// Write every call and its answer to the trace, not only the faults (`EC2OPS_SIM_VERBOSE`, for a replay).
+    verbose: bool,
     rates: FaultRates,
     clock: Clock,
     trace: Mutex<Vec<String>>,
@@ -98,6 +100,7 @@ impl FaultPlan {
             calls: Mutex::default(),
             kill_first_after: None,
             first_calls: Mutex::default(),
+            verbose: std::env::var_os("EC2OPS_SIM_VERBOSE").is_some(),
             rates,
             clock,
             trace: Mutex::new(Vec::new()),
@@ -267,7 +270,23 @@ impl<P: ?Sized> Faulty<P> {
         }
     }
 
-    async fn call<T>(
+    async fn call<T: std::fmt::Debug>(
+        &self,
+        op: &'static str,
+        fut: impl Future<Output = Result<T, AwsError>>,
+    ) -> Result<T, AwsError> {
+        let answer = self.answer(op, fut).await;
+        if self.plan.verbose {
+            let shown: String = format!("{answer:?}").chars().take(200).collect();
+            self.plan.note(format!(
+                "inv#{} {} {op} → {shown}",
+                self.invocation, self.service
+            ));
+        }
+        answer
+    }
+
+    async fn answer<T>(
         &self,
         op: &'static str,
         fut: impl Future<Output = Result<T, AwsError>>,

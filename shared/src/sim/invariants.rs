@@ -9,10 +9,9 @@ use super::{Ending, Run, World};
 /// How soon a P0 message must name an instance ec2ops stopped and could not start.
 pub const ESCALATION_WITHIN: Duration = Duration::minutes(20);
 
-/// The promise still open (docs/resilience.md, "Open"): no incident record is left `IN_PROGRESS` past its lease and
-/// Lambda's retries, unless its event is in the failed-events queue, which the stack's alarm watches. Checked by the
-/// sweep and reported; `no_incident_record_is_left_in_progress` (ignored until it holds) fails on it.
-pub fn open(world: &World, run: &Run) -> Vec<String> {
+/// No incident record is left `IN_PROGRESS` past its lease and Lambda's retries, unless its event is in the
+/// failed-events queue, which the stack's alarm watches.
+pub fn in_progress(world: &World, run: &Run) -> Vec<String> {
     let mut v = Vec::new();
     let end = world.clock.now();
     for (key, lease) in world.ledger.left_in_progress() {

@@ -94,8 +94,6 @@ pub struct Run {
     /// Events that ended in the failed-events queue after Lambda's retries.
     pub failed_events: Vec<String>,
     pub violations: Vec<String>,
-    /// What broke the promise still open ([`invariants::open`]).
-    pub open: Vec<String>,
     pub published: usize,
     pub mutations: usize,
     /// The first invocation's port calls, in order.
@@ -153,7 +151,6 @@ pub fn run_seed(seed: u64, options: Options) -> Run {
             invocations: Vec::new(),
             failed_events: Vec::new(),
             violations: vec![format!("no runtime: {e}")],
-            open: Vec::new(),
             published: 0,
             mutations: 0,
             first_calls: Vec::new(),
@@ -420,14 +417,14 @@ async fn run(seed: u64, options: Options) -> Run {
         invocations,
         failed_events,
         violations: Vec::new(),
-        open: Vec::new(),
         published: world.recorder.published().len(),
         mutations: world.ec2.mutations().len(),
         first_calls: world.plan.first_calls(),
         instances: ends(&world),
     };
     r.violations = invariants::check(&world, &workload, &r);
-    r.open = invariants::open(&world, &r);
+    let left = invariants::in_progress(&world, &r);
+    r.violations.extend(left);
     r.trace = world.plan.trace();
     r
 }
