@@ -118,6 +118,8 @@ impl Responder {
                         message_id: mark.message_id,
                         resume: mark.resume,
                         until: now,
+                        outcome: None,
+                        must_retry: true,
                     })
                 }
             }

@@ -74,6 +74,12 @@ pub enum HandleError {
         message_id: Option<String>,
         resume: bool,
         until: DateTime<Utc>,
+        /// What this delivery did (its report is out): the invocation's result once the redelivery is scheduled —
+        /// and also when none can be, unless `must_retry`.
+        outcome: Option<Box<Outcome>>,
+        /// An interrupted delivery may have acted: without a scheduled redelivery, Lambda's retry must come (it
+        /// resumes the incident). Otherwise (the ledger failing) a retry would only publish the report again.
+        must_retry: bool,
     },
     /// Fanning work out to the work queue failed; the invocation is retried (nothing was handled yet).
     #[error("fan-out failed: {0}")]
@@ -402,20 +408,34 @@ impl Responder {
                 message_id,
                 resume,
                 until,
+                outcome,
+                must_retry,
             }) => {
                 let mark = later::Mark {
                     message_id: message_id.clone(),
                     resume,
                 };
                 let again = later::marked(&later::unmarked(event), &mark);
-                self.redeliver(&again, incident_key.clone(), until, &budget)
-                    .await
-                    .map_err(|_| HandleError::Released {
+                match (
+                    self.redeliver(&again, incident_key.clone(), until, &budget)
+                        .await,
+                    outcome,
+                ) {
+                    (Ok(_), Some(o)) => Ok(*o),
+                    (Ok(deferred), None) => Ok(deferred),
+                    (Err(_), Some(o)) if !must_retry => {
+                        warn!(incident = %incident_key, "reported, but its record is left: no redelivery could be scheduled");
+                        Ok(*o)
+                    }
+                    (Err(_), outcome) => Err(HandleError::Released {
                         incident_key,
                         message_id,
                         resume,
                         until,
-                    })
+                        outcome,
+                        must_retry,
+                    }),
+                }
             }
             other => other,
         }
@@ -599,17 +619,30 @@ impl Responder {
         };
         // The report is out without its record: a marked redelivery records it, or resumes an interrupted delivery
         // that may have acted (after its lease when another delivery holds it).
-        let record_later = |until: DateTime<Utc>| HandleError::Released {
+        let reported = || {
+            Box::new(Outcome::Reported(Box::new(Incident {
+                change: change.clone(),
+                facts: facts.clone(),
+                assessment: assessment.clone(),
+                action: action.clone(),
+                report: report.clone(),
+                message: message.clone(),
+                message_id: message_id.clone(),
+                resumed,
+            })))
+        };
+        let record_later = |until: DateTime<Utc>, must_retry: bool| HandleError::Released {
             incident_key: key.clone(),
             message_id: message_id.clone(),
             resume: true,
             until,
+            outcome: Some(reported()),
+            must_retry,
         };
         match late {
-            record::Late::HeldElsewhere(until) => return Err(record_later(until)),
-            record::Late::LeftToResume | record::Late::Failed => {
-                return Err(record_later(budget.wall_now()))
-            }
+            record::Late::HeldElsewhere(until) => return Err(record_later(until, true)),
+            record::Late::LeftToResume => return Err(record_later(budget.wall_now(), true)),
+            record::Late::Failed => return Err(record_later(budget.wall_now(), false)),
             record::Late::Recorded | record::Late::NotRecorded => {}
         }
         let recorded_late = late == record::Late::Recorded;
@@ -618,10 +651,12 @@ impl Responder {
             // delivery may have done once the ledger answers.
             self.release(&key, now, budget).await;
             return Err(HandleError::Released {
-                incident_key: key,
-                message_id,
+                incident_key: key.clone(),
+                message_id: message_id.clone(),
                 resume: true,
                 until: budget.wall_now(),
+                outcome: Some(reported()),
+                must_retry: true,
             });
         }
         if owned || recorded_late {
@@ -645,10 +680,12 @@ impl Responder {
                 // flow ran, so nothing is resumed) rather than leave it in progress with nobody coming.
                 self.release(&key, now, budget).await;
                 return Err(HandleError::Released {
-                    incident_key: key,
+                    incident_key: key.clone(),
                     message_id: message_id.clone(),
                     resume: false,
                     until: budget.wall_now(),
+                    outcome: Some(reported()),
+                    must_retry: false,
                 });
             }
             self.log_incident(

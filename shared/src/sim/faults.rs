@@ -87,6 +87,9 @@ pub struct FaultPlan {
     first_calls: Mutex<Vec<String>>,
     /// Write every call and its answer to the trace, not only the faults (`EC2OPS_SIM_VERBOSE`, for a replay).
     verbose: bool,
+    /// The redeliveries that could not be scheduled (their events), for the invariant that allows a record left in
+    /// progress only then.
+    unscheduled: Mutex<Vec<String>>,
     rates: FaultRates,
     clock: Clock,
     trace: Mutex<Vec<String>>,
@@ -101,6 +104,7 @@ impl FaultPlan {
             kill_first_after: None,
             first_calls: Mutex::default(),
             verbose: std::env::var_os("EC2OPS_SIM_VERBOSE").is_some(),
+            unscheduled: Mutex::default(),
             rates,
             clock,
             trace: Mutex::new(Vec::new()),
@@ -120,6 +124,14 @@ impl FaultPlan {
     pub fn with_kill_first_after(mut self, nth: Option<u32>) -> Self {
         self.kill_first_after = nth;
         self
+    }
+
+    /// The events of redeliveries whose schedule could not be created.
+    pub fn unscheduled(&self) -> Vec<String> {
+        self.unscheduled
+            .lock()
+            .map(|u| u.clone())
+            .unwrap_or_default()
     }
 
     /// The first invocation's port calls, in order.
@@ -515,11 +527,28 @@ impl<P: VerifyScheduler + ?Sized> VerifyScheduler for Faulty<P> {
         at: DateTime<Utc>,
         target: &str,
     ) -> Result<String, AwsError> {
-        self.call(
-            "CreateSchedule",
-            self.inner.schedule(name, event, at, target),
-        )
-        .await
+        // Noted before the call and taken back once it answers Ok: a call its caller's deadline cancels counts too.
+        let redo = name.starts_with("redo-");
+        let noted = event.to_string();
+        if redo {
+            if let Ok(mut u) = self.plan.unscheduled.lock() {
+                u.push(noted.clone());
+            }
+        }
+        let r = self
+            .call(
+                "CreateSchedule",
+                self.inner.schedule(name, event, at, target),
+            )
+            .await;
+        if redo && r.is_ok() {
+            if let Ok(mut u) = self.plan.unscheduled.lock() {
+                if let Some(k) = u.iter().rposition(|e| *e == noted) {
+                    u.remove(k);
+                }
+            }
+        }
+        r
     }
 }
 
