@@ -567,7 +567,21 @@ impl Responder {
                 .covered_by_az_event(&change, &facts, &assessment, &key, az, now, budget)
                 .await
             {
-                record::AzPart::Covered(covered) => return Ok(*covered),
+                record::AzPart::Covered {
+                    outcome,
+                    recorded: true,
+                } => return Ok(*outcome),
+                record::AzPart::Covered { outcome, .. } => {
+                    self.release(&key, now, budget).await;
+                    return Err(HandleError::Released {
+                        incident_key: key,
+                        message_id: None,
+                        resume: false,
+                        until: budget.wall_now(),
+                        outcome: Some(outcome),
+                        must_retry: false,
+                    });
+                }
                 record::AzPart::Joins => route = Route::Digest,
                 record::AzPart::Declared => {
                     route = Route::Direct;

@@ -39,7 +39,11 @@ pub(super) enum AzPart {
     /// It declared the event: its report is the AZ report, published on its own (waiting briefly for a gate slot).
     Declared,
     /// Named by the AZ report, which is out: completed without a report of its own.
-    Covered(Box<Outcome>),
+    /// (`recorded`: whether its record was completed; if not, a marked redelivery completes it.)
+    Covered {
+        outcome: Box<Outcome>,
+        recorded: bool,
+    },
     /// Part of an event another incident declared, not named by its report: listed in the storm window's digest.
     Joins,
 }
@@ -192,17 +196,19 @@ impl Responder {
                     message_id: None,
                     outcome: format!("covered by the AZ-EVENT report of {by}"),
                 };
-                // Not completed: the next delivery of this incident resumes it and finds the AZ report again.
-                let _ = self.complete(key, now, &done, budget).await;
+                let recorded = self.complete(key, now, &done, budget).await;
                 self.log_incident(
                     storm::covered(change, key, assessment, &by, self.settings.language, now),
                     budget,
                 )
                 .await;
-                AzPart::Covered(Box::new(Outcome::Covered {
-                    incident_key: key.to_string(),
-                    by,
-                }))
+                AzPart::Covered {
+                    outcome: Box::new(Outcome::Covered {
+                        incident_key: key.to_string(),
+                        by,
+                    }),
+                    recorded,
+                }
             }
             // Named by the AZ report, which is not out (yet, or it failed): its own report, rather than rely on one
             // that may never arrive.
