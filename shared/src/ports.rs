@@ -390,6 +390,18 @@ pub fn same_instance(
     v
 }
 
+/// Other instances impaired in the AZ, sorted and unique.
+pub fn others_in_az(az: &[Impairment], instance_id: &str) -> Vec<String> {
+    let mut v: Vec<String> = az
+        .iter()
+        .map(|i| i.instance_id.clone())
+        .filter(|id| id != instance_id)
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// The AZ event declared for an AZ: the first incident to declare it publishes the one AZ report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AzDeclaration {

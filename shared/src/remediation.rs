@@ -181,6 +181,18 @@ fn means_failed(comparison: Option<Comparison>, threshold: Option<f64>) -> bool 
     crate::model::means_failed(comparison, threshold)
 }
 
+/// The holds of a cap set to 0: every action is refused before the ledger is read (the adapter and its model both).
+pub fn zero_cap_holds(envelope: &Envelope) -> Vec<Hold> {
+    let mut zero = Vec::new();
+    if envelope.daily_cap == 0 {
+        zero.push(Hold::DailyCap { cap: 0 });
+    }
+    if envelope.hourly_cap == 0 {
+        zero.push(Hold::HourlyCap { cap: 0 });
+    }
+    zero
+}
+
 /// Whether the incident says a status check failed at all ([`Incident::claims_check_failure`]).
 pub fn claims_check_failure(change: &Incident) -> bool {
     change.claims_check_failure()

@@ -213,6 +213,20 @@ pub struct LoggedIncident {
     pub report: String,
 }
 
+/// The incidents of a look-back, oldest first: the same incident recorded again (a resumed delivery) lists once, at its
+/// last record (the adapter and its model both).
+pub fn listed(mut out: Vec<LoggedIncident>) -> Vec<LoggedIncident> {
+    out.sort_by(|a, b| (a.at, &a.incident_key).cmp(&(b.at, &b.incident_key)));
+    let mut seen = std::collections::HashSet::new();
+    let mut dedup: Vec<LoggedIncident> = out
+        .into_iter()
+        .rev()
+        .filter(|l| seen.insert(l.incident_key.clone()))
+        .collect();
+    dedup.reverse();
+    dedup
+}
+
 /// The look-back log of recorded incidents.
 #[async_trait]
 pub trait IncidentLog: Send + Sync {

@@ -655,7 +655,7 @@ impl ActionLedger for DynamoLedger {
             this_incident_action: this.map(|r| r.at),
             instance_actions,
             account_actions_last_hour: account.len(),
-            az_impaired: others_in_az(&az, instance_id),
+            az_impaired: crate::ports::others_in_az(&az, instance_id),
             same_instance: crate::ports::same_instance(&az, instance_id, incident_key),
         })
     }
@@ -666,13 +666,7 @@ impl ActionLedger for DynamoLedger {
         envelope: &Envelope,
     ) -> Result<Grant, AwsError> {
         // A cap of 0 refuses every action; the counter's condition cannot express it for an absent counter.
-        let mut zero = Vec::new();
-        if envelope.daily_cap == 0 {
-            zero.push(Hold::DailyCap { cap: 0 });
-        }
-        if envelope.hourly_cap == 0 {
-            zero.push(Hold::HourlyCap { cap: 0 });
-        }
+        let zero = crate::remediation::zero_cap_holds(envelope);
         if !zero.is_empty() {
             return Ok(Grant::Refused(zero));
         }
@@ -891,16 +885,4 @@ impl ImpairmentLog for DynamoLedger {
             .unwrap_or_default();
         Ok(AzDeclaration::Covered { by, named })
     }
-}
-
-/// Other instances impaired in the AZ, sorted and unique.
-fn others_in_az(az: &[Impairment], instance_id: &str) -> Vec<String> {
-    let mut v: Vec<String> = az
-        .iter()
-        .map(|i| i.instance_id.clone())
-        .filter(|id| id != instance_id)
-        .collect();
-    v.sort();
-    v.dedup();
-    v
 }

@@ -284,16 +284,7 @@ impl IncidentLog for MemoryStorm {
                 }
             }
         }
-        out.sort_by(|a, b| (a.at, &a.incident_key).cmp(&(b.at, &b.incident_key)));
-        // The same incident recorded again (a resumed delivery) lists once, at its last record.
-        let mut seen = std::collections::HashSet::new();
-        let mut dedup: Vec<LoggedIncident> = out
-            .into_iter()
-            .rev()
-            .filter(|l| seen.insert(l.incident_key.clone()))
-            .collect();
-        dedup.reverse();
-        Ok(dedup)
+        Ok(crate::storm::listed(out))
     }
 
     async fn show(&self, incident_key: &str) -> Result<Option<LoggedIncident>, AwsError> {

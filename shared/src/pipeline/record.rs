@@ -435,16 +435,8 @@ impl Responder {
         match (read, &mut facts.ledger) {
             (Ok(list), Source::Available(view)) => {
                 let id = &impairment.instance_id;
-                let mut others: Vec<String> = list
-                    .iter()
-                    .map(|i| i.instance_id.clone())
-                    .filter(|i| i != id)
-                    .collect();
-                others.sort();
-                others.dedup();
-                let same = crate::ports::same_instance(&list, id, key);
-                view.az_impaired = others;
-                view.same_instance = same;
+                view.az_impaired = crate::ports::others_in_az(&list, id);
+                view.same_instance = crate::ports::same_instance(&list, id, key);
             }
             (Ok(_), Source::Unavailable(_)) => {}
             (Err(e), _) => {

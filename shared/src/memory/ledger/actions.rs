@@ -195,7 +195,7 @@ impl ActionLedger for MemoryLedger {
             instance_actions,
             account_actions_last_hour: since(&state.history, "account", now - Duration::hours(1))
                 .count(),
-            az_impaired: others_in_az(&az, instance_id),
+            az_impaired: crate::ports::others_in_az(&az, instance_id),
             same_instance: crate::ports::same_instance(&az, instance_id, incident_key),
         })
     }
@@ -205,14 +205,8 @@ impl ActionLedger for MemoryLedger {
         action: &ActionRecord,
         envelope: &Envelope,
     ) -> Result<Grant, AwsError> {
-        // A cap of 0 refuses every action before anything is read.
-        let mut zero = Vec::new();
-        if envelope.daily_cap == 0 {
-            zero.push(Hold::DailyCap { cap: 0 });
-        }
-        if envelope.hourly_cap == 0 {
-            zero.push(Hold::HourlyCap { cap: 0 });
-        }
+        // A cap of 0 refuses every action before anything is read (as the adapter does).
+        let zero = crate::remediation::zero_cap_holds(envelope);
         if !zero.is_empty() {
             return Ok(Grant::Refused(zero));
         }
@@ -255,16 +249,4 @@ impl ActionLedger for MemoryLedger {
             .get(incident_key)
             .map(Action::recorded))
     }
-}
-
-/// Other instances impaired in the AZ, sorted and unique.
-fn others_in_az(az: &[crate::ports::Impairment], instance_id: &str) -> Vec<String> {
-    let mut v: Vec<String> = az
-        .iter()
-        .map(|i| i.instance_id.clone())
-        .filter(|id| id != instance_id)
-        .collect();
-    v.sort();
-    v.dedup();
-    v
 }
