@@ -645,18 +645,21 @@ impl Responder {
                 resumed,
             })))
         };
-        let record_later = |until: DateTime<Utc>, must_retry: bool| HandleError::Released {
-            incident_key: key.clone(),
-            message_id: message_id.clone(),
-            resume: true,
-            until,
-            outcome: Some(reported()),
-            must_retry,
-        };
+        // `resume`: an interrupted delivery may have acted; `must_retry`: without a schedulable redelivery, only
+        // Lambda's retry can resume it (else a retry would only publish the report again).
+        let record_later =
+            |until: DateTime<Utc>, resume: bool, must_retry: bool| HandleError::Released {
+                incident_key: key.clone(),
+                message_id: message_id.clone(),
+                resume,
+                until,
+                outcome: Some(reported()),
+                must_retry,
+            };
         match late {
-            record::Late::HeldElsewhere(until) => return Err(record_later(until, true)),
-            record::Late::LeftToResume => return Err(record_later(budget.wall_now(), true)),
-            record::Late::Failed => return Err(record_later(budget.wall_now(), false)),
+            record::Late::HeldElsewhere(until) => return Err(record_later(until, true, true)),
+            record::Late::LeftToResume => return Err(record_later(budget.wall_now(), true, true)),
+            record::Late::Failed => return Err(record_later(budget.wall_now(), true, false)),
             record::Late::Recorded | record::Late::NotRecorded => {}
         }
         let recorded_late = late == record::Late::Recorded;
@@ -664,14 +667,7 @@ impl Responder {
             // Not completed: the lease ends now and the event is delivered again, to reconcile what the interrupted
             // delivery may have done once the ledger answers.
             self.release(&key, now, budget).await;
-            return Err(HandleError::Released {
-                incident_key: key.clone(),
-                message_id: message_id.clone(),
-                resume: true,
-                until: budget.wall_now(),
-                outcome: Some(reported()),
-                must_retry: true,
-            });
+            return Err(record_later(budget.wall_now(), true, true));
         }
         if owned || recorded_late {
             let done = Completion {
@@ -693,14 +689,7 @@ impl Responder {
                 // The report is out but the record is not: a marked redelivery completes it (this delivery's whole
                 // flow ran, so nothing is resumed) rather than leave it in progress with nobody coming.
                 self.release(&key, now, budget).await;
-                return Err(HandleError::Released {
-                    incident_key: key.clone(),
-                    message_id: message_id.clone(),
-                    resume: false,
-                    until: budget.wall_now(),
-                    outcome: Some(reported()),
-                    must_retry: false,
-                });
+                return Err(record_later(budget.wall_now(), false, false));
             }
             self.log_incident(
                 storm::logged(
