@@ -1,13 +1,11 @@
 //! The responder wired as the Lambda function wires it, on the emulator (LocalStack EC2/SNS/SQS/Scheduler + moto
 //! DynamoDB), with the seams the safety tests need:
-//! - [`Counting`]: the real EC2 remediator, counting every mutating call, and able to answer what the emulator cannot
-//!   produce (InsufficientInstanceCapacity from StartInstances, an instance hanging in `stopping`, DescribeInstances
-//!   failing during the wait). Those answers are the only in-memory ones; every other call goes to the emulator.
+//! - [`Counting`]: the real EC2 remediator, counting every mutating call. What the emulator cannot produce (capacity
+//!   errors, stops that hang, reads failing during a recover's wait) and crashes at every step are the simulation
+//!   tier's (`ec2ops::sim`, `tests/sim.rs`).
 //! - [`Status`]: the real EC2 reader, except that DescribeInstanceStatus reports the checks the test marks impaired
 //!   (the emulator's checks are always `ok`), and that the facts the emulator leaves out of DescribeInstances
 //!   (tenancy, the auto-recovery setting) are filled as `default` and `disabled`.
-//! - [`Trip`]: a crash at a named step. The wrapped ports stop at the armed step and never return; the test drops the
-//!   pipeline's future there, as a Lambda timeout or a killed process would.
 //! - [`Rig::through_proxy`]: the same rig reporting only, its responder calling AWS through the fault-injecting
 //!   [`Proxy`] (HTTP errors, dropped connections, late answers; `tests/faults.rs`).
 
@@ -20,21 +18,17 @@ use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::Credentials;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use ec2ops::aws::{DynamoLedger, Ec2Reader, Ec2Remediator};
 use ec2ops::budget::Budget;
-use ec2ops::config::{Envelope, Language, RemediationMode, Settings};
+use ec2ops::config::{Language, RemediationMode, Settings};
 use ec2ops::facts::{InstanceLookup, SecurityGroupFacts, StatusFacts, TypeFacts, VolumeFacts};
 use ec2ops::pipeline::{HandleError, Outcome, Responder};
 use ec2ops::ports::{
-    ActionLedger, ActionRecord, AwsError, AzDeclaration, CallResult, Claim, Completion, ErrorKind,
-    Grant, Impaired, Impairment, ImpairmentLog, IncidentClaims, InstanceReader, Ledger, Progress,
-    RecordedAction, Remediator, ReportPublisher, VerifyScheduler,
+    AwsError, CallResult, Impaired, InstanceReader, Ledger, Remediator, ReportPublisher,
+    VerifyScheduler,
 };
-use ec2ops::remediation::LedgerView;
-use ec2ops::report::render::SnsMessage;
 use serde_json::Value;
-use tokio::sync::Notify;
 
 use crate::proxy::Proxy;
 use crate::{
@@ -44,54 +38,13 @@ use crate::{
 /// The function's ARN the schedules target.
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:ap-northeast-2:000000000000:function:ec2ops";
 
-/// A crash point: the step at which the wrapped ports stop forever.
-#[derive(Default)]
-pub struct Trip {
-    armed: Mutex<Option<&'static str>>,
-    fired: Notify,
-}
-
-impl Trip {
-    pub fn arm(&self, step: &'static str) {
-        if let Ok(mut a) = self.armed.lock() {
-            *a = Some(step);
-        }
-    }
-
-    pub fn disarm(&self) {
-        if let Ok(mut a) = self.armed.lock() {
-            *a = None;
-        }
-    }
-
-    /// Called by the wrappers at each step: at the armed one, say so and never return.
-    pub async fn at(&self, step: &'static str) {
-        let hit = self.armed.lock().map(|a| *a == Some(step)).unwrap_or(false);
-        if hit {
-            self.fired.notify_one();
-            std::future::pending::<()>().await;
-        }
-    }
-
-    pub async fn fired(&self) {
-        self.fired.notified().await
-    }
-}
-
-/// The real EC2 remediator, counting the calls that change an instance, with the answers the emulator cannot give.
+/// The real EC2 remediator, counting the calls that change an instance.
 pub struct Counting {
     inner: Ec2Remediator,
     real: AtomicUsize,
     dry: AtomicUsize,
     starts: AtomicUsize,
     forced: AtomicUsize,
-    /// StartInstances answers InsufficientInstanceCapacity this many more times.
-    pub capacity_errors: AtomicUsize,
-    /// DescribeInstances (the continuation's look) reports `stopping` this many more times.
-    pub stuck_stopping: AtomicUsize,
-    /// DescribeInstances (the continuation's look) fails this many more times.
-    pub describe_errors: AtomicUsize,
-    trip: Mutex<Option<Arc<Trip>>>,
 }
 
 impl Counting {
@@ -102,17 +55,6 @@ impl Counting {
             dry: AtomicUsize::new(0),
             starts: AtomicUsize::new(0),
             forced: AtomicUsize::new(0),
-            capacity_errors: AtomicUsize::new(0),
-            stuck_stopping: AtomicUsize::new(0),
-            describe_errors: AtomicUsize::new(0),
-            trip: Mutex::new(None),
-        }
-    }
-
-    /// Stop forever at the armed step of `trip` (after an EC2 call: `ec2`).
-    pub fn set_trip(&self, trip: Arc<Trip>) {
-        if let Ok(mut t) = self.trip.lock() {
-            *t = Some(trip);
         }
     }
 
@@ -138,18 +80,6 @@ impl Counting {
     fn count(&self, dry_run: bool) {
         if dry_run { &self.dry } else { &self.real }.fetch_add(1, Ordering::SeqCst);
     }
-
-    async fn trip(&self, step: &'static str) {
-        let trip = self.trip.lock().ok().and_then(|t| t.clone());
-        if let Some(t) = trip {
-            t.at(step).await;
-        }
-    }
-}
-
-fn take_one(n: &AtomicUsize) -> bool {
-    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
-        .is_ok()
 }
 
 #[async_trait]
@@ -157,7 +87,6 @@ impl Remediator for Counting {
     async fn reboot(&self, id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
         self.count(dry_run);
         let r = self.inner.reboot(id, dry_run).await;
-        self.trip("ec2").await;
         r
     }
     async fn stop(&self, id: &str, dry_run: bool, force: bool) -> Result<CallResult, AwsError> {
@@ -167,36 +96,16 @@ impl Remediator for Counting {
             self.count(dry_run);
         }
         let r = self.inner.stop(id, dry_run, force).await;
-        self.trip("ec2").await;
         r
     }
     async fn start(&self, id: &str, dry_run: bool) -> Result<CallResult, AwsError> {
         if !dry_run {
             self.starts.fetch_add(1, Ordering::SeqCst);
         }
-        if !dry_run && take_one(&self.capacity_errors) {
-            return Err(AwsError::new(
-                "ec2",
-                "StartInstances",
-                "We currently do not have sufficient capacity in the Availability Zone you requested.",
-            )
-            .with_code("InsufficientInstanceCapacity", ErrorKind::Capacity));
-        }
         self.inner.start(id, dry_run).await
     }
     async fn state(&self, id: &str) -> Result<Option<String>, AwsError> {
-        if take_one(&self.describe_errors) {
-            return Err(
-                AwsError::new("ec2", "DescribeInstances", "Request limit exceeded.")
-                    .with_code("RequestLimitExceeded", ErrorKind::Throttled)
-                    .retryable(true),
-            );
-        }
-        let real = self.inner.state(id).await?;
-        if real.as_deref() == Some("stopped") && take_one(&self.stuck_stopping) {
-            return Ok(Some("stopping".into()));
-        }
-        Ok(real)
+        self.inner.state(id).await
     }
 }
 
@@ -205,7 +114,6 @@ pub struct Status {
     pub inner: Ec2Reader,
     /// instance id → (system, instance) check status.
     pub checks: Mutex<HashMap<String, (String, String)>>,
-    trip: Mutex<Option<Arc<Trip>>>,
 }
 
 impl Status {
@@ -213,14 +121,6 @@ impl Status {
         Status {
             inner,
             checks: Mutex::new(HashMap::new()),
-            trip: Mutex::new(None),
-        }
-    }
-
-    /// Stop forever at the armed step of `trip` (DescribeInstances of the gathering: `gather`).
-    pub fn set_trip(&self, trip: Arc<Trip>) {
-        if let Ok(mut t) = self.trip.lock() {
-            *t = Some(trip);
         }
     }
 
@@ -253,10 +153,6 @@ impl Status {
 #[async_trait]
 impl InstanceReader for Status {
     async fn instance(&self, id: &str) -> Result<InstanceLookup, AwsError> {
-        let trip = self.trip.lock().ok().and_then(|t| t.clone());
-        if let Some(t) = trip {
-            t.at("gather").await;
-        }
         let mut found = self.inner.instance(id).await?;
         // The emulator leaves out Placement.Tenancy and MaintenanceOptions.AutoRecovery: fill them as a default
         // tenancy instance whose operators turned AWS's own recovery off (so that ec2ops recovers it).
@@ -311,147 +207,6 @@ impl InstanceReader for Status {
         }
         out.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
         Ok(out)
-    }
-}
-
-/// The ledger with crash points: `claim` (after the claim), `decide` (before the action record), `record` (after
-/// it), `publish` (after the publish, before the completion), `complete` (after the completion).
-pub struct TripLedger {
-    pub inner: Ledger,
-    pub trip: Arc<Trip>,
-}
-
-impl TripLedger {
-    /// The three ledger ports, each stopping at its crash points.
-    pub fn wrap(inner: Ledger, trip: Arc<Trip>) -> Ledger {
-        Ledger::of(Arc::new(TripLedger { inner, trip }))
-    }
-}
-
-#[async_trait]
-impl IncidentClaims for TripLedger {
-    async fn claim(
-        &self,
-        key: &str,
-        now: DateTime<Utc>,
-        lease: DateTime<Utc>,
-    ) -> Result<Claim, AwsError> {
-        let r = self.inner.claims.claim(key, now, lease).await;
-        self.trip.at("claim").await;
-        r
-    }
-    async fn complete(
-        &self,
-        key: &str,
-        now: DateTime<Utc>,
-        c: &Completion,
-    ) -> Result<(), AwsError> {
-        self.trip.at("publish").await;
-        let r = self.inner.claims.complete(key, now, c).await;
-        self.trip.at("complete").await;
-        r
-    }
-    async fn completion(&self, key: &str) -> Result<Option<Completion>, AwsError> {
-        self.inner.claims.completion(key).await
-    }
-    async fn release(&self, key: &str, now: DateTime<Utc>) -> Result<(), AwsError> {
-        self.inner.claims.release(key, now).await
-    }
-}
-
-#[async_trait]
-impl ActionLedger for TripLedger {
-    async fn view(
-        &self,
-        key: &str,
-        id: &str,
-        az: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<LedgerView, AwsError> {
-        self.inner.actions.view(key, id, az, now).await
-    }
-    async fn record_action(&self, a: &ActionRecord, e: &Envelope) -> Result<Grant, AwsError> {
-        self.trip.at("decide").await;
-        let r = self.inner.actions.record_action(a, e).await;
-        self.trip.at("record").await;
-        r
-    }
-    async fn progress(&self, key: &str, p: &Progress) -> Result<(), AwsError> {
-        self.inner.actions.progress(key, p).await
-    }
-    async fn recorded_action(&self, key: &str) -> Result<Option<RecordedAction>, AwsError> {
-        self.inner.actions.recorded_action(key).await
-    }
-}
-
-#[async_trait]
-impl ImpairmentLog for TripLedger {
-    async fn impaired_noted(
-        &self,
-        id: &str,
-        check: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, AwsError> {
-        self.inner.impairments.impaired_noted(id, check, now).await
-    }
-    async fn note_impaired(
-        &self,
-        id: &str,
-        check: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), AwsError> {
-        self.inner.impairments.note_impaired(id, check, now).await
-    }
-    async fn record_impairment(&self, az: &str, i: &Impairment) -> Result<(), AwsError> {
-        self.inner.impairments.record_impairment(az, i).await
-    }
-    async fn impairments(&self, az: &str, now: DateTime<Utc>) -> Result<Vec<Impairment>, AwsError> {
-        self.inner.impairments.impairments(az, now).await
-    }
-    async fn declare_az_event(
-        &self,
-        az: &str,
-        key: &str,
-        instances: &[String],
-        now: DateTime<Utc>,
-    ) -> Result<AzDeclaration, AwsError> {
-        self.inner
-            .impairments
-            .declare_az_event(az, key, instances, now)
-            .await
-    }
-}
-
-/// The scheduler with a crash point after CreateSchedule (`schedule`).
-pub struct TripScheduler {
-    pub inner: Arc<dyn VerifyScheduler>,
-    pub trip: Arc<Trip>,
-}
-
-#[async_trait]
-impl VerifyScheduler for TripScheduler {
-    async fn schedule(
-        &self,
-        name: &str,
-        event: &Value,
-        at: DateTime<Utc>,
-        target: &str,
-    ) -> Result<String, AwsError> {
-        let r = self.inner.schedule(name, event, at, target).await;
-        self.trip.at("schedule").await;
-        r
-    }
-}
-
-/// A publisher that always fails (a deleted topic, SNS down).
-pub struct FailingPublisher;
-
-#[async_trait]
-impl ReportPublisher for FailingPublisher {
-    async fn publish(&self, _: &str, _: &SnsMessage) -> Result<String, AwsError> {
-        Err(AwsError::new("sns", "Publish", "injected")
-            .with_code("InternalError", ErrorKind::Service)
-            .retryable(true))
     }
 }
 

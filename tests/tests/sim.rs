@@ -7,7 +7,7 @@
 
 use ec2ops::sim::faults::Fault;
 use ec2ops::sim::workload::Scenario;
-use ec2ops::sim::{run_seed, Options, Run};
+use ec2ops::sim::{run_seed, Hardware, Options, Run};
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name)
@@ -214,6 +214,17 @@ fn a_check_that_fails_again_within_the_hour_is_reported_by_the_sweep() {
     }
 }
 
+/// Finding 22 (the million-seed run): a sweep item already covered by another report, whose record this delivery
+/// claimed but could not complete, released the record and ended as a duplicate: nothing came back to settle it, and
+/// the record stayed in progress. It now ends retryable, and the work queue's redelivery completes it.
+#[test]
+fn a_covered_sweep_item_whose_record_cannot_be_completed_is_delivered_again_to_settle_it() {
+    for seed in [70_980, 86_093] {
+        let run = run_seed(seed, Options::default());
+        assert!(run.violations.is_empty(), "{}", run.explain());
+    }
+}
+
 /// The kill table of docs/resilience.md, printed by the simulator (`EC2OPS_SIM_TABLES=1 cargo test -p ec2ops-tests
 /// --test sim kill_table -- --nocapture`): the first delivery of a reboot and of a recover is killed just after each of
 /// its port calls in turn; Lambda's retries, the redelivery and the schedules do the rest. Every row keeps every
@@ -362,5 +373,195 @@ fn a_seed_replays_exactly_on_another_thread_and_after_other_runs() {
     .expect("the other thread runs");
     for (k, (a, b)) in here.iter().zip(there.iter().rev()).enumerate() {
         assert_eq!(a, b, "seed {} differs", 500 + k);
+    }
+}
+
+/// The fault table of docs/resilience.md, printed by the simulator (`EC2OPS_SIM_TABLES=1 cargo test -p ec2ops-tests
+/// --test sim fault_table -- --nocapture`): one fault at each port call of the first delivery of a reboot and of a
+/// recover — the service answers an error, never answers (the call's deadline ends the wait), or carries the call out
+/// and its answer is lost — in a calm world otherwise. Every cell keeps every promise.
+#[test]
+fn fault_table_one_fault_at_any_call_of_a_reboot_or_a_recover_loses_no_report_and_acts_once() {
+    let print = std::env::var_os("EC2OPS_SIM_TABLES").is_some();
+    for (scenario, name) in [
+        (Scenario::Reboot, "reboot (instance check)"),
+        (Scenario::Recover, "recover (system check)"),
+    ] {
+        let calm = run_seed(
+            1,
+            Options {
+                calm: true,
+                scenario: Some(scenario),
+                only: true,
+                ..Options::default()
+            },
+        );
+        if print {
+            println!("\n{name}: one fault at each port call of the first delivery; each cell: the messages naming the instance (priorities) · reboots, stops, starts\n");
+            println!("| call | error answer | no answer | answer lost |");
+            println!("|---|---|---|---|");
+        }
+        for k in 1..=calm.first_calls.len() {
+            let mut cells = Vec::new();
+            for fault in [Fault::Error, Fault::Hang, Fault::Lost] {
+                let run = run_seed(
+                    1,
+                    Options {
+                        calm: true,
+                        scenario: Some(scenario),
+                        only: true,
+                        first_fault: u32::try_from(k).ok().map(|k| (k, fault)),
+                        ..Options::default()
+                    },
+                );
+                assert!(
+                    run.violations.is_empty(),
+                    "{fault:?} at call {k}\n{}",
+                    run.explain()
+                );
+                let i = &run.instances[0];
+                assert!(
+                    i.messages >= 1,
+                    "{fault:?} at call {k}: no message\n{}",
+                    run.explain()
+                );
+                assert_eq!(
+                    i.state,
+                    "running",
+                    "{fault:?} at call {k}\n{}",
+                    run.explain()
+                );
+                cells.push(format!(
+                    "{} ({}) · {}·{}·{}",
+                    i.messages,
+                    i.priorities.join(", "),
+                    i.reboots,
+                    i.stops,
+                    i.starts
+                ));
+            }
+            if print {
+                println!(
+                    "| {k}. {} | {} |",
+                    calm.first_calls[k - 1],
+                    cells.join(" | ")
+                );
+            }
+        }
+    }
+}
+
+/// The recover table of docs/resilience.md, printed by the simulator (`EC2OPS_SIM_TABLES=1 cargo test -p ec2ops-tests
+/// --test sim recover_table -- --nocapture`): a recover against an EC2 that misbehaves the way the emulator cannot —
+/// a stop that hangs until forced, capacity errors on the start, reads failing during the wait, no schedule for the
+/// continuation. The instance runs again at the end, or a P0 message names it.
+#[test]
+fn recover_table_a_recover_against_a_misbehaving_ec2_ends_running_or_in_a_p0() {
+    let print = std::env::var_os("EC2OPS_SIM_TABLES").is_some();
+    type Script = &'static [(&'static str, &'static str, u32, Fault)];
+    let calm = Hardware::default();
+    let hangs = Hardware {
+        stop_hangs: true,
+        ..calm
+    };
+    let capacity = |n| Hardware {
+        capacity_errors: n,
+        ..calm
+    };
+    let rows: [(&str, Hardware, Script); 9] = [
+        ("none", calm, &[]),
+        ("the stop hangs until forced", hangs, &[]),
+        (
+            "StartInstances: InsufficientInstanceCapacity twice",
+            capacity(2),
+            &[],
+        ),
+        (
+            "StartInstances: InsufficientInstanceCapacity three times",
+            capacity(3),
+            &[],
+        ),
+        (
+            "the stop hangs, then three capacity errors",
+            Hardware {
+                capacity_errors: 3,
+                ..hangs
+            },
+            &[],
+        ),
+        (
+            "not even a forced stop ends",
+            Hardware {
+                forced_stop_hangs: true,
+                ..hangs
+            },
+            &[],
+        ),
+        (
+            "DescribeInstances fails twice during the wait",
+            calm,
+            &[
+                ("ec2", "DescribeInstances", 2, Fault::Error),
+                ("ec2", "DescribeInstances", 3, Fault::Error),
+            ],
+        ),
+        (
+            "the stop hangs; the continuation's next looks cannot be scheduled",
+            hangs,
+            &[
+                ("scheduler", "CreateSchedule", 2, Fault::Error),
+                ("scheduler", "CreateSchedule", 3, Fault::Error),
+                ("scheduler", "CreateSchedule", 4, Fault::Error),
+                ("scheduler", "CreateSchedule", 5, Fault::Error),
+                ("scheduler", "CreateSchedule", 6, Fault::Error),
+            ],
+        ),
+        (
+            "no continuation can be scheduled",
+            calm,
+            &[
+                ("scheduler", "CreateSchedule", 1, Fault::Error),
+                ("scheduler", "CreateSchedule", 2, Fault::Error),
+                ("scheduler", "CreateSchedule", 3, Fault::Error),
+            ],
+        ),
+    ];
+    if print {
+        println!("\n| EC2 misbehaving | messages (priorities) | the last message | stops (forced) · starts | stopped for | instance at the end |");
+        println!("|---|---|---|---|---|---|");
+    }
+    for (label, hardware, script) in rows {
+        let run = run_seed(
+            1,
+            Options {
+                calm: true,
+                scenario: Some(Scenario::Recover),
+                only: true,
+                hardware: Some(hardware),
+                script,
+                ..Options::default()
+            },
+        );
+        assert!(run.violations.is_empty(), "{label}\n{}", run.explain());
+        let i = &run.instances[0];
+        assert!(
+            i.stops >= 1,
+            "{label}: the recover stopped the instance\n{}",
+            run.explain()
+        );
+        if print {
+            println!(
+                "| {label} | {} ({}) | {} | {} ({}) · {} | {} | {} |",
+                i.messages,
+                i.priorities.join(", "),
+                i.subjects.last().map_or("", |s| s.as_str()),
+                i.stops,
+                i.forced,
+                i.starts,
+                i.stopped_for
+                    .map_or_else(|| "not started".to_string(), |m| format!("{m} min")),
+                i.state
+            );
+        }
     }
 }

@@ -161,10 +161,20 @@ async fn settle_reported(
                 message_id: None,
                 outcome: format!("reported already (at {reported}): not reported again"),
             };
-            if !rsp.complete(key, now, &done, budget).await {
-                rsp.release(key, now, budget).await;
+            if rsp.complete(key, now, &done, budget).await {
+                return Ok(duplicate());
             }
-            Ok(duplicate())
+            // Not completed: released, and the item delivered again to settle it (its redelivery claims the record
+            // after the lease and completes it); ending as a duplicate would leave the record in progress for good.
+            rsp.release(key, now, budget).await;
+            Err(HandleError::Source(
+                AwsError::new(
+                    "dynamodb",
+                    "UpdateItem",
+                    "the covered item's record could not be completed: delivered again to settle it",
+                )
+                .retryable(true),
+            ))
         }
         Ok(crate::ports::Claim::InProgress { until }) => Err(HandleError::InProgress {
             incident_key: key.to_string(),

@@ -33,6 +33,8 @@ pub struct SimInstance {
     pub impaired_since: Option<DateTime<Utc>>,
     /// A normal stop never completes (degraded hardware): only a forced stop does.
     pub stop_hangs: bool,
+    /// Even a forced stop never completes (a host AWS has to retire): set only by a table's row, never drawn.
+    pub forced_stop_hangs: bool,
     /// StartInstances fails with InsufficientInstanceCapacity this many more times.
     pub capacity_errors: u32,
     /// AWS's own simplified automatic recovery is on (`default`), which holds ec2ops's recover.
@@ -63,6 +65,7 @@ impl SimInstance {
             instance_impaired: false,
             impaired_since: None,
             stop_hangs: false,
+            forced_stop_hangs: false,
             capacity_errors: 0,
             auto_recovery: false,
         }
@@ -342,9 +345,9 @@ impl Remediator for Ec2World {
                 Phase::Stopped => {}
                 Phase::Pending { .. } => return Err(incorrect_state("StopInstances", i)),
                 Phase::Running | Phase::Stopping { .. } => {
-                    let done = if force {
+                    let done = if force && !i.forced_stop_hangs {
                         Some(now + FORCED_STOP_TAKES)
-                    } else if i.stop_hangs {
+                    } else if i.stop_hangs || i.forced_stop_hangs {
                         match i.phase {
                             Phase::Stopping { done } => done,
                             _ => None,

@@ -81,8 +81,8 @@ pub struct FaultPlan {
     /// Chosen faults: `(service, operation, nth call, fault)`; calls are counted per service and operation.
     script: &'static [(&'static str, &'static str, u32, Fault)],
     calls: Mutex<std::collections::BTreeMap<(&'static str, &'static str), u32>>,
-    /// Kill the first invocation just after its nth port call (the kill table).
-    kill_first_after: Option<u32>,
+    /// A fault at the first invocation's nth port call (the kill and fault tables).
+    first_fault: Option<(u32, Fault)>,
     /// The first invocation's port calls, in order (`service operation`).
     first_calls: Mutex<Vec<String>>,
     /// Write every call and its answer to the trace, not only the faults (`EC2OPS_SIM_VERBOSE`, for a replay).
@@ -101,7 +101,7 @@ impl FaultPlan {
             rng: Mutex::new(rng),
             script: &[],
             calls: Mutex::default(),
-            kill_first_after: None,
+            first_fault: None,
             first_calls: Mutex::default(),
             verbose: std::env::var_os("EC2OPS_SIM_VERBOSE").is_some(),
             unscheduled: Mutex::default(),
@@ -120,9 +120,9 @@ impl FaultPlan {
         self
     }
 
-    /// The same plan, killing the first invocation just after its nth port call.
-    pub fn with_kill_first_after(mut self, nth: Option<u32>) -> Self {
-        self.kill_first_after = nth;
+    /// The same plan, with a fault at the first invocation's nth port call.
+    pub fn with_first_fault(mut self, at: Option<(u32, Fault)>) -> Self {
+        self.first_fault = at;
         self
     }
 
@@ -151,8 +151,8 @@ impl FaultPlan {
                 }
                 Err(_) => 0,
             };
-            if self.kill_first_after == Some(n) {
-                return Fault::CrashAfter;
+            if let Some((_, fault)) = self.first_fault.filter(|(nth, _)| *nth == n) {
+                return fault;
             }
         }
         let nth = match self.calls.lock() {

@@ -57,8 +57,23 @@ pub struct Options {
     pub only: bool,
     /// Kill the first invocation just after its nth port call (the kill table).
     pub kill_first_after: Option<u32>,
+    /// A fault at the first invocation's nth port call (the fault table).
+    pub first_fault: Option<(u32, faults::Fault)>,
+    /// The recovering instance's hardware (drawn when not set).
+    pub hardware: Option<Hardware>,
     /// Faults at chosen calls instead of drawn ones: `(service, operation, nth call of it from 1, fault)`.
     pub script: &'static [(&'static str, &'static str, u32, faults::Fault)],
+}
+
+/// How the hardware of an instance whose system check fails misbehaves when ec2ops recovers it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Hardware {
+    /// A normal stop never completes; a forced one does.
+    pub stop_hangs: bool,
+    /// Not even a forced stop completes.
+    pub forced_stop_hangs: bool,
+    /// StartInstances answers InsufficientInstanceCapacity this many times first.
+    pub capacity_errors: u32,
 }
 
 /// How an invocation ended.
@@ -109,9 +124,15 @@ pub struct InstanceEnd {
     pub messages: usize,
     /// Priorities of the messages naming it, in order (`P0`, …; `-` for a message without one).
     pub priorities: Vec<String>,
+    /// Subjects of the messages naming it, in order.
+    pub subjects: Vec<String>,
     pub reboots: usize,
     pub stops: usize,
     pub starts: usize,
+    /// Of the stops, those forced.
+    pub forced: usize,
+    /// Minutes from ec2ops's first stop to its last start (`None`: stopped and never started, or never stopped).
+    pub stopped_for: Option<i64>,
     pub state: &'static str,
 }
 
@@ -245,7 +266,14 @@ async fn run(seed: u64, options: Options) -> Run {
     let mut rng = Rng::new(seed);
     let start = DateTime::<Utc>::from_timestamp(1_772_323_200, 0).unwrap_or_default();
     let clock = Clock::new(start);
-    let workload: Workload = workload::draw(&mut rng, start, options.scenario, options.only);
+    let mut workload: Workload = workload::draw(&mut rng, start, options.scenario, options.only);
+    if let Some(h) = options.hardware {
+        for i in workload.instances.iter_mut().filter(|i| i.system_impaired) {
+            i.stop_hangs = h.stop_hangs;
+            i.forced_stop_hangs = h.forced_stop_hangs;
+            i.capacity_errors = h.capacity_errors;
+        }
+    }
     let rates = if options.calm || !options.script.is_empty() {
         FaultRates::NONE
     } else {
@@ -267,7 +295,12 @@ async fn run(seed: u64, options: Options) -> Run {
         plan: Arc::new(
             FaultPlan::new(Rng::new(rng.next_u64()), rates, clock)
                 .with_script(options.script)
-                .with_kill_first_after(options.kill_first_after),
+                .with_first_fault(
+                    options
+                        .kill_first_after
+                        .map(|n| (n, faults::Fault::CrashAfter))
+                        .or(options.first_fault),
+                ),
         ),
     };
     let mut story = workload.story.clone();
@@ -460,9 +493,23 @@ fn ends(world: &World) -> Vec<InstanceEnd> {
                             .to_string()
                     })
                     .collect(),
+                subjects: named.iter().map(|m| m.subject.clone()).collect(),
                 reboots: count(&|k| *k == ec2::MutationKind::Reboot),
                 stops: count(&|k| matches!(k, ec2::MutationKind::Stop { .. })),
                 starts: count(&|k| *k == ec2::MutationKind::Start),
+                forced: count(&|k| *k == ec2::MutationKind::Stop { forced: true }),
+                stopped_for: {
+                    let own = || mutations.iter().filter(|m| m.instance_id == i.id);
+                    let stop = own()
+                        .filter(|m| matches!(m.kind, ec2::MutationKind::Stop { .. }))
+                        .map(|m| m.at)
+                        .min();
+                    let start = own()
+                        .filter(|m| m.kind == ec2::MutationKind::Start)
+                        .map(|m| m.at)
+                        .max();
+                    stop.zip(start).map(|(a, b)| (b - a).num_minutes())
+                },
                 state: i.state(),
             }
         })

@@ -221,40 +221,6 @@ async fn five_instance_check_incidents_in_one_az_at_once_make_one_az_report_and_
 }
 
 #[tokio::test]
-async fn concurrent_incidents_across_azs_never_exceed_the_hourly_cap() {
-    let Some(mut rig) = Rig::new(RemediationMode::Auto).await else {
-        return;
-    };
-    rig.settings.envelope.hourly_cap = 3;
-    // Two instances per AZ: below the AZ-EVENT threshold, so only the cap can refuse.
-    let mut ids = Vec::new();
-    for az in ["ap-northeast-2a", "ap-northeast-2b", "ap-northeast-2c"] {
-        for _ in 0..2 {
-            let id = rig.instance_in(az).await;
-            rig.status.impair(&id, INSTANCE);
-            ids.push(id);
-        }
-    }
-    let at = Utc::now();
-    // One alarm per instance: distinct incidents (the sample event's alarm is renamed after each instance).
-    let events: Vec<Value> = ids
-        .iter()
-        .map(|id| own_alarm(incident("status-instance.json", id, at), id))
-        .collect();
-    let outcomes = futures_join_all(events.iter().map(|e| rig.try_respond(e))).await;
-    let done = outcomes
-        .iter()
-        .filter(|o| matches!(o, Ok(Outcome::Reported(i)) if matches!(i.action, ActionOutcome::Done { .. })))
-        .count();
-    let capped = outcomes
-        .iter()
-        .filter(|o| matches!(o, Ok(Outcome::Reported(i)) if matches!(&i.action, ActionOutcome::Held { holds, .. } if holds.contains(&Hold::HourlyCap { cap: 3 }))))
-        .count();
-    assert_eq!((done, capped), (3, 3), "{:?}", summaries(&outcomes));
-    assert_eq!(rig.remediator.real(), 3, "exactly the cap");
-}
-
-#[tokio::test]
 async fn twenty_concurrent_action_transactions_with_an_hourly_cap_of_ten_grant_exactly_ten() {
     use ec2ops::config::Envelope;
     use ec2ops::ports::{ActionRecord, Grant};

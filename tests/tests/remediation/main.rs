@@ -1,8 +1,14 @@
 //! Safe automatic remediation against the emulator (LocalStack EC2/SNS/SQS/Scheduler + moto DynamoDB), through the
-//! real SDK: exactly once, under the safety envelope, crash-safe, verified afterwards. Status impairment comes
-//! through the status reader of the rig (the emulator's checks are always `ok`); see `ec2ops_tests::rig`.
+//! real SDK: what only the adapters end to end can show — a reboot and a stop/start that EC2 carries out, schedules
+//! Scheduler holds, DynamoDB's conditional writes and transactions under concurrent deliveries, the opt-in and group
+//! tags as EC2 returns them, reasons as the SNS subscriber reads them, crafted alarms as EventBridge delivers them,
+//! continuations authenticated against the real ledger. Status impairment comes through the status reader of the rig
+//! (the emulator's checks are always `ok`); see `ec2ops_tests::rig`.
+//!
+//! Crashes at every step, faults at every call and a misbehaving EC2 (stops that hang, capacity errors, reads that
+//! fail during a recover's wait, schedules that cannot be created) are the simulation tier's (`tests/sim.rs`): its
+//! kill, fault and recover tables, and its invariants over thousands of seeds.
 
-mod crashes;
 mod envelope;
 mod once;
 mod recover;
@@ -17,7 +23,7 @@ use ec2ops::config::RemediationMode;
 use ec2ops::pipeline::{HandleError, Outcome};
 use ec2ops::ports::{ActionLedger, Ledger};
 use ec2ops::remediation::{ActionKind, ActionOutcome, Hold};
-use ec2ops_tests::rig::{FailingPublisher, Rig, Trip, TripLedger, TripScheduler, FUNCTION_ARN};
+use ec2ops_tests::rig::{Rig, FUNCTION_ARN};
 use ec2ops_tests::*;
 use serde_json::Value;
 

@@ -178,63 +178,6 @@ async fn system_check_recovers_by_a_stop_and_a_scheduled_start_and_instance_stor
 }
 
 #[tokio::test]
-async fn a_system_alarm_an_instance_alarm_and_the_sweep_on_one_instance_at_once_act_once() {
-    let Some(mut rig) = Rig::new(RemediationMode::Auto).await else {
-        return;
-    };
-    rig.settings.settle = Duration::from_secs(4);
-    let id = rig.instance("m5.large", true, &[]).await;
-    rig.status.impair(&id, SYSTEM);
-    rig.status.impair(&id, INSTANCE);
-    let at = Utc::now();
-    let system = incident("status-system.json", &id, at);
-    let instance = incident(
-        "status-instance.json",
-        &id,
-        at + chrono::Duration::seconds(3),
-    );
-    let sweep = ec2ops::event::sweep_item_event(&ec2ops::ports::Impaired {
-        instance_id: id.clone(),
-        availability_zone: Some("ap-northeast-2a".into()),
-        check: SYSTEM.into(),
-        since: Some(at - chrono::Duration::minutes(1)),
-    });
-    let (a, b, c) = tokio::join!(
-        rig.try_respond(&system),
-        rig.try_respond(&instance),
-        rig.try_respond(&sweep)
-    );
-    let outcomes = [a, b, c];
-    assert_eq!(rig.remediator.real(), 1, "one action: {outcomes:?}");
-    let acted: Vec<ActionKind> = outcomes
-        .iter()
-        .filter_map(|o| match o {
-            Ok(Outcome::Reported(i)) => match &i.action {
-                ActionOutcome::Recovering { .. } => Some(ActionKind::StopStart),
-                ActionOutcome::Done { action, .. } => Some(*action),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect();
-    assert_eq!(acted, vec![ActionKind::StopStart], "recover beats reboot");
-    let texts: Vec<String> = rig.reports().await.into_iter().map(|n| n.message).collect();
-    assert!(
-        texts
-            .iter()
-            .filter(|t| t.contains("Other incidents on this instance:"))
-            .count()
-            >= 2,
-        "the reports name each other"
-    );
-    rig.drive_continuations(&id, 5).await;
-    assert!(matches!(
-        rig.emu.state(&id).await.as_str(),
-        "running" | "pending"
-    ));
-}
-
-#[tokio::test]
 async fn dry_run_changes_nothing_and_says_what_it_would_have_done() {
     let Some(rig) = Rig::new(RemediationMode::DryRun).await else {
         return;
@@ -292,46 +235,6 @@ async fn an_unreachable_ledger_still_reports_but_never_acts() {
     assert!(got[0]
         .message
         .contains("the ledger (DynamoDB) is unavailable, so ec2ops does not act"));
-}
-
-#[tokio::test]
-async fn a_retry_after_a_failed_publish_reports_without_acting_again() {
-    let Some(rig) = Rig::new(RemediationMode::Auto).await else {
-        return;
-    };
-    let id = rig.instance("m5.large", true, &[]).await;
-    rig.status.impair(&id, INSTANCE);
-    let event = incident("status-instance.json", &id, Utc::now());
-    let now = Utc::now();
-    let first = rig
-        .responder(None, None, Some(Arc::new(FailingPublisher)))
-        .respond(&event, now, Budget::new(Duration::from_secs(60), now))
-        .await;
-    assert!(matches!(first, Err(HandleError::Publish(_))));
-    assert_eq!(
-        rig.remediator.real(),
-        1,
-        "the reboot happened before the publish failed"
-    );
-    // The failed delivery ended its lease: the retry takes over at once.
-    let retry = rig.respond(&event).await;
-    assert!(
-        matches!(
-            action(&retry),
-            ActionOutcome::AlreadyDone {
-                action: ActionKind::Reboot,
-                ..
-            }
-        ),
-        "{retry:?}"
-    );
-    assert_eq!(rig.remediator.real(), 1, "not rebooted twice");
-    let got = rig.reports().await;
-    assert_eq!(got.len(), 1);
-    assert!(got[0]
-        .message
-        .contains("was already done for this incident by an earlier delivery"));
-    assert!(got[0].message.contains("Resumed incident"));
 }
 
 #[tokio::test]
