@@ -2,8 +2,8 @@
 """What template.yaml's Rules cannot check in the parameters a deployment uses, checked before it.
 
 CloudFormation Rules compare values only for equality and list membership, so the template refuses what no setting
-allows (ReservedConcurrency below 12 with AlarmBuffer on) and this script makes the exact comparison (README,
-Storms): with AlarmBuffer true and ReservedConcurrency set,
+allows (ReservedConcurrency below 12 with AlarmBuffer on) and this script makes the exact comparison (docs/delivery.md,
+"An optional buffer"): with AlarmBuffer true and ReservedConcurrency set,
 
     ReservedConcurrency >= AlarmBufferConcurrency + the work queue's MaximumConcurrency (10)
 

@@ -45,7 +45,7 @@ echo "package: sam validate --lint passed in $(took "$t")"
 
 # What the template's Rules cannot compare (ReservedConcurrency against AlarmBufferConcurrency + the work queue's
 # 10), on the parameters `sam deploy` reads from samconfig.toml; values typed at `sam deploy --guided` or passed
-# with --parameter-overrides are checked by running the script with them (README, Deploy).
+# with --parameter-overrides are checked by running the script with them (docs/delivery.md, "An optional buffer").
 scripts/check_parameters.py || fail "deployment parameters (scripts/check_parameters.py)"
 
 t=$(now)

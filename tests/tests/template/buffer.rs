@@ -242,13 +242,13 @@ fn the_alarm_buffer_feeds_the_function_one_alarm_at_a_time_at_a_bounded_concurre
         q["RedrivePolicy"]["deadLetterTargetArn"],
         yaml("!GetAtt FailedEventsQueue.Arn")
     );
-    // The README: five receives, then the failed-events queue.
+    // docs/delivery.md: five receives, then the failed-events queue.
     assert_eq!(q["RedrivePolicy"]["maxReceiveCount"].as_u64(), Some(5));
     let timeout = function_properties(&t)["Timeout"]
         .as_u64()
         .expect("Timeout");
     let visibility = q["VisibilityTimeout"].as_u64().expect("VisibilityTimeout");
-    // Lambda asks for at least six times the function's timeout; the README says six times.
+    // Lambda asks for at least six times the function's timeout; docs/delivery.md says six times.
     assert_eq!(
         visibility,
         6 * timeout,
@@ -272,7 +272,7 @@ fn the_alarm_buffer_feeds_the_function_one_alarm_at_a_time_at_a_bounded_concurre
         m["ScalingConfig"]["MaximumConcurrency"],
         yaml("!Ref AlarmBufferConcurrency")
     );
-    // Lambda's floor for an SQS maximum concurrency is 2; the README promises a default of 5.
+    // Lambda's floor for an SQS maximum concurrency is 2; docs/delivery.md promises a default of 5.
     let p = &t["Parameters"]["AlarmBufferConcurrency"];
     assert_eq!(p["Type"].as_str(), Some("Number"));
     assert!(p["MinValue"].as_u64().unwrap_or(0) >= 2, "{p:?}");

@@ -709,7 +709,7 @@ fn the_work_queue_feeds_the_function_one_message_at_a_time_and_dead_letters_into
         e["FunctionResponseTypes"],
         yaml("[ReportBatchItemFailures]")
     );
-    // A storm's fan-out is capped (API rate limits): the README promises 10 at once.
+    // A storm's fan-out is capped (API rate limits): docs/deploy.md promises 10 at once.
     assert_eq!(e["ScalingConfig"]["MaximumConcurrency"].as_u64(), Some(10));
 
     assert_eq!(
