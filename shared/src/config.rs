@@ -207,9 +207,7 @@ impl Default for Settings {
             settle: Duration::from_secs(10),
             storm: StormSettings::default(),
             log_groups: Vec::new(),
-            change_window: chrono::Duration::minutes(
-                crate::evidence::changes::DEFAULT_WINDOW_MINUTES,
-            ),
+            change_window: chrono::Duration::minutes(DEFAULT_CHANGE_WINDOW_MINUTES),
         }
     }
 }
@@ -438,16 +436,45 @@ fn read_storm(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The CHANGE-BEFORE window when none is configured.
+pub const DEFAULT_CHANGE_WINDOW_MINUTES: i64 = 60;
+/// Log groups read per incident at most.
+pub const MAX_LOG_GROUPS: usize = 5;
+
 /// The evidence sources: the CHANGE-BEFORE window and the log groups.
 fn read_evidence(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
     if let Some(n) = env.number(names::CHANGE_WINDOW_MINUTES, 1, 360)? {
         s.change_window = chrono::Duration::minutes(n);
     }
     if let Some(v) = env.get(names::LOG_GROUPS) {
-        s.log_groups = crate::evidence::logs::parse_groups(v)
-            .map_err(|why| bad(names::LOG_GROUPS, v, &why))?;
+        s.log_groups = parse_log_groups(v).map_err(|why| bad(names::LOG_GROUPS, v, &why))?;
     }
     Ok(())
+}
+
+/// Read `EC2OPS_LOG_GROUPS`: comma-separated log group names (CloudWatch's own rules: 1–512 characters of
+/// `[A-Za-z0-9._/#-]`), at most [`MAX_LOG_GROUPS`], duplicates dropped.
+fn parse_log_groups(v: &str) -> Result<Vec<String>, String> {
+    let expected = format!(
+        "comma-separated CloudWatch Logs group names (at most {MAX_LOG_GROUPS}, each of A-Z a-z 0-9 . _ / # -)"
+    );
+    let mut out: Vec<String> = Vec::new();
+    for g in v.split(',').map(str::trim).filter(|g| !g.is_empty()) {
+        let ok = g.len() <= 512
+            && g.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'#' | b'-')
+            });
+        if !ok {
+            return Err(expected);
+        }
+        if !out.iter().any(|x| x == g) {
+            out.push(g.to_string());
+        }
+    }
+    if out.len() > MAX_LOG_GROUPS {
+        return Err(expected);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -524,5 +551,16 @@ mod tests {
             s.require_topic().unwrap(),
             "arn:aws:sns:us-east-1:000000000000:reports"
         );
+    }
+
+    #[test]
+    fn the_log_group_setting_takes_up_to_five_valid_names() {
+        assert_eq!(
+            parse_log_groups(" /var/log/messages, /ec2/app ,/ec2/app").unwrap(),
+            ["/var/log/messages", "/ec2/app"]
+        );
+        assert!(parse_log_groups("/a,/b,/c,/d,/e,/f").is_err());
+        assert!(parse_log_groups("bad group").is_err());
+        assert!(parse_log_groups("").unwrap().is_empty());
     }
 }

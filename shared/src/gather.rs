@@ -17,8 +17,8 @@ use crate::insights;
 use crate::model::{AlarmKind, FleetSource, Incident, MetricRef};
 use crate::ports::AgentMetric;
 use crate::ports::{
-    ActionLedger, AwsError, ImpairmentLog, InstanceReader, MetricData, MetricQuery, MetricReader,
-    QueryKind, RankRequest, WindowRequest,
+    AwsError, InstanceReader, MetricData, MetricQuery, MetricReader, QueryKind, RankRequest,
+    WindowRequest,
 };
 
 /// CloudWatch metrics per incident (the product's cost budget).
@@ -26,7 +26,7 @@ pub const MAX_METRICS: usize = 12;
 /// How far back DescribeAlarmHistory looks for recurrence.
 pub const HISTORY_DAYS: i64 = 7;
 
-/// The AWS side of the responder, as the gather step sees it: readers only (the ledger is [`LedgerAccess`]).
+/// The AWS side of the responder, as the gather step sees it: readers only (the ledger's view is the pipeline's).
 pub struct Readers<'a> {
     pub ec2: &'a dyn InstanceReader,
     pub metrics: &'a dyn MetricReader,
@@ -34,15 +34,6 @@ pub struct Readers<'a> {
     pub diagnostics: Option<&'a dyn crate::ports::Diagnostics>,
     /// CloudTrail, CloudWatch Logs and DescribeAlarms for the evidence ([`crate::evidence`]).
     pub evidence: crate::gather::evidence::EvidenceReaders<'a>,
-}
-
-/// The ledger as the gathering uses it: the view of recent actions (read beside round two), and a status-check
-/// failure to record as soon as the AZ is known.
-#[derive(Default)]
-pub struct LedgerAccess<'a> {
-    /// `None` when no table is configured (nothing is deduplicated or acted on).
-    pub actions: Option<&'a dyn ActionLedger>,
-    pub early: Option<EarlyImpairment<'a>>,
 }
 
 /// Why the ledger is missing when no table is configured.
@@ -320,7 +311,10 @@ pub fn assemble(request: &WindowRequest, data: &MetricData) -> MetricWindow {
 }
 
 /// Run a source under its deadline; an error or a late answer becomes the reason it is unavailable.
-async fn deadline<T>(limit: Duration, fut: impl Future<Output = Result<T, AwsError>>) -> Source<T> {
+pub async fn deadline<T>(
+    limit: Duration,
+    fut: impl Future<Output = Result<T, AwsError>>,
+) -> Source<T> {
     match tokio::time::timeout(limit, fut).await {
         Ok(Ok(v)) => Source::Available(v),
         Ok(Err(e)) => {
@@ -332,42 +326,6 @@ async fn deadline<T>(limit: Duration, fut: impl Future<Output = Result<T, AwsErr
             Source::Unavailable(format!("timed out after {} ms", limit.as_millis()))
         }
     }
-}
-
-/// Gather every fact of the incident (no gate, each source under the settings' deadlines).
-pub async fn gather(
-    change: &Incident,
-    readers: &Readers<'_>,
-    settings: &Settings,
-    now: DateTime<Utc>,
-) -> Facts {
-    let limits = Limits {
-        source: settings.source_timeout,
-        diagnostics: settings.diagnostics_timeout,
-        budget: None,
-    };
-    gather_gated(
-        change,
-        readers,
-        settings,
-        now,
-        limits,
-        std::future::ready(true),
-        LedgerAccess::default(),
-    )
-    .await
-    .unwrap_or_else(|| Facts::unavailable("not gathered"))
-}
-
-/// A status-check failure to record in the ledger as soon as DescribeInstances names the instance's AZ.
-pub struct EarlyImpairment<'a> {
-    pub ledger: &'a dyn ImpairmentLog,
-    /// The failing check's metric name.
-    pub check: String,
-    pub incident_key: String,
-    pub at: DateTime<Utc>,
-    /// Set once it is recorded (the settle step then does not record it again).
-    pub recorded: &'a std::sync::atomic::AtomicBool,
 }
 
 /// Deadlines of one gathering: what each source wants, cut to what the invocation's budget has left when the call
@@ -390,58 +348,331 @@ impl Limits {
     }
 }
 
-/// Gather every fact of the incident. `gate` runs beside round one (the incident claim): when it answers `false`
-/// (a duplicate delivery), round two is never started and `None` is returned.
-///
-/// A fleet alarm that names no instance is ranked first ([`rank_fleet`]); the rest of the facts are then the top
-/// instance's, gathered as for an alarm on that instance ([`focus`]).
+/// Gather every fact of the incident: both rounds, each source under the settings' deadlines, without the ledger
+/// (its view is the pipeline's; here it is [`NO_LEDGER`]). Returns the subject (the alarm as analysed: see
+/// [`Gathering::subject`]) and its facts.
+pub async fn gather(
+    change: &Incident,
+    readers: &Readers<'_>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> (Incident, Facts) {
+    let limits = Limits {
+        source: settings.source_timeout,
+        diagnostics: settings.diagnostics_timeout,
+        budget: None,
+    };
+    let first = first_round(change, readers, settings, now, limits).await;
+    second_round(first, readers, settings, limits).await
+}
+
+/// A gathering after its first round: the subject, and what the second round needs. The pipeline runs the incident's
+/// claim beside the first round and, unless the claim stops it, the ledger's view beside the second.
+pub struct Gathering {
+    subject: Incident,
+    /// The subject is a fleet alarm's top instance, not the alarm's own.
+    focused: bool,
+    ranking: Option<Source<Ranking>>,
+    stage: Stage,
+}
+
+enum Stage {
+    /// A multi-time-series alarm's summary: its contributors in ALARM.
+    Summary(Source<Vec<crate::facts::InAlarm>>),
+    /// An alarm that names no instance: its facts are complete.
+    Done(Box<Facts>),
+    /// An incident on one instance, after round one.
+    Instance(Box<RoundOne>),
+}
+
+/// Round one of an incident on one instance: everything that needs only the instance id.
+struct RoundOne {
+    id: String,
+    instance: Source<InstanceLookup>,
+    status: Source<crate::facts::StatusFacts>,
+    volumes: Source<Vec<VolumeFacts>>,
+    agent: Vec<AgentMetric>,
+    history: Source<crate::facts::AlarmHistory>,
+    evidence: crate::gather::evidence::RoundOne,
+}
+
+impl Gathering {
+    /// The alarm as analysed and reported: a fleet alarm that names no instance becomes an alarm on the top of its
+    /// ranking (same incident key and thread); any other alarm is itself.
+    pub fn subject(&self) -> &Incident {
+        &self.subject
+    }
+
+    /// Whether the subject was chosen from a fleet alarm's ranking.
+    pub fn focused(&self) -> bool {
+        self.focused
+    }
+
+    /// The instance the incident is about, when it names one (whatever DescribeInstances answered).
+    pub fn instance_id(&self) -> Option<&str> {
+        match &self.stage {
+            Stage::Instance(one) => Some(&one.id),
+            _ => None,
+        }
+    }
+
+    /// The instance as round one found it (`None`: no instance, not found, or DescribeInstances unavailable).
+    pub fn instance(&self) -> Option<&crate::facts::InstanceFacts> {
+        match &self.stage {
+            Stage::Instance(one) => match &one.instance {
+                Source::Available(InstanceLookup::Found(i)) => Some(i),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// Round one: a multi-series alarm's contributors; a fleet alarm's ranking and then round one of its top instance;
+/// or round one of the alarm's instance (instance, status, stop protection, volumes, agent metrics, alarm history,
+/// the evidence's first lookups).
 #[instrument(skip_all, fields(alarm = %change.alarm_name, instance = change.primary_instance().unwrap_or("-")))]
-pub async fn gather_gated(
+pub async fn first_round(
     change: &Incident,
     readers: &Readers<'_>,
     settings: &Settings,
     now: DateTime<Utc>,
     limits: Limits,
-    gate: impl Future<Output = bool>,
-    ledger: LedgerAccess<'_>,
-) -> Option<Facts> {
+) -> Gathering {
     if change.is_series_summary() {
-        let (contributors, go) =
-            tokio::join!(contributors_in_alarm(change, readers, &limits), gate);
-        if !go {
-            return None;
-        }
-        let mut facts = Facts::unavailable(SUMMARY_ONLY);
-        // Without the list of contributors, the summary lists the ranking instead (never focused on its top).
-        if contributors.get().is_none() {
-            facts.ranking = Some(rank_fleet(change, readers, &limits).await);
-        }
-        facts.contributors = Some(contributors);
-        return Some(facts);
+        return Gathering {
+            subject: change.clone(),
+            focused: false,
+            ranking: None,
+            stage: Stage::Summary(contributors_in_alarm(change, readers, &limits).await),
+        };
     }
     if change.fleet.is_none() || change.primary_instance().is_some() {
-        return gather_instance(change, readers, settings, now, limits, gate, ledger).await;
+        let stage = instance_round_one(change, readers, settings, now, limits).await;
+        return Gathering {
+            subject: change.clone(),
+            focused: false,
+            ranking: None,
+            stage,
+        };
     }
     let ranking = rank_fleet(change, readers, &limits).await;
-    let focused = ranking
+    let top = ranking
         .get()
         .and_then(|r| r.rows.first())
         .and_then(|top| focus_on(change, &top.instance_id));
-    let mut facts = gather_instance(
-        focused.as_ref().unwrap_or(change),
-        readers,
-        settings,
-        now,
-        limits,
-        gate,
-        LedgerAccess {
-            actions: ledger.actions,
-            early: None,
-        },
-    )
-    .await?;
-    facts.ranking = Some(ranking);
-    Some(facts)
+    let focused = top.is_some();
+    let subject = top.unwrap_or_else(|| change.clone());
+    let stage = instance_round_one(&subject, readers, settings, now, limits).await;
+    Gathering {
+        subject,
+        focused,
+        ranking: Some(ranking),
+        stage,
+    }
+}
+
+/// Round two: what needs round one's answers (type, security groups, the metric window, diagnostics, the evidence's
+/// later lookups). The ledger's view is left [`NO_LEDGER`]: the pipeline reads it beside this round.
+pub async fn second_round(
+    first: Gathering,
+    readers: &Readers<'_>,
+    settings: &Settings,
+    limits: Limits,
+) -> (Incident, Facts) {
+    let Gathering {
+        subject,
+        ranking,
+        stage,
+        ..
+    } = first;
+    let mut facts = match stage {
+        Stage::Summary(contributors) => {
+            let mut facts = Facts::unavailable(SUMMARY_ONLY);
+            // Without the list of contributors, the summary lists the ranking instead (never focused on its top).
+            if contributors.get().is_none() {
+                facts.ranking = Some(rank_fleet(&subject, readers, &limits).await);
+            }
+            facts.contributors = Some(contributors);
+            facts
+        }
+        Stage::Done(facts) => *facts,
+        Stage::Instance(one) => instance_round_two(&subject, *one, readers, settings, limits).await,
+    };
+    if ranking.is_some() {
+        facts.ranking = ranking;
+    }
+    (subject, facts)
+}
+
+/// The metric window of the alarm's metrics and their correlates, as one GetMetricData.
+async fn metric_window(
+    change: &Incident,
+    readers: &Readers<'_>,
+    settings: &Settings,
+    limit: Duration,
+    agent: &[AgentMetric],
+    volumes: &[VolumeFacts],
+) -> Source<MetricWindow> {
+    let request = plan_window_with(change, settings.metric_window, agent, volumes);
+    if request.queries.is_empty() {
+        return Source::Unavailable(match change.kind {
+            // The fleet's own series is the query over every instance: only a ranked instance is charted.
+            AlarmKind::MetricsInsights => {
+                "a fleet alarm's series is charted per instance, and no instance was ranked".into()
+            }
+            _ => "the alarm has no metric to chart (composite alarm)".into(),
+        });
+    }
+    match deadline(limit, readers.metrics.metric_data(&request)).await {
+        Source::Available(data) => Source::Available(assemble(&request, &data)),
+        Source::Unavailable(r) => Source::Unavailable(r),
+    }
+}
+
+/// Round one of an incident on one instance; an alarm that names none gets its metric window and history at once.
+async fn instance_round_one(
+    change: &Incident,
+    readers: &Readers<'_>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    limits: Limits,
+) -> Stage {
+    let limit = || limits.source_now();
+    let history_until = change.state.at.max(now);
+    // Checked: the transition time comes from the event (see `plan_window_with`).
+    let history_since = change
+        .state
+        .at
+        .checked_sub_signed(chrono::Duration::days(HISTORY_DAYS))
+        .unwrap_or(change.state.at);
+    let history = deadline(
+        limit(),
+        readers
+            .metrics
+            .alarm_history(&change.alarm_name, history_since, history_until),
+    );
+    let Some(id) = change.primary_instance() else {
+        let (metrics, history) = tokio::join!(
+            metric_window(change, readers, settings, limit(), &[], &[]),
+            history
+        );
+        return Stage::Done(Box::new(Facts {
+            metrics,
+            history,
+            ..Facts::unavailable("the alarm names no instance")
+        }));
+    };
+    let (mut instance, status, stop_protection, volumes, agent, history, evidence) = tokio::join!(
+        deadline(limit(), readers.ec2.instance(id)),
+        deadline(limit(), readers.ec2.instance_status(id)),
+        deadline(limit(), readers.ec2.stop_protection(id)),
+        deadline(limit(), readers.ec2.volumes(id)),
+        deadline(limit(), readers.metrics.agent_metrics(id)),
+        history,
+        crate::gather::evidence::round_one(change, id, &readers.evidence, settings, now, limit),
+    );
+    // Stop protection belongs to the instance's facts; DescribeInstances just does not carry it.
+    if let Source::Available(InstanceLookup::Found(i)) = &mut instance {
+        i.disable_api_stop = stop_protection;
+    }
+    Stage::Instance(Box::new(RoundOne {
+        id: id.to_string(),
+        instance,
+        status,
+        volumes,
+        // Without the agent list, memory is still asked for with the InstanceId dimension alone (the agent's
+        // default).
+        agent: agent.get().cloned().unwrap_or_default(),
+        history,
+        evidence,
+    }))
+}
+
+/// Round two of an incident on one instance.
+async fn instance_round_two(
+    change: &Incident,
+    one: RoundOne,
+    readers: &Readers<'_>,
+    settings: &Settings,
+    limits: Limits,
+) -> Facts {
+    let limit = || limits.source_now();
+    let found = match &one.instance {
+        Source::Available(InstanceLookup::Found(i)) => Some(i),
+        _ => None,
+    };
+    let type_and_groups = async {
+        match (&one.instance, found) {
+            (_, Some(i)) => {
+                let groups = async {
+                    if i.security_group_ids.is_empty() {
+                        Source::Available(Vec::new())
+                    } else {
+                        deadline(limit(), readers.ec2.security_groups(&i.security_group_ids)).await
+                    }
+                };
+                tokio::join!(
+                    deadline(limit(), readers.ec2.instance_type(&i.instance_type)),
+                    groups
+                )
+            }
+            (Source::Unavailable(why), _) => {
+                let r = format!("needs DescribeInstances, which was unavailable ({why})");
+                (Source::Unavailable(r.clone()), Source::Unavailable(r))
+            }
+            _ => {
+                let r = "the instance does not exist";
+                (Source::Unavailable(r.into()), Source::Unavailable(r.into()))
+            }
+        }
+    };
+    let diagnostics = async {
+        let running = found.is_some_and(|i| i.is_running());
+        match (
+            readers.diagnostics,
+            settings.diagnostics_document.as_deref(),
+            running,
+        ) {
+            (Some(d), Some(doc), true) => {
+                let l = limits.diagnostics_now();
+                Some(deadline(l, d.run(&one.id, doc, l)).await)
+            }
+            _ => None,
+        }
+    };
+    // The volume's lookup, a second after the first, only when the report waits for the diagnostics anyway.
+    let waits = readers.diagnostics.is_some() && settings.diagnostics_document.is_some();
+    let gp2 = one.volumes.get().cloned().unwrap_or_default();
+    let evidence = crate::gather::evidence::round_two(
+        one.evidence,
+        &readers.evidence,
+        found.and_then(|i| i.security_group_ids.first().map(String::as_str)),
+        found
+            .filter(|i| waits && i.is_running())
+            .and_then(|i| i.volume_ids.first().map(String::as_str)),
+        limit,
+    );
+    let ((instance_type, security_groups), metrics, diagnostics, evidence) = tokio::join!(
+        type_and_groups,
+        metric_window(change, readers, settings, limit(), &one.agent, &gp2),
+        diagnostics,
+        evidence
+    );
+    Facts {
+        instance: one.instance,
+        status: one.status,
+        instance_type,
+        metrics,
+        history: one.history,
+        security_groups,
+        volumes: one.volumes,
+        ledger: Source::Unavailable(NO_LEDGER.into()),
+        diagnostics,
+        ranking: None,
+        contributors: None,
+        evidence,
+    }
 }
 
 /// Why the summary of a multi-time-series alarm's alarm-level event gathers no instance facts.
@@ -712,212 +943,6 @@ pub fn focus(change: &Incident, facts: &Facts) -> Option<Incident> {
     }
     let top = facts.ranking.as_ref()?.get()?.rows.first()?;
     focus_on(change, &top.instance_id)
-}
-
-/// The facts of an incident on one instance: round one (instance, status, stop protection, volumes, agent metrics,
-/// alarm history) beside the gate, then round two (type, security groups, ledger, metric window, diagnostics).
-// Long on purpose: the two rounds run their sources concurrently with `tokio::join!`, which wants the futures side
-// by side in one body.
-async fn gather_instance(
-    change: &Incident,
-    readers: &Readers<'_>,
-    settings: &Settings,
-    now: DateTime<Utc>,
-    limits: Limits,
-    gate: impl Future<Output = bool>,
-    ledger: LedgerAccess<'_>,
-) -> Option<Facts> {
-    let limit = || limits.source_now();
-    let history_until = change.state.at.max(now);
-    // Checked: the transition time comes from the event (see `plan_window_with`).
-    let history_since = change
-        .state
-        .at
-        .checked_sub_signed(chrono::Duration::days(HISTORY_DAYS))
-        .unwrap_or(change.state.at);
-    let window = |agent: Vec<AgentMetric>, volumes: Vec<VolumeFacts>| async move {
-        let request = plan_window_with(change, settings.metric_window, &agent, &volumes);
-        if request.queries.is_empty() {
-            Source::Unavailable(match change.kind {
-                // The fleet's own series is the query over every instance: only a ranked instance is charted.
-                AlarmKind::MetricsInsights => {
-                    "a fleet alarm's series is charted per instance, and no instance was ranked"
-                        .into()
-                }
-                _ => "the alarm has no metric to chart (composite alarm)".into(),
-            })
-        } else {
-            match deadline(limit(), readers.metrics.metric_data(&request)).await {
-                Source::Available(data) => Source::Available(assemble(&request, &data)),
-                Source::Unavailable(r) => Source::Unavailable(r),
-            }
-        }
-    };
-    let history = deadline(
-        limit(),
-        readers
-            .metrics
-            .alarm_history(&change.alarm_name, history_since, history_until),
-    );
-
-    let Some(id) = change.primary_instance() else {
-        let (go, metrics, history) = tokio::join!(gate, window(Vec::new(), Vec::new()), history);
-        if !go {
-            return None;
-        }
-        let none = "the alarm names no instance";
-        return Some(Facts {
-            metrics,
-            history,
-            ..Facts::unavailable(none)
-        });
-    };
-
-    // Round one: everything that needs only the instance id.
-    let (mut instance, status, stop_protection, volumes, agent, history, evidence, go) = tokio::join!(
-        deadline(limit(), readers.ec2.instance(id)),
-        deadline(limit(), readers.ec2.instance_status(id)),
-        deadline(limit(), readers.ec2.stop_protection(id)),
-        deadline(limit(), readers.ec2.volumes(id)),
-        deadline(limit(), readers.metrics.agent_metrics(id)),
-        history,
-        crate::gather::evidence::round_one(change, id, &readers.evidence, settings, now, limit),
-        gate,
-    );
-    if !go {
-        return None;
-    }
-    // Stop protection belongs to the instance's facts; DescribeInstances just does not carry it.
-    if let Source::Available(InstanceLookup::Found(i)) = &mut instance {
-        i.disable_api_stop = stop_protection;
-    }
-    // Without the agent list, memory is still asked for with the InstanceId dimension alone (the agent's default).
-    let agent = agent.get().cloned().unwrap_or_default();
-    let gp2 = volumes.get().cloned().unwrap_or_default();
-
-    let az = match &instance {
-        Source::Available(InstanceLookup::Found(i)) => i.availability_zone.clone(),
-        _ => None,
-    };
-    let early = ledger.early;
-    let ledger = async {
-        match ledger.actions {
-            None => Source::Unavailable(NO_LEDGER.into()),
-            Some(l) => {
-                deadline(
-                    limit(),
-                    l.view(&change.incident_key(), id, az.as_deref(), now),
-                )
-                .await
-            }
-        }
-    };
-    let round_two = async {
-        match &instance {
-            Source::Available(InstanceLookup::Found(i)) => {
-                let groups = async {
-                    if i.security_group_ids.is_empty() {
-                        Source::Available(Vec::new())
-                    } else {
-                        deadline(limit(), readers.ec2.security_groups(&i.security_group_ids)).await
-                    }
-                };
-                tokio::join!(
-                    deadline(limit(), readers.ec2.instance_type(&i.instance_type)),
-                    groups
-                )
-            }
-            Source::Available(InstanceLookup::NotFound) => {
-                let r = "the instance does not exist";
-                (Source::Unavailable(r.into()), Source::Unavailable(r.into()))
-            }
-            Source::Unavailable(why) => {
-                let r = format!("needs DescribeInstances, which was unavailable ({why})");
-                (Source::Unavailable(r.clone()), Source::Unavailable(r))
-            }
-        }
-    };
-    // Round two: what needs round one's answers, the metric window among them.
-    let diagnostics = async {
-        let running =
-            matches!(&instance, Source::Available(InstanceLookup::Found(i)) if i.is_running());
-        match (
-            readers.diagnostics,
-            settings.diagnostics_document.as_deref(),
-            running,
-        ) {
-            (Some(d), Some(doc), true) => Some(
-                {
-                    let l = limits.diagnostics_now();
-                    deadline(l, d.run(id, doc, l))
-                }
-                .await,
-            ),
-            _ => None,
-        }
-    };
-    // A status-check failure is remembered as soon as the AZ is known, beside round two: concurrent incidents of one
-    // AZ then see each other however long the rest of their gathering takes.
-    let remember = async {
-        let (Some(e), Some(az), Source::Available(InstanceLookup::Found(i))) =
-            (&early, az.as_deref(), &instance)
-        else {
-            return;
-        };
-        if !i.is_running() {
-            // A stopped instance publishes no status checks: its alarm fired on missing data, not on a failure.
-            return;
-        }
-        let impairment = crate::ports::Impairment {
-            instance_id: i.id.clone(),
-            check: e.check.clone(),
-            incident_key: e.incident_key.clone(),
-            at: e.at,
-        };
-        match tokio::time::timeout(limit(), e.ledger.record_impairment(az, &impairment)).await {
-            Ok(Ok(())) => e.recorded.store(true, std::sync::atomic::Ordering::SeqCst),
-            Ok(Err(err)) => warn!(error = %err, "could not record the impairment early"),
-            Err(_) => warn!("recording the impairment timed out"),
-        }
-    };
-    let found = match &instance {
-        Source::Available(InstanceLookup::Found(i)) => Some(i),
-        _ => None,
-    };
-    // The volume's lookup, a second after the first, only when the report waits for the diagnostics anyway.
-    let waits = readers.diagnostics.is_some() && settings.diagnostics_document.is_some();
-    let evidence = crate::gather::evidence::round_two(
-        evidence,
-        &readers.evidence,
-        found.and_then(|i| i.security_group_ids.first().map(String::as_str)),
-        found
-            .filter(|i| waits && i.is_running())
-            .and_then(|i| i.volume_ids.first().map(String::as_str)),
-        limit,
-    );
-    let ((instance_type, security_groups), ledger, metrics, diagnostics, (), evidence) = tokio::join!(
-        round_two,
-        ledger,
-        window(agent, gp2),
-        diagnostics,
-        remember,
-        evidence
-    );
-
-    Some(Facts {
-        instance,
-        status,
-        instance_type,
-        metrics,
-        history,
-        security_groups,
-        volumes,
-        ledger,
-        diagnostics,
-        ranking: None,
-        contributors: None,
-        evidence,
-    })
 }
 
 pub mod evidence;

@@ -208,7 +208,7 @@ async fn run_with(
         },
     };
     let now = change.state.at + chrono::Duration::seconds(3);
-    let facts = gather(&change, &readers, &settings(), now).await;
+    let (_, facts) = gather(&change, &readers, &settings(), now).await;
     (change, facts)
 }
 
@@ -312,7 +312,7 @@ async fn without_evidence_readers_the_report_has_no_evidence_lines_but_keeps_its
         diagnostics: None,
         evidence: EvidenceReaders::NONE,
     };
-    let facts = gather(&change, &readers, &settings(), change.state.at).await;
+    let (_, facts) = gather(&change, &readers, &settings(), change.state.at).await;
     assert_eq!(facts.evidence, Default::default());
     let text = email(&change, &facts);
     assert!(!text.contains("What changed (CloudTrail"), "{text}");

@@ -18,8 +18,6 @@ use crate::source::Source;
 
 /// How far back CloudTrail is read before the transition.
 pub const LOOKBACK_HOURS: i64 = 6;
-/// The CHANGE-BEFORE window when none is configured.
-pub const DEFAULT_WINDOW_MINUTES: i64 = 60;
 /// LookupEvents calls per incident at most (CloudTrail allows 2 per second per account and region): the instance,
 /// then one security group, and one volume where the budget allows ([`super::read`]).
 pub const MAX_LOOKUPS: usize = 3;

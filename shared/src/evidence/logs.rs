@@ -17,37 +17,10 @@ pub const BEFORE_MINUTES: i64 = 10;
 pub const AFTER_MINUTES: i64 = 2;
 /// Events read per log group at most (FilterLogEvents pages until this many).
 pub const READ_PER_GROUP: usize = 500;
-/// Log groups read per incident at most.
-pub const MAX_GROUPS: usize = 5;
 /// Lines kept for the report.
 pub const MAX_LINES: usize = 6;
 /// Longest line kept (after redaction).
 const LINE_MAX: usize = 240;
-
-/// Read `EC2OPS_LOG_GROUPS`: comma-separated log group names (CloudWatch's own rules: 1–512 characters of
-/// `[A-Za-z0-9._/#-]`), at most [`MAX_GROUPS`], duplicates dropped.
-pub fn parse_groups(v: &str) -> Result<Vec<String>, String> {
-    let expected = format!(
-        "comma-separated CloudWatch Logs group names (at most {MAX_GROUPS}, each of A-Z a-z 0-9 . _ / # -)"
-    );
-    let mut out: Vec<String> = Vec::new();
-    for g in v.split(',').map(str::trim).filter(|g| !g.is_empty()) {
-        let ok = g.len() <= 512
-            && g.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'#' | b'-')
-            });
-        if !ok {
-            return Err(expected);
-        }
-        if !out.iter().any(|x| x == g) {
-            out.push(g.to_string());
-        }
-    }
-    if out.len() > MAX_GROUPS {
-        return Err(expected);
-    }
-    Ok(out)
-}
 
 /// One event of a log stream, as read.
 #[derive(Debug, Clone, PartialEq)]
@@ -285,17 +258,6 @@ mod tests {
             at: t(at),
             message: m.into(),
         }
-    }
-
-    #[test]
-    fn the_log_group_setting_takes_up_to_five_valid_names() {
-        assert_eq!(
-            parse_groups(" /var/log/messages, /ec2/app ,/ec2/app").unwrap(),
-            ["/var/log/messages", "/ec2/app"]
-        );
-        assert!(parse_groups("/a,/b,/c,/d,/e,/f").is_err());
-        assert!(parse_groups("bad group").is_err());
-        assert!(parse_groups("").unwrap().is_empty());
     }
 
     #[test]

@@ -302,17 +302,10 @@ async fn summary_facts(contributors: Option<Vec<crate::facts::InAlarm>>) -> Fact
     };
     let change = change("fleet-multi-series-alarm.json");
     assert!(change.is_series_summary());
-    gather_gated(
-        &change,
-        &readers,
-        &Settings::default(),
-        Utc::now(),
-        limits,
-        std::future::ready(true),
-        LedgerAccess::default(),
-    )
-    .await
-    .unwrap()
+    let first = first_round(&change, &readers, &Settings::default(), Utc::now(), limits).await;
+    second_round(first, &readers, &Settings::default(), limits)
+        .await
+        .1
 }
 
 #[tokio::test]

@@ -145,11 +145,26 @@ async fn call(
     let limit = budget.limit(CALL_TIMEOUT);
     let key = change.incident_key();
     // Write-ahead: a recover's first continuation is scheduled before the stop, so that an instance this delivery
-    // stops is looked at (and started) even if the delivery dies right after StopInstances.
+    // stops is looked at (and started) even if the delivery dies right after StopInstances. Without that schedule the
+    // stop is not sent: a delivery dying after it would leave the instance stopped until the event's redelivery (the
+    // work queue's is minutes away, and may die too), so nothing is stopped that nobody is sure to start.
     let ahead = match action {
-        ActionKind::StopStart => try_schedule_continuation(actors, change, now, now, budget)
-            .await
-            .ok(),
+        ActionKind::StopStart => {
+            match try_schedule_continuation(actors, change, now, now, budget).await {
+                Ok(at) => Some(at),
+                Err(why) => {
+                    let error = format!(
+                        "StopInstances was not sent: the continuation that would start the instance again could not be scheduled ({why})"
+                    );
+                    warn!(instance = id, %why, "recover not started: no continuation");
+                    let failed = Progress::Failed {
+                        error: error.clone(),
+                    };
+                    record_progress(rsp, &key, &failed, budget).await;
+                    return ActionOutcome::Failed { action, error };
+                }
+            }
+        }
         ActionKind::Reboot => None,
     };
     let result = match action {
@@ -192,29 +207,21 @@ async fn call(
                 instance = id,
                 "stop requested: the start follows in a continuation"
             );
-            let (continue_at, note) = match ahead {
-                Some(at) => (Some(at), None),
-                None => schedule_continuation(rsp, actors, change, now, budget).await,
-            };
             ActionOutcome::Recovering {
                 at: now,
                 request_id,
-                continue_at,
-                note,
+                continue_at: ahead,
+                note: None,
             }
         }
         (ActionKind::StopStart, Err(e)) if !definitely_refused(&e) => {
             // No answer is not a no: the stop may have reached EC2. The continuation reads the state and starts the
             // instance if it stopped, so it can never be left stopped.
-            let (continue_at, note) = match ahead {
-                Some(at) => (Some(at), None),
-                None => schedule_continuation(rsp, actors, change, now, budget).await,
-            };
             ActionOutcome::Recovering {
                 at: now,
                 request_id: format!("unknown ({e})"),
-                continue_at,
-                note,
+                continue_at: ahead,
+                note: None,
             }
         }
         (_, Ok(CallResult::DryRun { .. })) => ActionOutcome::Failed {
@@ -440,16 +447,6 @@ async fn schedule_verify(
             (None, Some(why))
         }
     }
-}
-
-async fn schedule_continuation(
-    rsp: &Responder,
-    actors: &Actors,
-    change: &AlarmChange,
-    now: DateTime<Utc>,
-    budget: &Budget,
-) -> (Option<DateTime<Utc>>, Option<String>) {
-    schedule_continuation_at(rsp, actors, change, now, now, budget).await
 }
 
 /// The first continuation of the recover whose stop is sent at `stopped_at`.

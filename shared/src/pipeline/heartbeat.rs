@@ -18,7 +18,7 @@ use crate::analyze::assess;
 use crate::budget::Budget;
 use crate::event::{parse, EventError, Parsed};
 use crate::facts::{Facts, Source};
-use crate::gather::{gather_gated, LedgerAccess, Limits};
+use crate::gather::{first_round, second_round, Limits};
 use crate::message::SnsMessage;
 use crate::remediation::decide;
 
@@ -121,18 +121,9 @@ pub(super) async fn heartbeat(
         diagnostics: settings.diagnostics_timeout,
         budget: Some(*budget),
     };
-    // No claim (the gate answers at once) and no ledger access: the sample is never an incident.
-    let gathered = gather_gated(
-        &change,
-        &r.readers(),
-        settings,
-        now,
-        limits,
-        std::future::ready(true),
-        LedgerAccess::default(),
-    )
-    .await;
-    let mut facts = gathered.unwrap_or_else(|| Facts::unavailable("not gathered"));
+    // No claim and no ledger access: the sample is never an incident.
+    let first = first_round(&change, &r.readers(), settings, now, limits).await;
+    let (_, mut facts) = second_round(first, &r.readers(), settings, limits).await;
     facts.ledger = Source::Unavailable("the heartbeat does not read the ledger".into());
     let assessment = assess(&change, &facts);
     // Decided as any incident is, and never acted on: a decision to act is shown as held.

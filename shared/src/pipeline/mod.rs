@@ -10,6 +10,7 @@
 mod act;
 pub mod heartbeat;
 pub mod later;
+mod open;
 mod record;
 mod recover;
 mod schedule;
@@ -522,15 +523,17 @@ impl Responder {
         }
         let key = change.incident_key();
         let settings = &*self.settings;
-        let (facts, claim, recorded_early) =
-            self.claim_and_gather(&change, &key, now, budget).await;
+        let open::Opened {
+            subject: change,
+            facts,
+            claim,
+            recorded_early,
+        } = self.open(&change, &key, now, budget).await;
         let Some((owned, notices)) = self.ownership(&key, &claim)? else {
             return Ok(Outcome::Duplicate { incident_key: key });
         };
         let resumed = matches!(claim, Some(Ok(Claim::Resumed { .. })));
         let mut facts = facts.unwrap_or_else(|| Facts::unavailable("not gathered"));
-        // A ranked fleet alarm is analysed as an alarm on its hottest instance (same incident key and thread).
-        let change = crate::gather::focus(&change, &facts).unwrap_or(change);
         if let (Some(Err(e)), Some(_)) = (&claim, &self.ledger) {
             // Fail closed: without the claim nothing is acted on.
             facts.ledger = Source::Unavailable(format!("the incident could not be claimed: {e}"));

@@ -1,8 +1,6 @@
-//! The incident's record in the ledger: the claim beside the first gathering round and what it makes of this
-//! delivery, the settle of a status-check incident and its AZ event, the completion, and the late claim of a report
+//! The incident's record in the ledger: what the claim makes of this delivery, the settle of a status-check incident and its AZ event, the completion, and the late claim of a report
 //! that went out without one.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -12,7 +10,6 @@ use super::{storm, HandleError, Outcome, Responder, CALL_TIMEOUT};
 use crate::budget::{within, Budget};
 use crate::config::Settings;
 use crate::facts::{Facts, Source};
-use crate::gather::{gather_gated, EarlyImpairment, LedgerAccess, Limits};
 use crate::model::AlarmChange;
 use crate::ports::{AwsError, AzDeclaration, Claim, Completion, Impairment, IncidentClaims};
 
@@ -49,73 +46,6 @@ pub(super) enum AzPart {
 }
 
 impl Responder {
-    /// The claim, beside round one of the gathering (no extra round trip): a duplicate stops before round two.
-    /// Returns the facts (`None` when the gate stopped the gathering), the claim's answer (`None` without a
-    /// ledger), and whether the status-check failure was recorded early.
-    pub(super) async fn claim_and_gather(
-        &self,
-        change: &AlarmChange,
-        key: &str,
-        now: DateTime<Utc>,
-        budget: &Budget,
-    ) -> (Option<Facts>, Option<Result<Claim, AwsError>>, bool) {
-        let settings = &*self.settings;
-        let claimed: Mutex<Option<Result<Claim, AwsError>>> = Mutex::new(None);
-        let gate = async {
-            let Some(ledger) = &self.ledger else {
-                return true;
-            };
-            let claim = || {
-                within(
-                    budget.limit(CALL_TIMEOUT),
-                    "dynamodb",
-                    "PutItem",
-                    ledger.claims.claim(key, now, budget.lease_until()),
-                )
-            };
-            let mut r = claim().await;
-            // A claim that timed out or lost its answer may still have been written: claimed again (same instant),
-            // the ledger recognises its own write. Without this, the write would hold the incident for the lease
-            // while this delivery reported it without owning it, and nobody would record it complete.
-            if matches!(&r, Err(e) if e.retryable) && budget.spendable() > 2 * CALL_TIMEOUT {
-                warn!(incident = %key, "claim failed or timed out: claiming again");
-                r = claim().await;
-            }
-            let go = !matches!(r, Ok(Claim::Duplicate | Claim::InProgress { .. }));
-            if let Ok(mut slot) = claimed.lock() {
-                *slot = Some(r);
-            }
-            go
-        };
-        let limits = Limits {
-            source: settings.source_timeout,
-            diagnostics: settings.diagnostics_timeout,
-            budget: Some(*budget),
-        };
-        let recorded = std::sync::atomic::AtomicBool::new(false);
-        let early = match (
-            &self.ledger,
-            crate::remediation::check_failure_shown_by_event(change),
-        ) {
-            (Some(ledger), true) => change.primary_metric().map(|m| EarlyImpairment {
-                ledger: &*ledger.impairments,
-                check: m.name.clone(),
-                incident_key: key.to_string(),
-                at: now,
-                recorded: &recorded,
-            }),
-            _ => None,
-        };
-        let access = LedgerAccess {
-            actions: self.ledger.as_ref().map(|l| &*l.actions),
-            early,
-        };
-        let facts =
-            gather_gated(change, &self.readers(), settings, now, limits, gate, access).await;
-        let recorded_early = recorded.load(std::sync::atomic::Ordering::SeqCst);
-        (facts, claimed.into_inner().ok().flatten(), recorded_early)
-    }
-
     /// What the claim makes of this delivery: `None` for a duplicate, an error while another delivery holds the
     /// incident, else whether this delivery owns it (may act) and the notices the report carries about it.
     pub(super) fn ownership(

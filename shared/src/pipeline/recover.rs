@@ -54,7 +54,8 @@ pub(super) async fn continue_recover(
     let elapsed = now - c.stopped_at;
     let limit = budget.limit(CALL_TIMEOUT);
     // Only a recover ec2ops recorded is continued: a continuation event from anywhere else (a forged message, a
-    // schedule of another stack) changes nothing. A ledger that cannot be read proves nothing either way: look again.
+    // schedule of another stack) changes nothing. A ledger that cannot be read proves nothing either way: look again
+    // (past the give-up time: escalate, with no EC2 call).
     match authentic(rsp, &c, budget).await {
         Ok(()) => {}
         Err(Refusal::Unrecorded(why)) => {
@@ -67,8 +68,11 @@ pub(super) async fn continue_recover(
                 ),
             });
         }
-        Err(Refusal::Unreadable(e)) => {
+        Err(Refusal::Unreadable(e)) if elapsed < GIVE_UP_AFTER => {
             return look_again_later(actors, &c, e, now, budget).await;
+        }
+        Err(Refusal::Unreadable(e)) => {
+            return unconfirmed_past_give_up(rsp, actors, &c, e, now, budget).await;
         }
     }
     let state = within(limit, "ec2", "DescribeInstances", r.state(&id)).await;
@@ -76,6 +80,53 @@ pub(super) async fn continue_recover(
     let step = next_step(r, &c, state.as_ref().map(|s| s.as_deref()), elapsed, limit).await;
     let (step_name, next_at, message_id) =
         carry_out(rsp, actors, &c, step, state_name.as_deref(), now, budget).await?;
+    Ok(Outcome::Continued {
+        instance_id: id,
+        state: state_name,
+        step: step_name,
+        next_at,
+        message_id,
+    })
+}
+
+/// Past the give-up time an unproven continuation changes nothing on the instance, but it does not wait either:
+/// looking again (or Lambda's retries) could push the P0 past 20 minutes after the stop. It escalates with the
+/// instance's state — a message in the incident's thread, no EC2 call — unless the instance is running and needs
+/// nobody (a late duplicate of an earlier look, say).
+async fn unconfirmed_past_give_up(
+    rsp: &Responder,
+    actors: &Actors,
+    c: &Continuation,
+    e: crate::ports::AwsError,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let id = c.instance_id.clone();
+    let limit = budget.limit(CALL_TIMEOUT);
+    let state = within(
+        limit,
+        "ec2",
+        "DescribeInstances",
+        actors.remediator.state(&id),
+    )
+    .await;
+    let state_name = state.ok().flatten();
+    if let Some("running" | "pending") = state_name.as_deref() {
+        return Ok(Outcome::Continued {
+            instance_id: id,
+            state: state_name,
+            step: "unconfirmed, and the instance is running: nothing to do".into(),
+            next_at: None,
+            message_id: None,
+        });
+    }
+    let step = Step::Escalate {
+        detail: format!(
+            "the give-up time has passed and the ledger could not be read to confirm this recover ({e})"
+        ),
+    };
+    let (step_name, next_at, message_id) =
+        carry_out(rsp, actors, c, step, state_name.as_deref(), now, budget).await?;
     Ok(Outcome::Continued {
         instance_id: id,
         state: state_name,

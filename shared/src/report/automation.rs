@@ -7,8 +7,8 @@ use crate::facts::{InstanceFacts, Role, Source};
 use super::advice::Advice;
 use super::cli::{cli, clis};
 use super::shell::Command;
-use super::text::Line;
-use super::{phrasebook, section, steps, summary, Ctx, Part, Section};
+use super::text::{topic, Line};
+use super::{phrasebook, section, steps, Ctx, Part, Section};
 use crate::analyze::{AutoRecovery, NotAvailable};
 
 pub(super) fn automation(cx: &Ctx<'_>) -> Section {
@@ -134,7 +134,7 @@ fn recovery_lines(cx: &Ctx<'_>, i: &InstanceFacts, availability: bool, advice: &
             "{} 자동 복구(auto recovery) 미지원 (instance store, Dedicated Host, EFA 등): ASG로 교체 자동화",
             "{} is not covered by auto recovery (instance store, Dedicated Host, EFA and the like): automate replacement with an ASG",
             match lang {
-                Language::Ko => summary::topic(&i.instance_type),
+                Language::Ko => topic(&i.instance_type),
                 Language::En => i.instance_type.clone(),
             }
         ))),

@@ -5,7 +5,7 @@ use crate::analyze::{CheckNow, Detail, Finding, HealthKind, Pressure, RuleId, St
 use crate::config::Language;
 
 use super::text::{self, bytes, hm, value, when_in, Line, Unit};
-use super::{summary, Ctx};
+use super::Ctx;
 use crate::analyze::Remedy;
 
 // Stays long: one arm per kind of finding, each a Korean/English phrase pair: split, the phrasebook would scatter.
@@ -171,7 +171,7 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
                 "CPU credit balance {:.1}: {} is throttled to its {}% baseline",
                 balance,
                 match lang {
-                    Language::Ko => summary::topic(&ty),
+                    Language::Ko => text::topic(&ty),
                     Language::En => ty.clone(),
                 },
                 b

@@ -357,34 +357,9 @@ pub(super) fn headline_in(headline: &str, lang: Language) -> String {
     ko(headline).unwrap_or_else(|| headline.to_string())
 }
 
-/// An instance type with the Korean topic particle its spoken name takes: `t3.micro는`, `t3.small은`,
-/// `m5.large는`; `은(는)` when the size is not one we know.
-pub(super) fn topic(instance_type: &str) -> String {
-    let size = instance_type.rsplit('.').next().unwrap_or(instance_type);
-    let particle = if size.ends_with("small") || size.ends_with("medium") || size.ends_with("metal")
-    {
-        "은"
-    } else if size.ends_with("nano") || size.ends_with("micro") || size.ends_with("large") {
-        "는"
-    } else {
-        "은(는)"
-    };
-    format!("{instance_type}{particle}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_instance_type_takes_the_particle_its_spoken_size_needs() {
-        assert_eq!(topic("t3.micro"), "t3.micro는");
-        assert_eq!(topic("t3.small"), "t3.small은");
-        assert_eq!(topic("t3.medium"), "t3.medium은");
-        assert_eq!(topic("m5.2xlarge"), "m5.2xlarge는");
-        assert_eq!(topic("c6i.metal"), "c6i.metal은");
-        assert_eq!(topic("weird"), "weird은(는)");
-    }
 
     #[test]
     fn a_safe_command_only_reads_and_stands_alone() {
