@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::catalogue;
+use crate::diagnostics::CpuSample;
 use crate::facts::{Facts, InstanceLookup, Role, Series};
 use crate::model::{AlarmKind, AlarmState, Cause, Comparison, Incident, InstanceState};
 use crate::pricing;
@@ -16,8 +17,8 @@ mod rules;
 
 use priority::*;
 pub use recommend::{AutoRecovery, NotAvailable, Recommendation, Remedy};
+pub use rules::MEMORY_LIST;
 use rules::*;
-pub use rules::{process_line, MEMORY_LIST};
 
 /// Root-cause rule identifiers, stable across versions (operators grep for them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -217,8 +218,108 @@ pub enum Pressure {
 pub struct Finding {
     pub rule: RuleId,
     pub detail: Detail,
-    /// Language-neutral evidence lines, e.g. `12:19 CPUUtilization 39.58 %`.
-    pub evidence: Vec<String>,
+    /// What proves it, as data: the report phrases each in its language and time zone.
+    pub evidence: Vec<Observation>,
+}
+
+/// One thing the analysis read that backs a finding: an instant as a time, a metric as its catalogue name, what
+/// the account wrote as it wrote it. Only the report turns it into words (`report/evidence.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Observation {
+    /// A datapoint of a metric series (its unit from the catalogue); `dimension` names the file system or volume.
+    Datapoint {
+        at: DateTime<Utc>,
+        metric: &'static str,
+        dimension: Option<String>,
+        value: f64,
+    },
+    /// The latest datapoint of a status check's metric at or above 1.
+    CheckDatapoint {
+        at: DateTime<Utc>,
+        metric: &'static str,
+        value: f64,
+    },
+    /// The alarm's evaluated datapoints on a status check's metric: `failed` of `evaluated` were failures;
+    /// `namespace` when the metric is not EC2's own.
+    AlarmDatapoints {
+        metric: &'static str,
+        namespace: Option<String>,
+        failed: usize,
+        evaluated: usize,
+    },
+    /// The alarm on a status check's metric is in ALARM and its event carries no evaluated datapoints.
+    AlarmWithoutDatapoints { metric: &'static str },
+    /// The combined status check alarm fired; which check failed is not known.
+    CombinedCheckFailed,
+    /// The sweep found the check impaired.
+    SweepListed { metric: &'static str },
+    /// DescribeInstanceStatus reports the check impaired.
+    CheckImpaired { metric: &'static str },
+    /// DescribeInstanceStatus reports the check in `state` (`None`: it does not report it), not impaired.
+    CheckNotImpaired {
+        metric: &'static str,
+        state: Option<String>,
+    },
+    /// Instances with failed status checks in the AZ within 10 minutes, this one included.
+    AzImpaired { instances: usize, az: String },
+    /// Another instance impaired in the same AZ.
+    AlsoImpaired { instance: String },
+    /// The AWS Health event.
+    HealthEvent { code: String, category: String },
+    /// DescribeInstances does not know the instance.
+    InstanceNotFound,
+    /// DescribeInstances reports the instance in `state`.
+    InstanceState { state: String },
+    /// EC2's state-change notification.
+    StateChangeNotice { state: String },
+    /// EC2's reason for the state: `StateReason` code and message, or only `StateTransitionReason` (`message`).
+    StateReason {
+        code: Option<String>,
+        message: Option<String>,
+    },
+    /// EC2's reason could not be read: DescribeInstances was unavailable (`why`, the source's own reason).
+    StateReasonUnread { why: String },
+    /// The window's median of CPU before the rise (percent).
+    MedianBeforeRise { percent: f64 },
+    /// A NetworkIn datapoint `factor` times the window's median.
+    NetworkInSurge {
+        at: DateTime<Utc>,
+        bytes: f64,
+        factor: f64,
+    },
+    /// When CPU rose to the threshold.
+    CpuRise { at: DateTime<Utc> },
+    /// NetworkOut's median over the last 5 minutes (bytes a minute), `factor` times its level before.
+    NetworkOutMedian { bytes: f64, factor: f64 },
+    /// Admin ports open to the world.
+    WorldOpenPorts { ports: Vec<i32> },
+    /// Another finding this one rests on.
+    AlsoFound { rule: RuleId },
+    /// The process using the most CPU inside the OS, as the list measured it.
+    TopCpu {
+        process: Box<crate::diagnostics::Process>,
+        sample: CpuSample,
+    },
+    /// The process using the most memory inside the OS (ps's list: its CPU is the average since it started).
+    TopMemory {
+        process: Box<crate::diagnostics::Process>,
+    },
+    /// A line of the OOM killer, redacted.
+    OomKill { line: String },
+    /// A kernel error line, redacted.
+    KernelError { line: String },
+    /// Memory used inside the OS.
+    GuestMemory {
+        used_mib: u64,
+        total_mib: u64,
+        percent: f64,
+    },
+    /// The fullest file system inside the OS.
+    GuestDisk(Box<crate::diagnostics::Filesystem>),
+    /// A CloudTrail event of the window.
+    Change(Box<crate::evidence::changes::Change>),
+    /// A log line around the transition.
+    LogLine(Box<crate::evidence::logs::LogLine>),
 }
 
 /// Whether a status-check incident proves, from the event alone, that the check failed: the sweep (it read
@@ -391,7 +492,10 @@ pub fn assess(change: &Incident, facts: &Facts) -> Assessment {
                 code: h.type_code.clone(),
                 deadline: h.start,
             },
-            evidence: vec![format!("AWS Health {} ({})", h.type_code, h.category)],
+            evidence: vec![Observation::HealthEvent {
+                code: h.type_code.clone(),
+                category: h.category.clone(),
+            }],
         });
     } else if let Cause::StateChange { state } = change.cause {
         stopped(state, facts, &mut findings);

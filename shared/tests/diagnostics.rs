@@ -4,11 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use ec2ops::analyze::process_line;
+use ec2ops::config::Language;
 use ec2ops::diagnostics::{
     parse, redact, CpuSample, Diagnostics, Process, END_SECTION, REDACTED, SECTIONS,
     SSM_STDOUT_LIMIT_CHARS,
 };
+use ec2ops::report::evidence::process;
 use proptest::prelude::*;
 
 fn fixture(name: &str) -> String {
@@ -146,7 +147,7 @@ fn a_long_command_line_cut_in_the_report_keeps_its_jar_or_script_name() {
             command: command.into(),
         };
         assert_eq!(p.program(), program, "{command}");
-        let line = process_line(&p, CpuSample::Current);
+        let line = process(&p, CpuSample::Current, Language::En);
         assert!(line.starts_with(program), "{line}");
         assert!(line.contains("97.3% CPU now (1 s sample)"), "{line}");
         assert!(line.chars().count() < 260, "{line}");
@@ -160,7 +161,7 @@ fn a_long_command_line_cut_in_the_report_keeps_its_jar_or_script_name() {
         elapsed_secs: Some(3600),
         command: java.clone(),
     };
-    let line = process_line(&p, CpuSample::SinceStart);
+    let line = process(&p, CpuSample::SinceStart, Language::En);
     assert!(line.contains("3.0% CPU (average since start)"), "{line}");
     assert!(line.contains("orders-service.jar"), "{line}");
     assert!(line.ends_with('…'), "the cut is marked: {line}");

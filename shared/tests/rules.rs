@@ -2,12 +2,19 @@
 
 mod support;
 
-use ec2ops::analyze::{assess, CheckNow, Detail, Environment, Priority, Reason, RuleId};
+use ec2ops::analyze::{
+    assess, CheckNow, Detail, Environment, Observation, Priority, Reason, RuleId,
+};
 use ec2ops::facts::{Facts, InstanceLookup, Role, Source};
 use support::*;
 
 fn offline() -> Facts {
     Facts::unavailable("offline")
+}
+
+/// An evidence line as an English report prints it.
+fn english(o: &Observation) -> String {
+    ec2ops::report::evidence::line(o, chrono_tz::UTC, ec2ops::config::Language::En)
 }
 
 fn rules(a: &ec2ops::analyze::Assessment) -> Vec<&'static str> {
@@ -31,7 +38,11 @@ fn seed_spike_with_inbound_surge_is_cpu_spike_and_net_leads_cpu_at_p2() {
         }
         ref d => panic!("{d:?}"),
     }
-    assert!(a.findings[1].evidence[0].starts_with("12:18 NetworkIn 3.32 MB"));
+    assert!(english(&a.findings[1].evidence[0]).starts_with("12:18 UTC NetworkIn 3.32 MB"));
+    assert!(matches!(
+        a.findings[1].evidence[0],
+        Observation::NetworkInSurge { bytes, .. } if bytes == 3_320_000.0
+    ));
 }
 
 #[test]
@@ -152,10 +163,12 @@ fn a_status_finding_says_whether_describe_instance_status_confirms_it() {
             state: Some("ok".into())
         }
     );
-    assert!(a.findings[0].evidence.contains(
-        &"DescribeInstanceStatus: StatusCheckFailed_Instance check ok now (not impaired)"
-            .to_string()
-    ));
+    assert!(a.findings[0]
+        .evidence
+        .contains(&Observation::CheckNotImpaired {
+            metric: ec2ops::catalogue::STATUS_CHECK_FAILED_INSTANCE,
+            state: Some("ok".into()),
+        }));
 }
 
 #[test]
@@ -163,13 +176,18 @@ fn a_status_alarm_on_a_custom_namespace_names_it_in_the_evidence() {
     let mut change = load("status-instance.json");
     change.metrics[0].namespace = "Custom/Health".into();
     let a = assess(&change, &offline());
-    assert!(
-        a.findings[0].evidence[0].starts_with(
-            "alarm StatusCheckFailed_Instance (namespace Custom/Health, not AWS/EC2): 3/3"
-        ),
-        "{:?}",
-        a.findings[0].evidence
+    assert_eq!(
+        a.findings[0].evidence[0],
+        Observation::AlarmDatapoints {
+            metric: ec2ops::catalogue::STATUS_CHECK_FAILED_INSTANCE,
+            namespace: Some("Custom/Health".into()),
+            failed: 3,
+            evaluated: 3,
+        }
     );
+    assert!(english(&a.findings[0].evidence[0]).starts_with(
+        "alarm StatusCheckFailed_Instance (namespace Custom/Health, not AWS/EC2): 3/3"
+    ));
 }
 
 #[test]
@@ -278,7 +296,7 @@ fn memory_disk_and_burst_pressure_are_found_with_their_paths_and_volumes() {
         2,
         "every filesystem is evidence, the fullest first"
     );
-    assert!(disk.evidence[0].contains("disk_used_percent / 94.09%"));
+    assert!(english(&disk.evidence[0]).contains("disk_used_percent / 94.09%"));
 }
 
 #[test]
@@ -437,7 +455,12 @@ fn an_alarm_evaluation_is_never_reported_as_zero_of_zero_datapoints() {
         r.evaluated.clear();
     }
     let a = assess(&change, &status_instance());
-    let evidence: Vec<&String> = a.findings.iter().flat_map(|f| &f.evidence).collect();
+    let evidence: Vec<String> = a
+        .findings
+        .iter()
+        .flat_map(|f| &f.evidence)
+        .map(english)
+        .collect();
     assert!(!evidence.is_empty());
     assert!(evidence.iter().all(|e| !e.contains("0/0")), "{evidence:?}");
 }
@@ -731,8 +754,8 @@ fn a_disk_or_burst_alarm_whose_metric_names_no_path_or_volume_is_phrased_without
             Detail::Pressure(Pressure::Burst { volume, .. }) => assert_eq!(volume, &None),
             other => panic!("{other:?}"),
         }
-        for e in &f.evidence {
-            assert!(!lone_question_mark(e), "{e}");
+        for e in f.evidence.iter().map(english) {
+            assert!(!lone_question_mark(&e), "{e}");
         }
         for language in [Language::En, Language::Ko] {
             let settings = Settings {

@@ -7,7 +7,7 @@ use crate::evidence::EvidenceDetail;
 use crate::facts::{Facts, Source};
 use crate::model::{AlarmChange, AlarmState};
 
-use super::{Detail, Finding, RuleId};
+use super::{Detail, Finding, Observation, RuleId};
 
 /// The rules fed by this evidence (CHANGE-BEFORE, LOG-ERRORS) and the log lines that corroborate the other rules'
 /// findings (an OOM kill behind MEM, "No space left on device" behind DISK), given the findings so far.
@@ -45,7 +45,7 @@ pub fn change_before(change: &AlarmChange, changes: &Changes) -> Option<Finding>
         evidence: within
             .iter()
             .take(3)
-            .map(|c| changes::evidence_line(c))
+            .map(|c| Observation::Change(Box::new((*c).clone())))
             .collect(),
     })
 }
@@ -62,7 +62,7 @@ pub fn corroborate(l: &LogEvidence, findings: &mut [Finding]) {
         f.evidence.extend(
             logs::with_signal(l, wanted)
                 .take(2)
-                .map(logs::evidence_line),
+                .map(|l| Observation::LogLine(Box::new(l.clone()))),
         );
     }
 }
@@ -95,7 +95,7 @@ pub fn log_errors(change: &AlarmChange, l: &LogEvidence, findings: &[Finding]) -
             .iter()
             .filter(|x| x.signal.is_some())
             .take(3)
-            .map(logs::evidence_line)
+            .map(|l| Observation::LogLine(Box::new(l.clone())))
             .collect(),
     })
 }

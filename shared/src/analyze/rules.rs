@@ -39,10 +39,6 @@ pub(super) fn cpu_points(change: &Incident, facts: &Facts) -> Vec<(DateTime<Utc>
     Vec::new()
 }
 
-pub(super) fn hhmm(t: DateTime<Utc>) -> String {
-    t.format("%H:%M").to_string()
-}
-
 pub(super) fn gone(change: &Incident, facts: &Facts, out: &mut Vec<Finding>) {
     if acted_on(change, facts) {
         // Out of `running` because ec2ops's own stop/start stopped it (this incident's, resumed, or another incident's
@@ -53,7 +49,7 @@ pub(super) fn gone(change: &Incident, facts: &Facts, out: &mut Vec<Finding>) {
         Some(InstanceLookup::NotFound) => out.push(Finding {
             rule: RuleId::Gone,
             detail: Detail::Gone { state: None },
-            evidence: vec!["DescribeInstances: InvalidInstanceID.NotFound".into()],
+            evidence: vec![Observation::InstanceNotFound],
         }),
         Some(InstanceLookup::Found(i))
             if matches!(
@@ -66,7 +62,9 @@ pub(super) fn gone(change: &Incident, facts: &Facts, out: &mut Vec<Finding>) {
                 detail: Detail::Gone {
                     state: Some(i.state.clone()),
                 },
-                evidence: vec![format!("DescribeInstances: State.Name = {}", i.state)],
+                evidence: vec![Observation::InstanceState {
+                    state: i.state.clone(),
+                }],
             })
         }
         _ => {}
@@ -79,16 +77,18 @@ pub(super) fn stopped(state: InstanceState, facts: &Facts, out: &mut Vec<Finding
     let code = i.and_then(|i| i.state_reason_code.clone());
     let message = i.and_then(|i| i.state_reason.clone());
     let cause = stop_cause(code.as_deref(), i.and_then(|i| i.asg()).is_some());
-    let mut evidence = vec![format!("EC2 Instance State-change Notification: {state}")];
-    match (&code, &message) {
-        (Some(c), Some(m)) => evidence.push(format!("StateReason {c}: {m}")),
-        (Some(c), None) => evidence.push(format!("StateReason {c}")),
-        (None, Some(m)) => evidence.push(format!("StateTransitionReason: {m}")),
-        (None, None) => evidence.push(match facts.instance.reason() {
-            Some(why) => format!("DescribeInstances unavailable ({why}): reason unknown"),
-            None => "EC2 gives no state reason".into(),
-        }),
-    }
+    let mut evidence = vec![Observation::StateChangeNotice {
+        state: state.to_string(),
+    }];
+    evidence.push(match (facts.instance.reason(), &code, &message) {
+        (Some(why), None, None) => Observation::StateReasonUnread {
+            why: why.to_string(),
+        },
+        _ => Observation::StateReason {
+            code: code.clone(),
+            message: message.clone(),
+        },
+    });
     out.push(Finding {
         rule: RuleId::Stopped,
         detail: Detail::Stopped {
@@ -145,37 +145,35 @@ pub(super) fn status_checks(change: &Incident, facts: &Facts, out: &mut Vec<Find
                 let failed = values.iter().filter(|(_, v)| *v >= 1.0).count();
                 // A metric of that name elsewhere is somebody's own, not EC2's check: say so.
                 let namespace = match change.primary_metric().map(|m| m.namespace.as_str()) {
-                    Some(catalogue::EC2) | None => String::new(),
-                    Some(ns) => format!(" (namespace {ns}, not AWS/EC2)"),
+                    Some(catalogue::EC2) | None => None,
+                    Some(ns) => Some(ns.to_string()),
                 };
-                evidence.push(format!(
-                    "alarm {metric}{namespace}: {failed}/{} evaluated datapoints = 1",
-                    values.len()
-                ));
+                evidence.push(Observation::AlarmDatapoints {
+                    metric,
+                    namespace,
+                    failed,
+                    evaluated: values.len(),
+                });
             } else if change.is_sweep() {
-                evidence.push(format!(
-                    "ec2ops sweep: DescribeInstanceStatus listed {metric} impaired"
-                ));
+                evidence.push(Observation::SweepListed { metric });
             } else if !not_running(facts) || acted_on(change, facts) {
-                evidence.push(format!(
-                    "alarm {metric} in ALARM; the event carries no evaluated datapoints"
-                ));
+                evidence.push(Observation::AlarmWithoutDatapoints { metric });
             }
         }
         if current == Some("impaired") {
-            evidence.push(format!("DescribeInstanceStatus: {metric} check impaired"));
+            evidence.push(Observation::CheckImpaired { metric });
         }
-        if let Some((at, v)) = window
+        if let Some((at, value)) = window
             .and_then(|w| w.get(role))
             .and_then(|s| s.points.iter().rev().find(|(_, v)| *v >= 1.0).copied())
         {
-            evidence.push(format!("{} {metric} = {v}", hhmm(at)));
+            evidence.push(Observation::CheckDatapoint { at, metric, value });
         }
         if !evidence.is_empty() && status.is_some() && current != Some("impaired") {
-            evidence.push(format!(
-                "DescribeInstanceStatus: {metric} check {} now (not impaired)",
-                current.unwrap_or("not reported")
-            ));
+            evidence.push(Observation::CheckNotImpaired {
+                metric,
+                state: current.map(str::to_string),
+            });
         }
         if !evidence.is_empty() {
             out.push(Finding {
@@ -210,10 +208,7 @@ pub(super) fn status_checks(change: &Incident, facts: &Facts, out: &mut Vec<Find
                 combined_metric: true,
                 now: now(status.and_then(|s| s.instance.as_deref())),
             },
-            evidence: vec![
-                "alarm StatusCheckFailed (combined) = 1; the failing check is not identified"
-                    .into(),
-            ],
+            evidence: vec![Observation::CombinedCheckFailed],
         });
     }
 }
@@ -265,14 +260,17 @@ pub(super) fn az_event(facts: &Facts, out: &mut Vec<Finding>) {
     };
     let impaired = view.az_impaired.len() + 1;
     if status_check && impaired >= AZ_EVENT_INSTANCES {
-        let mut evidence = vec![format!(
-            "{impaired} instances with failed status checks in {az} within 10 minutes"
-        )];
+        let mut evidence = vec![Observation::AzImpaired {
+            instances: impaired,
+            az: az.clone(),
+        }];
         evidence.extend(
             view.az_impaired
                 .iter()
                 .take(10)
-                .map(|i| format!("also impaired: {i}")),
+                .map(|i| Observation::AlsoImpaired {
+                    instance: i.clone(),
+                }),
         );
         out.push(Finding {
             rule: RuleId::AzEvent,
@@ -328,7 +326,12 @@ pub(super) fn cpu_credits(change: &Incident, facts: &Facts, out: &mut Vec<Findin
                 balance,
                 baseline_percent: baseline.map(|b| b.baseline_cpu_percent),
             },
-            evidence: vec![format!("{} CPUCreditBalance {balance:.1}", hhmm(at))],
+            evidence: vec![Observation::Datapoint {
+                at,
+                metric: catalogue::CPU_CREDIT_BALANCE,
+                dimension: None,
+                value: balance,
+            }],
         });
     }
 }
@@ -371,14 +374,15 @@ pub(super) fn pressure(change: &Incident, facts: &Facts, out: &mut Vec<Finding>)
             out.push(Finding {
                 rule: RuleId::Mem,
                 detail: Detail::Pressure(Pressure::Memory { percent: v }),
-                evidence: vec![format!("{} mem_used_percent {v:.2}%", hhmm(at))],
+                evidence: vec![Observation::Datapoint {
+                    at,
+                    metric: catalogue::MEM_USED_PERCENT,
+                    dimension: None,
+                    value: v,
+                }],
             });
         }
     }
-    let label = |metric: &str, dimension: &Option<String>| match dimension {
-        Some(d) => format!("{metric} {d}"),
-        None => metric.to_string(),
-    };
     let disk = catalogue::DISK.name;
     let mut disks: Vec<(DateTime<Utc>, f64, Option<String>)> = (0..catalogue::DISK_SLOTS)
         .filter_map(|n| series_last(facts, Role::Disk(n)))
@@ -394,7 +398,12 @@ pub(super) fn pressure(change: &Incident, facts: &Facts, out: &mut Vec<Finding>)
                 detail: Detail::Pressure(Pressure::Disk { path, percent: v }),
                 evidence: disks
                     .iter()
-                    .map(|(t, v, d)| format!("{} {} {v:.2}%", hhmm(*t), label(disk, d)))
+                    .map(|(at, value, dimension)| Observation::Datapoint {
+                        at: *at,
+                        metric: disk,
+                        dimension: dimension.clone(),
+                        value: *value,
+                    })
                     .collect(),
             });
         }
@@ -415,7 +424,12 @@ pub(super) fn pressure(change: &Incident, facts: &Facts, out: &mut Vec<Finding>)
                     volume: volume.clone(),
                     percent: v,
                 }),
-                evidence: vec![format!("{} {} {v:.2}%", hhmm(at), label(burst, &volume))],
+                evidence: vec![Observation::Datapoint {
+                    at,
+                    metric: burst,
+                    dimension: volume,
+                    value: v,
+                }],
             });
         }
     }
@@ -462,45 +476,14 @@ pub(super) fn sec_suspect(facts: &Facts, out: &mut Vec<Finding>) {
                 ports: ports.clone(),
             }),
             evidence: vec![
-                format!(
-                    "NetworkOut median of the last 5 min {:.1} MB/min (x{factor:.0} before)",
-                    now / 1e6
-                ),
-                format!("world-open admin ports: {ports:?}"),
-                "CPU-SUSTAINED".into(),
+                Observation::NetworkOutMedian { bytes: now, factor },
+                Observation::WorldOpenPorts { ports },
+                Observation::AlsoFound {
+                    rule: RuleId::CpuSustained,
+                },
             ],
         });
     }
-}
-
-/// Most characters of a command line an evidence line quotes.
-const COMMAND_CHARS: usize = 120;
-
-/// A process as one evidence line: `java orders-service.jar (pid 4242, app) 97.3% CPU now (1 s sample), 58.2%
-/// memory: <command>`. The program (with the jar or script an interpreter runs) comes first, so a command line cut
-/// to fit still says what runs; the CPU figure says what it measures (`sample`): the last second, or, from ps, the
-/// average since the process started.
-pub fn process_line(p: &crate::diagnostics::Process, sample: CpuSample) -> String {
-    let running = p
-        .elapsed_secs
-        .map(|s| format!(", running {}h {:02}m", s / 3600, (s % 3600) / 60))
-        .unwrap_or_default();
-    let mut command: String = p.command.chars().take(COMMAND_CHARS).collect();
-    if p.command.chars().nth(COMMAND_CHARS).is_some() {
-        command.push('…');
-    }
-    let measure = match sample {
-        CpuSample::Current => "now (1 s sample)",
-        CpuSample::SinceStart => "(average since start)",
-    };
-    format!(
-        "{} (pid {}, {}) {:.1}% CPU {measure}, {:.1}% memory{running}: {command}",
-        p.program(),
-        p.pid,
-        p.user,
-        p.cpu_percent,
-        p.mem_percent
-    )
 }
 
 /// The memory list is ps's, sorted by resident size: its %CPU is the lifetime average.
@@ -521,38 +504,27 @@ pub(super) fn in_guest(facts: &Facts, out: &mut Vec<Finding>) {
         match f.rule {
             RuleId::CpuSpike | RuleId::CpuSustained | RuleId::CpuCredits | RuleId::SecSuspect => {
                 if let Some(p) = top_cpu {
-                    f.evidence.push(format!(
-                        "in-guest top CPU: {}",
-                        process_line(p, d.top_cpu_sample)
-                    ));
+                    f.evidence.push(Observation::TopCpu {
+                        process: Box::new(p.clone()),
+                        sample: d.top_cpu_sample,
+                    });
                 }
             }
             RuleId::Mem => {
                 if let Some(p) = d.top_memory.first() {
-                    f.evidence.push(format!(
-                        "in-guest top memory: {}",
-                        process_line(p, MEMORY_LIST)
-                    ));
+                    f.evidence.push(Observation::TopMemory {
+                        process: Box::new(p.clone()),
+                    });
                 }
-                f.evidence.extend(
-                    d.oom_kills
-                        .iter()
-                        .take(3)
-                        .map(|k| format!("OOM: {}", k.line)),
-                );
+                f.evidence.extend(oom_kills(d));
             }
             RuleId::InstCheck => {
-                f.evidence.extend(
-                    d.oom_kills
-                        .iter()
-                        .take(3)
-                        .map(|k| format!("OOM: {}", k.line)),
-                );
+                f.evidence.extend(oom_kills(d));
                 f.evidence.extend(
                     d.kernel_errors
                         .iter()
                         .take(3)
-                        .map(|k| format!("kernel: {k}")),
+                        .map(|k| Observation::KernelError { line: k.clone() }),
                 );
             }
             _ => {}
@@ -566,21 +538,15 @@ pub(super) fn in_guest(facts: &Facts, out: &mut Vec<Finding>) {
                 0.0
             };
             if used > MEM_PERCENT || !d.oom_kills.is_empty() {
-                let mut evidence = vec![format!(
-                    "in-guest memory {} of {} MiB used ({used:.1}%)",
-                    m.used_mib, m.total_mib
-                )];
-                evidence.extend(
-                    d.top_memory
-                        .first()
-                        .map(|p| format!("in-guest top memory: {}", process_line(p, MEMORY_LIST))),
-                );
-                evidence.extend(
-                    d.oom_kills
-                        .iter()
-                        .take(3)
-                        .map(|k| format!("OOM: {}", k.line)),
-                );
+                let mut evidence = vec![Observation::GuestMemory {
+                    used_mib: m.used_mib,
+                    total_mib: m.total_mib,
+                    percent: used,
+                }];
+                evidence.extend(d.top_memory.first().map(|p| Observation::TopMemory {
+                    process: Box::new(p.clone()),
+                }));
+                evidence.extend(oom_kills(d));
                 out.push(Finding {
                     rule: RuleId::Mem,
                     detail: Detail::Pressure(Pressure::Memory { percent: used }),
@@ -600,14 +566,28 @@ pub(super) fn in_guest(facts: &Facts, out: &mut Vec<Finding>) {
                     path: Some(fs.mount.clone()),
                     percent: f64::from(fs.used_percent),
                 }),
-                evidence: vec![format!(
-                    "in-guest df: {} on {} {}% used ({} MiB free)",
-                    fs.mount, fs.device, fs.used_percent, fs.available_mib
-                )],
+                evidence: vec![Observation::GuestDisk(Box::new(fs.clone()))],
             });
         }
     }
     out.sort_by_key(|f| f.rule);
+}
+
+/// The first three OOM-killer lines.
+fn oom_kills(d: &crate::diagnostics::Diagnostics) -> impl Iterator<Item = Observation> + '_ {
+    d.oom_kills.iter().take(3).map(|k| Observation::OomKill {
+        line: k.line.clone(),
+    })
+}
+
+/// A CPUUtilization datapoint.
+fn cpu_datapoint(at: DateTime<Utc>, value: f64) -> Observation {
+    Observation::Datapoint {
+        at,
+        metric: catalogue::CPU_UTILIZATION,
+        dimension: None,
+        value,
+    }
 }
 
 pub(super) fn median(values: &[f64]) -> Option<f64> {
@@ -660,7 +640,7 @@ pub(super) fn cpu_shape(
                 .rev()
                 .take(6)
                 .rev()
-                .map(|(t, v)| format!("{} CPUUtilization {v:.2}%", hhmm(*t)))
+                .map(|(at, value)| cpu_datapoint(*at, *value))
                 .collect(),
         });
         return;
@@ -673,14 +653,14 @@ pub(super) fn cpu_shape(
         return;
     };
     if last >= 3.0 * baseline.max(0.1) || last - baseline >= 20.0 {
-        let mut evidence: Vec<String> = points
+        let mut evidence: Vec<Observation> = points
             .iter()
             .rev()
             .take(run + 3)
             .rev()
-            .map(|(t, v)| format!("{} CPUUtilization {v:.2}%", hhmm(*t)))
+            .map(|(at, value)| cpu_datapoint(*at, *value))
             .collect();
-        evidence.push(format!("window median before the rise {baseline:.2}%"));
+        evidence.push(Observation::MedianBeforeRise { percent: baseline });
         out.push(Finding {
             rule: RuleId::CpuSpike,
             detail: Detail::CpuSpike {
@@ -739,12 +719,12 @@ pub(super) fn net_leads_cpu(
                     cpu_at: rise,
                 },
                 evidence: vec![
-                    format!(
-                        "{} NetworkIn {:.2} MB (x{factor:.0} the window median)",
-                        hhmm(net_at),
-                        bytes / 1e6
-                    ),
-                    format!("{} CPU rise begins", hhmm(rise)),
+                    Observation::NetworkInSurge {
+                        at: net_at,
+                        bytes,
+                        factor,
+                    },
+                    Observation::CpuRise { at: rise },
                 ],
             });
         }

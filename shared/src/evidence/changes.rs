@@ -444,26 +444,6 @@ impl Changes {
     }
 }
 
-/// The evidence line of one change: minute (UTC, the report gives it its zone), what, by whom, from where, which
-/// event — language-neutral, `·`-separated.
-pub fn evidence_line(c: &Change) -> String {
-    let what = match &c.event.request {
-        Some(r) => format!("{} ({r})", c.event.name),
-        None => c.event.name.clone(),
-    };
-    let from = c
-        .event
-        .from_where()
-        .map(|w| format!(" · {w}"))
-        .unwrap_or_default();
-    format!(
-        "{} CloudTrail {what} · {}{from} · event {}",
-        c.event.at.format("%H:%M"),
-        c.event.who(),
-        crate::text::bound(&c.event.id, 64)
-    )
-}
-
 /// The likely trigger and every change in the window (newest first); `None` when the window holds no change or the
 /// transition is to OK.
 pub fn trigger<'a>(
@@ -643,10 +623,14 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(f.evidence[0].contains("ModifyInstanceAttribute (instanceType=t3.small)"));
+        let english = crate::report::evidence::line(
+            &f.evidence[0],
+            chrono_tz::UTC,
+            crate::config::Language::En,
+        );
         assert_eq!(
-            f.evidence[0],
-            "11:50 CloudTrail ModifyInstanceAttribute (instanceType=t3.small) · alice@example.com (OpsAdmin) · 203.0.113.7, console · event e1"
+            english,
+            "11:50 UTC CloudTrail ModifyInstanceAttribute (instanceType=t3.small) · alice@example.com (OpsAdmin) · 203.0.113.7, console · event e1"
         );
     }
 

@@ -228,11 +228,6 @@ pub fn assemble(
     Source::Available(out)
 }
 
-/// The evidence line of a cited log line (minute in UTC: the report gives it its zone).
-pub fn evidence_line(l: &LogLine) -> String {
-    format!("{} log {}: {}", l.at.format("%H:%M"), l.group, l.text)
-}
-
 pub fn with_signal<'a>(
     l: &'a LogEvidence,
     wanted: &'a [Signal],
@@ -359,16 +354,17 @@ mod tests {
         let l = l.get().unwrap();
         let f = log_errors(&change, l, &[]).unwrap();
         assert_eq!(f.rule, RuleId::LogErrors);
-        assert!(f.evidence[0].contains("Killed process 4242"));
+        let english =
+            |o| crate::report::evidence::line(o, chrono_tz::UTC, crate::config::Language::En);
+        assert!(english(&f.evidence[0]).contains("Killed process 4242"));
         let mut mem = vec![Finding {
             rule: RuleId::Mem,
             detail: Detail::Pressure(crate::analyze::Pressure::Memory { percent: 97.0 }),
             evidence: vec![],
         }];
         corroborate(l, &mut mem);
-        assert!(
-            mem[0].evidence[0].starts_with("12:18 log /var/log/messages: kernel: Out of memory")
-        );
+        assert!(english(&mem[0].evidence[0])
+            .starts_with("12:18 UTC log /var/log/messages: kernel: Out of memory"));
         assert!(log_errors(&change, l, &mem).is_none());
     }
 }

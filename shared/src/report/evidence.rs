@@ -1,47 +1,279 @@
-//! Evidence lines in the report's language. The analysis writes them language-neutral (`03:06 mem_used_percent
-//! 94.7%`, with a few English words); here their leading minute is given its zone (the configured zone first in
-//! Korean reports) and their words go through the phrasebook.
+//! Evidence lines in the report's language. The analysis hands over what it read as data ([`Observation`]: an
+//! instant, a metric of the catalogue, what the account wrote); here each is phrased once, its time in the report's
+//! zone (the configured zone in Korean reports, UTC in English ones).
 
-use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
 
+use crate::analyze::Observation;
+use crate::catalogue;
 use crate::config::Language;
+use crate::diagnostics::{CpuSample, Process};
 
 use super::phrasebook;
-use super::text::hm;
+use super::text::{hm, value};
 
-/// One evidence line for the report: its leading `HH:MM` (UTC, near the alarm's time) in the report's zone, its
-/// English words in Korean for a Korean report.
-pub fn localize(e: &str, around: DateTime<Utc>, tz: Tz, lang: Language) -> String {
-    let timed = match leading_minute(e, around) {
-        Some((t, rest)) => format!("{} {rest}", hm(t, tz, lang)),
-        None => e.to_string(),
-    };
-    match lang {
-        Language::En => timed,
-        Language::Ko => phrasebook::translate(&timed),
+/// Most characters of a command line an evidence line quotes.
+const COMMAND_CHARS: usize = 120;
+
+/// One evidence line, without its bullet.
+// Stays long: one arm per kind of observation, each a Korean/English pair.
+pub fn line(o: &Observation, tz: Tz, lang: Language) -> String {
+    match o {
+        Observation::Datapoint {
+            at,
+            metric,
+            dimension,
+            value: v,
+        } => {
+            let dimension = dimension
+                .as_deref()
+                .map(|d| format!(" {d}"))
+                .unwrap_or_default();
+            format!(
+                "{} {metric}{dimension} {}",
+                hm(*at, tz, lang),
+                value(*v, catalogue::unit_of(metric))
+            )
+        }
+        Observation::CheckDatapoint {
+            at,
+            metric,
+            value: v,
+        } => format!("{} {metric} = {v}", hm(*at, tz, lang)),
+        Observation::AlarmDatapoints {
+            metric,
+            namespace,
+            failed,
+            evaluated,
+        } => {
+            let namespace = namespace
+                .as_deref()
+                .map(|ns| {
+                    l!(
+                        lang,
+                        " (namespace {}, {} 아님)",
+                        " (namespace {}, not {})",
+                        ns,
+                        catalogue::EC2
+                    )
+                })
+                .unwrap_or_default();
+            l!(
+                lang,
+                "알람 {}{}: {}/{} 평가 datapoint = 1",
+                "alarm {}{}: {}/{} evaluated datapoints = 1",
+                metric,
+                namespace,
+                failed,
+                evaluated
+            )
+        }
+        Observation::AlarmWithoutDatapoints { metric } => l!(
+            lang,
+            "알람 {} ALARM 상태, 이벤트에 평가 datapoint 없음",
+            "alarm {} in ALARM; the event carries no evaluated datapoints",
+            metric
+        ),
+        Observation::CombinedCheckFailed => l!(
+            lang,
+            "알람 {} (결합 메트릭) = 1, 어느 검사인지 불명",
+            "alarm {} (combined) = 1; the failing check is not identified",
+            catalogue::STATUS_CHECK_FAILED
+        ),
+        Observation::SweepListed { metric } => l!(
+            lang,
+            "ec2ops sweep: DescribeInstanceStatus가 impaired로 보고: {} impaired",
+            "ec2ops sweep: DescribeInstanceStatus listed {} impaired",
+            metric
+        ),
+        Observation::CheckImpaired { metric } => l!(
+            lang,
+            "DescribeInstanceStatus: {} check impaired 상태",
+            "DescribeInstanceStatus: {} check impaired",
+            metric
+        ),
+        Observation::CheckNotImpaired { metric, state } => {
+            let state = state
+                .clone()
+                .unwrap_or_else(|| l!(lang, "보고 없음", "not reported"));
+            l!(
+                lang,
+                "DescribeInstanceStatus: {} check {} (현재 impaired 아님)",
+                "DescribeInstanceStatus: {} check {} now (not impaired)",
+                metric,
+                state
+            )
+        }
+        Observation::AzImpaired { instances, az } => l!(
+            lang,
+            "{}대 인스턴스 status check 실패, AZ {}, 10분 이내",
+            "{} instances with failed status checks in {} within 10 minutes",
+            instances,
+            az
+        ),
+        Observation::AlsoImpaired { instance } => {
+            l!(lang, "같이 impaired: {}", "also impaired: {}", instance)
+        }
+        Observation::HealthEvent { code, category } => format!("AWS Health {code} ({category})"),
+        Observation::InstanceNotFound => "DescribeInstances: InvalidInstanceID.NotFound".into(),
+        Observation::InstanceState { state } => format!("DescribeInstances: State.Name = {state}"),
+        Observation::StateChangeNotice { state } => {
+            format!("EC2 Instance State-change Notification: {state}")
+        }
+        Observation::StateReason { code, message } => match (code, message) {
+            (Some(c), Some(m)) => format!("StateReason {c}: {m}"),
+            (Some(c), None) => format!("StateReason {c}"),
+            (None, Some(m)) => format!("StateTransitionReason: {m}"),
+            (None, None) => l!(
+                lang,
+                "EC2가 상태 사유를 알려주지 않음",
+                "EC2 gives no state reason"
+            ),
+        },
+        Observation::StateReasonUnread { why } => l!(
+            lang,
+            "DescribeInstances 조회 불가 ({}): 사유 알 수 없음",
+            "DescribeInstances unavailable ({}): reason unknown",
+            phrasebook::reason(why, lang)
+        ),
+        Observation::MedianBeforeRise { percent } => l!(
+            lang,
+            "상승 전 window 중앙값 {:.2}%",
+            "window median before the rise {:.2}%",
+            percent
+        ),
+        Observation::NetworkInSurge { at, bytes, factor } => l!(
+            lang,
+            "{} NetworkIn {:.2} MB (window 중앙값의 {:.0}배)",
+            "{} NetworkIn {:.2} MB (x{:.0} the window median)",
+            hm(*at, tz, lang),
+            bytes / 1e6,
+            factor
+        ),
+        Observation::CpuRise { at } => {
+            l!(
+                lang,
+                "{} CPU 상승 시작",
+                "{} CPU rise begins",
+                hm(*at, tz, lang)
+            )
+        }
+        Observation::NetworkOutMedian { bytes, factor } => l!(
+            lang,
+            "NetworkOut 최근 5분 중앙값 {:.1} MB/min (이전의 {:.0}배)",
+            "NetworkOut median of the last 5 min {:.1} MB/min (x{:.0} before)",
+            bytes / 1e6,
+            factor
+        ),
+        Observation::WorldOpenPorts { ports } => l!(
+            lang,
+            "전체 공개 관리 포트: {:?}",
+            "world-open admin ports: {:?}",
+            ports
+        ),
+        Observation::AlsoFound { rule } => rule.code().to_string(),
+        Observation::TopCpu { process: p, sample } => l!(
+            lang,
+            "게스트 OS top CPU: {}",
+            "in-guest top CPU: {}",
+            process(p, *sample, lang)
+        ),
+        Observation::TopMemory { process: p } => l!(
+            lang,
+            "게스트 OS top memory: {}",
+            "in-guest top memory: {}",
+            process(p, crate::analyze::MEMORY_LIST, lang)
+        ),
+        Observation::OomKill { line } => format!("OOM: {line}"),
+        Observation::KernelError { line } => format!("kernel: {line}"),
+        Observation::GuestMemory {
+            used_mib,
+            total_mib,
+            percent,
+        } => l!(
+            lang,
+            "게스트 OS 메모리 {} of {} MiB 사용 ({:.1}%)",
+            "in-guest memory {} of {} MiB used ({:.1}%)",
+            used_mib,
+            total_mib,
+            percent
+        ),
+        Observation::GuestDisk(fs) => l!(
+            lang,
+            "게스트 OS df: {} on {} {}% 사용 ({} MiB 여유)",
+            "in-guest df: {} on {} {}% used ({} MiB free)",
+            fs.mount,
+            fs.device,
+            fs.used_percent,
+            fs.available_mib
+        ),
+        Observation::Change(c) => {
+            let what = match &c.event.request {
+                Some(r) => format!("{} ({r})", c.event.name),
+                None => c.event.name.clone(),
+            };
+            let from = c
+                .event
+                .from_where()
+                .map(|w| format!(" · {w}"))
+                .unwrap_or_default();
+            format!(
+                "{} CloudTrail {what} · {}{from} · event {}",
+                hm(c.event.at, tz, lang),
+                c.event.who(),
+                crate::text::bound(&c.event.id, 64)
+            )
+        }
+        Observation::LogLine(l) => {
+            format!("{} log {}: {}", hm(l.at, tz, lang), l.group, l.text)
+        }
     }
 }
 
-/// `03:06 rest` → the UTC time of that minute nearest to `around`, and the rest.
-fn leading_minute(e: &str, around: DateTime<Utc>) -> Option<(DateTime<Utc>, &str)> {
-    let (head, rest) = e.split_once(' ')?;
-    if head.len() != 5 {
-        return None;
+/// A process as one line: `java orders-service.jar (pid 4242, app) 97.3% CPU now (1 s sample), 58.2% memory:
+/// <command>`. The program (with the jar or script an interpreter runs) comes first, so a command line cut to fit
+/// still says what runs; the CPU figure says what it measures (`sample`): the last second, or, from ps, the average
+/// since the process started.
+pub fn process(p: &Process, sample: CpuSample, lang: Language) -> String {
+    let running = p
+        .elapsed_secs
+        .map(|s| {
+            l!(
+                lang,
+                ", 실행 시간 {}h {:02}m",
+                ", running {}h {:02}m",
+                s / 3600,
+                (s % 3600) / 60
+            )
+        })
+        .unwrap_or_default();
+    let mut command: String = p.command.chars().take(COMMAND_CHARS).collect();
+    if p.command.chars().nth(COMMAND_CHARS).is_some() {
+        command.push('…');
     }
-    let time = NaiveTime::parse_from_str(head, "%H:%M").ok()?;
-    let mut t = around.date_naive().and_time(time).and_utc();
-    if t - around > Duration::hours(12) {
-        t -= Duration::days(1);
-    } else if around - t > Duration::hours(12) {
-        t += Duration::days(1);
-    }
-    Some((t, rest))
+    let measure = match sample {
+        CpuSample::Current => l!(lang, "(현재, 1초 샘플)", "now (1 s sample)"),
+        CpuSample::SinceStart => l!(lang, "(프로세스 시작 이후 평균)", "(average since start)"),
+    };
+    l!(
+        lang,
+        "{} (pid {}, {}) {:.1}% CPU {}, {:.1}% 메모리{}: {}",
+        "{} (pid {}, {}) {:.1}% CPU {}, {:.1}% memory{}: {}",
+        p.program(),
+        p.pid,
+        p.user,
+        p.cpu_percent,
+        measure,
+        p.mem_percent,
+        running,
+        command
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Utc};
 
     fn at(s: &str) -> DateTime<Utc> {
         crate::event::parse_timestamp(s).unwrap()
@@ -49,21 +281,25 @@ mod tests {
 
     #[test]
     fn an_evidence_minute_is_shown_in_the_configured_zone_in_korean_reports() {
-        let around = at("2025-08-14T03:07:41.000+0000");
         let seoul = chrono_tz::Asia::Seoul;
+        let memory = Observation::Datapoint {
+            at: at("2025-08-14T03:06:00.000+0000"),
+            metric: catalogue::MEM_USED_PERCENT,
+            dimension: None,
+            value: 94.7,
+        };
         assert_eq!(
-            localize("03:06 mem_used_percent 94.7%", around, seoul, Language::Ko),
-            "12:06 KST mem_used_percent 94.7%"
+            line(&memory, seoul, Language::Ko),
+            "12:06 KST mem_used_percent 94.70%"
         );
         assert_eq!(
-            localize("03:06 mem_used_percent 94.7%", around, seoul, Language::En),
-            "03:06 UTC mem_used_percent 94.7%"
+            line(&memory, seoul, Language::En),
+            "03:06 UTC mem_used_percent 94.70%"
         );
-        // Just before midnight UTC, for an alarm just after it.
-        let around = at("2025-08-14T00:01:00.000+0000");
-        assert_eq!(
-            localize("23:58 CPU rise begins", around, seoul, Language::Ko),
-            "08:58 KST CPU 상승 시작"
-        );
+        // Just before midnight UTC: the instant is the datum, so no day is guessed.
+        let rise = Observation::CpuRise {
+            at: at("2025-08-13T23:58:00.000+0000"),
+        };
+        assert_eq!(line(&rise, seoul, Language::Ko), "08:58 KST CPU 상승 시작");
     }
 }

@@ -1,12 +1,16 @@
 //! One line per finding of the assessment (the root-cause rules that matched), worded from its detail and the
 //! instance facts; shared by 📊 and the summary under the header.
 
-use crate::analyze::{CheckNow, Detail, Finding, HealthKind, Pressure, RuleId, StopCause};
+use crate::analyze::{
+    CheckNow, Detail, Finding, HealthKind, Observation, Pressure, RuleId, StopCause,
+};
+use crate::catalogue;
 use crate::config::Language;
 
-use super::text::{self, bytes, hm, value, when_in, Line, Unit};
+use super::text::{self, bytes, hm, value, when_in, Line};
 use super::Ctx;
 use crate::analyze::Remedy;
+use crate::catalogue::Unit;
 
 // Stays long: one arm per kind of finding, each a Korean/English phrase pair: split, the phrasebook would scatter.
 pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
@@ -184,7 +188,11 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
             ),
         },
         Detail::CpuSustained { minutes, datapoints, threshold, lowest } => {
-            let shown = f.evidence.iter().filter(|e| e.contains(" CPUUtilization ")).count();
+            let shown = f
+                .evidence
+                .iter()
+                .filter(|e| matches!(e, Observation::Datapoint { metric, .. } if *metric == catalogue::CPU_UTILIZATION))
+                .count();
             let tail = if shown < *datapoints {
                 l!(lang, ", 아래는 마지막 {}개", ", the last {} below", shown)
             } else {

@@ -7,7 +7,8 @@ use crate::config::Language;
 use crate::facts::{Facts, InAlarm, RankPath, Ranking, Source};
 use crate::model::{AlarmChange, AlarmState, FleetSource};
 
-use super::text::{self, unit_of, value, Line};
+use super::text::{self, value, Line};
+use crate::catalogue::unit_of;
 
 /// The ranking of a fleet incident, when one was attempted.
 fn ranking(facts: &Facts) -> Option<&Source<Ranking>> {

@@ -8,8 +8,9 @@ use crate::config::Language;
 use crate::facts::{InstanceFacts, InstanceLookup, Role};
 use crate::model::{AlarmChange, AlarmKind, AlarmState, Cause};
 
-use super::text::{self, hm, sparkline, unit_of, value, when_in, Line};
+use super::text::{self, hm, sparkline, value, when_in, Line};
 use super::{fleet, phrasebook, summary, Ctx};
+use crate::catalogue::unit_of;
 
 /// The alarm's metric name or expression label: user-defined text, so bounded (and escaped on output, like all text).
 pub(super) fn metric_label(change: &AlarmChange) -> String {

@@ -14,7 +14,7 @@ mod card;
 mod cli;
 mod cost;
 pub mod digest;
-mod evidence;
+pub mod evidence;
 mod findings;
 mod fleet;
 pub mod followup;

@@ -1,7 +1,7 @@
 //! The report's one phrasebook: every phrase a reader sees exists here in Korean and English, Korean first. The
 //! report's own sentences are `l!` pairs (a format string per language over the same arguments); the words of the
-//! text the domain writes language-neutral — evidence lines, the reasons a source is missing, labels of evidence
-//! kinds — are pairs of [`WORDS`], translated on their way into a Korean report. The golden tests read both: no
+//! few texts the domain writes itself — the reasons a source is missing — are pairs of [`WORDS`], translated on
+//! their way into a Korean report. The golden tests read both: no
 //! English side may reach a Korean report.
 
 use crate::config::Language;
@@ -19,48 +19,6 @@ macro_rules! l {
 /// Words of the domain's language-neutral text, `(Korean, English)` like `l!`. Longer phrases come before the
 /// shorter ones they contain.
 pub const WORDS: &[(&str, &str)] = &[
-    // Evidence lines of the analysis and in-guest process lines.
-    ("상승 전 window 중앙값", "window median before the rise"),
-    (
-        "NetworkOut 최근 5분 중앙값 ",
-        "NetworkOut median of the last 5 min ",
-    ),
-    ("전체 공개 관리 포트: ", "world-open admin ports: "),
-    ("CPU 상승 시작", "CPU rise begins"),
-    ("(프로세스 시작 이후 평균)", "(average since start)"),
-    ("% CPU (현재, 1초 샘플)", "% CPU now (1 s sample)"),
-    ("% 메모리, 실행 시간 ", "% memory, running "),
-    ("% 메모리", "% memory"),
-    ("게스트 OS top CPU: ", "in-guest top CPU: "),
-    ("게스트 OS top memory: ", "in-guest top memory: "),
-    ("게스트 OS 메모리 ", "in-guest memory "),
-    ("게스트 OS df: ", "in-guest df: "),
-    (" MiB 사용 (", " MiB used ("),
-    (" MiB 여유)", " MiB free)"),
-    ("% 사용 (", "% used ("),
-    (" 평가 datapoint = 1", " evaluated datapoints = 1"),
-    (
-        " ALARM 상태, 이벤트에 평가 datapoint 없음",
-        " in ALARM; the event carries no evaluated datapoints",
-    ),
-    (
-        " (결합 메트릭) = 1, 어느 검사인지 불명",
-        " (combined) = 1; the failing check is not identified",
-    ),
-    (
-        "대 인스턴스 status check 실패, AZ ",
-        " instances with failed status checks in ",
-    ),
-    (", 10분 이내", " within 10 minutes"),
-    ("같이 impaired: ", "also impaired: "),
-    (
-        "ec2ops sweep: DescribeInstanceStatus가 impaired로 보고: ",
-        "ec2ops sweep: DescribeInstanceStatus listed ",
-    ),
-    (" check impaired 상태", " check impaired"),
-    (" (현재 impaired 아님)", " now (not impaired)"),
-    ("보고 없음", "not reported"),
-    (", AWS/EC2 아님)", ", not AWS/EC2)"),
     // Why a source is missing, as ec2ops's own words say it (an AWS error is quoted as AWS wrote it).
     (
         "offline 모드, AWS 호출 안 함",
@@ -89,80 +47,89 @@ pub fn reason(why: &str, lang: Language) -> String {
     words(why, lang)
 }
 
-/// The English words of an analysis line in Korean.
-pub fn translate(s: &str) -> String {
-    let s = match s.strip_prefix("alarm ") {
-        Some(rest) => format!("알람 {rest}"),
-        None => s.to_string(),
-    };
-    let s = factors(&s);
-    WORDS.iter().fold(s, |acc, (ko, en)| acc.replace(en, ko))
-}
-
-/// `(x22 the window median)` → `(window 중앙값의 22배)`, `(x5 before)` → `(이전의 5배)`.
-fn factors(s: &str) -> String {
-    const OF: [(&str, &str); 2] = [
-        ("window 중앙값의 ", " the window median)"),
-        ("이전의 ", " before)"),
-    ];
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find("(x") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let digits = after
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(after.len());
-        match OF
-            .iter()
-            .find(|(_, en)| digits > 0 && after[digits..].starts_with(en))
-        {
-            Some((ko, en)) => {
-                out.push_str(&format!("({ko}{}배)", &after[..digits]));
-                rest = &after[digits + en.len()..];
-            }
-            None => {
-                out.push_str("(x");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+/// The English words of the domain's text in Korean.
+fn translate(s: &str) -> String {
+    WORDS
+        .iter()
+        .fold(s.to_string(), |acc, (ko, en)| acc.replace(en, ko))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::Observation;
+    use crate::catalogue;
+    use crate::diagnostics::{CpuSample, Process};
 
-    #[test]
-    fn a_factor_reads_as_korean_times() {
-        assert_eq!(
-            translate("12:18 NetworkIn 3.32 MB (x22 the window median)"),
-            "12:18 NetworkIn 3.32 MB (window 중앙값의 22배)"
-        );
-        assert_eq!(translate("a (x12 before)"), "a (이전의 12배)");
-        assert_eq!(translate("(xyz) (x"), "(xyz) (x");
+    fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+        crate::event::parse_timestamp(s).unwrap()
     }
 
     #[test]
     fn korean_evidence_keeps_no_english_phrase_of_the_book() {
-        let lines = [
-            "window median before the rise 4.20%",
-            "03:01 NetworkIn 120.00 MB (x30 the window median)",
-            "NetworkOut median of the last 5 min 4.0 MB/min (x12 before)",
-            "in-guest top CPU: java app.jar (pid 1, app) 97.3% CPU now (1 s sample), 58.2% memory: java",
-            "in-guest top memory: java (pid 1, app) 97.3% CPU (average since start), 58.2% memory, running 4h 24m: java",
-            "in-guest memory 3500 of 3785 MiB used (92.5%)",
-            "in-guest df: / on /dev/nvme0n1p1 95% used (100 MiB free)",
-            "alarm StatusCheckFailed_Instance: 2/3 evaluated datapoints = 1",
-            "DescribeInstanceStatus: StatusCheckFailed_Instance check ok now (not impaired)",
-            "offline mode, no AWS call made",
+        let p = Process {
+            pid: 1,
+            user: "app".into(),
+            cpu_percent: 97.3,
+            mem_percent: 58.2,
+            rss_kib: 1,
+            elapsed_secs: Some(4 * 3600 + 24 * 60),
+            command: "java -jar app.jar".into(),
+        };
+        let t = at("2025-08-14T03:06:00.000+0000");
+        let seen = [
+            Observation::MedianBeforeRise { percent: 4.2 },
+            Observation::NetworkInSurge {
+                at: t,
+                bytes: 120e6,
+                factor: 30.0,
+            },
+            Observation::NetworkOutMedian {
+                bytes: 4e6,
+                factor: 12.0,
+            },
+            Observation::TopCpu {
+                process: Box::new(p.clone()),
+                sample: CpuSample::Current,
+            },
+            Observation::TopMemory {
+                process: Box::new(p),
+            },
+            Observation::GuestMemory {
+                used_mib: 3500,
+                total_mib: 3785,
+                percent: 92.5,
+            },
+            Observation::AlarmDatapoints {
+                metric: catalogue::STATUS_CHECK_FAILED_INSTANCE,
+                namespace: Some("Custom/Health".into()),
+                failed: 2,
+                evaluated: 3,
+            },
+            Observation::CheckNotImpaired {
+                metric: catalogue::STATUS_CHECK_FAILED_INSTANCE,
+                state: None,
+            },
+            Observation::StateReasonUnread {
+                why: "offline mode, no AWS call made".into(),
+            },
         ];
-        for l in lines {
-            let ko = translate(l);
-            for (_, en) in WORDS.iter().filter(|(_, en)| en.trim().len() > 4) {
-                assert!(!ko.contains(en), "{en:?} left in {ko:?}");
+        for o in &seen {
+            let ko = super::super::evidence::line(o, chrono_tz::Asia::Seoul, Language::Ko);
+            for english in [
+                "median",
+                " before",
+                "% memory",
+                "running",
+                "since start",
+                "sample",
+                "evaluated",
+                "not AWS",
+                "not reported",
+                "offline mode",
+                "unavailable",
+            ] {
+                assert!(!ko.contains(english), "{english:?} left in {ko:?}");
             }
         }
     }

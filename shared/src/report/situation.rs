@@ -6,8 +6,9 @@ use crate::facts::{Role, Series, Source};
 use crate::model::{AlarmKind, AlarmState, Cause};
 
 use super::findings::finding_line;
-use super::text::{day_minute, hm, span, sparkline, unit_of, value, when_in, Line};
+use super::text::{day_minute, hm, span, sparkline, value, when_in, Line};
 use super::{evidence, fleet, phrasebook, section, Ctx, Part, Section};
+use crate::catalogue::unit_of;
 
 pub(super) fn series_summary(name: &str, s: &Series, cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
@@ -269,10 +270,7 @@ fn diagnostics_lines(cx: &Ctx<'_>) -> Vec<Line> {
             "In-guest (SSM): {}",
             parts.join(" · ")
         )));
-        let process = |p, sample| match lang {
-            Language::Ko => phrasebook::translate(&crate::analyze::process_line(p, sample)),
-            Language::En => crate::analyze::process_line(p, sample),
-        };
+        let process = |p, sample| evidence::process(p, sample, lang);
         for p in d.top_cpu.iter().take(3) {
             lines.push(
                 Line::new()
@@ -352,7 +350,7 @@ fn finding_lines(cx: &Ctx<'_>) -> Vec<Line> {
         for e in &f.evidence {
             lines.push(Line::from(format!(
                 "    · {}",
-                evidence::localize(e, cx.change.state.at, cx.tz, lang)
+                evidence::line(e, cx.tz, lang)
             )));
         }
     }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use crate::catalogue::Unit;
 use crate::config::Language;
 
 /// Longest user-controlled string (alarm name, description, tag value) shown in a report.
@@ -158,28 +159,6 @@ pub fn ascii(s: &str) -> String {
 
 /// Bounding is shared with the adapters, which must not depend on the report.
 pub use crate::text::bound;
-
-/// How values of a metric read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Percent,
-    Bytes,
-    Count,
-    Credits,
-    Plain,
-}
-
-pub fn unit_of(metric: &str) -> Unit {
-    match metric {
-        "CPUUtilization" | "mem_used_percent" | "disk_used_percent" | "BurstBalance" => {
-            Unit::Percent
-        }
-        "NetworkIn" | "NetworkOut" | "EBSReadBytes" | "EBSWriteBytes" => Unit::Bytes,
-        m if m.starts_with("StatusCheckFailed") => Unit::Count,
-        "CPUCreditBalance" | "CPUSurplusCreditBalance" | "CPUCreditUsage" => Unit::Credits,
-        _ => Unit::Plain,
-    }
-}
 
 /// A value with its unit, the way the seed writes it (`39.58%`, `3.32 MB`).
 pub fn value(v: f64, unit: Unit) -> String {
