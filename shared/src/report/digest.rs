@@ -77,7 +77,7 @@ impl DigestEntry {
             thread_id: report.thread_id.clone(),
             priority: report.priority,
             headline: report.headline.clone(),
-            cause: sanitize(&cause(report), MAX_CAUSE_CHARS),
+            cause: sanitize(&report.cause, MAX_CAUSE_CHARS),
             family: family(origin.metric.as_deref()).to_string(),
             instance: origin.instance,
             name: origin.name.map(|n| sanitize(&n, MAX_NAME_CHARS)),
@@ -88,21 +88,6 @@ impl DigestEntry {
             at: origin.at,
         }
     }
-}
-
-/// The report's most likely cause: the line under its header that says it (in either language), else its headline.
-fn cause(report: &Report) -> String {
-    const PREFIXES: [&str; 2] = ["▶ 추정 원인: ", "▶ Most likely cause: "];
-    report
-        .header
-        .iter()
-        .map(Line::plain)
-        .find_map(|l| {
-            PREFIXES
-                .iter()
-                .find_map(|p| l.strip_prefix(p).map(str::to_string))
-        })
-        .unwrap_or_else(|| report.headline.clone())
 }
 
 /// The alarm family of a metric: what a reader groups alarms by (all status checks together, all CPU together).

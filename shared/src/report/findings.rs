@@ -7,19 +7,26 @@ use crate::analyze::{
 use crate::catalogue;
 use crate::config::Language;
 
-use super::text::{self, bytes, hm, value, when_in, Line};
+use super::text::{self, bytes, hm, value, when_in, Line, Phrase};
 use super::Ctx;
 use crate::analyze::Remedy;
 use crate::catalogue::Unit;
 
-// Stays long: one arm per kind of finding, each a Korean/English phrase pair: split, the phrasebook would scatter.
+/// The finding's line: its rule code and what it says.
 pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
+    Line::new()
+        .t(format!("[{}] ", f.rule.code()))
+        .t(finding_phrase(f, cx).text())
+}
+
+// Stays long: one arm per kind of finding, each a Korean/English phrase pair: split, the phrasebook would scatter.
+pub(super) fn finding_phrase(f: &Finding, cx: &Ctx<'_>) -> Phrase {
     let lang = cx.lang;
     let ty = cx
         .instance
         .map(|i| i.instance_type.clone())
         .unwrap_or_else(|| l!(lang, "인스턴스", "the instance"));
-    let text = match &f.detail {
+    match &f.detail {
         Detail::Health { kind, code, deadline } => {
             let at = deadline
                 .map(|d| when_in(d, cx.tz, cx.lang))
@@ -30,7 +37,7 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
                 .get()
                 .is_some_and(|t| t.instance_storage)
                 || cx.instance.and_then(|i| i.root_device_type.as_deref()) == Some("instance-store");
-            match kind {
+            Phrase::cause(match kind {
                 HealthKind::Retirement => l!(
                     lang,
                     "{} — 호스트 성능 저하로 {}에 인스턴스 retirement (중지/종료){}",
@@ -63,7 +70,7 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
                     code
                 ),
                 HealthKind::Other => l!(lang, "{} — AWS Health 이벤트 ({})", "{} — AWS Health event ({})", code, at),
-            }
+            })
         }
         Detail::Stopped { state, cause, code, message } => {
             let why = match (code, message) {
@@ -74,7 +81,7 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
                 (None, Some(m)) => text::sanitize(m, 160),
                 (None, None) => l!(lang, "사유 정보 없음", "no reason given"),
             };
-            match cause {
+            Phrase::cause(match cause {
                 StopCause::Intended => l!(lang, "인스턴스 {} — 의도된 조치로 보임 ({})", "instance {} — looks intended ({})", state, why),
                 StopCause::Unexpected => l!(
                     lang,
@@ -90,85 +97,102 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
                     state,
                     why
                 ),
-            }
+            })
         }
-        Detail::Pressure(Pressure::Memory { percent }) => l!(
-            lang,
-            "메모리 사용률 {}: 메모리 압박 (OOM 위험) → 메모리 사용 프로세스 확인, 메모리 큰 타입 고려",
-            "memory {} used: memory pressure (OOM risk) → find the process, consider a larger-memory type",
-            value(*percent, Unit::Percent)
+        Detail::Pressure(Pressure::Memory { percent }) => Phrase::advised(
+            l!(
+                lang,
+                "메모리 사용률 {}: 메모리 압박 (OOM 위험)",
+                "memory {} used: memory pressure (OOM risk)",
+                value(*percent, Unit::Percent)
+            ),
+            l!(lang, "메모리 사용 프로세스 확인, 메모리 큰 타입 고려", "find the process, consider a larger-memory type"),
         ),
-        Detail::Pressure(Pressure::Disk { path: Some(path), percent }) => l!(
-            lang,
-            "{} 디스크 사용률 {}: 디스크 가득 참 → 로그/임시 파일 정리, 볼륨 확장",
-            "disk {} is {} full → clear logs and temporary files, grow the volume",
-            text::sanitize(path, 64),
-            value(*percent, Unit::Percent)
+        Detail::Pressure(Pressure::Disk { path, percent }) => Phrase::advised(
+            match path {
+                Some(path) => l!(
+                    lang,
+                    "{} 디스크 사용률 {}: 디스크 가득 참",
+                    "disk {} is {} full",
+                    text::sanitize(path, 64),
+                    value(*percent, Unit::Percent)
+                ),
+                None => l!(
+                    lang,
+                    "디스크 사용률 {} (경로는 메트릭에 없음): 디스크 가득 참",
+                    "a disk is {} full (the metric names no path)",
+                    value(*percent, Unit::Percent)
+                ),
+            },
+            l!(lang, "로그/임시 파일 정리, 볼륨 확장", "clear logs and temporary files, grow the volume"),
         ),
-        Detail::Pressure(Pressure::Disk { path: None, percent }) => l!(
-            lang,
-            "디스크 사용률 {} (경로는 메트릭에 없음): 디스크 가득 참 → 로그/임시 파일 정리, 볼륨 확장",
-            "a disk is {} full (the metric names no path) → clear logs and temporary files, grow the volume",
-            value(*percent, Unit::Percent)
+        Detail::Pressure(Pressure::Burst { volume, percent }) => Phrase::advised(
+            match volume {
+                Some(volume) => l!(
+                    lang,
+                    "gp2 볼륨 {} BurstBalance {}: I/O throttling",
+                    "gp2 volume {} BurstBalance {}: I/O throttled",
+                    text::sanitize(volume, 64),
+                    value(*percent, Unit::Percent)
+                ),
+                None => l!(
+                    lang,
+                    "gp2 볼륨 BurstBalance {} (볼륨 ID는 메트릭에 없음): I/O throttling",
+                    "a gp2 volume's BurstBalance is {} (the metric names no volume): I/O throttled",
+                    value(*percent, Unit::Percent)
+                ),
+            },
+            l!(lang, "gp3(기준 3,000 IOPS) 또는 io2로 변경", "move to gp3 (3,000 IOPS baseline) or io2"),
         ),
-        Detail::Pressure(Pressure::Burst { volume: Some(volume), percent }) => l!(
-            lang,
-            "gp2 볼륨 {} BurstBalance {}: I/O throttling → gp3(기준 3,000 IOPS) 또는 io2로 변경",
-            "gp2 volume {} BurstBalance {}: I/O throttled → move to gp3 (3,000 IOPS baseline) or io2",
-            text::sanitize(volume, 64),
-            value(*percent, Unit::Percent)
-        ),
-        Detail::Pressure(Pressure::Burst { volume: None, percent }) => l!(
-            lang,
-            "gp2 볼륨 BurstBalance {} (볼륨 ID는 메트릭에 없음): I/O throttling → gp3(기준 3,000 IOPS) 또는 io2로 변경",
-            "a gp2 volume's BurstBalance is {} (the metric names no volume): I/O throttled → move to gp3 (3,000 IOPS baseline) or io2",
-            value(*percent, Unit::Percent)
-        ),
-        Detail::Pressure(Pressure::Suspect { net_out, factor, ports }) => l!(
+        Detail::Pressure(Pressure::Suspect { net_out, factor, ports }) => Phrase::cause(l!(
             lang,
             "침해 의심: 지속 CPU + NetworkOut {}/분 (평소의 {:.0}배) + 관리 포트 {:?} 전체 공개 (예: 채굴, 데이터 유출)",
             "possible compromise: sustained CPU + NetworkOut {}/min ({:.0}x usual) + admin port {:?} open to the world (e.g. mining, exfiltration)",
             bytes(*net_out),
             factor,
             ports
+        )),
+        Detail::AzEvent { az, impaired } => Phrase::advised(
+            l!(
+                lang,
+                "{}에서 10분 내 {}대 인스턴스 status check 실패: AWS 측 AZ 이벤트 가능성",
+                "{1} instances failed status checks in {0} within 10 minutes: probable AWS-side AZ event",
+                az,
+                impaired
+            ),
+            l!(lang, "자동 조치 보류, AWS Health 확인", "automatic actions held; check AWS Health"),
         ),
-        Detail::AzEvent { az, impaired } => l!(
-            lang,
-            "{}에서 10분 내 {}대 인스턴스 status check 실패: AWS 측 AZ 이벤트 가능성 → 자동 조치 보류, AWS Health 확인",
-            "{1} instances failed status checks in {0} within 10 minutes: probable AWS-side AZ event → automatic actions held; check AWS Health",
-            az,
-            impaired
-        ),
-        Detail::Gone { state: None } => l!(
+        Detail::Gone { state: None } => Phrase::cause(l!(
             lang,
             "인스턴스가 존재하지 않음 (종료 후 정리되었거나 다른 계정/리전): 알람은 의미 없음",
             "the instance does not exist (terminated and purged, or another account/region): the alarm is moot"
-        ),
-        Detail::Gone { state: Some(s) } => l!(
+        )),
+        Detail::Gone { state: Some(s) } => Phrase::cause(l!(
             lang,
             "인스턴스 상태가 {}: 알람은 의미 없음 (의도된 중지인지 확인)",
             "the instance is {}: the alarm is moot (check the stop was intended)",
             s
-        ),
+        )),
         Detail::StatusCheck { combined_metric, now } => {
             let conclusion = status_check_conclusion(f.rule, *combined_metric, cx.recommended, lang);
-            match now {
-                CheckNow::Impaired => conclusion,
-                CheckNow::NotImpaired { .. } => l!(
-                    lang,
-                    "{} — DescribeInstanceStatus로 확인되지 않음 (현재 impaired 아님)",
-                    "{} — not confirmed by DescribeInstanceStatus (not impaired now)",
-                    conclusion
-                ),
-                CheckNow::Unknown => l!(
-                    lang,
-                    "{} — 확인되지 않음 (DescribeInstanceStatus 사용 불가)",
-                    "{} — not confirmed (DescribeInstanceStatus unavailable)",
-                    conclusion
-                ),
+            Phrase {
+                note: match now {
+                    CheckNow::Impaired => None,
+                    CheckNow::NotImpaired { .. } => Some(l!(
+                        lang,
+                        "DescribeInstanceStatus로 확인되지 않음 (현재 impaired 아님)",
+                        "not confirmed by DescribeInstanceStatus (not impaired now)"
+                    )),
+                    CheckNow::Unknown => Some(l!(
+                        lang,
+                        "확인되지 않음 (DescribeInstanceStatus 사용 불가)",
+                        "not confirmed (DescribeInstanceStatus unavailable)"
+                    )),
+                },
+                ..conclusion
             }
         }
-        Detail::CpuCredits { balance, baseline_percent } => match baseline_percent {
+        Detail::CpuCredits { balance, baseline_percent } => Phrase::cause(match baseline_percent {
             Some(b) => l!(
                 lang,
                 "CPU credit 잔액 {:.1}: {} baseline(vCPU당 {}%)으로 제한되고 있음",
@@ -186,7 +210,7 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
                 "CPU credit balance {:.1}: throttled to baseline",
                 balance
             ),
-        },
+        }),
         Detail::CpuSustained { minutes, datapoints, threshold, lowest } => {
             let shown = f
                 .evidence
@@ -198,18 +222,21 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
             } else {
                 String::new()
             };
-            l!(
-                lang,
-                "{}분 연속 CPU ≥ {} (datapoint {}개{}, 최저 {}): 지속 포화 → scale up/out 필요",
-                "CPU ≥ {1} for {0} consecutive minutes ({2} datapoints{3}, lowest {4}): sustained saturation → scale up/out",
-                minutes,
-                value(*threshold, Unit::Percent),
-                datapoints,
-                tail,
-                value(*lowest, Unit::Percent)
+            Phrase::advised(
+                l!(
+                    lang,
+                    "{}분 연속 CPU ≥ {} (datapoint {}개{}, 최저 {}): 지속 포화",
+                    "CPU ≥ {1} for {0} consecutive minutes ({2} datapoints{3}, lowest {4}): sustained saturation",
+                    minutes,
+                    value(*threshold, Unit::Percent),
+                    datapoints,
+                    tail,
+                    value(*lowest, Unit::Percent)
+                ),
+                l!(lang, "scale up/out 필요", "scale up/out"),
             )
         }
-        Detail::CpuSpike { last, baseline, at } => l!(
+        Detail::CpuSpike { last, baseline, at } => Phrase::cause(l!(
             lang,
             "{}에 CPU {} (평소 {}의 {:.0}배): 급격한 스파이크 (작업 시작, 배치, 트래픽 급증)",
             "CPU {1} at {0}, {3:.0}x the window's usual {2}: sudden spike (job start, batch, traffic burst)",
@@ -217,8 +244,8 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
             value(*last, Unit::Percent),
             value(*baseline, Unit::Percent),
             last / baseline.max(0.01)
-        ),
-        Detail::NetLeadsCpu { bytes: b, factor, net_at, cpu_at } => l!(
+        )),
+        Detail::NetLeadsCpu { bytes: b, factor, net_at, cpu_at } => Phrase::cause(l!(
             lang,
             "{}에 NetworkIn {} (평소의 {:.0}배) 직후 {}에 CPU 상승: 대량 수신 데이터 처리",
             "NetworkIn {1} at {0} ({2:.0}x usual) just before the CPU rise at {3}: large inbound data being processed",
@@ -226,10 +253,9 @@ pub(super) fn finding_line(f: &Finding, cx: &Ctx<'_>) -> Line {
             bytes(*b),
             factor,
             hm(*cpu_at, cx.tz, cx.lang)
-        ),
-        Detail::Evidence(d) => super::sources::finding_text(d, lang, cx.tz),
-    };
-    Line::new().t(format!("[{}] ", f.rule.code())).t(text)
+        )),
+        Detail::Evidence(d) => super::sources::finding_phrase(d, lang, cx.tz),
+    }
 }
 
 /// What a status-check finding concludes, before DescribeInstanceStatus's word on it.
@@ -239,42 +265,51 @@ pub(super) fn status_check_conclusion(
     combined_metric: bool,
     recommended: Remedy,
     lang: Language,
-) -> String {
-    match (rule, combined_metric) {
-        (RuleId::SysCheck | RuleId::InstCheck, false) if recommended == Remedy::Replace => {
-            let plain = status_check_conclusion(rule, false, Remedy::Nothing, lang);
-            let what = plain.rsplit_once(" → ").map_or(plain.as_str(), |(w, _)| w);
-            l!(
-                lang,
-                "{} → Auto Scaling group이 교체",
-                "{} → the Auto Scaling group replaces it",
-                what
-            )
-        }
-        (RuleId::SysCheck, false) if recommended == Remedy::AwsRecovers => l!(
+) -> Phrase {
+    let host = || {
+        l!(
             lang,
-            "System status check 실패: AWS 호스트(하드웨어/네트워크/전원) 문제 → AWS simplified automatic recovery가 새 호스트로 복구",
-            "system status check failed: a problem on the AWS host (hardware, network, power) → AWS's simplified automatic recovery moves it to a new host"
-        ),
-        (_, true) => l!(
+            "System status check 실패: AWS 호스트(하드웨어/네트워크/전원) 문제",
+            "system status check failed: a problem on the AWS host (hardware, network, power)"
+        )
+    };
+    match (rule, combined_metric) {
+        (_, true) => Phrase::cause(l!(
             lang,
             "Status check 실패 (결합 메트릭): 어느 검사인지 불명, instance check로 간주",
             "status check failed (combined metric): which check is unknown; treated as the instance check"
+        )),
+        (RuleId::SysCheck | RuleId::InstCheck, false) if recommended == Remedy::Replace => Phrase::advised(
+            status_check_conclusion(rule, false, Remedy::Nothing, lang).cause,
+            l!(lang, "Auto Scaling group이 교체", "the Auto Scaling group replaces it"),
         ),
-        (RuleId::SysCheck, _) => l!(
-            lang,
-            "System status check 실패: AWS 호스트(하드웨어/네트워크/전원) 문제 → recover (stop/start로 새 호스트)",
-            "system status check failed: a problem on the AWS host (hardware, network, power) → recover (stop/start onto a new host)"
+        (RuleId::SysCheck, false) if recommended == Remedy::AwsRecovers => Phrase::advised(
+            host(),
+            l!(
+                lang,
+                "AWS simplified automatic recovery가 새 호스트로 복구",
+                "AWS's simplified automatic recovery moves it to a new host"
+            ),
         ),
-        (RuleId::InstCheck, _) => l!(
-            lang,
-            "Instance status check 실패: OS 수준 문제(메모리 고갈, 파일시스템 손상, 커널, 네트워크 설정) → reboot",
-            "instance status check failed: an OS-level problem (memory exhaustion, file system corruption, kernel, network config) → reboot"
+        (RuleId::SysCheck, _) => Phrase::advised(
+            host(),
+            l!(lang, "recover (stop/start로 새 호스트)", "recover (stop/start onto a new host)"),
         ),
-        _ => l!(
-            lang,
-            "Attached EBS status check 실패: EBS 경로 문제 → reboot 금지, 대기 또는 stop/start, 볼륨 교체",
-            "attached EBS status check failed: an EBS path problem → do not reboot; wait, stop/start, or replace the volume"
+        (RuleId::InstCheck, _) => Phrase::advised(
+            l!(
+                lang,
+                "Instance status check 실패: OS 수준 문제(메모리 고갈, 파일시스템 손상, 커널, 네트워크 설정)",
+                "instance status check failed: an OS-level problem (memory exhaustion, file system corruption, kernel, network config)"
+            ),
+            "reboot".to_string(),
+        ),
+        _ => Phrase::advised(
+            l!(
+                lang,
+                "Attached EBS status check 실패: EBS 경로 문제",
+                "attached EBS status check failed: an EBS path problem"
+            ),
+            l!(lang, "reboot 금지, 대기 또는 stop/start, 볼륨 교체", "do not reboot; wait, stop/start, or replace the volume"),
         ),
     }
 }

@@ -201,6 +201,7 @@ fn message(t: &Thread<'_>, s: Steps, lang: Language, tz: Tz) -> SnsMessage {
         priority: p,
         language: lang,
         headline: headline.to_string(),
+        cause: headline.to_string(),
         subject: bound(&ascii(&format!("[{}] {headline} {id}", p.label())), 99),
         title: Line::from(format!("[{}] {headline} — {id}", p.label())),
         header: vec![

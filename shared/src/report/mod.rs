@@ -85,6 +85,9 @@ pub struct Report {
     pub language: Language,
     /// Short English title, e.g. `High CPU`.
     pub headline: String,
+    /// The most likely cause, one sentence in the report's language (the summary's first line; a follow-up's
+    /// headline).
+    pub cause: String,
     pub subject: String,
     pub title: Line,
     pub header: Vec<Line>,
@@ -167,6 +170,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         ]
     };
     let (next_steps, keywords) = (next_steps(&cx), keywords(&cx));
+    let cause = summary::cause(&cx);
     let mut related = Vec::new();
     if let (Some(id), Some(account)) = (cx.instance_id, change.account.as_deref()) {
         related.push(format!("arn:aws:ec2:{}:{account}:instance/{id}", cx.region));
@@ -200,10 +204,11 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         title: title(&cx, &headline),
         header: {
             let mut h = header(&cx);
-            h.extend(summary::lines(&cx, &next_steps));
+            h.extend(summary::lines(&cx, &cause, &next_steps));
             h
         },
         headline,
+        cause,
         subject,
         sections,
         next_steps: next_steps.iter().map(shell::Command::render).collect(),

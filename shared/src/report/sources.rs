@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::text::{hm, sanitize, span, Line};
+use super::text::{hm, sanitize, span, Line, Phrase};
 use crate::config::Language;
 use crate::evidence::changes::{Change, ChangeKind};
 use crate::evidence::links::Console;
@@ -50,7 +50,7 @@ fn signal(s: Signal, lang: Language) -> String {
 }
 
 /// The conclusion of a CHANGE-BEFORE or LOG-ERRORS finding.
-pub(super) fn finding_text(d: &EvidenceDetail, lang: Language, tz: Tz) -> String {
+pub(super) fn finding_phrase(d: &EvidenceDetail, lang: Language, tz: Tz) -> Phrase {
     match d {
         EvidenceDetail::ChangeBefore {
             kind: k,
@@ -81,30 +81,44 @@ pub(super) fn finding_text(d: &EvidenceDetail, lang: Language, tz: Tz) -> String
                     n
                 ),
             };
-            l!(
-                lang,
-                "전환 {}분 전 {} (유력한 trigger) — {} {}의 {}{} (window {}분) → 이 변경을 먼저 확인하고 필요하면 되돌리기",
-                "{1} {0} min before the transition (the likely trigger) — {4} by {3} at {2}{5} (window {6} min) → check this change first and roll it back if needed",
-                minutes_before,
-                kind(*k, lang),
-                hm(*at, tz, lang),
-                by,
-                what,
-                more,
-                window_minutes
+            Phrase::advised(
+                l!(
+                    lang,
+                    "전환 {}분 전 {} (유력한 trigger) — {} {}의 {}{} (window {}분)",
+                    "{1} {0} min before the transition (the likely trigger) — {4} by {3} at {2}{5} (window {6} min)",
+                    minutes_before,
+                    kind(*k, lang),
+                    hm(*at, tz, lang),
+                    by,
+                    what,
+                    more,
+                    window_minutes
+                ),
+                l!(
+                    lang,
+                    "이 변경을 먼저 확인하고 필요하면 되돌리기",
+                    "check this change first and roll it back if needed"
+                ),
             )
         }
         EvidenceDetail::LogErrors {
             signal: s,
             lines,
             group,
-        } => l!(
-            lang,
-            "전환 전후 로그에 {} (오류 수준 {}줄, 첫 줄은 {}) → 인용된 줄과 log stream 확인",
-            "the logs show {} around the transition ({} error-level line(s), the first in {}) → read the cited lines and the log stream",
-            signal(*s, lang),
-            lines,
-            sanitize(group, 120)
+        } => Phrase::advised(
+            l!(
+                lang,
+                "전환 전후 로그에 {} (오류 수준 {}줄, 첫 줄은 {})",
+                "the logs show {} around the transition ({} error-level line(s), the first in {})",
+                signal(*s, lang),
+                lines,
+                sanitize(group, 120)
+            ),
+            l!(
+                lang,
+                "인용된 줄과 log stream 확인",
+                "read the cited lines and the log stream"
+            ),
         ),
     }
 }

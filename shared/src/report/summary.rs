@@ -6,7 +6,7 @@ use crate::config::Language;
 use crate::model::{AlarmChange, AlarmState};
 use crate::remediation::ActionOutcome;
 
-use super::findings::finding_line;
+use super::findings::finding_phrase;
 use super::outcome::action_name;
 use super::shell::Command;
 use super::text::when_in as when;
@@ -75,8 +75,8 @@ fn top_finding<'a>(cx: &Ctx<'a>) -> Option<&'a Finding> {
 }
 
 /// The most likely cause, as one sentence: the top finding without its advice (which 🔧 gives), else the first
-/// reason of the urgency.
-fn cause(cx: &Ctx<'_>) -> String {
+/// reason of the urgency. The summary's first line, and the digest's entry (through [`super::Report::cause`]).
+pub(super) fn cause(cx: &Ctx<'_>) -> String {
     // Out of ALARM only the instance's own state explains more than the alarm's reason does.
     let state_finding = top_finding(cx).filter(|f| {
         matches!(
@@ -86,12 +86,7 @@ fn cause(cx: &Ctx<'_>) -> String {
     });
     if cx.change.state.value == AlarmState::Alarm || state_finding.is_some() {
         if let Some(f) = top_finding(cx) {
-            let full = finding_line(f, cx).plain();
-            let body = full
-                .split_once("] ")
-                .map_or(full.as_str(), |(_, rest)| rest);
-            let cause = body.split_once(" → ").map_or(body, |(c, _)| c);
-            return cause.trim().to_string();
+            return finding_phrase(f, cx).without_advice().trim().to_string();
         }
     }
     cx.a.reasons
@@ -224,14 +219,14 @@ fn acted(cx: &Ctx<'_>) -> Option<String> {
 /// The summary lines: cause, who is acting, and the first safe command of 🔧 (never one that stops the instance).
 /// A Run Command is three commands that only work together: the summary points to its step instead of quoting
 /// the first of them alone.
-pub(super) fn lines(cx: &Ctx<'_>, next_steps: &[Command]) -> Vec<Line> {
+pub(super) fn lines(cx: &Ctx<'_>, cause: &str, next_steps: &[Command]) -> Vec<Line> {
     let lang = cx.lang;
     let mut out = vec![
         Line::from(l!(
             lang,
             "▶ 추정 원인: {}",
             "▶ Most likely cause: {}",
-            cause(cx)
+            cause
         )),
         Line::from(l!(lang, "▶ 조치 주체: {}", "▶ Who is acting: {}", who(cx))),
     ];

@@ -117,6 +117,55 @@ impl From<&str> for Line {
     }
 }
 
+/// What a finding says, in parts: the cause it names, what to do about it (🔧 gives the steps), and a note on how
+/// sure it is. The line joins them (`cause → advice — note`); the summary takes the cause and the note.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Phrase {
+    pub cause: String,
+    pub advice: Option<String>,
+    pub note: Option<String>,
+}
+
+impl Phrase {
+    pub fn cause(cause: String) -> Self {
+        Phrase {
+            cause,
+            advice: None,
+            note: None,
+        }
+    }
+
+    pub fn advised(cause: String, advice: String) -> Self {
+        Phrase {
+            cause,
+            advice: Some(advice),
+            note: None,
+        }
+    }
+
+    /// The whole sentence.
+    pub fn text(&self) -> String {
+        let mut s = self.cause.clone();
+        if let Some(a) = &self.advice {
+            s.push_str(" → ");
+            s.push_str(a);
+        }
+        if let Some(n) = &self.note {
+            s.push_str(" — ");
+            s.push_str(n);
+        }
+        s
+    }
+
+    /// The cause without the advice, as the summary gives it.
+    pub fn without_advice(&self) -> String {
+        match &self.note {
+            Some(n) => format!("{} — {n}", self.cause),
+            None => self.cause.clone(),
+        }
+    }
+}
+
 /// Control characters (newlines included) as spaces.
 pub fn one_line(s: &str) -> String {
     s.chars()
