@@ -23,6 +23,33 @@ pub const STATUS_CHECK_FAILED_ATTACHED_EBS: &str = "StatusCheckFailed_AttachedEB
 pub const MEM_USED_PERCENT: &str = "mem_used_percent";
 pub const DISK_USED_PERCENT: &str = "disk_used_percent";
 pub const BURST_BALANCE: &str = "BurstBalance";
+/// Credits spent beyond the earned balance (unlimited mode).
+pub const CPU_SURPLUS_CREDIT_BALANCE: &str = "CPUSurplusCreditBalance";
+pub const CPU_CREDIT_USAGE: &str = "CPUCreditUsage";
+pub const EBS_READ_BYTES: &str = "EBSReadBytes";
+pub const EBS_WRITE_BYTES: &str = "EBSWriteBytes";
+/// The memory metric of some other agents (not the CloudWatch agent's name for it).
+pub const MEMORY_UTILIZATION: &str = "MemoryUtilization";
+
+/// Every metric name above: what the source scan (`shared/tests/catalogue_sources.rs`) finds spelled elsewhere.
+pub const METRICS: &[&str] = &[
+    CPU_UTILIZATION,
+    NETWORK_IN,
+    NETWORK_OUT,
+    CPU_CREDIT_BALANCE,
+    STATUS_CHECK_FAILED,
+    STATUS_CHECK_FAILED_SYSTEM,
+    STATUS_CHECK_FAILED_INSTANCE,
+    STATUS_CHECK_FAILED_ATTACHED_EBS,
+    MEM_USED_PERCENT,
+    DISK_USED_PERCENT,
+    BURST_BALANCE,
+    CPU_SURPLUS_CREDIT_BALANCE,
+    CPU_CREDIT_USAGE,
+    EBS_READ_BYTES,
+    EBS_WRITE_BYTES,
+    MEMORY_UTILIZATION,
+];
 
 /// The query ids of the discovered per-filesystem and per-volume series: `x_extra0`, `x_extra1`, … in the order
 /// they were added.
@@ -47,10 +74,32 @@ pub enum Unit {
 pub fn unit_of(metric: &str) -> Unit {
     match metric {
         CPU_UTILIZATION | MEM_USED_PERCENT | DISK_USED_PERCENT | BURST_BALANCE => Unit::Percent,
-        NETWORK_IN | NETWORK_OUT | "EBSReadBytes" | "EBSWriteBytes" => Unit::Bytes,
+        NETWORK_IN | NETWORK_OUT | EBS_READ_BYTES | EBS_WRITE_BYTES => Unit::Bytes,
         m if m.starts_with(STATUS_CHECK_FAILED) => Unit::Count,
-        CPU_CREDIT_BALANCE | "CPUSurplusCreditBalance" | "CPUCreditUsage" => Unit::Credits,
+        CPU_CREDIT_BALANCE | CPU_SURPLUS_CREDIT_BALANCE | CPU_CREDIT_USAGE => Unit::Credits,
         _ => Unit::Plain,
+    }
+}
+
+/// The alarm family of a metric: what a reader groups alarms by (all status checks together, all CPU together).
+pub fn family(metric: Option<&str>) -> &'static str {
+    let Some(m) = metric else {
+        return "other";
+    };
+    if m.starts_with(STATUS_CHECK_FAILED) {
+        "status checks"
+    } else if m.starts_with("CPU") {
+        "CPU"
+    } else if m.starts_with("mem_") {
+        "memory"
+    } else if m.starts_with("disk_") {
+        "disk"
+    } else if m.starts_with("Network") {
+        "network"
+    } else if m == BURST_BALANCE || m.starts_with("Volume") || m.starts_with("EBS") {
+        "EBS"
+    } else {
+        "other"
     }
 }
 

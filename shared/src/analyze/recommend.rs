@@ -8,6 +8,7 @@ use crate::facts::{Facts, InstanceFacts, Source};
 use crate::model::{AlarmState, Incident};
 
 use super::{Finding, RuleId};
+use crate::catalogue;
 
 /// ALARM transitions in 7 days that make a pattern worth automating.
 pub const RECURRING_TRANSITIONS: usize = 3;
@@ -124,7 +125,11 @@ pub fn recommend(change: &Incident, findings: &[Finding], facts: &Facts) -> Reco
         .any(has)
         || matches!(
             change.metric_name(),
-            Some("mem_used_percent" | "disk_used_percent" | "MemoryUtilization")
+            Some(
+                catalogue::MEM_USED_PERCENT
+                    | catalogue::DISK_USED_PERCENT
+                    | catalogue::MEMORY_UTILIZATION
+            )
         );
     let opt_in_would_act = match remedy {
         Remedy::Reboot | Remedy::StopStart => true,

@@ -428,7 +428,7 @@ fn cpu_steps(cx: &Ctx<'_>, s: &mut Steps) {
     let cpu_related = a.has(RuleId::CpuSustained)
         || a.has(RuleId::CpuSpike)
         || a.has(RuleId::CpuCredits)
-        || metric_label(cx.change) == "CPUUtilization";
+        || metric_label(cx.change) == crate::catalogue::CPU_UTILIZATION;
     if cpu_related && cx.instance_id.is_some() && !a.has(RuleId::Gone) {
         s.step(l!(
                 lang,

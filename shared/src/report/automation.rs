@@ -85,8 +85,10 @@ fn instance_lines(cx: &Ctx<'_>, advice: &mut Advice) {
         if cx.a.recommendation.guest_metrics_matter {
             advice.bears(Line::from(l!(
                 lang,
-                "CloudWatch agent 메모리 메트릭(CWAgent mem_used_percent) 없음: agent를 설치하고 설정해야 메트릭이 나옴 (설정은 Parameter Store {}, 인스턴스 role에 CloudWatchAgentServerPolicy 필요) — 설치 완료 후 설정:",
-                "No CloudWatch agent memory metric (CWAgent mem_used_percent): install the agent and configure it, or it publishes nothing (configuration in Parameter Store {}; the instance role needs CloudWatchAgentServerPolicy) — configure once the install has run:",
+                "CloudWatch agent 메모리 메트릭({} {}) 없음: agent를 설치하고 설정해야 메트릭이 나옴 (설정은 Parameter Store {}, 인스턴스 role에 CloudWatchAgentServerPolicy 필요) — 설치 완료 후 설정:",
+                "No CloudWatch agent memory metric ({} {}): install the agent and configure it, or it publishes nothing (configuration in Parameter Store {}; the instance role needs CloudWatchAgentServerPolicy) — configure once the install has run:",
+                crate::catalogue::AGENT,
+                crate::catalogue::MEM_USED_PERCENT,
                 steps::AGENT_CONFIG_PARAMETER
             )));
             advice.bear(clis(cx, steps::agent_install_and_configure(&i.id)));

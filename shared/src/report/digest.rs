@@ -90,27 +90,7 @@ impl DigestEntry {
     }
 }
 
-/// The alarm family of a metric: what a reader groups alarms by (all status checks together, all CPU together).
-pub fn family(metric: Option<&str>) -> &'static str {
-    let Some(m) = metric else {
-        return "other";
-    };
-    if m.starts_with("StatusCheckFailed") {
-        "status checks"
-    } else if m.starts_with("CPU") {
-        "CPU"
-    } else if m.starts_with("mem_") {
-        "memory"
-    } else if m.starts_with("disk_") {
-        "disk"
-    } else if m.starts_with("Network") {
-        "network"
-    } else if m == "BurstBalance" || m.starts_with("Volume") || m.starts_with("EBS") {
-        "EBS"
-    } else {
-        "other"
-    }
-}
+pub use crate::catalogue::family;
 
 /// A digest's grouping of incidents.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -144,9 +144,10 @@ pub fn line(o: &Observation, tz: Tz, lang: Language) -> String {
         ),
         Observation::NetworkInSurge { at, bytes, factor } => l!(
             lang,
-            "{} NetworkIn {:.2} MB (window 중앙값의 {:.0}배)",
-            "{} NetworkIn {:.2} MB (x{:.0} the window median)",
+            "{} {} {:.2} MB (window 중앙값의 {:.0}배)",
+            "{} {} {:.2} MB (x{:.0} the window median)",
             hm(*at, tz, lang),
+            catalogue::NETWORK_IN,
             bytes / 1e6,
             factor
         ),
@@ -160,8 +161,9 @@ pub fn line(o: &Observation, tz: Tz, lang: Language) -> String {
         }
         Observation::NetworkOutMedian { bytes, factor } => l!(
             lang,
-            "NetworkOut 최근 5분 중앙값 {:.1} MB/min (이전의 {:.0}배)",
-            "NetworkOut median of the last 5 min {:.1} MB/min (x{:.0} before)",
+            "{} 최근 5분 중앙값 {:.1} MB/min (이전의 {:.0}배)",
+            "{} median of the last 5 min {:.1} MB/min (x{:.0} before)",
+            catalogue::NETWORK_OUT,
             bytes / 1e6,
             factor
         ),

@@ -130,15 +130,17 @@ pub(super) fn finding_phrase(f: &Finding, cx: &Ctx<'_>) -> Phrase {
             match volume {
                 Some(volume) => l!(
                     lang,
-                    "gp2 볼륨 {} BurstBalance {}: I/O throttling",
-                    "gp2 volume {} BurstBalance {}: I/O throttled",
+                    "gp2 볼륨 {} {} {}: I/O throttling",
+                    "gp2 volume {} {} {}: I/O throttled",
                     text::sanitize(volume, 64),
+                    catalogue::BURST_BALANCE,
                     value(*percent, Unit::Percent)
                 ),
                 None => l!(
                     lang,
-                    "gp2 볼륨 BurstBalance {} (볼륨 ID는 메트릭에 없음): I/O throttling",
-                    "a gp2 volume's BurstBalance is {} (the metric names no volume): I/O throttled",
+                    "gp2 볼륨 {} {} (볼륨 ID는 메트릭에 없음): I/O throttling",
+                    "a gp2 volume's {} is {} (the metric names no volume): I/O throttled",
+                    catalogue::BURST_BALANCE,
                     value(*percent, Unit::Percent)
                 ),
             },
@@ -146,8 +148,9 @@ pub(super) fn finding_phrase(f: &Finding, cx: &Ctx<'_>) -> Phrase {
         ),
         Detail::Pressure(Pressure::Suspect { net_out, factor, ports }) => Phrase::cause(l!(
             lang,
-            "침해 의심: 지속 CPU + NetworkOut {}/분 (평소의 {:.0}배) + 관리 포트 {:?} 전체 공개 (예: 채굴, 데이터 유출)",
-            "possible compromise: sustained CPU + NetworkOut {}/min ({:.0}x usual) + admin port {:?} open to the world (e.g. mining, exfiltration)",
+            "침해 의심: 지속 CPU + {} {}/분 (평소의 {:.0}배) + 관리 포트 {:?} 전체 공개 (예: 채굴, 데이터 유출)",
+            "possible compromise: sustained CPU + {} {}/min ({:.0}x usual) + admin port {:?} open to the world (e.g. mining, exfiltration)",
+            catalogue::NETWORK_OUT,
             bytes(*net_out),
             factor,
             ports
@@ -247,12 +250,13 @@ pub(super) fn finding_phrase(f: &Finding, cx: &Ctx<'_>) -> Phrase {
         )),
         Detail::NetLeadsCpu { bytes: b, factor, net_at, cpu_at } => Phrase::cause(l!(
             lang,
-            "{}에 NetworkIn {} (평소의 {:.0}배) 직후 {}에 CPU 상승: 대량 수신 데이터 처리",
-            "NetworkIn {1} at {0} ({2:.0}x usual) just before the CPU rise at {3}: large inbound data being processed",
+            "{0}에 {4} {1} (평소의 {2:.0}배) 직후 {3}에 CPU 상승: 대량 수신 데이터 처리",
+            "{4} {1} at {0} ({2:.0}x usual) just before the CPU rise at {3}: large inbound data being processed",
             hm(*net_at, cx.tz, cx.lang),
             bytes(*b),
             factor,
-            hm(*cpu_at, cx.tz, cx.lang)
+            hm(*cpu_at, cx.tz, cx.lang),
+            catalogue::NETWORK_IN
         )),
         Detail::Evidence(d) => super::sources::finding_phrase(d, lang, cx.tz),
     }

@@ -75,7 +75,7 @@ pub(super) fn headline(cx: &Ctx<'_>) -> String {
     match &cx.change.kind {
         AlarmKind::Composite { .. } => "Composite alarm".into(),
         AlarmKind::AnomalyBand => format!("{metric} outside expected band"),
-        _ if metric == "CPUUtilization" => "High CPU".into(),
+        _ if metric == crate::catalogue::CPU_UTILIZATION => "High CPU".into(),
         _ => format!("Alarm {metric}"),
     }
 }

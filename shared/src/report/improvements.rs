@@ -109,15 +109,17 @@ fn load_advice(cx: &Ctx<'_>) -> Vec<Line> {
     if a.has(RuleId::Mem) {
         lines.push(Line::from(l!(
             lang,
-            "메모리 누수 점검과 메모리 최적화 타입(r 계열) 검토; mem_used_percent 알람(85%, 5분)",
-            "Check for memory leaks and consider a memory-optimized type (r family); alarm on mem_used_percent (85 %, 5 min)"
+            "메모리 누수 점검과 메모리 최적화 타입(r 계열) 검토; {} 알람(85%, 5분)",
+            "Check for memory leaks and consider a memory-optimized type (r family); alarm on {} (85 %, 5 min)",
+            crate::catalogue::MEM_USED_PERCENT
         )));
     }
     if a.has(RuleId::Disk) {
         lines.push(Line::from(l!(
             lang,
-            "logrotate 설정과 로그를 CloudWatch Logs/S3로 이전; disk_used_percent 알람(90%)",
-            "Set up logrotate and ship logs to CloudWatch Logs or S3; alarm on disk_used_percent (90 %)"
+            "logrotate 설정과 로그를 CloudWatch Logs/S3로 이전; {} 알람(90%)",
+            "Set up logrotate and ship logs to CloudWatch Logs or S3; alarm on {} (90 %)",
+            crate::catalogue::DISK_USED_PERCENT
         )));
     }
     if a.has(RuleId::EbsBurst) {
@@ -175,8 +177,9 @@ fn availability_advice(cx: &Ctx<'_>) -> Vec<Line> {
             ),
             _ => l!(
                 lang,
-                "StatusCheckFailed_System에 recover 알람 동작을 설정하고, 상태 없는(stateless) 구성으로 ASG 뒤에 배치",
-                "Set a recover alarm action on StatusCheckFailed_System and run stateless behind an ASG"
+                "{}에 recover 알람 동작을 설정하고, 상태 없는(stateless) 구성으로 ASG 뒤에 배치",
+                "Set a recover alarm action on {} and run stateless behind an ASG",
+                crate::catalogue::STATUS_CHECK_FAILED_SYSTEM
             ),
         }));
     }

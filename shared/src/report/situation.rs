@@ -11,23 +11,27 @@ use super::{evidence, fleet, phrasebook, section, Ctx, Part, Section};
 use crate::catalogue::unit_of;
 
 pub(super) fn series_summary(name: &str, s: &Series, cx: &Ctx<'_>) -> Line {
+    Line::from(format!("{name}: {}", series_figures(name, s, cx)))
+}
+
+/// A series' last, highest and average values and its sparkline, in the unit of its metric.
+fn series_figures(metric: &str, s: &Series, cx: &Ctx<'_>) -> String {
     let lang = cx.lang;
-    let unit = unit_of(name);
+    let unit = unit_of(metric);
     let values = s.values();
     let avg = values.iter().sum::<f64>() / values.len().max(1) as f64;
     let (last_at, last) = s.last().unwrap_or_default();
     let max = s.max().unwrap_or_default();
-    Line::from(l!(
+    l!(
         lang,
-        "{}: 최근 {} ({}), 최대 {}, 평균 {} · {}",
-        "{}: last {} ({}), max {}, avg {} · {}",
-        name,
+        "최근 {} ({}), 최대 {}, 평균 {} · {}",
+        "last {} ({}), max {}, avg {} · {}",
         value(last, unit),
         hm(last_at, cx.tz, cx.lang),
         value(max, unit),
         value(avg, unit),
         sparkline(&values, unit)
-    ))
+    )
 }
 
 /// 📊 of the summary of a multi-time-series alarm's alarm-level event: the contributors in ALARM.
@@ -161,14 +165,17 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<Line> {
                 w.period_secs
             ),
         }));
-        let names = [
-            (Role::Cpu, "CPUUtilization"),
-            (Role::NetworkIn, "NetworkIn"),
-            (Role::NetworkOut, "NetworkOut"),
-            (Role::CpuCredits, "CPUCreditBalance"),
-            (Role::Memory, "mem_used_percent"),
+        let roles = [
+            Role::Cpu,
+            Role::NetworkIn,
+            Role::NetworkOut,
+            Role::CpuCredits,
+            Role::Memory,
         ];
-        for (role, name) in names {
+        for (role, name) in roles
+            .into_iter()
+            .filter_map(|r| Some((r, crate::catalogue::metric_of(r)?)))
+        {
             if let Some(s) = w.get(role) {
                 lines.push(series_summary(name, s, cx));
             }
@@ -177,14 +184,13 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<Line> {
         // Disks and burst balances carry their path / volume id in the label.
         for role in crate::catalogue::slot_roles() {
             if let Some(s) = w.get(role) {
-                let unit_name = crate::catalogue::metric_of(role).unwrap_or_default();
-                let mut line = series_summary(unit_name, s, cx);
-                line = Line::new().u(s.label()).t(": ").t(line
-                    .plain()
-                    .split_once(": ")
-                    .map(|(_, r)| r.to_string())
-                    .unwrap_or_default());
-                lines.push(line);
+                let metric = crate::catalogue::metric_of(role).unwrap_or_default();
+                lines.push(
+                    Line::new()
+                        .u(s.label())
+                        .t(": ")
+                        .t(series_figures(metric, s, cx)),
+                );
             }
         }
     }
@@ -204,7 +210,7 @@ fn persistence_line(cx: &Ctx<'_>, w: &crate::facts::MetricWindow) -> Option<Line
         return None;
     }
     let series = w.get(Role::Alarm).or_else(|| {
-        (cx.change.metric_name() == Some("CPUUtilization"))
+        (cx.change.metric_name() == Some(crate::catalogue::CPU_UTILIZATION))
             .then(|| w.get(Role::Cpu))
             .flatten()
     })?;

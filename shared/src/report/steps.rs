@@ -102,7 +102,7 @@ fn agent_config() -> String {
         "metrics": {
             "append_dimensions": { "InstanceId": "${aws:InstanceId}" },
             "metrics_collected": {
-                "mem": { "measurement": ["mem_used_percent"] },
+                "mem": { "measurement": [crate::catalogue::MEM_USED_PERCENT] },
                 "disk": { "measurement": ["used_percent"], "resources": ["*"] }
             }
         }

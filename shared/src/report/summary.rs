@@ -2,6 +2,7 @@
 //! the incident, and the one safe next command — what a reader woken at 3 a.m. needs before the seven sections.
 
 use crate::analyze::{Assessment, Finding, RuleId};
+use crate::catalogue;
 use crate::config::Language;
 use crate::model::{AlarmChange, AlarmState};
 use crate::remediation::ActionOutcome;
@@ -18,19 +19,22 @@ use crate::analyze::Remedy;
 /// The metrics a rule's finding is about, to match a finding with the alarm's own metric.
 fn metrics_of(rule: RuleId) -> &'static [&'static str] {
     match rule {
-        RuleId::Mem => &["mem_used_percent"],
-        RuleId::Disk => &["disk_used_percent"],
-        RuleId::EbsBurst => &["BurstBalance"],
+        RuleId::Mem => &[catalogue::MEM_USED_PERCENT],
+        RuleId::Disk => &[catalogue::DISK_USED_PERCENT],
+        RuleId::EbsBurst => &[catalogue::BURST_BALANCE],
         RuleId::CpuCredits => &[
-            "CPUCreditBalance",
-            "CPUSurplusCreditBalance",
-            "CPUCreditUsage",
+            catalogue::CPU_CREDIT_BALANCE,
+            catalogue::CPU_SURPLUS_CREDIT_BALANCE,
+            catalogue::CPU_CREDIT_USAGE,
         ],
-        RuleId::CpuSustained | RuleId::CpuSpike => &["CPUUtilization"],
-        RuleId::NetLeadsCpu => &["NetworkIn"],
-        RuleId::SysCheck => &["StatusCheckFailed_System"],
-        RuleId::InstCheck => &["StatusCheckFailed_Instance", "StatusCheckFailed"],
-        RuleId::EbsCheck => &["StatusCheckFailed_AttachedEBS"],
+        RuleId::CpuSustained | RuleId::CpuSpike => &[catalogue::CPU_UTILIZATION],
+        RuleId::NetLeadsCpu => &[catalogue::NETWORK_IN],
+        RuleId::SysCheck => &[catalogue::STATUS_CHECK_FAILED_SYSTEM],
+        RuleId::InstCheck => &[
+            catalogue::STATUS_CHECK_FAILED_INSTANCE,
+            catalogue::STATUS_CHECK_FAILED,
+        ],
+        RuleId::EbsCheck => &[catalogue::STATUS_CHECK_FAILED_ATTACHED_EBS],
         RuleId::Gone
         | RuleId::Stopped
         | RuleId::Health
