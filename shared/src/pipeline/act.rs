@@ -30,57 +30,21 @@ pub(super) async fn act(
     let Some(id) = change.primary_instance() else {
         return outcome_without_acting(decision);
     };
-    let r = &*actors.remediator;
-    let limit = budget.limit(CALL_TIMEOUT);
     match decision {
-        Decision::DryRun { action } => dry_run(r, id, action, limit).await,
-        Decision::Act { action } => {
-            let Some(ledger) = &rsp.ledger else {
-                return outcome_without_acting(Decision::Act { action });
-            };
-            let record = ActionRecord {
-                owner: owner_token(now),
-                incident_key: change.incident_key(),
-                instance_id: id.to_string(),
-                availability_zone: facts
-                    .found_instance()
-                    .and_then(|i| i.availability_zone.clone()),
-                action,
-                at: now,
-            };
-            let grant = within(
-                limit,
-                "dynamodb",
-                "TransactWriteItems",
-                ledger
-                    .actions
-                    .record_action(&record, &rsp.settings.envelope),
-            )
-            .await;
-            match grant {
-                Err(e) => ActionOutcome::Held {
-                    action,
-                    holds: vec![Hold::LedgerUnavailable { why: e.to_string() }],
-                },
-                Ok(Grant::Refused(holds)) => ActionOutcome::Held { action, holds },
-                Ok(Grant::Recorded(recorded)) => {
-                    reconcile(rsp, actors, change, action, recorded, now, budget).await
-                }
-                Ok(Grant::Granted) => {
-                    info!(
-                        instance = id,
-                        action = action.as_str(),
-                        "action recorded: calling EC2"
-                    );
-                    call(rsp, actors, change, action, now, budget).await
-                }
-            }
+        Decision::DryRun { action } => {
+            dry_run(&*actors.remediator, id, action, budget.limit(CALL_TIMEOUT)).await
         }
+        Decision::Act { action } => match &rsp.ledger {
+            Some(ledger) => {
+                grant_and_call(rsp, actors, ledger, change, action, facts, now, budget).await
+            }
+            None => outcome_without_acting(Decision::Act { action }),
+        },
         Decision::AlreadyDone { action, at } => {
             // An earlier delivery of this incident recorded the action: reconcile with how far it got.
             let recorded = match &rsp.ledger {
                 Some(ledger) => within(
-                    limit,
+                    budget.limit(CALL_TIMEOUT),
                     "dynamodb",
                     "GetItem",
                     ledger.actions.recorded_action(&change.incident_key()),
@@ -97,6 +61,58 @@ pub(super) async fn act(
             }
         }
         other => outcome_without_acting(other),
+    }
+}
+
+/// The one transaction that records the action and enforces the envelope atomically; granted, the EC2 call.
+#[allow(clippy::too_many_arguments)]
+async fn grant_and_call(
+    rsp: &Responder,
+    actors: &Actors,
+    ledger: &crate::ports::Ledger,
+    change: &AlarmChange,
+    action: ActionKind,
+    facts: &Facts,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> ActionOutcome {
+    let id = change.primary_instance().unwrap_or_default();
+    let record = ActionRecord {
+        owner: owner_token(now),
+        incident_key: change.incident_key(),
+        instance_id: id.to_string(),
+        availability_zone: facts
+            .found_instance()
+            .and_then(|i| i.availability_zone.clone()),
+        action,
+        at: now,
+    };
+    let grant = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "TransactWriteItems",
+        ledger
+            .actions
+            .record_action(&record, &rsp.settings.envelope),
+    )
+    .await;
+    match grant {
+        Err(e) => ActionOutcome::Held {
+            action,
+            holds: vec![Hold::LedgerUnavailable { why: e.to_string() }],
+        },
+        Ok(Grant::Refused(holds)) => ActionOutcome::Held { action, holds },
+        Ok(Grant::Recorded(recorded)) => {
+            reconcile(rsp, actors, change, action, recorded, now, budget).await
+        }
+        Ok(Grant::Granted) => {
+            info!(
+                instance = id,
+                action = action.as_str(),
+                "action recorded: calling EC2"
+            );
+            call(rsp, actors, change, action, now, budget).await
+        }
     }
 }
 
@@ -143,29 +159,9 @@ async fn call(
     let id = change.primary_instance().unwrap_or_default();
     let r = &*actors.remediator;
     let limit = budget.limit(CALL_TIMEOUT);
-    let key = change.incident_key();
-    // Write-ahead: a recover's first continuation is scheduled before the stop, so that an instance this delivery
-    // stops is looked at (and started) even if the delivery dies right after StopInstances. Without that schedule the
-    // stop is not sent: a delivery dying after it would leave the instance stopped until the event's redelivery (the
-    // work queue's is minutes away, and may die too), so nothing is stopped that nobody is sure to start.
-    let ahead = match action {
-        ActionKind::StopStart => {
-            match try_schedule_continuation(actors, change, now, now, budget).await {
-                Ok(at) => Some(at),
-                Err(why) => {
-                    let error = format!(
-                        "StopInstances was not sent: the continuation that would start the instance again could not be scheduled ({why})"
-                    );
-                    warn!(instance = id, %why, "recover not started: no continuation");
-                    let failed = Progress::Failed {
-                        error: error.clone(),
-                    };
-                    record_progress(rsp, &key, &failed, budget).await;
-                    return ActionOutcome::Failed { action, error };
-                }
-            }
-        }
-        ActionKind::Reboot => None,
+    let ahead = match write_ahead(rsp, actors, change, action, now, budget).await {
+        Ok(ahead) => ahead,
+        Err(not_sent) => return not_sent,
     };
     let result = match action {
         ActionKind::Reboot => within(limit, "ec2", "RebootInstances", r.reboot(id, false)).await,
@@ -173,34 +169,12 @@ async fn call(
             within(limit, "ec2", "StopInstances", r.stop(id, false, false)).await
         }
     };
-    let progress = match &result {
-        Ok(CallResult::Done { request_id }) => Some(Progress::Called {
-            request_id: request_id.clone(),
-        }),
-        Ok(CallResult::DryRun { detail, .. }) => Some(Progress::Failed {
-            error: detail.clone(),
-        }),
-        Err(e) if definitely_refused(e) => Some(Progress::Failed {
-            error: e.to_string(),
-        }),
-        // No answer is not a no: the record stays `started`, so a resumed delivery reads the instance's state.
-        Err(_) => None,
-    };
-    if let Some(progress) = &progress {
-        record_progress(rsp, &key, progress, budget).await;
+    if let Some(progress) = progress_of(&result) {
+        record_progress(rsp, &change.incident_key(), &progress, budget).await;
     }
     match (action, result) {
         (ActionKind::Reboot, Ok(CallResult::Done { request_id })) => {
-            info!(instance = id, "reboot done");
-            let (verify_at, verify_note) =
-                schedule_verify(rsp, actors, change, action, now, now, budget).await;
-            ActionOutcome::Done {
-                action,
-                at: now,
-                request_ids: vec![request_id],
-                verify_at,
-                verify_note,
-            }
+            rebooted(rsp, actors, change, request_id, now, budget).await
         }
         (ActionKind::StopStart, Ok(CallResult::Done { request_id })) => {
             info!(
@@ -214,16 +188,14 @@ async fn call(
                 note: None,
             }
         }
-        (ActionKind::StopStart, Err(e)) if !definitely_refused(&e) => {
-            // No answer is not a no: the stop may have reached EC2. The continuation reads the state and starts the
-            // instance if it stopped, so it can never be left stopped.
-            ActionOutcome::Recovering {
-                at: now,
-                request_id: format!("unknown ({e})"),
-                continue_at: ahead,
-                note: None,
-            }
-        }
+        // No answer is not a no: the stop may have reached EC2. The continuation reads the state and starts the
+        // instance if it stopped, so it can never be left stopped.
+        (ActionKind::StopStart, Err(e)) if !definitely_refused(&e) => ActionOutcome::Recovering {
+            at: now,
+            request_id: format!("unknown ({e})"),
+            continue_at: ahead,
+            note: None,
+        },
         (_, Ok(CallResult::DryRun { .. })) => ActionOutcome::Failed {
             action,
             error: "EC2 answered a real call as a DryRun".into(),
@@ -232,6 +204,80 @@ async fn call(
             action,
             error: e.to_string(),
         },
+    }
+}
+
+/// RebootInstances was accepted: the verification is scheduled.
+async fn rebooted(
+    rsp: &Responder,
+    actors: &Actors,
+    change: &AlarmChange,
+    request_id: String,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> ActionOutcome {
+    info!(
+        instance = change.primary_instance().unwrap_or_default(),
+        "reboot done"
+    );
+    let action = ActionKind::Reboot;
+    let (verify_at, verify_note) =
+        schedule_verify(rsp, actors, change, action, now, now, budget).await;
+    ActionOutcome::Done {
+        action,
+        at: now,
+        request_ids: vec![request_id],
+        verify_at,
+        verify_note,
+    }
+}
+
+/// Write-ahead: a recover's first continuation is scheduled before the stop (when it runs), so that an instance this
+/// delivery stops is looked at (and started) even if the delivery dies right after StopInstances. Without that
+/// schedule the stop is not sent (`Err`, the outcome): a delivery dying after it would leave the instance stopped until
+/// the event's redelivery (the work queue's is minutes away, and may die too), so nothing is stopped that nobody is
+/// sure to start. A reboot needs nothing ahead.
+async fn write_ahead(
+    rsp: &Responder,
+    actors: &Actors,
+    change: &AlarmChange,
+    action: ActionKind,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Option<DateTime<Utc>>, ActionOutcome> {
+    if action == ActionKind::Reboot {
+        return Ok(None);
+    }
+    match try_schedule_continuation(actors, change, now, now, budget).await {
+        Ok(at) => Ok(Some(at)),
+        Err(why) => {
+            let error = format!(
+                "StopInstances was not sent: the continuation that would start the instance again could not be scheduled ({why})"
+            );
+            warn!(instance = change.primary_instance().unwrap_or_default(), %why, "recover not started: no continuation");
+            let failed = Progress::Failed {
+                error: error.clone(),
+            };
+            record_progress(rsp, &change.incident_key(), &failed, budget).await;
+            Err(ActionOutcome::Failed { action, error })
+        }
+    }
+}
+
+/// What the EC2 call's answer means for the record: called, failed, or — no answer — nothing (the record stays
+/// `started`, so a resumed delivery reads the instance's state; no answer is not a no).
+fn progress_of(result: &Result<CallResult, AwsError>) -> Option<Progress> {
+    match result {
+        Ok(CallResult::Done { request_id }) => Some(Progress::Called {
+            request_id: request_id.clone(),
+        }),
+        Ok(CallResult::DryRun { detail, .. }) => Some(Progress::Failed {
+            error: detail.clone(),
+        }),
+        Err(e) if definitely_refused(e) => Some(Progress::Failed {
+            error: e.to_string(),
+        }),
+        Err(_) => None,
     }
 }
 
@@ -330,7 +376,6 @@ async fn reconcile(
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> ActionOutcome {
-    let id = change.primary_instance().unwrap_or_default();
     match (&recorded.progress, action) {
         (Progress::Failed { error }, _) => ActionOutcome::Failed {
             action,
@@ -370,55 +415,59 @@ async fn reconcile(
                 },
             }
         }
-        (Progress::Started, ActionKind::StopStart) => {
-            let state = within(
-                budget.limit(CALL_TIMEOUT),
-                "ec2",
-                "DescribeInstances",
-                actors.remediator.state(id),
-            )
-            .await;
-            let detail = match state.as_ref().map(|s| s.as_deref()) {
-                Ok(Some("running" | "pending")) => {
-                    "the stop did not take effect (the instance is running); it is not repeated"
-                        .to_string()
-                }
-                Ok(Some(s)) => {
-                    match schedule_continuation_at(rsp, actors, change, recorded.at, now, budget)
-                        .await
-                    {
-                        (Some(at), _) => format!(
-                            "StopInstances had reached EC2 (the instance is {s}); the start follows in a continuation at {}",
-                            at.format("%H:%M:%S UTC")
-                        ),
-                        // The inline fallback's outcome: started again, or what to run.
-                        (None, note) => format!(
-                            "StopInstances had reached EC2 (the instance was {s}); {}",
-                            note.unwrap_or_default()
-                        ),
-                    }
-                }
-                Ok(None) => "the instance no longer exists".to_string(),
-                Err(e) => {
-                    match schedule_continuation_at(rsp, actors, change, recorded.at, now, budget)
-                        .await
-                    {
-                        (Some(_), _) => format!(
-                            "the instance's state is unreadable ({e}); a continuation will read it again"
-                        ),
-                        (None, note) => format!(
-                            "the instance's state is unreadable ({e}) and no continuation could be scheduled: {}",
-                            note.unwrap_or_default()
-                        ),
-                    }
-                }
-            };
-            ActionOutcome::Interrupted {
-                action,
-                at: recorded.at,
-                detail,
-            }
+        (Progress::Started, ActionKind::StopStart) => ActionOutcome::Interrupted {
+            action,
+            at: recorded.at,
+            detail: stop_unknown(rsp, actors, change, recorded.at, now, budget).await,
+        },
+    }
+}
+
+/// A recorded stop whose answer never came: the instance's state tells whether it reached EC2; if it did (or the
+/// state is unreadable), the continuation that starts the instance is scheduled again.
+async fn stop_unknown(
+    rsp: &Responder,
+    actors: &Actors,
+    change: &AlarmChange,
+    stopped_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> String {
+    let id = change.primary_instance().unwrap_or_default();
+    let state = within(
+        budget.limit(CALL_TIMEOUT),
+        "ec2",
+        "DescribeInstances",
+        actors.remediator.state(id),
+    )
+    .await;
+    let state = match state.as_ref().map(|s| s.as_deref()) {
+        Ok(Some("running" | "pending")) => {
+            return "the stop did not take effect (the instance is running); it is not repeated"
+                .to_string()
         }
+        Ok(None) => return "the instance no longer exists".to_string(),
+        Ok(Some(s)) => Ok(s),
+        Err(e) => Err(e),
+    };
+    let scheduled = schedule_continuation_at(rsp, actors, change, stopped_at, now, budget).await;
+    match (state, scheduled) {
+        (Ok(s), (Some(at), _)) => format!(
+            "StopInstances had reached EC2 (the instance is {s}); the start follows in a continuation at {}",
+            at.format("%H:%M:%S UTC")
+        ),
+        // The inline fallback's outcome: started again, or what to run.
+        (Ok(s), (None, note)) => format!(
+            "StopInstances had reached EC2 (the instance was {s}); {}",
+            note.unwrap_or_default()
+        ),
+        (Err(e), (Some(_), _)) => {
+            format!("the instance's state is unreadable ({e}); a continuation will read it again")
+        }
+        (Err(e), (None, note)) => format!(
+            "the instance's state is unreadable ({e}) and no continuation could be scheduled: {}",
+            note.unwrap_or_default()
+        ),
     }
 }
 

@@ -7,13 +7,14 @@
 //! never defers its line to a storm digest. Its instance exists in no account, so most sources answer
 //! "unavailable" — the degraded path any real report may take — and the line counts the sources that answered.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 use tracing::{info, warn};
 
-use super::{outcome_without_acting, render_report, storm, HandleError, Outcome, Responder};
+use super::outbox::Gate;
+use super::{outcome_without_acting, render_report, HandleError, Outcome, Responder};
 use crate::analyze::assess;
 use crate::budget::Budget;
 use crate::event::{parse, EventError, Parsed};
@@ -96,7 +97,6 @@ pub(super) async fn heartbeat(
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> Result<Outcome, HandleError> {
-    let started = Instant::now();
     let settings = &*r.settings;
     let topic = r.delivery.as_ref().map(|d| {
         settings
@@ -106,7 +106,53 @@ pub(super) async fn heartbeat(
     });
     let (region, account) = topic.as_deref().map_or(("-", "000000000000"), place);
     let (region, account) = (region.to_string(), account.to_string());
-    let change = match parse(&sample_alarm(now, &region, &account))? {
+    let line = rehearse(r, now, &region, &account, budget).await?;
+    let (Some((outbox, _)), Some(topic)) = (r.outbox(), topic) else {
+        info!(%line, "heartbeat: no delivery configured, nothing posted");
+        return Ok(Outcome::Heartbeat {
+            line,
+            topic_arn: None,
+            message_id: None,
+        });
+    };
+    // On the report topic the line is one more message to its subscribers: within the publish rate, as every
+    // message there (waiting at most storm::SLOT_WAIT; the line is never deferred to a digest).
+    let gate = match settings.operations_topic_arn {
+        None => Gate::Bounded("heartbeat"),
+        Some(_) => Gate::Taken,
+    };
+    let message = message_of(&line, &region);
+    match outbox
+        .send(&topic, &message, gate, Duration::ZERO, budget)
+        .await
+    {
+        Ok(id) => {
+            info!(message_id = %id, %topic, "heartbeat posted");
+            Ok(Outcome::Heartbeat {
+                line,
+                topic_arn: Some(topic),
+                message_id: Some(id),
+            })
+        }
+        Err(e) => {
+            warn!(error = %e, code = ?e.code, %topic, "heartbeat not posted");
+            Err(HandleError::Publish(e))
+        }
+    }
+}
+
+/// Run the pipeline on the built-in alarm — parse, gather, assess, decide, render, never act — and say in one line how
+/// it went.
+async fn rehearse(
+    r: &Responder,
+    now: DateTime<Utc>,
+    region: &str,
+    account: &str,
+    budget: &Budget,
+) -> Result<String, HandleError> {
+    let started = Instant::now();
+    let settings = &*r.settings;
+    let change = match parse(&sample_alarm(now, region, account))? {
         Parsed::Alarm(c) => *c,
         other => {
             return Err(HandleError::Malformed(EventError::Field {
@@ -138,54 +184,21 @@ pub(super) async fn heartbeat(
     let (_, message) = render_report(&change, &facts, &assessment, &action, settings);
     let took = started.elapsed().as_millis();
     let (answered, asked) = sources(&facts);
+    let priority = assessment.priority.label();
     let verdict = match unpublishable(&message) {
-        None => format!(
-            "ok · pipeline rendered a {} report in {took} ms",
-            assessment.priority.label()
-        ),
+        None => format!("ok · pipeline rendered a {priority} report in {took} ms"),
         Some(why) => {
             warn!(why, "heartbeat: the rendered report could not be published");
             format!(
-                "FAILED · pipeline rendered a {} report in {took} ms that could not be published: {why}",
-                assessment.priority.label()
+                "FAILED · pipeline rendered a {priority} report in {took} ms that could not be published: {why}"
             )
         }
     };
-    let line = format!(
+    info!(ms = took as u64, answered, asked, "heartbeat rehearsed");
+    Ok(format!(
         "ec2ops heartbeat {verdict} · sources: {answered}/{asked} available · {region} {}",
         env!("CARGO_PKG_VERSION")
-    );
-    let (Some(d), Some(topic)) = (&r.delivery, topic) else {
-        info!(%line, "heartbeat: no delivery configured, nothing posted");
-        return Ok(Outcome::Heartbeat {
-            line,
-            topic_arn: None,
-            message_id: None,
-        });
-    };
-    if settings.operations_topic_arn.is_none() {
-        // On the report topic the line is one more message to its subscribers: within the publish rate, as every
-        // message there (waiting at most storm::SLOT_WAIT; the line is never deferred to a digest).
-        storm::slot_or_go(r.storm.as_ref(), settings, budget, "heartbeat").await;
-    }
-    let posted = d
-        .publisher
-        .publish(&topic, &message_of(&line, &region))
-        .await;
-    match posted {
-        Ok(id) => {
-            info!(message_id = %id, %topic, ms = took as u64, answered, asked, "heartbeat posted");
-            Ok(Outcome::Heartbeat {
-                line,
-                topic_arn: Some(topic),
-                message_id: Some(id),
-            })
-        }
-        Err(e) => {
-            warn!(error = %e, code = ?e.code, %topic, "heartbeat not posted");
-            Err(HandleError::Publish(e))
-        }
-    }
+    ))
 }
 
 /// The region and account of a topic ARN (`arn:aws:sns:REGION:ACCOUNT:NAME`), reduced to the characters they

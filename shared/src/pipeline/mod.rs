@@ -9,11 +9,15 @@
 
 mod act;
 pub mod heartbeat;
+mod incident;
 pub mod later;
 mod open;
+mod outbox;
 mod record;
 mod recover;
 mod schedule;
+#[cfg(test)]
+mod shape;
 pub mod storm;
 mod stronger;
 mod sweep;
@@ -25,7 +29,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::{info, instrument, warn};
 
-use crate::analyze::{assess, Assessment, RuleId};
+use crate::analyze::{assess, Assessment};
 use crate::budget::{within, Budget};
 use crate::config::{ConfigError, Settings};
 use crate::event::{parse, EventError, Parsed};
@@ -33,8 +37,8 @@ use crate::facts::{Facts, Source};
 use crate::gather::Readers;
 use crate::model::AlarmChange;
 use crate::ports::{
-    AwsError, Claim, Completion, Diagnostics, InstanceReader, Ledger, MetricReader, Remediator,
-    ReportPublisher, VerifyScheduler, WorkQueue,
+    AwsError, Diagnostics, InstanceReader, Ledger, MetricReader, Remediator, ReportPublisher,
+    VerifyScheduler, WorkQueue,
 };
 use crate::remediation::{decide, ActionOutcome, Decision, Hold, VerifyRequest};
 use crate::report::render::{self, SnsMessage};
@@ -511,269 +515,6 @@ impl Responder {
         }
     }
 
-    /// One incident: claim, gather, settle, analyze, decide, act, render, publish, complete.
-    pub(crate) async fn incident(
-        &self,
-        change: AlarmChange,
-        now: DateTime<Utc>,
-        budget: &Budget,
-    ) -> Result<Outcome, HandleError> {
-        for w in &change.warnings {
-            warn!(alarm = %change.alarm_name, warning = %w, "event partly unreadable");
-        }
-        let key = change.incident_key();
-        let settings = &*self.settings;
-        let open::Opened {
-            subject: change,
-            facts,
-            claim,
-            recorded_early,
-        } = self.open(&change, &key, now, budget).await;
-        let Some((owned, notices)) = self.ownership(&key, &claim)? else {
-            return Ok(Outcome::Duplicate { incident_key: key });
-        };
-        let resumed = matches!(claim, Some(Ok(Claim::Resumed { .. })));
-        let mut facts = facts.unwrap_or_else(|| Facts::unavailable("not gathered"));
-        if let (Some(Err(e)), Some(_)) = (&claim, &self.ledger) {
-            // Fail closed: without the claim nothing is acted on.
-            facts.ledger = Source::Unavailable(format!("the incident could not be claimed: {e}"));
-        }
-
-        let az = self
-            .settle_status_check(&change, &mut facts, &key, now, budget, recorded_early)
-            .await;
-        // A resumed delivery finishes what its interrupted predecessor recorded, whatever the incident looks like now;
-        // the incident keeps the priority of its cause even when the ledger's view could not be read.
-        let found = match (&self.actors, resumed) {
-            (Some(actors), true) => act::resume(self, actors, &change, now, budget).await,
-            _ => act::Resumed::Nothing,
-        };
-        let (own_action, resumed_action, unknown) = match found {
-            act::Resumed::Nothing => (None, None, None),
-            act::Resumed::Acted(at, outcome) => (Some(at), Some(outcome), None),
-            // Whether the predecessor acted is unknown: read as if it did (a stopped instance is then its doing, and
-            // the incident keeps the priority of its cause), act on nothing, and leave it to a later delivery.
-            act::Resumed::Unknown(e) => (Some(now), None, Some(e)),
-        };
-        let assessment = assess_knowing_own_action(&change, &facts, own_action);
-        let mut route = if owned { Route::Gate } else { Route::Direct };
-        // Whether this report is the AZ report (it declared the AZ event): only then does its completion cover the
-        // incidents the declaration names.
-        let mut az_report = false;
-        let status_check = record::is_status_check_alarm(&change, &facts);
-        if assessment.has(RuleId::AzEvent) && owned && !status_check {
-            // An alarm on another metric of an impaired instance: part of the AZ event, never its declaration
-            // (only settled status-check incidents declare): listed in the window's digest under its AZ.
-            route = Route::Digest;
-        } else if let (true, Some(az)) = (assessment.has(RuleId::AzEvent) && owned, &az) {
-            match self
-                .covered_by_az_event(&change, &facts, &assessment, &key, az, now, budget)
-                .await
-            {
-                record::AzPart::Covered {
-                    outcome,
-                    recorded: true,
-                } => return Ok(*outcome),
-                record::AzPart::Covered { outcome, .. } => {
-                    self.release(&key, now, budget).await;
-                    return Err(HandleError::Released {
-                        incident_key: key,
-                        message_id: None,
-                        resume: false,
-                        until: budget.wall_now(),
-                        outcome: Some(outcome),
-                        must_retry: false,
-                    });
-                }
-                record::AzPart::Joins => route = Route::Digest,
-                record::AzPart::Declared => {
-                    route = Route::Direct;
-                    az_report = true;
-                }
-                record::AzPart::Own => {}
-            }
-        }
-
-        let decision = decide(
-            &change,
-            &facts,
-            &assessment,
-            settings.remediation,
-            &settings.envelope,
-            now,
-        );
-        let decision = self.defer_to_stronger(decision, &facts, budget).await;
-        let action = match (resumed_action, &self.actors, owned) {
-            (Some(a), _, _) => a,
-            (None, _, _) if unknown.is_some() => held_unknown(decision, unknown.as_ref()),
-            (None, Some(actors), true) => {
-                act::act(self, actors, &change, decision, &facts, now, budget).await
-            }
-            (None, Some(_), false) | (None, None, _) => outcome_without_acting(decision),
-        };
-        let (report, message) =
-            render_report_with(&change, &facts, &assessment, &action, settings, &notices);
-        info!(
-            incident = %key,
-            priority = assessment.priority.label(),
-            findings = ?assessment.findings.iter().map(|f| f.rule.code()).collect::<Vec<_>>(),
-            action = action_label(&action),
-            gaps = facts.gaps().len(),
-            bytes = message.message.len(),
-            resumed,
-            "incident assessed"
-        );
-        let entry = storm::entry(&change, &facts, &report, action_label(&action));
-        let (message_id, digest) = self
-            .publish(&key, &message, &entry, owned, route, now, budget)
-            .await?;
-        // The claim failed but the report is out: claim once more (the same instant, so a write of ours that landed
-        // is recognised) to record the incident, so that later deliveries of it stop as duplicates and
-        // `ec2ops incidents` lists it. Nothing is acted on: the decision was made without the claim.
-        let late = match (owned, &claim, &message_id) {
-            (false, Some(Err(_)), Some(_)) => self.claim_late(&key, now, budget).await,
-            _ => record::Late::NotRecorded,
-        };
-        // The report is out without its record: a marked redelivery records it, or resumes an interrupted delivery
-        // that may have acted (after its lease when another delivery holds it).
-        let reported = || {
-            Box::new(Outcome::Reported(Box::new(Incident {
-                change: change.clone(),
-                facts: facts.clone(),
-                assessment: assessment.clone(),
-                action: action.clone(),
-                report: report.clone(),
-                message: message.clone(),
-                message_id: message_id.clone(),
-                resumed,
-            })))
-        };
-        // `resume`: an interrupted delivery may have acted; `must_retry`: without a schedulable redelivery, only
-        // Lambda's retry can resume it (else a retry would only publish the report again).
-        let record_later =
-            |until: DateTime<Utc>, resume: bool, must_retry: bool| HandleError::Released {
-                incident_key: key.clone(),
-                message_id: message_id.clone(),
-                resume,
-                until,
-                outcome: Some(reported()),
-                must_retry,
-            };
-        match late {
-            record::Late::HeldElsewhere(until) => return Err(record_later(until, true, true)),
-            record::Late::LeftToResume => return Err(record_later(budget.wall_now(), true, true)),
-            record::Late::Failed => return Err(record_later(budget.wall_now(), true, false)),
-            record::Late::Recorded | record::Late::NotRecorded => {}
-        }
-        let recorded_late = late == record::Late::Recorded;
-        if unknown.is_some() {
-            // Not completed: the lease ends now and the event is delivered again, to reconcile what the interrupted
-            // delivery may have done once the ledger answers.
-            self.release(&key, now, budget).await;
-            return Err(record_later(budget.wall_now(), true, true));
-        }
-        if owned || recorded_late {
-            let done = Completion {
-                message_id: message_id.clone(),
-                outcome: match &digest {
-                    Some(w) => format!(
-                        "{}{}{}",
-                        action_label(&action),
-                        crate::ports::DIGEST_MARK,
-                        w.id()
-                    ),
-                    None if az_report => {
-                        format!("{}{}", action_label(&action), crate::ports::AZ_REPORT_MARK)
-                    }
-                    None => action_label(&action).to_string(),
-                },
-            };
-            if !self.complete(&key, now, &done, budget).await {
-                // The report is out but the record is not: a marked redelivery completes it (this delivery's whole
-                // flow ran, so nothing is resumed) rather than leave it in progress with nobody coming.
-                self.release(&key, now, budget).await;
-                return Err(record_later(budget.wall_now(), false, false));
-            }
-            self.log_incident(
-                storm::logged(
-                    &entry,
-                    &assessment,
-                    &report,
-                    message_id.clone(),
-                    digest,
-                    now,
-                ),
-                budget,
-            )
-            .await;
-        }
-        if message_id.is_some() || digest.is_some() {
-            self.note_reported(&change, &facts, now, budget).await;
-        }
-        Ok(Outcome::Reported(Box::new(Incident {
-            change,
-            facts,
-            assessment,
-            action,
-            report,
-            message,
-            message_id,
-            resumed,
-        })))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    /// Publish the report: its message id (`None` without a delivery). When it fails, the lease of an owned
-    /// incident ends at once so that Lambda's retry takes over; a recorded action is not repeated.
-    async fn publish(
-        &self,
-        key: &str,
-        message: &SnsMessage,
-        entry: &crate::report::digest::DigestEntry,
-        owned: bool,
-        route: Route,
-        now: DateTime<Utc>,
-        budget: &Budget,
-    ) -> Result<(Option<String>, Option<crate::storm::Window>), HandleError> {
-        let Some(d) = &self.delivery else {
-            return Ok((None, None));
-        };
-        // Only the incident's owner may defer it to a digest: the digest entry is its record of delivery.
-        let flush = self
-            .actors
-            .as_ref()
-            .and_then(|a| Some((a.scheduler.as_deref()?, a.function_arn.as_deref()?)));
-        if route == Route::Direct {
-            storm::slot_or_go(self.storm.as_ref(), &self.settings, budget, "report").await;
-        }
-        let published = storm::deliver(
-            self.storm.as_ref().filter(|_| route != Route::Direct),
-            route == Route::Digest,
-            flush,
-            &*d.publisher,
-            &d.topic_arn,
-            message,
-            entry,
-            &self.settings,
-            budget,
-        )
-        .await;
-        match published {
-            Ok(storm::Delivered::Published(id)) => {
-                info!(incident = %key, message_id = %id, "report published");
-                Ok((Some(id), None))
-            }
-            Ok(storm::Delivered::Digest(w)) => Ok((None, Some(w))),
-            Err(e) => {
-                warn!(incident = %key, error = %e, code = ?e.code, "publish failed");
-                if owned {
-                    self.release(key, now, budget).await;
-                }
-                Err(HandleError::Publish(e))
-            }
-        }
-    }
-
     /// Publish the digest of a storm window (its scheduled flush).
     async fn flush_digest(
         &self,
@@ -824,74 +565,6 @@ impl Responder {
         if let Err(e) = r {
             warn!(incident = %incident.incident_key, error = %e, "could not log the incident for ec2ops incidents");
         }
-    }
-}
-
-/// A resumed delivery that could not read whether its predecessor acted acts on nothing: what it would have done is
-/// held for the unreadable ledger.
-fn held_unknown(decision: Decision, e: Option<&AwsError>) -> ActionOutcome {
-    let why = format!(
-        "whether an interrupted earlier delivery acted could not be read ({}); a later delivery reconciles it",
-        e.map(ToString::to_string).unwrap_or_default()
-    );
-    match decision {
-        Decision::Act { action } | Decision::DryRun { action } | Decision::Held { action, .. } => {
-            ActionOutcome::Held {
-                action,
-                holds: vec![Hold::LedgerUnavailable { why }],
-            }
-        }
-        other => outcome_without_acting(other),
-    }
-}
-
-/// The assessment, knowing that this incident's own action was recorded at `own_action` (a resumed delivery read
-/// it): its state since then is ec2ops's doing, so the rules see it even when the ledger's view was unreadable.
-fn assess_knowing_own_action(
-    change: &AlarmChange,
-    facts: &Facts,
-    own_action: Option<DateTime<Utc>>,
-) -> Assessment {
-    let Some(at) = own_action else {
-        return assess(change, facts);
-    };
-    if facts
-        .ledger
-        .get()
-        .is_some_and(|v| v.this_incident_action.is_some())
-    {
-        return assess(change, facts);
-    }
-    let mut known = facts.clone();
-    let mut view = known.ledger.get().cloned().unwrap_or_default();
-    view.this_incident_action = Some(at);
-    known.ledger = Source::Available(view);
-    assess(change, &known)
-}
-
-/// How an incident's report goes out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    /// Through the publish gate, or into the storm window's digest when the gate has no slot (the owner's report).
-    Gate,
-    /// Into the storm window's digest at once: part of an AZ event whose one report is the AZ report.
-    Digest,
-    /// On its own, after waiting up to [`storm::SLOT_WAIT`] for a slot: the AZ report itself, and a report whose
-    /// claim failed (only the owner may defer).
-    Direct,
-}
-
-fn action_label(a: &ActionOutcome) -> &'static str {
-    match a {
-        ActionOutcome::ReportOnly => "report-only",
-        ActionOutcome::AdviceOnly => "advice-only",
-        ActionOutcome::Held { .. } => "held",
-        ActionOutcome::DryRun { .. } => "dry-run",
-        ActionOutcome::Done { .. } => "done",
-        ActionOutcome::AlreadyDone { .. } => "already-done",
-        ActionOutcome::Failed { .. } => "failed",
-        ActionOutcome::Recovering { .. } => "recovering",
-        ActionOutcome::Interrupted { .. } => "interrupted",
     }
 }
 

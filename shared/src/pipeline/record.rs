@@ -121,24 +121,8 @@ impl Responder {
                 if named.iter().any(|n| n == id)
                     && self.published(&*ledger.claims, &by, budget).await =>
             {
-                info!(incident = %key, by = %by, "covered by the AZ event's report");
-                let done = Completion {
-                    message_id: None,
-                    outcome: format!("covered by the AZ-EVENT report of {by}"),
-                };
-                let recorded = self.complete(key, now, &done, budget).await;
-                self.log_incident(
-                    storm::covered(change, key, assessment, &by, self.settings.language, now),
-                    budget,
-                )
-                .await;
-                AzPart::Covered {
-                    outcome: Box::new(Outcome::Covered {
-                        incident_key: key.to_string(),
-                        by,
-                    }),
-                    recorded,
-                }
+                self.record_covered(change, assessment, key, by, now, budget)
+                    .await
             }
             // Named by the AZ report, which is not out (yet, or it failed): its own report, rather than rely on one
             // that may never arrive.
@@ -157,6 +141,36 @@ impl Responder {
                 warn!(incident = %key, error = %e, "could not declare the AZ event");
                 AzPart::Own
             }
+        }
+    }
+
+    /// Named by the AZ report, which is out: completed without a report of its own, and logged as covered by it.
+    async fn record_covered(
+        &self,
+        change: &AlarmChange,
+        assessment: &crate::analyze::Assessment,
+        key: &str,
+        by: String,
+        now: DateTime<Utc>,
+        budget: &Budget,
+    ) -> AzPart {
+        info!(incident = %key, by = %by, "covered by the AZ event's report");
+        let done = Completion {
+            message_id: None,
+            outcome: format!("covered by the AZ-EVENT report of {by}"),
+        };
+        let recorded = self.complete(key, now, &done, budget).await;
+        self.log_incident(
+            storm::covered(change, key, assessment, &by, self.settings.language, now),
+            budget,
+        )
+        .await;
+        AzPart::Covered {
+            outcome: Box::new(Outcome::Covered {
+                incident_key: key.to_string(),
+                by,
+            }),
+            recorded,
         }
     }
 
@@ -362,21 +376,31 @@ impl Responder {
             ),
         )
         .await;
-        match (read, &mut facts.ledger) {
-            (Ok(list), Source::Available(view)) => {
-                let id = &impairment.instance_id;
-                view.az_impaired = crate::ports::others_in_az(&list, id);
-                view.same_instance = crate::ports::same_instance(&list, id, key);
-            }
-            (Ok(_), Source::Unavailable(_)) => {}
-            (Err(e), _) => {
-                warn!(error = %e, "could not re-read the AZ's impairments");
-                facts.ledger = Source::Unavailable(format!(
-                    "the AZ's impairments could not be re-read after the settle delay: {e}"
-                ));
-            }
-        }
+        reread_into(facts, read, &impairment.instance_id, key);
         Some(az)
+    }
+}
+
+/// The AZ's impairments, re-read after the settle delay, into the ledger view: the others in the AZ and this
+/// instance's other checks. Unreadable, the view is unavailable (nothing is acted on).
+fn reread_into(
+    facts: &mut Facts,
+    read: Result<Vec<Impairment>, crate::ports::AwsError>,
+    id: &str,
+    key: &str,
+) {
+    match (read, &mut facts.ledger) {
+        (Ok(list), Source::Available(view)) => {
+            view.az_impaired = crate::ports::others_in_az(&list, id);
+            view.same_instance = crate::ports::same_instance(&list, id, key);
+        }
+        (Ok(_), Source::Unavailable(_)) => {}
+        (Err(e), _) => {
+            warn!(error = %e, "could not re-read the AZ's impairments");
+            facts.ledger = Source::Unavailable(format!(
+                "the AZ's impairments could not be re-read after the settle delay: {e}"
+            ));
+        }
     }
 }
 

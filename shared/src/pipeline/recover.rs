@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
+use super::outbox::Gate;
 use super::schedule::{schedule, schedule_verification, scheduling_time};
 use super::{Actors, HandleError, Outcome, Responder, CALL_TIMEOUT};
 use crate::budget::{within, Budget};
@@ -145,16 +146,6 @@ async fn next_step(
     elapsed: chrono::Duration,
     limit: Duration,
 ) -> Step {
-    let id = c.instance_id.as_str();
-    let again = |c: &Continuation, after: chrono::Duration, why: String| Step::Again {
-        next: Box::new(Continuation {
-            attempt: c.attempt.saturating_add(1),
-            unreadable: 0,
-            ..c.clone()
-        }),
-        after,
-        why,
-    };
     match state {
         Err(e) if elapsed < GIVE_UP_AFTER => {
             again(c, POLL, format!("state unreadable ({e}); looking again"))
@@ -176,33 +167,70 @@ async fn next_step(
                 elapsed.num_minutes()
             ),
         },
-        Ok(Some("stopped")) => {
-            match within(limit, "ec2", "StartInstances", r.start(id, false)).await {
-                Ok(CallResult::Done { request_id }) => Step::Started {
-                    detail: format!("StartInstances accepted (request id {request_id})"),
-                },
-                Ok(CallResult::DryRun { detail, .. }) => Step::Escalate {
-                    detail: format!("StartInstances answered as a DryRun: {detail}"),
-                },
-                Err(e) if elapsed < GIVE_UP_AFTER && startable_later(&e) => {
-                    let failures = c.start_failures.saturating_add(1);
-                    let backoff = POLL.checked_mul(1 << failures.min(3)).unwrap_or(POLL);
-                    let mut s = again(
-                        c,
-                        backoff,
-                        format!("StartInstances failed ({e}); retrying"),
-                    );
-                    if let Step::Again { next, .. } = &mut s {
-                        next.start_failures = failures;
-                    }
-                    s
-                }
-                Err(e) => Step::Escalate {
-                    detail: format!("StartInstances failed: {e}"),
-                },
+        Ok(Some("stopped")) => start(r, c, elapsed, limit).await,
+        Ok(Some("stopping")) => still_stopping(r, c, elapsed, limit).await,
+        Ok(Some("pending" | "running")) => Step::Started {
+            detail: "the instance is already starting or running".into(),
+        },
+        Ok(Some(other)) => Step::Escalate {
+            detail: format!("the instance went to {other}"),
+        },
+    }
+}
+
+/// Look again after `after`: the next attempt of the same recover.
+fn again(c: &Continuation, after: chrono::Duration, why: String) -> Step {
+    Step::Again {
+        next: Box::new(Continuation {
+            attempt: c.attempt.saturating_add(1),
+            unreadable: 0,
+            ..c.clone()
+        }),
+        after,
+        why,
+    }
+}
+
+/// The instance stopped: StartInstances, retried with backoff on capacity errors and throttling until the give-up
+/// time.
+async fn start(
+    r: &dyn crate::ports::Remediator,
+    c: &Continuation,
+    elapsed: chrono::Duration,
+    limit: Duration,
+) -> Step {
+    let id = c.instance_id.as_str();
+    match within(limit, "ec2", "StartInstances", r.start(id, false)).await {
+        Ok(CallResult::Done { request_id }) => Step::Started {
+            detail: format!("StartInstances accepted (request id {request_id})"),
+        },
+        Ok(CallResult::DryRun { detail, .. }) => Step::Escalate {
+            detail: format!("StartInstances answered as a DryRun: {detail}"),
+        },
+        Err(e) if elapsed < GIVE_UP_AFTER && startable_later(&e) => {
+            let failures = c.start_failures.saturating_add(1);
+            let backoff = POLL.checked_mul(1 << failures.min(3)).unwrap_or(POLL);
+            let mut s = again(c, backoff, format!("StartInstances failed ({e}); retrying"));
+            if let Step::Again { next, .. } = &mut s {
+                next.start_failures = failures;
             }
+            s
         }
-        Ok(Some("stopping")) if elapsed >= GIVE_UP_AFTER => Step::Escalate {
+        Err(e) => Step::Escalate {
+            detail: format!("StartInstances failed: {e}"),
+        },
+    }
+}
+
+/// The instance is still stopping: wait, force the stop after [`FORCE_AFTER`], escalate at the give-up time.
+async fn still_stopping(
+    r: &dyn crate::ports::Remediator,
+    c: &Continuation,
+    elapsed: chrono::Duration,
+    limit: Duration,
+) -> Step {
+    if elapsed >= GIVE_UP_AFTER {
+        return Step::Escalate {
             detail: format!(
                 "it has been stopping for {} minutes{}",
                 elapsed.num_minutes(),
@@ -212,30 +240,22 @@ async fn next_step(
                     ""
                 }
             ),
-        },
-        Ok(Some("stopping")) if elapsed >= FORCE_AFTER && !c.forced => {
-            let forced = within(limit, "ec2", "StopInstances", r.stop(id, false, true)).await;
-            let mut s = again(
-                c,
-                POLL,
-                match &forced {
-                    Ok(_) => "stuck in stopping: stop forced".to_string(),
-                    Err(e) => format!("stuck in stopping; the forced stop failed ({e})"),
-                },
-            );
-            if let (Step::Again { next, .. }, Ok(_)) = (&mut s, &forced) {
-                next.forced = true;
-            }
-            s
-        }
-        Ok(Some("stopping")) => again(c, POLL, "still stopping".into()),
-        Ok(Some("pending" | "running")) => Step::Started {
-            detail: "the instance is already starting or running".into(),
-        },
-        Ok(Some(other)) => Step::Escalate {
-            detail: format!("the instance went to {other}"),
-        },
+        };
     }
+    if elapsed < FORCE_AFTER || c.forced {
+        return again(c, POLL, "still stopping".into());
+    }
+    let id = c.instance_id.as_str();
+    let forced = within(limit, "ec2", "StopInstances", r.stop(id, false, true)).await;
+    let why = match &forced {
+        Ok(_) => "stuck in stopping: stop forced".to_string(),
+        Err(e) => format!("stuck in stopping; the forced stop failed ({e})"),
+    };
+    let mut s = again(c, POLL, why);
+    if let (Step::Again { next, .. }, Ok(_)) = (&mut s, &forced) {
+        next.forced = true;
+    }
+    s
 }
 
 /// Schedule what comes next (the next look, or the verification), or escalate: the step's name, when the next
@@ -412,25 +432,20 @@ async fn escalate(
         rsp.settings.language,
         rsp.settings.time_zone,
     );
-    let Some(d) = &rsp.delivery else {
+    let Some((outbox, topic)) = rsp.outbox() else {
         return Ok(None);
     };
-    super::storm::slot_or_go(
-        rsp.storm.as_ref(),
-        &rsp.settings,
-        budget,
-        "recover follow-up",
-    )
-    .await;
-    within(
-        budget.limit_reserved(Duration::from_secs(10), Duration::ZERO),
-        "sns",
-        "Publish",
-        d.publisher.publish(&d.topic_arn, &message),
-    )
-    .await
-    .map(Some)
-    .map_err(HandleError::Publish)
+    outbox
+        .send(
+            topic,
+            &message,
+            Gate::Bounded("recover follow-up"),
+            Duration::ZERO,
+            budget,
+        )
+        .await
+        .map(Some)
+        .map_err(HandleError::Publish)
 }
 
 /// No continuation could be scheduled: wait for the stop within what the budget can spare, start the instance if it

@@ -4,7 +4,6 @@
 //! nothing. Every path that cannot defer safely (no scheduler, the ledger failing) publishes the report itself:
 //! a report is never lost to the gate.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -12,41 +11,14 @@ use tracing::{info, warn};
 
 use crate::budget::{within, Budget};
 use crate::config::Settings;
-use crate::ports::{AwsError, ErrorKind, ReportPublisher, VerifyScheduler};
+use crate::ports::{AwsError, ReportPublisher, VerifyScheduler};
 use crate::report::digest::{Digest, DigestEntry, Origin};
 use crate::report::render::SnsMessage;
-use crate::storm::{
-    Buffered, DigestBuffer, FlushClaim, IncidentLog, LoggedIncident, PublishGate, Window,
-    MAX_STORED_REPORT_BYTES,
-};
+use crate::storm::{Buffered, FlushClaim, LoggedIncident, Window, MAX_STORED_REPORT_BYTES};
 
+use super::outbox::{slot, Gate, Outbox};
+pub use super::outbox::{LocalGate, Storm, SLOT_WAIT};
 use super::{HandleError, CALL_TIMEOUT};
-
-/// The storm ports; without them every report is published as it comes.
-#[derive(Clone)]
-pub struct Storm {
-    pub gate: Arc<dyn PublishGate>,
-    pub buffer: Arc<dyn DigestBuffer>,
-    /// The look-back log `ec2ops incidents` reads.
-    pub log: Option<Arc<dyn IncidentLog>>,
-    /// This process's own gate, for when the shared one cannot be reached.
-    pub local: Arc<LocalGate>,
-}
-
-impl Storm {
-    /// One store that keeps all three: the gate, the digest buffers and the incident log.
-    pub fn of<S>(store: Arc<S>) -> Self
-    where
-        S: PublishGate + DigestBuffer + IncidentLog + 'static,
-    {
-        Storm {
-            gate: store.clone(),
-            buffer: store.clone(),
-            log: Some(store),
-            local: Arc::default(),
-        }
-    }
-}
 
 /// The digest entry of an incident's report.
 pub fn entry(
@@ -166,15 +138,17 @@ pub async fn deliver(
     settings: &Settings,
     budget: &Budget,
 ) -> Result<Delivered, AwsError> {
+    let outbox = Outbox {
+        publisher,
+        storm,
+        settings,
+    };
+    // The gate was passed below (or deferring failed, or there is no gate); the completion follows the publish.
     let publish = || async {
-        within(
-            budget.limit_reserved(Duration::from_secs(10), Duration::from_secs(2)),
-            "sns",
-            "Publish",
-            publisher.publish(topic, message),
-        )
-        .await
-        .map(Delivered::Published)
+        outbox
+            .send(topic, message, Gate::Taken, Duration::from_secs(2), budget)
+            .await
+            .map(Delivered::Published)
     };
     let (Some(storm), Some(flush)) = (storm, flush) else {
         return publish().await;
@@ -212,155 +186,16 @@ pub async fn deliver(
     }
 }
 
-/// A publish must start in the second whose slot it took, and not in its last [`SLOT_MARGIN_MS`]: so publishes
-/// *started* in any one second never exceed the gate, whatever the ledger's latency.
-const SLOT_MARGIN_MS: u32 = 100;
-
-/// Take a slot of the current second. A slot granted too late to use in its second is given up (it still counts,
-/// which only makes the gate stricter) and the next second is tried, twice at most.
-async fn slot(gate: &dyn PublishGate, per_second: u32, budget: &Budget) -> Result<bool, AwsError> {
-    for _ in 0..3 {
-        let now = budget.wall_now();
-        if now.timestamp_subsec_millis() >= 1000 - SLOT_MARGIN_MS {
-            let ms = 1000 - now.timestamp_subsec_millis().min(999);
-            tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
-        }
-        let second = budget.wall_now().timestamp();
-        let admitted = within(
-            budget.limit(CALL_TIMEOUT),
-            "dynamodb",
-            "UpdateItem",
-            gate.admit(second, per_second),
-        )
-        .await?;
-        if !admitted {
-            return Ok(false);
-        }
-        let after = budget.wall_now();
-        if after.timestamp() == second && after.timestamp_subsec_millis() < 1000 - SLOT_MARGIN_MS {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// How long a message that must go out on its own waits for a slot of the gate before it goes without one.
-pub const SLOT_WAIT: Duration = Duration::from_secs(10);
-
-/// Wait up to [`SLOT_WAIT`] for a slot of the gate, then go: for messages that must be published on their own — the
-/// follow-ups of an incident (its thread), the AZ report, a report whose claim failed (it may not defer). The rate
-/// holds whenever the gate answers in time; the message never waits longer than that.
-pub async fn slot_or_go(storm: Option<&Storm>, settings: &Settings, budget: &Budget, what: &str) {
-    match tokio::time::timeout(SLOT_WAIT, wait_for_slot(storm, settings, budget)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => warn!(what, error = %e, "no publish slot: publishing anyway"),
-        Err(_) => warn!(what, "no publish slot within 10 s: publishing anyway"),
-    }
-}
-
-/// Wait for a slot of the gate while the budget allows (one try per second): for messages that must not be deferred
-/// to a digest — the digest itself, and (bounded by [`slot_or_go`]) the messages that go out on their own. Without storm ports, or with the gate unreachable, it returns at once (a message matters more than the
-/// rate). No slot before the budget runs short is a retryable `PublishRateExceeded`: the delivery is retried, the
-/// rate holds.
-pub async fn wait_for_slot(
-    storm: Option<&Storm>,
-    settings: &Settings,
-    budget: &Budget,
-) -> Result<(), AwsError> {
-    let Some(storm) = storm else {
-        return Ok(());
-    };
-    loop {
-        match slot(&*storm.gate, settings.storm.per_second, budget).await {
-            Ok(true) => return Ok(()),
-            Ok(false) if budget.spendable() > Duration::from_secs(12) => {
-                let ms = 1000 - u64::from(budget.wall_now().timestamp_subsec_millis()).min(999);
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-            }
-            Ok(false) => {
-                return Err(
-                    AwsError::new("sns", "Publish", "no publish slot before the deadline")
-                        .with_code("PublishRateExceeded", ErrorKind::Throttled)
-                        .retryable(true),
-                )
-            }
-            Err(e) => {
-                warn!(error = %e, "publish gate unavailable: publishing within this process's rate");
-                storm.local.slot(settings.storm.per_second, budget).await;
-                return Ok(());
-            }
-        }
-    }
-}
-
-/// The fallback when the shared gate cannot be reached (the ledger failing): this process's own gate, the same number
-/// of publishes per UTC second. It cannot bound what other concurrent invocations publish — only the shared gate
-/// does — but it keeps one warm instance, which handles incidents one after another or many at once (the CLI, the
-/// work queue), from publishing a burst. One per [`Storm`], which the function builds once per process.
-#[derive(Debug, Default)]
-pub struct LocalGate(std::sync::Mutex<(i64, u32)>);
-
-impl LocalGate {
-    /// Take a slot, waiting for a later second while this one is full (at most 3 seconds: then go).
-    pub async fn slot(&self, per_second: u32, budget: &Budget) {
-        for _ in 0..3 {
-            let now = budget.wall_now();
-            let second = now.timestamp();
-            let granted = match self.0.lock() {
-                Ok(mut g) => {
-                    if g.0 != second {
-                        *g = (second, 0);
-                    }
-                    if g.1 < per_second {
-                        g.1 += 1;
-                        true
-                    } else {
-                        false
-                    }
-                }
-                // A poisoned lock: a panic elsewhere held it; the gate is only a courtesy, go.
-                Err(_) => true,
-            };
-            if granted {
-                return;
-            }
-            let ms = 1000 - u64::from(now.timestamp_subsec_millis()).min(999);
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-        }
-    }
-}
-
 /// Buffer the entry in `window` (or the next window when its flush has closed it), and make sure the flush of that
 /// window is scheduled.
 async fn defer(
     storm: &Storm,
     (scheduler, target): FlushScheduler<'_>,
     entry: &DigestEntry,
-    mut window: Window,
+    window: Window,
     budget: &Budget,
 ) -> Result<Window, AwsError> {
-    let mut added = false;
-    for _ in 0..3 {
-        let b = within(
-            budget.limit(CALL_TIMEOUT),
-            "dynamodb",
-            "TransactWriteItems",
-            storm.buffer.buffer(&window, entry),
-        )
-        .await?;
-        if b == Buffered::Added {
-            added = true;
-            break;
-        }
-        window = window.next();
-    }
-    if !added {
-        return Err(AwsError::new(
-            "dynamodb",
-            "TransactWriteItems",
-            "three storm windows in a row were closed",
-        ));
-    }
+    let window = buffer_in(storm, entry, window, budget).await?;
     let scheduled = within(
         budget.limit(CALL_TIMEOUT),
         "dynamodb",
@@ -394,6 +229,34 @@ async fn defer(
     Ok(window)
 }
 
+/// Buffer the entry in `window`, or in the next one while a window's flush has closed it (three at most): the
+/// window that took it.
+async fn buffer_in(
+    storm: &Storm,
+    entry: &DigestEntry,
+    mut window: Window,
+    budget: &Budget,
+) -> Result<Window, AwsError> {
+    for _ in 0..3 {
+        let b = within(
+            budget.limit(CALL_TIMEOUT),
+            "dynamodb",
+            "TransactWriteItems",
+            storm.buffer.buffer(&window, entry),
+        )
+        .await?;
+        if b == Buffered::Added {
+            return Ok(window);
+        }
+        window = window.next();
+    }
+    Err(AwsError::new(
+        "dynamodb",
+        "TransactWriteItems",
+        "three storm windows in a row were closed",
+    ))
+}
+
 /// What a flush did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flushed {
@@ -414,41 +277,92 @@ pub async fn flush(
     settings: &Settings,
     budget: &Budget,
 ) -> Result<Flushed, HandleError> {
-    let now = budget.wall_now();
+    if let Some(already) = close(storm, &window, budget).await? {
+        return Ok(already);
+    }
+    let outbox = Outbox {
+        publisher,
+        storm: Some(storm),
+        settings,
+    };
+    let (incidents, message_id) = publish_digest(outbox, topic, &window, budget).await?;
+    let recorded = within(
+        budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
+        "dynamodb",
+        "UpdateItem",
+        storm.buffer.published(
+            &window,
+            message_id.as_deref().unwrap_or("-"),
+            budget.wall_now(),
+        ),
+    )
+    .await;
+    if let Err(e) = recorded {
+        warn!(window = %window.id(), error = %e, "could not record the digest as published");
+    }
+    Ok(Flushed {
+        window,
+        incidents,
+        message_id,
+        already: false,
+    })
+}
+
+/// Close the window for this flush: `Some` when an earlier flush published its digest already; an error while
+/// another flush holds it.
+async fn close(
+    storm: &Storm,
+    window: &Window,
+    budget: &Budget,
+) -> Result<Option<Flushed>, HandleError> {
     let claim = within(
         budget.limit(CALL_TIMEOUT),
         "dynamodb",
         "UpdateItem",
-        storm.buffer.close(&window, now, budget.lease_until()),
+        storm
+            .buffer
+            .close(window, budget.wall_now(), budget.lease_until()),
     )
     .await
     .map_err(HandleError::Source)?;
     match claim {
         FlushClaim::Published { message_id } => {
             info!(window = %window.id(), "digest already published");
-            return Ok(Flushed {
-                window,
+            Ok(Some(Flushed {
+                window: *window,
                 incidents: 0,
                 message_id: Some(message_id),
                 already: true,
-            });
+            }))
         }
-        FlushClaim::InProgress { until } => {
-            return Err(HandleError::InProgress {
-                incident_key: format!("digest#{}", window.id()),
-                until,
-            })
-        }
-        FlushClaim::Claimed => {}
+        FlushClaim::InProgress { until } => Err(HandleError::InProgress {
+            incident_key: format!("digest#{}", window.id()),
+            until,
+        }),
+        FlushClaim::Claimed => Ok(None),
     }
+}
+
+/// Read the closed window's entries and publish their digest: how many it lists, and its message id (`None` for an
+/// empty window, which publishes nothing).
+async fn publish_digest(
+    outbox: Outbox<'_>,
+    topic: &str,
+    window: &Window,
+    budget: &Budget,
+) -> Result<(usize, Option<String>), HandleError> {
+    let Some(storm) = outbox.storm else {
+        return Ok((0, None));
+    };
     let entries = within(
         budget.limit(CALL_TIMEOUT),
         "dynamodb",
         "Query",
-        storm.buffer.entries(&window),
+        storm.buffer.entries(window),
     )
     .await
     .map_err(HandleError::Source)?;
+    let settings = outbox.settings;
     let digest = Digest::new(
         entries,
         window.start,
@@ -458,54 +372,35 @@ pub async fn flush(
         settings.storm.per_second,
     );
     let incidents = digest.len();
-    let message_id = if digest.is_empty() {
-        "-".to_string()
-    } else {
-        let message = digest.sns();
-        // The digest takes a slot of the gate like any report: wait for one while the budget allows.
-        wait_for_slot(Some(storm), settings, budget)
-            .await
-            .map_err(HandleError::Publish)?;
-        let id = within(
-            budget.limit_reserved(Duration::from_secs(10), Duration::from_secs(2)),
-            "sns",
-            "Publish",
-            publisher.publish(topic, &message),
+    if digest.is_empty() {
+        return Ok((0, None));
+    }
+    // The digest takes a slot of the gate like any report: wait for one while the budget allows.
+    let id = outbox
+        .send(
+            topic,
+            &digest.sns(),
+            Gate::UntilDeadline,
+            Duration::from_secs(2),
+            budget,
         )
         .await
         .map_err(HandleError::Publish)?;
-        info!(window = %window.id(), incidents, message_id = %id, "digest published");
-        id
-    };
-    let recorded = within(
-        budget.limit_reserved(CALL_TIMEOUT, Duration::ZERO),
-        "dynamodb",
-        "UpdateItem",
-        storm
-            .buffer
-            .published(&window, &message_id, budget.wall_now()),
-    )
-    .await;
-    if let Err(e) = recorded {
-        warn!(window = %window.id(), error = %e, "could not record the digest as published");
-    }
-    Ok(Flushed {
-        window,
-        incidents,
-        message_id: (message_id != "-").then_some(message_id),
-        already: false,
-    })
+    info!(window = %window.id(), incidents, message_id = %id, "digest published");
+    Ok((incidents, Some(id)))
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     use async_trait::async_trait;
     use chrono::DateTime;
 
     use super::*;
     use crate::analyze::Priority;
+    use crate::pipeline::outbox::{slot_or_go, wait_for_slot};
+    use crate::storm::{DigestBuffer, PublishGate};
 
     /// A gate, buffer and scheduler that fail (the ledger unreachable), and a publisher that counts.
     struct Broken;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::{info, warn};
 
+use super::outbox::Gate;
 use super::{flatten, HandleError, Outcome, Responder, CALL_TIMEOUT};
 use crate::budget::{within, Budget};
 use crate::facts::{InstanceLookup, Source};
@@ -51,31 +52,7 @@ pub(super) async fn sweep(
             enqueued,
         });
     }
-    // Inline: record every impairment first, so that the first incident of an AZ already sees the others.
-    if let Some(ledger) = &rsp.ledger {
-        for i in &impaired {
-            let Some(az) = &i.availability_zone else {
-                continue;
-            };
-            let change = AlarmChange::from_sweep(i, now);
-            let impairment = Impairment {
-                instance_id: i.instance_id.clone(),
-                check: i.check.clone(),
-                incident_key: change.incident_key(),
-                at: now,
-            };
-            let r = within(
-                budget.limit(CALL_TIMEOUT),
-                "dynamodb",
-                "PutItem",
-                ledger.impairments.record_impairment(az, &impairment),
-            )
-            .await;
-            if let Err(e) = r {
-                warn!(error = %e, "could not record the impairment");
-            }
-        }
-    }
+    record_all(rsp, &impaired, now, budget).await;
     let mut outcomes = Vec::new();
     for i in &impaired {
         outcomes.push(sweep_item(rsp, i.clone(), now, budget).await?);
@@ -84,6 +61,35 @@ pub(super) async fn sweep(
         impaired: impaired.len(),
         outcomes,
     })
+}
+
+/// Inline: record every impairment first, so that the first incident of an AZ already sees the others.
+async fn record_all(rsp: &Responder, impaired: &[Impaired], now: DateTime<Utc>, budget: &Budget) {
+    let Some(ledger) = &rsp.ledger else {
+        return;
+    };
+    for i in impaired {
+        let Some(az) = &i.availability_zone else {
+            continue;
+        };
+        let change = AlarmChange::from_sweep(i, now);
+        let impairment = Impairment {
+            instance_id: i.instance_id.clone(),
+            check: i.check.clone(),
+            incident_key: change.incident_key(),
+            at: now,
+        };
+        let r = within(
+            budget.limit(CALL_TIMEOUT),
+            "dynamodb",
+            "PutItem",
+            ledger.impairments.record_impairment(az, &impairment),
+        )
+        .await;
+        if let Err(e) = r {
+            warn!(error = %e, "could not record the impairment");
+        }
+    }
 }
 
 /// One impaired instance of the sweep: reported already (by its alarm, or a sweep within the hour)? Then nothing new
@@ -276,23 +282,20 @@ pub(super) async fn verify(
         rsp.settings.time_zone,
     );
     info!(incident = %request.incident_key, fixed, "verification done");
-    let message_id = match &rsp.delivery {
+    let message_id = match rsp.outbox() {
         None => None,
-        Some(d) => Some({
-            super::storm::slot_or_go(rsp.storm.as_ref(), &rsp.settings, budget, "verification")
-                .await;
-            within(
-                budget.limit_reserved(
-                    std::time::Duration::from_secs(10),
+        Some((outbox, topic)) => Some(
+            outbox
+                .send(
+                    topic,
+                    &message,
+                    Gate::Bounded("verification"),
                     std::time::Duration::ZERO,
-                ),
-                "sns",
-                "Publish",
-                d.publisher.publish(&d.topic_arn, &message),
-            )
-            .await
-            .map_err(|e: AwsError| HandleError::Publish(e))?
-        }),
+                    budget,
+                )
+                .await
+                .map_err(HandleError::Publish)?,
+        ),
     };
     Ok(Outcome::Verified {
         request,
