@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: unit, rules, golden reports, CLI, the Lambda binary against a stub Runtime API, every AWS adapter and
 # the full pipeline against the local emulator (started here, stopped afterwards if this script started it), and
-# cfn-lint on template.yaml. Installs what it needs (emulator venv, cfn-lint) on first use.
+# clippy with warnings as errors, and cfn-lint on template.yaml. Installs what it needs (emulator venv, cfn-lint) on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +26,8 @@ echo "test: cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "test: cargo test --workspace" >&2
 cargo test --workspace --locked
+echo "test: cargo clippy --workspace --all-targets -- -D warnings" >&2
+cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "test: cfn-lint template.yaml" >&2
 cfn-lint template.yaml
 echo "test: cfn-lint passed" >&2

@@ -17,6 +17,8 @@ pub mod facts;
 pub mod gather;
 pub mod insights;
 mod layering;
+#[cfg(test)]
+mod purity;
 #[cfg(any(test, feature = "test-util"))]
 pub mod memory;
 pub mod message;

@@ -78,7 +78,7 @@ pub fn sample_alarm(now: DateTime<Utc>, region: &str, account: &str) -> Value {
                     "metricStat": {
                         "metric": {
                             "namespace": "AWS/EC2",
-                            "name": "CPUUtilization",
+                            "name": crate::catalogue::CPU_UTILIZATION,
                             "dimensions": {"InstanceId": SAMPLE_INSTANCE},
                         },
                         "period": 60,

@@ -351,7 +351,8 @@ impl Builder<'_> {
                 self.arrive(t, event, format!("hostile alarm on {id}"), Some(&id), true);
                 self.w.untouchable.push(id.clone());
                 self.w.story.push(format!(
-                    "hostile: StatusCheckFailed_Instance < 1 on healthy {id} in {az}"
+                    "hostile: {} < 1 on healthy {id} in {az}",
+                    STATUS_CHECK_FAILED_INSTANCE
                 ));
             }
             Scenario::StoppedMissingData => {
@@ -386,7 +387,7 @@ impl Builder<'_> {
                 let event = alarm_event(
                     &format!("{id}-cpu"),
                     crate::catalogue::EC2,
-                    "CPUUtilization",
+                    crate::catalogue::CPU_UTILIZATION,
                     &id,
                     at,
                     "greater than",
