@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: unit, rules, golden reports, CLI, the Lambda binary against a stub Runtime API, every AWS adapter and
-# the full pipeline against the local emulator (started here, stopped afterwards if this script started it), and
-# clippy with warnings as errors, and cfn-lint on template.yaml. Installs what it needs (emulator venv, cfn-lint) on first use.
+# the full pipeline against the local emulator (started here, stopped afterwards if this script started it), clippy
+# with warnings as errors, and cfn-lint on template.yaml. Installs what it needs (emulator venv, cfn-lint) on first
+# use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -17,8 +17,6 @@ pub mod facts;
 pub mod gather;
 pub mod insights;
 mod layering;
-#[cfg(test)]
-mod purity;
 #[cfg(any(test, feature = "test-util"))]
 pub mod memory;
 pub mod message;
@@ -26,6 +24,8 @@ pub mod model;
 pub mod pipeline;
 pub mod ports;
 pub mod pricing;
+#[cfg(test)]
+mod purity;
 pub mod remediation;
 pub mod report;
 #[cfg(feature = "test-util")]
