@@ -680,5 +680,7 @@ impl VerifyRequest {
     }
 }
 
+pub mod approval;
+
 #[cfg(test)]
 mod tests;
