@@ -8,6 +8,8 @@ mod support;
 mod commands;
 #[path = "golden/language.rs"]
 mod language;
+#[path = "golden/lead.rs"]
+mod lead;
 #[path = "golden/reading.rs"]
 mod reading;
 

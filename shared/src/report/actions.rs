@@ -71,8 +71,14 @@ pub(super) fn plan(cx: &Ctx<'_>) -> Steps {
     source_steps(cx, &mut s);
     event_steps(cx, &mut s);
     status_check_steps(cx, &mut s);
-    cpu_steps(cx, &mut s);
-    resource_steps(cx, &mut s);
+    // The alarm's own finding leads: a memory, disk or burst alarm's steps before the CPU's.
+    if matches!(cx.own, Some(RuleId::Mem | RuleId::Disk | RuleId::EbsBurst)) {
+        resource_steps(cx, &mut s);
+        cpu_steps(cx, &mut s);
+    } else {
+        cpu_steps(cx, &mut s);
+        resource_steps(cx, &mut s);
+    }
     if s.count() == 0 {
         s.step(l!(
             lang,
@@ -486,23 +492,49 @@ fn resource_steps(cx: &Ctx<'_>, s: &mut Steps) {
             }
         }
     }
-    if a.has(RuleId::Mem) {
-        s.step(l!(
-            lang,
-            "메모리를 쓰는 프로세스와 OOM 기록 확인 (SSM Run Command):",
-            "Find the processes using the memory and any OOM kills (SSM Run Command):"
-        ));
-        s.cmds(
-            cx,
-            steps::shell(
-                id,
-                &[
-                    "ps -eo pid,user,pmem,rss,comm --sort=-rss | head -15",
-                    "dmesg -T | grep -i oom | tail -5",
-                ],
-            ),
-        );
+    // The alarm's own resource first: a disk alarm on a host whose memory is also high looks at the disk first.
+    if matches!(cx.own, Some(RuleId::Disk | RuleId::EbsBurst)) {
+        disk_steps(cx, s);
+        memory_steps(cx, s);
+    } else {
+        memory_steps(cx, s);
+        disk_steps(cx, s);
     }
+    if a.has(RuleId::CpuSpike) {
+        s.step(l!(lang, "스파이크가 계속되는지 다음 몇 분간 관찰 (cron/batch 작업 시작 시각과 비교).", "Watch whether the spike persists over the next minutes (compare with cron/batch start times)."));
+    }
+}
+
+/// Memory: the processes holding it and the kernel's OOM kills.
+fn memory_steps(cx: &Ctx<'_>, s: &mut Steps) {
+    let lang = cx.lang;
+    let id = cx.instance_id.unwrap_or("INSTANCE_ID");
+    if !cx.a.has(RuleId::Mem) {
+        return;
+    }
+    s.step(l!(
+        lang,
+        "메모리를 쓰는 프로세스와 OOM 기록 확인 (SSM Run Command):",
+        "Find the processes using the memory and any OOM kills (SSM Run Command):"
+    ));
+    s.cmds(
+        cx,
+        steps::shell(
+            id,
+            &[
+                "ps -eo pid,user,pmem,rss,comm --sort=-rss | head -15",
+                "dmesg -T | grep -i oom | tail -5",
+            ],
+        ),
+    );
+}
+
+/// A full disk: what fills it (space, inodes, the largest directories, deleted files still held open), then one
+/// volume modification and the file system grown over it; an EBS burst balance rides on the same modification.
+fn disk_steps(cx: &Ctx<'_>, s: &mut Steps) {
+    let lang = cx.lang;
+    let id = cx.instance_id.unwrap_or("INSTANCE_ID");
+    let a = cx.a;
     let disk = a.findings.iter().find_map(|f| match &f.detail {
         Detail::Pressure(Pressure::Disk { path, percent }) if f.rule == RuleId::Disk => {
             Some((path.as_deref(), *percent))
@@ -512,22 +544,23 @@ fn resource_steps(cx: &Ctx<'_>, s: &mut Steps) {
     if let Some((Some(path), _)) = disk {
         s.step(l!(
             lang,
-            "가장 큰 디렉터리를 찾아 로그·임시 파일 정리:",
-            "Find the largest directories, then clear logs and temporary files:"
+            "{}를 채운 것 찾기: 공간과 inode (df), 가장 큰 디렉터리 (du), 지워졌지만 아직 열려 있는 파일 (lsof +L1) — 이후 로그·임시 파일 정리:",
+            "Find what fills {}: space and inodes (df), the largest directories (du), deleted files still held open (lsof +L1) — then clear logs and temporary files:",
+            path
         ));
         // Quoted for the instance's shell, then carried as a JSON string, then the JSON quoted for the operator's.
-        // `--` before a path starting with `-`, which du would read as an option.
-        let du = format!(
-            "du -xh {}{} 2>/dev/null | sort -rh | head -15",
-            if path.starts_with('-') { "-- " } else { "" },
-            shell::remote_word("MOUNT_PATH", path)
-        );
-        s.cmds(cx, steps::shell(id, &[&du]));
+        // `--` before a path starting with `-`, which df and du would read as an option.
+        let dashes = if path.starts_with('-') { "-- " } else { "" };
+        let p = shell::remote_word("MOUNT_PATH", path);
+        let df = format!("df -hP {dashes}{p}");
+        let dfi = format!("df -iP {dashes}{p}");
+        let du = format!("du -xh {dashes}{p} 2>/dev/null | sort -rh | head -15");
+        s.cmds(cx, steps::shell(id, &[&df, &dfi, &du, steps::DELETED_OPEN]));
     } else if disk.is_some() {
         s.step(l!(
                 lang,
-                "가득 찬 파일시스템을 찾고 (df), 가장 큰 디렉터리를 찾아 로그·임시 파일 정리:",
-                "Find the full file system (df) and its largest directories, then clear logs and temporary files:"
+                "가득 찬 파일시스템을 찾고 (df: 공간과 inode), 가장 큰 디렉터리와 지워졌지만 열려 있는 파일 (lsof +L1)을 찾아 로그·임시 파일 정리:",
+                "Find the full file system (df: space and inodes), its largest directories and deleted files still held open (lsof +L1), then clear logs and temporary files:"
             ),
         );
         s.cmds(
@@ -536,7 +569,9 @@ fn resource_steps(cx: &Ctx<'_>, s: &mut Steps) {
                 id,
                 &[
                     "df -hP -x tmpfs -x devtmpfs",
+                    "df -iP -x tmpfs -x devtmpfs",
                     "du -xh / 2>/dev/null | sort -rh | head -15",
+                    steps::DELETED_OPEN,
                 ],
             ),
         );
@@ -548,9 +583,6 @@ fn resource_steps(cx: &Ctx<'_>, s: &mut Steps) {
         _ => None,
     });
     volume_steps(cx, s, disk, burst);
-    if a.has(RuleId::CpuSpike) {
-        s.step(l!(lang, "스파이크가 계속되는지 다음 몇 분간 관찰 (cron/batch 작업 시작 시각과 비교).", "Watch whether the spike persists over the next minutes (compare with cron/batch start times)."));
-    }
 }
 
 /// 🔧 of the summary: no action here (each contributor's report carries its own advice), one read-only command.

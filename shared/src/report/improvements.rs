@@ -38,6 +38,8 @@ fn load_advice(cx: &Ctx<'_>) -> Vec<Line> {
     let a = cx.a;
     let ty = cx.instance.map(|i| i.instance_type.clone());
     let mut lines = Vec::new();
+    // The rule each line is about, to put the alarm's own first.
+    let mut rules: Vec<RuleId> = Vec::new();
     if a.has(RuleId::CpuSustained) {
         // A step up must add CPU the type can sustain: t3.small → t3.medium (2 vCPUs at 20 % each, both) would
         // add memory only.
@@ -70,6 +72,7 @@ fn load_advice(cx: &Ctx<'_>) -> Vec<Line> {
             ),
         }));
     }
+    rules.resize(lines.len(), RuleId::CpuSustained);
     if a.has(RuleId::CpuCredits) {
         let alt = ty
             .as_deref()
@@ -91,6 +94,7 @@ fn load_advice(cx: &Ctx<'_>) -> Vec<Line> {
             ),
         }));
     }
+    rules.resize(lines.len(), RuleId::CpuCredits);
     if a.has(RuleId::CpuSpike) {
         let single = cx.change.evaluated_values().len() <= 1;
         lines.push(Line::from(l!(
@@ -106,6 +110,7 @@ fn load_advice(cx: &Ctx<'_>) -> Vec<Line> {
             )));
         }
     }
+    rules.resize(lines.len(), RuleId::CpuSpike);
     if a.has(RuleId::Mem) {
         lines.push(Line::from(l!(
             lang,
@@ -114,6 +119,7 @@ fn load_advice(cx: &Ctx<'_>) -> Vec<Line> {
             crate::catalogue::MEM_USED_PERCENT
         )));
     }
+    rules.resize(lines.len(), RuleId::Mem);
     if a.has(RuleId::Disk) {
         lines.push(Line::from(l!(
             lang,
@@ -122,6 +128,7 @@ fn load_advice(cx: &Ctx<'_>) -> Vec<Line> {
             crate::catalogue::DISK_USED_PERCENT
         )));
     }
+    rules.resize(lines.len(), RuleId::Disk);
     if a.has(RuleId::EbsBurst) {
         lines.push(Line::from(l!(
             lang,
@@ -129,6 +136,7 @@ fn load_advice(cx: &Ctx<'_>) -> Vec<Line> {
             "Move the remaining gp2 volumes to gp3 (about 20 % cheaper per GB, no burst bucket)"
         )));
     }
+    rules.resize(lines.len(), RuleId::EbsBurst);
     if a.has(RuleId::SecSuspect) {
         lines.push(Line::from(l!(
             lang,
@@ -136,6 +144,7 @@ fn load_advice(cx: &Ctx<'_>) -> Vec<Line> {
             "Replace SSH/RDP with Session Manager, turn on GuardDuty, rebuild from a clean AMI if compromised"
         )));
     }
+    rules.resize(lines.len(), RuleId::SecSuspect);
     if a.has(RuleId::NetLeadsCpu) {
         lines.push(Line::from(l!(
             lang,
@@ -143,7 +152,15 @@ fn load_advice(cx: &Ctx<'_>) -> Vec<Line> {
             "Take bulk inbound data through a queue (SQS/Kinesis) to pace its processing"
         )));
     }
-    lines
+    rules.resize(lines.len(), RuleId::NetLeadsCpu);
+    // The alarm's own finding first (a disk alarm's advice before the memory's), the rest in their order.
+    let mut tagged: Vec<(bool, Line)> = rules
+        .into_iter()
+        .map(|r| Some(r) != cx.own)
+        .zip(lines)
+        .collect();
+    tagged.sort_by_key(|(other, _)| *other);
+    tagged.into_iter().map(|(_, l)| l).collect()
 }
 
 /// Advice on availability: status checks, stops, a gone instance, the instance itself, an alarm without one.

@@ -114,6 +114,8 @@ struct Ctx<'a> {
     region: String,
     /// The assessment's recommended remedy, which every section renders.
     recommended: Remedy,
+    /// The rule of the finding on the alarm's own metric: the steps and advice about it come first.
+    own: Option<crate::analyze::RuleId>,
     action: &'a ActionOutcome,
     opt_in_tag: &'a str,
     notices: &'a [String],
@@ -145,6 +147,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         instance_id: change.primary_instance(),
         region,
         recommended: input.assessment.recommendation.remedy,
+        own: summary::own_finding(change, input.assessment).map(|f| f.rule),
         action: input.action,
         opt_in_tag: input.opt_in_tag,
         notices: input.notices,

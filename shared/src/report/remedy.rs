@@ -116,14 +116,7 @@ pub(super) fn volume_steps(
         let v = volume_of(cx, path?)?;
         Some((v, steps::grown_size(i64::from(v.size_gib), percent)))
     });
-    let then_guest = |s: &mut Steps| {
-        s.step(l!(
-                lang,
-                "볼륨이 optimizing 상태가 되면 OS에서 파티션과 파일시스템 확장 (growpart 후 resize2fs 또는 xfs_growfs)",
-                "Once the volume is `optimizing`, extend the partition and the file system in the OS (growpart, then resize2fs or xfs_growfs)"
-            ),
-        );
-    };
+    let then_guest = |s: &mut Steps, volume: &str| grow_in_guest(cx, s, volume, disk);
     match (grow, burst) {
         (Some((v, size)), Some(Some(b))) if v.id == b => {
             s.step(l!(
@@ -135,7 +128,7 @@ pub(super) fn volume_steps(
                 ),
             );
             s.cmd(cx, steps::modify_volume(&v.id, Some("gp3"), Some(size)));
-            then_guest(s);
+            then_guest(s, &v.id);
             return;
         }
         (Some((v, size)), _) => {
@@ -148,7 +141,7 @@ pub(super) fn volume_steps(
                 ),
             );
             s.cmd(cx, steps::modify_volume(&v.id, None, Some(size)));
-            then_guest(s);
+            then_guest(s, &v.id);
         }
         (None, _) if disk.is_some() => s.step(l!(
                 lang,
@@ -180,6 +173,60 @@ pub(super) fn volume_steps(
             ),
         }
     }
+}
+
+/// After a volume modification: wait until it is `optimizing`, then grow the partition and the file system — with
+/// the exact commands when the disk alarm names the device and the file system of the full path.
+fn grow_in_guest(cx: &Ctx<'_>, s: &mut Steps, volume: &str, disk: Option<(Option<&str>, f64)>) {
+    let lang = cx.lang;
+    let path = disk.and_then(|(p, _)| p);
+    let grow = path.and_then(|path| {
+        let m = cx
+            .change
+            .primary_metric()
+            .filter(|m| m.name == crate::catalogue::DISK_USED_PERCENT)?;
+        (m.dimensions.get("path").map(String::as_str) == Some(path)).then_some(())?;
+        steps::grow_file_system(
+            m.dimensions.get("device")?,
+            m.dimensions.get("fstype")?,
+            path,
+        )
+    });
+    let Some(grow) = grow else {
+        s.step(l!(
+                lang,
+                "볼륨이 optimizing 상태가 되면 OS에서 파티션과 파일시스템 확장 (growpart 후 resize2fs 또는 xfs_growfs)",
+                "Once the volume is `optimizing`, extend the partition and the file system in the OS (growpart, then resize2fs or xfs_growfs)"
+            ),
+        );
+        return;
+    };
+    s.step(l!(
+        lang,
+        "변경 상태가 optimizing 또는 completed가 될 때까지 확인 (보통 수 분):",
+        "Check the modification until it reads `optimizing` or `completed` (usually minutes):"
+    ));
+    s.cmd(
+        cx,
+        Command::new("aws ec2 describe-volumes-modifications")
+            .arg("--volume-ids", "VOLUME_ID", volume)
+            .arg(
+                "--query",
+                "QUERY",
+                "VolumesModifications[0].ModificationState",
+            )
+            .lit("--output text"),
+    );
+    s.step(l!(
+        lang,
+        "그다음 OS에서 파티션과 파일시스템 확장 (SSM Run Command):",
+        "Then grow the partition and the file system in the OS (SSM Run Command):"
+    ));
+    let grow: Vec<&str> = grow.iter().map(String::as_str).collect();
+    s.cmds(
+        cx,
+        steps::shell(cx.instance_id.unwrap_or("INSTANCE_ID"), &grow),
+    );
 }
 
 /// CloudTrail's events about one resource (the id as JSON: the shorthand would read a `,` in it as a separator).

@@ -19,6 +19,10 @@ pub const AWS_RECOVERY_GRACE_MINUTES: i64 = 15;
 pub const CPU_NOW: &str =
     "top -b -c -n 2 -d 1 -o %CPU -w 512 | awk '/^top -/{n++} n==2' | head -22";
 
+/// Deleted files a process still holds open: their space comes back only when the process closes them (or
+/// restarts), however much is deleted.
+pub const DELETED_OPEN: &str = "lsof -nP +L1 2>/dev/null | head -20";
+
 /// Share of a grown volume the file system should use right after growing it.
 const GROW_TO_USED_PERCENT: f64 = 70.0;
 
@@ -55,6 +59,58 @@ pub fn resize(id: &str, to: &str) -> Vec<Command> {
             .json("--instance-type", &json!({ "Value": to })),
         start(id),
     ]
+}
+
+/// The disk and the partition number of a block device as the CloudWatch agent names it (`nvme0n1p1` →
+/// `/dev/nvme0n1` and 1, `xvda1` → `/dev/xvda` and 1); `None` for a whole disk without a partition table
+/// (`nvme1n1`, `xvdf`) or a name that is not a plain device name.
+pub fn partition_of(device: &str) -> Option<(String, String)> {
+    let d = device.strip_prefix("/dev/").unwrap_or(device);
+    if d.is_empty()
+        || !d
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    {
+        return None;
+    }
+    let (disk, part) = if d.starts_with("nvme") {
+        let (disk, part) = d.rsplit_once('p')?;
+        (disk, part)
+    } else {
+        let disk = d.trim_end_matches(|c: char| c.is_ascii_digit());
+        (disk, &d[disk.len()..])
+    };
+    let numbered = !part.is_empty() && part.chars().all(|c| c.is_ascii_digit());
+    (numbered && disk.ends_with(|c: char| c.is_ascii_alphanumeric()))
+        .then(|| (format!("/dev/{disk}"), part.to_string()))
+}
+
+/// The in-guest commands that grow a partition and its file system over a grown volume: `growpart` on the
+/// partition (when there is one), then `xfs_growfs` on the mount path or `resize2fs` on the device, then `df` to
+/// show the new size. `None` when the file system is not one of those two kinds or the device is not a plain name.
+pub fn grow_file_system(device: &str, fstype: &str, path: &str) -> Option<Vec<String>> {
+    let d = device.strip_prefix("/dev/").unwrap_or(device);
+    if d.is_empty()
+        || !d
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    {
+        return None;
+    }
+    let mount = super::shell::remote_word("MOUNT_PATH", path);
+    let dashes = if path.starts_with('-') { "-- " } else { "" };
+    let grow_fs = match fstype {
+        "xfs" => format!("xfs_growfs -d {dashes}{mount}"),
+        "ext4" | "ext3" | "ext2" => format!("resize2fs /dev/{d}"),
+        _ => return None,
+    };
+    let mut out = Vec::new();
+    if let Some((disk, part)) = partition_of(d) {
+        out.push(format!("growpart {disk} {part}"));
+    }
+    out.push(grow_fs);
+    out.push(format!("df -hP {dashes}{mount}"));
+    Some(out)
 }
 
 /// The shell variable a Run Command's id is captured into, for the wait and the output that follow it.
@@ -226,6 +282,30 @@ pub fn image_for_scale_out(id: &str, at: chrono::DateTime<chrono::Utc>) -> Comma
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_system_is_grown_on_its_own_partition_with_its_own_tool() {
+        assert_eq!(
+            partition_of("nvme0n1p1"),
+            Some(("/dev/nvme0n1".into(), "1".into()))
+        );
+        assert_eq!(
+            partition_of("/dev/xvda1"),
+            Some(("/dev/xvda".into(), "1".into()))
+        );
+        assert_eq!(partition_of("nvme1n1"), None);
+        assert_eq!(partition_of("xvdf"), None);
+        assert_eq!(partition_of("sda1;reboot"), None);
+        assert_eq!(
+            grow_file_system("nvme0n1p1", "xfs", "/").unwrap(),
+            ["growpart /dev/nvme0n1 1", "xfs_growfs -d /", "df -hP /"]
+        );
+        assert_eq!(
+            grow_file_system("nvme1n1", "ext4", "/data").unwrap(),
+            ["resize2fs /dev/nvme1n1", "df -hP /data"]
+        );
+        assert_eq!(grow_file_system("xvda1", "btrfs", "/"), None);
+    }
 
     fn rendered(cs: &[Command]) -> Vec<String> {
         cs.iter().map(Command::render).collect()

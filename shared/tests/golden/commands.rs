@@ -6,7 +6,7 @@ use super::*;
 /// The command lines of a golden, in order: `$ …` lines (plain or in chat backticks), next steps, and commands
 /// quoted inline in backticks.
 /// A captured command (`var=$(aws …)`) counts as the `aws …` it runs.
-fn commands(text: &str) -> Vec<String> {
+pub(super) fn commands(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for line in text.lines() {
         let l = line.trim().trim_start_matches("• ").trim();
@@ -37,7 +37,7 @@ fn uncaptured(line: &str) -> &str {
         .unwrap_or(line)
 }
 
-fn words(cmd: &str) -> Vec<String> {
+pub(super) fn words(cmd: &str) -> Vec<String> {
     shlex::split(cmd).unwrap_or_else(|| panic!("not one shell command line: {cmd}"))
 }
 
