@@ -82,7 +82,43 @@ fn instance_lines(cx: &Ctx<'_>, advice: &mut Advice) {
         .get()
         .is_some_and(|w| w.get(Role::Memory).is_none())
     {
-        if cx.a.recommendation.guest_metrics_matter {
+        // Another alarm on the instance watching an agent metric: the agent is installed and publishing.
+        let agent_alarm = cx
+            .facts
+            .evidence
+            .alarms
+            .as_ref()
+            .and_then(|s| s.get())
+            .and_then(|o| {
+                o.alarms.iter().find(|a| {
+                    a.metric
+                        .as_deref()
+                        .is_some_and(|m| m.starts_with(&format!("{} ", crate::catalogue::AGENT)))
+                })
+            });
+        if let Some(a) = agent_alarm.filter(|_| cx.a.recommendation.guest_metrics_matter) {
+            advice.bears(
+                Line::new()
+                    .t(l!(
+                        lang,
+                        "CloudWatch agent는 설치되어 메트릭을 보냄 (알람 ",
+                        "The CloudWatch agent is installed and publishing (alarm "
+                    ))
+                    .u(&a.name)
+                    .t(l!(
+                        lang,
+                        "이 감시 중) — 그 알람의 최근 datapoint와 사유:",
+                        " watches it) — that alarm's latest datapoints and reason:"
+                    )),
+            );
+            advice.bear(vec![cli(
+                cx,
+                Command::new("aws cloudwatch describe-alarms")
+                    .name("--alarm-names", "ALARM_NAME", &a.name)
+                    .arg("--query", "QUERY", "MetricAlarms[0].StateReason")
+                    .lit("--output text"),
+            )]);
+        } else if cx.a.recommendation.guest_metrics_matter {
             advice.bears(Line::from(l!(
                 lang,
                 "CloudWatch agent 메모리 메트릭({} {}) 없음: agent를 설치하고 설정해야 메트릭이 나옴 (설정은 Parameter Store {}, 인스턴스 role에 CloudWatchAgentServerPolicy 필요) — 설치 완료 후 설정:",

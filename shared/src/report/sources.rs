@@ -35,7 +35,7 @@ fn kind(k: ChangeKind, lang: Language) -> String {
 }
 
 /// What the logs show, in the report's language.
-fn signal(s: Signal, lang: Language) -> String {
+pub(super) fn signal(s: Signal, lang: Language) -> String {
     match s {
         Signal::Oom => l!(
             lang,

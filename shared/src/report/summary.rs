@@ -1,17 +1,21 @@
 //! The three lines under the header: the most likely cause (one sentence, from the top finding), who is acting on
 //! the incident, and the one safe next command — what a reader woken at 3 a.m. needs before the seven sections.
 
-use crate::analyze::{Assessment, Finding, RuleId};
+use crate::analyze::{Assessment, Detail, Finding, Observation, RuleId};
 use crate::catalogue;
 use crate::config::Language;
+use crate::evidence::logs::Signal;
+use crate::evidence::EvidenceDetail;
 use crate::model::{AlarmChange, AlarmState};
 use crate::remediation::ActionOutcome;
 
 use super::findings::finding_phrase;
 use super::outcome::action_name;
 use super::shell::Command;
+use super::sources::signal as log_signal;
 use super::text::when_in as when;
 use super::text::Line;
+use super::text::{hm as when_hm, sanitize};
 use super::urgency::reason_line;
 use super::{steps, Ctx};
 use crate::analyze::Remedy;
@@ -90,6 +94,9 @@ pub(super) fn cause(cx: &Ctx<'_>) -> String {
     });
     if cx.change.state.value == AlarmState::Alarm || state_finding.is_some() {
         if let Some(f) = top_finding(cx) {
+            if let Some(evidence) = evidence_cause(cx, f) {
+                return evidence;
+            }
             return finding_phrase(f, cx).without_advice().trim().to_string();
         }
     }
@@ -103,6 +110,134 @@ pub(super) fn cause(cx: &Ctx<'_>) -> String {
                 "no rule names a cause: read the alarm's data"
             )
         })
+}
+
+/// The strongest evidence behind the top finding, as the cause sentence: what the logs show around the transition
+/// (LOG-ERRORS) and another alarm on the instance that went off first; for a CPU alarm, the inbound data that led
+/// the rise (NET-LEADS-CPU). `None` when the top finding is already evidence (a change, the instance's own state)
+/// or an AWS-side check the instance's own logs do not explain.
+fn evidence_cause(cx: &Ctx<'_>, top: &Finding) -> Option<String> {
+    let lang = cx.lang;
+    if cx.change.state.value != AlarmState::Alarm
+        || matches!(
+            top.rule,
+            RuleId::AzEvent
+                | RuleId::Stopped
+                | RuleId::Health
+                | RuleId::Gone
+                | RuleId::ChangeBefore
+                | RuleId::SysCheck
+                | RuleId::EbsCheck
+        )
+    {
+        return None;
+    }
+    let logs = cx.a.findings.iter().find_map(|f| match &f.detail {
+        Detail::Evidence(EvidenceDetail::LogErrors { signal, group, .. }) => {
+            let at = f.evidence.iter().find_map(|o| match o {
+                Observation::LogLine(l) if l.signal == Some(*signal) => Some(l.at),
+                _ => None,
+            });
+            Some((*signal, group.as_str(), at))
+        }
+        _ => None,
+    });
+    let at = cx.change.state.at;
+    let earlier = cx
+        .facts
+        .evidence
+        .alarms
+        .as_ref()
+        .and_then(|s| s.get())
+        .and_then(|o| {
+            o.alarms
+                .iter()
+                .filter_map(|a| Some((a, a.since?)))
+                .find(|(_, since)| *since < at)
+        })
+        .map(|(a, since)| {
+            let name = sanitize(&a.name, 120);
+            let metric = a
+                .metric
+                .as_deref()
+                .map(|m| format!(" ({})", sanitize(m, 80)))
+                .unwrap_or_default();
+            let when = when_hm(since, cx.tz, lang);
+            let minutes = (at - since).num_minutes();
+            (name, metric, when, minutes)
+        });
+    if let Some((signal, group, seen)) = logs {
+        let lead = match signal {
+            Signal::Oom => l!(
+                lang,
+                "알람 전에 메모리 고갈",
+                "memory ran out before the alarm"
+            ),
+            Signal::DiskFull => l!(
+                lang,
+                "알람 전에 디스크가 가득 참",
+                "the disk filled up before the alarm"
+            ),
+            Signal::Kernel => l!(
+                lang,
+                "알람 전에 커널 오류",
+                "the kernel reported errors before the alarm"
+            ),
+            Signal::Exception => l!(
+                lang,
+                "알람 전에 애플리케이션 예외",
+                "the application threw exceptions before the alarm"
+            ),
+            Signal::Error => l!(
+                lang,
+                "알람 전후 오류 로그",
+                "errors were logged around the alarm"
+            ),
+        };
+        let what = log_signal(signal, lang);
+        let group = sanitize(group, 120);
+        let mut out = match seen {
+            Some(t) => l!(
+                lang,
+                "{}: {} {}에 {}",
+                "{}: {3} in {2} at {1}",
+                lead,
+                when_hm(t, cx.tz, lang),
+                group,
+                what
+            ),
+            None => l!(lang, "{}: {}에 {}", "{}: {2} in {1}", lead, group, what),
+        };
+        if let Some((name, metric, when, _)) = earlier {
+            out.push_str(&l!(
+                lang,
+                "; {}{} {}부터 ALARM",
+                "; {}{} in ALARM since {}",
+                name,
+                metric,
+                when
+            ));
+        }
+        return Some(out);
+    }
+    if let Some((name, metric, when, minutes)) = earlier {
+        return Some(l!(
+            lang,
+            "{}{}가 {}부터 ALARM (이 알람보다 {}분 먼저): 먼저 시작된 원인일 가능성 — {}",
+            "{}{} in ALARM since {} ({} min before this alarm): likely where it started — {}",
+            name,
+            metric,
+            when,
+            minutes,
+            finding_phrase(top, cx).without_advice().trim()
+        ));
+    }
+    if matches!(top.rule, RuleId::CpuSpike | RuleId::CpuSustained) {
+        if let Some(net) = cx.a.findings.iter().find(|f| f.rule == RuleId::NetLeadsCpu) {
+            return Some(finding_phrase(net, cx).without_advice().trim().to_string());
+        }
+    }
+    None
 }
 
 /// Who is acting on the incident now: ec2ops, AWS, the Auto Scaling group — or nobody, and the operator must.

@@ -57,3 +57,83 @@ fn the_long_term_advice_of_a_disk_alarm_opens_with_the_disk() {
         );
     }
 }
+
+/// The summary's cause line of a golden.
+fn cause_line(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| {
+        let l = l.trim_start_matches("• ");
+        l.strip_prefix("▶ Most likely cause: ")
+            .or_else(|| l.strip_prefix("▶ 추정 원인: "))
+    })
+}
+
+/// Defect 2: the strongest evidence becomes the cause sentence — what the logs show (LOG-ERRORS), another alarm on
+/// the instance that went off first, inbound data that led the CPU (NET-LEADS-CPU).
+#[test]
+fn the_cause_sentence_carries_the_strongest_evidence() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if name.contains(".chatbot.") {
+            continue;
+        }
+        let Some(cause) = cause_line(&text) else {
+            continue;
+        };
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        // LOG-ERRORS: the signal it names.
+        if let Some(signal) = lines.iter().find_map(|l| {
+            l.strip_prefix("[LOG-ERRORS] the logs show ")
+                .or_else(|| l.strip_prefix("[LOG-ERRORS] 전환 전후 로그에 "))
+                .and_then(|r| r.split(" around").next())
+                .map(|r| r.split(" (오류").next().unwrap_or(r))
+        }) {
+            assert!(
+                cause.contains(signal),
+                "{name}: {signal:?} not in the cause: {cause}"
+            );
+            checked += 1;
+        }
+        // Another alarm in ALARM on the instance before this one: its name.
+        let other = lines
+            .iter()
+            .position(|l| {
+                l.starts_with("Other alarms in ALARM on this instance (")
+                    || l.starts_with("이 인스턴스의 다른 ALARM 알람 (")
+            })
+            .and_then(|at| lines.get(at + 1))
+            .filter(|l| l.contains("before this alarm") || l.contains("먼저)"))
+            .and_then(|l| l.trim_start_matches("· ").split(' ').next());
+        if let Some(other) = other {
+            assert!(
+                cause.contains(other),
+                "{name}: {other} not in the cause: {cause}"
+            );
+            checked += 1;
+        }
+        // NET-LEADS-CPU behind a CPU alarm: the inbound data.
+        if lines.iter().any(|l| l.starts_with("[NET-LEADS-CPU]")) {
+            assert!(
+                cause.contains("NetworkIn"),
+                "{name}: inbound data led the CPU, not in the cause: {cause}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "goldens with evidence checked: {checked}");
+}
+
+/// Defect 2: an instance with an alarm on an agent metric has the agent: no report asks to install it.
+#[test]
+fn no_report_asks_to_install_the_agent_on_an_instance_whose_agent_metric_has_an_alarm() {
+    for (name, text) in golden_texts() {
+        let agent_alarm = text
+            .lines()
+            .any(|l| l.trim_start().starts_with("· ") && l.contains("(CWAgent "));
+        if agent_alarm {
+            assert!(
+                !text.contains("AWS-ConfigureAWSPackage"),
+                "{name}: asks to install the agent that an alarm already watches"
+            );
+        }
+    }
+}
