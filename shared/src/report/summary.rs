@@ -9,6 +9,7 @@ use crate::evidence::EvidenceDetail;
 use crate::model::{AlarmChange, AlarmState};
 use crate::remediation::ActionOutcome;
 
+use super::cli::command_line;
 use super::findings::finding_phrase;
 use super::outcome::action_name;
 use super::shell::Command;
@@ -355,9 +356,9 @@ fn acted(cx: &Ctx<'_>) -> Option<String> {
     }
 }
 
-/// The summary lines: cause, who is acting, and the first safe command of 🔧 (never one that stops the instance).
-/// A Run Command is three commands that only work together: the summary points to its step instead of quoting
-/// the first of them alone.
+/// The summary lines: cause, who is acting, and the first safe command of 🔧 (never one that stops the instance),
+/// itself — the first screen lets the reader act. A Run Command is three commands that only work together: the
+/// summary carries all three (send, wait, read the output).
 pub(super) fn lines(cx: &Ctx<'_>, cause: &str, next_steps: &[Command]) -> Vec<Line> {
     let lang = cx.lang;
     let mut out = vec![
@@ -370,15 +371,25 @@ pub(super) fn lines(cx: &Ctx<'_>, cause: &str, next_steps: &[Command]) -> Vec<Li
         Line::from(l!(lang, "▶ 조치 주체: {}", "▶ Who is acting: {}", who(cx))),
     ];
     let run_command = |c: &Command| c.runs("aws ssm send-command");
+    // The Run Command's three commands: the send, then up to and with the reading of its output.
+    let run_group = |from: usize| -> Vec<Line> {
+        let rest = &next_steps[from..];
+        let end = rest
+            .iter()
+            .position(|c| c.runs("aws ssm get-command-invocation"))
+            .map_or(rest.len(), |i| i + 1);
+        rest[..end].iter().map(command_line).collect()
+    };
     let step = Line::from(l!(
         lang,
-        "▶ 다음 조치 (안전): 🔧의 첫 SSM Run Command 단계 (send-command → wait → get-command-invocation으로 결과 읽기)",
-        "▶ Safe next step: the first SSM Run Command step in 🔧 (send-command → wait → read the output with get-command-invocation)"
+        "▶ 다음 조치 (안전, SSM Run Command로 읽기만 함 — 세 명령을 차례로):",
+        "▶ Safe next step (an SSM Run Command that only reads — the three commands in order):"
     ));
     // Safe means it changes nothing: a read, or a Run Command step that reads. A command that changes something
     // (a credit mode that bills, a health mark) is named as the next command, not as a safe one.
     if next_steps.first().is_some_and(run_command) {
         out.push(step);
+        out.extend(run_group(0));
     } else if let Some(read) = next_steps.iter().find(|c| reads_only(c)) {
         out.push(
             Line::new()
@@ -389,8 +400,9 @@ pub(super) fn lines(cx: &Ctx<'_>, cause: &str, next_steps: &[Command]) -> Vec<Li
                 ))
                 .c(read.render()),
         );
-    } else if next_steps.iter().any(run_command) {
+    } else if let Some(at) = next_steps.iter().position(run_command) {
         out.push(step);
+        out.extend(run_group(at));
     } else if let Some(cmd) = next_steps.first() {
         out.push(
             Line::new()

@@ -137,3 +137,61 @@ fn no_report_asks_to_install_the_agent_on_an_instance_whose_agent_metric_has_an_
         }
     }
 }
+
+/// Defect 13: the first screen lets you act — in every report (email, and the chat description) the summary's next
+/// step is the command itself, whole (a Run Command with its wait and its output), within the first 25 lines.
+#[test]
+fn the_summary_carries_its_next_command_on_the_first_screen() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if name.contains("verify-")
+            || name.contains("recover-continuation")
+            || name.contains(".ignored")
+        {
+            continue;
+        }
+        let lines: Vec<&str> = report_lines(&text)
+            .map(|l| l.trim_start_matches("• "))
+            .collect();
+        let Some(at) = lines
+            .iter()
+            .position(|l| l.starts_with("▶ Who is acting: ") || l.starts_with("▶ 조치 주체: "))
+        else {
+            continue;
+        };
+        let step: Vec<&str> = lines
+            .iter()
+            .skip(at + 1)
+            .take_while(|l| l.starts_with("▶ ") || l.trim_start().starts_with("$ "))
+            .copied()
+            .collect();
+        // `▶ Safe next command (read-only): aws …` carries its command after the label.
+        let joined = step
+            .iter()
+            .map(|l| match l.split_once(": aws ") {
+                Some((_, c)) if l.starts_with("▶ ") => format!("aws {c}"),
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let cmds = commands(&joined);
+        assert!(
+            !cmds.is_empty(),
+            "{name}: the summary's next step carries no command: {joined}"
+        );
+        assert!(
+            at + step.len() < 25,
+            "{name}: the next command ends on line {} of the report",
+            at + step.len() + 1
+        );
+        if cmds[0].starts_with("aws ssm send-command") {
+            assert!(
+                cmds.iter()
+                    .any(|c| c.starts_with("aws ssm get-command-invocation")),
+                "{name}: a Run Command in the summary without the reading of its output"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 40, "reports checked: {checked}");
+}
