@@ -35,12 +35,34 @@ pub(super) fn criticality(env: &Environment) -> u8 {
     }
 }
 
+/// An instance whose environment may set a summary's priority: id, Name, environment, and the datapoints its
+/// contributor's reason says crossed the threshold (`None`: not said).
+type Candidate = (String, Option<String>, Environment, Option<usize>);
+
+/// The datapoints a contributor's reason says crossed the threshold: CloudWatch writes "Threshold Crossed: 1
+/// datapoint was greater than …" or "Threshold Crossed: 3 out of the last 5 datapoints were …".
+pub(super) fn crossed_datapoints(reason: &str) -> Option<usize> {
+    let rest = reason.split_once("Threshold Crossed: ")?.1;
+    let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    n.parse().ok()
+}
+
+/// A contributor's priority as its own report would give it without findings: a breach of fewer than 3 datapoints
+/// is P2 in any environment (a spike); a sustained one (or one the reason does not count) P1 in production.
+fn contributor_priority(env: &Environment, crossed: Option<usize>) -> Priority {
+    match crossed {
+        Some(n) if n < 3 => Priority::P2,
+        _ if env.is_production() => Priority::P1,
+        _ => Priority::P2,
+    }
+}
+
 /// The summary of a multi-time-series alarm's alarm-level event: no per-instance analysis, so in ALARM the priority
-/// is the environment table's for an alarm breach (production P1, otherwise P2) from the most critical environment
-/// among the contributors in ALARM (those looked up), or among the ranking's instances not known to be below the
-/// threshold when the list of contributors is not available. Back to OK or INSUFFICIENT_DATA as for any alarm.
-/// An instance whose environment may set a summary's priority: id, Name, environment.
-type Candidate = (String, Option<String>, Environment);
+/// is the highest its contributors' reports would have — the environment table's for an alarm breach (production
+/// P1, otherwise P2), except that a contributor whose reason counts fewer than 3 breaching datapoints is P2 as its
+/// report is — among the contributors in ALARM (those looked up), or from the most critical environment among the
+/// ranking's instances not known to be below the threshold when the list of contributors is not available. Back to
+/// OK or INSUFFICIENT_DATA as for any alarm.
 
 pub(super) fn summary_priority(change: &Incident, facts: &Facts) -> (Priority, Vec<Reason>) {
     if change.state.value != AlarmState::Alarm {
@@ -63,7 +85,14 @@ pub(super) fn summary_priority(change: &Incident, facts: &Facts) -> (Priority, V
             list.iter()
                 .filter_map(|c| Some((c.instance_id()?.to_string(), c)))
                 .take(crate::facts::CONTRIBUTORS_LOOKED_UP)
-                .map(|(id, c)| (id, c.name.clone(), env_of(&c.instance_type, &c.environment)))
+                .map(|(id, c)| {
+                    (
+                        id,
+                        c.name.clone(),
+                        env_of(&c.instance_type, &c.environment),
+                        crossed_datapoints(&c.reason),
+                    )
+                })
                 .collect(),
         ),
         None => (
@@ -82,6 +111,7 @@ pub(super) fn summary_priority(change: &Incident, facts: &Facts) -> (Priority, V
                                 x.instance_id.clone(),
                                 x.name.clone(),
                                 env_of(&x.instance_type, &x.environment),
+                                None,
                             )
                         })
                         .collect()
@@ -89,30 +119,36 @@ pub(super) fn summary_priority(change: &Incident, facts: &Facts) -> (Priority, V
                 .unwrap_or_default(),
         ),
     };
+    // The most urgent contributor, then the most critical environment, then the highest ranked.
     let worst = candidates
         .into_iter()
         .rev()
-        .max_by_key(|(_, _, e)| criticality(e));
-    let (env, reason) = match worst {
-        Some((instance_id, name, environment)) => (
-            environment.clone(),
-            Reason::FleetWorst {
+        .max_by_key(|(_, _, e, crossed)| {
+            (
+                std::cmp::Reverse(contributor_priority(e, *crossed)),
+                criticality(e),
+            )
+        });
+    let mut reasons = vec![Reason::ContributorsInAlarm { count }];
+    let p = match worst {
+        Some((instance_id, name, environment, crossed)) => {
+            let p = contributor_priority(&environment, crossed);
+            if crossed == Some(1) {
+                reasons.push(Reason::SingleBreach);
+            }
+            reasons.push(Reason::FleetWorst {
                 instance_id,
                 name,
                 environment,
-            },
-        ),
-        None => (
-            Environment::Unknown,
-            Reason::ProductionAssumedUnknownInstance,
-        ),
+            });
+            p
+        }
+        None => {
+            reasons.push(Reason::ProductionAssumedUnknownInstance);
+            Priority::P1
+        }
     };
-    let p = if env.is_production() {
-        Priority::P1
-    } else {
-        Priority::P2
-    };
-    (p, vec![Reason::ContributorsInAlarm { count }, reason])
+    (p, reasons)
 }
 
 /// For a fleet alarm whose analysed instance is not production: the most critical environment among the ranking's
@@ -325,4 +361,32 @@ pub(super) fn priority(
         reasons.push(env_reason);
     }
     (p, reasons)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_contributor_counts_the_datapoints_its_reason_says_crossed() {
+        assert_eq!(
+            crossed_datapoints(
+                "Threshold Crossed: 1 datapoint was greater than the threshold (20.0)."
+            ),
+            Some(1)
+        );
+        assert_eq!(
+            crossed_datapoints(
+                "Threshold Crossed: 3 out of the last 5 datapoints were greater than the threshold (80.0)"
+            ),
+            Some(3)
+        );
+        assert_eq!(crossed_datapoints("No data was returned"), None);
+        let prod = Environment::Production("prod".into());
+        assert_eq!(contributor_priority(&prod, Some(1)), Priority::P2);
+        assert_eq!(contributor_priority(&prod, Some(3)), Priority::P1);
+        assert_eq!(contributor_priority(&prod, None), Priority::P1);
+        let dev = Environment::NonProduction("dev".into());
+        assert_eq!(contributor_priority(&dev, Some(5)), Priority::P2);
+    }
 }

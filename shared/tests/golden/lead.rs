@@ -195,3 +195,61 @@ fn the_summary_carries_its_next_command_on_the_first_screen() {
     }
     assert!(checked >= 40, "reports checked: {checked}");
 }
+
+/// `P1` out of a golden's `Subject: [P1] …`.
+fn priority(text: &str) -> Option<&str> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("Subject: ["))
+        .and_then(|l| l.split(']').next())
+}
+
+/// The alarm a golden is about (`Alarm: NAME (…)`).
+fn alarm_name(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| {
+        l.strip_prefix("Alarm: ")
+            .or_else(|| l.strip_prefix("알람: "))
+            .and_then(|r| r.split(" (").next())
+    })
+}
+
+/// Defect 16: a multi-time-series alarm's summary is as urgent as its most urgent contributor, no more: its
+/// priority is the highest of its contributors' reports in ALARM.
+#[test]
+fn a_fleet_summary_takes_the_highest_priority_of_its_contributors() {
+    let goldens = golden_texts();
+    let mut checked = 0;
+    for (name, text) in goldens.iter().filter(|(n, _)| n.contains(".email.")) {
+        let summary = text.contains("Instance: alarm-level summary")
+            || text.contains("인스턴스: 알람 단위 요약");
+        if !summary {
+            continue;
+        }
+        let lang = if name.contains(".ko.") {
+            ".ko."
+        } else {
+            ".en."
+        };
+        let contributors: Vec<&str> = goldens
+            .iter()
+            .filter(|(n, t)| {
+                n.contains(lang)
+                    && n.contains(".email.")
+                    && (t.contains("Contributor: ") || t.contains("기여자(contributor): "))
+                    && t.lines().any(|l| l.contains("→ ALARM ·"))
+                    && alarm_name(t) == alarm_name(text)
+            })
+            .filter_map(|(_, t)| priority(t))
+            .collect();
+        let highest = contributors
+            .iter()
+            .min()
+            .unwrap_or_else(|| panic!("{name}: no contributor"));
+        assert_eq!(
+            priority(text),
+            Some(*highest),
+            "{name}: the summary's priority is not its contributors' highest {contributors:?}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 1, "summaries checked: {checked}");
+}
