@@ -83,9 +83,11 @@ pub enum Detail {
         code: Option<String>,
         message: Option<String>,
     },
-    /// `state` is `None` when the instance does not exist any more.
+    /// `state` is `None` when the instance does not exist any more; `cause` is what EC2's state reason says of a
+    /// stopped or stopping instance (`None` otherwise).
     Gone {
         state: Option<String>,
+        cause: Option<StopCause>,
     },
     /// Several instances in one AZ failed status checks within 10 minutes.
     AzEvent {
@@ -174,6 +176,14 @@ pub enum StopCause {
     Unexpected,
     /// Shut down from inside the OS, or EC2 gives no reason: maybe intended, maybe a crash.
     Uncertain,
+}
+
+impl Detail {
+    /// The instance is stopped (or stopping) and nothing says the stop was meant: until it is explained, the service
+    /// may be down.
+    pub fn unexplained_stop(&self) -> bool {
+        matches!(self, Detail::Gone { cause: Some(c), .. } if *c != StopCause::Intended)
+    }
 }
 
 /// Read EC2's state reason (`StateReason.Code`).

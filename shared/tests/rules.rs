@@ -207,6 +207,7 @@ fn a_stopped_or_missing_instance_makes_the_alarm_moot_at_p3() {
     let mut facts = cpu_sustained();
     if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
         i.state = "stopped".into();
+        i.state_reason_code = Some("Client.UserInitiatedShutdown".into());
     }
     let a = assess(&load("cpu-sustained.json"), &facts);
     assert!(a.has(RuleId::Gone));
@@ -214,7 +215,10 @@ fn a_stopped_or_missing_instance_makes_the_alarm_moot_at_p3() {
 
     facts.instance = Source::Available(InstanceLookup::NotFound);
     let a = assess(&load("cpu-sustained.json"), &facts);
-    assert!(matches!(a.findings[0].detail, Detail::Gone { state: None }));
+    assert!(matches!(
+        a.findings[0].detail,
+        Detail::Gone { state: None, .. }
+    ));
     assert_eq!(a.priority, Priority::P3);
 }
 
@@ -229,10 +233,28 @@ fn ok_and_insufficient_data_are_p3_and_carry_no_cpu_findings() {
         "MTTR of the episode"
     );
     let a = assess(&load("insufficient-data.json"), &insufficient_data());
-    assert_eq!(a.priority, Priority::P3);
     assert!(
         a.has(RuleId::Gone),
         "the instance was stopped: that is why data stopped"
+    );
+}
+
+#[test]
+fn an_unexplained_stop_of_production_is_p1_until_explained_whatever_the_alarm_state() {
+    // prod-api-1 found stopped, EC2 giving no state reason: the service may be down.
+    let a = assess(&load("insufficient-data.json"), &insufficient_data());
+    assert_eq!(a.priority, Priority::P1);
+    assert!(a.reasons.contains(&Reason::Stopped { intended: false }));
+    let a = assess(&load("cpu-sustained.json"), &insufficient_data());
+    assert_eq!(a.priority, Priority::P1);
+    // Once EC2 says a user stopped it, the alarm is moot again.
+    let mut facts = insufficient_data();
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.state_reason_code = Some("Client.UserInitiatedShutdown".into());
+    }
+    assert_eq!(
+        assess(&load("insufficient-data.json"), &facts).priority,
+        Priority::P3
     );
 }
 

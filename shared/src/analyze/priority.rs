@@ -221,7 +221,19 @@ pub(super) fn priority(
         Environment::Unknown => Reason::ProductionAssumedUnknownInstance,
     });
 
+    // An instance found stopped with nothing saying the stop was meant: the service may be down until the stop is
+    // explained, whatever the alarm's own state says.
+    let unexplained_stop = change.state.value != AlarmState::Ok
+        && findings.iter().any(|f| f.detail.unexplained_stop());
     let p = match change.state.value {
+        _ if unexplained_stop => {
+            reasons.push(Reason::Stopped { intended: false });
+            if prod {
+                Priority::P1
+            } else {
+                Priority::P2
+            }
+        }
         AlarmState::Ok => {
             let minutes = change
                 .previous
@@ -357,7 +369,7 @@ pub(super) fn priority(
             p
         }
     };
-    if change.state.value == AlarmState::Alarm && !has(RuleId::Gone) {
+    if (change.state.value == AlarmState::Alarm && !has(RuleId::Gone)) || unexplained_stop {
         reasons.push(env_reason);
     }
     (p, reasons)

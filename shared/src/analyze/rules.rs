@@ -48,7 +48,10 @@ pub(super) fn gone(change: &Incident, facts: &Facts, out: &mut Vec<Finding>) {
     match facts.instance.get() {
         Some(InstanceLookup::NotFound) => out.push(Finding {
             rule: RuleId::Gone,
-            detail: Detail::Gone { state: None },
+            detail: Detail::Gone {
+                state: None,
+                cause: None,
+            },
             evidence: vec![Observation::InstanceNotFound],
         }),
         Some(InstanceLookup::Found(i))
@@ -57,14 +60,26 @@ pub(super) fn gone(change: &Incident, facts: &Facts, out: &mut Vec<Finding>) {
                 "stopping" | "stopped" | "shutting-down" | "terminated"
             ) =>
         {
+            // A stopped instance's state reason says whether the stop was meant; a terminated one is gone.
+            let stopped = matches!(i.state.as_str(), "stopping" | "stopped");
+            let cause =
+                stopped.then(|| stop_cause(i.state_reason_code.as_deref(), i.asg().is_some()));
+            let mut evidence = vec![Observation::InstanceState {
+                state: i.state.clone(),
+            }];
+            if stopped && (i.state_reason_code.is_some() || i.state_reason.is_some()) {
+                evidence.push(Observation::StateReason {
+                    code: i.state_reason_code.clone(),
+                    message: i.state_reason.clone(),
+                });
+            }
             out.push(Finding {
                 rule: RuleId::Gone,
                 detail: Detail::Gone {
                     state: Some(i.state.clone()),
+                    cause,
                 },
-                evidence: vec![Observation::InstanceState {
-                    state: i.state.clone(),
-                }],
+                evidence,
             })
         }
         _ => {}

@@ -9,7 +9,9 @@ use crate::model::{AlarmKind, AlarmState};
 use super::cli::Steps;
 use super::header::metric_label;
 use super::outcome::action_lines;
-use super::remedy::{asg_steps, capacity_steps, force_hint, lookup_events, volume_steps};
+use super::remedy::{
+    asg_steps, capacity_steps, force_hint, lookup_events, state_reason, volume_steps,
+};
 use super::shell::{self, Command};
 use super::text::{when_in, Line};
 use super::{section, steps, Ctx, Part, Section};
@@ -132,6 +134,7 @@ fn no_data_steps(cx: &Ctx<'_>, s: &mut Steps) {
     let lang = cx.lang;
     let id = cx.instance_id.unwrap_or("INSTANCE_ID");
     let alarm = cx.change.alarm_name.as_str();
+    unexplained_stop_steps(cx, s);
     s.step(l!(
         lang,
         "인스턴스가 실행 중이고 메트릭을 보내는지 확인:",
@@ -147,6 +150,22 @@ fn no_data_steps(cx: &Ctx<'_>, s: &mut Steps) {
         cx,
         Command::new("aws cloudwatch describe-alarms").name("--alarm-names", "ALARM_NAME", alarm),
     );
+}
+
+/// An instance found stopped with nothing saying why: who stopped it (CloudTrail) and EC2's own reason, first.
+fn unexplained_stop_steps(cx: &Ctx<'_>, s: &mut Steps) {
+    let lang = cx.lang;
+    let id = cx.instance_id.unwrap_or("INSTANCE_ID");
+    if !cx.a.findings.iter().any(|f| f.detail.unexplained_stop()) {
+        return;
+    }
+    s.step(l!(
+        lang,
+        "누가 중지했는지 CloudTrail에서 확인 (StopInstances), EC2가 밝힌 이유(StateReason) 확인:",
+        "Find who stopped it in CloudTrail (StopInstances) and the reason EC2 gives (StateReason):"
+    ));
+    s.cmd(cx, lookup_events(id));
+    s.cmd(cx, state_reason(id));
 }
 
 /// What the alarm's source calls for: a group without an instance id, a composite's member alarms.
@@ -257,6 +276,7 @@ fn event_steps(cx: &Ctx<'_>, s: &mut Steps) {
             "Find who stopped or terminated it in CloudTrail (StopInstances / TerminateInstances):"
         ));
         s.cmd(cx, lookup_events(id));
+        s.cmd(cx, state_reason(id));
         if *cause != StopCause::Intended {
             if state == "terminated" || state == "shutting-down" {
                 s.step(l!(lang, "종료된 인스턴스는 복구 불가: AMI/최근 snapshot에서 대체 인스턴스 시작", "A terminated instance cannot come back: launch a replacement from its AMI or latest snapshots"));
@@ -273,13 +293,17 @@ fn event_steps(cx: &Ctx<'_>, s: &mut Steps) {
             }
         }
     }
-    if a.has(RuleId::Gone) {
+    if a.findings.iter().any(|f| f.detail.unexplained_stop()) {
+        unexplained_stop_steps(cx, s);
+    } else if a.has(RuleId::Gone) {
         s.step(l!(
             lang,
             "누가 인스턴스를 중지/종료했는지 CloudTrail에서 확인:",
             "Find who stopped or terminated the instance in CloudTrail:"
         ));
         s.cmd(cx, lookup_events(id));
+    }
+    if a.has(RuleId::Gone) {
         s.step(l!(
             lang,
             "의도된 중지라면 알람 동작을 끄거나 알람을 삭제:",

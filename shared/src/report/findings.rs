@@ -165,12 +165,25 @@ pub(super) fn finding_phrase(f: &Finding, cx: &Ctx<'_>) -> Phrase {
             ),
             l!(lang, "자동 조치 보류, AWS Health 확인", "automatic actions held; check AWS Health"),
         ),
-        Detail::Gone { state: None } => Phrase::cause(l!(
+        Detail::Gone { state: Some(s), .. } if f.detail.unexplained_stop() => Phrase::advised(
+            l!(
+                lang,
+                "인스턴스 상태가 {}인데 중지 이유가 확인되지 않음: 서비스가 중단되었을 수 있음",
+                "the instance is {} and nothing explains the stop: the service may be down",
+                s
+            ),
+            l!(
+                lang,
+                "누가 중지했는지(CloudTrail)와 EC2의 StateReason 확인",
+                "find who stopped it (CloudTrail) and EC2's StateReason"
+            ),
+        ),
+        Detail::Gone { state: None, .. } => Phrase::cause(l!(
             lang,
             "인스턴스가 존재하지 않음 (종료 후 정리되었거나 다른 계정/리전): 알람은 의미 없음",
             "the instance does not exist (terminated and purged, or another account/region): the alarm is moot"
         )),
-        Detail::Gone { state: Some(s) } => Phrase::cause(l!(
+        Detail::Gone { state: Some(s), .. } => Phrase::cause(l!(
             lang,
             "인스턴스 상태가 {}: 알람은 의미 없음 (의도된 중지인지 확인)",
             "the instance is {}: the alarm is moot (check the stop was intended)",

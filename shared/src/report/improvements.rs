@@ -214,14 +214,15 @@ fn availability_advice(cx: &Ctx<'_>) -> Vec<Line> {
             "Prepare for volume failures with scheduled EBS snapshots (Data Lifecycle Manager) and multi-AZ replication"
         )));
     }
-    if a.has(RuleId::Stopped) {
+    let unexplained = a.findings.iter().any(|f| f.detail.unexplained_stop());
+    if a.has(RuleId::Stopped) || unexplained {
         lines.push(Line::from(l!(
             lang,
             "운영 인스턴스는 stop/termination protection(disable-api-stop, disable-api-termination) 설정, 단일 인스턴스 대신 ASG로 자동 교체",
             "Turn on stop and termination protection (disable-api-stop, disable-api-termination) for production, and let an ASG replace instances instead of relying on one"
         )));
     }
-    if a.has(RuleId::Gone) {
+    if a.has(RuleId::Gone) && !unexplained {
         lines.push(Line::from(l!(
             lang,
             "중지/종료된 인스턴스를 감시하는 고아 알람 정리 (인스턴스 수명주기와 함께 알람 관리: IaC)",

@@ -229,6 +229,18 @@ fn grow_in_guest(cx: &Ctx<'_>, s: &mut Steps, volume: &str, disk: Option<(Option
     );
 }
 
+/// EC2's own word on the instance's last state change: its state, `StateReason` and `StateTransitionReason`.
+pub(super) fn state_reason(id: &str) -> Command {
+    Command::new("aws ec2 describe-instances")
+        .arg("--instance-ids", "INSTANCE_ID", id)
+        .arg(
+            "--query",
+            "QUERY",
+            "Reservations[0].Instances[0].[State.Name,StateReason.Code,StateReason.Message,StateTransitionReason]",
+        )
+        .lit("--output text")
+}
+
 /// CloudTrail's events about one resource (the id as JSON: the shorthand would read a `,` in it as a separator).
 pub(super) fn lookup_events(id: &str) -> Command {
     Command::new("aws cloudtrail lookup-events")

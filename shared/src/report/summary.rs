@@ -259,6 +259,15 @@ fn who(cx: &Ctx<'_>) -> String {
                 "nobody needs to: informational"
             )
         }
+        AlarmState::InsufficientData
+            if cx.a.findings.iter().any(|f| f.detail.unexplained_stop()) =>
+        {
+            return l!(
+                lang,
+                "아무도 조치하지 않음: 누가 왜 인스턴스를 중지했는지 직접 확인 — 아래 🔧",
+                "nobody: you must find who stopped the instance and why — steps in 🔧 below"
+            )
+        }
         AlarmState::InsufficientData => {
             return l!(
                 lang,

@@ -253,3 +253,41 @@ fn a_fleet_summary_takes_the_highest_priority_of_its_contributors() {
     }
     assert!(checked >= 1, "summaries checked: {checked}");
 }
+
+/// Defect 6: an instance found stopped with nothing saying the stop was meant (no user-initiated shutdown in its
+/// state reason) is P1 until the stop is explained — whatever the alarm's own state — and the report asks who
+/// stopped it (CloudTrail) and why (EC2's StateReason).
+#[test]
+fn an_unexplained_stop_is_p1_and_asks_who_stopped_it_and_why() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if name.contains(".chatbot.") {
+            continue;
+        }
+        let stopped = text.lines().any(|l| {
+            (l.starts_with("Instance: ") || l.starts_with("인스턴스: "))
+                && l.ends_with(" · stopped")
+        });
+        if !stopped || text.contains("UserInitiated") {
+            continue;
+        }
+        let p = priority(&text).unwrap_or_default();
+        assert!(
+            p <= "P1",
+            "{name}: an unexplained stop of production is {p}"
+        );
+        let cmds = commands(&text);
+        assert!(
+            cmds.iter()
+                .any(|c| c.starts_with("aws cloudtrail lookup-events")),
+            "{name}: no CloudTrail lookup of who stopped it"
+        );
+        assert!(
+            cmds.iter()
+                .any(|c| c.starts_with("aws ec2 describe-instances") && c.contains("StateReason")),
+            "{name}: no read of EC2's StateReason"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 4, "stopped instances checked: {checked}");
+}
