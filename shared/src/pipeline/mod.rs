@@ -11,6 +11,7 @@ mod act;
 pub mod heartbeat;
 mod incident;
 pub mod later;
+mod once;
 mod open;
 mod outbox;
 mod record;

@@ -79,7 +79,7 @@ impl Responder {
     /// written: claimed again (same instant), the ledger recognises its own write. Without this, the write would hold
     /// the incident for the lease while this delivery reported it without owning it, and nobody would record it
     /// complete.
-    async fn claim(
+    pub(super) async fn claim(
         &self,
         key: &str,
         now: DateTime<Utc>,

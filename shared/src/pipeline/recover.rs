@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use super::outbox::Gate;
+use super::once::FollowUp;
 use super::schedule::{schedule, schedule_verification, scheduling_time};
 use super::{Actors, HandleError, Outcome, Responder, CALL_TIMEOUT};
 use crate::budget::{within, Budget};
@@ -432,20 +432,25 @@ async fn escalate(
         rsp.settings.language,
         rsp.settings.time_zone,
     );
-    let Some((outbox, topic)) = rsp.outbox() else {
-        return Ok(None);
-    };
-    outbox
-        .send(
-            topic,
+    // One escalation per recover, however often its continuation is delivered.
+    let key = format!(
+        "{}#recover-followup#{}",
+        c.incident_key,
+        c.stopped_at.timestamp()
+    );
+    let sent = rsp
+        .send_follow_up(
+            &key,
             &message,
-            Gate::Bounded("recover follow-up"),
-            Duration::ZERO,
+            "recover follow-up",
+            budget.wall_now(),
             budget,
         )
-        .await
-        .map(Some)
-        .map_err(HandleError::Publish)
+        .await?;
+    Ok(match sent {
+        FollowUp::Published(id) => id,
+        FollowUp::AlreadySent => None,
+    })
 }
 
 /// No continuation could be scheduled: wait for the stop within what the budget can spare, start the instance if it

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::{info, warn};
 
-use super::outbox::Gate;
+use super::once::FollowUp;
 use super::{flatten, HandleError, Outcome, Responder, CALL_TIMEOUT};
 use crate::budget::{within, Budget};
 use crate::facts::{InstanceLookup, Source};
@@ -282,20 +282,17 @@ pub(super) async fn verify(
         rsp.settings.time_zone,
     );
     info!(incident = %request.incident_key, fixed, "verification done");
-    let message_id = match rsp.outbox() {
-        None => None,
-        Some((outbox, topic)) => Some(
-            outbox
-                .send(
-                    topic,
-                    &message,
-                    Gate::Bounded("verification"),
-                    std::time::Duration::ZERO,
-                    budget,
-                )
-                .await
-                .map_err(HandleError::Publish)?,
-        ),
+    let key = format!(
+        "{}#verify#{}",
+        request.incident_key,
+        request.acted_at.timestamp()
+    );
+    let message_id = match rsp
+        .send_follow_up(&key, &message, "verification", now, budget)
+        .await?
+    {
+        FollowUp::Published(id) => id,
+        FollowUp::AlreadySent => return Ok(Outcome::Duplicate { incident_key: key }),
     };
     Ok(Outcome::Verified {
         request,

@@ -9,12 +9,21 @@ use super::{Ending, Run, World};
 /// How soon a P0 message must name an instance ec2ops stopped and could not start.
 pub const ESCALATION_WITHIN: Duration = Duration::minutes(20);
 
+/// The record keys of follow-ups (a verification's verdict, a recover's escalation), which `pipeline/once.rs` keeps
+/// beside the incident records.
+const FOLLOW_UP_KEYS: [&str; 2] = ["#verify#", "#recover-followup#"];
+
 /// No incident record is left `IN_PROGRESS` past its lease and Lambda's retries, unless its event is in the
-/// failed-events queue, which the stack's alarm watches.
+/// failed-events queue, which the stack's alarm watches. A follow-up's record is not an incident's: one whose publish
+/// failed is released, and stays so when the retry finds nothing left to say (the instance running by then); its
+/// promise is [`check`]'s "sent twice".
 pub fn in_progress(world: &World, run: &Run) -> Vec<String> {
     let mut v = Vec::new();
     let end = world.clock.now();
     for (key, lease) in world.ledger.left_in_progress() {
+        if FOLLOW_UP_KEYS.iter().any(|k| key.contains(k)) {
+            continue;
+        }
         // The event names the alarm; a sweep item names the instance.
         let head = key.split('#').next().unwrap_or(&key);
         let alarm = head.rsplit(':').next().unwrap_or(head).to_string();
@@ -55,6 +64,38 @@ pub fn check(world: &World, workload: &Workload, run: &Run) -> Vec<String> {
             if !mentions(id) && !failed(id) {
                 v.push(format!("lost: no message names {id} ({})", a.label));
             }
+        }
+    }
+
+    // No follow-up twice: however often Scheduler delivers a verification or a recover's continuation, its message
+    // (the same subject and text) goes out once — unless a publish's answer was lost or its invocation died right
+    // after it: SNS has no idempotency key, so the retry cannot know the message is out, and sends it again.
+    let unknown = world
+        .plan
+        .trace()
+        .iter()
+        .filter(|l| l.ends_with("sns Publish: Lost") || l.ends_with("sns Publish: CrashAfter"))
+        .count();
+    let follow_ups: Vec<_> = published
+        .iter()
+        .filter(|m| {
+            ["] Verified", "] Not fixed", "] Recover incomplete"]
+                .iter()
+                .any(|h| m.subject.contains(h))
+        })
+        .collect();
+    let twice: Vec<_> = follow_ups
+        .iter()
+        .enumerate()
+        .filter(|(k, m)| {
+            follow_ups[..*k]
+                .iter()
+                .any(|e| e.subject == m.subject && e.message == m.message)
+        })
+        .collect();
+    if twice.len() > unknown {
+        if let Some((_, m)) = twice.first() {
+            v.push(format!("sent twice: {}", m.subject));
         }
     }
 
