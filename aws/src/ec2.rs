@@ -2,17 +2,18 @@
 //! DescribeInstanceTypes, DescribeSecurityGroups, DescribeVolumes.
 
 use async_trait::async_trait;
+use aws_sdk_ec2::config::http::HttpResponse;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{Filter, Instance, InstanceAttributeName, InstanceType, IpPermission};
 use aws_sdk_ec2::Client;
 
-use super::{aws_error, to_chrono};
-use crate::facts::{
+use ec2ops::facts::{
     InstanceFacts, InstanceLookup, OpenRule, ScheduledEvent, SecurityGroupFacts, Source,
     StatusFacts, TypeFacts, VolumeFacts,
 };
-use crate::ports::{AwsError, CallResult, ErrorKind, Impaired, InstanceReader, Remediator};
-use aws_sdk_ec2::config::http::HttpResponse;
-use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use ec2ops::ports::{AwsError, CallResult, ErrorKind, Impaired, InstanceReader, Remediator};
+
+use super::{aws_error, to_chrono};
 
 pub struct Ec2Reader {
     client: Client,
