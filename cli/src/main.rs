@@ -160,8 +160,8 @@ async fn look_back(
             ec2ops::config::names::LEDGER_TABLE
         );
     };
-    let config = ec2ops::aws::sdk_config(None).await;
-    let log = ec2ops::aws::AwsClients::from_config(&config).storm(table);
+    let config = ec2ops_aws::sdk_config(None).await;
+    let log = ec2ops_aws::AwsClients::from_config(&config).storm(table);
     match show {
         Some(IncidentsCommand::Show { key }) => {
             match ec2ops::storm::IncidentLog::show(&log, &key).await? {
@@ -206,7 +206,7 @@ async fn on_aws(
     if publish {
         settings.require_topic()?;
     }
-    let function = Responder::from_aws(&ec2ops::aws::sdk_config(region).await, settings);
+    let function = ec2ops_aws::responder(&ec2ops_aws::sdk_config(region).await, settings);
     Ok(for_cli(function, publish))
 }
 
@@ -401,8 +401,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_preview_keeps_only_the_readers_and_a_published_run_the_functions_writers() {
-        let config = ec2ops::aws::sdk_config(Some("ap-northeast-2".into())).await;
-        let function = Responder::from_aws(&config, &everything());
+        let config = ec2ops_aws::sdk_config(Some("ap-northeast-2".into())).await;
+        let function = ec2ops_aws::responder(&config, &everything());
         assert!(
             function.ledger.is_some()
                 && function.storm.is_some()

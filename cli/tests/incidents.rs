@@ -4,8 +4,8 @@
 use std::process::{Command, Output};
 
 use chrono::{Duration, Utc};
-use ec2ops::aws::DynamoStorm;
 use ec2ops::storm::{IncidentLog, LoggedIncident};
+use ec2ops_aws::DynamoStorm;
 use ec2ops_tests::{dynamodb_endpoint, endpoint, Emulator, REGION};
 
 fn ec2ops(table: &str, args: &[&str]) -> Output {

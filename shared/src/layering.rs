@@ -4,7 +4,7 @@
 //! Two rules:
 //!
 //! - **No circles.** No module imports from a module that imports it, directly or through others — among the
-//!   top-level modules (`facts`, `report`, `aws`, …) and among the modules of each module that has any (the files
+//!   top-level modules (`facts`, `report`, `pipeline`, …) and among the modules of each module that has any (the files
 //!   `report/actions.rs`, `report/remedy.rs`, … of `report`; `memory/ledger/claims.rs`, … of `memory::ledger`).
 //! - **Imports point up.** The top-level modules stand in layers, listed top to bottom below (`LAYERS` in the
 //!   test): a module imports only from the layers above its own — never from its own layer, never from one below.
@@ -26,10 +26,11 @@
 //!      `report`'s).
 //!   10. `gather`: the reads of one incident, in rounds, under the budget.
 //!   11. `pipeline`: the responder.
-//!   12. The adapters: `aws` (the only code that imports the AWS SDK) and `memory` (in memory, for tests); they
-//!       implement the ports and may use anything in the domain (`aws::dynamodb` and `memory` read
-//!       `analyze::AZ_EVENT_INSTANCES`, `aws::storm` and `memory` store `report::digest::DigestEntry`), and nothing
-//!       in the domain imports them (the ports-and-adapters direction).
+//!   12. The adapter in this crate: `memory` (the ledger and the storm store in memory, for tests); it implements
+//!       the ports and may use anything in the domain (it reads `analyze::AZ_EVENT_INSTANCES` and stores
+//!       `report::digest::DigestEntry`), and nothing in the domain imports it (the ports-and-adapters direction).
+//!       The AWS adapters are the crate `ec2ops-aws` (`aws/`), which depends on this one: the crate boundary keeps
+//!       that direction for them.
 //!   13. `sim`: the simulation tier, over `memory` and the whole pipeline.
 //!
 //! What counts as an import: every path of a `use` (groups `{a, b}`, nested groups, `self`, renames, globs), every
@@ -38,6 +39,10 @@
 //! `self::` or a name the module imported or declared. A path through a re-export counts as an import of the module
 //! that defines the item (`use super::Thing` where the parent has `pub use summary::Thing` imports `summary`). Unit
 //! tests (`#[cfg(test)]` items, and the `#[cfg(test)] mod tests;` files) may import anything and are not read.
+//!
+//! And one rule read from the manifests: **no AWS SDK in the core.** This crate, the Lambda function and the CLI
+//! name no `aws-*` crate among their dependencies of any kind; only `ec2ops-aws` (`aws/Cargo.toml`) does, so the
+//! SDK is called from its adapters alone, the code the IAM test reads.
 
 #[cfg(test)]
 mod tests {
@@ -72,7 +77,7 @@ mod tests {
         &["budget", "storm"],
         &["gather"],
         &["pipeline"],
-        &["aws", "memory"],
+        &["memory"],
         &["sim"],
     ];
 
@@ -789,6 +794,99 @@ mod tests {
     fn no_module_imports_from_a_layer_below_its_own() {
         let faults = layering_faults(&the_crate(), LAYERS);
         assert!(faults.is_empty(), "layering:\n{}", faults.join("\n"));
+    }
+
+    /// The dependencies a manifest names that are AWS crates (`aws-sdk-*`, `aws-config`, `aws-smithy-*`,
+    /// `aws-types`, …), in any dependency table, however written (`aws-sdk-ec2 = …`,
+    /// `[dependencies.aws-sdk-ec2]`, `"aws-sdk-ec2".workspace = true`).
+    fn aws_dependencies(manifest: &str) -> Vec<String> {
+        let mut in_dependencies = false;
+        let mut found = Vec::new();
+        for line in manifest.lines() {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            if let Some(table) = line.strip_prefix('[') {
+                let table = table.trim_end_matches(']').trim();
+                let is_dependencies = |t: &str| t.ends_with("dependencies");
+                match table.rsplit_once('.') {
+                    // `[dependencies.aws-sdk-ec2]`, `[target.'cfg(unix)'.dependencies.aws-config]`
+                    Some((head, name)) if is_dependencies(head) => {
+                        in_dependencies = false;
+                        if name.trim_matches(['"', '\'']).starts_with("aws-") {
+                            found.push(name.to_string());
+                        }
+                    }
+                    _ => in_dependencies = is_dependencies(table),
+                }
+                continue;
+            }
+            let name = line
+                .split(['=', '.'])
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .trim_matches(['"', '\'']);
+            if in_dependencies && name.starts_with("aws-") {
+                found.push(name.to_string());
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn the_core_the_function_and_the_cli_depend_on_no_aws_crate() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut found = Vec::new();
+        for manifest in [
+            "shared/Cargo.toml",
+            "functions/responder/Cargo.toml",
+            "cli/Cargo.toml",
+        ] {
+            let text = std::fs::read_to_string(root.join(manifest))
+                .unwrap_or_else(|e| panic!("{manifest}: {e}"));
+            found.extend(
+                aws_dependencies(&text)
+                    .into_iter()
+                    .map(|d| format!("{manifest}: {d}")),
+            );
+        }
+        assert!(
+            found.is_empty(),
+            "only ec2ops-aws (aws/) may depend on the AWS SDK; found:\n{}",
+            found.join("\n")
+        );
+        let adapters = std::fs::read_to_string(root.join("aws/Cargo.toml")).unwrap_or_default();
+        assert!(
+            aws_dependencies(&adapters).contains(&"aws-sdk-ec2".to_string()),
+            "the reader finds the SDK where it is: {:?}",
+            aws_dependencies(&adapters)
+        );
+    }
+
+    #[test]
+    fn an_aws_dependency_is_found_however_the_manifest_writes_it() {
+        let manifest = r#"
+[package]
+name = "x"
+description = "aws-sdk-ec2 in a description is no dependency"
+
+[dependencies]
+serde.workspace = true
+aws-config.workspace = true
+"aws-smithy-types" = "1"
+
+[dev-dependencies.aws-sdk-sqs]
+version = "1"
+
+[target.'cfg(unix)'.build-dependencies]
+aws-types = { version = "1" }
+
+[features]
+aws-ish = []
+"#;
+        assert_eq!(
+            aws_dependencies(manifest),
+            vec!["aws-config", "aws-smithy-types", "aws-sdk-sqs", "aws-types"]
+        );
     }
 
     /// Fake source files: (module path, text).

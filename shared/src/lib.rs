@@ -2,10 +2,10 @@
 //!
 //! The pipeline is parse ([`event`]) → gather ([`gather`], through the [`ports`]) → analyze ([`analyze`]) →
 //! render ([`report`]) → publish. Everything but gathering and publishing is pure and takes the clock as data.
-//! Only [`aws`] imports the AWS SDK.
+//! The AWS adapters that implement the ports are another crate, `ec2ops-aws` (`aws/`): this one has no AWS SDK
+//! dependency.
 
 pub mod analyze;
-pub mod aws;
 pub mod budget;
 pub mod catalogue;
 pub mod config;

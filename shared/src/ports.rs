@@ -1,5 +1,5 @@
-//! The narrow interfaces through which the responder talks to AWS. Adapters in [`crate::aws`] implement them with
-//! the SDK; [`Offline`] implements them without any call (the CLI's `--offline`, the degraded path).
+//! The narrow interfaces through which the responder talks to AWS. The adapters of the crate `ec2ops-aws` implement
+//! them with the SDK; [`Offline`] implements them without any call (the CLI's `--offline`, the degraded path).
 
 use std::collections::BTreeMap;
 
@@ -12,7 +12,7 @@ use crate::facts::{
 };
 use crate::message::SnsMessage;
 
-/// What kind of failure an AWS call met, classified once where the SDK error is converted ([`crate::aws`]):
+/// What kind of failure an AWS call met, classified once where the SDK error is converted (`ec2ops-aws`):
 /// callers branch on it, never on the code's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {

@@ -14,11 +14,11 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, Tag, TagSpecification};
 use chrono::{DateTime, DurationRound, Utc};
-use ec2ops::aws::DynamoLedger;
 use ec2ops::budget::Budget;
 use ec2ops::config::Settings;
 use ec2ops::pipeline::{HandleError, Outcome, Responder, DEFAULT_BUDGET};
 use ec2ops::ports::Ledger;
+use ec2ops_aws::DynamoLedger;
 
 pub const REGION: &str = "ap-northeast-2";
 
@@ -53,7 +53,7 @@ pub fn dynamodb_endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| "http://127.0.0.1:5000".into())
 }
 
-/// The one way the tests and the benchmark wire a responder: as the function does ([`Responder::from_aws`]) on
+/// The one way the tests and the benchmark wire a responder: as the function does ([`ec2ops_aws::responder`]) on
 /// `config` (the emulator's, or a proxy's in front of it), with the ledger on `dynamodb` (moto serves DynamoDB on
 /// its own port). Tests then swap in the seams they need (an EC2 reader that reports impaired checks, a crashing
 /// ledger, a failing publisher). The evidence readers are left out: neither emulator serves CloudTrail
@@ -76,13 +76,13 @@ pub fn responder_with_evidence(
     dynamodb: &aws_sdk_dynamodb::Client,
     settings: &Settings,
 ) -> Responder {
-    let mut r = Responder::from_aws(config, settings);
+    let mut r = ec2ops_aws::responder(config, settings);
     r.ledger = settings
         .ledger_table
         .as_deref()
         .map(|t| Ledger::of(Arc::new(DynamoLedger::new(dynamodb.clone(), t))));
     r.storm = settings.ledger_table.as_deref().map(|t| {
-        ec2ops::pipeline::storm::Storm::of(Arc::new(ec2ops::aws::DynamoStorm::new(
+        ec2ops::pipeline::storm::Storm::of(Arc::new(ec2ops_aws::DynamoStorm::new(
             dynamodb.clone(),
             t,
         )))

@@ -19,7 +19,6 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::Credentials;
 use chrono::Utc;
-use ec2ops::aws::{DynamoLedger, Ec2Reader, Ec2Remediator};
 use ec2ops::budget::Budget;
 use ec2ops::config::{Language, RemediationMode, Settings};
 use ec2ops::facts::{InstanceLookup, SecurityGroupFacts, StatusFacts, TypeFacts, VolumeFacts};
@@ -28,6 +27,7 @@ use ec2ops::ports::{
     AwsError, CallResult, Impaired, InstanceReader, Ledger, Remediator, ReportPublisher,
     VerifyScheduler,
 };
+use ec2ops_aws::{DynamoLedger, Ec2Reader, Ec2Remediator};
 use serde_json::Value;
 
 use crate::proxy::Proxy;
@@ -345,7 +345,7 @@ impl Rig {
 
     /// The rig's own scheduler (as the responder gets it).
     pub fn scheduler(&self) -> Arc<dyn VerifyScheduler> {
-        Arc::new(ec2ops::aws::Scheduler::new(
+        Arc::new(ec2ops_aws::Scheduler::new(
             self.emu.scheduler.clone(),
             SCHEDULER_ROLE_ARN,
         ))

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use ec2ops::aws::{AwsClients, CloudWatchReader, Ec2Reader, SnsPublisher};
 use ec2ops::config::{Language, Settings};
 use ec2ops::facts::{InstanceLookup, Role};
 use ec2ops::gather::{plan_window, Readers};
 use ec2ops::pipeline::{HandleError, Outcome};
 use ec2ops::ports::{InstanceReader, MetricReader, ReportPublisher};
+use ec2ops_aws::{AwsClients, CloudWatchReader, Ec2Reader, SnsPublisher};
 use ec2ops_tests::*;
 
 // The contract suite of the in-memory ports and their DynamoDB adapters (a module of this binary: each test binary
@@ -379,8 +379,8 @@ async fn cloudwatch_agent_metrics_are_discovered_and_each_filesystem_is_charted_
 
 #[tokio::test]
 async fn the_diagnostics_document_registers_and_runs_through_ssm() {
-    use ec2ops::aws::SsmDiagnostics;
     use ec2ops::ports::Diagnostics as _;
+    use ec2ops_aws::SsmDiagnostics;
     let emu = emulator!();
     let ssm = aws_sdk_ssm::Client::new(&emu.config);
     let content = std::fs::read_to_string(concat!(

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use ec2ops::aws::{AlarmsReader, CloudTrailReader, LogsReader};
 use ec2ops::config::{Language, Settings};
 use ec2ops::evidence::changes::{classify, ChangeKind};
 use ec2ops::pipeline::{EvidencePorts, Outcome};
 use ec2ops::ports::{AlarmLister, ChangeReader, LogReader};
+use ec2ops_aws::{AlarmsReader, CloudTrailReader, LogsReader};
 use ec2ops_tests::stub::stub;
 use ec2ops_tests::*;
 

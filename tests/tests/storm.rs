@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use ec2ops::analyze::Priority;
-use ec2ops::aws::DynamoStorm;
 use ec2ops::report::digest::DigestEntry;
 use ec2ops::storm::{
     Buffered, DigestBuffer, FlushClaim, IncidentLog, LoggedIncident, PublishGate, Window,
 };
+use ec2ops_aws::DynamoStorm;
 use ec2ops_tests::*;
 
 macro_rules! emulator {

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use ec2ops::aws::Ec2Reader;
 use ec2ops::budget::Budget;
 use ec2ops::config::{Language, RemediationMode, Settings};
 use ec2ops::facts::{InstanceLookup, SecurityGroupFacts, StatusFacts, TypeFacts, VolumeFacts};
 use ec2ops::pipeline::{Outcome, Responder};
 use ec2ops::ports::{AwsError, Impaired, InstanceReader};
+use ec2ops_aws::Ec2Reader;
 use ec2ops_tests::*;
 use serde_json::json;
 
@@ -226,7 +226,7 @@ async fn many_impaired_instances_in_one_az_make_one_az_event_report() {
 
 #[tokio::test]
 async fn a_sweep_and_a_health_event_naming_several_instances_fan_out_one_message_per_instance() {
-    use ec2ops::aws::SqsWorkQueue;
+    use ec2ops_aws::SqsWorkQueue;
     let Some(emu) = Emulator::connect().await else {
         return;
     };

@@ -324,7 +324,7 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     settings.require_topic()?;
     let alarm_buffer = alarm_buffer_arn(std::env::var(ALARM_BUFFER_QUEUE_ARN).ok().as_deref())?;
-    let responder = Responder::from_aws(&ec2ops::aws::sdk_config(None).await, &settings);
+    let responder = ec2ops_aws::responder(&ec2ops_aws::sdk_config(None).await, &settings);
     tracing::info!(
         mode = settings.remediation.as_str(),
         ledger = responder.ledger.is_some(),

@@ -2,9 +2,10 @@
 //! the transition (CloudTrail, [`changes`]), what the instance's logs say around it (CloudWatch Logs, [`logs`]), what
 //! else is alarming on the same instance ([`alarms`]), and console deep links to all of it ([`links`]).
 //!
-//! Pure but for [`read`] (the reads under their deadlines): the adapters in [`crate::aws`] read, these modules model, filter, rank and judge. Each source is an
-//! `Option<Source<_>>`: `None` when no reader was wired (offline, tests), so an incident gathered without them reads
-//! as before; `Some(Unavailable(why))` when the read failed, which the report names as a gap.
+//! Pure but for [`read`] (the reads under their deadlines): the adapters of `ec2ops-aws` read, these modules model,
+//! filter, rank and judge. Each source is an `Option<Source<_>>`: `None` when no reader was wired (offline, tests),
+//! so an incident gathered without them reads as before; `Some(Unavailable(why))` when the read failed, which the
+//! report names as a gap.
 
 pub mod alarms;
 pub mod changes;

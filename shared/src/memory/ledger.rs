@@ -1,5 +1,5 @@
 //! [`MemoryLedger`]: the ledger's three ports in memory, item for item the table of
-//! [`DynamoLedger`](crate::aws::DynamoLedger).
+//! `ec2ops_aws::DynamoLedger`.
 
 mod actions;
 mod claims;
@@ -21,7 +21,7 @@ const ACTION_LOCK: Duration = Duration::minutes(20);
 /// The AZ-EVENT window (the adapter's `AZ_WINDOW`).
 const AZ_WINDOW: Duration = Duration::minutes(10);
 
-/// The ledger in memory: a model of [`DynamoLedger`](crate::aws::DynamoLedger) for unit tests and the simulation.
+/// The ledger in memory: a model of `ec2ops_aws::DynamoLedger` for unit tests and the simulation.
 ///
 /// It keeps the adapter's items (incident records with their lease, action records, the per-instance lock, the
 /// daily and hourly counters, the action history, impairments per AZ, AZ events, impairment notes) and applies the

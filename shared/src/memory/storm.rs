@@ -1,5 +1,5 @@
 //! [`MemoryStorm`]: the storm ports in memory, item for item the storm items of
-//! [`DynamoStorm`](crate::aws::DynamoStorm).
+//! `ec2ops_aws::DynamoStorm`.
 
 #[cfg(test)]
 mod tests;
@@ -21,7 +21,7 @@ use crate::storm::{
 /// How long a window's buffer and flush record live (the adapter's `DIGEST_TTL`).
 const DIGEST_TTL: Duration = Duration::days(2);
 
-/// The storm store in memory: a model of [`DynamoStorm`](crate::aws::DynamoStorm) for unit tests and the
+/// The storm store in memory: a model of `ec2ops_aws::DynamoStorm` for unit tests and the
 /// simulation.
 ///
 /// It keeps the adapter's items — the publish gate's counter per second, each storm window's flush record (scheduled,

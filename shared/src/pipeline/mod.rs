@@ -211,7 +211,7 @@ pub const DEFAULT_BUDGET: Duration = Duration::from_secs(120);
 /// What one ledger or EC2 mutation call is given at most (the budget may give less).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Everything one event is handled with: the ports and the settings. Built once ([`crate::aws`]'s `from_aws` for
+/// Everything one event is handled with: the ports and the settings. Built once (`ec2ops_aws::responder` for
 /// the function and the CLI; [`Responder::new`] and the `with_*` steps over in-memory or emulator ports for tests),
 /// cheap to clone (the ports are shared).
 #[derive(Clone)]

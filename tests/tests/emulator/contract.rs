@@ -9,7 +9,6 @@ use std::future::Future;
 
 use chrono::{DateTime, Duration, Utc};
 use ec2ops::analyze::Priority;
-use ec2ops::aws::{DynamoLedger, DynamoStorm};
 use ec2ops::config::Envelope;
 use ec2ops::memory::{MemoryLedger, MemoryStorm};
 use ec2ops::ports::{
@@ -21,6 +20,7 @@ use ec2ops::report::digest::DigestEntry;
 use ec2ops::storm::{
     Buffered, DigestBuffer, FlushClaim, IncidentLog, LoggedIncident, PublishGate, Window,
 };
+use ec2ops_aws::{DynamoLedger, DynamoStorm};
 use ec2ops_tests::Emulator;
 
 /// The three ledger ports, as one store offers them.

@@ -153,7 +153,7 @@ async fn five_instance_check_incidents_in_one_az_at_once_make_one_az_report_and_
     }
     // Every incident is in the look-back log (`ec2ops incidents`): the AZ report's own, and the four it covers,
     // each naming the report that covers it.
-    let log = ec2ops::aws::DynamoStorm::new(
+    let log = ec2ops_aws::DynamoStorm::new(
         rig.emu.dynamodb.clone(),
         rig.settings.ledger_table.clone().expect("a ledger table"),
     );

@@ -17,12 +17,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ec2ops::aws::DynamoLedger;
 use ec2ops::budget::Budget;
 use ec2ops::config::RemediationMode;
 use ec2ops::pipeline::{HandleError, Outcome};
 use ec2ops::ports::{ActionLedger, Ledger};
 use ec2ops::remediation::{ActionKind, ActionOutcome, Hold};
+use ec2ops_aws::DynamoLedger;
 use ec2ops_tests::rig::{Rig, FUNCTION_ARN};
 use ec2ops_tests::*;
 use serde_json::Value;

@@ -1,5 +1,5 @@
-//! The AWS operations the adapters call, read from their source (`shared/src/aws/*.rs`): the half of the IAM test
-//! that reads code. `main.rs` compares what it finds with what the template grants.
+//! The AWS operations the adapters call, read from their source (`aws/src/*.rs`, the crate `ec2ops-aws`): the half
+//! of the IAM test that reads code. `main.rs` compares what it finds with what the template grants.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -50,12 +50,12 @@ pub(super) const DEPENDENT: &[(&str, &[&str], &str)] = &[
 /// removed from this list, so the list only ever shrinks to empty.
 pub(super) const PENDING: &[&str] = &[];
 
-pub(super) const ADAPTERS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/src/aws");
+pub(super) const ADAPTERS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../aws/src");
 
-/// The adapters' source files, subdirectories included: (path under shared/src/aws, text), sorted by path.
+/// The adapters' source files, subdirectories included: (path under aws/src, text), sorted by path.
 pub(super) fn adapter_sources() -> Vec<(String, String)> {
     fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
-        for entry in std::fs::read_dir(dir).expect("shared/src/aws") {
+        for entry in std::fs::read_dir(dir).expect("aws/src") {
             let path = entry.expect("directory entry").path();
             if path.is_dir() {
                 walk(&path, out);
@@ -464,7 +464,7 @@ pub(super) fn derive_needs(files: &[(String, String)]) -> Result<Needs, Vec<Stri
 pub(super) fn adapter_needs() -> Needs {
     derive_needs(&adapter_sources()).unwrap_or_else(|problems| {
         panic!(
-            "cannot read the AWS calls of shared/src/aws:\n  {}",
+            "cannot read the AWS calls of aws/src:\n  {}",
             problems.join("\n  ")
         )
     })

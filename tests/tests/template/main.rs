@@ -1,5 +1,5 @@
 //! `template.yaml` against the code: every setting is passed, the function's IAM policy grants exactly the AWS
-//! operations the adapters call (read from their source, `shared/src/aws/*.rs`), mutating EC2 calls are allowed only
+//! operations the adapters call (read from their source, `aws/src/*.rs`), mutating EC2 calls are allowed only
 //! on instances that carry the opt-in tag, only the function may publish to the report topic, and the binary SAM
 //! builds exists; the stack's own alarms, the heartbeat's schedule and the ReservedConcurrency check are in
 //! `operations.rs`. (`cfn-lint` runs in scripts/test.sh for validity.)
@@ -339,7 +339,7 @@ fn the_derivation_sees_every_kind_of_call_in_the_real_adapters() {
     ] {
         assert!(
             needs.contains_key(action),
-            "{action} ({why}) not found in shared/src/aws; found {:?}",
+            "{action} ({why}) not found in aws/src; found {:?}",
             needs.keys().collect::<Vec<_>>()
         );
     }

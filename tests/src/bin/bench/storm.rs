@@ -225,13 +225,13 @@ pub(super) async fn storm_run(
     let config = config_for(proxy.url())
         .await
         .into_builder()
-        .timeout_config(ec2ops::aws::timeouts())
-        .retry_config(ec2ops::aws::retries())
+        .timeout_config(ec2ops_aws::timeouts())
+        .retry_config(ec2ops_aws::retries())
         .build();
     let mut handler = Handler::new(&config, &topic, Some(&table_name));
     // Status checks: the emulator cannot impair an instance, so the status read is the tests' seam over the real
     // EC2 reader (every other EC2 call is the emulator's, through the proxy).
-    let status = Arc::new(Status::new(ec2ops::aws::Ec2Reader::new(
+    let status = Arc::new(Status::new(ec2ops_aws::Ec2Reader::new(
         aws_sdk_ec2::Client::new(&config),
     )));
     for id in impaired {
@@ -241,7 +241,7 @@ pub(super) async fn storm_run(
     // Deferred incidents are flushed as digests by one-time schedules (EventBridge Scheduler on the emulator), run
     // below once the storm is over, as Scheduler would run them.
     if let Some(a) = &mut handler.responder.actors {
-        a.scheduler = Some(Arc::new(ec2ops::aws::Scheduler::new(
+        a.scheduler = Some(Arc::new(ec2ops_aws::Scheduler::new(
             aws_sdk_scheduler::Client::new(&config),
             "arn:aws:iam::000000000000:role/ec2ops-scheduler",
         )));
@@ -331,7 +331,7 @@ pub(super) async fn storm_run(
     );
 
     // Recorded exactly once: the incident log against the distinct keys.
-    let log = ec2ops::aws::DynamoStorm::new(emu.dynamodb.clone(), table_name.clone());
+    let log = ec2ops_aws::DynamoStorm::new(emu.dynamodb.clone(), table_name.clone());
     let logged =
         ec2ops::storm::IncidentLog::list(&log, since, Utc::now() + chrono::Duration::seconds(5))
             .await

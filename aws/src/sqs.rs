@@ -4,8 +4,9 @@
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 
+use ec2ops::ports::{AwsError, WorkQueue};
+
 use super::aws_error;
-use crate::ports::{AwsError, WorkQueue};
 
 pub struct SqsWorkQueue {
     client: Client,

@@ -5,9 +5,10 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
 use aws_sdk_cloudwatch::Client;
 
+use ec2ops::evidence::alarms::{ListedAlarm, PAGE};
+use ec2ops::ports::{AlarmLister, AwsError};
+
 use super::{aws_error, to_chrono};
-use crate::evidence::alarms::{ListedAlarm, PAGE};
-use crate::ports::{AlarmLister, AwsError};
 
 pub struct AlarmsReader {
     client: Client,

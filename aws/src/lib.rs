@@ -1,5 +1,10 @@
-//! AWS adapters: the only code that imports `aws_sdk_*`. Each implements one port of [`crate::ports`] with the
-//! real SDK client, maps the SDK's types into ours and keeps AWS error codes.
+//! ec2ops on AWS: the adapters, the only code that imports `aws_sdk_*`. Each implements one port of
+//! [`ec2ops::ports`] (or [`ec2ops::storm`]) with the real SDK client, maps the SDK's types into ours and keeps AWS
+//! error codes. [`responder`] assembles them into the production [`Responder`].
+//!
+//! A crate of its own so that the core, `ec2ops`, builds and tests without the SDK: its `Cargo.toml` names no
+//! `aws-*` crate (`the_core_the_function_and_the_cli_depend_on_no_aws_crate`,
+//! `shared/src/layering.rs`).
 
 mod alarms;
 mod cloudtrail;
@@ -25,70 +30,74 @@ pub use sqs::SqsWorkQueue;
 pub use ssm::SsmDiagnostics;
 pub use storm::DynamoStorm;
 
+use std::sync::Arc;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::http::HttpResponse;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_types::DateTime as SmithyTime;
 use chrono::{DateTime, Utc};
 
-use std::sync::Arc;
+use ec2ops::config::Settings;
+use ec2ops::pipeline::{Actors, Responder};
+use ec2ops::ports::{AwsError, ErrorKind, Ledger};
 
-use crate::config::Settings;
-use crate::pipeline::{Actors, Responder};
-use crate::ports::{AwsError, ErrorKind, Ledger};
-
-impl Responder {
-    /// The responder on AWS, as the settings ask for it: the ledger when a table is configured, the verification
-    /// scheduler when a role is, in-guest diagnostics when a document is, the work queue when a URL is, and the
-    /// report to the topic when one is. The function's own ARN is learnt per invocation
-    /// ([`Responder::with_function_arn`]).
-    pub fn from_aws(config: &SdkConfig, settings: &Settings) -> Responder {
-        let clients = AwsClients::from_config(config);
-        let ledger = settings.ledger_table.as_deref().map(|t| clients.ledger(t));
-        let scheduler = settings
-            .scheduler_role_arn
-            .as_deref()
-            .map(|r| clients.scheduler(r));
-        let diagnostics = settings
-            .diagnostics_document
-            .as_ref()
-            .map(|_| clients.diagnostics());
-        let queue = settings
-            .work_queue_url
-            .as_deref()
-            .map(|u| clients.work_queue(u));
-        let storm = settings
-            .ledger_table
-            .as_deref()
-            .map(|t| crate::pipeline::storm::Storm::of(Arc::new(clients.storm(t))));
-        let AwsClients {
-            ec2,
-            cloudwatch,
-            sns,
-            remediator,
-            evidence: (changes, logs, alarms),
-            ..
-        } = clients;
-        let mut responder = Responder::new(settings.clone(), Arc::new(ec2), Arc::new(cloudwatch))
-            .with_actors(Actors {
-                remediator: Arc::new(remediator),
-                scheduler: scheduler.map(|s| Arc::new(s) as _),
-                function_arn: None,
-            });
-        responder.ledger = ledger.map(|l| Ledger::of(Arc::new(l)));
-        responder.diagnostics = diagnostics.map(|d| Arc::new(d) as _);
-        responder.queue = queue.map(|q| Arc::new(q) as _);
-        responder.storm = storm;
-        responder.evidence = crate::pipeline::EvidencePorts {
-            changes: Some(Arc::new(changes)),
-            logs: Some(Arc::new(logs)),
-            alarms: Some(Arc::new(alarms)),
-        };
-        if let Some(t) = settings.topic_arn.as_deref() {
-            responder = responder.with_delivery(Arc::new(sns), t);
-        }
-        responder
+/// The responder on AWS, as the settings ask for it: the ledger when a table is configured, the verification
+/// scheduler when a role is, in-guest diagnostics when a document is, the work queue when a URL is, and the report
+/// to the topic when one is. The function's own ARN is learnt per invocation ([`Responder::with_function_arn`]).
+/// The one production construction: the Lambda function and the CLI call it; the tests' `ec2ops_tests::responder`
+/// calls it over the emulator.
+///
+/// A free function rather than `Responder::from_aws`: `Responder` belongs to the core, which cannot name the SDK,
+/// so an inherent constructor cannot live here; an extension trait would keep the method syntax but make every
+/// caller import a trait for one call. `ec2ops_aws::responder(&config, &settings)` says at the call site where the
+/// ports come from.
+pub fn responder(config: &SdkConfig, settings: &Settings) -> Responder {
+    let clients = AwsClients::from_config(config);
+    let ledger = settings.ledger_table.as_deref().map(|t| clients.ledger(t));
+    let scheduler = settings
+        .scheduler_role_arn
+        .as_deref()
+        .map(|r| clients.scheduler(r));
+    let diagnostics = settings
+        .diagnostics_document
+        .as_ref()
+        .map(|_| clients.diagnostics());
+    let queue = settings
+        .work_queue_url
+        .as_deref()
+        .map(|u| clients.work_queue(u));
+    let storm = settings
+        .ledger_table
+        .as_deref()
+        .map(|t| ec2ops::pipeline::storm::Storm::of(Arc::new(clients.storm(t))));
+    let AwsClients {
+        ec2,
+        cloudwatch,
+        sns,
+        remediator,
+        evidence: (changes, logs, alarms),
+        ..
+    } = clients;
+    let mut responder = Responder::new(settings.clone(), Arc::new(ec2), Arc::new(cloudwatch))
+        .with_actors(Actors {
+            remediator: Arc::new(remediator),
+            scheduler: scheduler.map(|s| Arc::new(s) as _),
+            function_arn: None,
+        });
+    responder.ledger = ledger.map(|l| Ledger::of(Arc::new(l)));
+    responder.diagnostics = diagnostics.map(|d| Arc::new(d) as _);
+    responder.queue = queue.map(|q| Arc::new(q) as _);
+    responder.storm = storm;
+    responder.evidence = ec2ops::pipeline::EvidencePorts {
+        changes: Some(Arc::new(changes)),
+        logs: Some(Arc::new(logs)),
+        alarms: Some(Arc::new(alarms)),
+    };
+    if let Some(t) = settings.topic_arn.as_deref() {
+        responder = responder.with_delivery(Arc::new(sns), t);
     }
+    responder
 }
 
 /// The SDK configuration from the environment (credentials, region, `AWS_ENDPOINT_URL*`), optionally forcing a
@@ -164,7 +173,7 @@ impl AwsClients {
 }
 
 /// Every client's timeouts: connect 3.1 s (the SDK's default, made explicit), 4 s per attempt, 10 s per operation
-/// (all attempts and backoff). Each call is also bounded by the invocation's budget ([`crate::budget`]), which is
+/// (all attempts and backoff). Each call is also bounded by the invocation's budget ([`ec2ops::budget`]), which is
 /// usually shorter; these keep a call that nobody bounds from outliving the function.
 pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
     aws_config::timeout::TimeoutConfig::builder()
@@ -296,7 +305,7 @@ where
         operation,
         code,
         kind,
-        message: crate::text::bound(&message, 400),
+        message: ec2ops::text::bound(&message, 400),
         retryable,
     }
 }

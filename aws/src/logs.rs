@@ -5,9 +5,10 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::Client;
 use chrono::{DateTime, Utc};
 
+use ec2ops::evidence::logs::RawLine;
+use ec2ops::ports::{AwsError, LogReader};
+
 use super::aws_error;
-use crate::evidence::logs::RawLine;
-use crate::ports::{AwsError, LogReader};
 
 /// Pages read per group at most (FilterLogEvents can return empty pages with a token while it scans).
 const MAX_PAGES: usize = 3;

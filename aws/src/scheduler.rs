@@ -8,8 +8,9 @@ use aws_sdk_scheduler::types::{
 use aws_sdk_scheduler::Client;
 use chrono::{DateTime, Utc};
 
+use ec2ops::ports::{AwsError, ErrorKind, VerifyScheduler};
+
 use super::aws_error;
-use crate::ports::{AwsError, ErrorKind, VerifyScheduler};
 
 pub struct Scheduler {
     client: Client,

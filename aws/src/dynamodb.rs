@@ -23,13 +23,14 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 
-use super::aws_error;
-use crate::config::Envelope;
-use crate::ports::{
+use ec2ops::config::Envelope;
+use ec2ops::ports::{
     ActionLedger, ActionRecord, AwsError, AzDeclaration, Claim, Completion, ErrorKind, Grant,
     Impairment, ImpairmentLog, IncidentClaims, Progress, RecordedAction,
 };
-use crate::remediation::{ActionKind, Hold, LedgerView};
+use ec2ops::remediation::{ActionKind, Hold, LedgerView};
+
+use super::aws_error;
 
 /// The least time the per-instance lock is held after an action, whatever the cooldown: one action in flight per
 /// instance (a recover's continuation runs for up to 15 minutes).
@@ -345,7 +346,7 @@ impl DynamoLedger {
                     .map(|l| l.len())
                     .unwrap_or(0);
                 holds.push(Hold::AzEvent {
-                    impaired: named.max(crate::analyze::AZ_EVENT_INSTANCES),
+                    impaired: named.max(ec2ops::analyze::AZ_EVENT_INSTANCES),
                 });
             }
         }
@@ -655,8 +656,8 @@ impl ActionLedger for DynamoLedger {
             this_incident_action: this.map(|r| r.at),
             instance_actions,
             account_actions_last_hour: account.len(),
-            az_impaired: crate::ports::others_in_az(&az, instance_id),
-            same_instance: crate::ports::same_instance(&az, instance_id, incident_key),
+            az_impaired: ec2ops::ports::others_in_az(&az, instance_id),
+            same_instance: ec2ops::ports::same_instance(&az, instance_id, incident_key),
         })
     }
 
@@ -666,7 +667,7 @@ impl ActionLedger for DynamoLedger {
         envelope: &Envelope,
     ) -> Result<Grant, AwsError> {
         // A cap of 0 refuses every action; the counter's condition cannot express it for an absent counter.
-        let zero = crate::remediation::zero_cap_holds(envelope);
+        let zero = ec2ops::remediation::zero_cap_holds(envelope);
         if !zero.is_empty() {
             return Ok(Grant::Refused(zero));
         }

@@ -2,17 +2,18 @@
 //! DescribeInstanceTypes, DescribeSecurityGroups, DescribeVolumes.
 
 use async_trait::async_trait;
+use aws_sdk_ec2::config::http::HttpResponse;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{Filter, Instance, InstanceAttributeName, InstanceType, IpPermission};
 use aws_sdk_ec2::Client;
 
-use super::{aws_error, to_chrono};
-use crate::facts::{
+use ec2ops::facts::{
     InstanceFacts, InstanceLookup, OpenRule, ScheduledEvent, SecurityGroupFacts, Source,
     StatusFacts, TypeFacts, VolumeFacts,
 };
-use crate::ports::{AwsError, CallResult, ErrorKind, Impaired, InstanceReader, Remediator};
-use aws_sdk_ec2::config::http::HttpResponse;
-use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use ec2ops::ports::{AwsError, CallResult, ErrorKind, Impaired, InstanceReader, Remediator};
+
+use super::{aws_error, to_chrono};
 
 pub struct Ec2Reader {
     client: Client,
@@ -283,20 +284,20 @@ impl InstanceReader for Ec2Reader {
                 let impaired = |st: Option<&SummaryStatus>| st == Some(&SummaryStatus::Impaired);
                 let check = if impaired(s.system_status().and_then(|x| x.status())) {
                     Some((
-                        "StatusCheckFailed_System",
+                        ec2ops::catalogue::STATUS_CHECK_FAILED_SYSTEM,
                         s.system_status()
                             .map(|x| since(x.details()))
                             .unwrap_or_default(),
                     ))
                 } else if impaired(s.instance_status().and_then(|x| x.status())) {
                     Some((
-                        "StatusCheckFailed_Instance",
+                        ec2ops::catalogue::STATUS_CHECK_FAILED_INSTANCE,
                         s.instance_status()
                             .map(|x| since(x.details()))
                             .unwrap_or_default(),
                     ))
                 } else if impaired(s.attached_ebs_status().and_then(|x| x.status())) {
-                    Some(("StatusCheckFailed_AttachedEBS", None))
+                    Some((ec2ops::catalogue::STATUS_CHECK_FAILED_ATTACHED_EBS, None))
                 } else {
                     None
                 };

@@ -6,9 +6,10 @@ use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 use aws_sdk_cloudtrail::Client;
 use chrono::{DateTime, Utc};
 
+use ec2ops::evidence::changes::{TrailEvent, PAGE};
+use ec2ops::ports::{AwsError, ChangeReader};
+
 use super::{aws_error, to_chrono, to_smithy};
-use crate::evidence::changes::{TrailEvent, PAGE};
-use crate::ports::{AwsError, ChangeReader};
 
 pub struct CloudTrailReader {
     client: Client,

@@ -3,9 +3,10 @@
 use async_trait::async_trait;
 use aws_sdk_sns::Client;
 
+use ec2ops::message::SnsMessage;
+use ec2ops::ports::{AwsError, ReportPublisher};
+
 use super::aws_error;
-use crate::message::SnsMessage;
-use crate::ports::{AwsError, ReportPublisher};
 
 pub struct SnsPublisher {
     client: Client,

@@ -16,13 +16,14 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWrite
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 
-use super::aws_error;
-use crate::ports::{AwsError, ErrorKind};
-use crate::report::digest::DigestEntry;
-use crate::storm::{
+use ec2ops::ports::{AwsError, ErrorKind};
+use ec2ops::report::digest::DigestEntry;
+use ec2ops::storm::{
     hours, Buffered, DigestBuffer, FlushClaim, IncidentLog, LoggedIncident, PublishGate, Window,
     GATE_TTL, LOG_RETENTION,
 };
+
+use super::aws_error;
 
 /// How long a window's buffer and flush record live.
 const DIGEST_TTL: Duration = Duration::days(2);
@@ -366,7 +367,7 @@ impl IncidentLog for DynamoStorm {
                 }
             }
         }
-        Ok(crate::storm::listed(out))
+        Ok(ec2ops::storm::listed(out))
     }
 
     async fn show(&self, incident_key: &str) -> Result<Option<LoggedIncident>, AwsError> {

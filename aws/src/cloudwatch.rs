@@ -9,13 +9,14 @@ use aws_sdk_cloudwatch::types::{
 use aws_sdk_cloudwatch::Client;
 use chrono::{DateTime, Utc};
 
-use super::{aws_error, to_chrono, to_smithy};
-use crate::facts::{AlarmHistory, HistoryItem, InAlarm, RankPath, Ranked, Ranking};
-use crate::model::looks_like_instance_id;
-use crate::ports::{
+use ec2ops::facts::{AlarmHistory, HistoryItem, InAlarm, RankPath, Ranked, Ranking};
+use ec2ops::model::looks_like_instance_id;
+use ec2ops::ports::{
     AgentMetric, AwsError, FleetRanker, MetricData, MetricQuery, MetricReader, QueryKind,
     RankRequest, WindowRequest,
 };
+
+use super::{aws_error, to_chrono, to_smithy};
 
 pub struct CloudWatchReader {
     client: Client,
@@ -38,7 +39,7 @@ impl CloudWatchReader {
     }
 }
 
-fn query(q: &crate::ports::MetricQuery, period: i32) -> MetricDataQuery {
+fn query(q: &ec2ops::ports::MetricQuery, period: i32) -> MetricDataQuery {
     let b = MetricDataQuery::builder()
         .id(&q.id)
         .return_data(q.return_data);

@@ -8,9 +8,10 @@ use aws_sdk_ssm::types::CommandInvocationStatus;
 use aws_sdk_ssm::Client;
 use tokio::time::{sleep_until, timeout_at, Instant};
 
+use ec2ops::diagnostics::{self, Diagnostics};
+use ec2ops::ports::{self, AwsError, ErrorKind};
+
 use super::aws_error;
-use crate::diagnostics::{self, Diagnostics};
-use crate::ports::{self, AwsError, ErrorKind};
 
 /// How often GetCommandInvocation is polled: the script takes well under a second on a healthy host, and the
 /// API's rate limit is shared with every other SSM user of the account.
@@ -35,7 +36,7 @@ impl SsmDiagnostics {
         SsmDiagnostics { client }
     }
 
-    /// Built from the shared SDK configuration, so callers outside [`crate::aws`] need not name the SSM crate.
+    /// Built from the shared SDK configuration, so callers outside this crate need not name the SSM crate.
     pub fn from_config(config: &aws_config::SdkConfig) -> Self {
         Self::new(Client::new(config))
     }
@@ -210,7 +211,7 @@ impl SsmDiagnostics {
                 Poll::Done(Box::new(Err(AwsError::new(
                     "ssm",
                     "GetCommandInvocation",
-                    crate::text::bound(&message, 400),
+                    ec2ops::text::bound(&message, 400),
                 ))))
             }
             // A status added after this SDK was built: keep polling until the deadline decides.
