@@ -557,7 +557,10 @@ fn a_follow_up_goes_out_in_the_envelope_of_a_report() {
         panic!("a verification request");
     };
     let verdict = ec2ops::report::followup::Verdict::NotFixed {
-        detail: "system ok, instance impaired".into(),
+        detail: ec2ops::report::followup::NotFixed::Checks {
+            system: Some("ok".into()),
+            instance: Some("impaired".into()),
+        },
     };
     let msg = ec2ops::report::followup::render(
         &req,

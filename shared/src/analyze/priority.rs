@@ -63,7 +63,6 @@ fn contributor_priority(env: &Environment, crossed: Option<usize>) -> Priority {
 /// report is — among the contributors in ALARM (those looked up), or from the most critical environment among the
 /// ranking's instances not known to be below the threshold when the list of contributors is not available. Back to
 /// OK or INSUFFICIENT_DATA as for any alarm.
-
 pub(super) fn summary_priority(change: &Incident, facts: &Facts) -> (Priority, Vec<Reason>) {
     if change.state.value != AlarmState::Alarm {
         return priority(change, &[], &Environment::Unknown, None);

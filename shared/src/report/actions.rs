@@ -574,11 +574,21 @@ fn disk_steps(cx: &Ctx<'_>, s: &mut Steps) {
         ));
         // Quoted for the instance's shell, then carried as a JSON string, then the JSON quoted for the operator's.
         // `--` before a path starting with `-`, which df and du would read as an option.
-        let dashes = if path.starts_with('-') { "-- " } else { "" };
-        let p = shell::remote_word("MOUNT_PATH", path);
-        let df = format!("df -hP {dashes}{p}");
-        let dfi = format!("df -iP {dashes}{p}");
-        let du = format!("du -xh {dashes}{p} 2>/dev/null | sort -rh | head -15");
+        let df = format!(
+            "df -hP {}{}",
+            if path.starts_with('-') { "-- " } else { "" },
+            shell::remote_word("MOUNT_PATH", path)
+        );
+        let dfi = format!(
+            "df -iP {}{}",
+            if path.starts_with('-') { "-- " } else { "" },
+            shell::remote_word("MOUNT_PATH", path)
+        );
+        let du = format!(
+            "du -xh {}{} 2>/dev/null | sort -rh | head -15",
+            if path.starts_with('-') { "-- " } else { "" },
+            shell::remote_word("MOUNT_PATH", path)
+        );
         s.cmds(cx, steps::shell(id, &[&df, &dfi, &du, steps::DELETED_OPEN]));
     } else if disk.is_some() {
         s.step(l!(

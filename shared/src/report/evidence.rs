@@ -106,7 +106,7 @@ pub fn line(o: &Observation, tz: Tz, lang: Language) -> String {
         }
         Observation::AzImpaired { instances, az } => l!(
             lang,
-            "{}대 인스턴스 status check 실패, AZ {}, 10분 이내",
+            "{}대 인스턴스 상태 확인 실패, AZ {}, 10분 이내",
             "{} instances with failed status checks in {} within 10 minutes",
             instances,
             az
@@ -176,13 +176,13 @@ pub fn line(o: &Observation, tz: Tz, lang: Language) -> String {
         Observation::AlsoFound { rule } => rule.code().to_string(),
         Observation::TopCpu { process: p, sample } => l!(
             lang,
-            "게스트 OS top CPU: {}",
+            "게스트 OS CPU 상위 프로세스: {}",
             "in-guest top CPU: {}",
             process(p, *sample, lang)
         ),
         Observation::TopMemory { process: p } => l!(
             lang,
-            "게스트 OS top memory: {}",
+            "게스트 OS 메모리 상위 프로세스: {}",
             "in-guest top memory: {}",
             process(p, crate::analyze::MEMORY_LIST, lang)
         ),

@@ -158,7 +158,7 @@ pub(super) fn finding_phrase(f: &Finding, cx: &Ctx<'_>) -> Phrase {
         Detail::AzEvent { az, impaired } => Phrase::advised(
             l!(
                 lang,
-                "{}에서 10분 내 {}대 인스턴스 status check 실패: AWS 측 AZ 이벤트 가능성",
+                "{}에서 10분 내 {}대 인스턴스 상태 확인 실패: AWS 측 AZ 이벤트 가능성",
                 "{1} instances failed status checks in {0} within 10 minutes: probable AWS-side AZ event",
                 az,
                 impaired
@@ -286,14 +286,14 @@ pub(super) fn status_check_conclusion(
     let host = || {
         l!(
             lang,
-            "System status check 실패: AWS 호스트(하드웨어/네트워크/전원) 문제",
+            "시스템 상태 확인 실패: AWS 호스트(하드웨어/네트워크/전원) 문제",
             "system status check failed: a problem on the AWS host (hardware, network, power)"
         )
     };
     match (rule, combined_metric) {
         (_, true) => Phrase::cause(l!(
             lang,
-            "Status check 실패 (결합 메트릭): 어느 검사인지 불명, instance check로 간주",
+            "상태 확인 실패 (결합 메트릭): 어느 검사인지 불명, 인스턴스 상태 확인으로 간주",
             "status check failed (combined metric): which check is unknown; treated as the instance check"
         )),
         (RuleId::SysCheck | RuleId::InstCheck, false) if recommended == Remedy::Replace => Phrase::advised(
@@ -315,7 +315,7 @@ pub(super) fn status_check_conclusion(
         (RuleId::InstCheck, _) => Phrase::advised(
             l!(
                 lang,
-                "Instance status check 실패: OS 수준 문제(메모리 고갈, 파일시스템 손상, 커널, 네트워크 설정)",
+                "인스턴스 상태 확인 실패: OS 수준 문제(메모리 고갈, 파일시스템 손상, 커널, 네트워크 설정)",
                 "instance status check failed: an OS-level problem (memory exhaustion, file system corruption, kernel, network config)"
             ),
             "reboot".to_string(),
@@ -323,7 +323,7 @@ pub(super) fn status_check_conclusion(
         _ => Phrase::advised(
             l!(
                 lang,
-                "Attached EBS status check 실패: EBS 경로 문제",
+                "연결된 EBS 상태 확인 실패: EBS 경로 문제",
                 "attached EBS status check failed: an EBS path problem"
             ),
             l!(lang, "reboot 금지, 대기 또는 stop/start, 볼륨 교체", "do not reboot; wait, stop/start, or replace the volume"),

@@ -23,7 +23,7 @@ pub enum Verdict {
     /// Both status checks are `ok` again.
     Fixed,
     /// Still impaired (or not running): the operator must take the next step.
-    NotFixed { detail: String },
+    NotFixed { detail: NotFixed },
     /// The status could not be read.
     Unknown { why: String },
 }
@@ -33,7 +33,7 @@ pub fn verdict(instance: &Source<InstanceLookup>, status: &Source<StatusFacts>) 
     if let Some(InstanceLookup::Found(i)) = instance.get() {
         if !i.is_running() {
             return Verdict::NotFixed {
-                detail: format!("instance state {}", i.state),
+                detail: NotFixed::State(i.state.clone()),
             };
         }
     }
@@ -45,13 +45,43 @@ pub fn verdict(instance: &Source<InstanceLookup>, status: &Source<StatusFacts>) 
                 Verdict::Fixed
             } else {
                 Verdict::NotFixed {
-                    detail: format!(
-                        "system {}, instance {}",
-                        s.system.as_deref().unwrap_or("not reported"),
-                        s.instance.as_deref().unwrap_or("not reported")
-                    ),
+                    detail: NotFixed::Checks {
+                        system: s.system.clone(),
+                        instance: s.instance.clone(),
+                    },
                 }
             }
+        }
+    }
+}
+
+/// What is still wrong, in EC2's words (phrased in the report's language when rendered).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotFixed {
+    /// The instance is not running.
+    State(String),
+    /// The status checks' status (`None`: not reported).
+    Checks {
+        system: Option<String>,
+        instance: Option<String>,
+    },
+}
+
+impl NotFixed {
+    fn phrase(&self, lang: Language) -> String {
+        let or_none = |v: &Option<String>| {
+            v.clone()
+                .unwrap_or_else(|| l!(lang, "보고 없음", "not reported"))
+        };
+        match self {
+            NotFixed::State(s) => l!(lang, "인스턴스 상태 {}", "instance state {}", s),
+            NotFixed::Checks { system, instance } => l!(
+                lang,
+                "시스템 상태 확인 {}, 인스턴스 상태 확인 {}",
+                "system status check {}, instance status check {}",
+                or_none(system),
+                or_none(instance)
+            ),
         }
     }
 }
@@ -83,14 +113,22 @@ pub fn render(
         Verdict::Fixed => {
             s.line(Line::from(l!(
                 lang,
-                "{} {}분 후 status check 정상(ok) 확인. 조치 불필요, incident 종료 가능.",
+                "{} {}분 후 상태 확인 정상(ok). 조치 불필요, incident 종료 가능.",
                 "Status checks are ok {1} minutes after the {0}. No action needed; the incident can be closed.",
                 action,
                 minutes
             )));
-            format!("Verified: {action} fixed")
+            (
+                format!("Verified: {action} fixed"),
+                l!(lang, "확인됨: {}로 해결", "Verified: {} fixed", action),
+            )
         }
-        Verdict::NotFixed { detail } | Verdict::Unknown { why: detail } => {
+        Verdict::NotFixed { .. } | Verdict::Unknown { .. } => {
+            let detail = match v {
+                Verdict::NotFixed { detail } => detail.phrase(lang),
+                Verdict::Unknown { why } => why.clone(),
+                Verdict::Fixed => String::new(),
+            };
             let (before, after) = match v {
                 Verdict::Unknown { .. } => (
                     l!(
@@ -114,7 +152,7 @@ pub fn render(
                 ),
             };
             // EC2's words (the instance's state, the checks' status) are quoted as they came.
-            s.line(Line::new().t(before).u(detail).t(after));
+            s.line(Line::new().t(before).u(&detail).t(after));
             match req.action {
                 ActionKind::Reboot => {
                     s.step(l!(
@@ -153,13 +191,23 @@ pub fn render(
                     ));
                 }
             }
-            format!("Not fixed after {action}")
+            (
+                format!("Not fixed after {action}"),
+                l!(
+                    lang,
+                    "{} 후에도 해결되지 않음",
+                    "Not fixed after {}",
+                    action
+                ),
+            )
         }
     };
+    let (headline, title) = headline;
     message(
         &Thread {
             priority: priority(v),
             headline: &headline,
+            title: &title,
             instance_id: id,
             alarm_name: &req.alarm_name,
             acted_at: req.acted_at,
@@ -183,7 +231,10 @@ fn console(id: &str) -> Command {
 /// What a follow-up says about its incident, whatever it reports.
 struct Thread<'a> {
     priority: Priority,
+    /// English, for the ASCII subject.
     headline: &'a str,
+    /// The headline in the report's language, for the title a reader sees.
+    title: &'a str,
     instance_id: &'a str,
     alarm_name: &'a str,
     acted_at: DateTime<Utc>,
@@ -201,9 +252,9 @@ fn message(t: &Thread<'_>, s: Steps, lang: Language, tz: Tz) -> SnsMessage {
         priority: p,
         language: lang,
         headline: headline.to_string(),
-        cause: headline.to_string(),
+        cause: t.title.to_string(),
         subject: bound(&ascii(&format!("[{}] {headline} {id}", p.label())), 99),
-        title: Line::from(format!("[{}] {headline} — {id}", p.label())),
+        title: Line::from(format!("[{}] {} — {id}", p.label(), t.title)),
         header: vec![
             Line::new().t(l!(lang, "알람: ", "Alarm: ")).u(t.alarm_name),
             Line::from(l!(
@@ -288,6 +339,7 @@ pub fn render_recover(
         &Thread {
             priority: Priority::P0,
             headline: "Recover incomplete",
+            title: &l!(lang, "복구(recover) 미완료", "Recover incomplete"),
             instance_id: id,
             alarm_name: &c.alarm_name,
             acted_at: c.stopped_at,

@@ -105,7 +105,7 @@ fn state_lines(cx: &Ctx<'_>) -> Vec<Line> {
     match &cx.facts.status {
         Source::Available(_) if not_running.is_some() => lines.push(Line::from(l!(
             lang,
-            "Status checks: 인스턴스가 {} 상태라 검사 없음",
+            "상태 확인: 인스턴스가 {} 상태라 검사 없음",
             "Status checks: none while the instance is {}",
             not_running.map(|i| i.state.as_str()).unwrap_or_default()
         ))),
@@ -113,7 +113,7 @@ fn state_lines(cx: &Ctx<'_>) -> Vec<Line> {
             let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
             lines.push(Line::from(l!(
                 lang,
-                "Status checks: system {}, instance {}, attached EBS {}",
+                "상태 확인: 시스템 상태 확인 {}, 인스턴스 상태 확인 {}, 연결된 EBS 상태 확인 {}",
                 "Status checks: system {}, instance {}, attached EBS {}",
                 show(&s.system),
                 show(&s.instance),
@@ -134,7 +134,7 @@ fn state_lines(cx: &Ctx<'_>) -> Vec<Line> {
         Source::Unavailable(_) if cx.instance_id.is_none() => {}
         Source::Unavailable(r) => lines.push(Line::from(l!(
             lang,
-            "Status checks: 조회 불가 ({})",
+            "상태 확인: 조회 불가 ({})",
             "Status checks: unavailable: {}",
             phrasebook::reason(r, lang)
         ))),
@@ -272,7 +272,7 @@ fn diagnostics_lines(cx: &Ctx<'_>) -> Vec<Line> {
         }
         lines.push(Line::from(l!(
             lang,
-            "In-guest (SSM): {}",
+            "게스트 OS (SSM): {}",
             "In-guest (SSM): {}",
             parts.join(" · ")
         )));
@@ -280,14 +280,14 @@ fn diagnostics_lines(cx: &Ctx<'_>) -> Vec<Line> {
         for p in d.top_cpu.iter().take(3) {
             lines.push(
                 Line::new()
-                    .t("    · top CPU: ")
+                    .t(l!(lang, "    · CPU 상위: ", "    · top CPU: "))
                     .u(process(p, d.top_cpu_sample)),
             );
         }
         if let Some(p) = d.top_memory.first() {
             lines.push(
                 Line::new()
-                    .t("    · top memory: ")
+                    .t(l!(lang, "    · 메모리 상위: ", "    · top memory: "))
                     .u(process(p, crate::analyze::MEMORY_LIST)),
             );
         }

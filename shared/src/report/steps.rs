@@ -97,19 +97,32 @@ pub fn grow_file_system(device: &str, fstype: &str, path: &str) -> Option<Vec<St
     {
         return None;
     }
-    let mount = super::shell::remote_word("MOUNT_PATH", path);
-    let dashes = if path.starts_with('-') { "-- " } else { "" };
     let grow_fs = match fstype {
-        "xfs" => format!("xfs_growfs -d {dashes}{mount}"),
-        "ext4" | "ext3" | "ext2" => format!("resize2fs /dev/{d}"),
+        "xfs" => format!(
+            "xfs_growfs -d {}{}",
+            if path.starts_with('-') { "-- " } else { "" },
+            super::shell::remote_word("MOUNT_PATH", path)
+        ),
+        "ext4" | "ext3" | "ext2" => format!(
+            "resize2fs {}",
+            super::shell::remote_word("DEVICE", &["/dev/", d].concat())
+        ),
         _ => return None,
     };
     let mut out = Vec::new();
     if let Some((disk, part)) = partition_of(d) {
-        out.push(format!("growpart {disk} {part}"));
+        out.push(format!(
+            "growpart {} {}",
+            super::shell::remote_word("DISK", &disk),
+            super::shell::remote_word("PARTITION", &part)
+        ));
     }
     out.push(grow_fs);
-    out.push(format!("df -hP {dashes}{mount}"));
+    out.push(format!(
+        "df -hP {}{}",
+        if path.starts_with('-') { "-- " } else { "" },
+        super::shell::remote_word("MOUNT_PATH", path)
+    ));
     Some(out)
 }
 

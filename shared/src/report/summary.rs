@@ -474,18 +474,20 @@ pub(super) fn headline_in(headline: &str, lang: Language) -> String {
             "Instance stopped or gone" => {
                 l!(lang, "인스턴스 중지 또는 없음", "Instance stopped or gone")
             }
-            "System status check failed" => l!(
-                lang,
-                "System status check 실패",
-                "System status check failed"
-            ),
+            "System status check failed" => {
+                l!(lang, "시스템 상태 확인 실패", "System status check failed")
+            }
             "Instance status check failed" => l!(
                 lang,
-                "Instance status check 실패",
+                "인스턴스 상태 확인 실패",
                 "Instance status check failed"
             ),
             "Attached EBS check failed" => {
-                l!(lang, "Attached EBS check 실패", "Attached EBS check failed")
+                l!(
+                    lang,
+                    "연결된 EBS 상태 확인 실패",
+                    "Attached EBS check failed"
+                )
             }
             "Possible compromise" => l!(lang, "침해 의심", "Possible compromise"),
             "Disk almost full" => l!(lang, "디스크 거의 가득 참", "Disk almost full"),

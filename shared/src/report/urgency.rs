@@ -78,7 +78,7 @@ pub(super) fn reason_line(r: &Reason, lang: Language) -> String {
         ),
         Reason::StatusCheckFailed => l!(
             lang,
-            "Status check 실패: 인스턴스가 서비스 불가 상태일 수 있음",
+            "상태 확인 실패: 인스턴스가 서비스 불가 상태일 수 있음",
             "a status check failed: the instance may be unreachable"
         ),
         Reason::CompositeAlarm => l!(

@@ -348,22 +348,28 @@ proptest! {
         let json = ssm.get(at.wrapping_add(1)).cloned().unwrap_or_default();
         let parameters: Value = serde_json::from_str(&json)
             .map_err(|e| TestCaseError::fail(format!("--parameters is not JSON ({e}): {json:?}")))?;
-        let remote = parameters["commands"][0].as_str().unwrap_or_default();
-        // The instance's shell reads the remote command: the path must be its third word, exactly.
-        let mut words = shlex::split(remote)
-            .ok_or_else(|| TestCaseError::fail(format!("remote command does not split: {remote:?}")))?;
-        // A path starting with `-` comes after `--`, so du cannot read it as an option.
-        if path.starts_with('-') && path.chars().count() <= ec2ops::report::shell::MAX_ARG_CHARS {
-            prop_assert_eq!(words.get(2).map(String::as_str), Some("--"), "{:?}", remote);
-            words.remove(2);
+        // df (space, inodes) and du each take the path as their third word, exactly.
+        for tool in [["df", "-hP"], ["df", "-iP"], ["du", "-xh"]] {
+            let remote = parameters["commands"]
+                .as_array()
+                .and_then(|cs| cs.iter().filter_map(Value::as_str).find(|c| c.starts_with(&tool.join(" "))))
+                .unwrap_or_default();
+            // The instance's shell reads the remote command: the path must be its third word, exactly.
+            let mut words = shlex::split(remote)
+                .ok_or_else(|| TestCaseError::fail(format!("remote command does not split: {remote:?}")))?;
+            // A path starting with `-` comes after `--`, so the tool cannot read it as an option.
+            if path.starts_with('-') && path.chars().count() <= ec2ops::report::shell::MAX_ARG_CHARS {
+                prop_assert_eq!(words.get(2).map(String::as_str), Some("--"), "{:?}", remote);
+                words.remove(2);
+            }
+            let expected = path.as_str();
+            if expected.chars().count() <= ec2ops::report::shell::MAX_ARG_CHARS {
+                prop_assert_eq!(words.get(2).map(String::as_str), Some(expected), "{:?}", remote);
+            } else {
+                prop_assert_eq!(words.get(2).map(String::as_str), Some("MOUNT_PATH"));
+            }
+            prop_assert_eq!(&words[..2], &[tool[0].to_string(), tool[1].to_string()][..]);
         }
-        let expected = path.as_str();
-        if expected.chars().count() <= ec2ops::report::shell::MAX_ARG_CHARS {
-            prop_assert_eq!(words.get(2).map(String::as_str), Some(expected), "{:?}", remote);
-        } else {
-            prop_assert_eq!(words.get(2).map(String::as_str), Some("MOUNT_PATH"));
-        }
-        prop_assert_eq!(&words[..2], &["du".to_string(), "-xh".to_string()][..]);
     }
 }
 
@@ -628,7 +634,7 @@ proptest! {
         let fields = [("instance_id", &id[..]), ("region", &region[..]), ("alarm_name", &alarm[..])];
         let req: VerifyRequest = detail_with("verify-reboot.json", &fields);
         let c: Continuation = detail_with("recover-continuation.json", &fields);
-        let not_fixed = Verdict::NotFixed { detail: alarm.clone() };
+        let not_fixed = Verdict::NotFixed { detail: ec2ops::report::followup::NotFixed::State(alarm.clone()) };
         for language in [Language::Ko, Language::En] {
             let tz = chrono_tz::Asia::Seoul;
             let mut messages = vec![followup::render(&req, &not_fixed, req.acted_at, language, tz)];

@@ -144,7 +144,10 @@ fn the_follow_ups_next_step_quotes_the_requests_region_and_cannot_mention_the_ch
     };
     req.region = Some("<!channel>;reboot".into());
     let verdict = ec2ops::report::followup::Verdict::NotFixed {
-        detail: "system ok, instance impaired".into(),
+        detail: ec2ops::report::followup::NotFixed::Checks {
+            system: Some("ok".into()),
+            instance: Some("impaired".into()),
+        },
     };
     let msg = ec2ops::report::followup::render(
         &req,

@@ -155,3 +155,70 @@ fn korean_goldens_give_every_time_in_the_configured_zone_first() {
         }
     }
 }
+
+/// Every Korean snapshot as the reader sees it — the reports, the follow-ups and the storm digests — without the
+/// SNS subject (ASCII by necessity) and the account's own quoted words.
+fn korean_texts() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = golden_texts()
+        .into_iter()
+        .filter(|(n, _)| n.contains(".ko."))
+        .collect();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/digest");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        if name.contains(".ko.") && name.ends_with(".snap") && !name.contains(".subject.") {
+            let raw = std::fs::read_to_string(dir.join(&name)).unwrap();
+            out.push((
+                name,
+                raw.splitn(3, "---\n").nth(2).unwrap_or(&raw).to_string(),
+            ));
+        }
+    }
+    out.into_iter()
+        .map(|(n, t)| {
+            let ours = t
+                .lines()
+                .filter(|l| {
+                    !l.starts_with("Subject: ")
+                        && !l.contains("알람 설명: ")
+                        && !l.contains("상태 사유: ")
+                        && !l.contains("\"summary\": ")
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            (n, ours)
+        })
+        .collect()
+}
+
+/// Defect 17: the words a reader of a Korean report kept meeting in English — the status checks' names and states,
+/// the in-guest lines, the follow-ups' titles — are Korean in every Korean snapshot, digests included.
+#[test]
+fn no_korean_snapshot_names_the_status_checks_or_follow_ups_in_english() {
+    let english = [
+        "Status checks",
+        "system ok",
+        "instance ok",
+        "attached EBS ok",
+        "In-guest",
+        "top memory",
+        "Recover incomplete",
+        "Verified: ",
+        "status check failed",
+        "Status check 실패",
+    ];
+    let texts = korean_texts();
+    assert!(
+        texts.iter().any(|(n, _)| n.starts_with("digest__")),
+        "the digests are read"
+    );
+    let mut found = Vec::new();
+    for (name, text) in &texts {
+        for e in english {
+            if text.contains(e) {
+                found.push(format!("{name}: {e:?}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}

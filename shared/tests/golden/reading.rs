@@ -61,7 +61,8 @@ fn a_stopped_instance_is_never_reported_with_status_checks_ok() {
         });
         if stopped {
             assert!(
-                !text.contains("Status checks: system ok"),
+                !text.contains("Status checks: system ok")
+                    && !text.contains("상태 확인: 시스템 상태 확인 ok"),
                 "{name}: status checks read ok on a stopped instance"
             );
         }
