@@ -2,6 +2,7 @@
 
 use crate::analyze::Environment;
 use crate::facts::InstanceFacts;
+use crate::model::Cause;
 
 use super::actions::{plan, summary_plan};
 use super::shell::Command;
@@ -45,10 +46,14 @@ pub(super) fn stops_the_instance(cmd: &Command) -> bool {
 }
 
 pub(super) fn keywords(cx: &Ctx<'_>) -> Vec<String> {
-    let mut k = vec![
-        cx.a.priority.label().to_string(),
-        cx.change.state.value.as_str().to_string(),
-    ];
+    // The input's own state: an alarm's (ALARM, OK), an instance's (STOPPED), a Health event or the sweep's finding.
+    let state = match &cx.change.cause {
+        Cause::StateChange { state } => state.as_str().to_ascii_uppercase(),
+        Cause::Health(_) => "HEALTH".to_string(),
+        Cause::Sweep { .. } => "IMPAIRED".to_string(),
+        Cause::Alarm(_) | Cause::Contributor { .. } => cx.change.state.value.as_str().to_string(),
+    };
+    let mut k = vec![cx.a.priority.label().to_string(), state];
     k.extend(cx.a.findings.iter().map(|f| f.rule.code().to_string()));
     if let Some(id) = cx.instance_id {
         k.push(id.to_string());

@@ -269,22 +269,34 @@ fn network_line(cx: &Ctx<'_>) -> Option<Line> {
 }
 
 /// The state now and the one before, with the time of the change.
-fn transition_line(cx: &Ctx<'_>) -> Line {
-    let lang = cx.lang;
-    let c = cx.change;
-    let (prev, now_state) = match &c.cause {
+/// The input's own transition, as `(before, now)`; `before` is empty where the input says only the state now. An
+/// alarm's is its previous and new state; an instance's state change, a Health event and the sweep have no alarm
+/// state, and none is invented for them.
+pub(super) fn transition(c: &AlarmChange, lang: Language) -> (String, String) {
+    match &c.cause {
         // The instance's own transition, not an alarm's.
-        Cause::StateChange { state } => ("running", state.as_str()),
-        Cause::Health(h) => ("AWS Health", h.category.as_str()),
-        _ => (
+        Cause::StateChange { state } => ("running".to_string(), state.as_str().to_string()),
+        Cause::Health(h) => ("AWS Health".to_string(), h.category.clone()),
+        Cause::Sweep { check } => (
+            String::new(),
+            l!(lang, "{} 손상(impaired)", "{} impaired", check),
+        ),
+        Cause::Alarm(_) | Cause::Contributor { .. } => (
             c.previous
                 .as_ref()
                 .map(|p| p.value.as_str())
                 .or_else(|| fleet::implied_previous(c))
-                .unwrap_or(""),
-            c.state.value.as_str(),
+                .unwrap_or("")
+                .to_string(),
+            c.state.value.as_str().to_string(),
         ),
-    };
+    }
+}
+
+fn transition_line(cx: &Ctx<'_>) -> Line {
+    let lang = cx.lang;
+    let c = cx.change;
+    let (prev, now_state) = transition(c, lang);
     Line::from(if prev.is_empty() {
         l!(
             lang,

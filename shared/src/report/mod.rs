@@ -37,7 +37,7 @@ use chrono_tz::Tz;
 use crate::analyze::{Assessment, Priority, Remedy};
 use crate::config::Language;
 use crate::facts::{Facts, InstanceFacts};
-use crate::model::{AlarmChange, Cause};
+use crate::model::AlarmChange;
 use text::Line;
 
 use actions::{actions, summary_actions};
@@ -187,22 +187,23 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         priority: cx.a.priority,
         language: cx.lang,
         summary: {
-            // An AWS Health event or an instance's own state change has no previous alarm state: no placeholder.
-            let previous = change
-                .previous
-                .as_ref()
-                .map(|p| p.value.as_str())
-                .or_else(|| fleet::implied_previous(change));
-            let transition = match (&change.cause, previous) {
-                (Cause::Health(_), _) => "AWS Health".to_string(),
-                (_, Some(p)) => format!("{p} → {}", change.state.value.as_str()),
-                (_, None) => change.state.value.as_str().to_string(),
-            };
-            format!(
-                "[{}] {headline}: {} ({target}) {transition}",
-                cx.a.priority.label(),
-                text::sanitize(&change.alarm_name, 80),
-            )
+            // An alarm's summary names the alarm and its transition; a Health event, a state change and the
+            // sweep name no alarm and have no alarm transition: their own state instead.
+            let (prev, now) = header::transition(change, cx.lang);
+            let p = cx.a.priority.label();
+            if !change.is_alarm() {
+                format!("[{p}] {headline}: {target} ({now})")
+            } else if prev.is_empty() {
+                format!(
+                    "[{p}] {headline}: {} ({target}) {now}",
+                    text::sanitize(&change.alarm_name, 80)
+                )
+            } else {
+                format!(
+                    "[{p}] {headline}: {} ({target}) {prev} → {now}",
+                    text::sanitize(&change.alarm_name, 80)
+                )
+            }
         },
         title: title(&cx, &headline),
         header: {

@@ -58,11 +58,13 @@ pub(super) fn situation(cx: &Ctx<'_>) -> Section {
             Cause::Sweep { .. } | Cause::StateChange { .. }
         )
     }) {
-        lines.push(
-            Line::new()
-                .t(l!(lang, "알람 설명: ", "Alarm description: "))
-                .u(d),
-        );
+        // A Health event's text is AWS's description of the event, not an alarm's.
+        let label = if cx.change.is_alarm() {
+            l!(lang, "알람 설명: ", "Alarm description: ")
+        } else {
+            l!(lang, "이벤트 설명: ", "Event description: ")
+        };
+        lines.push(Line::new().t(label).u(d));
     }
     lines.extend(state_lines(cx));
     lines.extend(window_lines(cx));

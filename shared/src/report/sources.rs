@@ -396,7 +396,10 @@ pub(super) fn links(
     if let Some(id) = id {
         out.push((l!(lang, "인스턴스", "Instance"), console.instance(id)));
     }
-    out.push((l!(lang, "알람", "Alarm"), console.alarm(&change.alarm_name)));
+    // A Health event, a state change and the sweep name no alarm: their `alarm_name` is a label, not a link.
+    if change.is_alarm() {
+        out.push((l!(lang, "알람", "Alarm"), console.alarm(&change.alarm_name)));
+    }
     if let (Some(w), Some(m)) = (facts.metrics.get(), change.primary_metric()) {
         if let (Some(start), Some(end)) = (w.start, w.end) {
             let dims: Vec<(String, String)> = m

@@ -291,3 +291,47 @@ fn an_unexplained_stop_is_p1_and_asks_who_stopped_it_and_why() {
     }
     assert!(checked >= 4, "stopped instances checked: {checked}");
 }
+
+/// Whether a golden is the report of an input that is no alarm: an AWS Health event, an instance's own state change
+/// or the sweep (`Event:` / `Found by:` in the header where an alarm's report has `Alarm:`).
+fn not_an_alarm(text: &str) -> bool {
+    text.lines().take(12).any(|l| {
+        let l = l.trim_start_matches("• ");
+        l.starts_with("Event: ")
+            || l.starts_with("Found by: ")
+            || l.starts_with("이벤트: ")
+            || l.starts_with("발견: ")
+    })
+}
+
+/// Defect 14: a Health event, a state change and the sweep have no alarm — no link to one, no `OK → ALARM`
+/// transition in the header or the chat's summary, no `ALARM` keyword.
+#[test]
+fn a_report_of_no_alarm_links_to_no_alarm_and_shows_no_alarm_transition() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !not_an_alarm(&text) {
+            continue;
+        }
+        checked += 1;
+        assert!(
+            !text.contains("#alarmsV2:alarm/"),
+            "{name}: links to an alarm that does not exist"
+        );
+        assert!(
+            !text.contains("Alarm description:") && !text.contains("알람 설명:"),
+            "{name}: calls the event's text an alarm's description"
+        );
+        assert!(
+            !text.contains("OK → ALARM") && !text.contains("ALARM → OK"),
+            "{name}: shows an alarm's transition"
+        );
+        if name.contains(".chatbot.") {
+            assert!(
+                !text.contains("\"ALARM\""),
+                "{name}: carries the ALARM keyword"
+            );
+        }
+    }
+    assert!(checked >= 6, "reports of no alarm checked: {checked}");
+}
