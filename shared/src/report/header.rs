@@ -170,7 +170,7 @@ pub(super) fn header(cx: &Ctx<'_>) -> Vec<Line> {
 }
 
 /// What fired: the alarm (and its kind), the state-change or Health event, or the sweep.
-fn event_line(cx: &Ctx<'_>) -> Line {
+pub(super) fn event_line(cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
     let c = cx.change;
     match &c.cause {
@@ -197,7 +197,7 @@ fn event_line(cx: &Ctx<'_>) -> Line {
 }
 
 /// The instance: id, name, type, AZ, IP and state, or why they are not known.
-fn instance_line(cx: &Ctx<'_>) -> Line {
+pub(super) fn instance_line(cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
     let c = cx.change;
     let mut inst = Line::new().t(l!(lang, "인스턴스: ", "Instance: "));

@@ -23,6 +23,7 @@ mod improvements;
 mod outcome;
 mod remedy;
 pub mod render;
+mod resolved;
 mod security;
 pub mod shell;
 mod situation;
@@ -155,7 +156,10 @@ pub fn build(input: &ReportInput<'_>) -> Report {
     let headline = fleet::headline(change, input.facts, headline(&cx));
     let subject = subject(&cx, &headline);
     let summary_only = change.is_series_summary();
-    let sections = if summary_only {
+    let notice = resolved::is_notice(&cx);
+    let sections = if notice {
+        Vec::new()
+    } else if summary_only {
         vec![
             urgency(&cx),
             contributors_situation(&cx),
@@ -206,7 +210,9 @@ pub fn build(input: &ReportInput<'_>) -> Report {
             }
         },
         title: title(&cx, &headline),
-        header: {
+        header: if notice {
+            resolved::lines(&cx, &next_steps)
+        } else {
             let mut h = header(&cx);
             h.extend(summary::lines(&cx, &cause, &next_steps));
             h

@@ -335,3 +335,61 @@ fn a_report_of_no_alarm_links_to_no_alarm_and_shows_no_alarm_transition() {
     }
     assert!(checked >= 6, "reports of no alarm checked: {checked}");
 }
+
+/// Defect 19: an alarm back to OK that needs nobody is a notice of at most eight lines — how long it was in ALARM,
+/// the peak and how long it stayed past the threshold, the value now, the thread closed — with no section and no
+/// deadline.
+#[test]
+fn an_ok_notice_is_eight_lines_with_the_peak_the_time_past_the_threshold_and_the_value_now() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains(".email.") || !is_ok_notice(&name) {
+            continue;
+        }
+        checked += 1;
+        // Below the subject, the title and its underline; above the footer.
+        let body: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("===="))
+            .skip(1)
+            .take_while(|l| *l != "--")
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert!(
+            body.len() <= 8,
+            "{name}: {} lines:\n{}",
+            body.len(),
+            body.join("\n")
+        );
+        let all = body.join("\n");
+        // A series that stopped reporting is not a recovery and says so; its event carries no threshold.
+        let stopped = all.contains("stopped reporting") || all.contains("보고 중단");
+        if !stopped {
+            assert!(
+                all.contains("minutes in ALARM") || all.contains("분 만에 OK"),
+                "{name}: no time in ALARM:\n{all}"
+            );
+            assert!(
+                all.contains("past the threshold") || all.contains("초과"),
+                "{name}: no time past the threshold:\n{all}"
+            );
+        }
+        for (what, en, ko) in [
+            ("peak", "peak", "최고"),
+            ("value now", "Now: ", "현재 값: "),
+            ("thread closed", "thread is closed", "thread는 종료"),
+        ] {
+            assert!(
+                all.contains(en) || all.contains(ko),
+                "{name}: no {what}:\n{all}"
+            );
+        }
+        for deadline in ["respond within", "이내 대응", "🚨"] {
+            assert!(
+                !all.contains(deadline),
+                "{name}: a deadline on an OK notice:\n{all}"
+            );
+        }
+    }
+    assert!(checked >= 4, "OK notices checked: {checked}");
+}
