@@ -210,13 +210,62 @@ pub struct AlarmHistory {
     pub items: Vec<HistoryItem>,
 }
 
+/// Transitions into ALARM that come back at the same time of day: the mark of a scheduled job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DailyPattern {
+    /// The middle of the transitions' times of day (UTC), in minutes after midnight.
+    pub center_minute: u32,
+    /// Minutes from the middle to the farthest transition.
+    pub within_minutes: u32,
+    /// Distinct days the transitions fell on.
+    pub days: usize,
+}
+
+/// The widest spread of times of day still read as one daily time (a job and the evaluation period that catches
+/// it vary by minutes, not hours).
+pub const DAILY_SPREAD_MINUTES: u32 = 30;
+
 impl AlarmHistory {
     /// Transitions into ALARM, as CloudWatch summarizes them ("Alarm updated from OK to ALARM").
     pub fn alarm_transitions(&self) -> usize {
+        self.alarm_times().count()
+    }
+
+    fn alarm_times(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
         self.items
             .iter()
             .filter(|i| i.summary.ends_with("to ALARM"))
-            .count()
+            .map(|i| i.at)
+    }
+
+    /// Whether the transitions into ALARM fell on three or more different days, each time within
+    /// [`DAILY_SPREAD_MINUTES`] of the same time of day (measured around midnight too: 23:55 and 00:05 are close).
+    pub fn daily_pattern(&self) -> Option<DailyPattern> {
+        use chrono::Timelike;
+        let mut minutes: Vec<u32> = self
+            .alarm_times()
+            .map(|t| t.hour() * 60 + t.minute())
+            .collect();
+        let mut days: Vec<chrono::NaiveDate> = self.alarm_times().map(|t| t.date_naive()).collect();
+        days.sort();
+        days.dedup();
+        if days.len() < 3 {
+            return None;
+        }
+        minutes.sort_unstable();
+        // The spread is the day less the widest gap between consecutive times, the gap across midnight included.
+        let (first, last) = (*minutes.first()?, *minutes.last()?);
+        let (gap, after) = minutes
+            .windows(2)
+            .map(|w| (w[1] - w[0], w[1]))
+            .chain(std::iter::once((first + 1440 - last, first)))
+            .max()?;
+        let spread = 1440 - gap;
+        (spread <= DAILY_SPREAD_MINUTES).then(|| DailyPattern {
+            center_minute: (after + spread / 2) % 1440,
+            within_minutes: spread - spread / 2,
+            days: days.len(),
+        })
     }
 }
 
@@ -475,4 +524,71 @@ pub struct Impaired {
     pub check: String,
     /// When the check became impaired (stable across sweeps, so the ledger recognizes the same failure).
     pub since: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn history(at: &[&str]) -> AlarmHistory {
+        AlarmHistory {
+            items: at
+                .iter()
+                .filter_map(|a| a.parse::<DateTime<Utc>>().ok())
+                .map(|at| HistoryItem {
+                    at,
+                    summary: "Alarm updated from OK to ALARM".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn transitions_at_the_same_time_on_three_days_are_a_daily_pattern() {
+        let h = history(&[
+            "2025-08-09T02:58:00Z",
+            "2025-08-11T03:04:00Z",
+            "2025-08-12T03:01:00Z",
+            "2025-08-13T03:05:00Z",
+        ]);
+        let d = h.daily_pattern();
+        assert_eq!(
+            d,
+            Some(DailyPattern {
+                center_minute: 3 * 60 + 1,
+                within_minutes: 4,
+                days: 4
+            })
+        );
+    }
+
+    #[test]
+    fn a_daily_time_around_midnight_is_one_time_not_two() {
+        let h = history(&[
+            "2025-08-09T23:55:00Z",
+            "2025-08-11T00:05:00Z",
+            "2025-08-12T23:59:00Z",
+        ]);
+        let d = h
+            .daily_pattern()
+            .map(|d| (d.center_minute, d.within_minutes));
+        assert_eq!(d, Some((0, 5)));
+    }
+
+    #[test]
+    fn scattered_times_or_one_day_are_no_pattern() {
+        let scattered = history(&[
+            "2025-08-09T02:58:00Z",
+            "2025-08-11T09:04:00Z",
+            "2025-08-12T17:01:00Z",
+        ]);
+        assert_eq!(scattered.daily_pattern(), None);
+        let one_day = history(&[
+            "2025-08-09T03:00:00Z",
+            "2025-08-09T03:01:00Z",
+            "2025-08-09T03:02:00Z",
+            "2025-08-10T03:02:00Z",
+        ]);
+        assert_eq!(one_day.daily_pattern(), None);
+    }
 }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::facts::{Facts, InstanceFacts, Source};
+use crate::facts::{DailyPattern, Facts, InstanceFacts, Source};
 use crate::model::{AlarmState, Incident};
 
 use super::{Finding, RuleId};
@@ -62,6 +62,8 @@ pub struct Recommendation {
     pub exposure_matters: bool,
     /// ALARM transitions of the alarm in the last 7 days, when they make a pattern (≥ [`RECURRING_TRANSITIONS`]).
     pub recurring: Option<usize>,
+    /// The transitions came at the same time of day on three or more days: a scheduled job is the likely trigger.
+    pub daily: Option<DailyPattern>,
     /// The incident is about the instance being down or out of capacity: who replaces or recovers it (Auto Scaling,
     /// automatic recovery) bears on it.
     pub availability_matters: bool,
@@ -101,9 +103,12 @@ pub fn recommend(change: &Incident, findings: &[Finding], facts: &Facts) -> Reco
     let instance = facts.found_instance();
     let auto = instance.map(|i| auto_recovery(i, facts));
     let remedy = remedy(change, &has, instance, auto.as_ref());
-    let recurring = match &facts.history {
-        Source::Available(h) => Some(h.alarm_transitions()).filter(|n| *n >= RECURRING_TRANSITIONS),
-        Source::Unavailable(_) => None,
+    let (recurring, daily) = match &facts.history {
+        Source::Available(h) => (
+            Some(h.alarm_transitions()).filter(|n| *n >= RECURRING_TRANSITIONS),
+            h.daily_pattern(),
+        ),
+        Source::Unavailable(_) => (None, None),
     };
     let availability_matters = [
         RuleId::SysCheck,
@@ -142,6 +147,7 @@ pub fn recommend(change: &Incident, findings: &[Finding], facts: &Facts) -> Reco
         auto_recovery: auto,
         exposure_matters: has(RuleId::SecSuspect) || has(RuleId::NetLeadsCpu),
         recurring,
+        daily,
         availability_matters,
         guest_metrics_matter,
     }

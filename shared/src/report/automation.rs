@@ -7,21 +7,50 @@ use crate::facts::{InstanceFacts, Role, Source};
 use super::advice::Advice;
 use super::cli::{cli, clis};
 use super::shell::Command;
-use super::text::{topic, Line};
+use super::text::{hm, topic, Line};
 use super::{phrasebook, section, steps, Ctx, Part, Section};
 use crate::analyze::{AutoRecovery, NotAvailable};
+
+/// A time of day (minutes after midnight UTC) in the report's zone, and in English in UTC with the zone beside it.
+fn daily_time(cx: &Ctx<'_>, minute_utc: u32) -> String {
+    let day = cx.change.state.at.date_naive();
+    let at = day
+        .and_hms_opt(minute_utc / 60, minute_utc % 60, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(cx.change.state.at);
+    // A daily job runs on someone's local clock: an English report names that time too.
+    match cx.lang {
+        Language::En if cx.tz != chrono_tz::UTC => format!(
+            "{} ({})",
+            hm(at, cx.tz, cx.lang),
+            at.with_timezone(&cx.tz).format("%H:%M %Z")
+        ),
+        _ => hm(at, cx.tz, cx.lang),
+    }
+}
 
 pub(super) fn automation(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
     let mut advice = Advice::default();
     // A pattern is worth automating; the absence of one is not news.
     if let Some(n) = cx.a.recommendation.recurring {
-        advice.bears(Line::from(l!(
-            lang,
-            "반복 발생: 최근 7일간 ALARM {}회 → 원인 자동 조치(runbook/SSM Automation) 또는 임계값 조정",
-            "Recurring: {} ALARM transitions in the last 7 days → automate the fix (runbook / SSM Automation) or tune the threshold",
-            n
-        )));
+        advice.bears(Line::from(match cx.a.recommendation.daily {
+            Some(d) => l!(
+                lang,
+                "반복 발생: 최근 7일간 ALARM {0}회, {1}일 동안 매일 {3} 전후 {2}분 이내 → 그 시각의 예약 작업(cron, systemd timer, 백업, 배치)이 유력: 찾아서 시각을 옮기거나 분산하거나 그 부하에 맞게 크기 조정",
+                "Recurring: {0} ALARM transitions in the last 7 days, on {1} days, each within {2} minutes of {3} → likely a scheduled job at that time (cron, systemd timer, backup, batch): find it, then move it, spread it or size for it",
+                n,
+                d.days,
+                d.within_minutes,
+                daily_time(cx, d.center_minute)
+            ),
+            None => l!(
+                lang,
+                "반복 발생: 최근 7일간 ALARM {}회 → 원인 자동 조치(runbook/SSM Automation) 또는 임계값 조정",
+                "Recurring: {} ALARM transitions in the last 7 days → automate the fix (runbook / SSM Automation) or tune the threshold",
+                n
+            ),
+        }));
     }
     match &cx.facts.history {
         Source::Available(_) => {}

@@ -393,3 +393,23 @@ fn an_ok_notice_is_eight_lines_with_the_peak_the_time_past_the_threshold_and_the
     }
     assert!(checked >= 4, "OK notices checked: {checked}");
 }
+
+/// Defect 10: the alarm histories of the goldens fire at about 12:00 KST each day; the recurrence line says that
+/// pattern and what it suggests (a scheduled job), not only a count.
+#[test]
+fn a_recurrence_at_the_same_time_each_day_names_the_time_and_the_scheduled_job() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        for line in text.lines().filter(|l| {
+            l.contains("ALARM transitions in the last 7 days") || l.contains("최근 7일간 ALARM")
+        }) {
+            checked += 1;
+            assert!(
+                (line.contains("12:0") && line.contains("KST"))
+                    && (line.contains("scheduled job") || line.contains("예약 작업")),
+                "{name}: the daily pattern is not named: {line}"
+            );
+        }
+    }
+    assert!(checked >= 7, "recurrence lines checked: {checked}");
+}
