@@ -268,6 +268,35 @@ pub struct ReasonData {
     pub triggering: Vec<TriggeringAlarm>,
 }
 
+/// What CloudWatch's reason says the alarm evaluated: `crossed` datapoints past the threshold out of the last `of`
+/// ("Threshold Crossed: 5 out of the last 5 datapoints [...] were greater than the threshold (90.0)"; "Threshold
+/// Crossed: 1 datapoint was greater than …" is 1 of 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Crossed {
+    pub crossed: usize,
+    pub of: usize,
+}
+
+impl Crossed {
+    /// Read from an alarm's (or a contributor's) state reason; `None` when it does not say.
+    pub fn parse(reason: &str) -> Option<Crossed> {
+        let rest = reason.split_once("Threshold Crossed: ")?.1;
+        let number = |s: &str| -> Option<(usize, usize)> {
+            let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+            Some((s.get(..digits)?.parse().ok()?, digits))
+        };
+        let (crossed, used) = number(rest)?;
+        let after = rest.get(used..)?;
+        let of = match after.strip_prefix(" out of the last ") {
+            Some(tail) => number(tail)?.0,
+            // "1 datapoint was …", "2 datapoints were …": all of those evaluated.
+            None if after.starts_with(" datapoint") => crossed,
+            None => return None,
+        };
+        (crossed <= of && of > 0).then_some(Crossed { crossed, of })
+    }
+}
+
 /// One side of a transition.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StateInfo {

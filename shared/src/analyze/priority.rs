@@ -42,9 +42,7 @@ type Candidate = (String, Option<String>, Environment, Option<usize>);
 /// The datapoints a contributor's reason says crossed the threshold: CloudWatch writes "Threshold Crossed: 1
 /// datapoint was greater than …" or "Threshold Crossed: 3 out of the last 5 datapoints were …".
 pub(super) fn crossed_datapoints(reason: &str) -> Option<usize> {
-    let rest = reason.split_once("Threshold Crossed: ")?.1;
-    let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    n.parse().ok()
+    crate::model::Crossed::parse(reason).map(|c| c.crossed)
 }
 
 /// A contributor's priority as its own report would give it without findings: a breach of fewer than 3 datapoints
@@ -377,6 +375,34 @@ pub(super) fn priority(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_alarms_reason_gives_how_many_of_its_last_datapoints_crossed() {
+        use crate::model::Crossed;
+        let parse = |r: &str| Crossed::parse(r).map(|c| (c.crossed, c.of));
+        assert_eq!(parse("Threshold Crossed: 3 out of the last 5 datapoints [1.0 (…)] were greater than the threshold (80.0)"), Some((3, 5)));
+        assert_eq!(
+            parse("Threshold Crossed: 1 datapoint was greater than the threshold (20.0)."),
+            Some((1, 1))
+        );
+        assert_eq!(
+            parse("Threshold Crossed: 2 datapoints were less than the threshold (1.0)."),
+            Some((2, 2))
+        );
+        // Nonsense counts from a hostile or broken reason are not believed.
+        assert_eq!(
+            parse("Threshold Crossed: 6 out of the last 5 datapoints"),
+            None
+        );
+        assert_eq!(
+            parse("Threshold Crossed: 99999999999999999999999 datapoints"),
+            None
+        );
+        assert_eq!(
+            parse("Threshold Crossed: 0 out of the last 0 datapoints"),
+            None
+        );
+    }
 
     #[test]
     fn a_contributor_counts_the_datapoints_its_reason_says_crossed() {

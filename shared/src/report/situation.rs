@@ -174,61 +174,130 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<Line> {
             Role::CpuCredits,
             Role::Memory,
         ];
+        // The persistence line goes under the alarm's own metric: the series the window read for the alarm, or
+        // (for a CPU alarm without one) the CPU series.
+        let alarm_series = alarm_series(cx, w);
+        let mut persistence = persistence_line(cx, w);
+        let mut push = |lines: &mut Vec<Line>, line: Line, s: &crate::facts::Series| {
+            lines.push(line);
+            // The same metric read once for both roles: the same name, dimension and readings.
+            if alarm_series.is_some_and(|a| {
+                a.name == s.name && a.dimension == s.dimension && a.points == s.points
+            }) {
+                lines.extend(persistence.take());
+            }
+        };
         for (role, name) in roles
             .into_iter()
             .filter_map(|r| Some((r, crate::catalogue::metric_of(r)?)))
         {
             if let Some(s) = w.get(role) {
-                lines.push(series_summary(name, s, cx));
+                push(&mut lines, series_summary(name, s, cx), s);
             }
         }
-        lines.extend(persistence_line(cx, w));
         // Disks and burst balances carry their path / volume id in the label.
         for role in crate::catalogue::slot_roles() {
             if let Some(s) = w.get(role) {
                 let metric = crate::catalogue::metric_of(role).unwrap_or_default();
-                lines.push(
-                    Line::new()
-                        .u(s.label())
-                        .t(": ")
-                        .t(series_figures(metric, s, cx)),
-                );
+                let line = Line::new()
+                    .u(s.label())
+                    .t(": ")
+                    .t(series_figures(metric, s, cx));
+                push(&mut lines, line, s);
             }
         }
+        lines.extend(persistence);
     }
     lines
 }
 
-/// How long the alarm's own metric has been past its threshold at the end of the window: the seed's "지속성" line
-/// (a single-datapoint spike reads differently from minutes of saturation). Only for an alarm in ALARM with a static
-/// threshold whose series the window holds.
-fn persistence_line(cx: &Ctx<'_>, w: &crate::facts::MetricWindow) -> Option<Line> {
-    let lang = cx.lang;
-    if cx.change.state.value != crate::model::AlarmState::Alarm {
-        return None;
-    }
-    let (threshold, comparison) = (cx.change.threshold()?, cx.change.comparison?);
-    if comparison == crate::model::Comparison::OutsideBand {
-        return None;
-    }
-    let series = w.get(Role::Alarm).or_else(|| {
+/// The window's series of the alarm's own metric: the one read for the alarm, or the CPU series for a CPU alarm.
+fn alarm_series<'w>(
+    cx: &Ctx<'_>,
+    w: &'w crate::facts::MetricWindow,
+) -> Option<&'w crate::facts::Series> {
+    w.get(Role::Alarm).or_else(|| {
         (cx.change.metric_name() == Some(crate::catalogue::CPU_UTILIZATION))
             .then(|| w.get(Role::Cpu))
             .flatten()
-    })?;
-    let trailing = series
-        .points
-        .iter()
-        .rev()
-        .take_while(|(_, v)| comparison.breaches(*v, threshold))
-        .count();
-    let breaching = series
-        .points
-        .iter()
-        .filter(|(_, v)| comparison.breaches(*v, threshold))
-        .count();
-    let minutes = (trailing as u64).saturating_mul(w.period_secs) / 60;
-    Some(Line::from(match trailing {
+    })
+}
+
+/// How long the alarm's own metric has been past its threshold: the seed's "지속성" line (a single-datapoint spike
+/// reads differently from minutes of saturation). The alarm's own evaluation says it ("5 out of the last 5
+/// datapoints"); the window read afterwards adds how long the run has lasted when it is longer, or that the metric is
+/// back within the threshold. Only for an alarm in ALARM with a static threshold.
+fn persistence_line(cx: &Ctx<'_>, w: &crate::facts::MetricWindow) -> Option<Line> {
+    let lang = cx.lang;
+    let c = cx.change;
+    if c.state.value != crate::model::AlarmState::Alarm {
+        return None;
+    }
+    let (threshold, comparison) = (c.threshold()?, c.comparison?);
+    if comparison == crate::model::Comparison::OutsideBand {
+        return None;
+    }
+    let window = alarm_series(cx, w).map(|series| {
+        let past = |(_, v): &&(_, f64)| comparison.breaches(*v, threshold);
+        let trailing = series.points.iter().rev().take_while(past).count();
+        let breaching = series.points.iter().filter(past).count();
+        (trailing, breaching)
+    });
+    let minutes = |n: usize, period: u64| (n as u64).saturating_mul(period) / 60;
+    let Some(e) = crate::model::Crossed::parse(&c.state.reason) else {
+        return window
+            .map(|(trailing, breaching)| window_only(cx, trailing, breaching, w.period_secs));
+    };
+    let period = c
+        .state
+        .reason_data
+        .as_ref()
+        .and_then(|r| r.period)
+        .unwrap_or(w.period_secs);
+    let alarm = match (e.crossed, e.of) {
+        (1, 1) => l!(
+            lang,
+            "지속성 (알람 평가): 단일 datapoint 초과 (1 of 1)",
+            "Persistence (the alarm's evaluation): a single datapoint past the threshold (1 of 1)"
+        ),
+        (m, n) if m == n => l!(
+            lang,
+            "지속성 (알람 평가): 마지막 {}개 datapoint 모두 임계값 초과 (약 {}분 연속)",
+            "Persistence (the alarm's evaluation): all of its last {} datapoints past the threshold (about {} min in a row)",
+            n,
+            minutes(n, period)
+        ),
+        (m, n) => l!(
+            lang,
+            "지속성 (알람 평가): 최근 {}개 중 {}개 datapoint 임계값 초과 (M of N)",
+            "Persistence (the alarm's evaluation): {1} of its last {0} datapoints past the threshold (M of N)",
+            n,
+            m
+        ),
+    };
+    let after = match window {
+        Some((0, _)) => l!(
+            lang,
+            "; 이후 읽은 window의 마지막 값은 임계값 이내",
+            "; the window read after ends back within the threshold"
+        ),
+        Some((trailing, _)) if trailing > e.of => l!(
+            lang,
+            "; 이후 읽은 window에서는 마지막 {}개 연속 (약 {}분)",
+            "; the window read after shows the last {} in a row (about {} min)",
+            trailing,
+            minutes(trailing, w.period_secs)
+        ),
+        _ => String::new(),
+    };
+    Some(Line::from(format!("{alarm}{after}")))
+}
+
+/// The persistence line when the alarm's reason does not count its datapoints: from the window alone.
+fn window_only(cx: &Ctx<'_>, trailing: usize, breaching: usize, period: u64) -> Line {
+    let lang = cx.lang;
+    let minutes = (trailing as u64).saturating_mul(period) / 60;
+    Line::from(match trailing {
         0 => l!(
             lang,
             "지속성: window의 마지막 datapoint는 임계값 이내 (window 안에서 {}개 초과)",
@@ -248,7 +317,7 @@ fn persistence_line(cx: &Ctx<'_>, w: &crate::facts::MetricWindow) -> Option<Line
             n,
             minutes
         ),
-    }))
+    })
 }
 
 /// What SSM read inside the guest: load, memory, uptime, top processes, the fullest file system, OOM kills.

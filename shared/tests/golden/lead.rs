@@ -413,3 +413,43 @@ fn a_recurrence_at_the_same_time_each_day_names_the_time_and_the_scheduled_job()
     }
     assert!(checked >= 7, "recurrence lines checked: {checked}");
 }
+
+/// Defect 11: persistence is the alarm's own evaluation ("5 out of the last 5 datapoints"), not a count from the
+/// window read later, and it sits under the alarm metric's line.
+#[test]
+fn persistence_comes_from_the_alarms_evaluation_under_the_alarm_metrics_line() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if name.contains(".chatbot.") {
+            continue;
+        }
+        let lines: Vec<&str> = text.lines().map(|l| l.trim_start()).collect();
+        let Some(at) = lines
+            .iter()
+            .position(|l| l.starts_with("Persistence") || l.starts_with("지속성"))
+        else {
+            continue;
+        };
+        checked += 1;
+        assert!(
+            lines[at].contains("the alarm's evaluation") || lines[at].contains("알람 평가"),
+            "{name}: persistence not from the alarm: {}",
+            lines[at]
+        );
+        let Some(metric) = alarm_metric(&text) else {
+            continue;
+        };
+        let shown = lines
+            .iter()
+            .take(at)
+            .any(|l| l.starts_with(&format!("{metric}:")) || l.starts_with(&format!("{metric} ")));
+        if shown {
+            assert!(
+                lines[at - 1].starts_with(metric),
+                "{name}: persistence is not under the {metric} line but under: {}",
+                lines[at - 1]
+            );
+        }
+    }
+    assert!(checked >= 10, "persistence lines checked: {checked}");
+}
