@@ -291,3 +291,49 @@ fn an_unexplained_stop_is_p1_and_asks_who_stopped_it_and_why() {
     }
     assert!(checked >= 4, "stopped instances checked: {checked}");
 }
+
+/// Defect 4: a recover that could not bring the instance back says that ec2ops stopped it and for how long, and
+/// gives more than the call that just failed: stopped (no capacity) — retry, a same-size type of another family
+/// while stopped, an image to launch elsewhere; a stop hung past the forced stop — AWS Health, a Support case, a
+/// restore from the volumes' snapshots.
+#[test]
+fn a_failed_recover_says_ec2ops_stopped_it_for_how_long_and_the_ways_out() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains("recover-continuation") {
+            continue;
+        }
+        let en = name.contains(".en.");
+        let said = |en_text: &str, ko_text: &str| text.contains(if en { en_text } else { ko_text });
+        assert!(
+            said("ec2ops stopped it at", "ec2ops가") && said("down for 16 minutes", "16분째"),
+            "{name}: does not say that ec2ops stopped it and for how long"
+        );
+        let cmds = commands(&text);
+        if name.contains(".stopped.") {
+            let other_type = cmds.iter().find(|c| {
+                c.starts_with("aws ec2 modify-instance-attribute") && c.contains("--instance-type")
+            });
+            assert!(
+                other_type.is_some_and(|c| !c.contains("m5.large")),
+                "{name}: no same-size type of another family: {cmds:?}"
+            );
+            assert!(
+                cmds.iter().any(|c| c.starts_with("aws ec2 create-image")),
+                "{name}: no restore path: {cmds:?}"
+            );
+        } else {
+            assert!(
+                said("AWS Health", "AWS Health") && said("AWS Support", "AWS Support"),
+                "{name}: a hung stop without AWS Health and Support"
+            );
+            assert!(
+                cmds.iter()
+                    .any(|c| c.starts_with("aws ec2 describe-snapshots")),
+                "{name}: a hung stop without the snapshots to restore from: {cmds:?}"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "recover follow-ups checked");
+}
