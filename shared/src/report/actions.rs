@@ -326,29 +326,7 @@ fn status_check_steps(cx: &Ctx<'_>, s: &mut Steps) {
     let id = cx.instance_id.unwrap_or("INSTANCE_ID");
     let a = cx.a;
     if a.has(RuleId::EbsCheck) {
-        s.step(l!(
-            lang,
-            "Reboot 하지 마세요 (EBS 경로 문제는 reboot로 해결되지 않음). 볼륨 상태 확인:",
-            "Do not reboot (an EBS path problem is not fixed by a reboot). Check the volumes:"
-        ));
-        let vols: Vec<&str> = cx
-            .instance
-            .map(|i| i.volume_ids.iter().map(String::as_str).collect())
-            .filter(|v: &Vec<&str>| !v.is_empty())
-            .unwrap_or_else(|| vec!["VOLUME_ID"]);
-        s.cmd(
-            cx,
-            Command::new("aws ec2 describe-volume-status").values(
-                "--volume-ids",
-                "VOLUME_ID",
-                &vols,
-            ),
-        );
-        s.step(l!(
-            lang,
-            "AWS 쪽 문제면 복구를 기다리거나, stop/start, 또는 snapshot에서 볼륨 교체.",
-            "If AWS-side, wait for recovery, or stop/start, or replace the volume from a snapshot."
-        ));
+        ebs_check_steps(cx, s);
     }
     host_check_steps(cx, s);
     if a.has(RuleId::InstCheck) {
@@ -381,6 +359,69 @@ fn status_check_steps(cx: &Ctx<'_>, s: &mut Steps) {
             s.step(l!(lang, "계속 실패하면 stop/start 또는 EC2Rescue (AWSSupport-ExecuteEC2Rescue)로 진단.", "If it keeps failing: stop/start, or diagnose with EC2Rescue (AWSSupport-ExecuteEC2Rescue)."));
         }
     }
+}
+
+/// A failed attached-EBS check: no reboot; the volumes' status; a time box after which a stop/start re-attaches them
+/// on a new host (never on an instance-store root); then the snapshot restore, which loses the writes since the
+/// snapshot. AWS's automatic recovery does not act on this check, so nothing else brings the instance back.
+fn ebs_check_steps(cx: &Ctx<'_>, s: &mut Steps) {
+    let lang = cx.lang;
+    let id = cx.instance_id.unwrap_or("INSTANCE_ID");
+    s.step(l!(
+        lang,
+        "Reboot 하지 마세요 (EBS 경로 문제는 reboot로 해결되지 않음). 볼륨 상태 확인:",
+        "Do not reboot (an EBS path problem is not fixed by a reboot). Check the volumes:"
+    ));
+    let vols: Vec<&str> = cx
+        .instance
+        .map(|i| i.volume_ids.iter().map(String::as_str).collect())
+        .filter(|v: &Vec<&str>| !v.is_empty())
+        .unwrap_or_else(|| vec!["VOLUME_ID"]);
+    s.cmd(
+        cx,
+        Command::new("aws ec2 describe-volume-status").values("--volume-ids", "VOLUME_ID", &vols),
+    );
+    let instance_store =
+        cx.instance.and_then(|i| i.root_device_type.as_deref()) == Some("instance-store");
+    if cx.instance_id.is_some() && !instance_store {
+        let by = when_in(
+            cx.change.state.at + chrono::Duration::minutes(steps::AWS_RECOVERY_GRACE_MINUTES),
+            cx.tz,
+            lang,
+        );
+        s.step(l!(
+            lang,
+            "{}까지 볼륨 상태가 ok가 아니면 stop/start (새 호스트에서 볼륨 재연결; RAM 손실, 자동 할당 public IPv4 변경). start는 stopped 확인 후:",
+            "Not ok by {}: stop/start it (the volumes re-attach on a new host; RAM is lost, an auto-assigned public IPv4 changes); start only once it is stopped:",
+            by
+        ));
+        s.cmds(cx, steps::stop_start(id));
+        force_hint(cx, s, id);
+    }
+    s.step(l!(
+        lang,
+        "그래도 impaired면 최신 snapshot에서 볼륨 교체 — 그 snapshot 이후의 쓰기는 모두 잃음 (DB는 복제본이나 자체 로그로만 되살림):",
+        "Still impaired: replace the volume from its latest snapshot — every write since that snapshot is lost (a database gets them back only from a replica or its own logs):"
+    ));
+    if vols == ["VOLUME_ID"] {
+        return;
+    }
+    s.cmd(
+        cx,
+        Command::new("aws ec2 describe-snapshots")
+            .lit("--owner-ids self")
+            .arg(
+                "--filters",
+                "FILTERS",
+                &format!("Name=volume-id,Values={}", vols.join(",")),
+            )
+            .arg(
+                "--query",
+                "QUERY",
+                "sort_by(Snapshots,&StartTime)[-3:].[VolumeId,SnapshotId,StartTime]",
+            )
+            .lit("--output table"),
+    );
 }
 
 /// A failed system check: who recovers the host (AWS, the group, or the operator's stop/start).

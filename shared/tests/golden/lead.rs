@@ -337,3 +337,59 @@ fn a_failed_recover_says_ec2ops_stopped_it_for_how_long_and_the_ways_out() {
     }
     assert_eq!(checked, 4, "recover follow-ups checked");
 }
+
+/// The lines of an email golden's section `n` (`3. 🔧 …` up to the next numbered section).
+fn email_section(text: &str, n: u8) -> Vec<&str> {
+    let head = format!("{n}. ");
+    let next = format!("{}. ", n + 1);
+    text.lines()
+        .skip_while(|l| !l.starts_with(&head))
+        .skip(1)
+        .take_while(|l| !l.starts_with(&next) && !l.starts_with("--"))
+        .collect()
+}
+
+/// Defect 15: a failed attached-EBS check gets a plan, not a line: the volume's status, a time box (a clock time)
+/// after which the instance is stopped and started, and the snapshot restore with its cost in lost writes; and
+/// automatic recovery is never offered as help, since it does not act on attached-EBS check failures.
+#[test]
+fn a_failed_ebs_check_gets_a_time_boxed_plan_and_no_false_help_from_auto_recovery() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains(".email.") || !text.contains("[EBS-CHECK]") {
+            continue;
+        }
+        let actions = email_section(&text, 3);
+        let joined = actions.join("\n");
+        let cmds = commands(&joined);
+        assert!(
+            cmds.iter()
+                .any(|c| c.starts_with("aws ec2 describe-volume-status"))
+                && cmds.iter().any(|c| c.starts_with("aws ec2 stop-instances")),
+            "{name}: no plan past the volume's status: {cmds:?}"
+        );
+        let timed = actions.iter().any(|l| {
+            l.as_bytes().windows(5).any(|w| {
+                w[0].is_ascii_digit()
+                    && w[1].is_ascii_digit()
+                    && w[2] == b':'
+                    && w[3].is_ascii_digit()
+            }) && !l.trim_start().starts_with('$')
+        });
+        assert!(timed, "{name}: no time box in 🔧");
+        assert!(
+            actions
+                .iter()
+                .any(|l| l.contains("snapshot") && (l.contains("lost") || l.contains("잃"))),
+            "{name}: a snapshot restore without the writes it loses"
+        );
+        for l in text.lines() {
+            assert!(
+                !l.contains("AWS recovers the instance") && !l.contains("AWS가 자동 복구"),
+                "{name}: automatic recovery offered as help on an attached-EBS check: {l}"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 2, "attached-EBS emails checked");
+}
