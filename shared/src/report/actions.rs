@@ -270,28 +270,7 @@ fn event_steps(cx: &Ctx<'_>, s: &mut Steps) {
         ..
     }) = a.findings.iter().find(|f| f.rule == RuleId::Stopped)
     {
-        s.step(l!(
-            lang,
-            "누가 중지/종료했는지 CloudTrail에서 확인 (StopInstances/TerminateInstances):",
-            "Find who stopped or terminated it in CloudTrail (StopInstances / TerminateInstances):"
-        ));
-        s.cmd(cx, lookup_events(id));
-        s.cmd(cx, state_reason(id));
-        if *cause != StopCause::Intended {
-            if state == "terminated" || state == "shutting-down" {
-                s.step(l!(lang, "종료된 인스턴스는 복구 불가: AMI/최근 snapshot에서 대체 인스턴스 시작", "A terminated instance cannot come back: launch a replacement from its AMI or latest snapshots"));
-            } else {
-                s.step(l!(lang, "원인 확인 후 다시 시작 (EBS 데이터 유지, 자동 할당 public IPv4는 변경):", "Once the cause is known, start it again (EBS data kept; an auto-assigned public IPv4 changes):"));
-                s.cmd(
-                    cx,
-                    Command::new("aws ec2 start-instances").arg(
-                        "--instance-ids",
-                        "INSTANCE_ID",
-                        id,
-                    ),
-                );
-            }
-        }
+        stopped_steps(cx, s, state, *cause);
     }
     if a.findings.iter().any(|f| f.detail.unexplained_stop()) {
         unexplained_stop_steps(cx, s);
@@ -318,6 +297,52 @@ fn event_steps(cx: &Ctx<'_>, s: &mut Steps) {
             ),
         );
     }
+}
+
+/// An instance the state-change event found stopped or terminated. An AWS-side stop (EC2's state reason) is read
+/// first, with AWS Health; any other is asked who stopped it. A start comes with what to check before it.
+fn stopped_steps(cx: &Ctx<'_>, s: &mut Steps, state: &str, cause: StopCause) {
+    let lang = cx.lang;
+    let id = cx.instance_id.unwrap_or("INSTANCE_ID");
+    let aws_side = cause == StopCause::Unexpected;
+    if aws_side {
+        s.step(l!(
+            lang,
+            "EC2의 상태 사유가 AWS 측 중지를 가리킴: 사유를 읽고 AWS Health에서 이 인스턴스의 이벤트 확인; CloudTrail로 그 전에 StopInstances 호출이 없었는지 확인:",
+            "EC2's state reason points at the AWS side: read it and look for the instance in AWS Health; CloudTrail shows whether a StopInstances call came first:"
+        ));
+        s.cmd(cx, state_reason(id));
+        s.cmd(cx, lookup_events(id));
+    } else {
+        s.step(l!(
+            lang,
+            "누가 중지/종료했는지 CloudTrail에서 확인 (StopInstances/TerminateInstances):",
+            "Find who stopped or terminated it in CloudTrail (StopInstances / TerminateInstances):"
+        ));
+        s.cmd(cx, lookup_events(id));
+        s.cmd(cx, state_reason(id));
+    }
+    if cause == StopCause::Intended {
+        return;
+    }
+    if state == "terminated" || state == "shutting-down" {
+        s.step(l!(lang, "종료된 인스턴스는 복구 불가: AMI/최근 snapshot에서 대체 인스턴스 시작", "A terminated instance cannot come back: launch a replacement from its AMI or latest snapshots"));
+        return;
+    }
+    s.step(if aws_side {
+        l!(
+            lang,
+            "시작 전 확인: AWS Health에 이 인스턴스나 AZ의 미해결 이벤트가 없음 (있으면 다시 멈춤). 그다음 시작 (EBS 데이터 유지, 자동 할당 public IPv4는 변경):",
+            "Before starting, check that AWS Health shows no open issue for the instance or its AZ (it would stop again); then start it (EBS data kept; an auto-assigned public IPv4 changes):"
+        )
+    } else {
+        l!(
+            lang,
+            "시작 전 확인: 위 CloudTrail과 상태 사유상 의도된 중지(점검, 비용 절감 스케줄)가 아니고 지금 이 인스턴스를 변경 중인 사람이 없음. 그다음 시작 (EBS 데이터 유지, 자동 할당 public IPv4는 변경):",
+            "Before starting, check in CloudTrail and the state reason above that the stop was not meant (maintenance, a cost-saving schedule) and nobody is changing the instance now; then start it (EBS data kept; an auto-assigned public IPv4 changes):"
+        )
+    });
+    s.cmd(cx, steps::start(id));
 }
 
 /// A failed status check: the attached EBS, the host (with who recovers it) or the OS.

@@ -273,8 +273,8 @@ fn transition_line(cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
     let c = cx.change;
     let (prev, now_state) = match &c.cause {
-        // The instance's own transition, not an alarm's.
-        Cause::StateChange { state } => ("running", state.as_str()),
+        // The instance's own state: the event gives the new one only, not the one before.
+        Cause::StateChange { state } => ("", state.as_str()),
         Cause::Health(h) => ("AWS Health", h.category.as_str()),
         _ => (
             c.previous

@@ -393,3 +393,75 @@ fn a_failed_ebs_check_gets_a_time_boxed_plan_and_no_false_help_from_auto_recover
     }
     assert_eq!(checked, 2, "attached-EBS emails checked");
 }
+
+/// The chat card's next steps of a chat golden.
+fn chat_next_steps(name: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let raw = std::fs::read_to_string(dir.join(name)).unwrap();
+    let body = raw.splitn(3, "---\n").nth(2).unwrap_or(&raw);
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    v["content"]["nextSteps"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str())
+                .map(|s| s.trim_matches('`').to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Defect 18: a state-change report says only what the event says (the new state, not a transition from a state
+/// it does not give); an AWS-side stop is not asked "who stopped it" nor answered with stop protection (which does
+/// not prevent AWS's stops); the start comes with what to check before it, and never bare in the chat card.
+#[test]
+fn a_stopped_instance_report_keeps_to_the_event_and_says_what_to_check_before_the_start() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !text.contains("EC2 Instance State-change Notification") {
+            continue;
+        }
+        assert!(
+            !text.contains("running → stopped"),
+            "{name}: a previous state the event does not give"
+        );
+        let aws_side = text.contains("caused on the AWS side") || text.contains("AWS 측");
+        if aws_side {
+            for wrong in [
+                "Find who stopped",
+                "누가 중지/종료했는지",
+                "disable-api-stop",
+            ] {
+                assert!(
+                    !text.contains(wrong),
+                    "{name}: an AWS-side stop with {wrong:?}"
+                );
+            }
+        }
+        if name.contains(".chatbot.") {
+            let steps = chat_next_steps(&name);
+            assert!(
+                !steps
+                    .iter()
+                    .any(|c| c.starts_with("aws ec2 start-instances")),
+                "{name}: a bare start in the chat's next steps: {steps:?}"
+            );
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if l.contains("$ aws ec2 start-instances") || l.contains("$ `aws ec2 start-instances") {
+                let step = lines[..i]
+                    .iter()
+                    .rev()
+                    .find(|p| !p.contains("$ "))
+                    .unwrap_or(&"");
+                assert!(
+                    step.contains("Before starting") || step.contains("시작 전"),
+                    "{name}: a start without what to check before it: {step}"
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "state-change goldens checked: {checked}");
+}
