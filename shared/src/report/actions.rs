@@ -254,7 +254,12 @@ fn event_steps(cx: &Ctx<'_>, s: &mut Steps) {
                 asg_steps(cx, s, id)
             }
             HealthKind::Retirement | HealthKind::Maintenance | HealthKind::RecoveryFailed => {
-                s.step(l!(lang, "기한 전 원하는 시간에 stop/start (EBS-backed: 새 호스트로 이동; instance store는 먼저 백업). start는 stopped 확인 후:", "Before the deadline, at a time that suits you, stop/start (EBS-backed: moves to a new host; back up instance store first); start only once it is stopped:"));
+                let store = cx.facts.instance_type.get().map(|t| t.instance_storage) != Some(false);
+                s.step(if store {
+                    l!(lang, "기한 전 원하는 시간에 stop/start (EBS-backed: 새 호스트로 이동; RAM과 instance store 데이터는 지워지니 먼저 백업; 자동 할당 public IPv4 변경). start는 stopped 확인 후:", "Before the deadline, at a time that suits you, stop/start (EBS-backed: moves to a new host; RAM and instance-store data are erased: back them up first; an auto-assigned public IPv4 changes); start only once it is stopped:")
+                } else {
+                    l!(lang, "기한 전 원하는 시간에 stop/start (EBS-backed: 새 호스트로 이동; RAM 손실, 자동 할당 public IPv4 변경). start는 stopped 확인 후:", "Before the deadline, at a time that suits you, stop/start (EBS-backed: moves to a new host; RAM is lost, an auto-assigned public IPv4 changes); start only once it is stopped:")
+                });
                 s.cmds(cx, steps::stop_start(id));
                 force_hint(cx, s, id);
             }

@@ -15,6 +15,13 @@ pub(super) fn long_term(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
     let mut lines = load_advice(cx);
     lines.extend(availability_advice(cx));
+    if lines.is_empty() && cx.a.has(RuleId::Health) {
+        lines.push(Line::from(l!(
+            lang,
+            "단일 인스턴스의 retirement·점검은 곧 중단: 두 번째 인스턴스(최소 1대 ASG 또는 다른 AZ의 대기 인스턴스)가 있으면 중단 없이 처리",
+            "A retirement or maintenance of a lone instance is downtime: a second instance (an ASG, even min 1, or a standby in another AZ) makes it none"
+        )));
+    }
     if lines.is_empty() {
         lines.push(Line::from(match cx.change.state.value {
             AlarmState::Ok => l!(

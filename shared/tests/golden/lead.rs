@@ -465,3 +465,50 @@ fn a_stopped_instance_report_keeps_to_the_event_and_says_what_to_check_before_th
     }
     assert!(checked >= 4, "state-change goldens checked: {checked}");
 }
+
+/// Defect 5: when 🔧 recommends a stop/start, the change of an auto-assigned public IPv4 is part of it, not "not
+/// about this incident"; an AWS Health report gets no threshold or Run Command advice, links to its Health event,
+/// prices the stop/start, and names instance-store data only where the type has some (m5.large has none).
+#[test]
+fn a_recommended_stop_start_owns_its_public_ip_change_and_a_health_report_keeps_to_its_event() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains(".email.") || !text.contains("$ aws ec2 stop-instances") {
+            continue;
+        }
+        for l in text.lines() {
+            let aside =
+                l.contains("Not about this incident:") || l.contains("이 incident와 무관한");
+            assert!(
+                !(aside && l.contains("public IPv4")),
+                "{name}: a recommended stop/start with its public IP aside: {l}"
+            );
+        }
+        if text.contains("Event: AWS Health") || text.contains("이벤트: AWS Health") {
+            for wrong in [
+                "Review the threshold",
+                "임계값을 평소",
+                "SSM Run Command",
+                "instance store",
+            ] {
+                assert!(
+                    !text.contains(wrong),
+                    "{name}: a Health report with {wrong:?}"
+                );
+            }
+            assert!(
+                text.contains(
+                    "https://health.aws.amazon.com/health/home#/account/event-log?eventID="
+                ),
+                "{name}: no link to the Health event"
+            );
+            let cost = email_section(&text, 5).join("\n");
+            assert!(
+                cost.contains("stop/start"),
+                "{name}: the stop/start unpriced: {cost}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "stop/start emails checked: {checked}");
+}
