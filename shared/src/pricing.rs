@@ -157,6 +157,41 @@ pub fn steady_alternative(region: &str, instance_type: &str) -> Option<(String, 
         .map(|((_, ty), p)| (ty.clone(), *p))
 }
 
+/// Types of other families with the same vCPUs and memory, architecture and category (`m5.large` → `m6i.large`,
+/// `m7i.large`), without burstable or instance-store families, cheapest first: where an instance goes when EC2 has
+/// no capacity for its own type.
+pub fn same_size_elsewhere(region: &str, instance_type: &str) -> Vec<String> {
+    let Some(current) = instance_price(region, instance_type) else {
+        return Vec::new();
+    };
+    let family = |ty: &str| ty.split('.').next().unwrap_or_default().to_string();
+    let (own, arm) = (family(instance_type), is_arm(instance_type));
+    let mut out: Vec<(&String, &TypePrice)> = TABLES
+        .ec2
+        .iter()
+        .filter(|((r, ty), p)| {
+            let f = family(ty);
+            r == region
+                && f != own
+                && f.chars().next() == own.chars().next()
+                && !is_burstable_family(ty)
+                && !f
+                    .trim_start_matches(|c: char| c.is_ascii_lowercase())
+                    .contains('d')
+                && is_arm(ty) == arm
+                && p.vcpus == current.vcpus
+                && p.memory_gib == current.memory_gib
+        })
+        .map(|((_, ty), p)| (ty, p))
+        .collect();
+    out.sort_by(|(a, pa), (b, pb)| {
+        pa.usd_per_hour
+            .total_cmp(&pb.usd_per_hour)
+            .then_with(|| a.cmp(b))
+    });
+    out.into_iter().map(|(ty, _)| ty.clone()).collect()
+}
+
 const SIZES: [&str; 16] = [
     "nano", "micro", "small", "medium", "large", "xlarge", "2xlarge", "3xlarge", "4xlarge",
     "8xlarge", "9xlarge", "12xlarge", "16xlarge", "18xlarge", "24xlarge", "48xlarge",
@@ -200,6 +235,18 @@ pub fn larger_sizes(region: &str, instance_type: &str) -> Vec<(String, TypePrice
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_type_without_capacity_has_same_size_types_of_other_families_of_its_kind() {
+        let alternatives = same_size_elsewhere("ap-northeast-2", "m5.large");
+        assert_eq!(alternatives.first().map(String::as_str), Some("m6i.large"));
+        assert!(alternatives.iter().all(|t| t.ends_with(".large")
+            && t.starts_with('m')
+            && !t.starts_with("m5")
+            && !is_arm(t)
+            && !t.contains("d.")));
+        assert!(same_size_elsewhere("ap-northeast-2", "x9.huge").is_empty());
+    }
 
     #[test]
     fn every_data_row_of_the_tables_is_read() {

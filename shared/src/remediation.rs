@@ -642,6 +642,12 @@ pub struct Continuation {
     /// Continuations in a row that could not read the ledger to authenticate themselves.
     #[serde(default)]
     pub unreadable: u32,
+    /// The instance's type and EBS volumes when it was stopped, for the escalation's way out (another type of the
+    /// same size, the volumes' snapshots); absent when the stop was resumed without the instance's facts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volume_ids: Vec<String>,
 }
 
 pub const CONTINUE_DETAIL_TYPE: &str = "ec2ops.continue";

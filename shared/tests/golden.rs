@@ -150,7 +150,8 @@ fn recover_followup_goldens(stem: &str, c: &Continuation) {
         (Some("stopping"), "it has been stopping for 16 minutes despite a forced stop"),
     ] {
         for (lang, l) in [(Language::Ko, "ko"), (Language::En, "en")] {
-            let m = followup::render_recover(c, state, detail, lang, chrono_tz::Asia::Seoul);
+            let now = c.stopped_at + chrono::Duration::minutes(16);
+            let m = followup::render_recover(c, state, detail, now, lang, chrono_tz::Asia::Seoul);
             let published: serde_json::Value = serde_json::from_str(&m.message).unwrap();
             insta::assert_snapshot!(
                 format!("{stem}.{}.{l}", state.unwrap_or("unknown")),

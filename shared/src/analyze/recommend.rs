@@ -102,7 +102,26 @@ pub fn recommend(change: &Incident, findings: &[Finding], facts: &Facts) -> Reco
     let has = |rule: RuleId| findings.iter().any(|f| f.rule == rule);
     let instance = facts.found_instance();
     let auto = instance.map(|i| auto_recovery(i, facts));
-    let remedy = remedy(change, &has, instance, auto.as_ref());
+    let mut remedy = remedy(change, &has, instance, auto.as_ref());
+    // A retirement, a maintenance or a failed recovery that AWS announces is met by a stop/start before its deadline
+    // (🔧's steps), on an EBS-backed instance that no group replaces.
+    let announced = findings.iter().any(|f| {
+        matches!(
+            f.detail,
+            super::Detail::Health {
+                kind: super::HealthKind::Retirement
+                    | super::HealthKind::Maintenance
+                    | super::HealthKind::RecoveryFailed,
+                ..
+            }
+        )
+    });
+    let ebs_lone = instance.is_some_and(|i| {
+        i.asg().is_none() && i.root_device_type.as_deref() != Some("instance-store")
+    });
+    if remedy == Remedy::Investigate && announced && ebs_lone {
+        remedy = Remedy::StopStart;
+    }
     let (recurring, daily) = match &facts.history {
         Source::Available(h) => (
             Some(h.alarm_transitions()).filter(|n| *n >= RECURRING_TRANSITIONS),
@@ -137,7 +156,8 @@ pub fn recommend(change: &Incident, findings: &[Finding], facts: &Facts) -> Reco
             )
         );
     let opt_in_would_act = match remedy {
-        Remedy::Reboot | Remedy::StopStart => true,
+        // ec2ops acts on status checks, never on an AWS Health notice.
+        Remedy::Reboot | Remedy::StopStart => !has(RuleId::Health),
         Remedy::AwsRecovers => has(RuleId::InstCheck),
         _ => false,
     };

@@ -130,6 +130,14 @@ impl Console {
         ))
     }
 
+    /// One AWS Health event in the account's Health Dashboard (a global console, whatever the region).
+    pub fn health_event(&self, event_arn: &str) -> Option<String> {
+        bounded(format!(
+            "https://health.aws.amazon.com/health/home#/account/event-log?eventID={}&eventTab=details",
+            encode(event_arn)
+        ))
+    }
+
     /// One CloudTrail event.
     pub fn trail_event(&self, event_id: &str) -> Option<String> {
         bounded(format!(

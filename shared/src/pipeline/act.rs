@@ -8,7 +8,7 @@ use tracing::{info, warn};
 use super::schedule::{schedule, schedule_verification, scheduling_time};
 use super::{outcome_without_acting, Actors, Responder, CALL_TIMEOUT};
 use crate::budget::{within, Budget};
-use crate::facts::Facts;
+use crate::facts::{Facts, InstanceFacts};
 use crate::model::AlarmChange;
 use crate::ports::{
     ActionRecord, AwsError, CallResult, ErrorKind, Grant, Progress, RecordedAction,
@@ -111,7 +111,8 @@ async fn grant_and_call(
                 action = action.as_str(),
                 "action recorded: calling EC2"
             );
-            call(rsp, actors, change, action, now, budget).await
+            let instance = facts.found_instance();
+            call(rsp, actors, change, action, instance, now, budget).await
         }
     }
 }
@@ -153,13 +154,14 @@ async fn call(
     actors: &Actors,
     change: &AlarmChange,
     action: ActionKind,
+    instance: Option<&InstanceFacts>,
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> ActionOutcome {
     let id = change.primary_instance().unwrap_or_default();
     let r = &*actors.remediator;
     let limit = budget.limit(CALL_TIMEOUT);
-    let ahead = match write_ahead(rsp, actors, change, action, now, budget).await {
+    let ahead = match write_ahead(rsp, actors, change, action, instance, now, budget).await {
         Ok(ahead) => ahead,
         Err(not_sent) => return not_sent,
     };
@@ -242,13 +244,14 @@ async fn write_ahead(
     actors: &Actors,
     change: &AlarmChange,
     action: ActionKind,
+    instance: Option<&InstanceFacts>,
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> Result<Option<DateTime<Utc>>, ActionOutcome> {
     if action == ActionKind::Reboot {
         return Ok(None);
     }
-    match try_schedule_continuation(actors, change, now, now, budget).await {
+    match try_schedule_continuation(actors, change, instance, now, budget).await {
         Ok(at) => Ok(Some(at)),
         Err(why) => {
             let error = format!(
@@ -498,8 +501,13 @@ async fn schedule_verify(
     }
 }
 
-/// The first continuation of the recover whose stop is sent at `stopped_at`.
-fn first_continuation(change: &AlarmChange, stopped_at: DateTime<Utc>) -> Continuation {
+/// The first continuation of the recover whose stop is sent at `stopped_at` (with the instance's type and volumes
+/// when its facts are at hand).
+fn first_continuation(
+    change: &AlarmChange,
+    stopped_at: DateTime<Utc>,
+    instance: Option<&InstanceFacts>,
+) -> Continuation {
     Continuation {
         incident_key: change.incident_key(),
         thread_id: change.thread_id(),
@@ -511,6 +519,8 @@ fn first_continuation(change: &AlarmChange, stopped_at: DateTime<Utc>) -> Contin
         forced: false,
         start_failures: 0,
         unreadable: 0,
+        instance_type: instance.map(|i| i.instance_type.clone()),
+        volume_ids: instance.map(|i| i.volume_ids.clone()).unwrap_or_default(),
     }
 }
 
@@ -518,11 +528,12 @@ fn first_continuation(change: &AlarmChange, stopped_at: DateTime<Utc>) -> Contin
 async fn try_schedule_continuation(
     actors: &Actors,
     change: &AlarmChange,
-    stopped_at: DateTime<Utc>,
+    instance: Option<&InstanceFacts>,
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> Result<DateTime<Utc>, String> {
-    let c = first_continuation(change, stopped_at);
+    // The stop is sent now: the continuation's stop time.
+    let c = first_continuation(change, now, instance);
     let at = scheduling_time(now, budget) + FIRST_CONTINUATION;
     schedule(actors, &c.schedule_name(), &c.to_event(), at, budget)
         .await
@@ -538,7 +549,8 @@ async fn schedule_continuation_at(
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> (Option<DateTime<Utc>>, Option<String>) {
-    let c = first_continuation(change, stopped_at);
+    // The write-ahead's schedule, of the same name, carries the instance's facts: an existing one is kept.
+    let c = first_continuation(change, stopped_at, None);
     let at = scheduling_time(now, budget) + FIRST_CONTINUATION;
     match schedule(actors, &c.schedule_name(), &c.to_event(), at, budget).await {
         Ok(()) => (Some(at), None),

@@ -429,6 +429,7 @@ async fn escalate(
         c,
         state,
         detail,
+        budget.wall_now(),
         rsp.settings.language,
         rsp.settings.time_zone,
     );

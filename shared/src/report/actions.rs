@@ -254,7 +254,12 @@ fn event_steps(cx: &Ctx<'_>, s: &mut Steps) {
                 asg_steps(cx, s, id)
             }
             HealthKind::Retirement | HealthKind::Maintenance | HealthKind::RecoveryFailed => {
-                s.step(l!(lang, "기한 전 원하는 시간에 stop/start (EBS-backed: 새 호스트로 이동; instance store는 먼저 백업). start는 stopped 확인 후:", "Before the deadline, at a time that suits you, stop/start (EBS-backed: moves to a new host; back up instance store first); start only once it is stopped:"));
+                let store = cx.facts.instance_type.get().map(|t| t.instance_storage) != Some(false);
+                s.step(if store {
+                    l!(lang, "기한 전 원하는 시간에 stop/start (EBS-backed: 새 호스트로 이동; RAM과 instance store 데이터는 지워지니 먼저 백업; 자동 할당 public IPv4 변경). start는 stopped 확인 후:", "Before the deadline, at a time that suits you, stop/start (EBS-backed: moves to a new host; RAM and instance-store data are erased: back them up first; an auto-assigned public IPv4 changes); start only once it is stopped:")
+                } else {
+                    l!(lang, "기한 전 원하는 시간에 stop/start (EBS-backed: 새 호스트로 이동; RAM 손실, 자동 할당 public IPv4 변경). start는 stopped 확인 후:", "Before the deadline, at a time that suits you, stop/start (EBS-backed: moves to a new host; RAM is lost, an auto-assigned public IPv4 changes); start only once it is stopped:")
+                });
                 s.cmds(cx, steps::stop_start(id));
                 force_hint(cx, s, id);
             }
@@ -270,28 +275,7 @@ fn event_steps(cx: &Ctx<'_>, s: &mut Steps) {
         ..
     }) = a.findings.iter().find(|f| f.rule == RuleId::Stopped)
     {
-        s.step(l!(
-            lang,
-            "누가 중지/종료했는지 CloudTrail에서 확인 (StopInstances/TerminateInstances):",
-            "Find who stopped or terminated it in CloudTrail (StopInstances / TerminateInstances):"
-        ));
-        s.cmd(cx, lookup_events(id));
-        s.cmd(cx, state_reason(id));
-        if *cause != StopCause::Intended {
-            if state == "terminated" || state == "shutting-down" {
-                s.step(l!(lang, "종료된 인스턴스는 복구 불가: AMI/최근 snapshot에서 대체 인스턴스 시작", "A terminated instance cannot come back: launch a replacement from its AMI or latest snapshots"));
-            } else {
-                s.step(l!(lang, "원인 확인 후 다시 시작 (EBS 데이터 유지, 자동 할당 public IPv4는 변경):", "Once the cause is known, start it again (EBS data kept; an auto-assigned public IPv4 changes):"));
-                s.cmd(
-                    cx,
-                    Command::new("aws ec2 start-instances").arg(
-                        "--instance-ids",
-                        "INSTANCE_ID",
-                        id,
-                    ),
-                );
-            }
-        }
+        stopped_steps(cx, s, state, *cause);
     }
     if a.findings.iter().any(|f| f.detail.unexplained_stop()) {
         unexplained_stop_steps(cx, s);
@@ -320,35 +304,59 @@ fn event_steps(cx: &Ctx<'_>, s: &mut Steps) {
     }
 }
 
+/// An instance the state-change event found stopped or terminated. An AWS-side stop (EC2's state reason) is read
+/// first, with AWS Health; any other is asked who stopped it. A start comes with what to check before it.
+fn stopped_steps(cx: &Ctx<'_>, s: &mut Steps, state: &str, cause: StopCause) {
+    let lang = cx.lang;
+    let id = cx.instance_id.unwrap_or("INSTANCE_ID");
+    let aws_side = cause == StopCause::Unexpected;
+    if aws_side {
+        s.step(l!(
+            lang,
+            "EC2의 상태 사유가 AWS 측 중지를 가리킴: 사유를 읽고 AWS Health에서 이 인스턴스의 이벤트 확인; CloudTrail로 그 전에 StopInstances 호출이 없었는지 확인:",
+            "EC2's state reason points at the AWS side: read it and look for the instance in AWS Health; CloudTrail shows whether a StopInstances call came first:"
+        ));
+        s.cmd(cx, state_reason(id));
+        s.cmd(cx, lookup_events(id));
+    } else {
+        s.step(l!(
+            lang,
+            "누가 중지/종료했는지 CloudTrail에서 확인 (StopInstances/TerminateInstances):",
+            "Find who stopped or terminated it in CloudTrail (StopInstances / TerminateInstances):"
+        ));
+        s.cmd(cx, lookup_events(id));
+        s.cmd(cx, state_reason(id));
+    }
+    if cause == StopCause::Intended {
+        return;
+    }
+    if state == "terminated" || state == "shutting-down" {
+        s.step(l!(lang, "종료된 인스턴스는 복구 불가: AMI/최근 snapshot에서 대체 인스턴스 시작", "A terminated instance cannot come back: launch a replacement from its AMI or latest snapshots"));
+        return;
+    }
+    s.step(if aws_side {
+        l!(
+            lang,
+            "시작 전 확인: AWS Health에 이 인스턴스나 AZ의 미해결 이벤트가 없음 (있으면 다시 멈춤). 그다음 시작 (EBS 데이터 유지, 자동 할당 public IPv4는 변경):",
+            "Before starting, check that AWS Health shows no open issue for the instance or its AZ (it would stop again); then start it (EBS data kept; an auto-assigned public IPv4 changes):"
+        )
+    } else {
+        l!(
+            lang,
+            "시작 전 확인: 위 CloudTrail과 상태 사유상 의도된 중지(점검, 비용 절감 스케줄)가 아니고 지금 이 인스턴스를 변경 중인 사람이 없음. 그다음 시작 (EBS 데이터 유지, 자동 할당 public IPv4는 변경):",
+            "Before starting, check in CloudTrail and the state reason above that the stop was not meant (maintenance, a cost-saving schedule) and nobody is changing the instance now; then start it (EBS data kept; an auto-assigned public IPv4 changes):"
+        )
+    });
+    s.cmd(cx, steps::start(id));
+}
+
 /// A failed status check: the attached EBS, the host (with who recovers it) or the OS.
 fn status_check_steps(cx: &Ctx<'_>, s: &mut Steps) {
     let lang = cx.lang;
     let id = cx.instance_id.unwrap_or("INSTANCE_ID");
     let a = cx.a;
     if a.has(RuleId::EbsCheck) {
-        s.step(l!(
-            lang,
-            "Reboot 하지 마세요 (EBS 경로 문제는 reboot로 해결되지 않음). 볼륨 상태 확인:",
-            "Do not reboot (an EBS path problem is not fixed by a reboot). Check the volumes:"
-        ));
-        let vols: Vec<&str> = cx
-            .instance
-            .map(|i| i.volume_ids.iter().map(String::as_str).collect())
-            .filter(|v: &Vec<&str>| !v.is_empty())
-            .unwrap_or_else(|| vec!["VOLUME_ID"]);
-        s.cmd(
-            cx,
-            Command::new("aws ec2 describe-volume-status").values(
-                "--volume-ids",
-                "VOLUME_ID",
-                &vols,
-            ),
-        );
-        s.step(l!(
-            lang,
-            "AWS 쪽 문제면 복구를 기다리거나, stop/start, 또는 snapshot에서 볼륨 교체.",
-            "If AWS-side, wait for recovery, or stop/start, or replace the volume from a snapshot."
-        ));
+        ebs_check_steps(cx, s);
     }
     host_check_steps(cx, s);
     if a.has(RuleId::InstCheck) {
@@ -381,6 +389,69 @@ fn status_check_steps(cx: &Ctx<'_>, s: &mut Steps) {
             s.step(l!(lang, "계속 실패하면 stop/start 또는 EC2Rescue (AWSSupport-ExecuteEC2Rescue)로 진단.", "If it keeps failing: stop/start, or diagnose with EC2Rescue (AWSSupport-ExecuteEC2Rescue)."));
         }
     }
+}
+
+/// A failed attached-EBS check: no reboot; the volumes' status; a time box after which a stop/start re-attaches them
+/// on a new host (never on an instance-store root); then the snapshot restore, which loses the writes since the
+/// snapshot. AWS's automatic recovery does not act on this check, so nothing else brings the instance back.
+fn ebs_check_steps(cx: &Ctx<'_>, s: &mut Steps) {
+    let lang = cx.lang;
+    let id = cx.instance_id.unwrap_or("INSTANCE_ID");
+    s.step(l!(
+        lang,
+        "Reboot 하지 마세요 (EBS 경로 문제는 reboot로 해결되지 않음). 볼륨 상태 확인:",
+        "Do not reboot (an EBS path problem is not fixed by a reboot). Check the volumes:"
+    ));
+    let vols: Vec<&str> = cx
+        .instance
+        .map(|i| i.volume_ids.iter().map(String::as_str).collect())
+        .filter(|v: &Vec<&str>| !v.is_empty())
+        .unwrap_or_else(|| vec!["VOLUME_ID"]);
+    s.cmd(
+        cx,
+        Command::new("aws ec2 describe-volume-status").values("--volume-ids", "VOLUME_ID", &vols),
+    );
+    let instance_store =
+        cx.instance.and_then(|i| i.root_device_type.as_deref()) == Some("instance-store");
+    if cx.instance_id.is_some() && !instance_store {
+        let by = when_in(
+            cx.change.state.at + chrono::Duration::minutes(steps::AWS_RECOVERY_GRACE_MINUTES),
+            cx.tz,
+            lang,
+        );
+        s.step(l!(
+            lang,
+            "{}까지 볼륨 상태가 ok가 아니면 stop/start (새 호스트에서 볼륨 재연결; RAM 손실, 자동 할당 public IPv4 변경). start는 stopped 확인 후:",
+            "Not ok by {}: stop/start it (the volumes re-attach on a new host; RAM is lost, an auto-assigned public IPv4 changes); start only once it is stopped:",
+            by
+        ));
+        s.cmds(cx, steps::stop_start(id));
+        force_hint(cx, s, id);
+    }
+    s.step(l!(
+        lang,
+        "그래도 impaired면 최신 snapshot에서 볼륨 교체 — 그 snapshot 이후의 쓰기는 모두 잃음 (DB는 복제본이나 자체 로그로만 되살림):",
+        "Still impaired: replace the volume from its latest snapshot — every write since that snapshot is lost (a database gets them back only from a replica or its own logs):"
+    ));
+    if vols == ["VOLUME_ID"] {
+        return;
+    }
+    s.cmd(
+        cx,
+        Command::new("aws ec2 describe-snapshots")
+            .lit("--owner-ids self")
+            .arg(
+                "--filters",
+                "FILTERS",
+                &format!("Name=volume-id,Values={}", vols.join(",")),
+            )
+            .arg(
+                "--query",
+                "QUERY",
+                "sort_by(Snapshots,&StartTime)[-3:].[VolumeId,SnapshotId,StartTime]",
+            )
+            .lit("--output table"),
+    );
 }
 
 /// A failed system check: who recovers the host (AWS, the group, or the operator's stop/start).

@@ -9,7 +9,7 @@ use super::cli::{cli, clis};
 use super::shell::Command;
 use super::text::{hm, topic, Line};
 use super::{phrasebook, section, steps, Ctx, Part, Section};
-use crate::analyze::{AutoRecovery, NotAvailable};
+use crate::analyze::{AutoRecovery, NotAvailable, RuleId};
 
 /// A time of day (minutes after midnight UTC) in the report's zone, and in English in UTC with the zone beside it.
 fn daily_time(cx: &Ctx<'_>, minute_utc: u32) -> String {
@@ -194,6 +194,19 @@ fn recovery_lines(cx: &Ctx<'_>, i: &InstanceFacts, availability: bool, advice: &
         return;
     };
     let lang = cx.lang;
+    // Automatic recovery acts on a failed system status check only: on an attached-EBS check it is no help, and
+    // turning it on would change nothing for this incident.
+    let ebs_only = cx.a.has(RuleId::EbsCheck) && !cx.a.has(RuleId::SysCheck);
+    if ebs_only {
+        if *status == AutoRecovery::On {
+            advice.bears(Line::from(l!(
+                lang,
+                "Simplified automatic recovery는 켜져 있지만 연결된 EBS 상태 확인 실패에는 동작하지 않음: 위 조치 외에 이 인스턴스를 되살리는 것은 없음",
+                "Simplified automatic recovery is on but does not act on attached-EBS check failures: nothing but the steps above brings this instance back"
+            )));
+        }
+        return;
+    }
     match status {
         AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember) => {}
         AutoRecovery::NotAvailable(NotAvailable::Unsupported) if availability => advice.bears(Line::from(l!(

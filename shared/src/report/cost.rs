@@ -226,6 +226,12 @@ fn remedy_effect(cx: &Ctx<'_>, ebs_text: &str) -> String {
             "권장 조치 Auto Scaling 교체: 새 인스턴스가 새 과금 기간으로 시작되고 장애 인스턴스는 종료 시 과금 중단",
             "Recommended replacement by the Auto Scaling group: the new instance starts its own billing; the failed one stops billing once terminated"
         ),
+        Remedy::Wait if cx.a.has(RuleId::EbsCheck) => l!(
+            lang,
+            "권장 조치 대기: 추가 비용 없음; 제때 ok가 아니면 stop/start는 start 시 새 과금 기간 시작, snapshot에서 복원한 볼륨은 새 볼륨으로 과금 ({})",
+            "Recommended wait: no extra cost; the stop/start, if it comes to that, begins a new billing period at the start; a volume restored from a snapshot is billed as a new volume ({})",
+            ebs_text
+        ),
         Remedy::Wait => l!(
             lang,
             "권장 조치 대기/볼륨 교체: 교체 시 새 볼륨과 snapshot 복원 비용 발생 ({})",

@@ -10,7 +10,7 @@ use super::cli::Steps;
 use super::render::{self, SnsMessage};
 use super::shell::Command;
 use super::steps;
-use super::text::{ascii, bound, when_in, Line};
+use super::text::{ascii, bound, hm, when_in, Line};
 use super::{section, Part, Report};
 use crate::analyze::Priority;
 use crate::config::Language;
@@ -285,56 +285,38 @@ fn message(t: &Thread<'_>, s: Steps, lang: Language, tz: Tz) -> SnsMessage {
 }
 
 /// How a recover's continuation ended when it could not bring the instance back: the P0 follow-up in the incident's
-/// thread, with the instance's state and the exact commands for that state.
+/// thread. It says that the instance is down because ec2ops stopped it, and for how long, then the ways out for the
+/// state it is in — more than the call that just failed.
 pub fn render_recover(
     c: &Continuation,
     state: Option<&str>,
     detail: &str,
+    now: DateTime<Utc>,
     lang: Language,
     tz: Tz,
 ) -> SnsMessage {
     let id = &c.instance_id;
     let region = c.region.as_deref().unwrap_or("us-east-1");
-    let state_text = state.unwrap_or("unknown");
+    let in_region = |cmd: Command| cmd.arg("--region", "REGION", region);
     let mut s = Steps::default();
+    s.line(Line::from(l!(
+        lang,
+        "ec2ops가 {}에 복구(stop/start)를 위해 중지한 뒤 다시 시작하지 못해 {}분째 중단 상태.",
+        "The instance has been down for {1} minutes because ec2ops stopped it at {0} to recover it (stop/start) and could not start it again.",
+        hm(c.stopped_at, tz, lang),
+        (now - c.stopped_at).num_minutes().max(0)
+    )));
     s.line(
         Line::new()
             .t(l!(
                 lang,
-                "복구(stop/start)가 완료되지 않음: 인스턴스 상태 {}. ",
-                "The recover (stop/start) did not complete: the instance is {}. ",
-                state_text
+                "인스턴스 상태 {}: ",
+                "The instance is {}: ",
+                state.unwrap_or("unknown")
             ))
             .u(detail),
     );
-    let cmd = |words: &str, id_option: &str| {
-        Command::new(words)
-            .arg(id_option, "INSTANCE_ID", id)
-            .arg("--region", "REGION", region)
-    };
-    let commands: Vec<Command> = match state {
-        Some("stopped") => vec![cmd("aws ec2 start-instances", "--instance-ids")],
-        Some("stopping") => vec![
-            Command::new("aws ec2 stop-instances")
-                .arg("--instance-ids", "INSTANCE_ID", id)
-                .lit("--force")
-                .arg("--region", "REGION", region),
-            cmd("aws ec2 wait instance-stopped", "--instance-ids"),
-            cmd("aws ec2 start-instances", "--instance-ids"),
-        ],
-        Some("running" | "pending") => {
-            vec![cmd("aws ec2 describe-instance-status", "--instance-ids")]
-        }
-        _ => vec![cmd("aws ec2 describe-instances", "--instance-ids")],
-    };
-    s.line(Line::from(l!(
-        lang,
-        "운영자 조치 (현재 상태 기준):",
-        "Operator steps for the current state:"
-    )));
-    for c in commands {
-        s.command(c);
-    }
+    ways_out(&mut s, c, state, &in_region, lang);
     message(
         &Thread {
             priority: Priority::P0,
@@ -351,4 +333,159 @@ pub fn render_recover(
         lang,
         tz,
     )
+}
+
+/// The operator's steps for the state the recover left the instance in.
+fn ways_out(
+    s: &mut Steps,
+    c: &Continuation,
+    state: Option<&str>,
+    in_region: &dyn Fn(Command) -> Command,
+    lang: Language,
+) {
+    let id = &c.instance_id;
+    match state {
+        Some("stopped") => stopped_ways_out(s, c, in_region, lang),
+        Some("stopping") => hung_stop_ways_out(s, c, in_region, lang),
+        Some("running" | "pending") => {
+            s.step(l!(lang, "상태 확인 점검:", "Check its status checks:"));
+            s.command(in_region(
+                Command::new("aws ec2 describe-instance-status").arg(
+                    "--instance-ids",
+                    "INSTANCE_ID",
+                    id,
+                ),
+            ));
+        }
+        _ => {
+            s.step(l!(lang, "인스턴스 상태 확인:", "Read its state:"));
+            s.command(in_region(Command::new("aws ec2 describe-instances").arg(
+                "--instance-ids",
+                "INSTANCE_ID",
+                id,
+            )));
+        }
+    }
+}
+
+/// Stopped, and StartInstances failed: start again in a few minutes (capacity comes back), or move to the same size
+/// of another family while it is stopped, or launch an image of it elsewhere. A continuation that came too late to
+/// start it (no start was tried) asks first whether someone stopped it on purpose since.
+fn stopped_ways_out(
+    s: &mut Steps,
+    c: &Continuation,
+    in_region: &dyn Fn(Command) -> Command,
+    lang: Language,
+) {
+    let id = &c.instance_id;
+    let no_capacity = c.start_failures > 0;
+    s.step(if no_capacity {
+        l!(
+            lang,
+            "용량은 보통 몇 분 안에 돌아옴: 몇 분 간격으로 다시 시작:",
+            "Capacity usually comes back within minutes: start it again every few minutes:"
+        )
+    } else {
+        l!(
+            lang,
+            "그 사이 누군가 의도적으로 중지한 것이 아니면 다시 시작:",
+            "Unless someone has stopped it on purpose since, start it again:"
+        )
+    });
+    s.command(in_region(steps::start(id)));
+    let region = c.region.as_deref().unwrap_or("us-east-1");
+    let ty = c.instance_type.as_deref().unwrap_or_default();
+    let other = crate::pricing::same_size_elsewhere(region, ty);
+    if let (true, Some(to)) = (no_capacity, other.first()) {
+        s.step(l!(
+            lang,
+            "{} 용량이 계속 없으면: 중지된 동안 같은 크기의 다른 패밀리({})로 바꾼 뒤 시작:",
+            "Still no {} capacity: while it is stopped, change it to the same size of another family ({}) and start it:",
+            ty,
+            other.join(", ")
+        ));
+        s.command(in_region(steps::wait_stopped(id)));
+        s.command(in_region(
+            Command::new("aws ec2 modify-instance-attribute")
+                .arg("--instance-id", "INSTANCE_ID", id)
+                .json("--instance-type", &serde_json::json!({ "Value": to })),
+        ));
+        s.command(in_region(steps::start(id)));
+    }
+    s.step(l!(
+        lang,
+        "또는 다른 곳에서 실행: 중지된 인스턴스의 이미지는 중지 시점까지의 모든 쓰기를 보존함 — 다른 가용 영역의 서브넷에서 시작(새 인스턴스, 새 사설 IP):",
+        "Or run it elsewhere: an image of the stopped instance keeps every write up to the stop — launch it in another Availability Zone's subnet (a new instance, a new private IP):"
+    ));
+    s.command(in_region(
+        Command::new("aws ec2 create-image")
+            .arg("--instance-id", "INSTANCE_ID", id)
+            .arg(
+                "--name",
+                "IMAGE_NAME",
+                &format!("{id}-restore-{}", c.stopped_at.format("%Y%m%dT%H%M")),
+            ),
+    ));
+}
+
+/// A stop that hangs past the forced stop is AWS's to clear: AWS Health and a Support case; start it once it stops;
+/// meanwhile the way back is its volumes' snapshots, which lose the writes made since each was taken.
+fn hung_stop_ways_out(
+    s: &mut Steps,
+    c: &Continuation,
+    in_region: &dyn Fn(Command) -> Command,
+    lang: Language,
+) {
+    let id = &c.instance_id;
+    s.step(l!(
+        lang,
+        "강제 중지 후에도 멈춘 중지는 AWS 측 장애로 AWS만 해소 가능: AWS Health에서 이 인스턴스의 이벤트를 확인하고 AWS Support 케이스(production system down)를 인스턴스 ID와 함께 열기.",
+        "A stop that hangs past the forced stop is a fault on the AWS side that only AWS can clear: look for the instance in AWS Health and open an AWS Support case (production system down) naming it."
+    ));
+    s.line(Line::new().t("🔗 ").link(
+        "AWS Health",
+        "https://health.aws.amazon.com/health/home#/account/dashboard/open-issues",
+    ));
+    s.step(if c.forced {
+        l!(
+            lang,
+            "stopped가 되면 시작:",
+            "Once it is stopped, start it:"
+        )
+    } else {
+        l!(
+            lang,
+            "강제 중지 후 stopped가 되면 시작:",
+            "Force the stop, then start it once it is stopped:"
+        )
+    });
+    if !c.forced {
+        s.command(in_region(steps::force_stop(id)));
+    }
+    s.command(in_region(steps::wait_stopped(id)));
+    s.command(in_region(steps::start(id)));
+    if c.volume_ids.is_empty() {
+        return;
+    }
+    let ids: Vec<&str> = c.volume_ids.iter().map(String::as_str).collect();
+    s.step(l!(
+        lang,
+        "제때 돌아오지 않으면 볼륨의 최신 스냅샷에서 복원 (각 스냅샷 이후의 쓰기는 잃음):",
+        "Not back in time: restore from its volumes' latest snapshots (the writes since each snapshot are lost):"
+    ));
+    s.command(in_region(
+        Command::new("aws ec2 describe-snapshots")
+            .lit("--owner-ids self")
+            .arg(
+                "--filters",
+                "FILTERS",
+                &format!("Name=volume-id,Values={}", ids.join(",")),
+            )
+            .arg(
+                "--query",
+                "QUERY",
+                "sort_by(Snapshots,&StartTime)[-5:].[VolumeId,SnapshotId,StartTime]",
+            )
+            .lit("--output table"),
+    ));
 }

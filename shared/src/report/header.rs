@@ -268,14 +268,13 @@ fn network_line(cx: &Ctx<'_>) -> Option<Line> {
     Some(line)
 }
 
-/// The state now and the one before, with the time of the change.
 /// The input's own transition, as `(before, now)`; `before` is empty where the input says only the state now. An
-/// alarm's is its previous and new state; an instance's state change, a Health event and the sweep have no alarm
-/// state, and none is invented for them.
+/// alarm's is its previous and new state; an instance's state change (the event gives the new state only), a Health
+/// event and the sweep have no alarm state, and none is invented for them.
 pub(super) fn transition(c: &AlarmChange, lang: Language) -> (String, String) {
     match &c.cause {
-        // The instance's own transition, not an alarm's.
-        Cause::StateChange { state } => ("running".to_string(), state.as_str().to_string()),
+        // The instance's own state: the event gives the new one only, not the one before.
+        Cause::StateChange { state } => (String::new(), state.as_str().to_string()),
         Cause::Health(h) => ("AWS Health".to_string(), h.category.clone()),
         Cause::Sweep { check } => (
             String::new(),

@@ -1,7 +1,7 @@
 //! Section 📈 Long-term improvements: right-sizing, monitoring and resilience advice that bears on this incident,
 //! from the findings, the instance facts and its instance type.
 
-use crate::analyze::RuleId;
+use crate::analyze::{Detail, RuleId, StopCause};
 use crate::config::Language;
 use crate::credits;
 use crate::model::AlarmState;
@@ -15,6 +15,13 @@ pub(super) fn long_term(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
     let mut lines = load_advice(cx);
     lines.extend(availability_advice(cx));
+    if lines.is_empty() && cx.a.has(RuleId::Health) {
+        lines.push(Line::from(l!(
+            lang,
+            "단일 인스턴스의 retirement·점검은 곧 중단: 두 번째 인스턴스(최소 1대 ASG 또는 다른 AZ의 대기 인스턴스)가 있으면 중단 없이 처리",
+            "A retirement or maintenance of a lone instance is downtime: a second instance (an ASG, even min 1, or a standby in another AZ) makes it none"
+        )));
+    }
     if lines.is_empty() {
         lines.push(Line::from(match cx.change.state.value {
             AlarmState::Ok => l!(
@@ -163,6 +170,40 @@ fn load_advice(cx: &Ctx<'_>) -> Vec<Line> {
     tagged.into_iter().map(|(_, l)| l).collect()
 }
 
+/// What keeps a production instance from being stopped again: stop protection for a stop through the API; for an
+/// AWS-side stop, which stop protection does not prevent, a second instance.
+fn stop_advice(cx: &Ctx<'_>, unexplained: bool) -> Option<Line> {
+    let (a, lang) = (cx.a, cx.lang);
+    // Stop protection stops API calls only: it does not prevent a stop on the AWS side.
+    let aws_side = a.findings.iter().any(|f| {
+        matches!(
+            f.detail,
+            Detail::Stopped {
+                cause: StopCause::Unexpected,
+                ..
+            } | Detail::Gone {
+                cause: Some(StopCause::Unexpected),
+                ..
+            }
+        )
+    });
+    if (a.has(RuleId::Stopped) || unexplained) && !aws_side {
+        return Some(Line::from(l!(
+            lang,
+            "운영 인스턴스는 stop/termination protection(disable-api-stop, disable-api-termination) 설정, 단일 인스턴스 대신 ASG로 자동 교체",
+            "Turn on stop and termination protection (disable-api-stop, disable-api-termination) for production, and let an ASG replace instances instead of relying on one"
+        )));
+    }
+    if aws_side {
+        return Some(Line::from(l!(
+            lang,
+            "Stop protection으로는 AWS 측 중지를 막을 수 없음: 두 번째 인스턴스(최소 1대 ASG 또는 다른 AZ의 복제본)만 서비스를 유지",
+            "Stop protection would not have prevented this AWS-side stop: only a second instance (an ASG, even min 1, or a replica in another AZ) keeps the service up"
+        )));
+    }
+    None
+}
+
 /// Advice on availability: status checks, stops, a gone instance, the instance itself, an alarm without one.
 fn availability_advice(cx: &Ctx<'_>) -> Vec<Line> {
     let lang = cx.lang;
@@ -215,13 +256,7 @@ fn availability_advice(cx: &Ctx<'_>) -> Vec<Line> {
         )));
     }
     let unexplained = a.findings.iter().any(|f| f.detail.unexplained_stop());
-    if a.has(RuleId::Stopped) || unexplained {
-        lines.push(Line::from(l!(
-            lang,
-            "운영 인스턴스는 stop/termination protection(disable-api-stop, disable-api-termination) 설정, 단일 인스턴스 대신 ASG로 자동 교체",
-            "Turn on stop and termination protection (disable-api-stop, disable-api-termination) for production, and let an ASG replace instances instead of relying on one"
-        )));
-    }
+    lines.extend(stop_advice(cx, unexplained));
     if a.has(RuleId::Gone) && !unexplained {
         lines.push(Line::from(l!(
             lang,

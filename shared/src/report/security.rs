@@ -56,6 +56,12 @@ pub(super) fn security(cx: &Ctx<'_>) -> Section {
             "Public IPv4 {}: AWS's recovery keeps it; a stop/start of your own (if the recovery fails) changes an auto-assigned address (an Elastic IP stays) → update DNS and allow-lists",
             ip
         ))),
+        (Some(ip), Remedy::Wait) if cx.a.has(crate::analyze::RuleId::EbsCheck) => advice.bears(Line::from(l!(
+            lang,
+            "Public IPv4 {}: 볼륨이 제때 ok가 되지 않아 stop/start하면 자동 할당 IP가 바뀜 (Elastic IP는 유지) → DNS/허용 목록 갱신 필요",
+            "Public IPv4 {}: the stop/start, if the volumes are not ok in time, changes an auto-assigned address (an Elastic IP stays) → update DNS and allow-lists",
+            ip
+        ))),
         (Some(ip), Remedy::StopStart | Remedy::Resize) => advice.bears(Line::from(l!(
             lang,
             "Public IPv4 {}: stop/start 시 자동 할당 IP가 바뀜 (Elastic IP는 유지) → DNS/허용 목록 갱신 필요",
@@ -72,11 +78,21 @@ pub(super) fn security(cx: &Ctx<'_>) -> Section {
         (None, _) => {}
     }
     match cx.recommended {
-        Remedy::StopStart => advice.bears(Line::from(l!(
-            lang,
-            "Stop/start 시 RAM과 instance store 데이터 손실",
-            "A stop/start loses RAM and instance-store data"
-        ))),
+        // What is lost, from the type's facts: instance-store data only where the type has some.
+        Remedy::StopStart => advice.bears(Line::from(
+            match cx.facts.instance_type.get().map(|t| t.instance_storage) {
+                Some(false) => l!(
+                    lang,
+                    "Stop/start 시 RAM 내용 손실",
+                    "A stop/start loses what was in RAM"
+                ),
+                _ => l!(
+                    lang,
+                    "Stop/start 시 RAM과 instance store 데이터 손실",
+                    "A stop/start loses RAM and instance-store data"
+                ),
+            },
+        )),
         Remedy::AwsRecovers => advice.bears(Line::from(l!(
             lang,
             "자동 복구도 stop/start도 RAM 내용은 잃음",

@@ -400,6 +400,12 @@ pub(super) fn links(
     if change.is_alarm() {
         out.push((l!(lang, "알람", "Alarm"), console.alarm(&change.alarm_name)));
     }
+    if let crate::model::Cause::Health(h) = &change.cause {
+        out.push((
+            l!(lang, "AWS Health 이벤트", "AWS Health event"),
+            console.health_event(&h.event_arn),
+        ));
+    }
     if let (Some(w), Some(m)) = (facts.metrics.get(), change.primary_metric()) {
         if let (Some(start), Some(end)) = (w.start, w.end) {
             let dims: Vec<(String, String)> = m

@@ -639,7 +639,7 @@ proptest! {
             let tz = chrono_tz::Asia::Seoul;
             let mut messages = vec![followup::render(&req, &not_fixed, req.acted_at, language, tz)];
             for state in ["stopped", "stopping", "running", "terminated"] {
-                messages.push(followup::render_recover(&c, Some(state), &alarm, language, tz));
+                messages.push(followup::render_recover(&c, Some(state), &alarm, c.stopped_at, language, tz));
             }
             for m in &messages {
                 let (email, chat) = followup_parts(m)?;

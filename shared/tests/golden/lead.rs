@@ -453,3 +453,224 @@ fn persistence_comes_from_the_alarms_evaluation_under_the_alarm_metrics_line() {
     }
     assert!(checked >= 10, "persistence lines checked: {checked}");
 }
+
+/// Defect 4: a recover that could not bring the instance back says that ec2ops stopped it and for how long, and
+/// gives more than the call that just failed: stopped (no capacity) — retry, a same-size type of another family
+/// while stopped, an image to launch elsewhere; a stop hung past the forced stop — AWS Health, a Support case, a
+/// restore from the volumes' snapshots.
+#[test]
+fn a_failed_recover_says_ec2ops_stopped_it_for_how_long_and_the_ways_out() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains("recover-continuation") {
+            continue;
+        }
+        let en = name.contains(".en.");
+        let said = |en_text: &str, ko_text: &str| text.contains(if en { en_text } else { ko_text });
+        assert!(
+            said("ec2ops stopped it at", "ec2ops가") && said("down for 16 minutes", "16분째"),
+            "{name}: does not say that ec2ops stopped it and for how long"
+        );
+        let cmds = commands(&text);
+        if name.contains(".stopped.") {
+            let other_type = cmds.iter().find(|c| {
+                c.starts_with("aws ec2 modify-instance-attribute") && c.contains("--instance-type")
+            });
+            assert!(
+                other_type.is_some_and(|c| !c.contains("m5.large")),
+                "{name}: no same-size type of another family: {cmds:?}"
+            );
+            assert!(
+                cmds.iter().any(|c| c.starts_with("aws ec2 create-image")),
+                "{name}: no restore path: {cmds:?}"
+            );
+        } else {
+            assert!(
+                said("AWS Health", "AWS Health") && said("AWS Support", "AWS Support"),
+                "{name}: a hung stop without AWS Health and Support"
+            );
+            assert!(
+                cmds.iter()
+                    .any(|c| c.starts_with("aws ec2 describe-snapshots")),
+                "{name}: a hung stop without the snapshots to restore from: {cmds:?}"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "recover follow-ups checked");
+}
+
+/// The lines of an email golden's section `n` (`3. 🔧 …` up to the next numbered section).
+fn email_section(text: &str, n: u8) -> Vec<&str> {
+    let head = format!("{n}. ");
+    let next = format!("{}. ", n + 1);
+    text.lines()
+        .skip_while(|l| !l.starts_with(&head))
+        .skip(1)
+        .take_while(|l| !l.starts_with(&next) && !l.starts_with("--"))
+        .collect()
+}
+
+/// Defect 15: a failed attached-EBS check gets a plan, not a line: the volume's status, a time box (a clock time)
+/// after which the instance is stopped and started, and the snapshot restore with its cost in lost writes; and
+/// automatic recovery is never offered as help, since it does not act on attached-EBS check failures.
+#[test]
+fn a_failed_ebs_check_gets_a_time_boxed_plan_and_no_false_help_from_auto_recovery() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains(".email.") || !text.contains("[EBS-CHECK]") {
+            continue;
+        }
+        let actions = email_section(&text, 3);
+        let joined = actions.join("\n");
+        let cmds = commands(&joined);
+        assert!(
+            cmds.iter()
+                .any(|c| c.starts_with("aws ec2 describe-volume-status"))
+                && cmds.iter().any(|c| c.starts_with("aws ec2 stop-instances")),
+            "{name}: no plan past the volume's status: {cmds:?}"
+        );
+        let timed = actions.iter().any(|l| {
+            l.as_bytes().windows(5).any(|w| {
+                w[0].is_ascii_digit()
+                    && w[1].is_ascii_digit()
+                    && w[2] == b':'
+                    && w[3].is_ascii_digit()
+            }) && !l.trim_start().starts_with('$')
+        });
+        assert!(timed, "{name}: no time box in 🔧");
+        assert!(
+            actions
+                .iter()
+                .any(|l| l.contains("snapshot") && (l.contains("lost") || l.contains("잃"))),
+            "{name}: a snapshot restore without the writes it loses"
+        );
+        for l in text.lines() {
+            assert!(
+                !l.contains("AWS recovers the instance") && !l.contains("AWS가 자동 복구"),
+                "{name}: automatic recovery offered as help on an attached-EBS check: {l}"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 2, "attached-EBS emails checked");
+}
+
+/// The chat card's next steps of a chat golden.
+fn chat_next_steps(name: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let raw = std::fs::read_to_string(dir.join(name)).unwrap();
+    let body = raw.splitn(3, "---\n").nth(2).unwrap_or(&raw);
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    v["content"]["nextSteps"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str())
+                .map(|s| s.trim_matches('`').to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Defect 18: a state-change report says only what the event says (the new state, not a transition from a state
+/// it does not give); an AWS-side stop is not asked "who stopped it" nor answered with stop protection (which does
+/// not prevent AWS's stops); the start comes with what to check before it, and never bare in the chat card.
+#[test]
+fn a_stopped_instance_report_keeps_to_the_event_and_says_what_to_check_before_the_start() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !text.contains("EC2 Instance State-change Notification") {
+            continue;
+        }
+        assert!(
+            !text.contains("running → stopped"),
+            "{name}: a previous state the event does not give"
+        );
+        let aws_side = text.contains("caused on the AWS side") || text.contains("AWS 측");
+        if aws_side {
+            for wrong in [
+                "Find who stopped",
+                "누가 중지/종료했는지",
+                "disable-api-stop",
+            ] {
+                assert!(
+                    !text.contains(wrong),
+                    "{name}: an AWS-side stop with {wrong:?}"
+                );
+            }
+        }
+        if name.contains(".chatbot.") {
+            let steps = chat_next_steps(&name);
+            assert!(
+                !steps
+                    .iter()
+                    .any(|c| c.starts_with("aws ec2 start-instances")),
+                "{name}: a bare start in the chat's next steps: {steps:?}"
+            );
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if l.contains("$ aws ec2 start-instances") || l.contains("$ `aws ec2 start-instances") {
+                let step = lines[..i]
+                    .iter()
+                    .rev()
+                    .find(|p| !p.contains("$ "))
+                    .unwrap_or(&"");
+                assert!(
+                    step.contains("Before starting") || step.contains("시작 전"),
+                    "{name}: a start without what to check before it: {step}"
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "state-change goldens checked: {checked}");
+}
+
+/// Defect 5: when 🔧 recommends a stop/start, the change of an auto-assigned public IPv4 is part of it, not "not
+/// about this incident"; an AWS Health report gets no threshold or Run Command advice, links to its Health event,
+/// prices the stop/start, and names instance-store data only where the type has some (m5.large has none).
+#[test]
+fn a_recommended_stop_start_owns_its_public_ip_change_and_a_health_report_keeps_to_its_event() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains(".email.") || !text.contains("$ aws ec2 stop-instances") {
+            continue;
+        }
+        for l in text.lines() {
+            let aside =
+                l.contains("Not about this incident:") || l.contains("이 incident와 무관한");
+            assert!(
+                !(aside && l.contains("public IPv4")),
+                "{name}: a recommended stop/start with its public IP aside: {l}"
+            );
+        }
+        if text.contains("Event: AWS Health") || text.contains("이벤트: AWS Health") {
+            for wrong in [
+                "Review the threshold",
+                "임계값을 평소",
+                "SSM Run Command",
+                "instance store",
+            ] {
+                assert!(
+                    !text.contains(wrong),
+                    "{name}: a Health report with {wrong:?}"
+                );
+            }
+            assert!(
+                text.contains(
+                    "https://health.aws.amazon.com/health/home#/account/event-log?eventID="
+                ),
+                "{name}: no link to the Health event"
+            );
+            let cost = email_section(&text, 5).join("\n");
+            assert!(
+                cost.contains("stop/start"),
+                "{name}: the stop/start unpriced: {cost}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "stop/start emails checked: {checked}");
+}

@@ -38,6 +38,8 @@ async fn a_continuation_for_a_recover_ec2ops_never_recorded_changes_nothing() {
         forced: false,
         start_failures: 0,
         unreadable: 0,
+        instance_type: None,
+        volume_ids: Vec::new(),
     };
     let o = rig.respond(&forged.to_event()).await;
     assert!(matches!(o, Outcome::Ignored { .. }), "{o:?}");
