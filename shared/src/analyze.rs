@@ -429,6 +429,13 @@ pub enum Reason {
         kind: HealthKind,
         hours_left: Option<i64>,
     },
+    /// The instance's target group answered customers with errors in the minutes up to the transition.
+    ServingErrors {
+        group: String,
+        errors: u64,
+        requests: Option<u64>,
+        minutes: i64,
+    },
 }
 
 /// Whether the instance is production, as far as the tags tell.
@@ -475,6 +482,23 @@ const BURST_PERCENT: f64 = 20.0;
 /// Impaired instances in one AZ within 10 minutes that point to an AWS-side event.
 pub const AZ_EVENT_INSTANCES: usize = 3;
 const DEFAULT_CPU_THRESHOLD: f64 = 80.0;
+
+/// The reason "serving errors" when the instance's target group answered with errors and the incident is not back
+/// to OK.
+fn serving_errors(change: &Incident, facts: &Facts) -> Option<Reason> {
+    if change.state.value == AlarmState::Ok {
+        return None;
+    }
+    let served = facts.evidence.impact.as_ref()?.get()?.serving_errors()?;
+    // Counts of requests: whole, non-negative, far below u64::MAX (a NaN casts to 0).
+    let count = |v: f64| v.clamp(0.0, 1e15).round() as u64;
+    Some(Reason::ServingErrors {
+        group: served.group_name.clone(),
+        errors: count(served.target_5xx.unwrap_or(0.0)),
+        requests: served.requests.map(count),
+        minutes: served.minutes,
+    })
+}
 
 /// Run every rule and the priority table.
 pub fn assess(change: &Incident, facts: &Facts) -> Assessment {
@@ -527,10 +551,15 @@ pub fn assess(change: &Incident, facts: &Facts) -> Assessment {
     evidence::findings(change, facts, &mut findings);
     findings.sort_by_key(|f| f.rule);
 
-    let (priority, reasons) = match fleet_worst(change, facts, &environment) {
+    let (mut priority, mut reasons) = match fleet_worst(change, facts, &environment) {
         Some((env, reason)) => priority(change, &findings, &env, Some(reason)),
         None => priority(change, &findings, &environment, None),
     };
+    // Customers getting errors from the instance's target group: at least P1 while the incident is open.
+    if let Some(s) = serving_errors(change, facts) {
+        priority = priority.min(Priority::P1);
+        reasons.insert(0, s);
+    }
     Assessment {
         respond_by: change.state.at + priority.response_time(),
         recommendation: recommend::recommend(change, &findings, facts),

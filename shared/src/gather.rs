@@ -653,12 +653,20 @@ async fn instance_round_two(
             .and_then(|i| i.volume_ids.first().map(String::as_str)),
         limit,
     );
-    let ((instance_type, security_groups), metrics, diagnostics, evidence) = tokio::join!(
+    // Customer impact, when a target reader is wired and the instance's VPC is known.
+    let impact = async {
+        let (targets, vpc) = (readers.evidence.targets?, found?.vpc_id.as_deref()?);
+        let at = change.state.at;
+        Some(impact::read(targets, readers.metrics, &one.id, vpc, at, limit).await)
+    };
+    let ((instance_type, security_groups), metrics, diagnostics, mut evidence, impact) = tokio::join!(
         type_and_groups,
         metric_window(change, readers, settings, limit(), &one.agent, &gp2),
         diagnostics,
-        evidence
+        evidence,
+        impact
     );
+    evidence.impact = impact;
     Facts {
         instance: one.instance,
         status: one.status,
@@ -946,6 +954,7 @@ pub fn focus(change: &Incident, facts: &Facts) -> Option<Incident> {
 }
 
 pub mod evidence;
+pub mod impact;
 
 #[cfg(test)]
 mod tests;

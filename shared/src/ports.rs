@@ -589,6 +589,28 @@ pub trait Diagnostics: Send + Sync {
     ) -> Result<crate::diagnostics::Diagnostics, AwsError>;
 }
 
+/// The target groups an instance is registered in, with the instance's health in each.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Memberships {
+    pub targets: Vec<crate::evidence::impact::Target>,
+    /// Target groups of the VPC looked through (at most the cap), of how many.
+    pub groups_checked: usize,
+    pub groups_total: usize,
+}
+
+/// Elastic Load Balancing (`DescribeTargetGroups`, `DescribeTargetHealth`), for customer impact.
+#[async_trait]
+pub trait TargetReader: Send + Sync {
+    /// The instance's memberships among the instance-type target groups of `vpc_id`, looking through at most
+    /// `max_groups` of them.
+    async fn targets_of(
+        &self,
+        instance_id: &str,
+        vpc_id: &str,
+        max_groups: usize,
+    ) -> Result<Memberships, AwsError>;
+}
+
 /// CloudTrail management events (`LookupEvents`), for what changed before an incident.
 #[async_trait]
 pub trait ChangeReader: Send + Sync {

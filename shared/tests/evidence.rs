@@ -205,6 +205,7 @@ async fn run_with(
             changes: Some(trail),
             logs: Some(logs),
             alarms: Some(&Alarms),
+            targets: None,
         },
     };
     let now = change.state.at + chrono::Duration::seconds(3);

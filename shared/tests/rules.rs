@@ -851,3 +851,44 @@ fn the_recommendation_is_decided_with_the_assessment_from_the_findings_and_the_f
     let r = assess(&load("ok-recovery.json"), &ok_recovery()).recommendation;
     assert_eq!(r.remedy, Remedy::Nothing);
 }
+
+#[test]
+fn a_spike_whose_target_group_serves_errors_is_p1_and_the_errors_are_the_first_reason() {
+    let mut facts = cpu_spike("t3.small", None);
+    facts.evidence.impact = Some(Source::Available(api_behind_alb()));
+    let a = assess(&load("cpu-spike.json"), &facts);
+    assert_eq!(a.priority, Priority::P1);
+    assert!(
+        matches!(
+            &a.reasons[0],
+            Reason::ServingErrors {
+                errors: 478,
+                requests: Some(11_950),
+                ..
+            }
+        ),
+        "{:?}",
+        a.reasons
+    );
+}
+
+#[test]
+fn a_target_group_with_few_errors_or_an_alarm_back_to_ok_leaves_the_priority_alone() {
+    let mut quiet = api_behind_alb();
+    if let Some(Ok(served)) = &mut quiet.served {
+        served[0].target_5xx = Some(3.0);
+    }
+    let mut facts = cpu_spike("t3.small", None);
+    facts.evidence.impact = Some(Source::Available(quiet));
+    assert_eq!(
+        assess(&load("cpu-spike.json"), &facts).priority,
+        Priority::P2
+    );
+
+    let mut facts = ok_recovery();
+    facts.evidence.impact = Some(Source::Available(api_behind_alb()));
+    assert_eq!(
+        assess(&load("ok-recovery.json"), &facts).priority,
+        Priority::P3
+    );
+}

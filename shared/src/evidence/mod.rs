@@ -9,6 +9,7 @@
 
 pub mod alarms;
 pub mod changes;
+pub mod impact;
 pub mod links;
 pub mod logs;
 
@@ -38,6 +39,9 @@ pub struct Evidence {
     /// Other alarms on the same instance currently in ALARM.
     #[serde(default)]
     pub alarms: Option<Source<alarms::OtherAlarms>>,
+    /// The instance's target groups and what they served (customer impact).
+    #[serde(default)]
+    pub impact: Option<Source<impact::CustomerImpact>>,
 }
 
 impl Evidence {
@@ -52,6 +56,9 @@ impl Evidence {
         }
         if let Some(r) = self.alarms.as_ref().and_then(Source::reason) {
             out.push(("DescribeAlarms", r));
+        }
+        if let Some(r) = self.impact.as_ref().and_then(Source::reason) {
+            out.push(("DescribeTargetHealth", r));
         }
         out
     }

@@ -35,6 +35,7 @@ pub struct EvidenceReaders<'a> {
     pub changes: Option<&'a dyn ChangeReader>,
     pub logs: Option<&'a dyn LogReader>,
     pub alarms: Option<&'a dyn AlarmLister>,
+    pub targets: Option<&'a dyn crate::ports::TargetReader>,
 }
 
 impl EvidenceReaders<'_> {
@@ -43,6 +44,7 @@ impl EvidenceReaders<'_> {
         changes: None,
         logs: None,
         alarms: None,
+        targets: None,
     };
 }
 
@@ -200,5 +202,6 @@ pub async fn round_two(
         changes,
         logs: first.logs,
         alarms: first.alarms,
+        impact: None,
     }
 }

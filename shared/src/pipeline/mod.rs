@@ -239,6 +239,7 @@ pub struct EvidencePorts {
     pub changes: Option<Arc<dyn crate::ports::ChangeReader>>,
     pub logs: Option<Arc<dyn crate::ports::LogReader>>,
     pub alarms: Option<Arc<dyn crate::ports::AlarmLister>>,
+    pub targets: Option<Arc<dyn crate::ports::TargetReader>>,
 }
 
 impl Responder {
@@ -315,6 +316,7 @@ impl Responder {
                 changes: self.evidence.changes.as_deref(),
                 logs: self.evidence.logs.as_deref(),
                 alarms: self.evidence.alarms.as_deref(),
+                targets: self.evidence.targets.as_deref(),
             },
         }
     }

@@ -19,6 +19,7 @@ mod findings;
 mod fleet;
 pub mod followup;
 mod header;
+mod impact;
 mod improvements;
 mod outcome;
 mod remedy;

@@ -157,7 +157,7 @@ fn change_line(c: &Change, around: DateTime<Utc>, lang: Language, tz: Tz) -> Lin
 /// What changed, what the logs say, what else is alarming: the 📊 lines of each wired source.
 pub(super) fn situation(change: &AlarmChange, facts: &Facts, lang: Language, tz: Tz) -> Vec<Line> {
     let ev = &facts.evidence;
-    let mut lines = Vec::new();
+    let mut lines = super::impact::lines(&ev.impact, lang);
     if let Some(Source::Available(c)) = &ev.changes {
         lines.extend(changes_lines(c, change, lang, tz));
     }

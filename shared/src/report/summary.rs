@@ -379,6 +379,8 @@ pub(super) fn lines(cx: &Ctx<'_>, cause: &str, next_steps: &[Command]) -> Vec<Li
         )),
         Line::from(l!(lang, "▶ 조치 주체: {}", "▶ Who is acting: {}", who(cx))),
     ];
+    // Customers affected: said on the first screen, before the next step.
+    out.extend(super::impact::summary(&cx.facts.evidence.impact, lang));
     let run_command = |c: &Command| c.runs("aws ssm send-command");
     // The Run Command's three commands: the send, then up to and with the reading of its output.
     let run_group = |from: usize| -> Vec<Line> {

@@ -26,6 +26,23 @@ pub(super) fn reason_line(r: &Reason, lang: Language) -> String {
             m
         ),
         Reason::Recovered { minutes: None } => l!(lang, "알람이 OK로 복구됨: 정보성 알림", "the alarm recovered to OK: informational"),
+        Reason::ServingErrors { group, errors, requests: Some(r), minutes } => l!(
+            lang,
+            "고객 영향: target group {}가 최근 {}분간 요청 {}건 중 {}건에 5xx 응답",
+            "customer impact: target group {} answered {3} of {2} requests with a 5xx in the last {1} minutes",
+            crate::text::bound(group, 64),
+            minutes,
+            r,
+            errors
+        ),
+        Reason::ServingErrors { group, errors, requests: None, minutes } => l!(
+            lang,
+            "고객 영향: target group {}가 최근 {}분간 5xx {}건 응답",
+            "customer impact: target group {} answered with {2} 5xx in the last {1} minutes",
+            crate::text::bound(group, 64),
+            minutes,
+            errors
+        ),
         Reason::InsufficientData { after_alarm: true } => l!(
             lang,
             "ALARM 상태에서 데이터가 끊김: 인스턴스 중지·장애 또는 메트릭 수집 중단 가능성",

@@ -90,6 +90,7 @@ pub fn change_before() -> Facts {
             &[],
             false,
         ))),
+        impact: None,
     };
     f
 }
@@ -175,6 +176,7 @@ pub fn instance_check_oom() -> Facts {
             ],
             false,
         ))),
+        impact: None,
     };
     f
 }

@@ -547,7 +547,15 @@ pub fn scenario(file: &str) -> Option<Facts> {
             ranking: Some(Source::Available(lab_ranking())),
             ..cpu_spike("t3.small", None)
         },
-        "cpu-sustained.json" | "alarm-action.json" => Facts {
+        "cpu-sustained.json" => {
+            let mut f = Facts {
+                diagnostics: Some(recorded("cpu-bound-java.txt")),
+                ..cpu_sustained()
+            };
+            f.evidence.impact = Some(Source::Available(api_behind_alb()));
+            f
+        }
+        "alarm-action.json" => Facts {
             diagnostics: Some(recorded("cpu-bound-java.txt")),
             ..cpu_sustained()
         },
@@ -591,6 +599,35 @@ pub fn scenario(file: &str) -> Option<Facts> {
         }
         _ => return None,
     })
+}
+
+/// prod-api-1 behind its Application Load Balancer, still healthy in its target group while the saturated CPU makes
+/// the API answer 4 % of requests with a 5xx.
+pub fn api_behind_alb() -> ec2ops::evidence::impact::CustomerImpact {
+    use ec2ops::evidence::impact::{CustomerImpact, Served, Target};
+    CustomerImpact {
+        targets: vec![Target {
+            group_arn: "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/prod-api-tg/6d0ecf831eec9f09"
+                .into(),
+            group_name: "prod-api-tg".into(),
+            port: Some(8080),
+            load_balancers: vec![
+                "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:loadbalancer/app/prod-api/50dc6c495c0c9188"
+                    .into(),
+            ],
+            state: "healthy".into(),
+            reason: None,
+        }],
+        groups_checked: 3,
+        groups_total: 3,
+        served: Some(Ok(vec![Served {
+            group_name: "prod-api-tg".into(),
+            minutes: 10,
+            requests: Some(11_950.0),
+            target_5xx: Some(478.0),
+            response_secs: Some(1.84),
+        }])),
+    }
 }
 
 /// The lab's fleet as the Metrics Insights path ranks it for `EC2-Fleet-HighCPU-Threshold-Count` (threshold 20 %):
