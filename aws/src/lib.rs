@@ -11,6 +11,7 @@ mod cloudtrail;
 mod cloudwatch;
 mod dynamodb;
 mod ec2;
+mod elb;
 mod logs;
 mod scheduler;
 mod sns;
@@ -23,6 +24,7 @@ pub use cloudtrail::CloudTrailReader;
 pub use cloudwatch::CloudWatchReader;
 pub use dynamodb::DynamoLedger;
 pub use ec2::{Ec2Reader, Ec2Remediator};
+pub use elb::ElbReader;
 pub use logs::LogsReader;
 pub use scheduler::Scheduler;
 pub use sns::SnsPublisher;
@@ -76,7 +78,7 @@ pub fn responder(config: &SdkConfig, settings: &Settings) -> Responder {
         cloudwatch,
         sns,
         remediator,
-        evidence: (changes, logs, alarms),
+        evidence: (changes, logs, alarms, targets),
         ..
     } = clients;
     let mut responder = Responder::new(settings.clone(), Arc::new(ec2), Arc::new(cloudwatch))
@@ -93,6 +95,7 @@ pub fn responder(config: &SdkConfig, settings: &Settings) -> Responder {
         changes: Some(Arc::new(changes)),
         logs: Some(Arc::new(logs)),
         alarms: Some(Arc::new(alarms)),
+        targets: Some(Arc::new(targets)),
     };
     if let Some(t) = settings.topic_arn.as_deref() {
         responder = responder.with_delivery(Arc::new(sns), t);
@@ -120,7 +123,7 @@ pub struct AwsClients {
     pub cloudwatch: CloudWatchReader,
     pub sns: SnsPublisher,
     pub remediator: Ec2Remediator,
-    evidence: (CloudTrailReader, LogsReader, AlarmsReader),
+    evidence: (CloudTrailReader, LogsReader, AlarmsReader, ElbReader),
     config: SdkConfig,
 }
 
@@ -141,6 +144,7 @@ impl AwsClients {
                 CloudTrailReader::new(aws_sdk_cloudtrail::Client::new(config)),
                 LogsReader::new(aws_sdk_cloudwatchlogs::Client::new(config)),
                 AlarmsReader::new(aws_sdk_cloudwatch::Client::new(config)),
+                ElbReader::new(aws_sdk_elasticloadbalancingv2::Client::new(config)),
             ),
             config: config.clone(),
         }

@@ -476,7 +476,8 @@ pub struct Notification {
     pub message: String,
 }
 
-fn unique_suffix() -> String {
+/// A per-run suffix for names the emulators keep between runs.
+pub fn unique_suffix() -> String {
     format!(
         "{}",
         Utc::now().timestamp_nanos_opt().unwrap_or_default() % 1_000_000_000

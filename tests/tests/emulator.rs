@@ -17,6 +17,9 @@ use ec2ops_tests::*;
 // links the whole SDK).
 #[path = "emulator/contract.rs"]
 mod contract;
+// Customer impact on moto: the ELB adapter and its model, and the report of an instance behind a failing ALB.
+#[path = "emulator/impact.rs"]
+mod impact;
 
 macro_rules! emulator {
     () => {

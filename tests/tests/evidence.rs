@@ -224,6 +224,7 @@ async fn a_throttled_lookup_events_still_publishes_the_report_with_the_gap_named
         changes: Some(Arc::new(trail)),
         logs: Some(Arc::new(LogsReader::new(logs_client(&emu)))),
         alarms: Some(Arc::new(AlarmsReader::new(emu.cloudwatch.clone()))),
+        targets: None,
     };
     let event = event_for("cpu-spike.json", &id, at);
     let outcome = respond_now(&responder, &event).await.unwrap();

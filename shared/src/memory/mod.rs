@@ -1,6 +1,7 @@
-//! In-memory ports for tests and simulation: the ledger ([`MemoryLedger`]) and the storm store ([`MemoryStorm`]),
-//! each a model of its DynamoDB adapter that the contract suite (`tests/tests/emulator/contract.rs`) holds to the
-//! same answers as the adapter on the emulator.
+//! In-memory ports for tests and simulation: the ledger ([`MemoryLedger`]), the storm store ([`MemoryStorm`]) and
+//! load balancers' target groups ([`MemoryTargets`]), each a model of its adapter that a contract suite
+//! (`tests/tests/emulator/contract.rs`, `tests/tests/emulator/impact.rs`) holds to the same answers as the adapter on
+//! the emulator.
 //!
 //! What both model: the adapter's items and their conditional writes, with the same stored precision (times as
 //! millisecond stamps, leases and expiries as epoch seconds) so that every comparison falls on the same side. What
@@ -11,9 +12,11 @@
 
 mod ledger;
 mod storm;
+mod targets;
 
 pub use ledger::{IncidentStatus, MemoryLedger};
 pub use storm::MemoryStorm;
+pub use targets::{MemoryGroup, MemoryTargets};
 
 use chrono::{DateTime, Duration, Utc};
 

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// (ec2, cloudwatch, sns, sqs, dynamodb, scheduler, ssm, lambda, …).
 pub(super) const IAM_PREFIX: &[(&str, &str)] = &[
     ("cloudwatchlogs", "logs"),
+    ("elasticloadbalancingv2", "elasticloadbalancing"),
     ("eventbridge", "events"),
     ("sfn", "states"),
 ];
