@@ -102,19 +102,19 @@ fn worst_line(cx: &Ctx<'_>) -> Option<Line> {
             a
         }
     })?;
-    let mut line = Line::from(l!(
-        lang,
-        "{} {}: {} ({})",
-        "{} {}: {} ({})",
-        metric,
-        if lower {
-            l!(lang, "최저", "lowest")
+    // The metric's name is the account's text: escaped, and never the start of the line.
+    let mut line = Line::new()
+        .t(if lower {
+            l!(lang, "최저 ", "Lowest ")
         } else {
-            l!(lang, "최고", "peak")
-        },
-        value(worst.1, unit),
-        hm(worst.0, cx.tz, lang)
-    ));
+            l!(lang, "최고 ", "Peak ")
+        })
+        .u(metric)
+        .t(format!(
+            ": {} ({})",
+            value(worst.1, unit),
+            hm(worst.0, cx.tz, lang)
+        ));
     if let (Some(t), Some(cmp)) = (c.threshold(), c.comparison) {
         let past = points.iter().filter(|(_, v)| cmp.breaches(*v, t)).count();
         let minutes = u64::try_from(past)

@@ -375,7 +375,7 @@ fn an_ok_notice_is_eight_lines_with_the_peak_the_time_past_the_threshold_and_the
             );
         }
         for (what, en, ko) in [
-            ("peak", "peak", "최고"),
+            ("peak", "Peak ", "최고 "),
             ("value now", "Now: ", "현재 값: "),
             ("thread closed", "thread is closed", "thread는 종료"),
         ] {
@@ -673,4 +673,37 @@ fn a_recommended_stop_start_owns_its_public_ip_change_and_a_health_report_keeps_
         checked += 1;
     }
     assert!(checked >= 4, "stop/start emails checked: {checked}");
+}
+
+/// Korean reads native: EC2's state reason is said once (its message repeats the code) and what the code means is
+/// said in the report's language.
+#[test]
+fn a_state_reason_is_said_once_with_its_meaning_in_the_reports_language() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        for line in text.lines().filter(|l| l.contains("StateReason ")) {
+            let Some(rest) = line.split("StateReason ").nth(1) else {
+                continue;
+            };
+            let code = rest.split([' ', ':']).next().unwrap_or_default();
+            if !code.contains('.') {
+                continue;
+            }
+            checked += 1;
+            assert_eq!(
+                line.matches(code).count(),
+                1,
+                "{name}: the code twice: {line}"
+            );
+            if code == "Server.InternalError" {
+                let meaning = if name.contains(".ko.") {
+                    "AWS 내부 오류"
+                } else {
+                    "internal error on AWS's side"
+                };
+                assert!(line.contains(meaning), "{name}: {line}");
+            }
+        }
+    }
+    assert!(checked >= 2, "state reasons checked: {checked}");
 }
