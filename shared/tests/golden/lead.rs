@@ -674,3 +674,65 @@ fn a_recommended_stop_start_owns_its_public_ip_change_and_a_health_report_keeps_
     }
     assert!(checked >= 4, "stop/start emails checked: {checked}");
 }
+
+/// The summary's "who is acting" line of a golden.
+fn who_line(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| {
+        let l = l.trim_start_matches("• ");
+        l.strip_prefix("▶ Who is acting: ")
+            .or_else(|| l.strip_prefix("▶ 조치 주체: "))
+    })
+}
+
+/// Defect 3: an Auto Scaling member failing its status check is replaced by its group on its own, so the group is
+/// the one acting (unless the instance is in Standby or the group's processes are suspended: the report says how to
+/// check); 🔧 captures the evidence first (console output, screenshot), then reads the scaling activities, and only
+/// then offers `set-instance-health`, which terminates the instance — never as a bare chat next step.
+#[test]
+fn an_auto_scaling_member_is_replaced_by_its_group_after_the_evidence_is_captured() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !text.contains("aws autoscaling set-instance-health") {
+            continue;
+        }
+        if let Some(who) = who_line(&text) {
+            assert!(
+                !who.starts_with("nobody") && !who.starts_with("아무도"),
+                "{name}: the group acts on its own: {who}"
+            );
+            assert!(
+                who.contains("Standby") && (who.contains("suspended") || who.contains("일시 중지")),
+                "{name}: who acts without when the group does not: {who}"
+            );
+        }
+        if name.contains(".chatbot.") {
+            let steps = chat_next_steps(&name);
+            assert!(
+                !steps
+                    .iter()
+                    .any(|c| c.starts_with("aws autoscaling set-instance-health")),
+                "{name}: a bare set-instance-health in the chat's next steps: {steps:?}"
+            );
+            continue;
+        }
+        let cmds = commands(&text);
+        let at = |p: &str| cmds.iter().position(|c| c.starts_with(p));
+        let health = at("aws autoscaling set-instance-health").unwrap_or(0);
+        for before in [
+            "aws ec2 get-console-output",
+            "aws ec2 get-console-screenshot",
+            "aws autoscaling describe-scaling-activities",
+            "aws autoscaling describe-auto-scaling-instances",
+        ] {
+            assert!(
+                at(before).is_some_and(|b| b < health),
+                "{name}: {before} not before set-instance-health: {cmds:#?}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 4,
+        "Auto Scaling member emails checked: {checked}"
+    );
+}
