@@ -76,6 +76,9 @@ pub struct Section {
     /// Lower numbers are kept longer when the message must be cut: 🚨 0, 🔧 1, 📊 2, then the advice sections
     /// (see `render::FLOORS` for what each keeps).
     pub keep_rank: u8,
+    /// The lines, by index in ascending order, that a cut takes before any other (the last first): 📊's lines that
+    /// are not about the alarm's own metric or findings. Empty: the cut takes the last lines.
+    pub spare: Vec<usize>,
 }
 
 /// A built report, format-neutral.
@@ -287,5 +290,6 @@ fn section(part: Part, lang: Language, lines: Vec<Line>) -> Section {
         title: part.title(lang),
         lines,
         keep_rank: part.keep_rank(),
+        spare: Vec::new(),
     }
 }

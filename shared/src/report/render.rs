@@ -17,20 +17,49 @@ pub const CHAT_TITLE_MAX_CHARS: usize = 250;
 /// The message type lives beside the publisher port so that publishing does not depend on the report.
 pub use crate::message::SnsMessage;
 
-/// What a section keeps at each stage of cutting (lines): a stage starts when no section is above its floor of
-/// the stage before. Advice (📈 💰 🔒 🤖, rank 3 and up) goes first and whole; then 🔧 (rank 1) loses its last
-/// steps, keeping the first four lines (what ec2ops did and the first step); then 📊 (rank 2) its first three
-/// (state, status checks, the first metric); 🚨 (rank 0) last. What to do comes before background.
-const FLOORS: [[usize; 4]; 4] = [
-    // 🚨, 🔧, 📊, advice
-    [usize::MAX, usize::MAX, 3, 0],
-    [usize::MAX, 4, 3, 0],
-    [usize::MAX, 4, 0, 0],
-    [0, 0, 0, 0],
-];
+/// What a section keeps at each stage of cutting: a stage starts when no section is above its floor of the stage
+/// before. Advice (📈 💰 🔒 🤖, rank 3 and up) goes first and whole, and 📊 (rank 2) its spare lines (other
+/// series, sources, links); then 🔧 (rank 1) loses its last steps, keeping the first four lines (what ec2ops did and
+/// the first step); then 📊 what it kept (the alarm metric, its persistence, the findings with their first
+/// evidence); 🚨 (rank 0) last. What to do comes before background.
+const FLOORS: [[Floor; 4]; 4] = {
+    use Floor::{All, Kept, Lines};
+    [
+        // 🚨, 🔧, 📊, advice
+        [All, All, Kept, Lines(0)],
+        [All, Lines(4), Kept, Lines(0)],
+        [All, Lines(4), Lines(0), Lines(0)],
+        [Lines(0), Lines(0), Lines(0), Lines(0)],
+    ]
+};
 
-fn floor(s: &Section, stage: &[usize; 4]) -> usize {
-    stage[usize::from(s.keep_rank).min(3)]
+/// How many lines a section keeps at a stage of cutting.
+#[derive(Clone, Copy)]
+enum Floor {
+    All,
+    /// The lines that are not spare.
+    Kept,
+    Lines(usize),
+}
+
+fn floor(s: &Section, stage: &[Floor; 4]) -> usize {
+    match stage[usize::from(s.keep_rank).min(3)] {
+        Floor::All => usize::MAX,
+        Floor::Kept => s.lines.len() - s.spare.len(),
+        Floor::Lines(n) => n,
+    }
+}
+
+/// Cut a section's next line: its last spare line, or else its last line (with its command group). Returns how
+/// many lines went.
+fn cut_next(s: &mut Section) -> usize {
+    match s.spare.pop() {
+        Some(i) if i < s.lines.len() => {
+            s.lines.remove(i);
+            1
+        }
+        _ => cut_last_group(&mut s.lines),
+    }
 }
 
 /// The section to lose its last line next: the least important one above its floor at the earliest stage that
@@ -97,7 +126,7 @@ fn fit(
         }
         match victim(&work) {
             Some(i) => {
-                cut[i] += cut_last_group(&mut work[i].lines);
+                cut[i] += cut_next(&mut work[i]);
             }
             None => {
                 // Only the header is left and it is still too long: cut the text itself.
@@ -335,6 +364,7 @@ mod tests {
             title: "Immediate actions".into(),
             lines: lines.iter().map(|l| Line::from(l.to_string())).collect(),
             keep_rank: 2,
+            spare: Vec::new(),
         };
         let full = plain(std::slice::from_ref(&section)).len();
         for limit in 0..=full {

@@ -736,3 +736,63 @@ fn an_auto_scaling_member_is_replaced_by_its_group_after_the_evidence_is_capture
         "Auto Scaling member emails checked: {checked}"
     );
 }
+
+/// Defect 12: a chat message cut to fit keeps in 📊 what the email's 📊 says about this alarm — the alarm metric's
+/// line with its persistence right under it, and the top findings with one evidence line each — and lets the other
+/// series, the sources and the links go first.
+#[test]
+fn a_cut_chat_keeps_the_alarm_metric_its_persistence_and_the_top_findings_with_their_evidence() {
+    let texts: std::collections::BTreeMap<String, String> = golden_texts().into_iter().collect();
+    let mut checked = 0;
+    for (name, text) in &texts {
+        if !name.contains(".chatbot.") {
+            continue;
+        }
+        let sections = super::reading::chat_sections(text);
+        let Some((_, chat)) = sections.iter().find(|(e, _)| e == "📊") else {
+            continue;
+        };
+        let cut = chat
+            .iter()
+            .any(|l| l.contains("lines cut") || l.contains("줄 생략"));
+        let Some(email) = texts.get(&name.replace(".chatbot.", ".email.")) else {
+            continue;
+        };
+        if !cut {
+            continue;
+        }
+        let chat: Vec<&str> = chat
+            .iter()
+            .map(|l| l.trim_start_matches("• ").trim())
+            .collect();
+        let situation: Vec<&str> = email_section(email, 2).iter().map(|l| l.trim()).collect();
+        let persistence = |l: &&str| l.starts_with("Persistence") || l.starts_with("지속성");
+        if let Some(at) = situation.iter().position(persistence) {
+            let shown = chat.iter().position(persistence);
+            assert!(
+                shown.is_some(),
+                "{name}: the persistence cut from 📊: {chat:#?}"
+            );
+            // The alarm metric's series line, when the window read it: right above its persistence.
+            let above = situation[at - 1];
+            if above.contains(": last ") || above.contains(": 최근 ") {
+                let metric = above.split(": ").next().unwrap_or_default();
+                assert!(
+                    shown
+                        .is_some_and(|p| p > 0 && chat[p - 1].replace('`', "").starts_with(metric)),
+                    "{name}: the alarm metric {metric:?} cut from 📊: {chat:#?}"
+                );
+            }
+        }
+        for finding in situation.iter().filter(|l| l.starts_with('[')).take(3) {
+            let code = finding.split(']').next().unwrap_or_default();
+            let at = chat.iter().position(|l| l.starts_with(code));
+            assert!(
+                at.is_some_and(|at| chat.get(at + 1).is_some_and(|e| e.starts_with("· "))),
+                "{name}: the finding {code}] or its evidence cut from 📊: {chat:#?}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "cut chat goldens checked: {checked}");
+}
