@@ -14,7 +14,7 @@ fn offline() -> Facts {
 
 /// An evidence line as an English report prints it.
 fn english(o: &Observation) -> String {
-    ec2ops::report::evidence::line(o, chrono_tz::UTC, ec2ops::config::Language::En)
+    ec2ops::report::evidence::line(o, chrono_tz::UTC, ec2ops::config::Language::En, 60)
 }
 
 fn rules(a: &ec2ops::analyze::Assessment) -> Vec<&'static str> {
@@ -38,7 +38,7 @@ fn seed_spike_with_inbound_surge_is_cpu_spike_and_net_leads_cpu_at_p2() {
         }
         ref d => panic!("{d:?}"),
     }
-    assert!(english(&a.findings[1].evidence[0]).starts_with("12:18 UTC NetworkIn 3.32 MB"));
+    assert!(english(&a.findings[1].evidence[0]).starts_with("12:18 UTC NetworkIn 442.67 kbit/s"));
     assert!(matches!(
         a.findings[1].evidence[0],
         Observation::NetworkInSurge { bytes, .. } if bytes == 3_320_000.0

@@ -10,7 +10,7 @@ use crate::model::{AlarmChange, AlarmKind, AlarmState, Cause};
 
 use super::text::{self, hm, sparkline, value, when_in, Line};
 use super::{fleet, phrasebook, summary, Ctx};
-use crate::catalogue::unit_of;
+use crate::catalogue::{unit_of, Unit};
 
 /// The alarm's metric name or expression label: user-defined text, so bounded (and escaped on output, like all text).
 pub(super) fn metric_label(change: &AlarmChange) -> String {
@@ -203,13 +203,26 @@ pub(super) fn instance_line(cx: &Ctx<'_>) -> Line {
     let mut inst = Line::new().t(l!(lang, "인스턴스: ", "Instance: "));
     match cx.instance_id {
         None => {
-            inst = inst.t(fleet::no_instance(c, cx.facts, lang).unwrap_or_else(|| {
-                l!(
+            let group = c
+                .primary_metric()
+                .and_then(|m| m.dimensions.get("AutoScalingGroupName"));
+            inst = match (fleet::no_instance(c, cx.facts, lang), group) {
+                (Some(fleet), _) => inst.t(fleet),
+                // An alarm on a group's aggregate: the group is what it watches.
+                (None, Some(group)) => inst
+                    .t(l!(lang, "Auto Scaling group ", "Auto Scaling group "))
+                    .u(group)
+                    .t(l!(
+                        lang,
+                        " 전체 (알람 dimension AutoScalingGroupName)",
+                        " as a whole (the alarm's AutoScalingGroupName dimension)"
+                    )),
+                (None, None) => inst.t(l!(
                     lang,
                     "알람 dimension에 InstanceId 없음",
                     "no InstanceId in the alarm's dimensions"
-                )
-            }))
+                )),
+            }
         }
         Some(id) => {
             inst = inst.c(id);
@@ -316,6 +329,30 @@ fn transition_line(cx: &Ctx<'_>) -> Line {
     })
 }
 
+/// Units a metric-math label may end with (`Total throughput MiB/s`, `Latency (ms)`).
+const LABEL_UNITS: [&str; 18] = [
+    "B/s", "KB/s", "MB/s", "GB/s", "KiB/s", "MiB/s", "GiB/s", "bit/s", "kbit/s", "Mbit/s",
+    "Gbit/s", "bps", "Mbps", "Gbps", "ms", "IOPS", "req/s", "/s",
+];
+
+/// The unit a metric-math label names as its last word, if any.
+fn label_unit(label: &str) -> Option<&'static str> {
+    let last = label
+        .split_whitespace()
+        .last()?
+        .trim_matches(|c| matches!(c, '(' | ')' | '[' | ']'));
+    LABEL_UNITS.into_iter().find(|u| *u == last)
+}
+
+/// A value of the alarm's metric: in its catalogue unit, or a plain number in the unit its label names.
+fn in_unit(v: f64, unit: Unit, label: &str) -> String {
+    match (unit, label_unit(label)) {
+        (Unit::Plain, Some(named)) => format!("{} {named}", value(v, unit)),
+        (Unit::Plain, None) if label.ends_with('%') => value(v, Unit::Percent),
+        _ => value(v, unit),
+    }
+}
+
 /// The alarm's threshold (or rule, or band) with its reading, a composite's triggering alarms, and the trend.
 fn alarm_lines(cx: &Ctx<'_>) -> Vec<Line> {
     let lang = cx.lang;
@@ -323,6 +360,7 @@ fn alarm_lines(cx: &Ctx<'_>) -> Vec<Line> {
     let mut out = Vec::new();
     let metric = metric_label(c);
     let unit = unit_of(&metric);
+    let value = |v: f64, unit: Unit| in_unit(v, unit, &metric);
     let trend = trend_points(cx);
     let actual = c
         .evaluated_values()

@@ -125,6 +125,17 @@ struct Ctx<'a> {
     notices: &'a [String],
 }
 
+impl Ctx<'_> {
+    /// The metric window's period: what one datapoint of a `Sum` (network bytes) counts over.
+    fn period_secs(&self) -> u64 {
+        self.facts
+            .metrics
+            .get()
+            .map_or(60, |w| w.period_secs)
+            .max(1)
+    }
+}
+
 /// Build the report.
 pub fn build(input: &ReportInput<'_>) -> Report {
     let change = input.change;

@@ -143,6 +143,14 @@ fn fit(
 
 /// The line that names the sections left out at the end, in the report's language.
 pub fn sections_cut_notice(sections: &str, lines: usize, lang: Language) -> String {
+    if lines == 1 {
+        return l!(
+            lang,
+            "… (메시지 크기 제한으로 {} 섹션 1줄 생략)",
+            "… ({} left out to fit the message size: 1 line)",
+            sections
+        );
+    }
     l!(
         lang,
         "… (메시지 크기 제한으로 {} 섹션 {}줄 생략)",
@@ -154,6 +162,13 @@ pub fn sections_cut_notice(sections: &str, lines: usize, lang: Language) -> Stri
 
 /// The line that says a section was cut, in the report's language.
 pub fn cut_notice(n: usize, lang: Language) -> String {
+    if n == 1 {
+        return l!(
+            lang,
+            "… (메시지 크기 제한으로 1줄 생략)",
+            "… (1 line cut to fit the message size)"
+        );
+    }
     l!(
         lang,
         "… (메시지 크기 제한으로 {}줄 생략)",
@@ -240,8 +255,15 @@ fn markdown(report: &Report, sections: &[Section]) -> String {
         // Slack's bold is one asterisk on each side.
         out.push_str(&format!("\n*{}. {} {}*\n", i + 1, s.emoji, s.title));
         for l in &s.lines {
-            out.push_str("• ");
-            out.push_str(l.markdown().trim_start());
+            let md = l.markdown();
+            let text = md.trim_start();
+            // A sub-item (an evidence line, a held reason) is indented under its line, not a bullet of its own.
+            out.push_str(if text.starts_with("· ") {
+                "    "
+            } else {
+                "• "
+            });
+            out.push_str(text);
             out.push('\n');
         }
     }
@@ -345,6 +367,22 @@ mod tests {
             .iter()
             .flat_map(|s| s.lines.iter().map(|l| l.plain() + "\n"))
             .collect()
+    }
+
+    #[test]
+    fn a_cut_notice_counts_one_line_in_the_singular() {
+        assert_eq!(
+            cut_notice(1, Language::En),
+            "… (1 line cut to fit the message size)"
+        );
+        assert_eq!(
+            cut_notice(2, Language::En),
+            "… (2 lines cut to fit the message size)"
+        );
+        assert_eq!(
+            sections_cut_notice("🤖", 1, Language::En),
+            "… (🤖 left out to fit the message size: 1 line)"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::facts::{Role, Series, Source};
 use crate::model::{AlarmKind, AlarmState, Cause};
 
 use super::findings::finding_line;
-use super::text::{day_minute, hm, span, sparkline, value, when_in, Line};
+use super::text::{bit_rate, day_minute, hm, span, sparkline, value, when_in, Line};
 use super::{evidence, fleet, phrasebook, section, Ctx, Part, Section};
 use crate::catalogue::unit_of;
 
@@ -22,14 +22,26 @@ fn series_figures(metric: &str, s: &Series, cx: &Ctx<'_>) -> String {
     let avg = values.iter().sum::<f64>() / values.len().max(1) as f64;
     let (last_at, last) = s.last().unwrap_or_default();
     let max = s.max().unwrap_or_default();
+    // Network bytes are a `Sum` over the period: shown as the rate they were.
+    let network = matches!(
+        metric,
+        crate::catalogue::NETWORK_IN | crate::catalogue::NETWORK_OUT
+    );
+    let shown = |v: f64| {
+        if network {
+            bit_rate(v, cx.period_secs())
+        } else {
+            value(v, unit)
+        }
+    };
     l!(
         lang,
         "최근 {} ({}), 최대 {}, 평균 {} · {}",
         "last {} ({}), max {}, avg {} · {}",
-        value(last, unit),
+        shown(last),
         hm(last_at, cx.tz, cx.lang),
-        value(max, unit),
-        value(avg, unit),
+        shown(max),
+        shown(avg),
         sparkline(&values, unit)
     )
 }
@@ -88,8 +100,8 @@ impl Lines {
     }
 }
 
-/// How many lines of a fleet ranking a cut keeps: the top contributors.
-const RANKING_KEPT: usize = 3;
+/// How many lines of a fleet ranking a cut keeps: its heading and the top contributor.
+const RANKING_KEPT: usize = 2;
 
 pub(super) fn situation(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
@@ -489,7 +501,10 @@ fn finding_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
         let top = n < FINDINGS_KEPT;
         lines.push((finding_line(f, cx), top));
         for (i, e) in f.evidence.iter().enumerate() {
-            let line = Line::from(format!("    · {}", evidence::line(e, cx.tz, lang)));
+            let line = Line::from(format!(
+                "    · {}",
+                evidence::line(e, cx.tz, lang, cx.period_secs())
+            ));
             lines.push((line, top && i == 0));
         }
     }

@@ -796,3 +796,82 @@ fn a_cut_chat_keeps_the_alarm_metric_its_persistence_and_the_top_findings_with_t
     }
     assert!(checked >= 4, "cut chat goldens checked: {checked}");
 }
+
+/// Defect 21: a sub-item of a chat section (an evidence line, a held reason) is indented under its line, not a
+/// bullet of its own followed by the sub-item's dot ("• · held").
+#[test]
+fn no_chat_line_is_a_bullet_before_a_sub_item_dot() {
+    for (name, text) in golden_texts() {
+        if let Some(l) = text.lines().find(|l| l.starts_with("• · ")) {
+            panic!("{name}: {l}");
+        }
+    }
+}
+
+/// Defect 21: an alarm on an Auto Scaling group's metric names the group, not a missing InstanceId.
+#[test]
+fn an_alarm_on_an_auto_scaling_group_names_the_group_not_a_missing_instance_id() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.starts_with("golden__asg-cpu.") {
+            continue;
+        }
+        assert!(
+            !text.contains("no InstanceId") && !text.contains("InstanceId 없음"),
+            "{name}: the group's alarm read as a missing InstanceId"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.contains("Auto Scaling group") && l.contains("web-asg-prod")),
+            "{name}: the group is not named"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "ASG alarm goldens checked");
+}
+
+/// Defect 21: network traffic reads as a rate (bit/s), not as bytes per period.
+#[test]
+fn network_figures_are_rates() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        for l in report_lines(&text) {
+            if !(l.contains("NetworkIn") || l.contains("NetworkOut")) {
+                continue;
+            }
+            for unit in [" KB", " MB", " GB", "MB/min", "MB/분"] {
+                assert!(!l.contains(unit), "{name}: network as bytes: {l}");
+            }
+            if l.contains("bit/s") {
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "network lines checked: {checked}");
+}
+
+/// Defect 21: a metric-math alarm whose label names its unit (`Total throughput MiB/s`) gives its values in it.
+#[test]
+fn a_metric_math_value_carries_the_unit_its_label_names() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.starts_with("golden__metric-math.") {
+            continue;
+        }
+        let threshold = text
+            .lines()
+            .find(|l| l.contains("Threshold: ") || l.contains("임계값: "))
+            .unwrap_or_else(|| panic!("{name}: no threshold line"));
+        assert!(
+            threshold.contains("> 100 MiB/s") && threshold.contains("166.9 MiB/s"),
+            "{name}: {threshold}"
+        );
+        let trend = text
+            .lines()
+            .find(|l| l.contains("Trend") || l.contains("추세"))
+            .unwrap_or_else(|| panic!("{name}: no trend line"));
+        assert!(trend.contains("142.7 MiB/s →"), "{name}: {trend}");
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "metric-math goldens checked");
+}

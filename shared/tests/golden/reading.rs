@@ -224,7 +224,7 @@ pub(super) fn chat_sections(text: &str) -> Vec<(String, Vec<String>)> {
             let emoji = title.split(' ').next().unwrap_or_default().to_string();
             out.push((emoji, Vec::new()));
         } else if let Some(last) = out.last_mut() {
-            if line.starts_with("• ") {
+            if line.starts_with("• ") || line.starts_with("    · ") {
                 last.1.push(line.to_string());
             }
         }
