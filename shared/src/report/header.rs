@@ -54,18 +54,19 @@ pub(super) fn headline(cx: &Ctx<'_>) -> String {
         }
         .into();
     }
-    // The instance's own state and AWS-wide events come first; then the finding on the alarm's own metric (a
-    // memory alarm is about memory even when the disk is fuller); then the rest in order of gravity.
-    let first_four = |r: &RuleId| {
+    // The instance's own state and AWS-wide events come first, then a suspected compromise (whatever metric the
+    // alarm watched); then the finding on the alarm's own metric (a memory alarm is about memory even when the disk
+    // is fuller); then the rest in order of gravity.
+    let leading = |r: &RuleId| {
         matches!(
             r,
-            RuleId::AzEvent | RuleId::Stopped | RuleId::Health | RuleId::Gone
+            RuleId::AzEvent | RuleId::Stopped | RuleId::Health | RuleId::Gone | RuleId::SecSuspect
         )
     };
     let own = summary::own_finding(cx.change, a).map(|f| f.rule);
     if let Some((_, h)) = by_rule
         .iter()
-        .filter(|(r, _)| first_four(r))
+        .filter(|(r, _)| leading(r))
         .chain(by_rule.iter().filter(|(r, _)| Some(*r) == own))
         .chain(by_rule.iter())
         .find(|(r, _)| a.has(*r))
@@ -82,7 +83,9 @@ pub(super) fn headline(cx: &Ctx<'_>) -> String {
 
 pub(super) fn subject(cx: &Ctx<'_>, headline: &str) -> String {
     let who = match (cx.instance_id, cx.instance.and_then(InstanceFacts::name)) {
-        (Some(id), Some(name)) if !text::ascii(name).is_empty() => {
+        // A name that is not all ASCII is left out whole: its ASCII fragments alone (`(-API-)` of `결제-API-서버`)
+        // would name nothing.
+        (Some(id), Some(name)) if !text::ascii(name).is_empty() && name.is_ascii() => {
             format!("{id} ({})", text::ascii(name))
         }
         (Some(id), _) => id.to_string(),

@@ -59,8 +59,9 @@ pub(super) fn own_finding<'a>(change: &AlarmChange, a: &'a Assessment) -> Option
         .find(|f| metrics_of(f.rule).contains(&metric))
 }
 
-/// The finding the summary and the headline lead with: the instance's own state and AWS-wide events first, then
-/// a change just before the transition (CHANGE-BEFORE, the likely trigger — unless the alarm's own finding is an
+/// The finding the summary and the headline lead with: the instance's own state and AWS-wide events first, then a
+/// suspected compromise (SEC-SUSPECT: the sustained CPU it explains is its evidence), then a change just before the
+/// transition (CHANGE-BEFORE, the likely trigger — unless the alarm's own finding is an
 /// AWS-side check a change does not cause), then the finding on the alarm's metric, then the first finding.
 fn top_finding<'a>(cx: &Ctx<'a>) -> Option<&'a Finding> {
     let a = cx.a;
@@ -69,6 +70,7 @@ fn top_finding<'a>(cx: &Ctx<'a>) -> Option<&'a Finding> {
         RuleId::Stopped,
         RuleId::Health,
         RuleId::Gone,
+        RuleId::SecSuspect,
     ];
     let own = own_finding(cx.change, a);
     let aws_side = own.is_some_and(|f| matches!(f.rule, RuleId::SysCheck | RuleId::EbsCheck));
