@@ -270,10 +270,54 @@ fn markdown(report: &Report, sections: &[Section]) -> String {
     out
 }
 
+/// The commands the summary shows on its own lines (a Run Command's three), as their text.
+fn summary_commands(report: &Report) -> Vec<String> {
+    report
+        .header
+        .iter()
+        .filter(|l| is_command(l))
+        .map(|l| l.plain().trim().to_string())
+        .collect()
+}
+
+/// In chat, a step of 🔧 whose commands are the summary's, on the first screen already, points to them instead of
+/// repeating them: the room goes to the findings and the next steps. The email keeps them where they are.
+fn without_repeated_commands(report: &Report) -> Vec<Section> {
+    let summary = summary_commands(report);
+    let mut sections = report.sections.clone();
+    if summary.is_empty() {
+        return sections;
+    }
+    for s in sections.iter_mut().filter(|s| s.spare.is_empty()) {
+        let texts: Vec<String> = s
+            .lines
+            .iter()
+            .map(|l| l.plain().trim().to_string())
+            .collect();
+        let whole = |at: usize| {
+            texts[at..].starts_with(&summary)
+                && (at == 0 || !is_command(&s.lines[at - 1]))
+                && s.lines
+                    .get(at + summary.len())
+                    .is_none_or(|l| !is_command(l))
+        };
+        if let Some(at) = (0..texts.len()).find(|at| whole(*at)) {
+            let pointer = Line::from(l!(
+                report.language,
+                "    (위 요약의 다음 조치와 같은 명령 {}개)",
+                "    (the same {} commands as the summary's next step above)",
+                summary.len()
+            ));
+            s.lines.splice(at..at + summary.len(), [pointer]);
+        }
+    }
+    sections
+}
+
 /// The chat description (markdown), cut to what Slack shows.
 pub fn chat_description(report: &Report) -> String {
     fit(
-        &report.sections,
+        &without_repeated_commands(report),
         report.language,
         CHAT_DESCRIPTION_MAX_CHARS,
         |s| s.chars().count(),

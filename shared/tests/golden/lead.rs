@@ -738,8 +738,9 @@ fn an_auto_scaling_member_is_replaced_by_its_group_after_the_evidence_is_capture
 }
 
 /// Defect 12: a chat message cut to fit keeps in 📊 what the email's 📊 says about this alarm — the alarm metric's
-/// line with its persistence right under it, and the top findings with one evidence line each — and lets the other
-/// series, the sources and the links go first.
+/// line with its persistence right under it, and the top findings with one evidence line each (the first always,
+/// the next two unless 🔧 had to be cut down to its first step) — and lets the other series, the sources and the
+/// links go first.
 #[test]
 fn a_cut_chat_keeps_the_alarm_metric_its_persistence_and_the_top_findings_with_their_evidence() {
     let texts: std::collections::BTreeMap<String, String> = golden_texts().into_iter().collect();
@@ -784,7 +785,14 @@ fn a_cut_chat_keeps_the_alarm_metric_its_persistence_and_the_top_findings_with_t
                 );
             }
         }
-        for finding in situation.iter().filter(|l| l.starts_with('[')).take(3) {
+        // The top finding always; the next two unless 🔧 is down to its first step (what to do comes first).
+        let actions = sections
+            .iter()
+            .find(|(e, _)| e == "🔧")
+            .map(|(_, ls)| ls.iter().filter(|l| !l.contains("…")).count())
+            .unwrap_or_default();
+        let top = if actions <= 4 { 1 } else { 3 };
+        for finding in situation.iter().filter(|l| l.starts_with('[')).take(top) {
             let code = finding.split(']').next().unwrap_or_default();
             let at = chat.iter().position(|l| l.starts_with(code));
             assert!(
@@ -874,4 +882,36 @@ fn a_metric_math_value_carries_the_unit_its_label_names() {
         checked += 1;
     }
     assert_eq!(checked, 4, "metric-math goldens checked");
+}
+
+/// Defect 12: in chat, the summary's next step is on the first screen: 🔧 does not spend the message's room on the
+/// same commands again.
+#[test]
+fn a_chat_message_does_not_repeat_the_summarys_commands_in_its_sections() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains(".chatbot.") {
+            continue;
+        }
+        let head = text.split_once("\n\n*1.").map_or(text.as_str(), |(h, _)| h);
+        let summary: Vec<&str> = head
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("$ "))
+            .collect();
+        let sections = super::reading::chat_sections(&text);
+        // The sequence's first command names it (a later Run Command repeats only the wait and the read).
+        if let Some(c) = summary.first() {
+            for (emoji, lines) in &sections {
+                assert!(
+                    !lines.iter().any(|l| l.contains(c)),
+                    "{name}: {c} repeated in {emoji}"
+                );
+            }
+        }
+        checked += usize::from(!summary.is_empty());
+    }
+    assert!(
+        checked >= 8,
+        "chat goldens with a summary sequence: {checked}"
+    );
 }
