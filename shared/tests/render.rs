@@ -601,3 +601,44 @@ fn a_follow_up_goes_out_in_the_envelope_of_a_report() {
     }
     assert!(email.contains("       $ aws ec2 stop-instances"), "{email}");
 }
+
+/// Issue 22, defect 23: a Name tag that is not all ASCII is left out of the SNS subject whole — never cut to the
+/// ASCII fragments it mixes in (`결제-API-서버` gave `(-API-)`); the body keeps the name as written.
+#[test]
+fn a_name_tag_mixing_korean_and_ascii_is_left_out_of_the_subject_whole() {
+    let change = support::load("cpu-spike.json");
+    let mut facts = support::cpu_spike("t3.small", None);
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.tags.insert("Name".into(), "결제-API-서버".into());
+    }
+    let (_, report, msg) = compose(&change, &facts, &en());
+    assert_eq!(msg.subject, "[P2] CPU spike i-0ae3d067021f08710");
+    assert!(render::email(&report).contains("(결제-API-서버)"));
+}
+
+/// Issue 22, defect 23: when the evidence says compromise (sustained CPU, an outbound burst, SSH open to the
+/// world), the title, the subject and the cause lead with the suspicion, not with the CPU.
+#[test]
+fn a_suspected_compromise_leads_the_title_and_the_cause() {
+    let change = support::load("cpu-sustained.json");
+    let (_, report, msg) = compose(&change, &support::compromised(), &en());
+    assert!(
+        msg.subject.starts_with("[P1] Possible compromise"),
+        "{}",
+        msg.subject
+    );
+    let email = render::email(&report);
+    assert!(
+        email.starts_with("[P1] Possible compromise"),
+        "{}",
+        email.lines().next().unwrap_or_default()
+    );
+    let cause = email
+        .lines()
+        .find(|l| l.starts_with("▶ Most likely cause: "))
+        .unwrap_or_default();
+    assert!(
+        cause.starts_with("▶ Most likely cause: possible compromise"),
+        "{cause}"
+    );
+}

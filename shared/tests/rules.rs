@@ -14,7 +14,7 @@ fn offline() -> Facts {
 
 /// An evidence line as an English report prints it.
 fn english(o: &Observation) -> String {
-    ec2ops::report::evidence::line(o, chrono_tz::UTC, ec2ops::config::Language::En)
+    ec2ops::report::evidence::line(o, chrono_tz::UTC, ec2ops::config::Language::En, 60)
 }
 
 fn rules(a: &ec2ops::analyze::Assessment) -> Vec<&'static str> {
@@ -38,7 +38,7 @@ fn seed_spike_with_inbound_surge_is_cpu_spike_and_net_leads_cpu_at_p2() {
         }
         ref d => panic!("{d:?}"),
     }
-    assert!(english(&a.findings[1].evidence[0]).starts_with("12:18 UTC NetworkIn 3.32 MB"));
+    assert!(english(&a.findings[1].evidence[0]).starts_with("12:18 UTC NetworkIn 442.67 kbit/s"));
     assert!(matches!(
         a.findings[1].evidence[0],
         Observation::NetworkInSurge { bytes, .. } if bytes == 3_320_000.0
@@ -335,38 +335,7 @@ fn disk_and_memory_alarms_are_diagnosed_from_their_own_datapoints_offline() {
 
 #[test]
 fn sustained_cpu_with_an_outbound_surge_and_open_ssh_is_a_suspected_compromise_at_p1() {
-    let mut facts = cpu_sustained();
-    let end = chrono::Utc::now();
-    if let Source::Available(w) = &mut facts.metrics {
-        let mut out = vec![2_000_000.0; 25];
-        out.extend([180e6, 190e6, 185e6, 200e6, 195e6]);
-        w.series.insert(Role::NetworkOut, series(end, &out));
-        let cpu = w.series[&Role::Cpu].clone();
-        w.series.insert(
-            Role::Cpu,
-            ec2ops::facts::Series {
-                points: cpu
-                    .points
-                    .iter()
-                    .map(|(_, v)| *v)
-                    .zip(series(end, &[0.0; 30]).points)
-                    .map(|(v, (t, _))| (t, v))
-                    .collect(),
-                ..cpu
-            },
-        );
-    }
-    if let Source::Available(groups) = &mut facts.security_groups {
-        groups[0].world_open.push(ec2ops::facts::OpenRule {
-            protocol: "tcp".into(),
-            from_port: Some(22),
-            to_port: Some(22),
-            cidr: "0.0.0.0/0".into(),
-        });
-    }
-    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
-        i.tags.insert("Environment".into(), "dev".into());
-    }
+    let mut facts = support::compromised();
     let a = assess(&load("cpu-sustained.json"), &facts);
     assert_eq!(rules(&a), ["CPU-SUSTAINED", "SEC-SUSPECT"]);
     assert_eq!(

@@ -627,6 +627,7 @@ mod tests {
             &f.evidence[0],
             chrono_tz::UTC,
             crate::config::Language::En,
+            60,
         );
         assert_eq!(
             english,

@@ -355,7 +355,7 @@ mod tests {
         let f = log_errors(&change, l, &[]).unwrap();
         assert_eq!(f.rule, RuleId::LogErrors);
         let english =
-            |o| crate::report::evidence::line(o, chrono_tz::UTC, crate::config::Language::En);
+            |o| crate::report::evidence::line(o, chrono_tz::UTC, crate::config::Language::En, 60);
         assert!(english(&f.evidence[0]).contains("Killed process 4242"));
         let mut mem = vec![Finding {
             rule: RuleId::Mem,

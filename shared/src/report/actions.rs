@@ -251,7 +251,7 @@ fn event_steps(cx: &Ctx<'_>, s: &mut Steps) {
             HealthKind::Retirement | HealthKind::Maintenance | HealthKind::RecoveryFailed
                 if cx.instance.and_then(InstanceFacts::asg).is_some() =>
             {
-                asg_steps(cx, s, id)
+                asg_steps(cx, s, id, false)
             }
             HealthKind::Retirement | HealthKind::Maintenance | HealthKind::RecoveryFailed => {
                 let store = cx.facts.instance_type.get().map(|t| t.instance_storage) != Some(false);
@@ -360,6 +360,13 @@ fn status_check_steps(cx: &Ctx<'_>, s: &mut Steps) {
     }
     host_check_steps(cx, s);
     if a.has(RuleId::InstCheck) {
+        if cx.recommended == Remedy::Replace {
+            // SysCheck gave the group's steps already.
+            if !a.has(RuleId::SysCheck) {
+                asg_steps(cx, s, id, true);
+            }
+            return;
+        }
         s.step(l!(
             lang,
             "Console 출력으로 OS 오류(OOM, kernel panic, fsck) 확인:",
@@ -371,23 +378,16 @@ fn status_check_steps(cx: &Ctx<'_>, s: &mut Steps) {
                 .arg("--instance-id", "INSTANCE_ID", id)
                 .lit("--latest --output text"),
         );
-        if cx.recommended == Remedy::Replace {
-            // SysCheck gave the group's steps already.
-            if !a.has(RuleId::SysCheck) {
-                asg_steps(cx, s, id);
-            }
-        } else {
-            s.step(l!(
-                lang,
-                "Reboot (IP와 instance store 유지, 과금 기간 유지):",
-                "Reboot (keeps IPs, instance store and the billing period):"
-            ));
-            s.cmd(
-                cx,
-                Command::new("aws ec2 reboot-instances").arg("--instance-ids", "INSTANCE_ID", id),
-            );
-            s.step(l!(lang, "계속 실패하면 stop/start 또는 EC2Rescue (AWSSupport-ExecuteEC2Rescue)로 진단.", "If it keeps failing: stop/start, or diagnose with EC2Rescue (AWSSupport-ExecuteEC2Rescue)."));
-        }
+        s.step(l!(
+            lang,
+            "Reboot (IP와 instance store 유지, 과금 기간 유지):",
+            "Reboot (keeps IPs, instance store and the billing period):"
+        ));
+        s.cmd(
+            cx,
+            Command::new("aws ec2 reboot-instances").arg("--instance-ids", "INSTANCE_ID", id),
+        );
+        s.step(l!(lang, "계속 실패하면 stop/start 또는 EC2Rescue (AWSSupport-ExecuteEC2Rescue)로 진단.", "If it keeps failing: stop/start, or diagnose with EC2Rescue (AWSSupport-ExecuteEC2Rescue)."));
     }
 }
 
@@ -475,7 +475,7 @@ fn host_check_steps(cx: &Ctx<'_>, s: &mut Steps) {
                 .lit("--include-all-instances"),
         );
         match cx.recommended {
-            Remedy::Replace => asg_steps(cx, s, id),
+            Remedy::Replace => asg_steps(cx, s, id, true),
             Remedy::AwsRecovers => {
                 s.step(l!(
                     lang,

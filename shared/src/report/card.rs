@@ -23,11 +23,15 @@ pub(super) fn next_steps(cx: &Ctx<'_>) -> Vec<Command> {
 
 /// The chat card's next steps from 🔧's command groups: a step's commands whole or not at all (a Run Command without
 /// the reading of its output is no use), and never a step that stops or starts the instance, which shown bare would
-/// lose the note that says so (downtime, a new public IP) or what to check before it, nor a volume change or
+/// lose the note that says so (downtime, a new public IP, a termination) or what to check before it, nor a volume change or
 /// anything after it.
 pub(super) fn chosen(groups: &[Vec<Command>]) -> Vec<Command> {
     let mut out = Vec::new();
-    let changes_state = |c: &Command| stops_the_instance(c) || c.runs("aws ec2 start-instances");
+    let changes_state = |c: &Command| {
+        stops_the_instance(c)
+            || c.runs("aws ec2 start-instances")
+            || c.runs("aws autoscaling set-instance-health")
+    };
     for g in groups.iter().filter(|g| !g.iter().any(changes_state)) {
         // A volume change is not a bare next step (EBS takes the next one only six hours later), and what follows
         // it (the check of the modification, the file system grown over it) means nothing without it.

@@ -10,14 +10,14 @@ use crate::config::Language;
 use crate::diagnostics::{CpuSample, Process};
 
 use super::phrasebook;
-use super::text::{hm, value};
+use super::text::{bit_rate, hm, value};
 
 /// Most characters of a command line an evidence line quotes.
 const COMMAND_CHARS: usize = 120;
 
-/// One evidence line, without its bullet.
+/// One evidence line, without its bullet; `period_secs` is the metric window's (network bytes are a `Sum` over it).
 // Stays long: one arm per kind of observation, each a Korean/English pair.
-pub fn line(o: &Observation, tz: Tz, lang: Language) -> String {
+pub fn line(o: &Observation, tz: Tz, lang: Language, period_secs: u64) -> String {
     match o {
         Observation::Datapoint {
             at,
@@ -29,11 +29,12 @@ pub fn line(o: &Observation, tz: Tz, lang: Language) -> String {
                 .as_deref()
                 .map(|d| format!(" {d}"))
                 .unwrap_or_default();
-            format!(
-                "{} {metric}{dimension} {}",
-                hm(*at, tz, lang),
+            let shown = if matches!(*metric, catalogue::NETWORK_IN | catalogue::NETWORK_OUT) {
+                bit_rate(*v, period_secs)
+            } else {
                 value(*v, catalogue::unit_of(metric))
-            )
+            };
+            format!("{} {metric}{dimension} {shown}", hm(*at, tz, lang))
         }
         Observation::CheckDatapoint {
             at,
@@ -151,11 +152,11 @@ pub fn line(o: &Observation, tz: Tz, lang: Language) -> String {
         ),
         Observation::NetworkInSurge { at, bytes, factor } => l!(
             lang,
-            "{} {} {:.2} MB (window 중앙값의 {:.0}배)",
-            "{} {} {:.2} MB (x{:.0} the window median)",
+            "{} {} {} (window 중앙값의 {:.0}배)",
+            "{} {} {} (x{:.0} the window median)",
             hm(*at, tz, lang),
             catalogue::NETWORK_IN,
-            bytes / 1e6,
+            bit_rate(*bytes, period_secs),
             factor
         ),
         Observation::CpuRise { at } => {
@@ -168,10 +169,10 @@ pub fn line(o: &Observation, tz: Tz, lang: Language) -> String {
         }
         Observation::NetworkOutMedian { bytes, factor } => l!(
             lang,
-            "{} 최근 5분 중앙값 {:.1} MB/min (이전의 {:.0}배)",
-            "{} median of the last 5 min {:.1} MB/min (x{:.0} before)",
+            "{} 최근 5분 중앙값 {} (이전의 {:.0}배)",
+            "{} median of the last 5 min {} (x{:.0} before)",
             catalogue::NETWORK_OUT,
-            bytes / 1e6,
+            bit_rate(*bytes, period_secs),
             factor
         ),
         Observation::WorldOpenPorts { ports } => l!(
@@ -335,17 +336,20 @@ mod tests {
             value: 94.7,
         };
         assert_eq!(
-            line(&memory, seoul, Language::Ko),
+            line(&memory, seoul, Language::Ko, 60),
             "12:06 KST mem_used_percent 94.70%"
         );
         assert_eq!(
-            line(&memory, seoul, Language::En),
+            line(&memory, seoul, Language::En, 60),
             "03:06 UTC mem_used_percent 94.70%"
         );
         // Just before midnight UTC: the instant is the datum, so no day is guessed.
         let rise = Observation::CpuRise {
             at: at("2025-08-13T23:58:00.000+0000"),
         };
-        assert_eq!(line(&rise, seoul, Language::Ko), "08:58 KST CPU 상승 시작");
+        assert_eq!(
+            line(&rise, seoul, Language::Ko, 60),
+            "08:58 KST CPU 상승 시작"
+        );
     }
 }

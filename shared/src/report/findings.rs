@@ -7,7 +7,7 @@ use crate::analyze::{
 use crate::catalogue;
 use crate::config::Language;
 
-use super::text::{self, bytes, hm, value, when_in, Line, Phrase};
+use super::text::{self, bit_rate, hm, value, when_in, Line, Phrase};
 use super::Ctx;
 use crate::analyze::Remedy;
 use crate::catalogue::Unit;
@@ -148,10 +148,10 @@ pub(super) fn finding_phrase(f: &Finding, cx: &Ctx<'_>) -> Phrase {
         ),
         Detail::Pressure(Pressure::Suspect { net_out, factor, ports }) => Phrase::cause(l!(
             lang,
-            "침해 의심: 지속 CPU + {} {}/분 (평소의 {:.0}배) + 관리 포트 {:?} 전체 공개 (예: 채굴, 데이터 유출)",
-            "possible compromise: sustained CPU + {} {}/min ({:.0}x usual) + admin port {:?} open to the world (e.g. mining, exfiltration)",
+            "침해 의심: 지속 CPU + {} {} (평소의 {:.0}배) + 관리 포트 {:?} 전체 공개 (예: 채굴, 데이터 유출)",
+            "possible compromise: sustained CPU + {} {} ({:.0}x usual) + admin port {:?} open to the world (e.g. mining, exfiltration)",
             catalogue::NETWORK_OUT,
-            bytes(*net_out),
+            bit_rate(*net_out, cx.period_secs()),
             factor,
             ports
         )),
@@ -266,7 +266,7 @@ pub(super) fn finding_phrase(f: &Finding, cx: &Ctx<'_>) -> Phrase {
             "{0}에 {4} {1} (평소의 {2:.0}배) 직후 {3}에 CPU 상승: 대량 수신 데이터 처리",
             "{4} {1} at {0} ({2:.0}x usual) just before the CPU rise at {3}: large inbound data being processed",
             hm(*net_at, cx.tz, cx.lang),
-            bytes(*b),
+            bit_rate(*b, cx.period_secs()),
             factor,
             hm(*cpu_at, cx.tz, cx.lang),
             catalogue::NETWORK_IN

@@ -10,7 +10,7 @@ use crate::model::{AlarmChange, AlarmKind, AlarmState, Cause};
 
 use super::text::{self, hm, sparkline, value, when_in, Line};
 use super::{fleet, phrasebook, summary, Ctx};
-use crate::catalogue::unit_of;
+use crate::catalogue::{unit_of, Unit};
 
 /// The alarm's metric name or expression label: user-defined text, so bounded (and escaped on output, like all text).
 pub(super) fn metric_label(change: &AlarmChange) -> String {
@@ -54,18 +54,19 @@ pub(super) fn headline(cx: &Ctx<'_>) -> String {
         }
         .into();
     }
-    // The instance's own state and AWS-wide events come first; then the finding on the alarm's own metric (a
-    // memory alarm is about memory even when the disk is fuller); then the rest in order of gravity.
-    let first_four = |r: &RuleId| {
+    // The instance's own state and AWS-wide events come first, then a suspected compromise (whatever metric the
+    // alarm watched); then the finding on the alarm's own metric (a memory alarm is about memory even when the disk
+    // is fuller); then the rest in order of gravity.
+    let leading = |r: &RuleId| {
         matches!(
             r,
-            RuleId::AzEvent | RuleId::Stopped | RuleId::Health | RuleId::Gone
+            RuleId::AzEvent | RuleId::Stopped | RuleId::Health | RuleId::Gone | RuleId::SecSuspect
         )
     };
     let own = summary::own_finding(cx.change, a).map(|f| f.rule);
     if let Some((_, h)) = by_rule
         .iter()
-        .filter(|(r, _)| first_four(r))
+        .filter(|(r, _)| leading(r))
         .chain(by_rule.iter().filter(|(r, _)| Some(*r) == own))
         .chain(by_rule.iter())
         .find(|(r, _)| a.has(*r))
@@ -82,7 +83,9 @@ pub(super) fn headline(cx: &Ctx<'_>) -> String {
 
 pub(super) fn subject(cx: &Ctx<'_>, headline: &str) -> String {
     let who = match (cx.instance_id, cx.instance.and_then(InstanceFacts::name)) {
-        (Some(id), Some(name)) if !text::ascii(name).is_empty() => {
+        // A name that is not all ASCII is left out whole: its ASCII fragments alone (`(-API-)` of `결제-API-서버`)
+        // would name nothing.
+        (Some(id), Some(name)) if !text::ascii(name).is_empty() && name.is_ascii() => {
             format!("{id} ({})", text::ascii(name))
         }
         (Some(id), _) => id.to_string(),
@@ -203,13 +206,26 @@ pub(super) fn instance_line(cx: &Ctx<'_>) -> Line {
     let mut inst = Line::new().t(l!(lang, "인스턴스: ", "Instance: "));
     match cx.instance_id {
         None => {
-            inst = inst.t(fleet::no_instance(c, cx.facts, lang).unwrap_or_else(|| {
-                l!(
+            let group = c
+                .primary_metric()
+                .and_then(|m| m.dimensions.get("AutoScalingGroupName"));
+            inst = match (fleet::no_instance(c, cx.facts, lang), group) {
+                (Some(fleet), _) => inst.t(fleet),
+                // An alarm on a group's aggregate: the group is what it watches.
+                (None, Some(group)) => inst
+                    .t(l!(lang, "Auto Scaling group ", "Auto Scaling group "))
+                    .u(group)
+                    .t(l!(
+                        lang,
+                        " 전체 (알람 dimension AutoScalingGroupName)",
+                        " as a whole (the alarm's AutoScalingGroupName dimension)"
+                    )),
+                (None, None) => inst.t(l!(
                     lang,
                     "알람 dimension에 InstanceId 없음",
                     "no InstanceId in the alarm's dimensions"
-                )
-            }))
+                )),
+            }
         }
         Some(id) => {
             inst = inst.c(id);
@@ -316,6 +332,30 @@ fn transition_line(cx: &Ctx<'_>) -> Line {
     })
 }
 
+/// Units a metric-math label may end with (`Total throughput MiB/s`, `Latency (ms)`).
+const LABEL_UNITS: [&str; 18] = [
+    "B/s", "KB/s", "MB/s", "GB/s", "KiB/s", "MiB/s", "GiB/s", "bit/s", "kbit/s", "Mbit/s",
+    "Gbit/s", "bps", "Mbps", "Gbps", "ms", "IOPS", "req/s", "/s",
+];
+
+/// The unit a metric-math label names as its last word, if any.
+fn label_unit(label: &str) -> Option<&'static str> {
+    let last = label
+        .split_whitespace()
+        .last()?
+        .trim_matches(|c| matches!(c, '(' | ')' | '[' | ']'));
+    LABEL_UNITS.into_iter().find(|u| *u == last)
+}
+
+/// A value of the alarm's metric: in its catalogue unit, or a plain number in the unit its label names.
+fn in_unit(v: f64, unit: Unit, label: &str) -> String {
+    match (unit, label_unit(label)) {
+        (Unit::Plain, Some(named)) => format!("{} {named}", value(v, unit)),
+        (Unit::Plain, None) if label.ends_with('%') => value(v, Unit::Percent),
+        _ => value(v, unit),
+    }
+}
+
 /// The alarm's threshold (or rule, or band) with its reading, a composite's triggering alarms, and the trend.
 fn alarm_lines(cx: &Ctx<'_>) -> Vec<Line> {
     let lang = cx.lang;
@@ -323,6 +363,7 @@ fn alarm_lines(cx: &Ctx<'_>) -> Vec<Line> {
     let mut out = Vec::new();
     let metric = metric_label(c);
     let unit = unit_of(&metric);
+    let value = |v: f64, unit: Unit| in_unit(v, unit, &metric);
     let trend = trend_points(cx);
     let actual = c
         .evaluated_values()

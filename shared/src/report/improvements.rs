@@ -277,8 +277,8 @@ fn availability_advice(cx: &Ctx<'_>) -> Vec<Line> {
     if cx.instance_id.is_none() && cx.change.state.value == AlarmState::Alarm {
         lines.push(Line::from(l!(
             lang,
-            "알람에 InstanceId가 없어 인스턴스 수준 분석 불가: 그룹 알람과 함께 인스턴스별 알람 고려",
-            "The alarm names no InstanceId, so no instance-level analysis: add per-instance alarms beside the group alarm"
+            "알람이 단일 인스턴스를 보지 않아 인스턴스 수준 분석 불가: 그룹 알람과 함께 인스턴스별 알람 고려",
+            "The alarm watches no single instance, so no instance-level analysis: add per-instance alarms beside the group alarm"
         )));
     }
     lines

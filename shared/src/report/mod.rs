@@ -77,6 +77,9 @@ pub struct Section {
     /// Lower numbers are kept longer when the message must be cut: 🚨 0, 🔧 1, 📊 2, then the advice sections
     /// (see `render::FLOORS` for what each keeps).
     pub keep_rank: u8,
+    /// The lines, by index in ascending order, that a cut takes before any other (the last first): 📊's lines that
+    /// are not about the alarm's own metric or findings. Empty: the cut takes the last lines.
+    pub spare: Vec<usize>,
 }
 
 /// A built report, format-neutral.
@@ -121,6 +124,17 @@ struct Ctx<'a> {
     action: &'a ActionOutcome,
     opt_in_tag: &'a str,
     notices: &'a [String],
+}
+
+impl Ctx<'_> {
+    /// The metric window's period: what one datapoint of a `Sum` (network bytes) counts over.
+    fn period_secs(&self) -> u64 {
+        self.facts
+            .metrics
+            .get()
+            .map_or(60, |w| w.period_secs)
+            .max(1)
+    }
 }
 
 /// Build the report.
@@ -288,5 +302,6 @@ fn section(part: Part, lang: Language, lines: Vec<Line>) -> Section {
         title: part.title(lang),
         lines,
         keep_rank: part.keep_rank(),
+        spare: Vec::new(),
     }
 }

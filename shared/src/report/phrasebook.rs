@@ -115,7 +115,7 @@ mod tests {
             },
         ];
         for o in &seen {
-            let ko = super::super::evidence::line(o, chrono_tz::Asia::Seoul, Language::Ko);
+            let ko = super::super::evidence::line(o, chrono_tz::Asia::Seoul, Language::Ko, 60);
             for english in [
                 "median",
                 " before",

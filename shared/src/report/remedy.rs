@@ -19,27 +19,35 @@ pub(super) fn force_hint(cx: &Ctx<'_>, s: &mut Steps, id: &str) {
     s.cmd(cx, steps::force_stop(id));
 }
 
-/// An Auto Scaling member with a failed status check: the group replaces it; nothing is rebooted or stopped by hand.
-pub(super) fn asg_steps(cx: &Ctx<'_>, s: &mut Steps, id: &str) {
+/// An Auto Scaling member: its group replaces it on its own (the EC2 health check takes a failed status check or a
+/// scheduled event), so nothing is rebooted or stopped by hand. With `evidence`, what the instance shows is captured
+/// before the group terminates it; the group's replacement is read before anyone marks it Unhealthy, which
+/// terminates it.
+pub(super) fn asg_steps(cx: &Ctx<'_>, s: &mut Steps, id: &str, evidence: bool) {
     let lang = cx.lang;
     let Some(group) = cx.instance.and_then(InstanceFacts::asg) else {
         return;
     };
-    let replace = steps::asg_replace(id, group);
-    s.step(l!(
+    if evidence {
+        s.step(l!(
             lang,
-            "Auto Scaling group 소속: 직접 reboot·stop/start 하지 말고 그룹이 교체하게 함. Unhealthy로 표시하면 바로 교체됨:",
-            "An Auto Scaling member: do not reboot or stop/start it by hand, let the group replace it. Marked Unhealthy, it is replaced now:"
-        ),
-    );
-    let mut replace = replace.into_iter();
-    s.cmds(cx, replace.next());
+            "Auto Scaling group이 곧 이 인스턴스를 종료하고 교체함: 그 전에 증거 확보 — console 출력(OOM, kernel panic, fsck)과 화면 캡처(base64 JPEG):",
+            "Its Auto Scaling group terminates and replaces it on its own: capture the evidence first — the console output (OOM, kernel panic, fsck) and a screenshot (base64 JPEG):"
+        ));
+        s.cmds(cx, steps::console_evidence(id));
+    }
     s.step(l!(
         lang,
-        "교체 진행 확인 (scaling 활동):",
-        "Follow the replacement (scaling activities):"
+        "그룹이 교체 중인지 확인: 인스턴스의 lifecycle 상태(Standby면 교체 안 함)와 health, 그룹의 일시 중지된 프로세스(HealthCheck, ReplaceUnhealthy), scaling 활동:",
+        "Check the group is replacing it: the instance's lifecycle state (in Standby it is not replaced) and health, the group's suspended processes (HealthCheck, ReplaceUnhealthy), its scaling activities:"
     ));
-    s.cmds(cx, replace);
+    s.cmds(cx, steps::asg_replacing(id, group));
+    s.step(l!(
+        lang,
+        "교체 활동이 없을 때만 (프로세스 일시 중지 등): Unhealthy로 표시 — 그룹이 이 인스턴스를 종료하고(RAM과 종료 시 삭제되는 볼륨 손실) 새로 시작함. reboot·stop/start는 직접 하지 않음:",
+        "Only if no activity replaces it (processes suspended): mark it Unhealthy — the group terminates it (RAM and the volumes deleted on termination are lost) and launches another; never reboot or stop/start it by hand:"
+    ));
+    s.cmd(cx, steps::asg_mark_unhealthy(id));
     s.step(l!(
             lang,
             "Load balancer 상태 확인 (그룹의 첫 target group을 읽은 뒤 그 안에서 이 인스턴스의 target health):",

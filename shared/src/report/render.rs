@@ -17,20 +17,49 @@ pub const CHAT_TITLE_MAX_CHARS: usize = 250;
 /// The message type lives beside the publisher port so that publishing does not depend on the report.
 pub use crate::message::SnsMessage;
 
-/// What a section keeps at each stage of cutting (lines): a stage starts when no section is above its floor of
-/// the stage before. Advice (📈 💰 🔒 🤖, rank 3 and up) goes first and whole; then 🔧 (rank 1) loses its last
-/// steps, keeping the first four lines (what ec2ops did and the first step); then 📊 (rank 2) its first three
-/// (state, status checks, the first metric); 🚨 (rank 0) last. What to do comes before background.
-const FLOORS: [[usize; 4]; 4] = [
-    // 🚨, 🔧, 📊, advice
-    [usize::MAX, usize::MAX, 3, 0],
-    [usize::MAX, 4, 3, 0],
-    [usize::MAX, 4, 0, 0],
-    [0, 0, 0, 0],
-];
+/// What a section keeps at each stage of cutting: a stage starts when no section is above its floor of the stage
+/// before. Advice (📈 💰 🔒 🤖, rank 3 and up) goes first and whole, and 📊 (rank 2) its spare lines (other
+/// series, sources, links); then 🔧 (rank 1) loses its last steps, keeping the first four lines (what ec2ops did and
+/// the first step); then 📊 what it kept (the alarm metric, its persistence, the findings with their first
+/// evidence); 🚨 (rank 0) last. What to do comes before background.
+const FLOORS: [[Floor; 4]; 4] = {
+    use Floor::{All, Kept, Lines};
+    [
+        // 🚨, 🔧, 📊, advice
+        [All, All, Kept, Lines(0)],
+        [All, Lines(4), Kept, Lines(0)],
+        [All, Lines(4), Lines(0), Lines(0)],
+        [Lines(0), Lines(0), Lines(0), Lines(0)],
+    ]
+};
 
-fn floor(s: &Section, stage: &[usize; 4]) -> usize {
-    stage[usize::from(s.keep_rank).min(3)]
+/// How many lines a section keeps at a stage of cutting.
+#[derive(Clone, Copy)]
+enum Floor {
+    All,
+    /// The lines that are not spare.
+    Kept,
+    Lines(usize),
+}
+
+fn floor(s: &Section, stage: &[Floor; 4]) -> usize {
+    match stage[usize::from(s.keep_rank).min(3)] {
+        Floor::All => usize::MAX,
+        Floor::Kept => s.lines.len() - s.spare.len(),
+        Floor::Lines(n) => n,
+    }
+}
+
+/// Cut a section's next line: its last spare line, or else its last line (with its command group). Returns how
+/// many lines went.
+fn cut_next(s: &mut Section) -> usize {
+    match s.spare.pop() {
+        Some(i) if i < s.lines.len() => {
+            s.lines.remove(i);
+            1
+        }
+        _ => cut_last_group(&mut s.lines),
+    }
 }
 
 /// The section to lose its last line next: the least important one above its floor at the earliest stage that
@@ -97,7 +126,7 @@ fn fit(
         }
         match victim(&work) {
             Some(i) => {
-                cut[i] += cut_last_group(&mut work[i].lines);
+                cut[i] += cut_next(&mut work[i]);
             }
             None => {
                 // Only the header is left and it is still too long: cut the text itself.
@@ -114,6 +143,14 @@ fn fit(
 
 /// The line that names the sections left out at the end, in the report's language.
 pub fn sections_cut_notice(sections: &str, lines: usize, lang: Language) -> String {
+    if lines == 1 {
+        return l!(
+            lang,
+            "… (메시지 크기 제한으로 {} 섹션 1줄 생략)",
+            "… ({} left out to fit the message size: 1 line)",
+            sections
+        );
+    }
     l!(
         lang,
         "… (메시지 크기 제한으로 {} 섹션 {}줄 생략)",
@@ -125,6 +162,13 @@ pub fn sections_cut_notice(sections: &str, lines: usize, lang: Language) -> Stri
 
 /// The line that says a section was cut, in the report's language.
 pub fn cut_notice(n: usize, lang: Language) -> String {
+    if n == 1 {
+        return l!(
+            lang,
+            "… (메시지 크기 제한으로 1줄 생략)",
+            "… (1 line cut to fit the message size)"
+        );
+    }
     l!(
         lang,
         "… (메시지 크기 제한으로 {}줄 생략)",
@@ -211,18 +255,69 @@ fn markdown(report: &Report, sections: &[Section]) -> String {
         // Slack's bold is one asterisk on each side.
         out.push_str(&format!("\n*{}. {} {}*\n", i + 1, s.emoji, s.title));
         for l in &s.lines {
-            out.push_str("• ");
-            out.push_str(l.markdown().trim_start());
+            let md = l.markdown();
+            let text = md.trim_start();
+            // A sub-item (an evidence line, a held reason) is indented under its line, not a bullet of its own.
+            out.push_str(if text.starts_with("· ") {
+                "    "
+            } else {
+                "• "
+            });
+            out.push_str(text);
             out.push('\n');
         }
     }
     out
 }
 
+/// The commands the summary shows on its own lines (a Run Command's three), as their text.
+fn summary_commands(report: &Report) -> Vec<String> {
+    report
+        .header
+        .iter()
+        .filter(|l| is_command(l))
+        .map(|l| l.plain().trim().to_string())
+        .collect()
+}
+
+/// In chat, a step of 🔧 whose commands are the summary's, on the first screen already, points to them instead of
+/// repeating them: the room goes to the findings and the next steps. The email keeps them where they are.
+fn without_repeated_commands(report: &Report) -> Vec<Section> {
+    let summary = summary_commands(report);
+    let mut sections = report.sections.clone();
+    if summary.is_empty() {
+        return sections;
+    }
+    for s in sections.iter_mut().filter(|s| s.spare.is_empty()) {
+        let texts: Vec<String> = s
+            .lines
+            .iter()
+            .map(|l| l.plain().trim().to_string())
+            .collect();
+        let whole = |at: usize| {
+            texts[at..].starts_with(&summary)
+                && (at == 0 || !is_command(&s.lines[at - 1]))
+                && s.lines
+                    .get(at + summary.len())
+                    .is_none_or(|l| !is_command(l))
+        };
+        if let Some(at) = (0..texts.len()).find(|at| whole(*at)) {
+            let pointer = Line::from(l!(
+                report.language,
+                "    (위 요약의 다음 조치와 같은 명령 {}개)",
+                "    (the same {} commands as the summary's next step above)",
+                summary.len()
+            ));
+            s.lines.splice(at..at + summary.len(), [pointer]);
+        }
+    }
+    sections
+}
+
 /// The chat description (markdown), cut to what Slack shows.
 pub fn chat_description(report: &Report) -> String {
     fit(
-        &report.sections,
+        &without_repeated_commands(report),
         report.language,
         CHAT_DESCRIPTION_MAX_CHARS,
         |s| s.chars().count(),
@@ -319,6 +414,22 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_notice_counts_one_line_in_the_singular() {
+        assert_eq!(
+            cut_notice(1, Language::En),
+            "… (1 line cut to fit the message size)"
+        );
+        assert_eq!(
+            cut_notice(2, Language::En),
+            "… (2 lines cut to fit the message size)"
+        );
+        assert_eq!(
+            sections_cut_notice("🤖", 1, Language::En),
+            "… (🤖 left out to fit the message size: 1 line)"
+        );
+    }
+
+    #[test]
     fn a_cut_never_shows_part_of_a_command_sequence_or_a_command_without_its_note() {
         let lines = [
             "1. Find the processes:",
@@ -335,6 +446,7 @@ mod tests {
             title: "Immediate actions".into(),
             lines: lines.iter().map(|l| Line::from(l.to_string())).collect(),
             keep_rank: 2,
+            spare: Vec::new(),
         };
         let full = plain(std::slice::from_ref(&section)).len();
         for limit in 0..=full {

@@ -6,7 +6,7 @@ use crate::facts::{Role, Series, Source};
 use crate::model::{AlarmKind, AlarmState, Cause};
 
 use super::findings::finding_line;
-use super::text::{day_minute, hm, span, sparkline, value, when_in, Line};
+use super::text::{bit_rate, day_minute, hm, span, sparkline, value, when_in, Line};
 use super::{evidence, fleet, phrasebook, section, Ctx, Part, Section};
 use crate::catalogue::unit_of;
 
@@ -22,14 +22,26 @@ fn series_figures(metric: &str, s: &Series, cx: &Ctx<'_>) -> String {
     let avg = values.iter().sum::<f64>() / values.len().max(1) as f64;
     let (last_at, last) = s.last().unwrap_or_default();
     let max = s.max().unwrap_or_default();
+    // Network bytes are a `Sum` over the period: shown as the rate they were.
+    let network = matches!(
+        metric,
+        crate::catalogue::NETWORK_IN | crate::catalogue::NETWORK_OUT
+    );
+    let shown = |v: f64| {
+        if network {
+            bit_rate(v, cx.period_secs())
+        } else {
+            value(v, unit)
+        }
+    };
     l!(
         lang,
         "최근 {} ({}), 최대 {}, 평균 {} · {}",
         "last {} ({}), max {}, avg {} · {}",
-        value(last, unit),
+        shown(last),
         hm(last_at, cx.tz, cx.lang),
-        value(max, unit),
-        value(avg, unit),
+        shown(max),
+        shown(avg),
         sparkline(&values, unit)
     )
 }
@@ -37,20 +49,70 @@ fn series_figures(metric: &str, s: &Series, cx: &Ctx<'_>) -> String {
 /// 📊 of the summary of a multi-time-series alarm's alarm-level event: the contributors in ALARM.
 pub(super) fn contributors_situation(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
-    let mut lines = fleet::contributor_lines(cx.change, cx.facts, lang, cx.tz);
+    let mut out = Lines::default();
+    let contributors = fleet::contributor_lines(cx.change, cx.facts, lang, cx.tz);
+    out.marked(
+        contributors
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| (l, i < RANKING_KEPT)),
+    );
     if let Some(d) = &cx.change.description {
-        lines.push(
-            Line::new()
-                .t(l!(lang, "알람 설명: ", "Alarm description: "))
-                .u(d),
-        );
+        out.spare([Line::new()
+            .t(l!(lang, "알람 설명: ", "Alarm description: "))
+            .u(d)]);
     }
-    section(Part::Situation, lang, lines)
+    out.section(lang)
 }
+
+/// 📊's lines, each kept or spare when a message must be cut (`render::FLOORS`): spare ones go first.
+#[derive(Default)]
+struct Lines {
+    lines: Vec<Line>,
+    spare: Vec<usize>,
+}
+
+impl Lines {
+    fn push(&mut self, line: Line, kept: bool) {
+        if !kept {
+            self.spare.push(self.lines.len());
+        }
+        self.lines.push(line);
+    }
+
+    fn spare(&mut self, lines: impl IntoIterator<Item = Line>) {
+        for l in lines {
+            self.push(l, false);
+        }
+    }
+
+    fn marked(&mut self, lines: impl IntoIterator<Item = (Line, bool)>) {
+        for (l, kept) in lines {
+            self.push(l, kept);
+        }
+    }
+
+    fn section(self, lang: Language) -> Section {
+        Section {
+            spare: self.spare,
+            ..section(Part::Situation, lang, self.lines)
+        }
+    }
+}
+
+/// How many lines of a fleet ranking a cut keeps: its heading and the top contributor.
+const RANKING_KEPT: usize = 2;
 
 pub(super) fn situation(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
-    let mut lines = fleet::ranking_lines(cx.change, cx.facts, lang, cx.tz);
+    let mut out = Lines::default();
+    let ranking = fleet::ranking_lines(cx.change, cx.facts, lang, cx.tz);
+    out.marked(
+        ranking
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| (l, i < RANKING_KEPT)),
+    );
     // A sweep's or a state change's description is ec2ops's own restatement of the header: not repeated.
     if let Some(d) = cx.change.description.as_ref().filter(|_| {
         !matches!(
@@ -64,16 +126,16 @@ pub(super) fn situation(cx: &Ctx<'_>) -> Section {
         } else {
             l!(lang, "이벤트 설명: ", "Event description: ")
         };
-        lines.push(Line::new().t(label).u(d));
+        out.push(Line::new().t(label).u(d), false);
     }
-    lines.extend(state_lines(cx));
-    lines.extend(window_lines(cx));
-    lines.extend(diagnostics_lines(cx));
-    lines.extend(finding_lines(cx));
-    lines.extend(super::sources::situation(cx.change, cx.facts, lang, cx.tz));
-    lines.extend(note_lines(cx));
-    lines.extend(super::sources::links(cx.change, cx.facts, &cx.region, lang));
-    section(Part::Situation, lang, lines)
+    out.spare(state_lines(cx));
+    out.marked(window_lines(cx));
+    out.spare(diagnostics_lines(cx));
+    out.marked(finding_lines(cx));
+    out.spare(super::sources::situation(cx.change, cx.facts, lang, cx.tz));
+    out.spare(note_lines(cx));
+    out.spare(super::sources::links(cx.change, cx.facts, &cx.region, lang));
+    out.section(lang)
 }
 
 /// The instance's state and its status checks (none while it is not running), with scheduled events.
@@ -144,29 +206,33 @@ fn state_lines(cx: &Ctx<'_>) -> Vec<Line> {
     lines
 }
 
-/// The metric window and a summary line per gathered series.
-fn window_lines(cx: &Ctx<'_>) -> Vec<Line> {
+/// The metric window and a summary line per gathered series; kept in a cut: the alarm metric's line and its
+/// persistence.
+fn window_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
     let lang = cx.lang;
     let mut lines = Vec::new();
     if let Some(w) = cx.facts.metrics.get() {
         // A window with no datapoints has no span to show: say so rather than print a placeholder.
-        lines.push(Line::from(match (w.start, w.end) {
-            (Some(s), Some(e)) => l!(
-                lang,
-                "메트릭 window {} · period {}s · {}개 메트릭 조회",
-                "Metric window {} · period {}s · {} metrics requested",
-                span(s, e, cx.tz, lang),
-                w.period_secs,
-                w.metrics_requested
-            ),
-            _ => l!(
-                lang,
-                "메트릭: {}개 조회, datapoint 없음 (period {}s)",
-                "Metrics: {} requested, no datapoints returned (period {}s)",
-                w.metrics_requested,
-                w.period_secs
-            ),
-        }));
+        lines.push((
+            Line::from(match (w.start, w.end) {
+                (Some(s), Some(e)) => l!(
+                    lang,
+                    "메트릭 window {} · period {}s · {}개 메트릭 조회",
+                    "Metric window {} · period {}s · {} metrics requested",
+                    span(s, e, cx.tz, lang),
+                    w.period_secs,
+                    w.metrics_requested
+                ),
+                _ => l!(
+                    lang,
+                    "메트릭: {}개 조회, datapoint 없음 (period {}s)",
+                    "Metrics: {} requested, no datapoints returned (period {}s)",
+                    w.metrics_requested,
+                    w.period_secs
+                ),
+            }),
+            false,
+        ));
         let roles = [
             Role::Cpu,
             Role::NetworkIn,
@@ -178,13 +244,14 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<Line> {
         // (for a CPU alarm without one) the CPU series.
         let alarm_series = alarm_series(cx, w);
         let mut persistence = persistence_line(cx, w);
-        let mut push = |lines: &mut Vec<Line>, line: Line, s: &crate::facts::Series| {
-            lines.push(line);
+        let mut push = |lines: &mut Vec<(Line, bool)>, line: Line, s: &crate::facts::Series| {
             // The same metric read once for both roles: the same name, dimension and readings.
-            if alarm_series.is_some_and(|a| {
+            let own = alarm_series.is_some_and(|a| {
                 a.name == s.name && a.dimension == s.dimension && a.points == s.points
-            }) {
-                lines.extend(persistence.take());
+            });
+            lines.push((line, own));
+            if own {
+                lines.extend(persistence.take().map(|p| (p, true)));
             }
         };
         for (role, name) in roles
@@ -206,7 +273,10 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<Line> {
                 push(&mut lines, line, s);
             }
         }
-        lines.extend(persistence);
+        // No series of the alarm's own metric is shown: under the window's line, not under another metric's.
+        if let Some(p) = persistence {
+            lines.insert(1.min(lines.len()), (p, true));
+        }
     }
     lines
 }
@@ -385,8 +455,12 @@ fn diagnostics_lines(cx: &Ctx<'_>) -> Vec<Line> {
     lines
 }
 
-/// Each finding with its evidence, or what stands as evidence when no rule matched.
-fn finding_lines(cx: &Ctx<'_>) -> Vec<Line> {
+/// How many findings a cut keeps, each with its first evidence line.
+const FINDINGS_KEPT: usize = 3;
+
+/// Each finding with its evidence, or what stands as evidence when no rule matched; kept in a cut: the top findings
+/// with their first evidence line.
+fn finding_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
     let lang = cx.lang;
     let mut lines = Vec::new();
     if cx.change.state.value == AlarmState::Alarm && cx.a.findings.is_empty() {
@@ -422,13 +496,16 @@ fn finding_lines(cx: &Ctx<'_>) -> Vec<Line> {
                 .u(&cx.change.state.reason),
         );
     }
-    for f in &cx.a.findings {
-        lines.push(finding_line(f, cx));
-        for e in &f.evidence {
-            lines.push(Line::from(format!(
+    let mut lines: Vec<(Line, bool)> = lines.into_iter().map(|l| (l, true)).collect();
+    for (n, f) in cx.a.findings.iter().enumerate() {
+        let top = n < FINDINGS_KEPT;
+        lines.push((finding_line(f, cx), top));
+        for (i, e) in f.evidence.iter().enumerate() {
+            let line = Line::from(format!(
                 "    · {}",
-                evidence::line(e, cx.tz, lang)
-            )));
+                evidence::line(e, cx.tz, lang, cx.period_secs())
+            ));
+            lines.push((line, top && i == 0));
         }
     }
     lines

@@ -229,16 +229,50 @@ pub fn grown_size(size_gib: i64, used_percent: f64) -> i64 {
     rounded.max(size_gib + 1)
 }
 
-/// Auto Scaling member: hand the instance to its group, then follow the replacement and the targets.
-pub fn asg_replace(id: &str, group: &str) -> Vec<Command> {
+/// What an impaired instance shows before its group terminates it: the console output and a screenshot of the
+/// console (a base64 JPEG).
+pub fn console_evidence(id: &str) -> Vec<Command> {
     vec![
-        Command::new("aws autoscaling set-instance-health")
+        Command::new("aws ec2 get-console-output")
             .arg("--instance-id", "INSTANCE_ID", id)
-            .lit("--health-status Unhealthy"),
+            .lit("--latest --output text"),
+        Command::new("aws ec2 get-console-screenshot")
+            .arg("--instance-id", "INSTANCE_ID", id)
+            .lit("--query ImageData --output text"),
+    ]
+}
+
+/// Whether the group is replacing its member: the member's lifecycle state (one in `Standby` is not replaced) and
+/// health, the group's suspended processes (`HealthCheck`, `ReplaceUnhealthy`), then its scaling activities.
+pub fn asg_replacing(id: &str, group: &str) -> Vec<Command> {
+    vec![
+        Command::new("aws autoscaling describe-auto-scaling-instances")
+            .values("--instance-ids", "INSTANCE_ID", &[id])
+            .arg(
+                "--query",
+                "QUERY",
+                "AutoScalingInstances[0].[LifecycleState,HealthStatus]",
+            )
+            .lit("--output text"),
+        Command::new("aws autoscaling describe-auto-scaling-groups")
+            .names("--auto-scaling-group-names", "ASG_NAME", &[group])
+            .arg(
+                "--query",
+                "QUERY",
+                "AutoScalingGroups[0].SuspendedProcesses[].ProcessName",
+            )
+            .lit("--output text"),
         Command::new("aws autoscaling describe-scaling-activities")
             .name("--auto-scaling-group-name", "ASG_NAME", group)
             .lit("--max-items 5"),
     ]
+}
+
+/// Hand a member the group does not replace on its own to the group: marked Unhealthy, it is terminated.
+pub fn asg_mark_unhealthy(id: &str) -> Command {
+    Command::new("aws autoscaling set-instance-health")
+        .arg("--instance-id", "INSTANCE_ID", id)
+        .lit("--health-status Unhealthy")
 }
 
 /// The shell variable the group's first load-balancer target group is captured into.

@@ -6,6 +6,7 @@ use crate::catalogue;
 use crate::config::Language;
 use crate::evidence::logs::Signal;
 use crate::evidence::EvidenceDetail;
+use crate::facts::InstanceFacts;
 use crate::model::{AlarmChange, AlarmState};
 use crate::remediation::ActionOutcome;
 
@@ -58,8 +59,9 @@ pub(super) fn own_finding<'a>(change: &AlarmChange, a: &'a Assessment) -> Option
         .find(|f| metrics_of(f.rule).contains(&metric))
 }
 
-/// The finding the summary and the headline lead with: the instance's own state and AWS-wide events first, then
-/// a change just before the transition (CHANGE-BEFORE, the likely trigger — unless the alarm's own finding is an
+/// The finding the summary and the headline lead with: the instance's own state and AWS-wide events first, then a
+/// suspected compromise (SEC-SUSPECT: the sustained CPU it explains is its evidence), then a change just before the
+/// transition (CHANGE-BEFORE, the likely trigger — unless the alarm's own finding is an
 /// AWS-side check a change does not cause), then the finding on the alarm's metric, then the first finding.
 fn top_finding<'a>(cx: &Ctx<'a>) -> Option<&'a Finding> {
     let a = cx.a;
@@ -68,6 +70,7 @@ fn top_finding<'a>(cx: &Ctx<'a>) -> Option<&'a Finding> {
         RuleId::Stopped,
         RuleId::Health,
         RuleId::Gone,
+        RuleId::SecSuspect,
     ];
     let own = own_finding(cx.change, a);
     let aws_side = own.is_some_and(|f| matches!(f.rule, RuleId::SysCheck | RuleId::EbsCheck));
@@ -289,8 +292,9 @@ fn who(cx: &Ctx<'_>) -> String {
         ),
         Remedy::Replace => l!(
             lang,
-            "아무도 조치하지 않음: Unhealthy로 표시하면 Auto Scaling group이 교체",
-            "nobody yet: mark it Unhealthy and its Auto Scaling group replaces it"
+            "Auto Scaling group({})이 EC2 health check로 스스로 교체함 — 인스턴스가 Standby이거나 그룹의 HealthCheck·ReplaceUnhealthy 프로세스가 일시 중지된 경우만 예외 (확인은 🔧)",
+            "its Auto Scaling group {} replaces it on its own (EC2 health check) — unless the instance is in Standby or the group's HealthCheck or ReplaceUnhealthy process is suspended (check in 🔧)",
+            sanitize(cx.instance.and_then(InstanceFacts::asg).unwrap_or(""), 64)
         ),
         Remedy::Wait => l!(
             lang,

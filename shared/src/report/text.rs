@@ -231,6 +231,19 @@ pub fn number(v: f64) -> String {
     }
 }
 
+/// Bytes counted over a period (a `Sum` datapoint of NetworkIn or NetworkOut) as the rate it was, in bits per
+/// second with decimal prefixes, as links are rated.
+pub fn bit_rate(bytes: f64, period_secs: u64) -> String {
+    let units = ["bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s"];
+    let mut x = bytes * 8.0 / period_secs.max(1) as f64;
+    let mut i = 0;
+    while x.abs() >= 1000.0 && i < units.len() - 1 {
+        x /= 1000.0;
+        i += 1;
+    }
+    format!("{x:.2} {}", units[i])
+}
+
 /// Decimal byte units, as CloudWatch's console shows them.
 pub fn bytes(v: f64) -> String {
     let units = ["B", "KB", "MB", "GB", "TB"];
@@ -449,6 +462,8 @@ mod tests {
     fn values_read_like_the_seed() {
         assert_eq!(value(39.58, Unit::Percent), "39.58%");
         assert_eq!(value(3_320_000.0, Unit::Bytes), "3.32 MB");
+        assert_eq!(bit_rate(3_320_000.0, 60), "442.67 kbit/s");
+        assert_eq!(bit_rate(42_500_000.0, 60), "5.67 Mbit/s");
         assert_eq!(value(1.0, Unit::Count), "1");
     }
 

@@ -707,3 +707,244 @@ fn a_state_reason_is_said_once_with_its_meaning_in_the_reports_language() {
     }
     assert!(checked >= 2, "state reasons checked: {checked}");
 }
+
+/// The summary's "who is acting" line of a golden.
+fn who_line(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| {
+        let l = l.trim_start_matches("• ");
+        l.strip_prefix("▶ Who is acting: ")
+            .or_else(|| l.strip_prefix("▶ 조치 주체: "))
+    })
+}
+
+/// Defect 3: an Auto Scaling member failing its status check is replaced by its group on its own, so the group is
+/// the one acting (unless the instance is in Standby or the group's processes are suspended: the report says how to
+/// check); 🔧 captures the evidence first (console output, screenshot), then reads the scaling activities, and only
+/// then offers `set-instance-health`, which terminates the instance — never as a bare chat next step.
+#[test]
+fn an_auto_scaling_member_is_replaced_by_its_group_after_the_evidence_is_captured() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !text.contains("aws autoscaling set-instance-health") {
+            continue;
+        }
+        if let Some(who) = who_line(&text) {
+            assert!(
+                !who.starts_with("nobody") && !who.starts_with("아무도"),
+                "{name}: the group acts on its own: {who}"
+            );
+            assert!(
+                who.contains("Standby") && (who.contains("suspended") || who.contains("일시 중지")),
+                "{name}: who acts without when the group does not: {who}"
+            );
+        }
+        if name.contains(".chatbot.") {
+            let steps = chat_next_steps(&name);
+            assert!(
+                !steps
+                    .iter()
+                    .any(|c| c.starts_with("aws autoscaling set-instance-health")),
+                "{name}: a bare set-instance-health in the chat's next steps: {steps:?}"
+            );
+            continue;
+        }
+        let cmds = commands(&text);
+        let at = |p: &str| cmds.iter().position(|c| c.starts_with(p));
+        let health = at("aws autoscaling set-instance-health").unwrap_or(0);
+        for before in [
+            "aws ec2 get-console-output",
+            "aws ec2 get-console-screenshot",
+            "aws autoscaling describe-scaling-activities",
+            "aws autoscaling describe-auto-scaling-instances",
+        ] {
+            assert!(
+                at(before).is_some_and(|b| b < health),
+                "{name}: {before} not before set-instance-health: {cmds:#?}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 4,
+        "Auto Scaling member emails checked: {checked}"
+    );
+}
+
+/// Defect 12: a chat message cut to fit keeps in 📊 what the email's 📊 says about this alarm — the alarm metric's
+/// line with its persistence right under it, and the top findings with one evidence line each (the first always,
+/// the next two unless 🔧 had to be cut down to its first step) — and lets the other series, the sources and the
+/// links go first.
+#[test]
+fn a_cut_chat_keeps_the_alarm_metric_its_persistence_and_the_top_findings_with_their_evidence() {
+    let texts: std::collections::BTreeMap<String, String> = golden_texts().into_iter().collect();
+    let mut checked = 0;
+    for (name, text) in &texts {
+        if !name.contains(".chatbot.") {
+            continue;
+        }
+        let sections = super::reading::chat_sections(text);
+        let Some((_, chat)) = sections.iter().find(|(e, _)| e == "📊") else {
+            continue;
+        };
+        let cut = chat
+            .iter()
+            .any(|l| l.contains("lines cut") || l.contains("줄 생략"));
+        let Some(email) = texts.get(&name.replace(".chatbot.", ".email.")) else {
+            continue;
+        };
+        if !cut {
+            continue;
+        }
+        let chat: Vec<&str> = chat
+            .iter()
+            .map(|l| l.trim_start_matches("• ").trim())
+            .collect();
+        let situation: Vec<&str> = email_section(email, 2).iter().map(|l| l.trim()).collect();
+        let persistence = |l: &&str| l.starts_with("Persistence") || l.starts_with("지속성");
+        if let Some(at) = situation.iter().position(persistence) {
+            let shown = chat.iter().position(persistence);
+            assert!(
+                shown.is_some(),
+                "{name}: the persistence cut from 📊: {chat:#?}"
+            );
+            // The alarm metric's series line, when the window read it: right above its persistence.
+            let above = situation[at - 1];
+            if above.contains(": last ") || above.contains(": 최근 ") {
+                let metric = above.split(": ").next().unwrap_or_default();
+                assert!(
+                    shown
+                        .is_some_and(|p| p > 0 && chat[p - 1].replace('`', "").starts_with(metric)),
+                    "{name}: the alarm metric {metric:?} cut from 📊: {chat:#?}"
+                );
+            }
+        }
+        // The top finding always; the next two unless 🔧 is down to its first step (what to do comes first).
+        let actions = sections
+            .iter()
+            .find(|(e, _)| e == "🔧")
+            .map(|(_, ls)| ls.iter().filter(|l| !l.contains("…")).count())
+            .unwrap_or_default();
+        let top = if actions <= 4 { 1 } else { 3 };
+        for finding in situation.iter().filter(|l| l.starts_with('[')).take(top) {
+            let code = finding.split(']').next().unwrap_or_default();
+            let at = chat.iter().position(|l| l.starts_with(code));
+            assert!(
+                at.is_some_and(|at| chat.get(at + 1).is_some_and(|e| e.starts_with("· "))),
+                "{name}: the finding {code}] or its evidence cut from 📊: {chat:#?}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "cut chat goldens checked: {checked}");
+}
+
+/// Defect 21: a sub-item of a chat section (an evidence line, a held reason) is indented under its line, not a
+/// bullet of its own followed by the sub-item's dot ("• · held").
+#[test]
+fn no_chat_line_is_a_bullet_before_a_sub_item_dot() {
+    for (name, text) in golden_texts() {
+        if let Some(l) = text.lines().find(|l| l.starts_with("• · ")) {
+            panic!("{name}: {l}");
+        }
+    }
+}
+
+/// Defect 21: an alarm on an Auto Scaling group's metric names the group, not a missing InstanceId.
+#[test]
+fn an_alarm_on_an_auto_scaling_group_names_the_group_not_a_missing_instance_id() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.starts_with("golden__asg-cpu.") {
+            continue;
+        }
+        assert!(
+            !text.contains("no InstanceId") && !text.contains("InstanceId 없음"),
+            "{name}: the group's alarm read as a missing InstanceId"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.contains("Auto Scaling group") && l.contains("web-asg-prod")),
+            "{name}: the group is not named"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "ASG alarm goldens checked");
+}
+
+/// Defect 21: network traffic reads as a rate (bit/s), not as bytes per period.
+#[test]
+fn network_figures_are_rates() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        for l in report_lines(&text) {
+            if !(l.contains("NetworkIn") || l.contains("NetworkOut")) {
+                continue;
+            }
+            for unit in [" KB", " MB", " GB", "MB/min", "MB/분"] {
+                assert!(!l.contains(unit), "{name}: network as bytes: {l}");
+            }
+            if l.contains("bit/s") {
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "network lines checked: {checked}");
+}
+
+/// Defect 21: a metric-math alarm whose label names its unit (`Total throughput MiB/s`) gives its values in it.
+#[test]
+fn a_metric_math_value_carries_the_unit_its_label_names() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.starts_with("golden__metric-math.") {
+            continue;
+        }
+        let threshold = text
+            .lines()
+            .find(|l| l.contains("Threshold: ") || l.contains("임계값: "))
+            .unwrap_or_else(|| panic!("{name}: no threshold line"));
+        assert!(
+            threshold.contains("> 100 MiB/s") && threshold.contains("166.9 MiB/s"),
+            "{name}: {threshold}"
+        );
+        let trend = text
+            .lines()
+            .find(|l| l.contains("Trend") || l.contains("추세"))
+            .unwrap_or_else(|| panic!("{name}: no trend line"));
+        assert!(trend.contains("142.7 MiB/s →"), "{name}: {trend}");
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "metric-math goldens checked");
+}
+
+/// Defect 12: in chat, the summary's next step is on the first screen: 🔧 does not spend the message's room on the
+/// same commands again.
+#[test]
+fn a_chat_message_does_not_repeat_the_summarys_commands_in_its_sections() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains(".chatbot.") {
+            continue;
+        }
+        let head = text.split_once("\n\n*1.").map_or(text.as_str(), |(h, _)| h);
+        let summary: Vec<&str> = head
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("$ "))
+            .collect();
+        let sections = super::reading::chat_sections(&text);
+        // The sequence's first command names it (a later Run Command repeats only the wait and the read).
+        if let Some(c) = summary.first() {
+            for (emoji, lines) in &sections {
+                assert!(
+                    !lines.iter().any(|l| l.contains(c)),
+                    "{name}: {c} repeated in {emoji}"
+                );
+            }
+        }
+        checked += usize::from(!summary.is_empty());
+    }
+    assert!(
+        checked >= 8,
+        "chat goldens with a summary sequence: {checked}"
+    );
+}

@@ -212,7 +212,7 @@ fn every_series_of_a_golden_ends_within_its_metric_window() {
 }
 
 /// The sections of a chat description: (emoji, lines under the header).
-fn chat_sections(text: &str) -> Vec<(String, Vec<String>)> {
+pub(super) fn chat_sections(text: &str) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     for line in text.lines() {
         let header = line
@@ -224,7 +224,7 @@ fn chat_sections(text: &str) -> Vec<(String, Vec<String>)> {
             let emoji = title.split(' ').next().unwrap_or_default().to_string();
             out.push((emoji, Vec::new()));
         } else if let Some(last) = out.last_mut() {
-            if line.starts_with("• ") {
+            if line.starts_with("• ") || line.starts_with("    · ") {
                 last.1.push(line.to_string());
             }
         }

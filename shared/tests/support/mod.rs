@@ -285,6 +285,44 @@ pub fn cpu_sustained() -> Facts {
     }
 }
 
+/// The sustained-CPU instance with the shape of a compromise: outbound traffic far above its usual level, SSH open to
+/// the world, off production.
+pub fn compromised() -> Facts {
+    let mut facts = cpu_sustained();
+    let end = chrono::Utc::now();
+    if let Source::Available(w) = &mut facts.metrics {
+        let mut out = vec![2_000_000.0; 25];
+        out.extend([180e6, 190e6, 185e6, 200e6, 195e6]);
+        w.series.insert(Role::NetworkOut, series(end, &out));
+        let cpu = w.series[&Role::Cpu].clone();
+        w.series.insert(
+            Role::Cpu,
+            ec2ops::facts::Series {
+                points: cpu
+                    .points
+                    .iter()
+                    .map(|(_, v)| *v)
+                    .zip(series(end, &[0.0; 30]).points)
+                    .map(|(v, (t, _))| (t, v))
+                    .collect(),
+                ..cpu
+            },
+        );
+    }
+    if let Source::Available(groups) = &mut facts.security_groups {
+        groups[0].world_open.push(ec2ops::facts::OpenRule {
+            protocol: "tcp".into(),
+            from_port: Some(22),
+            to_port: Some(22),
+            cidr: "0.0.0.0/0".into(),
+        });
+    }
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.tags.insert("Environment".into(), "dev".into());
+    }
+    facts
+}
+
 pub fn cpu_credits() -> Facts {
     let end = t("2025-09-02T16:40:00.000+0000");
     let credits: Vec<f64> = (0..30).map(|i| (29 - i) as f64 * 0.9).collect();
