@@ -278,7 +278,22 @@ pub struct OpenRule {
     pub cidr: String,
 }
 
+/// The ports an attacker from the internet logs in through.
+pub const ADMIN_PORTS: [(i32, &str); 2] = [(22, "SSH"), (3389, "RDP")];
+
+/// The ports a web server serves the internet on: open to the world by design.
+pub const WEB_PORTS: [i32; 2] = [80, 443];
+
 impl OpenRule {
+    /// Only web ports (80, 443): how a web server serves, not a finding.
+    pub fn web_only(&self) -> bool {
+        let tcp = self.protocol == "tcp" || self.protocol == "6";
+        match (self.from_port, self.to_port) {
+            (Some(f), Some(t)) => tcp && f == t && WEB_PORTS.contains(&f),
+            _ => false,
+        }
+    }
+
     /// Does the rule cover this TCP port?
     pub fn covers(&self, port: i32) -> bool {
         let proto_ok = self.protocol == "-1" || self.protocol == "tcp" || self.protocol == "6";
@@ -445,6 +460,30 @@ impl Facts {
             Some(InstanceLookup::Found(i)) => Some(i),
             _ => None,
         }
+    }
+
+    /// The admin ports (SSH, RDP) the internet can reach: a security-group rule open to the world on an instance
+    /// with a public address. A world-open rule on an instance without one reaches nobody outside the VPC.
+    pub fn reachable_admin_ports(&self) -> Vec<i32> {
+        if self
+            .found_instance()
+            .and_then(|i| i.public_ip.as_ref())
+            .is_none()
+        {
+            return Vec::new();
+        }
+        let Some(groups) = self.security_groups.get() else {
+            return Vec::new();
+        };
+        ADMIN_PORTS
+            .iter()
+            .map(|(p, _)| *p)
+            .filter(|p| {
+                groups
+                    .iter()
+                    .any(|g| g.world_open.iter().any(|r| r.covers(*p)))
+            })
+            .collect()
     }
 
     /// `(source name, reason)` for each missing source, for the report's list of gaps.

@@ -674,3 +674,44 @@ fn a_recommended_stop_start_owns_its_public_ip_change_and_a_health_report_keeps_
     }
     assert!(checked >= 4, "stop/start emails checked: {checked}");
 }
+
+/// Defect 7: exposure is judged by who can reach a rule — a world-open rule × a public address. A 🔴 stands only
+/// where the report names a public IPv4; a web port (80/443) open to the world is how a web server serves, never a
+/// finding; and an admin port the internet reaches on an instance that spends CPU beyond its owner's (credits
+/// exhausted, sustained) is the cryptominer's signature, in full, not "not about this incident".
+#[test]
+fn exposure_is_a_world_open_rule_on_a_public_address_and_a_web_port_is_no_finding() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains(".email.") {
+            continue;
+        }
+        let security = email_section(&text, 6);
+        let public = security.iter().any(|l| l.contains("ublic IPv4 "));
+        for l in &security {
+            assert!(
+                !l.contains("tcp 80 ←") && !l.contains("tcp 443 ←"),
+                "{name}: a web port as a finding: {l}"
+            );
+            assert!(
+                !l.trim_start().starts_with("🔴") || public,
+                "{name}: 🔴 on an instance the internet cannot reach: {l}"
+            );
+        }
+        let cpu = text.contains("[CPU-CREDITS]") || text.contains("[CPU-SUSTAINED]");
+        if public && cpu && security.iter().any(|l| l.contains("tcp 22 ←")) {
+            assert!(
+                security
+                    .iter()
+                    .any(|l| l.trim_start().starts_with("🔴") && l.contains("tcp 22 ←")),
+                "{name}: an admin port the internet reaches, beside exhausted or sustained CPU, set aside:\n{}",
+                security.join("\n")
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 2,
+        "public instances under CPU with SSH open checked: {checked}"
+    );
+}
