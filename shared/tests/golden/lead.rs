@@ -715,3 +715,54 @@ fn exposure_is_a_world_open_rule_on_a_public_address_and_a_web_port_is_no_findin
         "public instances under CPU with SSH open checked: {checked}"
     );
 }
+
+/// Defect 8: 💰 prices only what the report recommends, from the load it observed — a one-minute spike offers no
+/// bigger type; a scale-up says the load it was sized from; exhausted credits say the hours of burst left and what
+/// unlimited mode costs at the demand the window showed before the throttle, not only a ceiling at 100 %.
+#[test]
+fn cost_prices_only_the_recommended_action_from_the_observed_load() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains(".email.") {
+            continue;
+        }
+        let en = name.contains(".en.");
+        let cost = email_section(&text, 5);
+        if let Some(up) = cost.iter().find(|l| l.contains("Scale up")) {
+            assert!(
+                text.contains("[CPU-SUSTAINED]"),
+                "{name}: a bigger type priced without a sustained load: {up}"
+            );
+            assert!(
+                up.contains(if en { "at today's" } else { "오늘" }),
+                "{name}: a scale-up not sized from the observed load: {up}"
+            );
+            checked += 1;
+        }
+        if text.contains("[CPU-CREDITS]") {
+            let joined = cost.join("\n");
+            for said in [
+                if en {
+                    "of burst left"
+                } else {
+                    "burst 남은 시간"
+                },
+                if en {
+                    "at today's load"
+                } else {
+                    "오늘 부하"
+                },
+            ] {
+                assert!(
+                    joined.contains(said),
+                    "{name}: 💰 does not say {said:?}:\n{joined}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 6,
+        "priced scale-ups and credit budgets checked: {checked}"
+    );
+}
