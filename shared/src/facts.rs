@@ -231,7 +231,8 @@ impl AlarmHistory {
         self.alarm_times().count()
     }
 
-    fn alarm_times(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+    /// When the alarm went into ALARM.
+    pub fn alarm_times(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
         self.items
             .iter()
             .filter(|i| i.summary.ends_with("to ALARM"))

@@ -766,3 +766,57 @@ fn cost_prices_only_the_recommended_action_from_the_observed_load() {
         "priced scale-ups and credit budgets checked: {checked}"
     );
 }
+
+/// Defect 9: a change named before the transition is connected to the alarm's daily recurrence that predates it
+/// (the recurrence line names a daily time: the change cannot have started it), and the changes are listed once —
+/// under the finding only the trigger, in "What changed" the window.
+#[test]
+fn a_change_before_a_daily_recurrence_is_not_its_trigger_and_changes_are_listed_once() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains(".email.") || !text.contains("[CHANGE-BEFORE]") {
+            continue;
+        }
+        // A CloudTrail event by its minute and API name, under the finding and in "What changed" alike.
+        let mut events: Vec<(&str, &str)> = text
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("· "))
+            .filter_map(|l| {
+                let head = l.split(" · ").next()?;
+                let api = head.split_whitespace().find(|w| {
+                    w.len() > 8
+                        && *w != "CloudTrail"
+                        && w.starts_with(|c: char| c.is_ascii_uppercase())
+                        && w.chars().all(|c| c.is_ascii_alphabetic())
+                })?;
+                Some((head.split_whitespace().next()?, api))
+            })
+            .collect();
+        let all = events.len();
+        events.sort_unstable();
+        events.dedup();
+        assert_eq!(all, events.len(), "{name}: a CloudTrail event listed twice");
+        let daily = text.lines().any(|l| {
+            l.contains("ALARM transitions in the last 7 days") || l.contains("최근 7일간 ALARM")
+        }) && (text.contains("scheduled job") || text.contains("예약 작업"));
+        if daily {
+            let finding = text
+                .lines()
+                .find(|l| l.trim_start().starts_with("[CHANGE-BEFORE]"))
+                .unwrap_or_default();
+            assert!(
+                !finding.contains("(the likely trigger)") && !finding.contains("(유력한 trigger)"),
+                "{name}: the change named the trigger of a recurrence that predates it: {finding}"
+            );
+            assert!(
+                finding.contains("before this change") || finding.contains("이 변경 전에도"),
+                "{name}: the daily recurrence is not connected to the change: {finding}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 2,
+        "change-before goldens with a daily recurrence: {checked}"
+    );
+}
