@@ -74,6 +74,29 @@ impl InstanceFacts {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The instance holds a database's data, as its Name or role tag says (`prod-db-1`, `orders-postgres`): it cannot
+    /// be replaced like a stateless server.
+    pub fn holds_data(&self) -> bool {
+        const DATA: [&str; 11] = [
+            "db",
+            "database",
+            "mysql",
+            "mariadb",
+            "postgres",
+            "postgresql",
+            "mongo",
+            "mongodb",
+            "redis",
+            "cassandra",
+            "oracle",
+        ];
+        self.tags
+            .iter()
+            .filter(|(k, _)| ["name", "role", "service"].contains(&k.to_ascii_lowercase().as_str()))
+            .flat_map(|(_, v)| v.split(|c: char| !c.is_ascii_alphanumeric()))
+            .any(|w| DATA.contains(&w.to_ascii_lowercase().as_str()))
+    }
+
     pub fn is_running(&self) -> bool {
         self.state == "running"
     }

@@ -820,3 +820,55 @@ fn a_change_before_a_daily_recurrence_is_not_its_trigger_and_changes_are_listed_
         "change-before goldens with a daily recurrence: {checked}"
     );
 }
+
+/// Defect 20: advice and causes that read the same for any incident are gone where they do not apply — "run
+/// stateless behind an ASG" for a database, a threshold review for an anomaly band (it has no threshold) or a Health
+/// event; a composite's cause names the member that went off first, a breach's cause its size and duration instead
+/// of "several conditions hold at once" or "sustained breach (N datapoints)".
+#[test]
+fn no_boilerplate_survives_where_it_does_not_apply() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        let database = text.lines().any(|l| {
+            (l.starts_with("Instance: ") || l.starts_with("인스턴스: ")) && l.contains("-db-")
+        });
+        if database {
+            assert!(
+                !text.contains("stateless") && !text.contains("상태 없는"),
+                "{name}: a database told to run stateless"
+            );
+            checked += 1;
+        }
+        let band = text.contains("(anomaly detection band)") || text.contains("(이상 탐지 band)");
+        let health = text.contains("Event: AWS Health") || text.contains("이벤트: AWS Health");
+        if band || health {
+            assert!(
+                !text.contains("Review the threshold") && !text.contains("임계값을 평소"),
+                "{name}: a threshold review for an alarm without a threshold"
+            );
+            checked += 1;
+        }
+        if let Some(cause) = cause_line(&text) {
+            for bare in [
+                "several conditions hold at once",
+                "여러 조건이 동시에 충족",
+                "sustained breach (",
+                "지속적인 임계값 초과 (",
+            ] {
+                assert!(
+                    !cause.contains(bare),
+                    "{name}: a bare reason as the cause: {cause}"
+                );
+            }
+            if text.contains("(composite)") || text.contains("(복합)") {
+                assert!(
+                    cause.contains("prod-web-1-5xx-high")
+                        && (cause.contains("07:43") || cause.contains("16:43")),
+                    "{name}: the composite's cause does not name the member that went off first: {cause}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 8, "goldens checked for boilerplate: {checked}");
+}
