@@ -86,17 +86,15 @@ pub(super) fn finding_phrase(d: &EvidenceDetail, lang: Language, tz: Tz) -> Phra
                 return Phrase::advised(
                     l!(
                         lang,
-                        "이 변경 전에도 {0}일 동안 매일 {1} 무렵 알람 발생 — 그 시각의 예약 작업이 유력한 trigger; 전환 {2}분 전({6}) {4}의 {3}({5})로 여유 용량이 줄었을 수 있음{7} (window {8}분)",
-                        "the alarm went off on {0} days before this change, each near {1} — a scheduled job at that time is the likely trigger; the {3} at {6} ({2} min before the transition), {5} by {4}, may have cut the headroom{7} (window {8} min)",
+                        "이 변경 전에도 {0}일 동안 매일 {1} 무렵 알람 발생 — 그 시각의 예약 작업이 유력한 trigger; {4}의 {3}({5}, {2})로 여유 용량이 줄었을 수 있음{6}",
+                        "the alarm went off near {1} on {0} days before this change — a scheduled job at that time is the likely trigger; the {3} at {2}, {5} by {4}, may have cut the headroom{6}",
                         days,
                         super::text::daily_clock(*at, *minute, lang, tz),
-                        minutes_before,
+                        hm(*at, tz, lang),
                         kind(*k, lang),
                         by,
                         what,
-                        hm(*at, tz, lang),
-                        more,
-                        window_minutes
+                        more
                     ),
                     l!(
                         lang,
