@@ -654,4 +654,44 @@ mod tests {
         ]);
         assert_eq!(one_day.daily_pattern(), None);
     }
+
+    #[test]
+    fn a_database_is_told_by_a_word_of_its_name_or_role_not_by_a_substring() {
+        let named = |name: &str| InstanceFacts {
+            tags: BTreeMap::from([("Name".to_string(), name.to_string())]),
+            ..InstanceFacts::default()
+        };
+        assert!(named("prod-db-1").holds_data());
+        assert!(named("orders_Postgres").holds_data());
+        assert!(!named("prod-dbg-web").holds_data(), "`dbg` is not `db`");
+        assert!(!named("prod-web-2").holds_data());
+        let mut role = named("prod-7");
+        role.tags.insert("Role".into(), "mysql".into());
+        assert!(role.holds_data());
+    }
+
+    #[test]
+    fn only_an_admin_port_open_to_the_world_on_a_public_instance_is_reachable() {
+        let open = |port: i32| OpenRule {
+            protocol: "tcp".into(),
+            from_port: Some(port),
+            to_port: Some(port),
+            cidr: "0.0.0.0/0".into(),
+        };
+        let facts = |public: Option<&str>| Facts {
+            instance: Source::Available(InstanceLookup::Found(Box::new(InstanceFacts {
+                public_ip: public.map(str::to_string),
+                ..InstanceFacts::default()
+            }))),
+            security_groups: Source::Available(vec![SecurityGroupFacts {
+                id: "sg-1".into(),
+                name: "web".into(),
+                world_open: vec![open(22), open(443)],
+            }]),
+            ..Facts::unavailable("not needed")
+        };
+        assert_eq!(facts(Some("3.35.120.7")).reachable_admin_ports(), [22]);
+        assert!(facts(None).reachable_admin_ports().is_empty());
+        assert!(open(443).web_only() && !open(22).web_only());
+    }
 }
