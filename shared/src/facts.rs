@@ -74,6 +74,29 @@ impl InstanceFacts {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The instance holds a database's data, as its Name or role tag says (`prod-db-1`, `orders-postgres`): it cannot
+    /// be replaced like a stateless server.
+    pub fn holds_data(&self) -> bool {
+        const DATA: [&str; 11] = [
+            "db",
+            "database",
+            "mysql",
+            "mariadb",
+            "postgres",
+            "postgresql",
+            "mongo",
+            "mongodb",
+            "redis",
+            "cassandra",
+            "oracle",
+        ];
+        self.tags
+            .iter()
+            .filter(|(k, _)| ["name", "role", "service"].contains(&k.to_ascii_lowercase().as_str()))
+            .flat_map(|(_, v)| v.split(|c: char| !c.is_ascii_alphanumeric()))
+            .any(|w| DATA.contains(&w.to_ascii_lowercase().as_str()))
+    }
+
     pub fn is_running(&self) -> bool {
         self.state == "running"
     }
@@ -231,7 +254,8 @@ impl AlarmHistory {
         self.alarm_times().count()
     }
 
-    fn alarm_times(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+    /// When the alarm went into ALARM.
+    pub fn alarm_times(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
         self.items
             .iter()
             .filter(|i| i.summary.ends_with("to ALARM"))
@@ -278,7 +302,22 @@ pub struct OpenRule {
     pub cidr: String,
 }
 
+/// The ports an attacker from the internet logs in through.
+pub const ADMIN_PORTS: [(i32, &str); 2] = [(22, "SSH"), (3389, "RDP")];
+
+/// The ports a web server serves the internet on: open to the world by design.
+pub const WEB_PORTS: [i32; 2] = [80, 443];
+
 impl OpenRule {
+    /// Only web ports (80, 443): how a web server serves, not a finding.
+    pub fn web_only(&self) -> bool {
+        let tcp = self.protocol == "tcp" || self.protocol == "6";
+        match (self.from_port, self.to_port) {
+            (Some(f), Some(t)) => tcp && f == t && WEB_PORTS.contains(&f),
+            _ => false,
+        }
+    }
+
     /// Does the rule cover this TCP port?
     pub fn covers(&self, port: i32) -> bool {
         let proto_ok = self.protocol == "-1" || self.protocol == "tcp" || self.protocol == "6";
@@ -447,6 +486,30 @@ impl Facts {
         }
     }
 
+    /// The admin ports (SSH, RDP) the internet can reach: a security-group rule open to the world on an instance
+    /// with a public address. A world-open rule on an instance without one reaches nobody outside the VPC.
+    pub fn reachable_admin_ports(&self) -> Vec<i32> {
+        if self
+            .found_instance()
+            .and_then(|i| i.public_ip.as_ref())
+            .is_none()
+        {
+            return Vec::new();
+        }
+        let Some(groups) = self.security_groups.get() else {
+            return Vec::new();
+        };
+        ADMIN_PORTS
+            .iter()
+            .map(|(p, _)| *p)
+            .filter(|p| {
+                groups
+                    .iter()
+                    .any(|g| g.world_open.iter().any(|r| r.covers(*p)))
+            })
+            .collect()
+    }
+
     /// `(source name, reason)` for each missing source, for the report's list of gaps.
     pub fn gaps(&self) -> Vec<(&'static str, &str)> {
         [
@@ -590,5 +653,45 @@ mod tests {
             "2025-08-10T03:02:00Z",
         ]);
         assert_eq!(one_day.daily_pattern(), None);
+    }
+
+    #[test]
+    fn a_database_is_told_by_a_word_of_its_name_or_role_not_by_a_substring() {
+        let named = |name: &str| InstanceFacts {
+            tags: BTreeMap::from([("Name".to_string(), name.to_string())]),
+            ..InstanceFacts::default()
+        };
+        assert!(named("prod-db-1").holds_data());
+        assert!(named("orders_Postgres").holds_data());
+        assert!(!named("prod-dbg-web").holds_data(), "`dbg` is not `db`");
+        assert!(!named("prod-web-2").holds_data());
+        let mut role = named("prod-7");
+        role.tags.insert("Role".into(), "mysql".into());
+        assert!(role.holds_data());
+    }
+
+    #[test]
+    fn only_an_admin_port_open_to_the_world_on_a_public_instance_is_reachable() {
+        let open = |port: i32| OpenRule {
+            protocol: "tcp".into(),
+            from_port: Some(port),
+            to_port: Some(port),
+            cidr: "0.0.0.0/0".into(),
+        };
+        let facts = |public: Option<&str>| Facts {
+            instance: Source::Available(InstanceLookup::Found(Box::new(InstanceFacts {
+                public_ip: public.map(str::to_string),
+                ..InstanceFacts::default()
+            }))),
+            security_groups: Source::Available(vec![SecurityGroupFacts {
+                id: "sg-1".into(),
+                name: "web".into(),
+                world_open: vec![open(22), open(443)],
+            }]),
+            ..Facts::unavailable("not needed")
+        };
+        assert_eq!(facts(Some("3.35.120.7")).reachable_admin_ports(), [22]);
+        assert!(facts(None).reachable_admin_ports().is_empty());
+        assert!(open(443).web_only() && !open(22).web_only());
     }
 }

@@ -336,6 +336,15 @@ fn disk_and_memory_alarms_are_diagnosed_from_their_own_datapoints_offline() {
 #[test]
 fn sustained_cpu_with_an_outbound_surge_and_open_ssh_is_a_suspected_compromise_at_p1() {
     let mut facts = support::compromised();
+    // Without a public address nobody outside the VPC reaches the open port: no way in.
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.public_ip = None;
+    }
+    let a = assess(&load("cpu-sustained.json"), &facts);
+    assert_eq!(rules(&a), ["CPU-SUSTAINED"]);
+    if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
+        i.public_ip = Some("3.35.120.9".into());
+    }
     let a = assess(&load("cpu-sustained.json"), &facts);
     assert_eq!(rules(&a), ["CPU-SUSTAINED", "SEC-SUSPECT"]);
     assert_eq!(
@@ -811,8 +820,13 @@ fn the_recommendation_is_decided_with_the_assessment_from_the_findings_and_the_f
     let r = assess(&load("cpu-spike.json"), &cpu_spike("t3.small", None)).recommendation;
     assert_eq!(r.remedy, Remedy::Investigate);
     assert!(
-        r.exposure_matters,
-        "NET-LEADS-CPU: inbound traffic led the CPU"
+        !r.exposure_matters,
+        "NET-LEADS-CPU, but no public address: the open SSH reaches nobody outside the VPC"
+    );
+    let credits = assess(&load("cpu-credits.json"), &cpu_credits()).recommendation;
+    assert!(
+        credits.exposure_matters,
+        "credits exhausted on a public instance with SSH and RDP open to the world"
     );
     assert!(!r.availability_matters && !r.guest_metrics_matter);
     assert_eq!(r.recurring, None, "one ALARM transition is no pattern");

@@ -14,7 +14,7 @@ use super::{Detail, Finding, Observation, RuleId};
 pub fn findings(change: &AlarmChange, facts: &Facts, so_far: &mut Vec<Finding>) {
     let ev = &facts.evidence;
     if let Some(c) = ev.changes.as_ref().and_then(Source::get) {
-        so_far.extend(change_before(change, c));
+        so_far.extend(change_before(change, c).map(|f| with_recurrence(f, change, facts)));
     }
     if let Some(l) = ev.logs.as_ref().and_then(Source::get) {
         corroborate(l, so_far);
@@ -41,13 +41,42 @@ pub fn change_before(change: &AlarmChange, changes: &Changes) -> Option<Finding>
             minutes_before,
             window_minutes: changes.window_minutes,
             others: within.len().saturating_sub(1),
+            recurs_before: None,
         }),
-        evidence: within
-            .iter()
-            .take(3)
-            .map(|c| Observation::Change(Box::new((*c).clone())))
-            .collect(),
+        // The trigger alone: 📊's "What changed" lists every change in the window.
+        evidence: vec![Observation::Change(Box::new(latest.clone()))],
     })
+}
+
+/// A change is not the trigger of an alarm that went off at the same time of day on three or more days before it:
+/// the finding says so, with the pattern's time, and the change is what may have cut the headroom.
+fn with_recurrence(mut f: Finding, change: &AlarmChange, facts: &Facts) -> Finding {
+    use chrono::Timelike;
+    let Some(history) = facts.history.get() else {
+        return f;
+    };
+    let Some(pattern) = history.daily_pattern() else {
+        return f;
+    };
+    if let Detail::Evidence(EvidenceDetail::ChangeBefore {
+        at, recurs_before, ..
+    }) = &mut f.detail
+    {
+        let mut days: Vec<_> = history
+            .alarm_times()
+            .filter(|t| t < at)
+            .map(|t| t.date_naive())
+            .collect();
+        days.sort();
+        days.dedup();
+        let now = change.state.at.hour() * 60 + change.state.at.minute();
+        let off = now.abs_diff(pattern.center_minute);
+        let near = off.min(1440 - off) <= crate::facts::DAILY_SPREAD_MINUTES;
+        if days.len() >= 3 && near {
+            *recurs_before = Some((pattern.center_minute, days.len()));
+        }
+    }
+    f
 }
 
 /// Cite the log lines that back the findings so far: OOM lines behind MEM, disk-full lines behind DISK. (Behind a

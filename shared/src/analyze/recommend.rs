@@ -57,8 +57,9 @@ pub struct Recommendation {
     pub remedy: Remedy,
     /// The instance's automatic recovery (`None`: no instance facts).
     pub auto_recovery: Option<AutoRecovery>,
-    /// Exposure to the internet bears on the incident: it may be an attack (a suspected compromise, or inbound
-    /// traffic that led the CPU).
+    /// Exposure to the internet bears on the incident: an admin port the internet can reach (a world-open rule on
+    /// an instance with a public address) on an incident that may be an attack (a suspected compromise, inbound
+    /// traffic that led the CPU, CPU spent beyond the owner's: sustained, or the credits exhausted).
     pub exposure_matters: bool,
     /// ALARM transitions of the alarm in the last 7 days, when they make a pattern (≥ [`RECURRING_TRANSITIONS`]).
     pub recurring: Option<usize>,
@@ -165,12 +166,27 @@ pub fn recommend(change: &Incident, findings: &[Finding], facts: &Facts) -> Reco
         opt_in_would_act,
         remedy,
         auto_recovery: auto,
-        exposure_matters: has(RuleId::SecSuspect) || has(RuleId::NetLeadsCpu),
+        exposure_matters: exposure_matters(facts, &has),
         recurring,
         daily,
         availability_matters,
         guest_metrics_matter,
     }
+}
+
+/// Exposure bears on the incident when the internet can reach an admin port and the incident has the shape of a
+/// break-in: a suspected compromise, inbound data that led the CPU, or CPU spent beyond what the owner expects
+/// (sustained, or the credits exhausted — a cryptominer's signature).
+fn exposure_matters(facts: &Facts, has: &dyn Fn(RuleId) -> bool) -> bool {
+    has(RuleId::SecSuspect)
+        || (!facts.reachable_admin_ports().is_empty()
+            && [
+                RuleId::NetLeadsCpu,
+                RuleId::CpuSustained,
+                RuleId::CpuCredits,
+            ]
+            .into_iter()
+            .any(has))
 }
 
 fn remedy(

@@ -450,8 +450,8 @@ pub(super) fn pressure(change: &Incident, facts: &Facts, out: &mut Vec<Finding>)
     }
 }
 
-/// SEC-SUSPECT: sustained CPU, outbound traffic far above its usual level, and SSH/RDP open to the world — the
-/// shape of a cryptominer or a data exfiltration on a compromised host.
+/// SEC-SUSPECT: sustained CPU, outbound traffic far above its usual level, and SSH/RDP open to the world on an
+/// instance with a public address — the shape of a cryptominer or a data exfiltration on a compromised host.
 pub(super) fn sec_suspect(facts: &Facts, out: &mut Vec<Finding>) {
     if !out.iter().any(|f| f.rule == RuleId::CpuSustained) {
         return;
@@ -468,20 +468,8 @@ pub(super) fn sec_suspect(facts: &Facts, out: &mut Vec<Finding>) {
         return;
     };
     let factor = now / base.max(1.0);
-    let ports: Vec<i32> = facts
-        .security_groups
-        .get()
-        .map(|groups| {
-            [22, 3389]
-                .into_iter()
-                .filter(|p| {
-                    groups
-                        .iter()
-                        .any(|g| g.world_open.iter().any(|r| r.covers(*p)))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // Only a port the internet can reach is a way in.
+    let ports = facts.reachable_admin_ports();
     if factor >= 5.0 && now >= 50_000_000.0 && !ports.is_empty() {
         out.push(Finding {
             rule: RuleId::SecSuspect,

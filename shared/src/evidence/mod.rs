@@ -79,6 +79,10 @@ pub enum EvidenceDetail {
         window_minutes: i64,
         /// Other changes in the window.
         others: usize,
+        /// The alarm went off at this time of day on days before the change (its minute of the day in UTC and the
+        /// number of days): a daily pattern the change did not start.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        recurs_before: Option<(u32, usize)>,
     },
     /// LOG-ERRORS: the instance's logs show `signal` (the gravest found) around the transition.
     LogErrors {

@@ -7,26 +7,13 @@ use crate::facts::{InstanceFacts, Role, Source};
 use super::advice::Advice;
 use super::cli::{cli, clis};
 use super::shell::Command;
-use super::text::{hm, topic, Line};
+use super::text::{topic, Line};
 use super::{phrasebook, section, steps, Ctx, Part, Section};
 use crate::analyze::{AutoRecovery, NotAvailable, RuleId};
 
 /// A time of day (minutes after midnight UTC) in the report's zone, and in English in UTC with the zone beside it.
 fn daily_time(cx: &Ctx<'_>, minute_utc: u32) -> String {
-    let day = cx.change.state.at.date_naive();
-    let at = day
-        .and_hms_opt(minute_utc / 60, minute_utc % 60, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or(cx.change.state.at);
-    // A daily job runs on someone's local clock: an English report names that time too.
-    match cx.lang {
-        Language::En if cx.tz != chrono_tz::UTC => format!(
-            "{} ({})",
-            hm(at, cx.tz, cx.lang),
-            at.with_timezone(&cx.tz).format("%H:%M %Z")
-        ),
-        _ => hm(at, cx.tz, cx.lang),
-    }
+    super::text::daily_clock(cx.change.state.at, minute_utc, cx.lang, cx.tz)
 }
 
 pub(super) fn automation(cx: &Ctx<'_>) -> Section {

@@ -25,77 +25,164 @@ pub(super) fn monthly(usd_per_hour: f64) -> f64 {
     usd_per_hour * HOURS_PER_MONTH
 }
 
-/// The credit budget at the CPU the window last saw: what the instance spends and earns, how long its balance lasts,
-/// and what unlimited mode would cost at that load and at full load — the earned credits deducted.
+/// The CPU the instance asked for: the last value, or — held to its baseline, where the last value is the ceiling,
+/// not the demand — the median of the minutes when it still had credits to spend. `(percent, held)`.
+fn demand(window: &crate::facts::MetricWindow, baseline: f64) -> Option<(f64, bool)> {
+    let cpu = window.get(Role::Cpu)?;
+    let (_, last) = cpu.last()?;
+    let balance = window.get(Role::CpuCredits);
+    let spent = balance
+        .and_then(|b| b.last())
+        .is_some_and(|(_, v)| v <= 1.0);
+    if !(spent && last <= baseline + 1.0) {
+        return Some((last, false));
+    }
+    let credited: std::collections::BTreeMap<_, _> = balance
+        .map(|b| b.points.iter().copied().collect())
+        .unwrap_or_default();
+    let mut before: Vec<f64> = cpu
+        .points
+        .iter()
+        .filter(|(at, _)| credited.get(at).is_some_and(|v| *v > 1.0))
+        .map(|(_, v)| *v)
+        .collect();
+    before.sort_by(f64::total_cmp);
+    let median = before.get(before.len() / 2).copied();
+    Some((median.filter(|m| *m > baseline).unwrap_or(last), true))
+}
+
+/// The credit budget at the observed demand: what the instance spends and earns, the hours of burst left, and what
+/// unlimited mode costs at that load (and at most, at 100 %) — the earned credits deducted.
 fn credit_lines(cx: &Ctx<'_>, instance_type: &str, p: &pricing::TypePrice) -> Vec<Line> {
     let lang = cx.lang;
-    let window = cx.facts.metrics.get();
-    let last = |role| {
-        window
-            .and_then(|w| w.get(role))
-            .and_then(|s| s.last())
-            .map(|(_, v)| v)
-    };
-    let (Some(cpu), balance) = (last(Role::Cpu), last(Role::CpuCredits)) else {
+    let Some(window) = cx.facts.metrics.get() else {
         return Vec::new();
     };
-    let Some(b) = credits::budget(instance_type, p, cpu, balance) else {
+    let balance = window
+        .get(Role::CpuCredits)
+        .and_then(|s| s.last())
+        .map(|(_, v)| v);
+    let baseline =
+        pricing::burstable_baseline(instance_type).map_or(0.0, |b| b.baseline_cpu_percent);
+    let Some((load, held)) = demand(window, baseline) else {
         return Vec::new();
     };
-    // Held to the baseline, the CPU it shows is the ceiling, not the demand.
-    let held = balance.is_some_and(|v| v <= 1.0) && cpu <= b.baseline_percent + 1.0;
-    let lasts = match b.hours_to_empty {
+    let Some(b) = credits::budget(instance_type, p, load, balance) else {
+        return Vec::new();
+    };
+    let left = match b.hours_to_empty {
         _ if held => l!(
             lang,
-            "잔액 소진: baseline에 묶여 적립분만큼만 사용 가능",
-            "the balance is spent: held to the baseline, it can spend only what it earns"
+            "burst 남은 시간 0: 잔액이 바닥나 baseline {}%에 묶임",
+            "0 h of burst left: the balance is spent and it is held to its {}% baseline",
+            number(b.baseline_percent)
         ),
         Some(h) => l!(
             lang,
-            "잔액 {}은 약 {}시간 후 소진",
-            "the balance of {} runs out in about {} h",
-            number(balance.unwrap_or(0.0)),
-            number((h * 10.0).round() / 10.0)
+            "burst 남은 시간 약 {}시간 (잔액 {})",
+            "about {} h of burst left (balance {})",
+            number((h * 10.0).round() / 10.0),
+            number(balance.unwrap_or(0.0))
         ),
         None => l!(
             lang,
-            "적립이 사용 이상이라 잔액이 줄지 않음",
-            "it earns at least what it spends"
+            "적립이 사용 이상: burst 남은 시간 제한 없음",
+            "it earns at least what it spends: no limit on the hours of burst left"
         ),
     };
-    let unlimited = if held {
+    let today = if held {
         l!(
             lang,
-            "Unlimited 모드: baseline 초과분 vCPU-시간당 ${} (Linux) — 100% 상시 사용 시 최대 약 {}/월 (적립분 차감); baseline에 묶인 동안은 실제 수요를 알 수 없음",
-            "Unlimited mode: ${} per surplus vCPU-hour (Linux) — at most about {}/month at 100% all month (earned credits deducted); the real demand is hidden while it is held to the baseline",
-            credits::SURPLUS_USD_PER_VCPU_HOUR,
-            usd(b.full_load_usd_per_month)
+            "{}% (throttle 전 수요)",
+            "{}% (its demand before the throttle)",
+            number(load)
         )
     } else {
-        l!(
-            lang,
-            "Unlimited 모드: baseline 초과분 vCPU-시간당 ${} (Linux) — 현재 부하 {}%면 약 {}/월, 100% 상시 사용 시 약 {}/월 (적립분 차감)",
-            "Unlimited mode: ${} per surplus vCPU-hour (Linux) — about {}/month at the current {}%, about {}/month at 100% all month (earned credits deducted)",
-            credits::SURPLUS_USD_PER_VCPU_HOUR,
-            usd(b.surplus_usd_per_month),
-            number(cpu),
-            usd(b.full_load_usd_per_month)
-        )
+        format!("{}%", number(load))
     };
-    vec![
+    let mut lines = vec![
         Line::from(l!(
             lang,
-            "CPU credit: CPU {}%에서 시간당 {} 사용, {} 적립 (vCPU {}개 × baseline {}%) → {}",
-            "CPU credits: at {}% CPU it spends {}/hour and earns {}/hour ({} vCPU × {}% baseline) → {}",
-            number(cpu),
+            "CPU credit: CPU {}에서 시간당 {} 사용, {} 적립 (vCPU {}개 × baseline {}%) → {}",
+            "CPU credits: at CPU {} it spends {}/hour and earns {}/hour ({} vCPU × {}% baseline) → {}",
+            today,
             number(b.spent_per_hour),
             number(b.earned_per_hour),
             b.vcpus,
             number(b.baseline_percent),
-            lasts
+            left
         )),
-        Line::from(unlimited),
-    ]
+        Line::from(l!(
+            lang,
+            "Unlimited 모드 (오늘 부하 CPU {} 기준): baseline 초과분 약 {}/월 (vCPU-시간당 ${}, Linux, 적립분 차감); 100% 상시 사용 시 최대 약 {}/월",
+            "Unlimited mode at today's load (CPU {}): about {}/month for the surplus above the baseline (${} per vCPU-hour, Linux, earned credits deducted); at most about {}/month at 100% all month",
+            format!("{}%", number(load)),
+            usd(b.surplus_usd_per_month),
+            credits::SURPLUS_USD_PER_VCPU_HOUR,
+            usd(b.full_load_usd_per_month)
+        )),
+    ];
+    lines.extend(steady_line(cx, instance_type, p));
+    lines
+}
+
+/// The non-burstable alternative, against unlimited mode: the CPU up to which unlimited stays the cheaper of the two.
+fn steady_line(cx: &Ctx<'_>, instance_type: &str, p: &pricing::TypePrice) -> Option<Line> {
+    let lang = cx.lang;
+    let (alt, q) = pricing::steady_alternative(&cx.region, instance_type)?;
+    let baseline = pricing::burstable_baseline(instance_type)?.baseline_cpu_percent;
+    let diff = monthly(q.usd_per_hour - p.usd_per_hour);
+    // Unlimited's surplus grows linearly above the baseline: vCPUs × (cpu − baseline) % × $/vCPU-hour × hours.
+    let per_point =
+        f64::from(p.vcpus) / 100.0 * credits::SURPLUS_USD_PER_VCPU_HOUR * HOURS_PER_MONTH;
+    let even = baseline + diff / per_point;
+    let verdict = if even >= 100.0 {
+        l!(
+            lang,
+            "100%까지도 unlimited가 더 저렴",
+            "unlimited stays cheaper even at 100%"
+        )
+    } else {
+        l!(
+            lang,
+            "평균 CPU {}% 이상이면 {}가 더 저렴",
+            "above an average {}% CPU {} is cheaper",
+            number(even.round()),
+            alt
+        )
+    };
+    Some(Line::from(l!(
+        lang,
+        "비교: burstable이 아닌 {} ({} vCPU) {}/시간 (차이 {}/월) — {}",
+        "Compare: the non-burstable {} ({} vCPU) is {}/hour ({}/month difference) — {}",
+        alt,
+        q.vcpus,
+        usd(q.usd_per_hour),
+        signed_usd(diff),
+        verdict
+    )))
+}
+
+/// A scale-up, priced and sized from the CPU the window saw: what the load would be on the larger type.
+fn scale_up_line(cx: &Ctx<'_>, instance_type: &str, p: &pricing::TypePrice) -> Option<Line> {
+    let lang = cx.lang;
+    let (up, q) = credits::next_with_more_cpu(&cx.region, instance_type)?;
+    let peak = cx.facts.metrics.get()?.get(Role::Cpu)?.max()?;
+    let d = q.usd_per_hour - p.usd_per_hour;
+    let on_up = peak * f64::from(p.vcpus) / f64::from(q.vcpus.max(1));
+    Some(Line::from(l!(
+        lang,
+        "Scale up {} → {}: {}/시간 (+{}/시간, +{}/월) — 오늘 최고 {}%의 부하는 약 {}% ({} 기준)",
+        "Scale up {} → {}: {}/hour (+{}/hour, +{}/month) — at today's peak of {}% it would run at about {}% on {}",
+        instance_type,
+        up,
+        usd(q.usd_per_hour),
+        usd(d),
+        usd(monthly(d)),
+        number(peak),
+        number(on_up.round()),
+        up
+    )))
 }
 
 pub(super) fn cost(cx: &Ctx<'_>) -> Section {
@@ -138,34 +225,12 @@ pub(super) fn cost(cx: &Ctx<'_>) -> Section {
     let ebs_text = ebs_text(cx);
     lines.push(Line::from(remedy_effect(cx, &ebs_text)));
     if let Some(p) = price {
-        if cx.a.has(RuleId::CpuSustained) || cx.a.has(RuleId::CpuSpike) {
-            if let Some((up, q)) = credits::next_with_more_cpu(&cx.region, &i.instance_type) {
-                let d = q.usd_per_hour - p.usd_per_hour;
-                lines.push(Line::from(l!(
-                    lang,
-                    "Scale up {} → {}: {}/시간 (+{}/시간, +{}/월)",
-                    "Scale up {} → {}: {}/hour (+{}/hour, +{}/month)",
-                    i.instance_type,
-                    up,
-                    usd(q.usd_per_hour),
-                    usd(d),
-                    usd(monthly(d))
-                )));
-            }
+        // Only the recommended action is priced: a spike recommends no bigger type.
+        if cx.recommended == Remedy::Resize && cx.a.has(RuleId::CpuSustained) {
+            lines.extend(scale_up_line(cx, &i.instance_type, &p));
         }
         if cx.a.has(RuleId::CpuCredits) {
             lines.extend(credit_lines(cx, &i.instance_type, &p));
-            if let Some((alt, q)) = pricing::steady_alternative(&cx.region, &i.instance_type) {
-                lines.push(Line::from(l!(
-                    lang,
-                    "비교: burstable이 아닌 {} ({} vCPU) {}/시간 (차이 {}/월)",
-                    "Compare: the non-burstable {} ({} vCPU) is {}/hour ({}/month difference)",
-                    alt,
-                    q.vcpus,
-                    usd(q.usd_per_hour),
-                    signed_usd(monthly(q.usd_per_hour - p.usd_per_hour))
-                )));
-            }
         }
         if cx.change.state.value == AlarmState::Ok {
             lines.push(Line::from(l!(
@@ -237,6 +302,12 @@ fn remedy_effect(cx: &Ctx<'_>, ebs_text: &str) -> String {
             "권장 조치 대기/볼륨 교체: 교체 시 새 볼륨과 snapshot 복원 비용 발생 ({})",
             "Recommended wait or volume replacement: a replacement adds a new volume and snapshot restore ({})",
             ebs_text
+        ),
+        // Exhausted credits: 🔧's first step is unlimited mode, which needs no stop.
+        Remedy::Resize if cx.a.has(RuleId::CpuCredits) && !cx.a.has(RuleId::CpuSustained) => l!(
+            lang,
+            "권장 조치 unlimited 모드: stop/start 없이 즉시 throttle 해제, baseline 초과분만 과금 (아래)",
+            "Recommended unlimited mode: no stop/start, the throttle lifts at once; only the CPU above the baseline is billed (below)"
         ),
         Remedy::Resize => l!(
             lang,

@@ -29,6 +29,12 @@ pub(super) fn long_term(cx: &Ctx<'_>) -> Section {
                 "같은 알람이 반복되면 임계값과 평가 기간을 평소 부하에 맞게 조정",
                 "If this alarm keeps flapping, fit its threshold and evaluation period to the normal load"
             ),
+            // An anomaly band has no threshold: it is learned from the metric's history.
+            _ if matches!(cx.change.kind, crate::model::AlarmKind::AnomalyBand) => l!(
+                lang,
+                "band는 지난 2주의 값으로 학습됨: 이 수준이 새 정상(배포, 트래픽 증가)이면 anomaly detector 설정의 ExcludedTimeRanges로 이상 구간을 학습에서 빼고, 아니면 원인별 runbook 작성",
+                "The band is learned from the metric's last two weeks: if this level is the new normal (a release, more traffic), keep anomalies out of its training with the detector's ExcludedTimeRanges; if not, write a runbook for this alarm"
+            ),
             _ => l!(
                 lang,
                 "알람의 임계값을 평소 기준선(baseline)과 비교해 검토하고 원인별 runbook 작성",
@@ -204,6 +210,24 @@ fn stop_advice(cx: &Ctx<'_>, unexplained: bool) -> Option<Line> {
     None
 }
 
+/// How the service outlives its instance: a stateless server behind an Auto Scaling group, a database (which keeps
+/// its state on the instance) by a replica in another AZ or a managed database, and snapshots that bound a restore.
+fn redundancy(cx: &Ctx<'_>) -> String {
+    if cx.instance.is_some_and(|i| i.holds_data()) {
+        l!(
+            cx.lang,
+            "다른 AZ에 이 데이터베이스의 replica를 두고(또는 RDS Multi-AZ 같은 관리형 DB로 이전), 정기 EBS snapshot(Data Lifecycle Manager)으로 복원 시 잃는 범위를 제한",
+            "keep a replica of this database in another AZ (or move it to a managed database such as RDS Multi-AZ) and bound what a restore loses with scheduled EBS snapshots (Data Lifecycle Manager)"
+        )
+    } else {
+        l!(
+            cx.lang,
+            "상태 없는(stateless) 구성으로 ASG 뒤에 두어 장애 시 교체",
+            "run stateless behind an ASG so a failed one is replaced"
+        )
+    }
+}
+
 /// Advice on availability: status checks, stops, a gone instance, the instance itself, an alarm without one.
 fn availability_advice(cx: &Ctx<'_>) -> Vec<Line> {
     let lang = cx.lang;
@@ -212,16 +236,19 @@ fn availability_advice(cx: &Ctx<'_>) -> Vec<Line> {
     if a.has(RuleId::SysCheck) || a.has(RuleId::InstCheck) {
         // Advice from the same auto-recovery status that 🔧 states and 🤖 reports.
         let status = cx.a.recommendation.auto_recovery.clone();
+        let tail = redundancy(cx);
         lines.push(Line::from(match status {
             Some(AutoRecovery::On) => l!(
                 lang,
-                "호스트 장애는 simplified automatic recovery가 처리: 그 밖의 장애에도 서비스가 유지되도록 상태 없는(stateless) 구성으로 ASG 뒤에 배치",
-                "Host failures are covered by simplified automatic recovery: to survive the other failures too, run stateless behind an ASG"
+                "호스트 장애는 simplified automatic recovery가 처리: 그 밖의 장애에도 서비스가 유지되도록 {}",
+                "Host failures are covered by simplified automatic recovery: to survive the other failures too, {}",
+                tail
             ),
             Some(AutoRecovery::Off) => l!(
                 lang,
-                "꺼진 simplified automatic recovery를 다시 켜고(🤖 참고) 상태 없는(stateless) 구성으로 ASG 뒤에 배치",
-                "Turn simplified automatic recovery back on (see 🤖) and run stateless behind an ASG"
+                "꺼진 simplified automatic recovery를 다시 켜고(🤖 참고) {}",
+                "Turn simplified automatic recovery back on (see 🤖); {}",
+                tail
             ),
             Some(AutoRecovery::NotAvailable(NotAvailable::AutoScalingMember)) => l!(
                 lang,
@@ -230,14 +257,16 @@ fn availability_advice(cx: &Ctx<'_>) -> Vec<Line> {
             ),
             Some(AutoRecovery::NotAvailable(NotAvailable::Unsupported)) => l!(
                 lang,
-                "자동 복구를 쓸 수 없는 인스턴스: 상태 없는(stateless) 구성으로 ASG 뒤에 두어 장애 시 교체",
-                "Auto recovery does not cover this instance: run stateless behind an ASG so a failed one is replaced"
+                "자동 복구를 쓸 수 없는 인스턴스: {}",
+                "Auto recovery does not cover this instance: {}",
+                tail
             ),
             _ => l!(
                 lang,
-                "{}에 recover 알람 동작을 설정하고, 상태 없는(stateless) 구성으로 ASG 뒤에 배치",
-                "Set a recover alarm action on {} and run stateless behind an ASG",
-                crate::catalogue::STATUS_CHECK_FAILED_SYSTEM
+                "{}에 recover 알람 동작을 설정하고, {}",
+                "Set a recover alarm action on {}; {}",
+                crate::catalogue::STATUS_CHECK_FAILED_SYSTEM,
+                tail
             ),
         }));
     }

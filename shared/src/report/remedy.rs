@@ -3,9 +3,13 @@
 
 use super::cli::Steps;
 use super::shell::Command;
+use super::text::hm;
 use super::{steps, Ctx};
+use crate::analyze::Detail;
 use crate::config::Language;
 use crate::credits;
+use crate::evidence::changes::ChangeKind;
+use crate::evidence::EvidenceDetail;
 use crate::facts::{InstanceFacts, VolumeFacts};
 
 /// After a stop sequence: what to do when the instance hangs in `stopping`.
@@ -71,6 +75,7 @@ pub(super) fn capacity_steps(cx: &Ctx<'_>, s: &mut Steps, i: &InstanceFacts) {
         s.cmds(cx, steps::asg_scale_out(group));
         return;
     }
+    rollback_step(cx, s, i);
     s.step(l!(
             lang,
             "부하가 정상 업무라면 우선 scale out (다운타임 없음): 이 인스턴스의 AMI를 재부팅 없이 만들어 두 번째 인스턴스를 load balancer 뒤에 시작 (단일 인스턴스는 단일 장애점):",
@@ -90,6 +95,30 @@ pub(super) fn capacity_steps(cx: &Ctx<'_>, s: &mut Steps, i: &InstanceFacts) {
         s.cmds(cx, steps::resize(&i.id, &up));
         force_hint(cx, s, &i.id);
     }
+}
+
+/// A type change before the transition is rolled back first: CloudTrail keeps only the new type, so the step reads
+/// the type before from AWS Config, for the stop → wait → modify → start below.
+fn rollback_step(cx: &Ctx<'_>, s: &mut Steps, i: &InstanceFacts) {
+    let lang = cx.lang;
+    let Some(at) = cx.a.findings.iter().find_map(|f| match &f.detail {
+        Detail::Evidence(EvidenceDetail::ChangeBefore {
+            kind: ChangeKind::Resize,
+            at,
+            ..
+        }) => Some(*at),
+        _ => None,
+    }) else {
+        return;
+    };
+    s.step(l!(
+        lang,
+        "{} 타입 변경을 되돌리기: CloudTrail에는 새 타입({})만 남으므로 이전 타입을 AWS Config 이력에서 읽은 뒤, 아래 stop → 대기 → 변경 → start 순서에 그 타입을 넣어 실행:",
+        "Roll back the type change of {}: CloudTrail keeps only the new type ({}), so read the type before from AWS Config's history, then run the stop → wait → modify → start below with that type:",
+        hm(at, cx.tz, lang),
+        i.instance_type
+    ));
+    s.cmd(cx, steps::config_before(&i.id, at));
 }
 
 /// Device names EC2 gives a root volume.

@@ -9,9 +9,9 @@ use super::cli::cli;
 use super::shell::Command;
 use super::text::Line;
 use super::{phrasebook, section, Ctx, Part, Section};
-use crate::analyze::Remedy;
+use crate::analyze::{Remedy, RuleId};
 
-pub(super) const ADMIN_PORTS: [(i32, &str); 2] = [(22, "SSH"), (3389, "RDP")];
+use crate::facts::ADMIN_PORTS;
 
 pub(super) fn security(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
@@ -50,6 +50,7 @@ pub(super) fn security(cx: &Ctx<'_>) -> Section {
     }
     encryption_lines(cx, &mut advice);
     match (&i.public_ip, cx.recommended) {
+        (Some(ip), _) if exposure_matters => reachable_lines(cx, ip, &mut advice),
         (Some(ip), Remedy::AwsRecovers) => advice.bears(Line::from(l!(
             lang,
             "Public IPv4 {}: AWS 자동 복구는 유지; 복구 실패 시의 직접 stop/start는 자동 할당 IP를 바꿈 (Elastic IP는 유지) → DNS/허용 목록 갱신 필요",
@@ -66,12 +67,6 @@ pub(super) fn security(cx: &Ctx<'_>) -> Section {
             lang,
             "Public IPv4 {}: stop/start 시 자동 할당 IP가 바뀜 (Elastic IP는 유지) → DNS/허용 목록 갱신 필요",
             "Public IPv4 {}: a stop/start changes an auto-assigned address (an Elastic IP stays) → update DNS and allow-lists",
-            ip
-        ))),
-        (Some(ip), _) if exposure_matters => advice.bears(Line::from(l!(
-            lang,
-            "Public IPv4 {}로 인터넷에 노출됨",
-            "Reachable from the internet on public IPv4 {}",
             ip
         ))),
         (Some(ip), _) => advice.hygiene(l!(lang, "public IPv4 {}", "public IPv4 {}", ip)),
@@ -103,6 +98,39 @@ pub(super) fn security(cx: &Ctx<'_>) -> Section {
     section(Part::Security, lang, advice.finish(lang))
 }
 
+/// The address the internet reaches the instance on, and why that bears on this incident: CPU spent beyond the
+/// owner's on an instance whose admin port the internet reaches is what a cryptominer looks like.
+fn reachable_lines(cx: &Ctx<'_>, ip: &str, advice: &mut Advice) {
+    let lang = cx.lang;
+    let changes = matches!(cx.recommended, Remedy::StopStart | Remedy::Resize);
+    advice.bears(Line::from(if changes {
+        l!(
+            lang,
+            "Public IPv4 {}로 인터넷에서 접근 가능; stop/start 시 자동 할당 IP는 바뀜 (Elastic IP는 유지)",
+            "Reachable from the internet on public IPv4 {}; a stop/start changes an auto-assigned address (an Elastic IP stays)",
+            ip
+        )
+    } else {
+        l!(
+            lang,
+            "Public IPv4 {}로 인터넷에서 접근 가능",
+            "Reachable from the internet on public IPv4 {}",
+            ip
+        )
+    }));
+    let cpu = [RuleId::CpuCredits, RuleId::CpuSustained]
+        .into_iter()
+        .find(|r| cx.a.has(*r));
+    if let (Some(rule), false) = (cpu, cx.a.has(RuleId::SecSuspect)) {
+        advice.bears(Line::from(l!(
+            lang,
+            "[{}]에 인터넷에서 접근 가능한 관리 포트까지 겹치면 채굴 악성코드를 의심: 🔧의 top 결과에서 모르는 프로세스와 로그인 기록(`last -i`, /var/log/secure)을 확인",
+            "[{}] on an instance whose admin port the internet reaches is what a cryptominer looks like: look for an unknown process in 🔧's top output and at the logins (`last -i`, /var/log/secure)",
+            rule.code()
+        )));
+    }
+}
+
 /// Unencrypted EBS volumes (hygiene: encryption does not change an incident); all encrypted is not news.
 fn encryption_lines(cx: &Ctx<'_>, advice: &mut Advice) {
     let lang = cx.lang;
@@ -131,59 +159,88 @@ fn encryption_lines(cx: &Ctx<'_>, advice: &mut Advice) {
     }
 }
 
-/// Security-group rules open to the world, admin ports first: in full when exposure bears on the incident, else
-/// named in the hygiene line. No world-open rule is not news.
+/// Security-group rules open to the world, judged by who can reach them: a web port (80, 443) is how a web server
+/// serves, not a finding; on an instance without a public address nobody outside the VPC reaches a rule, so it is
+/// hygiene, said once; on a public one, in full when exposure bears on the incident, else in the hygiene line.
 fn port_lines(cx: &Ctx<'_>, exposure_matters: bool, advice: &mut Advice) {
     let lang = cx.lang;
-    match &cx.facts.security_groups {
-        Source::Available(groups) => {
-            for g in groups {
-                for r in &g.world_open {
-                    let ports = match (r.from_port, r.to_port) {
-                        (Some(f), Some(t)) if f == t => f.to_string(),
-                        (Some(-1), _) | (None, _) => "all".into(),
-                        (Some(f), Some(t)) => format!("{f}-{t}"),
-                        (Some(f), None) => f.to_string(),
-                    };
-                    let admin: Vec<&str> = ADMIN_PORTS
-                        .iter()
-                        .filter(|(p, _)| r.covers(*p))
-                        .map(|(_, n)| *n)
-                        .collect();
-                    let rule = format!("{} {ports} ← {}", r.protocol.replace("-1", "all"), r.cidr);
-                    if !exposure_matters {
-                        advice.hygiene(l!(
-                            lang,
-                            "{} 전체 공개 {}",
-                            "{} open to the world {}",
-                            g.id,
-                            rule
-                        ));
-                        continue;
-                    }
-                    let mut line = Line::new()
-                        .t(if admin.is_empty() { "⚠️ " } else { "🔴 " })
-                        .c(g.id.clone())
-                        .t(" (")
-                        .u(&g.name)
-                        .t(format!(") {rule}"));
-                    if !admin.is_empty() {
-                        line = line.t(l!(
-                            lang,
-                            " — 관리 포트({}) 전체 공개: Session Manager 사용 후 규칙 제거",
-                            " — admin port ({}) open to the world: use Session Manager and remove the rule",
-                            admin.join("/")
-                        ));
-                    }
-                    advice.bears(line);
-                }
+    let groups = match &cx.facts.security_groups {
+        Source::Available(groups) => groups,
+        Source::Unavailable(r) => {
+            return advice.bears(Line::from(l!(
+                lang,
+                "Security groups: 조회 불가 ({})",
+                "Security groups: unavailable: {}",
+                phrasebook::reason(r, lang)
+            )))
+        }
+    };
+    let public = cx.instance.is_some_and(|i| i.public_ip.is_some());
+    let mut private = Vec::new();
+    for g in groups {
+        for r in g.world_open.iter().filter(|r| !r.web_only()) {
+            let rule = rule_text(r);
+            if !public {
+                private.push(format!("{} {rule}", g.id));
+            } else if exposure_matters {
+                advice.bears(open_line(lang, g, r, &rule));
+            } else {
+                advice.hygiene(l!(
+                    lang,
+                    "{} 전체 공개 {}",
+                    "{} open to the world {}",
+                    g.id,
+                    rule
+                ));
             }
         }
-        Source::Unavailable(r) => advice.bears(Line::from(l!(
-            lang,
-            "Security groups: 조회 불가 ({})",
-            "Security groups: unavailable: {}",
-            phrasebook::reason(r, lang)
-        ))),
     }
+    if !private.is_empty() {
+        advice.hygiene(l!(
+            lang,
+            "{} (public IPv4 없음: VPC 밖에서는 접근 불가, 규칙은 VPC 내부 범위로 좁히기)",
+            "{} (no public IPv4: not reachable from outside the VPC; narrow the rule to the VPC's range)",
+            private.join(", ")
+        ));
+    }
+}
+
+/// `tcp 22 ← 0.0.0.0/0`.
+fn rule_text(r: &crate::facts::OpenRule) -> String {
+    let ports = match (r.from_port, r.to_port) {
+        (Some(f), Some(t)) if f == t => f.to_string(),
+        (Some(-1), _) | (None, _) => "all".into(),
+        (Some(f), Some(t)) => format!("{f}-{t}"),
+        (Some(f), None) => f.to_string(),
+    };
+    format!("{} {ports} ← {}", r.protocol.replace("-1", "all"), r.cidr)
+}
+
+/// A world-open rule the internet reaches, on an incident exposure bears on: 🔴 for an admin port.
+fn open_line(
+    lang: Language,
+    g: &crate::facts::SecurityGroupFacts,
+    r: &crate::facts::OpenRule,
+    rule: &str,
+) -> Line {
+    let admin: Vec<&str> = ADMIN_PORTS
+        .iter()
+        .filter(|(p, _)| r.covers(*p))
+        .map(|(_, n)| *n)
+        .collect();
+    let mut line = Line::new()
+        .t(if admin.is_empty() { "⚠️ " } else { "🔴 " })
+        .c(g.id.clone())
+        .t(" (")
+        .u(&g.name)
+        .t(format!(") {rule}"));
+    if !admin.is_empty() {
+        line = line.t(l!(
+            lang,
+            " — 관리 포트({})가 인터넷에 열림: Session Manager 사용 후 규칙 제거",
+            " — admin port ({}) reachable from the internet: use Session Manager and remove the rule",
+            admin.join("/")
+        ));
+    }
+    line
 }

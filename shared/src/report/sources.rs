@@ -62,6 +62,7 @@ pub(super) fn finding_phrase(d: &EvidenceDetail, lang: Language, tz: Tz) -> Phra
             minutes_before,
             window_minutes,
             others,
+            recurs_before,
         } => {
             let what = match request {
                 Some(r) => format!("{name} ({})", sanitize(r, 160)),
@@ -81,6 +82,25 @@ pub(super) fn finding_phrase(d: &EvidenceDetail, lang: Language, tz: Tz) -> Phra
                     n
                 ),
             };
+            if let Some((minute, days)) = recurs_before {
+                return Phrase::advised(
+                    l!(
+                        lang,
+                        "이 변경 전에도 {0}일 동안 매일 {1} 무렵 알람 발생 — 그 시각의 예약 작업이 유력한 trigger; {4}의 {3}({2})로 여유 용량이 줄었을 수 있음",
+                        "the alarm went off near {1} on {0} days before this change — a scheduled job at that time is the likely trigger; the {3} at {2} by {4} may have cut the headroom",
+                        days,
+                        super::text::daily_clock(*at, *minute, lang, tz),
+                        hm(*at, tz, lang),
+                        kind(*k, lang),
+                        by
+                    ),
+                    l!(
+                        lang,
+                        "그 시각의 작업을 찾고(🤖), 변경이 용량을 줄였다면 되돌리기",
+                        "find the job at that time (🤖) and roll the change back if it cut the capacity"
+                    ),
+                );
+            }
             Phrase::advised(
                 l!(
                     lang,
@@ -206,7 +226,14 @@ fn changes_lines(
             looked,
             hours
         )));
-        for ch in c.changes.iter().take(CHANGES_SHOWN) {
+        // The trigger is cited under its finding, with its event id: not twice.
+        let trigger = crate::evidence::changes::trigger(change, c).map(|(t, _)| t);
+        for ch in c
+            .changes
+            .iter()
+            .filter(|ch| trigger.is_none_or(|t| !std::ptr::eq(*ch, t)))
+            .take(CHANGES_SHOWN)
+        {
             lines.push(change_line(ch, change.state.at, lang, tz));
         }
         let more = c.changes.len().saturating_sub(CHANGES_SHOWN) + c.more;

@@ -326,6 +326,23 @@ pub fn image_for_scale_out(id: &str, at: chrono::DateTime<chrono::Utc>) -> Comma
         .lit("--no-reboot")
 }
 
+/// The instance's configuration as AWS Config last recorded it at or before `at`: the type before a type change, which
+/// CloudTrail does not keep (its event has only the new one).
+pub fn config_before(id: &str, at: chrono::DateTime<chrono::Utc>) -> Command {
+    Command::new("aws configservice get-resource-config-history --resource-type AWS::EC2::Instance")
+        .arg("--resource-id", "INSTANCE_ID", id)
+        .arg(
+            "--later-time",
+            "TIME",
+            &(at - chrono::Duration::seconds(1))
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string(),
+        )
+        .lit("--limit 1")
+        .arg("--query", "QUERY", "configurationItems[0].configuration")
+        .lit("--output text")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

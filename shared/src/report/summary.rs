@@ -9,6 +9,7 @@ use crate::evidence::EvidenceDetail;
 use crate::facts::InstanceFacts;
 use crate::model::{AlarmChange, AlarmState};
 use crate::remediation::ActionOutcome;
+use chrono::{DateTime, Utc};
 
 use super::cli::command_line;
 use super::findings::finding_phrase;
@@ -17,7 +18,7 @@ use super::shell::Command;
 use super::sources::signal as log_signal;
 use super::text::when_in as when;
 use super::text::Line;
-use super::text::{hm as when_hm, sanitize};
+use super::text::{hm as when_hm, sanitize, value};
 use super::urgency::reason_line;
 use super::{steps, Ctx};
 use crate::analyze::Remedy;
@@ -104,6 +105,11 @@ pub(super) fn cause(cx: &Ctx<'_>) -> String {
             return finding_phrase(f, cx).without_advice().trim().to_string();
         }
     }
+    if cx.change.state.value == AlarmState::Alarm {
+        if let Some(c) = composite_cause(cx).or_else(|| breach_cause(cx)) {
+            return c;
+        }
+    }
     cx.a.reasons
         .first()
         .map(|r| reason_line(r, cx.lang))
@@ -114,6 +120,98 @@ pub(super) fn cause(cx: &Ctx<'_>) -> String {
                 "no rule names a cause: read the alarm's data"
             )
         })
+}
+
+/// A composite alarm's cause: the member alarm that went to ALARM first, and the ones that followed and completed
+/// the rule, with their times — the order says which condition came first.
+fn composite_cause(cx: &Ctx<'_>) -> Option<String> {
+    let lang = cx.lang;
+    let r = cx.change.state.reason_data.as_ref()?;
+    let mut fired: Vec<(DateTime<Utc>, &str)> = r
+        .triggering
+        .iter()
+        .filter(|t| t.state == Some(AlarmState::Alarm))
+        .filter_map(|t| Some((t.at?, t.name.as_str())))
+        .collect();
+    fired.sort();
+    let ((first_at, first), rest) = fired.split_first()?;
+    let first = sanitize(first, 120);
+    let Some((then_at, _)) = rest.last() else {
+        return Some(l!(
+            lang,
+            "{} ALARM ({}) → composite 규칙 충족",
+            "{} went to ALARM at {} and completed the composite's rule",
+            first,
+            when_hm(*first_at, cx.tz, lang)
+        ));
+    };
+    let then: Vec<String> = rest.iter().map(|(_, n)| sanitize(n, 120)).collect();
+    Some(l!(
+        lang,
+        "먼저 ALARM: {} ({}) → 이어서 {} ({})로 composite 규칙 충족",
+        "{} went to ALARM first, at {}; {} followed at {} and completed the composite's rule",
+        first,
+        when_hm(*first_at, cx.tz, lang),
+        then.join(", "),
+        when_hm(*then_at, cx.tz, lang)
+    ))
+}
+
+/// A breach no rule explains, by its size and duration: the last evaluated value against the threshold or the band,
+/// and how many of the evaluated datapoints were past it, over how many minutes.
+fn breach_cause(cx: &Ctx<'_>) -> Option<String> {
+    let lang = cx.lang;
+    let c = cx.change;
+    let r = c.state.reason_data.as_ref()?;
+    let values = c.evaluated_values();
+    let (at, last) = *values.last()?;
+    let metric = sanitize(c.metric_name().unwrap_or("metric"), 64);
+    let unit = catalogue::unit_of(&metric);
+    let (limit, past): (f64, Box<dyn Fn(f64) -> bool>) = match (r.upper.last(), r.lower.last()) {
+        (Some(up), lo) if matches!(c.kind, crate::model::AlarmKind::AnomalyBand) => {
+            let (up, lo) = (*up, lo.copied());
+            let below = lo.filter(|lo| last < *lo);
+            (
+                below.unwrap_or(up),
+                Box::new(move |v| v > up || lo.is_some_and(|lo| v < lo)),
+            )
+        }
+        _ => {
+            let t = c.threshold()?;
+            let cmp = c.comparison?;
+            (t, Box::new(move |v| cmp.breaches(v, t)))
+        }
+    };
+    let n = values.iter().filter(|(_, v)| past(*v)).count();
+    if n == 0 {
+        return None;
+    }
+    let minutes = (n as u64 * r.period.unwrap_or(60)).div_ceil(60);
+    let size = if limit.abs() > f64::EPSILON && last / limit >= 1.1 {
+        l!(lang, " ({:.1}배)", " ({:.1}×)", last / limit)
+    } else {
+        String::new()
+    };
+    let band = matches!(c.kind, crate::model::AlarmKind::AnomalyBand);
+    let edge = if band {
+        l!(lang, "예상 범위 경계", "the band's edge")
+    } else {
+        l!(lang, "임계값", "the threshold")
+    };
+    Some(l!(
+        lang,
+        "{0} {1} ({2}), {3}({4}) 넘어섬{5}: 평가된 datapoint {6}개 중 {7}개, 약 {8}분",
+        "{0} {1} at {2}, past {3} {4}{5}: {7} of its {6} evaluated datapoints, about {8} min",
+        metric,
+        value(last, unit),
+        when_hm(at, cx.tz, lang),
+        edge,
+        value(limit, unit),
+        size,
+        values.len(),
+        n,
+        minutes
+    ))
 }
 
 /// The strongest evidence behind the top finding, as the cause sentence: what the logs show around the transition

@@ -381,6 +381,24 @@ pub(super) fn topic(instance_type: &str) -> String {
     format!("{instance_type}{particle}")
 }
 
+/// A time of day (minutes after midnight, UTC) on `day`'s date, as a daily job's clock: a daily job runs on someone's
+/// local clock, so an English report names the configured zone's time too.
+pub fn daily_clock(day: DateTime<Utc>, minute_utc: u32, lang: Language, tz: Tz) -> String {
+    let at = day
+        .date_naive()
+        .and_hms_opt(minute_utc / 60, minute_utc % 60, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(day);
+    match lang {
+        Language::En if tz != chrono_tz::UTC => format!(
+            "{} ({})",
+            hm(at, tz, lang),
+            at.with_timezone(&tz).format("%H:%M %Z")
+        ),
+        _ => hm(at, tz, lang),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

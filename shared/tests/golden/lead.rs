@@ -948,3 +948,201 @@ fn a_chat_message_does_not_repeat_the_summarys_commands_in_its_sections() {
         "chat goldens with a summary sequence: {checked}"
     );
 }
+
+/// Defect 7: exposure is judged by who can reach a rule — a world-open rule × a public address. A 🔴 stands only
+/// where the report names a public IPv4; a web port (80/443) open to the world is how a web server serves, never a
+/// finding; and an admin port the internet reaches on an instance that spends CPU beyond its owner's (credits
+/// exhausted, sustained) is the cryptominer's signature, in full, not "not about this incident".
+#[test]
+fn exposure_is_a_world_open_rule_on_a_public_address_and_a_web_port_is_no_finding() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains(".email.") {
+            continue;
+        }
+        let security = email_section(&text, 6);
+        let public = security.iter().any(|l| l.contains("ublic IPv4 "));
+        for l in &security {
+            assert!(
+                !l.contains("tcp 80 ←") && !l.contains("tcp 443 ←"),
+                "{name}: a web port as a finding: {l}"
+            );
+            assert!(
+                !l.trim_start().starts_with("🔴") || public,
+                "{name}: 🔴 on an instance the internet cannot reach: {l}"
+            );
+        }
+        let cpu = text.contains("[CPU-CREDITS]") || text.contains("[CPU-SUSTAINED]");
+        if public && cpu && security.iter().any(|l| l.contains("tcp 22 ←")) {
+            assert!(
+                security
+                    .iter()
+                    .any(|l| l.trim_start().starts_with("🔴") && l.contains("tcp 22 ←")),
+                "{name}: an admin port the internet reaches, beside exhausted or sustained CPU, set aside:\n{}",
+                security.join("\n")
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 2,
+        "public instances under CPU with SSH open checked: {checked}"
+    );
+}
+
+/// Defect 8: 💰 prices only what the report recommends, from the load it observed — a one-minute spike offers no
+/// bigger type; a scale-up says the load it was sized from; exhausted credits say the hours of burst left and what
+/// unlimited mode costs at the demand the window showed before the throttle, not only a ceiling at 100 %.
+#[test]
+fn cost_prices_only_the_recommended_action_from_the_observed_load() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains(".email.") {
+            continue;
+        }
+        let en = name.contains(".en.");
+        let cost = email_section(&text, 5);
+        if let Some(up) = cost.iter().find(|l| l.contains("Scale up")) {
+            assert!(
+                text.contains("[CPU-SUSTAINED]"),
+                "{name}: a bigger type priced without a sustained load: {up}"
+            );
+            assert!(
+                up.contains(if en { "at today's" } else { "오늘" }),
+                "{name}: a scale-up not sized from the observed load: {up}"
+            );
+            checked += 1;
+        }
+        if text.contains("[CPU-CREDITS]") {
+            let joined = cost.join("\n");
+            for said in [
+                if en {
+                    "of burst left"
+                } else {
+                    "burst 남은 시간"
+                },
+                if en {
+                    "at today's load"
+                } else {
+                    "오늘 부하"
+                },
+            ] {
+                assert!(
+                    joined.contains(said),
+                    "{name}: 💰 does not say {said:?}:\n{joined}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 6,
+        "priced scale-ups and credit budgets checked: {checked}"
+    );
+}
+
+/// Defect 9: a change named before the transition is connected to the alarm's daily recurrence that predates it
+/// (the recurrence line names a daily time: the change cannot have started it), and the changes are listed once —
+/// under the finding only the trigger, in "What changed" the window.
+#[test]
+fn a_change_before_a_daily_recurrence_is_not_its_trigger_and_changes_are_listed_once() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains(".email.") || !text.contains("[CHANGE-BEFORE]") {
+            continue;
+        }
+        // A CloudTrail event by its minute and API name, under the finding and in "What changed" alike.
+        let mut events: Vec<(&str, &str)> = text
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("· "))
+            .filter_map(|l| {
+                let head = l.split(" · ").next()?;
+                let api = head.split_whitespace().find(|w| {
+                    w.len() > 8
+                        && *w != "CloudTrail"
+                        && w.starts_with(|c: char| c.is_ascii_uppercase())
+                        && w.chars().all(|c| c.is_ascii_alphabetic())
+                })?;
+                Some((head.split_whitespace().next()?, api))
+            })
+            .collect();
+        let all = events.len();
+        events.sort_unstable();
+        events.dedup();
+        assert_eq!(all, events.len(), "{name}: a CloudTrail event listed twice");
+        let daily = text.lines().any(|l| {
+            l.contains("ALARM transitions in the last 7 days") || l.contains("최근 7일간 ALARM")
+        }) && (text.contains("scheduled job") || text.contains("예약 작업"));
+        if daily {
+            let finding = text
+                .lines()
+                .find(|l| l.trim_start().starts_with("[CHANGE-BEFORE]"))
+                .unwrap_or_default();
+            assert!(
+                !finding.contains("(the likely trigger)") && !finding.contains("(유력한 trigger)"),
+                "{name}: the change named the trigger of a recurrence that predates it: {finding}"
+            );
+            assert!(
+                finding.contains("before this change") || finding.contains("이 변경 전에도"),
+                "{name}: the daily recurrence is not connected to the change: {finding}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 2,
+        "change-before goldens with a daily recurrence: {checked}"
+    );
+}
+
+/// Defect 20: advice and causes that read the same for any incident are gone where they do not apply — "run
+/// stateless behind an ASG" for a database, a threshold review for an anomaly band (it has no threshold) or a Health
+/// event; a composite's cause names the member that went off first, a breach's cause its size and duration instead
+/// of "several conditions hold at once" or "sustained breach (N datapoints)".
+#[test]
+fn no_boilerplate_survives_where_it_does_not_apply() {
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        let database = text.lines().any(|l| {
+            (l.starts_with("Instance: ") || l.starts_with("인스턴스: ")) && l.contains("-db-")
+        });
+        if database {
+            assert!(
+                !text.contains("stateless") && !text.contains("상태 없는"),
+                "{name}: a database told to run stateless"
+            );
+            checked += 1;
+        }
+        let band = text.contains("(anomaly detection band)") || text.contains("(이상 탐지 band)");
+        let health = text.contains("Event: AWS Health") || text.contains("이벤트: AWS Health");
+        if band || health {
+            assert!(
+                !text.contains("Review the threshold") && !text.contains("임계값을 평소"),
+                "{name}: a threshold review for an alarm without a threshold"
+            );
+            checked += 1;
+        }
+        if let Some(cause) = cause_line(&text) {
+            for bare in [
+                "several conditions hold at once",
+                "여러 조건이 동시에 충족",
+                "sustained breach (",
+                "지속적인 임계값 초과 (",
+            ] {
+                assert!(
+                    !cause.contains(bare),
+                    "{name}: a bare reason as the cause: {cause}"
+                );
+            }
+            if text.contains("(composite)") || text.contains("(복합)") {
+                assert!(
+                    cause.contains("prod-web-1-5xx-high")
+                        && (cause.contains("07:43") || cause.contains("16:43")),
+                    "{name}: the composite's cause does not name the member that went off first: {cause}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 8, "goldens checked for boilerplate: {checked}");
+}

@@ -317,8 +317,10 @@ pub fn compromised() -> Facts {
             cidr: "0.0.0.0/0".into(),
         });
     }
+    // Reachable: the open admin port is on a public address.
     if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
         i.tags.insert("Environment".into(), "dev".into());
+        i.public_ip = Some("3.35.120.9".into());
     }
     facts
 }
