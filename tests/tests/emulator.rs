@@ -192,7 +192,7 @@ async fn seed_incident_end_to_end_publishes_a_p2_cpu_spike_report() {
         "5. 💰 Cost impact",
         "6. 🔒 Security considerations",
         "7. 🤖 Automation opportunities",
-        "admin port (SSH) open to the world",
+        "admin port (SSH) reachable from the internet",
         "P2 Medium",
     ] {
         assert!(
@@ -510,7 +510,7 @@ async fn the_labs_fleet_alarm_publishes_one_report_ranking_the_fleet_and_analysi
             fleet.hot
         ),
         format!("Instance: {} (VPC02-Private-B) · t3.small", fleet.hot),
-        "NetworkIn: last 2.95 MB".into(),
+        "NetworkIn: last 393.33 kbit/s".into(),
         "advice only".into(),
     ] {
         assert!(
