@@ -6,6 +6,8 @@ mod support;
 // The snapshot tests stay in this file: insta files snapshots by the directory and module of the assertion.
 #[path = "golden/commands.rs"]
 mod commands;
+#[path = "golden/fixtures.rs"]
+mod fixtures;
 #[path = "golden/language.rs"]
 mod language;
 #[path = "golden/lead.rs"]

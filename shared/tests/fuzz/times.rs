@@ -170,7 +170,7 @@ fn the_follow_ups_next_step_quotes_the_requests_region_and_cannot_mention_the_ch
             "ec2",
             "stop-instances",
             "--instance-ids",
-            "i-0d1e2f3a4b5c6d7e8",
+            "i-0c2d4e6f8a0b1c3d5",
             "--region",
             "<!channel>;reboot"
         ]

@@ -73,6 +73,21 @@ pub fn change_before() -> Facts {
     let at = t("2025-08-14T03:07:41.512+0000");
     let events = recorded_lookup("prod-api-1-resize.json");
     let mut f = super::cpu_sustained();
+    // EC2 sets LaunchTime on every start: the console's StartInstances at 02:41:37 (the instance was running a
+    // second later).
+    if let Source::Available(ec2ops::facts::InstanceLookup::Found(i)) = &mut f.instance {
+        i.launch_time = Some(t("2025-08-14T02:41:38.000+0000"));
+    }
+    // Stopped from 02:38:12 to 02:41:37: no datapoint for the minutes it was not running.
+    if let Source::Available(w) = &mut f.metrics {
+        let (stopped, started) = (
+            t("2025-08-14T02:38:00.000+0000"),
+            t("2025-08-14T02:41:00.000+0000"),
+        );
+        for s in w.series.values_mut() {
+            s.points.retain(|(at, _)| *at < stopped || *at > started);
+        }
+    }
     f.evidence = Evidence {
         changes: Some(lookups(
             at,
@@ -80,7 +95,7 @@ pub fn change_before() -> Facts {
             &[
                 "i-0b7e4c2d9a1f35c60",
                 "sg-0a1b2c3d4e5f60718",
-                "vol-0c2d4e6f8a0b1c3d5",
+                "vol-0f1e2d3c4b5a69788",
             ],
         )),
         logs: Some(logs::assemble(at, "i-0b7e4c2d9a1f35c60", Vec::new())),
@@ -134,7 +149,11 @@ pub fn instance_check_oom() -> Facts {
     ];
     let mut f = super::status_instance();
     f.evidence = Evidence {
-        changes: Some(lookups(at, Vec::new(), &[id, "sg-0f1e2d3c4b5a69788"])),
+        changes: Some(lookups(
+            at,
+            Vec::new(),
+            &[id, "sg-0a1b2c3d4e5f60718", "vol-0f1e2d3c4b5a69788"],
+        )),
         logs: Some(logs::assemble(
             at,
             id,

@@ -42,6 +42,21 @@ pub fn series(end: DateTime<Utc>, values: &[f64]) -> Series {
     }
 }
 
+/// A series of a metric published every `minutes` (CPUCreditBalance: every 5 minutes), ending at `end`, oldest
+/// first: GetMetricData at a 60 s period answers it only at the minutes it was published.
+pub fn series_every(end: DateTime<Utc>, minutes: i64, values: &[f64]) -> Series {
+    let n = values.len() as i64;
+    Series {
+        name: String::new(),
+        dimension: None,
+        points: values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (end - Duration::minutes(minutes * (n - 1 - i as i64)), *v))
+            .collect(),
+    }
+}
+
 fn flat(n: usize, base: f64, wiggle: f64) -> Vec<f64> {
     (0..n)
         .map(|i| base + wiggle * ((i * 7 % 5) as f64 - 2.0) / 2.0)
@@ -326,10 +341,18 @@ pub fn compromised() -> Facts {
 }
 
 pub fn cpu_credits() -> Facts {
-    let end = t("2025-09-02T16:40:00.000+0000");
-    let credits: Vec<f64> = (0..30).map(|i| (29 - i) as f64 * 0.9).collect();
-    let mut cpu = flat(24, 23.0, 3.0);
-    cpu.extend([14.2, 11.0, 10.1, 9.9, 10.0, 10.0]);
+    // Read at the 16:45 transition: the CPU of every minute up to 16:44, the balance (published every 5 minutes,
+    // the alarm's Minimum at 300 s) at 16:15 … 16:40, the last three as the alarm evaluated them.
+    let end = t("2025-09-02T16:44:00.000+0000");
+    let credits = series_every(
+        t("2025-09-02T16:40:00.000+0000"),
+        5,
+        &[19.0, 14.8, 10.9, 6.4, 2.1, 0.0],
+    );
+    // About 50 % on 2 vCPUs spends 60 credits an hour against 12 earned: 4 per 5 minutes, as the balance falls;
+    // once it is spent (about 16:38) the instance is held to its 10 % baseline.
+    let mut cpu = flat(23, 50.0, 3.0);
+    cpu.extend([24.0, 10.6, 10.1, 9.9, 10.0, 10.0, 10.1]);
     let i = instance(&Instance {
         id: "i-03f9a8b7c6d5e4f21",
         ty: "t3.micro",
@@ -347,8 +370,8 @@ pub fn cpu_credits() -> Facts {
             end,
             vec![
                 (Role::Cpu, series(end, &cpu)),
-                (Role::CpuCredits, series(end, &credits)),
-                (Role::Alarm, series(end, &credits)),
+                (Role::CpuCredits, credits.clone()),
+                (Role::Alarm, credits),
                 (
                     Role::NetworkIn,
                     series(end, &flat(30, 2_000_000.0, 200_000.0)),
@@ -425,7 +448,8 @@ pub fn prod_db(failing: Role, at: &str) -> Facts {
 }
 
 pub fn status_instance() -> Facts {
-    let end = t("2025-10-12T04:31:00.000+0000");
+    // The alarm evaluated 04:28–04:30 failed at 04:31:55; the window read then ends on the same minute.
+    let end = t("2025-10-12T04:30:00.000+0000");
     let mut bad = vec![0.0; 27];
     bad.extend([1.0, 1.0, 1.0]);
     let mut i = instance(&Instance {
@@ -453,7 +477,8 @@ pub fn status_instance() -> Facts {
             ],
             8,
         )),
-        history: Source::Available(history(&["2025-10-08T11:20:00.000+0000"])),
+        // OK since 2 October (the event's previous state): no ALARM in the last 7 days.
+        history: Source::Available(history(&[])),
         security_groups: Source::Available(sg(
             "prod-web-sg",
             &[(80, "0.0.0.0/0"), (443, "0.0.0.0/0")],
@@ -489,6 +514,11 @@ pub fn ok_recovery() -> Facts {
         w.start = Some(end - Duration::minutes(29));
         w.end = Some(end + Duration::minutes(1));
     }
+    // The ALARM this OK ends (cpu-spike.json) is the alarm's latest.
+    f.history = Source::Available(history(&[
+        "2025-07-18T03:02:11.000+0000",
+        "2025-07-20T12:20:28.989+0000",
+    ]));
     f
 }
 
@@ -504,6 +534,24 @@ pub fn insufficient_data() -> Facts {
         metrics_requested: 8,
         ..Default::default()
     });
+    // The CPU alarm's history a day after cpu-sustained.json: that ALARM and the OK that followed (the event's
+    // previous state) are in it too.
+    f.history = Source::Available(AlarmHistory {
+        items: [
+            ("2025-08-09T02:58:00.000+0000", "OK to ALARM"),
+            ("2025-08-11T03:04:00.000+0000", "OK to ALARM"),
+            ("2025-08-12T03:01:00.000+0000", "OK to ALARM"),
+            ("2025-08-13T03:05:00.000+0000", "OK to ALARM"),
+            ("2025-08-14T03:07:41.512+0000", "OK to ALARM"),
+            ("2025-08-14T03:24:52.338+0000", "ALARM to OK"),
+        ]
+        .iter()
+        .map(|(at, change)| HistoryItem {
+            at: t(at),
+            summary: format!("Alarm updated from {change}"),
+        })
+        .collect(),
+    });
     f
 }
 
@@ -514,11 +562,13 @@ pub fn pressure() -> Facts {
     if let Source::Available(w) = &mut f.metrics {
         let mut cpu = flat(30, 41.0, 4.0);
         cpu[29] = 44.0;
-        let mem: Vec<f64> = (0..30).map(|i| 70.0 + i as f64 * 0.85).collect();
-        let mut disk_root = series(
-            end,
-            &(0..30).map(|i| 88.0 + i as f64 * 0.21).collect::<Vec<_>>(),
-        );
+        // Memory rises to the threshold (85 %) and past it for the five minutes the memory alarm evaluated
+        // (memory-high.json); the root disk likewise past 90 % for the five minutes of its alarm (disk-full.json).
+        let mut mem: Vec<f64> = (0..25).map(|i| 62.0 + i as f64 * 0.95).collect();
+        mem.extend([88.1, 90.4, 91.7, 93.2, 94.8]);
+        let mut root: Vec<f64> = (0..25).map(|i| 86.0 + i as f64 * 0.16).collect();
+        root.extend([91.2, 92.0, 92.9, 93.5, 94.1]);
+        let mut disk_root = series(end, &root);
         disk_root.name = "disk_used_percent".into();
         disk_root.dimension = Some("/".into());
         let mut disk_data = series(end, &[41.0; 30]);
@@ -539,6 +589,9 @@ pub fn pressure() -> Facts {
         w.metrics_requested = 11;
     }
     f.volumes = Source::Available(vol("gp2", 100, true));
+    // The memory alarm's own history: it last changed state before the window (the event's previous state) and
+    // has not been in ALARM in the last 7 days.
+    f.history = Source::Available(history(&[]));
     f
 }
 
@@ -546,12 +599,7 @@ pub fn pressure() -> Facts {
 pub fn disk_pressure() -> Facts {
     let mut f = pressure();
     if let Source::Available(w) = &mut f.metrics {
-        // The alarm's last datapoint, as the window reads it too.
-        if let Some(disk) = w.series.get_mut(&Role::Disk(0)) {
-            if let Some(last) = disk.points.last_mut() {
-                last.1 = 94.1;
-            }
-            let disk = disk.clone();
+        if let Some(disk) = w.series.get(&Role::Disk(0)).cloned() {
             w.series.insert(Role::Alarm, disk);
         }
     }
@@ -572,6 +620,8 @@ pub fn stopped_by_aws() -> Facts {
         metrics_requested: 8,
         ..Default::default()
     });
+    // A state change is no alarm: DescribeAlarmHistory has nothing under its name.
+    f.history = Source::Available(history(&[]));
     f
 }
 
@@ -579,12 +629,16 @@ pub fn stopped_by_aws() -> Facts {
 pub fn scenario(file: &str) -> Option<Facts> {
     Some(match file {
         // The lab's VPC02-Private-B, as the contributor of the per-instance fleet alarm.
-        "cpu-spike.json" | "fleet-contributor-alarm.json" | "fleet-contributor-action.json" => {
-            cpu_spike("t3.small", None)
-        }
+        "cpu-spike.json" => cpu_spike("t3.small", None),
+        // The fleet alarms are other alarms, with histories of their own: no ALARM in the last 7 days.
+        "fleet-contributor-alarm.json" | "fleet-contributor-action.json" => Facts {
+            history: Source::Available(history(&[])),
+            ..cpu_spike("t3.small", None)
+        },
         // The lab's unified alarm: the fleet ranked by Metrics Insights, VPC02-Private-B on top and analysed.
         "fleet-insights-alarm.json" => Facts {
             ranking: Some(Source::Available(lab_ranking())),
+            history: Source::Available(history(&[])),
             ..cpu_spike("t3.small", None)
         },
         "cpu-sustained.json" => {
@@ -623,7 +677,11 @@ pub fn scenario(file: &str) -> Option<Facts> {
         "status-system.json" => prod_db(Role::StatusSystem, "2025-10-11T22:13:00.000+0000"),
         "status-ebs.json" => prod_db(Role::StatusEbs, "2025-10-13T09:01:00.000+0000"),
         "status-instance.json" => status_instance(),
-        "ok-recovery.json" | "fleet-contributor-ok.json" => ok_recovery(),
+        "ok-recovery.json" => ok_recovery(),
+        "fleet-contributor-ok.json" => Facts {
+            history: Source::Available(history(&[])),
+            ..ok_recovery()
+        },
         "insufficient-data.json" => insufficient_data(),
         "memory-high.json" => pressure(),
         "disk-full.json" => disk_pressure(),
