@@ -58,6 +58,12 @@ fn golden(
             verify_at: Some(now + chrono::Duration::minutes(10)),
             verify_note: None,
         },
+        Decision::Propose { action } => ActionOutcome::Proposed {
+            action,
+            nonce: "0123456789abcdef0123456789abcdef".into(),
+            expires_at: now + chrono::Duration::minutes(15),
+            note: None,
+        },
     };
     render_report(change, facts, &a, &action, settings)
 }

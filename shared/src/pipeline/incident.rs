@@ -527,12 +527,13 @@ fn held_unknown(decision: Decision, e: &AwsError) -> ActionOutcome {
         "whether an interrupted earlier delivery acted could not be read ({e}); a later delivery reconciles it"
     );
     match decision {
-        Decision::Act { action } | Decision::DryRun { action } | Decision::Held { action, .. } => {
-            ActionOutcome::Held {
-                action,
-                holds: vec![Hold::LedgerUnavailable { why }],
-            }
-        }
+        Decision::Act { action }
+        | Decision::DryRun { action }
+        | Decision::Propose { action }
+        | Decision::Held { action, .. } => ActionOutcome::Held {
+            action,
+            holds: vec![Hold::LedgerUnavailable { why }],
+        },
         other => super::outcome_without_acting(other),
     }
 }
@@ -573,5 +574,6 @@ pub(super) fn action_label(a: &ActionOutcome) -> &'static str {
         ActionOutcome::Failed { .. } => "failed",
         ActionOutcome::Recovering { .. } => "recovering",
         ActionOutcome::Interrupted { .. } => "interrupted",
+        ActionOutcome::Proposed { .. } => "proposed",
     }
 }

@@ -382,12 +382,14 @@ fn outcome_without_acting(d: Decision) -> ActionOutcome {
         Decision::AdviceOnly => ActionOutcome::AdviceOnly,
         Decision::Held { action, holds } => ActionOutcome::Held { action, holds },
         Decision::AlreadyDone { action, at } => ActionOutcome::AlreadyDone { action, at },
-        Decision::DryRun { action } | Decision::Act { action } => ActionOutcome::Held {
-            action,
-            holds: vec![Hold::LedgerUnavailable {
-                why: "no AWS access in this run (offline)".into(),
-            }],
-        },
+        Decision::DryRun { action } | Decision::Act { action } | Decision::Propose { action } => {
+            ActionOutcome::Held {
+                action,
+                holds: vec![Hold::LedgerUnavailable {
+                    why: "no AWS access in this run (offline)".into(),
+                }],
+            }
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use hmac::{KeyInit, Mac};
 use super::ActionKind;
 
 /// How long a proposed action can be approved, unless configured.
-pub const DEFAULT_EXPIRY: Duration = Duration::minutes(15);
+pub const DEFAULT_EXPIRY: Duration = Duration::minutes(crate::config::DEFAULT_APPROVAL_MINUTES);
 /// Slack's bound on a request's age: an older (or future) timestamp is a replay.
 pub const SLACK_MAX_SKEW_SECONDS: i64 = 300;
 /// The largest Slack request body read (an interactivity payload is a few KiB).
