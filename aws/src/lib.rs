@@ -7,6 +7,7 @@
 //! `shared/src/layering.rs`).
 
 mod alarms;
+mod approvals;
 mod cloudtrail;
 mod cloudwatch;
 mod dynamodb;

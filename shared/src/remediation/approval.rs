@@ -136,6 +136,25 @@ pub enum Refused {
     AlreadyDecided(State),
     #[error("{0} may not approve actions: {1}")]
     NotAllowed(Approver, String),
+    #[error("the approval window is open until {expires_at}: nothing expires yet")]
+    NotYetExpired { expires_at: DateTime<Utc> },
+}
+
+/// Why `state` refuses a move of `pending` (approve, deny: `expiring` false; the expiry: true) that its condition did
+/// not allow — what a ledger says after its conditional write failed.
+pub fn refusal(pending: &Pending, state: &State, expiring: bool) -> Refused {
+    if *state != State::Pending {
+        return Refused::AlreadyDecided(state.clone());
+    }
+    if expiring {
+        Refused::NotYetExpired {
+            expires_at: pending.expires_at,
+        }
+    } else {
+        Refused::Expired {
+            expires_at: pending.expires_at,
+        }
+    }
 }
 
 /// What `answer` does to the pending action in `state`: its next state, or why nothing changes.
