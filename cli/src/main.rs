@@ -193,7 +193,13 @@ fn event_region(bytes: &[u8]) -> Result<Option<String>, HandleError> {
             az.trim_end_matches(|c: char| c.is_ascii_lowercase())
                 .to_string()
         }),
-        Ok(Parsed::Ignored { .. } | Parsed::Sweep | Parsed::Heartbeat) => None,
+        Ok(
+            Parsed::Ignored { .. }
+            | Parsed::Sweep
+            | Parsed::Heartbeat
+            | Parsed::Approval(_)
+            | Parsed::ApprovalExpiry(_),
+        ) => None,
     })
 }
 
@@ -308,6 +314,9 @@ fn print_outcome(outcome: Outcome, format: Format) -> anyhow::Result<()> {
                     .unwrap_or_default()
             );
         }
+        Outcome::Approval { nonce, step, .. } => {
+            eprintln!("proposal {nonce}: {step}");
+        }
         Outcome::Verified { message, fixed, .. } => {
             let published: serde_json::Value = serde_json::from_str(&message.message)?;
             print!("{}", published["email"].as_str().unwrap_or_default());
@@ -405,6 +414,7 @@ mod tests {
         let function = ec2ops_aws::responder(&config, &everything());
         assert!(
             function.ledger.is_some()
+                && function.approvals.is_some()
                 && function.storm.is_some()
                 && function.actors.is_some()
                 && function.delivery.is_some()
@@ -415,6 +425,7 @@ mod tests {
 
         let preview = for_cli(function.clone(), false);
         assert!(preview.ledger.is_none(), "no claim, action or impairment");
+        assert!(preview.approvals.is_none(), "no proposal, no answer");
         assert!(
             preview.storm.is_none(),
             "no publish gate, digest or incident log"

@@ -108,6 +108,11 @@ pub enum Hold {
     /// new impaired-since time, so the scheduled sweep raises it as a new incident, decided afresh. An impairment
     /// that never ends keeps its incident key, and the sweep's later runs are duplicates of it.
     AutoRecovery,
+    /// An approved proposal (`approve` mode) whose incident now calls for another action (`now`): the approval was
+    /// for the proposed one, so neither is taken.
+    ProposalChanged {
+        now: ActionKind,
+    },
 }
 
 /// Why an incident does not prove the check failed: an automatic action needs an alarm on the check's own AWS/EC2

@@ -100,6 +100,9 @@ fn every_sample_event_has_golden_reports_in_both_languages_and_formats() {
                     "{file}: the heartbeat's alarm is built in (shared/src/pipeline/heartbeat.rs)"
                 )
             }
+            Parsed::Approval(_) | Parsed::ApprovalExpiry(_) => {
+                panic!("{file}: an answer to a proposed action has no report of its own")
+            }
             Parsed::Verify(req) => verification_goldens(stem, &req),
             Parsed::Ignored {
                 source,

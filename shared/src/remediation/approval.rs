@@ -301,5 +301,93 @@ pub fn slack_answer(body: &[u8], at: DateTime<Utc>) -> Result<Answer, ApprovalEr
     })
 }
 
+/// The detail type of the expiry's one-shot (`{"source": "ec2ops", "detail-type": "ec2ops.approval-expiry", "detail":
+/// {"nonce": "…"}}`).
+pub const EXPIRY_DETAIL_TYPE: &str = "ec2ops.approval-expiry";
+/// The longest `by` an approval event may name (an IAM role ARN is at most 2,048; a name of the caller's choosing,
+/// shown in the thread, needs far less).
+pub const MAX_BY: usize = 256;
+/// Who an approval event names when it names nobody: the function's invoker, whoever IAM let in.
+pub const UNNAMED_INVOKER: &str = "the function's invoker (unnamed)";
+
+/// The expiry's one-shot event for the proposal `nonce`.
+pub fn expiry_event(nonce: &Nonce) -> serde_json::Value {
+    serde_json::json!({
+        "source": super::VERIFY_SOURCE,
+        "detail-type": EXPIRY_DETAIL_TYPE,
+        "detail": { "nonce": nonce.to_string() },
+    })
+}
+
+/// The expiry's schedule name: one per proposal (`[0-9a-zA-Z-_.]`, within Scheduler's 64 with the adapter's prefix).
+pub fn expiry_schedule_name(nonce: &Nonce) -> String {
+    format!("approval-{nonce}")
+}
+
+/// An answer as an event carries it, before the handler stamps its time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerRequest {
+    pub nonce: Nonce,
+    pub verdict: Verdict,
+    pub by: Approver,
+}
+
+impl AnswerRequest {
+    /// The answer, given at `at` (the handler's clock, never the event's).
+    pub fn at(&self, at: DateTime<Utc>) -> Answer {
+        Answer {
+            nonce: self.nonce,
+            verdict: self.verdict,
+            by: self.by.clone(),
+            at,
+        }
+    }
+}
+
+/// Read an approval event: `{"approval": {"nonce": "<32 lowercase hex>", "decision": "approve" | "deny", "by":
+/// "<who>"}}` — what a Chatbot custom action's `lambda invoke` and `ec2ops approve` send. `by` is optional and not
+/// proven (whoever may invoke the function may write it): it is recorded as the Chatbot channel role it names.
+/// Anything else in the object is ignored; a missing or mistyped field is an error naming it.
+pub fn answer_request(event: &serde_json::Value) -> Result<AnswerRequest, ApprovalError> {
+    let a = event
+        .get("approval")
+        .and_then(serde_json::Value::as_object)
+        .ok_or_else(|| ApprovalError::Payload("approval is not an object".into()))?;
+    let field = |k: &str| a.get(k).and_then(serde_json::Value::as_str);
+    let nonce = Nonce::parse(
+        field("nonce").ok_or_else(|| ApprovalError::Payload("approval.nonce: no string".into()))?,
+    )?;
+    let verdict = match field("decision") {
+        Some("approve") => Verdict::Approve,
+        Some("deny") => Verdict::Deny,
+        other => {
+            return Err(ApprovalError::Payload(format!(
+                "approval.decision: {:.20} is not approve or deny",
+                other.unwrap_or("(no string)")
+            )))
+        }
+    };
+    let by = match a.get("by") {
+        None | Some(serde_json::Value::Null) => UNNAMED_INVOKER.to_string(),
+        Some(serde_json::Value::String(b))
+            if !b.trim().is_empty()
+                && b.chars().count() <= MAX_BY
+                && !b.chars().any(char::is_control) =>
+        {
+            b.trim().to_string()
+        }
+        Some(_) => {
+            return Err(ApprovalError::Payload(format!(
+                "approval.by: not a name of 1 to {MAX_BY} printable characters"
+            )))
+        }
+    };
+    Ok(AnswerRequest {
+        nonce,
+        verdict,
+        by: Approver::ChatbotRole(by),
+    })
+}
+
 #[cfg(test)]
 mod tests;

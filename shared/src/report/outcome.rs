@@ -73,6 +73,12 @@ pub(super) fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
             hm(*last, cx.tz, cx.lang),
             hm(*until, cx.tz, cx.lang)
         ),
+        Hold::ProposalChanged { now } => l!(
+            lang,
+            "제안 이후 incident가 바뀌어 이제 {}이(가) 필요: 승인된 조치와 달라 실행하지 않음",
+            "the incident changed since the proposal and now calls for {}: not what was approved, so nothing is done",
+            action_name(*now, lang)
+        ),
         Hold::DailyCap { cap } => l!(
             lang,
             "인스턴스별 일일 한도 {}회 도달",
