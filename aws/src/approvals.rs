@@ -226,37 +226,41 @@ impl DynamoLedger {
             State::Pending => ("PENDING", None),
         };
         let mut update = "SET #state = :new, #decided = :at".to_string();
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(approval_key(nonce)))
-            .condition_expression(condition)
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#decided", "decided")
-            .expression_attribute_names("#until", "until_ms")
-            .expression_attribute_values(":new", s(label))
-            .expression_attribute_values(":pending", s("PENDING"))
-            .expression_attribute_values(":at", s(stamp(at)))
-            .expression_attribute_values(":at_ms", n(at.timestamp_millis()))
-            .return_values(ReturnValue::AllNew);
+        let mut names = HashMap::from([
+            ("#state".to_string(), "state".to_string()),
+            ("#decided".to_string(), "decided".to_string()),
+            ("#until".to_string(), "until_ms".to_string()),
+        ]);
+        let mut values = HashMap::from([
+            (":new".to_string(), s(label)),
+            (":pending".to_string(), s("PENDING")),
+            (":at".to_string(), s(stamp(at))),
+            (":at_ms".to_string(), n(at.timestamp_millis())),
+        ]);
         if let Some(by) = by {
             let (kind, id) = match by {
                 Approver::ChatbotRole(id) => ("chatbot", id),
                 Approver::SlackUser(id) => ("slack", id),
             };
             update.push_str(", #by = :by, #kind = :kind");
-            req = req
-                .expression_attribute_names("#by", "by")
-                .expression_attribute_names("#kind", "by_kind")
-                .expression_attribute_values(":by", s(id))
-                .expression_attribute_values(":kind", s(kind));
+            names.insert("#by".into(), "by".into());
+            names.insert("#kind".into(), "by_kind".into());
+            values.insert(":by".into(), s(id));
+            values.insert(":kind".into(), s(kind));
         }
-        match conditional(
-            "dynamodb",
-            "UpdateItem",
-            req.update_expression(update).send().await,
-        )? {
+        let answer = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(approval_key(nonce)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match conditional("dynamodb", "UpdateItem", answer)? {
             Some(out) => {
                 let attrs = out.attributes().cloned().unwrap_or_default();
                 Ok(Moved::Moved(Box::new(stored(&attrs, "UpdateItem")?)))
