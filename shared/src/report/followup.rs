@@ -281,6 +281,7 @@ fn message(t: &Thread<'_>, s: Steps, lang: Language, tz: Tz) -> SnsMessage {
         thread_id: t.thread_id.to_string(),
         related_resources: Vec::new(),
         event_type: "ec2ops.followup",
+        approval: None,
     };
     render::sns(&report)
 }

@@ -166,6 +166,15 @@ async fn a_proposal_reports_what_why_until_when_and_the_command_that_approves_an
         "{report}"
     );
     assert_eq!(w.state(&nonce).await, State::Pending);
+    // The chat card carries the nonce, and only it, for the Approve / Deny custom actions.
+    let sns: Value = serde_json::from_str(&w.messages()[0]).unwrap_or_default();
+    let card: Value =
+        serde_json::from_str(sns["default"].as_str().unwrap_or_default()).unwrap_or_default();
+    assert_eq!(card["metadata"]["enableCustomActions"], json!(true));
+    assert_eq!(
+        card["metadata"]["additionalContext"]["approval"],
+        json!(nonce.to_string())
+    );
     let schedules = w.scheduler.take_new();
     let expiry: Vec<_> = schedules
         .iter()
@@ -219,6 +228,15 @@ async fn two_concurrent_approvals_act_once_and_the_second_is_refused() {
     assert!(step_of(w.deliver(&expiry).await).starts_with("refused"));
     assert_eq!(w.reboots(), 1);
     let messages = w.messages();
+    let last: Value =
+        serde_json::from_str(messages.last().map_or("", String::as_str)).unwrap_or_default();
+    assert!(
+        !last["default"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("enableCustomActions"),
+        "the approval's own report asks for nothing"
+    );
     assert!(
         messages
             .iter()
