@@ -2,7 +2,7 @@
 //!
 //! | pk | sk | what |
 //! |---|---|---|
-//! | `approval#<nonce>` | `-` | the proposal (layout `v` = [`PROPOSAL_LAYOUT`]) and its state: `PENDING`, then `APPROVED`, `DENIED` or `EXPIRED` |
+//! | `approval#<nonce>` | `-` | the proposal (layout `v` = [`PROPOSAL_LAYOUT`]) and its state: `PENDING`, then `APPROVED`, `DENIED` or `EXPIRED`; an approved one's `concluded` outcome |
 //! | `proposal#<incident key>` | `-` | the incident's one proposal: its nonce |
 //!
 //! Both items are put in one transaction, each only if absent, so an incident is proposed once; every move is one
@@ -165,6 +165,7 @@ fn stored(
             origin,
         },
         state,
+        concluded: text(i, "concluded"),
     })
 }
 
@@ -358,5 +359,22 @@ impl Approvals for DynamoLedger {
             true,
         )
         .await
+    }
+
+    async fn conclude(&self, nonce: &Nonce, outcome: &str) -> Result<bool, AwsError> {
+        let answer = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(approval_key(nonce)))
+            .update_expression("SET #concluded = :outcome")
+            .condition_expression("#state = :approved AND attribute_not_exists(#concluded)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#concluded", "concluded")
+            .expression_attribute_values(":approved", s("APPROVED"))
+            .expression_attribute_values(":outcome", s(outcome))
+            .send()
+            .await;
+        Ok(conditional("dynamodb", "UpdateItem", answer)?.is_some())
     }
 }

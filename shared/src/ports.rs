@@ -522,6 +522,9 @@ pub struct Proposal {
 pub struct StoredProposal {
     pub proposal: Proposal,
     pub state: crate::remediation::approval::State,
+    /// What the approved proposal's handling concluded (its action's outcome), once recorded: until then an
+    /// interrupted handling may be resumed by a retry of the same answer.
+    pub concluded: Option<String>,
 }
 
 /// What a conditional move of a proposal did: moved (the proposal as it is now), or refused (why nothing changed).
@@ -561,6 +564,13 @@ pub trait Approvals: Send + Sync {
         nonce: &crate::remediation::approval::Nonce,
         now: DateTime<Utc>,
     ) -> Result<Moved, AwsError>;
+    /// Record what an approved proposal's handling concluded (its action's outcome), once: `false` when it was
+    /// recorded already, or the proposal is not approved.
+    async fn conclude(
+        &self,
+        nonce: &crate::remediation::approval::Nonce,
+        outcome: &str,
+    ) -> Result<bool, AwsError>;
 }
 
 /// The three ledger ports, usually one store (the DynamoDB table) seen three ways.

@@ -74,6 +74,7 @@ struct State {
 struct ProposalItem {
     proposal: crate::ports::Proposal,
     state: crate::remediation::approval::State,
+    concluded: Option<String>,
     expires_at: i64,
 }
 

@@ -5,8 +5,10 @@
 //! transaction and EC2 call as `auto`. A denial and the expiry are final and posted in the incident's thread; an answer
 //! the ledger refuses (an unknown nonce, a second answer, one after the expiry) changes nothing and is logged.
 //!
-//! An approval whose handling dies after the ledger recorded it is not resumed: its retry finds the proposal decided
-//! and changes nothing, so the action is not taken (no answer, or a lost one, means no action).
+//! An approval whose handling dies after the ledger recorded it is resumed by a retry of the same answer (the same
+//! approver, within [`RESUME_WITHIN`]) as long as the handling's outcome is not recorded on the proposal
+//! (`Approvals::conclude`, after the outcome is posted): the action transaction makes the action once and the thread's
+//! follow-up is posted once. Any other answer to an approved proposal changes nothing.
 
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
@@ -23,6 +25,10 @@ use crate::ports::{Approvals, Moved, Proposal, StoredProposal};
 use crate::remediation::approval::{AnswerRequest, Approver, Nonce, Pending, State};
 use crate::remediation::{decide, ActionOutcome, Decision, Hold};
 use crate::report::followup::{render_approval, ApprovalNote};
+
+/// How long after an approval a retry of the same answer may resume its interrupted handling (Lambda retries an
+/// asynchronous invocation after about one and two minutes; a delivery lives at most the function's timeout).
+pub const RESUME_WITHIN: chrono::Duration = chrono::Duration::minutes(15);
 
 fn no_approvals() -> HandleError {
     HandleError::Config(crate::config::ConfigError {
@@ -66,6 +72,14 @@ pub(super) async fn answer(
         })) if a.verdict == crate::remediation::approval::Verdict::Deny => {
             return decided_again(rsp, approvals.as_ref(), &a.nonce, now, budget).await;
         }
+        Moved::Refused(crate::remediation::approval::Refused::AlreadyDecided(
+            State::Approved { by, at },
+        )) if a.verdict == crate::remediation::approval::Verdict::Approve
+            && by == a.by
+            && now - at < RESUME_WITHIN =>
+        {
+            return resumed(rsp, approvals.as_ref(), &a.nonce, now, budget).await;
+        }
         Moved::Refused(why) => {
             warn!(nonce = %a.nonce, by = %a.by, verdict = ?a.verdict, %why, "answer refused: nothing changes");
             return Ok(step(&a.nonce, format!("refused: {why}"), None));
@@ -86,6 +100,47 @@ pub(super) async fn answer(
             .await
         }
         other => Ok(step(&a.nonce, format!("unexpected state {other:?}"), None)),
+    }
+}
+
+/// The same approver's answer again, soon after its approval: the handling is resumed unless its outcome is
+/// recorded (then the answer is refused like any other).
+async fn resumed(
+    rsp: &Responder,
+    approvals: &dyn Approvals,
+    nonce: &Nonce,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let read = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "GetItem",
+        approvals.proposal(nonce),
+    )
+    .await
+    .map_err(HandleError::Source)?;
+    match read {
+        Some(stored) if stored.concluded.is_none() => {
+            let State::Approved { by, .. } = stored.state.clone() else {
+                return Ok(step(
+                    nonce,
+                    format!("refused: already {:?}", stored.state),
+                    None,
+                ));
+            };
+            warn!(nonce = %nonce, "an approval's handling was interrupted: resuming it");
+            approved(rsp, &stored, &by, now, budget).await
+        }
+        Some(stored) => Ok(step(
+            nonce,
+            format!(
+                "refused: the action was already decided: {}",
+                stored.concluded.unwrap_or_default()
+            ),
+            None,
+        )),
+        None => Ok(step(nonce, "refused: no such proposal".into(), None)),
     }
 }
 
@@ -184,6 +239,24 @@ async fn post_note(
     Ok(step(&p.pending.nonce, what.to_string(), message_id))
 }
 
+/// Record the approved proposal's outcome, after it is posted: from then on a retry of the answer changes nothing. A
+/// failure leaves the handling resumable for [`RESUME_WITHIN`] (the action and the post are each once anyway).
+async fn conclude(rsp: &Responder, nonce: &Nonce, outcome: &str, budget: &Budget) {
+    let Some(approvals) = &rsp.approvals else {
+        return;
+    };
+    let r = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "UpdateItem",
+        approvals.conclude(nonce, outcome),
+    )
+    .await;
+    if let Err(e) = r {
+        warn!(nonce = %nonce, error = %e, "could not record the approval's outcome");
+    }
+}
+
 /// Publish what became of a proposal in the incident's thread, once per proposal however often it is delivered:
 /// its message id (`None`: an earlier delivery published it, or no delivery).
 async fn in_thread(
@@ -264,6 +337,13 @@ async fn approved(
     let (_, message) =
         super::render_report_with(&change, &facts, &assessment, &action, settings, &[notice]);
     let message_id = in_thread(rsp, stored, &message, now, budget).await?;
+    conclude(
+        rsp,
+        &stored.proposal.pending.nonce,
+        action_label(&action),
+        budget,
+    )
+    .await;
     Ok(step(
         &stored.proposal.pending.nonce,
         format!("approved: {}", action_label(&action)),
@@ -301,6 +381,10 @@ async fn decided_again_and_acted(
             action: proposed,
             holds: vec![Hold::ProposalChanged { now: action }],
         },
+        // A resumed handling whose action is recorded: reconciled as `auto` does (never repeated).
+        Decision::AlreadyDone { .. } => {
+            act::act(rsp, actors, change, decision, facts, now, budget).await
+        }
         other => outcome_without_acting(other),
     }
 }

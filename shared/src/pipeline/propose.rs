@@ -76,6 +76,7 @@ pub(super) async fn propose(
         Ok(None) => StoredProposal {
             proposal,
             state: State::Pending,
+            concluded: None,
         },
         // An earlier delivery of this incident proposed it: the same nonce, never a second proposal.
         Ok(Some(existing)) => existing,

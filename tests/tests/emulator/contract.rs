@@ -108,6 +108,7 @@ where
         of_two_answers_only_the_first_moves_a_proposal_and_the_second_is_refused,
         an_answer_at_the_expiry_is_refused_and_the_expiry_moves_a_pending_proposal_once,
         an_unknown_nonce_is_refused_and_changes_nothing,
+        an_approved_proposal_concludes_once,
     );
 }
 
@@ -845,6 +846,7 @@ async fn a_proposal_is_recorded_once_per_incident_and_read_back_by_its_nonce<L: 
     let stored = StoredProposal {
         proposal: first.clone(),
         state: State::Pending,
+        concluded: None,
     };
     assert_eq!(l.proposal(&nonce(1)).await, Ok(Some(stored.clone())));
     // A redelivery proposing again with a new nonce gets the first one back; nothing is written.
@@ -992,4 +994,30 @@ async fn an_unknown_nonce_is_refused_and_changes_nothing<L: LedgerPorts>(l: &L) 
     assert_eq!(l.proposal(&nonce(9)).await, Ok(None));
     let read = l.proposal(&nonce(1)).await.expect("read").expect("stored");
     assert_eq!(read.state, State::Pending);
+}
+
+async fn an_approved_proposal_concludes_once<L: LedgerPorts>(l: &L) {
+    l.propose(&proposal("k", nonce(1), t(0)))
+        .await
+        .expect("propose");
+    assert_eq!(l.conclude(&nonce(1), "done").await, Ok(false), "pending");
+    let yes = answer(
+        nonce(1),
+        Verdict::Approve,
+        "arn:aws:iam::1:role/oncall",
+        t(5),
+    );
+    assert_eq!(moved(l.answer(&yes).await.expect("answer")).concluded, None);
+    assert_eq!(l.conclude(&nonce(1), "done").await, Ok(true));
+    assert_eq!(l.conclude(&nonce(1), "held").await, Ok(false), "once");
+    let read = l.proposal(&nonce(1)).await.expect("read").expect("stored");
+    assert_eq!(read.concluded.as_deref(), Some("done"));
+    assert!(matches!(read.state, State::Approved { .. }));
+    l.propose(&proposal("k2", nonce(2), t(0)))
+        .await
+        .expect("propose");
+    let no = answer(nonce(2), Verdict::Deny, "arn:aws:iam::1:role/oncall", t(5));
+    l.answer(&no).await.expect("answer");
+    assert_eq!(l.conclude(&nonce(2), "done").await, Ok(false), "denied");
+    assert_eq!(l.conclude(&nonce(9), "done").await, Ok(false), "unknown");
 }

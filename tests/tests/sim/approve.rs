@@ -17,7 +17,9 @@ use ec2ops::remediation::approval::{Nonce, State};
 use ec2ops::remediation::ActionOutcome;
 use ec2ops::sim::clock::Clock;
 use ec2ops::sim::ec2::{Ec2World, MutationKind, SimInstance};
+use ec2ops::sim::faults::{Fault, FaultPlan, FaultRates, Faulty, Kill};
 use ec2ops::sim::ports::{QuietMetrics, Recorder, SimScheduler};
+use ec2ops::sim::rng::Rng;
 use ec2ops::sim::workload::alarm_event;
 
 const ID: &str = "i-00000000000000001";
@@ -128,6 +130,45 @@ impl World {
         let event =
             json!({"approval": {"nonce": nonce.to_string(), "decision": decision, "by": by}});
         step_of(self.deliver(&event).await)
+    }
+
+    /// The responder of one invocation whose every port call goes through `plan` (invocation 1: its first fault).
+    fn faulty(&self, plan: &Arc<FaultPlan>, kill: &Arc<Kill>) -> Responder {
+        let ledger = Ledger {
+            claims: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, 1, "dynamodb")),
+            actions: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, 1, "dynamodb")),
+            impairments: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, 1, "dynamodb")),
+        };
+        let mut r = Responder::new(
+            (*self.responder.settings).clone(),
+            Arc::new(Faulty::new(self.ec2.clone(), plan, kill, 1, "ec2")),
+            Arc::new(QuietMetrics),
+        )
+        .with_ledger(ledger)
+        .with_approvals(Arc::new(Faulty::new(
+            self.ledger.clone(),
+            plan,
+            kill,
+            1,
+            "dynamodb",
+        )))
+        .with_actors(Actors {
+            remediator: Arc::new(Faulty::new(self.ec2.clone(), plan, kill, 1, "ec2")),
+            scheduler: Some(Arc::new(Faulty::new(
+                self.scheduler.clone(),
+                plan,
+                kill,
+                1,
+                "scheduler",
+            ))),
+            function_arn: Some("arn:aws:lambda:ap-northeast-2:123456789012:function:ec2ops".into()),
+        })
+        .with_delivery(
+            Arc::new(Faulty::new(self.sns.clone(), plan, kill, 1, "sns")),
+            TOPIC,
+        );
+        r.settings = self.responder.settings.clone();
+        r
     }
 
     fn messages(&self) -> Vec<String> {
@@ -357,4 +398,103 @@ async fn a_wrong_nonce_or_an_answer_that_is_not_ours_changes_nothing() {
     assert_eq!(w.state(&nonce).await, State::Pending);
     assert_eq!(w.messages().len(), posted);
     assert_eq!(w.reboots(), 0);
+}
+
+/// Kill the approval's delivery at its nth port call (`fault`: before or after the call); Lambda's retry of the same
+/// answer a minute later. Whether it was killed, and whether the publish had reached SNS with its record left
+/// unwritten (the one case a follow-up can be posted twice, as every follow-up of ec2ops).
+async fn killed_then_retried(w: &World, nonce: &Nonce, nth: u32, fault: Fault) -> (bool, bool) {
+    let plan = Arc::new(
+        FaultPlan::new(Rng::new(u64::from(nth)), FaultRates::NONE, w.clock)
+            .with_first_fault(Some((nth, fault))),
+    );
+    let kill = Arc::new(Kill::default());
+    let r = w.faulty(&plan, &kill);
+    let event = json!({"approval": {"nonce": nonce.to_string(), "decision": "approve", "by": "role/oncall"}});
+    let now = w.clock.now();
+    let budget = Budget::new(Duration::from_secs(90), now);
+    let killed = tokio::select! {
+        biased;
+        () = kill.wait() => true,
+        _ = r.respond(&event, now, budget) => false,
+    };
+    let calls = plan.first_calls();
+    let published_unrecorded = killed
+        && match fault {
+            Fault::CrashAfter => calls.last().is_some_and(|c| c == "sns Publish"),
+            _ => calls.len() >= 2 && calls[calls.len() - 2] == "sns Publish",
+        };
+    wait(1).await;
+    let now = w.clock.now();
+    let _ = w
+        .responder
+        .respond(&event, now, Budget::new(Duration::from_secs(90), now))
+        .await;
+    // A follow-up still held by the killed delivery's lease: the retry scheduled its redelivery after the lease.
+    for redo in w
+        .scheduler
+        .take_new()
+        .into_iter()
+        .filter(|s| s.name.starts_with("redo-"))
+    {
+        let wait_for = (redo.at - w.clock.now()).to_std().unwrap_or_default();
+        tokio::time::sleep(wait_for).await;
+        let now = w.clock.now();
+        let _ = w
+            .responder
+            .respond(&redo.event, now, Budget::new(Duration::from_secs(90), now))
+            .await;
+    }
+    (killed, published_unrecorded)
+}
+
+#[tokio::test(start_paused = true)]
+async fn killing_the_approvals_delivery_at_every_step_acts_once_and_posts_its_outcome_once() {
+    for fault in [Fault::CrashBefore, Fault::CrashAfter] {
+        let mut nth = 1;
+        loop {
+            let w = world();
+            let nonce = w.proposed().await;
+            let posted = w.messages().len();
+            let (killed, twice_allowed) = killed_then_retried(&w, &nonce, nth, fault).await;
+            let story = format!("killed {fault:?} call {nth}");
+            // A reboot whose call may have reached EC2 is never repeated (as in auto): the outcome says so.
+            let reboots = w.reboots();
+            assert!(reboots <= 1, "{story}: {reboots} reboots");
+            let approvals = w.messages()[posted..]
+                .iter()
+                .filter(|m| m.contains("Approved by"))
+                .count();
+            let most = if twice_allowed { 2 } else { 1 };
+            assert!(
+                (1..=most).contains(&approvals),
+                "{story}: the outcome is posted {approvals} times"
+            );
+            match w.ledger.proposal(&nonce).await {
+                Ok(Some(p)) => {
+                    // Acted: done (or, when its answer was not recorded, interrupted and verified later). Not
+                    // acted: interrupted, never silently.
+                    let concluded = p.concluded.as_deref().unwrap_or("none");
+                    let allowed: &[&str] = if reboots == 1 {
+                        &["done", "already-done", "interrupted"]
+                    } else {
+                        &["interrupted"]
+                    };
+                    assert!(
+                        allowed.contains(&concluded),
+                        "{story}: concluded {concluded}"
+                    );
+                }
+                other => panic!("{story}: {other:?}"),
+            }
+            if !killed {
+                break;
+            }
+            nth += 1;
+            assert!(
+                nth < 60,
+                "the approval's delivery makes fewer than 60 port calls"
+            );
+        }
+    }
 }

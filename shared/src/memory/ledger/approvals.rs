@@ -23,6 +23,7 @@ impl ProposalItem {
         StoredProposal {
             proposal: self.proposal.clone(),
             state: self.state.clone(),
+            concluded: self.concluded.clone(),
         }
     }
 }
@@ -52,6 +53,7 @@ impl Approvals for MemoryLedger {
             ProposalItem {
                 proposal: p,
                 state: State::Pending,
+                concluded: None,
                 expires_at,
             },
         );
@@ -106,5 +108,17 @@ impl Approvals for MemoryLedger {
         }
         item.state = State::Expired { at: now };
         Ok(Moved::Moved(Box::new(item.stored())))
+    }
+
+    async fn conclude(&self, nonce: &Nonce, outcome: &str) -> Result<bool, AwsError> {
+        let mut state = locked(&self.state);
+        let Some(item) = state.proposals.get_mut(&nonce.to_string()) else {
+            return Ok(false);
+        };
+        if !matches!(item.state, State::Approved { .. }) || item.concluded.is_some() {
+            return Ok(false);
+        }
+        item.concluded = Some(outcome.to_string());
+        Ok(true)
     }
 }
