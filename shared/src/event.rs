@@ -118,7 +118,12 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
     let source = text("source");
     let detail_type = text("detail-type");
 
-    if obj.contains_key("approval") {
+    // An answer is invoked directly, never through EventBridge or a queue: an event with a source is never one (an
+    // alarm that somehow carries an `approval` field is read as the alarm).
+    if obj.contains_key("approval")
+        && !obj.contains_key("source")
+        && !obj.contains_key("detail-type")
+    {
         return crate::remediation::approval::answer_request(event)
             .map(|r| Parsed::Approval(Box::new(r)))
             .map_err(|e| EventError::Field {

@@ -356,6 +356,10 @@ fn an_approval_and_the_expiry_one_shot_are_classified_and_a_malformed_approval_n
         Err(EventError::Field { path, .. }) => assert_eq!(path, "approval"),
         other => panic!("{other:?}"),
     }
+    // Only a direct invocation is an answer: an alarm carrying an `approval` field is read as the alarm.
+    let mut alarm_with_approval = alarm_event(single_metric_detail());
+    alarm_with_approval["approval"] = json!({"nonce": n.to_string(), "decision": "approve"});
+    assert!(matches!(parse(&alarm_with_approval), Ok(Parsed::Alarm(_))));
     let mut e = e;
     e["detail"]["nonce"] = json!(42);
     match parse(&e) {
