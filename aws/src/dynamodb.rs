@@ -39,8 +39,8 @@ pub const ACTION_LOCK: Duration = Duration::minutes(20);
 pub const AZ_WINDOW: Duration = Duration::minutes(10);
 
 pub struct DynamoLedger {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
 impl DynamoLedger {

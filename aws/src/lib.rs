@@ -7,6 +7,7 @@
 //! `shared/src/layering.rs`).
 
 mod alarms;
+mod approvals;
 mod cloudtrail;
 mod cloudwatch;
 mod dynamodb;
@@ -87,7 +88,11 @@ pub fn responder(config: &SdkConfig, settings: &Settings) -> Responder {
             scheduler: scheduler.map(|s| Arc::new(s) as _),
             function_arn: None,
         });
-    responder.ledger = ledger.map(|l| Ledger::of(Arc::new(l)));
+    let ledger = ledger.map(Arc::new);
+    responder.approvals = ledger
+        .clone()
+        .map(|l| l as Arc<dyn ec2ops::ports::Approvals>);
+    responder.ledger = ledger.map(Ledger::of);
     responder.diagnostics = diagnostics.map(|d| Arc::new(d) as _);
     responder.queue = queue.map(|q| Arc::new(q) as _);
     responder.storm = storm;

@@ -57,6 +57,24 @@ enum Command {
         #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..=900))]
         budget_seconds: u64,
     },
+    /// Answer a proposed action (RemediationMode approve) by the nonce its report carries: approve it (or deny it with
+    /// --deny) through the function's own handler. An approval moves the proposal only while it is pending and before
+    /// its expiry, then checks the whole safety envelope again on fresh facts and acts, with this machine's
+    /// credentials, only if it still allows; the outcome is posted in the incident's thread. Exit 0 when the answer
+    /// was taken, 1 when the ledger refused it (unknown nonce, already decided, expired).
+    Approve {
+        /// The proposal's nonce (32 lowercase hex digits).
+        nonce: String,
+        /// Deny instead of approving: nothing is done, and that is final.
+        #[arg(long)]
+        deny: bool,
+        /// Who answers, as the thread shows it (not proven: whoever may write the ledger may write it).
+        #[arg(long, default_value = "ec2ops approve (command line)")]
+        by: String,
+        /// The time budget every AWS call is carved from.
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(5..=900))]
+        budget_seconds: u64,
+    },
     /// List the incidents recorded in the ledger (EC2OPS_LEDGER_TABLE), oldest first; `show KEY` prints one
     /// incident's full report.
     #[command(args_conflicts_with_subcommands = true)]
@@ -110,6 +128,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             since,
             instance,
         } => return look_back(show, &since, instance.as_deref()).await,
+        Command::Approve {
+            nonce,
+            deny,
+            by,
+            budget_seconds,
+        } => return approve(&nonce, deny, &by, budget_seconds).await,
         Command::Respond {
             event_file,
             offline,
@@ -145,6 +169,54 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let outcome = responder.respond(&event, now, budget).await?;
     print_outcome(outcome, format)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The approval event `ec2ops approve` hands to the function's handler (the same a Chatbot custom action sends).
+fn approval_event(nonce: &str, deny: bool, by: &str) -> serde_json::Value {
+    serde_json::json!({
+        "approval": {
+            "nonce": nonce,
+            "decision": if deny { "deny" } else { "approve" },
+            "by": by,
+        }
+    })
+}
+
+/// `ec2ops approve NONCE`: the proposal is read first for its region (the clients act there), then the answer goes
+/// through the function's handler, published like `respond --publish`.
+async fn approve(
+    nonce: &str,
+    deny: bool,
+    by: &str,
+    budget_seconds: u64,
+) -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_env()?;
+    let parsed = ec2ops::remediation::approval::Nonce::parse(nonce)?;
+    let Some(table) = settings.ledger_table.as_deref() else {
+        anyhow::bail!(
+            "{} is not set: proposals are in the ledger table",
+            ec2ops::config::names::LEDGER_TABLE
+        );
+    };
+    let config = ec2ops_aws::sdk_config(None).await;
+    let ledger = ec2ops_aws::AwsClients::from_config(&config).ledger(table);
+    let Some(stored) = ec2ops::ports::Approvals::proposal(&ledger, &parsed).await? else {
+        eprintln!("ec2ops: no proposal {nonce} in {table}");
+        return Ok(ExitCode::from(1));
+    };
+    let responder = on_aws(stored.proposal.region.clone(), &settings, true).await?;
+    let now = Utc::now();
+    let budget = Budget::new(std::time::Duration::from_secs(budget_seconds), now);
+    let outcome = responder
+        .respond(&approval_event(nonce, deny, by), now, budget)
+        .await?;
+    let refused = matches!(&outcome, Outcome::Approval { step, .. } if step.starts_with("refused"));
+    print_outcome(outcome, Format::Email)?;
+    Ok(if refused {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `ec2ops incidents`: list, or show one (exit 1 when it is not in the ledger).
@@ -193,7 +265,13 @@ fn event_region(bytes: &[u8]) -> Result<Option<String>, HandleError> {
             az.trim_end_matches(|c: char| c.is_ascii_lowercase())
                 .to_string()
         }),
-        Ok(Parsed::Ignored { .. } | Parsed::Sweep | Parsed::Heartbeat) => None,
+        Ok(
+            Parsed::Ignored { .. }
+            | Parsed::Sweep
+            | Parsed::Heartbeat
+            | Parsed::Approval(_)
+            | Parsed::ApprovalExpiry(_),
+        ) => None,
     })
 }
 
@@ -308,6 +386,9 @@ fn print_outcome(outcome: Outcome, format: Format) -> anyhow::Result<()> {
                     .unwrap_or_default()
             );
         }
+        Outcome::Approval { nonce, step, .. } => {
+            eprintln!("proposal {nonce}: {step}");
+        }
         Outcome::Verified { message, fixed, .. } => {
             let published: serde_json::Value = serde_json::from_str(&message.message)?;
             print!("{}", published["email"].as_str().unwrap_or_default());
@@ -399,12 +480,47 @@ mod tests {
         }
     }
 
+    #[test]
+    fn approve_sends_the_nonce_the_decision_and_who_as_the_handler_reads_them() {
+        let n = "000102030405060708090a0b0c0d0eff";
+        let cli = Cli::try_parse_from(["ec2ops", "approve", n, "--deny", "--by", "kim"]);
+        let Ok(Command::Approve {
+            nonce, deny, by, ..
+        }) = cli.map(|c| c.command)
+        else {
+            panic!("`approve NONCE --deny --by NAME` is not read");
+        };
+        match ec2ops::event::parse(&approval_event(&nonce, deny, &by)) {
+            Ok(Parsed::Approval(r)) => {
+                assert_eq!(r.nonce.to_string(), n);
+                assert_eq!(r.verdict, ec2ops::remediation::approval::Verdict::Deny);
+                assert_eq!(
+                    r.by,
+                    ec2ops::remediation::approval::Approver::ChatbotRole("kim".into())
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let Ok(Command::Approve { deny, by, .. }) =
+            Cli::try_parse_from(["ec2ops", "approve", n]).map(|c| c.command)
+        else {
+            panic!("`approve NONCE` is not read");
+        };
+        match ec2ops::event::parse(&approval_event(n, deny, &by)) {
+            Ok(Parsed::Approval(r)) => {
+                assert_eq!(r.verdict, ec2ops::remediation::approval::Verdict::Approve)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[tokio::test]
     async fn a_preview_keeps_only_the_readers_and_a_published_run_the_functions_writers() {
         let config = ec2ops_aws::sdk_config(Some("ap-northeast-2".into())).await;
         let function = ec2ops_aws::responder(&config, &everything());
         assert!(
             function.ledger.is_some()
+                && function.approvals.is_some()
                 && function.storm.is_some()
                 && function.actors.is_some()
                 && function.delivery.is_some()
@@ -415,6 +531,7 @@ mod tests {
 
         let preview = for_cli(function.clone(), false);
         assert!(preview.ledger.is_none(), "no claim, action or impairment");
+        assert!(preview.approvals.is_none(), "no proposal, no answer");
         assert!(
             preview.storm.is_none(),
             "no publish gate, digest or incident log"

@@ -32,9 +32,11 @@ pub mod names {
     /// Optional: where the heartbeat's line goes (template.yaml's operations topic, which also takes the stack's
     /// own alarms); unset, the heartbeat goes to the report topic.
     pub const OPERATIONS_TOPIC_ARN: &str = "EC2OPS_OPERATIONS_TOPIC_ARN";
+    /// In `approve` mode: how long a proposed action can be approved, in minutes.
+    pub const APPROVAL_MINUTES: &str = "EC2OPS_APPROVAL_MINUTES";
 
     /// Every setting, for the test that checks `template.yaml` passes each one.
-    pub const ALL: [&str; 23] = [
+    pub const ALL: [&str; 24] = [
         TOPIC_ARN,
         LANGUAGE,
         TIME_ZONE,
@@ -58,6 +60,7 @@ pub mod names {
         LOG_GROUPS,
         CHANGE_WINDOW_MINUTES,
         OPERATIONS_TOPIC_ARN,
+        APPROVAL_MINUTES,
     ];
 }
 
@@ -88,6 +91,9 @@ pub enum RemediationMode {
     DryRun,
     /// Reboot / recover opted-in instances under the safety envelope.
     Auto,
+    /// Propose what `auto` would do and act only when a person approves it before the approval expires, after
+    /// checking the envelope again on fresh facts ([`crate::remediation::approval`]). No answer means no action.
+    Approve,
 }
 
 impl RemediationMode {
@@ -96,9 +102,13 @@ impl RemediationMode {
             RemediationMode::Off => "off",
             RemediationMode::DryRun => "dry-run",
             RemediationMode::Auto => "auto",
+            RemediationMode::Approve => "approve",
         }
     }
 }
+
+/// How long a proposed action can be approved when `EC2OPS_APPROVAL_MINUTES` is not set.
+pub const DEFAULT_APPROVAL_MINUTES: i64 = 15;
 
 /// The safety envelope's limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +175,8 @@ pub struct Settings {
     pub ledger_table: Option<String>,
     /// When to check that an action worked.
     pub verify_after: chrono::Duration,
+    /// In `approve` mode: how long a proposed action can be approved (then it expires, and nothing is done).
+    pub approval_expiry: chrono::Duration,
     /// Role EventBridge Scheduler assumes to invoke the function for the verification.
     pub scheduler_role_arn: Option<String>,
     pub metric_window: chrono::Duration,
@@ -198,6 +210,7 @@ impl Default for Settings {
             envelope: Envelope::default(),
             ledger_table: None,
             verify_after: chrono::Duration::minutes(10),
+            approval_expiry: chrono::Duration::minutes(DEFAULT_APPROVAL_MINUTES),
             scheduler_role_arn: None,
             diagnostics_document: None,
             diagnostics_timeout: Duration::from_millis(8000),
@@ -322,8 +335,18 @@ fn read_envelope(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
             "off" => RemediationMode::Off,
             "dry-run" | "dryrun" => RemediationMode::DryRun,
             "auto" => RemediationMode::Auto,
-            _ => return Err(bad(names::REMEDIATION_MODE, v, "off, dry-run or auto")),
+            "approve" => RemediationMode::Approve,
+            _ => {
+                return Err(bad(
+                    names::REMEDIATION_MODE,
+                    v,
+                    "off, dry-run, auto or approve",
+                ))
+            }
         };
+    }
+    if let Some(n) = env.number(names::APPROVAL_MINUTES, 1, 1440)? {
+        s.approval_expiry = chrono::Duration::minutes(n);
     }
     if let Some(v) = env.get(names::OPT_IN_TAG) {
         if v.len() > 128 {
@@ -526,6 +549,8 @@ mod tests {
             (names::PUBLISH_PER_SECOND, "10"),
             (names::PUBLISH_PER_SECOND, "0"),
             (names::STORM_WINDOW_SECONDS, "5"),
+            (names::APPROVAL_MINUTES, "0"),
+            (names::APPROVAL_MINUTES, "1441"),
         ] {
             let err = Settings::from_map(&env(&[(name, value)])).unwrap_err();
             assert_eq!(err.name, name);
@@ -551,6 +576,23 @@ mod tests {
             s.require_topic().unwrap(),
             "arn:aws:sns:us-east-1:000000000000:reports"
         );
+    }
+
+    #[test]
+    fn approve_is_a_third_mode_whose_approvals_expire_after_fifteen_minutes_unless_configured() {
+        let s = Settings::from_map(&env(&[(names::REMEDIATION_MODE, "approve")])).unwrap();
+        assert_eq!(s.remediation, RemediationMode::Approve);
+        assert_eq!(s.remediation.as_str(), "approve");
+        assert_eq!(s.approval_expiry, chrono::Duration::minutes(15));
+        let s = Settings::from_map(&env(&[
+            (names::REMEDIATION_MODE, "Approve"),
+            (names::APPROVAL_MINUTES, "60"),
+        ]))
+        .unwrap();
+        assert_eq!(s.remediation, RemediationMode::Approve);
+        assert_eq!(s.approval_expiry, chrono::Duration::minutes(60));
+        let err = Settings::from_map(&env(&[(names::REMEDIATION_MODE, "approved")])).unwrap_err();
+        assert!(err.expected.contains("approve"), "{err}");
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub enum Parsed {
     /// ec2ops's own heartbeat (its schedule, template.yaml): run the pipeline on a built-in alarm and say so in one
     /// line.
     Heartbeat,
+    /// An answer to a proposed action (`approve` mode): `{"approval": {"nonce", "decision", "by"}}`.
+    Approval(Box<crate::remediation::approval::AnswerRequest>),
+    /// The expiry's one-shot of a proposed action.
+    ApprovalExpiry(crate::remediation::approval::Nonce),
     /// An event of a kind we do not handle; logged and dropped on purpose.
     Ignored { source: String, detail_type: String },
 }
@@ -114,6 +118,20 @@ pub fn parse(event: &Value) -> Result<Parsed, EventError> {
     let source = text("source");
     let detail_type = text("detail-type");
 
+    // An answer is invoked directly, never through EventBridge or a queue: an event with a source is never one (an
+    // alarm that somehow carries an `approval` field is read as the alarm).
+    if obj.contains_key("approval")
+        && !obj.contains_key("source")
+        && !obj.contains_key("detail-type")
+    {
+        return crate::remediation::approval::answer_request(event)
+            .map(|r| Parsed::Approval(Box::new(r)))
+            .map_err(|e| EventError::Field {
+                context: "ec2ops approval",
+                path: "approval".into(),
+                message: e.to_string(),
+            });
+    }
     if source == "aws.health" {
         return parse_health(event);
     }
@@ -221,6 +239,21 @@ fn parse_own(event: &Value, source: &str, detail_type: &str) -> Result<Option<Pa
         }
         let raw: Raw = from_value(event, "ec2ops recover continuation")?;
         return Ok(Some(Parsed::Continue(Box::new(raw.detail))));
+    }
+    if source == crate::remediation::VERIFY_SOURCE
+        && detail_type == crate::remediation::approval::EXPIRY_DETAIL_TYPE
+    {
+        let nonce = event
+            .pointer("/detail/nonce")
+            .and_then(Value::as_str)
+            .ok_or_else(|| "no string".to_string())
+            .and_then(|n| crate::remediation::approval::Nonce::parse(n).map_err(|e| e.to_string()))
+            .map_err(|message| EventError::Field {
+                context: "ec2ops approval expiry",
+                path: "detail.nonce".into(),
+                message,
+            })?;
+        return Ok(Some(Parsed::ApprovalExpiry(nonce)));
     }
     if source == crate::remediation::VERIFY_SOURCE && detail_type == SWEEP_ITEM_DETAIL_TYPE {
         #[derive(Deserialize)]

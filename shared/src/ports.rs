@@ -503,6 +503,76 @@ pub trait ImpairmentLog: Send + Sync {
     ) -> Result<AzDeclaration, AwsError>;
 }
 
+/// A proposed action as the ledger keeps it (`approve` mode): the pending request, where it happened, the thread its
+/// decisions are posted in, and the event that raised the incident — read again on approval, so that the envelope is
+/// checked on the incident itself with fresh facts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposal {
+    pub pending: crate::remediation::approval::Pending,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub thread_id: String,
+    pub alarm_name: String,
+    /// The event the incident came from (ec2ops's own data, read back as input all the same).
+    pub origin: serde_json::Value,
+}
+
+/// A proposal and where it stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredProposal {
+    pub proposal: Proposal,
+    pub state: crate::remediation::approval::State,
+    /// What the approved proposal's handling concluded (its action's outcome), once recorded: until then an
+    /// interrupted handling may be resumed by a retry of the same answer.
+    pub concluded: Option<String>,
+}
+
+/// What a conditional move of a proposal did: moved (the proposal as it is now), or refused (why nothing changed).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Moved {
+    Moved(Box<StoredProposal>),
+    Refused(crate::remediation::approval::Refused),
+}
+
+/// The version of the proposal record's layout this code writes and reads (attribute `v`): a record of another
+/// layout is an error, never guessed at.
+pub const PROPOSAL_LAYOUT: i64 = 1;
+
+/// Proposed actions (`approve` mode) in the ledger: recorded `PENDING` once per incident, then moved once —
+/// `APPROVED` or `DENIED` by an answer before the expiry, `EXPIRED` by the expiry's one-shot — each move a conditional
+/// write, so of two concurrent answers one wins and the other is refused.
+#[async_trait]
+pub trait Approvals: Send + Sync {
+    /// Record the proposal `PENDING`, unless the incident has one already: then that one, as it stands (a redelivery
+    /// keeps the first nonce), and nothing is written.
+    async fn propose(&self, proposal: &Proposal) -> Result<Option<StoredProposal>, AwsError>;
+    /// The proposal a nonce names, if any.
+    async fn proposal(
+        &self,
+        nonce: &crate::remediation::approval::Nonce,
+    ) -> Result<Option<StoredProposal>, AwsError>;
+    /// Apply an answer: `PENDING` → `APPROVED` / `DENIED` when the nonce names a proposal still pending whose expiry is
+    /// after the answer's time ([`crate::remediation::approval::answer`], as one conditional write).
+    async fn answer(
+        &self,
+        answer: &crate::remediation::approval::Answer,
+    ) -> Result<Moved, AwsError>;
+    /// The expiry: `PENDING` → `EXPIRED` when the proposal is still pending at `now`, at or after its expiry
+    /// ([`crate::remediation::approval::expire`]).
+    async fn expire(
+        &self,
+        nonce: &crate::remediation::approval::Nonce,
+        now: DateTime<Utc>,
+    ) -> Result<Moved, AwsError>;
+    /// Record what an approved proposal's handling concluded (its action's outcome), once: `false` when it was
+    /// recorded already, or the proposal is not approved.
+    async fn conclude(
+        &self,
+        nonce: &crate::remediation::approval::Nonce,
+        outcome: &str,
+    ) -> Result<bool, AwsError>;
+}
+
 /// The three ledger ports, usually one store (the DynamoDB table) seen three ways.
 #[derive(Clone)]
 pub struct Ledger {

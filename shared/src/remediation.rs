@@ -108,6 +108,11 @@ pub enum Hold {
     /// new impaired-since time, so the scheduled sweep raises it as a new incident, decided afresh. An impairment
     /// that never ends keeps its incident key, and the sweep's later runs are duplicates of it.
     AutoRecovery,
+    /// An approved proposal (`approve` mode) whose incident now calls for another action (`now`): the approval was
+    /// for the proposed one, so neither is taken.
+    ProposalChanged {
+        now: ActionKind,
+    },
 }
 
 /// Why an incident does not prove the check failed: an automatic action needs an alarm on the check's own AWS/EC2
@@ -396,6 +401,9 @@ pub enum Decision {
     DryRun { action: ActionKind },
     /// Act.
     Act { action: ActionKind },
+    /// `approve` mode: the envelope would act; ask a person first (the action is recorded pending, never taken
+    /// without an approval, and the envelope is checked again then).
+    Propose { action: ActionKind },
     /// An earlier delivery of this incident already acted: never twice.
     AlreadyDone {
         action: ActionKind,
@@ -475,7 +483,8 @@ pub fn decide(
     }
     match mode {
         RemediationMode::DryRun => Decision::DryRun { action },
-        _ => Decision::Act { action },
+        RemediationMode::Approve => Decision::Propose { action },
+        RemediationMode::Off | RemediationMode::Auto => Decision::Act { action },
     }
 }
 
@@ -609,6 +618,14 @@ pub enum ActionOutcome {
         at: DateTime<Utc>,
         request_id: String,
         continue_at: Option<DateTime<Utc>>,
+        note: Option<String>,
+    },
+    /// `approve` mode: the action is proposed and waits for a person until `expires_at`; `nonce` names it (the only
+    /// thing an approval carries). `note` says what went wrong around it (the expiry's schedule, say).
+    Proposed {
+        action: ActionKind,
+        nonce: String,
+        expires_at: DateTime<Utc>,
         note: Option<String>,
     },
     /// An earlier delivery recorded the action and was interrupted before confirming the EC2 call: whether it

@@ -60,6 +60,12 @@ fn golden(
             verify_at: Some(now + chrono::Duration::minutes(10)),
             verify_note: None,
         },
+        Decision::Propose { action } => ActionOutcome::Proposed {
+            action,
+            nonce: "0123456789abcdef0123456789abcdef".into(),
+            expires_at: now + chrono::Duration::minutes(15),
+            note: None,
+        },
     };
     render_report(change, facts, &a, &action, settings)
 }
@@ -95,6 +101,9 @@ fn every_sample_event_has_golden_reports_in_both_languages_and_formats() {
                 panic!(
                     "{file}: the heartbeat's alarm is built in (shared/src/pipeline/heartbeat.rs)"
                 )
+            }
+            Parsed::Approval(_) | Parsed::ApprovalExpiry(_) => {
+                panic!("{file}: an answer to a proposed action has no report of its own")
             }
             Parsed::Verify(req) => verification_goldens(stem, &req),
             Parsed::Ignored {

@@ -318,7 +318,7 @@ fn memory_disk_and_burst_pressure_are_found_with_their_paths_and_volumes() {
         2,
         "every filesystem is evidence, the fullest first"
     );
-    assert!(english(&disk.evidence[0]).contains("disk_used_percent / 94.09%"));
+    assert!(english(&disk.evidence[0]).contains("disk_used_percent / 94.10%"));
 }
 
 #[test]

@@ -77,10 +77,14 @@ pub fn responder_with_evidence(
     settings: &Settings,
 ) -> Responder {
     let mut r = ec2ops_aws::responder(config, settings);
-    r.ledger = settings
+    let ledger = settings
         .ledger_table
         .as_deref()
-        .map(|t| Ledger::of(Arc::new(DynamoLedger::new(dynamodb.clone(), t))));
+        .map(|t| Arc::new(DynamoLedger::new(dynamodb.clone(), t)));
+    r.approvals = ledger
+        .clone()
+        .map(|l| l as Arc<dyn ec2ops::ports::Approvals>);
+    r.ledger = ledger.map(Ledger::of);
     r.storm = settings.ledger_table.as_deref().map(|t| {
         ec2ops::pipeline::storm::Storm::of(Arc::new(ec2ops_aws::DynamoStorm::new(
             dynamodb.clone(),

@@ -331,6 +331,7 @@ impl Rig {
             .with_function_arn(FUNCTION_ARN);
         r.ec2 = self.status.clone();
         r.ledger = Some(ledger.unwrap_or_else(|| Ledger::of(self.ledger())));
+        r.approvals = Some(self.ledger());
         if let Some(a) = &mut r.actors {
             a.remediator = self.remediator.clone();
             if let Some(s) = scheduler {

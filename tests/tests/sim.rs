@@ -5,6 +5,11 @@
 //! `EC2OPS_SIM_SEEDS` sets how many seeds the sweep runs (default 10,000), `EC2OPS_SIM_FIRST` the first seed (default
 //! 0), `EC2OPS_SIM_SEED` replays one seed and prints its story and trace.
 
+// `approve` mode on the same in-memory ports, event by event (a module of this binary: each test binary links the
+// whole SDK).
+#[path = "sim/approve.rs"]
+mod approve;
+
 use ec2ops::sim::faults::Fault;
 use ec2ops::sim::workload::Scenario;
 use ec2ops::sim::{run_seed, Hardware, Options, Run};

@@ -280,6 +280,16 @@ fn status(outcome: &Outcome) -> Value {
             "fixed": fixed,
             "messageId": message_id,
         }),
+        Outcome::Approval {
+            nonce,
+            step,
+            message_id,
+        } => json!({
+            "status": "approval",
+            "nonce": nonce,
+            "step": step,
+            "messageId": message_id,
+        }),
         Outcome::Continued {
             instance_id,
             state,

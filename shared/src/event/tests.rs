@@ -340,3 +340,30 @@ fn metric_math_over_several_instances_is_a_fleet_alarm() {
     assert!(alarm(&sample("metric-math.json")).fleet.is_none());
     assert!(alarm(&sample("cpu-spike.json")).fleet.is_none());
 }
+
+#[test]
+fn an_approval_and_the_expiry_one_shot_are_classified_and_a_malformed_approval_names_its_field() {
+    let n = crate::remediation::approval::Nonce::from_bytes([7; 16]);
+    let v = json!({"approval": {"nonce": n.to_string(), "decision": "approve", "by": "oncall"}});
+    match parse(&v) {
+        Ok(Parsed::Approval(r)) => assert_eq!(r.nonce, n),
+        other => panic!("{other:?}"),
+    }
+    let e = crate::remediation::approval::expiry_event(&n);
+    assert_eq!(parse(&e), Ok(Parsed::ApprovalExpiry(n)));
+    let bad = json!({"approval": {"nonce": "not-ours", "decision": "approve"}});
+    match parse(&bad) {
+        Err(EventError::Field { path, .. }) => assert_eq!(path, "approval"),
+        other => panic!("{other:?}"),
+    }
+    // Only a direct invocation is an answer: an alarm carrying an `approval` field is read as the alarm.
+    let mut alarm_with_approval = alarm_event(single_metric_detail());
+    alarm_with_approval["approval"] = json!({"nonce": n.to_string(), "decision": "approve"});
+    assert!(matches!(parse(&alarm_with_approval), Ok(Parsed::Alarm(_))));
+    let mut e = e;
+    e["detail"]["nonce"] = json!(42);
+    match parse(&e) {
+        Err(EventError::Field { path, .. }) => assert_eq!(path, "detail.nonce"),
+        other => panic!("{other:?}"),
+    }
+}

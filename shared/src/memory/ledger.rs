@@ -2,6 +2,7 @@
 //! `ec2ops_aws::DynamoLedger`.
 
 mod actions;
+mod approvals;
 mod claims;
 mod impairments;
 #[cfg(test)]
@@ -63,6 +64,18 @@ struct State {
     az_events: HashMap<String, AzEvent>,
     /// `impaired#<id>#<check>`.
     impaired: HashMap<String, Note>,
+    /// `approval#<nonce>`.
+    proposals: HashMap<String, ProposalItem>,
+    /// `proposal#<incident key>`: the nonce of the incident's one proposal.
+    proposal_of: HashMap<String, String>,
+}
+
+/// `approval#<nonce>`: a proposed action and where it stands (times to the millisecond, as stored).
+struct ProposalItem {
+    proposal: crate::ports::Proposal,
+    state: crate::remediation::approval::State,
+    concluded: Option<String>,
+    expires_at: i64,
 }
 
 /// `incident#<key>`. Only a claim writes `claim` and only `complete` writes `completion`, so the record is
@@ -228,5 +241,12 @@ impl MemoryLedger {
         state.az.retain(|_, i| i.expires_at >= now);
         state.az_events.retain(|_, e| e.expires_at >= now);
         state.impaired.retain(|_, n| n.expires_at >= now);
+        state.proposals.retain(|_, p| p.expires_at >= now);
+        let State {
+            proposals,
+            proposal_of,
+            ..
+        } = &mut *state;
+        proposal_of.retain(|_, nonce| proposals.contains_key(nonce));
     }
 }

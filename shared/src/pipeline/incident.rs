@@ -12,7 +12,9 @@ use tracing::{info, warn};
 
 use super::outbox::Gate;
 use super::record::{self, AzPart, Late};
-use super::{act, open, render_report_with, storm, HandleError, Incident, Outcome, Responder};
+use super::{
+    act, open, propose, render_report_with, storm, HandleError, Incident, Outcome, Responder,
+};
 use crate::analyze::{assess, Assessment, RuleId};
 use crate::budget::Budget;
 use crate::facts::{Facts, Source};
@@ -37,6 +39,8 @@ struct Claimed {
     /// What the report says about the handling itself (resumed, unclaimed).
     notices: Vec<String>,
     recorded_early: bool,
+    /// The event that raised the incident, kept with a proposal (`approve` mode) to check it again on approval.
+    origin: Option<serde_json::Value>,
 }
 
 /// What an interrupted earlier delivery of the incident did, as far as this one can tell.
@@ -102,6 +106,7 @@ impl Responder {
     pub(crate) async fn incident(
         &self,
         change: AlarmChange,
+        origin: Option<&serde_json::Value>,
         now: DateTime<Utc>,
         budget: &Budget,
     ) -> Result<Outcome, HandleError> {
@@ -112,6 +117,7 @@ impl Responder {
         let Some(mut cx) = self.claimed(&change, key.clone(), now, budget).await? else {
             return Ok(Outcome::Duplicate { incident_key: key });
         };
+        cx.origin = origin.cloned();
         let az = self
             .settle_status_check(
                 &cx.change,
@@ -179,6 +185,7 @@ impl Responder {
             owned,
             notices,
             recorded_early,
+            origin: None,
         }))
     }
 
@@ -273,9 +280,13 @@ impl Responder {
         match (&before.action, &before.unknown, &self.actors, cx.owned) {
             (Some(a), _, _, _) => a.clone(),
             (None, Some(e), _, _) => held_unknown(decision, e),
-            (None, None, Some(actors), true) => {
-                act::act(self, actors, &cx.change, decision, &cx.facts, now, budget).await
-            }
+            (None, None, Some(actors), true) => match decision {
+                Decision::Propose { action } => {
+                    let origin = cx.origin.as_ref();
+                    propose::propose(self, actors, &cx.change, origin, action, now, budget).await
+                }
+                d => act::act(self, actors, &cx.change, d, &cx.facts, now, budget).await,
+            },
             (None, None, Some(_), false) | (None, None, None, _) => {
                 super::outcome_without_acting(decision)
             }
@@ -527,12 +538,13 @@ fn held_unknown(decision: Decision, e: &AwsError) -> ActionOutcome {
         "whether an interrupted earlier delivery acted could not be read ({e}); a later delivery reconciles it"
     );
     match decision {
-        Decision::Act { action } | Decision::DryRun { action } | Decision::Held { action, .. } => {
-            ActionOutcome::Held {
-                action,
-                holds: vec![Hold::LedgerUnavailable { why }],
-            }
-        }
+        Decision::Act { action }
+        | Decision::DryRun { action }
+        | Decision::Propose { action }
+        | Decision::Held { action, .. } => ActionOutcome::Held {
+            action,
+            holds: vec![Hold::LedgerUnavailable { why }],
+        },
         other => super::outcome_without_acting(other),
     }
 }
@@ -573,5 +585,6 @@ pub(super) fn action_label(a: &ActionOutcome) -> &'static str {
         ActionOutcome::Failed { .. } => "failed",
         ActionOutcome::Recovering { .. } => "recovering",
         ActionOutcome::Interrupted { .. } => "interrupted",
+        ActionOutcome::Proposed { .. } => "proposed",
     }
 }

@@ -8,12 +8,14 @@
 //! their counters moved, in one transaction before the EC2 call ([`act`]); the record's own steps are in [`record`].
 
 mod act;
+mod approve;
 pub mod heartbeat;
 mod incident;
 pub mod later;
 mod once;
 mod open;
 mod outbox;
+mod propose;
 mod record;
 mod recover;
 mod schedule;
@@ -181,6 +183,13 @@ pub enum Outcome {
         next_at: Option<DateTime<Utc>>,
         message_id: Option<String>,
     },
+    /// An answer to a proposed action, or its expiry (`approve` mode): what became of it (`refused: …` when the ledger
+    /// changed nothing), and the follow-up posted in the incident's thread.
+    Approval {
+        nonce: String,
+        step: String,
+        message_id: Option<String>,
+    },
     /// The heartbeat ran the pipeline on its built-in alarm: its one line, and where it was posted (`None` without a
     /// delivery).
     Heartbeat {
@@ -222,6 +231,8 @@ pub struct Responder {
     pub diagnostics: Option<Arc<dyn Diagnostics>>,
     /// The ledger; `None` when no table is configured (nothing is deduplicated or acted on).
     pub ledger: Option<Ledger>,
+    /// Proposed actions (`approve` mode), on the ledger's table; `None` without it (nothing is proposed).
+    pub approvals: Option<Arc<dyn crate::ports::Approvals>>,
     pub actors: Option<Actors>,
     pub delivery: Option<Delivery>,
     /// Where the sweep and multi-instance Health events fan out; `None` handles them inline.
@@ -255,6 +266,7 @@ impl Responder {
             metrics,
             diagnostics: None,
             ledger: None,
+            approvals: None,
             actors: None,
             delivery: None,
             queue: None,
@@ -276,6 +288,11 @@ impl Responder {
 
     pub fn with_ledger(mut self, ledger: Ledger) -> Self {
         self.ledger = Some(ledger);
+        self
+    }
+
+    pub fn with_approvals(mut self, approvals: Arc<dyn crate::ports::Approvals>) -> Self {
+        self.approvals = Some(approvals);
         self
     }
 
@@ -384,12 +401,14 @@ fn outcome_without_acting(d: Decision) -> ActionOutcome {
         Decision::AdviceOnly => ActionOutcome::AdviceOnly,
         Decision::Held { action, holds } => ActionOutcome::Held { action, holds },
         Decision::AlreadyDone { action, at } => ActionOutcome::AlreadyDone { action, at },
-        Decision::DryRun { action } | Decision::Act { action } => ActionOutcome::Held {
-            action,
-            holds: vec![Hold::LedgerUnavailable {
-                why: "no AWS access in this run (offline)".into(),
-            }],
-        },
+        Decision::DryRun { action } | Decision::Act { action } | Decision::Propose { action } => {
+            ActionOutcome::Held {
+                action,
+                holds: vec![Hold::LedgerUnavailable {
+                    why: "no AWS access in this run (offline)".into(),
+                }],
+            }
+        }
     }
 }
 
@@ -494,7 +513,9 @@ impl Responder {
             return self.flush_digest(window, &budget).await;
         }
         match parse(event) {
-            Ok(Parsed::Alarm(c)) => self.incident(*c, now, &budget).await,
+            Ok(Parsed::Alarm(c)) => self.incident(*c, Some(event), now, &budget).await,
+            Ok(Parsed::Approval(req)) => approve::answer(self, *req, now, &budget).await,
+            Ok(Parsed::ApprovalExpiry(nonce)) => approve::expire(self, nonce, now, &budget).await,
             Ok(Parsed::Verify(req)) => sweep::verify(self, *req, now, &budget).await,
             Ok(Parsed::Continue(c)) => recover::continue_recover(self, *c, now, &budget).await,
             Ok(Parsed::Sweep) => sweep::sweep(self, now, &budget).await,

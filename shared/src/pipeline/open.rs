@@ -75,6 +75,39 @@ impl Responder {
         }
     }
 
+    /// The incident read again, without a claim: both rounds and the ledger's view, as [`Responder::open`] reads them
+    /// (an approved proposal decides again on these fresh facts).
+    pub(super) async fn reread(
+        &self,
+        change: &AlarmChange,
+        key: &str,
+        now: DateTime<Utc>,
+        budget: &Budget,
+    ) -> (AlarmChange, Facts) {
+        let settings = &*self.settings;
+        let readers = self.readers();
+        let limits = Limits {
+            source: settings.source_timeout,
+            diagnostics: settings.diagnostics_timeout,
+            budget: Some(*budget),
+        };
+        let first = first_round(change, &readers, settings, now, limits).await;
+        let view = first.instance_id().map(|id| {
+            (
+                id.to_string(),
+                first.instance().and_then(|i| i.availability_zone.clone()),
+            )
+        });
+        let ((subject, mut facts), ledger) = tokio::join!(
+            second_round(first, &readers, settings, limits),
+            self.ledger_view(key, view, now, budget)
+        );
+        if let Some(ledger) = ledger {
+            facts.ledger = ledger;
+        }
+        (subject, facts)
+    }
+
     /// The incident's claim (`None` without a ledger). A claim that timed out or lost its answer may still have been
     /// written: claimed again (same instant), the ledger recognises its own write. Without this, the write would hold
     /// the incident for the lease while this delivery reported it without owning it, and nobody would record it

@@ -39,7 +39,9 @@ impl Responder {
         budget: &Budget,
     ) -> Decision {
         let action = match &decision {
-            Decision::Act { action } | Decision::DryRun { action } => *action,
+            Decision::Act { action }
+            | Decision::DryRun { action }
+            | Decision::Propose { action } => *action,
             _ => return decision,
         };
         let (ActionKind::Reboot, Some(ledger)) = (action, &self.ledger) else {

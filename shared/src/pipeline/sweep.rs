@@ -130,7 +130,8 @@ pub(super) async fn sweep_item(
             }
         }
     }
-    rsp.incident(change, now, budget).await
+    let origin = crate::event::sweep_item_event(&i);
+    rsp.incident(change, Some(&origin), now, budget).await
 }
 
 /// A sweep item another report already covers: a duplicate. If an earlier delivery of this item claimed it and died
@@ -240,7 +241,7 @@ pub(super) async fn health(
     }
     let mut outcomes = Vec::new();
     for change in changes {
-        outcomes.push(rsp.incident(change, now, budget).await?);
+        outcomes.push(rsp.incident(change, None, now, budget).await?);
     }
     Ok(Outcome::Health { outcomes })
 }

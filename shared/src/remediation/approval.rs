@@ -13,7 +13,7 @@ use hmac::{KeyInit, Mac};
 use super::ActionKind;
 
 /// How long a proposed action can be approved, unless configured.
-pub const DEFAULT_EXPIRY: Duration = Duration::minutes(15);
+pub const DEFAULT_EXPIRY: Duration = Duration::minutes(crate::config::DEFAULT_APPROVAL_MINUTES);
 /// Slack's bound on a request's age: an older (or future) timestamp is a replay.
 pub const SLACK_MAX_SKEW_SECONDS: i64 = 300;
 /// The largest Slack request body read (an interactivity payload is a few KiB).
@@ -136,6 +136,25 @@ pub enum Refused {
     AlreadyDecided(State),
     #[error("{0} may not approve actions: {1}")]
     NotAllowed(Approver, String),
+    #[error("the approval window is open until {expires_at}: nothing expires yet")]
+    NotYetExpired { expires_at: DateTime<Utc> },
+}
+
+/// Why `state` refuses a move of `pending` (approve, deny: `expiring` false; the expiry: true) that its condition did
+/// not allow — what a ledger says after its conditional write failed.
+pub fn refusal(pending: &Pending, state: &State, expiring: bool) -> Refused {
+    if *state != State::Pending {
+        return Refused::AlreadyDecided(state.clone());
+    }
+    if expiring {
+        Refused::NotYetExpired {
+            expires_at: pending.expires_at,
+        }
+    } else {
+        Refused::Expired {
+            expires_at: pending.expires_at,
+        }
+    }
 }
 
 /// What `answer` does to the pending action in `state`: its next state, or why nothing changes.
@@ -279,6 +298,94 @@ pub fn slack_answer(body: &[u8], at: DateTime<Utc>) -> Result<Answer, ApprovalEr
         verdict,
         by: Approver::SlackUser(user.to_string()),
         at,
+    })
+}
+
+/// The detail type of the expiry's one-shot (`{"source": "ec2ops", "detail-type": "ec2ops.approval-expiry", "detail":
+/// {"nonce": "…"}}`).
+pub const EXPIRY_DETAIL_TYPE: &str = "ec2ops.approval-expiry";
+/// The longest `by` an approval event may name (an IAM role ARN is at most 2,048; a name of the caller's choosing,
+/// shown in the thread, needs far less).
+pub const MAX_BY: usize = 256;
+/// Who an approval event names when it names nobody: the function's invoker, whoever IAM let in.
+pub const UNNAMED_INVOKER: &str = "the function's invoker (unnamed)";
+
+/// The expiry's one-shot event for the proposal `nonce`.
+pub fn expiry_event(nonce: &Nonce) -> serde_json::Value {
+    serde_json::json!({
+        "source": super::VERIFY_SOURCE,
+        "detail-type": EXPIRY_DETAIL_TYPE,
+        "detail": { "nonce": nonce.to_string() },
+    })
+}
+
+/// The expiry's schedule name: one per proposal (`[0-9a-zA-Z-_.]`, within Scheduler's 64 with the adapter's prefix).
+pub fn expiry_schedule_name(nonce: &Nonce) -> String {
+    format!("approval-{nonce}")
+}
+
+/// An answer as an event carries it, before the handler stamps its time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerRequest {
+    pub nonce: Nonce,
+    pub verdict: Verdict,
+    pub by: Approver,
+}
+
+impl AnswerRequest {
+    /// The answer, given at `at` (the handler's clock, never the event's).
+    pub fn at(&self, at: DateTime<Utc>) -> Answer {
+        Answer {
+            nonce: self.nonce,
+            verdict: self.verdict,
+            by: self.by.clone(),
+            at,
+        }
+    }
+}
+
+/// Read an approval event: `{"approval": {"nonce": "<32 lowercase hex>", "decision": "approve" | "deny", "by":
+/// "<who>"}}` — what a Chatbot custom action's `lambda invoke` and `ec2ops approve` send. `by` is optional and not
+/// proven (whoever may invoke the function may write it): it is recorded as the Chatbot channel role it names.
+/// Anything else in the object is ignored; a missing or mistyped field is an error naming it.
+pub fn answer_request(event: &serde_json::Value) -> Result<AnswerRequest, ApprovalError> {
+    let a = event
+        .get("approval")
+        .and_then(serde_json::Value::as_object)
+        .ok_or_else(|| ApprovalError::Payload("approval is not an object".into()))?;
+    let field = |k: &str| a.get(k).and_then(serde_json::Value::as_str);
+    let nonce = Nonce::parse(
+        field("nonce").ok_or_else(|| ApprovalError::Payload("approval.nonce: no string".into()))?,
+    )?;
+    let verdict = match field("decision") {
+        Some("approve") => Verdict::Approve,
+        Some("deny") => Verdict::Deny,
+        other => {
+            return Err(ApprovalError::Payload(format!(
+                "approval.decision: {:.20} is not approve or deny",
+                other.unwrap_or("(no string)")
+            )))
+        }
+    };
+    let by = match a.get("by") {
+        None | Some(serde_json::Value::Null) => UNNAMED_INVOKER.to_string(),
+        Some(serde_json::Value::String(b))
+            if !b.trim().is_empty()
+                && b.chars().count() <= MAX_BY
+                && !b.chars().any(char::is_control) =>
+        {
+            b.trim().to_string()
+        }
+        Some(_) => {
+            return Err(ApprovalError::Payload(format!(
+                "approval.by: not a name of 1 to {MAX_BY} printable characters"
+            )))
+        }
+    };
+    Ok(AnswerRequest {
+        nonce,
+        verdict,
+        by: Approver::ChatbotRole(by),
     })
 }
 

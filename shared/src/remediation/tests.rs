@@ -144,6 +144,44 @@ fn system_check_is_a_stop_start_and_dry_run_only_rehearses_it() {
 }
 
 #[test]
+fn approve_mode_proposes_what_auto_would_do_and_holds_what_auto_would_hold() {
+    assert_eq!(
+        run(
+            "status-instance.json",
+            &inst(opted()),
+            RemediationMode::Approve
+        ),
+        Decision::Propose {
+            action: ActionKind::Reboot
+        }
+    );
+    assert_eq!(
+        run(
+            "status-system.json",
+            &sys(opted()),
+            RemediationMode::Approve
+        ),
+        Decision::Propose {
+            action: ActionKind::StopStart
+        }
+    );
+    // The same envelope: an instance without the opt-in tag is held, not proposed.
+    let f = inst(facts(&[]));
+    assert_eq!(
+        run("status-instance.json", &f, RemediationMode::Approve),
+        run("status-instance.json", &f, RemediationMode::Auto)
+    );
+    assert!(matches!(
+        run("status-instance.json", &f, RemediationMode::Approve),
+        Decision::Held { .. }
+    ));
+    assert_eq!(
+        run("cpu-sustained.json", &opted(), RemediationMode::Approve),
+        Decision::AdviceOnly
+    );
+}
+
+#[test]
 fn off_mode_never_acts_and_advice_only_incidents_have_no_action() {
     assert_eq!(
         run("status-instance.json", &inst(opted()), RemediationMode::Off),

@@ -15,6 +15,7 @@ use super::{section, Part, Report};
 use crate::analyze::Priority;
 use crate::config::Language;
 use crate::facts::{InstanceLookup, Source, StatusFacts};
+use crate::remediation::approval::{Approver, Pending};
 use crate::remediation::{ActionKind, Continuation, VerifyRequest};
 
 /// What the verification found.
@@ -280,6 +281,7 @@ fn message(t: &Thread<'_>, s: Steps, lang: Language, tz: Tz) -> SnsMessage {
         thread_id: t.thread_id.to_string(),
         related_resources: Vec::new(),
         event_type: "ec2ops.followup",
+        approval: None,
     };
     render::sns(&report)
 }
@@ -488,4 +490,120 @@ fn hung_stop_ways_out(
             )
             .lit("--output table"),
     ));
+}
+
+/// What became of a proposed action (`approve` mode), for its follow-up in the incident's thread. An approval that
+/// acted, or that the envelope refused, is posted as the incident's report again, with that outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApprovalNote {
+    /// A person said no: nothing is done, and that is final.
+    Denied { by: Approver, at: DateTime<Utc> },
+    /// Nobody answered in time: nothing is done, and that is final.
+    Expired { at: DateTime<Utc> },
+    /// Approved, but the incident could not be checked again: nothing is done.
+    Refused { by: Approver, why: String },
+}
+
+fn approver_phrase(by: &Approver, lang: Language) -> (String, String) {
+    match by {
+        Approver::ChatbotRole(id) => (
+            l!(lang, "Chatbot 채널 역할 ", "Chatbot channel role "),
+            id.clone(),
+        ),
+        Approver::SlackUser(id) => (l!(lang, "Slack 사용자 ", "Slack user "), id.clone()),
+    }
+}
+
+/// The follow-up of a proposed action that was denied, expired, or approved but could not be checked again.
+pub fn render_approval(
+    pending: &Pending,
+    thread_id: &str,
+    alarm_name: &str,
+    note: &ApprovalNote,
+    lang: Language,
+    tz: Tz,
+) -> SnsMessage {
+    let action = pending.action.as_str();
+    let mut s = Steps::default();
+    let (headline, title) = match note {
+        ApprovalNote::Denied { by, at } => {
+            let (who, id) = approver_phrase(by, lang);
+            s.line(
+                Line::new()
+                    .t(l!(lang, "거부: ", "Denied by "))
+                    .t(who)
+                    .u(&id)
+                    .t(l!(
+                        lang,
+                        " ({}) — {}은(는) 실행하지 않습니다. 최종 결정입니다.",
+                        " at {} — the {} is not done. This is final.",
+                        when_in(*at, tz, lang),
+                        action
+                    )),
+            );
+            (
+                format!("Denied: {action} not done"),
+                l!(lang, "거부됨: {} 실행 안 함", "Denied: {} not done", action),
+            )
+        }
+        ApprovalNote::Expired { at } => {
+            s.line(Line::from(l!(
+                lang,
+                "{}까지 승인이 없어 제안된 {}은(는) 만료되었습니다 ({}). 아무것도 하지 않았습니다.",
+                "Nobody approved the proposed {1} by {0}: it expired at {2} and nothing was done.",
+                when_in(pending.expires_at, tz, lang),
+                action,
+                when_in(*at, tz, lang)
+            )));
+            (
+                format!("Expired: {action} not done"),
+                l!(
+                    lang,
+                    "만료됨: {} 실행 안 함",
+                    "Expired: {} not done",
+                    action
+                ),
+            )
+        }
+        ApprovalNote::Refused { by, why } => {
+            let (who, id) = approver_phrase(by, lang);
+            s.line(
+                Line::new()
+                    .t(l!(lang, "승인: ", "Approved by "))
+                    .t(who)
+                    .u(&id)
+                    .t(l!(
+                        lang,
+                        " — 그러나 다시 확인할 수 없어 실행하지 않습니다: ",
+                        " — but the incident could not be checked again, so nothing is done: "
+                    ))
+                    .u(why),
+            );
+            (
+                format!("Approved but not done: {action}"),
+                l!(
+                    lang,
+                    "승인되었으나 실행 안 함: {}",
+                    "Approved but not done: {}",
+                    action
+                ),
+            )
+        }
+    };
+    message(
+        &Thread {
+            priority: Priority::P1,
+            headline: &headline,
+            title: &title,
+            instance_id: &pending.instance_id,
+            alarm_name,
+            acted_at: pending.requested_at,
+            incident_key: &pending.incident_key,
+            thread_id,
+            kind: action,
+        },
+        s,
+        lang,
+        tz,
+    )
 }

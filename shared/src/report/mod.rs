@@ -106,6 +106,8 @@ pub struct Report {
     pub related_resources: Vec<String>,
     /// The chat card's `eventType`: an incident's report, or a follow-up in its thread.
     pub event_type: &'static str,
+    /// A proposed action's nonce (`approve` mode): the one thing the chat card's Approve / Deny buttons carry.
+    pub approval: Option<String>,
 }
 
 struct Ctx<'a> {
@@ -203,6 +205,10 @@ pub fn build(input: &ReportInput<'_>) -> Report {
     related.extend(sources::related(change, cx.facts, &cx.region));
     let target = cx.instance_id.unwrap_or("-");
     Report {
+        approval: match input.action {
+            ActionOutcome::Proposed { nonce, .. } => Some(nonce.clone()),
+            _ => None,
+        },
         priority: cx.a.priority,
         language: cx.lang,
         summary: {

@@ -4,6 +4,7 @@ use crate::config::Language;
 use crate::model::Comparison;
 use crate::remediation::{ActionKind, ActionOutcome, Fact, Hold, Uncorroborated};
 
+use super::shell::Command;
 use super::text::{self, hm, when_in, Line};
 use super::Ctx;
 
@@ -71,6 +72,12 @@ pub(super) fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
             "cooldown: last action at {}, no new one before {}",
             hm(*last, cx.tz, cx.lang),
             hm(*until, cx.tz, cx.lang)
+        ),
+        Hold::ProposalChanged { now } => l!(
+            lang,
+            "제안 이후 incident가 바뀌어 이제 {}이(가) 필요: 승인된 조치와 달라 실행하지 않음",
+            "the incident changed since the proposal and now calls for {}: not what was approved, so nothing is done",
+            action_name(*now, lang)
         ),
         Hold::DailyCap { cap } => l!(
             lang,
@@ -397,6 +404,9 @@ pub(super) fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
             }
             v
         }
+        ActionOutcome::Proposed { action, nonce, expires_at, note } => {
+            proposed_lines(cx, *action, nonce, *expires_at, note.as_deref())
+        }
         ActionOutcome::Interrupted { action, at, detail } => vec![Line::from(l!(
             lang,
             "자동 조치: {}는 이전 전달이 {}에 기록 후 중단됨 — {}",
@@ -406,4 +416,51 @@ pub(super) fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
             detail
         ))],
     }
+}
+
+/// `approve` mode: what would be done and why, until when it can be approved, the nonce, and the command that
+/// approves it (the same path as the chat's buttons).
+fn proposed_lines(
+    cx: &Ctx<'_>,
+    action: ActionKind,
+    nonce: &str,
+    expires_at: chrono::DateTime<chrono::Utc>,
+    note: Option<&str>,
+) -> Vec<Line> {
+    let lang = cx.lang;
+    let why = match action {
+        ActionKind::Reboot => l!(
+            lang,
+            "instance status check 실패, 안전 조건 충족",
+            "the instance status check failed and the safety envelope allows it"
+        ),
+        ActionKind::StopStart => l!(
+            lang,
+            "system status check 실패, 안전 조건 충족",
+            "the system status check failed and the safety envelope allows it"
+        ),
+    };
+    let mut v = vec![
+        Line::from(l!(
+            lang,
+            "승인 대기: {} — {}. {}까지 승인이 없으면 아무것도 하지 않습니다.",
+            "Approval requested: {} — {}. Unless someone approves it by {}, nothing is done.",
+            action_name(action, lang),
+            why,
+            when_in(expires_at, cx.tz, cx.lang)
+        )),
+        Line::new()
+            .t(l!(lang, "    · nonce ", "    · nonce "))
+            .c(nonce.to_string()),
+        Line::from(l!(
+            lang,
+            "    · 승인 시 안전 조건을 최신 정보로 다시 확인한 뒤 실행합니다. 승인 명령:",
+            "    · on approval the safety envelope is checked again on fresh facts before acting. To approve:"
+        )),
+        super::cli::command_line(&Command::new("ec2ops approve").operand("NONCE", nonce)),
+    ];
+    if let Some(n) = note {
+        v.push(Line::from(l!(lang, "    · 참고: {}", "    · note: {}", n)));
+    }
+    v
 }

@@ -357,7 +357,7 @@ fn whole_chat_field(s: &str, max: usize) -> Option<String> {
 /// AWS Chatbot custom notification (a payload that does not conform is dropped silently by Chatbot, so this shape
 /// is pinned by tests).
 pub fn chatbot(report: &Report) -> Value {
-    json!({
+    let mut card = json!({
         "version": "1.0",
         "source": "custom",
         "content": {
@@ -377,7 +377,13 @@ pub fn chatbot(report: &Report) -> Value {
                 "incidentKey": bound(&report.incident_key, 512),
             }
         }
-    })
+    });
+    // A proposed action: the Approve / Deny custom actions read the nonce (and nothing else) from the notification.
+    if let Some(nonce) = &report.approval {
+        card["metadata"]["enableCustomActions"] = json!(true);
+        card["metadata"]["additionalContext"]["approval"] = json!(bound(nonce, 64));
+    }
+    card
 }
 
 /// The one SNS message: Chatbot JSON as `default` (Chatbot, HTTPS and Lambda subscribers), the plain-text report

@@ -375,6 +375,43 @@ impl<P: IncidentClaims + ?Sized> IncidentClaims for Faulty<P> {
 }
 
 #[async_trait]
+impl<P: crate::ports::Approvals + ?Sized> crate::ports::Approvals for Faulty<P> {
+    async fn propose(
+        &self,
+        proposal: &crate::ports::Proposal,
+    ) -> Result<Option<crate::ports::StoredProposal>, AwsError> {
+        self.call("propose", self.inner.propose(proposal)).await
+    }
+    async fn proposal(
+        &self,
+        nonce: &crate::remediation::approval::Nonce,
+    ) -> Result<Option<crate::ports::StoredProposal>, AwsError> {
+        self.call("proposal", self.inner.proposal(nonce)).await
+    }
+    async fn answer(
+        &self,
+        answer: &crate::remediation::approval::Answer,
+    ) -> Result<crate::ports::Moved, AwsError> {
+        self.call("answer", self.inner.answer(answer)).await
+    }
+    async fn expire(
+        &self,
+        nonce: &crate::remediation::approval::Nonce,
+        now: DateTime<Utc>,
+    ) -> Result<crate::ports::Moved, AwsError> {
+        self.call("expire", self.inner.expire(nonce, now)).await
+    }
+    async fn conclude(
+        &self,
+        nonce: &crate::remediation::approval::Nonce,
+        outcome: &str,
+    ) -> Result<bool, AwsError> {
+        self.call("conclude", self.inner.conclude(nonce, outcome))
+            .await
+    }
+}
+
+#[async_trait]
 impl<P: ActionLedger + ?Sized> ActionLedger for Faulty<P> {
     async fn view(
         &self,

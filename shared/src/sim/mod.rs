@@ -567,6 +567,7 @@ fn outcome_name(o: &Outcome) -> String {
         Outcome::Digest { .. } => "digest".into(),
         Outcome::Continued { step, state, .. } => format!("continued: {step} ({state:?})"),
         Outcome::Heartbeat { .. } => "heartbeat".into(),
+        Outcome::Approval { step, .. } => format!("approval: {step}"),
     }
 }
 

@@ -451,7 +451,14 @@ fn check_parsed(parsed: Result<Parsed, EventError>, facts: &Facts) -> Result<(),
         Ok(Parsed::Alarm(change)) => check_reports(&change, facts),
         Ok(Parsed::Health(changes)) => changes.iter().try_for_each(|c| check_reports(c, facts)),
         // ec2ops's own verification request: nothing to render from the event itself.
-        Ok(Parsed::Verify(_) | Parsed::Sweep | Parsed::Continue(_) | Parsed::Heartbeat) => Ok(()),
+        Ok(
+            Parsed::Verify(_)
+            | Parsed::Sweep
+            | Parsed::Continue(_)
+            | Parsed::Heartbeat
+            | Parsed::Approval(_)
+            | Parsed::ApprovalExpiry(_),
+        ) => Ok(()),
         Ok(Parsed::SweepItem(i)) => check_reports(
             &AlarmChange::from_sweep(&i, i.since.unwrap_or_default()),
             facts,

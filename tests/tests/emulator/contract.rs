@@ -12,9 +12,11 @@ use ec2ops::analyze::Priority;
 use ec2ops::config::Envelope;
 use ec2ops::memory::{MemoryLedger, MemoryStorm};
 use ec2ops::ports::{
-    ActionLedger, ActionRecord, AzDeclaration, Claim, Completion, ErrorKind, Grant, Impairment,
-    ImpairmentLog, IncidentClaims, Progress, RecordedAction,
+    ActionLedger, ActionRecord, Approvals, AzDeclaration, Claim, Completion, ErrorKind, Grant,
+    Impairment, ImpairmentLog, IncidentClaims, Moved, Progress, Proposal, RecordedAction,
+    StoredProposal,
 };
+use ec2ops::remediation::approval::{Answer, Approver, Nonce, Pending, Refused, State, Verdict};
 use ec2ops::remediation::{ActionKind, Hold};
 use ec2ops::report::digest::DigestEntry;
 use ec2ops::storm::{
@@ -23,9 +25,9 @@ use ec2ops::storm::{
 use ec2ops_aws::{DynamoLedger, DynamoStorm};
 use ec2ops_tests::Emulator;
 
-/// The three ledger ports, as one store offers them.
-trait LedgerPorts: IncidentClaims + ActionLedger + ImpairmentLog {}
-impl<T: IncidentClaims + ActionLedger + ImpairmentLog> LedgerPorts for T {}
+/// The ledger ports, as one store offers them.
+trait LedgerPorts: IncidentClaims + ActionLedger + ImpairmentLog + Approvals {}
+impl<T: IncidentClaims + ActionLedger + ImpairmentLog + Approvals> LedgerPorts for T {}
 
 /// The three storm ports, as one store offers them.
 trait StormPorts: PublishGate + DigestBuffer + IncidentLog {}
@@ -102,6 +104,11 @@ where
         impairments_are_read_within_the_az_window,
         an_az_event_is_declared_once_per_az_and_window,
         a_noted_impairment_counts_for_an_hour,
+        a_proposal_is_recorded_once_per_incident_and_read_back_by_its_nonce,
+        of_two_answers_only_the_first_moves_a_proposal_and_the_second_is_refused,
+        an_answer_at_the_expiry_is_refused_and_the_expiry_moves_a_pending_proposal_once,
+        an_unknown_nonce_is_refused_and_changes_nothing,
+        an_approved_proposal_concludes_once,
     );
 }
 
@@ -782,4 +789,235 @@ async fn the_incident_log_lists_each_incident_once_and_shows_it_whole<S: StormPo
     assert_eq!(s.show("a").await, Ok(Some(logged("a", t(7200)))));
     assert_eq!(s.show("c").await, Ok(Some(logged("c", t(7201)))));
     assert_eq!(s.show("unknown").await, Ok(None));
+}
+
+// The proposals' cases (`approve` mode).
+
+fn nonce(b: u8) -> Nonce {
+    Nonce::from_bytes([b; 16])
+}
+
+fn proposal(key: &str, n: Nonce, at: DateTime<Utc>) -> Proposal {
+    Proposal {
+        pending: Pending::new(
+            n,
+            key,
+            "i-0abc",
+            ActionKind::Reboot,
+            at,
+            Duration::minutes(15),
+        ),
+        account: Some("123456789012".into()),
+        region: Some("ap-northeast-2".into()),
+        thread_id: format!("thread-{key}"),
+        alarm_name: "web-1 instance check".into(),
+        origin: serde_json::json!({"source": "aws.cloudwatch", "detail": {"alarmName": "web-1 instance check"}}),
+    }
+}
+
+fn answer(n: Nonce, verdict: Verdict, by: &str, at: DateTime<Utc>) -> Answer {
+    Answer {
+        nonce: n,
+        verdict,
+        by: Approver::ChatbotRole(by.into()),
+        at,
+    }
+}
+
+fn moved(m: Moved) -> StoredProposal {
+    match m {
+        Moved::Moved(p) => *p,
+        Moved::Refused(r) => panic!("refused: {r}"),
+    }
+}
+
+fn refused(m: Moved) -> Refused {
+    match m {
+        Moved::Refused(r) => r,
+        Moved::Moved(p) => panic!("moved: {p:?}"),
+    }
+}
+
+async fn a_proposal_is_recorded_once_per_incident_and_read_back_by_its_nonce<L: LedgerPorts>(
+    l: &L,
+) {
+    let first = proposal("k", nonce(1), t(0));
+    assert_eq!(l.propose(&first).await, Ok(None));
+    let stored = StoredProposal {
+        proposal: first.clone(),
+        state: State::Pending,
+        concluded: None,
+    };
+    assert_eq!(l.proposal(&nonce(1)).await, Ok(Some(stored.clone())));
+    // A redelivery proposing again with a new nonce gets the first one back; nothing is written.
+    assert_eq!(
+        l.propose(&proposal("k", nonce(2), t(30))).await,
+        Ok(Some(stored))
+    );
+    assert_eq!(l.proposal(&nonce(2)).await, Ok(None));
+    // Another incident is proposed on its own.
+    assert_eq!(l.propose(&proposal("k2", nonce(3), t(30))).await, Ok(None));
+}
+
+async fn of_two_answers_only_the_first_moves_a_proposal_and_the_second_is_refused<
+    L: LedgerPorts,
+>(
+    l: &L,
+) {
+    l.propose(&proposal("k", nonce(1), t(0)))
+        .await
+        .expect("propose");
+    let yes = answer(
+        nonce(1),
+        Verdict::Approve,
+        "arn:aws:iam::1:role/oncall",
+        t(60),
+    );
+    let approved = State::Approved {
+        by: yes.by.clone(),
+        at: t(60),
+    };
+    assert_eq!(moved(l.answer(&yes).await.expect("answer")).state, approved);
+    let again = answer(
+        nonce(1),
+        Verdict::Approve,
+        "arn:aws:iam::1:role/other",
+        t(61),
+    );
+    assert_eq!(
+        refused(l.answer(&again).await.expect("answer")),
+        Refused::AlreadyDecided(approved.clone())
+    );
+    let no = answer(nonce(1), Verdict::Deny, "arn:aws:iam::1:role/other", t(62));
+    assert_eq!(
+        refused(l.answer(&no).await.expect("answer")),
+        Refused::AlreadyDecided(approved.clone())
+    );
+    // Nor does the expiry change a decided proposal.
+    assert_eq!(
+        refused(l.expire(&nonce(1), t(minutes(20))).await.expect("expire")),
+        Refused::AlreadyDecided(approved.clone())
+    );
+    let read = l.proposal(&nonce(1)).await.expect("read").expect("stored");
+    assert_eq!(read.state, approved);
+    // A denial is final too.
+    l.propose(&proposal("k2", nonce(2), t(0)))
+        .await
+        .expect("propose");
+    let no = answer(nonce(2), Verdict::Deny, "arn:aws:iam::1:role/oncall", t(5));
+    let denied = moved(l.answer(&no).await.expect("answer")).state;
+    assert!(matches!(denied, State::Denied { .. }), "{denied:?}");
+    let yes = answer(
+        nonce(2),
+        Verdict::Approve,
+        "arn:aws:iam::1:role/oncall",
+        t(6),
+    );
+    assert_eq!(
+        refused(l.answer(&yes).await.expect("answer")),
+        Refused::AlreadyDecided(denied)
+    );
+}
+
+async fn an_answer_at_the_expiry_is_refused_and_the_expiry_moves_a_pending_proposal_once<
+    L: LedgerPorts,
+>(
+    l: &L,
+) {
+    l.propose(&proposal("k", nonce(1), t(0)))
+        .await
+        .expect("propose");
+    let expires_at = t(minutes(15));
+    // Before the expiry, the expiry's one-shot changes nothing.
+    assert_eq!(
+        refused(
+            l.expire(&nonce(1), expires_at - Duration::milliseconds(1))
+                .await
+                .expect("expire")
+        ),
+        Refused::NotYetExpired { expires_at }
+    );
+    // An answer a millisecond before the expiry would be in time; at the expiry it is late.
+    let late = answer(
+        nonce(1),
+        Verdict::Approve,
+        "arn:aws:iam::1:role/oncall",
+        expires_at,
+    );
+    assert_eq!(
+        refused(l.answer(&late).await.expect("answer")),
+        Refused::Expired { expires_at }
+    );
+    let expired = moved(l.expire(&nonce(1), expires_at).await.expect("expire"));
+    assert_eq!(expired.state, State::Expired { at: expires_at });
+    assert_eq!(
+        refused(
+            l.expire(&nonce(1), expires_at + Duration::seconds(1))
+                .await
+                .expect("expire")
+        ),
+        Refused::AlreadyDecided(State::Expired { at: expires_at })
+    );
+    l.propose(&proposal("k2", nonce(2), t(0)))
+        .await
+        .expect("propose");
+    let in_time = answer(
+        nonce(2),
+        Verdict::Approve,
+        "arn:aws:iam::1:role/oncall",
+        expires_at - Duration::milliseconds(1),
+    );
+    assert!(matches!(
+        moved(l.answer(&in_time).await.expect("answer")).state,
+        State::Approved { .. }
+    ));
+}
+
+async fn an_unknown_nonce_is_refused_and_changes_nothing<L: LedgerPorts>(l: &L) {
+    l.propose(&proposal("k", nonce(1), t(0)))
+        .await
+        .expect("propose");
+    let stranger = answer(
+        nonce(9),
+        Verdict::Approve,
+        "arn:aws:iam::1:role/oncall",
+        t(1),
+    );
+    assert_eq!(
+        refused(l.answer(&stranger).await.expect("answer")),
+        Refused::UnknownNonce
+    );
+    assert_eq!(
+        refused(l.expire(&nonce(9), t(minutes(30))).await.expect("expire")),
+        Refused::UnknownNonce
+    );
+    assert_eq!(l.proposal(&nonce(9)).await, Ok(None));
+    let read = l.proposal(&nonce(1)).await.expect("read").expect("stored");
+    assert_eq!(read.state, State::Pending);
+}
+
+async fn an_approved_proposal_concludes_once<L: LedgerPorts>(l: &L) {
+    l.propose(&proposal("k", nonce(1), t(0)))
+        .await
+        .expect("propose");
+    assert_eq!(l.conclude(&nonce(1), "done").await, Ok(false), "pending");
+    let yes = answer(
+        nonce(1),
+        Verdict::Approve,
+        "arn:aws:iam::1:role/oncall",
+        t(5),
+    );
+    assert_eq!(moved(l.answer(&yes).await.expect("answer")).concluded, None);
+    assert_eq!(l.conclude(&nonce(1), "done").await, Ok(true));
+    assert_eq!(l.conclude(&nonce(1), "held").await, Ok(false), "once");
+    let read = l.proposal(&nonce(1)).await.expect("read").expect("stored");
+    assert_eq!(read.concluded.as_deref(), Some("done"));
+    assert!(matches!(read.state, State::Approved { .. }));
+    l.propose(&proposal("k2", nonce(2), t(0)))
+        .await
+        .expect("propose");
+    let no = answer(nonce(2), Verdict::Deny, "arn:aws:iam::1:role/oncall", t(5));
+    l.answer(&no).await.expect("answer");
+    assert_eq!(l.conclude(&nonce(2), "done").await, Ok(false), "denied");
+    assert_eq!(l.conclude(&nonce(9), "done").await, Ok(false), "unknown");
 }

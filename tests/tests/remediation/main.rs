@@ -9,6 +9,7 @@
 //! fail during a recover's wait, schedules that cannot be created) are the simulation tier's (`tests/sim.rs`): its
 //! kill, fault and recover tables, and its invariants over thousands of seeds.
 
+mod approve;
 mod envelope;
 mod once;
 mod recover;

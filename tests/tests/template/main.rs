@@ -784,6 +784,10 @@ fn the_template_defaults_are_the_code_defaults() {
             s.change_window.num_minutes().to_string(),
         ),
         ("VerifyMinutes", s.verify_after.num_minutes().to_string()),
+        (
+            "ApprovalMinutes",
+            s.approval_expiry.num_minutes().to_string(),
+        ),
         ("SourceTimeoutMs", s.source_timeout.as_millis().to_string()),
         (
             "DiagnosticsTimeoutMs",

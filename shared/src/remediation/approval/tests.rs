@@ -321,3 +321,78 @@ fn a_nonce_reads_back_as_written_and_nothing_else_reads_as_one() {
         assert!(Nonce::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn an_approval_event_names_a_nonce_a_decision_and_optionally_who() {
+    let n = "000102030405060708090a0b0c0d0eff";
+    let v =
+        serde_json::json!({"approval": {"nonce": n, "decision": "approve", "by": " oncall-role "}});
+    assert_eq!(
+        answer_request(&v),
+        Ok(AnswerRequest {
+            nonce: Nonce::parse(n).unwrap(),
+            verdict: Verdict::Approve,
+            by: Approver::ChatbotRole("oncall-role".into()),
+        })
+    );
+    let v = serde_json::json!({"approval": {"nonce": n, "decision": "deny"}});
+    let r = answer_request(&v).unwrap();
+    assert_eq!(r.verdict, Verdict::Deny);
+    assert_eq!(r.by, Approver::ChatbotRole(UNNAMED_INVOKER.into()));
+    assert_eq!(r.at(at(7)).at, at(7));
+}
+
+#[test]
+fn a_malformed_approval_event_is_refused_naming_the_field() {
+    let n = "000102030405060708090a0b0c0d0eff";
+    let long = "x".repeat(MAX_BY + 1);
+    for (v, want) in [
+        (serde_json::json!({"approval": n}), "not an object"),
+        (
+            serde_json::json!({"approval": {"decision": "approve"}}),
+            "approval.nonce",
+        ),
+        (
+            serde_json::json!({"approval": {"nonce": "ABC", "decision": "approve"}}),
+            "not a nonce",
+        ),
+        (
+            serde_json::json!({"approval": {"nonce": n, "decision": "yes"}}),
+            "approval.decision",
+        ),
+        (
+            serde_json::json!({"approval": {"nonce": n}}),
+            "approval.decision",
+        ),
+        (
+            serde_json::json!({"approval": {"nonce": n, "decision": "approve", "by": 7}}),
+            "approval.by",
+        ),
+        (
+            serde_json::json!({"approval": {"nonce": n, "decision": "approve", "by": long}}),
+            "approval.by",
+        ),
+        (
+            serde_json::json!({"approval": {"nonce": n, "decision": "approve", "by": "a\nb"}}),
+            "approval.by",
+        ),
+    ] {
+        match answer_request(&v) {
+            Err(ApprovalError::Payload(why)) => assert!(why.contains(want), "{why} / {want}"),
+            other => panic!("{want}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn the_expiry_one_shot_names_its_proposal_within_the_schedule_name_rules() {
+    let n = Nonce::from_bytes([0xab; 16]);
+    let name = expiry_schedule_name(&n);
+    assert!(name.len() <= 57, "{name}");
+    assert!(name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')));
+    let e = expiry_event(&n);
+    assert_eq!(e["detail-type"], EXPIRY_DETAIL_TYPE);
+    assert_eq!(e["detail"]["nonce"], n.to_string());
+}

@@ -1,0 +1,411 @@
+//! `approve` mode: an action the envelope would take is proposed instead — recorded `PENDING` under a random nonce,
+//! with a one-shot at its expiry — and taken only when a person approves it in time: the approval moves the proposal
+//! `APPROVED` (one conditional write: of two concurrent answers one wins), the incident is read again from the event
+//! that raised it, the whole envelope decides again on fresh facts, and a granted action goes through the same
+//! transaction and EC2 call as `auto`. A denial and the expiry are final and posted in the incident's thread; an answer
+//! the ledger refuses (an unknown nonce, a second answer, one after the expiry) changes nothing and is logged.
+//!
+//! An approval whose handling dies after the ledger recorded it is resumed by a retry of the same answer (the same
+//! approver, within [`RESUME_WITHIN`]) as long as the handling's outcome is not recorded on the proposal
+//! (`Approvals::conclude`, after the outcome is posted): the action transaction makes the action once and the thread's
+//! follow-up is posted once. Any other answer to an approved proposal changes nothing.
+
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+
+use super::incident::action_label;
+use super::once::FollowUp;
+use super::{act, outcome_without_acting, Actors, HandleError, Outcome, Responder, CALL_TIMEOUT};
+use crate::analyze::assess;
+use crate::budget::{within, Budget};
+use crate::config::RemediationMode;
+use crate::event::{parse, Parsed};
+use crate::model::AlarmChange;
+use crate::ports::{Approvals, Moved, Proposal, StoredProposal};
+use crate::remediation::approval::{AnswerRequest, Approver, Nonce, Pending, State};
+use crate::remediation::{decide, ActionOutcome, Decision, Hold};
+use crate::report::followup::{render_approval, ApprovalNote};
+
+/// How long after an approval a retry of the same answer may resume its interrupted handling (Lambda retries an
+/// asynchronous invocation after about one and two minutes; a delivery lives at most the function's timeout).
+pub const RESUME_WITHIN: chrono::Duration = chrono::Duration::minutes(15);
+
+fn no_approvals() -> HandleError {
+    HandleError::Config(crate::config::ConfigError {
+        name: crate::config::names::LEDGER_TABLE,
+        value: String::new(),
+        expected: "a ledger table, to answer a proposed action".into(),
+    })
+}
+
+fn step(nonce: &Nonce, step: String, message_id: Option<String>) -> Outcome {
+    Outcome::Approval {
+        nonce: nonce.to_string(),
+        step,
+        message_id,
+    }
+}
+
+/// An answer to a proposed action: applied by the ledger's conditional write, then — approved — the envelope again
+/// and the action, or — denied — the denial in the thread.
+pub(super) async fn answer(
+    rsp: &Responder,
+    req: AnswerRequest,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let approvals = rsp.approvals.as_ref().ok_or_else(no_approvals)?;
+    let a = req.at(now);
+    let moved = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "UpdateItem",
+        approvals.answer(&a),
+    )
+    .await
+    .map_err(HandleError::Source)?;
+    let stored = match moved {
+        Moved::Moved(p) => *p,
+        // A denial whose follow-up may not have gone out (its delivery died): posted once, never twice.
+        Moved::Refused(crate::remediation::approval::Refused::AlreadyDecided(State::Denied {
+            ..
+        })) if a.verdict == crate::remediation::approval::Verdict::Deny => {
+            return decided_again(rsp, approvals.as_ref(), &a.nonce, now, budget).await;
+        }
+        Moved::Refused(crate::remediation::approval::Refused::AlreadyDecided(
+            State::Approved { by, at },
+        )) if a.verdict == crate::remediation::approval::Verdict::Approve
+            && by == a.by
+            && now - at < RESUME_WITHIN =>
+        {
+            return resumed(rsp, approvals.as_ref(), &a.nonce, now, budget).await;
+        }
+        Moved::Refused(why) => {
+            warn!(nonce = %a.nonce, by = %a.by, verdict = ?a.verdict, %why, "answer refused: nothing changes");
+            return Ok(step(&a.nonce, format!("refused: {why}"), None));
+        }
+    };
+    info!(nonce = %a.nonce, by = %a.by, verdict = ?a.verdict, "proposal answered");
+    match stored.state.clone() {
+        State::Approved { by, .. } => approved(rsp, &stored, &by, now, budget).await,
+        State::Denied { by, at } => {
+            post_note(
+                rsp,
+                &stored,
+                &ApprovalNote::Denied { by, at },
+                "denied",
+                now,
+                budget,
+            )
+            .await
+        }
+        other => Ok(step(&a.nonce, format!("unexpected state {other:?}"), None)),
+    }
+}
+
+/// The same approver's answer again, soon after its approval: the handling is resumed unless its outcome is
+/// recorded (then the answer is refused like any other).
+async fn resumed(
+    rsp: &Responder,
+    approvals: &dyn Approvals,
+    nonce: &Nonce,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let read = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "GetItem",
+        approvals.proposal(nonce),
+    )
+    .await
+    .map_err(HandleError::Source)?;
+    match read {
+        Some(stored) if stored.concluded.is_none() => {
+            let State::Approved { by, .. } = stored.state.clone() else {
+                return Ok(step(
+                    nonce,
+                    format!("refused: already {:?}", stored.state),
+                    None,
+                ));
+            };
+            warn!(nonce = %nonce, "an approval's handling was interrupted: resuming it");
+            approved(rsp, &stored, &by, now, budget).await
+        }
+        Some(stored) => Ok(step(
+            nonce,
+            format!(
+                "refused: the action was already decided: {}",
+                stored.concluded.unwrap_or_default()
+            ),
+            None,
+        )),
+        None => Ok(step(nonce, "refused: no such proposal".into(), None)),
+    }
+}
+
+/// A proposal already denied or expired: its follow-up is posted once (an earlier delivery may have died before it).
+async fn decided_again(
+    rsp: &Responder,
+    approvals: &dyn Approvals,
+    nonce: &Nonce,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let read = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "GetItem",
+        approvals.proposal(nonce),
+    )
+    .await
+    .map_err(HandleError::Source)?;
+    let Some(stored) = read else {
+        return Ok(step(nonce, "refused: no such proposal".into(), None));
+    };
+    let note = match stored.state.clone() {
+        State::Denied { by, at } => ApprovalNote::Denied { by, at },
+        State::Expired { at } => ApprovalNote::Expired { at },
+        other => {
+            return Ok(step(nonce, format!("refused: already {other:?}"), None));
+        }
+    };
+    post_note(rsp, &stored, &note, "decided", now, budget).await
+}
+
+/// The expiry's one-shot: a proposal still pending expires, and the thread hears it; anything decided stays.
+pub(super) async fn expire(
+    rsp: &Responder,
+    nonce: Nonce,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let approvals = rsp.approvals.as_ref().ok_or_else(no_approvals)?;
+    let moved = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "UpdateItem",
+        approvals.expire(&nonce, now),
+    )
+    .await
+    .map_err(HandleError::Source)?;
+    match moved {
+        Moved::Moved(stored) => {
+            let at = match stored.state {
+                State::Expired { at } => at,
+                _ => now,
+            };
+            info!(nonce = %nonce, "proposal expired: nothing is done");
+            post_note(
+                rsp,
+                &stored,
+                &ApprovalNote::Expired { at },
+                "expired",
+                now,
+                budget,
+            )
+            .await
+        }
+        Moved::Refused(crate::remediation::approval::Refused::AlreadyDecided(State::Expired {
+            ..
+        })) => decided_again(rsp, approvals.as_ref(), &nonce, now, budget).await,
+        Moved::Refused(why) => {
+            warn!(nonce = %nonce, %why, "expiry refused: nothing changes");
+            Ok(step(&nonce, format!("refused: {why}"), None))
+        }
+    }
+}
+
+/// Post a denial, an expiry or a refusal in the incident's thread, once per proposal.
+async fn post_note(
+    rsp: &Responder,
+    stored: &StoredProposal,
+    note: &ApprovalNote,
+    what: &'static str,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let p = &stored.proposal;
+    let settings = &rsp.settings;
+    let message = render_approval(
+        &p.pending,
+        &p.thread_id,
+        &p.alarm_name,
+        note,
+        settings.language,
+        settings.time_zone,
+    );
+    let message_id = in_thread(rsp, stored, &message, now, budget).await?;
+    Ok(step(&p.pending.nonce, what.to_string(), message_id))
+}
+
+/// Record the approved proposal's outcome, after it is posted: from then on a retry of the answer changes nothing. A
+/// failure leaves the handling resumable for [`RESUME_WITHIN`] (the action and the post are each once anyway).
+async fn conclude(rsp: &Responder, nonce: &Nonce, outcome: &str, budget: &Budget) {
+    let Some(approvals) = &rsp.approvals else {
+        return;
+    };
+    let r = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "UpdateItem",
+        approvals.conclude(nonce, outcome),
+    )
+    .await;
+    if let Err(e) = r {
+        warn!(nonce = %nonce, error = %e, "could not record the approval's outcome");
+    }
+}
+
+/// Publish what became of a proposal in the incident's thread, once per proposal however often it is delivered:
+/// its message id (`None`: an earlier delivery published it, or no delivery).
+async fn in_thread(
+    rsp: &Responder,
+    stored: &StoredProposal,
+    message: &crate::message::SnsMessage,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Option<String>, HandleError> {
+    let key = format!("approval#{}", stored.proposal.pending.nonce);
+    let sent = rsp
+        .send_follow_up(&key, message, "approval", now, budget)
+        .await?;
+    Ok(match sent {
+        FollowUp::Published(id) => id,
+        FollowUp::AlreadySent => None,
+    })
+}
+
+/// The incident a proposal was made for, read again from its event: the same incident key, or nothing.
+fn incident_of(p: &Proposal) -> Result<AlarmChange, String> {
+    let change = match parse(&p.origin) {
+        Ok(Parsed::Alarm(c)) => *c,
+        Ok(Parsed::SweepItem(i)) => AlarmChange::from_sweep(&i, p.pending.requested_at),
+        Ok(_) => return Err("the stored event is not an incident".into()),
+        Err(e) => return Err(format!("the stored event cannot be read: {e}")),
+    };
+    if change.incident_key() != p.pending.incident_key {
+        return Err("the stored event is not the proposal's incident".into());
+    }
+    Ok(change)
+}
+
+/// Approved: the incident read again, the whole envelope on fresh facts, and — granted — the action of `auto`; the
+/// outcome posted in the thread as the incident's report.
+async fn approved(
+    rsp: &Responder,
+    stored: &StoredProposal,
+    by: &Approver,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let Some(actors) = &rsp.actors else {
+        let note = ApprovalNote::Refused {
+            by: by.clone(),
+            why: "no EC2 access in this run".into(),
+        };
+        return post_note(rsp, stored, &note, "refused", now, budget).await;
+    };
+    let change = match incident_of(&stored.proposal) {
+        Ok(c) => c,
+        Err(why) => {
+            warn!(nonce = %stored.proposal.pending.nonce, %why, "approved, but the incident cannot be read again");
+            let note = ApprovalNote::Refused {
+                by: by.clone(),
+                why,
+            };
+            return post_note(rsp, stored, &note, "refused", now, budget).await;
+        }
+    };
+    let key = change.incident_key();
+    let (change, facts) = rsp.reread(&change, &key, now, budget).await;
+    let assessment = assess(&change, &facts);
+    let settings = &rsp.settings;
+    let action = decided_again_and_acted(
+        rsp,
+        actors,
+        stored,
+        &change,
+        &facts,
+        &assessment,
+        now,
+        budget,
+    )
+    .await;
+    info!(incident = %key, action = action_label(&action), "approved proposal decided again");
+    let notice = approved_notice(by, &stored.proposal.pending, settings);
+    let (_, message) =
+        super::render_report_with(&change, &facts, &assessment, &action, settings, &[notice]);
+    let message_id = in_thread(rsp, stored, &message, now, budget).await?;
+    conclude(
+        rsp,
+        &stored.proposal.pending.nonce,
+        action_label(&action),
+        budget,
+    )
+    .await;
+    Ok(step(
+        &stored.proposal.pending.nonce,
+        format!("approved: {}", action_label(&action)),
+        message_id,
+    ))
+}
+
+/// The envelope again, on the fresh facts, as `auto` decides; granted for the proposed action, the action.
+#[allow(clippy::too_many_arguments)]
+async fn decided_again_and_acted(
+    rsp: &Responder,
+    actors: &Actors,
+    stored: &StoredProposal,
+    change: &AlarmChange,
+    facts: &crate::facts::Facts,
+    assessment: &crate::analyze::Assessment,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> ActionOutcome {
+    let decision = decide(
+        change,
+        facts,
+        assessment,
+        RemediationMode::Auto,
+        &rsp.settings.envelope,
+        now,
+    );
+    let decision = rsp.defer_to_stronger(decision, facts, budget).await;
+    let proposed = stored.proposal.pending.action;
+    match decision {
+        Decision::Act { action } if action == proposed => {
+            act::act(rsp, actors, change, decision, facts, now, budget).await
+        }
+        Decision::Act { action } => ActionOutcome::Held {
+            action: proposed,
+            holds: vec![Hold::ProposalChanged { now: action }],
+        },
+        // A resumed handling whose action is recorded: reconciled as `auto` does (never repeated).
+        Decision::AlreadyDone { .. } => {
+            act::act(rsp, actors, change, decision, facts, now, budget).await
+        }
+        other => outcome_without_acting(other),
+    }
+}
+
+/// The report's notice of an approval: who, when, and that the envelope was checked again.
+fn approved_notice(by: &Approver, p: &Pending, settings: &crate::config::Settings) -> String {
+    let who = match (by, settings.language) {
+        (Approver::ChatbotRole(id), crate::config::Language::Ko) => {
+            format!("Chatbot 채널 역할 {id}")
+        }
+        (Approver::SlackUser(id), crate::config::Language::Ko) => format!("Slack 사용자 {id}"),
+        (by, crate::config::Language::En) => by.to_string(),
+    };
+    match settings.language {
+        crate::config::Language::Ko => format!(
+            "승인됨: {who} (nonce {}) — 실행 전에 최신 정보로 안전 조건을 다시 확인했습니다.",
+            p.nonce
+        ),
+        crate::config::Language::En => format!(
+            "Approved by {who} (nonce {}): the safety envelope was checked again on fresh facts before acting.",
+            p.nonce
+        ),
+    }
+}
