@@ -45,6 +45,21 @@ const SECRETS: &[&str] = &[
     "ASIAY34FZKBOKMUTVV7A",
 ];
 
+/// Found by the planted-secret property: a program name that is itself masked as the value of a secret-named flag
+/// before it still names the program, so its attached `-pSECRET` is masked too; and masking twice changes nothing.
+#[test]
+fn a_program_masked_as_a_flags_value_still_has_its_password_masked() {
+    for line in [
+        "--password mysql -u app -pZq%%^aPw orders",
+        "--token curl -u deploy:Zq%%^aPw https://example.com",
+        "--secret sshpass -p Zq%%^aPw ssh host",
+    ] {
+        let out = redact(line);
+        assert!(!out.contains("Zq%%^aPw"), "{line:?} -> {out:?}");
+        assert_eq!(redact(&out), out, "{line:?}");
+    }
+}
+
 #[test]
 fn a_cpu_bound_java_process_tops_top_s_current_sample_with_its_whole_command() {
     let d = parse(&fixture("cpu-bound-java.txt"));

@@ -633,15 +633,15 @@ pub(super) fn redact_arguments(s: &str) -> String {
             .next()
             .unwrap_or(bare)
             .to_ascii_lowercase();
-        // A word masked as the value before it (`--token curl`) starts no program: the second pass sees `***`
-        // there, and a switch of rules between the passes would make masking twice mask more.
-        let masked = spans.last().is_some_and(|&(from, _)| from == start);
+        // A word masked as the value before it (`--password mysql -pSECRET`) still names the program whose flags
+        // follow: the secrets after it are masked in this pass, so the next pass, which sees `***` there and no
+        // program, has nothing left to mask.
         let program_word = takes_attached_password(&base)
             || base == "redis-cli"
             || base == "curl"
             || is_registry_client(&base)
             || is_oracle_client(&base);
-        if program_word && !masked {
+        if program_word {
             program = Some(base);
             login = false;
             continue;
@@ -662,7 +662,17 @@ pub(super) fn redact_arguments(s: &str) -> String {
             }
         };
         let lower = bare.to_ascii_lowercase();
-        if bare.starts_with('-') && !bare.contains('=') && bare.len() > 1 && is_secret_name(bare)
+        // `-pSECRET` after a mysql-like program is the password itself, whatever it spells (`-pZq^aPw` is no
+        // flag named like a password): the attached rule below masks it.
+        let attached = program.as_deref().is_some_and(takes_attached_password)
+            && bare.len() > 2
+            && bare.starts_with("-p")
+            && !bare.starts_with("--");
+        if !attached
+            && bare.starts_with('-')
+            && !bare.contains('=')
+            && bare.len() > 1
+            && is_secret_name(bare)
             || lower == "aws_secret_access_key"
             || lower == "aws_session_token"
         {
