@@ -166,6 +166,25 @@ impl Emulator {
         })
     }
 
+    /// Every client on moto alone (EC2, Elastic Load Balancing, CloudWatch, …), or skip: for what LocalStack
+    /// community does not serve beside the instances it reads (customer impact's target groups).
+    pub async fn connect_moto() -> Option<Emulator> {
+        let url = dynamodb_endpoint();
+        if !reachable_or_skip(&url, "moto").await {
+            return None;
+        }
+        let config = config_for(&url).await;
+        Some(Emulator {
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            scheduler: aws_sdk_scheduler::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            config,
+        })
+    }
+
     /// An image id the emulator knows.
     pub async fn image(&self) -> String {
         let out = self

@@ -103,6 +103,22 @@ pub(super) async fn answer(
     }
 }
 
+/// The proposal a nonce names, read under the budget.
+async fn read_proposal(
+    approvals: &dyn Approvals,
+    nonce: &Nonce,
+    budget: &Budget,
+) -> Result<Option<crate::ports::StoredProposal>, HandleError> {
+    within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "GetItem",
+        approvals.proposal(nonce),
+    )
+    .await
+    .map_err(HandleError::Source)
+}
+
 /// The same approver's answer again, soon after its approval: the handling is resumed unless its outcome is
 /// recorded (then the answer is refused like any other).
 async fn resumed(
@@ -112,14 +128,7 @@ async fn resumed(
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> Result<Outcome, HandleError> {
-    let read = within(
-        budget.limit(CALL_TIMEOUT),
-        "dynamodb",
-        "GetItem",
-        approvals.proposal(nonce),
-    )
-    .await
-    .map_err(HandleError::Source)?;
+    let read = read_proposal(approvals, nonce, budget).await?;
     match read {
         Some(stored) if stored.concluded.is_none() => {
             let State::Approved { by, .. } = stored.state.clone() else {
@@ -152,14 +161,7 @@ async fn decided_again(
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> Result<Outcome, HandleError> {
-    let read = within(
-        budget.limit(CALL_TIMEOUT),
-        "dynamodb",
-        "GetItem",
-        approvals.proposal(nonce),
-    )
-    .await
-    .map_err(HandleError::Source)?;
+    let read = read_proposal(approvals, nonce, budget).await?;
     let Some(stored) = read else {
         return Ok(step(nonce, "refused: no such proposal".into(), None));
     };

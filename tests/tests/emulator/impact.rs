@@ -16,24 +16,6 @@ use ec2ops::ports::TargetReader;
 use ec2ops_aws::ElbReader;
 use ec2ops_tests::*;
 
-/// moto's clients, or `None` (skip) when it is not running.
-async fn moto() -> Option<Emulator> {
-    let url = dynamodb_endpoint();
-    if !reachable_or_skip(&url, "moto").await {
-        return None;
-    }
-    let config = config_for(&url).await;
-    Some(Emulator {
-        dynamodb: aws_sdk_dynamodb::Client::new(&config),
-        scheduler: aws_sdk_scheduler::Client::new(&config),
-        ec2: aws_sdk_ec2::Client::new(&config),
-        cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
-        sns: aws_sdk_sns::Client::new(&config),
-        sqs: aws_sdk_sqs::Client::new(&config),
-        config,
-    })
-}
-
 /// Group names: unique per run (moto keeps its state), at most 32 characters.
 fn group_name(kind: &str, suffix: &str) -> String {
     format!("{kind}-{suffix}")
@@ -199,7 +181,9 @@ async fn memberships_case(reader: &dyn TargetReader, w: &World) {
 
 #[tokio::test]
 async fn the_elb_adapter_and_its_model_find_the_same_target_groups_of_an_instance() {
-    let Some(emu) = moto().await else { return };
+    let Some(emu) = Emulator::connect_moto().await else {
+        return;
+    };
     let client = elb::Client::new(&emu.config);
     let suffix = unique_suffix();
     let (vpc_a, subnets_a) = vpc(&emu, 31).await;
@@ -301,7 +285,9 @@ async fn seed_traffic(emu: &Emulator, group: &Target, minute: DateTime<Utc>, err
 
 #[tokio::test]
 async fn an_instance_whose_target_group_serves_errors_is_reported_p1_with_the_impact_first() {
-    let Some(emu) = moto().await else { return };
+    let Some(emu) = Emulator::connect_moto().await else {
+        return;
+    };
     let client = elb::Client::new(&emu.config);
     let suffix = unique_suffix();
     let id = emu
