@@ -151,7 +151,10 @@ async fn system_check_recovers_by_a_stop_and_a_scheduled_start_and_instance_stor
         "{report}"
     );
     // An m5.large has no instance store: only what was in RAM is lost.
-    assert!(report.contains("A stop/start loses what was in RAM"), "{report}");
+    assert!(
+        report.contains("A stop/start loses what was in RAM"),
+        "{report}"
+    );
 
     // EventBridge Scheduler runs the continuation: the instance is stopped, so it is started and verified later.
     let ran = rig.drive_continuations(&id, 5).await;
