@@ -21,42 +21,11 @@ use ec2ops::ports::{
 use ec2ops::remediation::approval::{self, Answer, Approver, Nonce, Pending, State, Verdict};
 use ec2ops::remediation::ActionKind;
 
+use super::attributes::{n, number, s, stamp, text, time_of};
 use super::{aws_error, conditional, DynamoLedger};
 
 /// How long the items live after the proposal's expiry.
 const PROPOSAL_TTL: chrono::Duration = chrono::Duration::days(7);
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn stamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
-fn time_of(v: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(v)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-fn key(pk: String) -> HashMap<String, AttributeValue> {
-    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s("-"))])
-}
-
-fn text(i: &HashMap<String, AttributeValue>, k: &str) -> Option<String> {
-    i.get(k).and_then(|v| v.as_s().ok()).cloned()
-}
-
-fn number(i: &HashMap<String, AttributeValue>, k: &str) -> Option<i64> {
-    i.get(k)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-}
 
 fn unreadable(op: &'static str, why: &str) -> AwsError {
     AwsError::new("dynamodb", op, format!("unreadable approval record: {why}"))
@@ -377,4 +346,9 @@ impl Approvals for DynamoLedger {
             .await;
         Ok(conditional("dynamodb", "UpdateItem", answer)?.is_some())
     }
+}
+
+/// The key of an item with no sort key of its own (`sk` = `-`).
+fn key(pk: String) -> HashMap<String, AttributeValue> {
+    super::attributes::key(pk, "-")
 }

@@ -30,6 +30,7 @@ use ec2ops::ports::{
 };
 use ec2ops::remediation::{ActionKind, Hold, LedgerView};
 
+use super::attributes::{build_error, epoch, later, n, number, s, stamp, text, time_of};
 use super::aws_error;
 
 /// The least time the per-instance lock is held after an action, whatever the cooldown: one action in flight per
@@ -52,26 +53,6 @@ impl DynamoLedger {
     }
 }
 
-fn stamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn epoch(t: DateTime<Utc>) -> AttributeValue {
-    n(t.timestamp())
-}
-
-fn later(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
-    t.checked_add_signed(d).unwrap_or(t)
-}
-
 fn item(
     pk: String,
     sk: String,
@@ -86,20 +67,6 @@ fn item(
     ])
 }
 
-fn key(pk: String) -> HashMap<String, AttributeValue> {
-    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s("-"))])
-}
-
-fn text(i: &HashMap<String, AttributeValue>, k: &str) -> Option<String> {
-    i.get(k).and_then(|v| v.as_s().ok()).cloned()
-}
-
-fn number(i: &HashMap<String, AttributeValue>, k: &str) -> Option<i64> {
-    i.get(k)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-}
-
 /// Who wrote a claim: the claiming delivery's own instant, in nanoseconds. Every delivery takes its `now` once, at
 /// its start (the function: per event, and per message of an SQS batch, which it handles one after another); two
 /// deliveries of one incident starting in the same nanosecond in different invocations is not a case to plan for. A claim that finds the record written by
@@ -110,19 +77,8 @@ fn claimant(now: DateTime<Utc>) -> i64 {
         .unwrap_or_else(|| now.timestamp_millis())
 }
 
-fn time_of(sk: &str) -> Option<DateTime<Utc>> {
-    let t = sk.split('#').next()?;
-    DateTime::parse_from_rfc3339(t)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 fn from_epoch(secs: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(secs, 0)
-}
-
-fn build_error(op: &'static str, e: impl std::fmt::Display) -> AwsError {
-    AwsError::new("dynamodb", op, e.to_string())
 }
 
 impl DynamoLedger {
@@ -886,4 +842,9 @@ impl ImpairmentLog for DynamoLedger {
             .unwrap_or_default();
         Ok(AzDeclaration::Covered { by, named })
     }
+}
+
+/// The key of an item with no sort key of its own (`sk` = `-`).
+fn key(pk: String) -> HashMap<String, AttributeValue> {
+    super::attributes::key(pk, "-")
 }

@@ -8,6 +8,7 @@
 
 mod alarms;
 mod approvals;
+mod attributes;
 mod cloudtrail;
 mod cloudwatch;
 mod dynamodb;

@@ -23,6 +23,7 @@ use ec2ops::storm::{
     GATE_TTL, LOG_RETENTION,
 };
 
+use super::attributes::{build_error, epoch, key, later, n, number, s, stamp, text};
 use super::aws_error;
 
 /// How long a window's buffer and flush record live.
@@ -43,38 +44,8 @@ impl DynamoStorm {
     }
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn stamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
 fn expiry(t: DateTime<Utc>, ttl: Duration) -> AttributeValue {
-    n(t.checked_add_signed(ttl).unwrap_or(t).timestamp())
-}
-
-fn key(pk: String, sk: impl Into<String>) -> HashMap<String, AttributeValue> {
-    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
-}
-
-fn text(i: &HashMap<String, AttributeValue>, k: &str) -> Option<String> {
-    i.get(k).and_then(|v| v.as_s().ok()).cloned()
-}
-
-fn number(i: &HashMap<String, AttributeValue>, k: &str) -> Option<i64> {
-    i.get(k)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-}
-
-fn build_error(op: &'static str, e: impl std::fmt::Display) -> AwsError {
-    AwsError::new("dynamodb", op, e.to_string())
+    epoch(later(t, ttl))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(
