@@ -139,22 +139,6 @@ fn stored(
 }
 
 impl DynamoLedger {
-    async fn approval_item(
-        &self,
-        pk: String,
-    ) -> Result<Option<HashMap<String, AttributeValue>>, AwsError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| aws_error("dynamodb", "GetItem", e))?;
-        Ok(out.item().cloned())
-    }
-
     fn tx_put_absent(
         &self,
         item: HashMap<String, AttributeValue>,
@@ -171,7 +155,7 @@ impl DynamoLedger {
     /// The incident's existing proposal after a cancelled put: through its pointer, else under the same nonce.
     async fn existing_proposal(&self, p: &Proposal) -> Result<Option<StoredProposal>, AwsError> {
         let pointer = self
-            .approval_item(format!("proposal#{}", p.pending.incident_key))
+            .get(format!("proposal#{}", p.pending.incident_key))
             .await?;
         let nonce = match pointer.as_ref().and_then(|i| text(i, "nonce")) {
             Some(n) => Nonce::parse(&n).map_err(|e| unreadable("GetItem", &e.to_string()))?,
@@ -290,7 +274,7 @@ impl Approvals for DynamoLedger {
     }
 
     async fn proposal(&self, nonce: &Nonce) -> Result<Option<StoredProposal>, AwsError> {
-        match self.approval_item(format!("approval#{nonce}")).await? {
+        match self.get(format!("approval#{nonce}")).await? {
             Some(i) => stored(&i, "GetItem").map(Some),
             None => Ok(None),
         }

@@ -82,7 +82,11 @@ fn from_epoch(secs: i64) -> Option<DateTime<Utc>> {
 }
 
 impl DynamoLedger {
-    async fn get(&self, pk: String) -> Result<Option<HashMap<String, AttributeValue>>, AwsError> {
+    /// The item (with no sort key of its own) under `pk`, read consistently.
+    pub(crate) async fn get(
+        &self,
+        pk: String,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, AwsError> {
         let out = self
             .client
             .get_item()

@@ -99,19 +99,11 @@ fn instance_lines(cx: &Ctx<'_>, advice: &mut Advice) {
         .is_some_and(|w| w.get(Role::Memory).is_none())
     {
         // Another alarm on the instance watching an agent metric: the agent is installed and publishing.
-        let agent_alarm = cx
-            .facts
-            .evidence
-            .alarms
-            .as_ref()
-            .and_then(|s| s.get())
-            .and_then(|o| {
-                o.alarms.iter().find(|a| {
-                    a.metric
-                        .as_deref()
-                        .is_some_and(|m| m.starts_with(&format!("{} ", crate::catalogue::AGENT)))
-                })
-            });
+        let agent_alarm = cx.other_alarms().iter().find(|a| {
+            a.metric
+                .as_deref()
+                .is_some_and(|m| m.starts_with(&format!("{} ", crate::catalogue::AGENT)))
+        });
         if let Some(a) = agent_alarm.filter(|_| cx.a.recommendation.guest_metrics_matter) {
             advice.bears(
                 Line::new()

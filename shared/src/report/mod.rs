@@ -129,6 +129,16 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The other alarms in ALARM on the instance (DescribeAlarms), when they were read.
+    fn other_alarms(&self) -> &[crate::evidence::alarms::OtherAlarm] {
+        self.facts
+            .evidence
+            .alarms
+            .as_ref()
+            .and_then(|s| s.get())
+            .map_or(&[], |o| o.alarms.as_slice())
+    }
+
     /// The metric window's period: what one datapoint of a `Sum` (network bytes) counts over.
     fn period_secs(&self) -> u64 {
         self.facts

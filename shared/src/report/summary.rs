@@ -246,17 +246,10 @@ fn evidence_cause(cx: &Ctx<'_>, top: &Finding) -> Option<String> {
     });
     let at = cx.change.state.at;
     let earlier = cx
-        .facts
-        .evidence
-        .alarms
-        .as_ref()
-        .and_then(|s| s.get())
-        .and_then(|o| {
-            o.alarms
-                .iter()
-                .filter_map(|a| Some((a, a.since?)))
-                .find(|(_, since)| *since < at)
-        })
+        .other_alarms()
+        .iter()
+        .filter_map(|a| Some((a, a.since?)))
+        .find(|(_, since)| *since < at)
         .map(|(a, since)| {
             let name = sanitize(&a.name, 120);
             let metric = a
