@@ -12,6 +12,8 @@ use ec2ops::ports::{AwsError, Memberships, TargetReader};
 use super::aws_error;
 
 const SERVICE: &str = "elasticloadbalancing";
+/// Pages of 400 target groups read at most.
+const MAX_PAGES: usize = 25;
 
 pub struct ElbReader {
     client: Client,
@@ -22,11 +24,12 @@ impl ElbReader {
         ElbReader { client }
     }
 
-    /// The VPC's target groups whose targets are instances, every page.
+    /// The VPC's target groups whose targets are instances, every page (at most [`MAX_PAGES`]: an account has at
+    /// most a few thousand groups; a marker that never ends is an error, not a loop).
     async fn groups(&self, vpc_id: &str) -> Result<Vec<TargetGroup>, AwsError> {
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
-        loop {
+        for _ in 0..MAX_PAGES {
             let page = self
                 .client
                 .describe_target_groups()
@@ -49,6 +52,11 @@ impl ElbReader {
                 _ => return Ok(out),
             }
         }
+        Err(AwsError::new(
+            SERVICE,
+            "DescribeTargetGroups",
+            format!("more than {MAX_PAGES} pages of target groups"),
+        ))
     }
 
     /// The instance's registration in one group, if it has one.
