@@ -645,3 +645,19 @@ fn a_suspected_compromise_leads_the_title_and_the_cause() {
         "{cause}"
     );
 }
+
+#[test]
+fn a_failed_target_group_read_is_named_as_a_gap_and_the_report_still_goes_out() {
+    let change = support::load("cpu-spike.json");
+    let mut facts = support::cpu_spike("t3.small", None);
+    facts.evidence.impact = Some(Source::Unavailable(
+        "elasticloadbalancing DescribeTargetGroups: AccessDenied".into(),
+    ));
+    let (_, report, _) = compose(&change, &facts, &en());
+    let email = render::email(&report);
+    assert!(
+        email.contains("DescribeTargetHealth: unavailable") && email.contains("AccessDenied"),
+        "{email}"
+    );
+    assert!(!email.contains("Customer impact"), "no impact is claimed");
+}
