@@ -270,8 +270,13 @@ async fn an_incident_makes_two_lookup_events_at_once_and_a_third_only_a_second_l
         a.findings.iter().map(|f| f.rule).collect::<Vec<_>>()
     );
     let text = email(&change, &facts);
+    // The most likely cause: said by the summary, pointed to by its finding in 📊.
     assert!(
-        text.contains("[CHANGE-BEFORE] instance type change 26 min before the transition (the likely trigger) — ModifyInstanceAttribute (instanceType=m5.large) by jiwoo.park@example.com (PlatformAdmin) at 02:40 UTC; 2 other change(s) in the window"),
+        text.contains("▶ Most likely cause: instance type change 26 min before the transition (the likely trigger) — ModifyInstanceAttribute (instanceType=m5.large) by jiwoo.park@example.com (PlatformAdmin) at 02:40 UTC; 2 other change(s) in the window"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[CHANGE-BEFORE] ▶ the most likely cause above"),
         "{text}"
     );
     assert!(text.contains("/missing not found"), "{text}");

@@ -121,15 +121,6 @@ impl Console {
         ))
     }
 
-    pub fn session_manager(&self, instance_id: &str) -> Option<String> {
-        bounded(format!(
-            "{}/systems-manager/session-manager/{}?region={}",
-            self.base,
-            encode(instance_id),
-            self.region
-        ))
-    }
-
     /// One AWS Health event in the account's Health Dashboard (a global console, whatever the region).
     pub fn health_event(&self, event_arn: &str) -> Option<String> {
         bounded(format!(

@@ -51,7 +51,12 @@ pub(super) fn auto_recovery_status(status: &AutoRecovery, cx: &Ctx<'_>) -> Line 
 }
 
 pub(super) fn actions(cx: &Ctx<'_>) -> Section {
-    section(Part::Actions, cx.lang, plan(cx).lines)
+    let plan = plan(cx);
+    let head = plan.head();
+    Section {
+        head,
+        ..section(Part::Actions, cx.lang, plan.lines)
+    }
 }
 
 /// 🔧 as steps: what ec2ops did, then the operator's numbered steps with their commands.
@@ -530,7 +535,17 @@ fn cpu_steps(cx: &Ctx<'_>, s: &mut Steps) {
         || a.has(RuleId::CpuSpike)
         || a.has(RuleId::CpuCredits)
         || metric_label(cx.change) == crate::catalogue::CPU_UTILIZATION;
-    if cpu_related && cx.instance_id.is_some() && !a.has(RuleId::Gone) {
+    let reads_cpu = cpu_related && cx.instance_id.is_some() && !a.has(RuleId::Gone);
+    if reads_cpu && a.has(RuleId::NetLeadsCpu) {
+        // One Run Command reads both: the processes and the connections that brought the data.
+        s.step(l!(
+                lang,
+                "지금 CPU를 쓰는 프로세스(top의 두 번째 1초 샘플)와 데이터가 들어온 연결(ss; 출처는 VPC Flow Logs) 확인:",
+                "Find the processes using the CPU now (top's second one-second sample) and the connections the data came over (ss; VPC Flow Logs name its source):"
+            ),
+        );
+        s.cmds(cx, steps::shell(id, &[steps::CPU_NOW, steps::CONNECTIONS]));
+    } else if reads_cpu {
         s.step(l!(
                 lang,
                 "지금 CPU를 쓰는 프로세스 확인 (SSM Run Command; top의 두 번째 1초 샘플 — ps의 %CPU는 프로세스 시작 이후 평균):",
@@ -538,17 +553,13 @@ fn cpu_steps(cx: &Ctx<'_>, s: &mut Steps) {
             ),
         );
         s.cmds(cx, steps::shell(id, &[steps::CPU_NOW]));
-    }
-    if a.has(RuleId::NetLeadsCpu) {
+    } else if a.has(RuleId::NetLeadsCpu) {
         s.step(l!(
             lang,
             "대량 수신 트래픽의 출처 확인 (연결 목록, VPC Flow Logs):",
             "Identify the source of the inbound traffic (connections, VPC Flow Logs):"
         ));
-        s.cmds(
-            cx,
-            steps::shell(id, &["ss -tnp state established | head -30"]),
-        );
+        s.cmds(cx, steps::shell(id, &[steps::CONNECTIONS]));
     }
     if a.has(RuleId::CpuSustained) {
         if let Some(i) = cx.instance {

@@ -215,7 +215,8 @@ fn recovery_lines(cx: &Ctx<'_>, i: &InstanceFacts, availability: bool, advice: &
             "simplified automatic recovery 꺼짐",
             "simplified automatic recovery disabled"
         )),
-        AutoRecovery::On if availability => advice.bears(Line::from(l!(
+        // A failed system check's 🔧 says it already (the recovery is the answer there).
+        AutoRecovery::On if availability && !cx.a.has(RuleId::SysCheck) => advice.bears(Line::from(l!(
             lang,
             "Simplified automatic recovery 켜짐 (기본값): 시스템 장애 시 AWS가 자동 복구",
             "Simplified automatic recovery is on (default): AWS recovers the instance on a system failure"

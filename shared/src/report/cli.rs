@@ -37,6 +37,8 @@ pub(super) struct Steps {
     groups: Vec<Vec<Command>>,
     /// The last line is a command: the next one joins its group.
     in_group: bool,
+    /// Where the second numbered step starts.
+    second: Option<usize>,
 }
 
 impl Steps {
@@ -50,6 +52,9 @@ impl Steps {
 
     /// A numbered step.
     pub(super) fn step(&mut self, text: String) {
+        if self.numbered == 1 {
+            self.second = Some(self.lines.len());
+        }
         self.numbered += 1;
         self.line(Line::from(format!("{}. {text}", self.numbered)));
     }
@@ -85,6 +90,11 @@ impl Steps {
     /// How many numbered steps there are.
     pub(super) fn count(&self) -> usize {
         self.numbered
+    }
+
+    /// How many lines say what ec2ops did and give the first step (all of them when there is one step or none).
+    pub(super) fn head(&self) -> usize {
+        self.second.unwrap_or(self.lines.len())
     }
 
     /// The command groups, in order.

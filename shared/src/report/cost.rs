@@ -207,10 +207,9 @@ pub(super) fn cost(cx: &Ctx<'_>) -> Section {
     match price {
         Some(p) => lines.push(Line::from(l!(
             lang,
-            "{} ({}) On-Demand: {}/시간 ≈ {}/월 (Linux 기준 추정치, 가격표 기준)",
-            "{} ({}) On-Demand: {}/hour ≈ {}/month (Linux, estimate from the bundled price table)",
+            "{} On-Demand: {}/시간 ≈ {}/월 (Linux 정가)",
+            "{} On-Demand: {}/hour ≈ {}/month (Linux list price)",
             i.instance_type,
-            cx.region,
             usd(p.usd_per_hour),
             usd(monthly(p.usd_per_hour))
         ))),

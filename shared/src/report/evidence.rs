@@ -13,7 +13,106 @@ use super::phrasebook;
 use super::text::{bit_rate, hm, value};
 
 /// Most characters of a command line an evidence line quotes.
-const COMMAND_CHARS: usize = 120;
+const COMMAND_CHARS: usize = 80;
+
+/// A finding's evidence lines, without their bullets: a run of datapoints of one series a period apart is one line
+/// (`03:01–03:06 UTC CPUUtilization 88.10% → 91.20% → …`), anything else one line each, but for what the finding's
+/// own line already says (the CPU rise and the level before it).
+pub fn lines(evidence: &[Observation], tz: Tz, lang: Language, period_secs: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(first) = evidence.get(at) {
+        // The finding's own line states when the CPU rose and its usual level before: not said twice.
+        // A check's latest datapoint is among the alarm's evaluated ones, said on their line.
+        let evaluated = |m: &str| {
+            evidence.iter().any(
+                |o| matches!(o, Observation::AlarmDatapoints { metric, failed, .. } if *metric == m && *failed > 0),
+            )
+        };
+        let said = match first {
+            Observation::CpuRise { .. } | Observation::MedianBeforeRise { .. } => true,
+            Observation::CheckDatapoint { metric, .. } => evaluated(metric),
+            _ => false,
+        };
+        if said {
+            at += 1;
+            continue;
+        }
+        let run = series_run(&evidence[at..], period_secs);
+        if run < 2 {
+            out.push(line(first, tz, lang, period_secs));
+            at += 1;
+            continue;
+        }
+        let points = &evidence[at..at + run];
+        let (
+            Some(Observation::Datapoint {
+                at: start,
+                metric,
+                dimension,
+                ..
+            }),
+            Some(Observation::Datapoint { at: end, .. }),
+        ) = (points.first(), points.last())
+        else {
+            at += run;
+            continue;
+        };
+        let values: Vec<String> = points
+            .iter()
+            .filter_map(|o| match o {
+                Observation::Datapoint { value: v, .. } => Some(shown(metric, *v, period_secs)),
+                _ => None,
+            })
+            .collect();
+        let dimension = dimension
+            .as_deref()
+            .map(|d| format!(" {d}"))
+            .unwrap_or_default();
+        out.push(format!(
+            "{} {metric}{dimension} {}",
+            super::text::span(*start, *end, tz, lang),
+            values.join(" → ")
+        ));
+        at += run;
+    }
+    out
+}
+
+/// How many observations from the first are datapoints of the same series, each one period after the one before.
+fn series_run(obs: &[Observation], period_secs: u64) -> usize {
+    let step = i64::try_from(period_secs).unwrap_or(i64::MAX);
+    let mut run = 0;
+    let mut before: Option<(&chrono::DateTime<chrono::Utc>, &str, &Option<String>)> = None;
+    for o in obs {
+        let Observation::Datapoint {
+            at,
+            metric,
+            dimension,
+            ..
+        } = o
+        else {
+            break;
+        };
+        if let Some((t, m, d)) = before {
+            if *m != **metric || d != dimension || (*at - *t).num_seconds() != step {
+                break;
+            }
+        }
+        before = Some((at, metric, dimension));
+        run += 1;
+    }
+    run
+}
+
+/// A datapoint's value with its unit: network bytes (a `Sum` over the period) as a rate.
+fn shown(metric: &str, v: f64, period_secs: u64) -> String {
+    if matches!(metric, catalogue::NETWORK_IN | catalogue::NETWORK_OUT) {
+        bit_rate(v, period_secs)
+    } else {
+        value(v, catalogue::unit_of(metric))
+    }
+}
 
 /// One evidence line, without its bullet; `period_secs` is the metric window's (network bytes are a `Sum` over it).
 // Stays long: one arm per kind of observation, each a Korean/English pair.
@@ -29,12 +128,11 @@ pub fn line(o: &Observation, tz: Tz, lang: Language, period_secs: u64) -> String
                 .as_deref()
                 .map(|d| format!(" {d}"))
                 .unwrap_or_default();
-            let shown = if matches!(*metric, catalogue::NETWORK_IN | catalogue::NETWORK_OUT) {
-                bit_rate(*v, period_secs)
-            } else {
-                value(*v, catalogue::unit_of(metric))
-            };
-            format!("{} {metric}{dimension} {shown}", hm(*at, tz, lang))
+            format!(
+                "{} {metric}{dimension} {}",
+                hm(*at, tz, lang),
+                shown(metric, *v, period_secs)
+            )
         }
         Observation::CheckDatapoint {
             at,
@@ -182,17 +280,23 @@ pub fn line(o: &Observation, tz: Tz, lang: Language, period_secs: u64) -> String
             ports
         ),
         Observation::AlsoFound { rule } => rule.code().to_string(),
+        // The process's whole line is the in-guest list's, in the same section: the evidence names it and its share.
         Observation::TopCpu { process: p, sample } => l!(
             lang,
-            "게스트 OS CPU 상위 프로세스: {}",
-            "in-guest top CPU: {}",
-            process(p, *sample, lang)
+            "게스트 OS CPU 상위 프로세스: {} (pid {}) CPU {:.1}% {}",
+            "in-guest top CPU: {} (pid {}) {:.1}% CPU {}",
+            p.program(),
+            p.pid,
+            p.cpu_percent,
+            measure(*sample, lang)
         ),
         Observation::TopMemory { process: p } => l!(
             lang,
-            "게스트 OS 메모리 상위 프로세스: {}",
-            "in-guest top memory: {}",
-            process(p, crate::analyze::MEMORY_LIST, lang)
+            "게스트 OS 메모리 상위 프로세스: {} (pid {}) 메모리 {:.1}%",
+            "in-guest top memory: {} (pid {}) {:.1}% memory",
+            p.program(),
+            p.pid,
+            p.mem_percent
         ),
         Observation::OomKill { line } => format!("OOM: {line}"),
         Observation::KernelError { line } => format!("kernel: {line}"),
@@ -261,10 +365,7 @@ pub fn process(p: &Process, sample: CpuSample, lang: Language) -> String {
     if p.command.chars().nth(COMMAND_CHARS).is_some() {
         command.push('…');
     }
-    let measure = match sample {
-        CpuSample::Current => l!(lang, "(현재, 1초 샘플)", "now (1 s sample)"),
-        CpuSample::SinceStart => l!(lang, "(프로세스 시작 이후 평균)", "(average since start)"),
-    };
+    let measure = measure(sample, lang);
     l!(
         lang,
         "{} (pid {}, {}) {:.1}% CPU {}, {:.1}% 메모리{}: {}",
@@ -278,6 +379,14 @@ pub fn process(p: &Process, sample: CpuSample, lang: Language) -> String {
         running,
         command
     )
+}
+
+/// What a CPU figure measures: the last second, or ps's average since the process started.
+fn measure(sample: CpuSample, lang: Language) -> String {
+    match sample {
+        CpuSample::Current => l!(lang, "(현재, 1초 샘플)", "now (1 s sample)"),
+        CpuSample::SinceStart => l!(lang, "(프로세스 시작 이후 평균)", "(average since start)"),
+    }
 }
 
 /// What an EC2 `StateReason` code means, as ` (…)`; empty for a code not known here.

@@ -239,7 +239,10 @@ pub(super) fn header_lines(c: &AlarmChange, facts: &Facts, lang: Language) -> Ve
             line = line.t(" · ").u(key).t("=").u(value);
         }
         out.push(line);
-        if !c.state.reason.trim().is_empty() {
+        // A threshold crossing is said by the persistence line (📊), in the report's words; other reasons here.
+        if !c.state.reason.trim().is_empty()
+            && crate::model::Crossed::parse(&c.state.reason).is_none()
+        {
             let mut reason = Line::new()
                 .t(l!(lang, "사유: ", "Reason: "))
                 .u(&c.state.reason);

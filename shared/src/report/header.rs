@@ -192,6 +192,11 @@ pub(super) fn event_line(cx: &Ctx<'_>) -> Line {
                 "Found by: the ec2ops sweep (no alarm) · "
             ))
             .u(&c.alarm_name),
+        // A single-metric alarm is the common case, and a fleet alarm's own line says what it is: only the other
+        // kinds say it here.
+        _ if matches!(c.kind, AlarmKind::Metric) || c.fleet.is_some() => Line::new()
+            .t(l!(lang, "알람: ", "Alarm: "))
+            .u(&c.alarm_name),
         _ => Line::new()
             .t(l!(lang, "알람: ", "Alarm: "))
             .u(&c.alarm_name)
@@ -276,10 +281,8 @@ fn network_line(cx: &Ctx<'_>) -> Option<Line> {
         if i.vpc_id.is_some() {
             line = line.t(" · ");
         }
+        // Its AZ is the instance line's.
         line = line.t("subnet ").c(subnet);
-        if let Some(az) = &i.availability_zone {
-            line = line.t(format!(" ({az})"));
-        }
     }
     Some(line)
 }
@@ -437,7 +440,15 @@ fn alarm_lines(cx: &Ctx<'_>) -> Vec<Line> {
             }
         }
     }
-    if !trend.is_empty() {
+    // The window's line of the alarm's metric (📊) draws the series with its last, highest and average values, and
+    // a spike's or a saturation's evidence lists the run: a trend here would say it again.
+    let drawn_below = cx
+        .facts
+        .metrics
+        .get()
+        .is_some_and(|w| super::situation::alarm_series_drawn(cx, w));
+    // A failed status check is 0 or 1: its persistence line and the checks' own state (📊) say what a trend would.
+    if !trend.is_empty() && !drawn_below && !c.claims_check_failure() {
         let last: Vec<String> = trend
             .iter()
             .rev()

@@ -80,6 +80,9 @@ pub struct Section {
     /// The lines, by index in ascending order, that a cut takes before any other (the last first): 📊's lines that
     /// are not about the alarm's own metric or findings. Empty: the cut takes the last lines.
     pub spare: Vec<usize>,
+    /// 🔧: how many lines from the top say what ec2ops did and give the first step; a cut keeps them until its last
+    /// stage (see `render::FLOORS`).
+    pub head: usize,
 }
 
 /// A built report, format-neutral.
@@ -312,12 +315,15 @@ impl Part {
     }
 }
 
+/// A section whose first lines (four, unless the section says otherwise) survive a cut the longest.
 fn section(part: Part, lang: Language, lines: Vec<Line>) -> Section {
+    let lines_head = lines.len().min(4);
     Section {
         emoji: part.emoji(),
         title: part.title(lang),
         lines,
         keep_rank: part.keep_rank(),
         spare: Vec::new(),
+        head: lines_head,
     }
 }

@@ -301,16 +301,8 @@ pub(super) fn not_corroborated_line(why: &Uncorroborated, lang: Language) -> Lin
 pub(super) fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
     let lang = cx.lang;
     match cx.action {
-        ActionOutcome::ReportOnly => vec![Line::from(l!(
-            lang,
-            "자동 조치: 없음 — remediation mode off (보고 전용). 아래 단계는 운영자가 직접 수행합니다.",
-            "Automatic action: none — remediation mode is off (report only). The steps below are for the operator."
-        ))],
-        ActionOutcome::AdviceOnly => vec![Line::from(l!(
-            lang,
-            "자동 조치: 해당 없음 — 이 유형은 자동 조치 대상이 아님 (조언만 제공). 아래 단계를 수행하세요.",
-            "Automatic action: none — ec2ops does not act on this kind of incident (advice only). The steps below are for the operator."
-        ))],
+        // Who acts (nobody, and why) is the summary's line: 🔧 goes straight to the steps.
+        ActionOutcome::ReportOnly | ActionOutcome::AdviceOnly => Vec::new(),
         ActionOutcome::Held { action, holds } => {
             let mut v = vec![Line::from(l!(
                 lang,
@@ -321,13 +313,17 @@ pub(super) fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
             v.extend(holds.iter().map(|h| hold_line(h, cx)));
             v
         }
-        ActionOutcome::DryRun { action, allowed, detail } => vec![Line::from(if *allowed {
+        ActionOutcome::DryRun {
+            action,
+            allowed,
+            detail,
+        } => vec![Line::from(if *allowed {
+            // EC2's answer to an accepted dry run is always the same sentence: its meaning is enough.
             l!(
                 lang,
-                "Dry-run: {}을(를) 실행했을 것 (EC2 DryRun 성공: {}). auto 모드에서 실제 실행됩니다.",
-                "Dry-run: would have done {} (EC2 DryRun succeeded: {}). In auto mode it would run.",
-                action_name(*action, lang),
-                detail
+                "Dry-run: EC2가 {}을(를) 허용함 (DryRun 성공) — auto 모드라면 실행됨",
+                "Dry-run: EC2 accepted {} (DryRun succeeded) — in auto mode it would run",
+                action_name(*action, lang)
             )
         } else {
             l!(

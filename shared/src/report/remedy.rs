@@ -17,7 +17,7 @@ pub(super) fn force_hint(cx: &Ctx<'_>, s: &mut Steps, id: &str) {
     s.step(l!(
             cx.lang,
             "10분 넘게 stopping 상태로 멈춰 있으면 강제 중지(OS 정상 종료 없음, 이 경우에만) 후 위의 wait 단계부터 계속:",
-            "If it stays in `stopping` for more than 10 minutes, force the stop (no clean OS shutdown: only then), then go on from the wait above:"
+            "Still `stopping` after 10 minutes: force the stop (no clean OS shutdown: only then), then go on from the wait:"
         ),
     );
     s.cmd(cx, steps::force_stop(id));

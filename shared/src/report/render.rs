@@ -19,16 +19,16 @@ pub use crate::message::SnsMessage;
 
 /// What a section keeps at each stage of cutting: a stage starts when no section is above its floor of the stage
 /// before. Advice (📈 💰 🔒 🤖, rank 3 and up) goes first and whole, and 📊 (rank 2) its spare lines (other
-/// series, sources, links); then 🔧 (rank 1) loses its last steps, keeping the first four lines (what ec2ops did and
-/// the first step); then 📊 what it kept (the alarm metric, its persistence, the findings with their first
+/// series, sources, links); then 🔧 (rank 1) loses its last steps, keeping its head (what ec2ops did and the first
+/// step); then 📊 what it kept (the alarm metric, its persistence, the findings with their first
 /// evidence); 🚨 (rank 0) last. What to do comes before background.
 const FLOORS: [[Floor; 4]; 4] = {
-    use Floor::{All, Kept, Lines};
+    use Floor::{All, Head, Kept, Lines};
     [
         // 🚨, 🔧, 📊, advice
         [All, All, Kept, Lines(0)],
-        [All, Lines(4), Kept, Lines(0)],
-        [All, Lines(4), Lines(0), Lines(0)],
+        [All, Head, Kept, Lines(0)],
+        [All, Head, Lines(0), Lines(0)],
         [Lines(0), Lines(0), Lines(0), Lines(0)],
     ]
 };
@@ -39,6 +39,8 @@ enum Floor {
     All,
     /// The lines that are not spare.
     Kept,
+    /// The section's head ([`Section::head`]).
+    Head,
     Lines(usize),
 }
 
@@ -46,6 +48,7 @@ fn floor(s: &Section, stage: &[Floor; 4]) -> usize {
     match stage[usize::from(s.keep_rank).min(3)] {
         Floor::All => usize::MAX,
         Floor::Kept => s.lines.len() - s.spare.len(),
+        Floor::Head => s.head,
         Floor::Lines(n) => n,
     }
 }
@@ -208,8 +211,6 @@ fn email_text(report: &Report, sections: &[Section]) -> String {
     let title = report.title.plain();
     out.push_str(&title);
     out.push('\n');
-    out.push_str(&"=".repeat(title.chars().count().min(72)));
-    out.push('\n');
     for l in &report.header {
         out.push_str(&l.plain());
         out.push('\n');
@@ -223,21 +224,21 @@ fn email_text(report: &Report, sections: &[Section]) -> String {
         }
     }
     out.push_str(&format!(
-        "\n--\nec2ops · incident {} · thread {}\n",
-        report.incident_key, report.thread_id
+        "\n--\nec2ops · incident {}\n",
+        report.incident_key
     ));
     out
 }
 
 /// The full plain-text report.
 pub fn email(report: &Report) -> String {
-    email_text(report, &report.sections)
+    email_text(report, &without_repeated_commands(report))
 }
 
 /// The plain-text report cut to `max_bytes`.
 pub fn email_within(report: &Report, max_bytes: usize) -> String {
     fit(
-        &report.sections,
+        &without_repeated_commands(report),
         report.language,
         max_bytes,
         str::len,
@@ -280,8 +281,8 @@ fn summary_commands(report: &Report) -> Vec<String> {
         .collect()
 }
 
-/// In chat, a step of 🔧 whose commands are the summary's, on the first screen already, points to them instead of
-/// repeating them: the room goes to the findings and the next steps. The email keeps them where they are.
+/// A step of 🔧 whose commands are the summary's, on the first screen already, points to them instead of repeating
+/// them, in chat and in the email alike: the room goes to the findings and the next steps.
 fn without_repeated_commands(report: &Report) -> Vec<Section> {
     let summary = summary_commands(report);
     let mut sections = report.sections.clone();
@@ -294,21 +295,29 @@ fn without_repeated_commands(report: &Report) -> Vec<Section> {
             .iter()
             .map(|l| l.plain().trim().to_string())
             .collect();
+        // The summary's commands open a step's group (the rest of the group, if any, follows the pointer in order).
         let whole = |at: usize| {
-            texts[at..].starts_with(&summary)
-                && (at == 0 || !is_command(&s.lines[at - 1]))
-                && s.lines
-                    .get(at + summary.len())
-                    .is_none_or(|l| !is_command(l))
+            texts[at..].starts_with(&summary) && (at == 0 || !is_command(&s.lines[at - 1]))
         };
         if let Some(at) = (0..texts.len()).find(|at| whole(*at)) {
-            let pointer = Line::from(l!(
-                report.language,
-                "    (위 요약의 다음 조치와 같은 명령 {}개)",
-                "    (the same {} commands as the summary's next step above)",
-                summary.len()
-            ));
+            let pointer = Line::from(if summary.len() == 1 {
+                l!(
+                    report.language,
+                    "    (위 요약의 다음 명령)",
+                    "    (the summary's next command above)"
+                )
+            } else {
+                l!(
+                    report.language,
+                    "    (위 요약의 명령 {}개)",
+                    "    (the summary's {} commands above)",
+                    summary.len()
+                )
+            });
             s.lines.splice(at..at + summary.len(), [pointer]);
+            if at < s.head {
+                s.head = s.head.saturating_sub(summary.len() - 1).max(at + 1);
+            }
         }
     }
     sections
@@ -453,6 +462,7 @@ mod tests {
             lines: lines.iter().map(|l| Line::from(l.to_string())).collect(),
             keep_rank: 2,
             spare: Vec::new(),
+            head: 4,
         };
         let full = plain(std::slice::from_ref(&section)).len();
         for limit in 0..=full {

@@ -144,8 +144,8 @@ fn encryption_lines(cx: &Ctx<'_>, advice: &mut Advice) {
             if !plain.is_empty() {
                 advice.hygiene(l!(
                     lang,
-                    "암호화되지 않은 EBS 볼륨 {} (snapshot 복사로 암호화, 계정 기본 암호화 활성화)",
-                    "unencrypted EBS volumes {} (encrypt through a snapshot copy; turn on default encryption)",
+                    "암호화되지 않은 EBS 볼륨 {} (snapshot 복사로 암호화)",
+                    "unencrypted EBS volumes {} (encrypt through a snapshot copy)",
                     plain.join(", ")
                 ));
             }
@@ -198,8 +198,8 @@ fn port_lines(cx: &Ctx<'_>, exposure_matters: bool, advice: &mut Advice) {
     if !private.is_empty() {
         advice.hygiene(l!(
             lang,
-            "{} (public IPv4 없음: VPC 밖에서는 접근 불가, 규칙은 VPC 내부 범위로 좁히기)",
-            "{} (no public IPv4: not reachable from outside the VPC; narrow the rule to the VPC's range)",
+            "{} (public IPv4 없음: 규칙은 VPC 범위로 좁히기)",
+            "{} (no public IPv4: narrow it to the VPC's range)",
             private.join(", ")
         ));
     }

@@ -5,13 +5,45 @@ use crate::config::Language;
 use crate::facts::{Role, Series, Source};
 use crate::model::{AlarmKind, AlarmState, Cause};
 
-use super::findings::finding_line;
+use super::findings::{finding_line, finding_phrase};
 use super::text::{bit_rate, day_minute, hm, span, sparkline, value, when_in, Line};
 use super::{evidence, fleet, phrasebook, section, Ctx, Part, Section};
 use crate::catalogue::unit_of;
 
 pub(super) fn series_summary(name: &str, s: &Series, cx: &Ctx<'_>) -> Line {
     Line::from(format!("{name}: {}", series_figures(name, s, cx)))
+}
+
+/// A value of a series in its metric's unit; network bytes (a `Sum` over the period) as the rate they were.
+fn shown(metric: &str, v: f64, cx: &Ctx<'_>) -> String {
+    if matches!(
+        metric,
+        crate::catalogue::NETWORK_IN | crate::catalogue::NETWORK_OUT
+    ) {
+        bit_rate(v, cx.period_secs())
+    } else {
+        value(v, unit_of(metric))
+    }
+}
+
+/// Whether a finding's evidence reads this series: one of its datapoints, or a figure drawn from it.
+fn cited(cx: &Ctx<'_>, metric: &str, s: &Series) -> bool {
+    use crate::analyze::Observation as O;
+    use crate::catalogue::{CPU_UTILIZATION, NETWORK_IN, NETWORK_OUT};
+    cx.a.findings
+        .iter()
+        .flat_map(|f| &f.evidence)
+        .any(|o| match o {
+            O::Datapoint {
+                metric: m,
+                dimension,
+                ..
+            } => metric == *m && s.dimension == *dimension,
+            O::NetworkInSurge { .. } => metric == NETWORK_IN,
+            O::NetworkOutMedian { .. } => metric == NETWORK_OUT,
+            O::CpuRise { .. } | O::MedianBeforeRise { .. } => metric == CPU_UTILIZATION,
+            _ => false,
+        })
 }
 
 /// A series' last, highest and average values and its sparkline, in the unit of its metric.
@@ -22,18 +54,7 @@ fn series_figures(metric: &str, s: &Series, cx: &Ctx<'_>) -> String {
     let avg = values.iter().sum::<f64>() / values.len().max(1) as f64;
     let (last_at, last) = s.last().unwrap_or_default();
     let max = s.max().unwrap_or_default();
-    // Network bytes are a `Sum` over the period: shown as the rate they were.
-    let network = matches!(
-        metric,
-        crate::catalogue::NETWORK_IN | crate::catalogue::NETWORK_OUT
-    );
-    let shown = |v: f64| {
-        if network {
-            bit_rate(v, cx.period_secs())
-        } else {
-            value(v, unit)
-        }
-    };
+    let shown = |v: f64| shown(metric, v, cx);
     l!(
         lang,
         "최근 {} ({}), 최대 {}, 평균 {} · {}",
@@ -138,28 +159,17 @@ pub(super) fn situation(cx: &Ctx<'_>) -> Section {
     out.section(lang)
 }
 
-/// The instance's state and its status checks (none while it is not running), with scheduled events.
+/// When the instance started and its status checks (none while it is not running), with scheduled events.
 fn state_lines(cx: &Ctx<'_>) -> Vec<Line> {
     let lang = cx.lang;
     let mut lines = Vec::new();
-    if let Some(i) = cx.instance {
-        let launched = i
-            .launch_time
-            .map(|t| {
-                l!(
-                    lang,
-                    ", 시작 {}",
-                    ", launched {}",
-                    day_minute(t, cx.tz, lang)
-                )
-            })
-            .unwrap_or_default();
+    // The state itself is the header's (the instance line): only when the instance started is said here.
+    if let Some(t) = cx.instance.and_then(|i| i.launch_time) {
         lines.push(Line::from(l!(
             lang,
-            "인스턴스 상태: {}{}",
-            "Instance state: {}{}",
-            i.state,
-            launched
+            "시작 시각: {}",
+            "Launched {}",
+            day_minute(t, cx.tz, lang)
         )));
     }
     // A stopped instance has no status checks: whatever DescribeInstanceStatus kept is not about now.
@@ -173,6 +183,19 @@ fn state_lines(cx: &Ctx<'_>) -> Vec<Line> {
             "Status checks: none while the instance is {}",
             not_running.map(|i| i.state.as_str()).unwrap_or_default()
         ))),
+        Source::Available(s)
+            if [&s.system, &s.instance, &s.attached_ebs]
+                .iter()
+                .all(|v| v.as_deref() == Some("ok"))
+                && s.scheduled_events.is_empty() =>
+        {
+            // As the console says it: nothing to name when every check passed.
+            lines.push(Line::from(l!(
+                lang,
+                "상태 확인: 3/3 통과",
+                "Status checks: 3/3 passed"
+            )));
+        }
         Source::Available(s) => {
             let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
             lines.push(Line::from(l!(
@@ -217,11 +240,10 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
             Line::from(match (w.start, w.end) {
                 (Some(s), Some(e)) => l!(
                     lang,
-                    "메트릭 window {} · period {}s · {}개 메트릭 조회",
-                    "Metric window {} · period {}s · {} metrics requested",
+                    "메트릭 window {} · period {}s",
+                    "Metric window {} · period {}s",
                     span(s, e, cx.tz, lang),
-                    w.period_secs,
-                    w.metrics_requested
+                    w.period_secs
                 ),
                 _ => l!(
                     lang,
@@ -233,22 +255,29 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
             }),
             false,
         ));
-        let roles = [
-            Role::Cpu,
-            Role::NetworkIn,
-            Role::NetworkOut,
-            Role::CpuCredits,
-            Role::Memory,
-        ];
+        let roles = DRAWN;
         // The persistence line goes under the alarm's own metric: the series the window read for the alarm, or
         // (for a CPU alarm without one) the CPU series.
         let alarm_series = alarm_series(cx, w);
         let mut persistence = persistence_line(cx, w);
-        let mut push = |lines: &mut Vec<(Line, bool)>, line: Line, s: &crate::facts::Series| {
+        // A series no finding reads and that is not the alarm's own is one figure on a shared line: the reader's
+        // eye goes to what the incident is about.
+        let mut quiet: Vec<String> = Vec::new();
+        let mut push = |lines: &mut Vec<(Line, bool)>, line: Line, metric: &str, s: &Series| {
             // The same metric read once for both roles: the same name, dimension and readings.
             let own = alarm_series.is_some_and(|a| {
                 a.name == s.name && a.dimension == s.dimension && a.points == s.points
             });
+            if !own && !cited(cx, metric, s) {
+                if let Some((_, last)) = s.last() {
+                    let label = match &s.dimension {
+                        Some(d) => format!("{metric} {d}"),
+                        None => metric.to_string(),
+                    };
+                    quiet.push(format!("{label} {}", shown(metric, last, cx)));
+                }
+                return;
+            }
             lines.push((line, own));
             if own {
                 lines.extend(persistence.take().map(|p| (p, true)));
@@ -259,7 +288,7 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
             .filter_map(|r| Some((r, crate::catalogue::metric_of(r)?)))
         {
             if let Some(s) = w.get(role) {
-                push(&mut lines, series_summary(name, s, cx), s);
+                push(&mut lines, series_summary(name, s, cx), name, s);
             }
         }
         // Disks and burst balances carry their path / volume id in the label.
@@ -270,8 +299,32 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
                     .u(s.label())
                     .t(": ")
                     .t(series_figures(metric, s, cx));
-                push(&mut lines, line, s);
+                push(&mut lines, line, metric, s);
             }
+        }
+        if quiet.is_empty() {
+        } else if lines.len() == 1 {
+            // Nothing but quiet series: the window's own line says so.
+            if let Some((window, _)) = lines.first_mut() {
+                *window = std::mem::take(window)
+                    .t(l!(
+                        lang,
+                        " — 특이 사항 없음 (최근 값): ",
+                        " — nothing remarkable (last value): "
+                    ))
+                    .u(quiet.join(" · "));
+            }
+        } else {
+            lines.push((
+                Line::new()
+                    .t(l!(
+                        lang,
+                        "그 밖의 series (특이 사항 없음, 최근 값): ",
+                        "Other series (nothing remarkable, last value): "
+                    ))
+                    .u(quiet.join(" · ")),
+                false,
+            ));
         }
         // No series of the alarm's own metric is shown: under the window's line, not under another metric's.
         if let Some(p) = persistence {
@@ -279,6 +332,27 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
         }
     }
     lines
+}
+
+/// The series 📊 draws on a line of their own (besides the disks and burst balances), in order.
+const DRAWN: [Role; 5] = [
+    Role::Cpu,
+    Role::NetworkIn,
+    Role::NetworkOut,
+    Role::CpuCredits,
+    Role::Memory,
+];
+
+/// Whether 📊 draws the alarm's own series (its last, highest and average values and its sparkline).
+pub(super) fn alarm_series_drawn(cx: &Ctx<'_>, w: &crate::facts::MetricWindow) -> bool {
+    let Some(a) = alarm_series(cx, w) else {
+        return false;
+    };
+    DRAWN
+        .into_iter()
+        .chain(crate::catalogue::slot_roles())
+        .filter_map(|r| w.get(r))
+        .any(|s| a.name == s.name && a.dimension == s.dimension && a.points == s.points)
 }
 
 /// The window's series of the alarm's own metric: the one read for the alarm, or the CPU series for a CPU alarm.
@@ -307,6 +381,13 @@ fn persistence_line(cx: &Ctx<'_>, w: &crate::facts::MetricWindow) -> Option<Line
     if comparison == crate::model::Comparison::OutsideBand {
         return None;
     }
+    // A failed check's finding gives the alarm's failed evaluated datapoints as its first evidence.
+    let evaluated_in_finding = cx.a.findings.iter().flat_map(|f| &f.evidence).any(
+        |o| matches!(o, crate::analyze::Observation::AlarmDatapoints { failed, .. } if *failed > 0),
+    );
+    if c.claims_check_failure() && evaluated_in_finding {
+        return None;
+    }
     let window = alarm_series(cx, w).map(|series| {
         let past = |(_, v): &&(_, f64)| comparison.breaches(*v, threshold);
         let trailing = series.points.iter().rev().take_while(past).count();
@@ -333,7 +414,7 @@ fn persistence_line(cx: &Ctx<'_>, w: &crate::facts::MetricWindow) -> Option<Line
         (m, n) if m == n => l!(
             lang,
             "지속성 (알람 평가): 마지막 {}개 datapoint 모두 임계값 초과 (약 {}분 연속)",
-            "Persistence (the alarm's evaluation): all of its last {} datapoints past the threshold (about {} min in a row)",
+            "Persistence (the alarm's evaluation): its last {} datapoints all past the threshold (about {} min)",
             n,
             minutes(n, period)
         ),
@@ -426,10 +507,24 @@ fn diagnostics_lines(cx: &Ctx<'_>) -> Vec<Line> {
             );
         }
         if let Some(p) = d.top_memory.first() {
+            // The process at the top of the CPU list already has its line: only its memory and age are new.
+            let listed = d.top_cpu.iter().take(3).any(|c| c.pid == p.pid);
+            let text = if listed {
+                l!(
+                    lang,
+                    "위의 {} (pid {}), 메모리 {:.1}%",
+                    "the same {} (pid {}) as above, {:.1}% memory",
+                    p.program(),
+                    p.pid,
+                    p.mem_percent
+                )
+            } else {
+                process(p, crate::analyze::MEMORY_LIST)
+            };
             lines.push(
                 Line::new()
                     .t(l!(lang, "    · 메모리 상위: ", "    · top memory: "))
-                    .u(process(p, crate::analyze::MEMORY_LIST)),
+                    .u(text),
             );
         }
         if let Some(fs) = d.fullest_filesystem() {
@@ -497,15 +592,28 @@ fn finding_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
         );
     }
     let mut lines: Vec<(Line, bool)> = lines.into_iter().map(|l| (l, true)).collect();
+    // The finding the summary gives as the most likely cause points there instead of saying it again.
+    let cause = super::summary::cause(cx);
     for (n, f) in cx.a.findings.iter().enumerate() {
         let top = n < FINDINGS_KEPT;
-        lines.push((finding_line(f, cx), top));
-        for (i, e) in f.evidence.iter().enumerate() {
-            let line = Line::from(format!(
-                "    · {}",
-                evidence::line(e, cx.tz, lang, cx.period_secs())
+        let phrase = finding_phrase(f, cx);
+        let line = if phrase.without_advice().trim() == cause.trim() {
+            let mut line = Line::new().t(format!("[{}] ", f.rule.code())).t(l!(
+                lang,
+                "▶ 위의 추정 원인",
+                "▶ the most likely cause above"
             ));
-            lines.push((line, top && i == 0));
+            if let Some(advice) = &phrase.advice {
+                line = line.t(format!(" → {advice}"));
+            }
+            line
+        } else {
+            finding_line(f, cx)
+        };
+        lines.push((line, top));
+        let evidence = evidence::lines(&f.evidence, cx.tz, lang, cx.period_secs());
+        for (i, e) in evidence.into_iter().enumerate() {
+            lines.push((Line::from(format!("    · {e}")), top && i == 0));
         }
     }
     lines

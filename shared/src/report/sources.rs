@@ -407,8 +407,8 @@ fn since_text(since: DateTime<Utc>, at: DateTime<Utc>, lang: Language, tz: Tz) -
     }
 }
 
-/// Console deep links: the instance, the alarm, the metric graph of the window, Session Manager, the CloudTrail
-/// events found (the likely trigger's own event when there is one) and the stream of the first cited log line.
+/// Console deep links: the instance (its Connect button opens Session Manager), the alarm (its page graphs the
+/// metric; the window's own graph only when there is no alarm page), the CloudTrail events found (the likely trigger's own event when there is one) and the stream of the first cited log line.
 pub(super) fn links(
     change: &AlarmChange,
     facts: &Facts,
@@ -433,7 +433,12 @@ pub(super) fn links(
             console.health_event(&h.event_arn),
         ));
     }
-    if let (Some(w), Some(m)) = (facts.metrics.get(), change.primary_metric()) {
+    // An alarm's console page graphs its metric: the window's own graph is only for what has no alarm page.
+    if let (Some(w), Some(m), false) = (
+        facts.metrics.get(),
+        change.primary_metric(),
+        change.is_alarm(),
+    ) {
         if let (Some(start), Some(end)) = (w.start, w.end) {
             let dims: Vec<(String, String)> = m
                 .dimensions
@@ -452,9 +457,6 @@ pub(super) fn links(
                 ),
             ));
         }
-    }
-    if let Some(id) = id {
-        out.push(("Session Manager".to_string(), console.session_manager(id)));
     }
     if let Some(Source::Available(c)) = &facts.evidence.changes {
         let trigger = crate::evidence::changes::trigger(change, c).map(|(t, _)| t);

@@ -19,6 +19,9 @@ pub const AWS_RECOVERY_GRACE_MINUTES: i64 = 15;
 pub const CPU_NOW: &str =
     "top -b -c -n 2 -d 1 -o %CPU -w 512 | awk '/^top -/{n++} n==2' | head -22";
 
+/// The established TCP connections and the process holding each.
+pub const CONNECTIONS: &str = "ss -tnp state established | head -30";
+
 /// Deleted files a process still holds open: their space comes back only when the process closes them (or
 /// restarts), however much is deleted.
 pub const DELETED_OPEN: &str = "lsof -nP +L1 2>/dev/null | head -20";

@@ -397,10 +397,15 @@ fn who(cx: &Ctx<'_>) -> String {
             "아무도 조치하지 않음: 직접 확인 필요",
             "nobody: you must look into it"
         ),
+        _ if matches!(cx.action, ActionOutcome::ReportOnly) => l!(
+            lang,
+            "아무도 조치하지 않음 (remediation mode off: ec2ops는 보고만 함): 직접 조치 필요 — 아래 🔧",
+            "nobody: remediation is off, ec2ops only reports — you must (🔧)"
+        ),
         _ => l!(
             lang,
             "아무도 조치하지 않음 (ec2ops는 이 incident에 자동 조치하지 않음): 직접 조치 필요 — 아래 🔧",
-            "nobody (ec2ops does not act on this incident): you must — steps in 🔧 below"
+            "nobody: ec2ops does not act on this kind of incident — you must (🔧)"
         ),
     }
 }
@@ -489,7 +494,7 @@ pub(super) fn lines(cx: &Ctx<'_>, cause: &str, next_steps: &[Command]) -> Vec<Li
     let step = Line::from(l!(
         lang,
         "▶ 다음 조치 (안전, SSM Run Command로 읽기만 함 — 세 명령을 차례로):",
-        "▶ Safe next step (an SSM Run Command that only reads — the three commands in order):"
+        "▶ Safe next step (a read-only SSM Run Command: the three lines in order):"
     ));
     // Safe means it changes nothing: a read, or a Run Command step that reads. A command that changes something
     // (a credit mode that bills, a health mark) is named as the next command, not as a safe one.
@@ -497,28 +502,23 @@ pub(super) fn lines(cx: &Ctx<'_>, cause: &str, next_steps: &[Command]) -> Vec<Li
         out.push(step);
         out.extend(run_group(0));
     } else if let Some(read) = next_steps.iter().find(|c| reads_only(c)) {
-        out.push(
-            Line::new()
-                .t(l!(
-                    lang,
-                    "▶ 다음 명령 (안전, 읽기 전용): ",
-                    "▶ Safe next command (read-only): "
-                ))
-                .c(read.render()),
-        );
+        // On a line of its own, as 🔧's commands are: the step of 🔧 that gives it points here instead.
+        out.push(Line::from(l!(
+            lang,
+            "▶ 다음 명령 (안전, 읽기 전용):",
+            "▶ Safe next command (read-only):"
+        )));
+        out.push(command_line(read));
     } else if let Some(at) = next_steps.iter().position(run_command) {
         out.push(step);
         out.extend(run_group(at));
     } else if let Some(cmd) = next_steps.first() {
-        out.push(
-            Line::new()
-                .t(l!(
-                    lang,
-                    "▶ 다음 명령 (변경을 일으킴, 🔧의 설명 확인): ",
-                    "▶ Next command (it changes something: read its step in 🔧): "
-                ))
-                .c(cmd.render()),
-        );
+        out.push(Line::from(l!(
+            lang,
+            "▶ 다음 명령 (변경을 일으킴, 🔧의 설명 확인):",
+            "▶ Next command (it changes something: read its step in 🔧):"
+        )));
+        out.push(command_line(cmd));
     }
     out
 }

@@ -302,10 +302,16 @@ pub fn when(t: DateTime<Utc>, tz: Tz) -> String {
     if tz == chrono_tz::UTC {
         t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
     } else {
+        // The local date only when it is not the UTC one.
+        let local_format = if local.date_naive() == t.date_naive() {
+            "%H:%M:%S %Z"
+        } else {
+            "%Y-%m-%d %H:%M:%S %Z"
+        };
         format!(
             "{} ({})",
             t.format("%Y-%m-%d %H:%M:%S UTC"),
-            local.format("%Y-%m-%d %H:%M:%S %Z")
+            local.format(local_format)
         )
     }
 }
@@ -470,7 +476,7 @@ mod tests {
         );
         assert_eq!(
             when_in(t, seoul, Language::En),
-            "2025-07-20 12:20:28 UTC (2025-07-20 21:20:28 KST)"
+            "2025-07-20 12:20:28 UTC (21:20:28 KST)"
         );
         assert_eq!(hm(t, seoul, Language::Ko), "21:20 KST");
         assert_eq!(hm(t, seoul, Language::En), "12:20 UTC");
@@ -490,7 +496,13 @@ mod tests {
         let t = crate::event::parse_timestamp("2025-07-20T12:20:28.989+0000").unwrap();
         assert_eq!(
             when(t, chrono_tz::Asia::Seoul),
-            "2025-07-20 12:20:28 UTC (2025-07-20 21:20:28 KST)"
+            "2025-07-20 12:20:28 UTC (21:20:28 KST)"
+        );
+        // Past midnight in Seoul, the local date is said.
+        let late = crate::event::parse_timestamp("2025-07-20T16:20:28.989+0000").unwrap();
+        assert_eq!(
+            when(late, chrono_tz::Asia::Seoul),
+            "2025-07-20 16:20:28 UTC (2025-07-21 01:20:28 KST)"
         );
     }
 

@@ -347,10 +347,10 @@ fn an_ok_notice_is_eight_lines_with_the_peak_the_time_past_the_threshold_and_the
             continue;
         }
         checked += 1;
-        // Below the subject, the title and its underline; above the footer.
+        // Below the subject and the title; above the footer.
         let body: Vec<&str> = text
             .lines()
-            .skip_while(|l| !l.starts_with("===="))
+            .skip_while(|l| !l.starts_with('['))
             .skip(1)
             .take_while(|l| *l != "--")
             .filter(|l| !l.trim().is_empty())
@@ -522,7 +522,9 @@ fn a_failed_ebs_check_gets_a_time_boxed_plan_and_no_false_help_from_auto_recover
             continue;
         }
         let actions = email_section(&text, 3);
-        let joined = actions.join("\n");
+        // 🔧's commands, and the summary's that its first step points to.
+        let head = text.split_once("\n1. ").map_or("", |(h, _)| h);
+        let joined = format!("{head}\n{}", actions.join("\n"));
         let cmds = commands(&joined);
         assert!(
             cmds.iter()
@@ -1074,10 +1076,8 @@ fn a_change_before_a_daily_recurrence_is_not_its_trigger_and_changes_are_listed_
             l.contains("ALARM transitions in the last 7 days") || l.contains("최근 7일간 ALARM")
         }) && (text.contains("scheduled job") || text.contains("예약 작업"));
         if daily {
-            let finding = text
-                .lines()
-                .find(|l| l.trim_start().starts_with("[CHANGE-BEFORE]"))
-                .unwrap_or_default();
+            let finding =
+                super::reading::finding_said(&text, "[CHANGE-BEFORE]").unwrap_or_default();
             assert!(
                 !finding.contains("(the likely trigger)") && !finding.contains("(유력한 trigger)"),
                 "{name}: the change named the trigger of a recurrence that predates it: {finding}"

@@ -205,10 +205,7 @@ async fn dry_run_changes_nothing_and_says_what_it_would_have_done() {
     assert_eq!(rig.remediator.real(), 0);
     assert_eq!(rig.emu.state(&id).await, "running");
     let report = &rig.reports().await[0].message;
-    assert!(
-        report.contains("Dry-run: would have done recover"),
-        "{report}"
-    );
+    assert!(report.contains("Dry-run: EC2 accepted recover"), "{report}");
 }
 
 #[tokio::test]
