@@ -64,8 +64,8 @@ impl RecheckRequest {
             .filter(|o| matches!(o, super::Observation::Datapoint { value, .. } if *value >= a.cpu_threshold))
             .count()
             .max(1);
-        let datapoints_to_alarm = crate::model::Crossed::parse(&change.state.reason)
-            .map_or(1, |c| c.crossed.max(1));
+        let datapoints_to_alarm =
+            crate::model::Crossed::parse(&change.state.reason).map_or(1, |c| c.crossed.max(1));
         Some(RecheckRequest {
             incident_key: change.incident_key(),
             thread_id: change.thread_id(),
@@ -92,9 +92,12 @@ impl RecheckRequest {
     /// The schedule's name: one per incident, so a second delivery of the incident scheduling it again finds it
     /// there. Names allow `[0-9a-zA-Z-_.]{1,64}` (the adapter adds `ec2ops-`).
     pub fn schedule_name(&self) -> String {
-        let hash = self.incident_key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
+        let hash = self
+            .incident_key
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
         format!(
             "recheck-{}-{}-{hash:016x}",
             self.instance_id,
@@ -154,9 +157,7 @@ pub enum Picture {
         last: f64,
     },
     /// Still past the threshold but not for long, or no datapoint since the first report: nothing to post.
-    Unchanged {
-        last: Option<(DateTime<Utc>, f64)>,
-    },
+    Unchanged { last: Option<(DateTime<Utc>, f64)> },
 }
 
 impl Picture {
@@ -195,7 +196,11 @@ impl Picture {
 
 /// Compare the alarm's metric now (`points`, any order) with the first report's spike. Sustained first (it is the
 /// change that matters most), then higher, then recovered.
-pub fn classify(req: &RecheckRequest, points: &[(DateTime<Utc>, f64)], now: DateTime<Utc>) -> Picture {
+pub fn classify(
+    req: &RecheckRequest,
+    points: &[(DateTime<Utc>, f64)],
+    now: DateTime<Utc>,
+) -> Picture {
     let mut points: Vec<(DateTime<Utc>, f64)> = points
         .iter()
         .copied()
@@ -252,13 +257,16 @@ pub fn classify(req: &RecheckRequest, points: &[(DateTime<Utc>, f64)], now: Date
         .iter()
         .copied()
         .filter(|(t, _)| *t >= req.peak_at)
-        .fold((req.peak_at, req.peak), |best, p| {
-            if p.1 > best.1 {
-                p
-            } else {
-                best
-            }
-        });
+        .fold(
+            (req.peak_at, req.peak),
+            |best, p| {
+                if p.1 > best.1 {
+                    p
+                } else {
+                    best
+                }
+            },
+        );
     let back_at = after
         .iter()
         .find(|(t, v)| *t > peak_at && !past(*v))
@@ -325,11 +333,20 @@ mod tests {
     }
 
     #[test]
-    fn a_spike_that_stays_past_the_threshold_for_five_minutes_became_sustained_and_is_p1_in_production() {
+    fn a_spike_that_stays_past_the_threshold_for_five_minutes_became_sustained_and_is_p1_in_production(
+    ) {
         let r = request();
         let p = classify(
             &r,
-            &series(&[(17, 0.3), (18, 1.7), (19, 39.58), (20, 88.0), (21, 91.0), (22, 90.0), (23, 89.0)]),
+            &series(&[
+                (17, 0.3),
+                (18, 1.7),
+                (19, 39.58),
+                (20, 88.0),
+                (21, 91.0),
+                (22, 90.0),
+                (23, 89.0),
+            ]),
             at(25),
         );
         assert!(
@@ -426,7 +443,8 @@ mod tests {
     }
 
     #[test]
-    fn the_schedule_name_is_the_same_for_every_delivery_of_an_incident_and_differs_between_incidents() {
+    fn the_schedule_name_is_the_same_for_every_delivery_of_an_incident_and_differs_between_incidents(
+    ) {
         let a = request();
         assert_eq!(a.schedule_name(), request().schedule_name());
         assert!(a.schedule_name().len() <= 57);

@@ -790,9 +790,7 @@ fn the_template_defaults_are_the_code_defaults() {
         ),
         (
             "RecheckMinutes",
-            s.recheck_after
-                .map_or(0, |d| d.num_minutes())
-                .to_string(),
+            s.recheck_after.map_or(0, |d| d.num_minutes()).to_string(),
         ),
         ("SourceTimeoutMs", s.source_timeout.as_millis().to_string()),
         (
