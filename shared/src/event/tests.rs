@@ -381,13 +381,33 @@ fn the_sample_recheck_parses_as_ec2ops_second_look_at_the_spike() {
 fn a_crafted_recheck_of_another_metric_instance_or_shape_is_refused_naming_the_field() {
     let base = sample("recheck-cpu-spike.json");
     for (pointer, value, field) in [
-        ("/detail/metric/dimensions/InstanceId", json!("i-0123456789abcdef0"), "detail.metric"),
-        ("/detail/metric/namespace", json!("AWS/RDS"), "detail.metric"),
+        (
+            "/detail/metric/dimensions/InstanceId",
+            json!("i-0123456789abcdef0"),
+            "detail.metric",
+        ),
+        (
+            "/detail/metric/namespace",
+            json!("AWS/RDS"),
+            "detail.metric",
+        ),
         ("/detail/metric/name", json!("NetworkOut"), "detail.metric"),
-        ("/detail/instance_id", json!("i-0;rm -rf /"), "detail.instance_id"),
+        (
+            "/detail/instance_id",
+            json!("i-0;rm -rf /"),
+            "detail.instance_id",
+        ),
         ("/detail/metric/period", json!(7), "detail.metric.period"),
-        ("/detail/datapoints_to_alarm", json!(0), "detail.datapoints_to_alarm"),
-        ("/detail/metric/stat", json!("Average --evil"), "detail.metric.stat"),
+        (
+            "/detail/datapoints_to_alarm",
+            json!(0),
+            "detail.datapoints_to_alarm",
+        ),
+        (
+            "/detail/metric/stat",
+            json!("Average --evil"),
+            "detail.metric.stat",
+        ),
     ] {
         let mut e = base.clone();
         *e.pointer_mut(pointer).unwrap() = value;
