@@ -261,6 +261,7 @@ fn event_region(bytes: &[u8]) -> Result<Option<String>, HandleError> {
         Ok(Parsed::Verify(v)) => v.region.clone(),
         Ok(Parsed::Health(changes)) => changes.first().and_then(|c| c.region.clone()),
         Ok(Parsed::Continue(c)) => c.region.clone(),
+        Ok(Parsed::Recheck(r)) => r.region.clone(),
         Ok(Parsed::SweepItem(i)) => i.availability_zone.as_deref().map(|az| {
             az.trim_end_matches(|c: char| c.is_ascii_lowercase())
                 .to_string()
@@ -388,6 +389,16 @@ fn print_outcome(outcome: Outcome, format: Format) -> anyhow::Result<()> {
         }
         Outcome::Approval { nonce, step, .. } => {
             eprintln!("proposal {nonce}: {step}");
+        }
+        Outcome::Rechecked {
+            incident_key,
+            picture,
+            message_id,
+        } => {
+            eprintln!(
+                "second look at {incident_key}: {picture}{}",
+                if message_id.is_some() { ", posted" } else { "" }
+            );
         }
         Outcome::Verified { message, fixed, .. } => {
             let published: serde_json::Value = serde_json::from_str(&message.message)?;

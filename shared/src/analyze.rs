@@ -12,6 +12,7 @@ use crate::pricing;
 
 pub mod evidence;
 mod priority;
+pub mod recheck;
 pub mod recommend;
 mod rules;
 
@@ -351,7 +352,7 @@ pub fn check_failure_shown(change: &Incident) -> bool {
 }
 
 /// Priority levels of the seed's escalation table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub enum Priority {
     P0,
     P1,

@@ -34,9 +34,11 @@ pub mod names {
     pub const OPERATIONS_TOPIC_ARN: &str = "EC2OPS_OPERATIONS_TOPIC_ARN";
     /// In `approve` mode: how long a proposed action can be approved, in minutes.
     pub const APPROVAL_MINUTES: &str = "EC2OPS_APPROVAL_MINUTES";
+    /// Minutes after a report whose advice is to watch a short spike before ec2ops looks again (0: never).
+    pub const RECHECK_MINUTES: &str = "EC2OPS_RECHECK_MINUTES";
 
     /// Every setting, for the test that checks `template.yaml` passes each one.
-    pub const ALL: [&str; 24] = [
+    pub const ALL: [&str; 25] = [
         TOPIC_ARN,
         LANGUAGE,
         TIME_ZONE,
@@ -61,6 +63,7 @@ pub mod names {
         CHANGE_WINDOW_MINUTES,
         OPERATIONS_TOPIC_ARN,
         APPROVAL_MINUTES,
+        RECHECK_MINUTES,
     ];
 }
 
@@ -109,6 +112,8 @@ impl RemediationMode {
 
 /// How long a proposed action can be approved when `EC2OPS_APPROVAL_MINUTES` is not set.
 pub const DEFAULT_APPROVAL_MINUTES: i64 = 15;
+/// When ec2ops looks again at a short spike when `EC2OPS_RECHECK_MINUTES` is not set.
+pub const DEFAULT_RECHECK_MINUTES: i64 = 5;
 
 /// The safety envelope's limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +182,9 @@ pub struct Settings {
     pub verify_after: chrono::Duration,
     /// In `approve` mode: how long a proposed action can be approved (then it expires, and nothing is done).
     pub approval_expiry: chrono::Duration,
+    /// When ec2ops looks again at a short spike whose advice is to watch it; `None`: it does not (the report asks a
+    /// person to watch).
+    pub recheck_after: Option<chrono::Duration>,
     /// Role EventBridge Scheduler assumes to invoke the function for the verification.
     pub scheduler_role_arn: Option<String>,
     pub metric_window: chrono::Duration,
@@ -211,6 +219,7 @@ impl Default for Settings {
             ledger_table: None,
             verify_after: chrono::Duration::minutes(10),
             approval_expiry: chrono::Duration::minutes(DEFAULT_APPROVAL_MINUTES),
+            recheck_after: Some(chrono::Duration::minutes(DEFAULT_RECHECK_MINUTES)),
             scheduler_role_arn: None,
             diagnostics_document: None,
             diagnostics_timeout: Duration::from_millis(8000),
@@ -369,6 +378,9 @@ fn read_envelope(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
     }
     if let Some(n) = env.number(names::VERIFY_MINUTES, 1, 120)? {
         s.verify_after = chrono::Duration::minutes(n);
+    }
+    if let Some(n) = env.number(names::RECHECK_MINUTES, 0, 60)? {
+        s.recheck_after = (n > 0).then(|| chrono::Duration::minutes(n));
     }
     Ok(())
 }
@@ -551,6 +563,8 @@ mod tests {
             (names::STORM_WINDOW_SECONDS, "5"),
             (names::APPROVAL_MINUTES, "0"),
             (names::APPROVAL_MINUTES, "1441"),
+            (names::RECHECK_MINUTES, "61"),
+            (names::RECHECK_MINUTES, "soon"),
         ] {
             let err = Settings::from_map(&env(&[(name, value)])).unwrap_err();
             assert_eq!(err.name, name);
@@ -593,6 +607,16 @@ mod tests {
         assert_eq!(s.approval_expiry, chrono::Duration::minutes(60));
         let err = Settings::from_map(&env(&[(names::REMEDIATION_MODE, "approved")])).unwrap_err();
         assert!(err.expected.contains("approve"), "{err}");
+    }
+
+    #[test]
+    fn a_spike_is_looked_at_again_after_five_minutes_unless_configured_and_zero_turns_it_off() {
+        let s = Settings::from_map(&env(&[])).unwrap();
+        assert_eq!(s.recheck_after, Some(chrono::Duration::minutes(5)));
+        let s = Settings::from_map(&env(&[(names::RECHECK_MINUTES, "10")])).unwrap();
+        assert_eq!(s.recheck_after, Some(chrono::Duration::minutes(10)));
+        let s = Settings::from_map(&env(&[(names::RECHECK_MINUTES, "0")])).unwrap();
+        assert_eq!(s.recheck_after, None);
     }
 
     #[test]

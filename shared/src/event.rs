@@ -37,6 +37,8 @@ pub enum Parsed {
     Verify(Box<crate::remediation::VerifyRequest>),
     /// The rest of a recover (start once stopped), scheduled by ec2ops.
     Continue(Box<crate::remediation::Continuation>),
+    /// ec2ops's own second look at a short spike, scheduled by its first report.
+    Recheck(Box<crate::analyze::recheck::RecheckRequest>),
     /// One impaired instance the sweep fanned out (its own invocation and budget).
     SweepItem(Box<crate::facts::Impaired>),
     /// ec2ops's own heartbeat (its schedule, template.yaml): run the pipeline on a built-in alarm and say so in one
@@ -241,6 +243,16 @@ fn parse_own(event: &Value, source: &str, detail_type: &str) -> Result<Option<Pa
         return Ok(Some(Parsed::Continue(Box::new(raw.detail))));
     }
     if source == crate::remediation::VERIFY_SOURCE
+        && detail_type == crate::analyze::recheck::RECHECK_DETAIL_TYPE
+    {
+        #[derive(Deserialize)]
+        struct Raw {
+            detail: crate::analyze::recheck::RecheckRequest,
+        }
+        let raw: Raw = from_value(event, "ec2ops re-check")?;
+        return check_recheck(raw.detail).map(|r| Some(Parsed::Recheck(Box::new(r))));
+    }
+    if source == crate::remediation::VERIFY_SOURCE
         && detail_type == crate::remediation::approval::EXPIRY_DETAIL_TYPE
     {
         let nonce = event
@@ -351,6 +363,77 @@ fn check_verify(
         });
     }
     Ok(v)
+}
+
+/// A re-check is an event like any other: its metric is read and its values phrased, so it must have the shape ec2ops
+/// writes — one instance's own CPU metric of `AWS/EC2`, a period CloudWatch allows, times within reach. (Whether
+/// ec2ops reported the incident at all is asked of the ledger when it runs.)
+fn check_recheck(
+    r: crate::analyze::recheck::RecheckRequest,
+) -> Result<crate::analyze::recheck::RecheckRequest, EventError> {
+    const CONTEXT: &str = "ec2ops re-check";
+    let field = |path: &str, message: String| EventError::Field {
+        context: CONTEXT,
+        path: path.into(),
+        message,
+    };
+    if !looks_like_instance_id(&r.instance_id) {
+        return Err(field(
+            "detail.instance_id",
+            format!("{} is not an instance id", quote(&r.instance_id)),
+        ));
+    }
+    let m = &r.metric;
+    let own = m.namespace == crate::catalogue::EC2
+        && m.name == crate::catalogue::CPU_UTILIZATION
+        && m.dimensions.len() == 1
+        && m.dimensions.get("InstanceId") == Some(&r.instance_id);
+    if !own {
+        return Err(field(
+            "detail.metric",
+            "not the instance's own CPU metric of AWS/EC2".into(),
+        ));
+    }
+    if !((60..=3600).contains(&m.period) && m.period.is_multiple_of(60)) {
+        return Err(field(
+            "detail.metric.period",
+            format!(
+                "{} is not a whole number of minutes up to an hour",
+                m.period
+            ),
+        ));
+    }
+    if !matches!(
+        m.stat.as_str(),
+        "Average" | "Maximum" | "Minimum" | "Sum" | "SampleCount"
+    ) && !m.stat.starts_with('p')
+    {
+        return Err(field(
+            "detail.metric.stat",
+            format!("{} is not a statistic", quote(&m.stat)),
+        ));
+    }
+    if !(r.threshold.is_finite() && r.peak.is_finite()) {
+        return Err(field("detail.threshold", "not a finite number".into()));
+    }
+    if !(1..=100).contains(&r.datapoints_to_alarm) {
+        return Err(field(
+            "detail.datapoints_to_alarm",
+            format!("{} is not from 1 to 100", r.datapoints_to_alarm),
+        ));
+    }
+    for (path, t) in [
+        ("detail.alarm_at", r.alarm_at),
+        ("detail.peak_at", r.peak_at),
+    ] {
+        if !readable_year(&t) {
+            return Err(field(
+                path,
+                format!("{} is outside the years 1970-9999", quote(&t.to_rfc3339())),
+            ));
+        }
+    }
+    Ok(r)
 }
 
 fn bounded(s: &str, max: usize) -> String {

@@ -20,12 +20,13 @@ use ec2ops::config::{Language, Settings};
 use ec2ops::event::{parse_bytes, parse_timestamp, Parsed};
 use ec2ops::facts::{Facts, Source, StatusFacts};
 use ec2ops::model::AlarmChange;
-use ec2ops::pipeline::{compose, render_report};
+use ec2ops::pipeline::compose;
 use ec2ops::remediation::{decide, ActionOutcome, Continuation, Decision, VerifyRequest};
 use ec2ops::report::{followup, render};
 
-/// The report as the pipeline renders it after acting, with EC2's answers stood in for: a dry run that EC2 accepts,
-/// an action with a fixed request id. Holds come from the real envelope.
+/// The report as the pipeline renders it after acting, with EC2's and Scheduler's answers stood in for: a dry run that
+/// EC2 accepts, an action with a fixed request id, a second look at a spike scheduled. Holds come from the real
+/// envelope.
 fn golden(
     change: &AlarmChange,
     facts: &Facts,
@@ -67,7 +68,11 @@ fn golden(
             note: None,
         },
     };
-    render_report(change, facts, &a, &action, settings)
+    // And the scheduler's: a spike whose advice is to watch it gets its second look at the setting's minutes.
+    let recheck_at = ec2ops::analyze::recheck::RecheckRequest::of(change, &a)
+        .and(settings.recheck_after)
+        .map(|after| now + after);
+    ec2ops::pipeline::render_incident_report(change, facts, &a, &action, settings, &[], recheck_at)
 }
 
 fn settings(language: Language) -> Settings {
@@ -106,6 +111,7 @@ fn every_sample_event_has_golden_reports_in_both_languages_and_formats() {
                 panic!("{file}: an answer to a proposed action has no report of its own")
             }
             Parsed::Verify(req) => verification_goldens(stem, &req),
+            Parsed::Recheck(req) => recheck_goldens(stem, &req),
             Parsed::Ignored {
                 source,
                 detail_type,
@@ -200,6 +206,70 @@ fn verification_goldens(stem: &str, req: &VerifyRequest) {
             );
         }
     }
+}
+
+/// The second look at the seed's spike, once for each picture that is posted: it became sustained (the lab's "88 %+ a
+/// minute later"), it peaked higher, it recovered.
+fn recheck_goldens(stem: &str, req: &ec2ops::analyze::recheck::RecheckRequest) {
+    use ec2ops::analyze::recheck::{classify, Picture};
+    let now = req.alarm_at + chrono::Duration::minutes(5);
+    let minute = |m: i64| req.peak_at + chrono::Duration::minutes(m);
+    let series = |values: &[f64]| -> Vec<_> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (minute(i as i64 - 2), *v))
+            .collect()
+    };
+    for (tag, values) in [
+        (
+            "sustained",
+            series(&[0.24, 1.75, 39.58, 88.21, 91.40, 90.02, 89.67]),
+        ),
+        ("higher", series(&[0.24, 1.75, 39.58, 12.40, 61.35, 8.10])),
+        ("recovered", series(&[0.24, 1.75, 39.58, 3.12, 0.41, 0.30])),
+    ] {
+        let picture = classify(req, &values, now);
+        assert!(
+            matches!(
+                (tag, &picture),
+                ("sustained", Picture::Sustained { .. })
+                    | ("higher", Picture::Higher { .. })
+                    | ("recovered", Picture::Recovered { .. })
+            ),
+            "{tag}: {picture:?}"
+        );
+        for (lang, l) in [(Language::Ko, "ko"), (Language::En, "en")] {
+            let m = followup::render_recheck(req, &picture, now, lang, chrono_tz::Asia::Seoul);
+            let published: serde_json::Value = serde_json::from_str(&m.message).unwrap();
+            insta::assert_snapshot!(
+                format!("{stem}.{tag}.{l}"),
+                format!(
+                    "Subject: {}\n\n{}",
+                    m.subject,
+                    published["email"].as_str().unwrap()
+                )
+            );
+        }
+    }
+}
+
+/// The sample re-check is the one the seed's spike report schedules: the same incident, thread, metric and peak.
+#[test]
+fn the_sample_recheck_is_what_the_cpu_spike_report_schedules() {
+    let change = support::load("cpu-spike.json");
+    let facts = support::scenario("cpu-spike.json").unwrap();
+    let scheduled = ec2ops::analyze::recheck::RecheckRequest::of(&change, &assess(&change, &facts))
+        .expect("the spike's advice is to watch: a re-check");
+    let bytes =
+        std::fs::read(support::events_dir().join("recheck-cpu-spike.json")).unwrap_or_default();
+    let Ok(Parsed::Recheck(sample)) = parse_bytes(&bytes) else {
+        panic!(
+            "events/recheck-cpu-spike.json should be:\n{}",
+            serde_json::to_string_pretty(&scheduled.to_event()).unwrap()
+        );
+    };
+    assert_eq!(*sample, scheduled);
 }
 
 /// prod-db-1 with AWS's own recovery turned off: nothing holds the stop/start, so the default dry-run mode rehearses

@@ -665,3 +665,47 @@ fn a_failed_target_group_read_is_named_as_a_gap_and_the_report_still_goes_out() 
     );
     assert!(!email.contains("Customer impact"), "no impact is claimed");
 }
+
+/// The spike's watch step says who watches: ec2ops at the scheduled time of its second look, or — when none is
+/// scheduled (turned off, no scheduler, the schedule failed) — the reader, as before.
+#[test]
+fn a_spikes_watch_step_names_ec2ops_second_look_only_when_it_is_scheduled() {
+    let change = support::load("cpu-spike.json");
+    let facts = support::scenario("cpu-spike.json").unwrap();
+    let a = ec2ops::analyze::assess(&change, &facts);
+    let action = ec2ops::remediation::ActionOutcome::AdviceOnly;
+    let at = change.state.at + chrono::Duration::minutes(5);
+    for (lang, scheduled, manual) in [
+        (
+            Language::En,
+            "ec2ops looks again at 12:25 UTC and posts here only if the picture changed",
+            "Watch whether the spike persists",
+        ),
+        (
+            Language::Ko,
+            "ec2ops가 21:25 KST에 다시 확인",
+            "스파이크가 계속되는지 다음 몇 분간 관찰",
+        ),
+    ] {
+        let settings = settings(lang);
+        let email = |recheck_at| {
+            let (report, _) = ec2ops::pipeline::render_incident_report(
+                &change,
+                &facts,
+                &a,
+                &action,
+                &settings,
+                &[],
+                recheck_at,
+            );
+            render::email(&report)
+        };
+        let with = email(Some(at));
+        assert!(with.contains(scheduled) && !with.contains(manual), "{with}");
+        let without = email(None);
+        assert!(
+            without.contains(manual) && !without.contains(scheduled),
+            "{without}"
+        );
+    }
+}

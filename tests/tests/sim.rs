@@ -9,6 +9,9 @@
 // whole SDK).
 #[path = "sim/approve.rs"]
 mod approve;
+// The second look at a short spike, event by event.
+#[path = "sim/recheck.rs"]
+mod recheck;
 
 use ec2ops::sim::faults::Fault;
 use ec2ops::sim::workload::Scenario;

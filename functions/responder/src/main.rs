@@ -280,6 +280,16 @@ fn status(outcome: &Outcome) -> Value {
             "fixed": fixed,
             "messageId": message_id,
         }),
+        Outcome::Rechecked {
+            incident_key,
+            picture,
+            message_id,
+        } => json!({
+            "status": "rechecked",
+            "incident": incident_key,
+            "picture": picture,
+            "messageId": message_id,
+        }),
         Outcome::Approval {
             nonce,
             step,

@@ -367,3 +367,53 @@ fn an_approval_and_the_expiry_one_shot_are_classified_and_a_malformed_approval_n
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_sample_recheck_parses_as_ec2ops_second_look_at_the_spike() {
+    let Ok(Parsed::Recheck(r)) = parse(&sample("recheck-cpu-spike.json")) else {
+        panic!("a re-check");
+    };
+    assert_eq!(r.instance_id, "i-0ae3d067021f08710");
+    assert_eq!(r.peak, 39.58);
+}
+
+#[test]
+fn a_crafted_recheck_of_another_metric_instance_or_shape_is_refused_naming_the_field() {
+    let base = sample("recheck-cpu-spike.json");
+    for (pointer, value, field) in [
+        (
+            "/detail/metric/dimensions/InstanceId",
+            json!("i-0123456789abcdef0"),
+            "detail.metric",
+        ),
+        (
+            "/detail/metric/namespace",
+            json!("AWS/RDS"),
+            "detail.metric",
+        ),
+        ("/detail/metric/name", json!("NetworkOut"), "detail.metric"),
+        (
+            "/detail/instance_id",
+            json!("i-0;rm -rf /"),
+            "detail.instance_id",
+        ),
+        ("/detail/metric/period", json!(7), "detail.metric.period"),
+        (
+            "/detail/datapoints_to_alarm",
+            json!(0),
+            "detail.datapoints_to_alarm",
+        ),
+        (
+            "/detail/metric/stat",
+            json!("Average --evil"),
+            "detail.metric.stat",
+        ),
+    ] {
+        let mut e = base.clone();
+        *e.pointer_mut(pointer).unwrap() = value;
+        match parse(&e) {
+            Err(EventError::Field { path, .. }) => assert_eq!(path, field, "{pointer}"),
+            other => panic!("{pointer}: {other:?}"),
+        }
+    }
+}

@@ -13,7 +13,8 @@ use tracing::{info, warn};
 use super::outbox::Gate;
 use super::record::{self, AzPart, Late};
 use super::{
-    act, open, propose, render_report_with, storm, HandleError, Incident, Outcome, Responder,
+    act, open, propose, recheck, render_incident_report, storm, HandleError, Incident, Outcome,
+    Responder,
 };
 use crate::analyze::{assess, Assessment, RuleId};
 use crate::budget::Budget;
@@ -140,7 +141,11 @@ impl Responder {
         let action = self
             .decide_and_act(&cx, &assessment, &before, now, budget)
             .await;
-        let rendered = self.rendered(&cx, assessment, action);
+        let recheck_at = match cx.owned {
+            true => recheck::schedule_recheck(self, &cx.change, &assessment, now, budget).await,
+            false => None,
+        };
+        let rendered = self.rendered(&cx, assessment, action, recheck_at);
         let sent = self.send(&cx, &rendered, route, now, budget).await?;
         self.record(
             cx,
@@ -294,14 +299,21 @@ impl Responder {
     }
 
     /// Render the report (pure) and its digest entry.
-    fn rendered(&self, cx: &Claimed, assessment: Assessment, action: ActionOutcome) -> Rendered {
-        let (report, message) = render_report_with(
+    fn rendered(
+        &self,
+        cx: &Claimed,
+        assessment: Assessment,
+        action: ActionOutcome,
+        recheck_at: Option<DateTime<Utc>>,
+    ) -> Rendered {
+        let (report, message) = render_incident_report(
             &cx.change,
             &cx.facts,
             &assessment,
             &action,
             &self.settings,
             &cx.notices,
+            recheck_at,
         );
         info!(
             incident = %cx.key,

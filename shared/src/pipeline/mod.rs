@@ -16,6 +16,7 @@ mod once;
 mod open;
 mod outbox;
 mod propose;
+mod recheck;
 mod record;
 mod recover;
 mod schedule;
@@ -159,6 +160,13 @@ pub enum Outcome {
         request: VerifyRequest,
         fixed: bool,
         message: SnsMessage,
+        message_id: Option<String>,
+    },
+    /// The second look at a spike ran: what it found (`sustained`, `higher`, `recovered`, `unchanged`, or why it was
+    /// refused), and the follow-up's message id when the picture changed and it was posted.
+    Rechecked {
+        incident_key: String,
+        picture: String,
         message_id: Option<String>,
     },
     /// Another delivery owned the incident: this event is scheduled to be delivered again at `until`, after that
@@ -359,6 +367,20 @@ pub fn render_report_with(
     settings: &Settings,
     notices: &[String],
 ) -> (Report, SnsMessage) {
+    render_incident_report(change, facts, assessment, action, settings, notices, None)
+}
+
+/// Rendering as an incident's delivery does: with its notices and the time of the second look at a spike when one
+/// is scheduled (`None`: the report asks the reader to watch).
+pub fn render_incident_report(
+    change: &AlarmChange,
+    facts: &Facts,
+    assessment: &Assessment,
+    action: &ActionOutcome,
+    settings: &Settings,
+    notices: &[String],
+    recheck_at: Option<DateTime<Utc>>,
+) -> (Report, SnsMessage) {
     let report = build(&ReportInput {
         change,
         facts,
@@ -368,6 +390,7 @@ pub fn render_report_with(
         language: settings.language,
         time_zone: settings.time_zone,
         notices,
+        recheck_at,
     });
     let message = render::sns(&report);
     (report, message)
@@ -518,6 +541,7 @@ impl Responder {
             Ok(Parsed::ApprovalExpiry(nonce)) => approve::expire(self, nonce, now, &budget).await,
             Ok(Parsed::Verify(req)) => sweep::verify(self, *req, now, &budget).await,
             Ok(Parsed::Continue(c)) => recover::continue_recover(self, *c, now, &budget).await,
+            Ok(Parsed::Recheck(r)) => recheck::recheck(self, *r, now, &budget).await,
             Ok(Parsed::Sweep) => sweep::sweep(self, now, &budget).await,
             Ok(Parsed::SweepItem(i)) => sweep::sweep_item(self, *i, now, &budget).await,
             Ok(Parsed::Heartbeat) => heartbeat::heartbeat(self, now, &budget).await,

@@ -13,7 +13,7 @@ use super::remedy::{
     asg_steps, capacity_steps, force_hint, lookup_events, state_reason, volume_steps,
 };
 use super::shell::{self, Command};
-use super::text::{when_in, Line};
+use super::text::{hm, when_in, Line};
 use super::{section, steps, Ctx, Part, Section};
 use crate::analyze::Remedy;
 use crate::analyze::{AutoRecovery, NotAvailable};
@@ -607,7 +607,16 @@ fn resource_steps(cx: &Ctx<'_>, s: &mut Steps) {
         disk_steps(cx, s);
     }
     if a.has(RuleId::CpuSpike) {
-        s.step(l!(lang, "스파이크가 계속되는지 다음 몇 분간 관찰 (cron/batch 작업 시작 시각과 비교).", "Watch whether the spike persists over the next minutes (compare with cron/batch start times)."));
+        s.step(match cx.recheck_at {
+            // Scheduled: ec2ops takes the watch over, and says when; the person compares with the job schedules.
+            Some(at) => l!(
+                lang,
+                "ec2ops가 {}에 다시 확인, 상황이 바뀐 경우(지속·피크 상승·회복)에만 이 스레드에 알림 — 그 사이 cron/batch 시작 시각과 비교.",
+                "ec2ops looks again at {} and posts here only if the picture changed (sustained, higher, recovered); meanwhile compare with cron/batch start times.",
+                hm(at, cx.tz, lang)
+            ),
+            None => l!(lang, "스파이크가 계속되는지 다음 몇 분간 관찰 (cron/batch 작업 시작 시각과 비교).", "Watch whether the spike persists over the next minutes (compare with cron/batch start times)."),
+        });
     }
 }
 

@@ -12,6 +12,7 @@ use super::shell::Command;
 use super::steps;
 use super::text::{ascii, bound, hm, when_in, Line};
 use super::{section, Part, Report};
+use crate::analyze::recheck::{Picture, RecheckRequest};
 use crate::analyze::Priority;
 use crate::config::Language;
 use crate::facts::{InstanceLookup, Source, StatusFacts};
@@ -215,6 +216,7 @@ pub fn render(
             incident_key: &req.incident_key,
             thread_id: &req.thread_id,
             kind: req.action.as_str(),
+            recheck: false,
         },
         s,
         lang,
@@ -242,6 +244,8 @@ struct Thread<'a> {
     incident_key: &'a str,
     thread_id: &'a str,
     kind: &'a str,
+    /// A second look at a spike (no action): the header names the first report's time instead of an action's.
+    recheck: bool,
 }
 
 /// The follow-up as a report: its title, a header naming the alarm and the action's time, one 🔧 section, the chat
@@ -258,12 +262,21 @@ fn message(t: &Thread<'_>, s: Steps, lang: Language, tz: Tz) -> SnsMessage {
         title: Line::from(format!("[{}] {} — {id}", p.label(), t.title)),
         header: vec![
             Line::new().t(l!(lang, "알람: ", "Alarm: ")).u(t.alarm_name),
-            Line::from(l!(
-                lang,
-                "조치 시각: {}",
-                "Action at: {}",
-                when_in(t.acted_at, tz, lang)
-            )),
+            if t.recheck {
+                Line::from(l!(
+                    lang,
+                    "첫 보고의 알람 시각: {}",
+                    "Alarm of the first report: {}",
+                    when_in(t.acted_at, tz, lang)
+                ))
+            } else {
+                Line::from(l!(
+                    lang,
+                    "조치 시각: {}",
+                    "Action at: {}",
+                    when_in(t.acted_at, tz, lang)
+                ))
+            },
         ],
         next_steps: card::chosen(s.groups())
             .iter()
@@ -272,7 +285,11 @@ fn message(t: &Thread<'_>, s: Steps, lang: Language, tz: Tz) -> SnsMessage {
         sections: vec![section(Part::Actions, lang, s.lines)],
         keywords: vec![
             p.label().to_string(),
-            "ec2ops-verify".into(),
+            if t.recheck {
+                "ec2ops-recheck".into()
+            } else {
+                "ec2ops-verify".into()
+            },
             t.kind.to_string(),
             id.to_string(),
         ],
@@ -330,6 +347,7 @@ pub fn render_recover(
             incident_key: &c.incident_key,
             thread_id: &c.thread_id,
             kind: ActionKind::StopStart.as_str(),
+            recheck: false,
         },
         s,
         lang,
@@ -601,6 +619,163 @@ pub fn render_approval(
             incident_key: &pending.incident_key,
             thread_id,
             kind: action,
+            recheck: false,
+        },
+        s,
+        lang,
+        tz,
+    )
+}
+
+/// The second look at a spike, posted only when the picture changed: it became sustained (priority raised), peaked
+/// higher, or recovered — each with the numbers that show it, compared with the first report's peak.
+pub fn render_recheck(
+    req: &RecheckRequest,
+    picture: &Picture,
+    now: DateTime<Utc>,
+    lang: Language,
+    tz: Tz,
+) -> SnsMessage {
+    let id = &req.instance_id;
+    let region = req.region.as_deref().unwrap_or("us-east-1");
+    let pct = |v: f64| format!("{v:.2}%");
+    let first = l!(
+        lang,
+        "첫 보고의 피크 {} ({})",
+        "the first report's peak of {} at {}",
+        pct(req.peak),
+        hm(req.peak_at, tz, lang)
+    );
+    let mut s = Steps::default();
+    s.line(Line::from(l!(
+        lang,
+        "ec2ops가 {}에 알람 지표를 다시 확인 (알람 {}분 후):",
+        "ec2ops looked at the alarm's metric again at {} ({} min after the alarm):",
+        hm(now, tz, lang),
+        (now - req.alarm_at).num_minutes().max(0)
+    )));
+    let priority = picture.priority(req);
+    let (headline, title) = match picture {
+        Picture::Sustained {
+            since,
+            minutes,
+            datapoints,
+            last,
+            lowest,
+        } => {
+            s.line(Line::from(l!(
+                lang,
+                "{}부터 {}분 연속 임계값 {} 이상 (데이터포인트 {}개, 최저 {}, 현재 {}; {}) — 짧은 스파이크가 아니라 지속 상태.",
+                "At or above the {2} threshold for {1} minutes in a row since {0} ({3} datapoints, lowest {4}, now {5}; {6}): no longer a short spike.",
+                hm(*since, tz, lang),
+                minutes,
+                pct(req.threshold),
+                datapoints,
+                pct(*lowest),
+                pct(*last),
+                first
+            )));
+            s.line(Line::from(if req.production {
+                l!(
+                    lang,
+                    "우선순위 {}로 상향: 운영(production) 인스턴스의 지속적인 CPU 포화.",
+                    "Priority raised to {}: sustained high CPU on a production instance.",
+                    priority.label()
+                )
+            } else {
+                l!(
+                    lang,
+                    "우선순위 {}: 비운영 인스턴스의 지속적인 CPU 포화.",
+                    "Priority {}: sustained high CPU on a non-production instance.",
+                    priority.label()
+                )
+            }));
+            s.step(l!(
+                lang,
+                "지금 CPU를 쓰는 프로세스 확인 (SSM Run Command, 읽기만 함):",
+                "Find what uses the CPU now (SSM Run Command, read-only):"
+            ));
+            for c in steps::shell(id, &[steps::CPU_NOW]) {
+                s.command(c.arg("--region", "REGION", region));
+            }
+            s.step(l!(
+                lang,
+                "예상된 부하라면 scale up/out (첫 보고의 📈 참고); 아니라면 해당 프로세스를 멈추거나 원인 작업을 조사.",
+                "If it is the expected load, scale up or out (the first report's 📈); if not, stop the process or look into the job behind it."
+            ));
+            (
+                "Spike became sustained",
+                l!(
+                    lang,
+                    "스파이크가 지속 상태로 전환",
+                    "Spike became sustained"
+                ),
+            )
+        }
+        Picture::Higher { peak, at } => {
+            s.line(Line::from(l!(
+                lang,
+                "새 피크 {} ({}), {}보다 높음 — 스파이크가 커지는 중.",
+                "A new peak of {} at {}, above {}: the spike is growing.",
+                pct(*peak),
+                hm(*at, tz, lang),
+                first
+            )));
+            s.step(l!(
+                lang,
+                "지금 CPU를 쓰는 프로세스 확인 (SSM Run Command, 읽기만 함):",
+                "Find what uses the CPU now (SSM Run Command, read-only):"
+            ));
+            for c in steps::shell(id, &[steps::CPU_NOW]) {
+                s.command(c.arg("--region", "REGION", region));
+            }
+            (
+                "Spike peaked higher",
+                l!(lang, "스파이크 피크 상승", "Spike peaked higher"),
+            )
+        }
+        Picture::Recovered {
+            peak,
+            peak_at,
+            minutes_above,
+            back_at,
+            last,
+        } => {
+            s.line(Line::from(l!(
+                lang,
+                "임계값 {} 아래로 회복: 피크 {} ({}), 임계값 이상 {}분, {}부터 아래; 현재 {}.",
+                "Back under the {} threshold: peak {} at {}, above it for {} min, under it since {}; now {}.",
+                pct(req.threshold),
+                pct(*peak),
+                hm(*peak_at, tz, lang),
+                minutes_above,
+                hm(*back_at, tz, lang),
+                pct(*last)
+            )));
+            s.line(Line::from(l!(
+                lang,
+                "조치 불필요; 같은 시각에 반복되면 예약 작업(cron/batch)을 확인.",
+                "Nothing to do; if it recurs at the same time of day, look for a scheduled job (cron/batch)."
+            )));
+            (
+                "Spike recovered",
+                l!(lang, "스파이크 회복", "Spike recovered"),
+            )
+        }
+        Picture::Unchanged { .. } => ("Spike unchanged", l!(lang, "변화 없음", "Unchanged")),
+    };
+    message(
+        &Thread {
+            priority,
+            headline,
+            title: &title,
+            instance_id: id,
+            alarm_name: &req.alarm_name,
+            acted_at: req.alarm_at,
+            incident_key: &req.incident_key,
+            thread_id: &req.thread_id,
+            kind: "recheck",
+            recheck: true,
         },
         s,
         lang,

@@ -66,6 +66,8 @@ pub struct ReportInput<'a> {
     pub time_zone: Tz,
     /// Notices about the handling itself (a resumed incident, one the ledger could not record), shown in 📊.
     pub notices: &'a [String],
+    /// When ec2ops looks at a spike again (its schedule was created); `None`: nobody but the reader will.
+    pub recheck_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One of the seven sections.
@@ -129,6 +131,8 @@ struct Ctx<'a> {
     action: &'a ActionOutcome,
     opt_in_tag: &'a str,
     notices: &'a [String],
+    /// When ec2ops looks at a spike again (scheduled), for 🔧's watch step.
+    recheck_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Ctx<'_> {
@@ -182,6 +186,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         action: input.action,
         opt_in_tag: input.opt_in_tag,
         notices: input.notices,
+        recheck_at: input.recheck_at,
     };
     let headline = fleet::headline(change, input.facts, headline(&cx));
     let subject = subject(&cx, &headline);

@@ -563,6 +563,7 @@ fn outcome_name(o: &Outcome) -> String {
         Outcome::Health { .. } => "health".into(),
         Outcome::FannedOut { enqueued, .. } => format!("fanned out {enqueued}"),
         Outcome::Verified { fixed, .. } => format!("verified (fixed {fixed})"),
+        Outcome::Rechecked { picture, .. } => format!("rechecked: {picture}"),
         Outcome::Deferred { until, .. } => format!("deferred until {until}"),
         Outcome::Digest { .. } => "digest".into(),
         Outcome::Continued { step, state, .. } => format!("continued: {step} ({state:?})"),

@@ -455,6 +455,7 @@ fn check_parsed(parsed: Result<Parsed, EventError>, facts: &Facts) -> Result<(),
             Parsed::Verify(_)
             | Parsed::Sweep
             | Parsed::Continue(_)
+            | Parsed::Recheck(_)
             | Parsed::Heartbeat
             | Parsed::Approval(_)
             | Parsed::ApprovalExpiry(_),

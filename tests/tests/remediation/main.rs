@@ -12,6 +12,7 @@
 mod approve;
 mod envelope;
 mod once;
+mod recheck;
 mod recover;
 
 use std::sync::Arc;

@@ -788,6 +788,10 @@ fn the_template_defaults_are_the_code_defaults() {
             "ApprovalMinutes",
             s.approval_expiry.num_minutes().to_string(),
         ),
+        (
+            "RecheckMinutes",
+            s.recheck_after.map_or(0, |d| d.num_minutes()).to_string(),
+        ),
         ("SourceTimeoutMs", s.source_timeout.as_millis().to_string()),
         (
             "DiagnosticsTimeoutMs",

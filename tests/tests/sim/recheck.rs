@@ -1,0 +1,331 @@
+//! The second look at a short spike through the whole pipeline on the in-memory ports: the first report schedules it
+//! once, and the scheduled delivery posts in the thread only when the picture changed — once, however often
+//! Scheduler delivers it.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use ec2ops::budget::Budget;
+use ec2ops::catalogue::{CPU_UTILIZATION, EC2};
+use ec2ops::config::{Language, RemediationMode, Settings};
+use ec2ops::facts::AlarmHistory;
+use ec2ops::memory::MemoryLedger;
+use ec2ops::pipeline::{Actors, Outcome, Responder};
+use ec2ops::ports::{
+    AgentMetric, AwsError, Ledger, MetricData, MetricReader, QueryKind, WindowRequest,
+};
+use ec2ops::sim::clock::Clock;
+use ec2ops::sim::ec2::{Ec2World, SimInstance};
+use ec2ops::sim::ports::{Recorder, Schedule, SimScheduler};
+use ec2ops::sim::workload::alarm_event;
+
+const ID: &str = "i-00000000000000002";
+const AZ: &str = "ap-northeast-2a";
+const TOPIC: &str = "arn:aws:sns:ap-northeast-2:123456789012:ec2ops-reports";
+
+/// CloudWatch with one instance's CPU, which the test writes as time goes on.
+#[derive(Default)]
+struct Cpu {
+    points: Mutex<Vec<(DateTime<Utc>, f64)>>,
+}
+
+impl Cpu {
+    fn put(&self, at: DateTime<Utc>, value: f64) {
+        if let Ok(mut p) = self.points.lock() {
+            p.push((at, value));
+        }
+    }
+}
+
+#[async_trait]
+impl MetricReader for Cpu {
+    async fn metric_data(&self, request: &WindowRequest) -> Result<MetricData, AwsError> {
+        let points = self.points.lock().map(|p| p.clone()).unwrap_or_default();
+        let mut out = MetricData::new();
+        for q in &request.queries {
+            if let QueryKind::Stat { name, .. } = &q.kind {
+                if name == CPU_UTILIZATION {
+                    let within = points
+                        .iter()
+                        .copied()
+                        .filter(|(t, _)| *t >= request.start && *t < request.end);
+                    out.insert(q.id.clone(), within.collect());
+                }
+            }
+        }
+        Ok(out)
+    }
+    async fn agent_metrics(&self, _: &str) -> Result<Vec<AgentMetric>, AwsError> {
+        Ok(Vec::new())
+    }
+    async fn alarm_history(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> Result<AlarmHistory, AwsError> {
+        Ok(AlarmHistory { items: Vec::new() })
+    }
+}
+
+struct World {
+    clock: Clock,
+    cpu: Arc<Cpu>,
+    sns: Arc<Recorder>,
+    scheduler: Arc<SimScheduler>,
+    responder: Responder,
+}
+
+fn world(recheck_after: Option<chrono::Duration>) -> World {
+    let clock = Clock::new(DateTime::from_timestamp(1_772_323_200, 0).unwrap_or_default());
+    let ec2 = Arc::new(Ec2World::new(clock, vec![SimInstance::new(ID, AZ)]));
+    let cpu = Arc::new(Cpu::default());
+    let sns = Arc::new(Recorder::new(clock));
+    let scheduler = Arc::new(SimScheduler::default());
+    let settings = Settings {
+        topic_arn: Some(TOPIC.into()),
+        language: Language::En,
+        time_zone: "UTC".parse().unwrap_or_default(),
+        remediation: RemediationMode::Auto,
+        ledger_table: Some("ec2ops-recheck".into()),
+        scheduler_role_arn: Some("arn:aws:iam::123456789012:role/ec2ops-scheduler".into()),
+        recheck_after,
+        ..Settings::default()
+    };
+    let ledger = Arc::new(MemoryLedger::default());
+    let responder = Responder::new(settings, ec2.clone(), cpu.clone())
+        .with_ledger(Ledger::of(ledger))
+        .with_actors(Actors {
+            remediator: ec2,
+            scheduler: Some(scheduler.clone()),
+            function_arn: Some("arn:aws:lambda:ap-northeast-2:123456789012:function:ec2ops".into()),
+        })
+        .with_delivery(sns.clone(), TOPIC);
+    World {
+        clock,
+        cpu,
+        sns,
+        scheduler,
+        responder,
+    }
+}
+
+impl World {
+    async fn deliver(&self, event: &Value) -> Outcome {
+        let now = self.clock.now();
+        match self
+            .responder
+            .respond(event, now, Budget::new(Duration::from_secs(90), now))
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => panic!("handled with an error: {e}"),
+        }
+    }
+
+    fn messages(&self) -> Vec<String> {
+        self.sns
+            .published()
+            .into_iter()
+            .map(|p| p.message)
+            .collect()
+    }
+
+    fn minute(&self) -> DateTime<Utc> {
+        use chrono::DurationRound;
+        let now = self.clock.now();
+        now.duration_trunc(chrono::Duration::minutes(1))
+            .unwrap_or(now)
+    }
+
+    /// Half an hour of an idle CPU, then one minute at 39.58 % (the seed's spike), and the alarm on it: its first
+    /// report, and the schedules it left.
+    async fn spike(&self) -> (String, Vec<Schedule>) {
+        let at = self.minute();
+        for m in (2..32).rev() {
+            self.cpu.put(at - chrono::Duration::minutes(m), 0.3);
+        }
+        self.cpu.put(at - chrono::Duration::minutes(1), 39.58);
+        tokio::time::advance(Duration::from_secs(28)).await;
+        let alarm = alarm_event(
+            "web-2 high cpu",
+            EC2,
+            CPU_UTILIZATION,
+            ID,
+            self.clock.now(),
+            "greater than",
+            25.0,
+            &[39.58],
+        );
+        let report = match self.deliver(&alarm).await {
+            Outcome::Reported(i) => {
+                assert!(
+                    i.assessment.has(ec2ops::analyze::RuleId::CpuSpike),
+                    "{:?}",
+                    i.assessment.findings
+                );
+                i.message.message
+            }
+            other => panic!("not reported: {other:?}"),
+        };
+        assert!(
+            matches!(self.deliver(&alarm).await, Outcome::Duplicate { .. }),
+            "the same alarm again is a duplicate"
+        );
+        (report, self.scheduler.take_new())
+    }
+
+    /// Let the schedule come due, with `after` written into CloudWatch one value a minute after the spike.
+    async fn at_the_schedule(&self, schedule: &Schedule, after: &[f64]) {
+        let spike = self.minute() - chrono::Duration::minutes(1);
+        for (i, v) in after.iter().enumerate() {
+            let m = i64::try_from(i).unwrap_or(0) + 1;
+            self.cpu.put(spike + chrono::Duration::minutes(m), *v);
+        }
+        let wait = (schedule.at - self.clock.now())
+            .to_std()
+            .unwrap_or_default();
+        tokio::time::advance(wait).await;
+    }
+}
+
+fn rechecks(schedules: &[Schedule]) -> Vec<&Schedule> {
+    schedules
+        .iter()
+        .filter(|s| s.name.starts_with("recheck-"))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_spike_schedules_one_second_look_in_five_minutes_and_its_report_says_when() {
+    let w = world(Some(chrono::Duration::minutes(5)));
+    let (report, schedules) = w.spike().await;
+    let looks = rechecks(&schedules);
+    assert_eq!(looks.len(), 1, "{schedules:?}");
+    let due = looks[0].at - w.clock.now();
+    assert!(
+        due <= chrono::Duration::minutes(5) && due > chrono::Duration::minutes(4),
+        "{due}"
+    );
+    assert_eq!(looks[0].event["detail-type"], json!("ec2ops.recheck"));
+    assert!(
+        report.contains("ec2ops looks again at") && !report.contains("Watch whether the spike"),
+        "{report}"
+    );
+    assert_eq!(w.messages().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_spike_that_became_sustained_is_posted_once_in_its_thread_with_the_priority_raised() {
+    let w = world(Some(chrono::Duration::minutes(5)));
+    let (_, schedules) = w.spike().await;
+    let look = rechecks(&schedules)[0].clone();
+    w.at_the_schedule(&look, &[88.2, 91.4, 90.0, 89.7]).await;
+    match w.deliver(&look.event).await {
+        Outcome::Rechecked {
+            picture,
+            message_id: Some(_),
+            ..
+        } => assert_eq!(picture, "sustained"),
+        other => panic!("{other:?}"),
+    }
+    let posted = w.sns.published();
+    assert_eq!(posted.len(), 2);
+    assert!(
+        posted[1].subject.starts_with("[P1] Spike became sustained"),
+        "{}",
+        posted[1].subject
+    );
+    let thread = |m: &str| -> Value {
+        let sns: Value = serde_json::from_str(m).unwrap_or_default();
+        let card: Value =
+            serde_json::from_str(sns["default"].as_str().unwrap_or_default()).unwrap_or_default();
+        card["metadata"]["threadId"].clone()
+    };
+    assert_eq!(thread(&posted[0].message), thread(&posted[1].message));
+    assert!(thread(&posted[1].message).is_string());
+    // Scheduler delivers at least once: the same look again posts nothing more.
+    assert!(matches!(
+        w.deliver(&look.event).await,
+        Outcome::Duplicate { .. }
+    ));
+    assert_eq!(w.sns.published().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_look_that_finds_no_change_posts_nothing() {
+    let w = world(Some(chrono::Duration::minutes(5)));
+    let (_, schedules) = w.spike().await;
+    let look = rechecks(&schedules)[0].clone();
+    // CloudWatch has nothing newer than the spike (the agentless instance stopped publishing, or lags).
+    w.at_the_schedule(&look, &[]).await;
+    match w.deliver(&look.event).await {
+        Outcome::Rechecked {
+            picture,
+            message_id: None,
+            ..
+        } => assert_eq!(picture, "unchanged"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(w.messages().len(), 1, "only the first report");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_spike_that_recovered_is_posted_with_its_peak_and_how_long_it_lasted() {
+    let w = world(Some(chrono::Duration::minutes(5)));
+    let (_, schedules) = w.spike().await;
+    let look = rechecks(&schedules)[0].clone();
+    w.at_the_schedule(&look, &[31.0, 2.0, 0.4, 0.3]).await;
+    assert!(matches!(
+        w.deliver(&look.event).await,
+        Outcome::Rechecked { ref picture, message_id: Some(_), .. } if picture == "recovered"
+    ));
+    let posted = w.sns.published();
+    assert!(posted[1].subject.starts_with("[P3] Spike recovered"));
+    assert!(
+        posted[1].message.contains("peak 39.58%")
+            && posted[1].message.contains("above it for 2 min"),
+        "{}",
+        posted[1].message
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crafted_second_look_at_an_incident_ec2ops_never_reported_posts_nothing() {
+    let w = world(Some(chrono::Duration::minutes(5)));
+    let (_, schedules) = w.spike().await;
+    let mut crafted = rechecks(&schedules)[0].event.clone();
+    crafted["detail"]["incident_key"] = json!(
+        "arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:other#ALARM#2026-03-01T00:00:00.000Z"
+    );
+    w.at_the_schedule(
+        &rechecks(&schedules)[0].clone(),
+        &[88.0, 90.0, 91.0, 92.0, 93.0],
+    )
+    .await;
+    match w.deliver(&crafted).await {
+        Outcome::Rechecked {
+            picture,
+            message_id: None,
+            ..
+        } => assert!(picture.starts_with("refused"), "{picture}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(w.messages().len(), 1, "only the first report");
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_the_second_look_turned_off_nothing_is_scheduled_and_the_report_asks_a_person_to_watch(
+) {
+    let w = world(None);
+    let (report, schedules) = w.spike().await;
+    assert!(rechecks(&schedules).is_empty(), "{schedules:?}");
+    assert!(
+        report.contains("Watch whether the spike persists") && !report.contains("looks again"),
+        "{report}"
+    );
+}
