@@ -112,7 +112,7 @@ pub(super) fn cause(cx: &Ctx<'_>) -> String {
     }
     cx.a.reasons
         .first()
-        .map(|r| reason_line(r, cx.lang))
+        .map(|r| reason_line(r, cx))
         .unwrap_or_else(|| {
             l!(
                 cx.lang,
