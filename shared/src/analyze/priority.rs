@@ -1,6 +1,7 @@
 //! The priority table: the environment an instance is in, how sure the alarm is, and what the findings weigh.
 
 use super::*;
+use crate::model::aws_text::AlarmReason;
 
 pub(super) fn environment(facts: &Facts) -> Environment {
     match facts.found_instance() {
@@ -131,10 +132,30 @@ pub(super) fn summary_priority(change: &Incident, facts: &Facts) -> (Priority, V
         Some((instance_id, name, environment, crossed)) => {
             let p = contributor_priority(&environment, crossed);
             if crossed == Some(1) {
+                // The contributor's reason gives its datapoint and the threshold.
+                let said = facts
+                    .contributors
+                    .as_ref()
+                    .and_then(crate::facts::Source::get)
+                    .and_then(|l| {
+                        l.iter()
+                            .find(|c| c.instance_id() == Some(instance_id.as_str()))
+                    })
+                    .map(|c| AlarmReason::parse(&c.reason));
+                let (value, threshold) = match said {
+                    Some(AlarmReason::Crossed {
+                        latest, threshold, ..
+                    }) => (latest, threshold),
+                    _ => (None, None),
+                };
                 reasons.push(Reason::SingleBreach {
-                    metric: change.metric_name().map(str::to_string),
-                    value: None,
-                    threshold: None,
+                    metric: change
+                        .fleet
+                        .as_ref()
+                        .and_then(|f| f.metric.clone())
+                        .or_else(|| change.metric_name().map(str::to_string)),
+                    value,
+                    threshold,
                 });
             }
             reasons.push(Reason::FleetWorst {

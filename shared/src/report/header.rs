@@ -164,7 +164,7 @@ pub(super) fn window_value_at(cx: &Ctx<'_>, at: DateTime<Utc>) -> Option<f64> {
 /// The header: what fired, the instance, the transition, then the alarm's threshold, reading and trend.
 pub(super) fn header(cx: &Ctx<'_>) -> Vec<Line> {
     let mut out = vec![event_line(cx)];
-    out.extend(fleet::header_lines(cx.change, cx.facts, cx.lang));
+    out.extend(fleet::header_lines(cx.change, cx.facts, cx.lang, cx.tz));
     out.push(instance_line(cx));
     out.extend(network_line(cx));
     out.push(transition_line(cx));

@@ -321,23 +321,28 @@ pub(super) fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
             v.extend(holds.iter().map(|h| hold_line(h, cx)));
             v
         }
-        ActionOutcome::DryRun { action, allowed, detail } => vec![Line::from(if *allowed {
-            l!(
-                lang,
-                "Dry-run: {}을(를) 실행했을 것 (EC2 DryRun 성공: {}). auto 모드에서 실제 실행됩니다.",
-                "Dry-run: would have done {} (EC2 DryRun succeeded: {}). In auto mode it would run.",
-                action_name(*action, lang),
-                detail
-            )
-        } else {
-            l!(
-                lang,
-                "Dry-run: {}은(는) 거부되었을 것 (EC2 DryRun: {}) — IAM 태그 조건 확인",
-                "Dry-run: {} would have been refused (EC2 DryRun: {}) — check the IAM tag condition",
-                action_name(*action, lang),
-                detail
-            )
-        })],
+        // EC2's answer is its own English text: said in the report's language, then quoted once at the end.
+        ActionOutcome::DryRun { action, allowed, detail } => vec![super::quoted::quote(
+            Line::from(if *allowed {
+                l!(
+                    lang,
+                    "Dry-run: {}을(를) 실행했을 것 (EC2 DryRun 성공, auto 모드에서 실제 실행됩니다)",
+                    "Dry-run: would have done {} (EC2 DryRun succeeded; in auto mode it would run)",
+                    action_name(*action, lang)
+                )
+            } else {
+                l!(
+                    lang,
+                    "Dry-run: {}은(는) 거부되었을 것 (EC2 DryRun 거부) — IAM 태그 조건 확인",
+                    "Dry-run: {} would have been refused (EC2 DryRun refused) — check the IAM tag condition",
+                    action_name(*action, lang)
+                )
+            }),
+            true,
+            detail,
+            super::quoted::QUOTED_CHARS,
+            lang,
+        )],
         ActionOutcome::Done { action, at, request_ids, verify_at, verify_note } => {
             let mut v = vec![Line::from(l!(
                 lang,

@@ -120,13 +120,22 @@ pub(super) fn situation(cx: &Ctx<'_>) -> Section {
             Cause::Sweep { .. } | Cause::StateChange { .. }
         )
     }) {
-        // A Health event's text is AWS's description of the event, not an alarm's.
-        let label = if cx.change.is_alarm() {
-            l!(lang, "알람 설명: ", "Alarm description: ")
-        } else {
-            l!(lang, "이벤트 설명: ", "Event description: ")
+        // A Health event's text is AWS's description of the event, not an alarm's: its gist, then AWS's text.
+        let line = match cx.change.health() {
+            Some(h) => super::quoted::event_description(
+                Line::new().t(l!(lang, "이벤트 설명: ", "Event description: ")),
+                &h.type_code,
+                d,
+                lang,
+            ),
+            None if cx.change.is_alarm() => Line::new()
+                .t(l!(lang, "알람 설명: ", "Alarm description: "))
+                .u(d),
+            None => Line::new()
+                .t(l!(lang, "이벤트 설명: ", "Event description: "))
+                .u(d),
         };
-        out.push(Line::new().t(label).u(d), false);
+        out.push(line, false);
     }
     out.spare(state_lines(cx));
     out.marked(window_lines(cx));
@@ -190,7 +199,7 @@ fn state_lines(cx: &Ctx<'_>) -> Vec<Line> {
                     line = line.t(format!(" ({})", when_in(t, cx.tz, cx.lang)));
                 }
                 if let Some(d) = &e.description {
-                    line = line.t(" — ").u(d);
+                    line = super::quoted::event_description(line.t(": "), &e.code, d, lang);
                 }
                 lines.push(line);
             }
@@ -473,13 +482,17 @@ fn finding_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
                 "no root-cause rule matched: the composite alarm's state reason (below) and triggering alarms are the evidence"
             ))
         } else if n == 0 {
-            Line::new()
-                .t(l!(
+            super::quoted::alarm_reason(
+                Line::new().t(l!(
                     lang,
                     "일치하는 RCA 규칙 없음, 이벤트에 평가 datapoint 없음: 알람의 상태 사유가 유일한 근거 — ",
                     "no root-cause rule matched and the event carries no evaluated datapoints: the alarm's state reason is the only evidence — "
-                ))
-                .u(&cx.change.state.reason)
+                )),
+                &cx.change.state.reason,
+                super::quoted::QUOTED_CHARS,
+                lang,
+                cx.tz,
+            )
         } else {
             Line::from(l!(
                 lang,
@@ -490,11 +503,13 @@ fn finding_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
         });
     }
     if let AlarmKind::Composite { .. } = cx.change.kind {
-        lines.push(
-            Line::new()
-                .t(l!(lang, "상태 사유: ", "State reason: "))
-                .u(&cx.change.state.reason),
-        );
+        lines.push(super::quoted::alarm_reason(
+            Line::new().t(l!(lang, "상태 사유: ", "State reason: ")),
+            &cx.change.state.reason,
+            super::quoted::QUOTED_CHARS,
+            lang,
+            cx.tz,
+        ));
     }
     let mut lines: Vec<(Line, bool)> = lines.into_iter().map(|l| (l, true)).collect();
     for (n, f) in cx.a.findings.iter().enumerate() {
