@@ -393,16 +393,33 @@ pub enum Reason {
     },
     Gone,
     AzEvent,
-    StatusCheckFailed,
-    CompositeAlarm,
-    SustainedBreach {
-        datapoints: usize,
+    /// A status check failed: the failing check's metric (`StatusCheckFailed_System`, …) when a finding names it.
+    StatusCheckFailed {
+        check: Option<&'static str>,
     },
-    SingleBreach,
-    CpuSpike,
-    CreditsExhausted,
+    /// A composite alarm in ALARM: its member alarms that went to ALARM, the first first (from the reason data).
+    CompositeAlarm {
+        members: Vec<MemberFired>,
+    },
+    /// The alarm's metric stayed past its threshold: how long, how far.
+    SustainedBreach(Breach),
+    /// One datapoint past the threshold: its value and the threshold, when the event carries them.
+    SingleBreach {
+        metric: Option<String>,
+        value: Option<f64>,
+        threshold: Option<f64>,
+    },
+    CpuSpike {
+        last: f64,
+        baseline: f64,
+        at: DateTime<Utc>,
+    },
+    CreditsExhausted {
+        balance: f64,
+    },
     SecuritySuspect,
-    ResourcePressure,
+    /// Memory, disk or EBS burst balance at its limit: which, and how full.
+    ResourcePressure(Pressure),
     Stopped {
         intended: bool,
     },
@@ -437,6 +454,29 @@ pub enum Reason {
         requests: Option<u64>,
         minutes: i64,
     },
+}
+
+/// Datapoints past the alarm's threshold: `datapoints` of the last `of` (in a row when they are all) over `minutes`, between `lowest` and
+/// `peak` (the least and the most extreme of the run), against `threshold` of `metric` (for its unit); `below` when
+/// the alarm fires under its threshold (`<`, `<=`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Breach {
+    pub datapoints: usize,
+    /// The datapoints evaluated: `datapoints` when the run is all of them.
+    pub of: usize,
+    pub minutes: i64,
+    pub lowest: Option<f64>,
+    pub peak: Option<f64>,
+    pub threshold: Option<f64>,
+    pub below: bool,
+    pub metric: Option<String>,
+}
+
+/// A member alarm of a composite that went to ALARM, and when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemberFired {
+    pub name: String,
+    pub at: DateTime<Utc>,
 }
 
 /// Whether the instance is production, as far as the tags tell.

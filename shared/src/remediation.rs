@@ -637,6 +637,67 @@ pub enum ActionOutcome {
     },
 }
 
+/// Why a recover's continuation cannot bring the instance back: the P0 follow-up says it in the report's language,
+/// AWS's own error text quoted as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stuck {
+    /// The give-up time has passed and the ledger could not be read to confirm the recover.
+    LedgerUnreadable { error: String },
+    /// The instance's state could not be read for `minutes`.
+    StateUnreadable { minutes: i64, error: String },
+    /// EC2 no longer knows the instance.
+    Gone,
+    /// The continuation ran `minutes` after the stop: too late to start the instance without asking.
+    TooLate { minutes: i64 },
+    /// The instance went to a state a recover does not lead to.
+    WentTo { state: String },
+    /// StartInstances answered as a dry run.
+    DryRun { answer: String },
+    /// StartInstances failed for good (or at the give-up time).
+    StartFailed { error: String },
+    /// Still stopping at the give-up time.
+    StillStopping { minutes: i64, forced: bool },
+    /// The next check could not be scheduled: nobody would look again.
+    NextCheckUnscheduled { error: String },
+    /// The instance is starting, but the verification after it could not be scheduled.
+    VerificationUnscheduled { error: String },
+}
+
+impl std::fmt::Display for Stuck {
+    /// The log's wording.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stuck::LedgerUnreadable { error } => write!(
+                f,
+                "the give-up time has passed and the ledger could not be read to confirm this recover ({error})"
+            ),
+            Stuck::StateUnreadable { minutes, error } => {
+                write!(f, "its state could not be read for {minutes} minutes: {error}")
+            }
+            Stuck::Gone => write!(f, "EC2 no longer knows the instance"),
+            Stuck::TooLate { minutes } => write!(
+                f,
+                "this continuation ran {minutes} minutes after the stop, too late to start the instance without asking"
+            ),
+            Stuck::WentTo { state } => write!(f, "the instance went to {state}"),
+            Stuck::DryRun { answer } => write!(f, "StartInstances answered as a DryRun: {answer}"),
+            Stuck::StartFailed { error } => write!(f, "StartInstances failed: {error}"),
+            Stuck::StillStopping { minutes, forced } => write!(
+                f,
+                "it has been stopping for {minutes} minutes{}",
+                if *forced { " despite a forced stop" } else { "" }
+            ),
+            Stuck::NextCheckUnscheduled { error } => {
+                write!(f, "the next check could not be scheduled ({error})")
+            }
+            Stuck::VerificationUnscheduled { error } => write!(
+                f,
+                "the instance is starting, but its verification could not be scheduled ({error})"
+            ),
+        }
+    }
+}
+
 /// The rest of a recover, run by a scheduled invocation: start the instance once it is stopped (force-stop after a
 /// bounded wait, retry StartInstances on capacity errors with backoff), for a bounded time, then verify or escalate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

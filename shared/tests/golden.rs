@@ -21,7 +21,7 @@ use ec2ops::event::{parse_bytes, parse_timestamp, Parsed};
 use ec2ops::facts::{Facts, Source, StatusFacts};
 use ec2ops::model::AlarmChange;
 use ec2ops::pipeline::compose;
-use ec2ops::remediation::{decide, ActionOutcome, Continuation, Decision, VerifyRequest};
+use ec2ops::remediation::{decide, ActionOutcome, Continuation, Decision, Stuck, VerifyRequest};
 use ec2ops::report::{followup, render};
 
 /// The report as the pipeline renders it after acting, with EC2's and Scheduler's answers stood in for: a dry run that
@@ -162,13 +162,24 @@ fn sweep_goldens(stem: &str) {
 
 /// A recover's continuation that cannot complete: the P0 follow-up for each state it can be left in.
 fn recover_followup_goldens(stem: &str, c: &Continuation) {
-    for (state, detail) in [
-        (Some("stopped"), "StartInstances failed: ec2 StartInstances: InsufficientInstanceCapacity: We currently do not have sufficient m5.large capacity."),
-        (Some("stopping"), "it has been stopping for 16 minutes despite a forced stop"),
+    for (state, stuck) in [
+        (
+            Some("stopped"),
+            Stuck::StartFailed {
+                error: "ec2 StartInstances: InsufficientInstanceCapacity: We currently do not have sufficient m5.large capacity.".into(),
+            },
+        ),
+        (
+            Some("stopping"),
+            Stuck::StillStopping {
+                minutes: 16,
+                forced: true,
+            },
+        ),
     ] {
         for (lang, l) in [(Language::Ko, "ko"), (Language::En, "en")] {
             let now = c.stopped_at + chrono::Duration::minutes(16);
-            let m = followup::render_recover(c, state, detail, now, lang, chrono_tz::Asia::Seoul);
+            let m = followup::render_recover(c, state, &stuck, now, lang, chrono_tz::Asia::Seoul);
             let published: serde_json::Value = serde_json::from_str(&m.message).unwrap();
             insta::assert_snapshot!(
                 format!("{stem}.{}.{l}", state.unwrap_or("unknown")),

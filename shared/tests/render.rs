@@ -533,13 +533,11 @@ fn the_header_gives_the_instance_s_vpc_and_subnet_and_nothing_when_they_are_not_
         report.header.iter().map(|l| l.plain()).collect::<Vec<_>>()
     };
     let facts = support::cpu_spike("t3.small", None);
-    assert!(header(&facts, Language::En).contains(
-        &"Network: VPC vpc-0c4e2a8f1b3d5e7a9 · subnet subnet-0f3e5d7c9b1a2468b".to_string()
-    ));
+    assert!(header(&facts, Language::En)
+        .contains(&"Network: vpc-0c4e2a8f1b3d5e7a9 · subnet-0f3e5d7c9b1a2468b".to_string()));
     assert!(header(&facts, Language::Ko)
         .iter()
-        .any(|l| l
-            .starts_with("네트워크: VPC vpc-0c4e2a8f1b3d5e7a9 · subnet subnet-0f3e5d7c9b1a2468b")));
+        .any(|l| l.starts_with("네트워크: vpc-0c4e2a8f1b3d5e7a9 · subnet-0f3e5d7c9b1a2468b")));
     let mut unknown = facts.clone();
     if let Source::Available(InstanceLookup::Found(i)) = &mut unknown.instance {
         i.vpc_id = None;

@@ -1,6 +1,7 @@
 //! The priority table: the environment an instance is in, how sure the alarm is, and what the findings weigh.
 
 use super::*;
+use crate::model::aws_text::AlarmReason;
 
 pub(super) fn environment(facts: &Facts) -> Environment {
     match facts.found_instance() {
@@ -131,7 +132,31 @@ pub(super) fn summary_priority(change: &Incident, facts: &Facts) -> (Priority, V
         Some((instance_id, name, environment, crossed)) => {
             let p = contributor_priority(&environment, crossed);
             if crossed == Some(1) {
-                reasons.push(Reason::SingleBreach);
+                // The contributor's reason gives its datapoint and the threshold.
+                let said = facts
+                    .contributors
+                    .as_ref()
+                    .and_then(crate::facts::Source::get)
+                    .and_then(|l| {
+                        l.iter()
+                            .find(|c| c.instance_id() == Some(instance_id.as_str()))
+                    })
+                    .map(|c| AlarmReason::parse(&c.reason));
+                let (value, threshold) = match said {
+                    Some(AlarmReason::Crossed {
+                        latest, threshold, ..
+                    }) => (latest, threshold),
+                    _ => (None, None),
+                };
+                reasons.push(Reason::SingleBreach {
+                    metric: change
+                        .fleet
+                        .as_ref()
+                        .and_then(|f| f.metric.clone())
+                        .or_else(|| change.metric_name().map(str::to_string)),
+                    value,
+                    threshold,
+                });
             }
             reasons.push(Reason::FleetWorst {
                 instance_id,
@@ -186,14 +211,120 @@ pub(super) fn fleet_worst(
     Some((env, reason))
 }
 
-pub(super) fn breaching_datapoints(change: &Incident) -> usize {
+/// The breach the alarm's evaluated datapoints show: how many were past the threshold (all of them for an alarm
+/// without a static threshold), over how many minutes, and how far.
+pub(super) fn breach_of(change: &Incident) -> Breach {
     let values = change.evaluated_values();
-    match (change.threshold(), change.comparison) {
-        (Some(t), Some(c)) if c != Comparison::OutsideBand => {
-            values.iter().filter(|(_, v)| c.breaches(*v, t)).count()
-        }
-        _ => values.len(),
+    let threshold = change.threshold();
+    let comparison = change.comparison;
+    let past: Vec<f64> = match (threshold, comparison) {
+        (Some(t), Some(c)) if c != Comparison::OutsideBand => values
+            .iter()
+            .filter(|(_, v)| c.breaches(*v, t))
+            .map(|(_, v)| *v)
+            .collect(),
+        _ => values.iter().map(|(_, v)| *v).collect(),
+    };
+    let below = matches!(comparison, Some(Comparison::Less | Comparison::LessOrEqual));
+    let period = change
+        .state
+        .reason_data
+        .as_ref()
+        .and_then(|r| r.period)
+        .unwrap_or(60);
+    let minutes = (past.len() as u64).saturating_mul(period).div_ceil(60);
+    let (least, most) = extremes(&past);
+    Breach {
+        datapoints: past.len(),
+        of: values.len().max(past.len()),
+        minutes: i64::try_from(minutes).unwrap_or(i64::MAX),
+        lowest: if below { most } else { least },
+        peak: if below { least } else { most },
+        threshold: threshold.filter(|_| comparison != Some(Comparison::OutsideBand)),
+        below,
+        metric: change.metric_name().map(str::to_string),
     }
+}
+
+/// The smallest and the largest of some values (`None` for none).
+fn extremes(values: &[f64]) -> (Option<f64>, Option<f64>) {
+    let finite = values.iter().copied().filter(|v| v.is_finite());
+    let least = finite.clone().reduce(f64::min);
+    (least, finite.reduce(f64::max))
+}
+
+/// A CPU-SUSTAINED finding as a breach: its run, and the highest value its evidence and the alarm's evaluated
+/// datapoints show.
+fn sustained_cpu(change: &Incident, f: &Finding) -> Option<Breach> {
+    let Detail::CpuSustained {
+        minutes,
+        datapoints,
+        threshold,
+        lowest,
+    } = f.detail
+    else {
+        return None;
+    };
+    let seen: Vec<f64> = f
+        .evidence
+        .iter()
+        .filter_map(|e| match e {
+            Observation::Datapoint { value, .. } => Some(*value),
+            _ => None,
+        })
+        .chain(change.evaluated_values().iter().map(|(_, v)| *v))
+        .collect();
+    Some(Breach {
+        datapoints,
+        of: datapoints,
+        minutes,
+        lowest: Some(lowest),
+        peak: extremes(&seen).1.filter(|p| *p >= lowest),
+        threshold: Some(threshold),
+        below: false,
+        metric: Some(catalogue::CPU_UTILIZATION.to_string()),
+    })
+}
+
+/// The memory, disk or burst-balance finding behind a pressure priority: the one on the alarm's own metric first.
+fn pressure_of<'f>(change: &Incident, findings: &'f [Finding]) -> Option<&'f Pressure> {
+    let pressures = findings.iter().filter_map(|f| match &f.detail {
+        Detail::Pressure(p) if !matches!(p, Pressure::Suspect { .. }) => Some(p),
+        _ => None,
+    });
+    let metric_of = |p: &Pressure| match p {
+        Pressure::Memory { .. } => catalogue::MEM_USED_PERCENT,
+        Pressure::Disk { .. } => catalogue::DISK_USED_PERCENT,
+        _ => catalogue::BURST_BALANCE,
+    };
+    let own = change.metric_name();
+    pressures
+        .clone()
+        .find(|p| own == Some(metric_of(p)))
+        .or_else(|| pressures.clone().next())
+}
+
+/// A composite's member alarms that went to ALARM, the first first, as its reason data lists them.
+fn members_fired(change: &Incident) -> Vec<MemberFired> {
+    let mut fired: Vec<MemberFired> = change
+        .state
+        .reason_data
+        .as_ref()
+        .map(|r| {
+            r.triggering
+                .iter()
+                .filter(|t| t.state == Some(AlarmState::Alarm))
+                .filter_map(|t| {
+                    Some(MemberFired {
+                        name: t.name.clone(),
+                        at: t.at?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    fired.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.name.cmp(&b.name)));
+    fired
 }
 
 // Long on purpose: the priority table is one `match` over the transition, read top to bottom like the design's
@@ -302,14 +433,27 @@ pub(super) fn priority(
         }
         AlarmState::Alarm => {
             let p = if has(RuleId::SysCheck) || has(RuleId::InstCheck) || has(RuleId::EbsCheck) {
-                reasons.push(Reason::StatusCheckFailed);
+                let check = [
+                    (RuleId::SysCheck, catalogue::STATUS_CHECK_FAILED_SYSTEM),
+                    (RuleId::InstCheck, catalogue::STATUS_CHECK_FAILED_INSTANCE),
+                    (
+                        RuleId::EbsCheck,
+                        catalogue::STATUS_CHECK_FAILED_ATTACHED_EBS,
+                    ),
+                ]
+                .into_iter()
+                .find(|(r, _)| has(*r))
+                .map(|(_, m)| m);
+                reasons.push(Reason::StatusCheckFailed { check });
                 if prod {
                     Priority::P0
                 } else {
                     Priority::P1
                 }
             } else if matches!(change.kind, AlarmKind::Composite { .. }) {
-                reasons.push(Reason::CompositeAlarm);
+                reasons.push(Reason::CompositeAlarm {
+                    members: members_fired(change),
+                });
                 if prod {
                     Priority::P1
                 } else {
@@ -319,47 +463,51 @@ pub(super) fn priority(
                 // A possible compromise spreads: high priority whatever the environment.
                 reasons.push(Reason::SecuritySuspect);
                 Priority::P1
-            } else if has(RuleId::Mem) || has(RuleId::Disk) || has(RuleId::EbsBurst) {
-                reasons.push(Reason::ResourcePressure);
+            } else if let Some(p) = pressure_of(change, findings) {
+                reasons.push(Reason::ResourcePressure(p.clone()));
                 if prod {
                     Priority::P1
                 } else {
                     Priority::P2
                 }
             } else if has(RuleId::CpuSustained) || has(RuleId::CpuCredits) {
-                if has(RuleId::CpuCredits) {
-                    reasons.push(Reason::CreditsExhausted);
+                if let Some(balance) = findings.iter().find_map(|f| match f.detail {
+                    Detail::CpuCredits { balance, .. } => Some(balance),
+                    _ => None,
+                }) {
+                    reasons.push(Reason::CreditsExhausted { balance });
                 }
-                if let Some(Finding {
-                    detail: Detail::CpuSustained { datapoints, .. },
-                    ..
-                }) = findings.iter().find(|f| f.rule == RuleId::CpuSustained)
-                {
-                    reasons.push(Reason::SustainedBreach {
-                        datapoints: *datapoints,
-                    });
+                if let Some(f) = findings.iter().find(|f| f.rule == RuleId::CpuSustained) {
+                    reasons.extend(sustained_cpu(change, f).map(Reason::SustainedBreach));
                 }
                 if prod {
                     Priority::P1
                 } else {
                     Priority::P2
                 }
-            } else if has(RuleId::CpuSpike) {
-                reasons.push(Reason::CpuSpike);
+            } else if let Some((last, baseline, at)) =
+                findings.iter().find_map(|f| match f.detail {
+                    Detail::CpuSpike { last, baseline, at } => Some((last, baseline, at)),
+                    _ => None,
+                })
+            {
+                reasons.push(Reason::CpuSpike { last, baseline, at });
                 Priority::P2
             } else {
-                let breaching = breaching_datapoints(change);
-                if breaching >= 3 {
-                    reasons.push(Reason::SustainedBreach {
-                        datapoints: breaching,
-                    });
+                let breach = breach_of(change);
+                if breach.datapoints >= 3 {
+                    reasons.push(Reason::SustainedBreach(breach));
                     if prod {
                         Priority::P1
                     } else {
                         Priority::P2
                     }
                 } else {
-                    reasons.push(Reason::SingleBreach);
+                    reasons.push(Reason::SingleBreach {
+                        value: breach.peak,
+                        threshold: breach.threshold,
+                        metric: breach.metric,
+                    });
                     Priority::P2
                 }
             };

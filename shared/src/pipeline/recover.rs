@@ -13,7 +13,7 @@ use super::schedule::{schedule, schedule_verification, scheduling_time};
 use super::{Actors, HandleError, Outcome, Responder, CALL_TIMEOUT};
 use crate::budget::{within, Budget};
 use crate::ports::CallResult;
-use crate::remediation::{ActionKind, Continuation, VerifyRequest};
+use crate::remediation::{ActionKind, Continuation, Stuck, VerifyRequest};
 use crate::report::followup;
 
 /// After this long in `stopping`, the stop is forced (degraded hardware can hang a normal stop).
@@ -34,7 +34,7 @@ enum Step {
     /// The instance is starting or running: schedule the verification.
     Started { detail: String },
     /// The recover cannot complete: the P0 follow-up.
-    Escalate { detail: String },
+    Escalate { stuck: Stuck },
 }
 
 pub(super) async fn continue_recover(
@@ -122,9 +122,9 @@ async fn unconfirmed_past_give_up(
         });
     }
     let step = Step::Escalate {
-        detail: format!(
-            "the give-up time has passed and the ledger could not be read to confirm this recover ({e})"
-        ),
+        stuck: Stuck::LedgerUnreadable {
+            error: e.to_string(),
+        },
     };
     let (step_name, next_at, message_id) =
         carry_out(rsp, actors, c, step, state_name.as_deref(), now, budget).await?;
@@ -151,21 +151,18 @@ async fn next_step(
             again(c, POLL, format!("state unreadable ({e}); looking again"))
         }
         Err(e) => Step::Escalate {
-            detail: format!(
-                "its state could not be read for {} minutes: {e}",
-                elapsed.num_minutes()
-            ),
+            stuck: Stuck::StateUnreadable {
+                minutes: elapsed.num_minutes(),
+                error: e.to_string(),
+            },
         },
-        Ok(None) => Step::Escalate {
-            detail: "EC2 no longer knows the instance".into(),
-        },
+        Ok(None) => Step::Escalate { stuck: Stuck::Gone },
         Ok(Some("stopped")) if elapsed > GIVE_UP_AFTER + POLL * 10 => Step::Escalate {
             // A continuation delivered this late (Scheduler's own retries) must not start an instance that somebody
             // may have stopped on purpose since.
-            detail: format!(
-                "this continuation ran {} minutes after the stop, too late to start the instance without asking",
-                elapsed.num_minutes()
-            ),
+            stuck: Stuck::TooLate {
+                minutes: elapsed.num_minutes(),
+            },
         },
         Ok(Some("stopped")) => start(r, c, elapsed, limit).await,
         Ok(Some("stopping")) => still_stopping(r, c, elapsed, limit).await,
@@ -173,7 +170,9 @@ async fn next_step(
             detail: "the instance is already starting or running".into(),
         },
         Ok(Some(other)) => Step::Escalate {
-            detail: format!("the instance went to {other}"),
+            stuck: Stuck::WentTo {
+                state: other.to_string(),
+            },
         },
     }
 }
@@ -205,7 +204,7 @@ async fn start(
             detail: format!("StartInstances accepted (request id {request_id})"),
         },
         Ok(CallResult::DryRun { detail, .. }) => Step::Escalate {
-            detail: format!("StartInstances answered as a DryRun: {detail}"),
+            stuck: Stuck::DryRun { answer: detail },
         },
         Err(e) if elapsed < GIVE_UP_AFTER && startable_later(&e) => {
             let failures = c.start_failures.saturating_add(1);
@@ -217,7 +216,9 @@ async fn start(
             s
         }
         Err(e) => Step::Escalate {
-            detail: format!("StartInstances failed: {e}"),
+            stuck: Stuck::StartFailed {
+                error: e.to_string(),
+            },
         },
     }
 }
@@ -231,15 +232,10 @@ async fn still_stopping(
 ) -> Step {
     if elapsed >= GIVE_UP_AFTER {
         return Step::Escalate {
-            detail: format!(
-                "it has been stopping for {} minutes{}",
-                elapsed.num_minutes(),
-                if c.forced {
-                    " despite a forced stop"
-                } else {
-                    ""
-                }
-            ),
+            stuck: Stuck::StillStopping {
+                minutes: elapsed.num_minutes(),
+                forced: c.forced,
+            },
         };
     }
     if elapsed < FORCE_AFTER || c.forced {
@@ -281,8 +277,10 @@ async fn carry_out(
                 Ok(()) => ("again".to_string(), Some(at), None),
                 Err(e) => {
                     // Nobody would look again: say so now, in the thread, with the commands for its state.
-                    let detail = format!("{why}; the next check could not be scheduled ({e})");
-                    let mid = escalate(rsp, c, state_name, &detail, budget).await?;
+                    let stuck = Stuck::NextCheckUnscheduled {
+                        error: e.to_string(),
+                    };
+                    let mid = escalate(rsp, c, state_name, &stuck, budget).await?;
                     ("escalated".to_string(), None, mid)
                 }
             }
@@ -303,17 +301,17 @@ async fn carry_out(
                 Err(e) => {
                     // Nobody would check that it came back: say so in the thread now.
                     warn!(error = %e, "verification after the recover not scheduled");
-                    let detail = format!(
-                        "{detail}, but its verification could not be scheduled ({e}): check that its status checks pass"
-                    );
-                    let mid = escalate(rsp, c, state_name, &detail, budget).await?;
+                    let stuck = Stuck::VerificationUnscheduled {
+                        error: e.to_string(),
+                    };
+                    let mid = escalate(rsp, c, state_name, &stuck, budget).await?;
                     ("started".to_string(), None, mid)
                 }
             }
         }
-        Step::Escalate { detail } => {
-            warn!(instance = %c.instance_id, %detail, "recover cannot complete: escalating");
-            let mid = escalate(rsp, c, state_name, &detail, budget).await?;
+        Step::Escalate { stuck } => {
+            warn!(instance = %c.instance_id, detail = %stuck, "recover cannot complete: escalating");
+            let mid = escalate(rsp, c, state_name, &stuck, budget).await?;
             ("escalated".to_string(), None, mid)
         }
     })
@@ -422,13 +420,13 @@ async fn escalate(
     rsp: &Responder,
     c: &Continuation,
     state: Option<&str>,
-    detail: &str,
+    stuck: &Stuck,
     budget: &Budget,
 ) -> Result<Option<String>, HandleError> {
     let message = followup::render_recover(
         c,
         state,
-        detail,
+        stuck,
         budget.wall_now(),
         rsp.settings.language,
         rsp.settings.time_zone,

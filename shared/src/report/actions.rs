@@ -541,7 +541,7 @@ fn cpu_steps(cx: &Ctx<'_>, s: &mut Steps) {
         s.step(l!(
                 lang,
                 "지금 CPU를 쓰는 프로세스(top의 두 번째 1초 샘플)와 데이터가 들어온 연결(ss; 출처는 VPC Flow Logs) 확인:",
-                "Find the processes using the CPU now (top's second one-second sample) and the connections the data came over (ss; VPC Flow Logs name its source):"
+                "Find the processes using the CPU now (top's 1-second sample) and the connections the data came over (ss; VPC Flow Logs name the source):"
             ),
         );
         s.cmds(cx, steps::shell(id, &[steps::CPU_NOW, steps::CONNECTIONS]));

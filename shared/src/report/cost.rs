@@ -317,7 +317,7 @@ fn remedy_effect(cx: &Ctx<'_>, ebs_text: &str) -> String {
         Remedy::Investigate => l!(
             lang,
             "조사 단계는 비용 없음 (SSM Run Command 무료)",
-            "Investigation costs nothing (SSM Run Command is free)"
+            "Investigating costs nothing (Run Command is free)"
         ),
         Remedy::Nothing if cx.a.has(RuleId::Gone) || cx.a.has(RuleId::Stopped) => l!(
             lang,

@@ -219,23 +219,18 @@ pub fn line(o: &Observation, tz: Tz, lang: Language, period_secs: u64) -> String
         Observation::StateChangeNotice { state } => {
             format!("EC2 Instance State-change Notification: {state}")
         }
-        Observation::StateReason { code, message } => match (code, message) {
-            // EC2's message repeats the code ("Server.InternalError: Internal error on launch"): said once, with
-            // what the code means in the report's language.
-            (Some(c), Some(m)) => {
-                let m = m
-                    .strip_prefix(&format!("{c}:"))
-                    .map_or(m.as_str(), str::trim_start);
-                format!("StateReason {c}{}: {m}", state_reason_meaning(c, lang))
-            }
-            (Some(c), None) => format!("StateReason {c}{}", state_reason_meaning(c, lang)),
-            (None, Some(m)) => format!("StateTransitionReason: {m}"),
-            (None, None) => l!(
-                lang,
-                "EC2가 상태 사유를 알려주지 않음",
-                "EC2 gives no state reason"
-            ),
-        },
+        // EC2's message repeats the code ("Server.InternalError: Internal error on launch"): what the code means in
+        // the report's language, then EC2's text once.
+        Observation::StateReason { code, message } => {
+            super::quoted::state_reason(code.as_deref(), message.as_deref(), lang, tz)
+                .unwrap_or_else(|| {
+                    l!(
+                        lang,
+                        "EC2가 상태 사유를 알려주지 않음",
+                        "EC2 gives no state reason"
+                    )
+                })
+        }
         Observation::StateReasonUnread { why } => l!(
             lang,
             "DescribeInstances 조회 불가 ({}): 사유 알 수 없음",
@@ -387,43 +382,6 @@ fn measure(sample: CpuSample, lang: Language) -> String {
         CpuSample::Current => l!(lang, "(현재, 1초 샘플)", "now (1 s sample)"),
         CpuSample::SinceStart => l!(lang, "(프로세스 시작 이후 평균)", "(average since start)"),
     }
-}
-
-/// What an EC2 `StateReason` code means, as ` (…)`; empty for a code not known here.
-fn state_reason_meaning(code: &str, lang: Language) -> String {
-    let (ko, en) = match code {
-        "Server.InternalError" => ("AWS 내부 오류", "an internal error on AWS's side"),
-        "Server.InsufficientInstanceCapacity" => {
-            ("AWS 용량 부족", "AWS had no capacity for the type")
-        }
-        "Server.ScheduledStop" => (
-            "예정된 retirement로 AWS가 중지",
-            "stopped by AWS for a scheduled retirement",
-        ),
-        "Server.SpotInstanceShutdown" | "Server.SpotInstanceTermination" => {
-            ("Spot 용량 회수", "Spot capacity reclaimed")
-        }
-        "Client.UserInitiatedShutdown" => (
-            "API 또는 콘솔에서 사용자가 중지",
-            "stopped by a user through the API or console",
-        ),
-        "Client.UserInitiatedHibernate" => ("사용자가 최대 절전", "hibernated by a user"),
-        "Client.InstanceInitiatedShutdown" => (
-            "인스턴스 안에서 shutdown 실행",
-            "shut down from inside the instance",
-        ),
-        "Client.VolumeLimitExceeded" => ("EBS 볼륨 한도 초과", "the EBS volume limit was exceeded"),
-        "Client.InternalError" => (
-            "EBS 암호화 키 등 클라이언트 측 오류",
-            "a client-side error, such as an EBS encryption key",
-        ),
-        _ => return String::new(),
-    };
-    let meaning = match lang {
-        Language::Ko => ko,
-        Language::En => en,
-    };
-    format!(" ({meaning})")
 }
 
 #[cfg(test)]

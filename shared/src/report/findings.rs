@@ -6,6 +6,7 @@ use crate::analyze::{
 };
 use crate::catalogue;
 use crate::config::Language;
+use crate::model::aws_text::{StateCode, TransitionReason};
 
 use super::text::{self, bit_rate, hm, value, when_in, Line, Phrase};
 use super::Ctx;
@@ -73,12 +74,19 @@ pub(super) fn finding_phrase(f: &Finding, cx: &Ctx<'_>) -> Phrase {
             })
         }
         Detail::Stopped { state, cause, code, message } => {
+            // What EC2's code means and the code; its message is quoted once, in the evidence line below.
             let why = match (code, message) {
-                // EC2's message usually repeats the code.
-                (Some(c), Some(m)) if m.starts_with(c.as_str()) => text::sanitize(m, 160),
-                (Some(c), Some(m)) => format!("{c}: {}", text::sanitize(m, 160)),
-                (Some(c), None) => c.clone(),
-                (None, Some(m)) => text::sanitize(m, 160),
+                (Some(c), _) => match StateCode::parse(c) {
+                    Some(k) => format!("{}, {}", super::quoted::state_code(k, lang), text::sanitize(c, 64)),
+                    None => text::sanitize(c, 64),
+                },
+                (None, Some(m)) => match TransitionReason::parse(m) {
+                    Some(TransitionReason::Code(k)) => super::quoted::state_code(k, lang),
+                    Some(TransitionReason::UserInitiated { .. }) => {
+                        l!(lang, "사용자 요청", "user initiated")
+                    }
+                    None => l!(lang, "EC2 사유는 아래 근거에", "EC2's reason quoted below"),
+                },
                 (None, None) => l!(lang, "사유 정보 없음", "no reason given"),
             };
             Phrase::cause(match cause {

@@ -5,6 +5,7 @@
 
 use crate::config::Language;
 use crate::facts::{Facts, InAlarm, RankPath, Ranking, Source};
+use crate::model::aws_text::AlarmReason;
 use crate::model::{AlarmChange, AlarmState, FleetSource};
 
 use super::text::{self, value, Line};
@@ -159,7 +160,12 @@ pub(super) fn ranking_lines(
 const QUERY_MAX: usize = 200;
 
 /// The header lines after the alarm line: the fleet query, and the contributor with its attributes.
-pub(super) fn header_lines(c: &AlarmChange, facts: &Facts, lang: Language) -> Vec<Line> {
+pub(super) fn header_lines(
+    c: &AlarmChange,
+    facts: &Facts,
+    lang: Language,
+    tz: chrono_tz::Tz,
+) -> Vec<Line> {
     let mut out = Vec::new();
     if let Some(f) = &c.fleet {
         let what = match (f.source, f.multi_series()) {
@@ -172,13 +178,13 @@ pub(super) fn header_lines(c: &AlarmChange, facts: &Facts, lang: Language) -> Ve
             (FleetSource::MetricsInsights, true) => l!(
                 lang,
                 "플릿 알람 (Metrics Insights, 시계열별 평가 · GROUP BY {}): ",
-                "Fleet alarm (Metrics Insights, one series per {}): ",
+                "Fleet query (one series per {}): ",
                 f.group_by.join(", ")
             ),
             (FleetSource::MetricsInsights, false) => l!(
                 lang,
                 "플릿 알람 (Metrics Insights, 단일 시계열): ",
-                "Fleet alarm (Metrics Insights, single series): "
+                "Fleet query (single series): "
             ),
         };
         out.push(Line::new().t(what).c(text::sanitize(&f.query, QUERY_MAX)));
@@ -221,11 +227,13 @@ pub(super) fn header_lines(c: &AlarmChange, facts: &Facts, lang: Language) -> Ve
         // The alarm-level reason of a multi-time-series alarm counts its series ("1 out of 6 time series evaluated
         // to ALARM"): the only fleet-wide figure the event carries.
         if f.multi_series() && c.contributor().is_none() && !c.state.reason.trim().is_empty() {
-            out.push(
-                Line::new()
-                    .t(l!(lang, "시계열: ", "Series: "))
-                    .u(&c.state.reason),
-            );
+            out.push(super::quoted::alarm_reason(
+                Line::new().t(l!(lang, "시계열: ", "Series: ")),
+                &c.state.reason,
+                super::quoted::QUOTED_CHARS,
+                lang,
+                tz,
+            ));
         }
     }
     if let Some(k) = c.contributor() {
@@ -243,10 +251,16 @@ pub(super) fn header_lines(c: &AlarmChange, facts: &Facts, lang: Language) -> Ve
         if !c.state.reason.trim().is_empty()
             && crate::model::Crossed::parse(&c.state.reason).is_none()
         {
-            let mut reason = Line::new()
-                .t(l!(lang, "사유: ", "Reason: "))
-                .u(&c.state.reason);
-            if c.state.value == AlarmState::Ok && c.state.reason.contains("No data was returned") {
+            let no_data = c.state.value == AlarmState::Ok
+                && AlarmReason::parse(&c.state.reason) == AlarmReason::NoDataReturned;
+            let mut reason = super::quoted::alarm_reason(
+                Line::new().t(l!(lang, "사유: ", "Reason: ")),
+                &c.state.reason,
+                super::quoted::QUOTED_CHARS,
+                lang,
+                tz,
+            );
+            if no_data {
                 reason = reason.t(l!(
                     lang,
                     " — 시계열 보고 중단 (인스턴스 중지·종료 또는 필터 변경 가능)",
@@ -371,7 +385,7 @@ fn in_alarm_line(k: &InAlarm, lang: Language, tz: chrono_tz::Tz) -> Line {
         line = line.t(l!(lang, " · {}부터", " · since {}", text::hm(at, tz, lang)));
     }
     if !k.reason.trim().is_empty() {
-        line = line.t(" · ").u(text::bound(&k.reason, 160));
+        line = super::quoted::alarm_reason(line.t(" · "), &k.reason, 160, lang, tz);
     }
     line
 }
@@ -459,7 +473,12 @@ mod tests {
             }
         }));
         assert_eq!(
-            plain(&header_lines(&c, &Facts::default(), Language::En)),
+            plain(&header_lines(
+                &c,
+                &Facts::default(),
+                Language::En,
+                chrono_tz::UTC
+            )),
             ["Fleet alarm (metric math over 2 instances): MAX([m1, m2])"]
         );
         // It names its instances, so the instance line shows the first (the others counted); the fleet words are
@@ -490,7 +509,12 @@ mod tests {
             .unwrap()
             .remove("attributes");
         let c = change(v);
-        let lines = plain(&header_lines(&c, &Facts::default(), Language::En));
+        let lines = plain(&header_lines(
+            &c,
+            &Facts::default(),
+            Language::En,
+            chrono_tz::UTC,
+        ));
         assert!(
             lines.contains(&"Contributor: 8c1f4e7a2b9d3605 · no attributes".to_string()),
             "{lines:?}"
@@ -525,7 +549,7 @@ mod tests {
             )),
             ..Facts::unavailable("-")
         };
-        let lines = plain(&header_lines(&c, &facts, Language::En));
+        let lines = plain(&header_lines(&c, &facts, Language::En, chrono_tz::UTC));
         assert_eq!(
             lines.last().map(String::as_str),
             Some("Ranking unavailable: Metrics Insights: cloudwatch GetMetricData: InternalError; ListMetrics: timed out after 5000 ms")

@@ -10,14 +10,14 @@ use super::cli::Steps;
 use super::render::{self, SnsMessage};
 use super::shell::Command;
 use super::steps;
-use super::text::{ascii, bound, hm, when_in, Line};
+use super::text::{ascii, bound, hm, sanitize, when_in, Line};
 use super::{section, Part, Report};
 use crate::analyze::recheck::{Picture, RecheckRequest};
 use crate::analyze::Priority;
 use crate::config::Language;
 use crate::facts::{InstanceLookup, Source, StatusFacts};
 use crate::remediation::approval::{Approver, Pending};
-use crate::remediation::{ActionKind, Continuation, VerifyRequest};
+use crate::remediation::{ActionKind, Continuation, Stuck, VerifyRequest};
 
 /// What the verification found.
 #[derive(Debug, Clone, PartialEq)]
@@ -309,7 +309,7 @@ fn message(t: &Thread<'_>, s: Steps, lang: Language, tz: Tz) -> SnsMessage {
 pub fn render_recover(
     c: &Continuation,
     state: Option<&str>,
-    detail: &str,
+    stuck: &Stuck,
     now: DateTime<Utc>,
     lang: Language,
     tz: Tz,
@@ -325,16 +325,16 @@ pub fn render_recover(
         hm(c.stopped_at, tz, lang),
         (now - c.stopped_at).num_minutes().max(0)
     )));
-    s.line(
-        Line::new()
-            .t(l!(
-                lang,
-                "인스턴스 상태 {}: ",
-                "The instance is {}: ",
-                state.unwrap_or("unknown")
-            ))
-            .u(detail),
-    );
+    s.line(stuck_line(
+        Line::new().t(l!(
+            lang,
+            "인스턴스 상태 {}: ",
+            "The instance is {}: ",
+            state.unwrap_or("unknown")
+        )),
+        stuck,
+        lang,
+    ));
     ways_out(&mut s, c, state, &in_region, lang);
     message(
         &Thread {
@@ -385,6 +385,102 @@ fn ways_out(
                 id,
             )));
         }
+    }
+}
+
+/// Why the recover is stuck, in the report's language; AWS's error text quoted once at the end.
+// Stays long: one arm per way a recover gets stuck, each a Korean/English phrase pair.
+fn stuck_line(line: Line, stuck: &Stuck, lang: Language) -> Line {
+    let (said, aws) = match stuck {
+        Stuck::LedgerUnreadable { error } => (
+            l!(
+                lang,
+                "포기 시한이 지났고 ledger를 읽지 못해 이 복구를 확인할 수 없음",
+                "the give-up time has passed and the ledger could not be read to confirm this recover"
+            ),
+            Some(error),
+        ),
+        Stuck::StateUnreadable { minutes, error } => (
+            l!(
+                lang,
+                "{}분 동안 인스턴스 상태를 읽지 못함",
+                "its state could not be read for {} minutes",
+                minutes
+            ),
+            Some(error),
+        ),
+        Stuck::Gone => (
+            l!(lang, "EC2가 더 이상 이 인스턴스를 모름", "EC2 no longer knows the instance"),
+            None,
+        ),
+        Stuck::TooLate { minutes } => (
+            l!(
+                lang,
+                "이 후속 처리가 중지 {}분 뒤에 실행됨: 묻지 않고 시작하기엔 너무 늦음",
+                "this continuation ran {} minutes after the stop, too late to start the instance without asking",
+                minutes
+            ),
+            None,
+        ),
+        Stuck::WentTo { state } => (
+            l!(
+                lang,
+                "인스턴스가 {} 상태가 됨",
+                "the instance went to {}",
+                sanitize(state, 32)
+            ),
+            None,
+        ),
+        Stuck::DryRun { answer } => (
+            l!(
+                lang,
+                "StartInstances가 DryRun으로 응답함",
+                "StartInstances answered as a DryRun"
+            ),
+            Some(answer),
+        ),
+        Stuck::StartFailed { error } => (
+            l!(lang, "StartInstances 실패", "StartInstances failed"),
+            Some(error),
+        ),
+        Stuck::StillStopping { minutes, forced: true } => (
+            l!(
+                lang,
+                "강제 중지 후에도 {}분째 stopping 상태",
+                "it has been stopping for {} minutes despite a forced stop",
+                minutes
+            ),
+            None,
+        ),
+        Stuck::StillStopping { minutes, forced: false } => (
+            l!(
+                lang,
+                "{}분째 stopping 상태",
+                "it has been stopping for {} minutes",
+                minutes
+            ),
+            None,
+        ),
+        Stuck::NextCheckUnscheduled { error } => (
+            l!(
+                lang,
+                "다음 확인을 예약하지 못함: 아무도 다시 보지 않음",
+                "the next check could not be scheduled: nobody would look again"
+            ),
+            Some(error),
+        ),
+        Stuck::VerificationUnscheduled { error } => (
+            l!(
+                lang,
+                "인스턴스는 시작 중이지만 검증을 예약하지 못함: 상태 확인 통과 여부를 직접 확인",
+                "the instance is starting, but its verification could not be scheduled: check that its status checks pass"
+            ),
+            Some(error),
+        ),
+    };
+    match aws {
+        Some(e) => super::quoted::quote(line.t(said), true, e, super::quoted::QUOTED_CHARS, lang),
+        None => line.t(said),
     }
 }
 

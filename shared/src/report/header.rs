@@ -164,7 +164,7 @@ pub(super) fn window_value_at(cx: &Ctx<'_>, at: DateTime<Utc>) -> Option<f64> {
 /// The header: what fired, the instance, the transition, then the alarm's threshold, reading and trend.
 pub(super) fn header(cx: &Ctx<'_>) -> Vec<Line> {
     let mut out = vec![event_line(cx)];
-    out.extend(fleet::header_lines(cx.change, cx.facts, cx.lang));
+    out.extend(fleet::header_lines(cx.change, cx.facts, cx.lang, cx.tz));
     out.push(instance_line(cx));
     out.extend(network_line(cx));
     out.push(transition_line(cx));
@@ -273,16 +273,16 @@ fn network_line(cx: &Ctx<'_>) -> Option<Line> {
     if i.vpc_id.is_none() && i.subnet_id.is_none() {
         return None;
     }
+    // The ids name their kind (`vpc-`, `subnet-`); the subnet's AZ is the instance line's.
     let mut line = Line::new().t(l!(cx.lang, "네트워크: ", "Network: "));
     if let Some(vpc) = &i.vpc_id {
-        line = line.t("VPC ").c(vpc);
+        line = line.c(vpc);
     }
     if let Some(subnet) = &i.subnet_id {
         if i.vpc_id.is_some() {
             line = line.t(" · ");
         }
-        // Its AZ is the instance line's.
-        line = line.t("subnet ").c(subnet);
+        line = line.c(subnet);
     }
     Some(line)
 }

@@ -6,6 +6,7 @@
 // The phrasebook first: its `l!` macro serves every module below.
 #[macro_use]
 mod phrasebook;
+mod quoted;
 
 mod actions;
 mod advice;

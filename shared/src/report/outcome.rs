@@ -313,27 +313,30 @@ pub(super) fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
             v.extend(holds.iter().map(|h| hold_line(h, cx)));
             v
         }
+        // EC2's answer to an accepted dry run is always the same sentence: its meaning is enough.
         ActionOutcome::DryRun {
             action,
-            allowed,
-            detail,
-        } => vec![Line::from(if *allowed {
-            // EC2's answer to an accepted dry run is always the same sentence: its meaning is enough.
-            l!(
+            allowed: true,
+            ..
+        } => vec![Line::from(l!(
+            lang,
+            "Dry-run: EC2가 {}을(를) 허용함 (DryRun 성공) — auto 모드라면 실행됨",
+            "Dry-run: EC2 accepted {} (DryRun succeeded) — in auto mode it would run",
+            action_name(*action, lang)
+        ))],
+        // A refusal is EC2's own English text: said in the report's language, then quoted once at the end.
+        ActionOutcome::DryRun { action, detail, .. } => vec![super::quoted::quote(
+            Line::from(l!(
                 lang,
-                "Dry-run: EC2가 {}을(를) 허용함 (DryRun 성공) — auto 모드라면 실행됨",
-                "Dry-run: EC2 accepted {} (DryRun succeeded) — in auto mode it would run",
+                "Dry-run: {}은(는) 거부되었을 것 (EC2 DryRun 거부) — IAM 태그 조건 확인",
+                "Dry-run: {} would have been refused (EC2 DryRun refused) — check the IAM tag condition",
                 action_name(*action, lang)
-            )
-        } else {
-            l!(
-                lang,
-                "Dry-run: {}은(는) 거부되었을 것 (EC2 DryRun: {}) — IAM 태그 조건 확인",
-                "Dry-run: {} would have been refused (EC2 DryRun: {}) — check the IAM tag condition",
-                action_name(*action, lang),
-                detail
-            )
-        })],
+            )),
+            true,
+            detail,
+            super::quoted::QUOTED_CHARS,
+            lang,
+        )],
         ActionOutcome::Done { action, at, request_ids, verify_at, verify_note } => {
             let mut v = vec![Line::from(l!(
                 lang,

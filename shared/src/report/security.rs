@@ -145,7 +145,7 @@ fn encryption_lines(cx: &Ctx<'_>, advice: &mut Advice) {
                 advice.hygiene(l!(
                     lang,
                     "암호화되지 않은 EBS 볼륨 {} (snapshot 복사로 암호화)",
-                    "unencrypted EBS volumes {} (encrypt through a snapshot copy)",
+                    "unencrypted EBS volumes {} (encrypt via a snapshot copy)",
                     plain.join(", ")
                 ));
             }

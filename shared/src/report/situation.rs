@@ -1,6 +1,8 @@
 //! Section 📊 Current situation: instance state, status checks, the metric window, in-guest diagnostics, findings
 //! with their evidence and the sources that could not be read, from the facts and the assessment.
 
+use chrono::{DateTime, Utc};
+
 use crate::config::Language;
 use crate::facts::{Role, Series, Source};
 use crate::model::{AlarmKind, AlarmState, Cause};
@@ -10,8 +12,13 @@ use super::text::{bit_rate, day_minute, hm, span, sparkline, value, when_in, Lin
 use super::{evidence, fleet, phrasebook, section, Ctx, Part, Section};
 use crate::catalogue::unit_of;
 
-pub(super) fn series_summary(name: &str, s: &Series, cx: &Ctx<'_>) -> Line {
-    Line::from(format!("{name}: {}", series_figures(name, s, cx)))
+pub(super) fn series_summary(
+    name: &str,
+    s: &Series,
+    cx: &Ctx<'_>,
+    said_at: Option<DateTime<Utc>>,
+) -> Line {
+    Line::from(format!("{name}: {}", series_figures(name, s, cx, said_at)))
 }
 
 /// A value of a series in its metric's unit; network bytes (a `Sum` over the period) as the rate they were.
@@ -46,8 +53,14 @@ fn cited(cx: &Ctx<'_>, metric: &str, s: &Series) -> bool {
         })
 }
 
-/// A series' last, highest and average values and its sparkline, in the unit of its metric.
-fn series_figures(metric: &str, s: &Series, cx: &Ctx<'_>) -> String {
+/// A series' last, highest and average values and its sparkline, in the unit of its metric; the minute of its last
+/// value unless it is `said_at` (the alarm's series line, just above, gave it).
+fn series_figures(
+    metric: &str,
+    s: &Series,
+    cx: &Ctx<'_>,
+    said_at: Option<DateTime<Utc>>,
+) -> String {
     let lang = cx.lang;
     let unit = unit_of(metric);
     let values = s.values();
@@ -55,12 +68,17 @@ fn series_figures(metric: &str, s: &Series, cx: &Ctx<'_>) -> String {
     let (last_at, last) = s.last().unwrap_or_default();
     let max = s.max().unwrap_or_default();
     let shown = |v: f64| shown(metric, v, cx);
+    let at = if said_at == Some(last_at) {
+        String::new()
+    } else {
+        format!(" ({})", hm(last_at, cx.tz, cx.lang))
+    };
     l!(
         lang,
-        "최근 {} ({}), 최대 {}, 평균 {} · {}",
-        "last {} ({}), max {}, avg {} · {}",
+        "최근 {}{}, 최대 {}, 평균 {} · {}",
+        "last {}{}, max {}, avg {} · {}",
         shown(last),
-        hm(last_at, cx.tz, cx.lang),
+        at,
         shown(max),
         shown(avg),
         sparkline(&values, unit)
@@ -141,13 +159,22 @@ pub(super) fn situation(cx: &Ctx<'_>) -> Section {
             Cause::Sweep { .. } | Cause::StateChange { .. }
         )
     }) {
-        // A Health event's text is AWS's description of the event, not an alarm's.
-        let label = if cx.change.is_alarm() {
-            l!(lang, "알람 설명: ", "Alarm description: ")
-        } else {
-            l!(lang, "이벤트 설명: ", "Event description: ")
+        // A Health event's text is AWS's description of the event, not an alarm's: its gist, then AWS's text.
+        let line = match cx.change.health() {
+            Some(h) => super::quoted::event_description(
+                Line::new().t(l!(lang, "이벤트 설명: ", "Event description: ")),
+                &h.type_code,
+                d,
+                lang,
+            ),
+            None if cx.change.is_alarm() => Line::new()
+                .t(l!(lang, "알람 설명: ", "Alarm description: "))
+                .u(d),
+            None => Line::new()
+                .t(l!(lang, "이벤트 설명: ", "Event description: "))
+                .u(d),
         };
-        out.push(Line::new().t(label).u(d), false);
+        out.push(line, false);
     }
     out.spare(state_lines(cx));
     out.marked(window_lines(cx));
@@ -213,7 +240,7 @@ fn state_lines(cx: &Ctx<'_>) -> Vec<Line> {
                     line = line.t(format!(" ({})", when_in(t, cx.tz, cx.lang)));
                 }
                 if let Some(d) = &e.description {
-                    line = line.t(" — ").u(d);
+                    line = super::quoted::event_description(line.t(": "), &e.code, d, lang);
                 }
                 lines.push(line);
             }
@@ -263,6 +290,21 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
         // A series no finding reads and that is not the alarm's own is one figure on a shared line: the reader's
         // eye goes to what the incident is about.
         let mut quiet: Vec<String> = Vec::new();
+        // The alarm's series line gives the minute of its last value: another series ending then does not repeat it.
+        let alarm_last = alarm_series
+            .filter(|_| alarm_series_drawn(cx, w))
+            .and_then(|a| a.last())
+            .map(|(t, _)| t);
+        let said_at = |s: &Series| {
+            let own = alarm_series.is_some_and(|a| {
+                a.name == s.name && a.dimension == s.dimension && a.points == s.points
+            });
+            if own {
+                None
+            } else {
+                alarm_last
+            }
+        };
         let mut push = |lines: &mut Vec<(Line, bool)>, line: Line, metric: &str, s: &Series| {
             // The same metric read once for both roles: the same name, dimension and readings.
             let own = alarm_series.is_some_and(|a| {
@@ -288,17 +330,19 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
             .filter_map(|r| Some((r, crate::catalogue::metric_of(r)?)))
         {
             if let Some(s) = w.get(role) {
-                push(&mut lines, series_summary(name, s, cx), name, s);
+                let line = series_summary(name, s, cx, said_at(s));
+                push(&mut lines, line, name, s);
             }
         }
         // Disks and burst balances carry their path / volume id in the label.
         for role in crate::catalogue::slot_roles() {
             if let Some(s) = w.get(role) {
                 let metric = crate::catalogue::metric_of(role).unwrap_or_default();
-                let line = Line::new()
-                    .u(s.label())
-                    .t(": ")
-                    .t(series_figures(metric, s, cx));
+                let line =
+                    Line::new()
+                        .u(s.label())
+                        .t(": ")
+                        .t(series_figures(metric, s, cx, said_at(s)));
                 push(&mut lines, line, metric, s);
             }
         }
@@ -307,11 +351,7 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
             // Nothing but quiet series: the window's own line says so.
             if let Some((window, _)) = lines.first_mut() {
                 *window = std::mem::take(window)
-                    .t(l!(
-                        lang,
-                        " — 특이 사항 없음 (최근 값): ",
-                        " — nothing remarkable (last value): "
-                    ))
+                    .t(l!(lang, " — 특이 사항 없음: ", " — nothing remarkable: "))
                     .u(quiet.join(" · "));
             }
         } else {
@@ -319,8 +359,8 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
                 Line::new()
                     .t(l!(
                         lang,
-                        "그 밖의 series (특이 사항 없음, 최근 값): ",
-                        "Other series (nothing remarkable, last value): "
+                        "그 밖의 series (특이 사항 없음): ",
+                        "Other series (nothing remarkable): "
                     ))
                     .u(quiet.join(" · ")),
                 false,
@@ -408,8 +448,8 @@ fn persistence_line(cx: &Ctx<'_>, w: &crate::facts::MetricWindow) -> Option<Line
     let alarm = match (e.crossed, e.of) {
         (1, 1) => l!(
             lang,
-            "지속성 (알람 평가): 단일 datapoint 초과 (1 of 1)",
-            "Persistence (the alarm's evaluation): a single datapoint past the threshold (1 of 1)"
+            "지속성 (알람 평가): 단일 datapoint 초과",
+            "Persistence (the alarm's evaluation): a single datapoint past the threshold"
         ),
         (m, n) if m == n => l!(
             lang,
@@ -568,13 +608,17 @@ fn finding_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
                 "no root-cause rule matched: the composite alarm's state reason (below) and triggering alarms are the evidence"
             ))
         } else if n == 0 {
-            Line::new()
-                .t(l!(
+            super::quoted::alarm_reason(
+                Line::new().t(l!(
                     lang,
                     "일치하는 RCA 규칙 없음, 이벤트에 평가 datapoint 없음: 알람의 상태 사유가 유일한 근거 — ",
                     "no root-cause rule matched and the event carries no evaluated datapoints: the alarm's state reason is the only evidence — "
-                ))
-                .u(&cx.change.state.reason)
+                )),
+                &cx.change.state.reason,
+                super::quoted::QUOTED_CHARS,
+                lang,
+                cx.tz,
+            )
         } else {
             Line::from(l!(
                 lang,
@@ -585,11 +629,13 @@ fn finding_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
         });
     }
     if let AlarmKind::Composite { .. } = cx.change.kind {
-        lines.push(
-            Line::new()
-                .t(l!(lang, "상태 사유: ", "State reason: "))
-                .u(&cx.change.state.reason),
-        );
+        lines.push(super::quoted::alarm_reason(
+            Line::new().t(l!(lang, "상태 사유: ", "State reason: ")),
+            &cx.change.state.reason,
+            super::quoted::QUOTED_CHARS,
+            lang,
+            cx.tz,
+        ));
     }
     let mut lines: Vec<(Line, bool)> = lines.into_iter().map(|l| (l, true)).collect();
     // The finding the summary gives as the most likely cause points there instead of saying it again.

@@ -112,7 +112,7 @@ pub(super) fn cause(cx: &Ctx<'_>) -> String {
     }
     cx.a.reasons
         .first()
-        .map(|r| reason_line(r, cx.lang))
+        .map(|r| reason_line(r, cx))
         .unwrap_or_else(|| {
             l!(
                 cx.lang,
@@ -494,7 +494,7 @@ pub(super) fn lines(cx: &Ctx<'_>, cause: &str, next_steps: &[Command]) -> Vec<Li
     let step = Line::from(l!(
         lang,
         "▶ 다음 조치 (안전, SSM Run Command로 읽기만 함 — 세 명령을 차례로):",
-        "▶ Safe next step (a read-only SSM Run Command: the three lines in order):"
+        "▶ Safe next step (read-only SSM Run Command, the three lines in order):"
     ));
     // Safe means it changes nothing: a read, or a Run Command step that reads. A command that changes something
     // (a credit mode that bills, a health mark) is named as the next command, not as a safe one.

@@ -1,9 +1,10 @@
 //! Section 🚨 Urgency: the priority, the deadline to respond by and each reason for the priority, from the assessment.
 
-use crate::analyze::{Environment, HealthKind, Priority, Reason};
+use crate::analyze::{Breach, Environment, HealthKind, MemberFired, Pressure, Priority, Reason};
+use crate::catalogue;
 use crate::config::Language;
 
-use super::text::{when_in, Line};
+use super::text::{hm, sanitize, value, when_in, Line};
 use super::{section, Ctx, Part, Section};
 
 pub(super) fn priority_name(p: Priority, lang: Language) -> String {
@@ -16,7 +17,8 @@ pub(super) fn priority_name(p: Priority, lang: Language) -> String {
 }
 
 // Stays long: one arm per reason for the priority, each a Korean/English phrase pair: split, the phrasebook would scatter.
-pub(super) fn reason_line(r: &Reason, lang: Language) -> String {
+pub(super) fn reason_line(r: &Reason, cx: &Ctx<'_>) -> String {
+    let lang = cx.lang;
     match r {
         Reason::Recovered { minutes: Some(m) } => l!(
             lang,
@@ -78,11 +80,7 @@ pub(super) fn reason_line(r: &Reason, lang: Language) -> String {
             "침해 의심 (지속 CPU + 대량 외부 전송 + 관리 포트 공개): 환경 무관 P1",
             "suspected compromise (sustained CPU + heavy outbound traffic + open admin port): P1 whatever the environment"
         ),
-        Reason::ResourcePressure => l!(
-            lang,
-            "메모리/디스크/EBS I/O 한계 도달",
-            "memory, disk or EBS I/O at its limit"
-        ),
+        Reason::ResourcePressure(p) => pressure_line(p, lang),
         Reason::AzEvent => l!(
             lang,
             "같은 AZ에서 여러 인스턴스 동시 장애: AWS 측 이벤트 가능성 (환경 무관 P0)",
@@ -93,32 +91,48 @@ pub(super) fn reason_line(r: &Reason, lang: Language) -> String {
             "인스턴스가 중지/종료되었거나 존재하지 않아 알람의 의미가 없음",
             "the instance is stopped, terminated or gone: the alarm is moot"
         ),
-        Reason::StatusCheckFailed => l!(
+        Reason::StatusCheckFailed { check: Some(check) } => l!(
+            lang,
+            "상태 확인 실패 ({}): 인스턴스가 서비스 불가 상태일 수 있음",
+            "a status check failed ({}): the instance may be unreachable",
+            check
+        ),
+        Reason::StatusCheckFailed { check: None } => l!(
             lang,
             "상태 확인 실패: 인스턴스가 서비스 불가 상태일 수 있음",
             "a status check failed: the instance may be unreachable"
         ),
-        Reason::CompositeAlarm => l!(
-            lang,
-            "복합(composite) 알람: 여러 조건이 동시에 충족됨",
-            "composite alarm: several conditions hold at once"
-        ),
-        Reason::SustainedBreach { datapoints } => l!(
-            lang,
-            "지속적인 임계값 초과 ({}개 datapoint)",
-            "sustained breach ({} datapoints)",
-            datapoints
-        ),
-        Reason::SingleBreach => l!(
+        Reason::CompositeAlarm { members } => composite_line(members, cx),
+        Reason::SustainedBreach(b) => sustained_line(b, lang),
+        Reason::SingleBreach { metric, value: Some(v), threshold: Some(t) } => {
+            let unit = catalogue::unit_of(metric.as_deref().unwrap_or_default());
+            l!(
+                lang,
+                "단일 datapoint 초과: {} (임계값 {}), 지속성 미확인",
+                "single-datapoint breach: {} against a threshold of {}; persistence not shown",
+                value(*v, unit),
+                value(*t, unit)
+            )
+        }
+        Reason::SingleBreach { .. } => l!(
             lang,
             "단일 datapoint 초과: 지속성 미확인",
             "single-datapoint breach: persistence not shown"
         ),
-        Reason::CpuSpike => l!(lang, "단기 CPU 스파이크", "short CPU spike"),
-        Reason::CreditsExhausted => l!(
+        Reason::CpuSpike { last, baseline, at } => l!(
             lang,
-            "CPU credit 고갈: baseline으로 throttling",
-            "CPU credits exhausted: throttled to baseline"
+            "단기 CPU 스파이크: {}에 {} (평소 {}의 {:.0}배)",
+            "short CPU spike: {1} at {0}, x{3:.0} the usual {2}",
+            hm(*at, cx.tz, lang),
+            value(*last, catalogue::Unit::Percent),
+            value(*baseline, catalogue::Unit::Percent),
+            last / baseline.max(0.01)
+        ),
+        Reason::CreditsExhausted { balance } => l!(
+            lang,
+            "CPU credit 고갈 (잔액 {:.1}): baseline으로 throttling",
+            "CPU credits exhausted (balance {:.1}): throttled to baseline",
+            balance
         ),
         Reason::Production { .. } => l!(lang, "운영 환경", "production"),
         Reason::NonProduction { .. } => l!(lang, "비운영 환경", "non-production"),
@@ -182,6 +196,129 @@ pub(super) fn reason_line(r: &Reason, lang: Language) -> String {
     }
 }
 
+/// A sustained breach by its size and duration: `sustained: 8 min in a row ≥ 82.40% (peak 96.30%)`, or `3 of the
+/// last 5 datapoints (about 3 min) ≥ …` when the breaching datapoints are not all of those evaluated. The threshold
+/// is the header's; it is named here only when the run's values are not known.
+fn sustained_line(b: &Breach, lang: Language) -> String {
+    let unit = catalogue::unit_of(b.metric.as_deref().unwrap_or_default());
+    let side = if b.below { "≤" } else { "≥" };
+    let run = if b.datapoints == b.of {
+        l!(lang, "{}분 연속", "{} min in a row", b.minutes)
+    } else {
+        l!(
+            lang,
+            "최근 datapoint {}개 중 {}개 (약 {}분)",
+            "{1} of the last {0} datapoints (about {2} min)",
+            b.of,
+            b.datapoints,
+            b.minutes
+        )
+    };
+    let size = match (b.lowest, b.threshold) {
+        (Some(v), _) => format!(" {side} {}", value(v, unit)),
+        (None, Some(t)) => l!(lang, ", 임계값 {}", ", threshold {}", value(t, unit)),
+        (None, None) => String::new(),
+    };
+    let peak = b
+        .peak
+        .filter(|p| Some(*p) != b.lowest)
+        .map(|v| {
+            let word = if b.below {
+                l!(lang, "최저", "lowest")
+            } else {
+                l!(lang, "최고", "peak")
+            };
+            format!(" ({word} {})", value(v, unit))
+        })
+        .unwrap_or_default();
+    l!(
+        lang,
+        "지속 초과: {}{}{}",
+        "sustained: {}{}{}",
+        run,
+        size,
+        peak
+    )
+}
+
+/// A composite alarm by its members: the one that went to ALARM first and when, what it watches when DescribeAlarms
+/// read it, and the ones that followed.
+fn composite_line(members: &[MemberFired], cx: &Ctx<'_>) -> String {
+    let lang = cx.lang;
+    let Some((first, rest)) = members.split_first() else {
+        return l!(
+            lang,
+            "복합(composite) 알람: 이벤트에 ALARM 상태 멤버 알람 없음 (멤버 알람 직접 확인)",
+            "composite alarm: the event names no member alarm in ALARM (check the members)"
+        );
+    };
+    let watches = cx
+        .other_alarms()
+        .iter()
+        .find(|o| o.name == first.name)
+        .and_then(|o| o.metric.as_deref())
+        .map(|m| l!(lang, ", {} 감시", ", watching {}", sanitize(m, 80)))
+        .unwrap_or_default();
+    let then = if rest.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = rest
+            .iter()
+            .map(|m| format!("{} ({})", sanitize(&m.name, 120), hm(m.at, cx.tz, lang)))
+            .collect();
+        l!(lang, " → 이어서 {}", ", then {}", names.join(", "))
+    };
+    l!(
+        lang,
+        "복합(composite) 알람: 먼저 ALARM된 멤버 {} ({}{}){}",
+        "composite alarm: member {} went to ALARM first ({}{}){}",
+        sanitize(&first.name, 120),
+        hm(first.at, cx.tz, lang),
+        watches,
+        then
+    )
+}
+
+/// Memory, disk or EBS burst balance at its limit, by its figure.
+fn pressure_line(p: &Pressure, lang: Language) -> String {
+    let percent = catalogue::Unit::Percent;
+    match p {
+        Pressure::Memory { percent: v } => l!(
+            lang,
+            "메모리 한계: {} {}",
+            "memory at its limit: {} {}",
+            catalogue::MEM_USED_PERCENT,
+            value(*v, percent)
+        ),
+        Pressure::Disk { path, percent: v } => l!(
+            lang,
+            "디스크 한계: {}{} {}",
+            "disk at its limit: {}{} {}",
+            catalogue::DISK_USED_PERCENT,
+            path.as_deref()
+                .map(|p| format!(" {}", sanitize(p, 80)))
+                .unwrap_or_default(),
+            value(*v, percent)
+        ),
+        Pressure::Burst { volume, percent: v } => l!(
+            lang,
+            "EBS I/O 한계: {}{} {}",
+            "EBS I/O at its limit: {}{} {}",
+            catalogue::BURST_BALANCE,
+            volume
+                .as_deref()
+                .map(|v| format!(" {}", sanitize(v, 40)))
+                .unwrap_or_default(),
+            value(*v, percent)
+        ),
+        Pressure::Suspect { .. } => l!(
+            lang,
+            "메모리/디스크/EBS I/O 한계 도달",
+            "memory, disk or EBS I/O at its limit"
+        ),
+    }
+}
+
 pub(super) fn urgency(cx: &Ctx<'_>) -> Section {
     let lang = cx.lang;
     let a = cx.a;
@@ -200,7 +337,7 @@ pub(super) fn urgency(cx: &Ctx<'_>) -> Section {
         when_in(a.respond_by, cx.tz, cx.lang)
     ))];
     for r in &a.reasons {
-        let mut line = Line::from(l!(lang, "근거: {}", "Why: {}", reason_line(r, lang)));
+        let mut line = Line::from(l!(lang, "근거: {}", "Why: {}", reason_line(r, cx)));
         if let Reason::Production { environment } | Reason::NonProduction { environment } = r {
             line = line.t(" (Environment=").u(environment).t(")");
         }

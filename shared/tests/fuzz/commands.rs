@@ -639,7 +639,8 @@ proptest! {
             let tz = chrono_tz::Asia::Seoul;
             let mut messages = vec![followup::render(&req, &not_fixed, req.acted_at, language, tz)];
             for state in ["stopped", "stopping", "running", "terminated"] {
-                messages.push(followup::render_recover(&c, Some(state), &alarm, c.stopped_at, language, tz));
+                let stuck = ec2ops::remediation::Stuck::StartFailed { error: alarm.clone() };
+                messages.push(followup::render_recover(&c, Some(state), &stuck, c.stopped_at, language, tz));
             }
             for m in &messages {
                 let (email, chat) = followup_parts(m)?;

@@ -222,3 +222,130 @@ fn no_korean_snapshot_names_the_status_checks_or_follow_ups_in_english() {
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+/// A line of a Korean report with what may stay in English taken out: AWS's own text quoted after `AWS 원문: "`
+/// (to the line's last quote), URLs, ARNs and inline code (identifiers, commands).
+fn without_quoted_aws_text(line: &str) -> String {
+    let mut l = line.to_string();
+    if let Some(at) = l.find("AWS 원문: \"") {
+        let end = l.rfind('"').filter(|e| *e > at + "AWS 원문: \"".len() - 1);
+        l.replace_range(at..end.map_or(l.len(), |e| e + 1), "");
+    }
+    while let Some(at) = l.find('`') {
+        let end = l[at + 1..].find('`').map_or(l.len(), |e| at + e + 2);
+        l.replace_range(at..end, " ");
+    }
+    l.split_whitespace()
+        .filter(|w| !w.contains("http://") && !w.contains("https://") && !w.contains("arn:"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The longest run of English words in a line, when it reads as English prose: four words or more (words all in
+/// capitals, such as ALARM or OOM, extend a run but do not count), two of them lower-case.
+fn english_run(line: &str) -> Option<String> {
+    let words = line
+        .split(|c: char| c.is_whitespace() || ",;:()[]".contains(c))
+        .map(|w| w.trim_matches(|c| c == '.' || c == '\'' || c == '"'));
+    let counted = |run: &[&str]| {
+        let prose = run
+            .iter()
+            .filter(|w| !w.chars().all(|c| c.is_ascii_uppercase()))
+            .count();
+        let lower = run
+            .iter()
+            .filter(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+            .count();
+        (prose, lower)
+    };
+    let (mut run, mut best): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+    for w in words {
+        let english = (w.len() >= 2 && w.chars().all(|c| c.is_ascii_alphabetic())) || w == "a";
+        if english {
+            run.push(w);
+            if counted(&run).0 > counted(&best).0 {
+                best = run.clone();
+            }
+        } else {
+            run.clear();
+        }
+    }
+    let (prose, lower) = counted(&best);
+    (prose >= 4 && lower >= 2).then(|| best.join(" "))
+}
+
+#[test]
+fn the_english_run_detector_reads_prose_and_leaves_terms() {
+    assert_eq!(
+        english_run("사유: Threshold Crossed: 1 datapoint was greater than the threshold (20.0)."),
+        Some("datapoint was greater than the threshold".into())
+    );
+    assert!(english_run("transitioned to ALARM at Wednesday 05 November").is_some());
+    for term in [
+        "예약 작업(cron, systemd timer, 백업, 배치)",
+        "console 출력(OOM, kernel panic, fsck)",
+        "AWS가 복구 중 (simplified automatic recovery)",
+        "알람: prod-web-1-cpu-anomaly (anomaly detection band)",
+    ] {
+        assert_eq!(english_run(term), None, "{term}");
+    }
+    assert_eq!(
+        without_quoted_aws_text(
+            "사유: 임계값 초과 — AWS 원문: \"Threshold Crossed: 1 datapoint was greater\""
+        ),
+        "사유: 임계값 초과 —"
+    );
+}
+
+/// A Korean report says in Korean what AWS wrote in English — a state reason, EC2's reason for a stop, a Health
+/// event — and quotes AWS's text once after `AWS 원문:`. Outside that quote, identifiers, commands, URLs, the
+/// account's own words (the alarm's description, the instance's log lines) and the ASCII subject, no run of English
+/// prose is left.
+#[test]
+fn a_korean_report_has_no_english_prose_outside_quoted_aws_text() {
+    let mut found = Vec::new();
+    let mut read = 0;
+    for (name, text) in golden_texts() {
+        if !name.contains(".ko.") {
+            continue;
+        }
+        read += 1;
+        for l in report_lines(&text) {
+            let t = l.trim().trim_start_matches("• ").trim_start_matches("· ");
+            let account =
+                t.contains("알람 설명: ") || t.contains(" KST log ") || t.contains(" KST [");
+            if t.starts_with("$ ") || account {
+                continue;
+            }
+            if let Some(run) = english_run(&without_quoted_aws_text(t)) {
+                found.push(format!("{name}: {run:?} in {t}"));
+            }
+        }
+    }
+    assert!(read >= 40, "Korean goldens read: {read}");
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// AWS's text is quoted once in a report: the same quote (`AWS 원문: "…"`, `AWS: "…"`) never comes back.
+#[test]
+fn no_report_quotes_the_same_aws_text_twice() {
+    let mut quotes = 0;
+    for (name, text) in golden_texts() {
+        for marker in ["AWS 원문: \"", "AWS: \""] {
+            for (at, _) in text.match_indices(marker) {
+                let rest = &text[at + marker.len()..];
+                let quoted = rest
+                    .lines()
+                    .next()
+                    .and_then(|l| l.rsplit_once('"'))
+                    .map(|(q, _)| q);
+                let Some(q) = quoted.filter(|q| !q.is_empty()) else {
+                    continue;
+                };
+                quotes += 1;
+                assert_eq!(text.matches(q).count(), 1, "{name}: quoted twice: {q}");
+            }
+        }
+    }
+    assert!(quotes >= 20, "quotes read: {quotes}");
+}

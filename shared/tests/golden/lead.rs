@@ -1147,3 +1147,57 @@ fn no_boilerplate_survives_where_it_does_not_apply() {
     }
     assert!(checked >= 8, "goldens checked for boilerplate: {checked}");
 }
+
+/// The names of a composite's member alarms, from its rule line (`Rule: ALARM("a") AND ALARM("b")`).
+fn composite_members(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| l.starts_with("Rule: ") || l.starts_with("규칙: "))
+        .flat_map(|l| l.split("ALARM(\"").skip(1))
+        .filter_map(|r| r.split('"').next())
+        .collect()
+}
+
+/// Defect 20: a 🚨 Why line gives the figures behind its reason — a sustained breach its duration and its values, a
+/// composite the member alarm that fired first, a spike, a pressure or exhausted credits their value, a failed status
+/// check which check — never the bare label.
+#[test]
+fn every_why_line_gives_the_figures_behind_its_reason() {
+    let mut found = Vec::new();
+    let mut checked = 0;
+    for (name, text) in golden_texts() {
+        let members = composite_members(&text);
+        for l in report_lines(&text) {
+            let l = l.trim().trim_start_matches("• ");
+            let Some(why) = l.strip_prefix("Why: ").or_else(|| l.strip_prefix("근거: ")) else {
+                continue;
+            };
+            let has = |s: &str| why.contains(s);
+            let digit = why.chars().any(|c| c.is_ascii_digit());
+            let bare = if has("sustained") || has("지속 초과") || has("지속적인 임계값 초과")
+            {
+                !((has(" min") || has("분")) && (has("≥") || has("≤")))
+            } else if has("composite alarm") || has("복합(composite) 알람") {
+                !members.iter().any(|m| why.contains(m))
+            } else if has("CPU spike") || has("CPU 스파이크") || has("at its limit") || has("한계")
+            {
+                !why.contains('%')
+            } else if has("CPU credits exhausted") || has("CPU credit 고갈") {
+                !digit
+            } else if has("status check failed") || has("상태 확인 실패") {
+                !has("StatusCheckFailed")
+            } else {
+                continue;
+            };
+            checked += 1;
+            if bare {
+                found.push(format!("{name}: {l}"));
+            }
+        }
+    }
+    assert!(checked >= 20, "Why lines checked: {checked}");
+    assert!(
+        found.is_empty(),
+        "Why lines without their figures:\n{}",
+        found.join("\n")
+    );
+}

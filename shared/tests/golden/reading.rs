@@ -169,7 +169,9 @@ fn the_alarms_value_and_the_trends_agree_or_the_report_says_why() {
 /// What a report says for the finding `code` (`[CPU-SUSTAINED]`): its line in 📊, or, where that line points to the
 /// summary's most likely cause, the cause line with the finding's own advice.
 pub(super) fn finding_said(text: &str, code: &str) -> Option<String> {
-    let line = text.lines().find(|l| l.trim_start().starts_with(code))?;
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().trim_start_matches("• ").starts_with(code))?;
     if !line.contains("▶ the most likely cause above") && !line.contains("▶ 위의 추정 원인")
     {
         return Some(line.to_string());
@@ -182,12 +184,13 @@ pub(super) fn finding_said(text: &str, code: &str) -> Option<String> {
 
 #[test]
 fn a_sustained_breach_is_counted_once() {
-    // The urgency's count of breaching datapoints is the finding's.
+    // The urgency's minutes past the threshold are the finding's.
+    let mut checked = 0;
     for (name, text) in golden_texts() {
         let (why, finding) = if name.contains(".ko.") {
-            ("지속적인 임계값 초과 (", "(datapoint ")
+            ("지속 초과: ", "[CPU-SUSTAINED] ")
         } else {
-            ("sustained breach (", " consecutive minutes (")
+            ("sustained: ", " for ")
         };
         let (Some(w), Some(f)) = (
             text.lines().find(|l| l.contains(why)),
@@ -195,12 +198,20 @@ fn a_sustained_breach_is_counted_once() {
         ) else {
             continue;
         };
+        // Where the finding is the most likely cause, its minutes open the summary's cause line.
+        let finding = if f.starts_with("▶ 추정 원인: ") {
+            "▶ 추정 원인: "
+        } else {
+            finding
+        };
         assert_eq!(
             number_after(w, why),
             number_after(&f, finding),
             "{name}: {w} / {f}"
         );
+        checked += 1;
     }
+    assert!(checked >= 8, "sustained breaches checked: {checked}");
 }
 
 /// `HH:MM` at the start of `s`, as minutes of the day.
