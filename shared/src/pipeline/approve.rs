@@ -238,7 +238,87 @@ async fn post_note(
         settings.time_zone,
     );
     let message_id = in_thread(rsp, stored, &message, now, budget).await?;
+    let (state, at, who, said) = match note {
+        ApprovalNote::Denied { by, at } => (
+            "denied",
+            *at,
+            by.to_string(),
+            "denied: nothing is done".to_string(),
+        ),
+        ApprovalNote::Expired { at } => (
+            "expired",
+            *at,
+            "nobody".to_string(),
+            "no answer before the expiry: nothing is done".to_string(),
+        ),
+        ApprovalNote::Refused { by, why } => (
+            "approved",
+            now,
+            by.to_string(),
+            format!("approved, but nothing is done: {why}"),
+        ),
+    };
+    log_decision(rsp, p, state, at, &who, &said, budget).await;
     Ok(step(&p.pending.nonce, what.to_string(), message_id))
+}
+
+/// One decision as the incident log keeps it: when (UTC), who, what happened.
+fn decision_line(at: DateTime<Utc>, who: &str, what: &str) -> String {
+    format!("{} UTC  {who}: {what}", at.format("%Y-%m-%d %H:%M:%S"))
+}
+
+/// Keep a decision on a proposal in its incident's log entry (`ec2ops incidents`), once: the entry moves to the
+/// decision's state and time, and its report gains the line. A failure loses only the look-back (the thread has it).
+async fn log_decision(
+    rsp: &Responder,
+    p: &Proposal,
+    state: &str,
+    at: DateTime<Utc>,
+    who: &str,
+    what: &str,
+    budget: &Budget,
+) {
+    let line = decision_line(at, who, what);
+    let Some(log) = rsp.storm.as_ref().and_then(|s| s.log.as_ref()) else {
+        return;
+    };
+    let key = &p.pending.incident_key;
+    let read = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "GetItem",
+        log.show(key),
+    )
+    .await;
+    let mut entry = match read {
+        Ok(Some(e)) => e,
+        Ok(None) => {
+            warn!(incident = %key, nonce = %p.pending.nonce, "the proposal's incident is not in the incident log: its decision is not kept there");
+            return;
+        }
+        Err(e) => {
+            warn!(incident = %key, error = %e, "could not read the incident log to keep a decision");
+            return;
+        }
+    };
+    let approval = entry
+        .approval
+        .get_or_insert_with(|| crate::storm::LoggedApproval {
+            nonce: p.pending.nonce.to_string(),
+            action: p.pending.action.as_str().to_string(),
+            expires_at: p.pending.expires_at,
+            state: "pending".into(),
+            decisions: Vec::new(),
+        });
+    if approval.decisions.contains(&line) {
+        return;
+    }
+    approval.state = state.to_string();
+    approval.decisions.push(line.clone());
+    entry.action = format!("approval-{state}");
+    entry.report.push_str(&format!("\n{line}\n"));
+    entry.at = at.max(entry.at);
+    rsp.log_incident(entry, budget).await;
 }
 
 /// Record the approved proposal's outcome, after it is posted: from then on a retry of the answer changes nothing. A
@@ -343,6 +423,24 @@ async fn approved(
         rsp,
         &stored.proposal.pending.nonce,
         action_label(&action),
+        budget,
+    )
+    .await;
+    let at = match &stored.state {
+        State::Approved { at, .. } => *at,
+        _ => now,
+    };
+    let what = format!(
+        "approved; the envelope checked again: {}",
+        action_label(&action)
+    );
+    log_decision(
+        rsp,
+        &stored.proposal,
+        "approved",
+        at,
+        &by.to_string(),
+        &what,
         budget,
     )
     .await;
