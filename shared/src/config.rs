@@ -34,9 +34,12 @@ pub mod names {
     pub const OPERATIONS_TOPIC_ARN: &str = "EC2OPS_OPERATIONS_TOPIC_ARN";
     /// In `approve` mode: how long a proposed action can be approved, in minutes.
     pub const APPROVAL_MINUTES: &str = "EC2OPS_APPROVAL_MINUTES";
+    /// Optional, in `approve` mode: the SSM SecureString parameter (a name starting with `/`) holding the Slack app's
+    /// signing secret and approver list; unset or empty, the function URL answers no Slack request.
+    pub const SLACK_APP_PARAMETER: &str = "EC2OPS_SLACK_APP_PARAMETER";
 
     /// Every setting, for the test that checks `template.yaml` passes each one.
-    pub const ALL: [&str; 24] = [
+    pub const ALL: [&str; 25] = [
         TOPIC_ARN,
         LANGUAGE,
         TIME_ZONE,
@@ -61,6 +64,7 @@ pub mod names {
         CHANGE_WINDOW_MINUTES,
         OPERATIONS_TOPIC_ARN,
         APPROVAL_MINUTES,
+        SLACK_APP_PARAMETER,
     ];
 }
 
@@ -177,6 +181,8 @@ pub struct Settings {
     pub verify_after: chrono::Duration,
     /// In `approve` mode: how long a proposed action can be approved (then it expires, and nothing is done).
     pub approval_expiry: chrono::Duration,
+    /// The SSM parameter holding the Slack app's settings; `None`: no Slack approvals.
+    pub slack_app_parameter: Option<String>,
     /// Role EventBridge Scheduler assumes to invoke the function for the verification.
     pub scheduler_role_arn: Option<String>,
     pub metric_window: chrono::Duration,
@@ -211,6 +217,7 @@ impl Default for Settings {
             ledger_table: None,
             verify_after: chrono::Duration::minutes(10),
             approval_expiry: chrono::Duration::minutes(DEFAULT_APPROVAL_MINUTES),
+            slack_app_parameter: None,
             scheduler_role_arn: None,
             diagnostics_document: None,
             diagnostics_timeout: Duration::from_millis(8000),
@@ -347,6 +354,20 @@ fn read_envelope(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
     }
     if let Some(n) = env.number(names::APPROVAL_MINUTES, 1, 1440)? {
         s.approval_expiry = chrono::Duration::minutes(n);
+    }
+    if let Some(v) = env.get(names::SLACK_APP_PARAMETER) {
+        let ok = v.starts_with('/')
+            && v.len() <= 1011
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-/".contains(&b));
+        if !ok {
+            return Err(bad(
+                names::SLACK_APP_PARAMETER,
+                v,
+                "empty, or an SSM parameter name starting with / (letters, digits, _ . - /)",
+            ));
+        }
+        s.slack_app_parameter = Some(v.to_string());
     }
     if let Some(v) = env.get(names::OPT_IN_TAG) {
         if v.len() > 128 {
@@ -576,6 +597,25 @@ mod tests {
             s.require_topic().unwrap(),
             "arn:aws:sns:us-east-1:000000000000:reports"
         );
+    }
+
+    #[test]
+    fn the_slack_app_parameter_is_optional_and_must_be_an_ssm_parameter_path() {
+        let s = Settings::from_map(&env(&[])).unwrap();
+        assert_eq!(s.slack_app_parameter, None);
+        let s = Settings::from_map(&env(&[(names::SLACK_APP_PARAMETER, "")])).unwrap();
+        assert_eq!(s.slack_app_parameter, None);
+        let s =
+            Settings::from_map(&env(&[(names::SLACK_APP_PARAMETER, "/ec2ops/slack-app")])).unwrap();
+        assert_eq!(s.slack_app_parameter.as_deref(), Some("/ec2ops/slack-app"));
+        for bad in [
+            "ec2ops/slack",
+            "/a b",
+            "arn:aws:ssm:us-east-1:1:parameter/x",
+        ] {
+            let e = Settings::from_map(&env(&[(names::SLACK_APP_PARAMETER, bad)])).unwrap_err();
+            assert_eq!(e.name, names::SLACK_APP_PARAMETER, "{bad}");
+        }
     }
 
     #[test]
