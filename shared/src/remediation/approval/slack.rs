@@ -158,6 +158,18 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// What Slack sends as `X-Slack-Signature` for `body` at `timestamp`: `v0=` + hex HMAC-SHA256 of
+/// `v0:{timestamp}:{body}` (what [`super::verify_slack`] checks; the tests sign requests with it).
+pub fn slack_signature(secret: &[u8], timestamp: &str, body: &[u8]) -> Option<String> {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).ok()?;
+    mac.update(b"v0:");
+    mac.update(timestamp.as_bytes());
+    mac.update(b":");
+    mac.update(body);
+    Some(format!("v0={}", hex::encode(mac.finalize().into_bytes())))
+}
+
 /// The function URL's answer to Slack: a status and a short text (Slack shows a failure to the person who pressed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpReply {
@@ -241,6 +253,20 @@ pub fn slack_answer_request(event: &Value) -> Result<AnswerRequest, ApprovalErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_signature_the_tests_send_is_slacks_published_vector() {
+        let body = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+        assert_eq!(
+            slack_signature(
+                b"8f742231b10e8888abcd99yyyzzz85a5",
+                "1531420618",
+                body.as_bytes()
+            )
+            .as_deref(),
+            Some("v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503")
+        );
+    }
 
     #[test]
     fn base64_bodies_decode_with_and_without_padding_and_garbage_is_refused() {
