@@ -8,7 +8,9 @@
 //! An approval whose handling dies after the ledger recorded it is resumed by a retry of the same answer (the same
 //! approver, within [`RESUME_WITHIN`]) as long as the handling's outcome is not recorded on the proposal
 //! (`Approvals::conclude`, after the outcome is posted): the action transaction makes the action once and the thread's
-//! follow-up is posted once. Any other answer to an approved proposal changes nothing.
+//! follow-up is posted once. Later than that, the same answer concludes it as refused, said in the thread: an
+//! approval is acted on within the window or not at all, never lost silently. Any other answer to an approved
+//! proposal changes nothing.
 
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
@@ -79,6 +81,14 @@ pub(super) async fn answer(
             && now - at < RESUME_WITHIN =>
         {
             return resumed(rsp, approvals.as_ref(), &a.nonce, now, budget).await;
+        }
+        // The same approver's answer after the resume window (a late retry, a backlogged work queue): an approval
+        // whose handling never concluded is not acted on this late, but it is not lost either — it is concluded as
+        // refused and the thread says why.
+        Moved::Refused(crate::remediation::approval::Refused::AlreadyDecided(
+            State::Approved { by, at },
+        )) if a.verdict == crate::remediation::approval::Verdict::Approve && by == a.by => {
+            return too_late(rsp, approvals.as_ref(), &a.nonce, by, at, now, budget).await;
         }
         Moved::Refused(why) => {
             warn!(nonce = %a.nonce, by = %a.by, verdict = ?a.verdict, %why, "answer refused: nothing changes");
@@ -151,6 +161,40 @@ async fn resumed(
         )),
         None => Ok(step(nonce, "refused: no such proposal".into(), None)),
     }
+}
+
+/// An approval whose handling did not conclude within [`RESUME_WITHIN`] of it: concluded as refused, and said in the
+/// thread, unless its outcome is recorded already (then the answer is refused like any other).
+async fn too_late(
+    rsp: &Responder,
+    approvals: &dyn Approvals,
+    nonce: &Nonce,
+    by: Approver,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let read = read_proposal(approvals, nonce, budget).await?;
+    let Some(stored) = read else {
+        return Ok(step(nonce, "refused: no such proposal".into(), None));
+    };
+    if let Some(done) = &stored.concluded {
+        return Ok(step(
+            nonce,
+            format!("refused: the action was already decided: {done}"),
+            None,
+        ));
+    }
+    warn!(nonce = %nonce, %at, "an approval's handling did not conclude in time: concluded as refused");
+    let why = format!(
+        "its handling did not complete within {} minutes of the approval (at {}): nothing is done",
+        RESUME_WITHIN.num_minutes(),
+        at.format("%H:%M:%S UTC")
+    );
+    let note = ApprovalNote::Refused { by, why };
+    let out = post_note(rsp, &stored, &note, "refused", now, budget).await?;
+    conclude(rsp, nonce, "refused: too late", budget).await;
+    Ok(out)
 }
 
 /// A proposal already denied or expired: its follow-up is posted once (an earlier delivery may have died before it).

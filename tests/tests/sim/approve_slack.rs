@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use ec2ops::budget::Budget;
 use ec2ops::memory::MemoryStorm;
 use ec2ops::pipeline::storm::Storm;
+use ec2ops::ports::Approvals as _;
 use ec2ops::remediation::approval::slack::{slack_signature, SlackApp, SLACK_ANSWER_DETAIL_TYPE};
 use ec2ops::remediation::approval::{Approver, Nonce, State};
 use ec2ops::sim::ports::{SimQueue, SimSlackSettings};
@@ -468,6 +469,45 @@ async fn without_a_work_queue_the_recorded_slack_answer_is_handled_at_once() {
     assert_eq!(s.w.reboots(), 1, "handled in the request: none lost");
 }
 
+/// Seed 115 of the seeded runs: the work queue delivered the recorded Slack approval more than 15 minutes after it
+/// (a backlog), past the window in which an approval's handling resumes, and the approval stayed approved, never
+/// acted on, never said: lost.
+#[tokio::test(start_paused = true)]
+async fn a_slack_approval_handed_over_after_the_resume_window_is_concluded_refused_and_said_in_the_thread(
+) {
+    let s = slack_world();
+    let nonce = s.w.proposed().await;
+    let (status, _) = s.press(SECOND, "approve", &nonce).await;
+    assert_eq!(status, 200);
+    let queued = s.queue.take_new();
+    wait(16).await;
+    let posted = s.w.messages().len();
+    for m in &queued {
+        assert_eq!(step_of(s.w.deliver(m).await), "refused");
+    }
+    assert_eq!(s.w.reboots(), 0, "not acted on this late");
+    let said = s.w.messages()[posted..].join("\n");
+    assert!(
+        said.contains("did not complete within 15 minutes"),
+        "{said}"
+    );
+    let concluded =
+        s.w.ledger
+            .proposal(&nonce)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|p| p.concluded);
+    assert_eq!(concluded.as_deref(), Some("refused: too late"));
+    // Delivered again: nothing more.
+    for m in &queued {
+        assert!(
+            step_of(s.w.deliver(m).await).starts_with("refused: the action was already decided")
+        );
+    }
+    assert_eq!(s.w.messages().len(), posted + 1);
+}
+
 #[test]
 fn the_chatbot_custom_actions_read_the_nonce_where_the_chat_card_puts_it() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
@@ -526,4 +566,162 @@ fn the_chatbot_custom_actions_read_the_nonce_where_the_chat_card_puts_it() {
         }
     }
     assert_eq!(seen, 2, "Approve and Deny");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Seeded runs: answers from every way in, concurrent, killed, or none at all
+// ---------------------------------------------------------------------------------------------------------------
+
+impl SlackWorld {
+    /// Deliver an event as Lambda would, whatever becomes of it (an error is retried by the settling below).
+    async fn deliver_any(&self, event: &Value) {
+        let now = self.w.clock.now();
+        let _ = self
+            .w
+            .responder
+            .respond(event, now, Budget::new(Duration::from_secs(90), now))
+            .await;
+    }
+
+    /// What the platform still owes: the work queue's messages and the redeliveries scheduled after a lease,
+    /// delivered until none is left.
+    async fn settle(&self) {
+        for _ in 0..10 {
+            let queued = self.queue.take_new();
+            let redo: Vec<_> = self
+                .w
+                .scheduler
+                .take_new()
+                .into_iter()
+                .filter(|s| s.name.starts_with("redo-"))
+                .collect();
+            if queued.is_empty() && redo.is_empty() {
+                return;
+            }
+            for m in queued {
+                self.deliver_any(&m).await;
+            }
+            for r in redo {
+                let wait_for = (r.at - self.w.clock.now()).to_std().unwrap_or_default();
+                tokio::time::sleep(wait_for).await;
+                self.deliver_any(&r.event).await;
+            }
+        }
+    }
+}
+
+fn cli_answer(nonce: &Nonce, decision: &str, by: &str) -> Value {
+    json!({"approval": {"nonce": nonce.to_string(), "decision": decision, "by": by}})
+}
+
+/// One seeded run: a proposal, then up to eight steps drawn from: a CLI / Chatbot answer, a Slack press (a listed
+/// user or not), two approvals at once from both ways in, time passing, the expiry's one-shot, the work queue's
+/// delivery, and an approval whose delivery is killed at a drawn port call and retried. Then the platform settles.
+async fn approval_run(seed: u64) -> Result<(), String> {
+    use ec2ops::sim::faults::Fault;
+    use ec2ops::sim::rng::Rng;
+    let mut rng = Rng::new(seed);
+    let s = slack_world();
+    let nonce = s.w.proposed().await;
+    let mut story = Vec::new();
+    let decisions = ["approve", "deny"];
+    let users = [ON_CALL, SECOND, STRANGER];
+    for _ in 0..=rng.below(8) {
+        match rng.below(7) {
+            0 => {
+                let d = rng.pick(&decisions).copied().unwrap_or("approve");
+                story.push(format!("cli {d}"));
+                s.deliver_any(&cli_answer(&nonce, d, "role/oncall")).await;
+            }
+            1 => {
+                let d = rng.pick(&decisions).copied().unwrap_or("approve");
+                let u = rng.pick(&users).copied().unwrap_or(ON_CALL);
+                story.push(format!("slack {u} {d}"));
+                let _ = s.press(u, d, &nonce).await;
+            }
+            2 => {
+                story.push("cli and slack approve at once".into());
+                let event = cli_answer(&nonce, "approve", "role/oncall-b");
+                let _ = tokio::join!(s.deliver_any(&event), s.press(SECOND, "approve", &nonce));
+            }
+            3 => {
+                let m = 1 + rng.below(9);
+                story.push(format!("wait {m} min"));
+                wait(i64::try_from(m).unwrap_or(1)).await;
+            }
+            4 => {
+                story.push("expiry one-shot".into());
+                s.deliver_any(&ec2ops::remediation::approval::expiry_event(&nonce))
+                    .await;
+            }
+            5 => {
+                story.push("work queue delivers".into());
+                for m in s.queue.take_new() {
+                    s.deliver_any(&m).await;
+                }
+            }
+            _ => {
+                let nth = 1 + u32::try_from(rng.below(24)).unwrap_or(0);
+                let fault = if rng.chance(500) {
+                    Fault::CrashBefore
+                } else {
+                    Fault::CrashAfter
+                };
+                story.push(format!("approval killed {fault:?} call {nth}, retried"));
+                let _ = super::killed_then_retried(&s.w, &nonce, nth, fault).await;
+            }
+        }
+    }
+    s.settle().await;
+    // Past the expiry: the one-shot runs, the platform settles again.
+    wait(16).await;
+    s.deliver_any(&ec2ops::remediation::approval::expiry_event(&nonce))
+        .await;
+    s.settle().await;
+    let reboots = s.w.reboots();
+    let stored =
+        s.w.ledger
+            .proposal(&nonce)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the proposal is gone")?;
+    let fail = |why: &str| {
+        Err(format!(
+            "seed {seed}: {why}; story {story:?}; {stored:?}; {reboots} reboot(s)"
+        ))
+    };
+    if reboots > 1 {
+        return fail("an action twice");
+    }
+    match &stored.state {
+        State::Approved { .. } => {
+            if stored.concluded.is_none() {
+                return fail("an approval lost: approved, never concluded");
+            }
+        }
+        State::Pending => return fail("still pending after the expiry's one-shot"),
+        State::Denied { .. } | State::Expired { .. } => {
+            if reboots != 0 {
+                return fail("an action without an approval");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn seeded_runs_of_answers_kills_and_silence_never_act_twice_never_lose_an_approval_and_never_act_unapproved(
+) {
+    // `EC2OPS_SIM_APPROVAL_SEEDS` runs more (the default keeps the tier fast).
+    let seeds = std::env::var("EC2OPS_SIM_APPROVAL_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(150u64);
+    let mut broken = Vec::new();
+    for seed in 0..seeds {
+        if let Err(e) = approval_run(seed).await {
+            broken.push(e);
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
 }
