@@ -68,32 +68,7 @@ pub(super) async fn answer(
     .map_err(HandleError::Source)?;
     let stored = match moved {
         Moved::Moved(p) => *p,
-        // A denial whose follow-up may not have gone out (its delivery died): posted once, never twice.
-        Moved::Refused(crate::remediation::approval::Refused::AlreadyDecided(State::Denied {
-            ..
-        })) if a.verdict == crate::remediation::approval::Verdict::Deny => {
-            return decided_again(rsp, approvals.as_ref(), &a.nonce, now, budget).await;
-        }
-        Moved::Refused(crate::remediation::approval::Refused::AlreadyDecided(
-            State::Approved { by, at },
-        )) if a.verdict == crate::remediation::approval::Verdict::Approve
-            && by == a.by
-            && now - at < RESUME_WITHIN =>
-        {
-            return resumed(rsp, approvals.as_ref(), &a.nonce, now, budget).await;
-        }
-        // The same approver's answer after the resume window (a late retry, a backlogged work queue): an approval
-        // whose handling never concluded is not acted on this late, but it is not lost either — it is concluded as
-        // refused and the thread says why.
-        Moved::Refused(crate::remediation::approval::Refused::AlreadyDecided(
-            State::Approved { by, at },
-        )) if a.verdict == crate::remediation::approval::Verdict::Approve && by == a.by => {
-            return too_late(rsp, approvals.as_ref(), &a.nonce, by, at, now, budget).await;
-        }
-        Moved::Refused(why) => {
-            warn!(nonce = %a.nonce, by = %a.by, verdict = ?a.verdict, %why, "answer refused: nothing changes");
-            return Ok(step(&a.nonce, format!("refused: {why}"), None));
-        }
+        Moved::Refused(why) => return refused(rsp, approvals.as_ref(), &a, why, now, budget).await,
     };
     info!(nonce = %a.nonce, by = %a.by, verdict = ?a.verdict, "proposal answered");
     match stored.state.clone() {
@@ -110,6 +85,42 @@ pub(super) async fn answer(
             .await
         }
         other => Ok(step(&a.nonce, format!("unexpected state {other:?}"), None)),
+    }
+}
+
+/// An answer the ledger refused: a denial or an approval whose handling may be unfinished is taken up again (once);
+/// anything else changes nothing and is logged.
+async fn refused(
+    rsp: &Responder,
+    approvals: &dyn Approvals,
+    a: &crate::remediation::approval::Answer,
+    why: crate::remediation::approval::Refused,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    use crate::remediation::approval::{Refused, Verdict};
+    match why {
+        // A denial whose follow-up may not have gone out (its delivery died): posted once, never twice.
+        Refused::AlreadyDecided(State::Denied { .. }) if a.verdict == Verdict::Deny => {
+            decided_again(rsp, approvals, &a.nonce, now, budget).await
+        }
+        Refused::AlreadyDecided(State::Approved { by, at })
+            if a.verdict == Verdict::Approve && by == a.by && now - at < RESUME_WITHIN =>
+        {
+            resumed(rsp, approvals, &a.nonce, now, budget).await
+        }
+        // The same approver's answer after the resume window (a late retry, a backlogged work queue): an approval
+        // whose handling never concluded is not acted on this late, but it is not lost either — it is concluded as
+        // refused and the thread says why.
+        Refused::AlreadyDecided(State::Approved { by, at })
+            if a.verdict == Verdict::Approve && by == a.by =>
+        {
+            too_late(rsp, approvals, &a.nonce, by, at, now, budget).await
+        }
+        why => {
+            warn!(nonce = %a.nonce, by = %a.by, verdict = ?a.verdict, %why, "answer refused: nothing changes");
+            Ok(step(&a.nonce, format!("refused: {why}"), None))
+        }
     }
 }
 
@@ -463,36 +474,37 @@ async fn approved(
     let (_, message) =
         super::render_report_with(&change, &facts, &assessment, &action, settings, &[notice]);
     let message_id = in_thread(rsp, stored, &message, now, budget).await?;
-    conclude(
-        rsp,
-        &stored.proposal.pending.nonce,
-        action_label(&action),
-        budget,
-    )
-    .await;
-    let at = match &stored.state {
-        State::Approved { at, .. } => *at,
-        _ => now,
-    };
-    let what = format!(
-        "approved; the envelope checked again: {}",
-        action_label(&action)
-    );
-    log_decision(
-        rsp,
-        &stored.proposal,
-        "approved",
-        at,
-        &by.to_string(),
-        &what,
-        budget,
-    )
-    .await;
+    concluded(rsp, stored, by, action_label(&action), budget).await;
     Ok(step(
         &stored.proposal.pending.nonce,
         format!("approved: {}", action_label(&action)),
         message_id,
     ))
+}
+
+/// The approved proposal's outcome recorded on it and kept in its incident's log entry.
+async fn concluded(
+    rsp: &Responder,
+    stored: &StoredProposal,
+    by: &Approver,
+    label: &str,
+    budget: &Budget,
+) {
+    conclude(rsp, &stored.proposal.pending.nonce, label, budget).await;
+    let State::Approved { at, .. } = &stored.state else {
+        return;
+    };
+    let what = format!("approved; the envelope checked again: {label}");
+    log_decision(
+        rsp,
+        &stored.proposal,
+        "approved",
+        *at,
+        &by.to_string(),
+        &what,
+        budget,
+    )
+    .await;
 }
 
 /// The envelope again, on the fresh facts, as `auto` decides; granted for the proposed action, the action.
