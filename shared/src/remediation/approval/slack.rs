@@ -139,10 +139,10 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
         }
     }
     let trimmed = text.trim_end_matches('=');
-    if text.len() - trimmed.len() > 2 {
+    if text.len().saturating_sub(trimmed.len()) > 2 {
         return None;
     }
-    let mut out = Vec::with_capacity(trimmed.len() / 4 * 3 + 3);
+    let mut out = Vec::with_capacity((trimmed.len() / 4).saturating_mul(3).saturating_add(3));
     for chunk in trimmed.as_bytes().chunks(4) {
         let mut acc: u32 = 0;
         for &c in chunk {
