@@ -16,6 +16,7 @@ mod ec2;
 mod elb;
 mod logs;
 mod scheduler;
+mod slack;
 mod sns;
 mod sqs;
 mod ssm;
@@ -29,6 +30,7 @@ pub use ec2::{Ec2Reader, Ec2Remediator};
 pub use elb::ElbReader;
 pub use logs::LogsReader;
 pub use scheduler::Scheduler;
+pub use slack::SsmSlackSettings;
 pub use sns::SnsPublisher;
 pub use sqs::SqsWorkQueue;
 pub use ssm::SsmDiagnostics;
@@ -71,6 +73,10 @@ pub fn responder(config: &SdkConfig, settings: &Settings) -> Responder {
         .work_queue_url
         .as_deref()
         .map(|u| clients.work_queue(u));
+    let slack = settings
+        .slack_app_parameter
+        .as_deref()
+        .map(|p| clients.slack_settings(p));
     let storm = settings
         .ledger_table
         .as_deref()
@@ -97,6 +103,7 @@ pub fn responder(config: &SdkConfig, settings: &Settings) -> Responder {
     responder.diagnostics = diagnostics.map(|d| Arc::new(d) as _);
     responder.queue = queue.map(|q| Arc::new(q) as _);
     responder.storm = storm;
+    responder.slack = slack.map(|s| Arc::new(s) as _);
     responder.evidence = ec2ops::pipeline::EvidencePorts {
         changes: Some(Arc::new(changes)),
         logs: Some(Arc::new(logs)),
@@ -174,6 +181,11 @@ impl AwsClients {
     /// The work queue the sweep and multi-instance Health events fan out to.
     pub fn work_queue(&self, queue_url: &str) -> SqsWorkQueue {
         SqsWorkQueue::new(aws_sdk_sqs::Client::new(&self.config), queue_url)
+    }
+
+    /// The Slack app's settings, from the SSM parameter `name`.
+    pub fn slack_settings(&self, name: &str) -> SsmSlackSettings {
+        SsmSlackSettings::new(aws_sdk_ssm::Client::new(&self.config), name)
     }
 
     /// The verification scheduler, assuming `role_arn` to invoke the function.

@@ -79,6 +79,38 @@ pub fn format_list(incidents: &[LoggedIncident]) -> String {
     out
 }
 
+/// The proposed actions still waiting for an answer at `now` (`approve` mode), soonest expiry first, each with the
+/// command that approves it; empty when none is pending.
+pub fn format_pending(incidents: &[LoggedIncident], now: DateTime<Utc>) -> String {
+    let mut pending: Vec<(&LoggedIncident, &ec2ops::storm::LoggedApproval)> = incidents
+        .iter()
+        .filter_map(|i| i.approval.as_ref().map(|a| (i, a)))
+        .filter(|(_, a)| a.pending_at(now))
+        .collect();
+    if pending.is_empty() {
+        return String::new();
+    }
+    pending.sort_by_key(|(_, a)| a.expires_at);
+    let mut out = String::from(
+        "\nPENDING APPROVALS\nEXPIRES (UTC)        ACTION        INSTANCE             NONCE                             INCIDENT KEY\n",
+    );
+    for (i, a) in &pending {
+        out.push_str(&format!(
+            "{:<20} {:<13} {:<20} {:<33} {}\n",
+            a.expires_at.format("%Y-%m-%d %H:%M:%S"),
+            terminal(&a.action),
+            terminal(i.instance.as_deref().unwrap_or("-")),
+            terminal(&a.nonce),
+            terminal(&i.incident_key)
+        ));
+    }
+    out.push_str(&format!(
+        "{} pending. Approve: ec2ops approve NONCE · deny: ec2ops approve NONCE --deny\n",
+        pending.len()
+    ));
+    out
+}
+
 /// One incident: what was recorded, then its report.
 pub fn format_show(i: &LoggedIncident) -> String {
     let mut out = format!(
@@ -97,6 +129,18 @@ pub fn format_show(i: &LoggedIncident) -> String {
         (Some(id), _) => out.push_str(&format!("published as SNS message {id}\n")),
         (None, Some(w)) => out.push_str(&format!("listed in the digest of storm window {w}\n")),
         (None, None) => out.push_str("not published on its own (covered by another report)\n"),
+    }
+    if let Some(a) = &i.approval {
+        out.push_str(&format!(
+            "proposed {} (nonce {}, until {}): {}\n",
+            terminal(&a.action),
+            terminal(&a.nonce),
+            a.expires_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            terminal(&a.state)
+        ));
+        for d in &a.decisions {
+            out.push_str(&format!("  {}\n", terminal(d)));
+        }
     }
     out.push('\n');
     out.push_str(&terminal(&i.report));
@@ -148,6 +192,7 @@ mod tests {
             message_id: message.map(str::to_string),
             digest: digest.map(str::to_string),
             report: "[P0] report\n".into(),
+            approval: None,
         }
     }
 
@@ -171,6 +216,73 @@ mod tests {
         assert!(out.starts_with("incident k2\n"));
         assert!(out.contains("listed in the digest of storm window w"));
         assert!(out.ends_with("\n[P0] report\n"));
+    }
+
+    fn proposed(key: &str, nonce: &str, expires_in_minutes: i64, state: &str) -> LoggedIncident {
+        let mut i = logged(key, Some("m"), None);
+        i.action = "proposed".into();
+        i.approval = Some(ec2ops::storm::LoggedApproval {
+            nonce: nonce.into(),
+            action: "reboot".into(),
+            expires_at: i.at + Duration::minutes(expires_in_minutes),
+            state: state.into(),
+            decisions: Vec::new(),
+        });
+        i
+    }
+
+    #[test]
+    fn the_listing_ends_with_the_approvals_still_pending_soonest_expiry_first_and_how_to_answer_them(
+    ) {
+        let base = logged("k", None, None).at;
+        let list = [
+            proposed("late", "bbbb", 15, "pending"),
+            proposed("soon", "aaaa", 5, "pending"),
+            proposed("denied", "cccc", 15, "denied"),
+            proposed("expired", "dddd", -1, "pending"),
+            logged("plain", Some("m"), None),
+        ];
+        let out = format_pending(&list, base);
+        let lines: Vec<&str> = out.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines[0], "PENDING APPROVALS", "{out}");
+        assert!(
+            lines[2].contains("aaaa") && lines[2].ends_with("soon"),
+            "{out}"
+        );
+        assert!(
+            lines[3].contains("bbbb") && lines[3].ends_with("late"),
+            "{out}"
+        );
+        assert!(
+            lines[4].starts_with("2 pending. Approve: ec2ops approve NONCE"),
+            "{out}"
+        );
+        assert_eq!(
+            lines.len(),
+            5,
+            "a decided or expired proposal is not pending: {out}"
+        );
+        assert_eq!(
+            format_pending(&list[2..], base),
+            "",
+            "nothing pending, nothing printed"
+        );
+    }
+
+    #[test]
+    fn show_prints_every_decision_on_a_proposed_action() {
+        let mut i = proposed("k", "aaaa", 15, "approved");
+        if let Some(a) = i.approval.as_mut() {
+            a.decisions
+                .push("2026-12-01 09:05:00 UTC  Slack user U1: approved; the envelope checked again: done".into());
+        }
+        let out = format_show(&i);
+        assert!(out.contains("proposed reboot (nonce aaaa, until "), "{out}");
+        assert!(out.contains("): approved\n"), "{out}");
+        assert!(
+            out.contains("  2026-12-01 09:05:00 UTC  Slack user U1: approved"),
+            "{out}"
+        );
     }
 
     #[test]

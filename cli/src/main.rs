@@ -246,8 +246,10 @@ async fn look_back(
         }
         None => {
             let since = incidents::parse_since(since)?;
-            let list = incidents::list(&log, since, instance, Utc::now()).await?;
+            let now = Utc::now();
+            let list = incidents::list(&log, since, instance, now).await?;
             print!("{}", incidents::format_list(&list));
+            print!("{}", incidents::format_pending(&list, now));
         }
     }
     Ok(ExitCode::SUCCESS)

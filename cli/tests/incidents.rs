@@ -48,6 +48,7 @@ async fn incidents_lists_the_recorded_incidents_by_time_and_instance_and_show_pr
         message_id: digest.is_none().then(|| format!("msg-{key}")),
         digest: digest.map(str::to_string),
         report: format!("[P0] full report of {key}\n"),
+        approval: None,
     };
     let key =
         "arn:aws:cloudwatch:ap-northeast-2:000000000000:alarm:web 1#ALARM#2026-12-01T09:00:00.000Z";

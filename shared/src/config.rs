@@ -36,9 +36,12 @@ pub mod names {
     pub const APPROVAL_MINUTES: &str = "EC2OPS_APPROVAL_MINUTES";
     /// Minutes after a report whose advice is to watch a short spike before ec2ops looks again (0: never).
     pub const RECHECK_MINUTES: &str = "EC2OPS_RECHECK_MINUTES";
+    /// Optional, in `approve` mode: the SSM SecureString parameter (a name starting with `/`) holding the Slack app's
+    /// signing secret and approver list; unset or empty, the function URL answers no Slack request.
+    pub const SLACK_APP_PARAMETER: &str = "EC2OPS_SLACK_APP_PARAMETER";
 
     /// Every setting, for the test that checks `template.yaml` passes each one.
-    pub const ALL: [&str; 25] = [
+    pub const ALL: [&str; 26] = [
         TOPIC_ARN,
         LANGUAGE,
         TIME_ZONE,
@@ -64,6 +67,7 @@ pub mod names {
         OPERATIONS_TOPIC_ARN,
         APPROVAL_MINUTES,
         RECHECK_MINUTES,
+        SLACK_APP_PARAMETER,
     ];
 }
 
@@ -185,6 +189,8 @@ pub struct Settings {
     /// When ec2ops looks again at a short spike whose advice is to watch it; `None`: it does not (the report asks a
     /// person to watch).
     pub recheck_after: Option<chrono::Duration>,
+    /// The SSM parameter holding the Slack app's settings; `None`: no Slack approvals.
+    pub slack_app_parameter: Option<String>,
     /// Role EventBridge Scheduler assumes to invoke the function for the verification.
     pub scheduler_role_arn: Option<String>,
     pub metric_window: chrono::Duration,
@@ -220,6 +226,7 @@ impl Default for Settings {
             verify_after: chrono::Duration::minutes(10),
             approval_expiry: chrono::Duration::minutes(DEFAULT_APPROVAL_MINUTES),
             recheck_after: Some(chrono::Duration::minutes(DEFAULT_RECHECK_MINUTES)),
+            slack_app_parameter: None,
             scheduler_role_arn: None,
             diagnostics_document: None,
             diagnostics_timeout: Duration::from_millis(8000),
@@ -356,6 +363,20 @@ fn read_envelope(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
     }
     if let Some(n) = env.number(names::APPROVAL_MINUTES, 1, 1440)? {
         s.approval_expiry = chrono::Duration::minutes(n);
+    }
+    if let Some(v) = env.get(names::SLACK_APP_PARAMETER) {
+        let ok = v.starts_with('/')
+            && v.len() <= 1011
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-/".contains(&b));
+        if !ok {
+            return Err(bad(
+                names::SLACK_APP_PARAMETER,
+                v,
+                "empty, or an SSM parameter name starting with / (letters, digits, _ . - /)",
+            ));
+        }
+        s.slack_app_parameter = Some(v.to_string());
     }
     if let Some(v) = env.get(names::OPT_IN_TAG) {
         if v.len() > 128 {
@@ -590,6 +611,25 @@ mod tests {
             s.require_topic().unwrap(),
             "arn:aws:sns:us-east-1:000000000000:reports"
         );
+    }
+
+    #[test]
+    fn the_slack_app_parameter_is_optional_and_must_be_an_ssm_parameter_path() {
+        let s = Settings::from_map(&env(&[])).unwrap();
+        assert_eq!(s.slack_app_parameter, None);
+        let s = Settings::from_map(&env(&[(names::SLACK_APP_PARAMETER, "")])).unwrap();
+        assert_eq!(s.slack_app_parameter, None);
+        let s =
+            Settings::from_map(&env(&[(names::SLACK_APP_PARAMETER, "/ec2ops/slack-app")])).unwrap();
+        assert_eq!(s.slack_app_parameter.as_deref(), Some("/ec2ops/slack-app"));
+        for bad in [
+            "ec2ops/slack",
+            "/a b",
+            "arn:aws:ssm:us-east-1:1:parameter/x",
+        ] {
+            let e = Settings::from_map(&env(&[(names::SLACK_APP_PARAMETER, bad)])).unwrap_err();
+            assert_eq!(e.name, names::SLACK_APP_PARAMETER, "{bad}");
+        }
     }
 
     #[test]

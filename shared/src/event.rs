@@ -267,6 +267,20 @@ fn parse_own(event: &Value, source: &str, detail_type: &str) -> Result<Option<Pa
             })?;
         return Ok(Some(Parsed::ApprovalExpiry(nonce)));
     }
+    if source == crate::remediation::VERIFY_SOURCE
+        && detail_type == crate::remediation::approval::slack::SLACK_ANSWER_DETAIL_TYPE
+    {
+        // A verified Slack answer, from the work queue (the entry point refuses it from anywhere else).
+        let req =
+            crate::remediation::approval::slack::slack_answer_request(event).map_err(|e| {
+                EventError::Field {
+                    context: "ec2ops Slack answer",
+                    path: "detail".into(),
+                    message: e.to_string(),
+                }
+            })?;
+        return Ok(Some(Parsed::Approval(Box::new(req))));
+    }
     if source == crate::remediation::VERIFY_SOURCE && detail_type == SWEEP_ITEM_DETAIL_TYPE {
         #[derive(Deserialize)]
         struct Raw {

@@ -573,6 +573,14 @@ pub trait Approvals: Send + Sync {
     ) -> Result<bool, AwsError>;
 }
 
+/// The Slack app's settings (signing secret, approver list), read from where the stack's deployer cannot write them
+/// (an SSM SecureString parameter the function may only read). An adapter reads them once and keeps them; a failed
+/// read is not kept, so the next request tries again.
+#[async_trait]
+pub trait SlackSettings: Send + Sync {
+    async fn slack_app(&self) -> Result<crate::remediation::approval::slack::SlackApp, AwsError>;
+}
+
 /// The three ledger ports, usually one store (the DynamoDB table) seen three ways.
 #[derive(Clone)]
 pub struct Ledger {

@@ -211,6 +211,29 @@ pub struct LoggedIncident {
     /// The plain-text report, at most [`MAX_STORED_REPORT_BYTES`]; empty in listings.
     #[serde(default)]
     pub report: String,
+    /// The action proposed for approval (`approve` mode) and every decision on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<LoggedApproval>,
+}
+
+/// A proposed action as the incident log keeps it: what would be done, under which nonce, until when, where it stands,
+/// and every decision on it (who, when, what happened), oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggedApproval {
+    pub nonce: String,
+    pub action: String,
+    pub expires_at: DateTime<Utc>,
+    /// `pending`, `approved`, `denied` or `expired`.
+    pub state: String,
+    #[serde(default)]
+    pub decisions: Vec<String>,
+}
+
+impl LoggedApproval {
+    /// Still waiting for an answer at `now`.
+    pub fn pending_at(&self, now: DateTime<Utc>) -> bool {
+        self.state == "pending" && now < self.expires_at
+    }
 }
 
 /// The incidents of a look-back, oldest first: the same incident recorded again (a resumed delivery) lists once, at its

@@ -142,6 +142,24 @@ impl Emulator {
         r
     }
 
+    /// The production adapters' factory on the emulator.
+    pub fn aws(&self) -> ec2ops_aws::AwsClients {
+        ec2ops_aws::AwsClients::from_config(&self.config)
+    }
+
+    /// Write the SSM SecureString parameter `name` (overwriting it).
+    pub async fn secure_parameter(&self, name: &str, value: &str) {
+        aws_sdk_ssm::Client::new(&self.config)
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .expect("SSM PutParameter");
+    }
+
     /// Connect, or skip ([`reachable_or_skip`]).
     pub async fn connect() -> Option<Emulator> {
         let url = endpoint();

@@ -412,6 +412,49 @@ async fn the_diagnostics_document_registers_and_runs_through_ssm() {
     assert_eq!(d.missing.len(), ec2ops::diagnostics::SECTIONS.len());
 }
 
+#[tokio::test]
+async fn the_slack_apps_settings_are_read_from_a_secure_string_once_kept_and_never_quoted() {
+    use ec2ops::ports::SlackSettings as _;
+    let emu = emulator!();
+    let name = format!("/ec2ops-test/slack-app-{}", ec2ops_tests::unique_suffix());
+    emu.secure_parameter(
+        &name,
+        r#"{"signingSecret": "s3cret-value", "approvers": ["U0ONCALL1", "U0ONCALL2"]}"#,
+    )
+    .await;
+    let settings = emu.aws().slack_settings(&name);
+    let app = settings.slack_app().await.expect("read through SSM");
+    assert_eq!(app.signing_secret, b"s3cret-value");
+    assert_eq!(app.approvers, ["U0ONCALL1", "U0ONCALL2"]);
+    // Kept: a changed parameter is read again only by a new execution environment.
+    emu.secure_parameter(&name, r#"{"signingSecret": "other", "approvers": ["U9"]}"#)
+        .await;
+    assert_eq!(settings.slack_app().await.expect("kept"), app);
+    // A missing parameter keeps SSM's code; an unreadable one is named without its text.
+    let missing = emu
+        .aws()
+        .slack_settings(&format!("{name}-missing"))
+        .slack_app()
+        .await
+        .expect_err("no such parameter");
+    assert_eq!(
+        missing.code.as_deref(),
+        Some("ParameterNotFound"),
+        "{missing}"
+    );
+    let bad = format!("{name}-bad");
+    emu.secure_parameter(&bad, r#"{"signingSecret": "leak-me", "approvers": []}"#)
+        .await;
+    let e = emu
+        .aws()
+        .slack_settings(&bad)
+        .slack_app()
+        .await
+        .expect_err("no approvers");
+    assert!(!e.to_string().contains("leak-me"), "{e}");
+    assert!(e.to_string().contains(&bad), "{e}");
+}
+
 /// A metric name of this run's own: the emulator is shared, and a fleet is every instance publishing the metric.
 fn fleet_metric() -> String {
     format!(

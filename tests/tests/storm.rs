@@ -176,6 +176,7 @@ async fn the_incident_log_lists_by_time_and_shows_one_incident_with_its_report()
         message_id: None,
         digest: Some("20261201T090000Z-60".into()),
         report: format!("report of {key}"),
+        approval: None,
     };
     log.log(&logged("old", now - Duration::hours(3)))
         .await

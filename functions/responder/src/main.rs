@@ -7,6 +7,7 @@ use chrono::Utc;
 use ec2ops::budget::Budget;
 use ec2ops::config::{ConfigError, Settings};
 use ec2ops::pipeline::{HandleError, Outcome, Responder, DEFAULT_BUDGET};
+use ec2ops::remediation::approval::slack;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -128,6 +129,21 @@ async fn handle(event: LambdaEvent<Value>, f: &Function) -> Result<Value, Failur
     let responder = f
         .responder
         .with_function_arn(&event.context.invoked_function_arn);
+    // The Slack app's request to the function URL: an HTTP answer, whatever happens (within Slack's 3 s).
+    if slack::is_http_request(&event.payload) {
+        return Ok(responder
+            .respond_http(&event.payload, now, budget)
+            .await
+            .to_event());
+    }
+    // A Slack answer comes from the work queue only, where the function put it after checking Slack's signature: a
+    // direct invocation carrying one would claim a Slack user it cannot prove.
+    if slack::is_slack_answer(&event.payload) {
+        tracing::warn!("a Slack answer invoked directly, not from the work queue: refused");
+        return Ok(
+            json!({ "status": "refused", "why": "a Slack answer comes from the work queue only" }),
+        );
+    }
     if let Some(messages) = queue_messages(&event.payload) {
         // Partial batch response: only failed messages go back to the queue (and, after its retries, to the
         // failed-events queue).
@@ -185,7 +201,8 @@ impl Carrier {
     /// Whether a body is what this queue carries. The alarm buffer's queue policy lets only the stack's alarm rules
     /// send, and this check holds it to their events (a CloudWatch alarm or contributor state change) even so. The
     /// work queue carries one sweep item or one narrowed Health event; anything else (a continuation, an alarm) is
-    /// dropped, so a sender to the queue cannot drive a recover.
+    /// dropped, so a sender to the queue cannot drive a recover. It also carries the Slack answers the function
+    /// itself verified (only the function may send to it).
     fn admits(self, body: &Value) -> bool {
         match self {
             Carrier::AlarmBuffer => buffered_alarm(body),
@@ -204,16 +221,17 @@ fn buffered_alarm(body: &Value) -> bool {
         )
 }
 
-/// What the fan-out sends to the work queue.
+/// What the fan-out sends to the work queue, and the Slack answers the function URL hands over.
 fn fanned_out(body: &Value) -> bool {
     let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default();
-    matches!(
-        (text("source"), text("detail-type")),
-        (
-            ec2ops::remediation::VERIFY_SOURCE,
-            ec2ops::event::SWEEP_ITEM_DETAIL_TYPE
-        ) | ("aws.health", _)
-    )
+    slack::is_slack_answer(body)
+        || matches!(
+            (text("source"), text("detail-type")),
+            (
+                ec2ops::remediation::VERIFY_SOURCE,
+                ec2ops::event::SWEEP_ITEM_DETAIL_TYPE
+            ) | ("aws.health", _)
+        )
 }
 
 /// The invocation's result: what became of the event.
@@ -355,6 +373,7 @@ async fn main() -> Result<(), Error> {
         diagnostics = responder.diagnostics.is_some(),
         fan_out = responder.queue.is_some(),
         alarm_buffer = alarm_buffer.is_some(),
+        slack_app = responder.slack.is_some(),
         // Where the heartbeat's line goes: the operations topic, else the report topic.
         operations_topic = settings.operations_topic_arn.is_some(),
         "ec2ops responder ready"
@@ -454,6 +473,17 @@ mod tests {
             ec2ops::event::SWEEP_ITEM_DETAIL_TYPE
         )));
         assert!(admitted(&event("aws.health", "AWS Health Event")));
+    }
+
+    #[test]
+    fn the_work_queue_carries_the_slack_answers_the_function_verified_and_the_buffer_never_does() {
+        let answer = event(
+            ec2ops::remediation::VERIFY_SOURCE,
+            slack::SLACK_ANSWER_DETAIL_TYPE,
+        );
+        assert!(slack::is_slack_answer(&answer));
+        assert!(Carrier::WorkQueue.admits(&answer));
+        assert!(!Carrier::AlarmBuffer.admits(&answer));
     }
 
     #[test]

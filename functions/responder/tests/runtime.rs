@@ -241,3 +241,77 @@ async fn the_function_reports_ignores_and_rejects_events_as_lambda_expects() {
         .iter()
         .any(|n| n.subject.contains("Instance status check failed")));
 }
+
+#[tokio::test]
+async fn the_function_url_refuses_a_forged_or_unlisted_slack_request_and_a_direct_slack_answer() {
+    use ec2ops::remediation::approval::slack::{slack_signature, SLACK_ANSWER_DETAIL_TYPE};
+    let Some(emu) = Emulator::connect().await else {
+        return;
+    };
+    let name = format!(
+        "/ec2ops-test/runtime-slack-{}",
+        ec2ops_tests::unique_suffix()
+    );
+    let secret = "runtime-signing-secret";
+    emu.secure_parameter(
+        &name,
+        &json!({"signingSecret": secret, "approvers": ["U0ONCALL1"]}).to_string(),
+    )
+    .await;
+    let (topic, _queue) = emu.topic_with_queue("runtime-slack").await;
+    let nonce = "0123456789abcdef0123456789abcdef";
+    let form = |user: &str| {
+        let payload =
+            json!({"user": {"id": user}, "actions": [{"value": format!("approve:{nonce}")}]});
+        format!(
+            "payload={}",
+            payload
+                .to_string()
+                .bytes()
+                .map(|b| format!("%{b:02X}"))
+                .collect::<String>()
+        )
+    };
+    let url_event = |body: &str, sig: &str, ts: &str| {
+        json!({
+            "version": "2.0",
+            "headers": {"x-slack-signature": sig, "x-slack-request-timestamp": ts},
+            "requestContext": {"http": {"method": "POST", "path": "/"}},
+            "body": body,
+            "isBase64Encoded": false
+        })
+    };
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let signed =
+        |body: &str| slack_signature(secret.as_bytes(), &ts, body.as_bytes()).unwrap_or_default();
+    let listed = form("U0ONCALL1");
+    let unlisted = form("U0STRANGER");
+    let events = vec![
+        url_event(&listed, &signed(&unlisted), &ts),
+        url_event(&unlisted, &signed(&unlisted), &ts),
+        json!({"source": "ec2ops", "detail-type": SLACK_ANSWER_DETAIL_TYPE,
+               "detail": {"nonce": nonce, "decision": "approve", "user": "U0ONCALL1"}}),
+    ];
+    let stub = RuntimeStub::start(events).await;
+    let _child = run_function(
+        &stub,
+        &[
+            ("EC2OPS_TOPIC_ARN", topic.as_str()),
+            ("EC2OPS_REMEDIATION_MODE", "approve"),
+            ("EC2OPS_SLACK_APP_PARAMETER", name.as_str()),
+        ],
+    )
+    .await;
+    let posted = stub.wait_for(3, Duration::from_secs(60)).await;
+    assert_eq!(posted.len(), 3, "{posted:?}");
+    assert!(posted.iter().all(|p| p.kind == "response"), "{posted:?}");
+    assert_eq!(
+        posted[0].body["statusCode"], 401,
+        "a body other than the signed one"
+    );
+    assert_eq!(posted[1].body["statusCode"], 403, "a user not on the list");
+    assert_eq!(
+        posted[2].body["status"], "refused",
+        "a Slack answer invoked directly"
+    );
+}

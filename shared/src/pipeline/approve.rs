@@ -8,7 +8,9 @@
 //! An approval whose handling dies after the ledger recorded it is resumed by a retry of the same answer (the same
 //! approver, within [`RESUME_WITHIN`]) as long as the handling's outcome is not recorded on the proposal
 //! (`Approvals::conclude`, after the outcome is posted): the action transaction makes the action once and the thread's
-//! follow-up is posted once. Any other answer to an approved proposal changes nothing.
+//! follow-up is posted once. Later than that, the same answer concludes it as refused, said in the thread: an
+//! approval is acted on within the window or not at all, never lost silently. Any other answer to an approved
+//! proposal changes nothing.
 
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
@@ -66,24 +68,7 @@ pub(super) async fn answer(
     .map_err(HandleError::Source)?;
     let stored = match moved {
         Moved::Moved(p) => *p,
-        // A denial whose follow-up may not have gone out (its delivery died): posted once, never twice.
-        Moved::Refused(crate::remediation::approval::Refused::AlreadyDecided(State::Denied {
-            ..
-        })) if a.verdict == crate::remediation::approval::Verdict::Deny => {
-            return decided_again(rsp, approvals.as_ref(), &a.nonce, now, budget).await;
-        }
-        Moved::Refused(crate::remediation::approval::Refused::AlreadyDecided(
-            State::Approved { by, at },
-        )) if a.verdict == crate::remediation::approval::Verdict::Approve
-            && by == a.by
-            && now - at < RESUME_WITHIN =>
-        {
-            return resumed(rsp, approvals.as_ref(), &a.nonce, now, budget).await;
-        }
-        Moved::Refused(why) => {
-            warn!(nonce = %a.nonce, by = %a.by, verdict = ?a.verdict, %why, "answer refused: nothing changes");
-            return Ok(step(&a.nonce, format!("refused: {why}"), None));
-        }
+        Moved::Refused(why) => return refused(rsp, approvals.as_ref(), &a, why, now, budget).await,
     };
     info!(nonce = %a.nonce, by = %a.by, verdict = ?a.verdict, "proposal answered");
     match stored.state.clone() {
@@ -100,6 +85,42 @@ pub(super) async fn answer(
             .await
         }
         other => Ok(step(&a.nonce, format!("unexpected state {other:?}"), None)),
+    }
+}
+
+/// An answer the ledger refused: a denial or an approval whose handling may be unfinished is taken up again (once);
+/// anything else changes nothing and is logged.
+async fn refused(
+    rsp: &Responder,
+    approvals: &dyn Approvals,
+    a: &crate::remediation::approval::Answer,
+    why: crate::remediation::approval::Refused,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    use crate::remediation::approval::{Refused, Verdict};
+    match why {
+        // A denial whose follow-up may not have gone out (its delivery died): posted once, never twice.
+        Refused::AlreadyDecided(State::Denied { .. }) if a.verdict == Verdict::Deny => {
+            decided_again(rsp, approvals, &a.nonce, now, budget).await
+        }
+        Refused::AlreadyDecided(State::Approved { by, at })
+            if a.verdict == Verdict::Approve && by == a.by && now - at < RESUME_WITHIN =>
+        {
+            resumed(rsp, approvals, &a.nonce, now, budget).await
+        }
+        // The same approver's answer after the resume window (a late retry, a backlogged work queue): an approval
+        // whose handling never concluded is not acted on this late, but it is not lost either — it is concluded as
+        // refused and the thread says why.
+        Refused::AlreadyDecided(State::Approved { by, at })
+            if a.verdict == Verdict::Approve && by == a.by =>
+        {
+            too_late(rsp, approvals, &a.nonce, by, at, now, budget).await
+        }
+        why => {
+            warn!(nonce = %a.nonce, by = %a.by, verdict = ?a.verdict, %why, "answer refused: nothing changes");
+            Ok(step(&a.nonce, format!("refused: {why}"), None))
+        }
     }
 }
 
@@ -151,6 +172,40 @@ async fn resumed(
         )),
         None => Ok(step(nonce, "refused: no such proposal".into(), None)),
     }
+}
+
+/// An approval whose handling did not conclude within [`RESUME_WITHIN`] of it: concluded as refused, and said in the
+/// thread, unless its outcome is recorded already (then the answer is refused like any other).
+async fn too_late(
+    rsp: &Responder,
+    approvals: &dyn Approvals,
+    nonce: &Nonce,
+    by: Approver,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    let read = read_proposal(approvals, nonce, budget).await?;
+    let Some(stored) = read else {
+        return Ok(step(nonce, "refused: no such proposal".into(), None));
+    };
+    if let Some(done) = &stored.concluded {
+        return Ok(step(
+            nonce,
+            format!("refused: the action was already decided: {done}"),
+            None,
+        ));
+    }
+    warn!(nonce = %nonce, %at, "an approval's handling did not conclude in time: concluded as refused");
+    let why = format!(
+        "its handling did not complete within {} minutes of the approval (at {}): nothing is done",
+        RESUME_WITHIN.num_minutes(),
+        at.format("%H:%M:%S UTC")
+    );
+    let note = ApprovalNote::Refused { by, why };
+    let out = post_note(rsp, &stored, &note, "refused", now, budget).await?;
+    conclude(rsp, nonce, "refused: too late", budget).await;
+    Ok(out)
 }
 
 /// A proposal already denied or expired: its follow-up is posted once (an earlier delivery may have died before it).
@@ -238,7 +293,87 @@ async fn post_note(
         settings.time_zone,
     );
     let message_id = in_thread(rsp, stored, &message, now, budget).await?;
+    let (state, at, who, said) = match note {
+        ApprovalNote::Denied { by, at } => (
+            "denied",
+            *at,
+            by.to_string(),
+            "denied: nothing is done".to_string(),
+        ),
+        ApprovalNote::Expired { at } => (
+            "expired",
+            *at,
+            "nobody".to_string(),
+            "no answer before the expiry: nothing is done".to_string(),
+        ),
+        ApprovalNote::Refused { by, why } => (
+            "approved",
+            now,
+            by.to_string(),
+            format!("approved, but nothing is done: {why}"),
+        ),
+    };
+    log_decision(rsp, p, state, at, &who, &said, budget).await;
     Ok(step(&p.pending.nonce, what.to_string(), message_id))
+}
+
+/// One decision as the incident log keeps it: when (UTC), who, what happened.
+fn decision_line(at: DateTime<Utc>, who: &str, what: &str) -> String {
+    format!("{} UTC  {who}: {what}", at.format("%Y-%m-%d %H:%M:%S"))
+}
+
+/// Keep a decision on a proposal in its incident's log entry (`ec2ops incidents`), once: the entry moves to the
+/// decision's state and time, and its report gains the line. A failure loses only the look-back (the thread has it).
+async fn log_decision(
+    rsp: &Responder,
+    p: &Proposal,
+    state: &str,
+    at: DateTime<Utc>,
+    who: &str,
+    what: &str,
+    budget: &Budget,
+) {
+    let line = decision_line(at, who, what);
+    let Some(log) = rsp.storm.as_ref().and_then(|s| s.log.as_ref()) else {
+        return;
+    };
+    let key = &p.pending.incident_key;
+    let read = within(
+        budget.limit(CALL_TIMEOUT),
+        "dynamodb",
+        "GetItem",
+        log.show(key),
+    )
+    .await;
+    let mut entry = match read {
+        Ok(Some(e)) => e,
+        Ok(None) => {
+            warn!(incident = %key, nonce = %p.pending.nonce, "the proposal's incident is not in the incident log: its decision is not kept there");
+            return;
+        }
+        Err(e) => {
+            warn!(incident = %key, error = %e, "could not read the incident log to keep a decision");
+            return;
+        }
+    };
+    let approval = entry
+        .approval
+        .get_or_insert_with(|| crate::storm::LoggedApproval {
+            nonce: p.pending.nonce.to_string(),
+            action: p.pending.action.as_str().to_string(),
+            expires_at: p.pending.expires_at,
+            state: "pending".into(),
+            decisions: Vec::new(),
+        });
+    if approval.decisions.contains(&line) {
+        return;
+    }
+    approval.state = state.to_string();
+    approval.decisions.push(line.clone());
+    entry.action = format!("approval-{state}");
+    entry.report.push_str(&format!("\n{line}\n"));
+    entry.at = at.max(entry.at);
+    rsp.log_incident(entry, budget).await;
 }
 
 /// Record the approved proposal's outcome, after it is posted: from then on a retry of the answer changes nothing. A
@@ -339,18 +474,37 @@ async fn approved(
     let (_, message) =
         super::render_report_with(&change, &facts, &assessment, &action, settings, &[notice]);
     let message_id = in_thread(rsp, stored, &message, now, budget).await?;
-    conclude(
-        rsp,
-        &stored.proposal.pending.nonce,
-        action_label(&action),
-        budget,
-    )
-    .await;
+    concluded(rsp, stored, by, action_label(&action), budget).await;
     Ok(step(
         &stored.proposal.pending.nonce,
         format!("approved: {}", action_label(&action)),
         message_id,
     ))
+}
+
+/// The approved proposal's outcome recorded on it and kept in its incident's log entry.
+async fn concluded(
+    rsp: &Responder,
+    stored: &StoredProposal,
+    by: &Approver,
+    label: &str,
+    budget: &Budget,
+) {
+    conclude(rsp, &stored.proposal.pending.nonce, label, budget).await;
+    let State::Approved { at, .. } = &stored.state else {
+        return;
+    };
+    let what = format!("approved; the envelope checked again: {label}");
+    log_decision(
+        rsp,
+        &stored.proposal,
+        "approved",
+        *at,
+        &by.to_string(),
+        &what,
+        budget,
+    )
+    .await;
 }
 
 /// The envelope again, on the fresh facts, as `auto` decides; granted for the proposed action, the action.

@@ -530,7 +530,7 @@ impl Responder {
                 must_retry: false,
             });
         }
-        let logged = storm::logged(
+        let mut logged = storm::logged(
             &r.entry,
             &r.assessment,
             &r.report,
@@ -538,6 +538,7 @@ impl Responder {
             sent.digest,
             now,
         );
+        logged.approval = storm::proposed(&r.action);
         self.log_incident(logged, budget).await;
         None
     }

@@ -22,6 +22,7 @@ mod recover;
 mod schedule;
 #[cfg(test)]
 mod shape;
+mod slack;
 pub mod storm;
 mod stronger;
 mod sweep;
@@ -241,6 +242,8 @@ pub struct Responder {
     pub ledger: Option<Ledger>,
     /// Proposed actions (`approve` mode), on the ledger's table; `None` without it (nothing is proposed).
     pub approvals: Option<Arc<dyn crate::ports::Approvals>>,
+    /// The Slack app's settings (`approve` mode with the function URL); `None`: the function URL answers nothing.
+    pub slack: Option<Arc<dyn crate::ports::SlackSettings>>,
     pub actors: Option<Actors>,
     pub delivery: Option<Delivery>,
     /// Where the sweep and multi-instance Health events fan out; `None` handles them inline.
@@ -275,6 +278,7 @@ impl Responder {
             diagnostics: None,
             ledger: None,
             approvals: None,
+            slack: None,
             actors: None,
             delivery: None,
             queue: None,
@@ -301,6 +305,11 @@ impl Responder {
 
     pub fn with_approvals(mut self, approvals: Arc<dyn crate::ports::Approvals>) -> Self {
         self.approvals = Some(approvals);
+        self
+    }
+
+    pub fn with_slack(mut self, slack: Arc<dyn crate::ports::SlackSettings>) -> Self {
+        self.slack = Some(slack);
         self
     }
 

@@ -68,6 +68,28 @@ pub fn logged(
         message_id,
         digest: digest.map(|w| w.id()),
         report: crate::report::render::email_within(report, MAX_STORED_REPORT_BYTES),
+        approval: None,
+    }
+}
+
+/// The incident log's record of an action proposed for approval: pending, no decision yet.
+pub fn proposed(
+    action: &crate::remediation::ActionOutcome,
+) -> Option<crate::storm::LoggedApproval> {
+    match action {
+        crate::remediation::ActionOutcome::Proposed {
+            action,
+            nonce,
+            expires_at,
+            ..
+        } => Some(crate::storm::LoggedApproval {
+            nonce: nonce.clone(),
+            action: action.as_str().to_string(),
+            expires_at: *expires_at,
+            state: "pending".into(),
+            decisions: Vec::new(),
+        }),
+        _ => None,
     }
 }
 
@@ -109,6 +131,7 @@ pub fn covered(
         message_id: None,
         digest: None,
         report,
+        approval: None,
     }
 }
 

@@ -389,5 +389,7 @@ pub fn answer_request(event: &serde_json::Value) -> Result<AnswerRequest, Approv
     })
 }
 
+pub mod slack;
+
 #[cfg(test)]
 mod tests;

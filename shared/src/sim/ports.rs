@@ -160,3 +160,19 @@ impl WorkQueue for SimQueue {
         Ok(())
     }
 }
+
+/// The Slack app's settings as the SSM adapter returns them, or its failure (`None`: the parameter cannot be read).
+#[derive(Debug, Clone)]
+pub struct SimSlackSettings {
+    pub app: Option<crate::remediation::approval::slack::SlackApp>,
+}
+
+#[async_trait]
+impl crate::ports::SlackSettings for SimSlackSettings {
+    async fn slack_app(&self) -> Result<crate::remediation::approval::slack::SlackApp, AwsError> {
+        self.app.clone().ok_or_else(|| {
+            AwsError::new("ssm", "GetParameter", "ParameterNotFound")
+                .with_code("ParameterNotFound", crate::ports::ErrorKind::Other)
+        })
+    }
+}

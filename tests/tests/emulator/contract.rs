@@ -652,6 +652,14 @@ fn logged(key: &str, at: DateTime<Utc>) -> LoggedIncident {
         message_id: Some(format!("m-{key}")),
         digest: None,
         report: format!("the report of {key}"),
+        // One incident with a proposed action and its decisions: they list and show as written.
+        approval: (key == "a").then(|| ec2ops::storm::LoggedApproval {
+            nonce: "0123456789abcdef0123456789abcdef".into(),
+            action: "reboot".into(),
+            expires_at: at + chrono::Duration::minutes(15),
+            state: "approved".into(),
+            decisions: vec!["2026-01-01 00:05:00 UTC  Slack user U1: approved".into()],
+        }),
     }
 }
 

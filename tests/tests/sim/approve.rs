@@ -22,6 +22,10 @@ use ec2ops::sim::ports::{QuietMetrics, Recorder, SimScheduler};
 use ec2ops::sim::rng::Rng;
 use ec2ops::sim::workload::alarm_event;
 
+// The Slack app's function URL on the same world.
+#[path = "approve_slack.rs"]
+mod slack;
+
 const ID: &str = "i-00000000000000001";
 const AZ: &str = "ap-northeast-2a";
 const TOPIC: &str = "arn:aws:sns:ap-northeast-2:123456789012:ec2ops-reports";

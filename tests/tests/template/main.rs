@@ -14,9 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::Value;
 
+mod approval;
 mod buffer;
 mod calls;
-mod operations;
+pub(crate) mod operations;
 use calls::*;
 
 fn template_text() -> String {

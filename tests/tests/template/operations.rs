@@ -418,6 +418,13 @@ fn evaluate(v: &Value, values: &BTreeMap<&str, String>) -> Rv {
                 })
                 .collect(),
         ),
+        // The short forms (`!Equals [...]`) as the long ones.
+        Value::Tagged(t) if t.tag != "Ref" => {
+            let long = format!("Fn::{}", t.tag.to_string().trim_start_matches('!'));
+            let mut m = serde_yaml::Mapping::new();
+            m.insert(Value::String(long), t.value.clone());
+            evaluate(&Value::Mapping(m), values)
+        }
         Value::Mapping(m) if m.len() == 1 => {
             let (f, a) = m.iter().next().expect("one entry");
             match f.as_str().expect("a function") {
@@ -439,8 +446,22 @@ fn evaluate(v: &Value, values: &BTreeMap<&str, String>) -> Rv {
     }
 }
 
-/// Whether CloudFormation accepts the parameters: every assertion of every rule whose condition holds.
-fn rules_accept(t: &Value, values: &BTreeMap<&str, String>) -> bool {
+/// Whether CloudFormation accepts the parameters: every assertion of every rule whose condition holds. A parameter
+/// not in `values` has its default.
+pub(super) fn rules_accept(t: &Value, given: &BTreeMap<&str, String>) -> bool {
+    let mut values = given.clone();
+    for (name, p) in t["Parameters"].as_mapping().expect("Parameters") {
+        let (Some(name), Some(default)) = (name.as_str(), p.get("Default")) else {
+            continue;
+        };
+        let default = match default {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => continue,
+        };
+        values.entry(name).or_insert(default);
+    }
+    let values = &values;
     t["Rules"]
         .as_mapping()
         .expect("Rules")

@@ -43,6 +43,7 @@ fn logged(key: &str, at: DateTime<Utc>) -> LoggedIncident {
         message_id: Some(format!("m-{key}")),
         digest: None,
         report: format!("the report of {key}"),
+        approval: None,
     }
 }
 
