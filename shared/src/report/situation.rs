@@ -287,8 +287,8 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
         // (for a CPU alarm without one) the CPU series.
         let alarm_series = alarm_series(cx, w);
         let mut persistence = persistence_line(cx, w);
-        // A series no finding reads and that is not the alarm's own is one figure on a shared line: the reader's
-        // eye goes to what the incident is about.
+        // A series no finding reads and that is not the alarm's own is one figure (its last value) on a shared line:
+        // the reader's eye goes to what the incident is about. No judgement is made of it: no rule read it.
         let mut quiet: Vec<String> = Vec::new();
         // The alarm's series line gives the minute of its last value: another series ending then does not repeat it.
         let alarm_last = alarm_series
@@ -351,17 +351,13 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
             // Nothing but quiet series: the window's own line says so.
             if let Some((window, _)) = lines.first_mut() {
                 *window = std::mem::take(window)
-                    .t(l!(lang, " — 특이 사항 없음: ", " — nothing remarkable: "))
+                    .t(l!(lang, " — 시계열: ", " — series: "))
                     .u(quiet.join(" · "));
             }
         } else {
             lines.push((
                 Line::new()
-                    .t(l!(
-                        lang,
-                        "그 밖의 series (특이 사항 없음): ",
-                        "Other series (nothing remarkable): "
-                    ))
+                    .t(l!(lang, "그 밖의 시계열: ", "Other series: "))
                     .u(quiet.join(" · ")),
                 false,
             ));
