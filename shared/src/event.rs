@@ -417,10 +417,16 @@ fn check_recheck(
             ),
         ));
     }
+    let percentile = m.stat.strip_prefix('p').is_some_and(|p| {
+        !p.is_empty()
+            && p.len() <= 6
+            && p.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && p.parse::<f64>().is_ok_and(|v| v > 0.0 && v < 100.0)
+    });
     if !matches!(
         m.stat.as_str(),
         "Average" | "Maximum" | "Minimum" | "Sum" | "SampleCount"
-    ) && !m.stat.starts_with('p')
+    ) && !percentile
     {
         return Err(field(
             "detail.metric.stat",
@@ -447,7 +453,64 @@ fn check_recheck(
             ));
         }
     }
+    // The incident the look belongs to names its alarm, its time and its thread: a look whose thread, alarm or time
+    // is not its incident's could post into another incident's thread.
+    let Some((alarm_id, contributor, at)) = recheck_key_parts(&r.incident_key) else {
+        return Err(field(
+            "detail.incident_key",
+            format!(
+                "{} is not an alarm's ALARM incident key",
+                quote(&r.incident_key)
+            ),
+        ));
+    };
+    let thread: String = match contributor {
+        Some(c) => format!("contributor/{c}#{alarm_id}"),
+        None => format!("{}#{alarm_id}", at.format("%Y%m%dT%H%M%S%.3fZ")),
+    }
+    .chars()
+    .take(256)
+    .collect();
+    if r.thread_id != thread {
+        return Err(field(
+            "detail.thread_id",
+            "not the thread of its incident key".into(),
+        ));
+    }
+    let named = alarm_id == r.alarm_name
+        || alarm_id
+            .rsplit_once(":alarm:")
+            .is_some_and(|(_, name)| name == r.alarm_name);
+    if !named {
+        return Err(field(
+            "detail.alarm_name",
+            "not the alarm of its incident key".into(),
+        ));
+    }
+    // The key keeps milliseconds.
+    if (r.alarm_at - at).num_milliseconds() != 0 || r.peak_at > at + chrono::Duration::minutes(5) {
+        return Err(field(
+            "detail.alarm_at",
+            "not the time of its incident key (or a peak after it)".into(),
+        ));
+    }
+    // A spike is never the most urgent thing: a look raises a sustained spike to P1 at most.
+    let mut r = r;
+    r.priority = r.priority.max(crate::analyze::Priority::P1);
     Ok(r)
+}
+
+/// An ALARM incident key's alarm id (ARN or name), contributor id and time:
+/// `<alarm>[#contributor/<id>]#ALARM#<%Y-%m-%dT%H:%M:%S%.3fZ>`.
+fn recheck_key_parts(key: &str) -> Option<(&str, Option<&str>, DateTime<Utc>)> {
+    let (rest, at) = key.rsplit_once('#')?;
+    let rest = rest.strip_suffix("#ALARM")?;
+    let at = DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc);
+    let (alarm, contributor) = match rest.rsplit_once("#contributor/") {
+        Some((alarm, c)) => (alarm, Some(c)),
+        None => (rest, None),
+    };
+    (!alarm.is_empty()).then_some((alarm, contributor, at))
 }
 
 fn bounded(s: &str, max: usize) -> String {

@@ -408,6 +408,28 @@ fn a_crafted_recheck_of_another_metric_instance_or_shape_is_refused_naming_the_f
             json!("Average --evil"),
             "detail.metric.stat",
         ),
+        ("/detail/metric/stat", json!("pX"), "detail.metric.stat"),
+        (
+            "/detail/thread_id",
+            json!("20250720T122028.989Z#arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:other"),
+            "detail.thread_id",
+        ),
+        ("/detail/alarm_name", json!("other"), "detail.alarm_name"),
+        (
+            "/detail/alarm_at",
+            json!("2025-07-20T12:30:00Z"),
+            "detail.alarm_at",
+        ),
+        (
+            "/detail/peak_at",
+            json!("9999-01-01T00:00:00Z"),
+            "detail.alarm_at",
+        ),
+        (
+            "/detail/incident_key",
+            json!("arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:x#OK#2025-07-20T12:20:28.989Z"),
+            "detail.incident_key",
+        ),
     ] {
         let mut e = base.clone();
         *e.pointer_mut(pointer).unwrap() = value;
@@ -415,5 +437,12 @@ fn a_crafted_recheck_of_another_metric_instance_or_shape_is_refused_naming_the_f
             Err(EventError::Field { path, .. }) => assert_eq!(path, field, "{pointer}"),
             other => panic!("{pointer}: {other:?}"),
         }
+    }
+    // A look that claims the most urgent priority is read as P1 at most: a spike never makes a P0.
+    let mut e = base.clone();
+    *e.pointer_mut("/detail/priority").unwrap() = json!("P0");
+    match parse(&e) {
+        Ok(Parsed::Recheck(r)) => assert_eq!(r.priority, crate::analyze::Priority::P1),
+        other => panic!("{other:?}"),
     }
 }

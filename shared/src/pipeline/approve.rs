@@ -58,6 +58,12 @@ pub(super) async fn answer(
 ) -> Result<Outcome, HandleError> {
     let approvals = rsp.approvals.as_ref().ok_or_else(no_approvals)?;
     let a = req.at(now);
+    // A Slack user's answer is recorded only by the signed function-URL request (`super::slack`), which moves the
+    // proposal before handing the rest over: from any other way in (the work queue, a direct invocation) it can only
+    // take up the decision that request recorded, never make one — a message naming a Slack user proves nothing.
+    if matches!(a.by, Approver::SlackUser(_)) {
+        return slack_hand_over(rsp, approvals.as_ref(), &a, now, budget).await;
+    }
     let moved = within(
         budget.limit(CALL_TIMEOUT),
         "dynamodb",
@@ -120,6 +126,46 @@ async fn refused(
         why => {
             warn!(nonce = %a.nonce, by = %a.by, verdict = ?a.verdict, %why, "answer refused: nothing changes");
             Ok(step(&a.nonce, format!("refused: {why}"), None))
+        }
+    }
+}
+
+/// A Slack answer handed over by the function-URL request: the decision the ledger recorded for this very user is
+/// taken up (resumed, or concluded as too late); a proposal still pending, or decided by someone else, was not
+/// answered by a verified request: nothing changes, and it is logged.
+async fn slack_hand_over(
+    rsp: &Responder,
+    approvals: &dyn Approvals,
+    a: &crate::remediation::approval::Answer,
+    now: DateTime<Utc>,
+    budget: &Budget,
+) -> Result<Outcome, HandleError> {
+    use crate::remediation::approval::Refused;
+    let Some(stored) = read_proposal(approvals, &a.nonce, budget).await? else {
+        warn!(nonce = %a.nonce, by = %a.by, "Slack answer for no proposal: nothing changes");
+        return Ok(step(
+            &a.nonce,
+            format!("refused: {}", Refused::UnknownNonce),
+            None,
+        ));
+    };
+    match &stored.state {
+        State::Approved { by, .. } | State::Denied { by, .. } if *by == a.by => {
+            let why = Refused::AlreadyDecided(stored.state.clone());
+            refused(rsp, approvals, a, why, now, budget).await
+        }
+        state => {
+            warn!(
+                nonce = %a.nonce,
+                by = %a.by,
+                ?state,
+                "a Slack answer that no signed request recorded: nothing changes"
+            );
+            Ok(step(
+                &a.nonce,
+                "refused: a Slack answer is recorded only by the Slack app's signed request".into(),
+                None,
+            ))
         }
     }
 }

@@ -80,6 +80,12 @@ pub(super) async fn recheck(
     if !picture.changed() {
         return Ok(rechecked(key, picture.label(), None));
     }
+    if matches!(picture, crate::analyze::recheck::Picture::Recovered { .. })
+        && alarm_left_alarm(rsp, &req.alarm_name, budget).await
+    {
+        info!(incident = %key, "the spike recovered and its alarm left ALARM: the OK notice closes the thread");
+        return Ok(rechecked(key, "recovered: the OK notice says it", None));
+    }
     let lang = rsp.settings.language;
     let message = followup::render_recheck(&req, &picture, now, lang, rsp.settings.time_zone);
     let once = format!("{key}#recheck");
@@ -89,6 +95,30 @@ pub(super) async fn recheck(
     {
         FollowUp::Published(id) => Ok(rechecked(key, picture.label(), id)),
         FollowUp::AlreadySent => Ok(Outcome::Duplicate { incident_key: once }),
+    }
+}
+
+/// Whether the alarm is no longer in ALARM, read from DescribeAlarms' alarms in ALARM (one page): then its OK notice
+/// says the recovery in the thread, and the second look does not say it again. Unknown (no reader, the read failed,
+/// more pages than one) counts as still in ALARM: the recovery is said once more rather than not at all.
+async fn alarm_left_alarm(rsp: &Responder, alarm_name: &str, budget: &Budget) -> bool {
+    let Some(lister) = &rsp.evidence.alarms else {
+        return false;
+    };
+    match within(
+        budget.limit(CALL_TIMEOUT),
+        "cloudwatch",
+        "DescribeAlarms",
+        lister.in_alarm(),
+    )
+    .await
+    {
+        Ok((alarms, false)) => !alarms.iter().any(|a| a.name == alarm_name),
+        Ok((_, true)) => false,
+        Err(e) => {
+            warn!(error = %e, "alarms in ALARM unread: the recovery is said");
+            false
+        }
     }
 }
 

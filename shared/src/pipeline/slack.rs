@@ -20,7 +20,7 @@ use crate::budget::{within, Budget};
 use crate::ports::Moved;
 use crate::remediation::approval::slack::{http_request, slack_answer_event, HttpReply};
 use crate::remediation::approval::{
-    allowed, slack_answer, verify_slack, Answer, AnswerRequest, Approver, Verdict,
+    allowed, slack_answer, verify_slack, Answer, AnswerRequest, Approver, State, Verdict,
 };
 
 /// What each of the request's calls (the app's settings, the ledger's move, the hand-over) may take: three of them
@@ -63,6 +63,23 @@ impl Responder {
                 return HttpReply::new(400, "unreadable request");
             }
         };
+        let (Some(ts), Some(sig)) = (
+            req.header("x-slack-request-timestamp"),
+            req.header("x-slack-signature"),
+        ) else {
+            warn!("Slack request refused: unsigned");
+            return HttpReply::new(401, "unsigned request");
+        };
+        // A request that is unsigned or not from now is refused before the settings are read: an unauthenticated
+        // flood costs no SSM call.
+        let fresh = ts.trim().parse::<i64>().is_ok_and(|t| {
+            now.timestamp().saturating_sub(t).saturating_abs()
+                <= crate::remediation::approval::SLACK_MAX_SKEW_SECONDS
+        });
+        if !fresh {
+            warn!("Slack request refused: its timestamp is not from now");
+            return HttpReply::new(401, "invalid signature");
+        }
         let app = match within(
             budget.limit(SLACK_CALL),
             "ssm",
@@ -76,13 +93,6 @@ impl Responder {
                 warn!(error = %e, "the Slack app's settings cannot be read: request refused");
                 return HttpReply::new(503, "the approval settings cannot be read; try again");
             }
-        };
-        let (Some(ts), Some(sig)) = (
-            req.header("x-slack-request-timestamp"),
-            req.header("x-slack-signature"),
-        ) else {
-            warn!("Slack request refused: unsigned");
-            return HttpReply::new(401, "unsigned request");
         };
         if let Err(e) = verify_slack(&app.signing_secret, ts, &req.body, sig, now) {
             warn!(error = %e, "Slack request refused: nothing changes");
@@ -121,6 +131,18 @@ impl Responder {
             Err(e) => {
                 warn!(nonce = %a.nonce, error = %e, "the ledger did not take the Slack answer");
                 HttpReply::new(503, "the answer could not be recorded; press again")
+            }
+            // This user's own answer, already recorded (a press again after a reply lost in time): its handling is
+            // taken up again, which resumes it or concludes it as too late — never left recorded and unhandled.
+            Ok(Moved::Refused(crate::remediation::approval::Refused::AlreadyDecided(
+                State::Approved { by, .. } | State::Denied { by, .. },
+            ))) if by == a.by => {
+                info!(nonce = %a.nonce, by = %a.by, "Slack answer already recorded: its handling is taken up again");
+                self.hand_over(&a, now, budget).await;
+                HttpReply::new(
+                    200,
+                    format!("Already recorded for {who}: the outcome follows in the thread."),
+                )
             }
             Ok(Moved::Refused(why)) => {
                 warn!(nonce = %a.nonce, by = %a.by, verdict = ?a.verdict, %why, "Slack answer refused: nothing changes");

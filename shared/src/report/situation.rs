@@ -310,7 +310,10 @@ fn window_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
             let own = alarm_series.is_some_and(|a| {
                 a.name == s.name && a.dimension == s.dimension && a.points == s.points
             });
-            if !own && !cited(cx, metric, s) {
+            // The alarm's metric read at another statistic than the alarm's (its Maximum beside the window's Average)
+            // is still the metric the incident is about: drawn in full.
+            let alarms_metric = s.dimension.is_none() && cx.change.metric_name() == Some(metric);
+            if !own && !alarms_metric && !cited(cx, metric, s) {
                 if let Some((_, last)) = s.last() {
                     let label = match &s.dimension {
                         Some(d) => format!("{metric} {d}"),

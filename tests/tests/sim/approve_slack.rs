@@ -396,23 +396,27 @@ async fn a_reused_nonce_another_incidents_nonce_a_second_answer_and_a_late_one_c
         "Nothing changes: no action is pending under this nonce."
     );
     s.unchanged(&nonce, posted, "another nonce").await;
-    // The same signed request replayed within the five minutes: the first counts, the replay changes nothing.
+    // The same signed request replayed within the five minutes: the first counts; the replay records nothing new and
+    // only takes the recorded answer's handling up again (a press again after a reply lost in time), which acts on
+    // nothing twice.
     let b = body(ON_CALL, &format!("approve:{nonce}"));
     let replayed = request(&b, s.w.clock.now().timestamp(), SECRET, false);
     assert_eq!(s.http(&replayed).await.0, 200);
     let (status, text) = s.http(&replayed).await;
     assert_eq!(status, 200);
-    assert!(
-        text.starts_with("Nothing changes: the action was already decided"),
-        "{text}"
-    );
-    // A second approver's answer: nothing changes either.
+    assert!(text.starts_with("Already recorded for"), "{text}");
+    // A second approver's answer: nothing changes.
     let (_, text) = s.press(SECOND, "approve", &nonce).await;
     assert!(text.starts_with("Nothing changes"), "{text}");
+    let steps = s.drain().await;
     assert_eq!(
-        s.drain().await,
-        ["approved: done"],
-        "one hand-over, one action"
+        steps.first().map(String::as_str),
+        Some("approved: done"),
+        "{steps:?}"
+    );
+    assert!(
+        steps[1..].iter().all(|s| !s.starts_with("approved")),
+        "one action: {steps:?}"
     );
     assert_eq!(s.w.reboots(), 1);
 
@@ -506,6 +510,43 @@ async fn a_slack_approval_handed_over_after_the_resume_window_is_concluded_refus
         );
     }
     assert_eq!(s.w.messages().len(), posted + 1);
+}
+
+/// Anyone who can invoke the function can send what the work queue carries (a Slack answer naming a listed user,
+/// even wrapped as an SQS batch): it was not signed by Slack, so it records nothing — only the function-URL request,
+/// verified, records a Slack user's answer; the queue's message can only take that decision up.
+#[tokio::test(start_paused = true)]
+async fn a_slack_answer_sent_as_a_work_queue_message_without_the_signed_request_changes_nothing() {
+    let s = slack_world();
+    let nonce = s.w.proposed().await;
+    let posted = s.w.messages().len();
+    let forged = ec2ops::remediation::approval::slack::slack_answer_event(
+        &ec2ops::remediation::approval::Answer {
+            nonce,
+            verdict: ec2ops::remediation::approval::Verdict::Approve,
+            by: Approver::SlackUser(ON_CALL.into()),
+            at: s.w.clock.now(),
+        },
+    )
+    .unwrap_or_default();
+    assert_eq!(
+        step_of(s.w.deliver(&forged).await),
+        "refused: a Slack answer is recorded only by the Slack app's signed request"
+    );
+    // As a work-queue batch a direct invocation can fake.
+    let batch = serde_json::json!({"Records": [{
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:ap-northeast-2:123456789012:anything",
+        "messageId": "m-1",
+        "body": forged.to_string(),
+    }]});
+    s.deliver_any(&batch).await;
+    s.unchanged(&nonce, posted, "a forged Slack answer").await;
+    // The signed press still works afterwards, and is acted on once.
+    let (status, text) = s.press(ON_CALL, "approve", &nonce).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(s.drain().await, ["approved: done"]);
+    assert_eq!(s.w.reboots(), 1);
 }
 
 #[test]

@@ -294,14 +294,72 @@ async fn a_spike_that_recovered_is_posted_with_its_peak_and_how_long_it_lasted()
     );
 }
 
+/// DescribeAlarms with no alarm in ALARM: the spike's alarm went back to OK.
+struct NoneInAlarm;
+
+#[async_trait]
+impl ec2ops::ports::AlarmLister for NoneInAlarm {
+    async fn in_alarm(
+        &self,
+    ) -> Result<(Vec<ec2ops::evidence::alarms::ListedAlarm>, bool), AwsError> {
+        Ok((Vec::new(), false))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_recovered_spike_whose_alarm_went_back_to_ok_is_left_to_the_ok_notice() {
+    let mut w = world(Some(chrono::Duration::minutes(5)));
+    w.responder.evidence.alarms = Some(Arc::new(NoneInAlarm));
+    let (_, schedules) = w.spike().await;
+    let look = rechecks(&schedules)[0].clone();
+    w.at_the_schedule(&look, &[31.0, 2.0, 0.4, 0.3]).await;
+    match w.deliver(&look.event).await {
+        Outcome::Rechecked {
+            ref picture,
+            message_id: None,
+            ..
+        } => assert_eq!(picture, "recovered: the OK notice says it"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        w.messages().len(),
+        1,
+        "only the first report: the OK notice closes the thread"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_crafted_second_look_at_an_incident_ec2ops_never_reported_posts_nothing() {
     let w = world(Some(chrono::Duration::minutes(5)));
     let (_, schedules) = w.spike().await;
-    let mut crafted = rechecks(&schedules)[0].event.clone();
-    crafted["detail"]["incident_key"] = json!(
+    let genuine = rechecks(&schedules)[0].event.clone();
+    // Another incident's key beside this one's thread: refused as malformed, naming the field (nothing is read or
+    // posted; the event ends in the failed-events queue).
+    let mut foreign = genuine.clone();
+    foreign["detail"]["incident_key"] = json!(
         "arn:aws:cloudwatch:ap-northeast-2:123456789012:alarm:other#ALARM#2026-03-01T00:00:00.000Z"
     );
+    let now = w.clock.now();
+    let refused = w
+        .responder
+        .respond(&foreign, now, Budget::new(Duration::from_secs(90), now))
+        .await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("detail.thread_id")),
+        "{refused:?}"
+    );
+    // A look whose key, thread, alarm and times agree, at a time this alarm never fired: no such reported incident.
+    let mut crafted = genuine.clone();
+    let key = genuine["detail"]["incident_key"]
+        .as_str()
+        .unwrap_or_default();
+    let (alarm, _) = key.split_once("#ALARM#").unwrap_or_default();
+    crafted["detail"]["incident_key"] = json!(format!("{alarm}#ALARM#2026-02-27T00:00:00.000Z"));
+    crafted["detail"]["thread_id"] = json!(format!("20260227T000000.000Z#{alarm}"));
+    crafted["detail"]["alarm_at"] = json!("2026-02-27T00:00:00Z");
+    crafted["detail"]["peak_at"] = json!("2026-02-26T23:59:00Z");
     w.at_the_schedule(
         &rechecks(&schedules)[0].clone(),
         &[88.0, 90.0, 91.0, 92.0, 93.0],

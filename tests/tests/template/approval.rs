@@ -13,6 +13,8 @@ fn condition(t: &Value, name: &str) -> String {
     serde_yaml::to_string(&t["Conditions"][name]).unwrap_or_default()
 }
 
+/// With the Slack app answering, its approver list is the gate: Chatbot's role-based buttons, which anyone in the
+/// channel can press as the role, are not created beside it.
 #[test]
 fn the_approve_and_deny_buttons_exist_only_in_approve_mode_with_a_chatbot_channel() {
     let t = template();
@@ -21,6 +23,21 @@ fn the_approve_and_deny_buttons_exist_only_in_approve_mode_with_a_chatbot_channe
     assert!(
         chat.contains("HasSlack") && chat.contains("ApproveMode"),
         "{chat}"
+    );
+    assert!(
+        chat.contains("!Not") && chat.contains("SlackApprovalOn"),
+        "the Chatbot buttons exist beside the Slack app: {chat}"
+    );
+    // And the channel shows them: a custom action appears only in the channels it is associated with.
+    let channel = serde_yaml::to_string(
+        &t["Resources"]["ChatbotSlackChannel"]["Properties"]["CustomizationResourceArns"],
+    )
+    .unwrap_or_default();
+    assert!(
+        channel.contains("ApproveAction.CustomActionArn")
+            && channel.contains("DenyAction.CustomActionArn")
+            && channel.contains("ChatApprovals"),
+        "{channel}"
     );
     for id in ["ApproveAction", "DenyAction", "ApprovalInvokePolicy"] {
         assert_eq!(
