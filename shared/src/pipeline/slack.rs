@@ -27,6 +27,51 @@ use crate::remediation::approval::{
 /// stay within the 3 s Slack gives.
 const SLACK_CALL: Duration = Duration::from_millis(900);
 
+/// The function URL's request, a POST carrying Slack's two signature headers with a timestamp from now — or the reply
+/// that refuses it, before anything is read.
+fn signed_request(
+    event: &Value,
+    now: DateTime<Utc>,
+) -> Result<
+    (
+        crate::remediation::approval::slack::HttpRequest,
+        String,
+        String,
+    ),
+    HttpReply,
+> {
+    let req = match http_request(event) {
+        Ok(r) if r.method == "POST" => r,
+        Ok(r) => {
+            warn!(method = %r.method, "Slack request refused: not a POST");
+            return Err(HttpReply::new(405, "POST only"));
+        }
+        Err(e) => {
+            warn!(error = %e, "Slack request refused: unreadable");
+            return Err(HttpReply::new(400, "unreadable request"));
+        }
+    };
+    let (Some(ts), Some(sig)) = (
+        req.header("x-slack-request-timestamp"),
+        req.header("x-slack-signature"),
+    ) else {
+        warn!("Slack request refused: unsigned");
+        return Err(HttpReply::new(401, "unsigned request"));
+    };
+    // A request that is unsigned or not from now is refused before the settings are read: an unauthenticated
+    // flood costs no SSM call.
+    let fresh = ts.trim().parse::<i64>().is_ok_and(|t| {
+        now.timestamp().saturating_sub(t).saturating_abs()
+            <= crate::remediation::approval::SLACK_MAX_SKEW_SECONDS
+    });
+    if !fresh {
+        warn!("Slack request refused: its timestamp is not from now");
+        return Err(HttpReply::new(401, "invalid signature"));
+    }
+    let (ts, sig) = (ts.to_string(), sig.to_string());
+    Ok((req, ts, sig))
+}
+
 fn mention(by: &Approver) -> String {
     match by {
         Approver::SlackUser(id) => format!("<@{id}>"),
@@ -52,34 +97,11 @@ impl Responder {
             warn!("a function URL request, but no Slack app is configured: refused");
             return HttpReply::new(404, "no Slack app is configured");
         };
-        let req = match http_request(event) {
-            Ok(r) if r.method == "POST" => r,
-            Ok(r) => {
-                warn!(method = %r.method, "Slack request refused: not a POST");
-                return HttpReply::new(405, "POST only");
-            }
-            Err(e) => {
-                warn!(error = %e, "Slack request refused: unreadable");
-                return HttpReply::new(400, "unreadable request");
-            }
+        let (req, ts, sig) = match signed_request(event, now) {
+            Ok(r) => r,
+            Err(reply) => return reply,
         };
-        let (Some(ts), Some(sig)) = (
-            req.header("x-slack-request-timestamp"),
-            req.header("x-slack-signature"),
-        ) else {
-            warn!("Slack request refused: unsigned");
-            return HttpReply::new(401, "unsigned request");
-        };
-        // A request that is unsigned or not from now is refused before the settings are read: an unauthenticated
-        // flood costs no SSM call.
-        let fresh = ts.trim().parse::<i64>().is_ok_and(|t| {
-            now.timestamp().saturating_sub(t).saturating_abs()
-                <= crate::remediation::approval::SLACK_MAX_SKEW_SECONDS
-        });
-        if !fresh {
-            warn!("Slack request refused: its timestamp is not from now");
-            return HttpReply::new(401, "invalid signature");
-        }
+        let (ts, sig) = (ts.as_str(), sig.as_str());
         let app = match within(
             budget.limit(SLACK_CALL),
             "ssm",
