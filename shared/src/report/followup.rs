@@ -11,7 +11,7 @@ use super::render::{self, SnsMessage};
 use super::shell::Command;
 use super::steps;
 use super::text::{ascii, bound, hm, sanitize, when_in, Line};
-use super::{section, Part, Report};
+use super::{section, Part, Report, Section};
 use crate::analyze::recheck::{Picture, RecheckRequest};
 use crate::analyze::Priority;
 use crate::config::Language;
@@ -282,7 +282,14 @@ fn message(t: &Thread<'_>, s: Steps, lang: Language, tz: Tz) -> SnsMessage {
             .iter()
             .map(Command::render)
             .collect(),
-        sections: vec![section(Part::Actions, lang, s.lines)],
+        sections: vec![{
+            // A cut keeps the first step whole, its commands with it.
+            let head = s.head();
+            Section {
+                head,
+                ..section(Part::Actions, lang, s.lines)
+            }
+        }],
         keywords: vec![
             p.label().to_string(),
             if t.recheck {
