@@ -202,17 +202,7 @@ fn alarm_queries(change: &Incident) -> Vec<MetricQuery> {
         }
         _ => {
             if let Some(m) = change.primary_metric() {
-                queries.push(MetricQuery {
-                    id: "alarm".into(),
-                    roles: vec![Role::Alarm],
-                    kind: QueryKind::Stat {
-                        namespace: m.namespace.clone(),
-                        name: m.name.clone(),
-                        dimensions: m.dimensions.clone(),
-                        stat: m.stat.clone(),
-                    },
-                    return_data: true,
-                });
+                queries.push(MetricQuery::alarm(m));
             }
         }
     }

@@ -97,6 +97,23 @@ pub struct MetricQuery {
     pub return_data: bool,
 }
 
+impl MetricQuery {
+    /// The alarm's own metric (its namespace, name, dimensions and statistic), read for [`Role::Alarm`].
+    pub fn alarm(m: &crate::model::MetricRef) -> MetricQuery {
+        MetricQuery {
+            id: "alarm".into(),
+            roles: vec![Role::Alarm],
+            kind: QueryKind::Stat {
+                namespace: m.namespace.clone(),
+                name: m.name.clone(),
+                dimensions: m.dimensions.clone(),
+                stat: m.stat.clone(),
+            },
+            return_data: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum QueryKind {
     Stat {

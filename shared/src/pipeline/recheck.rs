@@ -13,7 +13,7 @@ use crate::budget::{within, Budget};
 use crate::facts::Role;
 use crate::gather::{assemble, deadline};
 use crate::model::AlarmChange;
-use crate::ports::{MetricQuery, QueryKind, WindowRequest};
+use crate::ports::{MetricQuery, WindowRequest};
 use crate::report::followup;
 
 /// Schedule the second look when the incident's advice is to watch a spike: when it runs, or `None` when it is not
@@ -142,22 +142,11 @@ async fn reported(rsp: &Responder, key: &str, budget: &Budget) -> Result<bool, H
 /// The alarm's own metric at its period over the re-check's window: one GetMetricData.
 fn window_request(req: &RecheckRequest, now: DateTime<Utc>) -> WindowRequest {
     let (start, end) = req.window(now);
-    let m = &req.metric;
     WindowRequest {
         start,
         end,
         period_secs: u64::try_from(req.period_secs()).unwrap_or(60),
-        queries: vec![MetricQuery {
-            id: "alarm".into(),
-            roles: vec![Role::Alarm],
-            kind: QueryKind::Stat {
-                namespace: m.namespace.clone(),
-                name: m.name.clone(),
-                dimensions: m.dimensions.clone(),
-                stat: m.stat.clone(),
-            },
-            return_data: true,
-        }],
+        queries: vec![MetricQuery::alarm(&req.metric)],
     }
 }
 
