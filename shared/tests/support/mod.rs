@@ -30,16 +30,7 @@ fn t(s: &str) -> DateTime<Utc> {
 
 /// A minute series ending at `end` (inclusive), oldest first.
 pub fn series(end: DateTime<Utc>, values: &[f64]) -> Series {
-    let n = values.len() as i64;
-    Series {
-        name: String::new(),
-        dimension: None,
-        points: values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (end - Duration::minutes(n - 1 - i as i64), *v))
-            .collect(),
-    }
+    series_every(end, 1, values)
 }
 
 /// A series of a metric published every `minutes` (CPUCreditBalance: every 5 minutes), ending at `end`, oldest
