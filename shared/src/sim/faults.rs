@@ -548,6 +548,36 @@ impl<P: InstanceReader + ?Sized> InstanceReader for Faulty<P> {
 }
 
 #[async_trait]
+impl<P: crate::ports::MetricReader + ?Sized> crate::ports::MetricReader for Faulty<P> {
+    async fn metric_data(
+        &self,
+        request: &crate::ports::WindowRequest,
+    ) -> Result<crate::ports::MetricData, AwsError> {
+        self.call("GetMetricData", self.inner.metric_data(request))
+            .await
+    }
+    async fn agent_metrics(
+        &self,
+        instance_id: &str,
+    ) -> Result<Vec<crate::ports::AgentMetric>, AwsError> {
+        self.call("ListMetrics", self.inner.agent_metrics(instance_id))
+            .await
+    }
+    async fn alarm_history(
+        &self,
+        alarm_name: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<crate::facts::AlarmHistory, AwsError> {
+        self.call(
+            "DescribeAlarmHistory",
+            self.inner.alarm_history(alarm_name, since, until),
+        )
+        .await
+    }
+}
+
+#[async_trait]
 impl<P: ReportPublisher + ?Sized> ReportPublisher for Faulty<P> {
     async fn publish(&self, topic: &str, message: &SnsMessage) -> Result<String, AwsError> {
         self.call("Publish", self.inner.publish(topic, message))

@@ -20,7 +20,9 @@ use ec2ops::ports::{
 };
 use ec2ops::sim::clock::Clock;
 use ec2ops::sim::ec2::{Ec2World, SimInstance};
+use ec2ops::sim::faults::{Fault, FaultPlan, FaultRates, Faulty, Kill};
 use ec2ops::sim::ports::{Recorder, Schedule, SimScheduler};
+use ec2ops::sim::rng::Rng;
 use ec2ops::sim::workload::alarm_event;
 
 const ID: &str = "i-00000000000000002";
@@ -77,6 +79,7 @@ struct World {
     cpu: Arc<Cpu>,
     sns: Arc<Recorder>,
     scheduler: Arc<SimScheduler>,
+    ledger: Arc<MemoryLedger>,
     responder: Responder,
 }
 
@@ -98,7 +101,7 @@ fn world(recheck_after: Option<chrono::Duration>) -> World {
     };
     let ledger = Arc::new(MemoryLedger::default());
     let responder = Responder::new(settings, ec2.clone(), cpu.clone())
-        .with_ledger(Ledger::of(ledger))
+        .with_ledger(Ledger::of(ledger.clone()))
         .with_actors(Actors {
             remediator: ec2,
             scheduler: Some(scheduler.clone()),
@@ -110,6 +113,7 @@ fn world(recheck_after: Option<chrono::Duration>) -> World {
         cpu,
         sns,
         scheduler,
+        ledger,
         responder,
     }
 }
@@ -386,4 +390,98 @@ async fn with_the_second_look_turned_off_nothing_is_scheduled_and_the_report_ask
         report.contains("Watch whether the spike persists") && !report.contains("looks again"),
         "{report}"
     );
+}
+
+impl World {
+    /// The responder of the second look's delivery with `plan`'s fault at its calls: the ledger, CloudWatch and SNS.
+    fn faulty(&self, plan: &Arc<FaultPlan>, kill: &Arc<Kill>) -> Responder {
+        let ledger = Ledger {
+            claims: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, 1, "dynamodb")),
+            actions: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, 1, "dynamodb")),
+            impairments: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, 1, "dynamodb")),
+        };
+        let mut r = Responder::new(
+            (*self.responder.settings).clone(),
+            Arc::new(Ec2World::new(self.clock, Vec::new())),
+            Arc::new(Faulty::new(self.cpu.clone(), plan, kill, 1, "cloudwatch")),
+        )
+        .with_ledger(ledger)
+        .with_delivery(
+            Arc::new(Faulty::new(self.sns.clone(), plan, kill, 1, "sns")),
+            TOPIC,
+        );
+        r.settings = self.responder.settings.clone();
+        r
+    }
+}
+
+/// The second look killed, failed or answered late at each of its port calls in turn (before or after the call,
+/// an error, a write whose answer is lost), then delivered again as Scheduler and Lambda do: a spike that became
+/// sustained is posted, and at most twice only when SNS took the message and its record was lost with the
+/// invocation — never not at all, never a third time.
+#[tokio::test(start_paused = true)]
+async fn a_fault_at_every_call_of_the_second_look_never_loses_its_post_nor_posts_it_twice() {
+    for fault in [
+        Fault::CrashBefore,
+        Fault::CrashAfter,
+        Fault::Error,
+        Fault::Lost,
+    ] {
+        let mut nth = 1;
+        loop {
+            let w = world(Some(chrono::Duration::minutes(5)));
+            let (_, schedules) = w.spike().await;
+            let look = rechecks(&schedules)[0].clone();
+            w.at_the_schedule(&look, &[88.0, 90.0, 91.0, 92.0, 93.0])
+                .await;
+            let plan = Arc::new(
+                FaultPlan::new(Rng::new(u64::from(nth)), FaultRates::NONE, w.clock)
+                    .with_first_fault(Some((nth, fault))),
+            );
+            let kill = Arc::new(Kill::default());
+            let r = w.faulty(&plan, &kill);
+            let now = w.clock.now();
+            let budget = Budget::new(Duration::from_secs(90), now);
+            let first = tokio::select! {
+                biased;
+                () = kill.wait() => None,
+                o = r.respond(&look.event, now, budget) => Some(o),
+            };
+            let calls = plan.first_calls();
+            let at = usize::try_from(nth).unwrap_or(usize::MAX) - 1;
+            let faulted = at < calls.len();
+            // SNS took the message and the record of it is what the fault hit (the one case a follow-up can be
+            // posted twice, as every follow-up of ec2ops).
+            let publish = |i: usize| calls.get(i).is_some_and(|c| c == "sns Publish");
+            let published_unrecorded = (publish(at)
+                && matches!(fault, Fault::CrashAfter | Fault::Lost))
+                || (at > 0 && publish(at - 1));
+            let story = format!("{fault:?} at call {nth} of {calls:?}: {first:?}");
+            // Lambda's retry (or Scheduler's) a minute later, and any redelivery the lease left behind.
+            tokio::time::advance(Duration::from_secs(60)).await;
+            let _ = w.deliver(&look.event).await;
+            for redo in w
+                .scheduler
+                .take_new()
+                .into_iter()
+                .filter(|s| s.name.starts_with("redo-"))
+            {
+                let wait_for = (redo.at - w.clock.now()).to_std().unwrap_or_default();
+                tokio::time::advance(wait_for).await;
+                let _ = w.deliver(&redo.event).await;
+            }
+            let posts = w
+                .messages()
+                .iter()
+                .filter(|m| m.contains("became sustained") || m.contains("지속"))
+                .count();
+            let most = if published_unrecorded { 2 } else { 1 };
+            assert!((1..=most).contains(&posts), "{story}: posted {posts} times");
+            if !faulted {
+                break;
+            }
+            nth += 1;
+            assert!(nth < 30, "the second look makes fewer than 30 port calls");
+        }
+    }
 }
