@@ -12,7 +12,7 @@
 //!
 //!   1. Values that import nothing of the crate: `model` (the incident), `message` (the SNS message), `source`
 //!      (what a read returned, or why it is missing), `insights`, `text`, `pricing`, `diagnostics` (the in-guest
-//!      output), `config` (the settings), and `layering` (this test; no other code).
+//!      output), `config` (the settings), `layering` (this test; no other code) and `documentation` (the docs' checks).
 //!   2. Values built on those: `evidence` (what CloudTrail, the logs and the other alarms returned, shaped for the
 //!      rules and the report), `credits` (CPU credit arithmetic, over `pricing`).
 //!   3. `facts`: everything read for one incident, the evidence among it.
@@ -66,6 +66,7 @@ mod tests {
             "diagnostics",
             "config",
             "layering",
+            "documentation",
         ],
         &["evidence", "credits"],
         &["facts"],

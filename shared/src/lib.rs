@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod config;
 pub mod credits;
 pub mod diagnostics;
+mod documentation;
 pub mod event;
 pub mod evidence;
 pub mod facts;
