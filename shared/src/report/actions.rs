@@ -7,7 +7,7 @@ use crate::facts::InstanceFacts;
 use crate::model::{AlarmKind, AlarmState};
 
 use super::cli::Steps;
-use super::header::metric_label;
+use super::headline::metric_label;
 use super::outcome::action_lines;
 use super::remedy::{
     asg_steps, capacity_steps, force_hint, lookup_events, state_reason, volume_steps,

@@ -8,6 +8,7 @@ use crate::facts::{Facts, InAlarm, RankPath, Ranking, Source};
 use crate::model::aws_text::AlarmReason;
 use crate::model::{AlarmChange, AlarmState, FleetSource};
 
+use super::headline::Headline;
 use super::text::{self, value, Line};
 use crate::catalogue::unit_of;
 
@@ -421,10 +422,10 @@ pub(super) fn no_instance(c: &AlarmChange, facts: &Facts, lang: Language) -> Opt
 }
 
 /// The headline of a fleet incident that names no instance (or names the top of its ranking) says it is a fleet's.
-pub(super) fn headline(c: &AlarmChange, facts: &Facts, headline: String) -> String {
+pub(super) fn headline(c: &AlarmChange, facts: &Facts, headline: Headline) -> Headline {
     let fleet_wide = c.primary_instance().is_none() || ranked(facts).is_some();
     if c.fleet.is_some() && fleet_wide && c.state.value == AlarmState::Alarm {
-        format!("Fleet {headline}")
+        Headline::Fleet(Box::new(headline))
     } else {
         headline
     }
@@ -489,7 +490,7 @@ mod tests {
             Some("fleet alarm: not ranked".into())
         );
         assert_eq!(
-            headline(&c, &Facts::default(), "High CPU".into()),
+            headline(&c, &Facts::default(), Headline::HighCpu).say(Language::En),
             "High CPU"
         );
     }
@@ -525,7 +526,7 @@ mod tests {
         );
         assert_eq!(implied_previous(&c), Some("OK"));
         assert_eq!(
-            headline(&c, &Facts::default(), "High CPU".into()),
+            headline(&c, &Facts::default(), Headline::HighCpu).say(Language::En),
             "Fleet High CPU"
         );
     }
@@ -560,6 +561,9 @@ mod tests {
         );
         assert!(ranking_lines(&c, &facts, Language::En, chrono_tz::UTC).is_empty());
         assert_eq!(subject_more(&facts), None);
-        assert_eq!(headline(&c, &facts, "High CPU".into()), "Fleet High CPU");
+        assert_eq!(
+            headline(&c, &facts, Headline::HighCpu).say(Language::En),
+            "Fleet High CPU"
+        );
     }
 }

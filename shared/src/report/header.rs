@@ -3,83 +3,14 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::analyze::{Detail, HealthKind, RuleId};
 use crate::config::Language;
 use crate::facts::{InstanceFacts, InstanceLookup, Role};
-use crate::model::{AlarmChange, AlarmKind, AlarmState, Cause};
+use crate::model::{AlarmChange, AlarmKind, Cause};
 
+use super::headline::{metric_label, Headline};
 use super::text::{self, hm, sparkline, value, when_in, Line};
-use super::{fleet, phrasebook, summary, Ctx};
+use super::{fleet, phrasebook, Ctx};
 use crate::catalogue::{unit_of, Unit};
-
-/// The alarm's metric name or expression label: user-defined text, so bounded (and escaped on output, like all text).
-pub(super) fn metric_label(change: &AlarmChange) -> String {
-    text::sanitize(change.metric_name().unwrap_or("metric"), 64)
-}
-
-pub(super) fn headline(cx: &Ctx<'_>) -> String {
-    let a = cx.a;
-    let metric = metric_label(cx.change);
-    match cx.change.state.value {
-        AlarmState::Ok => return format!("Resolved {metric}"),
-        AlarmState::InsufficientData => return format!("Insufficient data {metric}"),
-        AlarmState::Alarm => {}
-    }
-    let by_rule = [
-        (RuleId::AzEvent, "Probable AZ-wide event"),
-        (RuleId::Stopped, "Instance stopped"),
-        (RuleId::Health, "AWS Health event"),
-        (RuleId::Gone, "Instance stopped or gone"),
-        (RuleId::SysCheck, "System status check failed"),
-        (RuleId::InstCheck, "Instance status check failed"),
-        (RuleId::EbsCheck, "Attached EBS check failed"),
-        (RuleId::SecSuspect, "Possible compromise"),
-        (RuleId::Disk, "Disk almost full"),
-        (RuleId::Mem, "Memory pressure"),
-        (RuleId::EbsBurst, "EBS burst balance low"),
-        (RuleId::CpuCredits, "CPU credits exhausted"),
-        (RuleId::CpuSustained, "Sustained high CPU"),
-        (RuleId::CpuSpike, "CPU spike"),
-    ];
-    if let Some(kind) = a.findings.iter().find_map(|f| match &f.detail {
-        Detail::Health { kind, .. } => Some(*kind),
-        _ => None,
-    }) {
-        return match kind {
-            HealthKind::Retirement => "Scheduled instance retirement",
-            HealthKind::Maintenance => "Scheduled maintenance",
-            HealthKind::RecoverySucceeded => "Automatic recovery succeeded",
-            HealthKind::RecoveryFailed => "Automatic recovery failed",
-            HealthKind::Other => "AWS Health event",
-        }
-        .into();
-    }
-    // The instance's own state and AWS-wide events come first, then a suspected compromise (whatever metric the
-    // alarm watched); then the finding on the alarm's own metric (a memory alarm is about memory even when the disk
-    // is fuller); then the rest in order of gravity.
-    let leading = |r: &RuleId| {
-        matches!(
-            r,
-            RuleId::AzEvent | RuleId::Stopped | RuleId::Health | RuleId::Gone | RuleId::SecSuspect
-        )
-    };
-    let own = summary::own_finding(cx.change, a).map(|f| f.rule);
-    if let Some((_, h)) = by_rule
-        .iter()
-        .filter(|(r, _)| leading(r))
-        .chain(by_rule.iter().filter(|(r, _)| Some(*r) == own))
-        .chain(by_rule.iter())
-        .find(|(r, _)| a.has(*r))
-    {
-        return h.to_string();
-    }
-    match &cx.change.kind {
-        AlarmKind::Composite { .. } => "Composite alarm".into(),
-        AlarmKind::AnomalyBand => format!("{metric} outside expected band"),
-        _ if metric == crate::catalogue::CPU_UTILIZATION => "High CPU".into(),
-        _ => format!("Alarm {metric}"),
-    }
-}
 
 pub(super) fn subject(cx: &Ctx<'_>, headline: &str) -> String {
     let who = match (cx.instance_id, cx.instance.and_then(InstanceFacts::name)) {
@@ -109,11 +40,11 @@ pub(super) fn subject(cx: &Ctx<'_>, headline: &str) -> String {
     }
 }
 
-pub(super) fn title(cx: &Ctx<'_>, headline: &str) -> Line {
+pub(super) fn title(cx: &Ctx<'_>, headline: &Headline) -> Line {
     let mut t = Line::new().t(format!(
         "[{}] {} — ",
         cx.a.priority.label(),
-        summary::headline_in(headline, cx.lang)
+        headline.say(cx.lang)
     ));
     match (cx.instance_id, cx.instance.and_then(InstanceFacts::name)) {
         (Some(id), Some(name)) => t = t.c(id).t(" (").u(name).t(")"),

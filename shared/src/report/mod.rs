@@ -20,6 +20,7 @@ mod findings;
 mod fleet;
 pub mod followup;
 mod header;
+mod headline;
 mod impact;
 mod improvements;
 mod outcome;
@@ -47,7 +48,8 @@ use actions::{actions, summary_actions};
 use automation::automation;
 use card::{keywords, next_steps};
 use cost::cost;
-use header::{header, headline, subject, title};
+use header::{header, subject, title};
+use headline::Headline;
 use improvements::long_term;
 use security::security;
 use situation::{contributors_situation, situation};
@@ -189,7 +191,9 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         notices: input.notices,
         recheck_at: input.recheck_at,
     };
-    let headline = fleet::headline(change, input.facts, headline(&cx));
+    let said = fleet::headline(change, input.facts, Headline::of(&cx));
+    // The English words: the SNS subject (ASCII), the summary line and the digest's entry.
+    let headline = said.say(Language::En);
     let subject = subject(&cx, &headline);
     let summary_only = change.is_series_summary();
     let notice = resolved::is_notice(&cx);
@@ -249,7 +253,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                 )
             }
         },
-        title: title(&cx, &headline),
+        title: title(&cx, &said),
         header: if notice {
             resolved::lines(&cx, &next_steps)
         } else {

@@ -11,7 +11,8 @@ use crate::config::Language;
 use crate::facts::Role;
 use crate::model::{AlarmState, Comparison};
 
-use super::header::{event_line, instance_line, metric_label, trend_points};
+use super::header::{event_line, instance_line, trend_points};
+use super::headline::metric_label;
 use super::shell::Command;
 use super::text::{hm, value, when_in, Line};
 use super::Ctx;

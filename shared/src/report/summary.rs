@@ -537,80 +537,6 @@ fn reads_only(cmd: &Command) -> bool {
         || verb == "wait"
 }
 
-/// The headline in the report's language, for the title a reader sees. The subject keeps the English one: SNS
-/// subjects are ASCII.
-pub(super) fn headline_in(headline: &str, lang: Language) -> String {
-    if lang == Language::En {
-        return headline.to_string();
-    }
-    if let Some(rest) = headline.strip_prefix("Fleet ") {
-        return l!(lang, "플릿 {}", "Fleet {}", headline_in(rest, lang));
-    }
-    if let Some(metric) = headline.strip_prefix("Resolved ") {
-        return l!(lang, "복구됨: {}", "Resolved {}", metric);
-    }
-    if let Some(metric) = headline.strip_prefix("Insufficient data ") {
-        return l!(lang, "데이터 부족: {}", "Insufficient data {}", metric);
-    }
-    if let Some(metric) = headline.strip_prefix("Alarm ") {
-        return l!(lang, "알람: {}", "Alarm {}", metric);
-    }
-    if let Some(metric) = headline.strip_suffix(" outside expected band") {
-        return l!(
-            lang,
-            "{}: 예상 범위(band) 밖",
-            "{} outside expected band",
-            metric
-        );
-    }
-    let ko = |en: &str| {
-        Some(match en {
-            "Probable AZ-wide event" => l!(lang, "AZ 전체 장애 가능성", "Probable AZ-wide event"),
-            "Instance stopped" => l!(lang, "인스턴스 중지됨", "Instance stopped"),
-            "AWS Health event" => l!(lang, "AWS Health 이벤트", "AWS Health event"),
-            "Instance stopped or gone" => {
-                l!(lang, "인스턴스 중지 또는 없음", "Instance stopped or gone")
-            }
-            "System status check failed" => {
-                l!(lang, "시스템 상태 확인 실패", "System status check failed")
-            }
-            "Instance status check failed" => l!(
-                lang,
-                "인스턴스 상태 확인 실패",
-                "Instance status check failed"
-            ),
-            "Attached EBS check failed" => {
-                l!(
-                    lang,
-                    "연결된 EBS 상태 확인 실패",
-                    "Attached EBS check failed"
-                )
-            }
-            "Possible compromise" => l!(lang, "침해 의심", "Possible compromise"),
-            "Disk almost full" => l!(lang, "디스크 거의 가득 참", "Disk almost full"),
-            "Memory pressure" => l!(lang, "메모리 압박", "Memory pressure"),
-            "EBS burst balance low" => l!(lang, "EBS burst balance 부족", "EBS burst balance low"),
-            "CPU credits exhausted" => l!(lang, "CPU credit 고갈", "CPU credits exhausted"),
-            "Sustained high CPU" => l!(lang, "지속적인 높은 CPU", "Sustained high CPU"),
-            "CPU spike" => l!(lang, "CPU 스파이크", "CPU spike"),
-            "Scheduled instance retirement" => l!(
-                lang,
-                "인스턴스 retirement 예정",
-                "Scheduled instance retirement"
-            ),
-            "Scheduled maintenance" => l!(lang, "유지보수 예정", "Scheduled maintenance"),
-            "Automatic recovery succeeded" => {
-                l!(lang, "자동 복구 성공", "Automatic recovery succeeded")
-            }
-            "Automatic recovery failed" => l!(lang, "자동 복구 실패", "Automatic recovery failed"),
-            "Composite alarm" => l!(lang, "복합(composite) 알람", "Composite alarm"),
-            "High CPU" => l!(lang, "높은 CPU", "High CPU"),
-            _ => return None,
-        })
-    };
-    ko(headline).unwrap_or_else(|| headline.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -641,22 +567,5 @@ mod tests {
         assert!(!reads_only(&Command::new(
             "aws autoscaling set-instance-health --health-status Unhealthy"
         )));
-    }
-
-    #[test]
-    fn a_korean_title_reads_korean_and_an_english_one_is_unchanged() {
-        assert_eq!(headline_in("Memory pressure", Language::Ko), "메모리 압박");
-        assert_eq!(
-            headline_in("Fleet CPU spike", Language::Ko),
-            "플릿 CPU 스파이크"
-        );
-        assert_eq!(
-            headline_in("Resolved CPUUtilization", Language::Ko),
-            "복구됨: CPUUtilization"
-        );
-        assert_eq!(
-            headline_in("Memory pressure", Language::En),
-            "Memory pressure"
-        );
     }
 }
