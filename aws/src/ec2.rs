@@ -97,7 +97,7 @@ fn instance_facts(i: &Instance) -> InstanceFacts {
             .iter()
             .any(|n| n.interface_type() == Some("efa")),
         // DescribeInstances does not carry it: the gather step asks DescribeInstanceAttribute.
-        disable_api_stop: Source::Unavailable("not read yet".into()),
+        disable_api_stop: Source::Unavailable(ec2ops::facts::Gap::NotReadYet),
     }
 }
 

@@ -289,7 +289,7 @@ pub enum Observation {
         message: Option<String>,
     },
     /// EC2's reason could not be read: DescribeInstances was unavailable (`why`, the source's own reason).
-    StateReasonUnread { why: String },
+    StateReasonUnread { why: crate::source::Gap },
     /// The window's median of CPU before the rise (percent).
     MedianBeforeRise { percent: f64 },
     /// A NetworkIn datapoint `factor` times the window's median.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use crate::source::Source;
+pub use crate::source::{Gap, Source};
 
 /// From DescribeInstances.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -426,7 +426,7 @@ pub struct Ranking {
     /// Why the fleet was ranked only in part (the fallback's fleet-size cap).
     pub capped: Option<String>,
     /// Why the Metrics Insights path was not used, when the fallback ranked.
-    pub fallback: Option<String>,
+    pub fallback: Option<Gap>,
     /// What the path could not apply of the alarm's query (the fallback cannot read a `WHERE` clause).
     pub caveat: Option<String>,
 }
@@ -461,8 +461,8 @@ pub struct Facts {
 
 impl Facts {
     /// Every source unavailable for the same reason (offline mode, or no instance to look up).
-    pub fn unavailable(reason: &str) -> Self {
-        let r = || reason.to_string();
+    pub fn unavailable(reason: Gap) -> Self {
+        let r = || reason.clone();
         Facts {
             instance: Source::Unavailable(r()),
             status: Source::Unavailable(r()),
@@ -511,7 +511,7 @@ impl Facts {
     }
 
     /// `(source name, reason)` for each missing source, for the report's list of gaps.
-    pub fn gaps(&self) -> Vec<(&'static str, &str)> {
+    pub fn gaps(&self) -> Vec<(&'static str, &Gap)> {
         [
             ("DescribeInstances", self.instance.reason()),
             ("DescribeInstanceStatus", self.status.reason()),
@@ -688,7 +688,7 @@ mod tests {
                 name: "web".into(),
                 world_open: vec![open(22), open(443)],
             }]),
-            ..Facts::unavailable("not needed")
+            ..Facts::unavailable(Gap::NotNeeded)
         };
         assert_eq!(facts(Some("3.35.120.7")).reachable_admin_ports(), [22]);
         assert!(facts(None).reachable_admin_ports().is_empty());

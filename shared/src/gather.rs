@@ -20,6 +20,7 @@ use crate::ports::{
     AwsError, InstanceReader, MetricData, MetricQuery, MetricReader, QueryKind, RankRequest,
     WindowRequest,
 };
+use crate::source::Gap;
 
 /// CloudWatch metrics per incident (the product's cost budget).
 pub const MAX_METRICS: usize = 12;
@@ -37,8 +38,6 @@ pub struct Readers<'a> {
 }
 
 /// Why the ledger is missing when no table is configured.
-pub const NO_LEDGER: &str = "no ledger table configured (EC2OPS_LEDGER_TABLE)";
-
 fn valid_query_id(id: &str) -> bool {
     let mut chars = id.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
@@ -309,11 +308,11 @@ pub async fn deadline<T>(
         Ok(Ok(v)) => Source::Available(v),
         Ok(Err(e)) => {
             warn!(service = e.service, operation = e.operation, code = ?e.code, error = %e, "source unavailable");
-            Source::Unavailable(e.to_string())
+            Source::Unavailable(e.gap())
         }
         Err(_) => {
             warn!(timeout_ms = limit.as_millis() as u64, "source timed out");
-            Source::Unavailable(format!("timed out after {} ms", limit.as_millis()))
+            Source::Unavailable(Gap::timed_out(limit))
         }
     }
 }
@@ -339,7 +338,7 @@ impl Limits {
 }
 
 /// Gather every fact of the incident: both rounds, each source under the settings' deadlines, without the ledger
-/// (its view is the pipeline's; here it is [`NO_LEDGER`]). Returns the subject (the alarm as analysed: see
+/// (its view is the pipeline's; here it is [`Gap::NoLedger`]). Returns the subject (the alarm as analysed: see
 /// [`Gathering::subject`]) and its facts.
 pub async fn gather(
     change: &Incident,
@@ -463,7 +462,7 @@ pub async fn first_round(
 }
 
 /// Round two: what needs round one's answers (type, security groups, the metric window, diagnostics, the evidence's
-/// later lookups). The ledger's view is left [`NO_LEDGER`]: the pipeline reads it beside this round.
+/// later lookups). The ledger's view is left [`Gap::NoLedger`]: the pipeline reads it beside this round.
 pub async fn second_round(
     first: Gathering,
     readers: &Readers<'_>,
@@ -478,7 +477,7 @@ pub async fn second_round(
     } = first;
     let mut facts = match stage {
         Stage::Summary(contributors) => {
-            let mut facts = Facts::unavailable(SUMMARY_ONLY);
+            let mut facts = Facts::unavailable(Gap::SummaryOnly);
             // Without the list of contributors, the summary lists the ranking instead (never focused on its top).
             if contributors.get().is_none() {
                 facts.ranking = Some(rank_fleet(&subject, readers, &limits).await);
@@ -508,10 +507,8 @@ async fn metric_window(
     if request.queries.is_empty() {
         return Source::Unavailable(match change.kind {
             // The fleet's own series is the query over every instance: only a ranked instance is charted.
-            AlarmKind::MetricsInsights => {
-                "a fleet alarm's series is charted per instance, and no instance was ranked".into()
-            }
-            _ => "the alarm has no metric to chart (composite alarm)".into(),
+            AlarmKind::MetricsInsights => Gap::FleetNotCharted,
+            _ => Gap::NoMetric,
         });
     }
     match deadline(limit, readers.metrics.metric_data(&request)).await {
@@ -550,7 +547,7 @@ async fn instance_round_one(
         return Stage::Done(Box::new(Facts {
             metrics,
             history,
-            ..Facts::unavailable("the alarm names no instance")
+            ..Facts::unavailable(Gap::NoInstance)
         }));
     };
     let (mut instance, status, stop_protection, volumes, agent, history, evidence) = tokio::join!(
@@ -608,12 +605,12 @@ async fn instance_round_two(
                 )
             }
             (Source::Unavailable(why), _) => {
-                let r = format!("needs DescribeInstances, which was unavailable ({why})");
+                let r = Gap::NeedsInstance(Box::new(why.clone()));
                 (Source::Unavailable(r.clone()), Source::Unavailable(r))
             }
             _ => {
-                let r = "the instance does not exist";
-                (Source::Unavailable(r.into()), Source::Unavailable(r.into()))
+                let r = Gap::NoSuchInstance;
+                (Source::Unavailable(r.clone()), Source::Unavailable(r))
             }
         }
     };
@@ -665,17 +662,13 @@ async fn instance_round_two(
         history: one.history,
         security_groups,
         volumes: one.volumes,
-        ledger: Source::Unavailable(NO_LEDGER.into()),
+        ledger: Source::Unavailable(Gap::NoLedger),
         diagnostics,
         ranking: None,
         contributors: None,
         evidence,
     }
 }
-
-/// Why the summary of a multi-time-series alarm's alarm-level event gathers no instance facts.
-pub const SUMMARY_ONLY: &str =
-    "alarm-level event of a multi-time-series alarm: each contributor gets its own report";
 
 pub use crate::facts::CONTRIBUTORS_LOOKED_UP;
 
@@ -820,28 +813,29 @@ pub async fn rank_fleet(
 ) -> Source<Ranking> {
     let request = match rank_request(change) {
         Ok(r) => r,
-        Err(why) => return Source::Unavailable(why),
+        Err(why) => return Source::Unavailable(Gap::Unrankable(why)),
     };
     let rankers = readers.metrics.fleet_rankers();
     if rankers.is_empty() {
-        return Source::Unavailable("this metric reader cannot rank a fleet".into());
+        return Source::Unavailable(Gap::CannotRank);
     }
-    let mut passed: Vec<String> = Vec::new();
+    let mut passed: Vec<(String, Gap)> = Vec::new();
     for ranker in rankers {
         let path = ranker.path();
         if let (RankPath::MetricsInsights, Err(why)) = (path, &request.insights_query) {
-            passed.push(format!("{}: {why}", path_name(path)));
+            passed.push((path_name(path).to_string(), Gap::Unrankable(why.clone())));
             continue;
         }
         match deadline(limits.source_now(), ranker.rank(&request)).await {
-            Source::Available(r) if r.rows.is_empty() => passed.push(format!(
-                "{}: no instance has {} datapoints in the window",
-                path_name(path),
-                request.metric
+            Source::Available(r) if r.rows.is_empty() => passed.push((
+                path_name(path).to_string(),
+                Gap::NoDatapoints {
+                    metric: request.metric.clone(),
+                },
             )),
             Source::Available(mut r) => {
                 if !passed.is_empty() {
-                    r.fallback = Some(passed.join("; "));
+                    r.fallback = Some(Gap::Each(passed.clone()));
                 }
                 if let (RankPath::ListMetrics, Some(w)) = (path, &request.filter) {
                     r.caveat = Some(format!(
@@ -854,10 +848,10 @@ pub async fn rank_fleet(
                 name_rows(&mut r, readers, limits).await;
                 return Source::Available(r);
             }
-            Source::Unavailable(why) => passed.push(format!("{}: {why}", path_name(path))),
+            Source::Unavailable(why) => passed.push((path_name(path).to_string(), why)),
         }
     }
-    Source::Unavailable(passed.join("; "))
+    Source::Unavailable(Gap::Each(passed))
 }
 
 /// Mark the breaching rows, count them, keep the top.

@@ -11,6 +11,7 @@ use crate::facts::{
     StatusFacts, TypeFacts, VolumeFacts,
 };
 use crate::message::SnsMessage;
+use crate::source::Gap;
 
 /// What kind of failure an AWS call met, classified once where the SDK error is converted (`ec2ops-aws`):
 /// callers branch on it, never on the code's text.
@@ -43,6 +44,8 @@ pub enum ErrorKind {
     InvalidRequest,
     /// Anything else: a response that could not be read, a failure without a code.
     Other,
+    /// No call was made: the CLI's `--offline` ([`Offline`]).
+    Offline,
 }
 
 /// An AWS call that failed, keeping the service's error code.
@@ -61,6 +64,18 @@ pub struct AwsError {
 }
 
 impl AwsError {
+    /// Why the source this call would have read is missing: an offline call is said as such, any other failure as
+    /// the adapter wrote it.
+    pub fn gap(&self) -> Gap {
+        if self.kind == ErrorKind::Offline {
+            Gap::Offline {
+                call: Some(format!("{} {}", self.service, self.operation)),
+            }
+        } else {
+            Gap::Failed(self.to_string())
+        }
+    }
+
     pub fn new(service: &'static str, operation: &'static str, message: impl Into<String>) -> Self {
         AwsError {
             service,
@@ -241,11 +256,10 @@ pub trait ReportPublisher: Send + Sync {
 pub struct Offline;
 
 fn offline<T>(service: &'static str, operation: &'static str) -> Result<T, AwsError> {
-    Err(AwsError::new(
-        service,
-        operation,
-        "offline mode, no AWS call made",
-    ))
+    Err(AwsError {
+        kind: ErrorKind::Offline,
+        ..AwsError::new(service, operation, "offline mode, no AWS call made")
+    })
 }
 
 #[async_trait]

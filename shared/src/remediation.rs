@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::analyze::{Assessment, RuleId};
 use crate::catalogue;
 use crate::config::{Envelope, RemediationMode};
-use crate::facts::{Facts, InstanceFacts, Source, StatusFacts};
+use crate::facts::{Facts, Gap, InstanceFacts, Source, StatusFacts};
 use crate::model::{AlarmKind, AlarmState, Comparison, Incident, NotSingle};
 
 /// What ec2ops can do to an instance.
@@ -60,10 +60,10 @@ pub enum Hold {
         cap: usize,
     },
     LedgerUnavailable {
-        why: String,
+        why: Gap,
     },
     InstanceUnknown {
-        why: String,
+        why: Gap,
     },
     /// Another incident on the same instance takes the stronger action (recover beats reboot).
     DeferredTo {
@@ -88,7 +88,7 @@ pub enum Hold {
     /// A fact a hold depends on is unknown, so the hold cannot be ruled out (fail closed).
     CannotVerify {
         fact: Fact,
-        why: String,
+        why: Gap,
     },
     /// A Spot instance, for a stop/start: a stopped Spot instance may not get its capacity back (and a one-time
     /// request cannot be stopped at all). A reboot keeps the instance on its host and its request, so it is allowed.
@@ -360,7 +360,9 @@ fn instance_holds(
         Some(_) => {}
         None => holds.push(Hold::CannotVerify {
             fact: Fact::Tenancy,
-            why: "DescribeInstances did not return Placement.Tenancy".into(),
+            why: Gap::Unreturned {
+                field: "Placement.Tenancy".into(),
+            },
         }),
     }
     if i.efa {
@@ -374,7 +376,9 @@ fn instance_holds(
         (Some(_), _) => {}
         (None, _) => holds.push(Hold::CannotVerify {
             fact: Fact::AutoRecovery,
-            why: "DescribeInstances did not return MaintenanceOptions.AutoRecovery".into(),
+            why: Gap::Unreturned {
+                field: "MaintenanceOptions.AutoRecovery".into(),
+            },
         }),
     }
     if let (true, Source::Unavailable(why)) = (type_unknown, &facts.instance_type) {
@@ -468,11 +472,7 @@ pub fn decide(
         .collect();
     match facts.found_instance() {
         None => holds.push(Hold::InstanceUnknown {
-            why: facts
-                .instance
-                .reason()
-                .unwrap_or("the instance was not found")
-                .to_string(),
+            why: facts.instance.reason().cloned().unwrap_or(Gap::NotFound),
         }),
         Some(i) => instance_holds(i, facts, action, envelope, &mut holds),
     }

@@ -1,6 +1,7 @@
 //! Broken events, one file each in `fixtures/bad/`, each getting the outcome `fixtures/bad/EXPECTED.md` documents:
 //! malformed (the invocation fails with one short line naming the problem), reported with a warning, or ignored.
 
+use ec2ops::facts::Gap;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -86,7 +87,11 @@ fn limits(change: &AlarmChange) -> Option<String> {
             language,
             ..Settings::default()
         };
-        let (_, report, msg) = compose(change, &Facts::unavailable("bad event test"), &settings);
+        let (_, report, msg) = compose(
+            change,
+            &Facts::unavailable(Gap::Failed("bad event test".into())),
+            &settings,
+        );
         let desc = render::chatbot(&report)["content"]["description"]
             .as_str()
             .unwrap_or_default()
@@ -164,7 +169,11 @@ fn check(row: &Row) -> Option<String> {
                     language: Language::En,
                     ..Settings::default()
                 };
-                let (_, report, _) = compose(&change, &Facts::unavailable("bad event"), &settings);
+                let (_, report, _) = compose(
+                    &change,
+                    &Facts::unavailable(Gap::Failed("bad event".into())),
+                    &settings,
+                );
                 let email = render::email(&report);
                 if email.contains(&row.needle) {
                     None

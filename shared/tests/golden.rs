@@ -18,6 +18,7 @@ mod reading;
 use ec2ops::analyze::assess;
 use ec2ops::config::{Language, Settings};
 use ec2ops::event::{parse_bytes, parse_timestamp, Parsed};
+use ec2ops::facts::Gap;
 use ec2ops::facts::{Facts, Source, StatusFacts};
 use ec2ops::model::AlarmChange;
 use ec2ops::pipeline::compose;
@@ -128,8 +129,8 @@ fn every_sample_event_has_golden_reports_in_both_languages_and_formats() {
 /// An alarm's (or a Health event's first) report, email and chat, with its scenario's facts (or none: the degraded
 /// path).
 fn alarm_goldens(stem: &str, file: &str, change: &AlarmChange) {
-    let facts = support::scenario(file)
-        .unwrap_or_else(|| Facts::unavailable("offline mode, no AWS call made"));
+    let facts =
+        support::scenario(file).unwrap_or_else(|| Facts::unavailable(Gap::Offline { call: None }));
     for (lang, tag) in [(Language::Ko, "ko"), (Language::En, "en")] {
         let (report, message) = golden(change, &facts, &settings(lang));
         insta::assert_snapshot!(
@@ -206,7 +207,7 @@ fn verification_goldens(stem: &str, req: &VerifyRequest) {
         instance: Some("impaired".into()),
         ..StatusFacts::default()
     });
-    let instance = Source::Unavailable("not needed".into());
+    let instance = Source::Unavailable(Gap::NotNeeded);
     for (status, tag) in [(fixed, "fixed"), (broken, "not-fixed")] {
         let v = followup::verdict(&instance, &status);
         for (lang, l) in [(Language::Ko, "ko"), (Language::En, "en")] {

@@ -3,6 +3,7 @@
 mod support;
 
 use ec2ops::config::{Language, Settings};
+use ec2ops::facts::Gap;
 use ec2ops::facts::{Facts, InstanceLookup, Source};
 use ec2ops::pipeline::compose;
 use ec2ops::report::render::{self, CHAT_DESCRIPTION_MAX_CHARS, SNS_MAX_BYTES};
@@ -189,23 +190,27 @@ fn every_hold_reads_as_one_line_in_both_languages() {
         }),
         Hold::CannotVerify {
             fact: Fact::InstanceStatus,
-            why: "timed out after 4000 ms".into(),
+            why: Gap::TimedOut { ms: 4000 },
         },
         Hold::CannotVerify {
             fact: Fact::InstanceType,
-            why: "throttled".into(),
+            why: Gap::Failed("throttled".into()),
         },
         Hold::CannotVerify {
             fact: Fact::StopProtection,
-            why: "UnauthorizedOperation".into(),
+            why: Gap::Failed("UnauthorizedOperation".into()),
         },
         Hold::CannotVerify {
             fact: Fact::Tenancy,
-            why: "DescribeInstances did not return Placement.Tenancy".into(),
+            why: Gap::Unreturned {
+                field: "Placement.Tenancy".into(),
+            },
         },
         Hold::CannotVerify {
             fact: Fact::AutoRecovery,
-            why: "DescribeInstances did not return MaintenanceOptions.AutoRecovery".into(),
+            why: Gap::Unreturned {
+                field: "MaintenanceOptions.AutoRecovery".into(),
+            },
         },
         Hold::OptInNotExact {
             tag: "ec2ops:auto-remediate".into(),
@@ -652,9 +657,9 @@ fn a_suspected_compromise_leads_the_title_and_the_cause() {
 fn a_failed_target_group_read_is_named_as_a_gap_and_the_report_still_goes_out() {
     let change = support::load("cpu-spike.json");
     let mut facts = support::cpu_spike("t3.small", None);
-    facts.evidence.impact = Some(Source::Unavailable(
+    facts.evidence.impact = Some(Source::Unavailable(Gap::Failed(
         "elasticloadbalancing DescribeTargetGroups: AccessDenied".into(),
-    ));
+    )));
     let (_, report, _) = compose(&change, &facts, &en());
     let email = render::email(&report);
     assert!(
@@ -662,6 +667,43 @@ fn a_failed_target_group_read_is_named_as_a_gap_and_the_report_still_goes_out() 
         "{email}"
     );
     assert!(!email.contains("Customer impact"), "no impact is claimed");
+}
+
+/// A source that timed out or could not be claimed is said in the report's language: the reason is a value, not
+/// English words translated back; AWS's own error text stays as AWS wrote it.
+#[test]
+fn a_korean_report_says_why_a_source_is_missing_in_korean_and_quotes_aws_as_written() {
+    let change = support::load("cpu-spike.json");
+    let mut facts = support::cpu_spike("t3.small", None);
+    facts.instance_type = Source::Unavailable(Gap::TimedOut { ms: 4000 });
+    facts.history = Source::Unavailable(Gap::Failed(
+        "cloudwatch DescribeAlarmHistory: ThrottlingException: Rate exceeded".into(),
+    ));
+    facts.ledger = Source::Unavailable(Gap::Unclaimed(
+        "dynamodb PutItem: InternalServerError".into(),
+    ));
+    let ko = Settings {
+        language: Language::Ko,
+        ..en()
+    };
+    let (_, report, _) = compose(&change, &facts, &ko);
+    let email = render::email(&report);
+    for korean in [
+        "4000 ms 안에 응답 없음",
+        "incident를 claim하지 못함: dynamodb PutItem: InternalServerError",
+        "cloudwatch DescribeAlarmHistory: ThrottlingException: Rate exceeded",
+    ] {
+        assert!(email.contains(korean), "{korean:?} missing:\n{email}");
+    }
+    for english in ["timed out after", "could not be claimed"] {
+        assert!(
+            !email.contains(english),
+            "{english:?} in a Korean report:\n{email}"
+        );
+    }
+    let (_, report, _) = compose(&change, &facts, &en());
+    let email = render::email(&report);
+    assert!(email.contains("timed out after 4000 ms"), "{email}");
 }
 
 /// The spike's watch step says who watches: ec2ops at the scheduled time of its second look, or — when none is

@@ -5,11 +5,12 @@ mod support;
 use ec2ops::analyze::{
     assess, CheckNow, Detail, Environment, Observation, Priority, Reason, RuleId,
 };
+use ec2ops::facts::Gap;
 use ec2ops::facts::{Facts, InstanceLookup, Role, Source};
 use support::*;
 
 fn offline() -> Facts {
-    Facts::unavailable("offline")
+    Facts::unavailable(Gap::Offline { call: None })
 }
 
 /// An evidence line as an English report prints it.
@@ -444,7 +445,7 @@ fn a_status_alarm_that_fired_on_missing_data_for_a_stopped_instance_is_no_failed
         i.state = "stopped".into();
     }
     facts.status = Source::Available(Default::default());
-    facts.metrics = Source::Unavailable("no datapoints".into());
+    facts.metrics = Source::Unavailable(Gap::Failed("no datapoints".into()));
     // THEN no status-check finding (and so no reboot advice) comes from the alarm alone
     let a = assess(&change, &facts);
     assert!(
@@ -622,7 +623,7 @@ fn a_multi_series_alarm_level_event_is_a_summary_prioritised_by_its_worst_contri
     assert!(change.is_series_summary());
     let summary = |contributors| Facts {
         contributors: Some(contributors),
-        ..Facts::unavailable(ec2ops::gather::SUMMARY_ONLY)
+        ..Facts::unavailable(Gap::SummaryOnly)
     };
     let staging = assess(
         &change,
@@ -661,7 +662,7 @@ fn a_multi_series_alarm_level_event_is_a_summary_prioritised_by_its_worst_contri
     for row in &mut ranking.rows {
         row.environment = Some("staging".into());
     }
-    let mut facts = summary(Source::Unavailable("not served".into()));
+    let mut facts = summary(Source::Unavailable(Gap::Failed("not served".into())));
     facts.ranking = Some(Source::Available(ranking.clone()));
     let ranked = assess(&change, &facts);
     assert_eq!(ranked.priority, Priority::P2);
@@ -686,11 +687,11 @@ fn the_summary_is_one_short_message_without_remediation_or_instance_analysis() {
     let mut ranking = lab_ranking();
     ranking.path = ec2ops::facts::RankPath::ListMetrics;
     let facts = Facts {
-        contributors: Some(Source::Unavailable(
+        contributors: Some(Source::Unavailable(Gap::Failed(
             "DescribeAlarmContributors: InvalidAction".into(),
-        )),
+        ))),
         ranking: Some(Source::Available(ranking)),
-        ..Facts::unavailable(ec2ops::gather::SUMMARY_ONLY)
+        ..Facts::unavailable(Gap::SummaryOnly)
     };
     let settings = ec2ops::config::Settings {
         language: ec2ops::config::Language::En,

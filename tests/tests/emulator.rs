@@ -490,9 +490,9 @@ async fn a_fleet_is_ranked_through_list_metrics_where_metrics_insights_is_not_se
     assert_eq!(r.path, ec2ops::facts::RankPath::ListMetrics);
     // LocalStack answers the Metrics Insights query with an error: the fallback says so.
     assert!(
-        r.fallback
-            .as_deref()
-            .is_some_and(|f| f.starts_with("Metrics Insights: cloudwatch GetMetricData")),
+        r.fallback.as_ref().is_some_and(|f| f
+            .to_string()
+            .starts_with("Metrics Insights: cloudwatch GetMetricData")),
         "{:?}",
         r.fallback
     );

@@ -224,6 +224,7 @@ fn remedy(
 mod tests {
     use super::*;
     use crate::facts::TypeFacts;
+    use crate::source::Gap;
 
     fn facts(supported: bool) -> Facts {
         Facts {
@@ -231,7 +232,7 @@ mod tests {
                 auto_recovery_supported: supported,
                 ..TypeFacts::default()
             }),
-            ..Facts::unavailable("not needed")
+            ..Facts::unavailable(Gap::NotNeeded)
         }
     }
 
@@ -259,7 +260,10 @@ mod tests {
             AutoRecovery::NotAvailable(NotAvailable::Unsupported)
         );
         assert_eq!(
-            auto_recovery(&instance(Some("default")), &Facts::unavailable("x")),
+            auto_recovery(
+                &instance(Some("default")),
+                &Facts::unavailable(Gap::Failed("x".into()))
+            ),
             AutoRecovery::Unknown
         );
         let mut member = instance(Some("default"));

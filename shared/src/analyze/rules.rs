@@ -96,9 +96,7 @@ pub(super) fn stopped(state: InstanceState, facts: &Facts, out: &mut Vec<Finding
         state: state.to_string(),
     }];
     evidence.push(match (facts.instance.reason(), &code, &message) {
-        (Some(why), None, None) => Observation::StateReasonUnread {
-            why: why.to_string(),
-        },
+        (Some(why), None, None) => Observation::StateReasonUnread { why: why.clone() },
         _ => Observation::StateReason {
             code: code.clone(),
             message: message.clone(),

@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{AlarmChange, AlarmState};
-use crate::source::Source;
+use crate::source::{Gap, Source};
 
 /// How far back CloudTrail is read before the transition.
 pub const LOOKBACK_HOURS: i64 = 6;
@@ -358,7 +358,7 @@ pub fn classify(e: &TrailEvent) -> Option<ChangeKind> {
 pub struct Lookup {
     /// The `ResourceName` looked up (instance, security group or volume id).
     pub resource: String,
-    pub events: Result<Vec<TrailEvent>, String>,
+    pub events: Result<Vec<TrailEvent>, Gap>,
 }
 
 /// The changes found for the incident.
@@ -379,7 +379,7 @@ pub struct Changes {
     /// Resources whose page came back full: older events in the lookback were not read.
     pub full: Vec<String>,
     /// Resources whose lookup failed, with the reason (throttled, timed out).
-    pub gaps: Vec<(String, String)>,
+    pub gaps: Vec<(String, Gap)>,
 }
 
 impl Changes {
@@ -392,16 +392,16 @@ impl Changes {
         lookups: Vec<Lookup>,
     ) -> Source<Changes> {
         if !lookups.is_empty() && lookups.iter().all(|l| l.events.is_err()) {
-            let why: Vec<String> = lookups
+            let why: Vec<(String, Gap)> = lookups
                 .iter()
                 .filter_map(|l| {
                     l.events
                         .as_ref()
                         .err()
-                        .map(|e| format!("{}: {e}", l.resource))
+                        .map(|e| (l.resource.clone(), e.clone()))
                 })
                 .collect();
-            return Source::Unavailable(why.join("; "));
+            return Source::Unavailable(Gap::Each(why));
         }
         let mut out = Changes {
             since: Some(since),
@@ -694,8 +694,11 @@ mod tests {
 
     #[test]
     fn a_throttled_lookup_is_a_named_gap_and_all_failing_makes_the_source_unavailable() {
-        let throttled =
-            || Err("cloudtrail LookupEvents: ThrottlingException: Rate exceeded".to_string());
+        let throttled = || {
+            Err(Gap::Failed(
+                "cloudtrail LookupEvents: ThrottlingException: Rate exceeded".into(),
+            ))
+        };
         let partial = Changes::assemble(
             t("2025-07-20T06:20:00Z"),
             t("2025-07-20T12:21:00Z"),
@@ -721,7 +724,11 @@ mod tests {
                 events: throttled(),
             }],
         );
-        assert!(none.reason().unwrap().contains("ThrottlingException"));
+        assert!(none
+            .reason()
+            .unwrap()
+            .to_string()
+            .contains("ThrottlingException"));
     }
 
     #[test]

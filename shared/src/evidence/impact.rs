@@ -96,7 +96,7 @@ pub struct CustomerImpact {
     pub groups_checked: usize,
     pub groups_total: usize,
     /// What the groups served; `None` when no group is an ALB's, `Some(Err(why))` when CloudWatch did not answer.
-    pub served: Option<Result<Vec<Served>, String>>,
+    pub served: Option<Result<Vec<Served>, crate::source::Gap>>,
 }
 
 impl CustomerImpact {

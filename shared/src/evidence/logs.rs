@@ -9,7 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::source::Source;
+use crate::source::{Gap, Source};
 
 /// Minutes read before the transition.
 pub const BEFORE_MINUTES: i64 = 10;
@@ -36,7 +36,7 @@ pub enum ReadError {
     /// The group does not exist.
     NotFound,
     /// The read failed (throttled, timed out, denied).
-    Failed(String),
+    Failed(Gap),
 }
 
 /// What an error-level line says, gravest first.
@@ -126,7 +126,7 @@ pub enum GroupRead {
         lines: usize,
     },
     NotFound,
-    Failed(String),
+    Failed(Gap),
 }
 
 /// What the logs said.
@@ -167,15 +167,15 @@ pub fn assemble(
     stream_prefix: &str,
     reads: Vec<(String, Result<Vec<RawLine>, ReadError>)>,
 ) -> Source<LogEvidence> {
-    let failed: Vec<String> = reads
+    let failed: Vec<(String, Gap)> = reads
         .iter()
         .filter_map(|(g, r)| match r {
-            Err(ReadError::Failed(why)) => Some(format!("{g}: {why}")),
+            Err(ReadError::Failed(why)) => Some((g.clone(), why.clone())),
             _ => None,
         })
         .collect();
     if !reads.is_empty() && failed.len() == reads.len() {
-        return Source::Unavailable(failed.join("; "));
+        return Source::Unavailable(Gap::Each(failed));
     }
     let (since, until) = window(at);
     let mut out = LogEvidence {
@@ -330,10 +330,14 @@ mod tests {
             "i-0abc",
             vec![(
                 "/ec2/app".to_string(),
-                Err(ReadError::Failed("ThrottlingException".into())),
+                Err(ReadError::Failed(Gap::Failed("ThrottlingException".into()))),
             )],
         );
-        assert!(l.reason().unwrap().contains("ThrottlingException"));
+        assert!(l
+            .reason()
+            .unwrap()
+            .to_string()
+            .contains("ThrottlingException"));
     }
 
     #[test]

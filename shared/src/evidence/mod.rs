@@ -15,7 +15,7 @@ pub mod logs;
 
 use serde::{Deserialize, Serialize};
 
-use crate::source::Source;
+use crate::source::{Gap, Source};
 
 /// One line of at most `max` chars: control characters (newlines included) as spaces, the cut marked. What the
 /// account wrote (user agents, request parameters, log lines) never breaks the report's layout.
@@ -46,7 +46,7 @@ pub struct Evidence {
 
 impl Evidence {
     /// `(source name, reason)` for each evidence source that was asked and did not answer.
-    pub fn gaps(&self) -> Vec<(&'static str, &str)> {
+    pub fn gaps(&self) -> Vec<(&'static str, &Gap)> {
         let mut out = Vec::new();
         if let Some(r) = self.changes.as_ref().and_then(Source::reason) {
             out.push(("CloudTrail LookupEvents", r));

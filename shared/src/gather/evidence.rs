@@ -68,9 +68,9 @@ async fn under<T>(
 }
 
 /// Log a failed read and keep its reason for the report.
-fn reason(e: AwsError) -> String {
+fn reason(e: AwsError) -> crate::source::Gap {
     warn!(service = e.service, operation = e.operation, code = ?e.code, error = %e, "evidence source unavailable");
-    e.to_string()
+    e.gap()
 }
 
 const LOOKUP: (&str, &str) = ("cloudtrail", "LookupEvents");

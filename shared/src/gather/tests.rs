@@ -1,5 +1,6 @@
 use super::*;
 use crate::event::{parse_bytes, Parsed};
+use crate::source::Gap;
 
 fn change(file: &str) -> Incident {
     let path = format!("{}/../events/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -187,8 +188,9 @@ async fn the_fallback_ranks_when_metrics_insights_fails_and_says_why() {
     assert_eq!(r.path, RankPath::ListMetrics);
     assert!(r
         .fallback
-        .as_deref()
+        .as_ref()
         .unwrap()
+        .to_string()
         .starts_with("Metrics Insights: cloudwatch GetMetricData: InternalError"));
     assert_eq!(r.rows.len(), RANK_TOP);
     assert_eq!(r.rows[0].instance_id, "i-0ae3d067021f08710");
@@ -205,14 +207,14 @@ async fn without_any_ranking_the_reasons_of_both_paths_are_kept() {
     ])
     .await;
     assert_eq!(
-            r.reason(),
+            r.reason().map(|g| g.to_string()).as_deref(),
             Some("Metrics Insights: cloudwatch GetMetricData: InternalError; ListMetrics: no instance has \
                   CPUUtilization datapoints in the window")
         );
     // A top instance focuses the incident on it; no ranking leaves the fleet alarm as it is.
     let facts = Facts {
         ranking: Some(r),
-        ..Facts::unavailable("-")
+        ..Facts::unavailable(Gap::Failed("-".into()))
     };
     assert!(focus(&change("fleet-insights-alarm.json"), &facts).is_none());
 }
@@ -230,7 +232,7 @@ async fn the_top_instance_becomes_the_incidents_instance() {
     assert_eq!(r.get().unwrap().fallback, None);
     let facts = Facts {
         ranking: Some(r),
-        ..Facts::unavailable("-")
+        ..Facts::unavailable(Gap::Failed("-".into()))
     };
     let c = focus(&change("fleet-insights-alarm.json"), &facts).unwrap();
     assert_eq!(c.single_instance(), Ok("i-0ae3d067021f08710"));
@@ -322,7 +324,7 @@ async fn the_alarm_level_event_of_a_multi_series_alarm_gathers_its_contributors_
     let facts = summary_facts(Some(vec![listed.clone()])).await;
     assert_eq!(facts.contributors, Some(Source::Available(vec![listed])));
     assert_eq!(facts.ranking, None, "the list is enough: no ranking");
-    assert_eq!(facts.instance.reason(), Some(SUMMARY_ONLY));
+    assert_eq!(facts.instance.reason(), Some(&Gap::SummaryOnly));
     assert!(focus(&change("fleet-multi-series-alarm.json"), &facts).is_none());
 
     // Not served: the summary says why and ranks the fleet instead, without focusing on its top.
@@ -331,7 +333,7 @@ async fn the_alarm_level_event_of_a_multi_series_alarm_gathers_its_contributors_
         .contributors
         .as_ref()
         .and_then(Source::reason)
-        .is_some_and(|r| r.contains("DescribeAlarmContributors")));
+        .is_some_and(|r| r.to_string().contains("DescribeAlarmContributors")));
     assert_eq!(
         facts
             .ranking
@@ -340,7 +342,7 @@ async fn the_alarm_level_event_of_a_multi_series_alarm_gathers_its_contributors_
             .map(|r| r.rows.len()),
         Some(1)
     );
-    assert_eq!(facts.instance.reason(), Some(SUMMARY_ONLY));
+    assert_eq!(facts.instance.reason(), Some(&Gap::SummaryOnly));
     assert!(focus(&change("fleet-multi-series-alarm.json"), &facts).is_none());
 }
 

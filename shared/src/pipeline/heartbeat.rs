@@ -170,7 +170,7 @@ async fn rehearse(
     // No claim and no ledger access: the sample is never an incident.
     let first = first_round(&change, &r.readers(), settings, now, limits).await;
     let (_, mut facts) = second_round(first, &r.readers(), settings, limits).await;
-    facts.ledger = Source::Unavailable("the heartbeat does not read the ledger".into());
+    facts.ledger = Source::Unavailable(crate::source::Gap::HeartbeatNoLedger);
     let assessment = assess(&change, &facts);
     // Decided as any incident is, and never acted on: a decision to act is shown as held.
     let action = outcome_without_acting(decide(

@@ -176,10 +176,11 @@ impl Responder {
         let Some((owned, notices)) = self.ownership(&key, &claim)? else {
             return Ok(None);
         };
-        let mut facts = facts.unwrap_or_else(|| Facts::unavailable("not gathered"));
+        let mut facts =
+            facts.unwrap_or_else(|| Facts::unavailable(crate::source::Gap::NotGathered));
         if let (Some(Err(e)), Some(_)) = (&claim, &self.ledger) {
             // Fail closed: without the claim nothing is acted on.
-            facts.ledger = Source::Unavailable(format!("the incident could not be claimed: {e}"));
+            facts.ledger = Source::Unavailable(crate::source::Gap::Unclaimed(e.to_string()));
         }
         Ok(Some(Claimed {
             key,
@@ -547,9 +548,7 @@ impl Responder {
 /// A resumed delivery that could not read whether its predecessor acted acts on nothing: what it would have done is
 /// held for the unreadable ledger.
 fn held_unknown(decision: Decision, e: &AwsError) -> ActionOutcome {
-    let why = format!(
-        "whether an interrupted earlier delivery acted could not be read ({e}); a later delivery reconciles it"
-    );
+    let why = crate::source::Gap::UnknownIfActed(e.to_string());
     match decision {
         Decision::Act { action }
         | Decision::DryRun { action }

@@ -437,7 +437,9 @@ fn outcome_without_acting(d: Decision) -> ActionOutcome {
             ActionOutcome::Held {
                 action,
                 holds: vec![Hold::LedgerUnavailable {
-                    why: "no AWS access in this run (offline)".into(),
+                    why: crate::source::Gap::Offline {
+                        call: Some("dynamodb TransactWriteItems".into()),
+                    },
                 }],
             }
         }
@@ -638,7 +640,7 @@ fn flatten<T>(
 ) -> Source<T> {
     match r {
         Ok(Ok(v)) => Source::Available(v),
-        Ok(Err(e)) => Source::Unavailable(e.to_string()),
-        Err(_) => Source::Unavailable(format!("timed out after {} ms", limit.as_millis())),
+        Ok(Err(e)) => Source::Unavailable(e.gap()),
+        Err(_) => Source::Unavailable(crate::source::Gap::timed_out(limit)),
     }
 }

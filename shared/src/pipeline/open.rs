@@ -9,7 +9,7 @@ use super::{Responder, CALL_TIMEOUT};
 use crate::budget::{within, Budget};
 use crate::facts::LedgerView;
 use crate::facts::{Facts, Source};
-use crate::gather::{deadline, first_round, second_round, Gathering, Limits, NO_LEDGER};
+use crate::gather::{deadline, first_round, second_round, Gathering, Limits};
 use crate::model::AlarmChange;
 use crate::ports::{AwsError, Claim, Impairment};
 
@@ -146,7 +146,7 @@ impl Responder {
     ) -> Option<Source<LedgerView>> {
         let (id, az) = instance?;
         Some(match &self.ledger {
-            None => Source::Unavailable(NO_LEDGER.into()),
+            None => Source::Unavailable(crate::source::Gap::NoLedger),
             Some(l) => {
                 let limit = budget.limit(self.settings.source_timeout);
                 deadline(limit, l.actions.view(key, &id, az.as_deref(), now)).await

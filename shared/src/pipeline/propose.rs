@@ -2,6 +2,7 @@
 //! under a random nonce (once per incident: a redelivery keeps the first nonce), with a one-shot at its expiry; the
 //! report asks for the approval ([`super::approve`] handles the answer).
 
+use crate::source::Gap;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::{info, warn};
@@ -21,7 +22,7 @@ fn new_nonce() -> Result<Nonce, String> {
     Ok(Nonce::from_bytes(bytes))
 }
 
-fn held(action: ActionKind, why: String) -> ActionOutcome {
+fn held(action: ActionKind, why: Gap) -> ActionOutcome {
     ActionOutcome::Held {
         action,
         holds: vec![Hold::LedgerUnavailable { why }],
@@ -39,21 +40,14 @@ pub(super) async fn propose(
     budget: &Budget,
 ) -> ActionOutcome {
     let (Some(approvals), Some(id)) = (&rsp.approvals, change.primary_instance()) else {
-        return held(
-            action,
-            "approvals need the ledger table (EC2OPS_LEDGER_TABLE)".into(),
-        );
+        return held(action, Gap::ApprovalsNeedLedger);
     };
     let Some(origin) = origin else {
-        return held(
-            action,
-            "this kind of incident is not proposed for approval (it has no event to check again)"
-                .into(),
-        );
+        return held(action, Gap::NotProposable);
     };
     let nonce = match new_nonce() {
         Ok(n) => n,
-        Err(e) => return held(action, format!("no random nonce could be drawn: {e}")),
+        Err(e) => return held(action, Gap::NoNonce(e.to_string())),
     };
     let key = change.incident_key();
     let proposal = Proposal {
@@ -72,7 +66,7 @@ pub(super) async fn propose(
     )
     .await;
     let stored = match recorded {
-        Err(e) => return held(action, format!("the proposal could not be recorded: {e}")),
+        Err(e) => return held(action, Gap::ProposalNotRecorded(e.to_string())),
         Ok(None) => StoredProposal {
             proposal,
             state: State::Pending,

@@ -65,7 +65,8 @@ pub(super) async fn recheck(
         crate::facts::Source::Unavailable(why) => {
             // Retryable: Lambda delivers the schedule's event again, and a later look still compares.
             return Err(HandleError::Source(
-                crate::ports::AwsError::new("cloudwatch", "GetMetricData", why).retryable(true),
+                crate::ports::AwsError::new("cloudwatch", "GetMetricData", why.to_string())
+                    .retryable(true),
             ));
         }
     };

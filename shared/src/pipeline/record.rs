@@ -397,9 +397,7 @@ fn reread_into(
         (Ok(_), Source::Unavailable(_)) => {}
         (Err(e), _) => {
             warn!(error = %e, "could not re-read the AZ's impairments");
-            facts.ledger = Source::Unavailable(format!(
-                "the AZ's impairments could not be re-read after the settle delay: {e}"
-            ));
+            facts.ledger = Source::Unavailable(crate::source::Gap::NotReread(e.to_string()));
         }
     }
 }

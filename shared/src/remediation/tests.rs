@@ -2,6 +2,7 @@ use super::*;
 use crate::analyze::assess;
 use crate::event::{parse, parse_bytes, Parsed};
 use crate::facts::{InstanceFacts, InstanceLookup, ScheduledEvent, StatusFacts, TypeFacts};
+use crate::source::Gap;
 use serde_json::{json, Value};
 
 fn event(file: &str) -> Value {
@@ -53,7 +54,7 @@ fn facts(tags: &[(&str, &str)]) -> Facts {
         }),
         instance_type: Source::Available(TypeFacts::default()),
         ledger: Source::Available(LedgerView::default()),
-        ..Facts::unavailable("not needed")
+        ..Facts::unavailable(Gap::NotNeeded)
     }
 }
 
@@ -356,7 +357,7 @@ fn three_impaired_instances_in_one_az_hold_everything() {
 #[test]
 fn an_unreachable_ledger_fails_safe() {
     let mut f = inst(opted());
-    f.ledger = Source::Unavailable("dynamodb: connection refused".into());
+    f.ledger = Source::Unavailable(Gap::Failed("dynamodb: connection refused".into()));
     assert!(matches!(
         holds(run("status-instance.json", &f, RemediationMode::Auto))[..],
         [Hold::LedgerUnavailable { .. }]
@@ -366,7 +367,7 @@ fn an_unreachable_ledger_fails_safe() {
 #[test]
 fn every_applicable_hold_is_listed() {
     let mut f = inst(facts(&[("aws:autoscaling:groupName", "web")]));
-    f.ledger = Source::Unavailable("down".into());
+    f.ledger = Source::Unavailable(Gap::Failed("down".into()));
     assert_eq!(
         holds(run("status-instance.json", &f, RemediationMode::Auto)).len(),
         3
@@ -681,12 +682,12 @@ fn the_sweeps_own_incident_is_corroborated_by_describe_instance_status() {
 #[test]
 fn describe_instance_status_unavailable_holds_with_cannot_verify() {
     let mut f = opted();
-    f.status = Source::Unavailable("ec2 DescribeInstanceStatus: timed out".into());
+    f.status = Source::Unavailable(Gap::Failed("ec2 DescribeInstanceStatus: timed out".into()));
     assert_eq!(
         holds(run("status-instance.json", &f, RemediationMode::Auto)),
         vec![Hold::CannotVerify {
             fact: Fact::InstanceStatus,
-            why: "ec2 DescribeInstanceStatus: timed out".into()
+            why: Gap::Failed("ec2 DescribeInstanceStatus: timed out".into())
         }]
     );
 }
@@ -694,7 +695,7 @@ fn describe_instance_status_unavailable_holds_with_cannot_verify() {
 #[test]
 fn instance_type_unavailable_holds_a_stop_start_with_cannot_verify_but_not_a_reboot() {
     let mut f = opted();
-    f.instance_type = Source::Unavailable("timed out after 4000 ms".into());
+    f.instance_type = Source::Unavailable(Gap::TimedOut { ms: 4000 });
     assert_eq!(
         holds(run(
             "status-system.json",
@@ -703,7 +704,7 @@ fn instance_type_unavailable_holds_a_stop_start_with_cannot_verify_but_not_a_reb
         )),
         vec![Hold::CannotVerify {
             fact: Fact::InstanceType,
-            why: "timed out after 4000 ms".into()
+            why: Gap::TimedOut { ms: 4000 }
         }]
     );
     assert_eq!(
@@ -725,8 +726,9 @@ fn instance_type_unavailable_holds_a_stop_start_with_cannot_verify_but_not_a_reb
 #[test]
 fn stop_protection_unavailable_holds_a_stop_start_with_cannot_verify() {
     let mut f = opted();
-    instance(&mut f).disable_api_stop =
-        Source::Unavailable("ec2 DescribeInstanceAttribute: UnauthorizedOperation".into());
+    instance(&mut f).disable_api_stop = Source::Unavailable(Gap::Failed(
+        "ec2 DescribeInstanceAttribute: UnauthorizedOperation".into(),
+    ));
     assert_eq!(
         cannot_verify(run(
             "status-system.json",
@@ -761,7 +763,7 @@ fn auto_recovery_setting_unknown_holds_a_stop_start_with_cannot_verify() {
     );
     // On, but the type's support is unknown.
     instance(&mut f).auto_recovery = Some("default".into());
-    f.instance_type = Source::Unavailable("throttled".into());
+    f.instance_type = Source::Unavailable(Gap::Failed("throttled".into()));
     assert_eq!(
         cannot_verify(run("status-system.json", &f, RemediationMode::Auto)),
         vec![Fact::InstanceType]
@@ -772,11 +774,11 @@ fn auto_recovery_setting_unknown_holds_a_stop_start_with_cannot_verify() {
 fn instance_facts_unavailable_hold_with_the_reason() {
     // ASG membership, lifecycle, tenancy and the opt-in tag all come from DescribeInstances.
     let mut f = sys(opted());
-    f.instance = Source::Unavailable("ec2 DescribeInstances: InternalError".into());
+    f.instance = Source::Unavailable(Gap::Failed("ec2 DescribeInstances: InternalError".into()));
     assert_eq!(
         holds(run("status-system.json", &f, RemediationMode::Auto)),
         vec![Hold::InstanceUnknown {
-            why: "ec2 DescribeInstances: InternalError".into()
+            why: Gap::Failed("ec2 DescribeInstances: InternalError".into())
         }]
     );
 }

@@ -193,13 +193,13 @@ pub(super) fn cost(cx: &Ctx<'_>) -> Section {
             .facts
             .instance
             .reason()
-            .map(str::to_string)
+            .map(|why| phrasebook::reason(why, lang))
             .unwrap_or_else(|| l!(lang, "인스턴스를 특정할 수 없음", "no instance to price"));
         lines.push(Line::from(l!(
             lang,
             "인스턴스 비용: 조회 불가 ({})",
             "Instance cost: unavailable: {}",
-            phrasebook::reason(&why, lang)
+            why
         )));
         return section(Part::Cost, lang, lines);
     };

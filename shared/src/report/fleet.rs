@@ -4,11 +4,12 @@
 //! names the hottest instance, and the words for an incident that names no instance.
 
 use crate::config::Language;
-use crate::facts::{Facts, InAlarm, RankPath, Ranking, Source};
+use crate::facts::{Facts, Gap, InAlarm, RankPath, Ranking, Source};
 use crate::model::aws_text::AlarmReason;
 use crate::model::{AlarmChange, AlarmState, FleetSource};
 
 use super::headline::Headline;
+use super::phrasebook;
 use super::text::{self, value, Line};
 use crate::catalogue::unit_of;
 
@@ -135,7 +136,7 @@ pub(super) fn ranking_lines(
         out.push(
             Line::new()
                 .t(l!(lang, "대체 경로 사유: ", "Why the fallback: "))
-                .u(text::bound(why, 300)),
+                .u(text::bound(&phrasebook::reason(why, lang), 300)),
         );
     }
     for note in [&r.capped, &r.caveat].into_iter().flatten() {
@@ -221,7 +222,7 @@ pub(super) fn header_lines(
                         "순위(ranking) unavailable: ",
                         "Ranking unavailable: "
                     ))
-                    .u(text::bound(why, 400)),
+                    .u(text::bound(&phrasebook::reason(why, lang), 400)),
             ),
             None => {}
         }
@@ -321,7 +322,7 @@ pub(super) fn contributor_lines(
                         "기여자(contributor) 목록 unavailable: ",
                         "Contributors unavailable: "
                     ))
-                    .u(text::bound(why, 300)),
+                    .u(text::bound(&phrasebook::reason(why, lang), 300)),
             );
             let ranked = ranking_lines(c, facts, lang, tz);
             if !ranked.is_empty() {
@@ -342,7 +343,7 @@ pub(super) fn contributor_lines(
                     "Contributors unavailable: "
                 ))
                 .u(text::bound(
-                    facts.instance.reason().unwrap_or("not gathered"),
+                    &phrasebook::reason(facts.instance.reason().unwrap_or(&Gap::NotGathered), lang),
                     300,
                 )),
         ),
@@ -544,11 +545,14 @@ mod tests {
             .unwrap(),
         );
         let facts = Facts {
-            ranking: Some(Source::Unavailable(
-                "Metrics Insights: cloudwatch GetMetricData: InternalError; ListMetrics: timed out after 5000 ms"
-                    .into(),
-            )),
-            ..Facts::unavailable("-")
+            ranking: Some(Source::Unavailable(Gap::Each(vec![
+                (
+                    "Metrics Insights".into(),
+                    Gap::Failed("cloudwatch GetMetricData: InternalError".into()),
+                ),
+                ("ListMetrics".into(), Gap::TimedOut { ms: 5000 }),
+            ]))),
+            ..Facts::unavailable(Gap::Failed("-".into()))
         };
         let lines = plain(&header_lines(&c, &facts, Language::En, chrono_tz::UTC));
         assert_eq!(

@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 
 use super::card;
 use super::cli::Steps;
+use super::phrasebook;
 use super::render::{self, SnsMessage};
 use super::shell::Command;
 use super::steps;
@@ -27,7 +28,7 @@ pub enum Verdict {
     /// Still impaired (or not running): the operator must take the next step.
     NotFixed { detail: NotFixed },
     /// The status could not be read.
-    Unknown { why: String },
+    Unknown { why: crate::source::Gap },
 }
 
 /// Judge the instance's status after the action.
@@ -128,7 +129,7 @@ pub fn render(
         Verdict::NotFixed { .. } | Verdict::Unknown { .. } => {
             let detail = match v {
                 Verdict::NotFixed { detail } => detail.phrase(lang),
-                Verdict::Unknown { why } => why.clone(),
+                Verdict::Unknown { why } => phrasebook::reason(why, lang),
                 Verdict::Fixed => String::new(),
             };
             let (before, after) = match v {

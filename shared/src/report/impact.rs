@@ -5,6 +5,7 @@ use crate::config::Language;
 use crate::evidence::impact::{CustomerImpact, Served, Target};
 use crate::source::Source;
 
+use super::phrasebook;
 use super::text::{sanitize, Line};
 
 /// Target groups listed in 📊, at most.
@@ -38,7 +39,7 @@ pub(super) fn lines(impact: &Option<Source<CustomerImpact>>, lang: Language) -> 
                         " · 트래픽 조회 불가: ",
                         " · traffic unavailable: "
                     ))
-                    .u(why);
+                    .u(phrasebook::reason(why, lang));
             }
             line
         })

@@ -4,6 +4,7 @@ use crate::config::Language;
 use crate::model::Comparison;
 use crate::remediation::{ActionKind, ActionOutcome, Fact, Hold, Uncorroborated};
 
+use super::phrasebook;
 use super::shell::Command;
 use super::text::{self, hm, when_in, Line};
 use super::Ctx;
@@ -95,13 +96,13 @@ pub(super) fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
             lang,
             "ledger(DynamoDB) 사용 불가 — 안전을 위해 조치 안 함: {}",
             "the ledger (DynamoDB) is unavailable, so ec2ops does not act (fail safe): {}",
-            why
+            phrasebook::reason(why, lang)
         ),
         Hold::InstanceUnknown { why } => l!(
             lang,
             "인스턴스 정보 없음: {}",
             "instance facts unavailable: {}",
-            why
+            phrasebook::reason(why, lang)
         ),
         Hold::DeferredTo { action, incident } => {
             return Line::new()
@@ -140,7 +141,7 @@ pub(super) fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
             "{} 확인 불가 — 모르면 조치 안 함: {}",
             "cannot verify {} — unknown means no action: {}",
             fact_name(*fact, lang),
-            why
+            phrasebook::reason(why, lang)
         ),
         Hold::Spot => l!(
             lang,

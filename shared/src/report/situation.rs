@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::config::Language;
 use crate::facts::{Role, Series, Source};
 use crate::model::{AlarmKind, AlarmState, Cause};
+use crate::source::Gap;
 
 use super::findings::{finding_line, finding_phrase};
 use super::text::{bit_rate, day_minute, hm, span, sparkline, value, when_in, Line};
@@ -670,7 +671,7 @@ fn note_lines(cx: &Ctx<'_>) -> Vec<Line> {
     let mut lines = Vec::new();
     if cx.instance_id.is_some() {
         // Sources that failed for the same reason share one line (offline mode would otherwise repeat it 7 times).
-        let mut groups: Vec<(Vec<&str>, &str)> = Vec::new();
+        let mut groups: Vec<(Vec<&str>, &Gap)> = Vec::new();
         for (name, why) in cx.facts.gaps() {
             match groups.iter_mut().find(|(_, w)| *w == why) {
                 Some((names, _)) => names.push(name),

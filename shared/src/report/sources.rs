@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use super::phrasebook;
 use super::text::{hm, sanitize, span, Line, Phrase};
 use crate::config::Language;
 use crate::evidence::changes::{Change, ChangeKind};
@@ -252,7 +253,7 @@ fn changes_lines(
                 .t(l!(lang, "    · 조회 불가 ", "    · unavailable for "))
                 .u(resource)
                 .t(": ")
-                .u(why),
+                .u(phrasebook::reason(why, lang)),
         );
     }
     if !c.full.is_empty() {
@@ -297,7 +298,7 @@ fn log_lines(l: &crate::evidence::logs::LogEvidence, lang: Language, tz: Tz) -> 
                             "{} 조회 불가: {}",
                             "{} unavailable: {}",
                             g,
-                            sanitize(why, 160)
+                            sanitize(&phrasebook::reason(why, lang), 160)
                         )
                     }
                 }

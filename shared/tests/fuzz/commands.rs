@@ -2,6 +2,7 @@
 //! exactly the arguments meant — checked by two independent parsers and, where there is one, a real `sh`.
 
 use super::*;
+use ec2ops::facts::Gap;
 
 /// What the operator's shell must never see unquoted, and text that must come through whole.
 const SHELL_HOSTILE: &[&str] = &[
@@ -315,7 +316,7 @@ proptest! {
     #[test]
     fn any_auto_scaling_group_name_reaches_the_suggested_commands_as_one_argument(group in shell_hostile()) {
         let mut event = sample("asg-cpu.json");
-        inject(Field::AsgDimension, &group, &mut event, &mut Facts::unavailable("fuzz"));
+        inject(Field::AsgDimension, &group, &mut event, &mut Facts::unavailable(Gap::Failed("fuzz".into())));
         let Ok(Parsed::Alarm(change)) = parse(&event) else {
             return Err(TestCaseError::fail("the event parses"));
         };
@@ -662,7 +663,7 @@ proptest! {
                     d.clone_from(&id);
                 }
             }
-            let commands = check_commands(&change, &Facts::unavailable("fuzz"))?;
+            let commands = check_commands(&change, &Facts::unavailable(Gap::Failed("fuzz".into())))?;
             every_option_is(&commands, &["--instance-id", "--instance-ids"], shown_as(&id, "INSTANCE_ID"))?;
         }
     }

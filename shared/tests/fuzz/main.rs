@@ -9,6 +9,7 @@ mod commands;
 mod times;
 
 use commands::check_commands;
+use ec2ops::facts::Gap;
 
 use ec2ops::config::{Language, Settings};
 use ec2ops::event::{parse, parse_bytes, EventError, Parsed};
@@ -191,7 +192,7 @@ fn sample(name: &str) -> Value {
 }
 
 fn facts_for(name: &str) -> Facts {
-    support::scenario(name).unwrap_or_else(|| Facts::unavailable("no scenario"))
+    support::scenario(name).unwrap_or_else(|| Facts::unavailable(Gap::Failed("no scenario".into())))
 }
 
 /// Short hostile text: arbitrary unicode, ASCII with C0/C1 controls, or a mix of the specials.
@@ -570,7 +571,7 @@ proptest! {
 
     #[test]
     fn arbitrary_json_parses_or_fails_with_a_short_typed_error(v in json_value()) {
-        check_parsed(parse(&v), &Facts::unavailable("fuzz"))?;
+        check_parsed(parse(&v), &Facts::unavailable(Gap::Failed("fuzz".into())))?;
     }
 
     #[test]
@@ -584,12 +585,12 @@ proptest! {
             2 => json!({"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm Contributor State Change", "detail": detail}),
             _ => json!({"source": "ec2ops", "detail-type": "ec2ops.verify", "detail": detail}),
         };
-        check_parsed(parse(&event), &Facts::unavailable("fuzz"))?;
+        check_parsed(parse(&event), &Facts::unavailable(Gap::Failed("fuzz".into())))?;
     }
 
     #[test]
     fn arbitrary_bytes_never_panic_the_parser(bytes in prop::collection::vec(any::<u8>(), 0..1024)) {
-        check_parsed(parse_bytes(&bytes), &Facts::unavailable("fuzz"))?;
+        check_parsed(parse_bytes(&bytes), &Facts::unavailable(Gap::Failed("fuzz".into())))?;
     }
 
     #[test]
@@ -662,7 +663,7 @@ proptest! {
         match parse(&event) {
             Ok(Parsed::Alarm(change)) => {
                 check_reports(&change, &facts_for(base))?;
-                check_reports(&change, &Facts::unavailable("fuzz"))?;
+                check_reports(&change, &Facts::unavailable(Gap::Failed("fuzz".into())))?;
             }
             Err(e @ EventError::Timestamp { .. }) => {
                 check_line("error", &e.to_string())?;
@@ -692,7 +693,7 @@ proptest! {
             return Err(TestCaseError::fail("a datapoint timestamp rejected the event"));
         };
         // Without gathered metrics the CPU rules read these datapoints.
-        check_reports(&change, &Facts::unavailable("fuzz"))?;
+        check_reports(&change, &Facts::unavailable(Gap::Failed("fuzz".into())))?;
     }
 
     #[test]
@@ -706,7 +707,7 @@ proptest! {
                 m["metricStat"]["period"] = period.into();
             }
         }
-        check_parsed(parse(&event), &Facts::unavailable("fuzz"))?;
+        check_parsed(parse(&event), &Facts::unavailable(Gap::Failed("fuzz".into())))?;
         check_parsed(parse(&event), &facts_for(base))?;
     }
 }
@@ -769,7 +770,7 @@ fn a_period_beyond_seven_days_is_dropped_with_a_warning_rather_than_overflowing(
         "{:?}",
         change.warnings
     );
-    check_reports(&change, &Facts::unavailable("fuzz")).unwrap();
+    check_reports(&change, &Facts::unavailable(Gap::Failed("fuzz".into()))).unwrap();
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use super::commands::strict_words;
 use super::*;
+use ec2ops::facts::Gap;
 
 /// RFC 2822 times as Health writes them, with years up to chrono's last.
 fn rfc2822_time() -> impl Strategy<Value = String> {
@@ -36,7 +37,7 @@ fn rfc2822_time() -> impl Strategy<Value = String> {
 fn check_incident(change: &AlarmChange) -> Result<(), TestCaseError> {
     let request = ec2ops::gather::plan_window(change, chrono::Duration::minutes(30));
     prop_assert!(request.start <= request.end);
-    check_reports(change, &Facts::unavailable("fuzz"))?;
+    check_reports(change, &Facts::unavailable(Gap::Failed("fuzz".into())))?;
     check_reports(change, &facts_for("health-retirement.json"))
 }
 

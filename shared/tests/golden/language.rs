@@ -50,7 +50,7 @@ fn string_literals(src: &str) -> Vec<(usize, String)> {
 }
 
 /// English phrases a Korean reader must never see — the English side of the phrasebook (`report/phrasebook.rs`):
-/// every `l!` English literal's text between its placeholders, and the English side of its `WORDS` — less what the
+/// every `l!` English literal's text between its placeholders (the reasons a source is missing among them) — less what the
 /// Korean side says the same way (AWS names, commands, technical terms kept in English on purpose).
 fn english_phrases() -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report");
@@ -74,16 +74,6 @@ fn english_phrases() -> Vec<String> {
         let path = entry.unwrap().path();
         let src = std::fs::read_to_string(&path).unwrap();
         let lits = string_literals(&src);
-        if path.ends_with("phrasebook.rs") {
-            // (ko, en) pairs of WORDS, as `l!` orders them (the unit tests' sample lines aside).
-            let book_end = src.find("#[cfg(test)]").unwrap_or(src.len());
-            for pair in lits.windows(2).filter(|p| p[1].0 < book_end) {
-                let between = &src[pair[0].0 + 1..pair[1].0];
-                if between.contains("\",") && !between.contains(')') {
-                    keep(&pair[1].1, &pair[0].1);
-                }
-            }
-        }
         // l!(lang, "ko", "en", …): the literal after `l!(`'s first two.
         for (at, _) in src.match_indices("l!(") {
             let mut next = lits.iter().filter(|(p, _)| *p > at);

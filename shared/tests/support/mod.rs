@@ -3,6 +3,7 @@
 //! degraded path).
 #![allow(dead_code)]
 
+use ec2ops::facts::Gap;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -660,7 +661,7 @@ pub fn scenario(file: &str) -> Option<Facts> {
                 instance_type: Some("t3.small".into()),
                 environment: None,
             }])),
-            ..Facts::unavailable(ec2ops::gather::SUMMARY_ONLY)
+            ..Facts::unavailable(Gap::SummaryOnly)
         },
         "change-before.json" => evidence::change_before(),
         "instance-check-oom.json" => evidence::instance_check_oom(),
