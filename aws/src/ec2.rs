@@ -8,8 +8,8 @@ use aws_sdk_ec2::types::{Filter, Instance, InstanceAttributeName, InstanceType, 
 use aws_sdk_ec2::Client;
 
 use ec2ops::facts::{
-    InstanceFacts, InstanceLookup, OpenRule, ScheduledEvent, SecurityGroupFacts, Source,
-    StatusFacts, TypeFacts, VolumeFacts,
+    InstanceFacts, InstanceLookup, InstanceState, OpenRule, ScheduledEvent, SecurityGroupFacts,
+    Source, StatusFacts, TypeFacts, VolumeFacts,
 };
 use ec2ops::ports::{AwsError, CallResult, ErrorKind, Impaired, InstanceReader, Remediator};
 
@@ -25,18 +25,24 @@ impl Ec2Reader {
     }
 }
 
-fn instance_facts(i: &Instance) -> InstanceFacts {
-    InstanceFacts {
+/// The facts of one instance DescribeInstances described; an error when it gave no state ec2ops knows (the facts would
+/// claim one it does not).
+fn instance_facts(i: &Instance) -> Result<InstanceFacts, AwsError> {
+    let name = i.state().and_then(|s| s.name()).map(|n| n.as_str());
+    let state = name.and_then(InstanceState::parse).ok_or_else(|| {
+        AwsError::new(
+            "ec2",
+            "DescribeInstances",
+            format!("the instance's State.Name is {}", name.unwrap_or("missing")),
+        )
+    })?;
+    Ok(InstanceFacts {
         id: i.instance_id().unwrap_or_default().to_string(),
         instance_type: i
             .instance_type()
             .map(|t| t.as_str().to_string())
             .unwrap_or_default(),
-        state: i
-            .state()
-            .and_then(|s| s.name())
-            .map(|n| n.as_str().to_string())
-            .unwrap_or_else(|| "unknown".into()),
+        state,
         availability_zone: i
             .placement()
             .and_then(|p| p.availability_zone())
@@ -98,7 +104,7 @@ fn instance_facts(i: &Instance) -> InstanceFacts {
             .any(|n| n.interface_type() == Some("efa")),
         // DescribeInstances does not carry it: the gather step asks DescribeInstanceAttribute.
         disable_api_stop: Source::Unavailable(ec2ops::facts::Gap::NotReadYet),
-    }
+    })
 }
 
 fn world_open(p: &IpPermission) -> Vec<OpenRule> {
@@ -140,13 +146,12 @@ impl InstanceReader for Ec2Reader {
                 };
             }
         };
-        Ok(out
-            .reservations()
+        out.reservations()
             .iter()
             .flat_map(|r| r.instances())
             .find(|i| i.instance_id() == Some(id))
-            .map(|i| InstanceLookup::Found(Box::new(instance_facts(i))))
-            .unwrap_or(InstanceLookup::NotFound))
+            .map(|i| instance_facts(i).map(|f| InstanceLookup::Found(Box::new(f))))
+            .unwrap_or(Ok(InstanceLookup::NotFound))
     }
 
     async fn instance_status(&self, id: &str) -> Result<StatusFacts, AwsError> {
@@ -454,7 +459,7 @@ impl Remediator for Ec2Remediator {
         mutation(r, "StartInstances", dry_run)
     }
 
-    async fn state(&self, instance_id: &str) -> Result<Option<String>, AwsError> {
+    async fn state(&self, instance_id: &str) -> Result<Option<InstanceState>, AwsError> {
         let out = match self
             .client
             .describe_instances()
@@ -471,14 +476,22 @@ impl Remediator for Ec2Remediator {
                 return Err(err);
             }
         };
-        Ok(out
+        let Some(name) = out
             .reservations()
             .iter()
             .flat_map(|r| r.instances())
-            .find_map(|i| {
-                i.state()
-                    .and_then(|s| s.name())
-                    .map(|n| n.as_str().to_string())
-            }))
+            .find_map(|i| i.state().and_then(|s| s.name()))
+        else {
+            return Ok(None);
+        };
+        InstanceState::parse(name.as_str())
+            .map(Some)
+            .ok_or_else(|| {
+                AwsError::new(
+                    "ec2",
+                    "DescribeInstances",
+                    format!("the instance's State.Name is {}", name.as_str()),
+                )
+            })
     }
 }

@@ -383,7 +383,7 @@ fn print_outcome(outcome: Outcome, format: Format) -> anyhow::Result<()> {
         } => {
             eprintln!(
                 "recover of {instance_id}: state {}, {step}{}",
-                state.as_deref().unwrap_or("unknown"),
+                state.map_or("unknown", |s| s.as_str()),
                 next_at
                     .map(|t| format!(", next at {t}"))
                     .unwrap_or_default()

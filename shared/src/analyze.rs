@@ -79,7 +79,7 @@ pub enum Detail {
     },
     /// The instance left `running`: who or what stopped it, as far as EC2 says.
     Stopped {
-        state: String,
+        state: InstanceState,
         cause: StopCause,
         code: Option<String>,
         message: Option<String>,
@@ -87,7 +87,7 @@ pub enum Detail {
     /// `state` is `None` when the instance does not exist any more; `cause` is what EC2's state reason says of a
     /// stopped or stopping instance (`None` otherwise).
     Gone {
-        state: Option<String>,
+        state: Option<InstanceState>,
         cause: Option<StopCause>,
     },
     /// Several instances in one AZ failed status checks within 10 minutes.
@@ -280,9 +280,9 @@ pub enum Observation {
     /// DescribeInstances does not know the instance.
     InstanceNotFound,
     /// DescribeInstances reports the instance in `state`.
-    InstanceState { state: String },
+    InstanceState { state: InstanceState },
     /// EC2's state-change notification.
-    StateChangeNotice { state: String },
+    StateChangeNotice { state: InstanceState },
     /// EC2's reason for the state: `StateReason` code and message, or only `StateTransitionReason` (`message`).
     StateReason {
         code: Option<String>,

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::InstanceState;
+
 pub use crate::source::{Gap, Source};
 
 /// From DescribeInstances.
@@ -13,7 +15,7 @@ pub use crate::source::{Gap, Source};
 pub struct InstanceFacts {
     pub id: String,
     pub instance_type: String,
-    pub state: String,
+    pub state: InstanceState,
     pub availability_zone: Option<String>,
     /// The VPC and subnet the instance runs in, as DescribeInstances gives them.
     #[serde(default)]
@@ -98,7 +100,7 @@ impl InstanceFacts {
     }
 
     pub fn is_running(&self) -> bool {
-        self.state == "running"
+        self.state == InstanceState::Running
     }
 
     pub fn is_spot(&self) -> bool {

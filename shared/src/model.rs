@@ -69,15 +69,26 @@ pub enum Cause {
     },
 }
 
-/// An EC2 instance's lifecycle state, as `State.Name` and state-change notifications spell it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// An EC2 instance's lifecycle state, as `State.Name` and state-change notifications spell it (and as it is stored:
+/// `running`, `shutting-down`, …). Read once at the edge — the event's parsing, the EC2 adapter — and matched as a
+/// value everywhere else.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum InstanceState {
     Pending,
+    /// The default of facts built field by field (tests): an instance is usually running.
+    #[default]
     Running,
     Stopping,
     Stopped,
     ShuttingDown,
     Terminated,
+}
+
+impl std::fmt::Display for InstanceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl InstanceState {
@@ -103,6 +114,11 @@ impl InstanceState {
             "terminated" => Some(InstanceState::Terminated),
             _ => None,
         }
+    }
+
+    /// Running or about to run: nothing stopped it.
+    pub fn is_up(self) -> bool {
+        matches!(self, InstanceState::Pending | InstanceState::Running)
     }
 
     /// Whether the instance is going or gone: the states a state-change notification raises an incident for.

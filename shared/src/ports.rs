@@ -11,6 +11,7 @@ use crate::facts::{
     StatusFacts, TypeFacts, VolumeFacts,
 };
 use crate::message::SnsMessage;
+use crate::model::InstanceState;
 use crate::source::Gap;
 
 /// What kind of failure an AWS call met, classified once where the SDK error is converted (`ec2ops-aws`):
@@ -658,7 +659,7 @@ pub trait Remediator: Send + Sync {
     ) -> Result<CallResult, AwsError>;
     async fn start(&self, instance_id: &str, dry_run: bool) -> Result<CallResult, AwsError>;
     /// The instance's state name (`stopping`, `stopped`, `running`, …); `None` when EC2 does not know it.
-    async fn state(&self, instance_id: &str) -> Result<Option<String>, AwsError>;
+    async fn state(&self, instance_id: &str) -> Result<Option<InstanceState>, AwsError>;
 }
 
 pub use crate::remediation::VerifyRequest;

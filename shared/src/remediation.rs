@@ -8,7 +8,7 @@ use crate::analyze::{Assessment, RuleId};
 use crate::catalogue;
 use crate::config::{Envelope, RemediationMode};
 use crate::facts::{Facts, Gap, InstanceFacts, Source, StatusFacts};
-use crate::model::{AlarmKind, AlarmState, Comparison, Incident, NotSingle};
+use crate::model::{AlarmKind, AlarmState, Comparison, Incident, InstanceState, NotSingle};
 
 /// What ec2ops can do to an instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +37,7 @@ pub enum Hold {
         tag: String,
     },
     NotRunning {
-        state: String,
+        state: InstanceState,
     },
     InstanceStore,
     AutoScalingGroup {
@@ -320,9 +320,7 @@ fn instance_holds(
         });
     }
     if !i.is_running() {
-        holds.push(Hold::NotRunning {
-            state: i.state.clone(),
-        });
+        holds.push(Hold::NotRunning { state: i.state });
     }
     if let Some(group) = i.asg() {
         holds.push(Hold::AutoScalingGroup {
@@ -650,7 +648,7 @@ pub enum Stuck {
     /// The continuation ran `minutes` after the stop: too late to start the instance without asking.
     TooLate { minutes: i64 },
     /// The instance went to a state a recover does not lead to.
-    WentTo { state: String },
+    WentTo { state: InstanceState },
     /// StartInstances answered as a dry run.
     DryRun { answer: String },
     /// StartInstances failed for good (or at the give-up time).

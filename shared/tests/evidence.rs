@@ -34,7 +34,7 @@ impl InstanceReader for Instance {
         Ok(InstanceLookup::Found(Box::new(InstanceFacts {
             id: id.into(),
             instance_type: "m5.large".into(),
-            state: "running".into(),
+            state: ec2ops::facts::InstanceState::Running,
             availability_zone: Some("ap-northeast-2a".into()),
             security_group_ids: vec!["sg-0a1b2c3d4e5f60718".into(), "sg-second".into()],
             volume_ids: vec!["vol-0c2d4e6f8a0b1c3d5".into(), "vol-second".into()],

@@ -180,7 +180,8 @@ fn recover_followup_goldens(stem: &str, c: &Continuation) {
     ] {
         for (lang, l) in [(Language::Ko, "ko"), (Language::En, "en")] {
             let now = c.stopped_at + chrono::Duration::minutes(16);
-            let m = followup::render_recover(c, state, &stuck, now, lang, chrono_tz::Asia::Seoul);
+            let typed = state.and_then(ec2ops::facts::InstanceState::parse);
+            let m = followup::render_recover(c, typed, &stuck, now, lang, chrono_tz::Asia::Seoul);
             let published: serde_json::Value = serde_json::from_str(&m.message).unwrap();
             insta::assert_snapshot!(
                 format!("{stem}.{}.{l}", state.unwrap_or("unknown")),

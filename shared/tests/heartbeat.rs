@@ -207,7 +207,7 @@ impl Remediator for Tripwire {
     async fn start(&self, _: &str, _: bool) -> Result<CallResult, AwsError> {
         self.trip("start")
     }
-    async fn state(&self, _: &str) -> Result<Option<String>, AwsError> {
+    async fn state(&self, _: &str) -> Result<Option<ec2ops::facts::InstanceState>, AwsError> {
         self.trip("state")
     }
 }

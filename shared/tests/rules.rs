@@ -207,7 +207,7 @@ fn status_check_failure_on_non_production_is_p1() {
 fn a_stopped_or_missing_instance_makes_the_alarm_moot_at_p3() {
     let mut facts = cpu_sustained();
     if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
-        i.state = "stopped".into();
+        i.state = ec2ops::facts::InstanceState::Stopped;
         i.state_reason_code = Some("Client.UserInitiatedShutdown".into());
     }
     let a = assess(&load("cpu-sustained.json"), &facts);
@@ -442,7 +442,7 @@ fn a_status_alarm_that_fired_on_missing_data_for_a_stopped_instance_is_no_failed
     // AND the instance is stopped: it publishes no status checks and DescribeInstanceStatus reports none
     let mut facts = status_instance();
     if let Source::Available(InstanceLookup::Found(i)) = &mut facts.instance {
-        i.state = "stopped".into();
+        i.state = ec2ops::facts::InstanceState::Stopped;
     }
     facts.status = Source::Available(Default::default());
     facts.metrics = Source::Unavailable(Gap::Failed("no datapoints".into()));

@@ -104,7 +104,7 @@ impl Remediator for Counting {
         }
         self.inner.start(id, dry_run).await
     }
-    async fn state(&self, id: &str) -> Result<Option<String>, AwsError> {
+    async fn state(&self, id: &str) -> Result<Option<ec2ops::facts::InstanceState>, AwsError> {
         self.inner.state(id).await
     }
 }

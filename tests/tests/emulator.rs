@@ -57,7 +57,7 @@ async fn ec2_adapter_reads_instance_status_type_groups_and_volumes() {
     assert_eq!(i.instance_type, "t3.small");
     assert_eq!(i.name(), Some("adapter-test"));
     assert_eq!(i.environment(), Some("dev"));
-    assert_eq!(i.state, "running");
+    assert_eq!(i.state, ec2ops::facts::InstanceState::Running);
     assert!(i.private_ip.is_some());
     // The header's network line: DescribeInstances gives the VPC and the subnet.
     assert!(

@@ -258,7 +258,12 @@ fn a_recover_whose_first_continuation_cannot_be_scheduled_stops_nothing() {
             "no stop without its continuation\n{}",
             run.explain()
         );
-        assert_eq!(i.state, "running", "{}", run.explain());
+        assert_eq!(
+            i.state,
+            ec2ops::facts::InstanceState::Running,
+            "{}",
+            run.explain()
+        );
         assert!(
             i.priorities.iter().any(|p| p == "P0"),
             "the report is still P0\n{}",
@@ -550,7 +555,7 @@ fn fault_table_one_fault_at_any_call_of_a_reboot_or_a_recover_loses_no_report_an
                 );
                 assert_eq!(
                     i.state,
-                    "running",
+                    ec2ops::facts::InstanceState::Running,
                     "{fault:?} at call {k}\n{}",
                     run.explain()
                 );

@@ -54,19 +54,12 @@ pub(super) fn gone(change: &Incident, facts: &Facts, out: &mut Vec<Finding>) {
             },
             evidence: vec![Observation::InstanceNotFound],
         }),
-        Some(InstanceLookup::Found(i))
-            if matches!(
-                i.state.as_str(),
-                "stopping" | "stopped" | "shutting-down" | "terminated"
-            ) =>
-        {
+        Some(InstanceLookup::Found(i)) if i.state.is_down() => {
             // A stopped instance's state reason says whether the stop was meant; a terminated one is gone.
-            let stopped = matches!(i.state.as_str(), "stopping" | "stopped");
+            let stopped = matches!(i.state, InstanceState::Stopping | InstanceState::Stopped);
             let cause =
                 stopped.then(|| stop_cause(i.state_reason_code.as_deref(), i.asg().is_some()));
-            let mut evidence = vec![Observation::InstanceState {
-                state: i.state.clone(),
-            }];
+            let mut evidence = vec![Observation::InstanceState { state: i.state }];
             if stopped && (i.state_reason_code.is_some() || i.state_reason.is_some()) {
                 evidence.push(Observation::StateReason {
                     code: i.state_reason_code.clone(),
@@ -76,7 +69,7 @@ pub(super) fn gone(change: &Incident, facts: &Facts, out: &mut Vec<Finding>) {
             out.push(Finding {
                 rule: RuleId::Gone,
                 detail: Detail::Gone {
-                    state: Some(i.state.clone()),
+                    state: Some(i.state),
                     cause,
                 },
                 evidence,
@@ -87,14 +80,11 @@ pub(super) fn gone(change: &Incident, facts: &Facts, out: &mut Vec<Finding>) {
 }
 
 pub(super) fn stopped(state: InstanceState, facts: &Facts, out: &mut Vec<Finding>) {
-    let state = state.as_str();
     let i = facts.found_instance();
     let code = i.and_then(|i| i.state_reason_code.clone());
     let message = i.and_then(|i| i.state_reason.clone());
     let cause = stop_cause(code.as_deref(), i.and_then(|i| i.asg()).is_some());
-    let mut evidence = vec![Observation::StateChangeNotice {
-        state: state.to_string(),
-    }];
+    let mut evidence = vec![Observation::StateChangeNotice { state }];
     evidence.push(match (facts.instance.reason(), &code, &message) {
         (Some(why), None, None) => Observation::StateReasonUnread { why: why.clone() },
         _ => Observation::StateReason {
@@ -105,7 +95,7 @@ pub(super) fn stopped(state: InstanceState, facts: &Facts, out: &mut Vec<Finding
     out.push(Finding {
         rule: RuleId::Stopped,
         detail: Detail::Stopped {
-            state: state.to_string(),
+            state,
             cause,
             code,
             message,
@@ -229,9 +219,7 @@ pub(super) fn status_checks(change: &Incident, facts: &Facts, out: &mut Vec<Find
 /// Whether the instance is known to be out of `running` (stopped, stopping, …): it publishes no status checks, so an
 /// alarm on them that fires then has fired on missing data.
 pub(super) fn not_running(facts: &Facts) -> bool {
-    facts
-        .found_instance()
-        .is_some_and(|i| !matches!(i.state.as_str(), "running" | "pending"))
+    facts.found_instance().is_some_and(|i| !i.state.is_up())
 }
 
 /// How recent an action of ec2ops on the instance must be for its state to be ec2ops's doing (a recover's

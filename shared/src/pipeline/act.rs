@@ -446,8 +446,8 @@ async fn stop_unknown(
         actors.remediator.state(id),
     )
     .await;
-    let state = match state.as_ref().map(|s| s.as_deref()) {
-        Ok(Some("running" | "pending")) => {
+    let state = match state.as_ref().copied() {
+        Ok(Some(s)) if s.is_up() => {
             return "the stop did not take effect (the instance is running); it is not repeated"
                 .to_string()
         }

@@ -187,7 +187,7 @@ pub enum Outcome {
     /// follow-up published when the recover could not complete.
     Continued {
         instance_id: String,
-        state: Option<String>,
+        state: Option<crate::model::InstanceState>,
         step: String,
         next_at: Option<DateTime<Utc>>,
         message_id: Option<String>,

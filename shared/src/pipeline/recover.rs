@@ -12,6 +12,7 @@ use super::once::FollowUp;
 use super::schedule::{schedule, schedule_verification, scheduling_time};
 use super::{Actors, HandleError, Outcome, Responder, CALL_TIMEOUT};
 use crate::budget::{within, Budget};
+use crate::model::InstanceState;
 use crate::ports::CallResult;
 use crate::remediation::{ActionKind, Continuation, Stuck, VerifyRequest};
 use crate::report::followup;
@@ -77,10 +78,10 @@ pub(super) async fn continue_recover(
         }
     }
     let state = within(limit, "ec2", "DescribeInstances", r.state(&id)).await;
-    let state_name = state.as_ref().ok().cloned().flatten();
-    let step = next_step(r, &c, state.as_ref().map(|s| s.as_deref()), elapsed, limit).await;
+    let state_name = state.as_ref().ok().copied().flatten();
+    let step = next_step(r, &c, state.as_ref().copied(), elapsed, limit).await;
     let (step_name, next_at, message_id) =
-        carry_out(rsp, actors, &c, step, state_name.as_deref(), now, budget).await?;
+        carry_out(rsp, actors, &c, step, state_name, now, budget).await?;
     Ok(Outcome::Continued {
         instance_id: id,
         state: state_name,
@@ -112,7 +113,7 @@ async fn unconfirmed_past_give_up(
     )
     .await;
     let state_name = state.ok().flatten();
-    if let Some("running" | "pending") = state_name.as_deref() {
+    if state_name.is_some_and(InstanceState::is_up) {
         return Ok(Outcome::Continued {
             instance_id: id,
             state: state_name,
@@ -127,7 +128,7 @@ async fn unconfirmed_past_give_up(
         },
     };
     let (step_name, next_at, message_id) =
-        carry_out(rsp, actors, c, step, state_name.as_deref(), now, budget).await?;
+        carry_out(rsp, actors, c, step, state_name, now, budget).await?;
     Ok(Outcome::Continued {
         instance_id: id,
         state: state_name,
@@ -142,7 +143,7 @@ async fn unconfirmed_past_give_up(
 async fn next_step(
     r: &dyn crate::ports::Remediator,
     c: &Continuation,
-    state: Result<Option<&str>, &crate::ports::AwsError>,
+    state: Result<Option<InstanceState>, &crate::ports::AwsError>,
     elapsed: chrono::Duration,
     limit: Duration,
 ) -> Step {
@@ -157,22 +158,20 @@ async fn next_step(
             },
         },
         Ok(None) => Step::Escalate { stuck: Stuck::Gone },
-        Ok(Some("stopped")) if elapsed > GIVE_UP_AFTER + POLL * 10 => Step::Escalate {
+        Ok(Some(InstanceState::Stopped)) if elapsed > GIVE_UP_AFTER + POLL * 10 => Step::Escalate {
             // A continuation delivered this late (Scheduler's own retries) must not start an instance that somebody
             // may have stopped on purpose since.
             stuck: Stuck::TooLate {
                 minutes: elapsed.num_minutes(),
             },
         },
-        Ok(Some("stopped")) => start(r, c, elapsed, limit).await,
-        Ok(Some("stopping")) => still_stopping(r, c, elapsed, limit).await,
-        Ok(Some("pending" | "running")) => Step::Started {
+        Ok(Some(InstanceState::Stopped)) => start(r, c, elapsed, limit).await,
+        Ok(Some(InstanceState::Stopping)) => still_stopping(r, c, elapsed, limit).await,
+        Ok(Some(InstanceState::Pending | InstanceState::Running)) => Step::Started {
             detail: "the instance is already starting or running".into(),
         },
         Ok(Some(other)) => Step::Escalate {
-            stuck: Stuck::WentTo {
-                state: other.to_string(),
-            },
+            stuck: Stuck::WentTo { state: other },
         },
     }
 }
@@ -261,7 +260,7 @@ async fn carry_out(
     actors: &Actors,
     c: &Continuation,
     step: Step,
-    state_name: Option<&str>,
+    state_name: Option<InstanceState>,
     now: DateTime<Utc>,
     budget: &Budget,
 ) -> Result<(String, Option<DateTime<Utc>>, Option<String>), HandleError> {
@@ -419,7 +418,7 @@ fn startable_later(e: &crate::ports::AwsError) -> bool {
 async fn escalate(
     rsp: &Responder,
     c: &Continuation,
-    state: Option<&str>,
+    state: Option<InstanceState>,
     stuck: &Stuck,
     budget: &Budget,
 ) -> Result<Option<String>, HandleError> {
@@ -479,7 +478,7 @@ pub(super) async fn finish_inline(
         )
         .await
         {
-            Ok(Some(s)) if s == "stopped" => {
+            Ok(Some(InstanceState::Stopped)) => {
                 return match within(
                     budget.limit(CALL_TIMEOUT),
                     "ec2",
@@ -496,7 +495,7 @@ pub(super) async fn finish_inline(
                     ),
                 };
             }
-            Ok(Some(s)) if s == "running" || s == "pending" => {
+            Ok(Some(s)) if s.is_up() => {
                 return format!("the instance is {s}");
             }
             Ok(s) => last = s,
@@ -506,6 +505,6 @@ pub(super) async fn finish_inline(
     }
     format!(
         "the instance is still {}: once it is stopped run `{start}` (if it hangs in stopping: `{force_stop}`)",
-        last.as_deref().unwrap_or("stopping")
+        last.map_or("stopping", InstanceState::as_str)
     )
 }

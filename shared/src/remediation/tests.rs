@@ -2,6 +2,7 @@ use super::*;
 use crate::analyze::assess;
 use crate::event::{parse, parse_bytes, Parsed};
 use crate::facts::{InstanceFacts, InstanceLookup, ScheduledEvent, StatusFacts, TypeFacts};
+use crate::model::InstanceState;
 use crate::source::Gap;
 use serde_json::{json, Value};
 
@@ -34,7 +35,7 @@ fn facts(tags: &[(&str, &str)]) -> Facts {
     let mut i = InstanceFacts {
         id: "i-0d1e2f3a4b5c6d7e8".into(),
         instance_type: "m5.large".into(),
-        state: "running".into(),
+        state: InstanceState::Running,
         root_device_type: Some("ebs".into()),
         tenancy: Some("default".into()),
         auto_recovery: Some("disabled".into()),
@@ -273,11 +274,11 @@ fn asg_members_stopped_instances_and_open_scheduled_events_are_held() {
         }]
     );
     let mut f = inst(opted());
-    instance(&mut f).state = "pending".into();
+    instance(&mut f).state = InstanceState::Pending;
     assert_eq!(
         holds(run("status-instance.json", &f, RemediationMode::Auto)),
         vec![Hold::NotRunning {
-            state: "pending".into()
+            state: InstanceState::Pending
         }]
     );
     let mut f = inst(opted());

@@ -4,7 +4,7 @@
 use crate::analyze::{Detail, Finding, HealthKind, Pressure, RuleId, StopCause};
 use crate::config::Language;
 use crate::facts::InstanceFacts;
-use crate::model::{AlarmKind, AlarmState};
+use crate::model::{AlarmKind, AlarmState, InstanceState};
 
 use super::cli::Steps;
 use super::headline::metric_label;
@@ -280,7 +280,7 @@ fn event_steps(cx: &Ctx<'_>, s: &mut Steps) {
         ..
     }) = a.findings.iter().find(|f| f.rule == RuleId::Stopped)
     {
-        stopped_steps(cx, s, state, *cause);
+        stopped_steps(cx, s, *state, *cause);
     }
     if a.findings.iter().any(|f| f.detail.unexplained_stop()) {
         unexplained_stop_steps(cx, s);
@@ -311,7 +311,7 @@ fn event_steps(cx: &Ctx<'_>, s: &mut Steps) {
 
 /// An instance the state-change event found stopped or terminated. An AWS-side stop (EC2's state reason) is read
 /// first, with AWS Health; any other is asked who stopped it. A start comes with what to check before it.
-fn stopped_steps(cx: &Ctx<'_>, s: &mut Steps, state: &str, cause: StopCause) {
+fn stopped_steps(cx: &Ctx<'_>, s: &mut Steps, state: InstanceState, cause: StopCause) {
     let lang = cx.lang;
     let id = cx.instance_id.unwrap_or("INSTANCE_ID");
     let aws_side = cause == StopCause::Unexpected;
@@ -335,7 +335,10 @@ fn stopped_steps(cx: &Ctx<'_>, s: &mut Steps, state: &str, cause: StopCause) {
     if cause == StopCause::Intended {
         return;
     }
-    if state == "terminated" || state == "shutting-down" {
+    if matches!(
+        state,
+        InstanceState::Terminated | InstanceState::ShuttingDown
+    ) {
         s.step(l!(lang, "종료된 인스턴스는 복구 불가: AMI/최근 snapshot에서 대체 인스턴스 시작", "A terminated instance cannot come back: launch a replacement from its AMI or latest snapshots"));
         return;
     }

@@ -11,12 +11,13 @@ use super::phrasebook;
 use super::render::{self, SnsMessage};
 use super::shell::Command;
 use super::steps;
-use super::text::{ascii, bound, hm, sanitize, when_in, Line};
+use super::text::{ascii, bound, hm, when_in, Line};
 use super::{section, Part, Report, Section};
 use crate::analyze::recheck::{Picture, RecheckRequest};
 use crate::analyze::Priority;
 use crate::config::Language;
 use crate::facts::{InstanceLookup, Source, StatusFacts};
+use crate::model::InstanceState;
 use crate::remediation::approval::{Approver, Pending};
 use crate::remediation::{ActionKind, Continuation, Stuck, VerifyRequest};
 
@@ -36,7 +37,7 @@ pub fn verdict(instance: &Source<InstanceLookup>, status: &Source<StatusFacts>) 
     if let Some(InstanceLookup::Found(i)) = instance.get() {
         if !i.is_running() {
             return Verdict::NotFixed {
-                detail: NotFixed::State(i.state.clone()),
+                detail: NotFixed::State(i.state),
             };
         }
     }
@@ -62,7 +63,7 @@ pub fn verdict(instance: &Source<InstanceLookup>, status: &Source<StatusFacts>) 
 #[derive(Debug, Clone, PartialEq)]
 pub enum NotFixed {
     /// The instance is not running.
-    State(String),
+    State(crate::model::InstanceState),
     /// The status checks' status (`None`: not reported).
     Checks {
         system: Option<String>,
@@ -316,7 +317,7 @@ fn message(t: &Thread<'_>, s: Steps, lang: Language, tz: Tz) -> SnsMessage {
 /// state it is in — more than the call that just failed.
 pub fn render_recover(
     c: &Continuation,
-    state: Option<&str>,
+    state: Option<InstanceState>,
     stuck: &Stuck,
     now: DateTime<Utc>,
     lang: Language,
@@ -338,7 +339,7 @@ pub fn render_recover(
             lang,
             "인스턴스 상태 {}: ",
             "The instance is {}: ",
-            state.unwrap_or("unknown")
+            state.map_or("unknown", |s| s.as_str())
         )),
         stuck,
         lang,
@@ -367,15 +368,15 @@ pub fn render_recover(
 fn ways_out(
     s: &mut Steps,
     c: &Continuation,
-    state: Option<&str>,
+    state: Option<InstanceState>,
     in_region: &dyn Fn(Command) -> Command,
     lang: Language,
 ) {
     let id = &c.instance_id;
     match state {
-        Some("stopped") => stopped_ways_out(s, c, in_region, lang),
-        Some("stopping") => hung_stop_ways_out(s, c, in_region, lang),
-        Some("running" | "pending") => {
+        Some(InstanceState::Stopped) => stopped_ways_out(s, c, in_region, lang),
+        Some(InstanceState::Stopping) => hung_stop_ways_out(s, c, in_region, lang),
+        Some(InstanceState::Running | InstanceState::Pending) => {
             s.step(l!(lang, "상태 확인 점검:", "Check its status checks:"));
             s.command(in_region(
                 Command::new("aws ec2 describe-instance-status").arg(
@@ -435,7 +436,7 @@ fn stuck_line(line: Line, stuck: &Stuck, lang: Language) -> Line {
                 lang,
                 "인스턴스가 {} 상태가 됨",
                 "the instance went to {}",
-                sanitize(state, 32)
+                state.as_str()
             ),
             None,
         ),

@@ -172,7 +172,7 @@ pub(super) fn instance_line(cx: &Ctx<'_>) -> Line {
                 let mut parts = vec![i.instance_type.clone()];
                 parts.extend(i.availability_zone.clone());
                 parts.extend(i.private_ip.clone());
-                parts.push(i.state.clone());
+                parts.push(i.state.to_string());
                 inst = inst.t(format!(" · {}", parts.join(" · ")));
             } else if let Some(InstanceLookup::NotFound) = cx.facts.instance.get() {
                 inst = inst.t(l!(lang, " · 존재하지 않음 (not found)", " · not found"));

@@ -201,9 +201,7 @@ fn state_lines(cx: &Ctx<'_>) -> Vec<Line> {
         )));
     }
     // A stopped instance has no status checks: whatever DescribeInstanceStatus kept is not about now.
-    let not_running = cx
-        .instance
-        .filter(|i| !matches!(i.state.as_str(), "running" | "pending"));
+    let not_running = cx.instance.filter(|i| !i.state.is_up());
     match &cx.facts.status {
         Source::Available(_) if not_running.is_some() => lines.push(Line::from(l!(
             lang,

@@ -2,6 +2,7 @@
 //! clear, capacity errors, and stops that hang until forced. Implements the readers and the remediator the pipeline
 //! uses, and logs every mutation it accepted so the invariants can count them.
 
+use crate::model::InstanceState;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -85,12 +86,12 @@ impl SimInstance {
         }
     }
 
-    pub fn state(&self) -> &'static str {
+    pub fn state(&self) -> InstanceState {
         match self.phase {
-            Phase::Running => "running",
-            Phase::Stopping { .. } => "stopping",
-            Phase::Stopped => "stopped",
-            Phase::Pending { .. } => "pending",
+            Phase::Running => InstanceState::Running,
+            Phase::Stopping { .. } => InstanceState::Stopping,
+            Phase::Stopped => InstanceState::Stopped,
+            Phase::Pending { .. } => InstanceState::Pending,
         }
     }
 }
@@ -197,7 +198,7 @@ fn facts_of(i: &SimInstance) -> InstanceFacts {
     InstanceFacts {
         id: i.id.clone(),
         instance_type: "m5.large".into(),
-        state: i.state().into(),
+        state: i.state(),
         availability_zone: Some(i.az.clone()),
         vpc_id: Some("vpc-0sim".into()),
         subnet_id: Some(format!("subnet-0sim-{}", i.az)),
@@ -401,8 +402,8 @@ impl Remediator for Ec2World {
             })
         })
     }
-    async fn state(&self, id: &str) -> Result<Option<String>, AwsError> {
-        match self.with("DescribeInstances", id, |i, _, _| Ok(i.state().to_string())) {
+    async fn state(&self, id: &str) -> Result<Option<InstanceState>, AwsError> {
+        match self.with("DescribeInstances", id, |i, _, _| Ok(i.state())) {
             Ok(s) => Ok(Some(s)),
             Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),

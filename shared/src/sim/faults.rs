@@ -2,6 +2,7 @@
 //! no answer, a write carried out whose answer is lost, latency, or the death of the invocation just before or just
 //! after the call. Every draw is written to the run's trace, so a failing seed reads as a story.
 
+use crate::model::InstanceState;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -507,7 +508,7 @@ impl<P: Remediator + ?Sized> Remediator for Faulty<P> {
         self.call("StartInstances", self.inner.start(id, dry_run))
             .await
     }
-    async fn state(&self, id: &str) -> Result<Option<String>, AwsError> {
+    async fn state(&self, id: &str) -> Result<Option<InstanceState>, AwsError> {
         self.call("DescribeInstances(state)", self.inner.state(id))
             .await
     }

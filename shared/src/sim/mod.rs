@@ -133,7 +133,7 @@ pub struct InstanceEnd {
     pub forced: usize,
     /// Minutes from ec2ops's first stop to its last start (`None`: stopped and never started, or never stopped).
     pub stopped_for: Option<i64>,
-    pub state: &'static str,
+    pub state: crate::model::InstanceState,
 }
 
 impl Run {

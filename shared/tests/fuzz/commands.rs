@@ -635,11 +635,12 @@ proptest! {
         let fields = [("instance_id", &id[..]), ("region", &region[..]), ("alarm_name", &alarm[..])];
         let req: VerifyRequest = detail_with("verify-reboot.json", &fields);
         let c: Continuation = detail_with("recover-continuation.json", &fields);
-        let not_fixed = Verdict::NotFixed { detail: ec2ops::report::followup::NotFixed::State(alarm.clone()) };
+        let not_fixed = Verdict::NotFixed { detail: ec2ops::report::followup::NotFixed::State(ec2ops::facts::InstanceState::Stopped) };
         for language in [Language::Ko, Language::En] {
             let tz = chrono_tz::Asia::Seoul;
             let mut messages = vec![followup::render(&req, &not_fixed, req.acted_at, language, tz)];
-            for state in ["stopped", "stopping", "running", "terminated"] {
+            use ec2ops::facts::InstanceState as S;
+            for state in [S::Stopped, S::Stopping, S::Running, S::Terminated] {
                 let stuck = ec2ops::remediation::Stuck::StartFailed { error: alarm.clone() };
                 messages.push(followup::render_recover(&c, Some(state), &stuck, c.stopped_at, language, tz));
             }

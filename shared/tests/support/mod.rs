@@ -73,7 +73,7 @@ pub fn instance(i: &Instance<'_>) -> InstanceFacts {
     InstanceFacts {
         id: i.id.into(),
         instance_type: i.ty.into(),
-        state: "running".into(),
+        state: ec2ops::facts::InstanceState::Running,
         availability_zone: Some(i.az.into()),
         vpc_id: Some("vpc-0c4e2a8f1b3d5e7a9".into()),
         // One subnet per AZ, named after the zone's letter.
@@ -517,7 +517,7 @@ pub fn ok_recovery() -> Facts {
 pub fn insufficient_data() -> Facts {
     let mut f = cpu_sustained();
     if let Source::Available(InstanceLookup::Found(i)) = &mut f.instance {
-        i.state = "stopped".into();
+        i.state = ec2ops::facts::InstanceState::Stopped;
     }
     // EC2 runs no status checks on a stopped instance: DescribeInstanceStatus says not-applicable.
     f.status = Source::Available(status("not-applicable", "not-applicable", "not-applicable"));
@@ -602,7 +602,7 @@ pub fn disk_pressure() -> Facts {
 pub fn stopped_by_aws() -> Facts {
     let mut f = cpu_sustained();
     if let Source::Available(InstanceLookup::Found(i)) = &mut f.instance {
-        i.state = "stopped".into();
+        i.state = ec2ops::facts::InstanceState::Stopped;
         i.state_reason_code = Some("Server.InternalError".into());
         i.state_reason = Some("Server.InternalError: Internal error on launch".into());
     }
