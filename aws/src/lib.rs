@@ -329,6 +329,7 @@ where
         kind,
         message: ec2ops::text::bound(&message, 400),
         retryable,
+        late_ms: None,
     }
 }
 

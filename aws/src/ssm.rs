@@ -57,14 +57,13 @@ fn not_managed(operation: &'static str, instance_id: &str, err: AwsError) -> Aws
 }
 
 fn deadline_passed(operation: &'static str, deadline: Duration, status: &str) -> AwsError {
+    // The deadline is ec2ops's (said in the report's language), and the last status SSM reported stays with it.
     AwsError {
         message: format!(
             "no result within {} ms (last status: {status})",
             deadline.as_millis()
         ),
-        kind: ErrorKind::Timeout,
-        retryable: true,
-        ..AwsError::new("ssm", operation, "")
+        ..AwsError::late("ssm", operation, deadline)
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
-use crate::ports::{AwsError, ErrorKind};
+use crate::ports::AwsError;
 
 /// What is kept back for publishing the report and completing the incident record.
 pub const RESERVE: Duration = Duration::from_secs(6);
@@ -104,13 +104,7 @@ pub async fn within<T>(
 ) -> Result<T, AwsError> {
     match tokio::time::timeout(limit, fut).await {
         Ok(r) => r,
-        Err(_) => Err(AwsError::new(
-            service,
-            operation,
-            format!("no answer within {} ms", limit.as_millis()),
-        )
-        .with_code("DeadlineExceeded", ErrorKind::Timeout)
-        .retryable(true)),
+        Err(_) => Err(AwsError::late(service, operation, limit)),
     }
 }
 

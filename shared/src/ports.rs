@@ -62,18 +62,38 @@ pub struct AwsError {
     pub message: String,
     /// Whether trying again later can help (throttling, 5xx, timeouts, connection errors).
     pub retryable: bool,
+    /// ec2ops's own deadline for the call, in milliseconds, when that is what failed ([`AwsError::late`]): the
+    /// failure is ec2ops's words, said in the report's language, not AWS's.
+    pub late_ms: Option<u64>,
 }
 
 impl AwsError {
-    /// Why the source this call would have read is missing: an offline call is said as such, any other failure as
-    /// the adapter wrote it.
+    /// Why the source this call would have read is missing: an offline call or ec2ops's own deadline is said as
+    /// such, any other failure as the adapter wrote it (AWS's words).
     pub fn gap(&self) -> Gap {
         if self.kind == ErrorKind::Offline {
             Gap::Offline {
                 call: Some(format!("{} {}", self.service, self.operation)),
             }
+        } else if let Some(ms) = self.late_ms {
+            Gap::TimedOut { ms }
         } else {
             Gap::Failed(self.to_string())
+        }
+    }
+
+    /// The call got no answer within ec2ops's own deadline (`limit`): retryable, code `DeadlineExceeded`.
+    pub fn late(
+        service: &'static str,
+        operation: &'static str,
+        limit: std::time::Duration,
+    ) -> Self {
+        let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        AwsError {
+            late_ms: Some(ms),
+            ..AwsError::new(service, operation, format!("no answer within {ms} ms"))
+                .with_code("DeadlineExceeded", ErrorKind::Timeout)
+                .retryable(true)
         }
     }
 
@@ -85,6 +105,7 @@ impl AwsError {
             kind: ErrorKind::Other,
             message: message.into(),
             retryable: false,
+            late_ms: None,
         }
     }
 

@@ -75,9 +75,9 @@ pub enum Gap {
     /// The heartbeat's report does not read the ledger.
     HeartbeatNoLedger,
     /// The incident could not be claimed (the ledger's error).
-    Unclaimed(String),
+    Unclaimed(Box<Gap>),
     /// The AZ's impairments could not be read again after the settle delay (the ledger's error).
-    NotReread(String),
+    NotReread(Box<Gap>),
     /// A ranking path found no instance with datapoints of the metric in the window.
     NoDatapoints {
         metric: String,
@@ -93,9 +93,9 @@ pub enum Gap {
     /// No random nonce could be drawn (the error).
     NoNonce(String),
     /// The proposal could not be recorded (the ledger's error).
-    ProposalNotRecorded(String),
+    ProposalNotRecorded(Box<Gap>),
     /// Whether an interrupted earlier delivery acted could not be read (the ledger's error).
-    UnknownIfActed(String),
+    UnknownIfActed(Box<Gap>),
     /// Every one of several reads failed: what each read (a ranking path, a log group, a resource) and why.
     Each(Vec<(String, Gap)>),
 }

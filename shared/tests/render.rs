@@ -679,8 +679,16 @@ fn a_korean_report_says_why_a_source_is_missing_in_korean_and_quotes_aws_as_writ
     facts.history = Source::Unavailable(Gap::Failed(
         "cloudwatch DescribeAlarmHistory: ThrottlingException: Rate exceeded".into(),
     ));
-    facts.ledger = Source::Unavailable(Gap::Unclaimed(
+    facts.ledger = Source::Unavailable(Gap::Unclaimed(Box::new(Gap::Failed(
         "dynamodb PutItem: InternalServerError".into(),
+    ))));
+    facts.evidence.changes = Some(Source::Unavailable(
+        ec2ops::ports::AwsError::late(
+            "cloudtrail",
+            "LookupEvents",
+            std::time::Duration::from_millis(2500),
+        )
+        .gap(),
     ));
     let ko = Settings {
         language: Language::Ko,
@@ -691,11 +699,16 @@ fn a_korean_report_says_why_a_source_is_missing_in_korean_and_quotes_aws_as_writ
     for korean in [
         "4000 ms 안에 응답 없음",
         "incident를 claim하지 못함: dynamodb PutItem: InternalServerError",
+        "2500 ms 안에 응답 없음",
         "cloudwatch DescribeAlarmHistory: ThrottlingException: Rate exceeded",
     ] {
         assert!(email.contains(korean), "{korean:?} missing:\n{email}");
     }
-    for english in ["timed out after", "could not be claimed"] {
+    for english in [
+        "timed out after",
+        "could not be claimed",
+        "no answer within",
+    ] {
         assert!(
             !email.contains(english),
             "{english:?} in a Korean report:\n{email}"

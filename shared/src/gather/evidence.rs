@@ -55,15 +55,7 @@ async fn under<T>(
 ) -> Result<T, AwsError> {
     match tokio::time::timeout(limit, fut).await {
         Ok(r) => r,
-        Err(_) => Err(AwsError {
-            retryable: true,
-            kind: crate::ports::ErrorKind::Timeout,
-            ..AwsError::new(
-                service,
-                operation,
-                format!("timed out after {} ms", limit.as_millis()),
-            )
-        }),
+        Err(_) => Err(AwsError::late(service, operation, limit)),
     }
 }
 

@@ -99,9 +99,7 @@ async fn grant_and_call(
     match grant {
         Err(e) => ActionOutcome::Held {
             action,
-            holds: vec![Hold::LedgerUnavailable {
-                why: crate::source::Gap::Failed(e.to_string()),
-            }],
+            holds: vec![Hold::LedgerUnavailable { why: e.gap() }],
         },
         Ok(Grant::Refused(holds)) => ActionOutcome::Held { action, holds },
         Ok(Grant::Recorded(recorded)) => {

@@ -180,7 +180,7 @@ impl Responder {
             facts.unwrap_or_else(|| Facts::unavailable(crate::source::Gap::NotGathered));
         if let (Some(Err(e)), Some(_)) = (&claim, &self.ledger) {
             // Fail closed: without the claim nothing is acted on.
-            facts.ledger = Source::Unavailable(crate::source::Gap::Unclaimed(e.to_string()));
+            facts.ledger = Source::Unavailable(crate::source::Gap::Unclaimed(Box::new(e.gap())));
         }
         Ok(Some(Claimed {
             key,
@@ -548,7 +548,7 @@ impl Responder {
 /// A resumed delivery that could not read whether its predecessor acted acts on nothing: what it would have done is
 /// held for the unreadable ledger.
 fn held_unknown(decision: Decision, e: &AwsError) -> ActionOutcome {
-    let why = crate::source::Gap::UnknownIfActed(e.to_string());
+    let why = crate::source::Gap::UnknownIfActed(Box::new(e.gap()));
     match decision {
         Decision::Act { action }
         | Decision::DryRun { action }

@@ -66,7 +66,7 @@ pub(super) async fn propose(
     )
     .await;
     let stored = match recorded {
-        Err(e) => return held(action, Gap::ProposalNotRecorded(e.to_string())),
+        Err(e) => return held(action, Gap::ProposalNotRecorded(Box::new(e.gap()))),
         Ok(None) => StoredProposal {
             proposal,
             state: State::Pending,

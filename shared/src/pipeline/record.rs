@@ -397,7 +397,7 @@ fn reread_into(
         (Ok(_), Source::Unavailable(_)) => {}
         (Err(e), _) => {
             warn!(error = %e, "could not re-read the AZ's impairments");
-            facts.ledger = Source::Unavailable(crate::source::Gap::NotReread(e.to_string()));
+            facts.ledger = Source::Unavailable(crate::source::Gap::NotReread(Box::new(e.gap())));
         }
     }
 }

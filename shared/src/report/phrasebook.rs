@@ -80,13 +80,13 @@ pub fn reason(gap: &Gap, lang: Language) -> String {
             lang,
             "incident를 claim하지 못함: {}",
             "the incident could not be claimed: {}",
-            e
+            reason(e, lang)
         ),
         Gap::NotReread(e) => l!(
             lang,
             "안정화 대기 후 AZ의 장애 목록을 다시 읽지 못함: {}",
             "the AZ's impairments could not be re-read after the settle delay: {}",
-            e
+            reason(e, lang)
         ),
         Gap::NoDatapoints { metric } => l!(
             lang,
@@ -120,13 +120,13 @@ pub fn reason(gap: &Gap, lang: Language) -> String {
             lang,
             "승인 요청을 기록하지 못함: {}",
             "the proposal could not be recorded: {}",
-            e
+            reason(e, lang)
         ),
         Gap::UnknownIfActed(e) => l!(
             lang,
             "중단된 이전 전달이 조치했는지 읽지 못함 ({}); 이후 전달이 맞춤",
             "whether an interrupted earlier delivery acted could not be read ({}); a later delivery reconciles it",
-            e
+            reason(e, lang)
         ),
         Gap::Each(each) => each
             .iter()
@@ -243,8 +243,8 @@ mod tests {
             Gap::FleetNotCharted,
             Gap::NoLedger,
             Gap::HeartbeatNoLedger,
-            Gap::Unclaimed("dynamodb PutItem: boom".into()),
-            Gap::NotReread("dynamodb Query: boom".into()),
+            Gap::Unclaimed(Box::new(Gap::Failed("dynamodb PutItem: boom".into()))),
+            Gap::NotReread(Box::new(Gap::TimedOut { ms: 3000 })),
             Gap::NoDatapoints {
                 metric: "CPUUtilization".into(),
             },
@@ -252,8 +252,8 @@ mod tests {
             Gap::ApprovalsNeedLedger,
             Gap::NotProposable,
             Gap::NoNonce("e".into()),
-            Gap::ProposalNotRecorded("e".into()),
-            Gap::UnknownIfActed("e".into()),
+            Gap::ProposalNotRecorded(Box::new(Gap::NoLedger)),
+            Gap::UnknownIfActed(Box::new(Gap::TimedOut { ms: 1 })),
             Gap::Unrankable("not a fleet alarm".into()),
             Gap::Each(vec![
                 ("Metrics Insights".into(), Gap::CannotRank),
