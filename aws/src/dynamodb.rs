@@ -541,13 +541,17 @@ impl IncidentClaims for DynamoLedger {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(format!("incident#{incident_key}"))))
-            .update_expression("SET #s = :done, #c = :at, #o = :outcome, #m = :mid, #exp = :exp")
+            .update_expression(
+                "SET #s = :done, #c = :at, #o = :outcome, #m = :mid, #az = :az, #exp = :exp",
+            )
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#c", "completed_at")
             .expression_attribute_names("#o", "outcome")
             .expression_attribute_names("#m", "message_id")
+            .expression_attribute_names("#az", "az_report")
             .expression_attribute_names("#exp", "expires_at")
             .expression_attribute_values(":done", s("COMPLETED"))
+            .expression_attribute_values(":az", AttributeValue::Bool(completion.az_report))
             .expression_attribute_values(":at", s(stamp(now)))
             .expression_attribute_values(":outcome", s(&completion.outcome))
             .expression_attribute_values(":mid", s(completion.message_id.as_deref().unwrap_or("-")))
@@ -563,6 +567,12 @@ impl IncidentClaims for DynamoLedger {
             (text(&i, "status").as_deref() == Some("COMPLETED")).then(|| Completion {
                 message_id: text(&i, "message_id").filter(|m| m != "-"),
                 outcome: text(&i, "outcome").unwrap_or_default(),
+                // Absent in a record written before the field: not the AZ report.
+                az_report: i
+                    .get("az_report")
+                    .and_then(|v| v.as_bool().ok())
+                    .copied()
+                    .unwrap_or(false),
             })
         }))
     }

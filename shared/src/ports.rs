@@ -350,14 +350,18 @@ pub enum Claim {
 pub struct Completion {
     /// The SNS message id, or why nothing was published (covered by an AZ report, …).
     pub message_id: Option<String>,
-    /// One line: the action's outcome.
+    /// One line: the action's outcome (for people: `ec2ops incidents`; nothing decides on its words).
     pub outcome: String,
+    /// The published report was its AZ's one AZ-EVENT report, which names the instances the declaration covers.
+    /// A record written before this field existed reads `false`: a covered incident then publishes its own report
+    /// (one report too many, never one lost).
+    pub az_report: bool,
 }
 
 /// What a [`Completion`]'s outcome carries when the report went into a storm window's digest.
 pub const DIGEST_MARK: &str = " · digest ";
-/// What a [`Completion`]'s outcome carries when the published report was its AZ's one AZ-EVENT report (it names
-/// the instances the declaration covers).
+/// What a [`Completion`]'s outcome says, for people, when the published report was its AZ's one AZ-EVENT report
+/// ([`Completion::az_report`] is what the code reads).
 pub const AZ_REPORT_MARK: &str = " · AZ report";
 
 /// An action about to be taken.

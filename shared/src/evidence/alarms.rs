@@ -24,12 +24,26 @@ pub struct ListedAlarm {
     pub reason: Option<String>,
 }
 
+impl OtherAlarm {
+    /// The metric it watches, as a reader names it: `CWAgent mem_used_percent`.
+    pub fn watched(&self) -> Option<String> {
+        let m = self.metric.as_deref()?;
+        Some(match &self.namespace {
+            Some(ns) => format!("{ns} {m}"),
+            None => m.to_string(),
+        })
+    }
+}
+
 /// Another alarm of the instance in ALARM.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OtherAlarm {
     pub name: String,
     pub arn: Option<String>,
-    /// The metric it watches on the instance (`CWAgent mem_used_percent`).
+    /// The namespace of the metric it watches on the instance (`CWAgent`).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The name of the metric it watches on the instance (`mem_used_percent`).
     pub metric: Option<String>,
     pub since: Option<DateTime<Utc>>,
 }
@@ -61,7 +75,8 @@ pub fn on_instance(
             Some(OtherAlarm {
                 name: crate::text::bound(&a.name, 255),
                 arn: a.arn.clone(),
-                metric: Some(format!("{ns} {name}")),
+                namespace: Some(ns.clone()),
+                metric: Some(name.clone()),
                 since: a.since,
             })
         })
@@ -101,9 +116,7 @@ mod tests {
         let o = on_instance("i-1", "cpu-high", &all, false);
         let names: Vec<&str> = o.alarms.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["mem-high", "disk-high"]);
-        assert_eq!(
-            o.alarms[0].metric.as_deref(),
-            Some("CWAgent mem_used_percent")
-        );
+        assert_eq!(o.alarms[0].namespace.as_deref(), Some("CWAgent"));
+        assert_eq!(o.alarms[0].metric.as_deref(), Some("mem_used_percent"));
     }
 }

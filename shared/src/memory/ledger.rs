@@ -100,6 +100,7 @@ struct Lease {
 struct Done {
     message_id: String,
     outcome: String,
+    az_report: bool,
 }
 
 /// `action#<key>`.

@@ -106,7 +106,7 @@ pub(super) async fn heartbeat(
     });
     let (region, account) = topic.as_deref().map_or(("-", "000000000000"), place);
     let (region, account) = (region.to_string(), account.to_string());
-    let line = rehearse(r, now, &region, &account, budget).await?;
+    let (ok, line) = rehearse(r, now, &region, &account, budget).await?;
     let (Some((outbox, _)), Some(topic)) = (r.outbox(), topic) else {
         info!(%line, "heartbeat: no delivery configured, nothing posted");
         return Ok(Outcome::Heartbeat {
@@ -121,7 +121,7 @@ pub(super) async fn heartbeat(
         None => Gate::Bounded("heartbeat"),
         Some(_) => Gate::Taken,
     };
-    let message = message_of(&line, &region);
+    let message = message_of(ok, &line, &region);
     match outbox
         .send(&topic, &message, gate, Duration::ZERO, budget)
         .await
@@ -141,15 +141,15 @@ pub(super) async fn heartbeat(
     }
 }
 
-/// Run the pipeline on the built-in alarm — parse, gather, assess, decide, render, never act — and say in one line how
-/// it went.
+/// Run the pipeline on the built-in alarm — parse, gather, assess, decide, render, never act — and say whether the
+/// report could be published, and in one line how it went.
 async fn rehearse(
     r: &Responder,
     now: DateTime<Utc>,
     region: &str,
     account: &str,
     budget: &Budget,
-) -> Result<String, HandleError> {
+) -> Result<(bool, String), HandleError> {
     let started = Instant::now();
     let settings = &*r.settings;
     let change = match parse(&sample_alarm(now, region, account))? {
@@ -185,7 +185,8 @@ async fn rehearse(
     let took = started.elapsed().as_millis();
     let (answered, asked) = sources(&facts);
     let priority = assessment.priority.label();
-    let verdict = match unpublishable(&message) {
+    let why = unpublishable(&message);
+    let verdict = match &why {
         None => format!("ok · pipeline rendered a {priority} report in {took} ms"),
         Some(why) => {
             warn!(why, "heartbeat: the rendered report could not be published");
@@ -195,10 +196,11 @@ async fn rehearse(
         }
     };
     info!(ms = took as u64, answered, asked, "heartbeat rehearsed");
-    Ok(format!(
+    let line = format!(
         "ec2ops heartbeat {verdict} · sources: {answered}/{asked} available · {region} {}",
         env!("CARGO_PKG_VERSION")
-    ))
+    );
+    Ok((why.is_none(), line))
 }
 
 /// The region and account of a topic ARN (`arn:aws:sns:REGION:ACCOUNT:NAME`), reduced to the characters they
@@ -266,8 +268,7 @@ fn unpublishable(message: &SnsMessage) -> Option<String> {
 
 /// The one-line message: the line itself for e-mail and SQS subscribers, a Chatbot custom notification holding it
 /// for everyone else (AWS Chatbot drops a message it cannot read).
-fn message_of(line: &str, region: &str) -> SnsMessage {
-    let ok = line.starts_with("ec2ops heartbeat ok");
+fn message_of(ok: bool, line: &str, region: &str) -> SnsMessage {
     // Slack's three entities: the line holds none today, but a region or a reason must never form a mention.
     let chat_text = line
         .replace('&', "&amp;")
@@ -325,7 +326,7 @@ mod tests {
     #[test]
     fn the_message_is_the_line_for_mail_and_queues_and_a_chatbot_notification_for_chat() {
         let line = "ec2ops heartbeat ok · pipeline rendered a P2 report in 41 ms · sources: 3/9 available · ap-northeast-2 0.1.0";
-        let m = message_of(line, "ap-northeast-2");
+        let m = message_of(true, line, "ap-northeast-2");
         assert_eq!(m.subject, "ec2ops heartbeat ok (ap-northeast-2)");
         let body: Value = serde_json::from_str(&m.message).expect("JSON");
         assert_eq!(body["email"], line);

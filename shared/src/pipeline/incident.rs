@@ -522,6 +522,7 @@ impl Responder {
                 None if az_report => format!("{label}{}", crate::ports::AZ_REPORT_MARK),
                 None => label.to_string(),
             },
+            az_report: az_report && sent.digest.is_none(),
         };
         if !self.complete(&cx.key, now, &done, budget).await {
             self.release(&cx.key, now, budget).await;

@@ -106,6 +106,7 @@ impl Responder {
                     outcome:
                         "reported before its record could be written; recorded by a redelivery"
                             .into(),
+                    az_report: false,
                 };
                 if self.complete(&key, now, &done, budget).await {
                     info!(incident = %key, "recorded after its report went out");

@@ -67,6 +67,7 @@ impl Responder {
                 let done = Completion {
                     message_id: Some(id.to_string()),
                     outcome: "follow-up".into(),
+                    az_report: false,
                 };
                 self.complete(key, now, &done, budget).await;
             }

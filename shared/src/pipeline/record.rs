@@ -158,6 +158,7 @@ impl Responder {
         let done = Completion {
             message_id: None,
             outcome: format!("covered by the AZ-EVENT report of {by}"),
+            az_report: false,
         };
         let recorded = self.complete(key, now, &done, budget).await;
         self.log_incident(
@@ -224,10 +225,7 @@ impl Responder {
             match done {
                 // The AZ report published (never deferred to a digest). A report of the declaring incident that is not
                 // the AZ report (a resumed delivery that could not read the instance's AZ) names nobody else.
-                Ok(Some(c)) => {
-                    return c.message_id.is_some()
-                        && c.outcome.ends_with(crate::ports::AZ_REPORT_MARK)
-                }
+                Ok(Some(c)) => return c.message_id.is_some() && c.az_report,
                 Ok(None) if tokio::time::Instant::now() < until => {
                     tokio::time::sleep(Duration::from_millis(500)).await
                 }

@@ -167,6 +167,7 @@ async fn settle_reported(
             let done = crate::ports::Completion {
                 message_id: None,
                 outcome: format!("reported already (at {reported}): not reported again"),
+                az_report: false,
             };
             if rsp.complete(key, now, &done, budget).await {
                 return Ok(duplicate());

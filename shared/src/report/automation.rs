@@ -99,11 +99,10 @@ fn instance_lines(cx: &Ctx<'_>, advice: &mut Advice) {
         .is_some_and(|w| w.get(Role::Memory).is_none())
     {
         // Another alarm on the instance watching an agent metric: the agent is installed and publishing.
-        let agent_alarm = cx.other_alarms().iter().find(|a| {
-            a.metric
-                .as_deref()
-                .is_some_and(|m| m.starts_with(&format!("{} ", crate::catalogue::AGENT)))
-        });
+        let agent_alarm = cx
+            .other_alarms()
+            .iter()
+            .find(|a| a.namespace.as_deref() == Some(crate::catalogue::AGENT));
         if let Some(a) = agent_alarm.filter(|_| cx.a.recommendation.guest_metrics_matter) {
             advice.bears(
                 Line::new()

@@ -637,11 +637,11 @@ fn finding_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
     }
     let mut lines: Vec<(Line, bool)> = lines.into_iter().map(|l| (l, true)).collect();
     // The finding the summary gives as the most likely cause points there instead of saying it again.
-    let cause = super::summary::cause(cx);
+    let cause = super::summary::cause_finding(cx);
     for (n, f) in cx.a.findings.iter().enumerate() {
         let top = n < FINDINGS_KEPT;
         let phrase = finding_phrase(f, cx);
-        let line = if phrase.without_advice().trim() == cause.trim() {
+        let line = if cause.is_some_and(|c| std::ptr::eq(c, f)) {
             let mut line = Line::new().t(format!("[{}] ", f.rule.code())).t(l!(
                 lang,
                 "▶ 위의 추정 원인",

@@ -366,7 +366,7 @@ fn alarm_lines(
         )));
         for a in &o.alarms {
             let mut l = Line::new().t("    · ").u(&a.name);
-            if let Some(m) = &a.metric {
+            if let Some(m) = a.watched() {
                 l = l.t(" (").u(m).t(")");
             }
             if let Some(since) = a.since {

@@ -64,6 +64,38 @@ pub(super) fn own_finding<'a>(change: &AlarmChange, a: &'a Assessment) -> Option
 /// suspected compromise (SEC-SUSPECT: the sustained CPU it explains is its evidence), then a change just before the
 /// transition (CHANGE-BEFORE, the likely trigger — unless the alarm's own finding is an
 /// AWS-side check a change does not cause), then the finding on the alarm's metric, then the first finding.
+/// The top finding when it is the most likely cause: in ALARM, or out of it when it is the instance's own state (only
+/// that explains more than the alarm's reason does).
+fn leading<'a>(cx: &Ctx<'a>) -> Option<&'a Finding> {
+    top_finding(cx).filter(|f| {
+        cx.change.state.value == AlarmState::Alarm
+            || matches!(
+                f.rule,
+                RuleId::AzEvent | RuleId::Stopped | RuleId::Health | RuleId::Gone
+            )
+    })
+}
+
+/// The most likely cause when a finding gives it: one finding in its own words, or a sentence built from the evidence.
+enum Lead<'a> {
+    Finding(&'a Finding),
+    Said(String),
+}
+
+fn lead<'a>(cx: &Ctx<'a>) -> Option<Lead<'a>> {
+    let f = leading(cx)?;
+    Some(evidence_cause(cx, f).unwrap_or(Lead::Finding(f)))
+}
+
+/// The finding the summary gives, in the finding's own words, as the most likely cause ([`cause`]): 📊 points to it
+/// instead of saying it again. `None` when the cause is a sentence of its own (the evidence, the alarm, its reasons).
+pub(super) fn cause_finding<'a>(cx: &Ctx<'a>) -> Option<&'a Finding> {
+    match lead(cx)? {
+        Lead::Finding(f) => Some(f),
+        Lead::Said(_) => None,
+    }
+}
+
 fn top_finding<'a>(cx: &Ctx<'a>) -> Option<&'a Finding> {
     let a = cx.a;
     let first = [
@@ -90,20 +122,10 @@ fn top_finding<'a>(cx: &Ctx<'a>) -> Option<&'a Finding> {
 /// The most likely cause, as one sentence: the top finding without its advice (which 🔧 gives), else the first
 /// reason of the urgency. The summary's first line, and the digest's entry (through [`super::Report::cause`]).
 pub(super) fn cause(cx: &Ctx<'_>) -> String {
-    // Out of ALARM only the instance's own state explains more than the alarm's reason does.
-    let state_finding = top_finding(cx).filter(|f| {
-        matches!(
-            f.rule,
-            RuleId::AzEvent | RuleId::Stopped | RuleId::Health | RuleId::Gone
-        )
-    });
-    if cx.change.state.value == AlarmState::Alarm || state_finding.is_some() {
-        if let Some(f) = top_finding(cx) {
-            if let Some(evidence) = evidence_cause(cx, f) {
-                return evidence;
-            }
-            return finding_phrase(f, cx).without_advice().trim().to_string();
-        }
+    match lead(cx) {
+        Some(Lead::Finding(f)) => return finding_phrase(f, cx).without_advice().trim().to_string(),
+        Some(Lead::Said(said)) => return said,
+        None => {}
     }
     if cx.change.state.value == AlarmState::Alarm {
         if let Some(c) = composite_cause(cx).or_else(|| breach_cause(cx)) {
@@ -218,7 +240,7 @@ fn breach_cause(cx: &Ctx<'_>) -> Option<String> {
 /// (LOG-ERRORS) and another alarm on the instance that went off first; for a CPU alarm, the inbound data that led
 /// the rise (NET-LEADS-CPU). `None` when the top finding is already evidence (a change, the instance's own state)
 /// or an AWS-side check the instance's own logs do not explain.
-fn evidence_cause(cx: &Ctx<'_>, top: &Finding) -> Option<String> {
+fn evidence_cause<'a>(cx: &Ctx<'a>, top: &Finding) -> Option<Lead<'a>> {
     let lang = cx.lang;
     if cx.change.state.value != AlarmState::Alarm
         || matches!(
@@ -253,9 +275,8 @@ fn evidence_cause(cx: &Ctx<'_>, top: &Finding) -> Option<String> {
         .map(|(a, since)| {
             let name = sanitize(&a.name, 120);
             let metric = a
-                .metric
-                .as_deref()
-                .map(|m| format!(" ({})", sanitize(m, 80)))
+                .watched()
+                .map(|m| format!(" ({})", sanitize(&m, 80)))
                 .unwrap_or_default();
             let when = when_hm(since, cx.tz, lang);
             let minutes = (at - since).num_minutes();
@@ -313,10 +334,10 @@ fn evidence_cause(cx: &Ctx<'_>, top: &Finding) -> Option<String> {
                 when
             ));
         }
-        return Some(out);
+        return Some(Lead::Said(out));
     }
     if let Some((name, metric, when, minutes)) = earlier {
-        return Some(l!(
+        return Some(Lead::Said(l!(
             lang,
             "{}{}가 {}부터 ALARM (이 알람보다 {}분 먼저): 먼저 시작된 원인일 가능성 — {}",
             "{}{} in ALARM since {} ({} min before this alarm): likely where it started — {}",
@@ -325,11 +346,11 @@ fn evidence_cause(cx: &Ctx<'_>, top: &Finding) -> Option<String> {
             when,
             minutes,
             finding_phrase(top, cx).without_advice().trim()
-        ));
+        )));
     }
     if matches!(top.rule, RuleId::CpuSpike | RuleId::CpuSustained) {
         if let Some(net) = cx.a.findings.iter().find(|f| f.rule == RuleId::NetLeadsCpu) {
-            return Some(finding_phrase(net, cx).without_advice().trim().to_string());
+            return Some(Lead::Finding(net));
         }
     }
     None

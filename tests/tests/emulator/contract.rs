@@ -206,6 +206,7 @@ async fn a_completed_incident_is_a_duplicate_with_its_completion<L: LedgerPorts>
     let done = Completion {
         message_id: Some("m-1".into()),
         outcome: "stop-start: called".into(),
+        az_report: false,
     };
     l.complete("k", t(10), &done).await.expect("complete");
     assert_eq!(l.completion("k").await, Ok(Some(done)));
@@ -220,6 +221,7 @@ async fn a_completed_incident_is_a_duplicate_with_its_completion<L: LedgerPorts>
     let quiet = Completion {
         message_id: None,
         outcome: "covered by the AZ report".into(),
+        az_report: false,
     };
     l.complete("never-claimed", t(0), &quiet)
         .await
@@ -230,6 +232,14 @@ async fn a_completed_incident_is_a_duplicate_with_its_completion<L: LedgerPorts>
         Ok(Claim::Duplicate)
     );
     assert_eq!(l.completion("unknown").await, Ok(None));
+    // The AZ report's completion says so as a field, read back as written.
+    let az = Completion {
+        message_id: Some("m-az".into()),
+        outcome: "no action".into(),
+        az_report: true,
+    };
+    l.complete("az", t(0), &az).await.expect("complete");
+    assert_eq!(l.completion("az").await, Ok(Some(az)));
 }
 
 async fn a_released_lease_lets_the_next_claim_take_over_at_once<L: LedgerPorts>(l: &L) {
@@ -244,6 +254,7 @@ async fn a_released_lease_lets_the_next_claim_take_over_at_once<L: LedgerPorts>(
     let done = Completion {
         message_id: Some("m".into()),
         outcome: "ok".into(),
+        az_report: false,
     };
     l.complete("k", t(6), &done).await.expect("complete");
     l.release("k", t(7)).await.expect("release");

@@ -104,6 +104,7 @@ impl IncidentClaims for MemoryLedger {
         i.completion = Some(Done {
             message_id: completion.message_id.clone().unwrap_or_else(|| "-".into()),
             outcome: completion.outcome.clone(),
+            az_report: completion.az_report,
         });
         i.expires_at = expiry(now, RECORD_TTL);
         Ok(())
@@ -118,6 +119,7 @@ impl IncidentClaims for MemoryLedger {
             .map(|d| Completion {
                 message_id: Some(d.message_id.clone()).filter(|m| m != "-"),
                 outcome: d.outcome.clone(),
+                az_report: d.az_report,
             }))
     }
 

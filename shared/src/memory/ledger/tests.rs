@@ -87,6 +87,7 @@ async fn a_released_incident_is_taken_over_at_once_and_a_completed_one_stays_com
     let done = Completion {
         message_id: Some("m-1".into()),
         outcome: "rebooted".into(),
+        az_report: false,
     };
     l.complete("k", t(10), &done).await.ok();
     l.release("k", t(11)).await.ok();
@@ -105,6 +106,7 @@ async fn completing_an_unclaimed_incident_records_it_completed_and_an_absent_mes
     let done = Completion {
         message_id: None,
         outcome: "covered".into(),
+        az_report: false,
     };
     l.complete("k", t(0), &done).await.ok();
     assert_eq!(l.completion("k").await, Ok(Some(done)));
@@ -383,6 +385,7 @@ async fn only_the_ttl_sweep_deletes_and_a_swept_completed_incident_can_be_claime
     let done = Completion {
         message_id: Some("m".into()),
         outcome: "ok".into(),
+        az_report: false,
     };
     l.complete("k", t(0), &done).await.ok();
     let week = Duration::days(7).num_seconds();
