@@ -9,7 +9,7 @@ use super::Ctx;
 
 /// A command's line in a section: `    $ <command>`, the command a code piece.
 pub(super) fn command_line(cmd: &Command) -> Line {
-    Line::new().t("    $ ").c(cmd.render())
+    Line::new().t("    ").prompt().c(cmd.render())
 }
 
 /// A command for this incident's region. Every value in it goes through [`super::shell`]: the region comes from the

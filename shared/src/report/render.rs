@@ -182,7 +182,7 @@ pub fn cut_notice(n: usize, lang: Language) -> String {
 
 /// A command line of a section (`$ aws …`).
 fn is_command(l: &Line) -> bool {
-    l.plain().trim_start().starts_with("$ ")
+    l.is_command()
 }
 
 /// Remove the last line; when it is a command, remove its whole group — every command of the step and the line
@@ -271,13 +271,13 @@ fn markdown(report: &Report, sections: &[Section]) -> String {
     out
 }
 
-/// The commands the summary shows on its own lines (a Run Command's three), as their text.
-fn summary_commands(report: &Report) -> Vec<String> {
+/// The commands the summary shows on its own lines (a Run Command's three).
+fn summary_commands(report: &Report) -> Vec<Option<&str>> {
     report
         .header
         .iter()
         .filter(|l| is_command(l))
-        .map(|l| l.plain().trim().to_string())
+        .map(Line::command)
         .collect()
 }
 
@@ -290,11 +290,7 @@ fn without_repeated_commands(report: &Report) -> Vec<Section> {
         return sections;
     }
     for s in sections.iter_mut().filter(|s| s.spare.is_empty()) {
-        let texts: Vec<String> = s
-            .lines
-            .iter()
-            .map(|l| l.plain().trim().to_string())
-            .collect();
+        let texts: Vec<Option<&str>> = s.lines.iter().map(Line::command).collect();
         // The summary's commands open a step's group (the rest of the group, if any, follows the pointer in order).
         let whole = |at: usize| {
             texts[at..].starts_with(&summary) && (at == 0 || !is_command(&s.lines[at - 1]))
@@ -459,7 +455,13 @@ mod tests {
         let section = Section {
             emoji: "🔧",
             title: "Immediate actions".into(),
-            lines: lines.iter().map(|l| Line::from(l.to_string())).collect(),
+            lines: lines
+                .iter()
+                .map(|l| match l.strip_prefix("    $ ") {
+                    Some(cmd) => Line::new().t("    ").prompt().c(cmd),
+                    None => Line::from(l.to_string()),
+                })
+                .collect(),
             keep_rank: 2,
             spare: Vec::new(),
             head: 4,

@@ -77,7 +77,7 @@ pub(super) fn lines(cx: &Ctx<'_>, next_steps: &[Command]) -> Vec<Line> {
     }));
     // The alarm's history (read-only), as 🔧 shows a command: the line is the command.
     if let Some(cmd) = next_steps.first() {
-        out.push(Line::new().t("$ ").c(cmd.render()));
+        out.push(Line::new().prompt().c(cmd.render()));
     }
     out
 }

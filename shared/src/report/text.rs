@@ -22,6 +22,8 @@ pub enum Piece {
     /// A console deep link: `label: url` in email and in chat (Slack links a bare URL). The URL is built
     /// percent-encoded ([`crate::evidence::links`]); the label is our own text.
     Link { label: String, url: String },
+    /// The shell prompt `$ ` that makes the line a command line ([`Line::is_command`]).
+    Prompt,
 }
 
 /// A line of a report section.
@@ -56,6 +58,26 @@ impl Line {
         self
     }
 
+    /// The shell prompt of a command line.
+    pub fn prompt(mut self) -> Self {
+        self.0.push(Piece::Prompt);
+        self
+    }
+
+    /// Whether the line is a command (it carries the prompt): what a cut keeps whole with its group.
+    pub fn is_command(&self) -> bool {
+        self.0.iter().any(|p| matches!(p, Piece::Prompt))
+    }
+
+    /// The command of a command line: the code after its prompt.
+    pub fn command(&self) -> Option<&str> {
+        let at = self.0.iter().position(|p| matches!(p, Piece::Prompt))?;
+        self.0[at..].iter().find_map(|p| match p {
+            Piece::Code(c) => Some(c.as_str()),
+            _ => None,
+        })
+    }
+
     /// Plain text for email: user text sanitized and bounded, code as-is. Our own text and code quote
     /// user-defined names too (a custom metric's name in the headline), so no piece may break the line.
     pub fn plain(&self) -> String {
@@ -63,6 +85,7 @@ impl Line {
             .iter()
             .map(|p| match p {
                 Piece::Text(s) | Piece::Code(s) => one_line(s),
+                Piece::Prompt => "$ ".to_string(),
                 Piece::User(s) => sanitize(s, MAX_USER_TEXT),
                 Piece::Link { label, url } => format!("{}: {}", one_line(label), one_line(url)),
             })
@@ -84,6 +107,7 @@ impl Line {
                 Piece::Text(s) => escape_entities(&one_line(s)),
                 Piece::User(s) => code_span(&sanitize(s, MAX_USER_TEXT)),
                 Piece::Code(s) => code_span(&one_line(s)),
+                Piece::Prompt => "$ ".to_string(),
                 // A bare URL, which Slack links by itself: `<url|label>` would be the one raw `<` in a message that
                 // otherwise has none (no mention can be smuggled in), and the URL is percent-encoded already.
                 Piece::Link { label, url } => format!(
