@@ -229,7 +229,7 @@ impl FleetRanker for InsightsRanker {
         let query = request
             .insights_query
             .clone()
-            .map_err(|why| AwsError::new("cloudwatch", "GetMetricData", why))?;
+            .map_err(|why| AwsError::new("cloudwatch", "GetMetricData", why.to_string()))?;
         let window = WindowRequest {
             start: request.start,
             end: request.end,

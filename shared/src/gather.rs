@@ -20,7 +20,7 @@ use crate::ports::{
     AwsError, InstanceReader, MetricData, MetricQuery, MetricReader, QueryKind, RankRequest,
     WindowRequest,
 };
-use crate::source::Gap;
+use crate::source::{Gap, Unrankable};
 
 /// CloudWatch metrics per incident (the product's cost budget).
 pub const MAX_METRICS: usize = 12;
@@ -716,11 +716,9 @@ pub const RANK_PERIODS: i32 = 5;
 /// What ranking a fleet alarm's instances asks for: the alarm's metric and statistic over the [`RANK_PERIODS`]
 /// complete periods before the transition, and the Metrics Insights query derived from the alarm's own. `Err`: the
 /// alarm gives nothing to rank by.
-pub fn rank_request(change: &Incident) -> Result<RankRequest, String> {
-    let f = change.fleet.as_ref().ok_or("not a fleet alarm")?;
-    let metric = f.metric.clone().ok_or_else(|| {
-        "the alarm's query could not be read, so its metric is not known".to_string()
-    })?;
+pub fn rank_request(change: &Incident) -> Result<RankRequest, Unrankable> {
+    let f = change.fleet.as_ref().ok_or(Unrankable::NotFleet)?;
+    let metric = f.metric.clone().ok_or(Unrankable::MetricUnknown)?;
     let stat = match f.function.as_deref() {
         Some(func) => insights::stat_of(func).unwrap_or(match func {
             "Maximum" | "Minimum" | "Average" | "Sum" | "SampleCount" => func,
@@ -755,20 +753,16 @@ pub fn rank_request(change: &Incident) -> Result<RankRequest, String> {
 
 /// The alarm's query turned into a ranking: same aggregate, metric, `FROM` and `WHERE`, one series per instance,
 /// the hottest `top` first.
-fn insights_query(f: &crate::model::FleetAlarm, top: usize) -> Result<String, String> {
+fn insights_query(f: &crate::model::FleetAlarm, top: usize) -> Result<String, Unrankable> {
     if f.source != FleetSource::MetricsInsights {
-        return Err("the alarm is metric math, not a Metrics Insights query".into());
+        return Err(Unrankable::MetricMath);
     }
-    let q = insights::parse(&f.query)
-        .map_err(|e| format!("the alarm's query could not be read ({e})"))?;
+    let q = insights::parse(&f.query).map_err(Unrankable::QueryUnread)?;
     if q.metric == "*" {
-        return Err("the alarm's query names no single metric".into());
+        return Err(Unrankable::NoSingleMetric);
     }
     if !q.schema_keys.is_empty() && !q.schema_keys.iter().any(|k| k == "InstanceId") {
-        return Err(format!(
-            "the alarm's SCHEMA({}) has no InstanceId to group by",
-            q.schema_keys.join(", ")
-        ));
+        return Err(Unrankable::NoInstanceIdKey(q.schema_keys.join(", ")));
     }
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\\\""));
     let word = |s: &str| {

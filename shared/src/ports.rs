@@ -249,7 +249,7 @@ pub struct RankRequest {
     pub stat: String,
     /// The Metrics Insights query derived from the alarm's own (same metric, namespace and `WHERE`, `GROUP BY
     /// InstanceId ORDER BY MAX() DESC LIMIT n`), or why none could be derived.
-    pub insights_query: Result<String, String>,
+    pub insights_query: Result<String, crate::source::Unrankable>,
     /// The alarm's `WHERE` clause, which only the Metrics Insights path can apply.
     pub filter: Option<String>,
     pub start: DateTime<Utc>,

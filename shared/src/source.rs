@@ -84,8 +84,8 @@ pub enum Gap {
     },
     /// The metric reader has no way to rank a fleet.
     CannotRank,
-    /// The fleet alarm's query cannot be ranked, and why (the query's own text, quoted).
-    Unrankable(String),
+    /// The fleet alarm gives nothing to rank its instances by.
+    Unrankable(Unrankable),
     /// `approve` mode without a ledger table to keep the proposal in.
     ApprovalsNeedLedger,
     /// This kind of incident has no event to check again, so it is not proposed for approval.
@@ -146,7 +146,7 @@ impl fmt::Display for Gap {
                 write!(f, "no instance has {metric} datapoints in the window")
             }
             Gap::CannotRank => f.write_str("this metric reader cannot rank a fleet"),
-            Gap::Unrankable(why) => f.write_str(why),
+            Gap::Unrankable(why) => write!(f, "{why}"),
             Gap::ApprovalsNeedLedger => {
                 f.write_str("approvals need the ledger table (EC2OPS_LEDGER_TABLE)")
             }
@@ -167,6 +167,44 @@ impl fmt::Display for Gap {
                     write!(f, "{what}: {why}")?;
                 }
                 Ok(())
+            }
+        }
+    }
+}
+
+/// Why a fleet alarm's instances cannot be ranked (by its Metrics Insights query, or at all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unrankable {
+    NotFleet,
+    /// The alarm's query could not be read, so its metric is not known.
+    MetricUnknown,
+    /// A metric-math fleet alarm: no Metrics Insights query to rank by.
+    MetricMath,
+    /// The query could not be read: the parser's account of it (about the query's own text).
+    QueryUnread(String),
+    /// The query names no single metric (`SELECT AVG(*)`).
+    NoSingleMetric,
+    /// The query's `SCHEMA(…)` has no `InstanceId` key to group by: its keys.
+    NoInstanceIdKey(String),
+}
+
+impl fmt::Display for Unrankable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unrankable::NotFleet => f.write_str("not a fleet alarm"),
+            Unrankable::MetricUnknown => {
+                f.write_str("the alarm's query could not be read, so its metric is not known")
+            }
+            Unrankable::MetricMath => {
+                f.write_str("the alarm is metric math, not a Metrics Insights query")
+            }
+            Unrankable::QueryUnread(e) => write!(f, "the alarm's query could not be read ({e})"),
+            Unrankable::NoSingleMetric => f.write_str("the alarm's query names no single metric"),
+            Unrankable::NoInstanceIdKey(keys) => {
+                write!(
+                    f,
+                    "the alarm's SCHEMA({keys}) has no InstanceId to group by"
+                )
             }
         }
     }

@@ -4,7 +4,7 @@
 //! tests read the book: no English side may reach a Korean report.
 
 use crate::config::Language;
-use crate::source::Gap;
+use crate::source::{Gap, Unrankable};
 
 /// Pick the Korean or English text. Both branches are format strings over the same arguments.
 macro_rules! l {
@@ -14,6 +14,41 @@ macro_rules! l {
             Language::En => format!($en $(, $arg)*),
         }
     };
+}
+
+/// Why a fleet cannot be ranked, in the report's language; the parser's account of an unreadable query is about the
+/// query's own text and kept as written.
+fn unrankable(why: &Unrankable, lang: Language) -> String {
+    match why {
+        Unrankable::NotFleet => l!(lang, "플릿 알람이 아님", "not a fleet alarm"),
+        Unrankable::MetricUnknown => l!(
+            lang,
+            "알람의 쿼리를 읽지 못해 메트릭을 알 수 없음",
+            "the alarm's query could not be read, so its metric is not known"
+        ),
+        Unrankable::MetricMath => l!(
+            lang,
+            "알람이 Metrics Insights 쿼리가 아닌 metric math임",
+            "the alarm is metric math, not a Metrics Insights query"
+        ),
+        Unrankable::QueryUnread(e) => l!(
+            lang,
+            "알람의 쿼리를 읽지 못함 ({})",
+            "the alarm's query could not be read ({})",
+            e
+        ),
+        Unrankable::NoSingleMetric => l!(
+            lang,
+            "알람의 쿼리가 하나의 메트릭을 지정하지 않음",
+            "the alarm's query names no single metric"
+        ),
+        Unrankable::NoInstanceIdKey(keys) => l!(
+            lang,
+            "알람의 SCHEMA({})에 묶을 InstanceId가 없음",
+            "the alarm's SCHEMA({}) has no InstanceId to group by",
+            keys
+        ),
+    }
 }
 
 /// Why a source is missing, in the report's language: each of ec2ops's own reasons is a phrase here; an AWS error
@@ -99,7 +134,7 @@ pub fn reason(gap: &Gap, lang: Language) -> String {
             "이 메트릭 reader는 플릿 순위를 매길 수 없음",
             "this metric reader cannot rank a fleet"
         ),
-        Gap::Unrankable(why) => why.clone(),
+        Gap::Unrankable(why) => unrankable(why, lang),
         Gap::ApprovalsNeedLedger => l!(
             lang,
             "승인에는 ledger 테이블(EC2OPS_LEDGER_TABLE)이 필요함",
@@ -254,7 +289,8 @@ mod tests {
             Gap::NoNonce("e".into()),
             Gap::ProposalNotRecorded(Box::new(Gap::NoLedger)),
             Gap::UnknownIfActed(Box::new(Gap::TimedOut { ms: 1 })),
-            Gap::Unrankable("not a fleet alarm".into()),
+            Gap::Unrankable(Unrankable::NotFleet),
+            Gap::Unrankable(Unrankable::QueryUnread("expected FROM".into())),
             Gap::Each(vec![
                 ("Metrics Insights".into(), Gap::CannotRank),
                 ("ListMetrics".into(), failed),
@@ -262,11 +298,11 @@ mod tests {
         ];
         for g in &gaps {
             assert_eq!(reason(g, Language::En), g.to_string());
-            let quoted = matches!(g, Gap::Failed(_) | Gap::Unrankable(_));
+            let quoted = matches!(g, Gap::Failed(_));
             assert_eq!(
                 reason(g, Language::Ko) == g.to_string(),
                 quoted,
-                "{g:?}: only AWS's words and a query's own text are kept as written"
+                "{g:?}: only AWS's words are kept whole as written"
             );
         }
     }
