@@ -252,10 +252,12 @@ mod tests {
             "InProgress",
         );
         assert!(err.retryable);
-        assert_eq!(err.code, None);
+        assert_eq!(err.code.as_deref(), Some("DeadlineExceeded"));
         assert_eq!(
             err.to_string(),
-            "ssm GetCommandInvocation: no result within 2500 ms (last status: InProgress)"
+            "ssm GetCommandInvocation: DeadlineExceeded: no result within 2500 ms (last status: InProgress)"
         );
+        // ec2ops's own deadline: the report says it in its language.
+        assert_eq!(err.gap(), ec2ops::facts::Gap::TimedOut { ms: 2500 });
     }
 }

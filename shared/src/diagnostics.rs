@@ -66,10 +66,43 @@ pub struct Diagnostics {
     pub oom_kills: Vec<OomKill>,
     /// Kernel log lines at level err or worse, oldest first, redacted.
     pub kernel_errors: Vec<String>,
-    /// Sections absent or unreadable, each `<section>: <reason>` (`disk: df failed`, `oom: output cut short`).
-    pub missing: Vec<String>,
+    /// Sections absent or unreadable, and why (`disk: df failed`, `oom: output cut short`).
+    pub missing: Vec<Missing>,
     /// The output stopped before the end marker: cut at 24,000 characters, or the script was killed.
     pub truncated: bool,
+}
+
+/// A section of the output that is absent or could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Missing {
+    pub section: String,
+    pub why: MissingWhy,
+}
+
+/// Why a section is missing: the report says ec2ops's own reasons in its language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingWhy {
+    /// The section's marker is not in the output.
+    NotInOutput,
+    /// The output was cut before or inside the section.
+    CutShort,
+    /// The section is there and ec2ops could not read it.
+    Unreadable,
+    /// The script said why (`!! unavailable: ps failed`): the guest's words, redacted and bounded.
+    Said(String),
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let why = match &self.why {
+            MissingWhy::NotInOutput => "not in output",
+            MissingWhy::CutShort => "output cut short",
+            MissingWhy::Unreadable => "unreadable",
+            MissingWhy::Said(s) => s,
+        };
+        write!(f, "{}: {why}", self.section)
+    }
 }
 
 impl Diagnostics {
@@ -187,19 +220,22 @@ pub fn parse(stdout: &str) -> Diagnostics {
     };
     for name in SECTIONS {
         let Some(lines) = sections.get(name) else {
-            let reason = if truncated {
-                "output cut short"
+            let why = if truncated {
+                MissingWhy::CutShort
             } else {
-                "not in output"
+                MissingWhy::NotInOutput
             };
-            d.missing.push(format!("{name}: {reason}"));
+            d.missing.push(Missing {
+                section: name.to_string(),
+                why,
+            });
             continue;
         };
         if let Some(reason) = lines.iter().find_map(|l| l.strip_prefix("!! unavailable:")) {
-            d.missing.push(format!(
-                "{name}: {}",
-                clip(&redact(reason.trim()), MAX_REASON_CHARS)
-            ));
+            d.missing.push(Missing {
+                section: name.to_string(),
+                why: MissingWhy::Said(clip(&redact(reason.trim()), MAX_REASON_CHARS)),
+            });
             continue;
         }
         let read = match name {
@@ -243,9 +279,15 @@ pub fn parse(stdout: &str) -> Diagnostics {
         };
         if truncated && last_seen == Some(name) {
             // The cut went through this section: what it holds may be partial, and "no OOM kill" is unproven.
-            d.missing.push(format!("{name}: output cut short"));
+            d.missing.push(Missing {
+                section: name.to_string(),
+                why: MissingWhy::CutShort,
+            });
         } else if !read {
-            d.missing.push(format!("{name}: unreadable"));
+            d.missing.push(Missing {
+                section: name.to_string(),
+                why: MissingWhy::Unreadable,
+            });
         }
     }
     d

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use ec2ops::config::Language;
 use ec2ops::diagnostics::{
-    parse, redact, CpuSample, Diagnostics, Process, END_SECTION, REDACTED, SECTIONS,
+    parse, redact, CpuSample, Diagnostics, MissingWhy, Process, END_SECTION, REDACTED, SECTIONS,
     SSM_STDOUT_LIMIT_CHARS,
 };
 use ec2ops::report::evidence::process;
@@ -360,7 +360,10 @@ fn output_cut_at_24000_characters_keeps_what_arrived_and_names_what_did_not() {
     let d = parse(&text);
     assert!(d.truncated);
     assert_eq!(
-        d.missing,
+        d.missing
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
         [
             "top-mem: output cut short",
             "oom: output cut short",
@@ -393,7 +396,10 @@ fn a_minimal_host_falls_back_to_proc_and_names_the_sections_it_could_not_collect
     let d = parse(&fixture("minimal-host.txt"));
     assert!(!d.truncated);
     assert_eq!(
-        d.missing,
+        d.missing
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
         [
             "top-mem: ps failed",
             "oom: no journalctl or dmesg",
@@ -423,7 +429,13 @@ fn an_empty_output_like_the_emulators_lists_every_section_as_missing() {
         .iter()
         .map(|s| format!("{s}: not in output"))
         .collect();
-    assert_eq!(d.missing, expected);
+    assert_eq!(
+        d.missing
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        expected
+    );
 }
 
 #[test]
@@ -445,9 +457,10 @@ fn garbage_gives_missing_sections_and_no_panic() {
 fn a_section_present_but_unreadable_is_named_as_such() {
     let d = parse("=== uptime ===\nnot a number\n=== disk ===\ndf: cannot read table of mounted file systems\n");
     assert!(d.truncated);
-    assert!(d.missing.contains(&"uptime: unreadable".to_string()));
-    assert!(d.missing.contains(&"disk: output cut short".to_string()));
-    assert!(d.missing.contains(&"loadavg: output cut short".to_string()));
+    let missing: Vec<String> = d.missing.iter().map(ToString::to_string).collect();
+    assert!(missing.contains(&"uptime: unreadable".to_string()));
+    assert!(missing.contains(&"disk: output cut short".to_string()));
+    assert!(missing.contains(&"loadavg: output cut short".to_string()));
 }
 
 #[test]
@@ -742,7 +755,7 @@ fn the_document_runs_under_posix_sh_here_and_parses_complete_within_the_output_b
     assert!(
         d.missing
             .iter()
-            .all(|m| !m.ends_with("not in output") && !m.ends_with("unreadable")),
+            .all(|m| !matches!(m.why, MissingWhy::NotInOutput | MissingWhy::Unreadable)),
         "{:?}\n{stdout}",
         d.missing
     );

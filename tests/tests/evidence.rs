@@ -192,10 +192,8 @@ async fn describe_alarms_adapter_lists_the_alarms_in_alarm_with_their_instance()
     let found = ec2ops::evidence::alarms::on_instance(&id, "the-current-alarm", &listed, false);
     assert_eq!(found.alarms.len(), 1, "{listed:?}");
     assert_eq!(found.alarms[0].name, name);
-    assert_eq!(
-        found.alarms[0].metric.as_deref(),
-        Some("AWS/EC2 NetworkOut")
-    );
+    assert_eq!(found.alarms[0].namespace.as_deref(), Some("AWS/EC2"));
+    assert_eq!(found.alarms[0].metric.as_deref(), Some("NetworkOut"));
     assert!(found.alarms[0].since.is_some());
 }
 

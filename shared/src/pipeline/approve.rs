@@ -26,7 +26,7 @@ use crate::model::AlarmChange;
 use crate::ports::{Approvals, Moved, Proposal, StoredProposal};
 use crate::remediation::approval::{AnswerRequest, Approver, Nonce, Pending, State};
 use crate::remediation::{decide, ActionOutcome, Decision, Hold};
-use crate::report::followup::{render_approval, ApprovalNote};
+use crate::report::followup::{render_approval, ApprovalNote, RefusedWhy};
 
 /// How long after an approval a retry of the same answer may resume its interrupted handling (Lambda retries an
 /// asynchronous invocation after about one and two minutes; a delivery lives at most the function's timeout).
@@ -243,11 +243,10 @@ async fn too_late(
         ));
     }
     warn!(nonce = %nonce, %at, "an approval's handling did not conclude in time: concluded as refused");
-    let why = format!(
-        "its handling did not complete within {} minutes of the approval (at {}): nothing is done",
-        RESUME_WITHIN.num_minutes(),
-        at.format("%H:%M:%S UTC")
-    );
+    let why = RefusedWhy::TooLate {
+        minutes: RESUME_WITHIN.num_minutes(),
+        at,
+    };
     let note = ApprovalNote::Refused { by, why };
     let out = post_note(rsp, &stored, &note, "refused", now, budget).await?;
     conclude(rsp, nonce, "refused: too late", budget).await;
@@ -460,15 +459,15 @@ async fn in_thread(
 }
 
 /// The incident a proposal was made for, read again from its event: the same incident key, or nothing.
-fn incident_of(p: &Proposal) -> Result<AlarmChange, String> {
+fn incident_of(p: &Proposal) -> Result<AlarmChange, RefusedWhy> {
     let change = match parse(&p.origin) {
         Ok(Parsed::Alarm(c)) => *c,
         Ok(Parsed::SweepItem(i)) => AlarmChange::from_sweep(&i, p.pending.requested_at),
-        Ok(_) => return Err("the stored event is not an incident".into()),
-        Err(e) => return Err(format!("the stored event cannot be read: {e}")),
+        Ok(_) => return Err(RefusedWhy::NotAnIncident),
+        Err(e) => return Err(RefusedWhy::EventUnreadable(e.to_string())),
     };
     if change.incident_key() != p.pending.incident_key {
-        return Err("the stored event is not the proposal's incident".into());
+        return Err(RefusedWhy::OtherIncident);
     }
     Ok(change)
 }
@@ -485,7 +484,7 @@ async fn approved(
     let Some(actors) = &rsp.actors else {
         let note = ApprovalNote::Refused {
             by: by.clone(),
-            why: "no EC2 access in this run".into(),
+            why: RefusedWhy::NoEc2Access,
         };
         return post_note(rsp, stored, &note, "refused", now, budget).await;
     };

@@ -624,7 +624,67 @@ pub enum ApprovalNote {
     /// Nobody answered in time: nothing is done, and that is final.
     Expired { at: DateTime<Utc> },
     /// Approved, but the incident could not be checked again: nothing is done.
-    Refused { by: Approver, why: String },
+    Refused { by: Approver, why: RefusedWhy },
+}
+
+/// Why an approval could not be carried out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefusedWhy {
+    /// This run has no EC2 access (the CLI without AWS).
+    NoEc2Access,
+    /// The stored event reads as something other than an incident.
+    NotAnIncident,
+    /// The stored event cannot be read: the parser's account of it.
+    EventUnreadable(String),
+    /// The stored event is another incident than the proposal's.
+    OtherIncident,
+    /// The approval's handling did not complete within `minutes` of the approval at `at`.
+    TooLate { minutes: i64, at: DateTime<Utc> },
+}
+
+impl std::fmt::Display for RefusedWhy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RefusedWhy::NoEc2Access => f.write_str("no EC2 access in this run"),
+            RefusedWhy::NotAnIncident => f.write_str("the stored event is not an incident"),
+            RefusedWhy::EventUnreadable(e) => write!(f, "the stored event cannot be read: {e}"),
+            RefusedWhy::OtherIncident => f.write_str("the stored event is not the proposal's incident"),
+            RefusedWhy::TooLate { minutes, at } => write!(
+                f,
+                "its handling did not complete within {minutes} minutes of the approval (at {}): nothing is done",
+                at.format("%H:%M:%S UTC")
+            ),
+        }
+    }
+}
+
+fn refused_why(why: &RefusedWhy, lang: Language, tz: Tz) -> String {
+    match why {
+        RefusedWhy::NoEc2Access => l!(lang, "이 실행에는 EC2 접근 권한 없음", "no EC2 access in this run"),
+        RefusedWhy::NotAnIncident => l!(
+            lang,
+            "저장된 이벤트가 incident가 아님",
+            "the stored event is not an incident"
+        ),
+        RefusedWhy::EventUnreadable(e) => l!(
+            lang,
+            "저장된 이벤트를 읽을 수 없음: {}",
+            "the stored event cannot be read: {}",
+            e
+        ),
+        RefusedWhy::OtherIncident => l!(
+            lang,
+            "저장된 이벤트가 이 승인 요청의 incident가 아님",
+            "the stored event is not the proposal's incident"
+        ),
+        RefusedWhy::TooLate { minutes, at } => l!(
+            lang,
+            "승인({}) 후 {}분 안에 처리가 끝나지 않음: 아무것도 하지 않음",
+            "its handling did not complete within {1} minutes of the approval (at {0}): nothing is done",
+            when_in(*at, tz, lang),
+            minutes
+        ),
+    }
 }
 
 fn approver_phrase(by: &Approver, lang: Language) -> (String, String) {
@@ -700,7 +760,7 @@ pub fn render_approval(
                         " — 그러나 다시 확인할 수 없어 실행하지 않습니다: ",
                         " — but the incident could not be checked again, so nothing is done: "
                     ))
-                    .u(why),
+                    .u(refused_why(why, lang, tz)),
             );
             (
                 format!("Approved but not done: {action}"),

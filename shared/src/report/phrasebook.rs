@@ -4,6 +4,7 @@
 //! tests read the book: no English side may reach a Korean report.
 
 use crate::config::Language;
+use crate::diagnostics::{Missing, MissingWhy};
 use crate::source::{Gap, Unrankable};
 
 /// Pick the Korean or English text. Both branches are format strings over the same arguments.
@@ -14,6 +15,17 @@ macro_rules! l {
             Language::En => format!($en $(, $arg)*),
         }
     };
+}
+
+/// A diagnostics section that is missing, and why, in the report's language (the script's own reason as written).
+pub fn missing(m: &Missing, lang: Language) -> String {
+    let why = match &m.why {
+        MissingWhy::NotInOutput => l!(lang, "출력에 없음", "not in output"),
+        MissingWhy::CutShort => l!(lang, "출력이 잘림", "output cut short"),
+        MissingWhy::Unreadable => l!(lang, "읽을 수 없음", "unreadable"),
+        MissingWhy::Said(s) => s.clone(),
+    };
+    format!("{}: {why}", m.section)
 }
 
 /// Why a fleet cannot be ranked, in the report's language; the parser's account of an unreadable query is about the

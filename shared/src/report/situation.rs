@@ -581,7 +581,11 @@ fn diagnostics_lines(cx: &Ctx<'_>) -> Vec<Line> {
             lines.push(
                 Line::new()
                     .t(l!(lang, "    · 읽지 못함: ", "    · not read: "))
-                    .u(d.missing.join("; ")),
+                    .u(d.missing
+                        .iter()
+                        .map(|m| phrasebook::missing(m, lang))
+                        .collect::<Vec<_>>()
+                        .join("; ")),
             );
         }
     }
