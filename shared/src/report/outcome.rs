@@ -25,11 +25,11 @@ pub(super) fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
     let lang = cx.lang;
     let text = match h {
         Hold::NotOptedIn { tag } => {
-            return Line::new()
+            return Line::sub()
                 .t(l!(
                     lang,
-                    "    · 보류: opt-in 태그 없음 (",
-                    "    · held: the instance has not opted in ("
+                    "보류: opt-in 태그 없음 (",
+                    "held: the instance has not opted in ("
                 ))
                 .u(format!("{tag}=true"))
                 .t(")")
@@ -46,11 +46,11 @@ pub(super) fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
             "instance-store volumes would lose their data on stop/start"
         ),
         Hold::AutoScalingGroup { group } => {
-            return Line::new()
+            return Line::sub()
                 .t(l!(
                     lang,
-                    "    · 보류: Auto Scaling group ",
-                    "    · held: member of Auto Scaling group "
+                    "보류: Auto Scaling group ",
+                    "held: member of Auto Scaling group "
                 ))
                 .u(group)
                 .t(l!(lang, " 소속 (그룹이 교체)", " (the group replaces it)"))
@@ -105,29 +105,29 @@ pub(super) fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
             phrasebook::reason(why, lang)
         ),
         Hold::DeferredTo { action, incident } => {
-            return Line::new()
+            return Line::sub()
                 .t(l!(
                     lang,
-                    "    · 보류: 같은 인스턴스의 더 강한 조치 {}가 처리 (incident ",
-                    "    · held: the stronger {} of the same instance covers it (incident ",
+                    "보류: 같은 인스턴스의 더 강한 조치 {}가 처리 (incident ",
+                    "held: the stronger {} of the same instance covers it (incident ",
                     action_name(*action, lang)
                 ))
                 .u(incident)
                 .t(")")
         }
         Hold::InstanceBusy { incident, until } => {
-            return Line::new()
+            return Line::sub()
                 .t(l!(
                     lang,
-                    "    · 보류: 다른 incident가 이 인스턴스에 조치 중 ({}까지 잠금): ",
-                    "    · held: another incident is acting on this instance (locked until {}): ",
+                    "보류: 다른 incident가 이 인스턴스에 조치 중 ({}까지 잠금): ",
+                    "held: another incident is acting on this instance (locked until {}): ",
                     hm(*until, cx.tz, cx.lang)
                 ))
                 .u(incident)
         }
         Hold::OptInNotExact { tag, value } => {
-            return Line::new()
-                .t(l!(lang, "    · 보류: opt-in 태그 ", "    · held: the opt-in tag "))
+            return Line::sub()
+                .t(l!(lang, "보류: opt-in 태그 ", "held: the opt-in tag "))
                 .u(format!("{tag}={value:?}"))
                 .t(l!(
                     lang,
@@ -169,7 +169,7 @@ pub(super) fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
             "AWS simplified automatic recovery is on: let it recover first (AWS Health reports the outcome; a check that fails again after the recovery is a new incident for the sweep)"
         ),
     };
-    Line::from(l!(lang, "    · 보류: {}", "    · held: {}", text))
+    Line::sub().t(l!(lang, "보류: {}", "held: {}", text))
 }
 
 /// The fact a "cannot verify" hold names, with the call that tells it.
@@ -205,11 +205,7 @@ pub(super) fn fact_name(fact: Fact, lang: Language) -> String {
 
 /// Why the incident does not prove the check failed (names from the alarm are the user's text).
 pub(super) fn not_corroborated_line(why: &Uncorroborated, lang: Language) -> Line {
-    let head = Line::new().t(l!(
-        lang,
-        "    · 보류: 확증 없음 — ",
-        "    · held: not corroborated — "
-    ));
+    let head = Line::sub().t(l!(lang, "보류: 확증 없음 — ", "held: not corroborated — "));
     match why {
         Uncorroborated::NotCheckAlarm {
             metric: Some(metric),
@@ -348,16 +344,16 @@ pub(super) fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
                 request_ids.join(", ")
             ))];
             match (verify_at, verify_note) {
-                (Some(t), _) => v.push(Line::from(l!(
+                (Some(t), _) => v.push(Line::sub().t(l!(
                     lang,
-                    "    · 검증 예약: {}에 status check 확인 후 같은 thread에 결과 보고",
-                    "    · verification scheduled for {}: status checks are re-read and the result posted in this thread",
+                    "검증 예약: {}에 status check 확인 후 같은 thread에 결과 보고",
+                    "verification scheduled for {}: status checks are re-read and the result posted in this thread",
                     when_in(*t, cx.tz, cx.lang)
                 ))),
-                (None, Some(note)) => v.push(Line::from(l!(
+                (None, Some(note)) => v.push(Line::sub().t(l!(
                     lang,
-                    "    · 검증 예약 실패: {} — 직접 확인하세요",
-                    "    · verification could not be scheduled: {} — check by hand",
+                    "검증 예약 실패: {} — 직접 확인하세요",
+                    "verification could not be scheduled: {} — check by hand",
                     note
                 ))),
                 (None, None) => {}
@@ -388,16 +384,16 @@ pub(super) fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
                 request_id
             ))];
             match (continue_at, note) {
-                (Some(t), _) => v.push(Line::from(l!(
+                (Some(t), _) => v.push(Line::sub().t(l!(
                     lang,
-                    "    · 중지 완료 후 StartInstances는 예약된 후속 실행이 수행 (첫 확인 {}); 결과는 이 thread에 보고",
-                    "    · once the instance is stopped a scheduled continuation starts it (first check {}); the result is posted in this thread",
+                    "중지 완료 후 StartInstances는 예약된 후속 실행이 수행 (첫 확인 {}); 결과는 이 thread에 보고",
+                    "once the instance is stopped a scheduled continuation starts it (first check {}); the result is posted in this thread",
                     when_in(*t, cx.tz, cx.lang)
                 ))),
-                (None, Some(n)) => v.push(Line::from(l!(
+                (None, Some(n)) => v.push(Line::sub().t(l!(
                     lang,
-                    "    · 후속 실행 예약 실패: {}",
-                    "    · the continuation could not be scheduled: {}",
+                    "후속 실행 예약 실패: {}",
+                    "the continuation could not be scheduled: {}",
                     n
                 ))),
                 (None, None) => {}
@@ -449,18 +445,18 @@ fn proposed_lines(
             why,
             when_in(expires_at, cx.tz, cx.lang)
         )),
-        Line::new()
-            .t(l!(lang, "    · nonce ", "    · nonce "))
+        Line::sub()
+            .t(l!(lang, "nonce ", "nonce "))
             .c(nonce.to_string()),
-        Line::from(l!(
+        Line::sub().t(l!(
             lang,
-            "    · 승인 시 안전 조건을 최신 정보로 다시 확인한 뒤 실행합니다. 승인 명령:",
-            "    · on approval the safety envelope is checked again on fresh facts before acting. To approve:"
+            "승인 시 안전 조건을 최신 정보로 다시 확인한 뒤 실행합니다. 승인 명령:",
+            "on approval the safety envelope is checked again on fresh facts before acting. To approve:"
         )),
         super::cli::command_line(&Command::new("ec2ops approve").operand("NONCE", nonce)),
     ];
     if let Some(n) = note {
-        v.push(Line::from(l!(lang, "    · 참고: {}", "    · note: {}", n)));
+        v.push(Line::sub().t(l!(lang, "참고: {}", "note: {}", n)));
     }
     v
 }

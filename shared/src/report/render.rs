@@ -259,11 +259,7 @@ fn markdown(report: &Report, sections: &[Section]) -> String {
             let md = l.markdown();
             let text = md.trim_start();
             // A sub-item (an evidence line, a held reason) is indented under its line, not a bullet of its own.
-            out.push_str(if text.starts_with("· ") {
-                "    "
-            } else {
-                "• "
-            });
+            out.push_str(if l.is_sub() { "    " } else { "• " });
             out.push_str(text);
             out.push('\n');
         }

@@ -539,8 +539,8 @@ fn diagnostics_lines(cx: &Ctx<'_>) -> Vec<Line> {
         let process = |p, sample| evidence::process(p, sample, lang);
         for p in d.top_cpu.iter().take(3) {
             lines.push(
-                Line::new()
-                    .t(l!(lang, "    · CPU 상위: ", "    · top CPU: "))
+                Line::sub()
+                    .t(l!(lang, "CPU 상위: ", "top CPU: "))
                     .u(process(p, d.top_cpu_sample)),
             );
         }
@@ -560,13 +560,13 @@ fn diagnostics_lines(cx: &Ctx<'_>) -> Vec<Line> {
                 process(p, crate::analyze::MEMORY_LIST)
             };
             lines.push(
-                Line::new()
-                    .t(l!(lang, "    · 메모리 상위: ", "    · top memory: "))
+                Line::sub()
+                    .t(l!(lang, "메모리 상위: ", "top memory: "))
                     .u(text),
             );
         }
         if let Some(fs) = d.fullest_filesystem() {
-            lines.push(Line::new().t("    · df: ").u(&fs.mount).t(l!(
+            lines.push(Line::sub().t("df: ").u(&fs.mount).t(l!(
                 lang,
                 " {}% 사용, {} MiB 여유",
                 " {}% used, {} MiB free",
@@ -575,17 +575,16 @@ fn diagnostics_lines(cx: &Ctx<'_>) -> Vec<Line> {
             )));
         }
         for k in d.oom_kills.iter().take(3) {
-            lines.push(Line::new().t("    · OOM: ").u(&k.line));
+            lines.push(Line::sub().t("OOM: ").u(&k.line));
         }
         if !d.missing.is_empty() {
             lines.push(
-                Line::new()
-                    .t(l!(lang, "    · 읽지 못함: ", "    · not read: "))
-                    .u(d.missing
-                        .iter()
-                        .map(|m| phrasebook::missing(m, lang))
-                        .collect::<Vec<_>>()
-                        .join("; ")),
+                Line::sub().t(l!(lang, "읽지 못함: ", "not read: ")).u(d
+                    .missing
+                    .iter()
+                    .map(|m| phrasebook::missing(m, lang))
+                    .collect::<Vec<_>>()
+                    .join("; ")),
             );
         }
     }
@@ -661,7 +660,7 @@ fn finding_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
         lines.push((line, top));
         let evidence = evidence::lines(&f.evidence, cx.tz, lang, cx.period_secs());
         for (i, e) in evidence.into_iter().enumerate() {
-            lines.push((Line::from(format!("    · {e}")), top && i == 0));
+            lines.push((Line::sub().t(format!("{e}")), top && i == 0));
         }
     }
     lines

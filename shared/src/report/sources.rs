@@ -159,8 +159,8 @@ fn when(t: DateTime<Utc>, around: DateTime<Utc>, lang: Language, tz: Tz) -> Stri
 }
 
 fn change_line(c: &Change, around: DateTime<Utc>, lang: Language, tz: Tz) -> Line {
-    let mut l = Line::new().t(format!(
-        "    · {} {} ",
+    let mut l = Line::sub().t(format!(
+        "{} {} ",
         when(c.event.at, around, lang, tz),
         kind(c.kind, lang)
     ));
@@ -239,18 +239,18 @@ fn changes_lines(
         }
         let more = c.changes.len().saturating_sub(CHANGES_SHOWN) + c.more;
         if more > 0 {
-            lines.push(Line::from(l!(
+            lines.push(Line::sub().t(l!(
                 lang,
-                "    · … 이전 변경 {}건 더",
-                "    · … {} older change(s)",
+                "… 이전 변경 {}건 더",
+                "… {} older change(s)",
                 more
             )));
         }
     }
     for (resource, why) in &c.gaps {
         lines.push(
-            Line::new()
-                .t(l!(lang, "    · 조회 불가 ", "    · unavailable for "))
+            Line::sub()
+                .t(l!(lang, "조회 불가 ", "unavailable for "))
                 .u(resource)
                 .t(": ")
                 .u(phrasebook::reason(why, lang)),
@@ -258,11 +258,11 @@ fn changes_lines(
     }
     if !c.full.is_empty() {
         lines.push(
-            Line::new()
+            Line::sub()
                 .t(l!(
                     lang,
-                    "    · 한 페이지(50건)가 가득 참, 더 오래된 이벤트는 읽지 않음: ",
-                    "    · a full page (50 events): older events not read for "
+                    "한 페이지(50건)가 가득 참, 더 오래된 이벤트는 읽지 않음: ",
+                    "a full page (50 events): older events not read for "
                 ))
                 .u(c.full.join(", ")),
         );
@@ -334,8 +334,8 @@ fn log_lines(l: &crate::evidence::logs::LogEvidence, lang: Language, tz: Tz) -> 
                     .map(|s| format!("[{}] ", signal(s, lang)))
                     .unwrap_or_default();
                 lines.push(
-                    Line::new()
-                        .t(format!("    · {} {tag}", hm(x.at, tz, lang)))
+                    Line::sub()
+                        .t(format!("{} {tag}", hm(x.at, tz, lang)))
                         .u(&x.text),
                 );
             }
@@ -365,7 +365,7 @@ fn alarm_lines(
             "Other alarms in ALARM on this instance (oldest first):"
         )));
         for a in &o.alarms {
-            let mut l = Line::new().t("    · ").u(&a.name);
+            let mut l = Line::sub().u(&a.name);
             if let Some(m) = a.watched() {
                 l = l.t(" (").u(m).t(")");
             }
@@ -376,10 +376,10 @@ fn alarm_lines(
         }
     }
     if o.truncated {
-        lines.push(Line::from(l!(
+        lines.push(Line::sub().t(l!(
             lang,
-            "    · ALARM 알람이 100개를 넘어 일부만 확인함",
-            "    · more than 100 alarms in ALARM: only the first page was checked"
+            "ALARM 알람이 100개를 넘어 일부만 확인함",
+            "more than 100 alarms in ALARM: only the first page was checked"
         )));
     }
     lines

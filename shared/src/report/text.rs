@@ -24,6 +24,9 @@ pub enum Piece {
     Link { label: String, url: String },
     /// The shell prompt `$ ` that makes the line a command line ([`Line::is_command`]).
     Prompt,
+    /// The indented bullet `    · ` of a sub-item (an evidence line, a held reason) under the line before it
+    /// ([`Line::sub`]).
+    Bullet,
 }
 
 /// A line of a report section.
@@ -58,6 +61,16 @@ impl Line {
         self
     }
 
+    /// A sub-item under the line before it: `    · ` in text, indented under its line in chat.
+    pub fn sub() -> Self {
+        Line(vec![Piece::Bullet])
+    }
+
+    /// Whether the line is a sub-item ([`Line::sub`]).
+    pub fn is_sub(&self) -> bool {
+        matches!(self.0.first(), Some(Piece::Bullet))
+    }
+
     /// The shell prompt of a command line.
     pub fn prompt(mut self) -> Self {
         self.0.push(Piece::Prompt);
@@ -86,6 +99,7 @@ impl Line {
             .map(|p| match p {
                 Piece::Text(s) | Piece::Code(s) => one_line(s),
                 Piece::Prompt => "$ ".to_string(),
+                Piece::Bullet => "    · ".to_string(),
                 Piece::User(s) => sanitize(s, MAX_USER_TEXT),
                 Piece::Link { label, url } => format!("{}: {}", one_line(label), one_line(url)),
             })
@@ -108,6 +122,7 @@ impl Line {
                 Piece::User(s) => code_span(&sanitize(s, MAX_USER_TEXT)),
                 Piece::Code(s) => code_span(&one_line(s)),
                 Piece::Prompt => "$ ".to_string(),
+                Piece::Bullet => "    · ".to_string(),
                 // A bare URL, which Slack links by itself: `<url|label>` would be the one raw `<` in a message that
                 // otherwise has none (no mention can be smuggled in), and the URL is percent-encoded already.
                 Piece::Link { label, url } => format!(
