@@ -660,7 +660,7 @@ fn finding_lines(cx: &Ctx<'_>) -> Vec<(Line, bool)> {
         lines.push((line, top));
         let evidence = evidence::lines(&f.evidence, cx.tz, lang, cx.period_secs());
         for (i, e) in evidence.into_iter().enumerate() {
-            lines.push((Line::sub().t(format!("{e}")), top && i == 0));
+            lines.push((Line::sub().t(e), top && i == 0));
         }
     }
     lines
