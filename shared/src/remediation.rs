@@ -90,6 +90,11 @@ pub enum Hold {
         fact: Fact,
         why: Gap,
     },
+    /// The instance's owner declared a maintenance window on it (`ec2ops:maintenance-until`): nothing is done on it
+    /// until then ([`maintenance`]).
+    Maintenance {
+        until: DateTime<Utc>,
+    },
     /// A Spot instance, for a stop/start: a stopped Spot instance may not get its capacity back (and a one-time
     /// request cannot be stopped at all). A reboot keeps the instance on its host and its request, so it is allowed.
     Spot,
@@ -306,8 +311,12 @@ fn instance_holds(
     facts: &Facts,
     action: ActionKind,
     envelope: &Envelope,
+    now: DateTime<Utc>,
     holds: &mut Vec<Hold>,
 ) {
+    if let maintenance::Maintenance::Until(until) = maintenance::maintenance(&i.tags, now) {
+        holds.push(Hold::Maintenance { until });
+    }
     if !i.opted_in(&envelope.opt_in_tag) {
         holds.push(match i.tags.get(&envelope.opt_in_tag) {
             Some(v) if v.trim().eq_ignore_ascii_case("true") => Hold::OptInNotExact {
@@ -472,7 +481,7 @@ pub fn decide(
         None => holds.push(Hold::InstanceUnknown {
             why: facts.instance.reason().cloned().unwrap_or(Gap::NotFound),
         }),
-        Some(i) => instance_holds(i, facts, action, envelope, &mut holds),
+        Some(i) => instance_holds(i, facts, action, envelope, now, &mut holds),
     }
     status_holds(&facts.status, action, &mut holds);
     ledger_holds(&facts.ledger, assessment, envelope, now, &mut holds);
@@ -763,6 +772,7 @@ impl VerifyRequest {
 }
 
 pub mod approval;
+pub mod maintenance;
 
 #[cfg(test)]
 mod tests;

@@ -221,12 +221,22 @@ fn every_hold_reads_as_one_line_in_both_languages() {
         Hold::DedicatedHost,
         Hold::Efa,
         Hold::AutoRecovery,
+        Hold::Maintenance {
+            until: ec2ops::event::parse_timestamp("2025-10-11T23:00:00.000+0000").unwrap(),
+        },
     ];
     let change = support::load("status-system.json");
-    let facts = support::prod_db(
+    let mut facts = support::prod_db(
         ec2ops::facts::Role::StatusSystem,
         "2025-10-11T22:13:00.000+0000",
     );
+    // A maintenance tag ec2ops does not follow is named under the action.
+    if let Source::Available(ec2ops::facts::InstanceLookup::Found(i)) = &mut facts.instance {
+        i.tags.insert(
+            ec2ops::remediation::maintenance::TAG.into(),
+            "after the release".into(),
+        );
+    }
     let a = assess(&change, &facts);
     let action = ActionOutcome::Held {
         action: ActionKind::StopStart,
@@ -252,6 +262,7 @@ fn every_hold_reads_as_one_line_in_both_languages() {
         "held: runs on a Dedicated Host",
         "held: an Elastic Fabric Adapter is attached",
         "held: AWS simplified automatic recovery is on: let it recover first",
+        "held: a maintenance window is declared on the instance (ec2ops:maintenance-until tag): nothing is done until 2025-10-11 23:00:00 UTC",
     ];
     assert_eq!(expected_en.len(), holds.len());
     for lang in [Language::Ko, Language::En] {
@@ -267,6 +278,16 @@ fn every_hold_reads_as_one_line_in_both_languages() {
             .filter(|l| l.starts_with("    · 보류: ") || l.starts_with("    · held: "))
             .collect();
         assert_eq!(held.len(), holds.len(), "{lines:#?}");
+        let ignored = match lang {
+            Language::Ko => {
+                "    · 무시한 태그 ec2ops:maintenance-until=after the release: RFC 3339 시각이 아님"
+            }
+            Language::En => {
+                "    · ignored tag ec2ops:maintenance-until=after the release: not an RFC 3339 time"
+            }
+        }
+        .to_string();
+        assert!(lines.contains(&ignored), "{lines:#?}");
         if lang == Language::En {
             for (line, want) in held.iter().zip(expected_en) {
                 assert!(line.contains(want), "{line:?} should say {want:?}");

@@ -880,3 +880,49 @@ fn simplified_automatic_recovery_on_a_supported_type_lets_aws_recover_first() {
         STOP_START
     );
 }
+
+/// A maintenance window declared on the instance holds the action until it ends; an ended, malformed or too distant
+/// one holds nothing (the report names a tag it does not follow).
+#[test]
+fn a_maintenance_window_on_the_instance_holds_the_action_until_it_ends() {
+    let tag = crate::remediation::maintenance::TAG;
+    let tagged = |until: &str| inst(facts(&[("ec2ops:auto-remediate", "true"), (tag, until)]));
+    // now() is 2025-10-12 04:32 UTC.
+    assert_eq!(
+        holds(run(
+            "status-instance.json",
+            &tagged("2025-10-12T15:00:00+09:00"),
+            RemediationMode::Auto
+        )),
+        vec![Hold::Maintenance {
+            until: crate::event::parse_timestamp("2025-10-12T06:00:00.000+0000").unwrap()
+        }]
+    );
+    for (until, why) in [
+        ("2025-10-12T04:31:59Z", "ended"),
+        ("next tuesday", "not a time"),
+        ("2025-10-13T04:32:01Z", "more than a day ahead"),
+    ] {
+        assert_eq!(
+            run(
+                "status-instance.json",
+                &tagged(until),
+                RemediationMode::Auto
+            ),
+            REBOOT,
+            "{why}: {until}"
+        );
+    }
+    // A dry run is held the same way: it would say what it would have done to an instance under maintenance.
+    assert!(matches!(
+        run(
+            "status-system.json",
+            &sys(facts(&[
+                ("ec2ops:auto-remediate", "true"),
+                (tag, "2025-10-12T05:00:00Z")
+            ])),
+            RemediationMode::DryRun
+        ),
+        Decision::Held { .. }
+    ));
+}

@@ -143,6 +143,13 @@ pub(super) fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
             fact_name(*fact, lang),
             phrasebook::reason(why, lang)
         ),
+        Hold::Maintenance { until } => l!(
+            lang,
+            "인스턴스에 유지보수 기간이 선언됨 ({} 태그): {}까지 조치하지 않음",
+            "a maintenance window is declared on the instance ({} tag): nothing is done until {}",
+            crate::remediation::maintenance::TAG,
+            when_in(*until, cx.tz, lang)
+        ),
         Hold::Spot => l!(
             lang,
             "Spot 인스턴스: stop 후 용량을 다시 얻지 못할 수 있음 (일회성 요청은 stop 불가)",
@@ -170,6 +177,34 @@ pub(super) fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
         ),
     };
     Line::sub().t(l!(lang, "보류: {}", "held: {}", text))
+}
+
+/// A maintenance tag ec2ops does not follow, named under the action it would have held: its owner thinks the
+/// instance is protected and it is not.
+fn ignored_maintenance(cx: &Ctx<'_>) -> Option<Line> {
+    let lang = cx.lang;
+    use crate::remediation::maintenance::{
+        maintenance, Ignored, Maintenance, MAX_AHEAD_HOURS, TAG,
+    };
+    let i = cx.instance?;
+    let Maintenance::Ignored { value, why } = maintenance(&i.tags, cx.change.state.at) else {
+        return None;
+    };
+    let why = match why {
+        Ignored::NotATime => l!(lang, "RFC 3339 시각이 아님", "not an RFC 3339 time"),
+        Ignored::TooFarAhead => l!(
+            lang,
+            "{}시간보다 먼 미래",
+            "more than {} hours ahead",
+            MAX_AHEAD_HOURS
+        ),
+    };
+    Some(
+        Line::sub()
+            .t(l!(lang, "무시한 태그 {}=", "ignored tag {}=", TAG))
+            .u(value)
+            .t(format!(": {why}")),
+    )
 }
 
 /// The fact a "cannot verify" hold names, with the call that tells it.
@@ -294,8 +329,17 @@ pub(super) fn not_corroborated_line(why: &Uncorroborated, lang: Language) -> Lin
     }
 }
 
-// Stays long: one arm per remediation outcome, each a Korean/English phrase pair: split, the phrasebook would scatter.
+/// What ec2ops did, held or proposes, and — under it — a maintenance tag it does not follow.
 pub(super) fn action_lines(cx: &Ctx<'_>) -> Vec<Line> {
+    let mut v = outcome_lines(cx);
+    if !v.is_empty() {
+        v.extend(ignored_maintenance(cx));
+    }
+    v
+}
+
+// Stays long: one arm per remediation outcome, each a Korean/English phrase pair: split, the phrasebook would scatter.
+fn outcome_lines(cx: &Ctx<'_>) -> Vec<Line> {
     let lang = cx.lang;
     match cx.action {
         // Who acts (nobody, and why) is the summary's line: 🔧 goes straight to the steps.
