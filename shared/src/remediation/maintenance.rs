@@ -3,6 +3,10 @@
 //! reboot or a stop in the middle of someone's maintenance is the last thing it needs). The tag is bounded: a time
 //! more than [`MAX_AHEAD_HOURS`] ahead, or anything that is not an RFC 3339 time, is ignored and the report says so —
 //! a forgotten tag must not switch ec2ops off for an instance for good. A time in the past is no window.
+//!
+//! The window holds the *action* whatever the priority, a P0 status-check failure included: a reboot or a stop in the
+//! middle of the owner's maintenance is the harm the tag exists to prevent, and the report still goes out as usual
+//! (it says the action is held, and until when).
 
 use std::collections::BTreeMap;
 
