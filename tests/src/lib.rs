@@ -667,7 +667,10 @@ pub struct Fleet {
 /// `CPUUtilization`; a test uses a name of its own so that other tests' instances are not in its fleet).
 pub async fn seed_fleet(emu: &Emulator, metric: &str) -> Fleet {
     let (hot, at) = seed_cpu_spike(emu).await;
-    let minute = now_minute();
+    // The hot instance's minute, not the clock's again: creating the cooler instances may cross a minute boundary,
+    // which would shift their series a minute past the hot one's and out of the ranking's window.
+    let minute =
+        chrono::DurationRound::duration_trunc(at, chrono::Duration::minutes(1)).unwrap_or(at);
     let stamp = |values: &[f64]| -> Vec<(DateTime<Utc>, f64)> {
         let n = values.len() as i64;
         values
