@@ -16,6 +16,7 @@ mod ec2;
 mod elb;
 mod logs;
 mod scheduler;
+mod silence;
 mod slack;
 mod sns;
 mod sqs;
@@ -30,6 +31,7 @@ pub use ec2::{Ec2Reader, Ec2Remediator};
 pub use elb::ElbReader;
 pub use logs::LogsReader;
 pub use scheduler::Scheduler;
+pub use silence::SilenceAdapter;
 pub use slack::SsmSlackSettings;
 pub use sns::SnsPublisher;
 pub use sqs::SqsWorkQueue;
@@ -110,6 +112,12 @@ pub fn responder(config: &SdkConfig, settings: &Settings) -> Responder {
         alarms: Some(Arc::new(alarms)),
         targets: Some(Arc::new(targets)),
     };
+    if settings.mute_rules || !settings.change_calendars.is_empty() {
+        responder = responder.with_silence(Arc::new(SilenceAdapter::new(
+            aws_sdk_cloudwatch::Client::new(config),
+            aws_sdk_ssm::Client::new(config),
+        )));
+    }
     if let Some(t) = settings.topic_arn.as_deref() {
         responder = responder.with_delivery(Arc::new(sns), t);
     }

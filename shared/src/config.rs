@@ -39,9 +39,15 @@ pub mod names {
     /// Optional, in `approve` mode: the SSM SecureString parameter (a name starting with `/`) holding the Slack app's
     /// signing secret and approver list; unset or empty, the function URL answers no Slack request.
     pub const SLACK_APP_PARAMETER: &str = "EC2OPS_SLACK_APP_PARAMETER";
+    /// `on`: look up the CloudWatch alarm mute rules muting the alarm, and hold the action while one is active
+    /// (`off`, the default: not looked up).
+    pub const MUTE_RULES: &str = "EC2OPS_MUTE_RULES";
+    /// Comma-separated SSM Change Calendars (names or ARNs, at most `config::MAX_CALENDARS`): while one is CLOSED
+    /// (a change freeze), no action is taken. Empty, the default: none.
+    pub const CHANGE_CALENDARS: &str = "EC2OPS_CHANGE_CALENDARS";
 
     /// Every setting, for the test that checks `template.yaml` passes each one.
-    pub const ALL: [&str; 26] = [
+    pub const ALL: [&str; 28] = [
         TOPIC_ARN,
         LANGUAGE,
         TIME_ZONE,
@@ -68,6 +74,8 @@ pub mod names {
         APPROVAL_MINUTES,
         RECHECK_MINUTES,
         SLACK_APP_PARAMETER,
+        MUTE_RULES,
+        CHANGE_CALENDARS,
     ];
 }
 
@@ -211,6 +219,10 @@ pub struct Settings {
     pub log_groups: Vec<String>,
     /// CHANGE-BEFORE: a change this long before the transition is named as its likely trigger.
     pub change_window: chrono::Duration,
+    /// Look up the alarm's active mute rules (`EC2OPS_MUTE_RULES`).
+    pub mute_rules: bool,
+    /// The Change Calendars whose CLOSED state is a change freeze (`EC2OPS_CHANGE_CALENDARS`).
+    pub change_calendars: Vec<String>,
 }
 
 impl Default for Settings {
@@ -237,6 +249,8 @@ impl Default for Settings {
             storm: StormSettings::default(),
             log_groups: Vec::new(),
             change_window: chrono::Duration::minutes(DEFAULT_CHANGE_WINDOW_MINUTES),
+            mute_rules: false,
+            change_calendars: Vec::new(),
         }
     }
 }
@@ -505,7 +519,57 @@ fn read_evidence(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
     if let Some(v) = env.get(names::LOG_GROUPS) {
         s.log_groups = parse_log_groups(v).map_err(|why| bad(names::LOG_GROUPS, v, &why))?;
     }
+    s.mute_rules = match env.get(names::MUTE_RULES).map(|v| v.to_ascii_lowercase()) {
+        None => false,
+        Some(v) if v == "on" || v == "true" => true,
+        Some(v) if v == "off" || v == "false" || v.is_empty() => false,
+        Some(v) => return Err(bad(names::MUTE_RULES, &v, "on or off")),
+    };
+    if let Some(v) = env.get(names::CHANGE_CALENDARS) {
+        s.change_calendars =
+            parse_calendars(v).map_err(|why| bad(names::CHANGE_CALENDARS, v, &why))?;
+    }
     Ok(())
+}
+
+/// How many Change Calendars may be configured: one GetCalendarState each, concurrently, in the first round.
+pub const MAX_CALENDARS: usize = 5;
+
+/// Read `EC2OPS_CHANGE_CALENDARS`: comma-separated Change Calendar names (SSM document names: 3–128 characters of
+/// `[A-Za-z0-9._-]`) or their ARNs (`arn:<partition>:ssm:<region>:<account>:document/<name>`), at most
+/// [`MAX_CALENDARS`], duplicates dropped.
+fn parse_calendars(v: &str) -> Result<Vec<String>, String> {
+    let expected = format!(
+        "comma-separated Change Calendar names or document ARNs (at most {}, names of 3-128 characters of A-Z a-z 0-9 . _ -)",
+        MAX_CALENDARS
+    );
+    let name_ok = |n: &str| {
+        (3..=128).contains(&n.len())
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    let mut out: Vec<String> = Vec::new();
+    for c in v.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let ok = match c.strip_prefix("arn:") {
+            Some(rest) => {
+                let parts: Vec<&str> = rest.splitn(5, ':').collect();
+                parts.len() == 5
+                    && parts[1] == "ssm"
+                    && parts[4].strip_prefix("document/").is_some_and(name_ok)
+            }
+            None => name_ok(c),
+        };
+        if !ok {
+            return Err(expected);
+        }
+        if !out.iter().any(|x| x == c) {
+            out.push(c.to_string());
+        }
+    }
+    if out.len() > MAX_CALENDARS {
+        return Err(expected);
+    }
+    Ok(out)
 }
 
 /// Read `EC2OPS_LOG_GROUPS`: comma-separated log group names (CloudWatch's own rules: 1–512 characters of
@@ -668,5 +732,29 @@ mod tests {
         assert!(parse_log_groups("/a,/b,/c,/d,/e,/f").is_err());
         assert!(parse_log_groups("bad group").is_err());
         assert!(parse_log_groups("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn change_calendars_are_names_or_document_arns_and_at_most_five() {
+        assert_eq!(
+            parse_calendars(" release-freeze, arn:aws:ssm:ap-northeast-2:111122223333:document/holidays ,release-freeze")
+                .unwrap(),
+            ["release-freeze", "arn:aws:ssm:ap-northeast-2:111122223333:document/holidays"]
+        );
+        for bad in [
+            "a b",
+            "x",
+            "arn:aws:s3:::bucket",
+            "arn:aws:ssm:r:1:parameter/x",
+            "a1,b2,c3,d4,e5,f6",
+        ] {
+            assert!(parse_calendars(bad).is_err(), "{bad}");
+        }
+        let e = Settings::from_map(&env(&[(names::CHANGE_CALENDARS, "no way")])).unwrap_err();
+        assert_eq!(e.name, names::CHANGE_CALENDARS);
+        let e = Settings::from_map(&env(&[(names::MUTE_RULES, "maybe")])).unwrap_err();
+        assert_eq!(e.name, names::MUTE_RULES);
+        let s = Settings::from_map(&env(&[(names::MUTE_RULES, "on")])).unwrap();
+        assert!(s.mute_rules);
     }
 }

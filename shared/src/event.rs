@@ -12,9 +12,9 @@ use serde_json::Value;
 
 use crate::insights;
 use crate::model::{
-    looks_like_instance_id, AlarmKind, AlarmState, Cause, Comparison, Contributor, Datapoint,
-    Delivery, Expression, FleetAlarm, FleetSource, Incident, InstanceState, MetricRef, ReasonData,
-    StateInfo, TriggeringAlarm,
+    looks_like_instance_id, ActionsSuppressed, AlarmKind, AlarmState, Cause, Comparison,
+    Contributor, Datapoint, Delivery, Expression, FleetAlarm, FleetSource, Incident, InstanceState,
+    MetricRef, ReasonData, StateInfo, SuppressedBy, TriggeringAlarm,
 };
 
 mod convert;
@@ -616,6 +616,8 @@ struct RawState {
     reason: Option<String>,
     reason_data: Option<String>,
     timestamp: String,
+    /// A composite's: why its actions are suppressed now (`Alarm`, `WaitPeriod`, `ExtensionPeriod`).
+    actions_suppressed_by: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -624,6 +626,7 @@ struct RawConfiguration {
     description: Option<String>,
     metrics: Option<Vec<RawMetric>>,
     alarm_rule: Option<String>,
+    actions_suppressor: Option<String>,
 }
 
 #[derive(Deserialize)]

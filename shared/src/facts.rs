@@ -459,6 +459,9 @@ pub struct Facts {
     /// What changed, what the logs say, what else is alarming (each `None` when its reader is not wired).
     #[serde(default)]
     pub evidence: crate::evidence::Evidence,
+    /// The mute rules and Change Calendars read (each left out when its setting is off).
+    #[serde(default)]
+    pub silencers: crate::silence::Silencers,
 }
 
 impl Facts {
@@ -478,6 +481,7 @@ impl Facts {
             ranking: None,
             contributors: None,
             evidence: Default::default(),
+            silencers: Default::default(),
         }
     }
 

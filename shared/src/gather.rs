@@ -35,6 +35,9 @@ pub struct Readers<'a> {
     pub diagnostics: Option<&'a dyn crate::ports::Diagnostics>,
     /// CloudTrail, CloudWatch Logs and DescribeAlarms for the evidence ([`crate::evidence`]).
     pub evidence: crate::gather::evidence::EvidenceReaders<'a>,
+    /// Mute rules and Change Calendars ([`crate::silence`]); `None` when not wired (offline, tests): nothing is
+    /// read, whatever the settings say.
+    pub silence: Option<&'a dyn crate::ports::SilenceReader>,
 }
 
 /// Why the ledger is missing when no table is configured.
@@ -359,6 +362,8 @@ pub async fn gather(
 /// claim beside the first round and, unless the claim stops it, the ledger's view beside the second.
 pub struct Gathering {
     subject: Incident,
+    /// The mute rules and calendars, read beside round one.
+    silencers: crate::silence::Silencers,
     /// The subject is a fleet alarm's top instance, not the alarm's own.
     focused: bool,
     ranking: Option<Source<Ranking>>,
@@ -428,9 +433,69 @@ pub async fn first_round(
     now: DateTime<Utc>,
     limits: Limits,
 ) -> Gathering {
+    let (mut gathering, silencers) = tokio::join!(
+        first_reads(change, readers, settings, now, limits),
+        silencers(change, readers, settings, now, limits)
+    );
+    gathering.silencers = silencers;
+    gathering
+}
+
+/// The mute rules muting the alarm now (when `EC2OPS_MUTE_RULES` is on and an alarm is behind the incident) and the
+/// state now of each configured Change Calendar, concurrently, each under the source deadline.
+async fn silencers(
+    change: &Incident,
+    readers: &Readers<'_>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    limits: Limits,
+) -> crate::silence::Silencers {
+    let Some(reader) = readers.silence else {
+        return crate::silence::Silencers::default();
+    };
+    let mutes = async {
+        if !settings.mute_rules || !change.is_alarm() {
+            return None;
+        }
+        Some(
+            deadline(
+                limits.source_now(),
+                reader.active_mute_rules(&change.alarm_name),
+            )
+            .await,
+        )
+    };
+    let calendar = |n: usize| async move {
+        let c = settings.change_calendars.get(n)?;
+        let state = deadline(limits.source_now(), reader.calendar_state(c, now)).await;
+        Some((c.clone(), state))
+    };
+    // One slot per calendar the settings allow (`config::MAX_CALENDARS`), all at once.
+    let (mute_rules, c0, c1, c2, c3, c4) = tokio::join!(
+        mutes,
+        calendar(0),
+        calendar(1),
+        calendar(2),
+        calendar(3),
+        calendar(4)
+    );
+    crate::silence::Silencers {
+        mute_rules,
+        calendars: [c0, c1, c2, c3, c4].into_iter().flatten().collect(),
+    }
+}
+
+async fn first_reads(
+    change: &Incident,
+    readers: &Readers<'_>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    limits: Limits,
+) -> Gathering {
     if change.is_series_summary() {
         return Gathering {
             subject: change.clone(),
+            silencers: Default::default(),
             focused: false,
             ranking: None,
             stage: Stage::Summary(contributors_in_alarm(change, readers, &limits).await),
@@ -440,6 +505,7 @@ pub async fn first_round(
         let stage = instance_round_one(change, readers, settings, now, limits).await;
         return Gathering {
             subject: change.clone(),
+            silencers: Default::default(),
             focused: false,
             ranking: None,
             stage,
@@ -455,6 +521,7 @@ pub async fn first_round(
     let stage = instance_round_one(&subject, readers, settings, now, limits).await;
     Gathering {
         subject,
+        silencers: Default::default(),
         focused,
         ranking: Some(ranking),
         stage,
@@ -473,6 +540,7 @@ pub async fn second_round(
         subject,
         ranking,
         stage,
+        silencers,
         ..
     } = first;
     let mut facts = match stage {
@@ -491,6 +559,7 @@ pub async fn second_round(
     if ranking.is_some() {
         facts.ranking = ranking;
     }
+    facts.silencers = silencers;
     (subject, facts)
 }
 
@@ -667,6 +736,7 @@ async fn instance_round_two(
         ranking: None,
         contributors: None,
         evidence,
+        silencers: Default::default(),
     }
 }
 

@@ -14,7 +14,8 @@
 //!      (what a read returned, or why it is missing), `insights`, `text`, `pricing`, `diagnostics` (the in-guest
 //!      output), `config` (the settings), `layering` (this test; no other code) and `documentation` (the docs' checks).
 //!   2. Values built on those: `evidence` (what CloudTrail, the logs and the other alarms returned, shaped for the
-//!      rules and the report), `credits` (CPU credit arithmetic, over `pricing`).
+//!      rules and the report), `credits` (CPU credit arithmetic, over `pricing`), `silence` (the mute rules and
+//!      Change Calendars read).
 //!   3. `facts`: everything read for one incident, the evidence among it.
 //!   4. `catalogue`: the metrics, keyed by the facts' `Role`.
 //!   5. `analyze`: the findings, the priority, the recommendation.
@@ -68,7 +69,7 @@ mod tests {
             "layering",
             "documentation",
         ],
-        &["evidence", "credits"],
+        &["evidence", "credits", "silence"],
         &["facts"],
         &["catalogue"],
         &["analyze"],

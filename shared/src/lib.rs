@@ -29,6 +29,7 @@ pub mod pricing;
 mod purity;
 pub mod remediation;
 pub mod report;
+pub mod silence;
 #[cfg(feature = "test-util")]
 pub mod sim;
 pub mod source;

@@ -147,10 +147,44 @@ pub enum AlarmKind {
     MetricMath,
     /// A metric against an anomaly-detection band (no static threshold).
     AnomalyBand,
-    /// A composite alarm over other alarms.
-    Composite { rule: String },
+    /// A composite alarm over other alarms; `suppressed` when its actions are suppressed now (its suppressor alarm).
+    Composite {
+        rule: String,
+        suppressed: Option<ActionsSuppressed>,
+    },
     /// A Metrics Insights query (`SELECT … FROM …`): one series, or one per contributor (`GROUP BY`).
     MetricsInsights,
+}
+
+/// A composite alarm whose actions its suppressor alarm suppresses: the event's `state.actionsSuppressedBy`, and
+/// `configuration.actionsSuppressor` (the suppressor's name or ARN, bounded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActionsSuppressed {
+    pub by: SuppressedBy,
+    pub suppressor: Option<String>,
+}
+
+/// Why a composite's actions are suppressed (CloudWatch's `ActionsSuppressedBy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SuppressedBy {
+    /// The suppressor alarm is in ALARM.
+    Alarm,
+    /// The composite waits (up to `ActionsSuppressorWaitPeriod`) for the suppressor to go into ALARM.
+    WaitPeriod,
+    /// The suppressor left ALARM; the composite waits out `ActionsSuppressorExtensionPeriod`.
+    ExtensionPeriod,
+}
+
+impl SuppressedBy {
+    /// CloudWatch's value (`Alarm`, `WaitPeriod`, `ExtensionPeriod`; the documentation also writes `ALARM`).
+    pub fn parse(v: &str) -> Option<SuppressedBy> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "alarm" => Some(SuppressedBy::Alarm),
+            "waitperiod" => Some(SuppressedBy::WaitPeriod),
+            "extensionperiod" => Some(SuppressedBy::ExtensionPeriod),
+            _ => None,
+        }
+    }
 }
 
 /// How the alarm compares its datapoints, read from the reason text (the event carries no operator).

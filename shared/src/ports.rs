@@ -240,6 +240,22 @@ pub trait MetricReader: Send + Sync {
     }
 }
 
+/// The account's silences (`crate::silence`): CloudWatch alarm mute rules and SSM Change Calendars.
+#[async_trait]
+pub trait SilenceReader: Send + Sync {
+    /// ListAlarmMuteRules `{AlarmName, Statuses: [ACTIVE]}`: the rules muting the alarm's actions now.
+    async fn active_mute_rules(
+        &self,
+        alarm_name: &str,
+    ) -> Result<Vec<crate::silence::MuteRule>, AwsError>;
+    /// GetCalendarState `{CalendarNames: [calendar], AtTime: at}`: whether the calendar is open at `at`.
+    async fn calendar_state(
+        &self,
+        calendar: &str,
+        at: DateTime<Utc>,
+    ) -> Result<crate::silence::CalendarState, AwsError>;
+}
+
 /// What a fleet alarm's ranking asks for: the alarm's metric, per instance, over the last few periods.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RankRequest {

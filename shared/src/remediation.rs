@@ -95,6 +95,14 @@ pub enum Hold {
     Maintenance {
         until: DateTime<Utc>,
     },
+    /// Something silences the incident: a mute rule, a change freeze, a composite's suppressor ([`silence`]; the
+    /// maintenance tag is [`Hold::Maintenance`]).
+    Silenced(silence::Silence),
+    /// A silence source was configured but could not be read: it may be on, so nothing is done (fail closed).
+    SilenceUnread {
+        what: silence::Unread,
+        why: Gap,
+    },
     /// A Spot instance, for a stop/start: a stopped Spot instance may not get its capacity back (and a one-time
     /// request cannot be stopped at all). A reboot keeps the instance on its host and its request, so it is allowed.
     Spot,
@@ -485,6 +493,7 @@ pub fn decide(
     }
     status_holds(&facts.status, action, &mut holds);
     ledger_holds(&facts.ledger, assessment, envelope, now, &mut holds);
+    silence_holds(change, facts, now, &mut holds);
     if !holds.is_empty() {
         return Decision::Held { action, holds };
     }
@@ -493,6 +502,22 @@ pub fn decide(
         RemediationMode::Approve => Decision::Propose { action },
         RemediationMode::Off | RemediationMode::Auto => Decision::Act { action },
     }
+}
+
+/// What the account's silences say against acting: an active mute rule, a closed calendar, a composite's suppressor
+/// (the maintenance tag is among the instance's holds), and each configured source that could not be read.
+fn silence_holds(change: &Incident, facts: &Facts, now: DateTime<Utc>, holds: &mut Vec<Hold>) {
+    holds.extend(
+        silence::silences(change, facts, now)
+            .into_iter()
+            .filter(|s| !matches!(s, silence::Silence::Maintenance { .. }))
+            .map(Hold::Silenced),
+    );
+    holds.extend(
+        silence::unread(facts)
+            .into_iter()
+            .map(|(what, why)| Hold::SilenceUnread { what, why }),
+    );
 }
 
 /// What DescribeInstanceStatus says against acting: the check is not impaired now, an event is scheduled, or the
@@ -773,6 +798,7 @@ impl VerifyRequest {
 
 pub mod approval;
 pub mod maintenance;
+pub mod silence;
 
 #[cfg(test)]
 mod tests;

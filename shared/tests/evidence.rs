@@ -207,6 +207,7 @@ async fn run_with(
             alarms: Some(&Alarms),
             targets: None,
         },
+        silence: None,
     };
     let now = change.state.at + chrono::Duration::seconds(3);
     let (_, facts) = gather(&change, &readers, &settings(), now).await;
@@ -317,6 +318,7 @@ async fn without_evidence_readers_the_report_has_no_evidence_lines_but_keeps_its
         metrics: &Offline,
         diagnostics: None,
         evidence: EvidenceReaders::NONE,
+        silence: None,
     };
     let (_, facts) = gather(&change, &readers, &settings(), change.state.at).await;
     assert_eq!(facts.evidence, Default::default());

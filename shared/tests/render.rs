@@ -156,6 +156,7 @@ fn every_hold_reads_as_one_line_in_both_languages() {
     use ec2ops::analyze::assess;
     use ec2ops::model::Comparison;
     use ec2ops::pipeline::render_report;
+    use ec2ops::remediation::silence::{Silence, Unread};
     use ec2ops::remediation::{ActionKind, ActionOutcome, Fact, Hold, Uncorroborated};
 
     let not = |why| Hold::NotCorroborated { why };
@@ -224,6 +225,30 @@ fn every_hold_reads_as_one_line_in_both_languages() {
         Hold::Maintenance {
             until: ec2ops::event::parse_timestamp("2025-10-11T23:00:00.000+0000").unwrap(),
         },
+        Hold::Silenced(Silence::Muted {
+            rule: "nightly-backup".into(),
+            expires: Some(ec2ops::event::parse_timestamp("2026-01-01T00:00:00.000+0000").unwrap()),
+        }),
+        Hold::Silenced(Silence::Frozen {
+            calendar: "release-freeze".into(),
+            until: Some(ec2ops::event::parse_timestamp("2025-10-12T09:00:00.000+0000").unwrap()),
+        }),
+        Hold::Silenced(Silence::Frozen {
+            calendar: "holidays".into(),
+            until: None,
+        }),
+        Hold::Silenced(Silence::Suppressed(ec2ops::model::ActionsSuppressed {
+            by: ec2ops::model::SuppressedBy::WaitPeriod,
+            suppressor: Some("deploy-in-progress".into()),
+        })),
+        Hold::SilenceUnread {
+            what: Unread::MuteRules,
+            why: Gap::Failed("AccessDenied: not authorized".into()),
+        },
+        Hold::SilenceUnread {
+            what: Unread::Calendar("release-freeze".into()),
+            why: Gap::TimedOut { ms: 4000 },
+        },
     ];
     let change = support::load("status-system.json");
     let mut facts = support::prod_db(
@@ -263,6 +288,12 @@ fn every_hold_reads_as_one_line_in_both_languages() {
         "held: an Elastic Fabric Adapter is attached",
         "held: AWS simplified automatic recovery is on: let it recover first",
         "held: a maintenance window is declared on the instance (ec2ops:maintenance-until tag): nothing is done until 2025-10-11 23:00:00 UTC",
+        "held: CloudWatch mute rule nightly-backup mutes this alarm's actions — the rule expires 2026-01-01 00:00:00 UTC",
+        "held: change freeze: Change Calendar release-freeze is CLOSED until 2025-10-12 09:00:00 UTC",
+        "held: change freeze: Change Calendar holidays is CLOSED (the calendar gives no time it opens)",
+        "held: the composite's actions suppressor deploy-in-progress may go into ALARM: the composite waits for it (WaitPeriod)",
+        "held: cannot read this alarm's mute rules — it may be muted, so no action: AccessDenied: not authorized",
+        "held: cannot read Change Calendar release-freeze — a change freeze may be on, so no action: timed out after 4000 ms",
     ];
     assert_eq!(expected_en.len(), holds.len());
     for lang in [Language::Ko, Language::En] {
@@ -782,4 +813,106 @@ fn a_spikes_watch_step_names_ec2ops_second_look_only_when_it_is_scheduled() {
             "{without}"
         );
     }
+}
+
+/// A silenced incident's report: below P0 it is quiet (`[muted]` subject, 🔕 title, what silenced it first in the
+/// header), in both languages; a P0 status-check failure under the same silence breaks through and says so; a mute
+/// rule that could not be read leaves the report loud.
+#[test]
+fn a_silenced_report_is_quiet_below_p0_and_a_p0_status_check_failure_breaks_through() {
+    use ec2ops::analyze::{assess, Priority};
+    use ec2ops::pipeline::render_report;
+    use ec2ops::remediation::ActionOutcome;
+    use ec2ops::silence::{CalendarState, MuteRule, Silencers};
+
+    let muted = Silencers {
+        mute_rules: Some(Source::Available(vec![MuteRule {
+            name: "nightly-backup".into(),
+            expires: None,
+        }])),
+        calendars: vec![(
+            "release-freeze".into(),
+            Source::Available(CalendarState {
+                open: false,
+                next_transition: None,
+            }),
+        )],
+    };
+    let render = |file: &str, mut facts: Facts, silencers: Silencers, lang: Language| {
+        facts.silencers = silencers;
+        let change = support::load(file);
+        let a = assess(&change, &facts);
+        let settings = Settings {
+            language: lang,
+            ..Settings::default()
+        };
+        let (report, message) =
+            render_report(&change, &facts, &a, &ActionOutcome::AdviceOnly, &settings);
+        (a.priority, report, message)
+    };
+    for lang in [Language::En, Language::Ko] {
+        let (p, report, message) = render(
+            "cpu-sustained.json",
+            support::cpu_sustained(),
+            muted.clone(),
+            lang,
+        );
+        assert_ne!(p, Priority::P0);
+        assert!(
+            message.subject.starts_with("[muted] [P"),
+            "{}",
+            message.subject
+        );
+        assert!(
+            report.title.plain().starts_with("🔕 [P"),
+            "{}",
+            report.title.plain()
+        );
+        let first = report.header[0].plain();
+        let (quiet, freeze) = match lang {
+            Language::En => (
+                "🔕 Sent quietly: ",
+                "change freeze: Change Calendar release-freeze is CLOSED",
+            ),
+            Language::Ko => (
+                "🔕 조용히 발송: ",
+                "변경 동결: Change Calendar release-freeze CLOSED",
+            ),
+        };
+        assert!(first.starts_with(quiet), "{first}");
+        assert!(
+            first.contains("nightly-backup") && first.contains(freeze),
+            "{first}"
+        );
+
+        let (p, report, message) = render(
+            "status-system.json",
+            support::prod_db(
+                ec2ops::facts::Role::StatusSystem,
+                "2025-10-11T22:13:00.000+0000",
+            ),
+            muted.clone(),
+            lang,
+        );
+        assert_eq!(p, Priority::P0);
+        assert!(message.subject.starts_with("[P0] "), "{}", message.subject);
+        let first = report.header[0].plain();
+        let broke = match lang {
+            Language::En => "🔔 A P0 status-check failure breaks through: ",
+            Language::Ko => "🔔 P0 status check 장애라 음소거를 뚫고 발송: ",
+        };
+        assert!(first.starts_with(broke), "{first}");
+    }
+    let unread = Silencers {
+        mute_rules: Some(Source::Unavailable(Gap::TimedOut { ms: 4000 })),
+        calendars: vec![],
+    };
+    let (_, report, message) = render(
+        "cpu-sustained.json",
+        support::cpu_sustained(),
+        unread,
+        Language::En,
+    );
+    assert!(message.subject.starts_with("[P"), "{}", message.subject);
+    assert!(!report.header[0].plain().starts_with('🔕'));
 }

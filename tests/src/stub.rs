@@ -12,8 +12,19 @@ pub struct Received {
     pub body: String,
 }
 
-/// An HTTP/1.1 server on loopback answering every request with one recorded response.
+/// An HTTP/1.1 server on loopback answering every request with one recorded JSON response (AWS JSON 1.1).
 pub async fn stub(status: u16, body: String) -> (String, Arc<Mutex<Vec<Received>>>) {
+    stub_bytes(status, "application/x-amz-json-1.1", "", body.into_bytes()).await
+}
+
+/// An HTTP/1.1 server on loopback answering every request with one recorded response of any protocol: its status,
+/// content type, extra header lines (each ending `\r\n`, e.g. `smithy-protocol: rpc-v2-cbor\r\n`) and body.
+pub async fn stub_bytes(
+    status: u16,
+    content_type: &'static str,
+    extra_headers: &'static str,
+    body: Vec<u8>,
+) -> (String, Arc<Mutex<Vec<Received>>>) {
     let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else {
         panic!("bind loopback")
     };
@@ -61,14 +72,74 @@ pub async fn stub(status: u16, body: String) -> (String, Arc<Mutex<Vec<Received>
                     });
                 }
                 let reason = if status == 200 { "OK" } else { "Bad Request" };
-                let response = format!(
-                    "HTTP/1.1 {status} {reason}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-requestid: stub-1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                let head = format!(
+                    "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\n{extra_headers}x-amzn-requestid: stub-1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                     body.len()
                 );
-                let _ = conn.write_all(response.as_bytes()).await;
+                let mut response = head.into_bytes();
+                response.extend_from_slice(&body);
+                let _ = conn.write_all(&response).await;
                 let _ = conn.shutdown().await;
             });
         }
     });
     (url, seen)
+}
+
+/// A recorded answer written as JSON, encoded as the Smithy RPC v2 CBOR body CloudWatch sends: objects become maps,
+/// arrays arrays, strings text strings, numbers integers or floats, and `{"$timestamp": <epoch seconds>}` a timestamp
+/// (tag 1 over the seconds).
+pub fn cbor(v: &serde_json::Value) -> Vec<u8> {
+    use minicbor::data::Tag;
+    use serde_json::Value;
+    fn put(e: &mut minicbor::Encoder<Vec<u8>>, v: &Value) -> Result<(), String> {
+        let r = match v {
+            Value::Null => e.null().map(|_| ()),
+            Value::Bool(b) => e.bool(*b).map(|_| ()),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => e.i64(i).map(|_| ()),
+                None => e.f64(n.as_f64().unwrap_or_default()).map(|_| ()),
+            },
+            Value::String(s) => e.str(s).map(|_| ()),
+            Value::Array(items) => {
+                e.array(items.len() as u64).map_err(|x| x.to_string())?;
+                return items.iter().try_for_each(|i| put(e, i));
+            }
+            Value::Object(m) => {
+                if let (1, Some(t)) = (m.len(), m.get("$timestamp").and_then(Value::as_f64)) {
+                    return e
+                        .tag(Tag::new(1))
+                        .and_then(|e| e.f64(t))
+                        .map(|_| ())
+                        .map_err(|x| x.to_string());
+                }
+                e.map(m.len() as u64).map_err(|x| x.to_string())?;
+                for (k, v) in m {
+                    e.str(k).map_err(|x| x.to_string())?;
+                    put(e, v)?;
+                }
+                return Ok(());
+            }
+        };
+        r.map_err(|x| x.to_string())
+    }
+    let mut e = minicbor::Encoder::new(Vec::new());
+    if let Err(why) = put(&mut e, v) {
+        panic!("CBOR of a recorded answer: {why}");
+    }
+    e.into_writer()
+}
+
+/// A stub answering every request with `answer` as CloudWatch does (Smithy RPC v2 CBOR).
+pub async fn cloudwatch_stub(
+    status: u16,
+    answer: &serde_json::Value,
+) -> (String, Arc<Mutex<Vec<Received>>>) {
+    stub_bytes(
+        status,
+        "application/cbor",
+        "smithy-protocol: rpc-v2-cbor\r\n",
+        cbor(answer),
+    )
+    .await
 }

@@ -479,6 +479,7 @@ async fn a_fleet_is_ranked_through_list_metrics_where_metrics_insights_is_not_se
         metrics: &clients.cloudwatch,
         diagnostics: None,
         evidence: ec2ops::gather::evidence::EvidenceReaders::NONE,
+        silence: None,
     };
     let limits = ec2ops::gather::Limits {
         source: Duration::from_secs(20),

@@ -243,3 +243,7 @@ async fn a_throttled_lookup_events_still_publishes_the_report_with_the_gap_named
         assert!(m.contains(needle), "missing {needle:?} in:\n{m}");
     }
 }
+
+// The silence adapter (mute rules, Change Calendars) against recorded answers: neither emulator serves them.
+#[path = "evidence/silence.rs"]
+mod silence;

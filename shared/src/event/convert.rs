@@ -12,6 +12,7 @@ pub(super) fn convert(
     region: Option<String>,
 ) -> Result<Parsed, EventError> {
     let mut warnings = Vec::new();
+    let suppressed_by = detail.state.actions_suppressed_by.clone();
     let (mut state, previous) =
         convert_states(detail.state, detail.previous_state, base, &mut warnings)?;
 
@@ -19,6 +20,7 @@ pub(super) fn convert(
         description: None,
         metrics: None,
         alarm_rule: None,
+        actions_suppressor: None,
     });
     let Members {
         mut metrics,
@@ -26,6 +28,14 @@ pub(super) fn convert(
         expression_at,
     } = convert_members(config.metrics.unwrap_or_default(), base, &mut warnings);
     let mut kind = alarm_kind(config.alarm_rule, &expressions);
+    if let AlarmKind::Composite { suppressed, .. } = &mut kind {
+        *suppressed = actions_suppressed(
+            suppressed_by.as_deref(),
+            config.actions_suppressor.as_deref(),
+            base,
+            &mut warnings,
+        );
+    }
     let mut instance_ids = named_instances(&metrics, &mut warnings);
 
     let fleet = match fleet_alarm(
@@ -217,7 +227,10 @@ fn convert_members(raw: Vec<RawMetric>, base: &str, warnings: &mut Vec<String>) 
 /// apart later, by [`fleet_alarm`].
 fn alarm_kind(alarm_rule: Option<String>, expressions: &[Expression]) -> AlarmKind {
     if let Some(rule) = alarm_rule {
-        AlarmKind::Composite { rule }
+        AlarmKind::Composite {
+            rule,
+            suppressed: None,
+        }
     } else if expressions
         .iter()
         .any(|e| e.expression.contains("ANOMALY_DETECTION_BAND"))
@@ -228,6 +241,30 @@ fn alarm_kind(alarm_rule: Option<String>, expressions: &[Expression]) -> AlarmKi
     } else {
         AlarmKind::Metric
     }
+}
+
+/// A composite's suppressed actions: `state.actionsSuppressedBy` with the suppressor it names. A value CloudWatch
+/// does not document is a warning, and the actions count as not suppressed (the report stays as loud as any).
+fn actions_suppressed(
+    by: Option<&str>,
+    suppressor: Option<&str>,
+    base: &str,
+    warnings: &mut Vec<String>,
+) -> Option<ActionsSuppressed> {
+    let raw = by.filter(|b| !b.trim().is_empty())?;
+    let Some(by) = SuppressedBy::parse(raw) else {
+        warnings.push(format!(
+            "{base}.state.actionsSuppressedBy is {:?}: not a value CloudWatch documents (Alarm, WaitPeriod, ExtensionPeriod), read as not suppressed",
+            bounded(raw, QUOTE_MAX)
+        ));
+        return None;
+    };
+    Some(ActionsSuppressed {
+        by,
+        suppressor: suppressor
+            .map(|s| bounded(s.trim(), 256))
+            .filter(|s| !s.is_empty()),
+    })
 }
 
 /// The instances the alarm's metrics name by `InstanceId`, in order of appearance, deduplicated; a value that is not

@@ -150,6 +150,7 @@ async fn ranked(rankers: Vec<Ranker>) -> Source<Ranking> {
         metrics: &metrics,
         diagnostics: None,
         evidence: crate::gather::evidence::EvidenceReaders::NONE,
+        silence: None,
     };
     let limits = Limits {
         source: Duration::from_secs(2),
@@ -299,6 +300,7 @@ async fn summary_facts(contributors: Option<Vec<crate::facts::InAlarm>>) -> Fact
         metrics: &metrics,
         diagnostics: None,
         evidence: crate::gather::evidence::EvidenceReaders::NONE,
+        silence: None,
     };
     let limits = Limits {
         source: Duration::from_secs(2),

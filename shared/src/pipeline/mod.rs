@@ -252,6 +252,8 @@ pub struct Responder {
     pub storm: Option<storm::Storm>,
     /// CloudTrail, CloudWatch Logs and DescribeAlarms; a reader left `None` leaves its source out of the report.
     pub evidence: EvidencePorts,
+    /// Mute rules and Change Calendars; `None` reads none of them, whatever the settings say.
+    pub silence: Option<Arc<dyn crate::ports::SilenceReader>>,
     pub settings: Arc<Settings>,
 }
 
@@ -284,12 +286,19 @@ impl Responder {
             queue: None,
             storm: None,
             evidence: EvidencePorts::default(),
+            silence: None,
             settings: Arc::new(settings),
         }
     }
 
     pub fn with_storm(mut self, storm: storm::Storm) -> Self {
         self.storm = Some(storm);
+        self
+    }
+
+    /// The same responder reading mute rules and Change Calendars through `silence` (each when its setting is on).
+    pub fn with_silence(mut self, silence: Arc<dyn crate::ports::SilenceReader>) -> Self {
+        self.silence = Some(silence);
         self
     }
 
@@ -352,6 +361,7 @@ impl Responder {
                 alarms: self.evidence.alarms.as_deref(),
                 targets: self.evidence.targets.as_deref(),
             },
+            silence: self.silence.as_deref(),
         }
     }
 }

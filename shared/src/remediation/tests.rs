@@ -926,3 +926,109 @@ fn a_maintenance_window_on_the_instance_holds_the_action_until_it_ends() {
         Decision::Held { .. }
     ));
 }
+
+fn at(s: &str) -> DateTime<Utc> {
+    crate::event::parse_timestamp(s).unwrap()
+}
+
+fn with_silencers(
+    mut f: Facts,
+    mute_rules: Option<Source<Vec<crate::silence::MuteRule>>>,
+    calendars: Vec<(&str, Source<crate::silence::CalendarState>)>,
+) -> Facts {
+    f.silencers = crate::silence::Silencers {
+        mute_rules,
+        calendars: calendars
+            .into_iter()
+            .map(|(c, s)| (c.to_string(), s))
+            .collect(),
+    };
+    f
+}
+
+fn calendar(open: bool) -> Source<crate::silence::CalendarState> {
+    Source::Available(crate::silence::CalendarState {
+        open,
+        next_transition: Some(at("2025-10-12T09:00:00.000+0000")),
+    })
+}
+
+/// An active mute rule on the alarm and a closed Change Calendar each hold the action, named; an open calendar and
+/// no active rule hold nothing; a source that could not be read holds it too (the freeze may be on).
+#[test]
+fn an_active_mute_rule_or_a_closed_change_calendar_holds_the_action_and_an_unread_one_holds_it_too()
+{
+    let rule = crate::silence::MuteRule {
+        name: "nightly-backup".into(),
+        expires: None,
+    };
+    let muted = with_silencers(inst(opted()), Some(Source::Available(vec![rule])), vec![]);
+    assert_eq!(
+        holds(run("status-instance.json", &muted, RemediationMode::Auto)),
+        vec![Hold::Silenced(silence::Silence::Muted {
+            rule: "nightly-backup".into(),
+            expires: None
+        })]
+    );
+    let frozen = with_silencers(
+        inst(opted()),
+        Some(Source::Available(vec![])),
+        vec![
+            ("release-freeze", calendar(false)),
+            ("holidays", calendar(true)),
+        ],
+    );
+    assert_eq!(
+        holds(run("status-instance.json", &frozen, RemediationMode::Auto)),
+        vec![Hold::Silenced(silence::Silence::Frozen {
+            calendar: "release-freeze".into(),
+            until: Some(at("2025-10-12T09:00:00.000+0000"))
+        })]
+    );
+    let open = with_silencers(
+        inst(opted()),
+        Some(Source::Available(vec![])),
+        vec![("holidays", calendar(true))],
+    );
+    assert_eq!(
+        run("status-instance.json", &open, RemediationMode::Auto),
+        REBOOT
+    );
+    let unread = with_silencers(
+        inst(opted()),
+        Some(Source::Unavailable(Gap::Failed(
+            "AccessDenied: not authorized".into(),
+        ))),
+        vec![("holidays", Source::Unavailable(Gap::TimedOut { ms: 4000 }))],
+    );
+    assert_eq!(
+        holds(run("status-instance.json", &unread, RemediationMode::Auto)),
+        vec![
+            Hold::SilenceUnread {
+                what: silence::Unread::MuteRules,
+                why: Gap::Failed("AccessDenied: not authorized".into())
+            },
+            Hold::SilenceUnread {
+                what: silence::Unread::Calendar("holidays".into()),
+                why: Gap::TimedOut { ms: 4000 }
+            }
+        ]
+    );
+}
+
+/// A P0 system-check failure under a mute rule is still held: the break-through is the report's, not the action's.
+#[test]
+fn a_p0_status_check_failure_under_a_mute_rule_is_still_held() {
+    let rule = crate::silence::MuteRule {
+        name: "weekend".into(),
+        expires: Some(at("2025-10-13T00:00:00.000+0000")),
+    };
+    let f = with_silencers(sys(opted()), Some(Source::Available(vec![rule])), vec![]);
+    let c = change("status-system.json");
+    let a = assess(&c, &f);
+    assert_eq!(a.priority, crate::analyze::Priority::P0);
+    assert!(matches!(
+        decide(&c, &f, &a, RemediationMode::Auto, &Envelope::default(), now()),
+        Decision::Held { ref holds, .. } if matches!(holds[..], [Hold::Silenced(silence::Silence::Muted { .. })])
+    ));
+}

@@ -27,11 +27,14 @@ pub(super) fn subject(cx: &Ctx<'_>, headline: &str) -> String {
         Some(_) => (":", fleet::subject_more(cx.facts).unwrap_or_default()),
         None => ("", String::new()),
     };
-    let s = text::ascii(&format!(
-        "[{}] {}{sep} {who}{more}",
-        cx.a.priority.label(),
-        text::ascii(headline),
-    ));
+    let s = super::silenced::subject(
+        cx,
+        text::ascii(&format!(
+            "[{}] {}{sep} {who}{more}",
+            cx.a.priority.label(),
+            text::ascii(headline),
+        )),
+    );
     // SNS: fewer than 100 characters.
     if s.len() > 99 {
         format!("{}...", &s[..96])
@@ -42,7 +45,8 @@ pub(super) fn subject(cx: &Ctx<'_>, headline: &str) -> String {
 
 pub(super) fn title(cx: &Ctx<'_>, headline: &Headline) -> Line {
     let mut t = Line::new().t(format!(
-        "[{}] {} — ",
+        "{}[{}] {} — ",
+        super::silenced::title_mark(cx),
         cx.a.priority.label(),
         headline.say(cx.lang)
     ));
@@ -94,7 +98,8 @@ pub(super) fn window_value_at(cx: &Ctx<'_>, at: DateTime<Utc>) -> Option<f64> {
 
 /// The header: what fired, the instance, the transition, then the alarm's threshold, reading and trend.
 pub(super) fn header(cx: &Ctx<'_>) -> Vec<Line> {
-    let mut out = vec![event_line(cx)];
+    let mut out: Vec<Line> = super::silenced::header_line(cx).into_iter().collect();
+    out.push(event_line(cx));
     out.extend(fleet::header_lines(cx.change, cx.facts, cx.lang, cx.tz));
     out.push(instance_line(cx));
     out.extend(network_line(cx));
@@ -305,7 +310,7 @@ fn alarm_lines(cx: &Ctx<'_>) -> Vec<Line> {
         .copied()
         .or_else(|| trend.last().copied());
     let threshold = match (&c.kind, c.threshold(), c.comparison) {
-        (AlarmKind::Composite { rule }, _, _) => {
+        (AlarmKind::Composite { rule, .. }, _, _) => {
             Some(Line::new().t(l!(lang, "규칙: ", "Rule: ")).u(rule))
         }
         (AlarmKind::AnomalyBand, _, _) => {

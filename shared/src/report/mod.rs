@@ -29,6 +29,7 @@ pub mod render;
 mod resolved;
 mod security;
 pub mod shell;
+mod silenced;
 mod situation;
 mod sources;
 pub mod steps;

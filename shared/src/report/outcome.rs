@@ -136,6 +136,12 @@ pub(super) fn hold_line(h: &Hold, cx: &Ctx<'_>) -> Line {
                 ))
         }
         Hold::NotCorroborated { why } => return not_corroborated_line(why, lang),
+        Hold::Silenced(s) => {
+            return super::silenced::said(s, cx, Line::sub().t(l!(lang, "보류: ", "held: ")))
+        }
+        Hold::SilenceUnread { what, why } => {
+            return super::silenced::unread(what, why, lang, Line::sub().t(l!(lang, "보류: ", "held: ")))
+        }
         Hold::CannotVerify { fact, why } => l!(
             lang,
             "{} 확인 불가 — 모르면 조치 안 함: {}",

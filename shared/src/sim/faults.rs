@@ -626,3 +626,25 @@ impl<P: WorkQueue + ?Sized> WorkQueue for Faulty<P> {
         self.call("SendMessage", self.inner.enqueue(event)).await
     }
 }
+
+#[async_trait]
+impl<P: crate::ports::SilenceReader + ?Sized> crate::ports::SilenceReader for Faulty<P> {
+    async fn active_mute_rules(
+        &self,
+        alarm_name: &str,
+    ) -> Result<Vec<crate::silence::MuteRule>, AwsError> {
+        self.call(
+            "ListAlarmMuteRules",
+            self.inner.active_mute_rules(alarm_name),
+        )
+        .await
+    }
+    async fn calendar_state(
+        &self,
+        calendar: &str,
+        at: DateTime<Utc>,
+    ) -> Result<crate::silence::CalendarState, AwsError> {
+        self.call("GetCalendarState", self.inner.calendar_state(calendar, at))
+            .await
+    }
+}

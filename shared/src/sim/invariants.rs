@@ -45,6 +45,30 @@ pub fn in_progress(world: &World, run: &Run) -> Vec<String> {
     v
 }
 
+/// The follow-up deliveries (a verification's, a recover's) whose own record could not be claimed: each claim that
+/// met a fault other than latency, once per invocation.
+fn unrecorded_follow_ups(trace: &[String]) -> usize {
+    let invocation = |l: &str| {
+        l.split_whitespace()
+            .find(|w| w.starts_with("inv#"))
+            .map(str::to_string)
+    };
+    let follow_ups: std::collections::BTreeSet<String> = trace
+        .iter()
+        .filter(|l| {
+            l.contains(" starts: schedule verify-") || l.contains(" starts: schedule cont-")
+        })
+        .filter_map(|l| invocation(l))
+        .collect();
+    trace
+        .iter()
+        .filter(|l| l.contains(" dynamodb claim: ") && !l.contains(": Latency("))
+        .filter_map(|l| invocation(l))
+        .filter(|inv| follow_ups.contains(inv))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
+
 /// Every promise the run broke, one line each.
 pub fn check(world: &World, workload: &Workload, run: &Run) -> Vec<String> {
     let mut v = Vec::new();
@@ -70,12 +94,14 @@ pub fn check(world: &World, workload: &Workload, run: &Run) -> Vec<String> {
     // No follow-up twice: however often Scheduler delivers a verification or a recover's continuation, its message
     // (the same subject and text) goes out once — unless a publish's answer was lost or its invocation died right
     // after it: SNS has no idempotency key, so the retry cannot know the message is out, and sends it again.
-    let unknown = world
-        .plan
-        .trace()
+    // Nor can it when its own record could not be claimed: a follow-up then goes out without it (`pipeline/once.rs`:
+    // the same message twice is better than none).
+    let trace = world.plan.trace();
+    let unknown = trace
         .iter()
         .filter(|l| l.ends_with("sns Publish: Lost") || l.ends_with("sns Publish: CrashAfter"))
-        .count();
+        .count()
+        + unrecorded_follow_ups(&trace);
     let follow_ups: Vec<_> = published
         .iter()
         .filter(|m| {
@@ -264,7 +290,41 @@ pub fn check(world: &World, workload: &Workload, run: &Run) -> Vec<String> {
             "{hung} invocation(s) ran into the function's timeout"
         ));
     }
+    v.extend(silences(world, workload));
     v.sort();
     v.dedup();
+    v
+}
+
+/// The account's silences are kept: while the change calendar is closed nothing is done to any instance, and while
+/// every alarm is muted nothing is (when no sweep runs: its incidents have no alarm to mute); a report below P0 goes
+/// out quietly under either (`[muted]`), whatever faults the reads met — a read that failed holds the action and
+/// leaves the report loud, which is never quieter than promised.
+fn silences(world: &World, workload: &Workload) -> Vec<String> {
+    let mut v = Vec::new();
+    let s = *world.silence;
+    let mutations = world.ec2.mutations();
+    let swept = workload.arrivals.iter().any(|a| a.instance.is_none());
+    if s.calendar_closed || (s.mute_every_alarm && !swept) {
+        if let Some(m) = mutations.first() {
+            v.push(format!(
+                "acted while silenced: {:?} of {} (calendar closed: {}, every alarm muted: {})",
+                m.kind, m.instance_id, s.calendar_closed, s.mute_every_alarm
+            ));
+        }
+    }
+    // A silence read that met a fault may leave a report loud (never quiet by mistake): only a run whose every read
+    // answered is held to the quiet.
+    let read_failed = world.plan.trace().iter().any(|l| l.contains(" silence "));
+    if (s.calendar_closed || (s.mute_every_alarm && !swept)) && !read_failed {
+        for p in world.recorder.published() {
+            if ["[P1]", "[P2]", "[P3]"]
+                .iter()
+                .any(|l| p.subject.starts_with(l))
+            {
+                v.push(format!("loud while silenced: {}", p.subject));
+            }
+        }
+    }
     v
 }

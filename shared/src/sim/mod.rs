@@ -190,6 +190,8 @@ pub struct World {
     pub queue: Arc<SimQueue>,
     pub settings: Arc<Settings>,
     pub plan: Arc<FaultPlan>,
+    /// The account's mute rules and change calendar in this run.
+    pub silence: Arc<ports::SimSilence>,
 }
 
 impl World {
@@ -228,6 +230,13 @@ impl World {
             kill,
             n,
             "sqs",
+        )))
+        .with_silence(Arc::new(Faulty::new(
+            self.silence.clone(),
+            plan,
+            kill,
+            n,
+            "silence",
         )));
         r.settings = self.settings.clone();
         r
@@ -243,6 +252,9 @@ fn settings(rng: &mut Rng) -> Settings {
         remediation: RemediationMode::Auto,
         ledger_table: Some("ec2ops-sim".into()),
         scheduler_role_arn: Some("arn:aws:iam::123456789012:role/ec2ops-scheduler".into()),
+        // Both silence sources on: every incident reads them, so every read meets the faults too.
+        mute_rules: true,
+        change_calendars: vec![ports::SIM_CALENDAR.into()],
         ..Settings::default()
     };
     if rng.chance(250) {
@@ -284,6 +296,29 @@ async fn run(seed: u64, options: Options) -> Run {
         settings.envelope = crate::config::Envelope::default();
     }
     let settings = Arc::new(settings);
+    // Drawn apart from the workload's numbers (a seed's scenarios stay what they were); never in a regression's one
+    // story.
+    let silence = if options.only {
+        ports::SimSilence::default()
+    } else {
+        let mut s = Rng::new(seed ^ 0x5113_0000_0000_0001);
+        ports::SimSilence {
+            mute_every_alarm: s.chance(100),
+            calendar_closed: s.chance(100),
+        }
+    };
+    if silence.mute_every_alarm {
+        workload.story.push(format!(
+            "silence: every alarm muted by rule {}",
+            ports::SIM_MUTE_RULE
+        ));
+    }
+    if silence.calendar_closed {
+        workload.story.push(format!(
+            "silence: change calendar {} CLOSED",
+            ports::SIM_CALENDAR
+        ));
+    }
     let world = World {
         clock,
         ec2: Arc::new(Ec2World::new(clock, workload.instances.clone())),
@@ -292,6 +327,7 @@ async fn run(seed: u64, options: Options) -> Run {
         scheduler: Arc::new(SimScheduler::default()),
         queue: Arc::new(SimQueue::default()),
         settings,
+        silence: Arc::new(silence),
         plan: Arc::new(
             FaultPlan::new(Rng::new(rng.next_u64()), rates, clock)
                 .with_script(options.script)

@@ -176,3 +176,43 @@ impl crate::ports::SlackSettings for SimSlackSettings {
         })
     }
 }
+
+/// The account's silences in a run: every alarm muted by one rule, or the change calendar closed (or neither).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimSilence {
+    pub mute_every_alarm: bool,
+    pub calendar_closed: bool,
+}
+
+/// The rule that mutes every alarm when [`SimSilence::mute_every_alarm`].
+pub const SIM_MUTE_RULE: &str = "sim-maintenance";
+/// The calendar the run's settings name.
+pub const SIM_CALENDAR: &str = "release-freeze";
+
+#[async_trait]
+impl crate::ports::SilenceReader for SimSilence {
+    async fn active_mute_rules(
+        &self,
+        _alarm_name: &str,
+    ) -> Result<Vec<crate::silence::MuteRule>, AwsError> {
+        Ok(if self.mute_every_alarm {
+            vec![crate::silence::MuteRule {
+                name: SIM_MUTE_RULE.into(),
+                expires: None,
+            }]
+        } else {
+            Vec::new()
+        })
+    }
+
+    async fn calendar_state(
+        &self,
+        _calendar: &str,
+        _at: DateTime<Utc>,
+    ) -> Result<crate::silence::CalendarState, AwsError> {
+        Ok(crate::silence::CalendarState {
+            open: !self.calendar_closed,
+            next_transition: None,
+        })
+    }
+}

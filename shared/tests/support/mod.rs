@@ -224,6 +224,7 @@ pub fn cpu_spike(ty: &str, env: Option<&str>) -> Facts {
         ranking: None,
         contributors: None,
         evidence: Default::default(),
+        silencers: Default::default(),
     }
 }
 
@@ -289,6 +290,7 @@ pub fn cpu_sustained() -> Facts {
         ranking: None,
         contributors: None,
         evidence: Default::default(),
+        silencers: Default::default(),
     }
 }
 
@@ -382,6 +384,7 @@ pub fn cpu_credits() -> Facts {
         ranking: None,
         contributors: None,
         evidence: Default::default(),
+        silencers: Default::default(),
     }
 }
 
@@ -436,6 +439,7 @@ pub fn prod_db(failing: Role, at: &str) -> Facts {
         ranking: None,
         contributors: None,
         evidence: Default::default(),
+        silencers: Default::default(),
     }
 }
 
@@ -481,6 +485,7 @@ pub fn status_instance() -> Facts {
         ranking: None,
         contributors: None,
         evidence: Default::default(),
+        silencers: Default::default(),
     }
 }
 

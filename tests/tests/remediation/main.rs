@@ -14,6 +14,7 @@ mod envelope;
 mod once;
 mod recheck;
 mod recover;
+mod silence;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -18,6 +18,7 @@ mod approval;
 mod buffer;
 mod calls;
 pub(crate) mod operations;
+mod silence;
 use calls::*;
 
 fn template_text() -> String {

@@ -1,0 +1,117 @@
+//! Silences end to end on the emulator: an alarm muted by an active CloudWatch mute rule (the rule read over HTTP from
+//! a recorded answer: neither emulator serves mute rules) is not acted on; below P0 its report goes out quietly, a P0
+//! status-check failure's report breaks through and says so; both stay in the incident log (`ec2ops incidents`).
+
+use super::*;
+use ec2ops::analyze::Priority;
+use ec2ops::remediation::silence::Silence;
+use ec2ops_aws::SilenceAdapter;
+use ec2ops_tests::stub::cloudwatch_stub;
+
+#[tokio::test]
+async fn a_muted_alarm_is_held_quiet_below_p0_loud_at_p0_and_still_in_the_incident_log() {
+    let Some(mut rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    rig.settings.mute_rules = true;
+    let answer: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/tests/fixtures/cloudwatch/list-alarm-mute-rules.json"
+        ))
+        .expect("fixture"),
+    )
+    .expect("JSON");
+    let (url, seen) = cloudwatch_stub(200, &answer).await;
+    let config = config_for(&url).await;
+    let silence = Arc::new(SilenceAdapter::new(
+        aws_sdk_cloudwatch::Client::new(&config),
+        aws_sdk_ssm::Client::new(&config),
+    ));
+    let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, INSTANCE);
+    let mut responder = rig.responder(None, None, None);
+    responder.silence = Some(silence);
+    let run = |event: Value| {
+        let r = &responder;
+        async move {
+            let now = Utc::now();
+            r.respond(&event, now, Budget::new(Duration::from_secs(60), now))
+                .await
+                .expect("handled")
+        }
+    };
+    let at = Utc::now();
+
+    // The production instance's failed check: P0, held by the rule, and loud.
+    let o = run(incident("status-instance.json", &id, at)).await;
+    let Outcome::Reported(check) = &o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(check.assessment.priority, Priority::P0);
+    assert!(
+        matches!(&check.action, ActionOutcome::Held { holds, .. }
+            if holds.iter().any(|h| matches!(h, Hold::Silenced(Silence::Muted { rule, .. }) if rule == "nightly-backup"))),
+        "{:?}",
+        check.action
+    );
+    assert_eq!(rig.remediator.real(), 0, "nothing done under the mute rule");
+    let got = rig.reports().await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].subject.starts_with("[P0] "), "{}", got[0].subject);
+    assert!(
+        got[0].message.contains("breaks through") && got[0].message.contains("nightly-backup"),
+        "{}",
+        got[0].message
+    );
+
+    // A CPU alarm of another instance (its checks pass), below P0: quiet.
+    let busy = rig.instance("m5.large", true, &[]).await;
+    let o = run(incident("cpu-sustained.json", &busy, at)).await;
+    let Outcome::Reported(cpu) = &o else {
+        panic!("{o:?}")
+    };
+    assert_ne!(cpu.assessment.priority, Priority::P0);
+    let got = rig.reports().await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].subject.starts_with("[muted] [P"),
+        "{}",
+        got[0].subject
+    );
+    assert!(
+        got[0].message.contains("Sent quietly"),
+        "{}",
+        got[0].message
+    );
+    assert_eq!(
+        seen.lock().map(|s| s.len()).unwrap_or(0),
+        2,
+        "one ListAlarmMuteRules per incident"
+    );
+
+    // Both are in the look-back log, as any incident.
+    let log = ec2ops_aws::DynamoStorm::new(
+        rig.emu.dynamodb.clone(),
+        rig.settings.ledger_table.clone().expect("a ledger table"),
+    );
+    let logged = ec2ops::storm::IncidentLog::list(
+        &log,
+        at - chrono::Duration::minutes(5),
+        Utc::now() + chrono::Duration::seconds(5),
+    )
+    .await
+    .expect("the incident log");
+    let keys: Vec<&str> = logged
+        .iter()
+        .filter(|l| {
+            [&id, &busy]
+                .iter()
+                .any(|i| l.instance.as_deref() == Some(i.as_str()))
+        })
+        .map(|l| l.incident_key.as_str())
+        .collect();
+    for i in [check, cpu] {
+        assert!(keys.contains(&i.change.incident_key().as_str()), "{keys:?}");
+    }
+}
