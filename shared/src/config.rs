@@ -45,9 +45,12 @@ pub mod names {
     /// Comma-separated SSM Change Calendars (names or ARNs, at most `config::MAX_CALENDARS`): while one is CLOSED
     /// (a change freeze), no action is taken. Empty, the default: none.
     pub const CHANGE_CALENDARS: &str = "EC2OPS_CHANGE_CALENDARS";
+    /// Optional: the topic urgent messages go to (a P0 or P1 report that is not silenced, a failed verification, a
+    /// recover that could not finish, a storm digest listing one); unset, they go to the report topic.
+    pub const PAGING_TOPIC_ARN: &str = "EC2OPS_PAGING_TOPIC_ARN";
 
     /// Every setting, for the test that checks `template.yaml` passes each one.
-    pub const ALL: [&str; 28] = [
+    pub const ALL: [&str; 29] = [
         TOPIC_ARN,
         LANGUAGE,
         TIME_ZONE,
@@ -76,6 +79,7 @@ pub mod names {
         SLACK_APP_PARAMETER,
         MUTE_RULES,
         CHANGE_CALENDARS,
+        PAGING_TOPIC_ARN,
     ];
 }
 
@@ -184,6 +188,8 @@ pub struct Settings {
     pub topic_arn: Option<String>,
     /// Where the heartbeat's line goes; `None` sends it to the report topic.
     pub operations_topic_arn: Option<String>,
+    /// Where urgent messages go ([`crate::message::SnsMessage::urgent`]); `None` sends them to the report topic.
+    pub paging_topic_arn: Option<String>,
     pub language: Language,
     pub time_zone: Tz,
     pub remediation: RemediationMode,
@@ -230,6 +236,7 @@ impl Default for Settings {
         Settings {
             topic_arn: None,
             operations_topic_arn: None,
+            paging_topic_arn: None,
             language: Language::Ko,
             time_zone: chrono_tz::Asia::Seoul,
             remediation: RemediationMode::DryRun,
@@ -343,6 +350,7 @@ fn topic_arn(env: &Vars<'_>, name: &'static str) -> Result<Option<String>, Confi
 fn read_report(env: &Vars<'_>, s: &mut Settings) -> Result<(), ConfigError> {
     s.topic_arn = topic_arn(env, names::TOPIC_ARN)?;
     s.operations_topic_arn = topic_arn(env, names::OPERATIONS_TOPIC_ARN)?;
+    s.paging_topic_arn = topic_arn(env, names::PAGING_TOPIC_ARN)?;
     if let Some(v) = env.get(names::LANGUAGE) {
         s.language = Language::parse(v).ok_or_else(|| bad(names::LANGUAGE, v, "ko or en"))?;
     }

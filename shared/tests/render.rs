@@ -863,6 +863,7 @@ fn a_silenced_report_is_quiet_below_p0_and_a_p0_status_check_failure_breaks_thro
             "{}",
             message.subject
         );
+        assert!(!message.urgent, "a silenced report never pages");
         assert!(
             report.title.plain().starts_with("🔕 [P"),
             "{}",
@@ -896,6 +897,7 @@ fn a_silenced_report_is_quiet_below_p0_and_a_p0_status_check_failure_breaks_thro
         );
         assert_eq!(p, Priority::P0);
         assert!(message.subject.starts_with("[P0] "), "{}", message.subject);
+        assert!(message.urgent, "a P0 that breaks through pages");
         let first = report.header[0].plain();
         let broke = match lang {
             Language::En => "🔔 A P0 status-check failure breaks through: ",
@@ -915,4 +917,54 @@ fn a_silenced_report_is_quiet_below_p0_and_a_p0_status_check_failure_breaks_thro
     );
     assert!(message.subject.starts_with("[P"), "{}", message.subject);
     assert!(!report.header[0].plain().starts_with('🔕'));
+}
+
+/// Which messages page (go to the paging topic when one is set): an unsilenced P0 or P1 report, a failed verification;
+/// not a P2 report, nor a verification that found the instance fixed.
+#[test]
+fn urgent_messages_are_the_unsilenced_p0_and_p1_reports_and_the_failed_verifications() {
+    use ec2ops::analyze::{assess, Priority};
+    use ec2ops::pipeline::render_report;
+    use ec2ops::remediation::ActionOutcome;
+    use ec2ops::report::followup::{render as verification, Verdict};
+
+    let settings = Settings::default();
+    let report = |file: &str, facts: Facts| {
+        let change = support::load(file);
+        let a = assess(&change, &facts);
+        let (_, m) = render_report(&change, &facts, &a, &ActionOutcome::AdviceOnly, &settings);
+        (a.priority, m.urgent)
+    };
+    assert_eq!(
+        report(
+            "status-system.json",
+            support::prod_db(
+                ec2ops::facts::Role::StatusSystem,
+                "2025-10-11T22:13:00.000+0000"
+            )
+        ),
+        (Priority::P0, true)
+    );
+    let (p, urgent) = report(
+        "cpu-spike.json",
+        support::cpu_spike("t3.large", Some("dev")),
+    );
+    assert_eq!(urgent, matches!(p, Priority::P0 | Priority::P1), "{p:?}");
+    assert!(!urgent, "a dev spike does not page: {p:?}");
+    let req = ec2ops::remediation::VerifyRequest {
+        instance_id: "i-0d1e2f3a4b5c6d7e8".into(),
+        action: ec2ops::remediation::ActionKind::Reboot,
+        acted_at: ec2ops::event::parse_timestamp("2025-10-12T04:32:00.000+0000").unwrap(),
+        alarm_name: "web-1-instance-check".into(),
+        thread_id: "t".into(),
+        region: Some("ap-northeast-2".into()),
+        incident_key: "k".into(),
+    };
+    let at = req.acted_at + chrono::Duration::minutes(10);
+    let fixed = verification(&req, &Verdict::Fixed, at, Language::En, chrono_tz::UTC);
+    assert!(!fixed.urgent);
+    let unknown = Verdict::Unknown {
+        why: Gap::TimedOut { ms: 4000 },
+    };
+    assert!(verification(&req, &unknown, at, Language::En, chrono_tz::UTC).urgent);
 }

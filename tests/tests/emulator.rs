@@ -145,6 +145,7 @@ async fn sns_adapter_publishes_one_json_structured_message_per_incident() {
     let msg = ec2ops::report::render::SnsMessage {
         subject: "[P3] test".into(),
         message: serde_json::json!({"default": "{}", "email": "E", "sqs": "Q"}).to_string(),
+        urgent: false,
     };
     let id = sns.publish(&topic, &msg).await.unwrap();
     assert!(!id.is_empty());

@@ -274,6 +274,7 @@ async fn a_storm_of_concurrent_deliveries_never_publishes_above_the_gate_and_eve
                 let message = ec2ops::message::SnsMessage {
                     subject: e.incident_key.clone(),
                     message: "{}".into(),
+                    urgent: false,
                 };
                 let storm = Storm {
                     gate: ports.clone(),

@@ -289,6 +289,8 @@ fn message_of(ok: bool, line: &str, region: &str) -> SnsMessage {
             if ok { "ok" } else { "FAILED" }
         ),
         message: json!({ "default": chat.to_string(), "email": line, "sqs": line }).to_string(),
+        // The heartbeat has its own topic (or the report topic): never the paging one.
+        urgent: false,
     }
 }
 
@@ -343,11 +345,13 @@ mod tests {
         let too_big = SnsMessage {
             subject: "s".into(),
             message: "x".repeat(SNS_MAX_BYTES + 1),
+            urgent: false,
         };
         assert!(unpublishable(&too_big).is_some_and(|w| w.contains("256 KiB")));
         let no_email = SnsMessage {
             subject: "s".into(),
             message: json!({"default": "{}", "sqs": "t"}).to_string(),
+            urgent: false,
         };
         assert_eq!(
             unpublishable(&no_email).as_deref(),

@@ -61,9 +61,19 @@ impl Outbox<'_> {
             budget.limit_reserved(PUBLISH_TIMEOUT, reserve),
             "sns",
             "Publish",
-            self.publisher.publish(topic, message),
+            self.publisher
+                .publish(route(self.settings, topic, message), message),
         )
         .await
+    }
+}
+
+/// Where `message`, meant for `topic`, goes: an urgent one to the paging topic when one is configured. The heartbeat
+/// is never urgent, so its own topic stays its own.
+pub(super) fn route<'a>(settings: &'a Settings, topic: &'a str, message: &SnsMessage) -> &'a str {
+    match (&settings.paging_topic_arn, message.urgent) {
+        (Some(paging), true) => paging,
+        _ => topic,
     }
 }
 
@@ -225,5 +235,29 @@ impl LocalGate {
             let ms = 1000 - u64::from(now.timestamp_subsec_millis()).min(999);
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_urgent_message_goes_to_the_paging_topic_when_one_is_set_and_everything_else_where_it_was_meant(
+    ) {
+        let message = |urgent| SnsMessage {
+            subject: "s".into(),
+            message: "{}".into(),
+            urgent,
+        };
+        let mut settings = Settings::default();
+        assert_eq!(route(&settings, "reports", &message(true)), "reports");
+        settings.paging_topic_arn = Some("paging".into());
+        assert_eq!(route(&settings, "reports", &message(true)), "paging");
+        assert_eq!(route(&settings, "reports", &message(false)), "reports");
+        assert_eq!(
+            route(&settings, "operations", &message(false)),
+            "operations"
+        );
     }
 }

@@ -533,6 +533,7 @@ mod tests {
         let message = SnsMessage {
             subject: "s".into(),
             message: "{}".into(),
+            urgent: false,
         };
         let budget = Budget::new(Duration::from_secs(30), Utc::now());
         let r = deliver(

@@ -540,6 +540,12 @@ impl Digest {
         })
     }
 
+    /// Whether the digest lists a P0 or a P1: then it pages like their own reports would have.
+    pub fn urgent(&self) -> bool {
+        self.entries()
+            .any(|e| matches!(e.priority, Priority::P0 | Priority::P1))
+    }
+
     /// The one SNS message: Chatbot JSON as `default`, the text as `email` and `sqs`, whole message ≤ 256 KiB.
     pub fn sns(&self) -> SnsMessage {
         let default = self.chatbot().to_string();
@@ -553,6 +559,7 @@ impl Digest {
                 return SnsMessage {
                     subject: self.subject(),
                     message,
+                    urgent: self.urgent(),
                 };
             }
             budget = budget.saturating_sub((message.len() - SNS_MAX_BYTES) / 2 + 1024);

@@ -308,6 +308,7 @@ fn message(t: &Thread<'_>, s: Steps, lang: Language, tz: Tz) -> SnsMessage {
         related_resources: Vec::new(),
         event_type: "ec2ops.followup",
         approval: None,
+        quiet: false,
     };
     render::sns(&report)
 }

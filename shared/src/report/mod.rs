@@ -117,6 +117,15 @@ pub struct Report {
     pub event_type: &'static str,
     /// A proposed action's nonce (`approve` mode): the one thing the chat card's Approve / Deny buttons carry.
     pub approval: Option<String>,
+    /// Silenced (a mute rule, a freeze, a maintenance window, a suppressor) and sent quietly: never urgent.
+    pub quiet: bool,
+}
+
+impl Report {
+    /// A P0 or P1 that is not silenced: the paging topic's, when one is configured.
+    pub fn urgent(&self) -> bool {
+        matches!(self.priority, Priority::P0 | Priority::P1) && !self.quiet
+    }
 }
 
 struct Ctx<'a> {
@@ -272,6 +281,10 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         thread_id: change.thread_id(),
         related_resources: related,
         event_type: "ec2ops.incident",
+        quiet: matches!(
+            silenced::loud(&cx),
+            crate::remediation::silence::Loudness::Quiet(_)
+        ),
     }
 }
 

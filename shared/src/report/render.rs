@@ -402,6 +402,7 @@ pub fn sns(report: &Report) -> SnsMessage {
             return SnsMessage {
                 subject: report.subject.clone(),
                 message,
+                urgent: report.urgent(),
             };
         }
         // JSON escaping grew the text past the limit: shrink by the overshoot and try again.

@@ -115,3 +115,109 @@ async fn a_muted_alarm_is_held_quiet_below_p0_loud_at_p0_and_still_in_the_incide
         assert!(keys.contains(&i.change.incident_key().as_str()), "{keys:?}");
     }
 }
+
+/// With a paging topic, an unsilenced P0 goes there and nowhere else; a report below P1, or a silenced one, goes to the
+/// report topic.
+#[tokio::test]
+async fn urgent_reports_go_to_the_paging_topic_and_quiet_or_lesser_ones_to_the_report_topic() {
+    let Some(mut rig) = Rig::new(RemediationMode::DryRun).await else {
+        return;
+    };
+    let (paging, paging_queue) = rig.emu.topic_with_queue("paging").await;
+    rig.settings.paging_topic_arn = Some(paging);
+    let id = rig.instance("m5.large", true, &[]).await;
+    rig.status.impair(&id, INSTANCE);
+    let at = Utc::now();
+    let o = rig
+        .respond(&incident("status-instance.json", &id, at))
+        .await;
+    let Outcome::Reported(check) = &o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(check.assessment.priority, Priority::P0);
+    let paged = rig
+        .emu
+        .notifications(&paging_queue, Duration::from_secs(5))
+        .await;
+    assert_eq!(paged.len(), 1, "{paged:?}");
+    assert!(
+        paged[0].subject.starts_with("[P0] "),
+        "{}",
+        paged[0].subject
+    );
+    assert!(
+        rig.reports().await.is_empty(),
+        "not on the report topic as well"
+    );
+
+    // A CPU alarm of a healthy development instance: below P1, the report topic.
+    let dev = rig
+        .emu
+        .instance(
+            "m5.large",
+            &[("Name", "dev-box"), ("Environment", "dev")],
+            &[],
+        )
+        .await;
+    let o = rig.respond(&incident("cpu-sustained.json", &dev, at)).await;
+    let Outcome::Reported(cpu) = &o else {
+        panic!("{o:?}")
+    };
+    assert!(
+        matches!(cpu.assessment.priority, Priority::P2 | Priority::P3),
+        "{:?}",
+        cpu.assessment.priority
+    );
+    let got = rig.reports().await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(rig
+        .emu
+        .notifications(&paging_queue, Duration::from_secs(2))
+        .await
+        .is_empty());
+
+    // A CPU alarm of a production instance under an active mute rule: quiet, the report topic (the P0 that breaks
+    // through a rule is urgent: `a_silenced_report_is_quiet_below_p0_and_a_p0_status_check_failure_breaks_through`).
+    rig.settings.mute_rules = true;
+    let answer: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/tests/fixtures/cloudwatch/list-alarm-mute-rules.json"
+        ))
+        .expect("fixture"),
+    )
+    .expect("JSON");
+    let (url, _) = cloudwatch_stub(200, &answer).await;
+    let config = config_for(&url).await;
+    let mut responder = rig.responder(None, None, None);
+    responder.silence = Some(Arc::new(SilenceAdapter::new(
+        aws_sdk_cloudwatch::Client::new(&config),
+        aws_sdk_ssm::Client::new(&config),
+    )));
+    let prod = rig.instance("m5.large", true, &[]).await;
+    let now = Utc::now();
+    let o = responder
+        .respond(
+            &incident(
+                "cpu-sustained.json",
+                &prod,
+                at + chrono::Duration::seconds(1),
+            ),
+            now,
+            Budget::new(Duration::from_secs(60), now),
+        )
+        .await
+        .expect("handled");
+    let Outcome::Reported(muted) = &o else {
+        panic!("{o:?}")
+    };
+    assert_ne!(muted.assessment.priority, Priority::P0);
+    let got = rig.reports().await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].subject.starts_with("[muted] "), "{}", got[0].subject);
+    assert!(rig
+        .emu
+        .notifications(&paging_queue, Duration::from_secs(2))
+        .await
+        .is_empty());
+}

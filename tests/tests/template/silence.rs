@@ -1,5 +1,5 @@
-//! The optional silence sources in `template.yaml`: each read is granted only when its parameter turns it on, and the
-//! parameter reaches the function as its setting.
+//! The optional silence sources and the paging topic in `template.yaml`: each grant exists only when its parameter
+//! turns it on, and the parameter reaches the function as its setting.
 
 use serde_yaml::Value;
 
@@ -73,5 +73,34 @@ fn the_mute_rule_and_change_calendar_reads_are_granted_only_when_their_parameter
     assert_eq!(
         vars[ec2ops::config::names::CHANGE_CALENDARS],
         yaml("!Ref ChangeCalendars")
+    );
+}
+
+#[test]
+fn the_paging_topic_is_optional_and_granted_only_when_given() {
+    let t = template();
+    let (condition, s) = conditional_statements(&t)
+        .into_iter()
+        .find(|(_, s)| s["Sid"].as_str() == Some("PublishUrgent"))
+        .expect("PublishUrgent is granted only under an !If");
+    assert_eq!(condition, "HasPagingTopic");
+    assert_eq!(actions(&s), ["sns:Publish"]);
+    assert_eq!(
+        s["Resource"],
+        yaml("!Ref PagingTopicArn"),
+        "that topic alone"
+    );
+    assert_eq!(
+        t["Conditions"]["HasPagingTopic"],
+        yaml("!Not [!Equals [!Ref PagingTopicArn, \"\"]]")
+    );
+    assert_eq!(
+        t["Parameters"]["PagingTopicArn"]["Default"].as_str(),
+        Some("")
+    );
+    let vars = &function_properties(&t)["Environment"]["Variables"];
+    assert_eq!(
+        vars[ec2ops::config::names::PAGING_TOPIC_ARN],
+        yaml("!Ref PagingTopicArn")
     );
 }
