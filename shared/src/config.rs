@@ -556,28 +556,31 @@ fn parse_calendars(v: &str) -> Result<Vec<String>, String> {
             && n.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
     };
+    let ok = |c: &str| match c.strip_prefix("arn:") {
+        Some(rest) => {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            parts.len() == 5
+                && parts[1] == "ssm"
+                && parts[4].strip_prefix("document/").is_some_and(name_ok)
+        }
+        None => name_ok(c),
+    };
+    comma_list(v, MAX_CALENDARS, ok).ok_or(expected)
+}
+
+/// A comma-separated list: items trimmed, empty ones skipped, duplicates dropped; `None` when an item is not `ok` or
+/// more than `max` remain.
+fn comma_list(v: &str, max: usize, ok: impl Fn(&str) -> bool) -> Option<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
-    for c in v.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-        let ok = match c.strip_prefix("arn:") {
-            Some(rest) => {
-                let parts: Vec<&str> = rest.splitn(5, ':').collect();
-                parts.len() == 5
-                    && parts[1] == "ssm"
-                    && parts[4].strip_prefix("document/").is_some_and(name_ok)
-            }
-            None => name_ok(c),
-        };
-        if !ok {
-            return Err(expected);
+    for item in v.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        if !ok(item) {
+            return None;
         }
-        if !out.iter().any(|x| x == c) {
-            out.push(c.to_string());
+        if !out.iter().any(|x| x == item) {
+            out.push(item.to_string());
         }
     }
-    if out.len() > MAX_CALENDARS {
-        return Err(expected);
-    }
-    Ok(out)
+    (out.len() <= max).then_some(out)
 }
 
 /// Read `EC2OPS_LOG_GROUPS`: comma-separated log group names (CloudWatch's own rules: 1–512 characters of
@@ -586,23 +589,12 @@ fn parse_log_groups(v: &str) -> Result<Vec<String>, String> {
     let expected = format!(
         "comma-separated CloudWatch Logs group names (at most {MAX_LOG_GROUPS}, each of A-Z a-z 0-9 . _ / # -)"
     );
-    let mut out: Vec<String> = Vec::new();
-    for g in v.split(',').map(str::trim).filter(|g| !g.is_empty()) {
-        let ok = g.len() <= 512
-            && g.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'#' | b'-')
-            });
-        if !ok {
-            return Err(expected);
-        }
-        if !out.iter().any(|x| x == g) {
-            out.push(g.to_string());
-        }
-    }
-    if out.len() > MAX_LOG_GROUPS {
-        return Err(expected);
-    }
-    Ok(out)
+    let ok = |g: &str| {
+        g.len() <= 512
+            && g.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'#' | b'-'))
+    };
+    comma_list(v, MAX_LOG_GROUPS, ok).ok_or(expected)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::Credentials;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use ec2ops::budget::Budget;
 use ec2ops::config::{Language, RemediationMode, Settings};
 use ec2ops::facts::{InstanceLookup, SecurityGroupFacts, StatusFacts, TypeFacts, VolumeFacts};
@@ -418,6 +418,17 @@ impl Rig {
         self.emu
             .notifications(&self.queue, Duration::from_secs(5))
             .await
+    }
+
+    /// The incident log (`ec2ops incidents`) from `since` to a few seconds from now.
+    pub async fn logged(&self, since: DateTime<Utc>) -> Vec<ec2ops::storm::LoggedIncident> {
+        let log = ec2ops_aws::DynamoStorm::new(
+            self.emu.dynamodb.clone(),
+            self.settings.ledger_table.clone().expect("a ledger table"),
+        );
+        ec2ops::storm::IncidentLog::list(&log, since, Utc::now() + chrono::Duration::seconds(5))
+            .await
+            .expect("the incident log")
     }
 
     /// The inputs of the schedules whose names start with `prefix`, oldest name first.

@@ -198,11 +198,7 @@ impl World {
     /// The responder of one invocation: every port seen through the fault plan, with this invocation's death.
     fn responder(&self, kill: &Arc<Kill>, n: u64) -> Responder {
         let plan = &self.plan;
-        let ledger = Ledger {
-            claims: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, n, "dynamodb")),
-            actions: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, n, "dynamodb")),
-            impairments: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, n, "dynamodb")),
-        };
+        let ledger = faulty_ledger(&self.ledger, plan, kill, n);
         let mut r = Responder::new(
             (*self.settings).clone(),
             Arc::new(Faulty::new(self.ec2.clone(), plan, kill, n, "ec2")),
@@ -240,6 +236,20 @@ impl World {
         )));
         r.settings = self.settings.clone();
         r
+    }
+}
+
+/// The in-memory ledger's three ports, each seen through the fault plan as invocation `n` (service `dynamodb`).
+pub fn faulty_ledger(
+    ledger: &Arc<MemoryLedger>,
+    plan: &Arc<FaultPlan>,
+    kill: &Arc<Kill>,
+    n: u64,
+) -> Ledger {
+    Ledger {
+        claims: Arc::new(Faulty::new(ledger.clone(), plan, kill, n, "dynamodb")),
+        actions: Arc::new(Faulty::new(ledger.clone(), plan, kill, n, "dynamodb")),
+        impairments: Arc::new(Faulty::new(ledger.clone(), plan, kill, n, "dynamodb")),
     }
 }
 

@@ -153,17 +153,11 @@ async fn five_instance_check_incidents_in_one_az_at_once_make_one_az_report_and_
     }
     // Every incident is in the look-back log (`ec2ops incidents`): the AZ report's own, and the four it covers,
     // each naming the report that covers it.
+    let logged = rig.logged(at - chrono::Duration::minutes(5)).await;
     let log = ec2ops_aws::DynamoStorm::new(
         rig.emu.dynamodb.clone(),
         rig.settings.ledger_table.clone().expect("a ledger table"),
     );
-    let logged = ec2ops::storm::IncidentLog::list(
-        &log,
-        at - chrono::Duration::minutes(5),
-        Utc::now() + chrono::Duration::seconds(5),
-    )
-    .await
-    .expect("the incident log");
     let ours: Vec<_> = logged
         .iter()
         .filter(|l| {

@@ -8,12 +8,12 @@ use ec2ops::remediation::silence::Silence;
 use ec2ops_aws::SilenceAdapter;
 use ec2ops_tests::stub::cloudwatch_stub;
 
-#[tokio::test]
-async fn a_muted_alarm_is_held_quiet_below_p0_loud_at_p0_and_still_in_the_incident_log() {
-    let Some(mut rig) = Rig::new(RemediationMode::Auto).await else {
-        return;
-    };
-    rig.settings.mute_rules = true;
+/// The silence adapter on a loopback stub that answers every ListAlarmMuteRules with the recorded answer (one ACTIVE
+/// rule, `nightly-backup`), and the requests it received.
+async fn muted_by_recorded_rule() -> (
+    Arc<SilenceAdapter>,
+    Arc<std::sync::Mutex<Vec<ec2ops_tests::stub::Received>>>,
+) {
     let answer: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -28,6 +28,16 @@ async fn a_muted_alarm_is_held_quiet_below_p0_loud_at_p0_and_still_in_the_incide
         aws_sdk_cloudwatch::Client::new(&config),
         aws_sdk_ssm::Client::new(&config),
     ));
+    (silence, seen)
+}
+
+#[tokio::test]
+async fn a_muted_alarm_is_held_quiet_below_p0_loud_at_p0_and_still_in_the_incident_log() {
+    let Some(mut rig) = Rig::new(RemediationMode::Auto).await else {
+        return;
+    };
+    rig.settings.mute_rules = true;
+    let (silence, seen) = muted_by_recorded_rule().await;
     let id = rig.instance("m5.large", true, &[]).await;
     rig.status.impair(&id, INSTANCE);
     let mut responder = rig.responder(None, None, None);
@@ -91,17 +101,7 @@ async fn a_muted_alarm_is_held_quiet_below_p0_loud_at_p0_and_still_in_the_incide
     );
 
     // Both are in the look-back log, as any incident.
-    let log = ec2ops_aws::DynamoStorm::new(
-        rig.emu.dynamodb.clone(),
-        rig.settings.ledger_table.clone().expect("a ledger table"),
-    );
-    let logged = ec2ops::storm::IncidentLog::list(
-        &log,
-        at - chrono::Duration::minutes(5),
-        Utc::now() + chrono::Duration::seconds(5),
-    )
-    .await
-    .expect("the incident log");
+    let logged = rig.logged(at - chrono::Duration::minutes(5)).await;
     let keys: Vec<&str> = logged
         .iter()
         .filter(|l| {
@@ -179,21 +179,8 @@ async fn urgent_reports_go_to_the_paging_topic_and_quiet_or_lesser_ones_to_the_r
     // A CPU alarm of a production instance under an active mute rule: quiet, the report topic (the P0 that breaks
     // through a rule is urgent: `a_silenced_report_is_quiet_below_p0_and_a_p0_status_check_failure_breaks_through`).
     rig.settings.mute_rules = true;
-    let answer: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/tests/fixtures/cloudwatch/list-alarm-mute-rules.json"
-        ))
-        .expect("fixture"),
-    )
-    .expect("JSON");
-    let (url, _) = cloudwatch_stub(200, &answer).await;
-    let config = config_for(&url).await;
     let mut responder = rig.responder(None, None, None);
-    responder.silence = Some(Arc::new(SilenceAdapter::new(
-        aws_sdk_cloudwatch::Client::new(&config),
-        aws_sdk_ssm::Client::new(&config),
-    )));
+    responder.silence = Some(muted_by_recorded_rule().await.0);
     let prod = rig.instance("m5.large", true, &[]).await;
     let now = Utc::now();
     let o = responder

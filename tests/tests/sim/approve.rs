@@ -138,11 +138,7 @@ impl World {
 
     /// The responder of one invocation whose every port call goes through `plan` (invocation 1: its first fault).
     fn faulty(&self, plan: &Arc<FaultPlan>, kill: &Arc<Kill>) -> Responder {
-        let ledger = Ledger {
-            claims: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, 1, "dynamodb")),
-            actions: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, 1, "dynamodb")),
-            impairments: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, 1, "dynamodb")),
-        };
+        let ledger = ec2ops::sim::faulty_ledger(&self.ledger, plan, kill, 1);
         let mut r = Responder::new(
             (*self.responder.settings).clone(),
             Arc::new(Faulty::new(self.ec2.clone(), plan, kill, 1, "ec2")),

@@ -395,11 +395,7 @@ async fn with_the_second_look_turned_off_nothing_is_scheduled_and_the_report_ask
 impl World {
     /// The responder of the second look's delivery with `plan`'s fault at its calls: the ledger, CloudWatch and SNS.
     fn faulty(&self, plan: &Arc<FaultPlan>, kill: &Arc<Kill>) -> Responder {
-        let ledger = Ledger {
-            claims: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, 1, "dynamodb")),
-            actions: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, 1, "dynamodb")),
-            impairments: Arc::new(Faulty::new(self.ledger.clone(), plan, kill, 1, "dynamodb")),
-        };
+        let ledger = ec2ops::sim::faulty_ledger(&self.ledger, plan, kill, 1);
         let mut r = Responder::new(
             (*self.responder.settings).clone(),
             Arc::new(Ec2World::new(self.clock, Vec::new())),
