@@ -901,7 +901,7 @@ fn a_silenced_report_is_quiet_below_p0_and_a_p0_status_check_failure_breaks_thro
         let first = report.header[0].plain();
         let broke = match lang {
             Language::En => "🔔 A P0 status-check failure breaks through: ",
-            Language::Ko => "🔔 P0 status check 장애라 음소거를 뚫고 발송: ",
+            Language::Ko => "🔔 P0 status check 장애라 조용히 보내지 않음: ",
         };
         assert!(first.starts_with(broke), "{first}");
     }

@@ -132,7 +132,7 @@ pub(super) fn header_line(cx: &Ctx<'_>) -> Option<Line> {
             s,
             Line::new().t(l!(
                 lang,
-                "🔔 P0 status check 장애라 음소거를 뚫고 발송: ",
+                "🔔 P0 status check 장애라 조용히 보내지 않음: ",
                 "🔔 A P0 status-check failure breaks through: "
             )),
         ),

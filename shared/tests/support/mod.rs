@@ -674,6 +674,18 @@ pub fn scenario(file: &str) -> Option<Facts> {
         "status-system.json" => prod_db(Role::StatusSystem, "2025-10-11T22:13:00.000+0000"),
         "status-ebs.json" => prod_db(Role::StatusEbs, "2025-10-13T09:01:00.000+0000"),
         "status-instance.json" => status_instance(),
+        // The same failure while the owner's maintenance window (until 15:00 KST) is declared on the instance: a P0
+        // status-check failure, so the report breaks through the window's quiet; the action stays held.
+        "status-instance-maintenance.json" => {
+            let mut f = status_instance();
+            if let Source::Available(InstanceLookup::Found(i)) = &mut f.instance {
+                i.tags.insert(
+                    ec2ops::remediation::maintenance::TAG.into(),
+                    "2025-10-12T15:00:00+09:00".into(),
+                );
+            }
+            f
+        }
         "ok-recovery.json" => ok_recovery(),
         "fleet-contributor-ok.json" => Facts {
             history: Source::Available(history(&[])),
