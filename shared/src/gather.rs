@@ -451,7 +451,10 @@ async fn silencers(
     limits: Limits,
 ) -> crate::silence::Silencers {
     let Some(reader) = readers.silence else {
-        return crate::silence::Silencers::default();
+        return crate::silence::Silencers {
+            read_at: Some(now),
+            ..Default::default()
+        };
     };
     let mutes = async {
         if !settings.mute_rules || !change.is_alarm() {
@@ -470,7 +473,11 @@ async fn silencers(
         let state = deadline(limits.source_now(), reader.calendar_state(c, now)).await;
         Some((c.clone(), state))
     };
-    // One slot per calendar the settings allow (`config::MAX_CALENDARS`), all at once.
+    // One slot per calendar the settings allow, all at once.
+    const _: () = assert!(
+        crate::config::MAX_CALENDARS == 5,
+        "one slot per calendar below"
+    );
     let (mute_rules, c0, c1, c2, c3, c4) = tokio::join!(
         mutes,
         calendar(0),
@@ -482,6 +489,7 @@ async fn silencers(
     crate::silence::Silencers {
         mute_rules,
         calendars: [c0, c1, c2, c3, c4].into_iter().flatten().collect(),
+        read_at: Some(now),
     }
 }
 

@@ -39,6 +39,10 @@ pub struct Silencers {
     /// Each configured Change Calendar, in the settings' order, with its state now.
     #[serde(default)]
     pub calendars: Vec<(String, Source<CalendarState>)>,
+    /// When they were read: the time the decision is taken at, which the report's loudness is judged at too (a
+    /// maintenance window that ended between the transition and the handling is over for both).
+    #[serde(default)]
+    pub read_at: Option<DateTime<Utc>>,
 }
 
 /// A mute rule's name from its ARN (`arn:aws:cloudwatch:<region>:<account>:alarm-mute-rule:<name>`); the ARN itself,

@@ -50,6 +50,7 @@ fn entry(
         fleet: fleet.map(str::to_string),
         action: action.map(str::to_string),
         at,
+        quiet: false,
     }
 }
 
@@ -247,4 +248,42 @@ fn an_entry_built_from_a_report_carries_its_key_thread_priority_and_top_finding(
         "{}",
         e.cause
     );
+}
+
+/// A digest pages (is copied to the paging topic) when it lists a P0 or P1 that was not silenced: silenced entries
+/// are listed, never a reason to page.
+#[test]
+fn a_digest_of_silenced_incidents_does_not_page_and_one_unsilenced_p1_makes_it_page() {
+    let cpu = |n, quiet| DigestEntry {
+        quiet,
+        ..entry(
+            n,
+            Priority::P1,
+            "us-east-1a",
+            "CPU",
+            None,
+            "CPU saturated",
+            None,
+            10,
+        )
+    };
+    let digest = |entries: Vec<DigestEntry>| {
+        Digest::new(
+            entries,
+            t0(),
+            t0() + Duration::seconds(60),
+            Language::En,
+            chrono_tz::UTC,
+            5,
+        )
+    };
+    let quiet = digest(vec![cpu(1, true), cpu(2, true)]);
+    assert!(!quiet.urgent() && !quiet.sns().urgent);
+    let loud = digest(vec![cpu(1, true), cpu(2, false)]);
+    assert!(loud.urgent() && loud.sns().urgent);
+    let p2 = digest(vec![DigestEntry {
+        priority: Priority::P2,
+        ..cpu(3, false)
+    }]);
+    assert!(!p2.urgent());
 }

@@ -238,7 +238,7 @@ fn every_hold_reads_as_one_line_in_both_languages() {
             until: None,
         }),
         Hold::Silenced(Silence::Suppressed(ec2ops::model::ActionsSuppressed {
-            by: ec2ops::model::SuppressedBy::WaitPeriod,
+            by: ec2ops::model::SuppressedBy::Alarm,
             suppressor: Some("deploy-in-progress".into()),
         })),
         Hold::SilenceUnread {
@@ -290,8 +290,8 @@ fn every_hold_reads_as_one_line_in_both_languages() {
         "held: a maintenance window is declared on the instance (ec2ops:maintenance-until tag): nothing is done until 2025-10-11 23:00:00 UTC",
         "held: CloudWatch mute rule nightly-backup mutes this alarm's actions — the rule expires 2026-01-01 00:00:00 UTC",
         "held: change freeze: Change Calendar release-freeze is CLOSED until 2025-10-12 09:00:00 UTC",
-        "held: change freeze: Change Calendar holidays is CLOSED (the calendar gives no time it opens)",
-        "held: the composite's actions suppressor deploy-in-progress may go into ALARM: the composite waits for it (WaitPeriod)",
+        "held: change freeze: Change Calendar holidays is CLOSED — the calendar gives no opening time ahead",
+        "held: the composite's actions suppressor deploy-in-progress is in ALARM",
         "held: cannot read this alarm's mute rules — it may be muted, so no action: AccessDenied: not authorized",
         "held: cannot read Change Calendar release-freeze — a change freeze may be on, so no action: timed out after 4000 ms",
     ];
@@ -837,6 +837,7 @@ fn a_silenced_report_is_quiet_below_p0_and_a_p0_status_check_failure_breaks_thro
                 next_transition: None,
             }),
         )],
+        read_at: None,
     };
     let render = |file: &str, mut facts: Facts, silencers: Silencers, lang: Language| {
         facts.silencers = silencers;
@@ -881,10 +882,21 @@ fn a_silenced_report_is_quiet_below_p0_and_a_p0_status_check_failure_breaks_thro
             ),
         };
         assert!(first.starts_with(quiet), "{first}");
+        assert!(first.contains("nightly-backup"), "{first}");
         assert!(
-            first.contains("nightly-backup") && first.contains(freeze),
-            "{first}"
+            !first.contains(freeze),
+            "a freeze holds the action, it does not quiet the report: {first}"
         );
+        // Under the freeze alone, the report is as loud as any.
+        let frozen = Silencers {
+            mute_rules: None,
+            ..muted.clone()
+        };
+        let (_, report, message) =
+            render("cpu-sustained.json", support::cpu_sustained(), frozen, lang);
+        assert!(message.subject.starts_with("[P"), "{}", message.subject);
+        assert!(message.urgent, "a P1 under a freeze still pages");
+        assert!(!report.header[0].plain().starts_with('🔕'));
 
         let (p, report, message) = render(
             "status-system.json",
@@ -908,6 +920,7 @@ fn a_silenced_report_is_quiet_below_p0_and_a_p0_status_check_failure_breaks_thro
     let unread = Silencers {
         mute_rules: Some(Source::Unavailable(Gap::TimedOut { ms: 4000 })),
         calendars: vec![],
+        read_at: None,
     };
     let (_, report, message) = render(
         "cpu-sustained.json",
@@ -967,4 +980,61 @@ fn urgent_messages_are_the_unsilenced_p0_and_p1_reports_and_the_failed_verificat
         why: Gap::TimedOut { ms: 4000 },
     };
     assert!(verification(&req, &unknown, at, Language::En, chrono_tz::UTC).urgent);
+    // A note on a proposal (denied, expired) is for the record: its report paged already.
+    let pending = ec2ops::remediation::approval::Pending::new(
+        ec2ops::remediation::approval::Nonce::from_bytes([7; 16]),
+        "k",
+        "i-0d1e2f3a4b5c6d7e8",
+        ec2ops::remediation::ActionKind::Reboot,
+        req.acted_at,
+        chrono::Duration::minutes(15),
+    );
+    let expired = ec2ops::report::followup::ApprovalNote::Expired { at };
+    let note = ec2ops::report::followup::render_approval(
+        &pending,
+        "t",
+        "web-1-instance-check",
+        &expired,
+        Language::En,
+        chrono_tz::UTC,
+    );
+    assert!(!note.urgent);
+}
+
+/// The report judges its loudness at the time the silences were read — the decision's — not at the transition: a
+/// maintenance window that ended in between is over for both (the action is not held, the report is not quiet).
+#[test]
+fn a_maintenance_window_that_ended_before_the_handling_quiets_nothing() {
+    use ec2ops::analyze::assess;
+    use ec2ops::pipeline::render_report;
+    use ec2ops::remediation::ActionOutcome;
+
+    let change = support::load("cpu-sustained.json");
+    let mut facts = support::cpu_sustained();
+    let until = change.state.at + chrono::Duration::minutes(1);
+    if let Source::Available(ec2ops::facts::InstanceLookup::Found(i)) = &mut facts.instance {
+        i.tags.insert(
+            ec2ops::remediation::maintenance::TAG.into(),
+            until.to_rfc3339(),
+        );
+    }
+    let settings = Settings {
+        language: Language::En,
+        ..Settings::default()
+    };
+    let subject = |facts: &Facts| {
+        let a = assess(&change, facts);
+        render_report(&change, facts, &a, &ActionOutcome::AdviceOnly, &settings)
+            .1
+            .subject
+    };
+    assert!(
+        subject(&facts).starts_with("[muted] "),
+        "read at the transition: in the window"
+    );
+    facts.silencers.read_at = Some(until + chrono::Duration::minutes(1));
+    assert!(
+        subject(&facts).starts_with("[P"),
+        "read after it ended: loud"
+    );
 }

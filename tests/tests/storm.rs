@@ -41,6 +41,7 @@ fn entry(key: &str, at: DateTime<Utc>) -> DigestEntry {
         fleet: None,
         action: None,
         at,
+        quiet: false,
     }
 }
 

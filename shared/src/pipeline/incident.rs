@@ -141,7 +141,12 @@ impl Responder {
         let action = self
             .decide_and_act(&cx, &assessment, &before, now, budget)
             .await;
-        let recheck_at = match cx.owned {
+        // A silenced spike is not looked at again: its second look would be a message of its own, outside the quiet.
+        let quiet = matches!(
+            crate::remediation::silence::loudness(&cx.change, &cx.facts, &assessment, now),
+            crate::remediation::silence::Loudness::Quiet(_)
+        );
+        let recheck_at = match cx.owned && !quiet {
             true => recheck::schedule_recheck(self, &cx.change, &assessment, now, budget).await,
             false => None,
         };

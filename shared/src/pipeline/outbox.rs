@@ -57,24 +57,46 @@ impl Outbox<'_> {
             Gate::Bounded(what) => slot_or_go(self.storm, self.settings, budget, what).await,
             Gate::UntilDeadline => wait_for_slot(self.storm, self.settings, budget).await?,
         }
+        let id = self.post(topic, message, reserve, budget).await?;
+        if let Some(paging) = pages(self.settings, topic, message) {
+            // The report is out on its topic (the record, the chat, the approval buttons); the page is a copy. A
+            // failed copy is logged, never a failed incident: a retry would publish the report again.
+            if let Err(e) = self.post(paging, message, reserve, budget).await {
+                warn!(topic = paging, code = ?e.code, error = %e, "page not published to the paging topic");
+            }
+        }
+        Ok(id)
+    }
+
+    /// The one Publish call, under a deadline carved from the budget.
+    async fn post(
+        &self,
+        topic: &str,
+        message: &SnsMessage,
+        reserve: Duration,
+        budget: &Budget,
+    ) -> Result<String, AwsError> {
         within(
             budget.limit_reserved(PUBLISH_TIMEOUT, reserve),
             "sns",
             "Publish",
-            self.publisher
-                .publish(route(self.settings, topic, message), message),
+            self.publisher.publish(topic, message),
         )
         .await
     }
 }
 
-/// Where `message`, meant for `topic`, goes: an urgent one to the paging topic when one is configured. The heartbeat
-/// is never urgent, so its own topic stays its own.
-pub(super) fn route<'a>(settings: &'a Settings, topic: &'a str, message: &SnsMessage) -> &'a str {
-    match (&settings.paging_topic_arn, message.urgent) {
-        (Some(paging), true) => paging,
-        _ => topic,
-    }
+/// The paging topic an urgent message is copied to, when one is configured (and is not where it went already). The
+/// heartbeat is never urgent: its own topic stays its own.
+pub(super) fn pages<'a>(
+    settings: &'a Settings,
+    topic: &str,
+    message: &SnsMessage,
+) -> Option<&'a str> {
+    settings
+        .paging_topic_arn
+        .as_deref()
+        .filter(|p| message.urgent && *p != topic)
 }
 
 impl Responder {
@@ -243,21 +265,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_urgent_message_goes_to_the_paging_topic_when_one_is_set_and_everything_else_where_it_was_meant(
-    ) {
+    fn an_urgent_message_is_copied_to_the_paging_topic_when_one_is_set_and_nothing_else_is() {
         let message = |urgent| SnsMessage {
             subject: "s".into(),
             message: "{}".into(),
             urgent,
         };
         let mut settings = Settings::default();
-        assert_eq!(route(&settings, "reports", &message(true)), "reports");
+        assert_eq!(pages(&settings, "reports", &message(true)), None);
         settings.paging_topic_arn = Some("paging".into());
-        assert_eq!(route(&settings, "reports", &message(true)), "paging");
-        assert_eq!(route(&settings, "reports", &message(false)), "reports");
+        assert_eq!(pages(&settings, "reports", &message(true)), Some("paging"));
+        assert_eq!(pages(&settings, "reports", &message(false)), None);
+        assert_eq!(pages(&settings, "operations", &message(false)), None);
         assert_eq!(
-            route(&settings, "operations", &message(false)),
-            "operations"
+            pages(&settings, "paging", &message(true)),
+            None,
+            "not twice"
         );
     }
 }

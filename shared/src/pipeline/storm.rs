@@ -519,6 +519,7 @@ mod tests {
             fleet: None,
             action: None,
             at: Utc::now(),
+            quiet: false,
         }
     }
 

@@ -6,17 +6,21 @@
 //!   owners' explicit word, and a suppressor is there to stop this very alarm's actions: ec2ops acting where
 //!   CloudWatch would not is the surprise none of them expects. A source that was configured but could not be read
 //!   holds the action as well (fail closed: the freeze may be on), and is named.
-//! - **The report is published quietly**: its subject starts with `[muted]` and its header says what silenced it —
-//!   still recorded in the ledger and listed by `ec2ops incidents`. A source that could not be read never makes a
-//!   report quiet (a read failure must not hide a page). A **P0 status-check failure breaks through**: its report
-//!   goes out as loud as any and says what it broke through; its action stays held, and the report gives the
-//!   command for a person to run.
+//! - **The report is published quietly** — under a mute rule, a maintenance window or a suppressor in ALARM, not under
+//!   a change freeze (a freeze stops changes, not pages): its subject starts with `[muted]`, it never goes to the
+//!   paging topic, and its header says what silenced it — still recorded in the ledger and listed by `ec2ops
+//!   incidents`. A source that could not be read never makes a report quiet (a read failure must not hide a page).
+//!   A **P0 status-check failure breaks through**: its report goes out as loud as any and says what it broke
+//!   through; its action stays held, and the report gives the command for a person to run.
+//!
+//! Mute rules apply to an alarm's incidents: the sweep's and AWS Health's have no alarm, so a freeze or a maintenance
+//! tag holds them, a mute rule does not.
 
 use chrono::{DateTime, Utc};
 
 use crate::analyze::{Assessment, Priority, RuleId};
 use crate::facts::Facts;
-use crate::model::{ActionsSuppressed, AlarmKind, Incident};
+use crate::model::{ActionsSuppressed, AlarmKind, Cause, Incident, SuppressedBy};
 use crate::source::{Gap, Source};
 
 use super::maintenance::{maintenance, Maintenance};
@@ -79,17 +83,24 @@ pub fn silences(change: &Incident, facts: &Facts, now: DateTime<Utc>) -> Vec<Sil
             }
         }
     }
-    if let Some(i) = facts.found_instance() {
+    // A fleet alarm's own event is about the fleet: the maintenance of the instance it was focused on (its busiest,
+    // likely the one being worked on) silences none of the others.
+    let fleet_wide = change.fleet.is_some() && matches!(change.cause, Cause::Alarm(_));
+    if let (Some(i), false) = (facts.found_instance(), fleet_wide) {
         if let Maintenance::Until(until) = maintenance(&i.tags, now) {
             out.push(Silence::Maintenance { until });
         }
     }
+    // Only a suppressor in ALARM silences: in its WaitPeriod or ExtensionPeriod CloudWatch performs the composite's
+    // actions once the period ends, and no later event would tell ec2ops.
     if let AlarmKind::Composite {
         suppressed: Some(s),
         ..
     } = &change.kind
     {
-        out.push(Silence::Suppressed(s.clone()));
+        if s.by == SuppressedBy::Alarm {
+            out.push(Silence::Suppressed(s.clone()));
+        }
     }
     out
 }
@@ -116,14 +127,18 @@ pub fn breaks_through(assessment: &Assessment) -> bool {
             .any(|r| assessment.has(*r))
 }
 
-/// How loud the incident's report is at `now`.
+/// How loud the incident's report is at `now`. A change freeze holds the action but does not quiet the report: it is
+/// a promise not to change production, not a promise not to be told (a freeze is when a page matters most).
 pub fn loudness(
     change: &Incident,
     facts: &Facts,
     assessment: &Assessment,
     now: DateTime<Utc>,
 ) -> Loudness {
-    let active = silences(change, facts, now);
+    let active: Vec<Silence> = silences(change, facts, now)
+        .into_iter()
+        .filter(|s| !matches!(s, Silence::Frozen { .. }))
+        .collect();
     if active.is_empty() {
         Loudness::Loud
     } else if breaks_through(assessment) {

@@ -942,6 +942,7 @@ fn with_silencers(
             .into_iter()
             .map(|(c, s)| (c.to_string(), s))
             .collect(),
+        read_at: None,
     };
     f
 }

@@ -53,6 +53,9 @@ pub struct DigestEntry {
     pub action: Option<String>,
     /// When the alarm changed state.
     pub at: DateTime<Utc>,
+    /// Its report was silenced (`[muted]`): listed, never a reason for the digest to page.
+    #[serde(default)]
+    pub quiet: bool,
 }
 
 /// Where an incident comes from, beside its report: what the pipeline knows of the change and the facts.
@@ -86,6 +89,7 @@ impl DigestEntry {
             fleet: origin.fleet.map(|f| sanitize(&f, MAX_NAME_CHARS)),
             action: origin.action,
             at: origin.at,
+            quiet: report.quiet,
         }
     }
 }
@@ -540,10 +544,10 @@ impl Digest {
         })
     }
 
-    /// Whether the digest lists a P0 or a P1: then it pages like their own reports would have.
+    /// Whether the digest lists a P0 or a P1 that was not silenced: then it pages like its own report would have.
     pub fn urgent(&self) -> bool {
         self.entries()
-            .any(|e| matches!(e.priority, Priority::P0 | Priority::P1))
+            .any(|e| matches!(e.priority, Priority::P0 | Priority::P1) && !e.quiet)
     }
 
     /// The one SNS message: Chatbot JSON as `default`, the text as `email` and `sqs`, whole message ≤ 256 KiB.
@@ -637,6 +641,7 @@ mod tests {
             fleet: fleet.map(str::to_string),
             action: None,
             at: at(s),
+            quiet: false,
         }
     }
 

@@ -774,7 +774,8 @@ pub fn render_approval(
             )
         }
     };
-    message(
+    // A note in the proposal's thread: its report paged already; the note is for the record.
+    let mut m = message(
         &Thread {
             priority: Priority::P1,
             headline: &headline,
@@ -790,7 +791,9 @@ pub fn render_approval(
         s,
         lang,
         tz,
-    )
+    );
+    m.urgent = false;
+    m
 }
 
 /// The second look at a spike, posted only when the picture changed: it became sustained (priority raised), peaked

@@ -13,9 +13,10 @@ use super::Ctx;
 /// The subject's prefix of a quiet report.
 pub const QUIET: &str = "[muted] ";
 
-/// How loud the report is: the silences at the transition's time.
+/// How loud the report is: the silences when they were read (the decision's time), else at the transition's.
 pub(super) fn loud(cx: &Ctx<'_>) -> Loudness {
-    loudness(cx.change, cx.facts, cx.a, cx.change.state.at)
+    let at = cx.facts.silencers.read_at.unwrap_or(cx.change.state.at);
+    loudness(cx.change, cx.facts, cx.a, at)
 }
 
 /// One silence, as a line's words (names as written by their owners).
@@ -49,18 +50,18 @@ pub(super) fn said(s: &Silence, cx: &Ctx<'_>, mut line: Line) -> Line {
                     "change freeze: Change Calendar "
                 ))
                 .u(calendar)
-                .t(l!(lang, " CLOSED", " is CLOSED"));
+                .t(l!(lang, " CLOSED 상태", " is CLOSED"));
             match until {
                 Some(t) => line.t(l!(
                     lang,
-                    " ({}에 OPEN)",
+                    " — {}에 OPEN",
                     " until {}",
                     when_in(*t, cx.tz, lang)
                 )),
                 None => line.t(l!(
                     lang,
-                    " (다시 열리는 시각은 calendar에 없음)",
-                    " (the calendar gives no time it opens)"
+                    " — 앞으로 열리는 시각은 calendar에 없음",
+                    " — the calendar gives no opening time ahead"
                 )),
             }
         }
@@ -85,13 +86,13 @@ pub(super) fn said(s: &Silence, cx: &Ctx<'_>, mut line: Line) -> Line {
                 SuppressedBy::Alarm => l!(lang, "이(가) ALARM 상태", " is in ALARM"),
                 SuppressedBy::WaitPeriod => l!(
                     lang,
-                    "의 ALARM을 기다리는 중 (WaitPeriod)",
+                    "의 ALARM 전환을 composite가 기다리는 중 (WaitPeriod)",
                     " may go into ALARM: the composite waits for it (WaitPeriod)"
                 ),
                 SuppressedBy::ExtensionPeriod => l!(
                     lang,
-                    "이(가) ALARM을 벗어났지만 ExtensionPeriod 동안 계속 억제",
-                    " left ALARM, and its ExtensionPeriod still suppresses"
+                    "이(가) ALARM을 벗어났지만 composite의 ExtensionPeriod 동안 계속 억제",
+                    " left ALARM, and the composite's ExtensionPeriod still suppresses its actions"
                 ),
             })
         }

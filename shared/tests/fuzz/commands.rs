@@ -531,6 +531,7 @@ fn digest_entry(key: &str, secs: i64) -> ec2ops::report::digest::DigestEntry {
         fleet: None,
         action: None,
         at,
+        quiet: false,
     }
 }
 

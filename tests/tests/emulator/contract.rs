@@ -648,6 +648,7 @@ fn entry(key: &str, headline: &str) -> DigestEntry {
         fleet: None,
         action: Some("dry-run reboot".into()),
         at: t(0) + Duration::nanoseconds(123_456_789),
+        quiet: true,
     }
 }
 

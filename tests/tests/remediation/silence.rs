@@ -116,10 +116,10 @@ async fn a_muted_alarm_is_held_quiet_below_p0_loud_at_p0_and_still_in_the_incide
     }
 }
 
-/// With a paging topic, an unsilenced P0 goes there and nowhere else; a report below P1, or a silenced one, goes to the
-/// report topic.
+/// With a paging topic, an unsilenced P0 is copied there (the report topic keeps every report: the record, the chat,
+/// the approval buttons); a report below P1, or a silenced one, goes to the report topic only.
 #[tokio::test]
-async fn urgent_reports_go_to_the_paging_topic_and_quiet_or_lesser_ones_to_the_report_topic() {
+async fn urgent_reports_are_copied_to_the_paging_topic_and_quiet_or_lesser_ones_are_not() {
     let Some(mut rig) = Rig::new(RemediationMode::DryRun).await else {
         return;
     };
@@ -145,10 +145,13 @@ async fn urgent_reports_go_to_the_paging_topic_and_quiet_or_lesser_ones_to_the_r
         "{}",
         paged[0].subject
     );
-    assert!(
-        rig.reports().await.is_empty(),
-        "not on the report topic as well"
+    let reported = rig.reports().await;
+    assert_eq!(
+        reported.len(),
+        1,
+        "the report topic has it too: {reported:?}"
     );
+    assert_eq!(reported[0].message, paged[0].message);
 
     // A CPU alarm of a healthy development instance: below P1, the report topic.
     let dev = rig

@@ -223,6 +223,32 @@ async fn a_spike_schedules_one_second_look_in_five_minutes_and_its_report_says_w
     assert_eq!(w.messages().len(), 1);
 }
 
+/// A spike on an alarm muted by a mute rule is reported quietly and not looked at again: the second look would be a
+/// message of its own, outside the quiet.
+#[tokio::test(start_paused = true)]
+async fn a_muted_spike_is_reported_quietly_and_not_looked_at_again() {
+    let mut w = world(Some(chrono::Duration::minutes(5)));
+    let mut settings = (*w.responder.settings).clone();
+    settings.mute_rules = true;
+    w.responder.settings = Arc::new(settings);
+    w.responder = w
+        .responder
+        .with_silence(Arc::new(ec2ops::sim::ports::SimSilence {
+            mute_every_alarm: true,
+            calendar_closed: false,
+        }));
+    let (report, schedules) = w.spike().await;
+    assert!(rechecks(&schedules).is_empty(), "{schedules:?}");
+    assert!(report.contains("Sent quietly"), "{report}");
+    let published = w.sns.published();
+    assert_eq!(published.len(), 1);
+    assert!(
+        published[0].subject.starts_with("[muted] "),
+        "{}",
+        published[0].subject
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_spike_that_became_sustained_is_posted_once_in_its_thread_with_the_priority_raised() {
     let w = world(Some(chrono::Duration::minutes(5)));

@@ -28,6 +28,7 @@ fn entry(key: &str, headline: &str) -> DigestEntry {
         fleet: None,
         action: None,
         at: t(0),
+        quiet: false,
     }
 }
 

@@ -30,6 +30,7 @@ fn muted(rules: &[&str]) -> Facts {
                     .collect(),
             )),
             calendars: vec![],
+            read_at: None,
         },
         ..Facts::unavailable(Gap::NotNeeded)
     }
@@ -90,6 +91,7 @@ fn an_unread_source_is_never_quiet() {
                 "release-freeze".into(),
                 Source::Unavailable(Gap::Failed("AccessDeniedException: no".into())),
             )],
+            read_at: None,
         },
         ..Facts::unavailable(Gap::NotNeeded)
     };
@@ -120,6 +122,7 @@ fn a_closed_calendar_is_a_freeze_until_it_opens() {
                 ("b".into(), cal(true, "2025-10-12T09:00:00.000+0000")),
                 ("c".into(), cal(false, "2025-10-12T04:00:00.000+0000")),
             ],
+            read_at: None,
         },
         ..Facts::unavailable(Gap::NotNeeded)
     };
@@ -171,4 +174,54 @@ fn a_composite_suppressed_by_its_suppressor_is_silenced() {
         "{:?}",
         odd.warnings
     );
+    // Waiting for the suppressor, or waiting out its extension, CloudWatch performs the actions when the period ends:
+    // no silence (no later event would lift it).
+    for period in ["WaitPeriod", "ExtensionPeriod"] {
+        let text = std::fs::read_to_string(format!(
+            "{}/../events/composite-suppressed.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+        .replace(
+            "\"actionsSuppressedBy\": \"Alarm\"",
+            &format!("\"actionsSuppressedBy\": \"{period}\""),
+        );
+        let Ok(Parsed::Alarm(waiting)) = parse_bytes(text.as_bytes()) else {
+            panic!("parses")
+        };
+        assert!(matches!(
+            &waiting.kind,
+            crate::model::AlarmKind::Composite {
+                suppressed: Some(_),
+                ..
+            }
+        ));
+        assert!(silences(&waiting, &f, c.state.at).is_empty(), "{period}");
+    }
+}
+
+/// A fleet alarm's own event is not silenced by the maintenance of the instance it was focused on; a contributor's
+/// event, about that one instance, is.
+#[test]
+fn a_fleet_alarm_is_not_silenced_by_its_top_instances_maintenance_but_its_contributor_is() {
+    let mut i = InstanceFacts {
+        id: "i-0ae3d067021f08710".into(),
+        ..InstanceFacts::default()
+    };
+    i.tags.insert(
+        crate::remediation::maintenance::TAG.into(),
+        "2025-07-20T18:00:00Z".into(),
+    );
+    let f = Facts {
+        instance: Source::Available(InstanceLookup::Found(Box::new(i))),
+        ..Facts::unavailable(Gap::NotNeeded)
+    };
+    let fleet = change("fleet-insights-alarm.json");
+    assert!(fleet.fleet.is_some());
+    assert!(silences(&fleet, &f, fleet.state.at).is_empty());
+    let contributor = change("fleet-contributor-alarm.json");
+    assert!(matches!(
+        silences(&contributor, &f, contributor.state.at)[..],
+        [Silence::Maintenance { .. }]
+    ));
 }
