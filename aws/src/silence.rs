@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use ec2ops::ports::{AwsError, SilenceReader};
+use ec2ops::ports::{AwsError, ErrorKind, SilenceReader};
 use ec2ops::silence::{rule_name, CalendarState, MuteRule};
 
 use super::{aws_error, to_chrono};
@@ -36,7 +36,7 @@ fn iso(t: &str) -> Option<DateTime<Utc>> {
 impl SilenceReader for SilenceAdapter {
     async fn active_mute_rules(&self, alarm_name: &str) -> Result<Vec<MuteRule>, AwsError> {
         use aws_sdk_cloudwatch::types::AlarmMuteRuleStatus;
-        let out = self
+        let sent = self
             .cloudwatch
             .list_alarm_mute_rules()
             .alarm_name(alarm_name)
@@ -44,7 +44,13 @@ impl SilenceReader for SilenceAdapter {
             .max_records(MUTE_RULES_PAGE)
             .send()
             .await
-            .map_err(|e| aws_error("cloudwatch", "ListAlarmMuteRules", e))?;
+            .map_err(|e| aws_error("cloudwatch", "ListAlarmMuteRules", e));
+        let out = match sent {
+            Ok(out) => out,
+            // No such alarm (the heartbeat's sample, an alarm deleted since): no rule can mute it.
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
         // Asked for ACTIVE only; a rule answered with another status (SCHEDULED, EXPIRED) mutes nothing now.
         Ok(out
             .alarm_mute_rule_summaries()

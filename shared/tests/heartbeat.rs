@@ -428,3 +428,50 @@ fn a_heartbeat_reads_no_field_of_its_detail_and_only_ec2ops_sends_one() {
         "another source is not ec2ops's heartbeat"
     );
 }
+
+/// A configured silence the function cannot read holds every action: the heartbeat counts it among its sources and
+/// says so on its line, so a calendar in another account without a grant does not hold them all without a word.
+#[tokio::test]
+async fn a_silence_that_cannot_be_read_is_counted_and_named_on_the_heartbeat_line() {
+    struct Unreadable;
+    #[async_trait]
+    impl ec2ops::ports::SilenceReader for Unreadable {
+        async fn active_mute_rules(
+            &self,
+            _: &str,
+        ) -> Result<Vec<ec2ops::silence::MuteRule>, AwsError> {
+            Ok(vec![])
+        }
+        async fn calendar_state(
+            &self,
+            _: &str,
+            _: DateTime<Utc>,
+        ) -> Result<ec2ops::silence::CalendarState, AwsError> {
+            Err(
+                AwsError::new("ssm", "GetCalendarState", "not authorized").with_code(
+                    "AccessDeniedException",
+                    ec2ops::ports::ErrorKind::AccessDenied,
+                ),
+            )
+        }
+    }
+    let (mut responder, _, _) = responder(Some(OPERATIONS));
+    let mut settings = (*responder.settings).clone();
+    settings.mute_rules = true;
+    settings.change_calendars = vec!["release-freeze".into()];
+    responder.settings = Arc::new(settings);
+    let responder = responder.with_silence(Arc::new(Unreadable));
+    let Outcome::Heartbeat { line, .. } = responder
+        .respond(&heartbeat_event(), Utc::now(), budget())
+        .await
+        .expect("handled")
+    else {
+        panic!("a heartbeat outcome")
+    };
+    assert!(line.contains(" · sources: 1/9 available"), "{line}");
+    assert!(
+        line.contains("every action held: cannot read Change Calendar release-freeze"),
+        "{line}"
+    );
+    assert!(line.contains("AccessDeniedException"), "{line}");
+}

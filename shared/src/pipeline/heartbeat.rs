@@ -196,8 +196,9 @@ async fn rehearse(
         }
     };
     info!(ms = took as u64, answered, asked, "heartbeat rehearsed");
+    let held = unread_silences(&facts);
     let line = format!(
-        "ec2ops heartbeat {verdict} · sources: {answered}/{asked} available · {region} {}",
+        "ec2ops heartbeat {verdict} · sources: {answered}/{asked} available{held} · {region} {}",
         env!("CARGO_PKG_VERSION")
     );
     Ok((why.is_none(), line))
@@ -222,8 +223,38 @@ fn place(topic_arn: &str) -> (&str, &str) {
     (region, account)
 }
 
+/// The configured silences that could not be read, said on the line: while one cannot be read, every action is held
+/// (a calendar in another account without a grant would otherwise hold them all without a word).
+fn unread_silences(facts: &Facts) -> String {
+    use crate::remediation::silence::{unread, Unread};
+    let names: Vec<String> = unread(facts)
+        .into_iter()
+        .map(|(what, why)| match what {
+            Unread::MuteRules => format!("mute rules ({why})"),
+            Unread::Calendar(c) => format!("Change Calendar {c} ({why})"),
+        })
+        .collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" · every action held: cannot read {}", names.join(", "))
+    }
+}
+
 /// The sources that answered, and the sources asked (the ledger, which the heartbeat never reads, is neither).
 pub fn sources(facts: &Facts) -> (usize, usize) {
+    let silences = facts
+        .silencers
+        .mute_rules
+        .iter()
+        .map(|s| Some(s.get().is_some()))
+        .chain(
+            facts
+                .silencers
+                .calendars
+                .iter()
+                .map(|(_, s)| Some(s.get().is_some())),
+        );
     let asked: [Option<bool>; 13] = [
         Some(facts.instance.get().is_some()),
         Some(facts.status.get().is_some()),
@@ -239,7 +270,7 @@ pub fn sources(facts: &Facts) -> (usize, usize) {
         facts.evidence.logs.as_ref().map(|s| s.get().is_some()),
         facts.evidence.alarms.as_ref().map(|s| s.get().is_some()),
     ];
-    let asked: Vec<bool> = asked.into_iter().flatten().collect();
+    let asked: Vec<bool> = asked.into_iter().chain(silences).flatten().collect();
     (asked.iter().filter(|a| **a).count(), asked.len())
 }
 

@@ -147,4 +147,16 @@ async fn a_refused_read_keeps_its_code_and_an_unknown_calendar_state_is_an_error
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::AccessDenied, "{e}");
+    // No such alarm (the heartbeat's sample alarm, one deleted since): no rule mutes it.
+    let (gone, _) = cloudwatch_stub(
+        400,
+        &serde_json::json!({"__type": "ResourceNotFoundException", "message": "Alarm not found"}),
+    )
+    .await;
+    let rules = adapter(&gone, &gone)
+        .await
+        .active_mute_rules("ec2ops-heartbeat-sample")
+        .await
+        .unwrap();
+    assert!(rules.is_empty());
 }
