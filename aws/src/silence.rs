@@ -1,10 +1,12 @@
-//! The account's silences: CloudWatch `ListAlarmMuteRules` (the rules muting the alarm's actions now) and SSM
+//! The account's silences: CloudWatch `ListAlarmMuteRules` (the rules muting the alarm's actions now),
+//! `DescribeAlarmsForMetric` (the alarms watching an instance's status check, for the sweep's incidents) and SSM
 //! `GetCalendarState` (whether a Change Calendar is OPEN or CLOSED). Neither emulator serves them: the adapter is
 //! tested over HTTP against recorded answers on a loopback stub (`tests/tests/emulator/silence.rs`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use ec2ops::catalogue;
 use ec2ops::ports::{AwsError, ErrorKind, SilenceReader};
 use ec2ops::silence::{rule_name, CalendarState, MuteRule};
 
@@ -59,6 +61,7 @@ impl SilenceReader for SilenceAdapter {
             .map(|r| MuteRule {
                 name: rule_name(r.alarm_mute_rule_arn().unwrap_or("(unnamed)")),
                 expires: r.expire_date().and_then(to_chrono),
+                alarm: None,
             })
             .collect())
     }
@@ -96,5 +99,34 @@ impl SilenceReader for SilenceAdapter {
             open,
             next_transition: out.next_transition_time().and_then(iso),
         })
+    }
+
+    async fn check_alarms(&self, instance_id: &str, check: &str) -> Result<Vec<String>, AwsError> {
+        use aws_sdk_cloudwatch::types::Dimension;
+        let on = |metric: &str| {
+            self.cloudwatch
+                .describe_alarms_for_metric()
+                .namespace(catalogue::EC2)
+                .metric_name(metric)
+                .dimensions(
+                    Dimension::builder()
+                        .name("InstanceId")
+                        .value(instance_id)
+                        .build(),
+                )
+                .send()
+        };
+        // The check's own metric and the combined one, at once.
+        let (own, combined) = tokio::join!(on(check), on(catalogue::STATUS_CHECK_FAILED));
+        let mut names: Vec<String> = Vec::new();
+        for out in [own, combined] {
+            let out = out.map_err(|e| aws_error("cloudwatch", "DescribeAlarmsForMetric", e))?;
+            for a in out.metric_alarms() {
+                if let Some(n) = a.alarm_name().filter(|n| !names.iter().any(|x| x == n)) {
+                    names.push(n.to_string());
+                }
+            }
+        }
+        Ok(names)
     }
 }

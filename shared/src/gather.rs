@@ -457,16 +457,21 @@ async fn silencers(
         };
     };
     let mutes = async {
-        if !settings.mute_rules || !change.is_alarm() {
+        if !settings.mute_rules {
             return None;
         }
-        Some(
-            deadline(
-                limits.source_now(),
-                reader.active_mute_rules(&change.alarm_name),
-            )
-            .await,
-        )
+        if change.is_alarm() {
+            let rules = reader.active_mute_rules(&change.alarm_name);
+            return Some(deadline(limits.source_now(), rules).await);
+        }
+        match (&change.cause, change.primary_instance()) {
+            // The sweep's incident has no alarm of its own: the alarms watching the instance's check mute it.
+            (crate::model::Cause::Sweep { check }, Some(id)) => {
+                let rules = check_alarms_rules(reader, id, check);
+                Some(deadline(limits.source_now(), rules).await)
+            }
+            _ => None,
+        }
     };
     let calendar = |n: usize| async move {
         let c = settings.change_calendars.get(n)?;
@@ -491,6 +496,40 @@ async fn silencers(
         calendars: [c0, c1, c2, c3, c4].into_iter().flatten().collect(),
         read_at: Some(now),
     }
+}
+
+/// The mute rules active on the alarms watching an instance's check (at most `silence::MAX_CHECK_ALARMS` of them,
+/// concurrently), each named with its alarm; any read that fails fails the whole (it holds the action).
+async fn check_alarms_rules(
+    reader: &dyn crate::ports::SilenceReader,
+    instance_id: &str,
+    check: &str,
+) -> Result<Vec<crate::silence::MuteRule>, AwsError> {
+    let alarms = reader.check_alarms(instance_id, check).await?;
+    let rules_of = |n: usize| {
+        let alarm = alarms.get(n).cloned();
+        async move {
+            let Some(alarm) = alarm else {
+                return Ok(Vec::new());
+            };
+            let rules = reader.active_mute_rules(&alarm).await?;
+            Ok::<_, AwsError>(
+                rules
+                    .into_iter()
+                    .map(|r| crate::silence::MuteRule {
+                        alarm: Some(alarm.clone()),
+                        ..r
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        }
+    };
+    const _: () = assert!(
+        crate::silence::MAX_CHECK_ALARMS == 3,
+        "one slot per alarm below"
+    );
+    let (a, b, c) = tokio::join!(rules_of(0), rules_of(1), rules_of(2));
+    Ok([a?, b?, c?].into_iter().flatten().collect())
 }
 
 async fn first_reads(

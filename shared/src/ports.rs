@@ -254,6 +254,9 @@ pub trait SilenceReader: Send + Sync {
         calendar: &str,
         at: DateTime<Utc>,
     ) -> Result<crate::silence::CalendarState, AwsError>;
+    /// DescribeAlarmsForMetric on `AWS/EC2` `check` and the combined `StatusCheckFailed` with `InstanceId`: the names
+    /// of the alarms watching this instance's check (whose mute rules hold the sweep's incident on it too).
+    async fn check_alarms(&self, instance_id: &str, check: &str) -> Result<Vec<String>, AwsError>;
 }
 
 /// What a fleet alarm's ranking asks for: the alarm's metric, per instance, over the last few periods.

@@ -18,7 +18,13 @@ pub struct MuteRule {
     /// When the rule itself expires (its `ExpireDate`), when it has one. This is not the end of the current mute
     /// window: a recurring rule mutes for its duration at every occurrence until then.
     pub expires: Option<DateTime<Utc>>,
+    /// The alarm it mutes, when that is not the incident's own (the sweep's incident: the instance's check alarm).
+    #[serde(default)]
+    pub alarm: Option<String>,
 }
+
+/// Alarms whose mute rules a sweep incident looks up at most (the first names DescribeAlarmsForMetric gives).
+pub const MAX_CHECK_ALARMS: usize = 3;
 
 /// A Change Calendar's state at the time asked (GetCalendarState).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -228,6 +228,12 @@ fn every_hold_reads_as_one_line_in_both_languages() {
         Hold::Silenced(Silence::Muted {
             rule: "nightly-backup".into(),
             expires: Some(ec2ops::event::parse_timestamp("2026-01-01T00:00:00.000+0000").unwrap()),
+            alarm: None,
+        }),
+        Hold::Silenced(Silence::Muted {
+            rule: "weekend".into(),
+            expires: None,
+            alarm: Some("db-1-status-check".into()),
         }),
         Hold::Silenced(Silence::Frozen {
             calendar: "release-freeze".into(),
@@ -289,6 +295,7 @@ fn every_hold_reads_as_one_line_in_both_languages() {
         "held: AWS simplified automatic recovery is on: let it recover first",
         "held: a maintenance window is declared on the instance (ec2ops:maintenance-until tag): nothing is done until 2025-10-11 23:00:00 UTC",
         "held: CloudWatch mute rule nightly-backup mutes this alarm's actions — the rule expires 2026-01-01 00:00:00 UTC",
+        "held: CloudWatch mute rule weekend mutes the actions of db-1-status-check, the alarm on this instance's check",
         "held: change freeze: Change Calendar release-freeze is CLOSED until 2025-10-12 09:00:00 UTC",
         "held: change freeze: Change Calendar holidays is CLOSED — the calendar gives no opening time ahead",
         "held: the composite's actions suppressor deploy-in-progress is in ALARM",
@@ -829,6 +836,7 @@ fn a_silenced_report_is_quiet_below_p0_and_a_p0_status_check_failure_breaks_thro
         mute_rules: Some(Source::Available(vec![MuteRule {
             name: "nightly-backup".into(),
             expires: None,
+            alarm: None,
         }])),
         calendars: vec![(
             "release-freeze".into(),

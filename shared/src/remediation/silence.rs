@@ -13,8 +13,9 @@
 //!   A **P0 status-check failure breaks through**: its report goes out as loud as any and says what it broke
 //!   through; its action stays held, and the report gives the command for a person to run.
 //!
-//! Mute rules apply to an alarm's incidents: the sweep's and AWS Health's have no alarm, so a freeze or a maintenance
-//! tag holds them, a mute rule does not.
+//! Mute rules apply to an alarm's incidents, and to the sweep's through the alarms watching the instance's check
+//! (DescribeAlarmsForMetric): a rule muting the instance's check alarm holds the sweep's action on it too. AWS
+//! Health's incidents have no alarm: a freeze or a maintenance tag holds them, a mute rule does not.
 
 use chrono::{DateTime, Utc};
 
@@ -28,10 +29,12 @@ use super::maintenance::{maintenance, Maintenance};
 /// One thing that silences the incident now.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum Silence {
-    /// A CloudWatch alarm mute rule mutes the alarm's actions now; `expires`: when the rule itself ends.
+    /// A CloudWatch alarm mute rule mutes the alarm's actions now; `expires`: when the rule itself ends; `alarm`: the
+    /// alarm it mutes when that is not the incident's own (the sweep's incident: the instance's check alarm).
     Muted {
         rule: String,
         expires: Option<DateTime<Utc>>,
+        alarm: Option<String>,
     },
     /// A configured Change Calendar is CLOSED; `until`: when it opens again, when it says.
     Frozen {
@@ -71,6 +74,7 @@ pub fn silences(change: &Incident, facts: &Facts, now: DateTime<Utc>) -> Vec<Sil
         out.extend(rules.iter().map(|r| Silence::Muted {
             rule: r.name.clone(),
             expires: r.expires,
+            alarm: r.alarm.clone(),
         }));
     }
     for (calendar, state) in &facts.silencers.calendars {

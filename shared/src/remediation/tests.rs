@@ -962,13 +962,15 @@ fn an_active_mute_rule_or_a_closed_change_calendar_holds_the_action_and_an_unrea
     let rule = crate::silence::MuteRule {
         name: "nightly-backup".into(),
         expires: None,
+        alarm: None,
     };
     let muted = with_silencers(inst(opted()), Some(Source::Available(vec![rule])), vec![]);
     assert_eq!(
         holds(run("status-instance.json", &muted, RemediationMode::Auto)),
         vec![Hold::Silenced(silence::Silence::Muted {
             rule: "nightly-backup".into(),
-            expires: None
+            expires: None,
+            alarm: None
         })]
     );
     let frozen = with_silencers(
@@ -1023,6 +1025,7 @@ fn a_p0_status_check_failure_under_a_mute_rule_is_still_held() {
     let rule = crate::silence::MuteRule {
         name: "weekend".into(),
         expires: Some(at("2025-10-13T00:00:00.000+0000")),
+        alarm: None,
     };
     let f = with_silencers(sys(opted()), Some(Source::Available(vec![rule])), vec![]);
     let c = change("status-system.json");

@@ -23,15 +23,33 @@ pub(super) fn loud(cx: &Ctx<'_>) -> Loudness {
 pub(super) fn said(s: &Silence, cx: &Ctx<'_>, mut line: Line) -> Line {
     let lang = cx.lang;
     match s {
-        Silence::Muted { rule, expires } => {
+        Silence::Muted {
+            rule,
+            expires,
+            alarm,
+        } => {
             line = line
                 .t(l!(lang, "CloudWatch mute rule ", "CloudWatch mute rule "))
                 .u(rule);
-            line = line.t(l!(
-                lang,
-                "이(가) 이 알람의 action을 음소거 중",
-                " mutes this alarm's actions"
-            ));
+            line = match alarm {
+                None => line.t(l!(
+                    lang,
+                    "이(가) 이 알람의 action을 음소거 중",
+                    " mutes this alarm's actions"
+                )),
+                Some(a) => line
+                    .t(l!(
+                        lang,
+                        "이(가) 이 인스턴스의 check 알람 ",
+                        " mutes the actions of "
+                    ))
+                    .u(a)
+                    .t(l!(
+                        lang,
+                        "의 action을 음소거 중",
+                        ", the alarm on this instance's check"
+                    )),
+            };
             match expires {
                 Some(t) => line.t(l!(
                     lang,

@@ -647,4 +647,11 @@ impl<P: crate::ports::SilenceReader + ?Sized> crate::ports::SilenceReader for Fa
         self.call("GetCalendarState", self.inner.calendar_state(calendar, at))
             .await
     }
+    async fn check_alarms(&self, instance_id: &str, check: &str) -> Result<Vec<String>, AwsError> {
+        self.call(
+            "DescribeAlarmsForMetric",
+            self.inner.check_alarms(instance_id, check),
+        )
+        .await
+    }
 }

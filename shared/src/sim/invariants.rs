@@ -290,22 +290,21 @@ pub fn check(world: &World, workload: &Workload, run: &Run) -> Vec<String> {
             "{hung} invocation(s) ran into the function's timeout"
         ));
     }
-    v.extend(silences(world, workload));
+    v.extend(silences(world));
     v.sort();
     v.dedup();
     v
 }
 
 /// The account's silences are kept: while the change calendar is closed nothing is done to any instance, and while
-/// every alarm is muted nothing is (when no sweep runs: its incidents have no alarm to mute); under the mute a report
-/// below P0 goes out quietly (`[muted]`) — a read that met a fault holds the action and may leave the report loud,
-/// never quieter than promised. (A freeze holds actions, it does not quiet reports.)
-fn silences(world: &World, workload: &Workload) -> Vec<String> {
+/// every alarm is muted nothing is (the sweep's incidents included: the alarms on the instance's checks are muted);
+/// under the mute a report below P0 goes out quietly (`[muted]`) — a read that met a fault holds the action and may
+/// leave the report loud, never quieter than promised. (A freeze holds actions, it does not quiet reports.)
+fn silences(world: &World) -> Vec<String> {
     let mut v = Vec::new();
     let s = *world.silence;
     let mutations = world.ec2.mutations();
-    let swept = workload.arrivals.iter().any(|a| a.instance.is_none());
-    if s.calendar_closed || (s.mute_every_alarm && !swept) {
+    if s.calendar_closed || s.mute_every_alarm {
         if let Some(m) = mutations.first() {
             v.push(format!(
                 "acted while silenced: {:?} of {} (calendar closed: {}, every alarm muted: {})",
@@ -316,7 +315,7 @@ fn silences(world: &World, workload: &Workload) -> Vec<String> {
     // A silence read that met a fault may leave a report loud (never quiet by mistake): only a run whose every read
     // answered is held to the quiet.
     let read_failed = world.plan.trace().iter().any(|l| l.contains(" silence "));
-    if s.mute_every_alarm && !swept && !read_failed {
+    if s.mute_every_alarm && !read_failed {
         for p in world.recorder.published() {
             if ["[P1]", "[P2]", "[P3]"]
                 .iter()

@@ -199,6 +199,7 @@ impl crate::ports::SilenceReader for SimSilence {
             vec![crate::silence::MuteRule {
                 name: SIM_MUTE_RULE.into(),
                 expires: None,
+                alarm: None,
             }]
         } else {
             Vec::new()
@@ -214,5 +215,10 @@ impl crate::ports::SilenceReader for SimSilence {
             open: !self.calendar_closed,
             next_transition: None,
         })
+    }
+
+    async fn check_alarms(&self, instance_id: &str, _check: &str) -> Result<Vec<String>, AwsError> {
+        // Every instance's checks are watched by an alarm of its own.
+        Ok(vec![format!("{instance_id}-status-check")])
     }
 }

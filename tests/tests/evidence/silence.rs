@@ -53,6 +53,7 @@ async fn the_mute_rule_adapter_asks_for_the_alarms_active_rules_and_keeps_only_t
         [ec2ops::silence::MuteRule {
             name: "nightly-backup".into(),
             expires: Some(at("2027-01-01T00:00:00Z")),
+            alarm: None,
         }]
     );
     let requests = seen.lock().unwrap().clone();
@@ -159,4 +160,38 @@ async fn a_refused_read_keeps_its_code_and_an_unknown_calendar_state_is_an_error
         .await
         .unwrap();
     assert!(rules.is_empty());
+}
+
+/// For the sweep's incident (no alarm of its own): the alarms on the instance's check and on the combined check, asked
+/// at once by metric and `InstanceId`, each named once.
+#[tokio::test]
+async fn the_adapter_finds_the_alarms_watching_an_instances_check() {
+    let answer = serde_json::json!({
+        "MetricAlarms": [
+            {"AlarmName": "db-1-status-check", "Namespace": "AWS/EC2", "MetricName": "StatusCheckFailed_System"},
+            {"AlarmName": "db-1-any-check", "Namespace": "AWS/EC2", "MetricName": "StatusCheckFailed"}
+        ]
+    });
+    let (url, seen) = cloudwatch_stub(200, &answer).await;
+    let alarms = adapter(&url, &url)
+        .await
+        .check_alarms("i-0d1e2f3a4b5c6d7e8", "StatusCheckFailed_System")
+        .await
+        .unwrap();
+    assert_eq!(alarms, ["db-1-status-check", "db-1-any-check"], "each once");
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2, "the check's metric and the combined one");
+    for r in &requests {
+        assert!(
+            r.headers.contains("/operation/describealarmsformetric"),
+            "{}",
+            r.headers
+        );
+        for needle in ["AWS/EC2", "InstanceId", "i-0d1e2f3a4b5c6d7e8"] {
+            assert!(r.body.contains(needle), "{needle} in the request");
+        }
+    }
+    assert!(requests
+        .iter()
+        .any(|r| r.body.contains("StatusCheckFailed_System")));
 }

@@ -41,7 +41,14 @@ fn the_mute_rule_and_change_calendar_reads_are_granted_only_when_their_parameter
     };
     let (mute, s) = grant("cloudwatch:ListAlarmMuteRules");
     assert_eq!(mute, "MuteRulesOn");
-    assert_eq!(actions(&s), ["cloudwatch:ListAlarmMuteRules"], "read only");
+    assert_eq!(
+        actions(&s),
+        [
+            "cloudwatch:ListAlarmMuteRules",
+            "cloudwatch:DescribeAlarmsForMetric"
+        ],
+        "read only"
+    );
     assert_eq!(
         t["Conditions"]["MuteRulesOn"],
         yaml("!Equals [!Ref MuteRules, \"on\"]")

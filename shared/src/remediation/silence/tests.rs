@@ -26,6 +26,7 @@ fn muted(rules: &[&str]) -> Facts {
                     .map(|r| MuteRule {
                         name: r.to_string(),
                         expires: None,
+                        alarm: None,
                     })
                     .collect(),
             )),
@@ -45,7 +46,8 @@ fn a_muted_cpu_alarm_is_quiet_and_an_unmuted_one_is_loud() {
         loudness(&c, &f, &a, c.state.at),
         Loudness::Quiet(vec![Silence::Muted {
             rule: "deploy-window".into(),
-            expires: None
+            expires: None,
+            alarm: None
         }])
     );
     let f = muted(&[]);
