@@ -45,8 +45,9 @@ pub mod names {
     /// Comma-separated SSM Change Calendars (names or ARNs, at most `config::MAX_CALENDARS`): while one is CLOSED
     /// (a change freeze), no action is taken. Empty, the default: none.
     pub const CHANGE_CALENDARS: &str = "EC2OPS_CHANGE_CALENDARS";
-    /// Optional: the topic urgent messages go to (a P0 or P1 report that is not silenced, a failed verification, a
-    /// recover that could not finish, a storm digest listing one); unset, they go to the report topic.
+    /// Optional: the topic urgent messages are copied to (a P0 or P1 report that is not silenced, a failed
+    /// verification, a recover that could not finish, a storm digest listing one); every message still goes to the
+    /// report topic.
     pub const PAGING_TOPIC_ARN: &str = "EC2OPS_PAGING_TOPIC_ARN";
 
     /// Every setting, for the test that checks `template.yaml` passes each one.
@@ -188,7 +189,7 @@ pub struct Settings {
     pub topic_arn: Option<String>,
     /// Where the heartbeat's line goes; `None` sends it to the report topic.
     pub operations_topic_arn: Option<String>,
-    /// Where urgent messages go ([`crate::message::SnsMessage::urgent`]); `None` sends them to the report topic.
+    /// Where urgent messages are copied to ([`crate::message::SnsMessage::urgent`]); `None`: no copy.
     pub paging_topic_arn: Option<String>,
     pub language: Language,
     pub time_zone: Tz,

@@ -499,13 +499,26 @@ async fn silencers(
 }
 
 /// The mute rules active on the alarms watching an instance's check (at most `silence::MAX_CHECK_ALARMS` of them,
-/// concurrently), each named with its alarm; any read that fails fails the whole (it holds the action).
+/// concurrently; more is an error, which holds the action), each named with its alarm; any read that fails fails the
+/// whole (it holds the action).
 async fn check_alarms_rules(
     reader: &dyn crate::ports::SilenceReader,
     instance_id: &str,
     check: &str,
 ) -> Result<Vec<crate::silence::MuteRule>, AwsError> {
     let alarms = reader.check_alarms(instance_id, check).await?;
+    if alarms.len() > crate::silence::MAX_CHECK_ALARMS {
+        // A rule on an alarm left unread could mute this one: unknown, so held (named in the report).
+        return Err(AwsError::new(
+            "cloudwatch",
+            "ListAlarmMuteRules",
+            format!(
+                "{} alarms watch this instance's check, more than the {} whose mute rules are read",
+                alarms.len(),
+                crate::silence::MAX_CHECK_ALARMS
+            ),
+        ));
+    }
     let rules_of = |n: usize| {
         let alarm = alarms.get(n).cloned();
         async move {

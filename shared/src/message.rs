@@ -6,7 +6,7 @@ pub struct SnsMessage {
     pub subject: String,
     /// JSON object with `default` (Chatbot), `email` and `sqs` (plain text), for `MessageStructure=json`.
     pub message: String,
-    /// A P0 or P1 that is not silenced: it goes to the paging topic when one is configured
-    /// (`EC2OPS_PAGING_TOPIC_ARN`), else to the report topic like every other message.
+    /// A P0 or P1 that is not silenced: besides the report topic, it is copied to the paging topic when one is
+    /// configured (`EC2OPS_PAGING_TOPIC_ARN`).
     pub urgent: bool,
 }

@@ -378,3 +378,65 @@ fn a_fleet_alarm_with_an_absurd_period_ranks_over_a_bounded_window_without_panic
     assert_eq!(r.period_secs, MAX_RANK_PERIOD);
     assert!(r.start <= r.end);
 }
+
+/// Check alarms answering `n` alarm names, each muted by one rule named after it.
+struct CheckAlarms(usize);
+
+#[async_trait::async_trait]
+impl crate::ports::SilenceReader for CheckAlarms {
+    async fn active_mute_rules(
+        &self,
+        alarm_name: &str,
+    ) -> Result<Vec<crate::silence::MuteRule>, AwsError> {
+        Ok(vec![crate::silence::MuteRule {
+            name: format!("rule-of-{alarm_name}"),
+            expires: None,
+            alarm: None,
+        }])
+    }
+    async fn calendar_state(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<crate::silence::CalendarState, AwsError> {
+        Err(AwsError::new("ssm", "GetCalendarState", "not asked"))
+    }
+    async fn check_alarms(&self, _: &str, _: &str) -> Result<Vec<String>, AwsError> {
+        Ok((1..=self.0).map(|n| format!("check-alarm-{n}")).collect())
+    }
+}
+
+/// The sweep's incident reads the rules of every alarm on the instance's check, each named with its alarm; more
+/// alarms than it reads is an error (it holds the action: a rule on an unread alarm could mute this one).
+#[tokio::test]
+async fn the_sweeps_incident_reads_the_rules_of_each_check_alarm_and_more_than_it_reads_is_an_error(
+) {
+    let rules = check_alarms_rules(
+        &CheckAlarms(3),
+        "i-0d1e2f3a4b5c6d7e8",
+        "StatusCheckFailed_System",
+    )
+    .await
+    .unwrap();
+    assert_eq!(rules.len(), 3);
+    assert_eq!(rules[2].name, "rule-of-check-alarm-3");
+    assert_eq!(rules[2].alarm.as_deref(), Some("check-alarm-3"));
+    let e = check_alarms_rules(
+        &CheckAlarms(4),
+        "i-0d1e2f3a4b5c6d7e8",
+        "StatusCheckFailed_System",
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("4 alarms watch this instance's check"),
+        "{e}"
+    );
+    assert!(
+        check_alarms_rules(&CheckAlarms(0), "i-1", "StatusCheckFailed_Instance")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -449,8 +449,14 @@ async fn in_thread(
     budget: &Budget,
 ) -> Result<Option<String>, HandleError> {
     let key = format!("approval#{}", stored.proposal.pending.nonce);
+    // In the proposal's thread, whatever was decided: the proposal's report paged already (a recover that then cannot
+    // finish pages with its own escalation).
+    let message = crate::message::SnsMessage {
+        urgent: false,
+        ..message.clone()
+    };
     let sent = rsp
-        .send_follow_up(&key, message, "approval", now, budget)
+        .send_follow_up(&key, &message, "approval", now, budget)
         .await?;
     Ok(match sent {
         FollowUp::Published(id) => id,

@@ -117,7 +117,8 @@ pub struct Report {
     pub event_type: &'static str,
     /// A proposed action's nonce (`approve` mode): the one thing the chat card's Approve / Deny buttons carry.
     pub approval: Option<String>,
-    /// Silenced (a mute rule, a freeze, a maintenance window, a suppressor) and sent quietly: never urgent.
+    /// Silenced (a mute rule, a maintenance window, a suppressor in ALARM; not a freeze) and sent quietly: never
+    /// urgent.
     pub quiet: bool,
 }
 

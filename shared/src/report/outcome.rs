@@ -193,7 +193,9 @@ fn ignored_maintenance(cx: &Ctx<'_>) -> Option<Line> {
         maintenance, Ignored, Maintenance, MAX_AHEAD_HOURS, TAG,
     };
     let i = cx.instance?;
-    let Maintenance::Ignored { value, why } = maintenance(&i.tags, cx.change.state.at) else {
+    // Judged when the silences were read, as the hold was (the decision's time).
+    let at = cx.facts.silencers.read_at.unwrap_or(cx.change.state.at);
+    let Maintenance::Ignored { value, why } = maintenance(&i.tags, at) else {
         return None;
     };
     let why = match why {

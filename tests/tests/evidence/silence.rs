@@ -191,7 +191,14 @@ async fn the_adapter_finds_the_alarms_watching_an_instances_check() {
             assert!(r.body.contains(needle), "{needle} in the request");
         }
     }
+    let asks_system =
+        |r: &&ec2ops_tests::stub::Received| r.body.contains("StatusCheckFailed_System");
+    assert_eq!(
+        requests.iter().filter(asks_system).count(),
+        1,
+        "one asks the check's own metric, the other the combined StatusCheckFailed"
+    );
     assert!(requests
         .iter()
-        .any(|r| r.body.contains("StatusCheckFailed_System")));
+        .all(|r| r.body.contains("StatusCheckFailed")));
 }
