@@ -104,6 +104,7 @@ pub fn check(world: &World, workload: &Workload, run: &Run) -> Vec<String> {
         + unrecorded_follow_ups(&trace);
     let follow_ups: Vec<_> = published
         .iter()
+        .filter(|m| m.topic == super::TOPIC)
         .filter(|m| {
             ["] Verified", "] Not fixed", "] Recover incomplete"]
                 .iter()
@@ -291,8 +292,45 @@ pub fn check(world: &World, workload: &Workload, run: &Run) -> Vec<String> {
         ));
     }
     v.extend(silences(world));
+    v.extend(paging(world));
     v.sort();
     v.dedup();
+    v
+}
+
+/// The paging topic gets copies of urgent messages only: each one is on the report topic too, none is silenced or
+/// below P1; and a loud P0 on the report topic is copied there unless an SNS publish met a fault in the run.
+fn paging(world: &World) -> Vec<String> {
+    let mut v = Vec::new();
+    let published = world.recorder.published();
+    let (paged, reported): (Vec<_>, Vec<_>) =
+        published.iter().partition(|m| m.topic == super::PAGING);
+    for p in &paged {
+        let copied = reported
+            .iter()
+            .any(|r| r.at <= p.at && r.subject == p.subject && r.message == p.message);
+        if !copied {
+            v.push(format!("paged without a report: {}", p.subject));
+        }
+        if !(p.subject.starts_with("[P0] ") || p.subject.starts_with("[P1] ")) {
+            v.push(format!("paged though not urgent: {}", p.subject));
+        }
+    }
+    let sns_faulted = world
+        .plan
+        .trace()
+        .iter()
+        .any(|l| l.contains(" sns Publish: ") && !l.contains(": Latency("));
+    if !sns_faulted && world.settings.paging_topic_arn.is_some() {
+        for r in reported.iter().filter(|r| r.subject.starts_with("[P0] ")) {
+            if !paged
+                .iter()
+                .any(|p| p.subject == r.subject && p.message == r.message)
+            {
+                v.push(format!("a loud P0 not paged: {}", r.subject));
+            }
+        }
+    }
     v
 }
 

@@ -41,6 +41,8 @@ pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long after its start a run stops looking (every schedule and retry of a run falls well within it).
 pub const HORIZON: chrono::Duration = chrono::Duration::hours(3);
 pub const TOPIC: &str = "arn:aws:sns:ap-northeast-2:123456789012:ec2ops-reports";
+/// The paging topic urgent messages are copied to (every run but a regression's one story).
+pub const PAGING: &str = "arn:aws:sns:ap-northeast-2:123456789012:ec2ops-paging";
 pub const FUNCTION: &str = "arn:aws:lambda:ap-northeast-2:123456789012:function:ec2ops";
 /// The work queue's visibility timeout and redrive (template.yaml: 6 × the function's timeout, 5 receives).
 pub const VISIBILITY_TIMEOUT: chrono::Duration = chrono::Duration::seconds(540);
@@ -304,6 +306,8 @@ async fn run(seed: u64, options: Options) -> Run {
     let mut settings = settings(&mut rng);
     if options.only {
         settings.envelope = crate::config::Envelope::default();
+    } else {
+        settings.paging_topic_arn = Some(PAGING.into());
     }
     let settings = Arc::new(settings);
     // Drawn apart from the workload's numbers (a seed's scenarios stay what they were); never in a regression's one
