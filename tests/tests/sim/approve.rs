@@ -56,9 +56,14 @@ fn world() -> World {
         remediation: RemediationMode::Approve,
         ledger_table: Some("ec2ops-approve".into()),
         scheduler_role_arn: Some("arn:aws:iam::123456789012:role/ec2ops-scheduler".into()),
+        // Both silence sources read (nothing silenced): the approval's second look reads them too, and the kill
+        // table kills it at each of those reads as well.
+        mute_rules: true,
+        change_calendars: vec![ec2ops::sim::ports::SIM_CALENDAR.into()],
         ..Settings::default()
     };
     let responder = Responder::new(settings, ec2.clone(), Arc::new(QuietMetrics))
+        .with_silence(Arc::new(ec2ops::sim::ports::SimSilence::default()))
         .with_ledger(Ledger::of(ledger.clone()))
         .with_approvals(ledger.clone())
         .with_actors(Actors {
@@ -166,7 +171,14 @@ impl World {
         .with_delivery(
             Arc::new(Faulty::new(self.sns.clone(), plan, kill, 1, "sns")),
             TOPIC,
-        );
+        )
+        .with_silence(Arc::new(Faulty::new(
+            Arc::new(ec2ops::sim::ports::SimSilence::default()),
+            plan,
+            kill,
+            1,
+            "silence",
+        )));
         r.settings = self.responder.settings.clone();
         r
     }
@@ -238,6 +250,29 @@ async fn a_proposal_reports_what_why_until_when_and_the_command_that_approves_an
     assert_eq!(
         expiry[0].event,
         ec2ops::remediation::approval::expiry_event(&nonce)
+    );
+}
+
+/// A change freeze that began after the proposal holds the approved action: the approval re-reads the silences with
+/// the rest of the envelope, and the thread says why nothing was done.
+#[tokio::test(start_paused = true)]
+async fn an_approval_during_a_freeze_that_began_after_the_proposal_is_held() {
+    let mut w = world();
+    let nonce = w.proposed().await;
+    let posted = w.messages().len();
+    w.responder = w
+        .responder
+        .clone()
+        .with_silence(Arc::new(ec2ops::sim::ports::SimSilence {
+            mute_every_alarm: false,
+            calendar_closed: true,
+        }));
+    w.answer(&nonce, "approve", "role/oncall").await;
+    assert_eq!(w.reboots(), 0, "nothing done during the freeze");
+    let said = w.messages()[posted..].join("\n");
+    assert!(
+        said.contains("change freeze: Change Calendar release-freeze is CLOSED"),
+        "{said}"
     );
 }
 
