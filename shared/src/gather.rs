@@ -473,27 +473,15 @@ async fn silencers(
             _ => None,
         }
     };
-    let calendar = |n: usize| async move {
-        let c = settings.change_calendars.get(n)?;
-        let state = deadline(limits.source_now(), reader.calendar_state(c, now)).await;
-        Some((c.clone(), state))
-    };
-    // One slot per calendar the settings allow, all at once.
-    const _: () = assert!(
-        crate::config::MAX_CALENDARS == 5,
-        "one slot per calendar below"
-    );
-    let (mute_rules, c0, c1, c2, c3, c4) = tokio::join!(
-        mutes,
-        calendar(0),
-        calendar(1),
-        calendar(2),
-        calendar(3),
-        calendar(4)
-    );
+    let calendars =
+        futures_util::future::join_all(settings.change_calendars.iter().map(|c| async move {
+            let state = deadline(limits.source_now(), reader.calendar_state(c, now)).await;
+            (c.clone(), state)
+        }));
+    let (mute_rules, calendars) = tokio::join!(mutes, calendars);
     crate::silence::Silencers {
         mute_rules,
-        calendars: [c0, c1, c2, c3, c4].into_iter().flatten().collect(),
+        calendars,
         read_at: Some(now),
     }
 }
@@ -519,30 +507,15 @@ async fn check_alarms_rules(
             ),
         ));
     }
-    let rules_of = |n: usize| {
-        let alarm = alarms.get(n).cloned();
-        async move {
-            let Some(alarm) = alarm else {
-                return Ok(Vec::new());
-            };
-            let rules = reader.active_mute_rules(&alarm).await?;
-            Ok::<_, AwsError>(
-                rules
-                    .into_iter()
-                    .map(|r| crate::silence::MuteRule {
-                        alarm: Some(alarm.clone()),
-                        ..r
-                    })
-                    .collect::<Vec<_>>(),
-            )
-        }
-    };
-    const _: () = assert!(
-        crate::silence::MAX_CHECK_ALARMS == 3,
-        "one slot per alarm below"
-    );
-    let (a, b, c) = tokio::join!(rules_of(0), rules_of(1), rules_of(2));
-    Ok([a?, b?, c?].into_iter().flatten().collect())
+    let rules = futures_util::future::try_join_all(alarms.iter().map(|alarm| async move {
+        let rules = reader.active_mute_rules(alarm).await?;
+        Ok::<_, AwsError>(rules.into_iter().map(move |r| crate::silence::MuteRule {
+            alarm: Some(alarm.clone()),
+            ..r
+        }))
+    }))
+    .await?;
+    Ok(rules.into_iter().flatten().collect())
 }
 
 async fn first_reads(

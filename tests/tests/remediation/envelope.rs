@@ -115,7 +115,7 @@ async fn five_instance_check_incidents_in_one_az_at_once_make_one_az_report_and_
         .map(|id| own_alarm(incident("status-instance.json", id, at), id))
         .collect();
     // Delivered concurrently, as Lambda scales out for a storm.
-    let outcomes = futures_join_all(events.iter().map(|e| rig.try_respond(e))).await;
+    let outcomes = futures_util::future::join_all(events.iter().map(|e| rig.try_respond(e))).await;
     let reported: Vec<_> = outcomes
         .iter()
         .filter_map(|o| match o {
@@ -237,7 +237,9 @@ async fn twenty_concurrent_action_transactions_with_an_hourly_cap_of_ten_grant_e
         })
         .collect();
     let ledger = rig.ledger();
-    let grants = futures_join_all(records.iter().map(|r| ledger.record_action(r, &envelope))).await;
+    let grants =
+        futures_util::future::join_all(records.iter().map(|r| ledger.record_action(r, &envelope)))
+            .await;
     let granted = grants
         .iter()
         .filter(|g| matches!(g, Ok(Grant::Granted)))
@@ -411,36 +413,4 @@ fn summaries(outcomes: &[Result<Outcome, HandleError>]) -> Vec<String> {
             Err(e) => format!("error {e}"),
         })
         .collect()
-}
-
-/// Await every future (they run concurrently on the test's runtime).
-async fn futures_join_all<F: std::future::Future>(
-    futs: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let futs: Vec<_> = futs.into_iter().map(Box::pin).collect();
-    let mut out = Vec::with_capacity(futs.len());
-    let mut pending: Vec<_> = futs.into_iter().map(Some).collect();
-    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut all = true;
-        for (i, slot) in pending.iter_mut().enumerate() {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        results[i] = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => all = false,
-                }
-            }
-        }
-        if all {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    out.extend(results.into_iter().flatten());
-    out
 }
